@@ -1,0 +1,222 @@
+//! The command line: parses arguments, sets up logging and the Lua host, and
+//! hands the work to Lua flows. Wiring only; the work lives elsewhere.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Args, CommandFactory, Parser, Subcommand};
+use serde::Serialize;
+
+use crate::lua::{Host, HostConfig, modules};
+
+/// apex: deploy containerized TripleO clouds with SDN controllers.
+///
+/// The deploy flow, scenarios and SDN plugins are Lua scripts shipped inside
+/// this binary; copy one into a --lua-path directory to change it.
+#[derive(Debug, Parser)]
+#[command(name = "apex", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// More output on the console (-v debug, -vv trace). The log file always has debug.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Directory of Lua overrides, searched before the shipped modules
+    /// (DIR/plugins/NAME.lua, DIR/scenarios/NAME.lua, DIR/apex/NAME.lua, DIR/flows/NAME.lua).
+    /// Repeatable; searched in the order given, then APEX_LUA_PATH.
+    #[arg(long = "lua-path", value_name = "DIR", global = true)]
+    pub lua_path: Vec<PathBuf>,
+
+    /// Write the log here (default: <tmp-dir>/apex.log for deploy, none otherwise).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub log_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Deploy a scenario (or, with --plan, write every artifact without touching any host).
+    Deploy(DeployArgs),
+    /// Run a Lua script with the host API (`require("apex.core")`); ARGS are its `...`.
+    Run {
+        /// The Lua file to run.
+        script: PathBuf,
+        /// Arguments passed to the script as `...`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// List scenarios (shipped and from override directories), or scaffold one.
+    Scenarios {
+        #[command(subcommand)]
+        action: Option<ScaffoldAction>,
+    },
+    /// List SDN and feature plugins (shipped and from override directories), or scaffold one.
+    Plugins {
+        #[command(subcommand)]
+        action: Option<ScaffoldAction>,
+    },
+    /// Run Lua tests (files named *_test.lua) with the host API in plan mode.
+    Test {
+        /// Test files or directories (default: tests/ in the current directory).
+        paths: Vec<PathBuf>,
+    },
+    /// Write LuaLS type stubs and a .luarc.json into DIR, for editor completion.
+    LuaTypes {
+        /// Where to write the stubs.
+        dir: PathBuf,
+    },
+    /// Print a shell completion script.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ScaffoldAction {
+    /// Write a working skeleton and its test into the first --lua-path directory (or ./).
+    New {
+        /// Name of the new module.
+        name: String,
+    },
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct DeployArgs {
+    /// Scenario name (see `apex scenarios`) or path to a scenario .lua file.
+    pub scenario: Option<String>,
+    /// Apex deploy settings file (YAML), used as it is.
+    #[arg(short = 'd', long = "deploy-settings", value_name = "FILE")]
+    pub deploy_settings: Option<PathBuf>,
+    /// Apex network settings file (YAML); default: a shipped virtual lab (undercloud 192.0.2.1).
+    #[arg(short = 'n', long = "network-settings", value_name = "FILE")]
+    pub network_settings: Option<PathBuf>,
+    /// Evaluate the whole flow and write every artifact under the tmp dir; touch no host, registry or engine.
+    #[arg(long)]
+    pub plan: bool,
+    /// Use cached artifacts; fetch only what is missing.
+    #[arg(long)]
+    pub no_fetch: bool,
+    /// Continue from the step that failed in the last run with this tmp dir.
+    #[arg(long)]
+    pub resume: bool,
+    /// Working directory for artifacts (default: /tmp/apex/<scenario>).
+    #[arg(long, value_name = "DIR")]
+    pub tmp_dir: Option<PathBuf>,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::debug!("{e:?}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Override directories: --lua-path, then APEX_LUA_PATH.
+fn lua_paths(cli: &Cli) -> Vec<PathBuf> {
+    let mut dirs = cli.lua_path.clone();
+    if let Ok(v) = std::env::var("APEX_LUA_PATH") {
+        dirs.extend(modules::env_paths(&v));
+    }
+    dirs
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+}
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let dirs = lua_paths(&cli);
+    for d in &dirs {
+        if !d.is_dir() {
+            anyhow::bail!("Lua path {} is not a directory", d.display());
+        }
+    }
+    match &cli.command {
+        Command::Deploy(args) => deploy(&cli, args, dirs),
+        Command::Run { script, args } => {
+            crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+            let host = Host::new(HostConfig { lua_paths: dirs, plan: false })?;
+            runtime()?.block_on(host.run_file(script, args.clone()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scenarios { action: None } => list(&cli, "scenarios", dirs),
+        Command::Plugins { action: None } => list(&cli, "plugins", dirs),
+        Command::Scenarios { action: Some(ScaffoldAction::New { name }) } => scaffold(&cli, "scenario", name, dirs),
+        Command::Plugins { action: Some(ScaffoldAction::New { name }) } => scaffold(&cli, "plugin", name, dirs),
+        Command::Test { paths } => {
+            crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+            let host = Host::new(HostConfig { lua_paths: dirs, plan: true })?;
+            let paths: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from("tests")] } else { paths.clone() };
+            let arg = host.to_lua(&serde_json::json!({ "paths": paths }))?;
+            let out = runtime()?.block_on(host.call_module("flows.test", "run", arg))?;
+            let failed = match out.front() {
+                Some(mlua::Value::Table(t)) => t.get::<Option<i64>>("failed")?.unwrap_or(0),
+                _ => 0,
+            };
+            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Command::LuaTypes { dir } => {
+            let host = Host::new(HostConfig { lua_paths: dirs, plan: true })?;
+            crate::lua::stubs::write_dir(dir, host.doc())?;
+            println!("wrote LuaLS stubs and .luarc.json to {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(*shell, &mut Cli::command(), "apex", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    let name = match (&args.scenario, &args.deploy_settings) {
+        (Some(s), _) => Path::new(s).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| s.clone()),
+        (None, Some(d)) => d.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "deploy".into()),
+        (None, None) => anyhow::bail!("give a scenario name (see `apex scenarios`) or -d DEPLOY_SETTINGS"),
+    };
+    let tmp_dir = args.tmp_dir.clone().unwrap_or_else(|| PathBuf::from("/tmp/apex").join(&name));
+    let log_file = cli.log_file.clone().unwrap_or_else(|| tmp_dir.join("apex.log"));
+    crate::logging::init(cli.verbose, Some(&log_file))?;
+    let host = Host::new(HostConfig { lua_paths: dirs.clone(), plan: args.plan })?;
+    let mut opts = serde_json::to_value(args).context("deploy options")?;
+    opts["tmp_dir"] = serde_json::json!(tmp_dir);
+    opts["log_file"] = serde_json::json!(log_file);
+    opts["lua_paths"] = serde_json::json!(dirs);
+    let arg = host.to_lua(&opts)?;
+    runtime()?.block_on(host.call_module("flows.deploy", "run", arg))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(cli: &Cli, kind: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+    let host = Host::new(HostConfig { lua_paths: dirs.clone(), plan: true })?;
+    let found = modules::list(kind, &dirs);
+    let width = found.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    for f in found {
+        let description = match host.require(&f.module) {
+            Ok(mlua::Value::Table(t)) => t.get::<Option<String>>("description").ok().flatten().unwrap_or_default(),
+            Ok(_) => String::new(),
+            Err(e) => format!("(fails to load: {})", e.to_string().lines().next().unwrap_or("")),
+        };
+        println!("{:width$}  {}  [{}]", f.name, description, f.origin);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn scaffold(cli: &Cli, kind: &str, name: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+    let target = dirs.first().cloned().unwrap_or_else(|| PathBuf::from("."));
+    let host = Host::new(HostConfig { lua_paths: dirs, plan: true })?;
+    let arg = host.to_lua(&serde_json::json!({ "kind": kind, "name": name, "dir": target }))?;
+    runtime()?.block_on(host.call_module("flows.scaffold", "run", arg))?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,148 @@
+//! YAML and JSON load/dump. YAML goes through serde-saphyr (the maintained,
+//! pure-Rust successor of serde_yaml) so syntax errors carry line and column.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use mlua::{Lua, Value};
+use serde::Deserialize;
+
+use crate::lua::api::{Api, Effect, FnSpec, Param, from_lua, to_lua};
+
+/// Parses YAML text; `origin` names the file in errors.
+pub fn parse_yaml(text: &str, origin: &str) -> anyhow::Result<serde_json::Value> {
+    if text.trim().is_empty() {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_saphyr::from_str::<serde_json::Value>(text)
+        .map_err(|e| anyhow::anyhow!("{origin}: invalid YAML: {e}"))
+}
+
+/// Reads and parses a YAML file.
+pub fn load_yaml_file(path: &Path) -> anyhow::Result<serde_json::Value> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    parse_yaml(&text, &path.display().to_string())
+}
+
+/// Renders a value as YAML.
+pub fn dump_yaml(v: &serde_json::Value) -> anyhow::Result<String> {
+    Ok(serde_saphyr::to_string(v)?)
+}
+
+#[derive(Deserialize)]
+struct LoadOpts {
+    path: Option<PathBuf>,
+    text: Option<String>,
+    /// Name used in error messages when parsing `text`.
+    name: Option<String>,
+}
+
+impl LoadOpts {
+    fn source(&self, what: &str) -> anyhow::Result<(String, String)> {
+        match (&self.path, &self.text) {
+            (Some(p), None) => Ok((
+                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+                p.display().to_string(),
+            )),
+            (None, Some(t)) => Ok((t.clone(), self.name.clone().unwrap_or_else(|| format!("<{what} text>")))),
+            _ => anyhow::bail!("give exactly one of `path` or `text`"),
+        }
+    }
+}
+
+fn load_fn(lua: &Lua, v: Value, yaml: bool) -> mlua::Result<Value> {
+    let name = if yaml { "yaml_load" } else { "json_load" };
+    let err = |e: anyhow::Error| crate::lua::api::primitive_error(name, format!("{e:#}"));
+    let opts: LoadOpts = from_lua(lua, v).map_err(|e| err(e.into()))?;
+    let (text, origin) = opts.source(if yaml { "YAML" } else { "JSON" }).map_err(err)?;
+    let value = if yaml {
+        parse_yaml(&text, &origin).map_err(err)?
+    } else {
+        serde_json::from_str::<serde_json::Value>(&text)
+            .map_err(|e| err(anyhow::anyhow!("{origin}: invalid JSON: {e}")))?
+    };
+    to_lua(lua, &value)
+}
+
+const YAML_LOAD: FnSpec = FnSpec {
+    name: "yaml_load",
+    doc: "Parses a YAML document from a file or a string. Syntax errors name the file, line and column.",
+    params: &[Param { name: "opts", ty: "{path?: string, text?: string, name?: string}", doc: "one of path or text; name labels text in errors" }],
+    returns: "any",
+    is_async: false,
+    effect: Effect::Local,
+};
+const JSON_LOAD: FnSpec = FnSpec {
+    name: "json_load",
+    doc: "Parses a JSON document from a file or a string.",
+    params: &[Param { name: "opts", ty: "{path?: string, text?: string, name?: string}", doc: "one of path or text" }],
+    returns: "any",
+    is_async: false,
+    effect: Effect::Local,
+};
+const YAML_DUMP: FnSpec = FnSpec {
+    name: "yaml_dump",
+    doc: "Renders a Lua value as YAML text (map keys sorted, so output is stable).",
+    params: &[Param { name: "value", ty: "any", doc: "tables, strings, numbers, booleans" }],
+    returns: "string",
+    is_async: false,
+    effect: Effect::Local,
+};
+const JSON_DUMP: FnSpec = FnSpec {
+    name: "json_dump",
+    doc: "Renders a Lua value as JSON text (map keys sorted).",
+    params: &[
+        Param { name: "value", ty: "any", doc: "tables, strings, numbers, booleans" },
+        Param { name: "opts", ty: "{pretty?: boolean}?", doc: "pretty-print" },
+    ],
+    returns: "string",
+    is_async: false,
+    effect: Effect::Local,
+};
+
+fn to_json(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
+    from_lua::<serde_json::Value>(lua, v)
+}
+
+pub fn register(api: &mut Api) -> mlua::Result<()> {
+    let lua = api.lua();
+    api.raw(YAML_LOAD, lua.create_function(|lua, v: Value| load_fn(lua, v, true))?)?;
+    api.raw(JSON_LOAD, lua.create_function(|lua, v: Value| load_fn(lua, v, false))?)?;
+    api.raw(
+        YAML_DUMP,
+        lua.create_function(|lua, v: Value| {
+            let j = to_json(lua, v).map_err(|e| crate::lua::api::primitive_error("yaml_dump", e))?;
+            dump_yaml(&j).map_err(|e| crate::lua::api::primitive_error("yaml_dump", e))
+        })?,
+    )?;
+    api.raw(
+        JSON_DUMP,
+        lua.create_function(|lua, (v, opts): (Value, Option<mlua::Table>)| {
+            let j = to_json(lua, v).map_err(|e| crate::lua::api::primitive_error("json_dump", e))?;
+            let pretty = opts.map(|o| o.get::<Option<bool>>("pretty")).transpose()?.flatten().unwrap_or(false);
+            let s = if pretty { serde_json::to_string_pretty(&j) } else { serde_json::to_string(&j) };
+            s.map_err(|e| crate::lua::api::primitive_error("json_dump", e))
+        })?,
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_syntax_error_names_file_and_line() {
+        let err = parse_yaml("a: 1\nb: [1, 2\nc: 3\n", "deploy.yaml").unwrap_err().to_string();
+        assert!(err.starts_with("deploy.yaml: invalid YAML"), "{err}");
+        assert!(err.contains('3') || err.contains('2'), "no line in {err}");
+    }
+
+    #[test]
+    fn yaml_round_trip() {
+        let v = parse_yaml("a: [1, two]\nb: {c: true}\n", "x").unwrap();
+        let again = parse_yaml(&dump_yaml(&v).unwrap(), "y").unwrap();
+        assert_eq!(v, again);
+    }
+}

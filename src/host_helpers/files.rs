@@ -1,0 +1,188 @@
+//! File operations for flows. Writes are atomic (temp file + rename) so an
+//! interrupted run never leaves a half-written artifact behind.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::lua::api::{Api, Effect, FnSpec, Param};
+
+/// Writes `content` to `path` atomically, creating parent directories.
+pub fn write_atomic(path: &Path, content: &[u8], mode: Option<u32>) -> anyhow::Result<()> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".apex-tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
+    tmp.write_all(content)?;
+    if let Some(mode) = mode {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct PathOpts {
+    path: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct WriteOpts {
+    path: PathBuf,
+    content: String,
+    /// Unix mode, e.g. 0o755 given as 493.
+    mode: Option<u32>,
+}
+
+#[derive(Deserialize)]
+struct CopyOpts {
+    from: PathBuf,
+    to: PathBuf,
+}
+
+#[derive(Deserialize)]
+struct TmpOpts {
+    prefix: Option<String>,
+    /// Parent directory; default the system temp dir.
+    parent: Option<PathBuf>,
+}
+
+#[derive(Serialize)]
+struct Content {
+    content: String,
+}
+
+#[derive(Serialize)]
+struct Exists {
+    exists: bool,
+    /// "file", "dir", "other"; absent when it does not exist.
+    kind: Option<&'static str>,
+    size: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Listing {
+    entries: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct PathOut {
+    path: PathBuf,
+}
+
+#[derive(Serialize)]
+struct Done {
+    ok: bool,
+}
+
+const fn spec(name: &'static str, doc: &'static str, params: &'static [Param], returns: &'static str) -> FnSpec {
+    FnSpec { name, doc, params, returns, is_async: false, effect: Effect::Local }
+}
+
+const P_PATH: &[Param] = &[Param { name: "opts", ty: "{path: string}", doc: "" }];
+
+pub fn register(api: &mut Api) -> mlua::Result<()> {
+    api.sync(
+        spec("read_file", "Reads a UTF-8 text file.", P_PATH, "{content: string}"),
+        |_, o: PathOpts| {
+            let content = std::fs::read_to_string(&o.path).with_context(|| format!("cannot read {}", o.path.display()))?;
+            Ok(Content { content })
+        },
+    )?;
+    api.sync(
+        spec(
+            "write_file",
+            "Writes a file atomically (temp file then rename), creating parent directories.",
+            &[Param { name: "opts", ty: "{path: string, content: string, mode?: integer}", doc: "mode is a Unix permission number, e.g. 493 for 0755" }],
+            "{path: string}",
+        ),
+        |_, o: WriteOpts| {
+            write_atomic(&o.path, o.content.as_bytes(), o.mode)?;
+            Ok(PathOut { path: o.path })
+        },
+    )?;
+    api.sync(
+        spec("mkdir", "Creates a directory and its parents (no error if it exists).", P_PATH, "{path: string}"),
+        |_, o: PathOpts| {
+            std::fs::create_dir_all(&o.path).with_context(|| format!("cannot create {}", o.path.display()))?;
+            Ok(PathOut { path: o.path })
+        },
+    )?;
+    api.sync(
+        spec("exists", "Tells whether a path exists and what it is.", P_PATH, "{exists: boolean, kind?: 'file'|'dir'|'other', size?: integer}"),
+        |_, o: PathOpts| {
+            Ok(match std::fs::metadata(&o.path) {
+                Ok(m) => Exists {
+                    exists: true,
+                    kind: Some(if m.is_file() { "file" } else if m.is_dir() { "dir" } else { "other" }),
+                    size: Some(m.len()),
+                },
+                Err(_) => Exists { exists: false, kind: None, size: None },
+            })
+        },
+    )?;
+    api.sync(
+        spec("list_dir", "Lists the names in a directory, sorted.", P_PATH, "{entries: string[]}"),
+        |_, o: PathOpts| {
+            let mut entries = Vec::new();
+            for e in std::fs::read_dir(&o.path).with_context(|| format!("cannot list {}", o.path.display()))? {
+                entries.push(e?.file_name().to_string_lossy().into_owned());
+            }
+            entries.sort();
+            Ok(Listing { entries })
+        },
+    )?;
+    api.sync(
+        spec("remove", "Removes a file or a directory tree (no error if absent).", P_PATH, "{ok: boolean}"),
+        |_, o: PathOpts| {
+            match std::fs::symlink_metadata(&o.path) {
+                Ok(m) if m.is_dir() => std::fs::remove_dir_all(&o.path)?,
+                Ok(_) => std::fs::remove_file(&o.path)?,
+                Err(_) => {}
+            }
+            Ok(Done { ok: true })
+        },
+    )?;
+    api.sync(
+        spec(
+            "copy_file",
+            "Copies a file atomically, creating the destination's parent directories.",
+            &[Param { name: "opts", ty: "{from: string, to: string}", doc: "" }],
+            "{path: string}",
+        ),
+        |_, o: CopyOpts| {
+            let data = std::fs::read(&o.from).with_context(|| format!("cannot read {}", o.from.display()))?;
+            let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&o.from)?.permissions());
+            write_atomic(&o.to, &data, Some(mode & 0o7777))?;
+            Ok(PathOut { path: o.to })
+        },
+    )?;
+    api.sync(
+        spec(
+            "tmpdir",
+            "Creates a new unique directory (kept after the run; remove it with core.remove).",
+            &[Param { name: "opts", ty: "{prefix?: string, parent?: string}?", doc: "" }],
+            "{path: string}",
+        ),
+        |_, o: TmpOpts| {
+            let mut b = tempfile::Builder::new();
+            let prefix = o.prefix.unwrap_or_else(|| "apex-".into());
+            b.prefix(&prefix);
+            let dir = match o.parent {
+                Some(p) => {
+                    std::fs::create_dir_all(&p)?;
+                    b.tempdir_in(p)?
+                }
+                None => b.tempdir()?,
+            };
+            Ok(PathOut { path: dir.keep() })
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! HTTP GET for APIs (Gerrit, registries): small bodies held in memory.
+//! Artifacts go through `fetch_if_modified`, which streams to disk.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+use crate::lua::api::{Api, Effect, FnSpec, Param};
+
+#[derive(Debug, Deserialize)]
+pub struct GetOpts {
+    pub url: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Seconds; default 30.
+    pub timeout: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct GetResult {
+    pub status: u16,
+    pub body: String,
+    pub headers: BTreeMap<String, String>,
+}
+
+/// One GET; any status is returned (the caller decides what is an error),
+/// transport failures are errors naming the URL.
+pub async fn get(opts: GetOpts) -> anyhow::Result<GetResult> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs_f64(opts.timeout.unwrap_or(30.0)))
+        .build()?;
+    let mut req = client.get(&opts.url);
+    for (k, v) in &opts.headers {
+        req = req.header(k, v);
+    }
+    let resp = req.send().await.with_context(|| format!("GET {} failed", opts.url))?;
+    let status = resp.status().as_u16();
+    let headers = resp
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let body = resp.text().await.with_context(|| format!("GET {}: reading the body failed", opts.url))?;
+    Ok(GetResult { status, body, headers })
+}
+
+pub fn register(api: &mut Api) -> mlua::Result<()> {
+    api.async_fn(
+        FnSpec {
+            name: "http_get",
+            doc: "GETs a URL (an API: Gerrit, a registry) and returns status, body and headers. Any status is returned; transport failures raise.",
+            params: &[Param { name: "opts", ty: "{url: string, headers?: table<string,string>, timeout?: number}", doc: "timeout in seconds, default 30" }],
+            returns: "{status: integer, body: string, headers: table<string,string>}",
+            is_async: true,
+            effect: Effect::ReadRemote,
+        },
+        get,
+    )
+}

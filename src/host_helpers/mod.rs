@@ -1,0 +1,17 @@
+//! Helpers Lua lacks: YAML and JSON, file operations, HTTP GET for APIs,
+//! logging into the same tracing log, and small utilities.
+
+pub mod data;
+pub mod files;
+pub mod http;
+pub mod log;
+
+use crate::lua::Api;
+
+pub fn register(api: &mut Api) -> mlua::Result<()> {
+    data::register(api)?;
+    files::register(api)?;
+    http::register(api)?;
+    log::register(api)?;
+    Ok(())
+}

@@ -1,0 +1,185 @@
+//! The `apex.core` table and the record of what it holds.
+//!
+//! Every host function is registered through [`Api`], which both installs the
+//! Lua function and keeps its [`FnSpec`]. The LuaLS stubs (`apex lua-types`)
+//! are generated from those specs, so the editor's view of the API cannot
+//! drift from what the binary really registers.
+
+use std::future::Future;
+
+use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
+use serde::{Serialize, de::DeserializeOwned};
+
+/// One parameter of a host function, as LuaLS sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    /// A LuaLS type expression, e.g. `apex.FetchOpts` or `string`.
+    pub ty: &'static str,
+    pub doc: &'static str,
+}
+
+/// What a host function may touch; plan mode refuses [`Effect::Remote`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Effect {
+    /// Computes or touches only local files under the caller's control.
+    Local,
+    /// Reads from a remote service (a registry catalog, Gerrit) without changing it.
+    ReadRemote,
+    /// Changes a host, registry or engine: refused in plan mode.
+    Remote,
+}
+
+/// The description of one `apex.core` function.
+#[derive(Debug, Clone, Copy)]
+pub struct FnSpec {
+    pub name: &'static str,
+    /// One or two sentences: what it does and why a flow calls it.
+    pub doc: &'static str,
+    pub params: &'static [Param],
+    /// A LuaLS type expression for the return value.
+    pub returns: &'static str,
+    /// Whether the function yields (async in Rust): `---@async` in stubs.
+    pub is_async: bool,
+    pub effect: Effect,
+}
+
+/// Shared state the host keeps in the Lua state's app data.
+#[derive(Debug, Clone, Default)]
+pub struct HostState {
+    /// Plan mode: functions with [`Effect::Remote`] raise instead of acting.
+    pub plan: bool,
+}
+
+/// Builder for the `apex.core` table.
+pub struct Api<'l> {
+    lua: &'l Lua,
+    table: Table,
+    specs: Vec<FnSpec>,
+    classes: Vec<&'static str>,
+}
+
+/// Serialization options used for every value handed to Lua: `nil` for
+/// `None`/unit (a null userdata would be truthy in Lua).
+pub fn to_lua<T: Serialize + ?Sized>(lua: &Lua, v: &T) -> mlua::Result<Value> {
+    let opts = mlua::serde::SerializeOptions::new()
+        .serialize_none_to_null(false)
+        .serialize_unit_to_null(false);
+    lua.to_value_with(v, opts)
+}
+
+/// Deserialization used for every options table coming from Lua.
+pub fn from_lua<T: DeserializeOwned>(lua: &Lua, v: Value) -> mlua::Result<T> {
+    let v = match v {
+        Value::Nil => Value::Table(lua.create_table()?),
+        v => v,
+    };
+    lua.from_value_with(v, mlua::serde::DeserializeOptions::new().sort_keys(true))
+}
+
+/// Formats a primitive failure as the Lua error message: `name: cause: cause`.
+pub fn primitive_error(name: &str, err: impl std::fmt::Display) -> mlua::Error {
+    mlua::Error::runtime(format!("{name}: {err}"))
+}
+
+fn check_effect(lua: &Lua, spec: &FnSpec) -> mlua::Result<()> {
+    if spec.effect == Effect::Remote
+        && lua.app_data_ref::<HostState>().is_some_and(|s| s.plan)
+    {
+        return Err(primitive_error(
+            spec.name,
+            "refused in plan mode (it would change a host, registry or engine)",
+        ));
+    }
+    Ok(())
+}
+
+impl<'l> Api<'l> {
+    pub fn new(lua: &'l Lua) -> mlua::Result<Self> {
+        Ok(Self { lua, table: lua.create_table()?, specs: Vec::new(), classes: Vec::new() })
+    }
+
+    pub fn lua(&self) -> &'l Lua {
+        self.lua
+    }
+
+    /// Adds LuaLS class definitions (`---@class ...` blocks) used by the specs.
+    pub fn class(&mut self, luals: &'static str) {
+        self.classes.push(luals);
+    }
+
+    /// Registers a blocking function taking one options table.
+    pub fn sync<O, R, F>(&mut self, spec: FnSpec, f: F) -> mlua::Result<()>
+    where
+        O: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+        F: Fn(&Lua, O) -> anyhow::Result<R> + Send + 'static,
+    {
+        debug_assert!(!spec.is_async, "{} registered as sync", spec.name);
+        let func = self.lua.create_function(move |lua, v: Value| {
+            check_effect(lua, &spec)?;
+            let opts: O = from_lua(lua, v)
+                .map_err(|e| primitive_error(spec.name, format!("bad options: {e}")))?;
+            let out = f(lua, opts).map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
+            to_lua(lua, &out)
+        })?;
+        self.raw(spec, func)
+    }
+
+    /// Registers an async function taking one options table; it looks blocking to Lua.
+    pub fn async_fn<O, R, F, Fut>(&mut self, spec: FnSpec, f: F) -> mlua::Result<()>
+    where
+        O: DeserializeOwned + 'static,
+        R: Serialize + 'static,
+        F: Fn(O) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = anyhow::Result<R>> + Send + 'static,
+    {
+        debug_assert!(spec.is_async, "{} registered as async", spec.name);
+        let f = std::sync::Arc::new(f);
+        let func = self.lua.create_async_function(move |lua, v: Value| {
+            let f = f.clone();
+            async move {
+                check_effect(&lua, &spec)?;
+                let opts: O = from_lua(&lua, v)
+                    .map_err(|e| primitive_error(spec.name, format!("bad options: {e}")))?;
+                let out = f(opts).await.map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
+                to_lua(&lua, &out)
+            }
+        })?;
+        self.raw(spec, func)
+    }
+
+    /// Registers a function built by hand (e.g. one that takes Lua callbacks).
+    /// The function itself must call [`Api::guard`] if it has remote effects.
+    pub fn raw(&mut self, spec: FnSpec, func: Function) -> mlua::Result<()> {
+        assert!(
+            !self.specs.iter().any(|s| s.name == spec.name),
+            "apex.core.{} registered twice",
+            spec.name
+        );
+        self.table.raw_set(spec.name, func)?;
+        self.specs.push(spec);
+        Ok(())
+    }
+
+    /// Raises when `spec` may not run now (plan mode and a remote effect).
+    pub fn guard(lua: &Lua, spec: &FnSpec) -> mlua::Result<()> {
+        check_effect(lua, spec)
+    }
+
+    /// Sets a plain value (not a function) on the table, e.g. `version`.
+    pub fn value(&mut self, name: &str, v: impl mlua::IntoLua) -> mlua::Result<()> {
+        self.table.raw_set(name, v)
+    }
+
+    pub fn finish(self) -> (Table, ApiDoc) {
+        (self.table, ApiDoc { functions: self.specs, classes: self.classes })
+    }
+}
+
+/// What was registered: the source of the LuaLS stubs.
+#[derive(Debug, Clone, Default)]
+pub struct ApiDoc {
+    pub functions: Vec<FnSpec>,
+    pub classes: Vec<&'static str>,
+}

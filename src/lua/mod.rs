@@ -1,0 +1,182 @@
+//! The Lua host: one Lua 5.4 state with the `apex.core` API, module
+//! resolution (override directories, then shipped modules) and an async
+//! driver so host I/O looks blocking to scripts.
+
+pub mod api;
+pub mod modules;
+mod parallel;
+pub mod stubs;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
+
+pub use api::{Api, ApiDoc, Effect, FnSpec, HostState, Param};
+
+/// How to build a [`Host`].
+#[derive(Debug, Clone, Default)]
+pub struct HostConfig {
+    /// Override directories, searched in order before the shipped modules
+    /// (`--lua-path` first, then `APEX_LUA_PATH`).
+    pub lua_paths: Vec<PathBuf>,
+    /// Plan mode: host functions that would change a host, registry or engine raise.
+    pub plan: bool,
+}
+
+/// A Lua state with the apex host API installed.
+pub struct Host {
+    lua: Lua,
+    config: HostConfig,
+    doc: ApiDoc,
+}
+
+/// Registers every primitive family on the `apex.core` table. The one list of
+/// families: stubs and the Lua state both come from it.
+pub fn register_all(api: &mut Api) -> mlua::Result<()> {
+    api.value("version", env!("CARGO_PKG_VERSION"))?;
+    crate::host_helpers::register(api)?;
+    parallel::register(api)?;
+    crate::artifacts::register(api)?;
+    crate::archive::register(api)?;
+    crate::engine::register(api)?;
+    crate::registry::register(api)?;
+    crate::ssh::register(api)?;
+    crate::loopdev::register(api)?;
+    crate::image_edit::register(api)?;
+    Ok(())
+}
+
+/// The description of every registered host function, without a live state.
+pub fn api_doc() -> anyhow::Result<ApiDoc> {
+    let lua = Lua::new();
+    let mut api = Api::new(&lua)?;
+    register_all(&mut api)?;
+    Ok(api.finish().1)
+}
+
+impl Host {
+    pub fn new(config: HostConfig) -> anyhow::Result<Self> {
+        let libs = StdLib::ALL_SAFE;
+        let lua = Lua::new_with(libs, LuaOptions::default())?;
+        lua.set_app_data(HostState { plan: config.plan });
+        let mut api = Api::new(&lua)?;
+        register_all(&mut api)?;
+        let (core, doc) = api.finish();
+        install_loader(&lua, &config.lua_paths, core)?;
+        Ok(Self { lua, config, doc })
+    }
+
+    pub fn lua(&self) -> &Lua {
+        &self.lua
+    }
+
+    pub fn config(&self) -> &HostConfig {
+        &self.config
+    }
+
+    pub fn doc(&self) -> &ApiDoc {
+        &self.doc
+    }
+
+    /// Requires a module (override directories first, then shipped).
+    pub fn require(&self, module: &str) -> anyhow::Result<Value> {
+        let require: Function = self.lua.globals().get("require")?;
+        require.call::<Value>(module).map_err(|e| lua_error(e).context(format!("require {module:?}")))
+    }
+
+    /// Runs a Lua file as a chunk named `@path`, with `...` = args, driving
+    /// async host calls to completion. Returns what the chunk returns.
+    pub async fn run_file(&self, path: &Path, args: Vec<String>) -> anyhow::Result<MultiValue> {
+        let source = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read Lua script {}", path.display()))?;
+        let func = self
+            .lua
+            .load(source)
+            .set_name(format!("@{}", path.display()))
+            .into_function()
+            .map_err(lua_error)?;
+        self.call(&func, args).await
+    }
+
+    /// Calls a Lua function asynchronously with Rust arguments.
+    pub async fn call<A: mlua::IntoLuaMulti>(&self, func: &Function, args: A) -> anyhow::Result<MultiValue> {
+        let th = self.lua.create_thread(func.clone())?;
+        let out = th.into_async::<MultiValue>(args)?.await.map_err(lua_error)?;
+        Ok(out)
+    }
+
+    /// Calls `module.field(arg)` asynchronously, e.g. `flows.deploy.run(opts)`.
+    pub async fn call_module(&self, module: &str, field: &str, arg: Value) -> anyhow::Result<MultiValue> {
+        let m = self.require(module)?;
+        let Value::Table(t) = m else {
+            anyhow::bail!("module {module} returned {} instead of a table", m.type_name());
+        };
+        let f: Function = t
+            .get(field)
+            .with_context(|| format!("module {module} has no function {field:?}"))?;
+        self.call(&f, arg).await
+    }
+
+    /// Converts a Rust value into a Lua value with the host's conventions.
+    pub fn to_lua<T: serde::Serialize>(&self, v: &T) -> anyhow::Result<Value> {
+        Ok(api::to_lua(&self.lua, v)?)
+    }
+}
+
+/// Turns an mlua error into an anyhow error whose message is the Lua message
+/// followed by the traceback (file:line of the scripts involved).
+pub fn lua_error(e: mlua::Error) -> anyhow::Error {
+    anyhow::anyhow!("{}", format_lua_error(&e))
+}
+
+/// Renders a Lua error: the innermost message first, then the tracebacks.
+pub fn format_lua_error(e: &mlua::Error) -> String {
+    match e {
+        mlua::Error::CallbackError { traceback, cause } => {
+            let inner = format_lua_error(cause);
+            if inner.contains("stack traceback:") {
+                inner
+            } else {
+                format!("{inner}\n{traceback}")
+            }
+        }
+        mlua::Error::WithContext { context, cause } => format!("{context}: {}", format_lua_error(cause)),
+        mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => m.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Installs `require("apex.core")`, sets `package.path` to the override
+/// directories and appends the shipped-module searcher after the path searcher.
+fn install_loader(lua: &Lua, dirs: &[PathBuf], core: Table) -> anyhow::Result<()> {
+    let package: Table = lua.globals().get("package")?;
+    package.set("path", modules::package_path(dirs))?;
+    package.set("cpath", "")?;
+    let loaded: Table = package.get("loaded")?;
+    loaded.set("apex.core", core)?;
+
+    let searchers: Table = package.get("searchers")?;
+    // Keep the preload and Lua-path searchers; drop the C searchers.
+    let preload: Function = searchers.get(1)?;
+    let path: Function = searchers.get(2)?;
+    let new = lua.create_sequence_from([preload, path])?;
+    let shipped = lua.create_function(|lua, name: String| {
+        match modules::shipped(&name) {
+            Some(s) => {
+                let f = lua
+                    .load(s.source)
+                    .set_name(format!("@{}", s.repo_path))
+                    .into_function()?;
+                Ok((Value::Function(f), Value::String(lua.create_string(s.repo_path)?)))
+            }
+            None => Ok((
+                Value::String(lua.create_string(format!("\n\tno shipped module '{name}'"))?),
+                Value::Nil,
+            )),
+        }
+    })?;
+    new.push(shipped)?;
+    package.set("searchers", new)?;
+    Ok(())
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test lab needs (real services, no mocks).
+# Idempotent: installs only what is missing. Needs root (CI and dev machines run as root).
+set -euo pipefail
+
+# One package per line: what it gives the lab.
+packages=(
+  docker.io        # the Docker engine (dockerd) for build/push tests
+  docker-registry  # "upstream" and "local" registries on loopback
+  skopeo           # the peer for the registry-copy benchmark
+  openssh-server   # sshd standing for the undercloud
+  openssh-client   # ssh, used by the openssh crate
+  busybox-static   # rootfs of the locally made test images
+  e2fsprogs        # mkfs.ext4 for image customization tests
+  qemu-utils       # qemu-img for qcow2 conversion
+  curl             # the peer for the download benchmark
+  util-linux       # losetup, mount
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "lab: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
