@@ -5,6 +5,7 @@ pub mod data;
 pub mod files;
 pub mod http;
 pub mod log;
+pub mod misc;
 
 use crate::lua::Api;
 
@@ -13,5 +14,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     files::register(api)?;
     http::register(api)?;
     log::register(api)?;
+    misc::register(api)?;
     Ok(())
 }
