@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tests/lab/install.sh
-cargo test --locked --all-targets "$@"
+cargo test --locked --lib --bins --tests "$@"

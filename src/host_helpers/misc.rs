@@ -74,5 +74,24 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             Ok(Clock { unix })
         },
     )?;
+    api.async_fn(
+        FnSpec {
+            name: "sleep",
+            doc: "Waits without blocking other work in flight (e.g. inside parallel_map or between retries).",
+            params: &[Param { name: "opts", ty: "{seconds: number}", doc: "" }],
+            returns: "{}",
+            is_async: true,
+            effect: Effect::Local,
+        },
+        |o: SleepOpts| async move {
+            tokio::time::sleep(std::time::Duration::from_secs_f64(o.seconds.max(0.0))).await;
+            Ok(serde_json::json!({}))
+        },
+    )?;
     Ok(())
+}
+
+#[derive(Deserialize)]
+struct SleepOpts {
+    seconds: f64,
 }

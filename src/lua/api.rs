@@ -77,6 +77,15 @@ pub fn from_lua<T: DeserializeOwned>(lua: &Lua, v: Value) -> mlua::Result<T> {
     lua.from_value_with(v, mlua::serde::DeserializeOptions::new().sort_keys(true))
 }
 
+/// The error for an options table that does not fit the function.
+pub fn bad_options(name: &str, e: mlua::Error) -> mlua::Error {
+    let cause = match e {
+        mlua::Error::DeserializeError(m) => m,
+        other => other.to_string(),
+    };
+    primitive_error(name, format!("bad options: {cause}"))
+}
+
 /// Formats a primitive failure as the Lua error message: `name: cause: cause`.
 pub fn primitive_error(name: &str, err: impl std::fmt::Display) -> mlua::Error {
     mlua::Error::runtime(format!("{name}: {err}"))
@@ -119,7 +128,7 @@ impl<'l> Api<'l> {
         let func = self.lua.create_function(move |lua, v: Value| {
             check_effect(lua, &spec)?;
             let opts: O = from_lua(lua, v)
-                .map_err(|e| primitive_error(spec.name, format!("bad options: {e}")))?;
+                .map_err(|e| bad_options(spec.name, e))?;
             let out = f(lua, opts).map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
             to_lua(lua, &out)
         })?;
@@ -141,7 +150,7 @@ impl<'l> Api<'l> {
             async move {
                 check_effect(&lua, &spec)?;
                 let opts: O = from_lua(&lua, v)
-                    .map_err(|e| primitive_error(spec.name, format!("bad options: {e}")))?;
+                    .map_err(|e| bad_options(spec.name, e))?;
                 let out = f(opts).await.map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
                 to_lua(&lua, &out)
             }
@@ -182,4 +191,61 @@ impl<'l> Api<'l> {
 pub struct ApiDoc {
     pub functions: Vec<FnSpec>,
     pub classes: Vec<&'static str>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const WRITE: FnSpec = FnSpec {
+        name: "poke",
+        doc: "test",
+        params: &[],
+        returns: "{}",
+        is_async: false,
+        effect: Effect::Remote,
+    };
+
+    fn core_with_poke(plan: bool) -> (Lua, Table) {
+        let lua = Lua::new();
+        lua.set_app_data(HostState { plan });
+        let mut api = Api::new(&lua).unwrap();
+        api.sync(WRITE, |_, _o: serde_json::Value| Ok(serde_json::json!({"poked": true}))).unwrap();
+        let (t, doc) = api.finish();
+        assert_eq!(doc.functions.len(), 1);
+        (lua, t)
+    }
+
+    #[test]
+    fn plan_mode_refuses_remote_effects() {
+        let (lua, core) = core_with_poke(true);
+        lua.globals().set("core", core).unwrap();
+        let err = lua.load("core.poke({})").exec().unwrap_err().to_string();
+        assert!(err.contains("poke: refused in plan mode"), "{err}");
+    }
+
+    #[test]
+    fn remote_effects_run_outside_plan_mode() {
+        let (lua, core) = core_with_poke(false);
+        lua.globals().set("core", core).unwrap();
+        let poked: bool = lua.load("return core.poke({}).poked").eval().unwrap();
+        assert!(poked);
+    }
+
+    #[test]
+    fn bad_options_name_the_function() {
+        let lua = Lua::new();
+        let mut api = Api::new(&lua).unwrap();
+        #[derive(serde::Deserialize)]
+        struct O {
+            #[allow(dead_code)]
+            path: String,
+        }
+        const S: FnSpec = FnSpec { name: "needs_path", doc: "", params: &[], returns: "{}", is_async: false, effect: Effect::Local };
+        api.sync(S, |_, _o: O| Ok(serde_json::json!({}))).unwrap();
+        let (t, _) = api.finish();
+        lua.globals().set("core", t).unwrap();
+        let err = lua.load("core.needs_path({})").exec().unwrap_err().to_string();
+        assert!(err.contains("needs_path: bad options: missing field `path`"), "{err}");
+    }
 }

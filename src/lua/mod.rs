@@ -57,8 +57,12 @@ pub fn api_doc() -> anyhow::Result<ApiDoc> {
 
 impl Host {
     pub fn new(config: HostConfig) -> anyhow::Result<Self> {
-        let libs = StdLib::ALL_SAFE;
-        let lua = Lua::new_with(libs, LuaOptions::default())?;
+        // The debug library gives tests and flows tracebacks and file:line;
+        // scripts are the operator's own, so nothing here is sandboxed.
+        let libs = StdLib::ALL_SAFE | StdLib::DEBUG;
+        // SAFETY: DEBUG is the only non-safe library loaded; no FFI, no C modules
+        // (package.cpath is emptied below).
+        let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::default()) };
         lua.set_app_data(HostState { plan: config.plan });
         let mut api = Api::new(&lua)?;
         register_all(&mut api)?;

@@ -42,6 +42,14 @@ pub fn core_stub(doc: &ApiDoc) -> String {
 pub fn write_dir(dir: &std::path::Path, doc: &ApiDoc) -> anyhow::Result<()> {
     let stub = core_stub(doc);
     crate::host_helpers::files::write_atomic(&dir.join("meta/apex/core.lua"), stub.as_bytes(), None)?;
+    // The shipped Lua modules carry their own LuaLS annotations (plugin, ctx
+    // and scenario classes); copying them lets an editor resolve `require`.
+    for module in super::modules::all_shipped() {
+        if let Some(s) = super::modules::shipped(&module) {
+            let rel = format!("meta/{}.lua", module.replace('.', "/"));
+            crate::host_helpers::files::write_atomic(&dir.join(rel), s.source.as_bytes(), None)?;
+        }
+    }
     let luarc = serde_json::json!({
         "runtime.version": "Lua 5.4",
         "workspace.library": ["meta"],

@@ -1,0 +1,196 @@
+//! The Lua host through the real binary: module resolution and overrides,
+//! errors with file:line, the parallel map, stubs, and `apex test`.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn apex(args: &[&str], envs: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apex"));
+    cmd.args(args).env_remove("APEX_LUA_PATH");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run apex")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn write(path: &Path, s: &str) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, s).unwrap();
+}
+
+#[test]
+fn override_dir_shadows_shipped_module_and_cli_beats_env() {
+    let d = tempfile::tempdir().unwrap();
+    let cli_dir = d.path().join("cli");
+    let env_dir = d.path().join("env");
+    write(&cli_dir.join("apex/util.lua"), "return { who = 'cli' }");
+    write(&env_dir.join("apex/util.lua"), "return { who = 'env' }");
+    write(&env_dir.join("apex/only_env.lua"), "return { who = 'env-only' }");
+    let script = d.path().join("s.lua");
+    write(&script, "print(require('apex.util').who, require('apex.only_env').who, type(require('apex.test').expect))");
+
+    let o = apex(
+        &["--lua-path", cli_dir.to_str().unwrap(), "run", script.to_str().unwrap()],
+        &[("APEX_LUA_PATH", env_dir.to_str().unwrap())],
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(out.trim(), "cli\tenv-only\tfunction");
+
+    let o = apex(&["run", script.to_str().unwrap()], &[("APEX_LUA_PATH", env_dir.to_str().unwrap())]);
+    let (out, _) = text(&o);
+    assert_eq!(out.lines().next().unwrap_or("").split('\t').next(), Some("env"));
+}
+
+#[test]
+fn errors_show_the_script_file_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("boom.lua");
+    write(&script, "local core = require('apex.core')\n\nlocal function f()\n  core.read_file({path = '/nonexistent/x'})\nend\nf()\n");
+    let o = apex(&["run", script.to_str().unwrap()], &[]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("read_file: cannot read /nonexistent/x"), "{err}");
+    assert!(err.contains(&format!("{}:4:", script.display())), "no file:line in {err}");
+}
+
+#[test]
+fn syntax_error_in_an_override_names_file_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    write(&d.path().join("apex/util.lua"), "local M = {}\nfunction M.x(\nreturn M\n");
+    let script = d.path().join("s.lua");
+    write(&script, "require('apex.util')");
+    let o = apex(&["--lua-path", d.path().to_str().unwrap(), "run", script.to_str().unwrap()], &[]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("apex/util.lua:3:"), "{err}");
+}
+
+#[test]
+fn parallel_map_keeps_order_and_bounds_concurrency() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("p.lua");
+    write(
+        &script,
+        r#"
+local core = require("apex.core")
+local running, peak = 0, 0
+local t0 = core.now().unix
+local out = core.parallel_map({5, 4, 3, 2, 1, 0}, function(x, i)
+  running = running + 1
+  if running > peak then peak = running end
+  core.sleep({seconds = 0.05})
+  running = running - 1
+  return x * 10 + i
+end, {limit = 3})
+assert(#out == 6, "length " .. #out)
+for i, v in ipairs(out) do assert(v == (6 - i) * 10 + i, "order at " .. i .. ": " .. v) end
+assert(peak == 3, "peak concurrency " .. peak)
+print("elapsed", core.now().unix - t0)
+"#,
+    );
+    let o = apex(&["run", script.to_str().unwrap()], &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    // Six 50 ms sleeps, three at a time: two rounds, so well under the 300 ms a serial run takes.
+    let elapsed: f64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(elapsed < 0.28, "not concurrent: {elapsed}s");
+}
+
+#[test]
+fn parallel_map_reraises_an_error_with_its_location() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("p.lua");
+    write(&script, "local core = require('apex.core')\ncore.parallel_map({1, 2}, function(x)\n  if x == 2 then error('item two failed') end\n  return x\nend)\n");
+    let o = apex(&["run", script.to_str().unwrap()], &[]);
+    let (_, err) = text(&o);
+    assert!(!o.status.success());
+    assert!(err.contains("p.lua:3: item two failed"), "{err}");
+}
+
+#[test]
+fn stubs_list_every_registered_function() {
+    let doc = apex::lua::api_doc().unwrap();
+    let stub = apex::lua::stubs::core_stub(&doc);
+    let host = apex::lua::Host::new(Default::default()).unwrap();
+    let core: mlua::Table = host.lua().load("return require('apex.core')").eval().unwrap();
+    let mut n = 0;
+    for pair in core.pairs::<String, mlua::Value>() {
+        let (name, v) = pair.unwrap();
+        if let mlua::Value::Function(_) = v {
+            n += 1;
+            assert!(stub.contains(&format!("function core.{name}(")), "no stub for core.{name}");
+        }
+    }
+    assert!(n >= 20, "only {n} functions registered");
+    for f in &doc.functions {
+        if f.is_async {
+            let at = stub.find(&format!("function core.{}(", f.name)).unwrap();
+            let before = &stub[..at];
+            let last_block = before.rsplit("\n\n").next().unwrap();
+            assert!(last_block.contains("---@async"), "core.{} lacks ---@async", f.name);
+        }
+    }
+}
+
+#[test]
+fn lua_types_writes_stubs_and_luarc() {
+    let d = tempfile::tempdir().unwrap();
+    let o = apex(&["lua-types", d.path().to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    let core = std::fs::read_to_string(d.path().join("meta/apex/core.lua")).unwrap();
+    assert!(core.starts_with("---@meta apex.core"));
+    assert!(core.contains("function core.parallel_map(items, fn, opts) end"));
+    assert!(d.path().join("meta/apex/test.lua").is_file());
+    let rc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.path().join(".luarc.json")).unwrap()).unwrap();
+    assert_eq!(rc["runtime.version"], "Lua 5.4");
+}
+
+#[test]
+fn apex_test_counts_passes_and_failures_truthfully() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        &d.path().join("a_test.lua"),
+        "local t = require('apex.test')\nt.it('passes', function() t.expect(1).to_be(1) end)\nt.it('fails', function()\n  t.expect({1}).to_equal({2})\nend)\n",
+    );
+    write(&d.path().join("sub/b_test.lua"), "local t = require('apex.test')\nt.describe('g', function() t.it('ok', function() end) end)\n");
+    write(&d.path().join("sub/helper.lua"), "error('must not be loaded')");
+    let o = apex(&["test", d.path().to_str().unwrap()], &[]);
+    let (out, _) = text(&o);
+    assert!(!o.status.success(), "a failing test must fail the command");
+    assert!(out.lines().any(|l| l == "2 passed, 1 failed"), "{out}");
+    assert!(out.contains("a_test.lua:3"), "failure location missing: {out}");
+    assert!(out.contains("expected {2}, got {1}"), "{out}");
+
+    std::fs::remove_file(d.path().join("a_test.lua")).unwrap();
+    let o = apex(&["test", d.path().to_str().unwrap()], &[]);
+    assert!(o.status.success());
+    assert!(text(&o).0.lines().any(|l| l == "1 passed, 0 failed"));
+}
+
+#[test]
+fn shipped_lua_tests_pass() {
+    let o = apex(&["test", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lua")], &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{out}\n{err}");
+    assert!(out.contains(" passed, 0 failed"), "{out}");
+}
+
+#[test]
+fn plan_mode_host_refuses_nothing_local() {
+    // `apex test` runs in plan mode; local helpers still work there.
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path().display().to_string();
+    write(
+        &d.path().join("fs_test.lua"),
+        &format!(
+            "local core = require('apex.core')\nlocal t = require('apex.test')\nt.it('writes', function()\n  core.write_file({{path = '{dir}/out/x.txt', content = 'hi'}})\n  t.expect(core.read_file({{path = '{dir}/out/x.txt'}}).content).to_equal('hi')\nend)\n"
+        ),
+    );
+    let o = apex(&["test", d.path().to_str().unwrap()], &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+}
