@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, FnSpec, Param};
 
 /// Writes `content` to `path` atomically, creating parent directories.
 pub fn write_atomic(path: &Path, content: &[u8], mode: Option<u32>) -> anyhow::Result<()> {
@@ -81,22 +81,18 @@ struct Done {
     ok: bool,
 }
 
-const fn spec(name: &'static str, doc: &'static str, params: &'static [Param], returns: &'static str) -> FnSpec {
-    FnSpec { name, doc, params, returns, is_async: false, effect: Effect::Local }
-}
-
 const P_PATH: &[Param] = &[Param { name: "opts", ty: "{path: string}", doc: "" }];
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
-        spec("read_file", "Reads a UTF-8 text file.", P_PATH, "{content: string}"),
+        FnSpec::local("read_file", "Reads a UTF-8 text file.", P_PATH, "{content: string}"),
         |_, o: PathOpts| {
             let content = std::fs::read_to_string(&o.path).with_context(|| format!("cannot read {}", o.path.display()))?;
             Ok(Content { content })
         },
     )?;
     api.sync(
-        spec(
+        FnSpec::local(
             "write_file",
             "Writes a file atomically (temp file then rename), creating parent directories.",
             &[Param { name: "opts", ty: "{path: string, content: string, mode?: integer}", doc: "mode is a Unix permission number, e.g. 493 for 0755" }],
@@ -108,14 +104,14 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        spec("mkdir", "Creates a directory and its parents (no error if it exists).", P_PATH, "{path: string}"),
+        FnSpec::local("mkdir", "Creates a directory and its parents (no error if it exists).", P_PATH, "{path: string}"),
         |_, o: PathOpts| {
             std::fs::create_dir_all(&o.path).with_context(|| format!("cannot create {}", o.path.display()))?;
             Ok(PathOut { path: o.path })
         },
     )?;
     api.sync(
-        spec("exists", "Tells whether a path exists and what it is.", P_PATH, "{exists: boolean, kind?: 'file'|'dir'|'other', size?: integer}"),
+        FnSpec::local("exists", "Tells whether a path exists and what it is.", P_PATH, "{exists: boolean, kind?: 'file'|'dir'|'other', size?: integer}"),
         |_, o: PathOpts| {
             Ok(match std::fs::metadata(&o.path) {
                 Ok(m) => Exists {
@@ -128,7 +124,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        spec("list_dir", "Lists the names in a directory, sorted.", P_PATH, "{entries: string[]}"),
+        FnSpec::local("list_dir", "Lists the names in a directory, sorted.", P_PATH, "{entries: string[]}"),
         |_, o: PathOpts| {
             let mut entries = Vec::new();
             for e in std::fs::read_dir(&o.path).with_context(|| format!("cannot list {}", o.path.display()))? {
@@ -139,7 +135,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        spec("remove", "Removes a file or a directory tree (no error if absent).", P_PATH, "{ok: boolean}"),
+        FnSpec::local("remove", "Removes a file or a directory tree (no error if absent).", P_PATH, "{ok: boolean}"),
         |_, o: PathOpts| {
             match std::fs::symlink_metadata(&o.path) {
                 Ok(m) if m.is_dir() => std::fs::remove_dir_all(&o.path)?,
@@ -150,7 +146,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        spec(
+        FnSpec::local(
             "copy_file",
             "Copies a file atomically, creating the destination's parent directories.",
             &[Param { name: "opts", ty: "{from: string, to: string}", doc: "" }],
@@ -164,7 +160,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        spec(
+        FnSpec::local(
             "tmpdir",
             "Creates a new unique directory (kept after the run; remove it with core.remove).",
             &[Param { name: "opts", ty: "{prefix?: string, parent?: string}?", doc: "" }],

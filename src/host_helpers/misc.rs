@@ -38,15 +38,11 @@ struct Clock {
     unix: f64,
 }
 
-const fn spec(name: &'static str, doc: &'static str, params: &'static [Param], returns: &'static str) -> FnSpec {
-    FnSpec { name, doc, params, returns, is_async: false, effect: Effect::Local }
-}
-
 const P_TEXT: &[Param] = &[Param { name: "opts", ty: "{text: string}", doc: "" }];
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
-        spec("base64_decode", "Decodes standard base64 (e.g. a Gerrit patch) into bytes.", P_TEXT, "{data: string}"),
+        FnSpec::local("base64_decode", "Decodes standard base64 (e.g. a Gerrit patch) into bytes.", P_TEXT, "{data: string}"),
         |_, o: TextOpts| {
             let clean: Vec<u8> = o.text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
             let data = base64::engine::general_purpose::STANDARD.decode(clean)?;
@@ -54,21 +50,21 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        spec("base64_encode", "Encodes bytes as standard base64.", P_TEXT, "{data: string}"),
+        FnSpec::local("base64_encode", "Encodes bytes as standard base64.", P_TEXT, "{data: string}"),
         |_, o: TextOpts| {
             Ok(Data { data: base64::engine::general_purpose::STANDARD.encode(&o.text[..]).into_bytes().into() })
         },
     )?;
     api.sync(
-        spec("sha256", "The SHA-256 of a string, as lowercase hex.", P_TEXT, "{hex: string}"),
+        FnSpec::local("sha256", "The SHA-256 of a string, as lowercase hex.", P_TEXT, "{hex: string}"),
         |_, o: TextOpts| Ok(Hex { hex: hex::encode(sha2::Sha256::digest(&o.text[..])) }),
     )?;
     api.sync(
-        spec("env", "Reads an environment variable.", &[Param { name: "opts", ty: "{name: string}", doc: "" }], "{value?: string}"),
+        FnSpec::local("env", "Reads an environment variable.", &[Param { name: "opts", ty: "{name: string}", doc: "" }], "{value?: string}"),
         |_, o: NameOpts| Ok(EnvValue { value: std::env::var(&o.name).ok() }),
     )?;
     api.sync(
-        spec("now", "The wall clock, for timestamps and durations.", &[Param { name: "opts", ty: "table?", doc: "" }], "{unix: number}"),
+        FnSpec::local("now", "The wall clock, for timestamps and durations.", &[Param { name: "opts", ty: "table?", doc: "" }], "{unix: number}"),
         |_, _o: serde_json::Value| {
             let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs_f64();
             Ok(Clock { unix })

@@ -44,6 +44,13 @@ pub struct FnSpec {
     pub effect: Effect,
 }
 
+impl FnSpec {
+    /// A blocking function with only local effects (files, data, clock).
+    pub const fn local(name: &'static str, doc: &'static str, params: &'static [Param], returns: &'static str) -> Self {
+        Self { name, doc, params, returns, is_async: false, effect: Effect::Local }
+    }
+}
+
 /// Shared state the host keeps in the Lua state's app data.
 #[derive(Debug, Clone, Default)]
 pub struct HostState {
