@@ -1,8 +1,60 @@
-//! Overcloud image customization: file operations applied to a qcow2/raw image through a loop mount.
+//! Overcloud image customization: file operations applied to a qcow2/raw
+//! image through a loop mount.
+//!
+//! Plan mode writes the list of operations (e.g. the Ceph plugin's sparse
+//! `/srv/data.img` and its loop unit); this module applies them without
+//! libguestfs: `qemu-img convert` to raw, attach with a loop device (whole
+//! disk or a partition), mount, write files inside the mounted root (paths
+//! resolved with `RESOLVE_IN_ROOT` so the image's symlinks cannot reach the
+//! host), unmount, convert back. Only operations that execute programs in the
+//! image go to `virt-customize`, and only when it is installed.
 
-use crate::lua::Api;
+mod image;
+mod ops;
+pub mod tool;
 
-/// Registers this family's functions on `apex.core`.
-pub fn register(_api: &mut Api) -> mlua::Result<()> {
+pub use image::{CustomizeOpts, CustomizeReport, customize_image};
+pub use ops::Op;
+
+use crate::lua::api::{Api, Effect, FnSpec, Param};
+
+const CLASSES: &str = "\
+---@class apex.ImageOp
+---@field op 'upload'|'write'|'mkdir'|'symlink'|'truncate'|'run'
+---@field path? string absolute path in the image (write, mkdir, symlink, truncate)
+---@field from? string local file or directory (upload)
+---@field to? string absolute destination in the image (upload)
+---@field content? string file content (write)
+---@field mode? integer permission bits, e.g. 420 for 0644 (upload, write, mkdir)
+---@field target? string symlink target (symlink)
+---@field size? integer|string bytes or e.g. \"10G\" (truncate: a sparse file)
+---@field command? string shell command run inside the image (run; needs virt-customize)
+
+---@class apex.CustomizeImageOpts
+---@field image string qcow2 or raw image, rewritten in place unless output is given
+---@field output? string where to write the result (same format)
+---@field ops apex.ImageOp[] applied in order
+---@field partition? integer partition to mount; default the largest (or the whole disk)
+---@field fstype? string filesystem type; default detected
+
+---@class apex.CustomizeImageResult
+---@field image string the written image
+---@field format 'qcow2'|'raw'
+---@field applied string[] a description of each operation applied
+";
+
+pub fn register(api: &mut Api) -> mlua::Result<()> {
+    api.class(CLASSES);
+    api.async_fn(
+        FnSpec {
+            name: "customize_image",
+            doc: "Applies file operations (upload, write, mkdir, symlink, truncate) to a qcow2 or raw image through a loop mount; `run` operations go to virt-customize. The image is replaced only when every operation succeeded.",
+            params: &[Param { name: "opts", ty: "apex.CustomizeImageOpts", doc: "" }],
+            returns: "apex.CustomizeImageResult",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: CustomizeOpts| async move { tokio::task::spawn_blocking(move || customize_image(&o)).await? },
+    )?;
     Ok(())
 }

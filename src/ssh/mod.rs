@@ -1,8 +1,32 @@
 //! Remote hosts: `run_ssh` and `upload`, with host keys verified against known_hosts.
+//!
+//! Everything that happens "on the undercloud" (steps 2, 8a and 9 of the
+//! flow) goes through here.
+//!
+//! Why the `openssh` crate (the system `ssh` with ControlMaster
+//! multiplexing) and not russh: NFV labs reach their undercloud through
+//! `~/.ssh/config` entries, `ProxyJump` bastions, agents and hardware keys,
+//! and the system client honours all of them exactly as the operator's own
+//! `ssh` does; host key checking is OpenSSH's own (known_hosts hashing,
+//! `@revoked`, `@cert-authority`), not a re-implementation. One master
+//! connection per host carries every command as its own channel, so calls
+//! are cheap and many hosts run concurrently. The cost is an `ssh` binary
+//! on the machine running apex (Debian `openssh-client`).
+//!
+//! Host keys: `StrictHostKeyChecking=yes`, or `accept-new` when the host
+//! settings say `accept_new` (which records a new key and still refuses a
+//! changed one). There is deliberately no option that turns checking off.
 
-use crate::lua::Api;
+mod error;
+mod host;
+mod lua;
+mod pool;
+mod run;
+mod upload;
 
-/// Registers this family's functions on `apex.core`.
-pub fn register(_api: &mut Api) -> mlua::Result<()> {
-    Ok(())
-}
+pub use error::SshError;
+pub use host::SshHost;
+pub use lua::register;
+pub use pool::{MAX_CHANNELS, close_all};
+pub use run::{CommandOutput, RemoteCommand, run_many, run_ssh, run_with_input};
+pub use upload::{UploadOpts, UploadReport, upload};

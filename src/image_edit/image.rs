@@ -1,0 +1,212 @@
+//! The image pipeline: convert to raw, loop-attach, mount, apply, unmount,
+//! convert back. Guards undo mounts and loop devices on every exit path.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use rustix::io::Errno;
+use rustix::mount::{MountFlags, UnmountFlags};
+use serde::{Deserialize, Serialize};
+
+use super::ops::{Op, apply_file_op};
+use super::tool::{run, which};
+use crate::loopdev::TempLoop;
+use crate::progress::{Progress, Unit};
+
+/// What to customize and how.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CustomizeOpts {
+    /// A qcow2 or raw image; rewritten in place unless `output` is given.
+    pub image: PathBuf,
+    /// Where to write the result (same format as the input).
+    pub output: Option<PathBuf>,
+    pub ops: Vec<Op>,
+    /// Partition number to mount when the image has a partition table;
+    /// default the largest partition.
+    pub partition: Option<u32>,
+    /// Filesystem type; default: tried from /proc/filesystems.
+    pub fstype: Option<String>,
+}
+
+/// What [`customize_image`] did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomizeReport {
+    pub image: PathBuf,
+    pub format: String,
+    pub applied: Vec<String>,
+}
+
+/// Mounted filesystem, unmounted on drop (lazily if still busy).
+struct Mounted {
+    dir: tempfile::TempDir,
+    active: bool,
+}
+
+impl Mounted {
+    fn unmount(&mut self) -> anyhow::Result<()> {
+        if !std::mem::take(&mut self.active) {
+            return Ok(());
+        }
+        match rustix::mount::unmount(self.dir.path(), UnmountFlags::empty()) {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let _ = rustix::mount::unmount(self.dir.path(), UnmountFlags::DETACH);
+                bail!("cannot unmount {}: {e} (detached lazily)", self.dir.path().display())
+            }
+        }
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        if let Err(e) = self.unmount() {
+            tracing::warn!("{e:#}");
+        }
+    }
+}
+
+/// Filesystems the kernel can mount from a block device, common ones first.
+fn block_filesystems() -> Vec<String> {
+    let mut list: Vec<String> = std::fs::read_to_string("/proc/filesystems")
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with("nodev"))
+        .map(|l| l.trim().to_string())
+        .filter(|l| !l.is_empty())
+        .collect();
+    list.sort_by_key(|f| ["ext4", "xfs", "btrfs", "ext3", "ext2", "vfat"].iter().position(|p| p == f).unwrap_or(99));
+    list
+}
+
+/// The block device holding the filesystem: the whole device, or a partition.
+fn filesystem_device(lo: &TempLoop, partition: Option<u32>) -> anyhow::Result<PathBuf> {
+    let parts = lo.partitions();
+    let chosen = match (partition, parts.is_empty()) {
+        (None, true) => return Ok(lo.device().to_path_buf()),
+        (Some(k), _) => PathBuf::from(format!("{}p{k}", lo.device().display())),
+        (None, false) => parts.iter().max_by_key(|(_, size)| *size).map(|(p, _)| p.clone()).unwrap_or_default(),
+    };
+    if !parts.iter().any(|(p, _)| *p == chosen) {
+        bail!("partition {} does not exist (the image has {})", chosen.display(), parts.len());
+    }
+    // devtmpfs creates partition nodes asynchronously.
+    let start = Instant::now();
+    while !chosen.exists() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok(chosen)
+}
+
+fn mount(device: &Path, fstype: Option<&str>) -> anyhow::Result<(Mounted, String)> {
+    let dir = tempfile::Builder::new().prefix("apex-image-").tempdir()?;
+    let candidates = match fstype {
+        Some(f) => vec![f.to_string()],
+        None => block_filesystems(),
+    };
+    for fs in &candidates {
+        match rustix::mount::mount(device, dir.path(), fs.as_str(), MountFlags::empty(), None) {
+            Ok(()) => return Ok((Mounted { dir, active: true }, fs.clone())),
+            Err(Errno::INVAL | Errno::NODEV) if fstype.is_none() => continue,
+            Err(e) => bail!("cannot mount {} as {fs}: {e}", device.display()),
+        }
+    }
+    bail!("no filesystem found on {} (tried {})", device.display(), candidates.join(", "))
+}
+
+fn image_format(image: &Path) -> anyhow::Result<String> {
+    let mut cmd = Command::new("qemu-img");
+    cmd.args(["info", "--output=json"]).arg(image);
+    let info: serde_json::Value = serde_json::from_slice(&run(cmd, "qemu-utils")?)?;
+    let format = info["format"].as_str().context("qemu-img info gave no format")?.to_string();
+    if !matches!(format.as_str(), "raw" | "qcow2") {
+        bail!("{} is {format}; only qcow2 and raw images are supported", image.display());
+    }
+    Ok(format)
+}
+
+fn convert(from: &Path, to: &Path, format: &str) -> anyhow::Result<()> {
+    let mut cmd = Command::new("qemu-img");
+    cmd.args(["convert", "-O", format]).arg(from).arg(to);
+    run(cmd, "qemu-utils").map(drop)
+}
+
+/// Applies a run of file operations through one loop mount.
+fn apply_mounted(raw: &Path, ops: &[(usize, &Op)], o: &CustomizeOpts, progress: &mut Progress) -> anyhow::Result<()> {
+    let lo = TempLoop::attach(raw)?;
+    let device = filesystem_device(&lo, o.partition)?;
+    let (mut mounted, fs) = mount(&device, o.fstype.as_deref())?;
+    tracing::info!(device = %device.display(), fstype = %fs, "image mounted");
+    for (i, op) in ops {
+        tracing::info!("image op {}: {}", i + 1, op.describe());
+        apply_file_op(mounted.dir.path(), op).with_context(|| format!("operation {}", i + 1))?;
+        progress.inc(1);
+    }
+    rustix::fs::sync();
+    mounted.unmount()?;
+    lo.detach()
+}
+
+/// Runs program operations through virt-customize (libguestfs boots an appliance).
+fn apply_virt_customize(raw: &Path, ops: &[(usize, &Op)], progress: &mut Progress) -> anyhow::Result<()> {
+    let mut cmd = Command::new("virt-customize");
+    cmd.args(["--format", "raw", "-a"]).arg(raw);
+    for (_, op) in ops {
+        if let Op::Run { command } = op {
+            cmd.args(["--run-command", command]);
+        }
+    }
+    run(cmd, "libguestfs-tools")?;
+    progress.inc(ops.len() as u64);
+    Ok(())
+}
+
+/// Applies `ops` in order to a qcow2 or raw image, without libguestfs for file
+/// operations. The image is edited as a raw copy next to the output and
+/// renamed into place only when every operation succeeded.
+pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
+    for (i, op) in o.ops.iter().enumerate() {
+        op.validate().with_context(|| format!("operation {} ({})", i + 1, op.describe()))?;
+    }
+    if let Some((i, op)) = o.ops.iter().enumerate().find(|(_, op)| op.needs_programs()) {
+        if which("virt-customize").is_none() {
+            bail!(
+                "operation {} ({}) runs programs inside the image and needs virt-customize, which is not installed (Debian package libguestfs-tools)",
+                i + 1,
+                op.describe()
+            );
+        }
+    }
+    if !o.image.is_file() {
+        bail!("image {} does not exist", o.image.display());
+    }
+    let format = image_format(&o.image)?;
+    let output = o.output.clone().unwrap_or_else(|| o.image.clone());
+    let out_dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let work = tempfile::Builder::new().prefix(".apex-image-").tempdir_in(out_dir)?;
+    let raw = work.path().join("image.raw");
+    convert(&o.image, &raw, "raw")?;
+
+    let mut progress = Progress::new(format!("customize {}", o.image.display()), Some(o.ops.len() as u64), Unit::Items);
+    let indexed: Vec<(usize, &Op)> = o.ops.iter().enumerate().collect();
+    for batch in indexed.chunk_by(|a, b| a.1.needs_programs() == b.1.needs_programs()) {
+        if batch[0].1.needs_programs() {
+            apply_virt_customize(&raw, batch, &mut progress)?;
+        } else {
+            apply_mounted(&raw, batch, o, &mut progress)?;
+        }
+    }
+
+    let result = if format == "raw" {
+        raw.clone()
+    } else {
+        let converted = work.path().join(format!("image.{format}"));
+        convert(&raw, &converted, &format)?;
+        converted
+    };
+    std::fs::rename(&result, &output).with_context(|| format!("cannot move the result to {}", output.display()))?;
+    progress.finish("done");
+    Ok(CustomizeReport { image: output, format, applied: o.ops.iter().map(Op::describe).collect() })
+}

@@ -1,0 +1,45 @@
+//! Running the external tools image editing needs (qemu-img, virt-customize),
+//! with errors that name the tool, the package and the tail of its stderr.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use anyhow::bail;
+
+/// The full path of `program` on PATH, if installed.
+pub fn which(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin"].map(PathBuf::from))
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// Runs `cmd` to completion; on failure the error holds the command line and
+/// the last lines of its stderr. `package` names what installs the program.
+pub fn run(mut cmd: Command, package: &str) -> anyhow::Result<Vec<u8>> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let line = format!(
+        "{program} {}",
+        cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
+    );
+    tracing::debug!(command = %line, "running");
+    let out = match cmd.output() {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("{program} is not installed (Debian package {package})")
+        }
+        Err(e) => bail!("cannot run {program}: {e}"),
+    };
+    if !out.status.success() {
+        bail!("`{line}` failed ({}): {}", out.status, tail(&out.stderr, 10));
+    }
+    Ok(out.stdout)
+}
+
+/// The last `lines` lines of `bytes`, trimmed, for error messages.
+pub fn tail(bytes: &[u8], lines: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let all: Vec<&str> = text.trim_end().lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

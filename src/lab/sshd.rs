@@ -1,0 +1,267 @@
+//! A real `sshd` standing for the undercloud: its own config, host key,
+//! authorized key and known_hosts in a temp dir, listening on a free loopback
+//! port, run in the foreground (no systemd) and stopped on drop. Tests use it
+//! for every SSH check; `apex lab up` reuses it.
+
+use std::io::Read as _;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use crate::image_edit::tool::{run, which};
+
+/// The loopback address sshd listens on.
+pub const ADDRESS: &str = "127.0.0.1";
+
+/// A running sshd and the files a client needs to reach it.
+pub struct Sshd {
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+    user: String,
+}
+
+/// The login name of the current user, from /etc/passwd.
+fn current_user() -> anyhow::Result<String> {
+    let uid = rustix::process::getuid().as_raw();
+    let passwd = std::fs::read_to_string("/etc/passwd")?;
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+        })
+        .with_context(|| format!("uid {uid} has no /etc/passwd entry"))
+}
+
+/// Generates an ed25519 key pair at `path` (and `path.pub`).
+pub fn keygen(path: &Path) -> anyhow::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(path.with_extension("pub"));
+    let mut cmd = Command::new("ssh-keygen");
+    cmd.args(["-q", "-t", "ed25519", "-N", "", "-C", "apex-lab", "-f"]).arg(path);
+    run(cmd, "openssh-client").map(drop)
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
+}
+
+impl Sshd {
+    /// Starts sshd with a fresh host key and one authorized user key.
+    pub fn start() -> anyhow::Result<Self> {
+        let sshd = which("sshd").context("sshd is not installed (Debian package openssh-server); the SSH lab needs it")?;
+        // Privilege separation needs this directory; without systemd nobody creates it.
+        std::fs::create_dir_all("/run/sshd").context("cannot create /run/sshd (sshd's privilege separation dir)")?;
+        let dir = tempfile::Builder::new().prefix("apex-sshd-").tempdir()?;
+        let mut me = Self { dir, port: 0, child: None, user: current_user()? };
+        keygen(&me.host_key())?;
+        keygen(&me.user_key())?;
+        std::fs::copy(me.user_key().with_extension("pub"), me.dir.path().join("authorized_keys"))?;
+        let mut last = None;
+        for _ in 0..5 {
+            me.port = free_port()?;
+            match me.spawn(&sshd) {
+                Ok(()) => {
+                    me.write_known_hosts()?;
+                    return Ok(me);
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("sshd did not start")))
+    }
+
+    fn write_config(&self) -> anyhow::Result<PathBuf> {
+        let d = self.dir.path();
+        let config = format!(
+            "Port {port}\nListenAddress {ADDRESS}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nPidFile {pid}\n\
+             PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+             PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nUseDNS no\n\
+             MaxSessions 64\nMaxStartups 64:30:128\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n",
+            port = self.port,
+            hk = self.host_key().display(),
+            ak = d.join("authorized_keys").display(),
+            pid = d.join("sshd.pid").display(),
+        );
+        let path = d.join("sshd_config");
+        std::fs::write(&path, config)?;
+        Ok(path)
+    }
+
+    fn spawn(&mut self, sshd: &Path) -> anyhow::Result<()> {
+        let config = self.write_config()?;
+        let log = self.log_path();
+        let mut child = Command::new(sshd)
+            .arg("-D")
+            .arg("-f")
+            .arg(&config)
+            .arg("-E")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start sshd")?;
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait()? {
+                bail!("sshd exited at start ({status}): {}", self.log());
+            }
+            if banner(self.port).is_ok() {
+                self.child = Some(child);
+                tracing::info!(port = self.port, "lab sshd listening");
+                return Ok(());
+            }
+            if start.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("sshd did not answer on port {} within 10s: {}", self.port, self.log());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn write_known_hosts(&self) -> anyhow::Result<()> {
+        std::fs::write(self.known_hosts(), format!("{}\n", self.known_hosts_line()?))?;
+        Ok(())
+    }
+
+    /// The known_hosts line for the current host key.
+    pub fn known_hosts_line(&self) -> anyhow::Result<String> {
+        let public = std::fs::read_to_string(self.host_key().with_extension("pub"))?;
+        let mut parts = public.split_whitespace();
+        let (kind, key) = (parts.next().context("empty host key")?, parts.next().context("bad host key")?);
+        Ok(format!("[{ADDRESS}]:{} {kind} {key}", self.port))
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn address(&self) -> &'static str {
+        ADDRESS
+    }
+
+    /// The user tests log in as (the current user).
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The private key in authorized_keys.
+    pub fn user_key(&self) -> PathBuf {
+        self.dir.path().join("user_key")
+    }
+
+    /// A known_hosts file holding this server's current host key.
+    pub fn known_hosts(&self) -> PathBuf {
+        self.dir.path().join("known_hosts")
+    }
+
+    pub fn host_key(&self) -> PathBuf {
+        self.dir.path().join("ssh_host_ed25519_key")
+    }
+
+    /// The public half of the host key, base64 (what known_hosts records).
+    pub fn host_key_base64(&self) -> anyhow::Result<String> {
+        let public = std::fs::read_to_string(self.host_key().with_extension("pub"))?;
+        public.split_whitespace().nth(1).map(str::to_string).context("bad host key")
+    }
+
+    fn log_path(&self) -> PathBuf {
+        self.dir.path().join("sshd.log")
+    }
+
+    /// sshd's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.log_path()).unwrap_or_default()
+    }
+
+    /// A new key pair that is not authorized (for the refused-key check).
+    pub fn unauthorized_key(&self, name: &str) -> anyhow::Result<PathBuf> {
+        let path = self.dir.path().join(name);
+        keygen(&path)?;
+        Ok(path)
+    }
+
+    /// Replaces the host key and restarts sshd on the same port, as a
+    /// reinstalled (or impersonated) host would look. `known_hosts()` keeps
+    /// the old key.
+    pub fn rotate_host_key(&mut self) -> anyhow::Result<()> {
+        self.stop();
+        keygen(&self.host_key())?;
+        let sshd = which("sshd").context("sshd is not installed")?;
+        let start = Instant::now();
+        loop {
+            match self.spawn(&sshd) {
+                Ok(()) => return Ok(()),
+                Err(e) if start.elapsed() > Duration::from_secs(10) => return Err(e),
+                Err(_) => std::thread::sleep(Duration::from_millis(100)),
+            }
+        }
+    }
+
+    /// Kills every connection (sshd's per-connection children) while the
+    /// listener stays up: what a client sees when the host drops off.
+    pub fn drop_connections(&self) -> anyhow::Result<usize> {
+        let Some(child) = &self.child else { return Ok(0) };
+        let mut n = 0;
+        for pid in children_of(child.id()) {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                if rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok() {
+                    n += 1;
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Stops sshd and its connections (idempotent).
+    pub fn stop(&mut self) {
+        let _ = self.drop_connections();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Sshd {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Reads the SSH banner: the server is up and speaking SSH.
+fn banner(port: u16) -> anyhow::Result<()> {
+    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
+    s.set_read_timeout(Some(Duration::from_secs(2)))?;
+    let mut buf = [0u8; 8];
+    s.read_exact(&mut buf)?;
+    if &buf[..4] != b"SSH-" {
+        bail!("port {port} does not speak SSH");
+    }
+    Ok(())
+}
+
+/// Direct children of `pid`, from /proc.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .filter_map(|e| {
+            let child: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+            // Fields after the command name (which may hold spaces) in parentheses.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let ppid: u32 = rest.split(' ').nth(1)?.parse().ok()?;
+            (ppid == pid).then_some(child)
+        })
+        .collect()
+}

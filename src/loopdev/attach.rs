@@ -1,0 +1,273 @@
+//! Attaching and detaching loop devices, and finding the device that
+//! already serves a backing file (sysfs `loop/backing_file`).
+
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context as _, bail};
+use rustix::io::Errno;
+
+use super::ioctl;
+
+const LOOP_CONTROL: &str = "/dev/loop-control";
+const SYS_BLOCK: &str = "/sys/block";
+
+/// Serializes find-or-attach in this process so two callers asking for the
+/// same backing file get the same device instead of two.
+static ATTACH_LOCK: Mutex<()> = Mutex::new(());
+
+/// What [`create_loop_device`] did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LoopDevice {
+    /// `/dev/loopN`.
+    pub device: PathBuf,
+    /// The backing file, canonical.
+    pub file: PathBuf,
+    /// The size of the backing file in bytes.
+    pub size: u64,
+    /// True when the file was already attached and that device is returned.
+    pub reused: bool,
+    /// True when the backing file was created by this call.
+    pub created_file: bool,
+}
+
+/// Turns an errno from the loop driver into a message an operator can act on.
+fn explain(errno: Errno, what: &str) -> anyhow::Error {
+    match errno {
+        Errno::PERM | Errno::ACCESS => {
+            anyhow::anyhow!("{what}: permission denied (loop devices need root or CAP_SYS_ADMIN)")
+        }
+        Errno::NOENT | Errno::NODEV | Errno::NXIO => {
+            anyhow::anyhow!("{what}: no loop device support ({errno}); load the `loop` kernel module")
+        }
+        e => anyhow::anyhow!("{what}: {e}"),
+    }
+}
+
+fn open_rw(path: &Path) -> anyhow::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .map_err(|e| explain(Errno::from_io_error(&e).unwrap_or(Errno::IO), &format!("cannot open {}", path.display())))
+}
+
+fn loop_control() -> anyhow::Result<File> {
+    if !Path::new(LOOP_CONTROL).exists() {
+        bail!("no loop device support: {LOOP_CONTROL} is missing (load the `loop` kernel module)");
+    }
+    open_rw(Path::new(LOOP_CONTROL))
+}
+
+/// The number in `/dev/loopN`.
+fn device_number(device: &Path) -> anyhow::Result<u32> {
+    device
+        .to_str()
+        .and_then(|s| s.strip_prefix("/dev/loop"))
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("{} is not a loop device path (expected /dev/loopN)", device.display()))
+}
+
+fn sys_dir(n: u32) -> PathBuf {
+    Path::new(SYS_BLOCK).join(format!("loop{n}"))
+}
+
+/// The backing file of `/dev/loopN` as sysfs reports it, `None` when unbound.
+pub fn backing_file(n: u32) -> Option<PathBuf> {
+    let raw = std::fs::read_to_string(sys_dir(n).join("loop/backing_file")).ok()?;
+    let raw = raw.trim_end_matches('\n');
+    (!raw.is_empty()).then(|| PathBuf::from(raw))
+}
+
+/// The size of `/dev/loopN` in bytes, from sysfs (512-byte sectors).
+pub fn device_size(n: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(sys_dir(n).join("size")).ok()?;
+    s.trim().parse::<u64>().ok().map(|sectors| sectors * 512)
+}
+
+/// The loop device currently serving `file` (canonical path), if any.
+pub fn find_attached(file: &Path) -> anyhow::Result<Option<PathBuf>> {
+    let file = std::fs::canonicalize(file).with_context(|| format!("cannot resolve {}", file.display()))?;
+    let Ok(entries) = std::fs::read_dir(SYS_BLOCK) else { return Ok(None) };
+    let mut found: Vec<u32> = entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("loop")?.parse().ok())
+        .filter(|n| backing_file(*n).as_deref() == Some(file.as_path()))
+        .collect();
+    found.sort();
+    Ok(found.first().map(|n| PathBuf::from(format!("/dev/loop{n}"))))
+}
+
+/// Creates `file` as a sparse file of `size` bytes, or checks an existing one:
+/// a smaller file grows (sparse), a larger one is an error (shrinking would
+/// drop data). Returns whether the file was created.
+pub fn ensure_sparse_file(file: &Path, size: u64) -> anyhow::Result<bool> {
+    if size == 0 {
+        bail!("size of {} must be greater than 0", file.display());
+    }
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let created = !file.exists();
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(file)
+        .with_context(|| format!("cannot open backing file {}", file.display()))?;
+    let current = f.metadata()?.len();
+    if current > size {
+        bail!("backing file {} is {current} bytes, larger than the requested {size}; refusing to shrink it", file.display());
+    }
+    if current < size {
+        f.set_len(size).with_context(|| format!("cannot size {} to {size} bytes", file.display()))?;
+    }
+    Ok(created)
+}
+
+/// Binds `backing` to `/dev/loopN` with `flags`, retrying on a free device
+/// another process grabbed first (EBUSY). With `wanted`, only that device.
+fn bind(backing: &File, wanted: Option<u32>, flags: u32) -> anyhow::Result<(u32, File)> {
+    let ctl = loop_control()?;
+    for _ in 0..32 {
+        let n = match wanted {
+            Some(n) => {
+                match ioctl::ctl_add(&ctl, n) {
+                    Ok(()) | Err(Errno::EXIST) => {}
+                    Err(e) => return Err(explain(e, &format!("cannot create /dev/loop{n}"))),
+                }
+                n
+            }
+            None => ioctl::ctl_get_free(&ctl).map_err(|e| explain(e, "cannot find a free loop device"))?,
+        };
+        let path = PathBuf::from(format!("/dev/loop{n}"));
+        let dev = open_rw(&path)?;
+        let config = ioctl::config_for(backing.as_raw_fd() as u32, flags);
+        match ioctl::configure(&dev, config) {
+            Ok(()) => return Ok((n, dev)),
+            Err(Errno::BUSY) if wanted.is_none() => continue,
+            Err(Errno::BUSY) => bail!(
+                "{} is busy (attached to {})",
+                path.display(),
+                backing_file(n).map_or("another file".into(), |p| p.display().to_string())
+            ),
+            Err(e) => return Err(explain(e, &format!("cannot attach {}", path.display()))),
+        }
+    }
+    bail!("no free loop device after 32 attempts (every free device was taken concurrently)")
+}
+
+/// Creates (or reuses) a sparse backing file of `size` bytes and attaches it
+/// persistently (no autoclear), returning `/dev/loopN`. When the file is
+/// already attached, that device is returned; with `device`, exactly that
+/// device is used (Ceph settings name it, e.g. `/dev/loop3`).
+pub fn create_loop_device(file: &Path, size: u64, device: Option<&Path>) -> anyhow::Result<LoopDevice> {
+    let wanted = device.map(device_number).transpose()?;
+    let _guard = ATTACH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+    let created_file = ensure_sparse_file(file, size)?;
+    let file = std::fs::canonicalize(file)?;
+    if let Some(existing) = find_attached(&file)? {
+        let n = device_number(&existing)?;
+        if let Some(w) = wanted.filter(|w| *w != n) {
+            bail!("{} is already attached to {}, not to the requested /dev/loop{w}", file.display(), existing.display());
+        }
+        if let Some(dev_size) = device_size(n).filter(|s| *s != size) {
+            bail!("{} is attached to {} with {dev_size} bytes, not the requested {size}", file.display(), existing.display());
+        }
+        tracing::info!(device = %existing.display(), file = %file.display(), "loop device reused");
+        return Ok(LoopDevice { device: existing, file, size, reused: true, created_file });
+    }
+    let backing = open_rw(&file)?;
+    let (n, _dev) = bind(&backing, wanted, 0)?;
+    let device = PathBuf::from(format!("/dev/loop{n}"));
+    tracing::info!(device = %device.display(), file = %file.display(), size, "loop device attached");
+    Ok(LoopDevice { device, file, size, reused: false, created_file })
+}
+
+/// Detaches `/dev/loopN`. Returns false when it was not attached.
+pub fn detach_loop_device(device: &Path) -> anyhow::Result<bool> {
+    let n = device_number(device)?;
+    let dev = open_rw(device)?;
+    match ioctl::clear_fd(&dev) {
+        Ok(()) => {
+            tracing::info!(device = %device.display(), "loop device detached");
+            Ok(true)
+        }
+        Err(Errno::NXIO) => Ok(false),
+        Err(e) => Err(explain(e, &format!("cannot detach {} (loop{n})", device.display()))),
+    }
+}
+
+/// A loop device attached for the length of a job (image editing): it is
+/// detached on drop, and set to autoclear so a crash cannot leak it either.
+#[derive(Debug)]
+pub struct TempLoop {
+    device: PathBuf,
+    number: u32,
+    fd: Option<OwnedFd>,
+}
+
+impl TempLoop {
+    /// Attaches `file` with partition scanning, so `/dev/loopNpK` appear.
+    pub fn attach(file: &Path) -> anyhow::Result<Self> {
+        let backing = open_rw(file)?;
+        let (number, dev) = {
+            let _guard = ATTACH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+            bind(&backing, None, ioctl::FLAG_AUTOCLEAR | ioctl::FLAG_PARTSCAN)?
+        };
+        let device = PathBuf::from(format!("/dev/loop{number}"));
+        tracing::debug!(device = %device.display(), file = %file.display(), "temporary loop device attached");
+        Ok(Self { device, number, fd: Some(dev.into()) })
+    }
+
+    pub fn device(&self) -> &Path {
+        &self.device
+    }
+
+    pub fn number(&self) -> u32 {
+        self.number
+    }
+
+    /// Partition devices (`/dev/loopNpK`, with their sizes), from sysfs.
+    pub fn partitions(&self) -> Vec<(PathBuf, u64)> {
+        let dir = sys_dir(self.number);
+        let prefix = format!("loop{}p", self.number);
+        let mut parts: Vec<(u32, PathBuf, u64)> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| {
+                let name = e.ok()?.file_name().into_string().ok()?;
+                let k: u32 = name.strip_prefix(&prefix)?.parse().ok()?;
+                let sectors: u64 = std::fs::read_to_string(dir.join(&name).join("size")).ok()?.trim().parse().ok()?;
+                Some((k, PathBuf::from(format!("/dev/{name}")), sectors * 512))
+            })
+            .collect();
+        parts.sort();
+        parts.into_iter().map(|(_, p, s)| (p, s)).collect()
+    }
+
+    /// Detaches now and reports failure (drop only logs it).
+    pub fn detach(mut self) -> anyhow::Result<()> {
+        self.release()
+    }
+
+    fn release(&mut self) -> anyhow::Result<()> {
+        let Some(fd) = self.fd.take() else { return Ok(()) };
+        let res = match ioctl::clear_fd(fd.as_fd()) {
+            Ok(()) | Err(Errno::NXIO) => Ok(()),
+            Err(e) => Err(explain(e, &format!("cannot detach {}", self.device.display()))),
+        };
+        drop(fd);
+        res
+    }
+}
+
+impl Drop for TempLoop {
+    fn drop(&mut self) {
+        if let Err(e) = self.release() {
+            tracing::warn!("{e:#}");
+        }
+    }
+}

@@ -1,0 +1,125 @@
+//! Lua bindings: `run_ssh` and `upload`, a host described by one table.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{RemoteCommand, SshHost, UploadOpts, run_ssh, upload};
+use crate::lua::api::{Api, Effect, FnSpec, Param};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunOpts {
+    host: SshHost,
+    command: String,
+    /// Raise on a non-zero exit (default true).
+    check: Option<bool>,
+    /// Seconds.
+    timeout: Option<f64>,
+    stdin: Option<mlua::BString>,
+    #[serde(default)]
+    quiet: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LuaUploadOpts {
+    host: SshHost,
+    from: std::path::PathBuf,
+    to: String,
+    mode: Option<u32>,
+    #[serde(default)]
+    sha256: bool,
+}
+
+#[derive(Serialize)]
+struct RunResult {
+    status: i32,
+    ok: bool,
+    stdout: mlua::BString,
+    stderr: mlua::BString,
+}
+
+const CLASSES: &str = "\
+---@class apex.SshHost
+---@field address string host name or IP (names resolve through ~/.ssh/config)
+---@field port? integer default 22 (or ~/.ssh/config)
+---@field user? string login user
+---@field key? string private key file; default the agent and default keys
+---@field agent_socket? string ssh-agent socket when not $SSH_AUTH_SOCK
+---@field known_hosts? string known_hosts file the host key is checked against (default ~/.ssh/known_hosts)
+---@field accept_new? boolean record the key of a host not yet known (a changed key is always refused)
+---@field connect_timeout? integer seconds, default 30
+---@field jump? string[] ProxyJump hosts, e.g. {\"stack@bastion\"}
+---@field ssh_config? string ssh config file used instead of ~/.ssh/config
+
+---@class apex.RunSshOpts
+---@field host apex.SshHost
+---@field command string shell command line, run by the login shell
+---@field check? boolean raise on a non-zero exit (default true)
+---@field timeout? number seconds; the remote command is killed after it
+---@field stdin? string bytes fed to the command
+---@field quiet? boolean do not log output lines
+
+---@class apex.RunSshResult
+---@field status integer exit status
+---@field ok boolean status == 0
+---@field stdout string
+---@field stderr string
+
+---@class apex.UploadOpts
+---@field host apex.SshHost
+---@field from string local file or directory
+---@field to string remote path; a directory upload replaces the directory there
+---@field mode? integer permission bits, e.g. 420 for 0644 (default the local ones)
+---@field sha256? boolean also compare sha256 sums (size is always compared)
+
+---@class apex.UploadResult
+---@field path string
+---@field bytes integer
+---@field files integer
+---@field sha256? string the verified sum of a single file, when requested
+";
+
+pub fn register(api: &mut Api) -> mlua::Result<()> {
+    api.class(CLASSES);
+    api.async_fn(
+        FnSpec {
+            name: "run_ssh",
+            doc: "Runs a command on a host over SSH (one multiplexed connection per host) and returns its exit status and output; output lines also go to the log.",
+            params: &[Param { name: "opts", ty: "apex.RunSshOpts", doc: "" }],
+            returns: "apex.RunSshResult",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: RunOpts| async move {
+            if o.timeout.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
+                anyhow::bail!("timeout must be a positive number of seconds");
+            }
+            let cmd = RemoteCommand {
+                command: o.command,
+                check: o.check.unwrap_or(true),
+                timeout: o.timeout.map(Duration::from_secs_f64),
+                stdin: o.stdin.map(|b| b.to_vec()),
+                quiet: o.quiet,
+            };
+            let out = run_ssh(&o.host, &cmd).await?;
+            Ok(RunResult { status: out.status, ok: out.status == 0, stdout: out.stdout.into(), stderr: out.stderr.into() })
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "upload",
+            doc: "Copies a local file or directory to a host, verified by size (and sha256 on request) before it is renamed into place.",
+            params: &[Param { name: "opts", ty: "apex.UploadOpts", doc: "" }],
+            returns: "apex.UploadResult",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: LuaUploadOpts| async move {
+            let opts = UploadOpts { from: o.from, to: o.to, mode: o.mode, sha256: o.sha256 };
+            Ok(upload(&o.host, &opts).await?)
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,56 @@
+//! One master connection per host, reused by every call (each command is a
+//! channel multiplexed over it), checked before use and reopened when it died.
+
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
+use tokio::sync::Semaphore;
+
+use super::error::SshError;
+use super::host::{SshHost, connect};
+
+/// Channels in flight per connection; sshd's default `MaxSessions` is 10.
+pub const MAX_CHANNELS: usize = 8;
+
+/// A live master connection and its channel budget.
+#[derive(Debug)]
+pub struct Connection {
+    pub session: openssh::Session,
+    pub channels: Semaphore,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
+
+static POOL: LazyLock<Mutex<HashMap<SshHost, Slot>>> = LazyLock::new(Default::default);
+
+/// The connection to `host`, opened on first use or when the last one died.
+pub async fn connection(host: &SshHost) -> Result<Arc<Connection>, SshError> {
+    let slot = POOL.lock().unwrap_or_else(|p| p.into_inner()).entry(host.clone()).or_default().clone();
+    let mut current = slot.lock().await;
+    if let Some(conn) = current.as_ref() {
+        if conn.session.check().await.is_ok() {
+            return Ok(conn.clone());
+        }
+        tracing::info!(host = %host.label(), "ssh connection was closed; reconnecting");
+    }
+    let conn = Arc::new(Connection { session: connect(host).await?, channels: Semaphore::new(MAX_CHANNELS) });
+    *current = Some(conn.clone());
+    Ok(conn)
+}
+
+/// Whether the connection to `host` is still up (after a failed command).
+pub async fn is_alive(conn: &Connection) -> bool {
+    conn.session.check().await.is_ok()
+}
+
+/// Closes every pooled connection (end of a run, so no master lingers).
+pub async fn close_all() {
+    let slots: Vec<Slot> = POOL.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, s)| s).collect();
+    for slot in slots {
+        if let Some(conn) = slot.lock().await.take() {
+            if let Ok(conn) = Arc::try_unwrap(conn) {
+                let _ = conn.session.close().await;
+            }
+        }
+    }
+}

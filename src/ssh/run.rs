@@ -1,0 +1,241 @@
+//! Running a command on a host: exit status, stdout and stderr captured and
+//! streamed into the log line by line, optional stdin, timeouts.
+
+use std::time::{Duration, Instant};
+
+use openssh::Stdio;
+use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
+
+use super::error::SshError;
+use super::host::SshHost;
+use super::pool::{self, Connection};
+use crate::image_edit::tool::tail;
+
+/// Extra time after a timeout for the remote `timeout` to report before
+/// the local side gives up on the channel.
+const TIMEOUT_GRACE: Duration = Duration::from_secs(10);
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct RemoteCommand {
+    /// A shell command line, run by the login shell like `ssh host 'cmd'`.
+    pub command: String,
+    /// Fail with [`SshError::Failed`] on a non-zero exit.
+    pub check: bool,
+    /// Kill the command after this long (remotely too, through coreutils `timeout`).
+    pub timeout: Option<Duration>,
+    /// Bytes fed to the command's stdin.
+    pub stdin: Option<Vec<u8>>,
+    /// Log each output line (info level); off for binary output.
+    pub quiet: bool,
+}
+
+impl RemoteCommand {
+    pub fn new(command: impl Into<String>) -> Self {
+        Self { command: command.into(), ..Default::default() }
+    }
+
+    pub fn check(mut self) -> Self {
+        self.check = true;
+        self
+    }
+
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = Some(t);
+        self
+    }
+}
+
+/// The outcome of a command that ran to its end.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CommandOutput {
+    pub status: i32,
+    #[serde(with = "serde_bytes_lossless")]
+    pub stdout: Vec<u8>,
+    #[serde(with = "serde_bytes_lossless")]
+    pub stderr: Vec<u8>,
+}
+
+/// Serializes bytes as a Lua string (bytes kept as they are, not a list).
+mod serde_bytes_lossless {
+    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(v)
+    }
+}
+
+impl CommandOutput {
+    pub fn stdout_text(&self) -> String {
+        String::from_utf8_lossy(&self.stdout).into_owned()
+    }
+
+    pub fn stderr_text(&self) -> String {
+        String::from_utf8_lossy(&self.stderr).into_owned()
+    }
+}
+
+/// Reads a stream to its end, logging complete lines as they arrive.
+async fn pump(mut r: impl AsyncRead + Unpin, host: &str, stream: &'static str, log: bool) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut logged = 0;
+    loop {
+        let n = r.read(&mut buf).await?;
+        if n == 0 {
+            break;
+        }
+        out.extend_from_slice(&buf[..n]);
+        if log {
+            while let Some(pos) = out[logged..].iter().position(|&b| b == b'\n') {
+                log_line(host, stream, &out[logged..logged + pos]);
+                logged += pos + 1;
+            }
+        }
+    }
+    if log && logged < out.len() {
+        log_line(host, stream, &out[logged..]);
+    }
+    Ok(out)
+}
+
+fn log_line(host: &str, stream: &'static str, line: &[u8]) {
+    const MAX: usize = 4096;
+    let text = String::from_utf8_lossy(&line[..line.len().min(MAX)]);
+    tracing::info!(target: "apex::ssh::output", host, stream, "{}", text.trim_end_matches('\r'));
+}
+
+/// The command line sent: wrapped in `timeout` when one is set, so the
+/// remote process dies with the deadline instead of lingering.
+fn remote_line(cmd: &RemoteCommand) -> String {
+    match cmd.timeout {
+        Some(t) => format!(
+            "timeout --kill-after=5 {:.3} sh -c {}",
+            t.as_secs_f64(),
+            shell_escape::unix::escape(cmd.command.as_str().into())
+        ),
+        None => cmd.command.clone(),
+    }
+}
+
+/// Feeds `input` to the remote stdin; a remote that stops reading early
+/// (exits) is not an error here, its exit status tells.
+async fn feed(mut stdin: Option<openssh::ChildStdin>, mut input: Option<Box<dyn AsyncRead + Send + Unpin + '_>>) -> std::io::Result<()> {
+    let (Some(w), Some(r)) = (stdin.as_mut(), input.as_mut()) else { return Ok(()) };
+    match tokio::io::copy(r, w).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+        Err(e) => return Err(e),
+    }
+    let _ = w.shutdown().await;
+    drop(stdin);
+    Ok(())
+}
+
+/// Runs `cmd` on `host` with `input` streamed to stdin.
+pub async fn run_with_input(
+    host: &SshHost,
+    cmd: &RemoteCommand,
+    input: Option<Box<dyn AsyncRead + Send + Unpin + '_>>,
+) -> Result<CommandOutput, SshError> {
+    let conn = pool::connection(host).await?;
+    let _permit = conn.channels.acquire().await.expect("semaphore never closed");
+    let label = host.label();
+    tracing::info!(host = %label, command = %cmd.command, "ssh run");
+    let started = Instant::now();
+    let work = execute(&conn, &label, cmd, input);
+    let result = match cmd.timeout {
+        Some(t) => match tokio::time::timeout(t + TIMEOUT_GRACE, work).await {
+            Ok(r) => r,
+            Err(_) => Err(None),
+        },
+        None => work.await,
+    };
+    let timed_out = || SshError::TimedOut {
+        host: label.clone(),
+        command: cmd.command.clone(),
+        secs: cmd.timeout.unwrap_or_default().as_secs_f64(),
+    };
+    let out = match result {
+        Ok(out) => out,
+        Err(None) => return Err(timed_out()),
+        Err(Some(Exit::Terminated(out))) => {
+            if ssh_mux_closed(&out.stderr) || !pool::is_alive(&conn).await {
+                return Err(SshError::Disconnected { host: label, command: cmd.command.clone() });
+            }
+            out
+        }
+        Err(Some(Exit::Io(msg))) => return Err(SshError::Io { host: label, msg }),
+    };
+    if let Some(t) = cmd.timeout {
+        if matches!(out.status, 124 | 137) && started.elapsed() >= t {
+            return Err(timed_out());
+        }
+    }
+    if cmd.check && out.status != 0 {
+        return Err(SshError::Failed {
+            host: label,
+            command: cmd.command.clone(),
+            status: out.status,
+            stderr_tail: tail(&out.stderr, 20),
+        });
+    }
+    Ok(out)
+}
+
+enum Exit {
+    /// ssh exited 255: the remote died by a signal or exited 255, or the connection died.
+    Terminated(CommandOutput),
+    Io(String),
+}
+
+async fn execute(
+    conn: &Connection,
+    label: &str,
+    cmd: &RemoteCommand,
+    input: Option<Box<dyn AsyncRead + Send + Unpin + '_>>,
+) -> Result<CommandOutput, Option<Exit>> {
+    let io = |what: &str, e: &dyn std::fmt::Display| Some(Exit::Io(format!("{what}: {e}")));
+    let mut child = conn
+        .session
+        .raw_command(remote_line(cmd))
+        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .await
+        .map_err(|e| io("cannot open a channel", &e))?;
+    let (stdin, stdout, stderr) = (child.stdin().take(), child.stdout().take(), child.stderr().take());
+    let (Some(stdout), Some(stderr)) = (stdout, stderr) else {
+        return Err(io("channel", &"no output pipes"));
+    };
+    let log = !cmd.quiet;
+    let (fed, out, err) = tokio::join!(feed(stdin, input), pump(stdout, label, "stdout", log), pump(stderr, label, "stderr", log));
+    fed.map_err(|e| io("writing stdin", &e))?;
+    let (stdout, stderr) = (out.map_err(|e| io("reading stdout", &e))?, err.map_err(|e| io("reading stderr", &e))?);
+    let status = match child.wait().await {
+        Ok(s) => s.code().unwrap_or(255),
+        Err(openssh::Error::RemoteProcessTerminated | openssh::Error::Disconnected) => {
+            return Err(Some(Exit::Terminated(CommandOutput { status: 255, stdout, stderr })));
+        }
+        Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => 127,
+        Err(e) => return Err(io("waiting for the command", &e)),
+    };
+    Ok(CommandOutput { status, stdout, stderr })
+}
+
+/// What the local ssh client prints when the connection under a channel died.
+fn ssh_mux_closed(stderr: &[u8]) -> bool {
+    let t = String::from_utf8_lossy(stderr);
+    t.contains("closed by remote host") || t.contains("mux_client")
+}
+
+/// Runs a command on a host (see [`RemoteCommand`]).
+pub async fn run_ssh(host: &SshHost, cmd: &RemoteCommand) -> Result<CommandOutput, SshError> {
+    let input: Option<Box<dyn AsyncRead + Send + Unpin>> =
+        cmd.stdin.as_ref().map(|b| Box::new(std::io::Cursor::new(b.clone())) as Box<dyn AsyncRead + Send + Unpin>);
+    run_with_input(host, cmd, input).await
+}
+
+/// Runs the same command on many hosts at once; results in host order.
+pub async fn run_many(hosts: &[SshHost], cmd: &RemoteCommand) -> Vec<Result<CommandOutput, SshError>> {
+    futures::future::join_all(hosts.iter().map(|h| run_ssh(h, cmd))).await
+}

@@ -1,0 +1,590 @@
+//! Hosts and disks against the real lab: a real sshd on loopback, real loop
+//! devices (tests run as root), real ext4/qcow2 images made with mkfs.ext4
+//! and qemu-img. A missing lab tool fails the test with what is missing.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use apex::lab::sshd::Sshd;
+use apex::loopdev::{self, TempLoop};
+use apex::lua::{Host, HostConfig};
+use apex::ssh::{RemoteCommand, SshError, SshHost, UploadOpts, run_many, run_ssh, upload};
+use sha2::Digest as _;
+
+// ---------- lab helpers ----------
+
+fn sshd() -> Sshd {
+    Sshd::start().expect("lab sshd must start (needs openssh-server: tests/lab/install.sh)")
+}
+
+fn host_of(s: &Sshd) -> SshHost {
+    SshHost {
+        port: Some(s.port()),
+        user: Some(s.user().to_string()),
+        key: Some(s.user_key()),
+        known_hosts: Some(s.known_hosts()),
+        ..SshHost::new(s.address())
+    }
+}
+
+fn require_tool(name: &str, package: &str) {
+    assert!(
+        apex::image_edit::tool::which(name).is_some(),
+        "lab tool {name} is missing: install Debian package {package} (tests/lab/install.sh)"
+    );
+}
+
+fn sh(cmd: &str) -> String {
+    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh runs");
+    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Lua host with the apex API; `plan` for plan mode.
+fn lua_host(plan: bool) -> Host {
+    Host::new(HostConfig { plan, ..Default::default() }).expect("Lua host")
+}
+
+async fn run_lua(host: &Host, chunk: &str) -> anyhow::Result<()> {
+    let f = host.lua().load(chunk).set_name("@hosts_test.lua").into_function()?;
+    host.call(&f, ()).await.map(drop)
+}
+
+/// A Lua table literal describing the lab host.
+fn lua_host_table(s: &Sshd) -> String {
+    format!(
+        "{{address = {:?}, port = {}, user = {:?}, key = {:?}, known_hosts = {:?}}}",
+        s.address(),
+        s.port(),
+        s.user(),
+        s.user_key().display().to_string(),
+        s.known_hosts().display().to_string()
+    )
+}
+
+// ---------- run_ssh ----------
+
+#[tokio::test]
+async fn ssh_returns_exit_status_stdout_and_stderr() {
+    let s = sshd();
+    let h = host_of(&s);
+    let out = run_ssh(&h, &RemoteCommand::new("echo out; echo err >&2; exit 3")).await.unwrap();
+    assert_eq!(out.status, 3);
+    assert_eq!(out.stdout_text(), "out\n");
+    assert_eq!(out.stderr_text(), "err\n");
+
+    let ok = run_ssh(&h, &RemoteCommand::new("printf 'a b'")).await.unwrap();
+    assert_eq!((ok.status, ok.stdout_text().as_str()), (0, "a b"));
+
+    let err = run_ssh(&h, &RemoteCommand::new("echo first >&2; echo boom >&2; exit 7").check()).await.unwrap_err();
+    assert!(matches!(err, SshError::Failed { status: 7, .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("exit 7") && msg.contains("status 7") && msg.contains("boom"), "{msg}");
+
+    let missing = run_ssh(&h, &RemoteCommand::new("no-such-command-apex")).await.unwrap();
+    assert_eq!(missing.status, 127);
+
+    let stdin = RemoteCommand { stdin: Some(b"fed through stdin".to_vec()), ..RemoteCommand::new("cat") };
+    assert_eq!(run_ssh(&h, &stdin).await.unwrap().stdout_text(), "fed through stdin");
+}
+
+#[tokio::test]
+async fn ssh_carries_10_mb_of_stdout() {
+    let s = sshd();
+    let h = host_of(&s);
+    let size = 10 * 1024 * 1024;
+    let out = run_ssh(&h, &RemoteCommand::new(format!("yes 0123456789abcdef | head -c {size}")).check()).await.unwrap();
+    assert_eq!(out.stdout.len(), size);
+    let expected: Vec<u8> = b"0123456789abcdef\n".iter().copied().cycle().take(size).collect();
+    assert!(out.stdout == expected, "10 MB stdout differs from what the host produced");
+}
+
+#[tokio::test]
+async fn ssh_command_times_out_and_is_killed_remotely() {
+    let s = sshd();
+    let h = host_of(&s);
+    let started = Instant::now();
+    let err = run_ssh(&h, &RemoteCommand::new("sleep 31.25").timeout(Duration::from_secs(1))).await.unwrap_err();
+    assert!(matches!(err, SshError::TimedOut { .. }), "{err:?}");
+    assert!(err.to_string().contains("timed out after 1s"), "{err}");
+    assert!(started.elapsed() < Duration::from_secs(12), "took {:?}", started.elapsed());
+    // The remote process died with the deadline.
+    let left = run_ssh(&h, &RemoteCommand::new("pgrep -f 'sleep 31[.]25' || true")).await.unwrap();
+    assert_eq!(left.stdout_text().trim(), "", "remote sleep still running");
+    // A command within its timeout is unaffected.
+    let quick = run_ssh(&h, &RemoteCommand::new("echo fast").timeout(Duration::from_secs(20))).await.unwrap();
+    assert_eq!(quick.stdout_text(), "fast\n");
+}
+
+#[tokio::test]
+async fn ssh_reuses_one_connection_and_runs_many_hosts_concurrently() {
+    let labs: Vec<Sshd> = (0..3).map(|_| sshd()).collect();
+    let hosts: Vec<SshHost> = labs.iter().map(host_of).collect();
+    let started = Instant::now();
+    let results = run_many(&hosts, &RemoteCommand::new("sleep 1; echo $SSH_CONNECTION").check()).await;
+    let elapsed = started.elapsed();
+    for (r, lab) in results.iter().zip(&labs) {
+        let out = r.as_ref().unwrap();
+        assert!(out.stdout_text().contains(&lab.port().to_string()), "{}", out.stdout_text());
+    }
+    assert!(elapsed < Duration::from_secs(3), "3 hosts x 1s ran serially ({elapsed:?})");
+    // Several commands, several channels at once, one login per host.
+    let h = &hosts[0];
+    let cmds: Vec<RemoteCommand> = (0..6).map(|i| RemoteCommand::new(format!("echo {i}"))).collect();
+    for (i, r) in futures::future::join_all(cmds.iter().map(|c| run_ssh(h, c))).await.into_iter().enumerate() {
+        assert_eq!(r.unwrap().stdout_text(), format!("{i}\n"));
+    }
+    let logins = labs[0].log().matches("Accepted publickey").count();
+    assert_eq!(logins, 1, "expected one reused connection, sshd saw {logins} logins:\n{}", labs[0].log());
+}
+
+#[tokio::test]
+async fn ssh_reports_a_dropped_connection_and_reconnects() {
+    let s = sshd();
+    let h = host_of(&s);
+    run_ssh(&h, &RemoteCommand::new("true").check()).await.unwrap();
+    let long = tokio::spawn({
+        let h = h.clone();
+        async move { run_ssh(&h, &RemoteCommand::new("sleep 20")).await }
+    });
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    assert!(s.drop_connections().unwrap() >= 1, "no connection to drop");
+    let err = tokio::time::timeout(Duration::from_secs(10), long).await.expect("drop noticed").unwrap().unwrap_err();
+    assert!(matches!(err, SshError::Disconnected { .. }), "{err:?}");
+    assert!(err.to_string().contains("connection lost while running `sleep 20`"), "{err}");
+    // The next call opens a new connection.
+    assert_eq!(run_ssh(&h, &RemoteCommand::new("echo back")).await.unwrap().stdout_text(), "back\n");
+}
+
+// ---------- host keys and user keys ----------
+
+#[tokio::test]
+async fn ssh_refuses_an_unknown_host() {
+    let s = sshd();
+    let empty = s.dir().join("empty_known_hosts");
+    std::fs::write(&empty, "").unwrap();
+    let h = SshHost { known_hosts: Some(empty.clone()), ..host_of(&s) };
+    let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
+    assert!(matches!(err, SshError::HostKeyUnknown { .. }), "{err:?}");
+    assert!(err.to_string().contains("accept_new"), "{err}");
+    assert_eq!(std::fs::read_to_string(&empty).unwrap(), "", "refused host must not be recorded");
+}
+
+#[tokio::test]
+async fn ssh_accept_new_records_the_key_then_enforces_it() {
+    let mut s = sshd();
+    let file = s.dir().join("tofu_known_hosts");
+    let h = SshHost { known_hosts: Some(file.clone()), accept_new: true, ..host_of(&s) };
+    run_ssh(&h, &RemoteCommand::new("true").check()).await.unwrap();
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    assert!(recorded.contains(&s.host_key_base64().unwrap()), "host key not recorded: {recorded:?}");
+    // Enforced: the recorded key now rejects a different one, accept_new or not.
+    s.rotate_host_key().unwrap();
+    let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
+    assert!(matches!(err, SshError::HostKeyChanged { .. }), "{err:?}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), recorded, "changed key must not be recorded");
+}
+
+#[tokio::test]
+async fn ssh_refuses_a_changed_host_key() {
+    let mut s = sshd();
+    let h = host_of(&s);
+    run_ssh(&h, &RemoteCommand::new("true").check()).await.unwrap();
+    s.rotate_host_key().unwrap();
+    let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
+    assert!(matches!(err, SshError::HostKeyChanged { .. }), "{err:?}");
+    let msg = err.to_string();
+    assert!(msg.contains("HOST KEY HAS CHANGED") && msg.contains("refusing"), "{msg}");
+    assert!(msg.contains(&s.known_hosts().display().to_string()), "{msg}");
+}
+
+#[tokio::test]
+async fn ssh_refuses_a_wrong_user_key() {
+    let s = sshd();
+    let h = SshHost { key: Some(s.unauthorized_key("stranger").unwrap()), ..host_of(&s) };
+    let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
+    assert!(matches!(err, SshError::AuthFailed { .. }), "{err:?}");
+    assert!(err.to_string().contains("authentication failed with key"), "{err}");
+}
+
+// ---------- upload ----------
+
+/// Writes `mib` MiB of non-repeating bytes and returns their sha256.
+fn write_noise(path: &Path, mib: usize) -> String {
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let mut h = sha2::Sha256::new();
+    let mut x: u64 = 0x9E3779B97F4A7C15;
+    let mut buf = vec![0u8; 1 << 20];
+    for _ in 0..mib {
+        for chunk in buf.chunks_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            chunk.copy_from_slice(&x.to_le_bytes());
+        }
+        h.update(&buf);
+        f.write_all(&buf).unwrap();
+    }
+    f.flush().unwrap();
+    hex::encode(h.finalize())
+}
+
+#[tokio::test]
+async fn upload_of_100_mb_is_checked_remotely_with_sha256sum() {
+    let s = sshd();
+    let h = host_of(&s);
+    let local = s.dir().join("big.bin");
+    let sum = write_noise(&local, 100);
+    let remote = s.dir().join("remote/sub/big.bin").display().to_string();
+    let report = upload(&h, &UploadOpts { from: local, to: remote.clone(), mode: Some(0o640), sha256: true }).await.unwrap();
+    assert_eq!(report.bytes, 100 << 20);
+    assert_eq!(report.sha256.as_deref(), Some(sum.as_str()));
+    let check = run_ssh(&h, &RemoteCommand::new(format!("sha256sum {remote}; stat -c '%a %s' {remote}")).check()).await.unwrap();
+    let text = check.stdout_text();
+    assert!(text.starts_with(&sum), "remote sha256sum: {text}");
+    assert!(text.contains(&format!("640 {}", 100u64 << 20)), "{text}");
+    let leftovers = run_ssh(&h, &RemoteCommand::new(format!("ls {}", s.dir().join("remote/sub").display()))).await.unwrap();
+    assert_eq!(leftovers.stdout_text(), "big.bin\n", "temp files left behind");
+}
+
+#[tokio::test]
+async fn upload_of_a_directory_replaces_the_remote_tree() {
+    let s = sshd();
+    let h = host_of(&s);
+    let src = s.dir().join("patches");
+    std::fs::create_dir_all(src.join("containers/nova-api")).unwrap();
+    std::fs::write(src.join("containers/nova-api/Dockerfile"), "FROM nova-api\nUSER root\n").unwrap();
+    std::fs::write(src.join("docker_patches.tar.gz"), vec![7u8; 70_000]).unwrap();
+    let dest = s.dir().join("remote/patches").display().to_string();
+    run_ssh(&h, &RemoteCommand::new(format!("mkdir -p {dest} && echo stale > {dest}/old")).check()).await.unwrap();
+    let report = upload(&h, &UploadOpts { from: src, to: dest.clone(), mode: Some(0o755), sha256: true }).await.unwrap();
+    assert_eq!((report.files, report.bytes), (2, 70_000 + 24));
+    let out = run_ssh(&h, &RemoteCommand::new(format!("cd {dest} && find . -type f | sort && cat containers/nova-api/Dockerfile")).check())
+        .await
+        .unwrap();
+    assert_eq!(out.stdout_text(), "./containers/nova-api/Dockerfile\n./docker_patches.tar.gz\nFROM nova-api\nUSER root\n");
+}
+
+// ---------- Lua bindings for ssh ----------
+
+#[tokio::test]
+async fn lua_run_ssh_and_upload() {
+    let s = sshd();
+    let local = s.dir().join("hello.txt");
+    std::fs::write(&local, "hello from lua\n").unwrap();
+    let remote = s.dir().join("lua/hello.txt");
+    let host = lua_host(false);
+    let chunk = format!(
+        r#"
+        local core = require("apex.core")
+        local h = {host}
+        local r = core.run_ssh({{host = h, command = "echo hi; echo oops >&2; exit 4", check = false}})
+        assert(r.status == 4 and r.ok == false, "status " .. tostring(r.status))
+        assert(r.stdout == "hi\n" and r.stderr == "oops\n")
+        local ok, err = pcall(core.run_ssh, {{host = h, command = "exit 9"}})
+        assert(not ok and tostring(err):find("run_ssh: ", 1, true) and tostring(err):find("status 9", 1, true), tostring(err))
+        local ok2, err2 = pcall(core.run_ssh, {{host = h, command = "sleep 20", timeout = 0.5}})
+        assert(not ok2 and tostring(err2):find("timed out", 1, true), tostring(err2))
+        local up = core.upload({{host = h, from = {local:?}, to = {remote:?}, mode = 384, sha256 = true}})
+        assert(up.bytes == 15 and up.files == 1 and #up.sha256 == 64)
+        local c = core.run_ssh({{host = h, command = "cat {remote}; stat -c %a {remote}"}})
+        assert(c.stdout == "hello from lua\n600\n", c.stdout)
+        local bad = {{address = h.address, port = h.port, user = h.user, key = h.key, known_hosts = {empty:?}}}
+        local ok3, err3 = pcall(core.run_ssh, {{host = bad, command = "true"}})
+        assert(not ok3 and tostring(err3):find("not in", 1, true), tostring(err3))
+        local ok4, err4 = pcall(core.run_ssh, {{host = {{address = "x", bogus = 1}}, command = "true"}})
+        assert(not ok4 and tostring(err4):find("bogus", 1, true), tostring(err4))
+        "#,
+        host = lua_host_table(&s),
+        local = local.display().to_string(),
+        remote = remote.display().to_string(),
+        empty = s.dir().join("lua_empty_known_hosts").display().to_string(),
+    );
+    std::fs::write(s.dir().join("lua_empty_known_hosts"), "").unwrap();
+    run_lua(&host, &chunk).await.unwrap();
+}
+
+#[tokio::test]
+async fn lua_remote_effects_are_refused_in_plan_mode() {
+    let host = lua_host(true);
+    let chunk = r#"
+        local core = require("apex.core")
+        for _, call in ipairs({
+            function() return core.run_ssh({host = {address = "127.0.0.1"}, command = "true"}) end,
+            function() return core.upload({host = {address = "127.0.0.1"}, from = "/etc/hostname", to = "/tmp/x"}) end,
+            function() return core.create_loop_device({file = "/tmp/apex-plan.img", size = 1024}) end,
+            function() return core.customize_image({image = "/tmp/none.qcow2", ops = {}}) end,
+        }) do
+            local ok, err = pcall(call)
+            assert(not ok and tostring(err):find("refused in plan mode", 1, true), tostring(err))
+        end
+        local u = core.loop_unit({device = "/dev/loop3", file = "/srv/data.img"})
+        assert(u.name == "apex-loop3.service" and u.text:find("ExecStart=/sbin/losetup /dev/loop3 /srv/data.img", 1, true))
+    "#;
+    run_lua(&host, chunk).await.unwrap();
+    assert!(!Path::new("/tmp/apex-plan.img").exists(), "plan mode created a backing file");
+}
+
+// ---------- loop devices ----------
+
+/// Detaches on drop, so a failing assertion leaves no device behind.
+struct Detach(Option<PathBuf>);
+
+impl Drop for Detach {
+    fn drop(&mut self) {
+        if let Some(d) = self.0.take() {
+            let _ = loopdev::detach_loop_device(&d);
+        }
+    }
+}
+
+fn sysfs(device: &Path, file: &str) -> String {
+    let name = device.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_to_string(format!("/sys/block/{name}/{file}")).unwrap_or_default().trim().to_string()
+}
+
+#[test]
+fn loop_device_attach_reuse_detach() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("data.img");
+    let size = 64 << 20;
+    let first = loopdev::create_loop_device(&file, size, None).expect("attach (tests run as root)");
+    let _guard = Detach(Some(first.device.clone()));
+    assert!(first.created_file && !first.reused);
+    assert!(first.device.to_string_lossy().starts_with("/dev/loop"));
+    let meta = std::fs::metadata(&file).unwrap();
+    assert_eq!(meta.len(), size);
+    assert!(std::os::unix::fs::MetadataExt::blocks(&meta) * 512 < 1 << 20, "backing file is not sparse");
+    assert_eq!(sysfs(&first.device, "size").parse::<u64>().unwrap() * 512, size);
+    assert_eq!(sysfs(&first.device, "loop/backing_file"), std::fs::canonicalize(&file).unwrap().display().to_string());
+
+    let again = loopdev::create_loop_device(&file, size, None).unwrap();
+    assert_eq!(again.device, first.device);
+    assert!(again.reused && !again.created_file);
+    assert_eq!(loopdev::find_attached(&file).unwrap(), Some(first.device.clone()));
+
+    let other = dir.path().join("other.img");
+    let wrong = loopdev::create_loop_device(&file, size, Some(Path::new("/dev/loop999999"))).unwrap_err();
+    assert!(wrong.to_string().contains("already attached"), "{wrong:#}");
+    let shrink = loopdev::create_loop_device(&file, size / 2, None).unwrap_err();
+    assert!(shrink.to_string().contains("refusing to shrink"), "{shrink:#}");
+    assert!(!other.exists());
+
+    assert!(loopdev::detach_loop_device(&first.device).unwrap());
+    let start = Instant::now();
+    while !sysfs(&first.device, "loop/backing_file").is_empty() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(sysfs(&first.device, "loop/backing_file"), "", "still attached after detach");
+    assert_eq!(loopdev::find_attached(&file).unwrap(), None);
+    assert!(!loopdev::detach_loop_device(&first.device).unwrap(), "second detach should report not attached");
+}
+
+#[test]
+fn loop_device_bad_input_is_explained() {
+    let err = loopdev::create_loop_device(Path::new("/tmp/apex-x.img"), 1024, Some(Path::new("/dev/sda"))).unwrap_err();
+    assert!(err.to_string().contains("expected /dev/loopN"), "{err:#}");
+    let err = loopdev::loop_unit(Path::new("/dev/loop3"), Path::new("relative.img")).unwrap_err();
+    assert!(err.to_string().contains("absolute"), "{err:#}");
+    assert!(loopdev::parse_size("3Q").is_err());
+}
+
+#[tokio::test]
+async fn lua_create_and_detach_loop_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("lua.img");
+    let host = lua_host(false);
+    let guard = Detach(None);
+    let chunk = format!(
+        r#"
+        local core = require("apex.core")
+        local d = core.create_loop_device({{file = {file:?}, size = "32M"}})
+        APEX_TEST_DEVICE = d.device
+        assert(d.size == 32 * 1024 * 1024 and not d.reused and d.created_file)
+        local again = core.create_loop_device({{file = {file:?}, size = 33554432}})
+        assert(again.device == d.device and again.reused)
+        assert(core.detach_loop_device({{device = d.device}}).detached == true)
+        assert(core.detach_loop_device({{device = d.device}}).detached == false)
+        local ok, err = pcall(core.create_loop_device, {{file = {file:?}, size = "12X"}})
+        assert(not ok and tostring(err):find("create_loop_device: bad options", 1, true), tostring(err))
+        "#,
+        file = file.display().to_string()
+    );
+    let res = run_lua(&host, &chunk).await;
+    let dev: Option<String> = host.lua().globals().get("APEX_TEST_DEVICE").unwrap();
+    drop(Detach(dev.map(PathBuf::from)));
+    drop(guard);
+    res.unwrap();
+}
+
+// ---------- image customization ----------
+
+/// A small ext4 filesystem image in qcow2, made with mkfs.ext4 and qemu-img.
+fn make_qcow2(dir: &Path) -> PathBuf {
+    require_tool("mkfs.ext4", "e2fsprogs");
+    require_tool("qemu-img", "qemu-utils");
+    let raw = dir.join("fs.raw");
+    let qcow = dir.join("overcloud-full.qcow2");
+    sh(&format!("mkfs.ext4 -q -F -L img {} 64M", raw.display()));
+    sh(&format!("qemu-img convert -O qcow2 {} {}", raw.display(), qcow.display()));
+    std::fs::remove_file(raw).unwrap();
+    qcow
+}
+
+/// Mounts a qcow2 image read-only with the system tools (not apex code) and
+/// hands the mount point to `check`; cleans up whatever happens.
+fn with_mounted_copy(image: &Path, check: impl FnOnce(&Path)) {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("check.raw");
+    sh(&format!("qemu-img convert -O raw {} {}", image.display(), raw.display()));
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    sh(&format!("mount -o loop,ro {} {}", raw.display(), mnt.display()));
+    struct Umount(PathBuf);
+    impl Drop for Umount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _u = Umount(mnt.clone());
+    check(&mnt);
+}
+
+fn no_loop_device_uses(dir: &Path) {
+    let dir = std::fs::canonicalize(dir).unwrap().display().to_string();
+    for e in std::fs::read_dir("/sys/block").unwrap().flatten() {
+        let bf = std::fs::read_to_string(e.path().join("loop/backing_file")).unwrap_or_default();
+        assert!(!bf.starts_with(&dir), "{} still attached to {bf}", e.file_name().to_string_lossy());
+    }
+}
+
+#[tokio::test]
+async fn image_gets_the_loop_unit_and_the_sparse_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = make_qcow2(dir.path());
+    let extra = dir.path().join("ceph.conf");
+    std::fs::write(&extra, "[global]\nosd pool default size = 1\n").unwrap();
+    let host = lua_host(false);
+    let chunk = format!(
+        r#"
+        local core = require("apex.core")
+        local unit = core.loop_unit({{device = "/dev/loop3", file = "/srv/data.img"}})
+        local r = core.customize_image({{image = {image:?}, ops = {{
+            {{op = "truncate", path = "/srv/data.img", size = "1G"}},
+            {{op = "write", path = unit.path, content = unit.text, mode = 420}},
+            {{op = "symlink", path = unit.enable_link, target = unit.enable_target}},
+            {{op = "mkdir", path = "/etc/ceph", mode = 493}},
+            {{op = "upload", from = {extra:?}, to = "/etc/ceph/ceph.conf", mode = 384}},
+        }}}})
+        assert(r.format == "qcow2" and #r.applied == 5, r.format)
+        UNIT_TEXT = unit.text
+        "#,
+        image = image.display().to_string(),
+        extra = extra.display().to_string(),
+    );
+    run_lua(&host, &chunk).await.unwrap();
+    let unit_text: String = host.lua().globals().get("UNIT_TEXT").unwrap();
+    no_loop_device_uses(dir.path());
+    let info = sh(&format!("qemu-img info --output=json {}", image.display()));
+    assert!(info.contains("\"format\": \"qcow2\""), "{info}");
+    with_mounted_copy(&image, |root| {
+        let data = std::fs::metadata(root.join("srv/data.img")).unwrap();
+        assert_eq!(data.len(), 1 << 30);
+        assert!(std::os::unix::fs::MetadataExt::blocks(&data) * 512 < 1 << 20, "data.img is not sparse");
+        let unit = root.join("etc/systemd/system/apex-loop3.service");
+        assert_eq!(std::fs::read_to_string(&unit).unwrap(), unit_text);
+        let link = root.join("etc/systemd/system/local-fs.target.wants/apex-loop3.service");
+        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/etc/systemd/system/apex-loop3.service"));
+        let conf = root.join("etc/ceph/ceph.conf");
+        assert_eq!(std::fs::read_to_string(&conf).unwrap(), "[global]\nosd pool default size = 1\n");
+        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&conf).unwrap().permissions()) & 0o777, 0o600);
+    });
+}
+
+#[test]
+fn image_symlinks_cannot_lead_outside_and_failures_leave_the_image_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = make_qcow2(dir.path());
+    let host_target = dir.path().join("host-side");
+    std::fs::create_dir(&host_target).unwrap();
+    // An absolute symlink in the image naming a path that exists on the host
+    // (and in the image): writing through it must land inside the image.
+    apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({
+        "image": image,
+        "ops": [
+            {"op": "mkdir", "path": host_target},
+            {"op": "symlink", "path": "/escape", "target": host_target},
+            {"op": "write", "path": "/escape/inside.txt", "content": "in the image"}
+        ]
+    })).unwrap())
+    .unwrap();
+    assert!(!host_target.join("inside.txt").exists(), "a write escaped the image");
+    let in_image = host_target.strip_prefix("/").unwrap().join("inside.txt");
+    with_mounted_copy(&image, |root| assert_eq!(std::fs::read_to_string(root.join(&in_image)).unwrap(), "in the image"));
+
+    // A failing operation keeps the old image.
+    let before = sh(&format!("sha256sum {}", image.display()));
+    let err = apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({
+        "image": image,
+        "ops": [
+            {"op": "write", "path": "/etc/motd", "content": "x"},
+            {"op": "mkdir", "path": "/etc/hostname-dir"},
+            {"op": "write", "path": "/etc/hostname-dir", "content": "not a file"}
+        ]
+    })).unwrap())
+    .unwrap_err();
+    assert!(format!("{err:#}").contains("operation 3"), "{err:#}");
+    assert_eq!(sh(&format!("sha256sum {}", image.display())), before, "failed customization changed the image");
+    no_loop_device_uses(dir.path());
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "work files left behind: {leftovers:?}");
+
+    let bad = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
+        "image": image, "ops": [{"op": "write", "path": "etc/relative", "content": ""}]
+    }))
+    .unwrap();
+    assert!(format!("{:#}", apex::image_edit::customize_image(&bad).unwrap_err()).contains("must be absolute"));
+    let dotdot = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
+        "image": image, "ops": [{"op": "mkdir", "path": "/../../etc"}]
+    }))
+    .unwrap();
+    assert!(format!("{:#}", apex::image_edit::customize_image(&dotdot).unwrap_err()).contains(".."));
+}
+
+#[test]
+fn image_run_operations_need_virt_customize() {
+    assert!(
+        apex::image_edit::tool::which("virt-customize").is_none(),
+        "this lab check expects virt-customize absent (it is not in tests/lab/install.sh)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let image = make_qcow2(dir.path());
+    let before = sh(&format!("sha256sum {}", image.display()));
+    let opts = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
+        "image": image,
+        "ops": [{"op": "mkdir", "path": "/x"}, {"op": "run", "command": "systemctl enable chronyd"}]
+    }))
+    .unwrap();
+    let err = format!("{:#}", apex::image_edit::customize_image(&opts).unwrap_err());
+    assert!(err.contains("operation 2") && err.contains("systemctl enable chronyd") && err.contains("virt-customize"), "{err}");
+    assert_eq!(sh(&format!("sha256sum {}", image.display())), before);
+}
+
+#[test]
+fn temp_loop_device_is_detached_on_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("t.img");
+    loopdev::ensure_sparse_file(&file, 8 << 20).unwrap();
+    let dev = {
+        let lo = TempLoop::attach(&file).unwrap();
+        assert_eq!(loopdev::find_attached(&file).unwrap().as_deref(), Some(lo.device()));
+        lo.device().to_path_buf()
+    };
+    let start = Instant::now();
+    while loopdev::find_attached(&file).unwrap().is_some() && start.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(loopdev::find_attached(&file).unwrap(), None, "{} still attached", dev.display());
+}
