@@ -15,7 +15,7 @@ use std::io::{Read as _, Seek as _, SeekFrom};
 use std::net::SocketAddr;
 use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use sha2::Digest as _;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -61,6 +61,10 @@ pub struct RequestRecord {
     pub status: u16,
     /// Body bytes the server wrote (fewer than announced when a fault cut it).
     pub body_bytes: u64,
+    /// When the request arrived and when its response was written: tests
+    /// read concurrency from overlapping intervals.
+    pub started: Instant,
+    pub finished: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -76,7 +80,15 @@ struct Behaviour {
 struct Shared {
     root: PathBuf,
     behaviour: Mutex<Behaviour>,
-    log: Mutex<Vec<RequestRecord>>,
+    log: Mutex<Log>,
+}
+
+/// The request log; `generation` changes on each clear, so an answer still in
+/// flight cannot overwrite a newer request's record.
+#[derive(Debug, Default)]
+struct Log {
+    generation: u64,
+    records: Vec<RequestRecord>,
 }
 
 /// A running server; dropping it stops it.
@@ -162,28 +174,31 @@ impl ArtifactServer {
         self.shared.behaviour.lock().expect("behaviour lock").rate = bytes_per_sec;
     }
 
-    /// Every request so far, in arrival order.
+    /// Every request so far, in arrival order. A record shows its status and
+    /// planned body size before the answer is written (status 0 while undecided).
     pub fn log(&self) -> Vec<RequestRecord> {
-        self.shared.log.lock().expect("log lock").clone()
+        self.shared.log.lock().expect("log lock").records.clone()
     }
 
     /// How many requests (any method) named `path`.
     pub fn requests(&self, path: &str) -> usize {
         let p = format!("/{}", path.trim_start_matches('/'));
-        self.shared.log.lock().expect("log lock").iter().filter(|r| r.path == p).count()
+        self.shared.log.lock().expect("log lock").records.iter().filter(|r| r.path == p).count()
     }
 
     /// Requests per path.
     pub fn request_counts(&self) -> BTreeMap<String, usize> {
         let mut m = BTreeMap::new();
-        for r in self.shared.log.lock().expect("log lock").iter() {
+        for r in self.shared.log.lock().expect("log lock").records.iter() {
             *m.entry(r.path.clone()).or_insert(0) += 1;
         }
         m
     }
 
     pub fn clear_log(&self) {
-        self.shared.log.lock().expect("log lock").clear();
+        let mut log = self.shared.log.lock().expect("log lock");
+        log.generation += 1;
+        log.records.clear();
     }
 }
 
@@ -357,9 +372,18 @@ async fn respond(stream: &mut TcpStream, shared: &Shared, req: Request) -> std::
         if_modified_since: req.if_modified_since.clone(),
         status: 0,
         body_bytes: 0,
+        started: Instant::now(),
+        finished: Instant::now(),
     };
-    let result = respond_inner(stream, shared, &req, fault, validators, publish, rate, &mut record).await;
-    shared.log.lock().expect("log lock").push(record);
+    let (generation, idx) = {
+        let mut log = shared.log.lock().expect("log lock");
+        log.records.push(record.clone());
+        (log.generation, log.records.len() - 1)
+    };
+    let mut slot = Slot { shared, generation, idx, record };
+    let result = respond_inner(stream, shared, &req, fault, validators, publish, rate, &mut slot).await;
+    slot.record.finished = Instant::now();
+    slot.save();
     result
 }
 
@@ -372,16 +396,16 @@ async fn respond_inner(
     validators: Validators,
     publish: bool,
     rate: Option<u64>,
-    record: &mut RequestRecord,
+    slot: &mut Slot<'_>,
 ) -> std::io::Result<bool> {
     let head_only = req.method == "HEAD";
     if req.method != "GET" && !head_only {
-        record.status = 405;
+        slot.answer(405, 0);
         write_simple(stream, 405, "Method Not Allowed", head_only).await?;
         return Ok(true);
     }
     if matches!(fault, Fault::Fail500 { .. } | Fault::Fail500Forever) {
-        record.status = 500;
+        slot.answer(500, 0);
         write_simple(stream, 500, "Internal Server Error", head_only).await?;
         return Ok(true);
     }
@@ -389,8 +413,7 @@ async fn respond_inner(
         let sidecar = if publish { published_sha256(&shared.root, &req.path) } else { None };
         return match sidecar {
             Some(body) => {
-                record.status = 200;
-                record.body_bytes = if head_only { 0 } else { body.len() as u64 };
+                slot.answer(200, if head_only { 0 } else { body.len() as u64 });
                 let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n", body.len());
                 stream.write_all(head.as_bytes()).await?;
                 if !head_only {
@@ -399,7 +422,7 @@ async fn respond_inner(
                 Ok(true)
             }
             None => {
-                record.status = 404;
+                slot.answer(404, 0);
                 write_simple(stream, 404, "Not Found", head_only).await?;
                 Ok(true)
             }
@@ -426,7 +449,7 @@ async fn respond_inner(
         _ => false,
     };
     if not_modified {
-        record.status = 304;
+        slot.answer(304, 0);
         stream.write_all(format!("HTTP/1.1 304 Not Modified\r\n{vheaders}\r\n").as_bytes()).await?;
         return Ok(true);
     }
@@ -443,7 +466,7 @@ async fn respond_inner(
         Some(spec) => match parse_range(spec, info.size) {
             Some((s, e)) => (206, s, e),
             None => {
-                record.status = 416;
+                slot.answer(416, 0);
                 let head = format!(
                     "HTTP/1.1 416 Range Not Satisfiable\r\nContent-Range: bytes */{}\r\nContent-Length: 0\r\n\r\n",
                     info.size
@@ -463,18 +486,18 @@ async fn respond_inner(
     head.push_str(&format!(
         "Content-Type: application/octet-stream\r\nContent-Length: {len}\r\nAccept-Ranges: bytes\r\n{vheaders}\r\n"
     ));
-    record.status = status;
-    stream.write_all(head.as_bytes()).await?;
-    if head_only || len == 0 {
-        return Ok(true);
-    }
-
     let limit = match fault {
+        _ if head_only => 0,
         Fault::CutMidBody { after, .. } => after.min(len),
         Fault::TruncatedBody => len / 2,
         _ => len,
     };
-    record.body_bytes = send_file_range(stream, &info.path, start, limit, rate).await?;
+    slot.answer(status, limit);
+    stream.write_all(head.as_bytes()).await?;
+    if limit == 0 {
+        return Ok(true);
+    }
+    slot.record.body_bytes = send_file_range(stream, &info.path, start, limit, rate).await?;
     match fault {
         Fault::CutMidBody { .. } if limit < len => {
             // A reset, as when a proxy or the peer dies mid-transfer.
@@ -487,6 +510,33 @@ async fn respond_inner(
             Ok(false)
         }
         _ => Ok(true),
+    }
+}
+
+/// A request's entry in the log, kept current so a client that has read the
+/// answer always finds it recorded.
+struct Slot<'a> {
+    shared: &'a Shared,
+    generation: u64,
+    idx: usize,
+    record: RequestRecord,
+}
+
+impl Slot<'_> {
+    /// Records the status and planned body size; called before the answer is written.
+    fn answer(&mut self, status: u16, body_bytes: u64) {
+        self.record.status = status;
+        self.record.body_bytes = body_bytes;
+        self.record.finished = Instant::now();
+        self.save();
+    }
+
+    fn save(&self) {
+        // Cleared meanwhile: this request is forgotten.
+        let mut log = self.shared.log.lock().expect("log lock");
+        if log.generation == self.generation {
+            log.records[self.idx] = self.record.clone();
+        }
     }
 }
 
@@ -513,7 +563,7 @@ async fn send_file_range(
     file.seek(SeekFrom::Start(start))?;
     let mut buf = vec![0u8; CHUNK];
     let mut sent = 0u64;
-    let began = std::time::Instant::now();
+    let began = Instant::now();
     while sent < len {
         let want = CHUNK.min((len - sent) as usize);
         // Page-cache reads of at most 256 KiB: cheap enough inline on this runtime.
@@ -523,7 +573,7 @@ async fn send_file_range(
         }
         stream.write_all(&buf[..n]).await?;
         sent += n as u64;
-        if let Some(rate) = rate.filter(|r| *r > 0) {
+        if let Some(rate) = rate.filter(|r| *r > 0 && sent < len) {
             let due = Duration::from_secs_f64(sent as f64 / rate as f64);
             if let Some(wait) = due.checked_sub(began.elapsed()) {
                 tokio::time::sleep(wait).await;
