@@ -243,6 +243,22 @@ async fn server_error_forever_gives_a_clear_error_and_caches_nothing() {
 }
 
 #[tokio::test]
+async fn silent_server_times_out_and_keeps_the_part_for_a_resume() {
+    let lab = Lab::new();
+    let data = lab.publish("a.tar", 2 * MIB, 31);
+    lab.server.set_fault(Fault::Stall { after: MIB as u64 / 2 }); // half a MiB per try: two tries leave 1 of 2 MiB
+    let req = lab.request("a.tar");
+    let impatient = apex::artifacts::FetchSettings { retries: 1, timeout: std::time::Duration::from_millis(300), ..quick() };
+    let msg = format!("{:#}", Fetcher::new(impatient).unwrap().fetch(&req).await.unwrap_err());
+    assert!(msg.contains(&req.url) && msg.contains("timed out"), "{msg}");
+    assert!(!req.dest.exists());
+    lab.server.set_fault(Fault::None);
+    let out = fetch(&req).await.unwrap();
+    assert!(out.resumed, "continues after the bytes that did arrive");
+    assert_eq!(std::fs::read(&req.dest).unwrap(), data);
+}
+
+#[tokio::test]
 async fn missing_artifact_is_not_retried() {
     let lab = Lab::new();
     let req = lab.request("nope.tar");

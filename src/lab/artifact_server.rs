@@ -47,6 +47,9 @@ pub enum Fault {
     Fail500 { times: u32 },
     /// Answers 500 to every request.
     Fail500Forever,
+    /// Sends `after` body bytes, then goes silent (up to a minute) without
+    /// closing: for client timeouts. Every GET.
+    Stall { after: u64 },
 }
 
 /// What one request asked and what it got, for tests to assert on.
@@ -363,7 +366,7 @@ async fn respond(stream: &mut TcpStream, shared: &Shared, req: Request) -> std::
         let b = shared.behaviour.lock().expect("behaviour lock");
         (b.validators, b.publish_sha256, b.rate)
     };
-    let mut record = RequestRecord {
+    let record = RequestRecord {
         method: req.method.clone(),
         path: req.path.clone(),
         range: req.range.clone(),
@@ -490,6 +493,7 @@ async fn respond_inner(
         _ if head_only => 0,
         Fault::CutMidBody { after, .. } => after.min(len),
         Fault::TruncatedBody => len / 2,
+        Fault::Stall { after } => after.min(len),
         _ => len,
     };
     slot.answer(status, limit);
@@ -507,6 +511,10 @@ async fn respond_inner(
         Fault::TruncatedBody => {
             // A clean close that looks like a normal end of the body.
             stream.shutdown().await?;
+            Ok(false)
+        }
+        Fault::Stall { .. } => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
             Ok(false)
         }
         _ => Ok(true),
