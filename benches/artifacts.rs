@@ -1,0 +1,210 @@
+//! Artifact benchmark, on loopback against the lab's artifact server:
+//! - first download of a 1 GiB artifact, throughput as a ratio to `curl -o`
+//!   on the same server and file (target >= 0.9);
+//! - rerun with three unchanged artifacts: wall time and requests made
+//!   (target: one request each, under 50 ms in all);
+//! - peak RSS of a process downloading the 1 GiB artifact (target < 64 MiB);
+//! - unpack of a 1 GiB tar as a ratio to GNU `tar -xf` (target >= 0.8).
+//!
+//! Run with `cargo bench --bench artifacts`. Data lives in a temp dir under
+//! /tmp and is removed at the end.
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use apex::artifacts::{FetchRequest, FetchSettings, FetchStatus, Fetcher};
+use apex::lab::artifact_server::ArtifactServer;
+
+const MIB: u64 = 1 << 20;
+const GIB: u64 = 1 << 30;
+const CHILD_ENV: &str = "APEX_BENCH_ARTIFACTS_CHILD";
+
+fn main() -> anyhow::Result<()> {
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        return child(&spec);
+    }
+    if std::env::args().any(|a| a == "--list") {
+        return Ok(()); // `cargo bench -- --list` and test discovery
+    }
+    let work = tempfile::Builder::new().prefix("apex-bench-artifacts-").tempdir_in("/tmp")?;
+    let result = run(work.path());
+    drop(work);
+    result
+}
+
+fn run(work: &Path) -> anyhow::Result<()> {
+    let upstream = work.join("upstream");
+    std::fs::create_dir_all(&upstream)?;
+    println!("artifacts bench: generating 1 GiB + 2 x 16 MiB under {}", work.display());
+    generate(&upstream.join("overcloud-full.tar"), GIB, 1)?;
+    generate(&upstream.join("ironic-python-agent.tar"), 16 * MIB, 2)?;
+    generate(&upstream.join("undercloud.qcow2"), 16 * MIB, 3)?;
+    let server = ArtifactServer::start(&upstream)?;
+    let big_url = server.url("overcloud-full.tar");
+
+    // 1 + 3: first download (apex in a child process, for its peak RSS) against curl.
+    let curl_out = work.join("curl.bin");
+    let cache = work.join("cache");
+    let mut curl_best = f64::MAX;
+    let mut apex_best = f64::MAX;
+    let mut rss_max_kib = 0u64;
+    for round in 0..2 {
+        let _ = std::fs::remove_file(&curl_out);
+        let t = Instant::now();
+        let st = Command::new("curl").args(["-sSf", "-o"]).arg(&curl_out).arg(&big_url).status()?;
+        anyhow::ensure!(st.success(), "curl failed (is curl installed? tests/lab/install.sh)");
+        curl_best = curl_best.min(t.elapsed().as_secs_f64());
+        std::fs::remove_file(&curl_out)?;
+
+        let _ = std::fs::remove_dir_all(&cache);
+        let (secs, rss) = child_download(&big_url, &cache.join("overcloud-full.tar"))?;
+        apex_best = apex_best.min(secs);
+        rss_max_kib = rss_max_kib.max(rss);
+        println!("  round {round}: curl {curl_best:.3} s best so far, apex {secs:.3} s (peak RSS {} KiB)", rss);
+    }
+    let gib_s = |secs: f64| GIB as f64 / secs / GIB as f64;
+    let ratio = curl_best / apex_best;
+    println!(
+        "first download 1 GiB: apex {apex_best:.3} s ({:.2} GiB/s), curl -o {curl_best:.3} s ({:.2} GiB/s), ratio {ratio:.2} (target >= 0.9) {}",
+        gib_s(apex_best),
+        gib_s(curl_best),
+        verdict(ratio >= 0.9)
+    );
+    let rss_mib = rss_max_kib as f64 / 1024.0;
+    println!("peak RSS downloading 1 GiB: {rss_mib:.1} MiB (target < 64 MiB) {}", verdict(rss_mib < 64.0));
+
+    // 2: rerun with three unchanged artifacts.
+    let reqs: Vec<FetchRequest> = ["overcloud-full.tar", "ironic-python-agent.tar", "undercloud.qcow2"]
+        .iter()
+        .map(|n| FetchRequest { url: server.url(n), dest: cache.join(n), ..Default::default() })
+        .collect();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let fetcher = Fetcher::new(FetchSettings::default())?;
+    for r in rt.block_on(fetcher.fetch_all(&reqs)) {
+        r?;
+    }
+    let mut best = Duration::MAX;
+    let mut requests = 0;
+    for _ in 0..3 {
+        server.clear_log();
+        let t = Instant::now();
+        let out = rt.block_on(fetcher.fetch_all(&reqs));
+        let took = t.elapsed();
+        for o in out {
+            anyhow::ensure!(o?.status == FetchStatus::NotModified, "rerun downloaded again");
+        }
+        requests = server.log().len();
+        best = best.min(took);
+    }
+    // A fresh process pays for a new connection each time: measure that too.
+    let fresh = Fetcher::new(FetchSettings::default())?;
+    server.clear_log();
+    let t = Instant::now();
+    for o in rt.block_on(fresh.fetch_all(&reqs)) {
+        o?;
+    }
+    let cold = t.elapsed();
+    println!(
+        "rerun, 3 unchanged artifacts: {:.1} ms (new client: {:.1} ms), {requests} requests (target: 3 requests, < 50 ms) {}",
+        best.as_secs_f64() * 1e3,
+        cold.as_secs_f64() * 1e3,
+        verdict(requests == 3 && cold < Duration::from_millis(50))
+    );
+    drop(server);
+    std::fs::remove_dir_all(&cache)?;
+    std::fs::remove_dir_all(&upstream)?;
+
+    // 4: unpack a 1 GiB tar (8 files of 128 MiB) against GNU tar.
+    let tree = work.join("tree");
+    std::fs::create_dir_all(tree.join("images"))?;
+    for i in 0..8 {
+        generate(&tree.join(format!("images/part-{i}.raw")), 128 * MIB, 10 + i)?;
+    }
+    let tar_file = work.join("images.tar");
+    let st = Command::new("tar").arg("-cf").arg(&tar_file).arg("-C").arg(&tree).arg(".").status()?;
+    anyhow::ensure!(st.success(), "tar -cf failed");
+    std::fs::remove_dir_all(&tree)?;
+    let (mut gnu_best, mut apex_best) = (f64::MAX, f64::MAX);
+    for _ in 0..2 {
+        let out = work.join("gnu");
+        std::fs::create_dir_all(&out)?;
+        let t = Instant::now();
+        let st = Command::new("tar").arg("-xf").arg(&tar_file).arg("-C").arg(&out).status()?;
+        anyhow::ensure!(st.success(), "tar -xf failed");
+        gnu_best = gnu_best.min(t.elapsed().as_secs_f64());
+        std::fs::remove_dir_all(&out)?;
+
+        let out = work.join("apex");
+        let t = Instant::now();
+        let u = apex::archive::unpack(&tar_file, &out)?;
+        apex_best = apex_best.min(t.elapsed().as_secs_f64());
+        anyhow::ensure!(u.bytes == GIB, "unpacked {} bytes", u.bytes);
+        std::fs::remove_dir_all(&out)?;
+    }
+    let ratio = gnu_best / apex_best;
+    println!(
+        "unpack 1 GiB tar: apex {apex_best:.3} s, tar -xf {gnu_best:.3} s, ratio {ratio:.2} (target >= 0.8) {}",
+        verdict(ratio >= 0.8)
+    );
+    Ok(())
+}
+
+fn verdict(ok: bool) -> &'static str {
+    if ok { "OK" } else { "MISSED" }
+}
+
+/// Writes `size` bytes of cheap pseudo-random data.
+fn generate(path: &Path, size: u64, seed: u64) -> anyhow::Result<()> {
+    let mut f = std::io::BufWriter::with_capacity(4 << 20, std::fs::File::create(path)?);
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut block = vec![0u8; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        for w in block.chunks_exact_mut(8) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            w.copy_from_slice(&x.to_le_bytes());
+        }
+        let n = left.min(block.len() as u64) as usize;
+        f.write_all(&block[..n])?;
+        left -= n as u64;
+    }
+    f.flush()?;
+    Ok(())
+}
+
+/// Runs one download in a child process; returns (seconds, peak RSS in KiB).
+fn child_download(url: &str, dest: &Path) -> anyhow::Result<(f64, u64)> {
+    let out = Command::new(std::env::current_exe()?)
+        .env(CHILD_ENV, format!("{url}\n{}", dest.display()))
+        .output()?;
+    anyhow::ensure!(out.status.success(), "download child failed: {}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut it = text.split_whitespace();
+    let secs: f64 = it.next().unwrap_or_default().parse()?;
+    let rss: u64 = it.next().unwrap_or_default().parse()?;
+    Ok((secs, rss))
+}
+
+/// The child: one fetch on a current-thread runtime (as the Lua host runs it),
+/// then prints the time taken and VmHWM (peak RSS) in KiB.
+fn child(spec: &str) -> anyhow::Result<()> {
+    let (url, dest) = spec.split_once('\n').ok_or_else(|| anyhow::anyhow!("bad child spec"))?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let req = FetchRequest { url: url.into(), dest: PathBuf::from(dest), ..Default::default() };
+    let t = Instant::now();
+    let out = rt.block_on(apex::artifacts::fetch_if_modified(&req, FetchSettings::default()))?;
+    let secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(out.status == FetchStatus::Downloaded && out.size == GIB, "unexpected outcome {out:?}");
+    let status = std::fs::read_to_string("/proc/self/status")?;
+    let hwm = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    println!("{secs} {hwm}");
+    Ok(())
+}

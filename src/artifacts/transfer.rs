@@ -1,0 +1,306 @@
+//! One try at bringing an artifact up to date: the conditional (or ranged)
+//! request, the streamed body written and hashed on a blocking thread through
+//! a bounded channel (constant memory), and the checks before the rename.
+
+use std::io::Write as _;
+
+use anyhow::Context as _;
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+
+use super::cache::{CachePaths, CachedMeta, PartialMeta, Validators};
+use super::checksum::{Digests, Expected, Hashers};
+use super::{FetchOutcome, FetchRequest, FetchStatus, Fetcher, artifact_name, outcome};
+use crate::progress::{Progress, Unit};
+
+/// Why a try failed: worth another try (connection, 5xx, cut body) or not.
+#[derive(Debug)]
+pub enum Failure {
+    Retry(String),
+    Fatal(anyhow::Error),
+}
+
+type Result<T> = std::result::Result<T, Failure>;
+
+fn fatal(e: impl Into<anyhow::Error>) -> Failure {
+    Failure::Fatal(e.into())
+}
+
+/// Counters kept across the tries of one artifact.
+#[derive(Debug, Default)]
+pub struct Tries {
+    pub requests: u32,
+    pub transferred: u64,
+    pub resumed: bool,
+}
+
+/// Chunks in flight between the network and the writer thread (each at most
+/// a few hundred KiB): this bounds the memory of a download.
+const CHANNEL_CHUNKS: usize = 16;
+
+/// The error text of a transport error with its causes.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = e.source();
+    while let Some(c) = src {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        src = c.source();
+    }
+    s
+}
+
+fn status_text(s: StatusCode) -> String {
+    format!("HTTP {} {}", s.as_u16(), s.canonical_reason().unwrap_or(""))
+        .trim_end()
+        .to_string()
+}
+
+fn is_transient(s: StatusCode) -> bool {
+    s.is_server_error() || s == StatusCode::REQUEST_TIMEOUT || s == StatusCode::TOO_MANY_REQUESTS
+}
+
+fn content_length(h: &HeaderMap) -> Option<u64> {
+    h.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// `bytes START-END/TOTAL` → (START, TOTAL).
+fn content_range(h: &HeaderMap) -> Option<(u64, Option<u64>)> {
+    let v = h.get(header::CONTENT_RANGE)?.to_str().ok()?;
+    let (range, total) = v.trim().strip_prefix("bytes ")?.split_once('/')?;
+    let start = range.split_once('-')?.0.parse().ok()?;
+    Some((start, total.parse().ok()))
+}
+
+/// One try; see [`Fetcher::fetch`].
+pub async fn attempt(
+    f: &Fetcher,
+    req: &FetchRequest,
+    paths: &CachePaths,
+    cached: Option<&CachedMeta>,
+    expected: &[Expected],
+    tries: &mut Tries,
+) -> Result<FetchOutcome> {
+    let partial = paths.partial(&req.url);
+    if partial.is_none()
+        && let Some(c) = cached.filter(|c| c.validators.is_empty())
+        && head_says_unchanged(f, req, c, tries).await?
+    {
+        return Ok(outcome(FetchStatus::NotModified, req, c, tries.requests));
+    }
+
+    let mut rb = f.client.get(&req.url);
+    if let Some((pm, len)) = &partial {
+        let if_range = pm.validators.if_range().unwrap_or_default();
+        rb = rb.header(header::RANGE, format!("bytes={len}-")).header(header::IF_RANGE, if_range);
+    } else if let Some(c) = cached {
+        if let Some(e) = &c.validators.etag {
+            rb = rb.header(header::IF_NONE_MATCH, e);
+        }
+        if let Some(d) = &c.validators.last_modified {
+            rb = rb.header(header::IF_MODIFIED_SINCE, d);
+        }
+    }
+    tries.requests += 1;
+    let resp = rb.send().await.map_err(|e| Failure::Retry(format!("GET failed: {}", chain(&e))))?;
+    let status = resp.status();
+    let (offset, total) = match status {
+        StatusCode::NOT_MODIFIED => {
+            return match cached {
+                Some(c) => {
+                    tracing::info!("{}: not modified upstream", paths.dest.display());
+                    Ok(outcome(FetchStatus::NotModified, req, c, tries.requests))
+                }
+                None => Err(fatal(anyhow::anyhow!("GET {}: HTTP 304 to a request without conditions", req.url))),
+            };
+        }
+        StatusCode::OK => {
+            if partial.is_some() {
+                tracing::info!("{}: upstream changed since the partial download; starting over", req.url);
+            }
+            (0, content_length(resp.headers()))
+        }
+        StatusCode::PARTIAL_CONTENT => match (content_range(resp.headers()), &partial) {
+            (Some((start, total)), Some((_, len))) if start == *len => {
+                tracing::info!("{}: resuming at byte {start}", req.url);
+                tries.resumed = true;
+                (start, total)
+            }
+            _ => {
+                paths.discard_partial();
+                return Err(Failure::Retry("the server sent a range that was not asked for".into()));
+            }
+        },
+        StatusCode::RANGE_NOT_SATISFIABLE if partial.is_some() => {
+            paths.discard_partial();
+            return Err(Failure::Retry("the partial download is longer than the artifact; starting over".into()));
+        }
+        s if is_transient(s) => return Err(Failure::Retry(format!("GET {}", status_text(s)))),
+        s => return Err(fatal(anyhow::anyhow!("GET {}: {}", req.url, status_text(s)))),
+    };
+
+    let mut expected = expected.to_vec();
+    if let Some(cu) = &req.checksum_url {
+        expected.push(published_checksum(f, cu, &artifact_name(&paths.dest), tries).await?);
+    }
+
+    let validators = Validators::from_headers(resp.headers());
+    if validators.if_range().is_some() {
+        let pm = PartialMeta { url: req.url.clone(), validators: validators.clone(), total };
+        paths.write_partial(&pm).map_err(fatal)?;
+    } else {
+        // Without a validator a partial file cannot be resumed safely.
+        let _ = std::fs::remove_file(&paths.part_meta);
+    }
+
+    let (received, file, digests) = stream_body(resp, paths, offset, total, &expected, tries).await?;
+    if let Some(t) = total
+        && received != t
+    {
+        return Err(Failure::Retry(format!("length mismatch: received {received} of {t} bytes")));
+    }
+    if let Some(s) = req.size
+        && received != s
+    {
+        paths.discard_partial();
+        return Err(fatal(anyhow::anyhow!("{}: length mismatch: received {received} bytes, expected {s}", req.url)));
+    }
+    if let Err(e) = digests.verify(&expected) {
+        paths.discard_partial();
+        return Err(fatal(e.context(format!("{} (nothing cached)", req.url))));
+    }
+    let meta = CachedMeta {
+        url: req.url.clone(),
+        size: received,
+        validators,
+        sha256: digests.sha256.clone(),
+        md5: digests.md5.clone(),
+    };
+    paths.commit(&file, &meta).map_err(fatal)?;
+    Ok(FetchOutcome {
+        status: FetchStatus::Downloaded,
+        url: req.url.clone(),
+        path: paths.dest.clone(),
+        bytes: tries.transferred,
+        size: received,
+        resumed: tries.resumed,
+        requests: tries.requests,
+        sha256: digests.sha256,
+        md5: digests.md5,
+    })
+}
+
+/// For a cache without validators: HEAD and compare size and date.
+async fn head_says_unchanged(f: &Fetcher, req: &FetchRequest, c: &CachedMeta, tries: &mut Tries) -> Result<bool> {
+    tries.requests += 1;
+    let resp = f
+        .client
+        .head(&req.url)
+        .send()
+        .await
+        .map_err(|e| Failure::Retry(format!("HEAD failed: {}", chain(&e))))?;
+    let s = resp.status();
+    if is_transient(s) {
+        return Err(Failure::Retry(format!("HEAD {}", status_text(s))));
+    }
+    if !s.is_success() {
+        return Ok(false);
+    }
+    let now = Validators::from_headers(resp.headers());
+    let same = content_length(resp.headers()) == Some(c.size) && now.last_modified == c.validators.last_modified;
+    if same {
+        tracing::info!("{}: same size upstream (no validators); keeping the cached copy", req.url);
+    }
+    Ok(same)
+}
+
+/// Fetches and parses a published checksum file.
+async fn published_checksum(f: &Fetcher, url: &str, name: &str, tries: &mut Tries) -> Result<Expected> {
+    tries.requests += 1;
+    let resp = f
+        .client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| Failure::Retry(format!("GET {url} failed: {}", chain(&e))))?;
+    let s = resp.status();
+    if is_transient(s) {
+        return Err(Failure::Retry(format!("GET {url}: {}", status_text(s))));
+    }
+    if !s.is_success() {
+        return Err(fatal(anyhow::anyhow!("checksum file {url}: {}", status_text(s))));
+    }
+    let text = resp.text().await.map_err(|e| Failure::Retry(format!("GET {url}: {}", chain(&e))))?;
+    Expected::published(url, &text, name).map_err(fatal)
+}
+
+/// Streams the body into the partial file from `offset`, hashing on the way.
+/// A cut connection keeps what arrived (for a resume) and is worth a retry.
+async fn stream_body(
+    mut resp: reqwest::Response,
+    paths: &CachePaths,
+    offset: u64,
+    total: Option<u64>,
+    expected: &[Expected],
+    tries: &mut Tries,
+) -> Result<(u64, std::fs::File, Digests)> {
+    let file = if offset > 0 {
+        std::fs::OpenOptions::new().append(true).open(&paths.part)
+    } else {
+        std::fs::File::create(&paths.part)
+    }
+    .with_context(|| format!("cannot write {}", paths.part.display()))
+    .map_err(fatal)?;
+
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<bytes::Bytes>(CHANNEL_CHUNKS);
+    let mut hashers = Hashers::for_algos(expected.iter().map(|e| e.algo));
+    let part = paths.part.clone();
+    let writer = tokio::task::spawn_blocking(move || -> anyhow::Result<(std::fs::File, Digests)> {
+        hashers.update_from_file(&part, offset)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+        while let Some(chunk) = rx.blocking_recv() {
+            out.write_all(&chunk).with_context(|| format!("cannot write {}", part.display()))?;
+            hashers.update(&chunk);
+        }
+        let file = out.into_inner().map_err(|e| e.into_error()).with_context(|| format!("cannot write {}", part.display()))?;
+        Ok((file, hashers.finish()))
+    });
+
+    let mut progress = Progress::new(artifact_name(&paths.dest), total, Unit::Bytes);
+    progress.inc(offset);
+    let mut received = offset;
+    let mut cut = None;
+    loop {
+        match resp.chunk().await {
+            Ok(Some(chunk)) => {
+                let n = chunk.len() as u64;
+                if tx.send(chunk).await.is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+                received += n;
+                tries.transferred += n;
+                progress.inc(n);
+            }
+            Ok(None) => break,
+            Err(e) => {
+                cut = Some(chain(&e));
+                break;
+            }
+        }
+    }
+    drop(tx);
+    let (file, digests) = writer
+        .await
+        .map_err(|e| fatal(anyhow::anyhow!("writer thread failed: {e}")))?
+        .map_err(fatal)?;
+    if let Some(e) = cut {
+        let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
+        drop(progress);
+        return Err(Failure::Retry(format!("length mismatch: received {received}{of} bytes before the connection ended ({e})")));
+    }
+    progress.finish("downloaded");
+    Ok((received, file, digests))
+}
