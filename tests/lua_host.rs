@@ -79,7 +79,6 @@ fn parallel_map_keeps_order_and_bounds_concurrency() {
         r#"
 local core = require("apex.core")
 local running, peak = 0, 0
-local t0 = core.now().unix
 local out = core.parallel_map({5, 4, 3, 2, 1, 0}, function(x, i)
   running = running + 1
   if running > peak then peak = running end
@@ -90,15 +89,12 @@ end, {limit = 3})
 assert(#out == 6, "length " .. #out)
 for i, v in ipairs(out) do assert(v == (6 - i) * 10 + i, "order at " .. i .. ": " .. v) end
 assert(peak == 3, "peak concurrency " .. peak)
-print("elapsed", core.now().unix - t0)
 "#,
     );
     let o = apex(&["run", script.to_str().unwrap()], &[]);
-    let (out, err) = text(&o);
+    let (_, err) = text(&o);
+    // The peak of calls in flight (asserted in the script) shows both the overlap and the bound.
     assert!(o.status.success(), "{err}");
-    // Six 50 ms sleeps, three at a time: two rounds, so well under the 300 ms a serial run takes.
-    let elapsed: f64 = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-    assert!(elapsed < 0.28, "not concurrent: {elapsed}s");
 }
 
 #[test]
