@@ -226,18 +226,18 @@ fn gerrit_and_registry() -> Server {
     r.insert(format!("{}/revisions/revI222/patch", c("openstack/neutron", "I222")), (200, b64(NOVA_DIFF)));
     r.insert(format!("{}?o=CURRENT_REVISION", c("openstack/puppet-tripleo", "I333")), (200, change("I333", "NEW", None)));
     r.insert(format!("{}/revisions/revI333/patch", c("openstack/puppet-tripleo", "I333")), (200, b64(PUPPET_DIFF)));
-    // The source registry: catalog, and the neutron image built in June 2019 (after I222 merged).
+    // The source registry: catalog, and the ODL neutron image built in June 2019 (after I222 merged).
     let repos: Vec<String> = ["nova-api", "nova-compute", "nova-conductor", "novajoin-server", "neutron-server", "keystone", "opendaylight", "neutron-server-opendaylight"]
         .iter()
         .map(|n| format!("\"tripleomaster/centos-binary-{n}\""))
         .collect();
     r.insert("/v2/_catalog?n=10000".into(), (200, format!("{{\"repositories\": [{}, \"other/thing\"]}}", repos.join(", "))));
     r.insert(
-        "/v2/tripleomaster/centos-binary-neutron-server/manifests/current-tripleo".into(),
+        "/v2/tripleomaster/centos-binary-neutron-server-opendaylight/manifests/current-tripleo".into(),
         (200, "{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:c0ffee\"}}".into()),
     );
     r.insert(
-        "/v2/tripleomaster/centos-binary-neutron-server/blobs/sha256:c0ffee".into(),
+        "/v2/tripleomaster/centos-binary-neutron-server-opendaylight/blobs/sha256:c0ffee".into(),
         (200, "{\"created\": \"2019-06-01T12:00:00.5Z\"}".into()),
     );
     serve(r)
