@@ -94,7 +94,7 @@ function M.load_scenario(name, lua_paths)
     end
     local ok, v = pcall(chunk)
     if not ok then
-      util.fail("scenario %s: %s", name, tostring(v))
+      util.fail("scenario %s: %s", name, util.message(v))
     end
     value, origin = v, name
   else
@@ -107,7 +107,7 @@ function M.load_scenario(name, lua_paths)
         places[#places + 1] = "shipped (scripts/scenarios/ in the apex binary)"
         util.fail("unknown scenario %q (see `apex scenarios`; searched: %s)", name, table.concat(places, ", "))
       end
-      util.fail("scenario %s failed to load: %s", name, tostring(v))
+      util.fail("scenario %s failed to load: %s", name, util.message(v))
     end
     value, origin = v, "scenario " .. name
   end

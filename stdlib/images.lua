@@ -96,7 +96,7 @@ function M.catalog(opts)
   local url = opts.registry .. "/v2/_catalog?n=10000"
   local ok, resp = pcall(core.http_get, { url = url, timeout = 5 })
   if not ok then
-    return nil, "unreachable: " .. tostring(resp)
+    return nil, "unreachable: " .. util.message(resp)
   end
   if resp.status ~= 200 then
     return nil, string.format("GET %s returned HTTP %d", url, resp.status)

@@ -51,7 +51,7 @@ end
 local function gerrit_json(body, url)
   local ok, v = pcall(core.json_load, { text = body:gsub("^%)%]}'\n?", ""), name = url })
   if not ok then
-    util.fail("Gerrit %s: the answer is not JSON: %s", url, tostring(v))
+    util.fail("Gerrit %s: the answer is not JSON: %s", url, util.message(v))
   end
   return v
 end
@@ -59,7 +59,7 @@ end
 local function gerrit_get(url, what)
   local ok, resp = pcall(core.http_get, { url = url, timeout = 15 })
   if not ok then
-    util.fail("Gerrit: cannot fetch %s (%s): %s", what, url, tostring(resp))
+    util.fail("Gerrit: cannot fetch %s (%s): %s", what, url, util.message(resp))
   end
   if resp.status == 404 then
     util.fail("Gerrit: %s not found (%s returned 404)", what, url)
@@ -95,7 +95,7 @@ function M.fetch(patch, o)
   local b64 = gerrit_get(patch_url, what .. " patch")
   local ok, decoded = pcall(core.base64_decode, { text = b64 })
   if not ok then
-    util.fail("Gerrit: %s: the patch at %s is not base64: %s", what, patch_url, tostring(decoded))
+    util.fail("Gerrit: %s: the patch at %s is not base64: %s", what, patch_url, util.message(decoded))
   end
   return {
     patch = patch,

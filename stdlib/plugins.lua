@@ -126,7 +126,7 @@ function M.load(name, lua_paths, why)
   local module = "plugins." .. name
   local ok, plugin = pcall(require, module)
   if not ok then
-    local msg = tostring(plugin)
+    local msg = util.message(plugin)
     if msg:find("module '" .. module .. "' not found", 1, true) then
       util.fail("%s: unknown plugin %q (valid: %s, false; searched: %s)", why, name,
         table.concat(M.available(lua_paths), ", "), table.concat(M.search_places(lua_paths), ", "))

@@ -289,7 +289,7 @@ function M.load_yaml(path)
   end
   local ok, value = pcall(core.yaml_load, { path = path })
   if not ok then
-    util.fail("%s", tostring(value):gsub("^runtime error: ", ""))
+    util.fail("%s", (util.message(value):gsub("^yaml_load: ", "")))
   end
   return value
 end

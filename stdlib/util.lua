@@ -21,6 +21,15 @@ function M.fail(fmt, ...)
   error(select("#", ...) > 0 and string.format(fmt, ...) or fmt, 0)
 end
 
+--- The message of a caught error without the traceback the host appended, so
+--- it can be wrapped in a clean user error.
+---@param err any
+---@return string
+function M.message(err)
+  local msg = tostring(err):gsub("^runtime error: ", "")
+  return (msg:gsub("\n?stack traceback:.*$", ""))
+end
+
 --- Appends every item of `src` to `dst` and returns `dst`.
 ---@generic T
 ---@param dst T[]
