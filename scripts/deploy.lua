@@ -1,11 +1,471 @@
---- The deploy flow (placeholder until the flow lands).
+--- The container deploy flow, as nine named steps over one context (`ctx`).
+---
+--- `apex deploy` calls `run(opts)`. Everything is evaluated first (settings,
+--- plugins, patches, images, env files, the deploy command); in plan mode the
+--- steps that would act on a host, registry or engine record what they would
+--- do, and the artifacts are written under the tmp dir only. A scenario may
+--- replace any step by name (`steps = { deploy_command = function(ctx) ... end }`).
 local core = require("apex.core")
+local util = require("apex.util")
+local settings_mod = require("apex.settings")
+local plugins = require("apex.plugins")
+local images = require("apex.images")
+local patches = require("apex.patches")
+local dockerfile = require("apex.dockerfile")
+local tht = require("apex.tht")
+local plan = require("apex.plan")
 
 local M = {}
 
----@param opts table
+---@class apex.DeployOpts
+---@field scenario? string
+---@field deploy_settings? string
+---@field network_settings? string
+---@field plan boolean
+---@field no_fetch boolean
+---@field resume boolean
+---@field tmp_dir string
+---@field log_file string
+---@field lua_paths string[]
+
+---@class apex.Ctx
+---@field opts apex.DeployOpts
+---@field plan boolean
+---@field tmp_dir string
+---@field scenario apex.Scenario
+---@field settings apex.DeploySettings
+---@field network apex.NetworkSettings
+---@field uc_ip string
+---@field site apex.ImageSite
+---@field plugins apex.Plugin[]
+---@field plugin_names string[]
+---@field plugin_labels string[]
+---@field driver? string
+---@field image_set apex.Image[]
+---@field image_source string        "catalog <url>" or "shipped list"
+---@field dockerfiles apex.DockerfileSet
+---@field patched table<string, boolean>
+---@field patched_list string[]
+---@field skipped {change_id: string, project: string, why: string}[]
+---@field overcloud_customize apex.Customization[]
+---@field undercloud_customize apex.Customization[]
+---@field loop_devices apex.LoopDevice[]
+---@field env_files apex.EnvFile[]
+---@field deploy_command string
+---@field files table<string, string>   artifacts, path relative to tmp_dir
+---@field actions {step: integer, text: string}[]
+---@field notes string[]
+
+M.ARTIFACTS = { "overcloud-full.tar", "ironic-python-agent.tar" }
+M.UPSTREAM_ARTIFACTS = "https://images.rdoproject.org/%s/rdo_trunk/current-tripleo/"
+M.CACHE_DIR = "/var/cache/apex"
+
+--- The steps, in order: number, name, what it does.
+M.STEPS = {
+  { 1, "fetch_artifacts", "upstream artifacts into the cache (only when newer)" },
+  { 2, "undercloud", "reach the undercloud" },
+  { 3, "overcloud_image_prep", "images to patch and why; overcloud image customization" },
+  { 4, "container_dirs", "containers/<image>/ for each patched image" },
+  { 5, "dockerfiles", "Dockerfiles and patch files; docker_patches.tar.gz" },
+  { 6, "ceph_loop_device", "persistent loop device for Ceph OSDs" },
+  { 7, "deploy_command", "env files, scales, NTP: the deploy command" },
+  { 8, "prepare_containers", "upload patches, copy images, build patched ones, image env file" },
+  { 9, "run_deploy", "run the deploy command on the undercloud" },
+}
+
+local function not_implemented(n, name)
+  error(string.format("not implemented yet: step %d (%s) outside plan mode; run with --plan", n, name), 0)
+end
+
+-- Loading inputs -------------------------------------------------------------
+
+local SCENARIO_EXTRA = { description = true, inventory = true, steps = true }
+
+--- Loads a scenario by name (override dirs, then shipped) or from a .lua path.
+---@param name string
+---@param lua_paths string[]
+---@return apex.Scenario
+function M.load_scenario(name, lua_paths)
+  local value, origin
+  if name:find("/", 1, true) or name:match("%.lua$") then
+    local chunk, err = loadfile(name, "t", {})
+    if not chunk then
+      util.fail("scenario %s: %s", name, err)
+    end
+    local ok, v = pcall(chunk)
+    if not ok then
+      util.fail("scenario %s: %s", name, util.message(v))
+    end
+    value, origin = v, name
+  else
+    local module = "scenarios." .. name
+    local ok, v = pcall(require, module)
+    if not ok then
+      if tostring(v):find("module '" .. module .. "' not found", 1, true) then
+        local places = {}
+        for _, d in ipairs(lua_paths) do places[#places + 1] = util.path(d, "scenarios") end
+        places[#places + 1] = "shipped (scripts/scenarios/ in the apex binary)"
+        util.fail("unknown scenario %q (see `apex scenarios`; searched: %s)", name, table.concat(places, ", "))
+      end
+      util.fail("scenario %s failed to load: %s", name, util.message(v))
+    end
+    value, origin = v, "scenario " .. name
+  end
+  if type(value) ~= "table" then
+    util.fail("%s: a scenario returns a table of deploy settings (got %s)", origin, type(value))
+  end
+  if value.steps ~= nil and type(value.steps) ~= "table" then
+    util.fail("%s: steps: expected a table of step functions by name", origin)
+  end
+  local known = {}
+  for _, s in ipairs(M.STEPS) do known[s[2]] = true end
+  for k, f in pairs(value.steps or {}) do
+    if not known[k] or type(f) ~= "function" then
+      util.fail("%s: steps.%s: expected a function replacing a step (valid: %s)", origin, tostring(k),
+        table.concat(util.sorted_keys(known), ", "))
+    end
+  end
+  local raw = {}
+  for k, v in pairs(value) do
+    if not SCENARIO_EXTRA[k] then raw[k] = v end
+  end
+  return {
+    name = name:match("([^/]+)%.lua$") or name,
+    description = value.description,
+    origin = origin,
+    settings = raw,
+    inventory = value.inventory,
+    steps = value.steps or {},
+  }
+end
+
+--- Builds the context: loads and validates every input, loads the plugins
+--- and lets them validate. Writes nothing.
+---@param opts apex.DeployOpts
+---@return apex.Ctx
+function M.new_ctx(opts)
+  local lua_paths = opts.lua_paths or {}
+  local scenario
+  if opts.scenario then
+    scenario = M.load_scenario(opts.scenario, lua_paths)
+  else
+    scenario = { name = opts.deploy_settings:match("([^/]+)%.ya?ml$") or opts.deploy_settings, origin = opts.deploy_settings, steps = {} }
+  end
+  local settings
+  if opts.deploy_settings then
+    settings = settings_mod.load_deploy(opts.deploy_settings)
+    scenario.description = scenario.description or ("deploy settings " .. opts.deploy_settings)
+  else
+    settings = settings_mod.validate_deploy(scenario.settings, scenario.origin)
+  end
+  local network
+  if opts.network_settings then
+    network = settings_mod.load_network(opts.network_settings)
+  else
+    network = settings_mod.validate_network(require("apex.network_defaults"), "shipped network settings (virtual lab)")
+  end
+  local o = settings.deploy_options
+  local ctx = {
+    opts = opts,
+    plan = opts.plan,
+    tmp_dir = opts.tmp_dir,
+    scenario = scenario,
+    settings = settings,
+    network = network,
+    uc_ip = network.undercloud_ip,
+    files = {},
+    actions = {},
+    notes = {},
+    skipped = {},
+    overcloud_customize = {},
+    undercloud_customize = {},
+    loop_devices = {},
+    dockerfiles = dockerfile.set(),
+  }
+  local namespace = images.namespace(o.os_version)
+  local source = settings.global_params.source_registry
+  ctx.site = {
+    upstream = (source and images.host_of(source) or images.UPSTREAM_HOST) .. "/" .. namespace,
+    local_registry = ctx.uc_ip .. ":" .. images.LOCAL_REGISTRY_PORT,
+    namespace = namespace,
+  }
+  ctx.plugins = plugins.enabled(settings, lua_paths)
+  ctx.plugin_names, ctx.plugin_labels = {}, {}
+  for _, p in ipairs(ctx.plugins) do
+    ctx.plugin_names[#ctx.plugin_names + 1] = p.name
+    ctx.plugin_labels[#ctx.plugin_labels + 1] = p.name .. " [" .. p.origin .. "]"
+  end
+  plugins.call_all(ctx.plugins, "validate", settings)
+  return ctx
+end
+
+-- The steps ------------------------------------------------------------------
+
+M.steps = {}
+
+--- Step 1: upstream artifacts, downloaded only when newer than the cache.
+---@param ctx apex.Ctx
+function M.steps.fetch_artifacts(ctx)
+  if not ctx.plan then not_implemented(1, "fetch_artifacts") end
+  local base = string.format(M.UPSTREAM_ARTIFACTS, ctx.settings.deploy_options.os_version)
+  for _, a in ipairs(M.ARTIFACTS) do
+    if ctx.opts.no_fetch then
+      plan.would(ctx, 1, string.format("use cached %s/%s (fetch %s%s only if missing), unpack into the image dir",
+        M.CACHE_DIR, a, base, a))
+    else
+      plan.would(ctx, 1, string.format("fetch %s%s if newer than %s/%s (If-Modified-Since, ETag), unpack it",
+        base, a, M.CACHE_DIR, a))
+    end
+  end
+end
+
+--- Step 2: the undercloud is an existing host reached over SSH.
+---@param ctx apex.Ctx
+function M.steps.undercloud(ctx)
+  if not ctx.plan then not_implemented(2, "undercloud") end
+  plan.would(ctx, 2, "reach the undercloud stack@" .. ctx.uc_ip .. " over SSH (host key checked against known_hosts)")
+end
+
+local function image_names(set)
+  local out = {}
+  for i, img in ipairs(set) do out[i] = img.name end
+  return out
+end
+
+-- The image set: the SDN plugin's driver, then the catalog when a source
+-- registry is configured and reachable, else the shipped list.
+local function choose_images(ctx)
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "images", ctx)) do
+    if r.result.driver then
+      ctx.driver = r.result.driver
+    end
+  end
+  local source = ctx.settings.global_params.source_registry
+  local available
+  if source then
+    local why
+    available, why = images.catalog({ registry = source, namespace = ctx.site.namespace })
+    if available then
+      ctx.image_source = "catalog " .. source
+    else
+      ctx.notes[#ctx.notes + 1] = "source registry catalog " .. why .. "; using the shipped image list"
+    end
+  end
+  ctx.image_source = ctx.image_source or "shipped list"
+  ctx.image_set = images.image_set(ctx.driver, available)
+  ctx.in_set = {}
+  for _, img in ipairs(ctx.image_set) do ctx.in_set[img.name] = true end
+end
+
+local function from_ref(ctx, image)
+  return images.ref(ctx.site, image).to
+end
+
+-- Upstream patches: Python projects patch every image of the project; the
+-- rest customize the overcloud (or undercloud) image.
+local function upstream_patches(ctx, node, customize)
+  local gp = ctx.settings.global_params
+  local where = string.format("%s: global_params.patches.%s", ctx.settings.source, node)
+  local fetched = patches.fetch_all(gp.patches[node], {
+    gerrit_url = gp.gerrit_url, os_version = ctx.settings.deploy_options.os_version, where = where,
+  })
+  for _, f in ipairs(fetched) do
+    local p = f.patch
+    local id = p["change-id"]
+    local path, kind = patches.project_path(p.project, f.diff)
+    local short = p.project:match("([^/]+)$")
+    local targets = {}
+    if kind == "python" and node == "overcloud" then
+      targets = images.project_images(short, image_names(ctx.image_set))
+      if #targets == 0 then
+        targets = images.project_images((short:gsub("^python%-", "")), image_names(ctx.image_set))
+      end
+      if #targets == 0 then
+        util.fail("%s: patch %s: no container image of project %s in the %s (images are named <project>-<service>)",
+          where, id, p.project, ctx.image_source)
+      end
+    end
+    local created
+    if f.status == "MERGED" and #targets > 0 and gp.source_registry then
+      created = images.created({ registry = gp.source_registry, repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. targets[1], tag = images.TAG })
+    end
+    if patches.promoted(f, created) then
+      ctx.skipped[#ctx.skipped + 1] = {
+        change_id = id, project = p.project,
+        why = string.format("merged before the upstream image %s was built: already in it", targets[1]),
+      }
+    else
+      if f.status == "MERGED" and #targets > 0 and not created then
+        ctx.notes[#ctx.notes + 1] = string.format("patch %s is merged but the upstream image's build time is unknown (no source registry); applying it", id)
+      end
+      local reason = string.format("patch %s (%s, %s)", id, p.project, f.source)
+      if #targets > 0 then
+        for _, image in ipairs(targets) do
+          ctx.dockerfiles:get(image, from_ref(ctx, image))
+            :add(patches.container_ops(p, path), reason, { [patches.file_name(p)] = f.diff })
+        end
+      else
+        util.extend(customize, patches.image_ops(p, path, reason))
+        plan.file(ctx, util.path(node .. "_patches", patches.file_name(p)), f.diff)
+      end
+    end
+  end
+end
+
+--- Step 3: which container images to patch and why (SDN rules, upstream
+--- patches), and the overcloud image customization list.
+---@param ctx apex.Ctx
+function M.steps.overcloud_image_prep(ctx)
+  choose_images(ctx)
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "patches", ctx)) do
+    for i, cp in ipairs(r.result) do
+      if not ctx.in_set[cp.image] then
+        util.fail("plugin %s (%s): hook patches: [%d].image %q is not an image of this deployment (%s, driver %s)",
+          r.plugin.name, r.plugin.origin, i, cp.image, ctx.image_source, tostring(ctx.driver or "default"))
+      end
+      ctx.dockerfiles:get(cp.image, from_ref(ctx, cp.image)):add(cp.ops, cp.reason .. " [" .. r.plugin.name .. "]", cp.files)
+    end
+  end
+  upstream_patches(ctx, "overcloud", ctx.overcloud_customize)
+  upstream_patches(ctx, "undercloud", ctx.undercloud_customize)
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "overcloud_customize", ctx)) do
+    util.extend(ctx.overcloud_customize, r.result)
+  end
+  ctx.patched_list = ctx.dockerfiles:images()
+  ctx.patched = {}
+  for _, img in ipairs(ctx.patched_list) do ctx.patched[img] = true end
+  plan.file(ctx, "overcloud_customize.yaml", core.yaml_dump({ overcloud_image = "overcloud-full.qcow2", steps = ctx.overcloud_customize }))
+  if #ctx.undercloud_customize > 0 then
+    plan.file(ctx, "undercloud_customize.yaml", core.yaml_dump({ steps = ctx.undercloud_customize }))
+  end
+  if not ctx.plan then not_implemented(3, "overcloud_image_prep (customizing overcloud-full.qcow2)") end
+end
+
+--- Step 4: containers/<image>/ for each patched image (created with its files).
+---@param ctx apex.Ctx
+function M.steps.container_dirs(ctx)
+  ctx.container_dirs = {}
+  for _, img in ipairs(ctx.patched_list) do
+    ctx.container_dirs[#ctx.container_dirs + 1] = "containers/" .. img
+  end
+end
+
+--- Step 5: the Dockerfiles and patch files; archived as docker_patches.tar.gz
+--- when the artifacts are written.
+---@param ctx apex.Ctx
+function M.steps.dockerfiles(ctx)
+  for rel, content in pairs(ctx.dockerfiles:files()) do
+    plan.file(ctx, "containers/" .. rel, content)
+  end
+end
+
+--- Step 6: a persistent loop device for Ceph when no disk is given.
+---@param ctx apex.Ctx
+function M.steps.ceph_loop_device(ctx)
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "loop_devices", ctx)) do
+    for _, l in ipairs(r.result) do
+      if not ctx.plan then not_implemented(6, "ceph_loop_device") end
+      ctx.loop_devices[#ctx.loop_devices + 1] = l
+      local unit = "losetup-" .. l.device:match("([^/]+)$") .. ".service"
+      plan.file(ctx, unit, l.unit)
+      plan.would(ctx, 6, string.format("create sparse %s (%s), attach it as %s, install %s to re-attach at boot (%s)",
+        l.backing_file, l.size, l.device, unit, l.reason))
+    end
+  end
+end
+
+local function libvirt_type()
+  for _, m in ipairs({ "kvm_intel", "kvm_amd" }) do
+    local p = "/sys/module/" .. m .. "/parameters/nested"
+    if core.exists({ path = p }).exists then
+      local v = core.read_file({ path = p }).content
+      return (v:match("^[Y1]") and "kvm" or "qemu")
+    end
+  end
+  return "qemu"
+end
+
+--- Step 7: env files (contract order), scales, NTP: the deploy command.
+---@param ctx apex.Ctx
+function M.steps.deploy_command(ctx)
+  local by_kind = { sdn = {}, storage = {} }
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "env_files", ctx)) do
+    util.extend(by_kind[r.plugin.kind or "sdn"] or by_kind.sdn, r.result)
+  end
+  local virtual = ctx.scenario.inventory == nil
+  ctx.env_files = tht.env_files({
+    ha = ctx.settings.global_params.ha_enabled,
+    options = ctx.settings.deploy_options,
+    sdn = by_kind.sdn,
+    storage = by_kind.storage,
+    virtual = virtual,
+  })
+  ctx.scales = tht.scales(ctx.settings.global_params.ha_enabled, ctx.scenario.inventory)
+  ctx.deploy_command, ctx.deploy_args = tht.deploy_command({
+    env_files = ctx.env_files,
+    ntp = ctx.network.ntp[1],
+    scales = ctx.scales,
+    libvirt_type = virtual and libvirt_type() or "kvm",
+  })
+  plan.file(ctx, "deploy_command", ctx.deploy_command .. "\n")
+end
+
+--- Step 8: on the undercloud: unpack the patches, copy images into the
+--- local registry, rebuild patched ones with their Dockerfile, write the
+--- image env file. Plan mode writes the lists and records the actions.
+---@param ctx apex.Ctx
+function M.steps.prepare_containers(ctx)
+  local o = ctx.settings.deploy_options
+  local copy = images.copy_list(ctx.site, ctx.image_set, o.ceph)
+  local builds = {}
+  for _, img in ipairs(ctx.patched_list) do
+    builds[#builds + 1] = {
+      image = img,
+      context = "containers/" .. img,
+      from = images.ref(ctx.site, img).to,
+      tag = images.ref(ctx.site, img, images.PATCHED_TAG).to,
+      build_args = { REAL_USER = "<the image's own user, from its config>" },
+    }
+  end
+  plan.file(ctx, "image_list.yaml", core.yaml_dump({ source = ctx.image_source, driver = ctx.driver, copy = copy }))
+  plan.file(ctx, "image_builds.yaml", core.yaml_dump({ builds = builds }))
+  plan.file(ctx, tht.IMAGE_ENV, core.yaml_dump(images.env_file(ctx.site, ctx.image_set, ctx.patched, o.ceph)))
+  plan.file(ctx, "containers-prepare-parameter.yaml",
+    core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)))
+  if not ctx.plan then not_implemented(8, "prepare_containers") end
+  if #builds > 0 then
+    plan.would(ctx, 8, "upload docker_patches.tar.gz to the undercloud and unpack it")
+  end
+  plan.would(ctx, 8, string.format("copy %d images (%s) from %s to %s (image_list.yaml)", #copy, ctx.image_source,
+    ctx.site.upstream, ctx.site.local_registry))
+  for _, b in ipairs(builds) do
+    plan.would(ctx, 8, string.format("build %s from %s with --build-arg REAL_USER, push as %s", b.context, b.from, b.tag))
+  end
+  plan.would(ctx, 8, "write " .. tht.IMAGE_ENV .. " (local registry; :apex for " .. #builds .. " patched images)")
+end
+
+--- Step 9: run the deploy command on the undercloud.
+---@param ctx apex.Ctx
+function M.steps.run_deploy(ctx)
+  if not ctx.plan then not_implemented(9, "run_deploy") end
+  plan.would(ctx, 9, "run deploy_command on the undercloud (" .. ctx.uc_ip .. ")")
+end
+
+--- Runs every step in order (a scenario's replacement first), then writes the
+--- artifacts and prints the summary.
+---@param opts apex.DeployOpts
+---@return apex.Ctx
 function M.run(opts)
-  core.log({ msg = "deploy flow placeholder: " .. tostring(opts.scenario) })
+  local ctx = M.new_ctx(opts)
+  for _, s in ipairs(M.STEPS) do
+    local n, name = s[1], s[2]
+    local step = ctx.scenario.steps[name] or M.steps[name]
+    core.log({ level = "debug", msg = string.format("step %d: %s", n, name) })
+    step(ctx)
+  end
+  plan.write(ctx)
+  plan.print_summary(ctx)
+  return ctx
 end
 
 return M

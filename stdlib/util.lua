@@ -13,4 +13,118 @@ function M.sorted_keys(t)
   return keys
 end
 
+--- Raises a user-input error: a clean message without position (error level 0).
+--- Flows and plugins use it for bad settings; script bugs keep their traceback.
+---@param fmt string
+---@param ... any
+function M.fail(fmt, ...)
+  error(select("#", ...) > 0 and string.format(fmt, ...) or fmt, 0)
+end
+
+--- The message of a caught error without the traceback the host appended, so
+--- it can be wrapped in a clean user error.
+---@param err any
+---@return string
+function M.message(err)
+  local msg = tostring(err):gsub("^runtime error: ", "")
+  return (msg:gsub("\n?stack traceback:.*$", ""))
+end
+
+--- Appends every item of `src` to `dst` and returns `dst`.
+---@generic T
+---@param dst T[]
+---@param src T[]?
+---@return T[]
+function M.extend(dst, src)
+  for _, v in ipairs(src or {}) do
+    dst[#dst + 1] = v
+  end
+  return dst
+end
+
+--- Whether a list holds a value.
+---@param list any[]
+---@param value any
+---@return boolean
+function M.contains(list, value)
+  for _, v in ipairs(list) do
+    if v == value then
+      return true
+    end
+  end
+  return false
+end
+
+--- A deep copy of plain data (tables, strings, numbers, booleans).
+---@generic T
+---@param v T
+---@return T
+function M.deep_copy(v)
+  if type(v) ~= "table" then
+    return v
+  end
+  local out = {}
+  for k, x in pairs(v) do
+    out[k] = M.deep_copy(x)
+  end
+  return out
+end
+
+--- Whether a table is a sequence (a list); an empty table counts as a list.
+---@param t table
+---@return boolean
+function M.is_list(t)
+  local n = 0
+  for _ in pairs(t) do
+    n = n + 1
+  end
+  return n == #t
+end
+
+--- Joins path parts with "/", without doubling separators.
+---@param ... string
+---@return string
+function M.path(...)
+  local parts = { ... }
+  local out = parts[1]
+  for i = 2, #parts do
+    out = out:gsub("/+$", "") .. "/" .. parts[i]:gsub("^/+", "")
+  end
+  return out
+end
+
+--- Quotes a word for a POSIX shell when it needs quoting.
+---@param s string
+---@return string
+function M.shell_quote(s)
+  if s:match("^[%w%./:=@_,+-]+$") then
+    return s
+  end
+  return "'" .. s:gsub("'", "'\\''") .. "'"
+end
+
+--- Seconds since the Unix epoch of a UTC timestamp such as Gerrit's
+--- "2019-01-01 10:00:00.000000000" or a registry's "2019-03-01T10:00:00.12Z".
+---@param s string
+---@return integer?
+function M.utc_seconds(s)
+  local y, mo, d, h, mi, sec = tostring(s):match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d):(%d%d)")
+  if not y then
+    return nil
+  end
+  y, mo, d = tonumber(y), tonumber(mo), tonumber(d)
+  -- days from civil (proleptic Gregorian), so the local time zone never matters
+  if mo <= 2 then
+    y = y - 1
+  end
+  local era = (y >= 0 and y or y - 399) // 400
+  local yoe = y - era * 400
+  local mp = (mo + 9) % 12
+  local doy = (153 * mp + 2) // 5 + d - 1
+  local doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+  local days = era * 146097 + doe - 719468
+  return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec)
+end
+
 return M
+

@@ -1,0 +1,31 @@
+--- No SDN controller (sdn_controller: false): ML2 with Open vSwitch, or
+--- OVS-DPDK (dataplane ovs_dpdk), or ML2 VPP (vpp).
+local util = require("apex.util")
+
+local M = { description = "No SDN controller: ML2/OVS (dataplane ovs), OVS-DPDK (ovs_dpdk) or ML2 VPP (vpp)", kind = "sdn" }
+
+local NEEDS_SDN = { "sfc", "vpn", "l2gw", "gluon" }
+
+---@param s apex.DeploySettings
+function M.validate(s)
+  for _, f in ipairs(NEEDS_SDN) do
+    if s.deploy_options[f] then
+      util.fail("%s: deploy_options.%s: needs an SDN controller (set deploy_options.sdn_controller: opendaylight)",
+        s.source, f)
+    end
+  end
+end
+
+function M.env_files(ctx)
+  local o = ctx.settings.deploy_options
+  local out = {}
+  if o.vpp then
+    out[#out + 1] = { path = "neutron-ml2-vpp.yaml", reason = "vpp without SDN controller" }
+  end
+  if o.dataplane == "ovs_dpdk" then
+    out[#out + 1] = { path = "neutron-ovs-dpdk.yaml", reason = "dataplane: ovs_dpdk" }
+  end
+  return out
+end
+
+return M

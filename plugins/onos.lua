@@ -1,0 +1,23 @@
+--- ONOS: its neutron env file, plus SFC.
+local util = require("apex.util")
+
+local M = { description = "ONOS SDN controller (sfc)", kind = "sdn" }
+
+---@param s apex.DeploySettings
+function M.validate(s)
+  for _, f in ipairs({ "vpn", "l2gw", "gluon" }) do
+    if s.deploy_options[f] then
+      util.fail("%s: deploy_options.%s: not available with sdn_controller onos (valid: false)", s.source, f)
+    end
+  end
+end
+
+function M.env_files(ctx)
+  local out = { { path = "neutron-onos.yaml", reason = "sdn_controller: onos" } }
+  if ctx.settings.deploy_options.sfc then
+    out[#out + 1] = { path = "neutron-onos-sfc.yaml", reason = "sfc" }
+  end
+  return out
+end
+
+return M

@@ -1,0 +1,113 @@
+--- OpenDaylight: neutron driver `odl` (neutron-server-opendaylight and the
+--- opendaylight image), the version swap inside the `opendaylight` image
+--- (remove the installed ODL, add the yum repo of the chosen release,
+--- install it; `master` means the newest release), puppet-opendaylight of the
+--- matching branch in the overcloud image, and the env files per feature.
+local util = require("apex.util")
+local settings = require("apex.settings")
+
+local M = {
+  description = "OpenDaylight SDN controller (neutron driver odl; ODL version swap; sfc, vpn, l2gw, sriov, gluon, vpp)",
+  kind = "sdn",
+}
+
+M.NEXUS = "https://nexus.opendaylight.org/content/repositories"
+
+--- The package release of an ODL version: `master` is the newest release.
+---@param odl_version string
+---@return string
+function M.release(odl_version)
+  if odl_version == "master" then
+    local v = settings.VALID_ODL_VERSIONS
+    return v[#v - 1]
+  end
+  return odl_version
+end
+
+--- The yum repository of an ODL release.
+---@param release string
+---@return string
+function M.repo_url(release)
+  return string.format("%s/opendaylight-%s-epel-7-x86_64-devel/", M.NEXUS, release)
+end
+
+---@param s apex.DeploySettings
+function M.validate(s)
+  local o = s.deploy_options
+  if o.vpp and o.dataplane ~= "fdio" then
+    util.fail("%s: deploy_options.vpp: vpp with OpenDaylight needs dataplane fdio (got %s; valid: fdio)",
+      s.source, o.dataplane)
+  end
+end
+
+---@param ctx apex.Ctx
+function M.images(ctx)
+  return { driver = "odl" }
+end
+
+---@param ctx apex.Ctx
+---@return apex.ContainerPatch[]
+function M.patches(ctx)
+  local version = ctx.settings.deploy_options.odl_version
+  local release = M.release(version)
+  local repo = table.concat({
+    "RUN printf '%s\\n'",
+    "'[opendaylight-" .. release .. "]'",
+    "'name=OpenDaylight " .. release .. "'",
+    "'baseurl=" .. M.repo_url(release) .. "'",
+    "'gpgcheck=0'",
+    "'enabled=1'",
+    "> /etc/yum.repos.d/opendaylight.repo",
+  }, " ")
+  return { {
+    image = "opendaylight",
+    reason = string.format("OpenDaylight %s (package release %s) replaces the upstream ODL", version, release),
+    ops = {
+      "USER root",
+      "ARG REAL_USER",
+      "RUN yum -y remove opendaylight",
+      repo,
+      "RUN yum -y install opendaylight",
+      "USER $REAL_USER",
+    },
+  } }
+end
+
+---@param ctx apex.Ctx
+---@return apex.Customization[]
+function M.overcloud_customize(ctx)
+  local version = ctx.settings.deploy_options.odl_version
+  local branch = version == "master" and "master" or "stable/" .. version
+  local reason = "puppet-opendaylight " .. branch .. " for OpenDaylight " .. version
+  return {
+    { op = "run-command", arg = "rm -rf /etc/puppet/modules/opendaylight", reason = reason },
+    { op = "upload", arg = "puppet-opendaylight-" .. branch:gsub("/", "-") .. ".tar:/etc/puppet/modules/", reason = reason },
+    { op = "run-command", arg = "cd /etc/puppet/modules/ && tar xf puppet-opendaylight-" .. branch:gsub("/", "-") .. ".tar", reason = reason },
+    { op = "install", arg = "java-1.8.0-openjdk", reason = reason },
+  }
+end
+
+---@param ctx apex.Ctx
+---@return apex.EnvFile[]
+function M.env_files(ctx)
+  local o = ctx.settings.deploy_options
+  local out = { { path = "services/neutron-opendaylight.yaml", reason = "sdn_controller: opendaylight" } }
+  local function add(path, reason) out[#out + 1] = { path = path, reason = reason } end
+  if o.sfc then add("services/neutron-sfc-opendaylight.yaml", "sfc") end
+  if o.vpn then add("services/neutron-bgpvpn-opendaylight.yaml", "vpn (bgpvpn)") end
+  if o.gluon then add("gluon.yaml", "gluon") end
+  if o.vpp then
+    if o.odl_vpp_netvirt then
+      add("neutron-opendaylight-netvirt-vpp.yaml", "vpp with odl_vpp_netvirt")
+    elseif o.dvr then
+      add("neutron-opendaylight-fdio-dvr.yaml", "vpp with dvr")
+    else
+      add("neutron-opendaylight-honeycomb.yaml", "vpp (honeycomb)")
+    end
+  end
+  if o.l2gw then add("neutron-l2gw-opendaylight.yaml", "l2gw") end
+  if o.sriov then add("services/neutron-opendaylight-sriov.yaml", "sriov on " .. o.sriov) end
+  return out
+end
+
+return M

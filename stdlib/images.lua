@@ -1,0 +1,264 @@
+--- Container images of a deployment: which images (the shipped list from
+--- facts, or the source registry's catalog when one is configured and
+--- reachable), where each is copied from and to, the image env file that makes
+--- TripleO deploy from the local registry (`:apex` for patched images), and
+--- TripleO's containers-prepare-parameter.yaml.
+local core = require("apex.core")
+local util = require("apex.util")
+
+local M = {}
+
+M.TAG = "current-tripleo"
+M.PATCHED_TAG = "apex"
+M.NAME_PREFIX = "centos-binary-"
+M.UPSTREAM_HOST = "docker.io"
+M.LOCAL_REGISTRY_PORT = 8787
+M.CEPH = {
+  name = "daemon",
+  namespace = "docker.io/ceph",
+  tag = "v3.1.0-stable-3.1-luminous-centos-7-x86_64",
+  params = { "DockerCephDaemonImage" },
+}
+
+---@class apex.Image
+---@field name string        short name, e.g. "nova-api" (upstream centos-binary-nova-api)
+---@field params string[]    THT parameters naming it in the image env file
+---@field drivers string[]   neutron drivers whose set includes it: all, default, odl, ovn
+
+---@class apex.ImageRef
+---@field name string
+---@field from string   where the image is pulled from
+---@field to string     where it is stored (the undercloud's local registry)
+
+--- The usable entries of the shipped facts table. Entries whose name is not a
+--- valid image name (the OpenShift images of the facts, which are not
+--- centos-binary images) and the Ceph daemon (its own namespace) are left out.
+---@return apex.Image[]
+function M.shipped()
+  if M._shipped then
+    return M._shipped
+  end
+  local out = {}
+  for _, e in ipairs(require("apex.tripleo_images")) do
+    if e.image:match("^[a-z][a-z0-9-]*$") and e.image ~= M.CEPH.name and #e.params > 0 then
+      out[#out + 1] = { name = e.image, params = e.params, drivers = e.drivers }
+    end
+  end
+  M._shipped = out
+  return out
+end
+
+local function in_set(img, driver)
+  for _, d in ipairs(img.drivers) do
+    if d == "all" or d == (driver or "default") then
+      return true
+    end
+  end
+  return false
+end
+
+--- The images a deployment uses for a neutron driver (nil = no SDN driver),
+--- sorted by name. With `available` (names from a catalog) only images that
+--- exist upstream are kept.
+---@param driver string?  "odl", "ovn" or nil
+---@param available table<string, boolean>?
+---@return apex.Image[]
+function M.image_set(driver, available)
+  local out = {}
+  for _, img in ipairs(M.shipped()) do
+    if in_set(img, driver) and (not available or available[img.name]) then
+      out[#out + 1] = img
+    end
+  end
+  return out
+end
+
+--- The namespace of a TripleO release: tripleo<os_version>.
+---@param os_version string
+---@return string
+function M.namespace(os_version)
+  return "tripleo" .. os_version
+end
+
+--- The registry host (and port) of a registry URL.
+---@param url string
+---@return string
+function M.host_of(url)
+  return (url:gsub("^https?://", ""):gsub("/.*$", ""))
+end
+
+--- Reads the source registry's catalog and returns the short names of the
+--- release's centos-binary images as a set, or nil and why it could not.
+---@async
+---@param opts {registry: string, namespace: string}
+---@return table<string, boolean>?, string?
+function M.catalog(opts)
+  local url = opts.registry .. "/v2/_catalog?n=10000"
+  local ok, resp = pcall(core.http_get, { url = url, timeout = 5 })
+  if not ok then
+    return nil, "unreachable: " .. util.message(resp)
+  end
+  if resp.status ~= 200 then
+    return nil, string.format("GET %s returned HTTP %d", url, resp.status)
+  end
+  local okj, doc = pcall(core.json_load, { text = resp.body, name = url })
+  if not okj or type(doc) ~= "table" or type(doc.repositories) ~= "table" then
+    return nil, "GET " .. url .. " did not return a catalog ({\"repositories\": [...]})"
+  end
+  local prefix = opts.namespace .. "/" .. M.NAME_PREFIX
+  local out = {}
+  for _, repo in ipairs(doc.repositories) do
+    if repo:sub(1, #prefix) == prefix then
+      out[repo:sub(#prefix + 1)] = true
+    end
+  end
+  return out
+end
+
+--- When an upstream image was built (unix seconds), from its image config in
+--- the source registry; nil and why when it cannot be read.
+---@async
+---@param opts {registry: string, repo: string, tag: string}
+---@return integer?, string?
+function M.created(opts)
+  local accept = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
+  local url = string.format("%s/v2/%s/manifests/%s", opts.registry, opts.repo, opts.tag)
+  local ok, resp = pcall(core.http_get, { url = url, headers = { Accept = accept }, timeout = 5 })
+  if not ok or resp.status ~= 200 then
+    return nil, "manifest " .. url .. " not readable"
+  end
+  local manifest = core.json_load({ text = resp.body, name = url })
+  local digest = manifest.config and manifest.config.digest
+  if not digest then
+    return nil, "manifest " .. url .. " has no config digest"
+  end
+  local blob_url = string.format("%s/v2/%s/blobs/%s", opts.registry, opts.repo, digest)
+  local okb, blob = pcall(core.http_get, { url = blob_url, timeout = 5 })
+  if not okb or blob.status ~= 200 then
+    return nil, "image config " .. blob_url .. " not readable"
+  end
+  local config = core.json_load({ text = blob.body, name = blob_url })
+  local t = util.utc_seconds(config.created or "")
+  if not t then
+    return nil, "image config " .. blob_url .. " has no created time"
+  end
+  return t
+end
+
+--- Images of a project (python patches): `nova` matches nova-api, nova-compute
+--- ... but not novajoin-server (another project).
+---@param project string  short name, e.g. "nova" (from "openstack/nova")
+---@param names string[]  candidate image names
+---@return string[]
+function M.project_images(project, names)
+  local out = {}
+  for _, n in ipairs(names) do
+    if n == project or n:sub(1, #project + 1) == project .. "-" then
+      out[#out + 1] = n
+    end
+  end
+  table.sort(out)
+  return out
+end
+
+---@class apex.ImageSite
+---@field upstream string   registry host and namespace, e.g. docker.io/tripleomaster
+---@field local_registry string  e.g. 192.0.2.1:8787
+---@field namespace string  e.g. tripleomaster
+
+--- Where an image comes from and goes to.
+---@param site apex.ImageSite
+---@param name string
+---@param tag string?  default current-tripleo
+---@return apex.ImageRef
+function M.ref(site, name, tag)
+  local repo = M.NAME_PREFIX .. name .. ":" .. (tag or M.TAG)
+  return {
+    name = name,
+    from = site.upstream .. "/" .. repo,
+    to = site.local_registry .. "/" .. site.namespace .. "/" .. repo,
+  }
+end
+
+--- The copy list: every image of the set plus the Ceph daemon when Ceph is on.
+---@param site apex.ImageSite
+---@param set apex.Image[]
+---@param ceph boolean
+---@return apex.ImageRef[]
+function M.copy_list(site, set, ceph)
+  local out = {}
+  for _, img in ipairs(set) do
+    out[#out + 1] = M.ref(site, img.name)
+  end
+  if ceph then
+    local c = M.CEPH
+    out[#out + 1] = {
+      name = "ceph/" .. c.name,
+      from = c.namespace .. "/" .. c.name .. ":" .. c.tag,
+      to = site.local_registry .. "/ceph/" .. c.name .. ":" .. c.tag,
+    }
+  end
+  return out
+end
+
+--- The image env file: every THT parameter of the set names the image in the
+--- local registry, with the `apex` tag for patched images. When two images
+--- claim one parameter, the driver-specific image wins (neutron-server-ovn
+--- over ironic-neutron-agent for DockerNeutronConfigImage).
+---@param site apex.ImageSite
+---@param set apex.Image[]
+---@param patched table<string, boolean>
+---@param ceph boolean
+---@return table  {parameter_defaults = {...}}
+function M.env_file(site, set, patched, ceph)
+  local params, owner_specific = {}, {}
+  for _, img in ipairs(set) do
+    local specific = not util.contains(img.drivers, "all")
+    local ref = M.ref(site, img.name, patched[img.name] and M.PATCHED_TAG or M.TAG).to
+    for _, p in ipairs(img.params) do
+      if params[p] == nil or (specific and not owner_specific[p]) then
+        params[p] = ref
+        owner_specific[p] = specific
+      end
+    end
+  end
+  if ceph then
+    local c = M.CEPH
+    for _, p in ipairs(c.params) do
+      params[p] = site.local_registry .. "/ceph/" .. c.name .. ":" .. c.tag
+    end
+  end
+  params.DockerInsecureRegistryAddress = { site.local_registry }
+  return { parameter_defaults = params }
+end
+
+--- TripleO's ContainerImagePrepare parameter for the same set: pull from
+--- upstream, push to the local registry; patched images are excluded because
+--- apex builds and pushes them itself.
+---@param site apex.ImageSite
+---@param driver string?
+---@param patched table<string, boolean>
+---@param ceph boolean
+---@return table
+function M.prepare_parameter(site, driver, patched, ceph)
+  local set = {
+    namespace = site.upstream,
+    name_prefix = M.NAME_PREFIX,
+    name_suffix = "",
+    tag = M.TAG,
+    neutron_driver = driver,
+  }
+  if ceph then
+    set.ceph_namespace = M.CEPH.namespace
+    set.ceph_image = M.CEPH.name
+    set.ceph_tag = M.CEPH.tag
+  end
+  local entry = { push_destination = site.local_registry, set = set }
+  local excludes = util.sorted_keys(patched)
+  if #excludes > 0 then
+    entry.excludes = excludes
+  end
+  return { parameter_defaults = { ContainerImagePrepare = { entry } } }
+end
+
+return M

@@ -1,0 +1,112 @@
+--- The plan's output: every artifact written under the tmp dir (all computed
+--- first, so bad input leaves nothing behind; each file written atomically;
+--- the manifest plan.json last), and the summary printed to stdout.
+local core = require("apex.core")
+local util = require("apex.util")
+
+local M = {}
+
+M.MANIFEST = "plan.json"
+M.ARCHIVE = "docker_patches.tar.gz"
+
+--- Records an action a step would take on a host, registry or engine.
+---@param ctx apex.Ctx
+---@param step integer
+---@param text string
+function M.would(ctx, step, text)
+  ctx.actions[#ctx.actions + 1] = { step = step, text = text }
+end
+
+--- Adds an artifact (path relative to the tmp dir).
+---@param ctx apex.Ctx
+---@param rel string
+---@param content string
+function M.file(ctx, rel, content)
+  ctx.files[rel] = content
+end
+
+--- Writes every artifact: stale containers/ and archive from an earlier run
+--- are removed first, files are written atomically, the patch archive is
+--- built from containers/, the manifest comes last.
+---@param ctx apex.Ctx
+function M.write(ctx)
+  local tmp = ctx.tmp_dir
+  core.mkdir({ path = tmp })
+  core.remove({ path = util.path(tmp, "containers") })
+  core.remove({ path = util.path(tmp, M.ARCHIVE) })
+  core.remove({ path = util.path(tmp, M.MANIFEST) })
+  for _, rel in ipairs(util.sorted_keys(ctx.files)) do
+    core.write_file({ path = util.path(tmp, rel), content = ctx.files[rel] })
+  end
+  local containers = util.path(tmp, "containers")
+  core.mkdir({ path = containers })
+  ctx.archive = { path = util.path(tmp, M.ARCHIVE) }
+  if core.archive then
+    core.archive({ src = containers, dest = ctx.archive.path })
+    ctx.archive.written = true
+  else
+    ctx.archive.written = false
+    ctx.archive.why = "core.archive is not in this build of apex (the archive primitive is merged separately)"
+    core.log({ level = "warn", msg = M.ARCHIVE .. " not written: " .. ctx.archive.why })
+  end
+  core.write_file({ path = util.path(tmp, M.MANIFEST), content = core.json_dump(M.manifest(ctx), { pretty = true }) })
+end
+
+--- The machine-readable record of the plan.
+---@param ctx apex.Ctx
+---@return table
+function M.manifest(ctx)
+  local files = util.sorted_keys(ctx.files)
+  if ctx.archive and ctx.archive.written then
+    files[#files + 1] = M.ARCHIVE
+  end
+  return {
+    scenario = { name = ctx.scenario.name, origin = ctx.scenario.origin, description = ctx.scenario.description },
+    settings = ctx.settings.source,
+    network = ctx.network.source,
+    plugins = ctx.plugin_names,
+    patched_images = ctx.patched_list,
+    skipped_patches = ctx.skipped,
+    env_files = ctx.env_files,
+    deploy_command = ctx.deploy_command,
+    actions = ctx.actions,
+    files = files,
+    notes = ctx.notes,
+  }
+end
+
+--- Prints the summary: images patched and why, env files and why, what would
+--- be fetched, copied and built, and where the artifacts are.
+---@param ctx apex.Ctx
+function M.print_summary(ctx)
+  local out = {}
+  local function p(fmt, ...) out[#out + 1] = string.format(fmt, ...) end
+  p("Plan for %s: %s", ctx.scenario.name, ctx.scenario.description or "")
+  p("  settings: %s; network: %s; undercloud %s", ctx.settings.source, ctx.network.source, ctx.uc_ip)
+  p("  plugins: %s", table.concat(ctx.plugin_labels, ", "))
+  p("Images patched (%d):", #ctx.patched_list)
+  for _, img in ipairs(ctx.patched_list) do
+    p("  %s: %s", img, table.concat(ctx.dockerfiles.by_image[img].reasons, "; "))
+  end
+  for _, s in ipairs(ctx.skipped) do
+    p("  skipped patch %s (%s): %s", s.change_id, s.project, s.why)
+  end
+  p("Env files (%d):", #ctx.env_files)
+  for _, e in ipairs(ctx.env_files) do
+    p("  %s  (%s)", e.path, e.reason)
+  end
+  p("Would do:")
+  for _, a in ipairs(ctx.actions) do
+    p("  [step %d] %s", a.step, a.text)
+  end
+  for _, n in ipairs(ctx.notes) do
+    p("Note: %s", n)
+  end
+  p("Artifacts in %s:", ctx.tmp_dir)
+  for _, f in ipairs(M.manifest(ctx).files) do
+    p("  %s", f)
+  end
+  io.write(table.concat(out, "\n"), "\n")
+end
+
+return M

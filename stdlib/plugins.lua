@@ -1,0 +1,278 @@
+--- Plugins: SDN controllers and features as Lua modules, loaded by name from
+--- the settings, called through one small hook interface.
+---
+--- A plugin is a module `plugins.<name>` (shipped `plugins/<name>.lua`, or
+--- `DIR/plugins/<name>.lua` in a --lua-path / APEX_LUA_PATH directory, which
+--- shadows the shipped one) returning a table:
+---
+---     return {
+---       description = "one line for `apex plugins`",
+---       kind = "sdn",                      -- "sdn" (named by sdn_controller) or "storage"
+---       validate = function(settings) end, -- raise util.fail(...) on a bad combination
+---       images = function(ctx) return { driver = "odl" } end,
+---       patches = function(ctx) return { { image = "opendaylight", reason = "...", ops = { "RUN ..." } } } end,
+---       env_files = function(ctx) return { { path = "services/x.yaml", reason = "..." } } end,
+---       overcloud_customize = function(ctx) return { { op = "install", arg = "pkg", reason = "..." } } end,
+---       loop_devices = function(ctx) return { { device = "/dev/loop3", backing_file = "/srv/data.img", size = "10G", unit = "...", reason = "..." } } end,
+---     }
+---
+--- Every hook is optional. The flow calls the hooks of every enabled plugin
+--- (the SDN plugin first, then storage); what a hook returns is checked and a
+--- wrong shape is an error naming the plugin, the hook and the field.
+local core = require("apex.core")
+local util = require("apex.util")
+
+local M = {}
+
+---@class apex.ContainerPatch
+---@field image string     short image name, e.g. "opendaylight"
+---@field reason string
+---@field ops string[]     Dockerfile instructions, one per line
+---@field files? table<string, string>  files to put beside the Dockerfile (name -> content)
+
+---@class apex.Customization
+---@field op "install"|"run-command"|"upload"|"write"
+---@field arg string
+---@field reason string
+
+---@class apex.LoopDevice
+---@field device string        e.g. /dev/loop3
+---@field backing_file string  sparse file backing it
+---@field size string          e.g. 10G
+---@field unit string          systemd unit re-attaching it at boot
+---@field reason string
+
+---@class apex.ImagesResult
+---@field driver? string   neutron driver selecting the image set ("odl", "ovn")
+
+---@class apex.Plugin
+---@field name string        set by the loader
+---@field origin string      set by the loader: where it was loaded from
+---@field description string
+---@field kind? "sdn"|"storage"
+---@field validate? fun(settings: apex.DeploySettings)
+---@field images? fun(ctx: apex.Ctx): apex.ImagesResult
+---@field patches? fun(ctx: apex.Ctx): apex.ContainerPatch[]
+---@field env_files? fun(ctx: apex.Ctx): apex.EnvFile[]
+---@field overcloud_customize? fun(ctx: apex.Ctx): apex.Customization[]
+---@field loop_devices? fun(ctx: apex.Ctx): apex.LoopDevice[]
+
+---@class apex.Scenario
+---@field name string
+---@field description string
+---@field origin string
+---@field settings table     deploy settings (same shape as the YAML)
+---@field inventory? table   Apex inventory: node counts for the scales
+---@field steps? table<string, fun(ctx: apex.Ctx)>  flow steps it replaces, by step name
+
+M.HOOKS = { "validate", "images", "patches", "env_files", "overcloud_customize", "loop_devices" }
+--- Plugins shipped in the binary (kept in step with plugins/*.lua by a test).
+M.SHIPPED = { "ceph", "nosdn", "onos", "opendaylight", "ovn" }
+
+--- Where plugins are searched, for messages: override dirs, then the binary.
+---@param lua_paths string[]
+---@return string[]
+function M.search_places(lua_paths)
+  local out = {}
+  for _, d in ipairs(lua_paths or {}) do
+    out[#out + 1] = util.path(d, "plugins")
+  end
+  out[#out + 1] = "shipped (plugins/ in the apex binary)"
+  return out
+end
+
+--- Names of every available plugin (override dirs and shipped), sorted.
+---@param lua_paths string[]
+---@return string[]
+function M.available(lua_paths)
+  local seen = {}
+  for _, n in ipairs(M.SHIPPED) do
+    seen[n] = true
+  end
+  for _, d in ipairs(lua_paths or {}) do
+    local dir = util.path(d, "plugins")
+    if core.exists({ path = dir }).kind == "dir" then
+      for _, f in ipairs(core.list_dir({ path = dir }).entries) do
+        local stem = f:match("^(.-)%.lua$")
+        if stem then
+          seen[stem] = true
+        end
+      end
+    end
+  end
+  return util.sorted_keys(seen)
+end
+
+local function origin_of(name, lua_paths)
+  for _, d in ipairs(lua_paths or {}) do
+    local p = util.path(d, "plugins", name .. ".lua")
+    if core.exists({ path = p }).exists then
+      return p
+    end
+  end
+  return "shipped plugins/" .. name .. ".lua"
+end
+
+--- Loads a plugin by name. An unknown name lists the available plugins and
+--- where they were searched; a plugin that fails to load names itself.
+---@param name string
+---@param lua_paths string[]
+---@param why string  the setting that names it, for messages
+---@return apex.Plugin
+function M.load(name, lua_paths, why)
+  if not name:match("^[%w_%-]+$") then
+    util.fail("%s: invalid plugin name %q (valid: %s)", why, name, table.concat(M.available(lua_paths), ", "))
+  end
+  local module = "plugins." .. name
+  local ok, plugin = pcall(require, module)
+  if not ok then
+    local msg = util.message(plugin)
+    if msg:find("module '" .. module .. "' not found", 1, true) then
+      util.fail("%s: unknown plugin %q (valid: %s, false; searched: %s)", why, name,
+        table.concat(M.available(lua_paths), ", "), table.concat(M.search_places(lua_paths), ", "))
+    end
+    util.fail("plugin %s (%s) failed to load: %s", name, origin_of(name, lua_paths), msg)
+  end
+  local origin = origin_of(name, lua_paths)
+  if type(plugin) ~= "table" then
+    util.fail("plugin %s (%s): the module returned %s (expected a table of hooks)", name, origin, type(plugin))
+  end
+  if type(plugin.description) ~= "string" then
+    util.fail("plugin %s (%s): field description: expected a string", name, origin)
+  end
+  for _, hook in ipairs(M.HOOKS) do
+    if plugin[hook] ~= nil and type(plugin[hook]) ~= "function" then
+      util.fail("plugin %s (%s): field %s: expected a function, got %s", name, origin, hook, type(plugin[hook]))
+    end
+  end
+  plugin.name, plugin.origin = name, origin
+  return plugin
+end
+
+-- Shape checks of hook results: a small schema per hook.
+local function fail_shape(plugin, hook, field, expected, got)
+  util.fail("plugin %s (%s): hook %s returned a wrong shape: %s: expected %s, got %s", plugin.name, plugin.origin,
+    hook, field, expected, got == nil and "nothing" or type(got))
+end
+
+local function check_strings(plugin, hook, field, list)
+  if type(list) ~= "table" then
+    fail_shape(plugin, hook, field, "a list of strings", list)
+  end
+  for i, s in ipairs(list) do
+    if type(s) ~= "string" then
+      fail_shape(plugin, hook, string.format("%s[%d]", field, i), "a string", s)
+    end
+  end
+end
+
+local function check_list(plugin, hook, result, fields, extra)
+  if type(result) ~= "table" then
+    fail_shape(plugin, hook, "result", "a list", result)
+  end
+  for i, item in ipairs(result) do
+    local at = string.format("[%d]", i)
+    if type(item) ~= "table" then
+      fail_shape(plugin, hook, at, "a table", item)
+    end
+    for _, f in ipairs(fields) do
+      if type(item[f]) ~= "string" or item[f] == "" then
+        fail_shape(plugin, hook, at .. "." .. f, "a non-empty string", item[f])
+      end
+    end
+    if extra then
+      extra(item, at)
+    end
+  end
+  return result
+end
+
+local CHECKS = {
+  validate = function() return nil end,
+  images = function(plugin, result)
+    if result == nil then
+      return {}
+    end
+    if type(result) ~= "table" then
+      fail_shape(plugin, "images", "result", "a table {driver?}", result)
+    end
+    if result.driver ~= nil and type(result.driver) ~= "string" then
+      fail_shape(plugin, "images", "driver", "a string", result.driver)
+    end
+    return result
+  end,
+  patches = function(plugin, result)
+    return check_list(plugin, "patches", result or {}, { "image", "reason" }, function(item, at)
+      check_strings(plugin, "patches", at .. ".ops", item.ops)
+      if item.files ~= nil and type(item.files) ~= "table" then
+        fail_shape(plugin, "patches", at .. ".files", "a table name -> content", item.files)
+      end
+    end)
+  end,
+  env_files = function(plugin, result)
+    return check_list(plugin, "env_files", result or {}, { "path", "reason" })
+  end,
+  overcloud_customize = function(plugin, result)
+    return check_list(plugin, "overcloud_customize", result or {}, { "op", "arg", "reason" })
+  end,
+  loop_devices = function(plugin, result)
+    return check_list(plugin, "loop_devices", result or {}, { "device", "backing_file", "size", "unit", "reason" })
+  end,
+}
+
+--- Calls one hook of one plugin (if it has it) and checks the shape of what
+--- it returns. A clean error from the hook is prefixed with the plugin and
+--- hook; a bug keeps its traceback.
+---@param plugin apex.Plugin
+---@param hook string
+---@param arg any
+---@return any
+function M.call(plugin, hook, arg)
+  local f = plugin[hook]
+  if not f then
+    return CHECKS[hook](plugin, nil)
+  end
+  local ok, result = xpcall(f, function(e)
+    if type(e) == "string" and not e:match("^[^:\n]+:%d+:") then
+      return { clean = e }
+    end
+    return { trace = debug.traceback(tostring(e), 2) }
+  end, arg)
+  if not ok then
+    if result.clean then
+      util.fail("plugin %s (%s): %s: %s", plugin.name, plugin.origin, hook, result.clean)
+    end
+    error(string.format("plugin %s (%s): hook %s raised: %s", plugin.name, plugin.origin, hook, result.trace), 0)
+  end
+  return CHECKS[hook](plugin, result)
+end
+
+--- Calls a hook on every plugin, in order; returns {plugin, result} pairs.
+---@param plugins apex.Plugin[]
+---@param hook string
+---@param arg any
+---@return {plugin: apex.Plugin, result: any}[]
+function M.call_all(plugins, hook, arg)
+  local out = {}
+  for _, p in ipairs(plugins) do
+    out[#out + 1] = { plugin = p, result = M.call(p, hook, arg) }
+  end
+  return out
+end
+
+--- The plugins a deployment enables: the SDN plugin (sdn_controller, or
+--- nosdn when false), then ceph when deploy_options.ceph is on.
+---@param settings apex.DeploySettings
+---@param lua_paths string[]
+---@return apex.Plugin[]
+function M.enabled(settings, lua_paths)
+  local o = settings.deploy_options
+  local why = settings.source .. ": deploy_options.sdn_controller"
+  local out = { M.load(o.sdn_controller or "nosdn", lua_paths, why) }
+  if o.ceph then
+    out[#out + 1] = M.load("ceph", lua_paths, settings.source .. ": deploy_options.ceph")
+  end
+  return out
+end
+
+return M

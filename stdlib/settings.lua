@@ -1,0 +1,366 @@
+--- Apex deploy settings and network settings: parse, validate, apply Apex's
+--- defaults. Every error names the file, the key and what is valid, and is
+--- raised as a clean user error (no traceback noise in the message).
+---
+--- Deploy settings follow the Apex format (`global_params`, `deploy_options`).
+--- Extensions (documented, all optional): `global_params.gerrit_url` (Gerrit
+--- REST base, default https://review.opendev.org), `global_params.source_registry`
+--- (an OCI registry URL whose catalog lists the upstream images; without it the
+--- shipped image list is used), and a patch's `diff` (a local diff file,
+--- relative to the settings file).
+local core = require("apex.core")
+local util = require("apex.util")
+
+local M = {}
+
+---@class apex.Patch
+---@field ["change-id"] string
+---@field project string
+---@field branch? string
+---@field diff? string   local diff file (absolute after validation)
+
+---@class apex.GlobalParams
+---@field ha_enabled boolean
+---@field patches {undercloud: apex.Patch[], overcloud: apex.Patch[]}
+---@field gerrit_url string
+---@field source_registry? string
+
+---@class apex.DeployOptions
+---@field containers boolean
+---@field os_version string
+---@field sdn_controller string|false
+---@field odl_version string
+---@field dataplane "ovs"|"ovs_dpdk"|"fdio"
+---@field ceph boolean
+---@field ceph_device string
+---@field vim "openstack"|"k8s"
+---@field sriov string|false
+---@field tacker boolean
+---@field congress boolean
+---@field sfc boolean
+---@field vpn boolean
+---@field vpp boolean
+---@field gluon boolean
+---@field rt_kvm boolean
+---@field l2gw boolean
+---@field barometer boolean
+---@field dvr boolean
+---@field odl_vpp_netvirt boolean
+
+---@class apex.DeploySettings
+---@field global_params apex.GlobalParams
+---@field deploy_options apex.DeployOptions
+---@field source string   where the settings came from (file or scenario), for messages
+
+---@class apex.NetworkSettings
+---@field undercloud_ip string   networks.admin.installer_vm.ip
+---@field ntp string[]
+---@field dns_nameservers string[]
+---@field http_proxy? string
+---@field https_proxy? string
+---@field raw table       the file as read
+---@field source string
+
+M.VALID_ODL_VERSIONS = { "carbon", "nitrogen", "oxygen", "fluorine", "neon", "master" }
+M.VALID_OS_VERSIONS = { "master", "stein", "rocky", "queens", "pike" }
+M.VALID_DATAPLANES = { "ovs", "ovs_dpdk", "fdio" }
+M.VALID_VIMS = { "openstack", "k8s" }
+M.VALID_ROLES = { "Controller", "Compute", "ObjectStorage" }
+M.VALID_PERF_OPTS = { "kernel", "nova", "vpp", "ovs" }
+M.DEFAULT_GERRIT = "https://review.opendev.org"
+M.DEFAULT_DNS = { "8.8.8.8", "8.8.4.4" }
+M.DEFAULT_NTP = { "pool.ntp.org" }
+
+--- Boolean deploy options: default false.
+M.BOOLEAN_OPTIONS = {
+  "tacker", "congress", "sfc", "vpn", "vpp", "gluon", "rt_kvm", "l2gw", "barometer",
+  "dvr", "odl_vpp_netvirt", "calipso", "vsperf", "yardstick", "dovetail",
+}
+
+-- Every deploy option: its check and its default (nil = optional, no default).
+local function choice(list)
+  return function(v)
+    return type(v) == "string" and util.contains(list, v), table.concat(list, ", ")
+  end
+end
+local function is_bool(v) return type(v) == "boolean", "true, false" end
+local function is_string(v) return type(v) == "string" and v ~= "", "a non-empty string" end
+local function is_table(v) return type(v) == "table", "a mapping" end
+
+local OPTIONS = {
+  containers = { check = is_bool, default = true },
+  os_version = { check = choice(M.VALID_OS_VERSIONS), default = "master" },
+  sdn_controller = {
+    check = function(v) return v == false or is_string(v), "false or a plugin name" end,
+    default = false,
+  },
+  odl_version = { check = choice(M.VALID_ODL_VERSIONS), default = "oxygen" },
+  dataplane = { check = choice(M.VALID_DATAPLANES), default = "ovs" },
+  ceph = { check = is_bool, default = true },
+  ceph_device = { check = is_string, default = "/dev/loop3" },
+  vim = { check = choice(M.VALID_VIMS), default = "openstack" },
+  sriov = {
+    check = function(v) return v == false or is_string(v), "false or an interface name" end,
+    default = false,
+  },
+  performance = { check = is_table },
+  odl_vpp_routing_node = { check = is_string },
+}
+for _, name in ipairs(M.BOOLEAN_OPTIONS) do
+  OPTIONS[name] = { check = is_bool, default = false }
+end
+
+local GLOBAL_KEYS = { "ha_enabled", "patches", "gerrit_url", "source_registry" }
+local PATCH_KEYS = { "change-id", "project", "branch", "diff" }
+
+local function show(v)
+  if type(v) == "string" then
+    return string.format("%q", v)
+  end
+  if type(v) == "table" then
+    return util.is_list(v) and "a list" or "a mapping"
+  end
+  return tostring(v)
+end
+
+local function dirname(path)
+  return path:match("^(.*)/[^/]*$") or "."
+end
+
+local function check_patches(src, gp)
+  local patches = gp.patches
+  if patches == nil then
+    patches = {}
+  elseif type(patches) ~= "table" or (next(patches) ~= nil and util.is_list(patches)) then
+    util.fail("%s: global_params.patches: expected a mapping with undercloud and/or overcloud lists, got %s",
+      src, show(patches))
+  end
+  local out = { undercloud = {}, overcloud = {} }
+  for node, list in pairs(patches) do
+    if node ~= "undercloud" and node ~= "overcloud" then
+      util.fail("%s: global_params.patches.%s: unknown key (valid: undercloud, overcloud)", src, tostring(node))
+    end
+    if type(list) ~= "table" or not util.is_list(list) then
+      util.fail("%s: global_params.patches.%s: expected a list of patches, got %s", src, node, show(list))
+    end
+    for i, p in ipairs(list) do
+      local key = string.format("global_params.patches.%s[%d]", node, i)
+      if type(p) ~= "table" or (next(p) ~= nil and util.is_list(p)) then
+        util.fail("%s: %s: expected a mapping with change-id and project, got %s", src, key, show(p))
+      end
+      for k in pairs(p) do
+        if not util.contains(PATCH_KEYS, k) then
+          util.fail("%s: %s.%s: unknown key (valid: %s)", src, key, tostring(k), table.concat(PATCH_KEYS, ", "))
+        end
+      end
+      for _, req in ipairs({ "change-id", "project" }) do
+        if p[req] == nil then
+          util.fail("%s: %s: missing %s (required: change-id, project; optional: branch, diff)", src, key, req)
+        end
+      end
+      for _, k in ipairs(PATCH_KEYS) do
+        if p[k] ~= nil and (type(p[k]) ~= "string" or p[k] == "") then
+          util.fail("%s: %s.%s: expected a non-empty string, got %s", src, key, k, show(p[k]))
+        end
+      end
+      local patch = util.deep_copy(p)
+      if patch.diff and not patch.diff:match("^/") then
+        patch.diff = dirname(src) .. "/" .. patch.diff
+      end
+      out[node][i] = patch
+    end
+  end
+  return out
+end
+
+local function check_global(src, gp)
+  if type(gp) ~= "table" or (next(gp) ~= nil and util.is_list(gp)) then
+    util.fail("%s: global_params: expected a mapping, got %s", src, show(gp))
+  end
+  for k in pairs(gp) do
+    if not util.contains(GLOBAL_KEYS, k) then
+      util.fail("%s: global_params.%s: unknown key (valid: %s)", src, tostring(k), table.concat(GLOBAL_KEYS, ", "))
+    end
+  end
+  if gp.ha_enabled == nil then
+    util.fail("%s: global_params.ha_enabled: missing (required: true or false)", src)
+  end
+  if type(gp.ha_enabled) ~= "boolean" then
+    util.fail("%s: global_params.ha_enabled: got %s (valid: true, false)", src, show(gp.ha_enabled))
+  end
+  for _, k in ipairs({ "gerrit_url", "source_registry" }) do
+    if gp[k] ~= nil and not (type(gp[k]) == "string" and gp[k]:match("^https?://")) then
+      util.fail("%s: global_params.%s: got %s (valid: an http:// or https:// URL)", src, k, show(gp[k]))
+    end
+  end
+  return {
+    ha_enabled = gp.ha_enabled,
+    patches = check_patches(src, gp),
+    gerrit_url = (gp.gerrit_url or M.DEFAULT_GERRIT):gsub("/+$", ""),
+    source_registry = gp.source_registry and gp.source_registry:gsub("/+$", ""),
+  }
+end
+
+local function check_performance(src, perf)
+  for role, sets in pairs(perf) do
+    if not util.contains(M.VALID_ROLES, role) then
+      util.fail("%s: deploy_options.performance.%s: unknown role (valid: %s)", src, tostring(role),
+        table.concat(M.VALID_ROLES, ", "))
+    end
+    if type(sets) ~= "table" then
+      util.fail("%s: deploy_options.performance.%s: expected a mapping, got %s", src, role, show(sets))
+    end
+    for key in pairs(sets) do
+      if not util.contains(M.VALID_PERF_OPTS, key) then
+        util.fail("%s: deploy_options.performance.%s.%s: unknown option (valid: %s)", src, role, tostring(key),
+          table.concat(M.VALID_PERF_OPTS, ", "))
+      end
+    end
+  end
+end
+
+local function check_options(src, opts)
+  if type(opts) ~= "table" or (next(opts) ~= nil and util.is_list(opts)) then
+    util.fail("%s: deploy_options: expected a mapping, got %s", src, show(opts))
+  end
+  local out = {}
+  for k, v in pairs(opts) do
+    local spec = OPTIONS[k]
+    if not spec then
+      util.fail("%s: deploy_options.%s: unknown deploy option (valid: %s)", src, tostring(k),
+        table.concat(util.sorted_keys(OPTIONS), ", "))
+    end
+    local ok, valid = spec.check(v)
+    if not ok then
+      util.fail("%s: deploy_options.%s: invalid value %s (valid: %s)", src, k, show(v), valid)
+    end
+    out[k] = util.deep_copy(v)
+  end
+  for k, spec in pairs(OPTIONS) do
+    if out[k] == nil and spec.default ~= nil then
+      out[k] = spec.default
+    end
+  end
+  if out.containers == false then
+    util.fail("%s: deploy_options.containers: false is not supported (apex deploys containers only; valid: true)", src)
+  end
+  if out.gluon and not out.vpn then
+    util.fail("%s: deploy_options.gluon: gluon needs vpn: true (set deploy_options.vpn: true)", src)
+  end
+  if out.performance then
+    check_performance(src, out.performance)
+  end
+  return out
+end
+
+--- Validates deploy settings given as a table (from YAML or a scenario) and
+--- returns a new table with Apex's defaults applied.
+---@param raw table
+---@param source string  file or scenario name, used in every message
+---@return apex.DeploySettings
+function M.validate_deploy(raw, source)
+  if type(raw) ~= "table" or (next(raw) ~= nil and util.is_list(raw)) then
+    util.fail("%s: expected a mapping with global_params and deploy_options, got %s", source, show(raw))
+  end
+  for k in pairs(raw) do
+    if k ~= "global_params" and k ~= "deploy_options" then
+      util.fail("%s: %s: unknown key (valid: global_params, deploy_options)", source, tostring(k))
+    end
+  end
+  if raw.global_params == nil then
+    util.fail("%s: global_params: missing (required, with ha_enabled)", source)
+  end
+  if raw.deploy_options == nil then
+    util.fail("%s: deploy_options: missing (required)", source)
+  end
+  return {
+    global_params = check_global(source, raw.global_params),
+    deploy_options = check_options(source, raw.deploy_options),
+    source = source,
+  }
+end
+
+--- Reads a YAML file; syntax errors come from core.yaml_load with file and line.
+---@param path string
+---@return any
+function M.load_yaml(path)
+  if not core.exists({ path = path }).exists then
+    util.fail("%s: no such file", path)
+  end
+  local ok, value = pcall(core.yaml_load, { path = path })
+  if not ok then
+    util.fail("%s", (util.message(value):gsub("^yaml_load: ", "")))
+  end
+  return value
+end
+
+--- Loads and validates an Apex deploy settings file.
+---@param path string
+---@return apex.DeploySettings
+function M.load_deploy(path)
+  return M.validate_deploy(M.load_yaml(path), path)
+end
+
+local function string_list(src, key, v)
+  if type(v) == "string" then
+    v = { v }
+  end
+  if type(v) ~= "table" or not util.is_list(v) or #v == 0 then
+    util.fail("%s: %s: expected a non-empty list of strings, got %s", src, key, show(v))
+  end
+  for i, s in ipairs(v) do
+    if type(s) ~= "string" or s == "" then
+      util.fail("%s: %s[%d]: expected a string, got %s", src, key, i, show(s))
+    end
+  end
+  return v
+end
+
+--- Validates Apex network settings (a table) and extracts what the flow needs.
+--- Other keys of the Apex format are kept in `raw` and not checked here.
+---@param raw table
+---@param source string
+---@return apex.NetworkSettings
+function M.validate_network(raw, source)
+  if type(raw) ~= "table" or (next(raw) ~= nil and util.is_list(raw)) then
+    util.fail("%s: expected a mapping (Apex network settings), got %s", source, show(raw))
+  end
+  local nets = raw.networks
+  if type(nets) ~= "table" then
+    util.fail("%s: networks: missing or not a mapping (required: networks.admin.installer_vm.ip)", source)
+  end
+  local admin = nets.admin
+  if type(admin) ~= "table" or type(admin.installer_vm) ~= "table" then
+    util.fail("%s: networks.admin.installer_vm: missing (required: the undercloud's admin IP in installer_vm.ip)",
+      source)
+  end
+  local ip = admin.installer_vm.ip
+  if type(ip) ~= "string" or not ip:match("^%d+%.%d+%.%d+%.%d+$") then
+    util.fail("%s: networks.admin.installer_vm.ip: got %s (valid: an IPv4 address such as 192.0.2.1)", source,
+      show(ip))
+  end
+  for _, k in ipairs({ "http_proxy", "https_proxy" }) do
+    if raw[k] ~= nil and not (type(raw[k]) == "string" and raw[k]:match("^https?://")) then
+      util.fail("%s: %s: got %s (valid: an http:// or https:// URL)", source, k, show(raw[k]))
+    end
+  end
+  return {
+    undercloud_ip = ip,
+    ntp = raw.ntp ~= nil and string_list(source, "ntp", raw.ntp) or util.deep_copy(M.DEFAULT_NTP),
+    dns_nameservers = raw.dns_nameservers ~= nil and string_list(source, "dns_nameservers", raw.dns_nameservers)
+        or util.deep_copy(M.DEFAULT_DNS),
+    http_proxy = raw.http_proxy,
+    https_proxy = raw.https_proxy,
+    raw = raw,
+    source = source,
+  }
+end
+
+--- Loads and validates an Apex network settings file.
+---@param path string
+---@return apex.NetworkSettings
+function M.load_network(path)
+  return M.validate_network(M.load_yaml(path), path)
+end
+
+return M

@@ -1,0 +1,552 @@
+//! The container flow in plan mode, end to end: the built `apex` binary runs
+//! every shipped scenario with `--plan` and the artifacts are checked; patches
+//! come from a Gerrit-style REST endpoint this test serves on loopback (real
+//! HTTP) and from a local diff file; a --lua-path override changes the plan;
+//! bad input fails cleanly with nothing written. The Lua unit tests of the
+//! stdlib and plugins (tests/lua/*_test.lua) run here too, through `apex run`.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use base64::Engine as _;
+
+const APEX: &str = env!("CARGO_BIN_EXE_apex");
+
+const SCENARIOS: &[&str] = &[
+    "os-nosdn-nofeature-ha",
+    "os-nosdn-nofeature-noha",
+    "os-odl-nofeature-ha",
+    "os-odl-nofeature-noha",
+    "os-odl-sfc-ha",
+    "os-odl-bgpvpn-ha",
+    "os-odl-queens-ha",
+    "os-ovn-nofeature-ha",
+    "os-nosdn-ovs_dpdk-ha",
+];
+
+const ENV: &str = "/usr/share/openstack-tripleo-heat-templates/environments/";
+
+fn apex(args: &[&str]) -> Output {
+    Command::new(APEX).args(args).env_remove("APEX_LUA_PATH").output().expect("run apex")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Runs a plan and fails with its output when it does not succeed.
+fn plan(args: &[&str], tmp: &Path) -> String {
+    let mut all: Vec<&str> = vec!["deploy", "--plan", "--tmp-dir", tmp.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let out = apex(&all);
+    assert!(out.status.success(), "apex {all:?} failed:\nstdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
+    text(&out.stdout)
+}
+
+fn read(p: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(p.as_ref()).unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
+}
+
+fn yaml(p: impl AsRef<Path>) -> serde_json::Value {
+    serde_saphyr::from_str(&read(p)).expect("artifact is valid YAML")
+}
+
+/// The `-e` files of a deploy command, in order.
+fn env_files(cmd: &str) -> Vec<String> {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    words.windows(2).filter(|w| w[0] == "-e").map(|w| w[1].to_string()).collect()
+}
+
+fn flag<'a>(cmd: &'a str, name: &str) -> &'a str {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    let i = words.iter().position(|w| *w == name).unwrap_or_else(|| panic!("{name} missing in {cmd}"));
+    words[i + 1]
+}
+
+fn param(env: &serde_json::Value, name: &str) -> String {
+    env["parameter_defaults"][name].as_str().unwrap_or_else(|| panic!("no {name} in image env")).to_string()
+}
+
+#[test]
+fn every_shipped_scenario_plans_with_the_contract_artifacts() {
+    let root = tempfile::tempdir().unwrap();
+    for name in SCENARIOS {
+        let tmp = root.path().join(name);
+        let summary = plan(&[name], &tmp);
+        let ha = name.ends_with("-ha");
+        let odl = name.contains("-odl-");
+        let cmd = read(tmp.join("deploy_command"));
+        let files = env_files(&cmd);
+
+        // Order: network env, docker.yaml, docker-ha.yaml (HA), operator env, image env, SDN, features, storage, virtual.
+        let mut want = vec!["network-environment.yaml".to_string(), format!("{ENV}docker.yaml")];
+        if ha {
+            want.push(format!("{ENV}docker-ha.yaml"));
+        }
+        want.push("opnfv-environment.yaml".into());
+        want.push("docker-images.yaml".into());
+        if odl {
+            want.push(format!("{ENV}services/neutron-opendaylight.yaml"));
+        }
+        if name.contains("-sfc-") {
+            want.push(format!("{ENV}services/neutron-sfc-opendaylight.yaml"));
+        }
+        if name.contains("-bgpvpn-") {
+            want.push(format!("{ENV}services/neutron-bgpvpn-opendaylight.yaml"));
+        }
+        if name.contains("-ovn-") {
+            want.push(format!("{ENV}services/neutron-ovn-ha.yaml"));
+        }
+        if name.contains("ovs_dpdk") {
+            want.push(format!("{ENV}neutron-ovs-dpdk.yaml"));
+            want.push(format!("{ENV}services/tacker.yaml"));
+            want.push(format!("{ENV}services/congress.yaml"));
+        }
+        want.push(format!("{ENV}storage-environment.yaml"));
+        want.push("virtual-environment.yaml".into());
+        assert_eq!(files, want, "{name}: env files of {cmd}");
+
+        assert!(cmd.starts_with("openstack overcloud deploy --templates"), "{name}: {cmd}");
+        assert_eq!(flag(&cmd, "--control-scale"), if ha { "3" } else { "1" }, "{name}");
+        assert_eq!(flag(&cmd, "--compute-scale"), "1", "{name}");
+        assert_eq!(flag(&cmd, "--ntp-server"), "0.pool.ntp.org", "{name}: NTP from the shipped network settings");
+        assert!(["kvm", "qemu"].contains(&flag(&cmd, "--libvirt-type")), "{name}");
+
+        let ns = if name.contains("queens") { "tripleoqueens" } else { "tripleomaster" };
+        let env = yaml(tmp.join("docker-images.yaml"));
+        let reg = format!("192.0.2.1:8787/{ns}/centos-binary-");
+        assert_eq!(param(&env, "DockerNovaApiImage"), format!("{reg}nova-api:current-tripleo"), "{name}");
+        assert_eq!(
+            param(&env, "DockerCephDaemonImage"),
+            "192.0.2.1:8787/ceph/daemon:v3.1.0-stable-3.1-luminous-centos-7-x86_64",
+            "{name}"
+        );
+        assert_eq!(env["parameter_defaults"]["DockerInsecureRegistryAddress"][0], "192.0.2.1:8787", "{name}");
+        let neutron = param(&env, "DockerNeutronApiImage");
+        let prepare = yaml(tmp.join("containers-prepare-parameter.yaml"));
+        let set = &prepare["parameter_defaults"]["ContainerImagePrepare"][0]["set"];
+        assert_eq!(set["namespace"], format!("docker.io/{ns}"), "{name}");
+        let list = yaml(tmp.join("image_list.yaml"));
+        let copies = list["copy"].as_array().unwrap();
+        assert!(copies.iter().any(|c| c["from"] == format!("docker.io/{ns}/centos-binary-keystone:current-tripleo")
+            && c["to"] == format!("{reg}keystone:current-tripleo")), "{name}: keystone copy");
+        assert!(!copies.iter().any(|c| c["name"].as_str().unwrap_or("").is_empty()), "{name}: nameless image copied");
+
+        if odl {
+            let df = read(tmp.join("containers/opendaylight/Dockerfile"));
+            let release = if name.contains("queens") { "oxygen" } else { "neon" };
+            assert!(df.starts_with(&format!("FROM {reg}opendaylight:current-tripleo\n")), "{name}: {df}");
+            for line in ["USER root", "RUN yum -y remove opendaylight", "RUN yum -y install opendaylight", "USER $REAL_USER"] {
+                assert!(df.lines().any(|l| l == line), "{name}: {line} missing in\n{df}");
+            }
+            assert!(df.contains(&format!("opendaylight-{release}-epel-7-x86_64-devel/")), "{name}: release {release}\n{df}");
+            assert_eq!(param(&env, "DockerOpendaylightApiImage"), format!("{reg}opendaylight:apex"), "{name}");
+            assert_eq!(neutron, format!("{reg}neutron-server-opendaylight:current-tripleo"), "{name}");
+            assert_eq!(set["neutron_driver"], "odl");
+            assert!(summary.contains("opendaylight: OpenDaylight"), "{name}: summary\n{summary}");
+        } else {
+            assert!(!tmp.join("containers/opendaylight").exists(), "{name}");
+            assert!(env["parameter_defaults"].get("DockerOpendaylightApiImage").is_none(), "{name}");
+        }
+        if name.contains("-ovn-") {
+            assert_eq!(neutron, format!("{reg}neutron-server-ovn:current-tripleo"), "{name}");
+            assert_eq!(param(&env, "DockerOvnControllerImage"), format!("{reg}ovn-controller:current-tripleo"));
+        } else if !odl {
+            assert_eq!(neutron, format!("{reg}neutron-server:current-tripleo"), "{name}");
+            assert!(env["parameter_defaults"].get("DockerOvnControllerImage").is_none(), "{name}");
+        }
+        assert!(tmp.join("losetup-loop3.service").is_file(), "{name}: loop device unit (no ceph_device given)");
+        assert!(summary.contains("Env files") && summary.contains("[step 8] copy"), "{name}: summary\n{summary}");
+        assert!(tmp.join("plan.json").is_file(), "{name}: manifest");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A Gerrit-style REST endpoint and registry catalog served on loopback.
+
+struct Server {
+    url: String,
+}
+
+/// Serves fixed GET routes (path+query -> status, body) on 127.0.0.1 until the process ends.
+fn serve(routes: BTreeMap<String, (u16, String)>) -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let routes = routes.clone();
+            std::thread::spawn(move || answer(stream, &routes));
+        }
+    });
+    Server { url }
+}
+
+fn answer(mut stream: TcpStream, routes: &BTreeMap<String, (u16, String)>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+    }
+    let (status, body) = routes.get(&target).cloned().unwrap_or((404, "not found".into()));
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+const NOVA_DIFF: &str = "--- a/nova/api.py\n+++ b/nova/api.py\n@@ -1 +1 @@\n-old\n+new\n";
+const PUPPET_DIFF: &str = "--- a/manifests/init.pp\n+++ b/manifests/init.pp\n@@ -1 +1 @@\n-a\n+b\n";
+
+fn change(id: &str, status: &str, submitted: Option<&str>) -> String {
+    let sub = submitted.map(|s| format!(", \"submitted\": \"{s}\"")).unwrap_or_default();
+    format!(")]}}'\n{{\"change_id\": \"{id}\", \"status\": \"{status}\", \"current_revision\": \"rev{id}\"{sub}}}")
+}
+
+fn gerrit_and_registry() -> Server {
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let mut r = BTreeMap::new();
+    let c = |project: &str, id: &str| format!("/changes/{}~master~{id}", project.replace('/', "%2F"));
+    r.insert(format!("{}?o=CURRENT_REVISION", c("openstack/nova", "I111")), (200, change("I111", "NEW", None)));
+    r.insert(format!("{}/revisions/revI111/patch", c("openstack/nova", "I111")), (200, b64(NOVA_DIFF)));
+    r.insert(
+        format!("{}?o=CURRENT_REVISION", c("openstack/neutron", "I222")),
+        (200, change("I222", "MERGED", Some("2019-01-01 10:00:00.000000000"))),
+    );
+    r.insert(format!("{}/revisions/revI222/patch", c("openstack/neutron", "I222")), (200, b64(NOVA_DIFF)));
+    r.insert(format!("{}?o=CURRENT_REVISION", c("openstack/puppet-tripleo", "I333")), (200, change("I333", "NEW", None)));
+    r.insert(format!("{}/revisions/revI333/patch", c("openstack/puppet-tripleo", "I333")), (200, b64(PUPPET_DIFF)));
+    // The source registry: catalog, and the ODL neutron image built in June 2019 (after I222 merged).
+    let repos: Vec<String> = ["nova-api", "nova-compute", "nova-conductor", "novajoin-server", "neutron-server", "keystone", "opendaylight", "neutron-server-opendaylight"]
+        .iter()
+        .map(|n| format!("\"tripleomaster/centos-binary-{n}\""))
+        .collect();
+    r.insert("/v2/_catalog?n=10000".into(), (200, format!("{{\"repositories\": [{}, \"other/thing\"]}}", repos.join(", "))));
+    r.insert(
+        "/v2/tripleomaster/centos-binary-neutron-server-opendaylight/manifests/current-tripleo".into(),
+        (200, "{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:c0ffee\"}}".into()),
+    );
+    r.insert(
+        "/v2/tripleomaster/centos-binary-neutron-server-opendaylight/blobs/sha256:c0ffee".into(),
+        (200, "{\"created\": \"2019-06-01T12:00:00.5Z\"}".into()),
+    );
+    serve(r)
+}
+
+fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+#[test]
+fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
+    let server = gerrit_and_registry();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "local/nova-fix.diff", "--- a/nova/x.py\n+++ b/nova/x.py\n@@ -1 +1 @@\n-x\n+y\n");
+    let settings = write(
+        dir.path(),
+        "deploy.yaml",
+        &format!(
+            "global_params:\n  ha_enabled: false\n  gerrit_url: {url}\n  source_registry: {url}\n  patches:\n    overcloud:\n      - change-id: I111\n        project: openstack/nova\n      - change-id: I444\n        project: openstack/nova\n        diff: local/nova-fix.diff\n      - change-id: I222\n        project: openstack/neutron\n      - change-id: I333\n        project: openstack/puppet-tripleo\ndeploy_options:\n  sdn_controller: opendaylight\n  odl_version: fluorine\n",
+            url = server.url
+        ),
+    );
+    let tmp = dir.path().join("plan");
+    let summary = plan(&["-d", settings.to_str().unwrap()], &tmp);
+
+    // Every nova image of the catalog, not novajoin (another project).
+    for image in ["nova-api", "nova-compute", "nova-conductor"] {
+        let df = read(tmp.join(format!("containers/{image}/Dockerfile")));
+        let lines: Vec<&str> = df.lines().collect();
+        assert_eq!(lines[0], format!("FROM 192.0.2.1:8787/tripleomaster/centos-binary-{image}:current-tripleo"));
+        for l in &lines {
+            let word = l.split_whitespace().next().unwrap_or("");
+            assert!(["FROM", "USER", "ARG", "RUN", "ADD"].contains(&word), "{image}: one operation per line: {l:?}\n{df}");
+        }
+        for id in ["I111", "I444"] {
+            assert!(lines.contains(&format!("ADD {id}.patch /tmp/apex-patches/{id}.patch").as_str()), "{image}: {id}\n{df}");
+            assert!(
+                lines.contains(&format!("RUN cd /usr/lib/python2.7/site-packages && patch -p1 < /tmp/apex-patches/{id}.patch").as_str()),
+                "{image}: {id}\n{df}"
+            );
+        }
+        assert_eq!(lines.iter().filter(|l| **l == "USER root").count(), 2, "{df}");
+        assert_eq!(lines.last(), Some(&"USER $REAL_USER"));
+        assert_eq!(read(tmp.join(format!("containers/{image}/I111.patch"))), NOVA_DIFF);
+        assert!(read(tmp.join(format!("containers/{image}/I444.patch"))).contains("+y"));
+    }
+    assert!(!tmp.join("containers/novajoin-server").exists(), "novajoin is not nova");
+    // The merged change is older than the upstream image: skipped, and the plan says so.
+    assert!(!tmp.join("containers/neutron-server").exists());
+    assert!(!tmp.join("containers/neutron-server-opendaylight").exists());
+    assert!(summary.contains("skipped patch I222"), "{summary}");
+    // Puppet goes to the overcloud image customization list.
+    let custom = read(tmp.join("overcloud_customize.yaml"));
+    assert!(custom.contains("I333.patch:/etc/puppet/modules/tripleo"), "{custom}");
+    assert!(custom.contains("cd /etc/puppet/modules/tripleo && patch -p1 < I333.patch"), "{custom}");
+    assert_eq!(read(tmp.join("overcloud_patches/I333.patch")), PUPPET_DIFF);
+    // Image env: patched images tagged apex; the image set comes from the catalog.
+    let env = yaml(tmp.join("docker-images.yaml"));
+    assert_eq!(param(&env, "DockerNovaApiImage"), "192.0.2.1:8787/tripleomaster/centos-binary-nova-api:apex");
+    assert_eq!(param(&env, "DockerKeystoneImage"), "192.0.2.1:8787/tripleomaster/centos-binary-keystone:current-tripleo");
+    assert!(env["parameter_defaults"].get("DockerGlanceApiImage").is_none(), "glance is not in the catalog");
+    assert!(read(tmp.join("containers/opendaylight/Dockerfile")).contains("opendaylight-fluorine-epel"));
+    let host = server.url.trim_start_matches("http://");
+    assert!(read(tmp.join("image_list.yaml")).contains(&format!("from: {host}/tripleomaster/centos-binary-keystone:current-tripleo")));
+    let builds = read(tmp.join("image_builds.yaml"));
+    assert!(builds.contains("centos-binary-nova-api:apex"), "{builds}");
+}
+
+/// Needs `core.archive{src=, dest=}` (the archive primitive, merged separately):
+/// fails until it is in the build.
+#[test]
+fn patch_archive_holds_the_containers_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("plan");
+    plan(&["os-odl-nofeature-ha"], &tmp);
+    let f = std::fs::File::open(tmp.join("docker_patches.tar.gz"))
+        .expect("docker_patches.tar.gz missing: is core.archive (merged separately) in this build?");
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    let mut found = BTreeMap::new();
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        let mut s = String::new();
+        if e.header().entry_type().is_file() {
+            e.read_to_string(&mut s).unwrap();
+        }
+        found.insert(name, s);
+    }
+    let (_, df) = found.iter().find(|(k, _)| k.ends_with("opendaylight/Dockerfile")).expect("Dockerfile entry");
+    assert!(df.contains("RUN yum -y install opendaylight"));
+}
+
+#[test]
+fn a_lua_path_override_of_a_shipped_plugin_changes_the_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let over = dir.path().join("lua");
+    write(
+        &over,
+        "plugins/opendaylight.lua",
+        r#"return {
+  description = "my ODL",
+  kind = "sdn",
+  images = function() return { driver = "odl" } end,
+  patches = function() return { { image = "opendaylight", reason = "my build", ops = { "RUN echo overridden" } } } end,
+  env_files = function() return { { path = "services/neutron-opendaylight.yaml", reason = "odl" }, { path = "/home/stack/my-odl.yaml", reason = "mine" } } end,
+}
+"#,
+    );
+    let tmp = dir.path().join("plan");
+    let summary = plan(&["os-odl-nofeature-ha", "--lua-path", over.to_str().unwrap()], &tmp);
+    let df = read(tmp.join("containers/opendaylight/Dockerfile"));
+    assert!(df.lines().any(|l| l == "RUN echo overridden"), "{df}");
+    assert!(!df.contains("yum -y remove"), "{df}");
+    assert!(env_files(&read(tmp.join("deploy_command"))).contains(&"/home/stack/my-odl.yaml".to_string()));
+    assert!(summary.contains(over.join("plugins/opendaylight.lua").to_str().unwrap()), "{summary}");
+    let listed = apex(&["plugins", "--lua-path", over.to_str().unwrap()]);
+    assert!(text(&listed.stdout).contains("my ODL"), "{}", text(&listed.stdout));
+}
+
+#[test]
+fn a_custom_sdn_plugin_named_in_the_settings_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let over = dir.path().join("lua");
+    write(
+        &over,
+        "plugins/my_sdn.lua",
+        "return { description = 'mine', env_files = function() return { { path = 'my-sdn.yaml', reason = 'mine' } } end }\n",
+    );
+    let settings = write(dir.path(), "d.yaml", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: my_sdn, ceph: false}\n");
+    let tmp = dir.path().join("plan");
+    plan(&["-d", settings.to_str().unwrap(), "--lua-path", over.to_str().unwrap()], &tmp);
+    let files = env_files(&read(tmp.join("deploy_command")));
+    assert!(files.contains(&format!("{ENV}my-sdn.yaml")), "{files:?}");
+    assert!(!files.iter().any(|f| f.contains("storage-environment")), "ceph off: {files:?}");
+    assert!(!tmp.join("losetup-loop3.service").exists());
+}
+
+#[test]
+fn network_settings_file_sets_undercloud_and_ntp() {
+    let dir = tempfile::tempdir().unwrap();
+    let net = write(dir.path(), "net.yaml", "ntp: [ntp.example.org]\nnetworks:\n  admin:\n    installer_vm:\n      ip: 10.20.0.2\n");
+    let tmp = dir.path().join("plan");
+    plan(&["os-ovn-nofeature-ha", "-n", net.to_str().unwrap()], &tmp);
+    let cmd = read(tmp.join("deploy_command"));
+    assert_eq!(flag(&cmd, "--ntp-server"), "ntp.example.org");
+    let env = yaml(tmp.join("docker-images.yaml"));
+    assert!(param(&env, "DockerNovaApiImage").starts_with("10.20.0.2:8787/tripleomaster/"));
+}
+
+// ---------------------------------------------------------------------------
+// Bad input: a clear error naming file/key/valid choices, non-zero exit, nothing written.
+
+struct Bad {
+    what: &'static str,
+    settings: Option<&'static str>,
+    extra: Vec<(&'static str, &'static str)>,
+    args: Vec<&'static str>,
+    expect: Vec<&'static str>,
+}
+
+fn bad(what: &'static str, settings: &'static str, expect: &[&'static str]) -> Bad {
+    Bad { what, settings: Some(settings), extra: vec![], args: vec![], expect: expect.to_vec() }
+}
+
+#[test]
+fn bad_input_fails_cleanly_with_nothing_written() {
+    let gerrit = serve(BTreeMap::new());
+    let gerrit_settings: &'static str = Box::leak(
+        format!(
+            "global_params:\n  ha_enabled: true\n  gerrit_url: {}\n  patches:\n    overcloud:\n      - {{change-id: I999, project: openstack/nova}}\ndeploy_options: {{}}\n",
+            gerrit.url
+        )
+        .into_boxed_str(),
+    );
+    let cases = vec![
+        bad("unknown deploy option", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controler: opendaylight}\n",
+            &["deploy_options.sdn_controler", "unknown deploy option", "valid:", "sdn_controller"]),
+        bad("invalid ODL version", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: opendaylight, odl_version: boron}\n",
+            &["deploy_options.odl_version", "\"boron\"", "carbon, nitrogen, oxygen, fluorine, neon, master"]),
+        bad("invalid dataplane", "global_params: {ha_enabled: true}\ndeploy_options: {dataplane: dpdk}\n",
+            &["deploy_options.dataplane", "ovs, ovs_dpdk, fdio"]),
+        bad("wrong type ha_enabled", "global_params: {ha_enabled: 'yes'}\ndeploy_options: {}\n",
+            &["global_params.ha_enabled", "valid: true, false"]),
+        bad("wrong type ceph", "global_params: {ha_enabled: true}\ndeploy_options: {ceph: [1]}\n",
+            &["deploy_options.ceph", "a list", "valid: true, false"]),
+        bad("YAML syntax error", "global_params:\n  ha_enabled: true\ndeploy_options: {sfc: [true\n",
+            &["d.yaml", "invalid YAML", "line"]),
+        bad("missing ha_enabled", "global_params: {}\ndeploy_options: {}\n", &["global_params.ha_enabled", "missing"]),
+        bad("patch without change-id", "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - project: openstack/nova\ndeploy_options: {}\n",
+            &["global_params.patches.overcloud[1]", "missing change-id"]),
+        bad("unknown sdn_controller", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: odl}\n",
+            &["deploy_options.sdn_controller", "unknown plugin \"odl\"", "opendaylight", "ovn", "searched:"]),
+        bad("sriov true", "global_params: {ha_enabled: true}\ndeploy_options: {sriov: true}\n",
+            &["deploy_options.sriov", "false or an interface name"]),
+        bad("gluon without vpn", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: opendaylight, gluon: true}\n",
+            &["deploy_options.gluon", "vpn"]),
+        bad("sfc without SDN", "global_params: {ha_enabled: true}\ndeploy_options: {sfc: true}\n",
+            &["plugin nosdn", "deploy_options.sfc", "opendaylight"]),
+        bad("unknown global param", "global_params: {ha_enabled: true, ha: 3}\ndeploy_options: {}\n",
+            &["global_params.ha", "valid: ha_enabled, patches"]),
+        bad("unknown top-level key", "global_params: {ha_enabled: true}\ndeploy_options: {}\nextra: 1\n",
+            &["extra", "valid: global_params, deploy_options"]),
+        bad("unknown os_version", "global_params: {ha_enabled: true}\ndeploy_options: {os_version: ocata}\n",
+            &["deploy_options.os_version", "master"]),
+        bad("containers false", "global_params: {ha_enabled: true}\ndeploy_options: {containers: false}\n",
+            &["deploy_options.containers", "valid: true"]),
+        bad("local diff missing", "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - {change-id: I1, project: openstack/nova, diff: nope.diff}\ndeploy_options: {}\n",
+            &["global_params.patches.overcloud[1].diff", "nope.diff"]),
+        bad("Gerrit change not found", gerrit_settings, &["Gerrit", "I999", "404"]),
+        Bad {
+            what: "Lua syntax error in an override",
+            settings: Some("global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: broken}\n"),
+            extra: vec![("lua/plugins/broken.lua", "return { description = 'x',\n")],
+            args: vec![],
+            expect: vec!["plugin broken", "broken.lua", "failed to load"],
+        },
+        Bad {
+            what: "a plugin that raises",
+            settings: Some("global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: boom}\n"),
+            extra: vec![("lua/plugins/boom.lua", "return { description = 'x', validate = function() error('the lab is on fire', 0) end }\n")],
+            args: vec![],
+            expect: vec!["plugin boom", "validate", "the lab is on fire"],
+        },
+        Bad {
+            what: "a plugin returning a wrong shape",
+            settings: Some("global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: shape}\n"),
+            extra: vec![("lua/plugins/shape.lua", "return { description = 'x', env_files = function() return { { path = 3 } } end }\n")],
+            args: vec![],
+            expect: vec!["plugin shape", "hook env_files", "[1].path", "a non-empty string"],
+        },
+        Bad { what: "unknown scenario", settings: None, extra: vec![], args: vec!["os-nope-ha"], expect: vec!["unknown scenario \"os-nope-ha\"", "apex scenarios"] },
+        Bad {
+            what: "bad network settings",
+            settings: None,
+            extra: vec![("net.yaml", "networks:\n  admin:\n    installer_vm:\n      ip: not-an-ip\n")],
+            args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
+            expect: vec!["net.yaml", "networks.admin.installer_vm.ip", "IPv4"],
+        },
+    ];
+    assert!(cases.len() >= 15);
+    for case in cases {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, content) in &case.extra {
+            write(dir.path(), name, content);
+        }
+        let tmp = dir.path().join("plan");
+        let mut args: Vec<String> = vec!["deploy".into(), "--plan".into(), "--tmp-dir".into(), tmp.display().to_string()];
+        if let Some(s) = case.settings {
+            args.push("-d".into());
+            args.push(write(dir.path(), "d.yaml", s).display().to_string());
+        }
+        if dir.path().join("lua").is_dir() {
+            args.push("--lua-path".into());
+            args.push(dir.path().join("lua").display().to_string());
+        }
+        for a in &case.args {
+            args.push(if a.ends_with(".yaml") { dir.path().join(a).display().to_string() } else { a.to_string() });
+        }
+        let out = Command::new(APEX).args(&args).env_remove("APEX_LUA_PATH").output().unwrap();
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{}: should fail\n{}", case.what, text(&out.stdout));
+        for want in &case.expect {
+            assert!(err.contains(want), "{}: error should contain {want:?}:\n{err}", case.what);
+        }
+        // Nothing written (the CLI opens its log file there before Lua runs).
+        let left: Vec<String> = std::fs::read_dir(&tmp)
+            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        assert!(left.iter().all(|f| f == "apex.log"), "{}: wrote {left:?}", case.what);
+    }
+}
+
+#[test]
+fn outside_plan_mode_the_flow_says_what_is_not_implemented() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("run");
+    let out = apex(&["deploy", "os-nosdn-nofeature-noha", "--tmp-dir", tmp.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(text(&out.stderr).contains("not implemented yet: step 1"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn shipped_scenarios_are_listed_with_descriptions() {
+    let out = text(&apex(&["scenarios"]).stdout);
+    for name in SCENARIOS {
+        let line = out.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} not listed:\n{out}"));
+        assert!(line.contains("OpenStack"), "{line}");
+    }
+}
+
+/// The Lua unit tests of the stdlib and plugins: every tests/lua/*_test.lua
+/// runs with `apex run` and must exit 0 (they use plain asserts).
+#[test]
+fn lua_unit_tests() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lua");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().ends_with("_test.lua"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "Lua tests missing in {}", dir.display());
+    for f in files {
+        let out = apex(&["run", f.to_str().unwrap()]);
+        assert!(out.status.success(), "{}:\n{}\n{}", f.display(), text(&out.stdout), text(&out.stderr));
+        assert!(text(&out.stdout).contains("ok"), "{} printed no ok", f.display());
+    }
+}
