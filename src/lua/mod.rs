@@ -131,7 +131,20 @@ impl Host {
 /// Turns an mlua error into an anyhow error whose message is the Lua message
 /// followed by the traceback (file:line of the scripts involved).
 pub fn lua_error(e: mlua::Error) -> anyhow::Error {
-    anyhow::anyhow!("{}", format_lua_error(&e))
+    anyhow::anyhow!("{}", first_traceback_only(&format_lua_error(&e)))
+}
+
+/// A hook error already carries the traceback of where it was raised; the one
+/// added when it crossed back into Rust only repeats the flow's frames.
+fn first_traceback_only(text: &str) -> String {
+    const MARK: &str = "stack traceback:";
+    match text.find(MARK) {
+        Some(first) => match text[first + MARK.len()..].find(MARK) {
+            Some(second) => text[..first + MARK.len() + second].trim_end().to_string(),
+            None => text.to_string(),
+        },
+        None => text.to_string(),
+    }
 }
 
 /// Renders a Lua error: the innermost message first, then the tracebacks.
