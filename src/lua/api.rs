@@ -56,6 +56,8 @@ impl FnSpec {
 pub struct HostState {
     /// Plan mode: functions with [`Effect::Remote`] raise instead of acting.
     pub plan: bool,
+    /// Override directories, in search order (for `core.modules`).
+    pub lua_paths: Vec<std::path::PathBuf>,
 }
 
 /// Builder for the `apex.core` table.
@@ -215,7 +217,7 @@ mod tests {
 
     fn core_with_poke(plan: bool) -> (Lua, Table) {
         let lua = Lua::new();
-        lua.set_app_data(HostState { plan });
+        lua.set_app_data(HostState { plan, ..Default::default() });
         let mut api = Api::new(&lua).unwrap();
         api.sync(WRITE, |_, _o: serde_json::Value| Ok(serde_json::json!({"poked": true}))).unwrap();
         let (t, doc) = api.finish();

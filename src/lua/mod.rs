@@ -37,6 +37,7 @@ pub fn register_all(api: &mut Api) -> mlua::Result<()> {
     api.value("version", env!("CARGO_PKG_VERSION"))?;
     crate::host_helpers::register(api)?;
     parallel::register(api)?;
+    modules::register(api)?;
     crate::artifacts::register(api)?;
     crate::archive::register(api)?;
     crate::engine::register(api)?;
@@ -63,7 +64,7 @@ impl Host {
         // SAFETY: DEBUG is the only non-safe library loaded; no FFI, no C modules
         // (package.cpath is emptied below).
         let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::default()) };
-        lua.set_app_data(HostState { plan: config.plan });
+        lua.set_app_data(HostState { plan: config.plan, lua_paths: config.lua_paths.clone() });
         let mut api = Api::new(&lua)?;
         register_all(&mut api)?;
         let (core, doc) = api.finish();

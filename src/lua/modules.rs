@@ -178,3 +178,58 @@ pub fn origin(module: &str, dirs: &[PathBuf]) -> Option<Origin> {
 pub fn env_paths(value: &str) -> Vec<PathBuf> {
     value.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect()
 }
+
+#[derive(serde::Deserialize)]
+struct ModulesOpts {
+    kind: String,
+}
+
+#[derive(serde::Serialize)]
+struct ModuleRow {
+    name: String,
+    module: String,
+    /// "shipped" or the override file's path.
+    origin: String,
+    shipped: bool,
+}
+
+#[derive(serde::Serialize)]
+struct ModulesOut {
+    modules: Vec<ModuleRow>,
+    /// Where modules of this kind are searched, in order.
+    searched: Vec<String>,
+}
+
+/// `core.modules`: what `require` can find of one kind, and where it looked.
+pub fn register(api: &mut super::Api) -> mlua::Result<()> {
+    const KINDS: &[&str] = &["plugins", "scenarios", "apex", "flows"];
+    api.sync(
+        super::FnSpec::local(
+            "modules",
+            "Lists the modules of one kind that `require` can load (override directories first, then shipped), with where each comes from and the places searched.",
+            &[super::Param { name: "opts", ty: "{kind: 'plugins'|'scenarios'|'apex'|'flows'}", doc: "" }],
+            "{modules: {name: string, module: string, origin: string, shipped: boolean}[], searched: string[]}",
+        ),
+        |lua, o: ModulesOpts| {
+            if !KINDS.contains(&o.kind.as_str()) {
+                anyhow::bail!("unknown kind {:?} (valid: {})", o.kind, KINDS.join(", "));
+            }
+            let dirs = lua.app_data_ref::<super::HostState>().map(|s| s.lua_paths.clone()).unwrap_or_default();
+            let modules = list(&o.kind, &dirs)
+                .into_iter()
+                .map(|f| ModuleRow {
+                    shipped: matches!(f.origin, Origin::Shipped(_)),
+                    origin: match &f.origin {
+                        Origin::Shipped(p) => format!("shipped {p}"),
+                        Origin::Override(p) => p.display().to_string(),
+                    },
+                    name: f.name,
+                    module: f.module,
+                })
+                .collect();
+            let mut searched: Vec<String> = dirs.iter().map(|d| d.join(&o.kind).display().to_string()).collect();
+            searched.push(format!("shipped ({} in the apex binary)", ROOTS.iter().find(|r| r.prefix.trim_end_matches('.') == o.kind).map(|r| format!("{}{}", r.repo, r.sub)).unwrap_or_default()));
+            Ok(ModulesOut { modules, searched })
+        },
+    )
+}
