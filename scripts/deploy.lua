@@ -88,7 +88,7 @@ local SCENARIO_EXTRA = { description = true, inventory = true, steps = true }
 function M.load_scenario(name, lua_paths)
   local value, origin
   if name:find("/", 1, true) or name:match("%.lua$") then
-    local chunk, err = loadfile(name, "t", {})
+    local chunk, err = loadfile(name, "t")
     if not chunk then
       util.fail("scenario %s: %s", name, err)
     end
@@ -330,6 +330,15 @@ function M.steps.overcloud_image_prep(ctx)
   upstream_patches(ctx, "undercloud", ctx.undercloud_customize)
   for _, r in ipairs(plugins.call_all(ctx.plugins, "overcloud_customize", ctx)) do
     util.extend(ctx.overcloud_customize, r.result)
+  end
+  for _, k in ipairs({ "http_proxy", "https_proxy" }) do
+    local v = ctx.network[k]
+    if v then
+      ctx.overcloud_customize[#ctx.overcloud_customize + 1] = {
+        op = "run-command", arg = "echo " .. util.shell_quote(k .. "=" .. v) .. " >> /etc/environment",
+        reason = k .. " from the network settings",
+      }
+    end
   end
   ctx.patched_list = ctx.dockerfiles:images()
   ctx.patched = {}

@@ -379,15 +379,47 @@ fn a_custom_sdn_plugin_named_in_the_settings_is_used() {
 }
 
 #[test]
+fn a_scenario_file_can_replace_a_flow_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        "my-lab.lua",
+        r#"return {
+  description = "my lab",
+  global_params = { ha_enabled = false },
+  deploy_options = { sdn_controller = "ovn", ceph = false },
+  inventory = { nodes = { a = { capabilities = "profile:control" }, b = { capabilities = "profile:compute" }, c = { capabilities = "profile:compute" } } },
+  steps = {
+    deploy_command = function(ctx)
+      require("flows.deploy").steps.deploy_command(ctx)
+      ctx.files["deploy_command"] = ctx.deploy_command .. " --debug\n"
+    end,
+  },
+}
+"#,
+    );
+    let tmp = dir.path().join("plan");
+    let summary = plan(&[scenario.to_str().unwrap()], &tmp);
+    assert!(summary.contains("Plan for my-lab: my lab"), "{summary}");
+    let cmd = read(tmp.join("deploy_command"));
+    assert!(cmd.trim_end().ends_with("--debug"), "{cmd}");
+    assert_eq!(flag(&cmd, "--compute-scale"), "2", "scales from the inventory");
+    assert_eq!(flag(&cmd, "--libvirt-type"), "kvm", "baremetal with an inventory");
+    assert!(env_files(&cmd).contains(&"baremetal-environment.yaml".to_string()));
+}
+
+#[test]
 fn network_settings_file_sets_undercloud_and_ntp() {
     let dir = tempfile::tempdir().unwrap();
-    let net = write(dir.path(), "net.yaml", "ntp: [ntp.example.org]\nnetworks:\n  admin:\n    installer_vm:\n      ip: 10.20.0.2\n");
+    let net = write(dir.path(), "net.yaml", "http_proxy: http://proxy.lab:3128\nntp: [ntp.example.org]\nnetworks:\n  admin:\n    installer_vm:\n      ip: 10.20.0.2\n");
     let tmp = dir.path().join("plan");
     plan(&["os-ovn-nofeature-ha", "-n", net.to_str().unwrap()], &tmp);
     let cmd = read(tmp.join("deploy_command"));
     assert_eq!(flag(&cmd, "--ntp-server"), "ntp.example.org");
     let env = yaml(tmp.join("docker-images.yaml"));
     assert!(param(&env, "DockerNovaApiImage").starts_with("10.20.0.2:8787/tripleomaster/"));
+    let custom = read(tmp.join("overcloud_customize.yaml"));
+    assert!(custom.contains("http_proxy=http://proxy.lab:3128"), "{custom}");
 }
 
 // ---------------------------------------------------------------------------
