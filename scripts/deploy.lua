@@ -285,9 +285,11 @@ local function upstream_patches(ctx, node, customize)
           where, id, p.project, ctx.image_source)
       end
     end
-    local created
+    local created, unknown = nil, "no source registry configured"
     if f.status == "MERGED" and #targets > 0 and gp.source_registry then
-      created = images.created({ registry = gp.source_registry, repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. targets[1], tag = images.TAG })
+      created, unknown = images.created({
+        registry = gp.source_registry, repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. targets[1], tag = images.TAG,
+      })
     end
     if patches.promoted(f, created) then
       ctx.skipped[#ctx.skipped + 1] = {
@@ -296,7 +298,8 @@ local function upstream_patches(ctx, node, customize)
       }
     else
       if f.status == "MERGED" and #targets > 0 and not created then
-        ctx.notes[#ctx.notes + 1] = string.format("patch %s is merged but the upstream image's build time is unknown (no source registry); applying it", id)
+        ctx.notes[#ctx.notes + 1] = string.format(
+          "patch %s is merged but the upstream image's build time is unknown (%s); applying it", id, unknown)
       end
       local reason = string.format("patch %s (%s, %s)", id, p.project, f.source)
       if #targets > 0 then
