@@ -445,6 +445,20 @@ fn a_lua_path_override_of_a_shipped_plugin_changes_the_plan() {
 }
 
 #[test]
+fn a_new_plan_in_the_same_tmp_dir_leaves_no_stale_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("plan");
+    plan(&["os-odl-nofeature-ha"], &tmp);
+    assert!(tmp.join("containers/opendaylight/Dockerfile").is_file());
+    assert!(tmp.join("losetup-loop3.service").is_file());
+    let settings = write(dir.path(), "d.yaml", "global_params: {ha_enabled: false}\ndeploy_options: {ceph: false}\n");
+    plan(&["-d", settings.to_str().unwrap()], &tmp);
+    assert!(!tmp.join("containers/opendaylight").exists(), "stale Dockerfile left");
+    assert!(!tmp.join("losetup-loop3.service").exists(), "stale loop unit left");
+    assert!(read(tmp.join("plan.json")).contains("\"deploy_command\""));
+}
+
+#[test]
 fn a_custom_sdn_plugin_named_in_the_settings_is_used() {
     let dir = tempfile::tempdir().unwrap();
     let over = dir.path().join("lua");
