@@ -446,7 +446,7 @@ function M.steps.prepare_containers(ctx)
     core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)))
   if not ctx.plan then not_implemented(8, "prepare_containers") end
   if #builds > 0 then
-    plan.would(ctx, 8, "upload docker_patches.tar.gz to the undercloud and unpack it")
+    plan.would(ctx, 8, "upload docker_patches.tar.gz to the undercloud and unpack it into containers/")
   end
   plan.would(ctx, 8, string.format("copy %d images (%s) from %s to %s (image_list.yaml)", #copy, ctx.image_source,
     ctx.site.upstream, ctx.site.local_registry))

@@ -59,8 +59,8 @@ function M.write(ctx)
   core.mkdir({ path = containers })
   ctx.archive = { path = util.path(tmp, M.ARCHIVE) }
   if core.archive then
-    core.archive({ src = containers, dest = ctx.archive.path })
-    ctx.archive.written = true
+    local r = core.archive({ src = containers, dest = ctx.archive.path })
+    ctx.archive.written, ctx.archive.sha256, ctx.archive.entries = true, r.sha256, r.entries
   else
     ctx.archive.written = false
     ctx.archive.why = "core.archive is not in this build of apex (the archive primitive is merged separately)"
@@ -88,6 +88,7 @@ function M.manifest(ctx)
     deploy_command = ctx.deploy_command,
     actions = ctx.actions,
     files = files,
+    archive = ctx.archive,
     notes = ctx.notes,
   }
 end
