@@ -30,10 +30,14 @@ function M.unit(device, backing)
   }, "\n")
 end
 
+---@param ctx apex.Ctx
+---@return apex.EnvFile[]
 function M.env_files(ctx)
   return { { path = "storage-environment.yaml", reason = "ceph: true (device " .. ctx.settings.deploy_options.ceph_device .. ")" } }
 end
 
+---@param ctx apex.Ctx
+---@return apex.LoopDevice[]
 function M.loop_devices(ctx)
   local device = ctx.settings.deploy_options.ceph_device
   if not device:match("^/dev/loop%d+$") then

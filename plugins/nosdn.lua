@@ -16,6 +16,8 @@ function M.validate(s)
   end
 end
 
+---@param ctx apex.Ctx
+---@return apex.EnvFile[]
 function M.env_files(ctx)
   local o = ctx.settings.deploy_options
   local out = {}

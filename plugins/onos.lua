@@ -12,6 +12,8 @@ function M.validate(s)
   end
 end
 
+---@param ctx apex.Ctx
+---@return apex.EnvFile[]
 function M.env_files(ctx)
   local out = { { path = "neutron-onos.yaml", reason = "sdn_controller: onos" } }
   if ctx.settings.deploy_options.sfc then

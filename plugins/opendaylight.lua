@@ -41,6 +41,7 @@ function M.validate(s)
 end
 
 ---@param ctx apex.Ctx
+---@return apex.ImagesResult
 function M.images(ctx)
   return { driver = "odl" }
 end

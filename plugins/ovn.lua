@@ -16,10 +16,14 @@ function M.validate(s)
   end
 end
 
+---@param ctx apex.Ctx
+---@return apex.ImagesResult
 function M.images(ctx)
   return { driver = "ovn" }
 end
 
+---@param ctx apex.Ctx
+---@return apex.EnvFile[]
 function M.env_files(ctx)
   return { { path = "services/neutron-ovn-ha.yaml", reason = "sdn_controller: ovn" } }
 end

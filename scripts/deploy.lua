@@ -88,7 +88,7 @@ local SCENARIO_EXTRA = { description = true, inventory = true, steps = true }
 function M.load_scenario(name, lua_paths)
   local value, origin
   if name:find("/", 1, true) or name:match("%.lua$") then
-    local chunk, err = loadfile(name, "t", {})
+    local chunk, err = loadfile(name, "t")
     if not chunk then
       util.fail("scenario %s: %s", name, err)
     end
@@ -285,9 +285,11 @@ local function upstream_patches(ctx, node, customize)
           where, id, p.project, ctx.image_source)
       end
     end
-    local created
+    local created, unknown = nil, "no source registry configured"
     if f.status == "MERGED" and #targets > 0 and gp.source_registry then
-      created = images.created({ registry = gp.source_registry, repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. targets[1], tag = images.TAG })
+      created, unknown = images.created({
+        registry = gp.source_registry, repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. targets[1], tag = images.TAG,
+      })
     end
     if patches.promoted(f, created) then
       ctx.skipped[#ctx.skipped + 1] = {
@@ -296,7 +298,8 @@ local function upstream_patches(ctx, node, customize)
       }
     else
       if f.status == "MERGED" and #targets > 0 and not created then
-        ctx.notes[#ctx.notes + 1] = string.format("patch %s is merged but the upstream image's build time is unknown (no source registry); applying it", id)
+        ctx.notes[#ctx.notes + 1] = string.format(
+          "patch %s is merged but the upstream image's build time is unknown (%s); applying it", id, unknown)
       end
       local reason = string.format("patch %s (%s, %s)", id, p.project, f.source)
       if #targets > 0 then
@@ -330,6 +333,15 @@ function M.steps.overcloud_image_prep(ctx)
   upstream_patches(ctx, "undercloud", ctx.undercloud_customize)
   for _, r in ipairs(plugins.call_all(ctx.plugins, "overcloud_customize", ctx)) do
     util.extend(ctx.overcloud_customize, r.result)
+  end
+  for _, k in ipairs({ "http_proxy", "https_proxy" }) do
+    local v = ctx.network[k]
+    if v then
+      ctx.overcloud_customize[#ctx.overcloud_customize + 1] = {
+        op = "run-command", arg = "echo " .. util.shell_quote(k .. "=" .. v) .. " >> /etc/environment",
+        reason = k .. " from the network settings",
+      }
+    end
   end
   ctx.patched_list = ctx.dockerfiles:images()
   ctx.patched = {}
@@ -434,7 +446,7 @@ function M.steps.prepare_containers(ctx)
     core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)))
   if not ctx.plan then not_implemented(8, "prepare_containers") end
   if #builds > 0 then
-    plan.would(ctx, 8, "upload docker_patches.tar.gz to the undercloud and unpack it")
+    plan.would(ctx, 8, "upload docker_patches.tar.gz to the undercloud and unpack it into containers/")
   end
   plan.would(ctx, 8, string.format("copy %d images (%s) from %s to %s (image_list.yaml)", #copy, ctx.image_source,
     ctx.site.upstream, ctx.site.local_registry))

@@ -93,26 +93,35 @@ end
 ---@param opts {registry: string, namespace: string}
 ---@return table<string, boolean>?, string?
 function M.catalog(opts)
-  local url = opts.registry .. "/v2/_catalog?n=10000"
-  local ok, resp = pcall(core.http_get, { url = url, timeout = 5 })
-  if not ok then
-    return nil, "unreachable: " .. util.message(resp)
-  end
-  if resp.status ~= 200 then
-    return nil, string.format("GET %s returned HTTP %d", url, resp.status)
-  end
-  local okj, doc = pcall(core.json_load, { text = resp.body, name = url })
-  if not okj or type(doc) ~= "table" or type(doc.repositories) ~= "table" then
-    return nil, "GET " .. url .. " did not return a catalog ({\"repositories\": [...]})"
-  end
   local prefix = opts.namespace .. "/" .. M.NAME_PREFIX
   local out = {}
-  for _, repo in ipairs(doc.repositories) do
-    if repo:sub(1, #prefix) == prefix then
-      out[repo:sub(#prefix + 1)] = true
+  -- Registries cap a page (docker-registry: 1000) and link the next one.
+  local path = "/v2/_catalog?n=1000"
+  for _ = 1, 100 do
+    local url = opts.registry .. path
+    local ok, resp = pcall(core.http_get, { url = url, timeout = 5 })
+    if not ok then
+      return nil, "unreachable: " .. util.message(resp)
+    end
+    if resp.status ~= 200 then
+      return nil, string.format("GET %s returned HTTP %d", url, resp.status)
+    end
+    local okj, doc = pcall(core.json_load, { text = resp.body, name = url })
+    if not okj or type(doc) ~= "table" or type(doc.repositories) ~= "table" then
+      return nil, "GET " .. url .. " did not return a catalog ({\"repositories\": [...]})"
+    end
+    for _, repo in ipairs(doc.repositories) do
+      if repo:sub(1, #prefix) == prefix then
+        out[repo:sub(#prefix + 1)] = true
+      end
+    end
+    local link = resp.headers.link or resp.headers.Link
+    path = link and link:match("<([^>]+)>%s*;%s*rel=\"?next")
+    if not path then
+      return out
     end
   end
-  return out
+  return nil, "catalog at " .. opts.registry .. " has more than 100 pages"
 end
 
 --- When an upstream image was built (unix seconds), from its image config in

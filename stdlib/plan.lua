@@ -25,16 +25,33 @@ function M.file(ctx, rel, content)
   ctx.files[rel] = content
 end
 
---- Writes every artifact: stale containers/ and archive from an earlier run
---- are removed first, files are written atomically, the patch archive is
---- built from containers/, the manifest comes last.
+-- Removes what an earlier plan in the same tmp dir wrote (its manifest lists
+-- it), so no stale artifact survives a changed plan.
+local function remove_previous(tmp)
+  local manifest = util.path(tmp, M.MANIFEST)
+  if core.exists({ path = manifest }).kind == "file" then
+    local ok, old = pcall(core.json_load, { path = manifest })
+    if ok and type(old) == "table" and type(old.files) == "table" then
+      core.remove({ path = manifest })
+      for _, rel in ipairs(old.files) do
+        if type(rel) == "string" and not rel:find("%.%.") and rel:sub(1, 1) ~= "/" then
+          core.remove({ path = util.path(tmp, rel) })
+        end
+      end
+    end
+  end
+  core.remove({ path = util.path(tmp, "containers") })
+  core.remove({ path = util.path(tmp, M.ARCHIVE) })
+end
+
+--- Writes every artifact: what an earlier plan wrote is removed first, files
+--- are written atomically, the patch archive is built from containers/, the
+--- manifest comes last.
 ---@param ctx apex.Ctx
 function M.write(ctx)
   local tmp = ctx.tmp_dir
   core.mkdir({ path = tmp })
-  core.remove({ path = util.path(tmp, "containers") })
-  core.remove({ path = util.path(tmp, M.ARCHIVE) })
-  core.remove({ path = util.path(tmp, M.MANIFEST) })
+  remove_previous(tmp)
   for _, rel in ipairs(util.sorted_keys(ctx.files)) do
     core.write_file({ path = util.path(tmp, rel), content = ctx.files[rel] })
   end
@@ -42,8 +59,8 @@ function M.write(ctx)
   core.mkdir({ path = containers })
   ctx.archive = { path = util.path(tmp, M.ARCHIVE) }
   if core.archive then
-    core.archive({ src = containers, dest = ctx.archive.path })
-    ctx.archive.written = true
+    local r = core.archive({ src = containers, dest = ctx.archive.path })
+    ctx.archive.written, ctx.archive.sha256, ctx.archive.entries = true, r.sha256, r.entries
   else
     ctx.archive.written = false
     ctx.archive.why = "core.archive is not in this build of apex (the archive primitive is merged separately)"
@@ -71,6 +88,7 @@ function M.manifest(ctx)
     deploy_command = ctx.deploy_command,
     actions = ctx.actions,
     files = files,
+    archive = ctx.archive,
     notes = ctx.notes,
   }
 end

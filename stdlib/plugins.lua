@@ -128,8 +128,13 @@ function M.load(name, lua_paths, why)
   if not ok then
     local msg = util.message(plugin)
     if msg:find("module '" .. module .. "' not found", 1, true) then
+      -- ceph is a storage plugin and nosdn is what `false` selects: not choices here.
+      local choices = {}
+      for _, n in ipairs(M.available(lua_paths)) do
+        if n ~= "ceph" and n ~= "nosdn" then choices[#choices + 1] = n end
+      end
       util.fail("%s: unknown plugin %q (valid: %s, false; searched: %s)", why, name,
-        table.concat(M.available(lua_paths), ", "), table.concat(M.search_places(lua_paths), ", "))
+        table.concat(choices, ", "), table.concat(M.search_places(lua_paths), ", "))
     end
     util.fail("plugin %s (%s) failed to load: %s", name, origin_of(name, lua_paths), msg)
   end

@@ -1,7 +1,8 @@
 //! The container flow in plan mode, end to end: the built `apex` binary runs
 //! every shipped scenario with `--plan` and the artifacts are checked; patches
 //! come from a Gerrit-style REST endpoint this test serves on loopback (real
-//! HTTP) and from a local diff file; a --lua-path override changes the plan;
+//! HTTP) and from a local diff file, against a real registry (Debian's
+//! docker-registry on loopback) as the source of the image catalog; a --lua-path override changes the plan;
 //! bad input fails cleanly with nothing written. The Lua unit tests of the
 //! stdlib and plugins (tests/lua/*_test.lua) run here too, through `apex run`.
 
@@ -165,7 +166,7 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
 }
 
 // ---------------------------------------------------------------------------
-// A Gerrit-style REST endpoint and registry catalog served on loopback.
+// A Gerrit-style REST endpoint served on loopback, and a real registry.
 
 struct Server {
     url: String,
@@ -213,7 +214,7 @@ fn change(id: &str, status: &str, submitted: Option<&str>) -> String {
     format!(")]}}'\n{{\"change_id\": \"{id}\", \"status\": \"{status}\", \"current_revision\": \"rev{id}\"{sub}}}")
 }
 
-fn gerrit_and_registry() -> Server {
+fn gerrit() -> Server {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let mut r = BTreeMap::new();
     let c = |project: &str, id: &str| format!("/changes/{}~master~{id}", project.replace('/', "%2F"));
@@ -226,21 +227,96 @@ fn gerrit_and_registry() -> Server {
     r.insert(format!("{}/revisions/revI222/patch", c("openstack/neutron", "I222")), (200, b64(NOVA_DIFF)));
     r.insert(format!("{}?o=CURRENT_REVISION", c("openstack/puppet-tripleo", "I333")), (200, change("I333", "NEW", None)));
     r.insert(format!("{}/revisions/revI333/patch", c("openstack/puppet-tripleo", "I333")), (200, b64(PUPPET_DIFF)));
-    // The source registry: catalog, and the ODL neutron image built in June 2019 (after I222 merged).
-    let repos: Vec<String> = ["nova-api", "nova-compute", "nova-conductor", "novajoin-server", "neutron-server", "keystone", "opendaylight", "neutron-server-opendaylight"]
-        .iter()
-        .map(|n| format!("\"tripleomaster/centos-binary-{n}\""))
-        .collect();
-    r.insert("/v2/_catalog?n=10000".into(), (200, format!("{{\"repositories\": [{}, \"other/thing\"]}}", repos.join(", "))));
-    r.insert(
-        "/v2/tripleomaster/centos-binary-neutron-server-opendaylight/manifests/current-tripleo".into(),
-        (200, "{\"schemaVersion\": 2, \"config\": {\"digest\": \"sha256:c0ffee\"}}".into()),
-    );
-    r.insert(
-        "/v2/tripleomaster/centos-binary-neutron-server-opendaylight/blobs/sha256:c0ffee".into(),
-        (200, "{\"created\": \"2019-06-01T12:00:00.5Z\"}".into()),
-    );
     serve(r)
+}
+
+/// A real registry (Debian's docker-registry) on a loopback port, with images
+/// pushed through the distribution API (config blob + manifest, no layers).
+struct Registry {
+    url: String,
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let bin = "/usr/bin/docker-registry";
+        assert!(Path::new(bin).is_file(), "lab part missing: {bin} (Debian package docker-registry, see tests/lab/install.sh)");
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cfg = write(
+            dir.path(),
+            "config.yml",
+            &format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        );
+        let child = Command::new(bin)
+            .arg("serve")
+            .arg(&cfg)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let url = format!("http://127.0.0.1:{port}");
+        let reg = Registry { url, child, _dir: dir };
+        for _ in 0..100 {
+            if curl(&["-s", "-o", "/dev/null", "-w", "%{http_code}", &format!("{}/v2/", reg.url)]) == "200" {
+                return reg;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("docker-registry did not answer on {}", reg.url);
+    }
+
+    /// Pushes an image whose config says it was created at `created`.
+    fn push(&self, repo: &str, created: &str) {
+        use sha2::Digest as _;
+        let config = format!(
+            "{{\"created\":\"{created}\",\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[]}}}}"
+        );
+        let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(config.as_bytes())));
+        let headers = curl(&["-s", "-D", "-", "-o", "/dev/null", "-X", "POST", &format!("{}/v2/{repo}/blobs/uploads/", self.url)]);
+        let location = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("Location: ").or_else(|| l.strip_prefix("location: ")))
+            .unwrap_or_else(|| panic!("no upload location: {headers}"))
+            .trim()
+            .to_string();
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let put = format!("{location}{sep}digest={digest}");
+        let code = curl(&[
+            "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+            "-H", "Content-Type: application/octet-stream",
+            "--data-binary", &config, &put,
+        ]);
+        assert_eq!(code, "201", "push config blob of {repo} to {put}");
+        let manifest = format!(
+            "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"config\":{{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":{},\"digest\":\"{digest}\"}},\"layers\":[]}}",
+            config.len()
+        );
+        let code = curl(&[
+            "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+            "-H", "Content-Type: application/vnd.docker.distribution.manifest.v2+json",
+            "--data-binary", &manifest,
+            &format!("{}/v2/{repo}/manifests/current-tripleo", self.url),
+        ]);
+        assert_eq!(code, "201", "push manifest of {repo}");
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs curl (a lab package) and returns its stdout.
+fn curl(args: &[&str]) -> String {
+    let out = Command::new("curl").args(args).output().expect("curl (lab package) missing");
+    text(&out.stdout)
 }
 
 fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
@@ -252,15 +328,23 @@ fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
 
 #[test]
 fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
-    let server = gerrit_and_registry();
+    let server = gerrit();
+    let registry = Registry::start();
+    // The source registry's images; the ODL neutron image was built in June 2019, after I222 merged.
+    for name in ["nova-api", "nova-compute", "nova-conductor", "novajoin-server", "neutron-server", "keystone", "opendaylight"] {
+        registry.push(&format!("tripleomaster/centos-binary-{name}"), "2019-03-01T00:00:00Z");
+    }
+    registry.push("tripleomaster/centos-binary-neutron-server-opendaylight", "2019-06-01T12:00:00.5Z");
+    registry.push("other/thing", "2019-03-01T00:00:00Z");
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "local/nova-fix.diff", "--- a/nova/x.py\n+++ b/nova/x.py\n@@ -1 +1 @@\n-x\n+y\n");
     let settings = write(
         dir.path(),
         "deploy.yaml",
         &format!(
-            "global_params:\n  ha_enabled: false\n  gerrit_url: {url}\n  source_registry: {url}\n  patches:\n    overcloud:\n      - change-id: I111\n        project: openstack/nova\n      - change-id: I444\n        project: openstack/nova\n        diff: local/nova-fix.diff\n      - change-id: I222\n        project: openstack/neutron\n      - change-id: I333\n        project: openstack/puppet-tripleo\ndeploy_options:\n  sdn_controller: opendaylight\n  odl_version: fluorine\n",
-            url = server.url
+            "global_params:\n  ha_enabled: false\n  gerrit_url: {url}\n  source_registry: {reg}\n  patches:\n    overcloud:\n      - change-id: I111\n        project: openstack/nova\n      - change-id: I444\n        project: openstack/nova\n        diff: local/nova-fix.diff\n      - change-id: I222\n        project: openstack/neutron\n      - change-id: I333\n        project: openstack/puppet-tripleo\ndeploy_options:\n  sdn_controller: opendaylight\n  odl_version: fluorine\n",
+            url = server.url,
+            reg = registry.url
         ),
     );
     let tmp = dir.path().join("plan");
@@ -290,7 +374,7 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
     assert!(!tmp.join("containers/novajoin-server").exists(), "novajoin is not nova");
     // The merged change is older than the upstream image: skipped, and the plan says so.
     assert!(!tmp.join("containers/neutron-server").exists());
-    assert!(!tmp.join("containers/neutron-server-opendaylight").exists());
+    assert!(!tmp.join("containers/neutron-server-opendaylight").exists(), "{summary}");
     assert!(summary.contains("skipped patch I222"), "{summary}");
     // Puppet goes to the overcloud image customization list.
     let custom = read(tmp.join("overcloud_customize.yaml"));
@@ -303,7 +387,7 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
     assert_eq!(param(&env, "DockerKeystoneImage"), "192.0.2.1:8787/tripleomaster/centos-binary-keystone:current-tripleo");
     assert!(env["parameter_defaults"].get("DockerGlanceApiImage").is_none(), "glance is not in the catalog");
     assert!(read(tmp.join("containers/opendaylight/Dockerfile")).contains("opendaylight-fluorine-epel"));
-    let host = server.url.trim_start_matches("http://");
+    let host = registry.url.trim_start_matches("http://");
     assert!(read(tmp.join("image_list.yaml")).contains(&format!("from: {host}/tripleomaster/centos-binary-keystone:current-tripleo")));
     let builds = read(tmp.join("image_builds.yaml"));
     assert!(builds.contains("centos-binary-nova-api:apex"), "{builds}");
@@ -361,6 +445,20 @@ fn a_lua_path_override_of_a_shipped_plugin_changes_the_plan() {
 }
 
 #[test]
+fn a_new_plan_in_the_same_tmp_dir_leaves_no_stale_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("plan");
+    plan(&["os-odl-nofeature-ha"], &tmp);
+    assert!(tmp.join("containers/opendaylight/Dockerfile").is_file());
+    assert!(tmp.join("losetup-loop3.service").is_file());
+    let settings = write(dir.path(), "d.yaml", "global_params: {ha_enabled: false}\ndeploy_options: {ceph: false}\n");
+    plan(&["-d", settings.to_str().unwrap()], &tmp);
+    assert!(!tmp.join("containers/opendaylight").exists(), "stale Dockerfile left");
+    assert!(!tmp.join("losetup-loop3.service").exists(), "stale loop unit left");
+    assert!(read(tmp.join("plan.json")).contains("\"deploy_command\""));
+}
+
+#[test]
 fn a_custom_sdn_plugin_named_in_the_settings_is_used() {
     let dir = tempfile::tempdir().unwrap();
     let over = dir.path().join("lua");
@@ -379,15 +477,47 @@ fn a_custom_sdn_plugin_named_in_the_settings_is_used() {
 }
 
 #[test]
+fn a_scenario_file_can_replace_a_flow_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = write(
+        dir.path(),
+        "my-lab.lua",
+        r#"return {
+  description = "my lab",
+  global_params = { ha_enabled = false },
+  deploy_options = { sdn_controller = "ovn", ceph = false },
+  inventory = { nodes = { a = { capabilities = "profile:control" }, b = { capabilities = "profile:compute" }, c = { capabilities = "profile:compute" } } },
+  steps = {
+    deploy_command = function(ctx)
+      require("flows.deploy").steps.deploy_command(ctx)
+      ctx.files["deploy_command"] = ctx.deploy_command .. " --debug\n"
+    end,
+  },
+}
+"#,
+    );
+    let tmp = dir.path().join("plan");
+    let summary = plan(&[scenario.to_str().unwrap()], &tmp);
+    assert!(summary.contains("Plan for my-lab: my lab"), "{summary}");
+    let cmd = read(tmp.join("deploy_command"));
+    assert!(cmd.trim_end().ends_with("--debug"), "{cmd}");
+    assert_eq!(flag(&cmd, "--compute-scale"), "2", "scales from the inventory");
+    assert_eq!(flag(&cmd, "--libvirt-type"), "kvm", "baremetal with an inventory");
+    assert!(env_files(&cmd).contains(&"baremetal-environment.yaml".to_string()));
+}
+
+#[test]
 fn network_settings_file_sets_undercloud_and_ntp() {
     let dir = tempfile::tempdir().unwrap();
-    let net = write(dir.path(), "net.yaml", "ntp: [ntp.example.org]\nnetworks:\n  admin:\n    installer_vm:\n      ip: 10.20.0.2\n");
+    let net = write(dir.path(), "net.yaml", "http_proxy: http://proxy.lab:3128\nntp: [ntp.example.org]\nnetworks:\n  admin:\n    installer_vm:\n      ip: 10.20.0.2\n");
     let tmp = dir.path().join("plan");
     plan(&["os-ovn-nofeature-ha", "-n", net.to_str().unwrap()], &tmp);
     let cmd = read(tmp.join("deploy_command"));
     assert_eq!(flag(&cmd, "--ntp-server"), "ntp.example.org");
     let env = yaml(tmp.join("docker-images.yaml"));
     assert!(param(&env, "DockerNovaApiImage").starts_with("10.20.0.2:8787/tripleomaster/"));
+    let custom = read(tmp.join("overcloud_customize.yaml"));
+    assert!(custom.contains("http_proxy=http://proxy.lab:3128"), "{custom}");
 }
 
 // ---------------------------------------------------------------------------
