@@ -9,8 +9,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::lua::api::{Api, FnSpec, Param};
 
-/// Writes `content` to `path` atomically, creating parent directories.
+/// Writes `content` to `path` atomically (temp file + rename), creating parent
+/// directories. Readers see the old file or the whole new one, never a part.
 pub fn write_atomic(path: &Path, content: &[u8], mode: Option<u32>) -> anyhow::Result<()> {
+    write_atomic_with(path, content, mode, false)
+}
+
+/// [`write_atomic`], with `sync` also flushing the data to disk before the
+/// rename (for state that must survive a power loss, not for plan artifacts).
+pub fn write_atomic_with(path: &Path, content: &[u8], mode: Option<u32>, sync: bool) -> anyhow::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut tmp = tempfile::Builder::new()
@@ -22,7 +29,9 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: Option<u32>) -> anyhow::R
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
-    tmp.as_file().sync_all()?;
+    if sync {
+        tmp.as_file().sync_all()?;
+    }
     tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
@@ -38,6 +47,9 @@ struct WriteOpts {
     content: String,
     /// Unix mode, e.g. 0o755 given as 493.
     mode: Option<u32>,
+    /// fsync before the rename.
+    #[serde(default)]
+    sync: bool,
 }
 
 #[derive(Deserialize)]
@@ -94,12 +106,12 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "write_file",
-            "Writes a file atomically (temp file then rename), creating parent directories.",
-            &[Param { name: "opts", ty: "{path: string, content: string, mode?: integer}", doc: "mode is a Unix permission number, e.g. 493 for 0755" }],
+            "Writes a file atomically (temp file then rename), creating parent directories. `sync` also flushes it to disk first (for state files).",
+            &[Param { name: "opts", ty: "{path: string, content: string, mode?: integer, sync?: boolean}", doc: "mode is a Unix permission number, e.g. 493 for 0755" }],
             "{path: string}",
         ),
         |_, o: WriteOpts| {
-            write_atomic(&o.path, o.content.as_bytes(), o.mode)?;
+            write_atomic_with(&o.path, o.content.as_bytes(), o.mode, o.sync)?;
             Ok(PathOut { path: o.path })
         },
     )?;

@@ -132,7 +132,27 @@ impl Host {
 /// Turns an mlua error into an anyhow error whose message is the Lua message
 /// followed by the traceback (file:line of the scripts involved).
 pub fn lua_error(e: mlua::Error) -> anyhow::Error {
-    anyhow::anyhow!("{}", first_traceback_only(&format_lua_error(&e)))
+    let full = first_traceback_only(&format_lua_error(&e));
+    match user_error(&full) {
+        Some(message) => {
+            // The traceback of an input error only shows the flow's internals;
+            // it stays in the log file for whoever debugs the flow.
+            tracing::debug!("{full}");
+            anyhow::anyhow!("{message}")
+        }
+        None => anyhow::anyhow!("{full}"),
+    }
+}
+
+/// An error raised with `error(msg, 0)` (no file:line prefix) reports bad
+/// input, not a bug: its message is returned without the traceback.
+fn user_error(text: &str) -> Option<&str> {
+    let (message, trace) = text.split_once("\nstack traceback:\n")?;
+    let first_frame = trace.lines().next().unwrap_or("").trim();
+    let located = message
+        .split_once(": ")
+        .is_some_and(|(head, _)| head.rsplit_once(':').is_some_and(|(_, n)| n.parse::<u32>().is_ok()));
+    (first_frame == "[C]: in function 'error'" && !located).then_some(message)
 }
 
 /// A hook error already carries the traceback of where it was raised; the one

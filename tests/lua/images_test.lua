@@ -1,31 +1,36 @@
 -- apex.images: the shipped set per driver, refs, the image env file.
-local images = require("apex.images")
+local t = require("apex.test")
 
-local function names(set)
-  local out = {}
-  for _, i in ipairs(set) do out[i.name] = true end
-  return out
-end
-local default, odl, ovn = names(images.image_set(nil)), names(images.image_set("odl")), names(images.image_set("ovn"))
-assert(default["neutron-server"] and not default["neutron-server-opendaylight"] and not default["opendaylight"])
-assert(odl["neutron-server-opendaylight"] and odl["opendaylight"] and not odl["neutron-server"])
-assert(ovn["neutron-server-ovn"] and ovn["ovn-controller"] and not ovn["opendaylight"])
-for n in pairs(default) do
-  assert(n:match("^[a-z][a-z0-9-]*$") and n ~= "daemon", "bad shipped name " .. n)
-end
-assert(names(images.image_set(nil, { keystone = true })).keystone)
-assert(not names(images.image_set(nil, { keystone = true }))["nova-api"])
+t.describe("apex.images", function()
+  t.it("the shipped set per driver, refs, the image env file", function()
+    local images = require("apex.images")
 
-local p = images.project_images("nova", { "nova-api", "novajoin-server", "nova-compute", "neutron-server" })
-assert(#p == 2 and p[1] == "nova-api" and p[2] == "nova-compute")
+    local function names(set)
+      local out = {}
+      for _, i in ipairs(set) do out[i.name] = true end
+      return out
+    end
+    local default, odl, ovn = names(images.image_set(nil)), names(images.image_set("odl")), names(images.image_set("ovn"))
+    assert(default["neutron-server"] and not default["neutron-server-opendaylight"] and not default["opendaylight"])
+    assert(odl["neutron-server-opendaylight"] and odl["opendaylight"] and not odl["neutron-server"])
+    assert(ovn["neutron-server-ovn"] and ovn["ovn-controller"] and not ovn["opendaylight"])
+    for n in pairs(default) do
+      assert(n:match("^[a-z][a-z0-9-]*$") and n ~= "daemon", "bad shipped name " .. n)
+    end
+    assert(names(images.image_set(nil, { keystone = true })).keystone)
+    assert(not names(images.image_set(nil, { keystone = true }))["nova-api"])
 
-local site = { upstream = "docker.io/tripleomaster", local_registry = "1.2.3.4:8787", namespace = "tripleomaster" }
-local r = images.ref(site, "keystone")
-assert(r.from == "docker.io/tripleomaster/centos-binary-keystone:current-tripleo")
-assert(r.to == "1.2.3.4:8787/tripleomaster/centos-binary-keystone:current-tripleo")
-local env = images.env_file(site, images.image_set("ovn"), { keystone = true }, true).parameter_defaults
-assert(env.DockerKeystoneImage == "1.2.3.4:8787/tripleomaster/centos-binary-keystone:apex")
-assert(env.DockerNeutronConfigImage:find("neutron%-server%-ovn"), env.DockerNeutronConfigImage)
-assert(env.DockerCephDaemonImage == "1.2.3.4:8787/ceph/daemon:" .. images.CEPH.tag)
-assert(images.host_of("http://127.0.0.1:5000/x") == "127.0.0.1:5000")
-print("ok")
+    local p = images.project_images("nova", { "nova-api", "novajoin-server", "nova-compute", "neutron-server" })
+    assert(#p == 2 and p[1] == "nova-api" and p[2] == "nova-compute")
+
+    local site = { upstream = "docker.io/tripleomaster", local_registry = "1.2.3.4:8787", namespace = "tripleomaster" }
+    local r = images.ref(site, "keystone")
+    assert(r.from == "docker.io/tripleomaster/centos-binary-keystone:current-tripleo")
+    assert(r.to == "1.2.3.4:8787/tripleomaster/centos-binary-keystone:current-tripleo")
+    local env = images.env_file(site, images.image_set("ovn"), { keystone = true }, true).parameter_defaults
+    assert(env.DockerKeystoneImage == "1.2.3.4:8787/tripleomaster/centos-binary-keystone:apex")
+    assert(env.DockerNeutronConfigImage:find("neutron%-server%-ovn"), env.DockerNeutronConfigImage)
+    assert(env.DockerCephDaemonImage == "1.2.3.4:8787/ceph/daemon:" .. images.CEPH.tag)
+    assert(images.host_of("http://127.0.0.1:5000/x") == "127.0.0.1:5000")
+  end)
+end)

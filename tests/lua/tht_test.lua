@@ -1,34 +1,39 @@
 -- apex.tht: env file order, scales, deploy command.
-local tht = require("apex.tht")
-local E = tht.ENV_DIR .. "/"
+local t = require("apex.test")
 
-local files = tht.env_files({
-  ha = true,
-  options = { tacker = true, barometer = true, vim = "k8s" },
-  sdn = { { path = "services/neutron-opendaylight.yaml", reason = "odl" } },
-  storage = { { path = "storage-environment.yaml", reason = "ceph" } },
-  virtual = false,
-})
-local paths = {}
-for i, f in ipairs(files) do paths[i] = f.path end
-local want = {
-  "network-environment.yaml", E .. "docker.yaml", E .. "docker-ha.yaml", "opnfv-environment.yaml", "docker-images.yaml",
-  E .. "services/neutron-opendaylight.yaml", E .. "services/tacker.yaml", E .. "services/barometer.yaml",
-  E .. "storage-environment.yaml", "kubernetes-environment.yaml", "baremetal-environment.yaml",
-}
-assert(table.concat(paths, " ") == table.concat(want, " "), table.concat(paths, " "))
+t.describe("apex.tht", function()
+  t.it("env file order, scales, deploy command", function()
+    local tht = require("apex.tht")
+    local E = tht.ENV_DIR .. "/"
 
-local s = tht.scales(false, nil)
-assert(s.control == 1 and s.compute == 1 and s.source == "defaults")
-s = tht.scales(true, nil)
-assert(s.control == 3)
-s = tht.scales(false, { nodes = {
-  a = { capabilities = "profile:control" }, b = { capabilities = "profile:control" },
-  c = { capabilities = "profile:compute" }, d = { capabilities = "profile:compute" } } })
-assert(s.control == 1 and s.compute == 2 and s.source == "inventory")
+    local files = tht.env_files({
+      ha = true,
+      options = { tacker = true, barometer = true, vim = "k8s" },
+      sdn = { { path = "services/neutron-opendaylight.yaml", reason = "odl" } },
+      storage = { { path = "storage-environment.yaml", reason = "ceph" } },
+      virtual = false,
+    })
+    local paths = {}
+    for i, f in ipairs(files) do paths[i] = f.path end
+    local want = {
+      "network-environment.yaml", E .. "docker.yaml", E .. "docker-ha.yaml", "opnfv-environment.yaml", "docker-images.yaml",
+      E .. "services/neutron-opendaylight.yaml", E .. "services/tacker.yaml", E .. "services/barometer.yaml",
+      E .. "storage-environment.yaml", "kubernetes-environment.yaml", "baremetal-environment.yaml",
+    }
+    assert(table.concat(paths, " ") == table.concat(want, " "), table.concat(paths, " "))
 
-local cmd, args = tht.deploy_command({ env_files = files, ntp = "ntp.x", scales = s, libvirt_type = "kvm" })
-assert(cmd:find("^openstack overcloud deploy %-%-templates"))
-assert(cmd:find("--ntp-server ntp.x --control-scale 1 --compute-scale 2", 1, true), cmd)
-assert(args[#args] == "kvm")
-print("ok")
+    local s = tht.scales(false, nil)
+    assert(s.control == 1 and s.compute == 1 and s.source == "defaults")
+    s = tht.scales(true, nil)
+    assert(s.control == 3)
+    s = tht.scales(false, { nodes = {
+      a = { capabilities = "profile:control" }, b = { capabilities = "profile:control" },
+      c = { capabilities = "profile:compute" }, d = { capabilities = "profile:compute" } } })
+    assert(s.control == 1 and s.compute == 2 and s.source == "inventory")
+
+    local cmd, args = tht.deploy_command({ env_files = files, ntp = "ntp.x", scales = s, libvirt_type = "kvm" })
+    assert(cmd:find("^openstack overcloud deploy %-%-templates"))
+    assert(cmd:find("--ntp-server ntp.x --control-scale 1 --compute-scale 2", 1, true), cmd)
+    assert(args[#args] == "kvm")
+  end)
+end)
