@@ -170,15 +170,14 @@ pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
     for (i, op) in o.ops.iter().enumerate() {
         op.validate().with_context(|| format!("operation {} ({})", i + 1, op.describe()))?;
     }
-    if let Some((i, op)) = o.ops.iter().enumerate().find(|(_, op)| op.needs_programs()) {
-        if which("virt-customize").is_none() {
+    if let Some((i, op)) = o.ops.iter().enumerate().find(|(_, op)| op.needs_programs())
+        && which("virt-customize").is_none() {
             bail!(
                 "operation {} ({}) runs programs inside the image and needs virt-customize, which is not installed (Debian package libguestfs-tools)",
                 i + 1,
                 op.describe()
             );
         }
-    }
     if !o.image.is_file() {
         bail!("image {} does not exist", o.image.display());
     }

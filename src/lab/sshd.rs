@@ -214,11 +214,10 @@ impl Sshd {
         let Some(child) = &self.child else { return Ok(0) };
         let mut n = 0;
         for pid in children_of(child.id()) {
-            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                if rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok() {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32)
+                && rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok() {
                     n += 1;
                 }
-            }
         }
         Ok(n)
     }

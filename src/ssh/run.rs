@@ -165,11 +165,10 @@ pub async fn run_with_input(
         }
         Err(Some(Exit::Io(msg))) => return Err(SshError::Io { host: label, msg }),
     };
-    if let Some(t) = cmd.timeout {
-        if matches!(out.status, 124 | 137) && started.elapsed() >= t {
+    if let Some(t) = cmd.timeout
+        && matches!(out.status, 124 | 137) && started.elapsed() >= t {
             return Err(timed_out());
         }
-    }
     if cmd.check && out.status != 0 {
         return Err(SshError::Failed {
             host: label,

@@ -249,11 +249,10 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
         }
     }
     for line in sums.lines() {
-        if let Some((sum, path)) = line.split_once("  ") {
-            if let Some(entry) = remote.get_mut(path.trim_start_matches("./")) {
+        if let Some((sum, path)) = line.split_once("  ")
+            && let Some(entry) = remote.get_mut(path.trim_start_matches("./")) {
                 entry.1 = Some(sum.to_string());
             }
-        }
     }
     if remote != local {
         let differing: Vec<&String> = local
