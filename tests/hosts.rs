@@ -380,6 +380,12 @@ fn loop_device_attach_reuse_detach() {
     assert_eq!(sysfs(&first.device, "loop/backing_file"), "", "still attached after detach");
     assert_eq!(loopdev::find_attached(&file).unwrap(), None);
     assert!(!loopdev::detach_loop_device(&first.device).unwrap(), "second detach should report not attached");
+
+    // Asking for that exact device (as Ceph settings do) attaches there.
+    let named = loopdev::create_loop_device(&file, size, Some(&first.device)).unwrap();
+    let _guard2 = Detach(Some(named.device.clone()));
+    assert_eq!((named.device.as_path(), named.reused), (first.device.as_path(), false));
+    assert!(loopdev::detach_loop_device(&named.device).unwrap());
 }
 
 #[test]
@@ -578,7 +584,7 @@ fn temp_loop_device_is_detached_on_drop() {
     let file = dir.path().join("t.img");
     loopdev::ensure_sparse_file(&file, 8 << 20).unwrap();
     let dev = {
-        let lo = TempLoop::attach(&file).unwrap();
+        let lo = TempLoop::attach(&file, None).unwrap();
         assert_eq!(loopdev::find_attached(&file).unwrap().as_deref(), Some(lo.device()));
         lo.device().to_path_buf()
     };
@@ -587,4 +593,59 @@ fn temp_loop_device_is_detached_on_drop() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(loopdev::find_attached(&file).unwrap(), None, "{} still attached", dev.display());
+}
+
+/// A disk image with an MBR partition table: p1 4 MiB without a filesystem,
+/// p2 60 MiB of ext4 (what whole-disk overcloud images look like).
+fn make_partitioned_raw(dir: &Path) -> (PathBuf, u64) {
+    require_tool("mkfs.ext4", "e2fsprogs");
+    const MIB: u64 = 1 << 20;
+    let (p1_start, p1_len, p2_start, p2_len) = (MIB, 4 * MIB, 5 * MIB, 60 * MIB);
+    let fs = dir.join("p2.ext4");
+    sh(&format!("mkfs.ext4 -q -F -L root {} 60M", fs.display()));
+    let disk = dir.join("disk.raw");
+    let mut mbr = vec![0u8; 512];
+    for (i, (start, len, kind)) in [(p1_start, p1_len, 0xdau8), (p2_start, p2_len, 0x83)].into_iter().enumerate() {
+        let e = &mut mbr[446 + 16 * i..446 + 16 * (i + 1)];
+        e[4] = kind;
+        e[8..12].copy_from_slice(&((start / 512) as u32).to_le_bytes());
+        e[12..16].copy_from_slice(&((len / 512) as u32).to_le_bytes());
+    }
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    let mut f = std::fs::File::create(&disk).unwrap();
+    f.write_all(&mbr).unwrap();
+    f.set_len(p2_start + p2_len).unwrap();
+    use std::io::Seek as _;
+    f.seek(std::io::SeekFrom::Start(p2_start)).unwrap();
+    std::io::copy(&mut std::fs::File::open(&fs).unwrap(), &mut f).unwrap();
+    std::fs::remove_file(fs).unwrap();
+    (disk, p2_start)
+}
+
+#[test]
+fn image_with_a_partition_table_is_edited_on_its_largest_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, offset) = make_partitioned_raw(dir.path());
+    let opts = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
+        "image": disk,
+        "ops": [{"op": "write", "path": "/etc/apex-partition", "content": "on p2\n"}]
+    }))
+    .unwrap();
+    let report = apex::image_edit::customize_image(&opts).unwrap();
+    assert_eq!(report.format, "raw");
+    no_loop_device_uses(dir.path());
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    sh(&format!("mount -o loop,ro,offset={offset} {} {}", disk.display(), mnt.display()));
+    let content = std::fs::read_to_string(mnt.join("etc/apex-partition"));
+    let _ = Command::new("umount").arg(&mnt).status();
+    assert_eq!(content.unwrap(), "on p2\n");
+    let missing = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
+        "image": disk, "partition": 7, "ops": [{"op": "mkdir", "path": "/x"}]
+    }))
+    .unwrap();
+    let err = format!("{:#}", apex::image_edit::customize_image(&missing).unwrap_err());
+    assert!(err.contains("p7 does not exist") && err.contains("has 2"), "{err}");
+    no_loop_device_uses(dir.path());
 }
