@@ -133,7 +133,11 @@ async fn ssh_reuses_one_connection_and_runs_many_hosts_concurrently() {
     let results = run_many(&hosts, &RemoteCommand::new(rendezvous).check()).await;
     for (r, lab) in results.iter().zip(&labs) {
         let out = r.as_ref().expect("the three hosts ran at the same time");
-        assert!(out.stdout_text().starts_with("together") && out.stdout_text().contains(&lab.port().to_string()), "{}", out.stdout_text());
+        assert!(
+            out.stdout_text().starts_with("together") && out.stdout_text().contains(&lab.port().to_string()),
+            "{}",
+            out.stdout_text()
+        );
     }
     // Several commands, several channels at once, one login per host.
     let h = &hosts[0];
@@ -243,14 +247,18 @@ async fn upload_of_100_mb_is_checked_remotely_with_sha256sum() {
     let local = s.dir().join("big.bin");
     let sum = write_noise(&local, 100);
     let remote = s.dir().join("remote/sub/big.bin").display().to_string();
-    let report = upload(&h, &UploadOpts { from: local, to: remote.clone(), mode: Some(0o640), sha256: true }).await.unwrap();
+    let report =
+        upload(&h, &UploadOpts { from: local, to: remote.clone(), mode: Some(0o640), sha256: true }).await.unwrap();
     assert_eq!(report.bytes, 100 << 20);
     assert_eq!(report.sha256.as_deref(), Some(sum.as_str()));
-    let check = run_ssh(&h, &RemoteCommand::new(format!("sha256sum {remote}; stat -c '%a %s' {remote}")).check()).await.unwrap();
+    let check = run_ssh(&h, &RemoteCommand::new(format!("sha256sum {remote}; stat -c '%a %s' {remote}")).check())
+        .await
+        .unwrap();
     let text = check.stdout_text();
     assert!(text.starts_with(&sum), "remote sha256sum: {text}");
     assert!(text.contains(&format!("640 {}", 100u64 << 20)), "{text}");
-    let leftovers = run_ssh(&h, &RemoteCommand::new(format!("ls {}", s.dir().join("remote/sub").display()))).await.unwrap();
+    let leftovers =
+        run_ssh(&h, &RemoteCommand::new(format!("ls {}", s.dir().join("remote/sub").display()))).await.unwrap();
     assert_eq!(leftovers.stdout_text(), "big.bin\n", "temp files left behind");
 }
 
@@ -264,12 +272,20 @@ async fn upload_of_a_directory_replaces_the_remote_tree() {
     std::fs::write(src.join("docker_patches.tar.gz"), vec![7u8; 70_000]).unwrap();
     let dest = s.dir().join("remote/patches").display().to_string();
     run_ssh(&h, &RemoteCommand::new(format!("mkdir -p {dest} && echo stale > {dest}/old")).check()).await.unwrap();
-    let report = upload(&h, &UploadOpts { from: src, to: dest.clone(), mode: Some(0o755), sha256: true }).await.unwrap();
+    let report =
+        upload(&h, &UploadOpts { from: src, to: dest.clone(), mode: Some(0o755), sha256: true }).await.unwrap();
     assert_eq!((report.files, report.bytes), (2, 70_000 + 24));
-    let out = run_ssh(&h, &RemoteCommand::new(format!("cd {dest} && find . -type f | sort && cat containers/nova-api/Dockerfile")).check())
-        .await
-        .unwrap();
-    assert_eq!(out.stdout_text(), "./containers/nova-api/Dockerfile\n./docker_patches.tar.gz\nFROM nova-api\nUSER root\n");
+    let out = run_ssh(
+        &h,
+        &RemoteCommand::new(format!("cd {dest} && find . -type f | sort && cat containers/nova-api/Dockerfile"))
+            .check(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out.stdout_text(),
+        "./containers/nova-api/Dockerfile\n./docker_patches.tar.gz\nFROM nova-api\nUSER root\n"
+    );
 }
 
 // ---------- Lua bindings for ssh ----------
@@ -510,7 +526,10 @@ async fn image_gets_the_loop_unit_and_the_sparse_file() {
         assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/etc/systemd/system/apex-loop3.service"));
         let conf = root.join("etc/ceph/ceph.conf");
         assert_eq!(std::fs::read_to_string(&conf).unwrap(), "[global]\nosd pool default size = 1\n");
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&conf).unwrap().permissions()) & 0o777, 0o600);
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&conf).unwrap().permissions()) & 0o777,
+            0o600
+        );
     });
 }
 
@@ -522,29 +541,37 @@ fn image_symlinks_cannot_lead_outside_and_failures_leave_the_image_untouched() {
     std::fs::create_dir(&host_target).unwrap();
     // An absolute symlink in the image naming a path that exists on the host
     // (and in the image): writing through it must land inside the image.
-    apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({
-        "image": image,
-        "ops": [
-            {"op": "mkdir", "path": host_target},
-            {"op": "symlink", "path": "/escape", "target": host_target},
-            {"op": "write", "path": "/escape/inside.txt", "content": "in the image"}
-        ]
-    })).unwrap())
+    apex::image_edit::customize_image(
+        &serde_json::from_value(serde_json::json!({
+            "image": image,
+            "ops": [
+                {"op": "mkdir", "path": host_target},
+                {"op": "symlink", "path": "/escape", "target": host_target},
+                {"op": "write", "path": "/escape/inside.txt", "content": "in the image"}
+            ]
+        }))
+        .unwrap(),
+    )
     .unwrap();
     assert!(!host_target.join("inside.txt").exists(), "a write escaped the image");
     let in_image = host_target.strip_prefix("/").unwrap().join("inside.txt");
-    with_mounted_copy(&image, |root| assert_eq!(std::fs::read_to_string(root.join(&in_image)).unwrap(), "in the image"));
+    with_mounted_copy(&image, |root| {
+        assert_eq!(std::fs::read_to_string(root.join(&in_image)).unwrap(), "in the image")
+    });
 
     // A failing operation keeps the old image.
     let before = sh(&format!("sha256sum {}", image.display()));
-    let err = apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({
-        "image": image,
-        "ops": [
-            {"op": "write", "path": "/etc/motd", "content": "x"},
-            {"op": "mkdir", "path": "/etc/hostname-dir"},
-            {"op": "write", "path": "/etc/hostname-dir", "content": "not a file"}
-        ]
-    })).unwrap())
+    let err = apex::image_edit::customize_image(
+        &serde_json::from_value(serde_json::json!({
+            "image": image,
+            "ops": [
+                {"op": "write", "path": "/etc/motd", "content": "x"},
+                {"op": "mkdir", "path": "/etc/hostname-dir"},
+                {"op": "write", "path": "/etc/hostname-dir", "content": "not a file"}
+            ]
+        }))
+        .unwrap(),
+    )
     .unwrap_err();
     assert!(format!("{err:#}").contains("operation 3"), "{err:#}");
     assert_eq!(sh(&format!("sha256sum {}", image.display())), before, "failed customization changed the image");
@@ -579,7 +606,10 @@ fn image_run_operations_need_virt_customize() {
     }))
     .unwrap();
     let err = format!("{:#}", apex::image_edit::customize_image(&opts).unwrap_err());
-    assert!(err.contains("operation 2") && err.contains("systemctl enable chronyd") && err.contains("virt-customize"), "{err}");
+    assert!(
+        err.contains("operation 2") && err.contains("systemctl enable chronyd") && err.contains("virt-customize"),
+        "{err}"
+    );
     assert_eq!(sh(&format!("sha256sum {}", image.display())), before);
 }
 

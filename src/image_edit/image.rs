@@ -167,13 +167,14 @@ pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
         op.validate().with_context(|| format!("operation {} ({})", i + 1, op.describe()))?;
     }
     if let Some((i, op)) = o.ops.iter().enumerate().find(|(_, op)| op.needs_programs())
-        && which("virt-customize").is_none() {
-            bail!(
-                "operation {} ({}) runs programs inside the image and needs virt-customize, which is not installed (Debian package libguestfs-tools)",
-                i + 1,
-                op.describe()
-            );
-        }
+        && which("virt-customize").is_none()
+    {
+        bail!(
+            "operation {} ({}) runs programs inside the image and needs virt-customize, which is not installed (Debian package libguestfs-tools)",
+            i + 1,
+            op.describe()
+        );
+    }
     if !o.image.is_file() {
         bail!("image {} does not exist", o.image.display());
     }

@@ -80,7 +80,11 @@ fn read_gpt(f: &mut File, len: u64) -> anyhow::Result<Vec<Partition>> {
         .filter(|(_, e)| e[0..16].iter().any(|&b| b != 0))
         .map(|(i, e)| (i, u64_at(e, 32), u64_at(e, 40)))
         .filter(|&(_, first, last)| last >= first && (last + 1) * SECTOR <= len)
-        .map(|(i, first, last)| Partition { number: i as u32 + 1, start: first * SECTOR, size: (last - first + 1) * SECTOR })
+        .map(|(i, first, last)| Partition {
+            number: i as u32 + 1,
+            start: first * SECTOR,
+            size: (last - first + 1) * SECTOR,
+        })
         .collect())
 }
 

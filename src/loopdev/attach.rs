@@ -119,7 +119,10 @@ pub fn ensure_sparse_file(file: &Path, size: u64) -> anyhow::Result<bool> {
         .with_context(|| format!("cannot open backing file {}", file.display()))?;
     let current = f.metadata()?.len();
     if current > size {
-        bail!("backing file {} is {current} bytes, larger than the requested {size}; refusing to shrink it", file.display());
+        bail!(
+            "backing file {} is {current} bytes, larger than the requested {size}; refusing to shrink it",
+            file.display()
+        );
     }
     if current < size {
         f.set_len(size).with_context(|| format!("cannot size {} to {size} bytes", file.display()))?;
@@ -175,10 +178,18 @@ pub fn create_loop_device(file: &Path, size: u64, device: Option<&Path>) -> anyh
     if let Some(existing) = find_attached(&file)? {
         let n = device_number(&existing)?;
         if let Some(w) = wanted.filter(|w| *w != n) {
-            bail!("{} is already attached to {}, not to the requested /dev/loop{w}", file.display(), existing.display());
+            bail!(
+                "{} is already attached to {}, not to the requested /dev/loop{w}",
+                file.display(),
+                existing.display()
+            );
         }
         if let Some(dev_size) = device_size(n).filter(|s| *s != size) {
-            bail!("{} is attached to {} with {dev_size} bytes, not the requested {size}", file.display(), existing.display());
+            bail!(
+                "{} is attached to {} with {dev_size} bytes, not the requested {size}",
+                file.display(),
+                existing.display()
+            );
         }
         tracing::info!(device = %existing.display(), file = %file.display(), "loop device reused");
         return Ok(LoopDevice { device: existing, file, size, reused: true, created_file });

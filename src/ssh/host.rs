@@ -61,9 +61,7 @@ impl SshHost {
     }
 
     fn known_hosts_label(&self) -> String {
-        self.known_hosts
-            .as_ref()
-            .map_or_else(|| "~/.ssh/known_hosts".to_string(), |p| p.display().to_string())
+        self.known_hosts.as_ref().map_or_else(|| "~/.ssh/known_hosts".to_string(), |p| p.display().to_string())
     }
 }
 
@@ -88,7 +86,10 @@ pub async fn connect(host: &SshHost) -> Result<Session, SshError> {
     }
     if let Some(k) = &host.key {
         if !k.is_file() {
-            return Err(SshError::Config { host: host.label(), msg: format!("key file {} does not exist", k.display()) });
+            return Err(SshError::Config {
+                host: host.label(),
+                msg: format!("key file {} does not exist", k.display()),
+            });
         }
         b.keyfile(k);
     }
@@ -119,7 +120,9 @@ fn interpret_connect_error(host: &SshHost, e: openssh::Error) -> SshError {
     };
     let label = host.label();
     let known_hosts = host.known_hosts_label();
-    if text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || text.contains("Host key for") && text.contains("has changed") {
+    if text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || (text.contains("Host key for") && text.contains("has changed"))
+    {
         let offending = text
             .lines()
             .find_map(|l| l.split_once("Offending ").map(|(_, r)| r.trim().to_string()))
@@ -130,7 +133,8 @@ fn interpret_connect_error(host: &SshHost, e: openssh::Error) -> SshError {
         return SshError::HostKeyUnknown { host: label, known_hosts };
     }
     if text.contains("Permission denied") {
-        let with = host.key.as_ref().map_or("the agent or default keys".to_string(), |k| format!("key {}", k.display()));
+        let with =
+            host.key.as_ref().map_or("the agent or default keys".to_string(), |k| format!("key {}", k.display()));
         return SshError::AuthFailed { host: label, with };
     }
     SshError::Connect { host: label, msg: text.trim().to_string() }

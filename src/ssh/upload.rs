@@ -72,7 +72,12 @@ impl<R: AsyncRead + Unpin> AsyncRead for Tee<R> {
 
 /// Local regular files under `dir` (relative path → size, sha256).
 fn manifest(dir: &Path, hash: bool) -> std::io::Result<BTreeMap<String, (u64, Option<String>)>> {
-    fn walk(root: &Path, dir: &Path, hash: bool, out: &mut BTreeMap<String, (u64, Option<String>)>) -> std::io::Result<()> {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        hash: bool,
+        out: &mut BTreeMap<String, (u64, Option<String>)>,
+    ) -> std::io::Result<()> {
         for e in std::fs::read_dir(dir)? {
             let e = e?;
             let ft = e.file_type()?;
@@ -106,7 +111,8 @@ pub async fn upload(host: &SshHost, o: &UploadOpts) -> Result<UploadReport, SshE
     if o.mode.is_some_and(|m| m > 0o7777) {
         return Err(fail(format!("mode {:#o} is not a permission mode (e.g. 420 for 0644)", o.mode.unwrap_or(0))));
     }
-    let meta = tokio::fs::metadata(&o.from).await.map_err(|e| fail(format!("cannot read {}: {e}", o.from.display())))?;
+    let meta =
+        tokio::fs::metadata(&o.from).await.map_err(|e| fail(format!("cannot read {}: {e}", o.from.display())))?;
     let mode = o.mode.unwrap_or(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
     let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     let tmp = format!("{}.apex-part-{}-{nonce}", o.to, std::process::id());
@@ -210,6 +216,7 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
         .map_err(|e| local_err(std::io::Error::other(e)))?
         .map_err(local_err)?;
     let total: u64 = local.values().map(|(s, _)| s).sum();
+    // The tar stream adds headers and padding: count bytes without a total.
 
     let (writer, reader) = tokio::io::duplex(1 << 20);
     let (from, handle) = (o.from.clone(), tokio::runtime::Handle::current());
@@ -223,7 +230,7 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
     let mut tee = Tee {
         inner: reader,
         hasher: None,
-        progress: Progress::new(format!("upload {}", o.from.display()), Some(total), Unit::Bytes),
+        progress: Progress::new(format!("upload {}", o.from.display()), None, Unit::Bytes),
     };
     let t = q(tmp);
     let mut script = format!(
@@ -250,9 +257,10 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
     }
     for line in sums.lines() {
         if let Some((sum, path)) = line.split_once("  ")
-            && let Some(entry) = remote.get_mut(path.trim_start_matches("./")) {
-                entry.1 = Some(sum.to_string());
-            }
+            && let Some(entry) = remote.get_mut(path.trim_start_matches("./"))
+        {
+            entry.1 = Some(sum.to_string());
+        }
     }
     if remote != local {
         let differing: Vec<&String> = local
