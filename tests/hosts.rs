@@ -684,3 +684,122 @@ fn image_with_a_partition_table_is_edited_on_its_largest_partition() {
     assert!(err.contains("p7 does not exist") && err.contains("has 2"), "{err}");
     no_loop_device_uses(dir.path());
 }
+
+// ---------- agent auth, log streaming, not root ----------
+
+/// An ssh-agent on its own socket holding the lab's user key; killed on drop.
+struct Agent {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &Path, key: &Path) -> Agent {
+        require_tool("ssh-agent", "openssh-client");
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("ssh-agent starts");
+        let start = Instant::now();
+        while !socket.exists() {
+            assert!(start.elapsed() < Duration::from_secs(10), "ssh-agent did not create {}", socket.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let agent = Agent { child, socket };
+        let out = Command::new("ssh-add").arg(key).env("SSH_AUTH_SOCK", &agent.socket).output().unwrap();
+        assert!(out.status.success(), "ssh-add: {}", String::from_utf8_lossy(&out.stderr));
+        agent
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn ssh_authenticates_through_an_agent() {
+    let s = sshd();
+    let agent = Agent::start(s.dir(), &s.user_key());
+    // No key file: the agent's key is the only authorized one it can offer.
+    let h = SshHost { key: None, agent_socket: Some(agent.socket.clone()), ..host_of(&s) };
+    let out = run_ssh(&h, &RemoteCommand::new("echo via agent").check()).await.unwrap();
+    assert_eq!(out.stdout_text(), "via agent\n");
+    assert!(s.log().contains("Accepted publickey"), "{}", s.log());
+}
+
+/// Through the real CLI: `apex run` a Lua script calling run_ssh, then read
+/// the log file it wrote.
+#[test]
+fn ssh_output_is_streamed_into_the_log_line_by_line() {
+    let s = sshd();
+    let script = s.dir().join("stream.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "require('apex.core').run_ssh({{host = {}, command = 'echo line-one; echo line-two; echo problem >&2; printf tail-no-newline'}})",
+            lua_host_table(&s)
+        ),
+    )
+    .unwrap();
+    let log_file = s.dir().join("apex.log");
+    let out = Command::new(env!("CARGO_BIN_EXE_apex"))
+        .arg("--log-file")
+        .arg(&log_file)
+        .arg("run")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "apex run failed: {}", String::from_utf8_lossy(&out.stderr));
+    let log = std::fs::read_to_string(&log_file).unwrap();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("apex::ssh::output")).collect();
+    assert_eq!(lines.len(), 4, "{log}");
+    let expected =
+        [("line-one", "stdout"), ("line-two", "stdout"), ("problem", "stderr"), ("tail-no-newline", "stdout")];
+    // Each line is its own event, on its stream; stdout keeps its order.
+    let position = |want: &str, stream: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(&format!(": {want} ")) && l.contains(&format!("stream=\"{stream}\"")))
+            .unwrap_or_else(|| panic!("{want} on {stream} missing:\n{log}"))
+    };
+    let at: Vec<usize> = expected.iter().map(|(w, st)| position(w, st)).collect();
+    assert!(at[0] < at[1] && at[1] < at[3], "stdout lines out of order:\n{log}");
+}
+
+#[test]
+fn loop_device_without_root_says_so() {
+    require_tool("setpriv", "util-linux");
+    let dir = tempfile::Builder::new().prefix("apex-noroot-").tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let script = dir.path().join("loop.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "return require('apex.core').create_loop_device({{file = {:?}, size = '1M'}})",
+            dir.path().join("nobody.img").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"])
+        .arg(env!("CARGO_BIN_EXE_apex"))
+        .arg("run")
+        .arg(&script)
+        .env("HOME", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "create_loop_device succeeded as nobody");
+    assert!(
+        stderr.contains("create_loop_device:") && stderr.contains("need root or CAP_SYS_ADMIN"),
+        "unclear error as nobody:\n{stderr}"
+    );
+}
