@@ -273,7 +273,7 @@ async fn upload_of_a_directory_replaces_the_remote_tree() {
     let dest = s.dir().join("remote/patches").display().to_string();
     run_ssh(&h, &RemoteCommand::new(format!("mkdir -p {dest} && echo stale > {dest}/old")).check()).await.unwrap();
     let report =
-        upload(&h, &UploadOpts { from: src, to: dest.clone(), mode: Some(0o755), sha256: true }).await.unwrap();
+        upload(&h, &UploadOpts { from: src.clone(), to: dest.clone(), mode: Some(0o755), sha256: true }).await.unwrap();
     assert_eq!((report.files, report.bytes), (2, 70_000 + 24));
     let out = run_ssh(
         &h,
@@ -286,6 +286,18 @@ async fn upload_of_a_directory_replaces_the_remote_tree() {
         out.stdout_text(),
         "./containers/nova-api/Dockerfile\n./docker_patches.tar.gz\nFROM nova-api\nUSER root\n"
     );
+
+    // A destination the host cannot write fails with the cause (and does not
+    // hang with the tar stream half sent).
+    let big = s.dir().join("patches/big.bin");
+    write_noise(&big, 8);
+    for from in [src, big] {
+        let err = upload(&h, &UploadOpts { from, to: "/proc/apex-no-such/dir".into(), mode: None, sha256: false })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SshError::Failed { .. }), "{err:?}");
+        assert!(err.to_string().contains("/proc/apex-no-such"), "{err}");
+    }
 }
 
 // ---------- Lua bindings for ssh ----------
