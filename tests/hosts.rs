@@ -761,7 +761,12 @@ fn ssh_output_is_streamed_into_the_log_line_by_line() {
     )
     .unwrap();
     let log_file = s.dir().join("apex.log");
+    // A control directory left by a process that no longer exists.
+    let tmp = s.dir().join("tmp");
+    let controls = tmp.join(format!("apex-ssh-{}", rustix::process::getuid().as_raw()));
+    std::fs::create_dir_all(controls.join("4999999/.ssh-connection-old")).unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_apex"))
+        .env("TMPDIR", &tmp)
         .arg("--log-file")
         .arg(&log_file)
         .arg("run")
@@ -769,6 +774,8 @@ fn ssh_output_is_streamed_into_the_log_line_by_line() {
         .output()
         .unwrap();
     assert!(out.status.success(), "apex run failed: {}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<_> = std::fs::read_dir(&controls).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.len() == 1 && left[0] != "4999999", "stale control dirs not cleaned: {left:?}");
     let log = std::fs::read_to_string(&log_file).unwrap();
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("apex::ssh::output")).collect();
     assert_eq!(lines.len(), 4, "{log}");
