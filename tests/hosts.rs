@@ -329,12 +329,21 @@ async fn lua_run_ssh_and_upload() {
         assert(not ok3 and tostring(err3):find("not in", 1, true), tostring(err3))
         local ok4, err4 = pcall(core.run_ssh, {{host = {{address = "x", bogus = 1}}, command = "true"}})
         assert(not ok4 and tostring(err4):find("bogus", 1, true), tostring(err4))
+        -- Three commands in flight at once over the one connection: each waits for the others.
+        local meet = "{meet}"
+        local outs = core.parallel_map({{1, 2, 3}}, function(i)
+            return core.run_ssh({{host = h, command = "touch " .. meet .. "/" .. i ..
+                "; for n in $(seq 300); do [ $(ls " .. meet .. " | wc -l) -ge 3 ] && echo met " .. i .. " && exit 0; sleep 0.1; done; exit 1"}}).stdout
+        end, {{limit = 3}})
+        assert(outs[1] == "met 1\n" and outs[2] == "met 2\n" and outs[3] == "met 3\n", table.concat(outs, ","))
         "#,
         host = lua_host_table(&s),
         local = local.display().to_string(),
         remote = remote.display().to_string(),
         empty = s.dir().join("lua_empty_known_hosts").display().to_string(),
+        meet = s.dir().join("meet").display(),
     );
+    std::fs::create_dir(s.dir().join("meet")).unwrap();
     std::fs::write(s.dir().join("lua_empty_known_hosts"), "").unwrap();
     run_lua(&host, &chunk).await.unwrap();
 }
