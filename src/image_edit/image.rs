@@ -181,7 +181,10 @@ pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
     let format = image_format(&o.image)?;
     let output = o.output.clone().unwrap_or_else(|| o.image.clone());
     let out_dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let work = tempfile::Builder::new().prefix(".apex-image-").tempdir_in(out_dir)?;
+    let work = tempfile::Builder::new()
+        .prefix(".apex-image-")
+        .tempdir_in(out_dir)
+        .with_context(|| format!("cannot create a work directory in {} (the raw copy is edited there)", out_dir.display()))?;
     let raw = work.path().join("image.raw");
     convert(&o.image, &raw, "raw")?;
 
