@@ -109,7 +109,7 @@ async fn ssh_command_times_out_and_is_killed_remotely() {
     let err = run_ssh(&h, &RemoteCommand::new("sleep 31.25").timeout(Duration::from_secs(1))).await.unwrap_err();
     assert!(matches!(err, SshError::TimedOut { .. }), "{err:?}");
     assert!(err.to_string().contains("timed out after 1s"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(12), "took {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(25), "the 31s command was not cut short ({:?})", started.elapsed());
     // The remote process died with the deadline.
     let left = run_ssh(&h, &RemoteCommand::new("pgrep -f 'sleep 31[.]25' || true")).await.unwrap();
     assert_eq!(left.stdout_text().trim(), "", "remote sleep still running");
@@ -122,14 +122,23 @@ async fn ssh_command_times_out_and_is_killed_remotely() {
 async fn ssh_reuses_one_connection_and_runs_many_hosts_concurrently() {
     let labs: Vec<Sshd> = (0..3).map(|_| sshd()).collect();
     let hosts: Vec<SshHost> = labs.iter().map(host_of).collect();
-    let started = Instant::now();
-    let results = run_many(&hosts, &RemoteCommand::new("sleep 1; echo $SSH_CONNECTION").check()).await;
-    let elapsed = started.elapsed();
+    // Each command waits until all three are running: serial execution fails.
+    let meet = labs[0].dir().join("meet");
+    std::fs::create_dir(&meet).unwrap();
+    let rendezvous = format!(
+        "touch {m}/$(echo $SSH_CONNECTION | cut -d' ' -f4); for i in $(seq 300); do \
+         [ $(ls {m} | wc -l) -ge 3 ] && echo together $SSH_CONNECTION && exit 0; sleep 0.1; done; exit 1",
+        m = meet.display()
+    );
+    let results = run_many(&hosts, &RemoteCommand::new(rendezvous).check()).await;
     for (r, lab) in results.iter().zip(&labs) {
-        let out = r.as_ref().unwrap();
-        assert!(out.stdout_text().contains(&lab.port().to_string()), "{}", out.stdout_text());
+        let out = r.as_ref().expect("the three hosts ran at the same time");
+        assert!(
+            out.stdout_text().starts_with("together") && out.stdout_text().contains(&lab.port().to_string()),
+            "{}",
+            out.stdout_text()
+        );
     }
-    assert!(elapsed < Duration::from_secs(3), "3 hosts x 1s ran serially ({elapsed:?})");
     // Several commands, several channels at once, one login per host.
     let h = &hosts[0];
     let cmds: Vec<RemoteCommand> = (0..6).map(|i| RemoteCommand::new(format!("echo {i}"))).collect();
@@ -238,14 +247,18 @@ async fn upload_of_100_mb_is_checked_remotely_with_sha256sum() {
     let local = s.dir().join("big.bin");
     let sum = write_noise(&local, 100);
     let remote = s.dir().join("remote/sub/big.bin").display().to_string();
-    let report = upload(&h, &UploadOpts { from: local, to: remote.clone(), mode: Some(0o640), sha256: true }).await.unwrap();
+    let report =
+        upload(&h, &UploadOpts { from: local, to: remote.clone(), mode: Some(0o640), sha256: true }).await.unwrap();
     assert_eq!(report.bytes, 100 << 20);
     assert_eq!(report.sha256.as_deref(), Some(sum.as_str()));
-    let check = run_ssh(&h, &RemoteCommand::new(format!("sha256sum {remote}; stat -c '%a %s' {remote}")).check()).await.unwrap();
+    let check = run_ssh(&h, &RemoteCommand::new(format!("sha256sum {remote}; stat -c '%a %s' {remote}")).check())
+        .await
+        .unwrap();
     let text = check.stdout_text();
     assert!(text.starts_with(&sum), "remote sha256sum: {text}");
     assert!(text.contains(&format!("640 {}", 100u64 << 20)), "{text}");
-    let leftovers = run_ssh(&h, &RemoteCommand::new(format!("ls {}", s.dir().join("remote/sub").display()))).await.unwrap();
+    let leftovers =
+        run_ssh(&h, &RemoteCommand::new(format!("ls {}", s.dir().join("remote/sub").display()))).await.unwrap();
     assert_eq!(leftovers.stdout_text(), "big.bin\n", "temp files left behind");
 }
 
@@ -259,12 +272,32 @@ async fn upload_of_a_directory_replaces_the_remote_tree() {
     std::fs::write(src.join("docker_patches.tar.gz"), vec![7u8; 70_000]).unwrap();
     let dest = s.dir().join("remote/patches").display().to_string();
     run_ssh(&h, &RemoteCommand::new(format!("mkdir -p {dest} && echo stale > {dest}/old")).check()).await.unwrap();
-    let report = upload(&h, &UploadOpts { from: src, to: dest.clone(), mode: Some(0o755), sha256: true }).await.unwrap();
+    let report =
+        upload(&h, &UploadOpts { from: src.clone(), to: dest.clone(), mode: Some(0o755), sha256: true }).await.unwrap();
     assert_eq!((report.files, report.bytes), (2, 70_000 + 24));
-    let out = run_ssh(&h, &RemoteCommand::new(format!("cd {dest} && find . -type f | sort && cat containers/nova-api/Dockerfile")).check())
-        .await
-        .unwrap();
-    assert_eq!(out.stdout_text(), "./containers/nova-api/Dockerfile\n./docker_patches.tar.gz\nFROM nova-api\nUSER root\n");
+    let out = run_ssh(
+        &h,
+        &RemoteCommand::new(format!("cd {dest} && find . -type f | sort && cat containers/nova-api/Dockerfile"))
+            .check(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        out.stdout_text(),
+        "./containers/nova-api/Dockerfile\n./docker_patches.tar.gz\nFROM nova-api\nUSER root\n"
+    );
+
+    // A destination the host cannot write fails with the cause (and does not
+    // hang with the tar stream half sent).
+    let big = s.dir().join("patches/big.bin");
+    write_noise(&big, 8);
+    for from in [src, big] {
+        let err = upload(&h, &UploadOpts { from, to: "/proc/apex-no-such/dir".into(), mode: None, sha256: false })
+            .await
+            .unwrap_err();
+        assert!(matches!(err, SshError::Failed { .. }), "{err:?}");
+        assert!(err.to_string().contains("/proc/apex-no-such"), "{err}");
+    }
 }
 
 // ---------- Lua bindings for ssh ----------
@@ -296,12 +329,21 @@ async fn lua_run_ssh_and_upload() {
         assert(not ok3 and tostring(err3):find("not in", 1, true), tostring(err3))
         local ok4, err4 = pcall(core.run_ssh, {{host = {{address = "x", bogus = 1}}, command = "true"}})
         assert(not ok4 and tostring(err4):find("bogus", 1, true), tostring(err4))
+        -- Three commands in flight at once over the one connection: each waits for the others.
+        local meet = "{meet}"
+        local outs = core.parallel_map({{1, 2, 3}}, function(i)
+            return core.run_ssh({{host = h, command = "touch " .. meet .. "/" .. i ..
+                "; for n in $(seq 300); do [ $(ls " .. meet .. " | wc -l) -ge 3 ] && echo met " .. i .. " && exit 0; sleep 0.1; done; exit 1"}}).stdout
+        end, {{limit = 3}})
+        assert(outs[1] == "met 1\n" and outs[2] == "met 2\n" and outs[3] == "met 3\n", table.concat(outs, ","))
         "#,
         host = lua_host_table(&s),
         local = local.display().to_string(),
         remote = remote.display().to_string(),
         empty = s.dir().join("lua_empty_known_hosts").display().to_string(),
+        meet = s.dir().join("meet").display(),
     );
+    std::fs::create_dir(s.dir().join("meet")).unwrap();
     std::fs::write(s.dir().join("lua_empty_known_hosts"), "").unwrap();
     run_lua(&host, &chunk).await.unwrap();
 }
@@ -380,6 +422,12 @@ fn loop_device_attach_reuse_detach() {
     assert_eq!(sysfs(&first.device, "loop/backing_file"), "", "still attached after detach");
     assert_eq!(loopdev::find_attached(&file).unwrap(), None);
     assert!(!loopdev::detach_loop_device(&first.device).unwrap(), "second detach should report not attached");
+
+    // Asking for that exact device (as Ceph settings do) attaches there.
+    let named = loopdev::create_loop_device(&file, size, Some(&first.device)).unwrap();
+    let _guard2 = Detach(Some(named.device.clone()));
+    assert_eq!((named.device.as_path(), named.reused), (first.device.as_path(), false));
+    assert!(loopdev::detach_loop_device(&named.device).unwrap());
 }
 
 #[test]
@@ -499,7 +547,10 @@ async fn image_gets_the_loop_unit_and_the_sparse_file() {
         assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/etc/systemd/system/apex-loop3.service"));
         let conf = root.join("etc/ceph/ceph.conf");
         assert_eq!(std::fs::read_to_string(&conf).unwrap(), "[global]\nosd pool default size = 1\n");
-        assert_eq!(std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&conf).unwrap().permissions()) & 0o777, 0o600);
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&conf).unwrap().permissions()) & 0o777,
+            0o600
+        );
     });
 }
 
@@ -511,29 +562,37 @@ fn image_symlinks_cannot_lead_outside_and_failures_leave_the_image_untouched() {
     std::fs::create_dir(&host_target).unwrap();
     // An absolute symlink in the image naming a path that exists on the host
     // (and in the image): writing through it must land inside the image.
-    apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({
-        "image": image,
-        "ops": [
-            {"op": "mkdir", "path": host_target},
-            {"op": "symlink", "path": "/escape", "target": host_target},
-            {"op": "write", "path": "/escape/inside.txt", "content": "in the image"}
-        ]
-    })).unwrap())
+    apex::image_edit::customize_image(
+        &serde_json::from_value(serde_json::json!({
+            "image": image,
+            "ops": [
+                {"op": "mkdir", "path": host_target},
+                {"op": "symlink", "path": "/escape", "target": host_target},
+                {"op": "write", "path": "/escape/inside.txt", "content": "in the image"}
+            ]
+        }))
+        .unwrap(),
+    )
     .unwrap();
     assert!(!host_target.join("inside.txt").exists(), "a write escaped the image");
     let in_image = host_target.strip_prefix("/").unwrap().join("inside.txt");
-    with_mounted_copy(&image, |root| assert_eq!(std::fs::read_to_string(root.join(&in_image)).unwrap(), "in the image"));
+    with_mounted_copy(&image, |root| {
+        assert_eq!(std::fs::read_to_string(root.join(&in_image)).unwrap(), "in the image")
+    });
 
     // A failing operation keeps the old image.
     let before = sh(&format!("sha256sum {}", image.display()));
-    let err = apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({
-        "image": image,
-        "ops": [
-            {"op": "write", "path": "/etc/motd", "content": "x"},
-            {"op": "mkdir", "path": "/etc/hostname-dir"},
-            {"op": "write", "path": "/etc/hostname-dir", "content": "not a file"}
-        ]
-    })).unwrap())
+    let err = apex::image_edit::customize_image(
+        &serde_json::from_value(serde_json::json!({
+            "image": image,
+            "ops": [
+                {"op": "write", "path": "/etc/motd", "content": "x"},
+                {"op": "mkdir", "path": "/etc/hostname-dir"},
+                {"op": "write", "path": "/etc/hostname-dir", "content": "not a file"}
+            ]
+        }))
+        .unwrap(),
+    )
     .unwrap_err();
     assert!(format!("{err:#}").contains("operation 3"), "{err:#}");
     assert_eq!(sh(&format!("sha256sum {}", image.display())), before, "failed customization changed the image");
@@ -568,7 +627,10 @@ fn image_run_operations_need_virt_customize() {
     }))
     .unwrap();
     let err = format!("{:#}", apex::image_edit::customize_image(&opts).unwrap_err());
-    assert!(err.contains("operation 2") && err.contains("systemctl enable chronyd") && err.contains("virt-customize"), "{err}");
+    assert!(
+        err.contains("operation 2") && err.contains("systemctl enable chronyd") && err.contains("virt-customize"),
+        "{err}"
+    );
     assert_eq!(sh(&format!("sha256sum {}", image.display())), before);
 }
 
@@ -578,7 +640,7 @@ fn temp_loop_device_is_detached_on_drop() {
     let file = dir.path().join("t.img");
     loopdev::ensure_sparse_file(&file, 8 << 20).unwrap();
     let dev = {
-        let lo = TempLoop::attach(&file).unwrap();
+        let lo = TempLoop::attach(&file, None).unwrap();
         assert_eq!(loopdev::find_attached(&file).unwrap().as_deref(), Some(lo.device()));
         lo.device().to_path_buf()
     };
@@ -587,4 +649,185 @@ fn temp_loop_device_is_detached_on_drop() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(loopdev::find_attached(&file).unwrap(), None, "{} still attached", dev.display());
+}
+
+/// A disk image with an MBR partition table: p1 4 MiB without a filesystem,
+/// p2 60 MiB of ext4 (what whole-disk overcloud images look like).
+fn make_partitioned_raw(dir: &Path) -> (PathBuf, u64) {
+    require_tool("mkfs.ext4", "e2fsprogs");
+    const MIB: u64 = 1 << 20;
+    let (p1_start, p1_len, p2_start, p2_len) = (MIB, 4 * MIB, 5 * MIB, 60 * MIB);
+    let fs = dir.join("p2.ext4");
+    sh(&format!("mkfs.ext4 -q -F -L root {} 60M", fs.display()));
+    let disk = dir.join("disk.raw");
+    let mut mbr = vec![0u8; 512];
+    for (i, (start, len, kind)) in [(p1_start, p1_len, 0xdau8), (p2_start, p2_len, 0x83)].into_iter().enumerate() {
+        let e = &mut mbr[446 + 16 * i..446 + 16 * (i + 1)];
+        e[4] = kind;
+        e[8..12].copy_from_slice(&((start / 512) as u32).to_le_bytes());
+        e[12..16].copy_from_slice(&((len / 512) as u32).to_le_bytes());
+    }
+    mbr[510] = 0x55;
+    mbr[511] = 0xaa;
+    let mut f = std::fs::File::create(&disk).unwrap();
+    f.write_all(&mbr).unwrap();
+    f.set_len(p2_start + p2_len).unwrap();
+    use std::io::Seek as _;
+    f.seek(std::io::SeekFrom::Start(p2_start)).unwrap();
+    std::io::copy(&mut std::fs::File::open(&fs).unwrap(), &mut f).unwrap();
+    std::fs::remove_file(fs).unwrap();
+    (disk, p2_start)
+}
+
+#[test]
+fn image_with_a_partition_table_is_edited_on_its_largest_partition() {
+    let dir = tempfile::tempdir().unwrap();
+    let (disk, offset) = make_partitioned_raw(dir.path());
+    let opts = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
+        "image": disk,
+        "ops": [{"op": "write", "path": "/etc/apex-partition", "content": "on p2\n"}]
+    }))
+    .unwrap();
+    let report = apex::image_edit::customize_image(&opts).unwrap();
+    assert_eq!(report.format, "raw");
+    no_loop_device_uses(dir.path());
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    sh(&format!("mount -o loop,ro,offset={offset} {} {}", disk.display(), mnt.display()));
+    let content = std::fs::read_to_string(mnt.join("etc/apex-partition"));
+    let _ = Command::new("umount").arg(&mnt).status();
+    assert_eq!(content.unwrap(), "on p2\n");
+    let missing = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
+        "image": disk, "partition": 7, "ops": [{"op": "mkdir", "path": "/x"}]
+    }))
+    .unwrap();
+    let err = format!("{:#}", apex::image_edit::customize_image(&missing).unwrap_err());
+    assert!(err.contains("p7 does not exist") && err.contains("has 2"), "{err}");
+    no_loop_device_uses(dir.path());
+}
+
+// ---------- agent auth, log streaming, not root ----------
+
+/// An ssh-agent on its own socket holding the lab's user key; killed on drop.
+struct Agent {
+    child: std::process::Child,
+    socket: PathBuf,
+}
+
+impl Agent {
+    fn start(dir: &Path, key: &Path) -> Agent {
+        require_tool("ssh-agent", "openssh-client");
+        let socket = dir.join("agent.sock");
+        let child = Command::new("ssh-agent")
+            .arg("-D")
+            .arg("-a")
+            .arg(&socket)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("ssh-agent starts");
+        let start = Instant::now();
+        while !socket.exists() {
+            assert!(start.elapsed() < Duration::from_secs(10), "ssh-agent did not create {}", socket.display());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let agent = Agent { child, socket };
+        let out = Command::new("ssh-add").arg(key).env("SSH_AUTH_SOCK", &agent.socket).output().unwrap();
+        assert!(out.status.success(), "ssh-add: {}", String::from_utf8_lossy(&out.stderr));
+        agent
+    }
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn ssh_authenticates_through_an_agent() {
+    let s = sshd();
+    let agent = Agent::start(s.dir(), &s.user_key());
+    // No key file: the agent's key is the only authorized one it can offer.
+    let h = SshHost { key: None, agent_socket: Some(agent.socket.clone()), ..host_of(&s) };
+    let out = run_ssh(&h, &RemoteCommand::new("echo via agent").check()).await.unwrap();
+    assert_eq!(out.stdout_text(), "via agent\n");
+    assert!(s.log().contains("Accepted publickey"), "{}", s.log());
+}
+
+/// Through the real CLI: `apex run` a Lua script calling run_ssh, then read
+/// the log file it wrote.
+#[test]
+fn ssh_output_is_streamed_into_the_log_line_by_line() {
+    let s = sshd();
+    let script = s.dir().join("stream.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "require('apex.core').run_ssh({{host = {}, command = 'echo line-one; echo line-two; echo problem >&2; printf tail-no-newline'}})",
+            lua_host_table(&s)
+        ),
+    )
+    .unwrap();
+    let log_file = s.dir().join("apex.log");
+    // A control directory left by a process that no longer exists.
+    let tmp = s.dir().join("tmp");
+    let controls = tmp.join(format!("apex-ssh-{}", rustix::process::getuid().as_raw()));
+    std::fs::create_dir_all(controls.join("4999999/.ssh-connection-old")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_apex"))
+        .env("TMPDIR", &tmp)
+        .arg("--log-file")
+        .arg(&log_file)
+        .arg("run")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "apex run failed: {}", String::from_utf8_lossy(&out.stderr));
+    let left: Vec<_> = std::fs::read_dir(&controls).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.len() == 1 && left[0] != "4999999", "stale control dirs not cleaned: {left:?}");
+    let log = std::fs::read_to_string(&log_file).unwrap();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("apex::ssh::output")).collect();
+    assert_eq!(lines.len(), 4, "{log}");
+    let expected =
+        [("line-one", "stdout"), ("line-two", "stdout"), ("problem", "stderr"), ("tail-no-newline", "stdout")];
+    // Each line is its own event, on its stream; stdout keeps its order.
+    let position = |want: &str, stream: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(&format!(": {want} ")) && l.contains(&format!("stream=\"{stream}\"")))
+            .unwrap_or_else(|| panic!("{want} on {stream} missing:\n{log}"))
+    };
+    let at: Vec<usize> = expected.iter().map(|(w, st)| position(w, st)).collect();
+    assert!(at[0] < at[1] && at[1] < at[3], "stdout lines out of order:\n{log}");
+}
+
+#[test]
+fn loop_device_without_root_says_so() {
+    require_tool("setpriv", "util-linux");
+    let dir = tempfile::Builder::new().prefix("apex-noroot-").tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let script = dir.path().join("loop.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "return require('apex.core').create_loop_device({{file = {:?}, size = '1M'}})",
+            dir.path().join("nobody.img").display().to_string()
+        ),
+    )
+    .unwrap();
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"])
+        .arg(env!("CARGO_BIN_EXE_apex"))
+        .arg("run")
+        .arg(&script)
+        .env("HOME", dir.path())
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "create_loop_device succeeded as nobody");
+    assert!(
+        stderr.contains("create_loop_device:") && stderr.contains("need root or CAP_SYS_ADMIN"),
+        "unclear error as nobody:\n{stderr}"
+    );
 }

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use rustix::io::Errno;
@@ -11,6 +10,7 @@ use rustix::mount::{MountFlags, UnmountFlags};
 use serde::{Deserialize, Serialize};
 
 use super::ops::{Op, apply_file_op};
+use super::partitions::read_partitions;
 use super::tool::{run, which};
 use crate::loopdev::TempLoop;
 use crate::progress::{Progress, Unit};
@@ -81,23 +81,19 @@ fn block_filesystems() -> Vec<String> {
     list
 }
 
-/// The block device holding the filesystem: the whole device, or a partition.
-fn filesystem_device(lo: &TempLoop, partition: Option<u32>) -> anyhow::Result<PathBuf> {
-    let parts = lo.partitions();
-    let chosen = match (partition, parts.is_empty()) {
-        (None, true) => return Ok(lo.device().to_path_buf()),
-        (Some(k), _) => PathBuf::from(format!("{}p{k}", lo.device().display())),
-        (None, false) => parts.iter().max_by_key(|(_, size)| *size).map(|(p, _)| p.clone()).unwrap_or_default(),
+/// The byte range holding the filesystem: the whole image, the requested
+/// partition, or the largest one.
+fn filesystem_range(raw: &Path, partition: Option<u32>) -> anyhow::Result<Option<(u64, u64)>> {
+    let parts = read_partitions(raw)?;
+    let chosen = match partition {
+        None if parts.is_empty() => return Ok(None),
+        None => parts.iter().max_by_key(|p| p.size),
+        Some(k) => parts.iter().find(|p| p.number == k),
     };
-    if !parts.iter().any(|(p, _)| *p == chosen) {
-        bail!("partition {} does not exist (the image has {})", chosen.display(), parts.len());
+    match chosen {
+        Some(p) => Ok(Some((p.start, p.size))),
+        None => bail!("partition p{} does not exist (the image has {})", partition.unwrap_or(0), parts.len()),
     }
-    // devtmpfs creates partition nodes asynchronously.
-    let start = Instant::now();
-    while !chosen.exists() && start.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Ok(chosen)
 }
 
 fn mount(device: &Path, fstype: Option<&str>) -> anyhow::Result<(Mounted, String)> {
@@ -135,8 +131,8 @@ fn convert(from: &Path, to: &Path, format: &str) -> anyhow::Result<()> {
 
 /// Applies a run of file operations through one loop mount.
 fn apply_mounted(raw: &Path, ops: &[(usize, &Op)], o: &CustomizeOpts, progress: &mut Progress) -> anyhow::Result<()> {
-    let lo = TempLoop::attach(raw)?;
-    let device = filesystem_device(&lo, o.partition)?;
+    let lo = TempLoop::attach(raw, filesystem_range(raw, o.partition)?)?;
+    let device = lo.device().to_path_buf();
     let (mut mounted, fs) = mount(&device, o.fstype.as_deref())?;
     tracing::info!(device = %device.display(), fstype = %fs, "image mounted");
     for (i, op) in ops {
@@ -170,14 +166,14 @@ pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
     for (i, op) in o.ops.iter().enumerate() {
         op.validate().with_context(|| format!("operation {} ({})", i + 1, op.describe()))?;
     }
-    if let Some((i, op)) = o.ops.iter().enumerate().find(|(_, op)| op.needs_programs()) {
-        if which("virt-customize").is_none() {
-            bail!(
-                "operation {} ({}) runs programs inside the image and needs virt-customize, which is not installed (Debian package libguestfs-tools)",
-                i + 1,
-                op.describe()
-            );
-        }
+    if let Some((i, op)) = o.ops.iter().enumerate().find(|(_, op)| op.needs_programs())
+        && which("virt-customize").is_none()
+    {
+        bail!(
+            "operation {} ({}) runs programs inside the image and needs virt-customize, which is not installed (Debian package libguestfs-tools)",
+            i + 1,
+            op.describe()
+        );
     }
     if !o.image.is_file() {
         bail!("image {} does not exist", o.image.display());
@@ -185,7 +181,10 @@ pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
     let format = image_format(&o.image)?;
     let output = o.output.clone().unwrap_or_else(|| o.image.clone());
     let out_dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let work = tempfile::Builder::new().prefix(".apex-image-").tempdir_in(out_dir)?;
+    let work = tempfile::Builder::new()
+        .prefix(".apex-image-")
+        .tempdir_in(out_dir)
+        .with_context(|| format!("cannot create a work directory in {} (the raw copy is edited there)", out_dir.display()))?;
     let raw = work.path().join("image.raw");
     convert(&o.image, &raw, "raw")?;
 

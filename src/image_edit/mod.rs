@@ -3,18 +3,21 @@
 //!
 //! Plan mode writes the list of operations (e.g. the Ceph plugin's sparse
 //! `/srv/data.img` and its loop unit); this module applies them without
-//! libguestfs: `qemu-img convert` to raw, attach with a loop device (whole
-//! disk or a partition), mount, write files inside the mounted root (paths
-//! resolved with `RESOLVE_IN_ROOT` so the image's symlinks cannot reach the
-//! host), unmount, convert back. Only operations that execute programs in the
+//! libguestfs: `qemu-img convert` to raw, attach with a loop device (the
+//! whole image, or the byte range of one partition read from its MBR/GPT),
+//! mount, write files inside the mounted root (paths resolved with
+//! `RESOLVE_IN_ROOT` so the image's symlinks cannot reach the host),
+//! unmount, convert back. Only operations that execute programs in the
 //! image go to `virt-customize`, and only when it is installed.
 
 mod image;
 mod ops;
+mod partitions;
 pub mod tool;
 
 pub use image::{CustomizeOpts, CustomizeReport, customize_image};
 pub use ops::Op;
+pub use partitions::{Partition, read_partitions};
 
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 

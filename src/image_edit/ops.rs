@@ -103,7 +103,8 @@ const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGIC
 
 /// Opens directory `rel` inside `root`, creating missing components (mode 0755).
 fn mkdir_p(root: &OwnedFd, rel: &Path) -> anyhow::Result<OwnedFd> {
-    let mut dir = rustix::fs::openat2(root, ".", OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty(), IN_ROOT)?;
+    let mut dir =
+        rustix::fs::openat2(root, ".", OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty(), IN_ROOT)?;
     for c in rel.components() {
         let name = c.as_os_str();
         let open = |d: &OwnedFd| {

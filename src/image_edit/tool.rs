@@ -19,10 +19,7 @@ pub fn which(program: &str) -> Option<PathBuf> {
 /// the last lines of its stderr. `package` names what installs the program.
 pub fn run(mut cmd: Command, package: &str) -> anyhow::Result<Vec<u8>> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let line = format!(
-        "{program} {}",
-        cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" ")
-    );
+    let line = format!("{program} {}", cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
     tracing::debug!(command = %line, "running");
     let out = match cmd.output() {
         Ok(o) => o,

@@ -53,7 +53,8 @@ fn free_port() -> anyhow::Result<u16> {
 impl Sshd {
     /// Starts sshd with a fresh host key and one authorized user key.
     pub fn start() -> anyhow::Result<Self> {
-        let sshd = which("sshd").context("sshd is not installed (Debian package openssh-server); the SSH lab needs it")?;
+        let sshd =
+            which("sshd").context("sshd is not installed (Debian package openssh-server); the SSH lab needs it")?;
         // Privilege separation needs this directory; without systemd nobody creates it.
         std::fs::create_dir_all("/run/sshd").context("cannot create /run/sshd (sshd's privilege separation dir)")?;
         let dir = tempfile::Builder::new().prefix("apex-sshd-").tempdir()?;
@@ -214,10 +215,10 @@ impl Sshd {
         let Some(child) = &self.child else { return Ok(0) };
         let mut n = 0;
         for pid in children_of(child.id()) {
-            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
-                if rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok() {
-                    n += 1;
-                }
+            if let Some(pid) = rustix::process::Pid::from_raw(pid as i32)
+                && rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok()
+            {
+                n += 1;
             }
         }
         Ok(n)

@@ -119,7 +119,10 @@ pub fn ensure_sparse_file(file: &Path, size: u64) -> anyhow::Result<bool> {
         .with_context(|| format!("cannot open backing file {}", file.display()))?;
     let current = f.metadata()?.len();
     if current > size {
-        bail!("backing file {} is {current} bytes, larger than the requested {size}; refusing to shrink it", file.display());
+        bail!(
+            "backing file {} is {current} bytes, larger than the requested {size}; refusing to shrink it",
+            file.display()
+        );
     }
     if current < size {
         f.set_len(size).with_context(|| format!("cannot size {} to {size} bytes", file.display()))?;
@@ -129,7 +132,7 @@ pub fn ensure_sparse_file(file: &Path, size: u64) -> anyhow::Result<bool> {
 
 /// Binds `backing` to `/dev/loopN` with `flags`, retrying on a free device
 /// another process grabbed first (EBUSY). With `wanted`, only that device.
-fn bind(backing: &File, wanted: Option<u32>, flags: u32) -> anyhow::Result<(u32, File)> {
+fn bind(backing: &File, wanted: Option<u32>, flags: u32, range: Option<(u64, u64)>) -> anyhow::Result<(u32, File)> {
     let ctl = loop_control()?;
     for _ in 0..32 {
         let n = match wanted {
@@ -144,7 +147,11 @@ fn bind(backing: &File, wanted: Option<u32>, flags: u32) -> anyhow::Result<(u32,
         };
         let path = PathBuf::from(format!("/dev/loop{n}"));
         let dev = open_rw(&path)?;
-        let config = ioctl::config_for(backing.as_raw_fd() as u32, flags);
+        let mut config = ioctl::config_for(backing.as_raw_fd() as u32, flags);
+        if let Some((offset, size)) = range {
+            config.info.lo_offset = offset;
+            config.info.lo_sizelimit = size;
+        }
         match ioctl::configure(&dev, config) {
             Ok(()) => return Ok((n, dev)),
             Err(Errno::BUSY) if wanted.is_none() => continue,
@@ -171,16 +178,24 @@ pub fn create_loop_device(file: &Path, size: u64, device: Option<&Path>) -> anyh
     if let Some(existing) = find_attached(&file)? {
         let n = device_number(&existing)?;
         if let Some(w) = wanted.filter(|w| *w != n) {
-            bail!("{} is already attached to {}, not to the requested /dev/loop{w}", file.display(), existing.display());
+            bail!(
+                "{} is already attached to {}, not to the requested /dev/loop{w}",
+                file.display(),
+                existing.display()
+            );
         }
         if let Some(dev_size) = device_size(n).filter(|s| *s != size) {
-            bail!("{} is attached to {} with {dev_size} bytes, not the requested {size}", file.display(), existing.display());
+            bail!(
+                "{} is attached to {} with {dev_size} bytes, not the requested {size}",
+                file.display(),
+                existing.display()
+            );
         }
         tracing::info!(device = %existing.display(), file = %file.display(), "loop device reused");
         return Ok(LoopDevice { device: existing, file, size, reused: true, created_file });
     }
     let backing = open_rw(&file)?;
-    let (n, _dev) = bind(&backing, wanted, 0)?;
+    let (n, _dev) = bind(&backing, wanted, 0, None)?;
     let device = PathBuf::from(format!("/dev/loop{n}"));
     tracing::info!(device = %device.display(), file = %file.display(), size, "loop device attached");
     Ok(LoopDevice { device, file, size, reused: false, created_file })
@@ -210,12 +225,13 @@ pub struct TempLoop {
 }
 
 impl TempLoop {
-    /// Attaches `file` with partition scanning, so `/dev/loopNpK` appear.
-    pub fn attach(file: &Path) -> anyhow::Result<Self> {
+    /// Attaches `file`, or with `range` (offset, length in bytes) only that
+    /// part of it, e.g. one partition of a disk image.
+    pub fn attach(file: &Path, range: Option<(u64, u64)>) -> anyhow::Result<Self> {
         let backing = open_rw(file)?;
         let (number, dev) = {
             let _guard = ATTACH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-            bind(&backing, None, ioctl::FLAG_AUTOCLEAR | ioctl::FLAG_PARTSCAN)?
+            bind(&backing, None, ioctl::FLAG_AUTOCLEAR, range)?
         };
         let device = PathBuf::from(format!("/dev/loop{number}"));
         tracing::debug!(device = %device.display(), file = %file.display(), "temporary loop device attached");
@@ -228,24 +244,6 @@ impl TempLoop {
 
     pub fn number(&self) -> u32 {
         self.number
-    }
-
-    /// Partition devices (`/dev/loopNpK`, with their sizes), from sysfs.
-    pub fn partitions(&self) -> Vec<(PathBuf, u64)> {
-        let dir = sys_dir(self.number);
-        let prefix = format!("loop{}p", self.number);
-        let mut parts: Vec<(u32, PathBuf, u64)> = std::fs::read_dir(&dir)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| {
-                let name = e.ok()?.file_name().into_string().ok()?;
-                let k: u32 = name.strip_prefix(&prefix)?.parse().ok()?;
-                let sectors: u64 = std::fs::read_to_string(dir.join(&name).join("size")).ok()?.trim().parse().ok()?;
-                Some((k, PathBuf::from(format!("/dev/{name}")), sectors * 512))
-            })
-            .collect();
-        parts.sort();
-        parts.into_iter().map(|(_, p, s)| (p, s)).collect()
     }
 
     /// Detaches now and reports failure (drop only logs it).

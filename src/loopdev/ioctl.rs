@@ -59,7 +59,6 @@ pub fn clear_fd(dev: impl AsFd) -> Result<(), Errno> {
 }
 
 pub const FLAG_AUTOCLEAR: u32 = sys::LO_FLAGS_AUTOCLEAR as u32;
-pub const FLAG_PARTSCAN: u32 = sys::LO_FLAGS_PARTSCAN as u32;
 
 /// A `loop_config` for `fd` with `flags`; the rest zeroed as the kernel wants.
 pub fn config_for(fd: u32, flags: u32) -> loop_config {

@@ -37,7 +37,8 @@ pub fn loop_unit(device: &Path, file: &Path) -> anyhow::Result<LoopUnit> {
     let (dev, file) = (device.to_string_lossy(), file.to_string_lossy());
     check_abs("device", &dev)?;
     check_abs("file", &file)?;
-    let Some(n) = dev.strip_prefix("/dev/loop").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())) else {
+    let Some(n) = dev.strip_prefix("/dev/loop").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    else {
         bail!("device must be /dev/loopN (got {dev:?})");
     };
     let name = format!("apex-loop{n}.service");

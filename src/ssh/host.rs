@@ -1,7 +1,8 @@
 //! How a host is described, and how a connection to it is opened: the system
 //! `ssh` as a ControlMaster, with host keys always checked.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
@@ -61,15 +62,43 @@ impl SshHost {
     }
 
     fn known_hosts_label(&self) -> String {
-        self.known_hosts
-            .as_ref()
-            .map_or_else(|| "~/.ssh/known_hosts".to_string(), |p| p.display().to_string())
+        self.known_hosts.as_ref().map_or_else(|| "~/.ssh/known_hosts".to_string(), |p| p.display().to_string())
     }
 }
 
 /// How long an idle master connection outlives its last command; a later
 /// call reconnects. Bounds how long a master lingers after apex exits.
 const IDLE_PERSIST_SECS: usize = 120;
+
+/// Where this process keeps its master control sockets:
+/// `$TMPDIR/apex-ssh-<uid>/<pid>/`. Pooled connections live as long as the
+/// process, so their directories outlive it; each process first removes the
+/// directories of processes that no longer exist.
+fn control_dir() -> Result<&'static Path, SshError> {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(d) = DIR.get() {
+        return Ok(d);
+    }
+    let base = std::env::temp_dir().join(format!("apex-ssh-{}", rustix::process::getuid().as_raw()));
+    if let Ok(entries) = std::fs::read_dir(&base) {
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let dead = name
+                .to_str()
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
+            if dead {
+                let _ = std::fs::remove_dir_all(e.path());
+            }
+        }
+    }
+    let mine = base.join(std::process::id().to_string());
+    std::fs::create_dir_all(&mine).map_err(|e| SshError::Config {
+        host: "-".into(),
+        msg: format!("cannot create the ssh control directory {}: {e}", mine.display()),
+    })?;
+    Ok(DIR.get_or_init(|| mine))
+}
 
 /// Opens the master connection. Verification is never off: `yes` or
 /// `accept-new` (which still refuses a changed key).
@@ -78,7 +107,7 @@ pub async fn connect(host: &SshHost) -> Result<Session, SshError> {
     b.known_hosts_check(if host.accept_new { KnownHosts::Add } else { KnownHosts::Strict })
         .connect_timeout(Duration::from_secs(host.connect_timeout.unwrap_or(30)))
         .server_alive_interval(Duration::from_secs(15))
-        .control_directory(std::env::temp_dir())
+        .control_directory(control_dir()?)
         .control_persist(ControlPersist::IdleFor(IDLE_PERSIST_SECS.try_into().expect("non-zero")));
     if let Some(p) = host.port {
         b.port(p);
@@ -88,7 +117,10 @@ pub async fn connect(host: &SshHost) -> Result<Session, SshError> {
     }
     if let Some(k) = &host.key {
         if !k.is_file() {
-            return Err(SshError::Config { host: host.label(), msg: format!("key file {} does not exist", k.display()) });
+            return Err(SshError::Config {
+                host: host.label(),
+                msg: format!("key file {} does not exist", k.display()),
+            });
         }
         b.keyfile(k);
     }
@@ -119,7 +151,9 @@ fn interpret_connect_error(host: &SshHost, e: openssh::Error) -> SshError {
     };
     let label = host.label();
     let known_hosts = host.known_hosts_label();
-    if text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED") || text.contains("Host key for") && text.contains("has changed") {
+    if text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || (text.contains("Host key for") && text.contains("has changed"))
+    {
         let offending = text
             .lines()
             .find_map(|l| l.split_once("Offending ").map(|(_, r)| r.trim().to_string()))
@@ -130,7 +164,8 @@ fn interpret_connect_error(host: &SshHost, e: openssh::Error) -> SshError {
         return SshError::HostKeyUnknown { host: label, known_hosts };
     }
     if text.contains("Permission denied") {
-        let with = host.key.as_ref().map_or("the agent or default keys".to_string(), |k| format!("key {}", k.display()));
+        let with =
+            host.key.as_ref().map_or("the agent or default keys".to_string(), |k| format!("key {}", k.display()));
         return SshError::AuthFailed { host: label, with };
     }
     SshError::Connect { host: label, msg: text.trim().to_string() }

@@ -47,10 +47,10 @@ pub async fn is_alive(conn: &Connection) -> bool {
 pub async fn close_all() {
     let slots: Vec<Slot> = POOL.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, s)| s).collect();
     for slot in slots {
-        if let Some(conn) = slot.lock().await.take() {
-            if let Ok(conn) = Arc::try_unwrap(conn) {
-                let _ = conn.session.close().await;
-            }
+        if let Some(conn) = slot.lock().await.take()
+            && let Ok(conn) = Arc::try_unwrap(conn)
+        {
+            let _ = conn.session.close().await;
         }
     }
 }

@@ -47,20 +47,11 @@ impl RemoteCommand {
 }
 
 /// The outcome of a command that ran to its end.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct CommandOutput {
     pub status: i32,
-    #[serde(with = "serde_bytes_lossless")]
     pub stdout: Vec<u8>,
-    #[serde(with = "serde_bytes_lossless")]
     pub stderr: Vec<u8>,
-}
-
-/// Serializes bytes as a Lua string (bytes kept as they are, not a list).
-mod serde_bytes_lossless {
-    pub fn serialize<S: serde::Serializer>(v: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(v)
-    }
 }
 
 impl CommandOutput {
@@ -118,7 +109,10 @@ fn remote_line(cmd: &RemoteCommand) -> String {
 
 /// Feeds `input` to the remote stdin; a remote that stops reading early
 /// (exits) is not an error here, its exit status tells.
-async fn feed(mut stdin: Option<openssh::ChildStdin>, mut input: Option<Box<dyn AsyncRead + Send + Unpin + '_>>) -> std::io::Result<()> {
+async fn feed(
+    mut stdin: Option<openssh::ChildStdin>,
+    mut input: Option<Box<dyn AsyncRead + Send + Unpin + '_>>,
+) -> std::io::Result<()> {
     let (Some(w), Some(r)) = (stdin.as_mut(), input.as_mut()) else { return Ok(()) };
     match tokio::io::copy(r, w).await {
         Ok(_) => {}
@@ -145,7 +139,7 @@ pub async fn run_with_input(
     let result = match cmd.timeout {
         Some(t) => match tokio::time::timeout(t + TIMEOUT_GRACE, work).await {
             Ok(r) => r,
-            Err(_) => Err(None),
+            Err(_) => Err(Exit::TimedOut),
         },
         None => work.await,
     };
@@ -156,19 +150,21 @@ pub async fn run_with_input(
     };
     let out = match result {
         Ok(out) => out,
-        Err(None) => return Err(timed_out()),
-        Err(Some(Exit::Terminated(out))) => {
+        Err(Exit::TimedOut) => return Err(timed_out()),
+        Err(Exit::Terminated(out)) => {
             if ssh_mux_closed(&out.stderr) || !pool::is_alive(&conn).await {
                 return Err(SshError::Disconnected { host: label, command: cmd.command.clone() });
             }
             out
         }
-        Err(Some(Exit::Io(msg))) => return Err(SshError::Io { host: label, msg }),
+        Err(Exit::Io(msg)) => return Err(SshError::Io { host: label, msg }),
     };
-    if let Some(t) = cmd.timeout {
-        if matches!(out.status, 124 | 137) && started.elapsed() >= t {
-            return Err(timed_out());
-        }
+    // coreutils `timeout` exits 124 (or 137 after KILL) when the deadline hit.
+    if let Some(t) = cmd.timeout
+        && matches!(out.status, 124 | 137)
+        && started.elapsed() >= t
+    {
+        return Err(timed_out());
     }
     if cmd.check && out.status != 0 {
         return Err(SshError::Failed {
@@ -184,6 +180,8 @@ pub async fn run_with_input(
 enum Exit {
     /// ssh exited 255: the remote died by a signal or exited 255, or the connection died.
     Terminated(CommandOutput),
+    /// The local deadline (timeout plus grace) passed.
+    TimedOut,
     Io(String),
 }
 
@@ -192,8 +190,8 @@ async fn execute(
     label: &str,
     cmd: &RemoteCommand,
     input: Option<Box<dyn AsyncRead + Send + Unpin + '_>>,
-) -> Result<CommandOutput, Option<Exit>> {
-    let io = |what: &str, e: &dyn std::fmt::Display| Some(Exit::Io(format!("{what}: {e}")));
+) -> Result<CommandOutput, Exit> {
+    let io = |what: &str, e: &dyn std::fmt::Display| Exit::Io(format!("{what}: {e}"));
     let mut child = conn
         .session
         .raw_command(remote_line(cmd))
@@ -208,13 +206,14 @@ async fn execute(
         return Err(io("channel", &"no output pipes"));
     };
     let log = !cmd.quiet;
-    let (fed, out, err) = tokio::join!(feed(stdin, input), pump(stdout, label, "stdout", log), pump(stderr, label, "stderr", log));
+    let (fed, out, err) =
+        tokio::join!(feed(stdin, input), pump(stdout, label, "stdout", log), pump(stderr, label, "stderr", log));
     fed.map_err(|e| io("writing stdin", &e))?;
     let (stdout, stderr) = (out.map_err(|e| io("reading stdout", &e))?, err.map_err(|e| io("reading stderr", &e))?);
     let status = match child.wait().await {
         Ok(s) => s.code().unwrap_or(255),
         Err(openssh::Error::RemoteProcessTerminated | openssh::Error::Disconnected) => {
-            return Err(Some(Exit::Terminated(CommandOutput { status: 255, stdout, stderr })));
+            return Err(Exit::Terminated(CommandOutput { status: 255, stdout, stderr }));
         }
         Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => 127,
         Err(e) => return Err(io("waiting for the command", &e)),

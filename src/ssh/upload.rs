@@ -72,7 +72,12 @@ impl<R: AsyncRead + Unpin> AsyncRead for Tee<R> {
 
 /// Local regular files under `dir` (relative path → size, sha256).
 fn manifest(dir: &Path, hash: bool) -> std::io::Result<BTreeMap<String, (u64, Option<String>)>> {
-    fn walk(root: &Path, dir: &Path, hash: bool, out: &mut BTreeMap<String, (u64, Option<String>)>) -> std::io::Result<()> {
+    fn walk(
+        root: &Path,
+        dir: &Path,
+        hash: bool,
+        out: &mut BTreeMap<String, (u64, Option<String>)>,
+    ) -> std::io::Result<()> {
         for e in std::fs::read_dir(dir)? {
             let e = e?;
             let ft = e.file_type()?;
@@ -99,23 +104,29 @@ fn manifest(dir: &Path, hash: bool) -> std::io::Result<BTreeMap<String, (u64, Op
 
 /// Uploads a file or a directory to `host` (see [`UploadOpts`]).
 pub async fn upload(host: &SshHost, o: &UploadOpts) -> Result<UploadReport, SshError> {
-    let fail = |msg: String| SshError::Upload { host: host.label(), path: o.to.clone(), msg };
+    let fail = |msg: String| upload_error(host, o, msg);
     if o.to.is_empty() || o.to.ends_with('/') {
         return Err(fail("the destination must name the file or directory to create".into()));
     }
     if o.mode.is_some_and(|m| m > 0o7777) {
         return Err(fail(format!("mode {:#o} is not a permission mode (e.g. 420 for 0644)", o.mode.unwrap_or(0))));
     }
-    let meta = tokio::fs::metadata(&o.from).await.map_err(|e| fail(format!("cannot read {}: {e}", o.from.display())))?;
+    let meta =
+        tokio::fs::metadata(&o.from).await.map_err(|e| fail(format!("cannot read {}: {e}", o.from.display())))?;
     let mode = o.mode.unwrap_or(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
     let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
     let tmp = format!("{}.apex-part-{}-{nonce}", o.to, std::process::id());
-    let (bytes, files, sha256) = if meta.is_dir() {
-        upload_dir(host, o, &tmp).await.map_err(|e| cleanup_error(e, &fail))?
-    } else {
-        upload_file(host, o, &tmp, meta.len()).await.map_err(|e| cleanup_error(e, &fail))?
-    };
+    let sent =
+        if meta.is_dir() { upload_dir(host, o, &tmp).await } else { upload_file(host, o, &tmp, meta.len()).await };
     let (t, d) = (q(&tmp), q(&o.to));
+    let (bytes, files, sha256) = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            // Nothing half-written stays behind under the temp name.
+            let _ = run_ssh(host, &RemoteCommand::new(format!("rm -rf -- {t}"))).await;
+            return Err(e);
+        }
+    };
     let place = if meta.is_dir() {
         format!(
             "chmod {mode:o} -- {t} && rm -rf -- {d}.apex-old && if [ -d {d} ] && [ ! -L {d} ]; then mv -- {d} {d}.apex-old; fi && mv -fT -- {t} {d} && rm -rf -- {d}.apex-old"
@@ -131,28 +142,19 @@ pub async fn upload(host: &SshHost, o: &UploadOpts) -> Result<UploadReport, SshE
     Ok(UploadReport { path: o.to.clone(), bytes, files, sha256 })
 }
 
-/// A verification failure leaves the temp name behind for the caller to
-/// remove; connection errors pass through unchanged.
-enum Step {
-    Ssh(SshError),
-    Mismatch(String),
+fn upload_error(host: &SshHost, o: &UploadOpts, msg: String) -> SshError {
+    SshError::Upload { host: host.label(), path: o.to.clone(), msg }
 }
 
-fn cleanup_error(e: Step, fail: &impl Fn(String) -> SshError) -> SshError {
-    match e {
-        Step::Ssh(e) => e,
-        Step::Mismatch(msg) => fail(msg),
-    }
-}
-
-async fn remove_tmp(host: &SshHost, tmp: &str) {
-    let _ = run_ssh(host, &RemoteCommand::new(format!("rm -rf -- {}", q(tmp)))).await;
-}
-
-async fn upload_file(host: &SshHost, o: &UploadOpts, tmp: &str, size: u64) -> Result<(u64, u64, Option<String>), Step> {
+async fn upload_file(
+    host: &SshHost,
+    o: &UploadOpts,
+    tmp: &str,
+    size: u64,
+) -> Result<(u64, u64, Option<String>), SshError> {
     let file = tokio::fs::File::open(&o.from)
         .await
-        .map_err(|e| Step::Mismatch(format!("cannot read {}: {e}", o.from.display())))?;
+        .map_err(|e| upload_error(host, o, format!("cannot read {}: {e}", o.from.display())))?;
     let mut tee = Tee {
         inner: file,
         hasher: o.sha256.then(Sha256::new),
@@ -165,21 +167,19 @@ async fn upload_file(host: &SshHost, o: &UploadOpts, tmp: &str, size: u64) -> Re
     }
     let mut cmd = RemoteCommand::new(script).check();
     cmd.quiet = true;
-    let out = run_with_input(host, &cmd, Some(Box::new(&mut tee))).await.map_err(Step::Ssh)?;
+    let out = run_with_input(host, &cmd, Some(Box::new(&mut tee))).await?;
     let Tee { hasher, progress, .. } = tee;
     let text = out.stdout_text();
     let mut lines = text.lines();
     let remote_size: Option<u64> = lines.next().and_then(|l| l.trim().parse().ok());
     if remote_size != Some(size) {
-        remove_tmp(host, tmp).await;
-        return Err(Step::Mismatch(format!("size mismatch: sent {size} bytes, the host has {remote_size:?}")));
+        return Err(upload_error(host, o, format!("size mismatch: sent {size} bytes, the host has {remote_size:?}")));
     }
     let local_sum = hasher.map(|h| hex::encode(h.finalize()));
     if let Some(local) = &local_sum {
         let remote = lines.next().and_then(|l| l.split_whitespace().next()).unwrap_or_default();
         if remote != local {
-            remove_tmp(host, tmp).await;
-            return Err(Step::Mismatch(format!("sha256 mismatch: local {local}, remote {remote}")));
+            return Err(upload_error(host, o, format!("sha256 mismatch: local {local}, remote {remote}")));
         }
     }
     progress.finish("uploaded");
@@ -202,8 +202,8 @@ impl std::io::Write for BlockingWriter {
     }
 }
 
-async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u64, Option<String>), Step> {
-    let local_err = |e: std::io::Error| Step::Mismatch(format!("cannot read {}: {e}", o.from.display()));
+async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u64, Option<String>), SshError> {
+    let local_err = |e: std::io::Error| upload_error(host, o, format!("cannot read {}: {e}", o.from.display()));
     let (from, hash) = (o.from.clone(), o.sha256);
     let local = tokio::task::spawn_blocking(move || manifest(&from, hash))
         .await
@@ -223,7 +223,8 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
     let mut tee = Tee {
         inner: reader,
         hasher: None,
-        progress: Progress::new(format!("upload {}", o.from.display()), Some(total), Unit::Bytes),
+        // The tar stream adds headers and padding: count bytes without a total.
+        progress: Progress::new(format!("upload {}", o.from.display()), None, Unit::Bytes),
     };
     let t = q(tmp);
     let mut script = format!(
@@ -235,10 +236,14 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
     let mut cmd = RemoteCommand::new(script).check();
     cmd.quiet = true;
     let sent = run_with_input(host, &cmd, Some(Box::new(&mut tee))).await;
+    // Drop the reading end first: a tar builder blocked on a full pipe (the
+    // remote stopped reading) then fails instead of waiting forever.
+    drop(tee.inner);
+    let progress = tee.progress;
     let built = builder.await.map_err(|e| local_err(std::io::Error::other(e)))?;
-    let out = sent.map_err(Step::Ssh)?;
+    let out = sent?;
     built.map_err(local_err)?;
-    tee.progress.finish("uploaded");
+    progress.finish("uploaded");
 
     let text = out.stdout_text();
     let (sizes, sums) = text.split_once("---\n").unwrap_or((&text, ""));
@@ -249,10 +254,10 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
         }
     }
     for line in sums.lines() {
-        if let Some((sum, path)) = line.split_once("  ") {
-            if let Some(entry) = remote.get_mut(path.trim_start_matches("./")) {
-                entry.1 = Some(sum.to_string());
-            }
+        if let Some((sum, path)) = line.split_once("  ")
+            && let Some(entry) = remote.get_mut(path.trim_start_matches("./"))
+        {
+            entry.1 = Some(sum.to_string());
         }
     }
     if remote != local {
@@ -263,8 +268,7 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
             .chain(remote.keys().filter(|p| !local.contains_key(*p)))
             .take(5)
             .collect();
-        remove_tmp(host, tmp).await;
-        return Err(Step::Mismatch(format!("the host's copy differs from the local tree at {differing:?}")));
+        return Err(upload_error(host, o, format!("the host's copy differs from the local tree at {differing:?}")));
     }
     Ok((total, local.len() as u64, None))
 }

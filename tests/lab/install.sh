@@ -15,6 +15,8 @@ packages=(
   qemu-utils       # qemu-img for qcow2 conversion
   curl             # the peer for the download benchmark
   util-linux       # losetup, mount
+  mount            # mount/umount used to inspect customized images
+  procps           # pgrep: the SSH timeout test checks the remote process died
 )
 
 missing=()
