@@ -129,8 +129,15 @@ fn lua_paths(cli: &Cli) -> Vec<PathBuf> {
     dirs
 }
 
-fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_current_thread().enable_all().build()?)
+/// Drives a Lua entry point to completion on a current-thread runtime, then
+/// closes pooled SSH connections so none lingers after apex exits.
+fn drive<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let out = fut.await;
+        crate::ssh::close_all().await;
+        out
+    })
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -145,7 +152,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run { script, args } => {
             crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
             let host = Host::new(HostConfig { lua_paths: dirs, plan: false })?;
-            runtime()?.block_on(host.run_file(script, args.clone()))?;
+            drive(host.run_file(script, args.clone()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Scenarios { action: None } => list(&cli, "scenarios", dirs),
@@ -157,7 +164,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let host = Host::new(HostConfig { lua_paths: dirs, plan: true })?;
             let paths: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from("tests")] } else { paths.clone() };
             let arg = host.to_lua(&serde_json::json!({ "paths": paths }))?;
-            let out = runtime()?.block_on(host.call_module("flows.test", "run", arg))?;
+            let out = drive(host.call_module("flows.test", "run", arg))?;
             let failed = match out.front() {
                 Some(mlua::Value::Table(t)) => t.get::<Option<i64>>("failed")?.unwrap_or(0),
                 _ => 0,
@@ -192,7 +199,7 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
     opts["log_file"] = serde_json::json!(log_file);
     opts["lua_paths"] = serde_json::json!(dirs);
     let arg = host.to_lua(&opts)?;
-    runtime()?.block_on(host.call_module("flows.deploy", "run", arg))?;
+    drive(host.call_module("flows.deploy", "run", arg))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -217,6 +224,6 @@ fn scaffold(cli: &Cli, kind: &str, name: &str, dirs: Vec<PathBuf>) -> anyhow::Re
     let target = dirs.first().cloned().unwrap_or_else(|| PathBuf::from("."));
     let host = Host::new(HostConfig { lua_paths: dirs, plan: true })?;
     let arg = host.to_lua(&serde_json::json!({ "kind": kind, "name": name, "dir": target }))?;
-    runtime()?.block_on(host.call_module("flows.scaffold", "run", arg))?;
+    drive(host.call_module("flows.scaffold", "run", arg))?;
     Ok(ExitCode::SUCCESS)
 }
