@@ -67,6 +67,12 @@ pub enum Command {
         /// Where to write the stubs.
         dir: PathBuf,
     },
+    /// Start or stop the local lab (artifact server, registries, Docker engine,
+    /// an sshd undercloud) and print the settings that point a deploy at it.
+    Lab {
+        #[command(subcommand)]
+        action: LabAction,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -83,6 +89,29 @@ pub enum ScaffoldAction {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum LabAction {
+    /// Start the lab services in the background and print the deploy settings for it.
+    Up {
+        /// Where the lab keeps its state, keys, registries and logs.
+        #[arg(long, value_name = "DIR", default_value = "/tmp/apex-lab")]
+        dir: PathBuf,
+    },
+    /// Stop every lab service started by `apex lab up` with this DIR.
+    Down {
+        #[arg(long, value_name = "DIR", default_value = "/tmp/apex-lab")]
+        dir: PathBuf,
+    },
+    /// (internal) Serve the lab's artifacts in the foreground; `lab up` starts it.
+    #[command(hide = true)]
+    ServeArtifacts {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        port: u16,
+    },
+}
+
 #[derive(Debug, Args, Serialize)]
 pub struct DeployArgs {
     /// Scenario name (see `apex scenarios`) or path to a scenario .lua file.
@@ -96,6 +125,10 @@ pub struct DeployArgs {
     /// Evaluate the whole flow and write every artifact under the tmp dir; touch no host, registry or engine.
     #[arg(long)]
     pub plan: bool,
+    /// Site settings (YAML): how to reach the undercloud (SSH), the Docker engine,
+    /// the registries and the artifact server; `apex lab up` writes one for the lab.
+    #[arg(short = 's', long = "site", value_name = "FILE")]
+    pub site: Option<PathBuf>,
     /// Use cached artifacts; fetch only what is missing.
     #[arg(long)]
     pub no_fetch: bool,
@@ -175,6 +208,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let host = Host::new(HostConfig { lua_paths: dirs, plan: true })?;
             crate::lua::stubs::write_dir(dir, host.doc())?;
             println!("wrote LuaLS stubs and .luarc.json to {}", dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lab { action } => {
+            crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+            drive(crate::lab::cli(action))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {

@@ -4,3 +4,8 @@
 
 pub mod artifact_server;
 pub mod sshd;
+
+/// `apex lab up|down`: implemented by the lab orchestration.
+pub async fn cli(action: &crate::cli::LabAction) -> anyhow::Result<()> {
+    anyhow::bail!("apex lab {action:?}: not implemented yet")
+}
