@@ -1,0 +1,109 @@
+//! Lab registries: Debian's `docker-registry` on a loopback port with its own
+//! config and storage in a temp dir ("upstream", "local"), which a test can
+//! stop and restart (same port, same content), and a [`FaultyProxy`] to put in
+//! front of one to count requests or make some of them fail.
+
+mod proxy;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use tokio::process::{Child, Command};
+
+pub use proxy::{Fault, FaultyProxy, Request};
+
+/// One running (or stopped) registry.
+pub struct LabRegistry {
+    name: String,
+    dir: tempfile::TempDir,
+    port: u16,
+    child: Option<Child>,
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn write_config(dir: &Path, port: u16) -> anyhow::Result<()> {
+    let config = format!(
+        "version: 0.1\n\
+         log:\n  level: warn\n  accesslog:\n    disabled: true\n\
+         storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n  \
+         maintenance:\n    uploadpurging:\n      enabled: false\n\
+         http:\n  addr: 127.0.0.1:{port}\n  secret: apex-lab\n",
+        root = dir.join("data").display()
+    );
+    std::fs::write(dir.join("config.yml"), config).context("writing the registry config")
+}
+
+impl LabRegistry {
+    /// Starts a registry named `name` (used in logs and its temp dir) on a free loopback port.
+    pub async fn start(name: &str) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix(&format!("apex-lab-registry-{name}-")).tempdir()?;
+        let port = free_port()?;
+        write_config(dir.path(), port)?;
+        let mut reg = Self { name: name.to_string(), dir, port, child: None };
+        reg.restart().await?;
+        Ok(reg)
+    }
+
+    /// `127.0.0.1:<port>`: the registry part of image references.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The directory holding its config, storage and log.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stops it (the storage stays); requests now get connection refused.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Starts it again on the same port with the same storage.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop().await;
+        let log = std::fs::File::create(self.dir.path().join("registry.log"))?;
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(self.dir.path().join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting docker-registry (Debian package docker-registry) failed; is it installed?")?;
+        self.child = Some(child);
+        let url = format!("http://{}/v2/", self.host());
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                let log = std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
+                bail!("lab registry {} exited with {status}:\n{log}", self.name);
+            }
+            if Instant::now() > deadline {
+                bail!("lab registry {} did not answer at {url} within 20 s", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for LabRegistry {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}
