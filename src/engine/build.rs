@@ -41,6 +41,25 @@ pub struct BuildResult {
 /// Lines of output kept to explain a failed step.
 const TAIL_LINES: usize = 40;
 
+/// Drops terminal color sequences (the engine colors RUN stderr).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // ESC [ params letter
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// Tars a context directory in memory (contexts are Dockerfiles and patches).
 fn tar_context(dir: &Path) -> anyhow::Result<Vec<u8>> {
     let meta = std::fs::metadata(dir).with_context(|| format!("build context {}", dir.display()))?;
@@ -81,7 +100,7 @@ pub async fn build_image(docker: &Docker, opts: &BuildOptions) -> anyhow::Result
         match item {
             Ok(info) => {
                 if let Some(text) = info.stream.as_deref() {
-                    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                    for line in strip_ansi(text).lines().filter(|l| !l.trim().is_empty()) {
                         tracing::info!(target: "apex::build", "{}: {line}", opts.tag);
                         if line.starts_with("Step ") {
                             step = line.to_string();
@@ -118,4 +137,12 @@ pub async fn build_image(docker: &Docker, opts: &BuildOptions) -> anyhow::Result
     };
     tracing::info!("built {} ({id})", opts.tag);
     Ok(BuildResult { id, tag: opts.tag.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn strips_colors() {
+        assert_eq!(super::strip_ansi("\u{1b}[91mboom\u{1b}[0m ok"), "boom ok");
+    }
 }

@@ -25,7 +25,7 @@ pub const TAG: &str = "current-tripleo";
 pub struct ServiceImage {
     /// e.g. `nova-api`; the image is `centos-binary-<service>`.
     pub service: String,
-    /// The user it runs as (created in the image with `uid`).
+    /// The user it runs as (added to /etc/passwd with `uid`; busybox-static has no adduser).
     pub user: String,
     pub uid: u32,
     /// Bytes of generated (incompressible) data unique to this image.
@@ -139,8 +139,8 @@ pub async fn build_service(docker: &Docker, base: &str, svc: &ServiceImage) -> a
     };
     let dockerfile = format!(
         "FROM {base}\n\
-         RUN addgroup -g {uid} {user} && adduser -D -H -u {uid} -G {user} {user} \
-         && mkdir -p /var/lib/{svc} && echo {svc} > /var/lib/{svc}/id{data}\n\
+         RUN echo '{user}:x:{uid}:{uid}:{user}:/var/lib/{svc}:/bin/sh' >> /etc/passwd \
+         && echo '{user}:x:{uid}:' >> /etc/group && mkdir -p /var/lib/{svc} && echo {svc} > /var/lib/{svc}/id{data}\n\
          LABEL name=centos-binary-{svc} apex.lab=1\n\
          USER {user}\n",
         uid = svc.uid,
