@@ -399,3 +399,24 @@ assert(#core.registry_catalog({registry = lab.upstream}).repositories == 3, "rea
 "#;
     run_lua(true, plan, serde_json::json!({"upstream": lab.upstream.host()})).await.unwrap();
 }
+
+#[tokio::test]
+async fn copy_to_a_tls_registry_trusts_the_given_ca_only() {
+    let lab = lab::lab().await;
+    let tls = apex::lab::registry::LabRegistry::start_tls("tls").await.unwrap();
+    let src = ImageRef::parse(&lab.images[0]).unwrap();
+    let dst = ImageRef::parse(&lab.image_in(&tls.host(), "nova-api")).unwrap();
+    let from = client(&lab.upstream.host(), 3);
+
+    let untrusted = RegistrySettings { tls: vec![tls.host()], attempts: Some(1), ..Default::default() };
+    let to = apex::registry::Registry::new(&tls.host(), &untrusted).unwrap();
+    let err = copy_image(&from, &src, &to, &dst, CopyOptions::default(), &CopyContext::default()).await.unwrap_err();
+    assert!(format!("{err:#}").contains(&format!("https://{}", tls.host())), "{err:#}");
+
+    let trusted = RegistrySettings { ca_file: tls.ca_file(), ..untrusted };
+    let to = apex::registry::Registry::new(&tls.host(), &trusted).unwrap();
+    let report = copy_image(&from, &src, &to, &dst, CopyOptions::default(), &CopyContext::default()).await.unwrap();
+    assert_eq!(report.status, CopyStatus::Copied);
+    assert_eq!(to.manifest_digest(REPO, "current-tripleo").await.unwrap(), Some(report.digest));
+    assert_eq!(to.catalog().await.unwrap(), vec![REPO.to_string()]);
+}

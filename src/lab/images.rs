@@ -5,8 +5,6 @@
 //! user (so `REAL_USER` matters) and is pushed to a registry as
 //! `tripleomaster/centos-binary-<service>:current-tripleo`.
 
-use std::path::Path;
-
 use anyhow::Context as _;
 use bollard::Docker;
 use bollard::query_parameters::CreateImageOptionsBuilder;
@@ -97,9 +95,19 @@ pub async fn base_image(docker: &Docker) -> anyhow::Result<String> {
     Ok(BASE_IMAGE.to_string())
 }
 
-fn write_context(dir: &Path, dockerfile: &str) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    std::fs::write(dir.join("Dockerfile"), dockerfile)?;
+/// Builds `dockerfile` (needing no other context file) as `tag`.
+async fn build_dockerfile(docker: &Docker, tag: &str, dockerfile: &str) -> anyhow::Result<()> {
+    let ctx = tempfile::tempdir()?;
+    std::fs::write(ctx.path().join("Dockerfile"), dockerfile)?;
+    let opts = BuildOptions {
+        context: ctx.path().to_path_buf(),
+        tag: tag.to_string(),
+        dockerfile: None,
+        build_args: Default::default(),
+        labels: Default::default(),
+        no_cache: false,
+    };
+    engine::build_image(docker, &opts).await?;
     Ok(())
 }
 
@@ -114,24 +122,13 @@ pub async fn bulk_base(docker: &Docker, bytes: u64) -> anyhow::Result<String> {
     if engine::inspect_image(docker, &tag).await.is_ok() {
         return Ok(tag);
     }
-    let ctx = tempfile::tempdir()?;
-    write_context(ctx.path(), &format!("FROM {base}\nRUN head -c {bytes} /dev/urandom > /var/lib/base.bin\n"))?;
-    let opts = BuildOptions {
-        context: ctx.path().to_path_buf(),
-        tag: tag.clone(),
-        dockerfile: None,
-        build_args: Default::default(),
-        labels: Default::default(),
-        no_cache: false,
-    };
-    engine::build_image(docker, &opts).await?;
+    build_dockerfile(docker, &tag, &format!("FROM {base}\nRUN head -c {bytes} /dev/urandom > /var/lib/base.bin\n")).await?;
     Ok(tag)
 }
 
 /// Builds one service image on `base`; returns its local tag.
 pub async fn build_service(docker: &Docker, base: &str, svc: &ServiceImage) -> anyhow::Result<String> {
     let tag = format!("apexlab/centos-binary-{}:{TAG}", svc.service);
-    let ctx = tempfile::tempdir()?;
     let data = if svc.unique_bytes > 0 {
         format!(" && head -c {} /dev/urandom > /var/lib/{}/data.bin", svc.unique_bytes, svc.service)
     } else {
@@ -147,16 +144,7 @@ pub async fn build_service(docker: &Docker, base: &str, svc: &ServiceImage) -> a
         user = svc.user,
         svc = svc.service,
     );
-    write_context(ctx.path(), &dockerfile)?;
-    let opts = BuildOptions {
-        context: ctx.path().to_path_buf(),
-        tag: tag.clone(),
-        dockerfile: None,
-        build_args: Default::default(),
-        labels: Default::default(),
-        no_cache: false,
-    };
-    engine::build_image(docker, &opts).await?;
+    build_dockerfile(docker, &tag, &dockerfile).await?;
     Ok(tag)
 }
 

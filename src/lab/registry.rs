@@ -19,7 +19,25 @@ pub struct LabRegistry {
     name: String,
     dir: tempfile::TempDir,
     port: u16,
+    tls: bool,
     child: Option<Child>,
+}
+
+/// Makes a lab CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
+fn make_certificates(dir: &Path) -> anyhow::Result<()> {
+    let steps: [&[&str]; 3] = [
+        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=apex lab CA", "-keyout", "ca.key", "-out", "ca.pem"],
+        &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"],
+        &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem"],
+    ];
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")?;
+    for args in steps {
+        let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().context("running openssl")?;
+        if !out.status.success() {
+            bail!("openssl {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    Ok(())
 }
 
 fn free_port() -> anyhow::Result<u16> {
@@ -27,13 +45,22 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-fn write_config(dir: &Path, port: u16) -> anyhow::Result<()> {
+fn write_config(dir: &Path, port: u16, tls: bool) -> anyhow::Result<()> {
+    let tls = if tls {
+        format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            dir.join("server.pem").display(),
+            dir.join("server.key").display()
+        )
+    } else {
+        String::new()
+    };
     let config = format!(
         "version: 0.1\n\
          log:\n  level: warn\n  accesslog:\n    disabled: true\n\
          storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n  \
          maintenance:\n    uploadpurging:\n      enabled: false\n\
-         http:\n  addr: 127.0.0.1:{port}\n  secret: apex-lab\n",
+         http:\n  addr: 127.0.0.1:{port}\n  secret: apex-lab\n{tls}",
         root = dir.join("data").display()
     );
     std::fs::write(dir.join("config.yml"), config).context("writing the registry config")
@@ -42,12 +69,29 @@ fn write_config(dir: &Path, port: u16) -> anyhow::Result<()> {
 impl LabRegistry {
     /// Starts a registry named `name` (used in logs and its temp dir) on a free loopback port.
     pub async fn start(name: &str) -> anyhow::Result<Self> {
+        Self::start_with(name, false).await
+    }
+
+    /// Starts a registry serving TLS with a certificate of a lab CA ([`LabRegistry::ca_file`]).
+    pub async fn start_tls(name: &str) -> anyhow::Result<Self> {
+        Self::start_with(name, true).await
+    }
+
+    async fn start_with(name: &str, tls: bool) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix(&format!("apex-lab-registry-{name}-")).tempdir()?;
         let port = free_port()?;
-        write_config(dir.path(), port)?;
-        let mut reg = Self { name: name.to_string(), dir, port, child: None };
+        if tls {
+            make_certificates(dir.path())?;
+        }
+        write_config(dir.path(), port, tls)?;
+        let mut reg = Self { name: name.to_string(), dir, port, tls, child: None };
         reg.restart().await?;
         Ok(reg)
+    }
+
+    /// The CA certificate (PEM) a TLS lab registry's certificate is signed by.
+    pub fn ca_file(&self) -> Option<std::path::PathBuf> {
+        self.tls.then(|| self.dir.path().join("ca.pem"))
     }
 
     /// `127.0.0.1:<port>`: the registry part of image references.
@@ -81,8 +125,13 @@ impl LabRegistry {
             .spawn()
             .context("starting docker-registry (Debian package docker-registry) failed; is it installed?")?;
         self.child = Some(child);
-        let url = format!("http://{}/v2/", self.host());
-        let client = reqwest::Client::new();
+        let scheme = if self.tls { "https" } else { "http" };
+        let url = format!("{scheme}://{}/v2/", self.host());
+        let mut client = reqwest::Client::builder();
+        if let Some(ca) = self.ca_file() {
+            client = client.add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca)?)?);
+        }
+        let client = client.build()?;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {

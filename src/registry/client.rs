@@ -40,6 +40,9 @@ pub struct RegistrySettings {
     /// as Docker treats 127.0.0.0/8 as insecure by default.
     #[serde(default)]
     pub insecure: Vec<String>,
+    /// Hosts reached over TLS even on loopback (a TLS lab registry).
+    #[serde(default)]
+    pub tls: Vec<String>,
     /// Credentials per host; hosts not listed use the Docker config file's.
     #[serde(default)]
     pub credentials: BTreeMap<String, Credentials>,
@@ -54,6 +57,9 @@ pub struct RegistrySettings {
 impl RegistrySettings {
     fn is_plain_http(&self, host: &str) -> bool {
         let name = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if self.tls.iter().any(|h| h == host) {
+            return false;
+        }
         self.insecure.iter().any(|h| h == host)
             || name == "localhost"
             || name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
@@ -149,19 +155,31 @@ pub fn is_transient(err: &anyhow::Error) -> bool {
 
 /// An unexpected HTTP status, with the registry's error body.
 #[derive(Debug, thiserror::Error)]
-#[error("{method} {url}: HTTP {status}: {body}")]
+#[error("{request}: HTTP {status}: {body}")]
 pub struct StatusError {
-    pub method: Method,
-    pub url: String,
+    /// What was asked (`PUT <url>` or a description).
+    pub request: String,
     pub status: StatusCode,
     pub body: String,
 }
 
 async fn status_error(method: Method, url: &Url, resp: Response) -> anyhow::Error {
+    described_status_error(format!("{method} {url}"), resp).await
+}
+
+async fn described_status_error(request: String, resp: Response) -> anyhow::Error {
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
     let body: String = body.trim().chars().take(300).collect();
-    StatusError { method, url: url.to_string(), status, body }.into()
+    StatusError { request, status, body }.into()
+}
+
+/// Turns a 5xx or 429 answer into a (transient) error.
+async fn server_error_as_err(what: &str, resp: Response) -> anyhow::Result<Response> {
+    if resp.status().is_server_error() || resp.status() == StatusCode::TOO_MANY_REQUESTS {
+        return Err(described_status_error(format!("{what} ({})", resp.url()), resp).await);
+    }
+    Ok(resp)
 }
 
 /// Runs `op` up to `attempts` times while it fails transiently, backing off
@@ -306,15 +324,8 @@ impl Registry {
 
     /// Sends an idempotent request with retries; 5xx become transient errors.
     async fn send(&self, what: &str, make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync)) -> anyhow::Result<Response> {
-        with_retries(what, self.attempts, || async {
-            let resp = self.send_once(make).await?;
-            if resp.status().is_server_error() || resp.status() == StatusCode::TOO_MANY_REQUESTS {
-                let url = resp.url().clone();
-                return Err(status_error(Method::GET, &url, resp).await);
-            }
-            Ok(resp)
-        })
-        .await
+        with_retries(what, self.attempts, || async { server_error_as_err(what, self.send_once(make).await?).await })
+            .await
     }
 
     async fn expect(resp: Response, method: Method, ok: &[StatusCode]) -> anyhow::Result<Response> {
@@ -387,7 +398,9 @@ impl Registry {
         let url = self.url(&format!("v2/{repo}/manifests/{reference}"));
         let what = format!("GET manifest {}/{repo}:{reference}", self.host);
         with_retries(&what, self.attempts, || async {
-            let resp = self.send(&what, &|c| c.get(url.clone()).header(ACCEPT, ACCEPT_MANIFESTS)).await?;
+            // One attempt per round: the body read below is retried with it.
+            let resp = self.send_once(&|c| c.get(url.clone()).header(ACCEPT, ACCEPT_MANIFESTS)).await?;
+            let resp = server_error_as_err(&what, resp).await?;
             if resp.status() == StatusCode::NOT_FOUND {
                 return Ok(None);
             }
@@ -557,5 +570,7 @@ mod tests {
         assert!(s.is_plain_http("127.0.0.1:5000"));
         assert!(s.is_plain_http("10.0.0.1:8787"));
         assert!(!s.is_plain_http("quay.io"));
+        let t = RegistrySettings { tls: vec!["127.0.0.1:5000".into()], ..Default::default() };
+        assert!(!t.is_plain_http("127.0.0.1:5000"));
     }
 }

@@ -94,18 +94,7 @@ pub async fn copy_image(
     opts: CopyOptions,
     ctx: &CopyContext,
 ) -> anyhow::Result<CopyReport> {
-    copy_image_inner(from, src, to, dst, opts, ctx).await.with_context(|| format!("copying {src} to {dst}"))
-}
-
-async fn copy_image_inner(
-    from: &Registry,
-    src: &ImageRef,
-    to: &Registry,
-    dst: &ImageRef,
-    opts: CopyOptions,
-    ctx: &CopyContext,
-) -> anyhow::Result<CopyReport> {
-    {
+    let run = async {
         let manifest = from
             .manifest(&src.repository, &src.reference)
             .await?
@@ -122,7 +111,7 @@ async fn copy_image_inner(
         };
         if to.manifest_digest(&dst.repository, &dst.reference).await?.as_deref() == Some(manifest.digest.as_str()) {
             tracing::info!("{dst}: already present ({})", manifest.digest);
-            return Ok(report);
+            return Ok::<_, anyhow::Error>(report);
         }
         let counters = Counters { run: ctx.stats.clone(), image: Arc::default() };
         if manifest.is_list() {
@@ -152,7 +141,8 @@ async fn copy_image_inner(
             report.blobs_present
         );
         Ok(report)
-    }
+    };
+    run.await.with_context(|| format!("copying {src} to {dst}"))
 }
 
 /// Adds to the run's counters and the image's at once.

@@ -11,6 +11,7 @@ use crate::lua::api::{Api, Effect, FnSpec, Param};
 
 const CLASSES: &str = r#"---@class apex.RegistrySettings
 ---@field insecure? string[] hosts (`host:port`) reached over plain HTTP; loopback always is
+---@field tls? string[] hosts reached over TLS even on loopback
 ---@field credentials? table<string, apex.Credentials> per host; others use the Docker config file
 ---@field ca_file? string PEM bundle trusted besides the system roots
 ---@field tls_verify? boolean default true
