@@ -420,3 +420,46 @@ async fn copy_to_a_tls_registry_trusts_the_given_ca_only() {
     assert_eq!(to.manifest_digest(REPO, "current-tripleo").await.unwrap(), Some(report.digest));
     assert_eq!(to.catalog().await.unwrap(), vec![REPO.to_string()]);
 }
+
+#[tokio::test]
+async fn credentials_come_from_settings_or_a_docker_config_file() {
+    let lab = lab::lab().await;
+    let secured = apex::lab::registry::LabRegistry::start_with_auth("auth", "apex", "s3cret").await.unwrap();
+    let host = secured.host();
+
+    let anonymous = client(&host, 1);
+    let err = anonymous.catalog().await.unwrap_err();
+    assert!(format!("{err:#}").contains("401"), "{err:#}");
+
+    // Engine push with credentials from the caller.
+    let creds = apex::registry::Credentials { username: "apex".into(), password: "s3cret".into() };
+    let target = format!("{host}/{REPO}:pushed");
+    engine::pull_image(&lab.docker, &lab.images[0], None).await.unwrap();
+    engine::tag_image(&lab.docker, &lab.images[0], &target).await.unwrap();
+    let wrong = apex::registry::Credentials { password: "nope".into(), ..creds.clone() };
+    assert!(engine::push_image(&lab.docker, &target, Some(&wrong)).await.is_err(), "a wrong password is refused");
+    let pushed = engine::push_image(&lab.docker, &target, Some(&creds)).await.unwrap();
+
+    // Registry client with credentials in settings.
+    let settings = RegistrySettings { credentials: [(host.clone(), creds.clone())].into(), ..Default::default() };
+    let reg = apex::registry::Registry::new(&host, &settings).unwrap();
+    assert_eq!(reg.manifest_digest(REPO, "pushed").await.unwrap(), Some(pushed.digest.clone()));
+
+    // ... and from a Docker config file as `docker login` writes it.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.json");
+    std::fs::write(&config, format!(r#"{{"auths":{{"{host}":{{"auth":"YXBleDpzM2NyZXQ="}}}}}}"#)).unwrap();
+    let settings = RegistrySettings { docker_config: Some(config), ..Default::default() };
+    let reg = apex::registry::Registry::new(&host, &settings).unwrap();
+    assert_eq!(reg.catalog().await.unwrap(), vec![REPO.to_string()]);
+
+    // A copy into the secured registry authenticates every request it makes.
+    let src = ImageRef::parse(&lab.images[1]).unwrap();
+    let dst = ImageRef::parse(&lab.image_in(&host, "nova-conductor")).unwrap();
+    let report = copy_image(&client(&lab.upstream.host(), 3), &src, &reg, &dst, CopyOptions::default(), &CopyContext::default())
+        .await
+        .unwrap();
+    assert_eq!(report.status, CopyStatus::Copied);
+    assert!(report.blobs_sent >= 1);
+    engine::remove_image(&lab.docker, &target, false).await.unwrap();
+}

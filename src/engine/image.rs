@@ -50,7 +50,7 @@ fn registry_of(image: &str) -> Option<String> {
 /// Credentials for the registry an image names: given ones, else the Docker config file's.
 fn credentials(image: &str, explicit: Option<&Credentials>) -> anyhow::Result<Option<DockerCredentials>> {
     let Some(host) = registry_of(image) else { return Ok(explicit.map(to_docker)) };
-    Ok(auth::resolve(explicit, &host)?.as_ref().map(|c| DockerCredentials {
+    Ok(auth::resolve(explicit, &host, None)?.as_ref().map(|c| DockerCredentials {
         serveraddress: Some(host.clone()),
         ..to_docker(c)
     }))

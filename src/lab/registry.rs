@@ -45,7 +45,12 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(l.local_addr()?.port())
 }
 
-fn write_config(dir: &Path, port: u16, tls: bool) -> anyhow::Result<()> {
+fn write_config(dir: &Path, port: u16, tls: bool, auth: bool) -> anyhow::Result<()> {
+    let auth = if auth {
+        format!("auth:\n  htpasswd:\n    realm: apex-lab\n    path: {}\n", dir.join("htpasswd").display())
+    } else {
+        String::new()
+    };
     let tls = if tls {
         format!(
             "  tls:\n    certificate: {}\n    key: {}\n",
@@ -60,7 +65,7 @@ fn write_config(dir: &Path, port: u16, tls: bool) -> anyhow::Result<()> {
          log:\n  level: warn\n  accesslog:\n    disabled: true\n\
          storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n  \
          maintenance:\n    uploadpurging:\n      enabled: false\n\
-         http:\n  addr: 127.0.0.1:{port}\n  secret: apex-lab\n{tls}",
+         http:\n  addr: 127.0.0.1:{port}\n  secret: apex-lab\n{tls}{auth}",
         root = dir.join("data").display()
     );
     std::fs::write(dir.join("config.yml"), config).context("writing the registry config")
@@ -69,21 +74,31 @@ fn write_config(dir: &Path, port: u16, tls: bool) -> anyhow::Result<()> {
 impl LabRegistry {
     /// Starts a registry named `name` (used in logs and its temp dir) on a free loopback port.
     pub async fn start(name: &str) -> anyhow::Result<Self> {
-        Self::start_with(name, false).await
+        Self::start_with(name, false, None).await
     }
 
     /// Starts a registry serving TLS with a certificate of a lab CA ([`LabRegistry::ca_file`]).
     pub async fn start_tls(name: &str) -> anyhow::Result<Self> {
-        Self::start_with(name, true).await
+        Self::start_with(name, true, None).await
     }
 
-    async fn start_with(name: &str, tls: bool) -> anyhow::Result<Self> {
+    /// Starts a registry that requires HTTP Basic auth with this user and password.
+    pub async fn start_with_auth(name: &str, user: &str, password: &str) -> anyhow::Result<Self> {
+        Self::start_with(name, false, Some((user, password))).await
+    }
+
+    async fn start_with(name: &str, tls: bool, auth: Option<(&str, &str)>) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix(&format!("apex-lab-registry-{name}-")).tempdir()?;
         let port = free_port()?;
         if tls {
             make_certificates(dir.path())?;
         }
-        write_config(dir.path(), port, tls)?;
+        if let Some((user, password)) = auth {
+            // docker-registry's htpasswd accepts bcrypt only; a low cost keeps tests quick.
+            let hash = bcrypt::hash(password, 5).context("hashing the lab registry password")?;
+            std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n"))?;
+        }
+        write_config(dir.path(), port, tls, auth.is_some())?;
         let mut reg = Self { name: name.to_string(), dir, port, tls, child: None };
         reg.restart().await?;
         Ok(reg)
@@ -134,7 +149,7 @@ impl LabRegistry {
         let client = client.build()?;
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
-            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success() || r.status() == 401) {
                 return Ok(());
             }
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {

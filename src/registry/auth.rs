@@ -69,12 +69,13 @@ pub fn from_docker_config(path: &Path, registry: &str) -> anyhow::Result<Option<
     Ok(Some(Credentials { username: u.to_string(), password: p.to_string() }))
 }
 
-/// Credentials given explicitly win; otherwise the Docker config file's.
-pub fn resolve(explicit: Option<&Credentials>, registry: &str) -> anyhow::Result<Option<Credentials>> {
+/// Credentials given explicitly win; otherwise those of the Docker config
+/// file (`config_file`, else the Docker CLI's default).
+pub fn resolve(explicit: Option<&Credentials>, registry: &str, config_file: Option<&Path>) -> anyhow::Result<Option<Credentials>> {
     if let Some(c) = explicit {
         return Ok(Some(c.clone()));
     }
-    match docker_config_path() {
+    match config_file.map(Path::to_path_buf).or_else(docker_config_path) {
         Some(p) => from_docker_config(&p, registry),
         None => Ok(None),
     }

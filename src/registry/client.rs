@@ -46,6 +46,9 @@ pub struct RegistrySettings {
     /// Credentials per host; hosts not listed use the Docker config file's.
     #[serde(default)]
     pub credentials: BTreeMap<String, Credentials>,
+    /// The Docker config file to read credentials from (default
+    /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`).
+    pub docker_config: Option<PathBuf>,
     /// A PEM CA bundle trusted for TLS registries besides the system roots.
     pub ca_file: Option<PathBuf>,
     /// Verify TLS certificates (default true).
@@ -230,7 +233,7 @@ impl Registry {
                 builder = builder.add_root_certificate(cert);
             }
         }
-        let creds = auth::resolve(settings.credentials.get(host), host)?;
+        let creds = auth::resolve(settings.credentials.get(host), host, settings.docker_config.as_deref())?;
         Ok(Self {
             host: host.to_string(),
             base,

@@ -13,6 +13,7 @@ const CLASSES: &str = r#"---@class apex.RegistrySettings
 ---@field insecure? string[] hosts (`host:port`) reached over plain HTTP; loopback always is
 ---@field tls? string[] hosts reached over TLS even on loopback
 ---@field credentials? table<string, apex.Credentials> per host; others use the Docker config file
+---@field docker_config? string Docker config file for credentials, default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`
 ---@field ca_file? string PEM bundle trusted besides the system roots
 ---@field tls_verify? boolean default true
 ---@field attempts? integer attempts per request on connection errors and 5xx, default 5
