@@ -34,7 +34,8 @@ const SERVICES: [&str; 8] = [
 
 const MIRROR_LUA: &str = r#"
 local core = require("apex.core")
-local items = core.json_load({path = ...})
+local args = ...
+local items = core.json_load({path = type(args) == "table" and args[1] or args})
 local s = core.mirror_images({images = items, concurrency = 4, blob_concurrency = 4})
 print(string.format("apex: copied %d, present %d, failed %d, blobs sent %d, mounted %d, bytes %d",
   #s.copied, #s.present, #s.failed, s.blobs_sent, s.blobs_mounted, s.bytes_sent))
