@@ -80,6 +80,7 @@ async fn build_passes_build_args_and_reports_a_failed_step_with_its_output() {
     let missing = BuildOptions { context: ctx.path().join("nope"), ..failing };
     let err = engine::build_image(&lab.docker, &missing).await.unwrap_err().to_string();
     assert!(err.contains("no Dockerfile in context"), "{err}");
+    engine::remove_image(&lab.docker, "apexlab/test-build:args", true).await.unwrap();
 }
 
 #[tokio::test]
@@ -107,6 +108,7 @@ async fn pull_tag_inspect_user_and_push_to_a_registry() {
 
     let err = engine::pull_image(&lab.docker, &format!("{}/no/such:image", lab.local.host()), None).await.unwrap_err();
     assert!(format!("{err:#}").contains("pulling"), "{err:#}");
+    lab.cleanup().await;
 }
 
 #[tokio::test]
@@ -303,6 +305,7 @@ async fn patched_images_are_rebuilt_with_their_own_user_tagged_apex_and_pushed()
     }
     let untouched = client(&host, 3).tags("tripleomaster/centos-binary-nova-conductor").await.unwrap();
     assert_eq!(untouched, vec!["current-tripleo".to_string()], "images without patches are not rebuilt");
+    lab.cleanup().await;
 }
 
 /// Runs a Lua chunk on a fresh host with `...` = `args` (a table).
@@ -398,6 +401,8 @@ assert(not ok and err:match("refused in plan mode"), err)
 assert(#core.registry_catalog({registry = lab.upstream}).repositories == 3, "reads are allowed in plan mode")
 "#;
     run_lua(true, plan, serde_json::json!({"upstream": lab.upstream.host()})).await.unwrap();
+    engine::remove_image(&lab.docker, "apexlab/lua-build:1", true).await.unwrap();
+    lab.cleanup().await;
 }
 
 #[tokio::test]
@@ -462,4 +467,5 @@ async fn credentials_come_from_settings_or_a_docker_config_file() {
     assert_eq!(report.status, CopyStatus::Copied);
     assert!(report.blobs_sent >= 1);
     engine::remove_image(&lab.docker, &target, false).await.unwrap();
+    lab.cleanup().await;
 }

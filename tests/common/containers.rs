@@ -42,6 +42,22 @@ pub async fn lab() -> Lab {
 }
 
 impl Lab {
+    /// Removes every engine image named after this lab's registries (pulled,
+    /// tagged or rebuilt by a test), so runs do not pile images up.
+    pub async fn cleanup(&self) {
+        let prefixes = [format!("{}/", self.upstream.host()), format!("{}/", self.local.host())];
+        let images = self
+            .docker
+            .list_images(None::<bollard::query_parameters::ListImagesOptions>)
+            .await
+            .expect("list engine images");
+        for tag in images.iter().flat_map(|i| i.repo_tags.iter()) {
+            if prefixes.iter().any(|p| tag.starts_with(p.as_str())) {
+                engine::remove_image(&self.docker, tag, true).await.expect("remove a test image");
+            }
+        }
+    }
+
     pub fn engine_settings(&self) -> EngineSettings {
         self.engine.settings()
     }
