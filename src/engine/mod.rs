@@ -1,8 +1,48 @@
 //! A Docker engine through bollard: build, pull, tag, inspect, push.
+//!
+//! The engine is reached at the local socket by default (`DOCKER_HOST` when
+//! set), or at any endpoint bollard speaks: `unix://`, `tcp://`/`http://`,
+//! `https://` (TLS with the `DOCKER_CERT_PATH` certificates). The API version
+//! is negotiated, so older engines (Debian's 20.10) answer too.
 
-use crate::lua::Api;
+mod build;
+mod image;
+mod lua;
 
-/// Registers this family's functions on `apex.core`.
-pub fn register(_api: &mut Api) -> mlua::Result<()> {
-    Ok(())
+use anyhow::Context as _;
+use bollard::Docker;
+use serde::Deserialize;
+
+pub use build::{BuildOptions, BuildResult, build_image};
+pub use image::{ImageInfo, PushResult, inspect_image, pull_image, push_image, remove_image, tag_image};
+pub use lua::register;
+
+/// Where the engine is: `None` means `DOCKER_HOST` or the local socket.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSettings {
+    /// An endpoint such as `unix:///var/run/docker.sock`, `tcp://10.0.0.1:2375`, `https://host:2376`.
+    pub endpoint: Option<String>,
+    /// Seconds before a single engine request gives up (default 600: builds are long).
+    pub timeout: Option<u64>,
+}
+
+/// Connects to the engine and negotiates the API version; errors name the endpoint.
+pub async fn connect(settings: &EngineSettings) -> anyhow::Result<Docker> {
+    let endpoint = settings
+        .endpoint
+        .clone()
+        .or_else(|| std::env::var("DOCKER_HOST").ok())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string());
+    let docker = if endpoint.starts_with('/') {
+        Docker::connect_with_unix(&endpoint, 600, bollard::API_DEFAULT_VERSION)
+    } else {
+        Docker::connect_with_host(&endpoint)
+    }
+    .with_context(|| format!("Docker engine at {endpoint}: cannot connect"))?
+    .with_timeout(std::time::Duration::from_secs(settings.timeout.unwrap_or(600)));
+    docker
+        .negotiate_version()
+        .await
+        .with_context(|| format!("Docker engine at {endpoint} does not answer"))
 }

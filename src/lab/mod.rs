@@ -3,6 +3,9 @@
 //! `apex lab up`. Each part lives in its own module.
 
 pub mod artifact_server;
+pub mod docker;
+pub mod images;
+pub mod registry;
 pub mod sshd;
 
 /// `apex lab up|down`: implemented by the lab orchestration.

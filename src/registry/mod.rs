@@ -1,8 +1,22 @@
-//! Registries on the OCI distribution API: catalog, tags, manifests, and engine-free image copy.
+//! Registries on the OCI distribution API: catalog, tags, manifests, and an
+//! engine-free image copy (flow steps 8c/8f), plus the patched-image rebuild
+//! of step 8d that pushes back into the local registry.
 
-use crate::lua::Api;
+pub mod auth;
+mod client;
+mod copy;
+mod lua;
+mod mirror;
+mod rebuild;
+mod reference;
 
-/// Registers this family's functions on `apex.core`.
-pub fn register(_api: &mut Api) -> mlua::Result<()> {
-    Ok(())
-}
+pub use auth::Credentials;
+pub use client::{
+    DOCKER_LIST, DOCKER_MANIFEST, Descriptor, ManifestBody, Mount, OCI_INDEX, OCI_MANIFEST, RawManifest, Registry,
+    RegistrySettings, StatusError, sha256_digest,
+};
+pub use copy::{BlobLedger, CopyContext, CopyOptions, CopyReport, CopyStats, CopyStatus, copy_image};
+pub use lua::register;
+pub use mirror::{MirrorFailure, MirrorItem, MirrorOptions, MirrorSummary, Registries, mirror_images};
+pub use rebuild::{RebuildFailure, RebuildOptions, RebuildSummary, Rebuilt, rebuild_patched};
+pub use reference::ImageRef;

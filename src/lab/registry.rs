@@ -1,0 +1,173 @@
+//! Lab registries: Debian's `docker-registry` on a loopback port with its own
+//! config and storage in a temp dir ("upstream", "local"), which a test can
+//! stop and restart (same port, same content), and a [`FaultyProxy`] to put in
+//! front of one to count requests or make some of them fail.
+
+mod proxy;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use tokio::process::{Child, Command};
+
+pub use proxy::{Fault, FaultyProxy, Request};
+
+/// One running (or stopped) registry.
+pub struct LabRegistry {
+    name: String,
+    dir: tempfile::TempDir,
+    port: u16,
+    tls: bool,
+    child: Option<Child>,
+}
+
+/// Makes a lab CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
+fn make_certificates(dir: &Path) -> anyhow::Result<()> {
+    let steps: [&[&str]; 3] = [
+        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=apex lab CA", "-keyout", "ca.key", "-out", "ca.pem"],
+        &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"],
+        &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem"],
+    ];
+    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")?;
+    for args in steps {
+        let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().context("running openssl")?;
+        if !out.status.success() {
+            bail!("openssl {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    Ok(())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;
+    Ok(l.local_addr()?.port())
+}
+
+fn write_config(dir: &Path, port: u16, tls: bool, auth: bool) -> anyhow::Result<()> {
+    let auth = if auth {
+        format!("auth:\n  htpasswd:\n    realm: apex-lab\n    path: {}\n", dir.join("htpasswd").display())
+    } else {
+        String::new()
+    };
+    let tls = if tls {
+        format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            dir.join("server.pem").display(),
+            dir.join("server.key").display()
+        )
+    } else {
+        String::new()
+    };
+    let config = format!(
+        "version: 0.1\n\
+         log:\n  level: warn\n  accesslog:\n    disabled: true\n\
+         storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n  \
+         maintenance:\n    uploadpurging:\n      enabled: false\n\
+         http:\n  addr: 127.0.0.1:{port}\n  secret: apex-lab\n{tls}{auth}",
+        root = dir.join("data").display()
+    );
+    std::fs::write(dir.join("config.yml"), config).context("writing the registry config")
+}
+
+impl LabRegistry {
+    /// Starts a registry named `name` (used in logs and its temp dir) on a free loopback port.
+    pub async fn start(name: &str) -> anyhow::Result<Self> {
+        Self::start_with(name, false, None).await
+    }
+
+    /// Starts a registry serving TLS with a certificate of a lab CA ([`LabRegistry::ca_file`]).
+    pub async fn start_tls(name: &str) -> anyhow::Result<Self> {
+        Self::start_with(name, true, None).await
+    }
+
+    /// Starts a registry that requires HTTP Basic auth with this user and password.
+    pub async fn start_with_auth(name: &str, user: &str, password: &str) -> anyhow::Result<Self> {
+        Self::start_with(name, false, Some((user, password))).await
+    }
+
+    async fn start_with(name: &str, tls: bool, auth: Option<(&str, &str)>) -> anyhow::Result<Self> {
+        let dir = tempfile::Builder::new().prefix(&format!("apex-lab-registry-{name}-")).tempdir()?;
+        let port = free_port()?;
+        if tls {
+            make_certificates(dir.path())?;
+        }
+        if let Some((user, password)) = auth {
+            // docker-registry's htpasswd accepts bcrypt only; a low cost keeps tests quick.
+            let hash = bcrypt::hash(password, 5).context("hashing the lab registry password")?;
+            std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n"))?;
+        }
+        write_config(dir.path(), port, tls, auth.is_some())?;
+        let mut reg = Self { name: name.to_string(), dir, port, tls, child: None };
+        reg.restart().await?;
+        Ok(reg)
+    }
+
+    /// The CA certificate (PEM) a TLS lab registry's certificate is signed by.
+    pub fn ca_file(&self) -> Option<std::path::PathBuf> {
+        self.tls.then(|| self.dir.path().join("ca.pem"))
+    }
+
+    /// `127.0.0.1:<port>`: the registry part of image references.
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// The directory holding its config, storage and log.
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Stops it (the storage stays); requests now get connection refused.
+    pub async fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill().await;
+        }
+    }
+
+    /// Starts it again on the same port with the same storage.
+    pub async fn restart(&mut self) -> anyhow::Result<()> {
+        self.stop().await;
+        let log = std::fs::File::create(self.dir.path().join("registry.log"))?;
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(self.dir.path().join("config.yml"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true)
+            .spawn()
+            .context("starting docker-registry (Debian package docker-registry) failed; is it installed?")?;
+        self.child = Some(child);
+        let scheme = if self.tls { "https" } else { "http" };
+        let url = format!("{scheme}://{}/v2/", self.host());
+        let mut client = reqwest::Client::builder();
+        if let Some(ca) = self.ca_file() {
+            client = client.add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca)?)?);
+        }
+        let client = client.build()?;
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success() || r.status() == 401) {
+                return Ok(());
+            }
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                let log = std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
+                bail!("lab registry {} exited with {status}:\n{log}", self.name);
+            }
+            if Instant::now() > deadline {
+                bail!("lab registry {} did not answer at {url} within 20 s", self.name);
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for LabRegistry {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.as_mut() {
+            let _ = child.start_kill();
+        }
+    }
+}

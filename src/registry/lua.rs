@@ -1,0 +1,215 @@
+//! Lua bindings of the registry primitives: thin wrappers over the Rust API.
+
+use anyhow::bail;
+use serde::{Deserialize, Serialize};
+
+use super::{
+    CopyContext, CopyOptions, ImageRef, MirrorItem, MirrorOptions, RebuildOptions, Registry, RegistrySettings,
+    copy_image, mirror_images, rebuild_patched,
+};
+use crate::lua::api::{Api, Effect, FnSpec, Param};
+
+const CLASSES: &str = r#"---@class apex.RegistrySettings
+---@field insecure? string[] hosts (`host:port`) reached over plain HTTP; loopback always is
+---@field tls? string[] hosts reached over TLS even on loopback
+---@field credentials? table<string, apex.Credentials> per host; others use the Docker config file
+---@field docker_config? string Docker config file for credentials, default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`
+---@field ca_file? string PEM bundle trusted besides the system roots
+---@field tls_verify? boolean default true
+---@field attempts? integer attempts per request on connection errors and 5xx, default 5
+
+---@class apex.CopyReport
+---@field source string
+---@field destination string
+---@field status "copied"|"present" present: the destination had this digest under the tag; nothing sent
+---@field digest string manifest (list) digest, the same on both sides
+---@field blobs_sent integer
+---@field blobs_mounted integer blobs linked from another repository of the destination
+---@field blobs_present integer
+---@field bytes_sent integer
+
+---@class apex.MirrorSummary
+---@field copied apex.CopyReport[]
+---@field present apex.CopyReport[]
+---@field failed {source: string, destination: string, error: string}[]
+---@field blobs_sent integer
+---@field blobs_mounted integer
+---@field bytes_sent integer
+
+---@class apex.RebuildOpts
+---@field registry string the local registry, `host:port`
+---@field containers_dir string the `containers/` directory: one `<image>/Dockerfile` per patched image
+---@field tag? string tag of rebuilt images, default `apex`
+---@field source_tag? string tag to patch; default the repository's only other tag
+---@field concurrency? integer builds at once, default 2
+---@field allow_failures? boolean return failures in the summary instead of raising
+---@field engine? apex.EngineSettings
+---@field registries? apex.RegistrySettings
+---@field credentials? apex.Credentials
+
+---@class apex.RebuildSummary
+---@field rebuilt {image: string, source: string, user: string, digest: string}[]
+---@field not_in_registry string[] patch directories with no image in the registry
+---@field failed {name: string, error: string}[]"#;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogArgs {
+    registry: String,
+    #[serde(default)]
+    registries: RegistrySettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TagsArgs {
+    registry: String,
+    repository: String,
+    #[serde(default)]
+    registries: RegistrySettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CopyArgs {
+    source: String,
+    destination: String,
+    blob_concurrency: Option<usize>,
+    #[serde(default)]
+    registries: RegistrySettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MirrorArgs {
+    images: Vec<MirrorItem>,
+    concurrency: Option<usize>,
+    blob_concurrency: Option<usize>,
+    #[serde(default)]
+    allow_failures: bool,
+    #[serde(default)]
+    registries: RegistrySettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RebuildArgs {
+    #[serde(default)]
+    allow_failures: bool,
+    #[serde(flatten)]
+    opts: RebuildOptions,
+}
+
+#[derive(Serialize)]
+struct Repositories {
+    repositories: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Tags {
+    tags: Vec<String>,
+}
+
+/// Raises with every failure when a batch had some and the caller did not allow it.
+fn check_failures<'a>(what: &str, allow: bool, failures: impl Iterator<Item = (&'a str, &'a str)>) -> anyhow::Result<()> {
+    let lines: Vec<String> = failures.map(|(name, err)| format!("  {name}: {err}")).collect();
+    if !allow && !lines.is_empty() {
+        bail!("{} of the {what} failed:\n{}", lines.len(), lines.join("\n"));
+    }
+    Ok(())
+}
+
+/// Registers registry_catalog, registry_tags, copy_image, mirror_images, rebuild_patched.
+pub fn register(api: &mut Api) -> mlua::Result<()> {
+    api.class(CLASSES);
+    api.async_fn(
+        FnSpec {
+            name: "registry_catalog",
+            doc: "Lists the repositories of a registry (`/v2/_catalog`, all pages).",
+            params: &[Param { name: "opts", ty: "{registry: string, registries?: apex.RegistrySettings}", doc: "registry is `host:port`" }],
+            returns: "{repositories: string[]}",
+            is_async: true,
+            effect: Effect::ReadRemote,
+        },
+        |a: CatalogArgs| async move {
+            let reg = Registry::new(&a.registry, &a.registries)?;
+            Ok(Repositories { repositories: reg.catalog().await? })
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "registry_tags",
+            doc: "Lists the tags of a repository; an unknown repository has none.",
+            params: &[Param {
+                name: "opts",
+                ty: "{registry: string, repository: string, registries?: apex.RegistrySettings}",
+                doc: "",
+            }],
+            returns: "{tags: string[]}",
+            is_async: true,
+            effect: Effect::ReadRemote,
+        },
+        |a: TagsArgs| async move {
+            let reg = Registry::new(&a.registry, &a.registries)?;
+            Ok(Tags { tags: reg.tags(&a.repository).await? })
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "copy_image",
+            doc: "Copies an image (or manifest list) between registries without an engine: same digest on both sides, only missing blobs sent, manifest last.",
+            params: &[Param {
+                name: "opts",
+                ty: "{source: string, destination: string, blob_concurrency?: integer, registries?: apex.RegistrySettings}",
+                doc: "full references `host:port/repo:tag`",
+            }],
+            returns: "apex.CopyReport",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |a: CopyArgs| async move {
+            let (src, dst) = (ImageRef::parse(&a.source)?, ImageRef::parse(&a.destination)?);
+            let from = Registry::new(&src.registry, &a.registries)?;
+            let to = Registry::new(&dst.registry, &a.registries)?;
+            let opts = CopyOptions { blob_concurrency: a.blob_concurrency.unwrap_or(CopyOptions::default().blob_concurrency) };
+            copy_image(&from, &src, &to, &dst, opts, &CopyContext::default()).await
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "mirror_images",
+            doc: "Copies a list of images (steps 8c/8f) a few at a time, shared blobs sent once, with progress. Every image is attempted; failures raise together at the end unless allow_failures is set.",
+            params: &[Param {
+                name: "opts",
+                ty: "{images: {source: string, destination: string}[], concurrency?: integer, blob_concurrency?: integer, allow_failures?: boolean, registries?: apex.RegistrySettings}",
+                doc: "concurrency: images at once, default 4",
+            }],
+            returns: "apex.MirrorSummary",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |a: MirrorArgs| async move {
+            let mut opts = MirrorOptions::default();
+            opts.concurrency = a.concurrency.unwrap_or(opts.concurrency);
+            opts.copy.blob_concurrency = a.blob_concurrency.unwrap_or(opts.copy.blob_concurrency);
+            let summary = mirror_images(&a.images, a.registries, opts).await;
+            check_failures("images", a.allow_failures, summary.failed.iter().map(|f| (f.source.as_str(), f.error.as_str())))?;
+            Ok(summary)
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "rebuild_patched",
+            doc: "Step 8d: rebuilds every image that is in the local registry and has a `containers/<image>` directory, with REAL_USER = the image's own user, tags it `apex` and pushes it; a few builds at once.",
+            params: &[Param { name: "opts", ty: "apex.RebuildOpts", doc: "" }],
+            returns: "apex.RebuildSummary",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |a: RebuildArgs| async move {
+            let summary = rebuild_patched(&a.opts).await?;
+            check_failures("patched images", a.allow_failures, summary.failed.iter().map(|f| (f.name.as_str(), f.error.as_str())))?;
+            Ok(summary)
+        },
+    )
+}

@@ -1,0 +1,130 @@
+//! Mirroring a list of images into a registry (flow steps 8c and 8f):
+//! bounded concurrency across images, shared blobs sent once, one image's
+//! failure recorded without losing the others, and a summary a flow can act on.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use futures::StreamExt as _;
+use serde::{Deserialize, Serialize};
+
+use super::client::{Registry, RegistrySettings};
+use super::copy::{CopyContext, CopyOptions, CopyReport, CopyStatus, copy_image};
+use super::reference::ImageRef;
+use crate::progress::{Progress, Unit};
+
+/// One image to copy.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MirrorItem {
+    pub source: String,
+    pub destination: String,
+}
+
+/// An image that could not be copied, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct MirrorFailure {
+    pub source: String,
+    pub destination: String,
+    pub error: String,
+}
+
+/// What a mirror run did.
+#[derive(Debug, Default, Serialize)]
+pub struct MirrorSummary {
+    pub copied: Vec<CopyReport>,
+    pub present: Vec<CopyReport>,
+    pub failed: Vec<MirrorFailure>,
+    pub blobs_sent: u64,
+    pub blobs_mounted: u64,
+    pub bytes_sent: u64,
+}
+
+/// Tuning of a mirror run.
+#[derive(Debug, Clone, Copy)]
+pub struct MirrorOptions {
+    /// Images copied at once (default 4).
+    pub concurrency: usize,
+    pub copy: CopyOptions,
+}
+
+impl Default for MirrorOptions {
+    fn default() -> Self {
+        Self { concurrency: 4, copy: CopyOptions::default() }
+    }
+}
+
+/// Registry clients by host, shared by every copy of a run (one connection
+/// pool per registry).
+pub struct Registries {
+    settings: RegistrySettings,
+    clients: std::sync::Mutex<HashMap<String, Arc<Registry>>>,
+}
+
+impl Registries {
+    pub fn new(settings: RegistrySettings) -> Self {
+        Self { settings, clients: Default::default() }
+    }
+
+    /// The client for `host`, created on first use.
+    pub fn get(&self, host: &str) -> anyhow::Result<Arc<Registry>> {
+        let mut clients = self.clients.lock().expect("registries lock");
+        if let Some(c) = clients.get(host) {
+            return Ok(c.clone());
+        }
+        let c = Arc::new(Registry::new(host, &self.settings)?);
+        clients.insert(host.to_string(), c.clone());
+        Ok(c)
+    }
+}
+
+async fn copy_one(regs: &Registries, item: &MirrorItem, opts: CopyOptions, ctx: &CopyContext) -> anyhow::Result<CopyReport> {
+    let src = ImageRef::parse(&item.source)?;
+    let dst = ImageRef::parse(&item.destination)?;
+    let from = regs.get(&src.registry)?;
+    let to = regs.get(&dst.registry)?;
+    copy_image(&from, &src, &to, &dst, opts, ctx).await
+}
+
+/// Copies every item; never stops at the first failure.
+pub async fn mirror_images(items: &[MirrorItem], settings: RegistrySettings, opts: MirrorOptions) -> MirrorSummary {
+    let regs = Arc::new(Registries::new(settings));
+    let ctx = Arc::new(CopyContext::default());
+    let mut progress = Progress::new("mirroring images", Some(items.len() as u64), Unit::Items);
+    let mut summary = MirrorSummary::default();
+    let mut results = futures::stream::iter(items.iter().cloned().map(|item| {
+        let (regs, ctx) = (regs.clone(), ctx.clone());
+        async move {
+            let result = copy_one(&regs, &item, opts.copy, &ctx).await;
+            (item, result)
+        }
+    }))
+    .buffer_unordered(opts.concurrency.max(1));
+    while let Some((item, result)) = results.next().await {
+        progress.inc(1);
+        match result {
+            Ok(r) if r.status == CopyStatus::Present => summary.present.push(r),
+            Ok(r) => summary.copied.push(r),
+            Err(e) => {
+                tracing::error!("{}: {e:#}", item.source);
+                summary.failed.push(MirrorFailure {
+                    source: item.source.clone(),
+                    destination: item.destination.clone(),
+                    error: format!("{e:#}"),
+                });
+            }
+        }
+    }
+    drop(results);
+    summary.blobs_sent = ctx.stats.blobs_sent.load(Ordering::Relaxed);
+    summary.blobs_mounted = ctx.stats.blobs_mounted.load(Ordering::Relaxed);
+    summary.bytes_sent = ctx.stats.bytes_sent.load(Ordering::Relaxed);
+    progress.finish(&format!(
+        "{} copied, {} already present, {} failed",
+        summary.copied.len(),
+        summary.present.len(),
+        summary.failed.len()
+    ));
+    summary
+}
