@@ -8,6 +8,7 @@
 //! - `skopeo copy` of each image in turn;
 //! - `docker pull` + `tag` + `push` of each image in turn, through the lab engine;
 //! - the apex mirror again with everything present.
+//!
 //! Prints times, ratios against the targets, and apex's peak RSS; removes
 //! every image and registry it made afterwards (the disk is shared).
 //!

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Credentials;
 use super::client::{Registry, RegistrySettings};
 use crate::engine::{self, BuildOptions, EngineSettings};
+use crate::progress::{Progress, Unit};
 
 /// What to rebuild.
 #[derive(Debug, Clone, Deserialize)]
@@ -130,12 +131,14 @@ pub async fn rebuild_patched(opts: &RebuildOptions) -> anyhow::Result<RebuildSum
             None => summary.not_in_registry.push(name),
         }
     }
+    let mut progress = Progress::new("rebuilding patched images", Some(jobs.len() as u64), Unit::Items);
     let (reg, tag) = (&reg, tag.as_str());
     let mut results = futures::stream::iter(jobs.into_iter().map(|(name, repo, dir)| async move {
         (name, rebuild_one(reg, &repo, dir, opts, tag).await)
     }))
     .buffer_unordered(opts.concurrency.unwrap_or(2).max(1));
     while let Some((name, result)) = results.next().await {
+        progress.inc(1);
         match result {
             Ok(r) => summary.rebuilt.push(r),
             Err(e) => {
@@ -144,6 +147,8 @@ pub async fn rebuild_patched(opts: &RebuildOptions) -> anyhow::Result<RebuildSum
             }
         }
     }
+    drop(results);
+    progress.finish(&format!("{} rebuilt, {} failed", summary.rebuilt.len(), summary.failed.len()));
     summary.rebuilt.sort_by(|a, b| a.image.cmp(&b.image));
     Ok(summary)
 }
