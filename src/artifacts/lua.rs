@@ -30,6 +30,7 @@ const CLASSES: &str = r#"---@class apex.FetchItem
 ---@field retries? integer retries on connection errors, cut bodies and 5xx (default 4)
 ---@field backoff? number seconds before the first retry, doubling each time (default 0.5)
 ---@field timeout? number seconds a connection may stay silent (default 30)
+---@field durable? boolean fsync each download before renaming it into place (default true)
 
 ---@class apex.FetchResult
 ---@field status "downloaded"|"not-modified"|"cached-offline"
@@ -71,6 +72,7 @@ struct Opts {
     retries: Option<u32>,
     backoff: Option<f64>,
     timeout: Option<f64>,
+    durable: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -95,6 +97,7 @@ impl Opts {
             retries: self.retries.unwrap_or(d.retries),
             backoff: seconds("backoff", self.backoff, d.backoff)?,
             timeout: seconds("timeout", self.timeout, d.timeout)?,
+            durable: self.durable.unwrap_or(d.durable),
             limit: match self.limit {
                 Some(0) => anyhow::bail!("limit must be at least 1"),
                 Some(n) => n,

@@ -59,11 +59,15 @@ pub struct FetchSettings {
     pub timeout: Duration,
     /// How many artifacts of a list are fetched at once.
     pub limit: usize,
+    /// Flush each download to disk before it is renamed into place (fsync),
+    /// so a power loss cannot leave a recorded copy with missing blocks.
+    /// Off trades that for speed on a disk slower than the network.
+    pub durable: bool,
 }
 
 impl Default for FetchSettings {
     fn default() -> Self {
-        Self { offline: false, retries: 4, backoff: Duration::from_millis(500), timeout: Duration::from_secs(30), limit: 4 }
+        Self { offline: false, retries: 4, backoff: Duration::from_millis(500), timeout: Duration::from_secs(30), limit: 4, durable: true }
     }
 }
 
