@@ -259,6 +259,19 @@ async fn silent_server_times_out_and_keeps_the_part_for_a_resume() {
 }
 
 #[tokio::test]
+async fn requests_go_through_the_given_proxy() {
+    let lab = Lab::new();
+    let proxy = Lab::new(); // a second server stands for the proxy and logs what it is asked
+    let req = FetchRequest { url: "http://127.0.0.1:9/a.tar".into(), dest: lab.cache("a.tar"), ..Default::default() };
+    let via = apex::artifacts::FetchSettings { proxy: Some(proxy.server.url("")), ..quick() };
+    let msg = format!("{:#}", Fetcher::new(via).unwrap().fetch(&req).await.unwrap_err());
+    assert!(msg.contains("HTTP 404"), "{msg}");
+    let log = proxy.server.log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].path, "http://127.0.0.1:9/a.tar", "absolute-form request to the proxy");
+}
+
+#[tokio::test]
 async fn missing_artifact_is_not_retried() {
     let lab = Lab::new();
     let req = lab.request("nope.tar");
