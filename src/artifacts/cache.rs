@@ -149,6 +149,10 @@ impl CachePaths {
         }
         std::fs::rename(&self.part, &self.dest)
             .with_context(|| format!("cannot move the download into {}", self.dest.display()))?;
+        if durable {
+            // The rename itself is durable only once the directory is flushed.
+            File::open(self.dir()).and_then(|d| d.sync_all()).with_context(|| format!("cannot flush {}", self.dir().display()))?;
+        }
         let _ = std::fs::remove_file(&self.part_meta);
         write_json(&self.meta, meta)
     }
