@@ -61,6 +61,7 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
     let mut rss_max_kib = 0u64;
     for round in 0..2 {
         let _ = std::fs::remove_file(&curl_out);
+        settle();
         let t = Instant::now();
         let st = Command::new("curl").args(["-sSf", "-o"]).arg(&curl_out).arg(&big_url).status()?;
         anyhow::ensure!(st.success(), "curl failed (is curl installed? tests/lab/install.sh)");
@@ -68,9 +69,11 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
         std::fs::remove_file(&curl_out)?;
 
         let _ = std::fs::remove_dir_all(&cache);
+        settle();
         let (fast, _) = child_download(&big_url, &cache.join("overcloud-full.tar"), false, big)?;
         fast_best = fast_best.min(fast);
         let _ = std::fs::remove_dir_all(&cache);
+        settle();
         let (secs, rss) = child_download(&big_url, &cache.join("overcloud-full.tar"), true, big)?;
         apex_best = apex_best.min(secs);
         rss_max_kib = rss_max_kib.max(rss);
@@ -147,6 +150,7 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
     for _ in 0..2 {
         let out = work.join("gnu");
         std::fs::create_dir_all(&out)?;
+        settle();
         let t = Instant::now();
         let st = Command::new("tar").arg("-xf").arg(&tar_file).arg("-C").arg(&out).status()?;
         anyhow::ensure!(st.success(), "tar -xf failed");
@@ -154,6 +158,7 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
         std::fs::remove_dir_all(&out)?;
 
         let out = work.join("apex");
+        settle();
         let t = Instant::now();
         let u = apex::archive::unpack(&tar_file, &out)?;
         apex_best = apex_best.min(t.elapsed().as_secs_f64());
@@ -166,6 +171,12 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
         verdict(ratio >= 0.8)
     );
     Ok(())
+}
+
+/// Flushes dirty pages left by the previous step, so no measured run pays
+/// for another's writeback.
+fn settle() {
+    let _ = Command::new("sync").status();
 }
 
 fn verdict(ok: bool) -> &'static str {
