@@ -259,6 +259,19 @@ async fn silent_server_times_out_and_keeps_the_part_for_a_resume() {
 }
 
 #[tokio::test]
+async fn requests_go_through_the_given_proxy() {
+    let lab = Lab::new();
+    let proxy = Lab::new(); // a second server stands for the proxy and logs what it is asked
+    let req = FetchRequest { url: "http://127.0.0.1:9/a.tar".into(), dest: lab.cache("a.tar"), ..Default::default() };
+    let via = apex::artifacts::FetchSettings { proxy: Some(proxy.server.url("")), ..quick() };
+    let msg = format!("{:#}", Fetcher::new(via).unwrap().fetch(&req).await.unwrap_err());
+    assert!(msg.contains("HTTP 404"), "{msg}");
+    let log = proxy.server.log();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].path, "http://127.0.0.1:9/a.tar", "absolute-form request to the proxy");
+}
+
+#[tokio::test]
 async fn missing_artifact_is_not_retried() {
     let lab = Lab::new();
     let req = lab.request("nope.tar");
@@ -376,44 +389,42 @@ async fn lua_binding_single_list_and_errors() {
     lab.publish("b.tar", MIB, 41);
     lab.publish("c.tar", MIB, 42);
     let host = apex::lua::Host::new(apex::lua::HostConfig::default()).unwrap();
-    let chunk = format!(
-        r#"
+    let chunk = r#"
         local core = require("apex.core")
         local base, cache, sha = ...
-        local r = core.fetch_if_modified{{url = base .. "a.tar", dest = cache .. "/a.tar", sha256 = sha}}
+        local r = core.fetch_if_modified{url = base .. "a.tar", dest = cache .. "/a.tar", sha256 = sha}
         assert(r.status == "downloaded", r.status)
         assert(r.bytes == 1048576 and r.size == 1048576 and r.sha256 == sha)
         assert(r.path == cache .. "/a.tar")
-        r = core.fetch_if_modified{{url = base .. "a.tar", dest = cache .. "/a.tar"}}
+        r = core.fetch_if_modified{url = base .. "a.tar", dest = cache .. "/a.tar"}
         assert(r.status == "not-modified" and r.bytes == 0 and r.requests == 1)
 
-        local items = {{}}
-        for _, n in ipairs({{"a.tar", "b.tar", "c.tar"}}) do
-          items[#items + 1] = {{url = base .. n, dest = cache .. "/" .. n}}
+        local items = {}
+        for _, n in ipairs({"a.tar", "b.tar", "c.tar"}) do
+          items[#items + 1] = {url = base .. n, dest = cache .. "/" .. n}
         end
-        local all = core.fetch_if_modified{{items = items, limit = 2}}
+        local all = core.fetch_if_modified{items = items, limit = 2}
         assert(#all.results == 3)
         assert(all.results[1].status == "not-modified")
         assert(all.results[2].status == "downloaded" and all.results[3].status == "downloaded")
 
-        all = core.fetch_if_modified{{items = items, offline = true}}
+        all = core.fetch_if_modified{items = items, offline = true}
         for _, x in ipairs(all.results) do assert(x.status == "cached-offline", x.status) end
 
-        local ok, err = pcall(core.fetch_if_modified, {{url = base .. "missing.tar", dest = cache .. "/m.tar"}})
+        local ok, err = pcall(core.fetch_if_modified, {url = base .. "missing.tar", dest = cache .. "/m.tar"})
         err = tostring(err)
         assert(not ok and err:find("fetch_if_modified: ", 1, true) and err:find("404", 1, true), err)
-        ok, err = pcall(core.fetch_if_modified, {{url = base .. "a.tar"}})
+        ok, err = pcall(core.fetch_if_modified, {url = base .. "a.tar"})
         err = tostring(err)
         assert(not ok and err:find("give both url and dest", 1, true), err)
-        ok, err = pcall(core.fetch_if_modified, {{url = base .. "a.tar", dest = cache .. "/a.tar", sha265 = "x"}})
+        ok, err = pcall(core.fetch_if_modified, {url = base .. "a.tar", dest = cache .. "/a.tar", sha265 = "x"})
         err = tostring(err)
         assert(not ok and err:find("sha265", 1, true), err)
-        ok, err = pcall(core.fetch_if_modified, {{items = {{ {{url = base .. "missing.tar", dest = cache .. "/m.tar"}}, items[2] }}}})
+        ok, err = pcall(core.fetch_if_modified, {items = { {url = base .. "missing.tar", dest = cache .. "/m.tar"}, items[2] }})
         err = tostring(err)
         assert(not ok and err:find("1 of 2 artifacts failed", 1, true) and err:find("missing.tar", 1, true), err)
         return true
-        "#
-    );
+        "#;
     let f = host.lua().load(chunk).set_name("@lua_binding_test").into_function().unwrap();
     let cache = lab.dir.path().join("cache").to_string_lossy().into_owned();
     let out = host.call(&f, (lab.server.url(""), cache, sha256_hex(&a))).await.unwrap();

@@ -136,8 +136,12 @@ impl CachePaths {
     /// Moves the complete partial file into place and records its validators.
     /// The old record goes first, so a crash between the steps leaves a file
     /// without a record (re-fetched next time), never a record of the wrong file.
-    pub fn commit(&self, file: &File, meta: &CachedMeta) -> anyhow::Result<()> {
-        file.sync_data().with_context(|| format!("cannot flush {}", self.part.display()))?;
+    /// `durable` flushes the data to disk first, so a power loss cannot leave
+    /// a recorded file with missing blocks.
+    pub fn commit(&self, file: &File, meta: &CachedMeta, durable: bool) -> anyhow::Result<()> {
+        if durable {
+            file.sync_data().with_context(|| format!("cannot flush {}", self.part.display()))?;
+        }
         match std::fs::remove_file(&self.meta) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -145,6 +149,10 @@ impl CachePaths {
         }
         std::fs::rename(&self.part, &self.dest)
             .with_context(|| format!("cannot move the download into {}", self.dest.display()))?;
+        if durable {
+            // The rename itself is durable only once the directory is flushed.
+            File::open(self.dir()).and_then(|d| d.sync_all()).with_context(|| format!("cannot flush {}", self.dir().display()))?;
+        }
         let _ = std::fs::remove_file(&self.part_meta);
         write_json(&self.meta, meta)
     }

@@ -30,6 +30,8 @@ const CLASSES: &str = r#"---@class apex.FetchItem
 ---@field retries? integer retries on connection errors, cut bodies and 5xx (default 4)
 ---@field backoff? number seconds before the first retry, doubling each time (default 0.5)
 ---@field timeout? number seconds a connection may stay silent (default 30)
+---@field durable? boolean fsync each download before renaming it into place (default true)
+---@field proxy? string HTTP proxy URL for upstream (e.g. the network settings' http_proxy); environment proxies are not used
 
 ---@class apex.FetchResult
 ---@field status "downloaded"|"not-modified"|"cached-offline"
@@ -71,6 +73,8 @@ struct Opts {
     retries: Option<u32>,
     backoff: Option<f64>,
     timeout: Option<f64>,
+    durable: Option<bool>,
+    proxy: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -95,6 +99,8 @@ impl Opts {
             retries: self.retries.unwrap_or(d.retries),
             backoff: seconds("backoff", self.backoff, d.backoff)?,
             timeout: seconds("timeout", self.timeout, d.timeout)?,
+            durable: self.durable.unwrap_or(d.durable),
+            proxy: self.proxy.clone(),
             limit: match self.limit {
                 Some(0) => anyhow::bail!("limit must be at least 1"),
                 Some(n) => n,

@@ -59,11 +59,18 @@ pub struct FetchSettings {
     pub timeout: Duration,
     /// How many artifacts of a list are fetched at once.
     pub limit: usize,
+    /// Flush each download to disk before it is renamed into place (fsync),
+    /// so a power loss cannot leave a recorded copy with missing blocks.
+    /// Off trades that for speed on a disk slower than the network.
+    pub durable: bool,
+    /// HTTP proxy for upstream (e.g. the network settings' `http_proxy`).
+    /// Environment proxies are ignored so a lab on loopback is never proxied.
+    pub proxy: Option<String>,
 }
 
 impl Default for FetchSettings {
     fn default() -> Self {
-        Self { offline: false, retries: 4, backoff: Duration::from_millis(500), timeout: Duration::from_secs(30), limit: 4 }
+        Self { offline: false, retries: 4, backoff: Duration::from_millis(500), timeout: Duration::from_secs(30), limit: 4, durable: true, proxy: None }
     }
 }
 
@@ -112,13 +119,15 @@ pub async fn fetch_if_modified(req: &FetchRequest, settings: FetchSettings) -> a
 
 impl Fetcher {
     pub fn new(settings: FetchSettings) -> anyhow::Result<Self> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(settings.timeout)
             .read_timeout(settings.timeout)
             .no_proxy()
-            .tcp_nodelay(true)
-            .build()
-            .context("cannot build the HTTP client")?;
+            .tcp_nodelay(true);
+        if let Some(p) = &settings.proxy {
+            builder = builder.proxy(reqwest::Proxy::all(p).with_context(|| format!("invalid proxy {p:?}"))?);
+        }
+        let client = builder.build().context("cannot build the HTTP client")?;
         Ok(Self { client, settings })
     }
 
