@@ -190,3 +190,13 @@ fn plan_mode_host_refuses_nothing_local() {
     let o = apex(&["test", d.path().to_str().unwrap()], &[]);
     assert!(o.status.success(), "{:?}", text(&o));
 }
+
+#[test]
+fn run_passes_arguments_as_varargs() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("a.lua");
+    write(&script, "print(select('#', ...), ...)");
+    let o = apex(&["run", script.to_str().unwrap(), "one", "--two"], &[]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    assert_eq!(text(&o).0, "2\tone\t--two\n");
+}

@@ -101,7 +101,7 @@ impl Host {
             .set_name(format!("@{}", path.display()))
             .into_function()
             .map_err(lua_error)?;
-        self.call(&func, args).await
+        self.call(&func, mlua::Variadic::from_iter(args)).await
     }
 
     /// Calls a Lua function asynchronously with Rust arguments.
