@@ -204,15 +204,18 @@ async fn yum_records_what_a_dockerfile_does_and_fails_on_unknown_packages() {
     assert!(format!("{err:#}").contains("No package no-such-package available"), "{err:#}");
 }
 
-const ODL_REPO: &str = "[opendaylight-{rel}]\nname=OpenDaylight {rel}\nbaseurl=https://nexus.opendaylight.org/content/repositories/opendaylight-{rel}-epel-7-x86_64/\nenabled=1\ngpgcheck=0\n";
+/// A repo file of an ODL release; `{suffix}` is empty or `-devel` (the
+/// plugin's form), and a disabled repo of another release comes first.
+const ODL_REPO: &str = "[opendaylight-old]\nbaseurl=https://nexus.opendaylight.org/content/repositories/opendaylight-fluorine-epel-7-x86_64/\nenabled=0\n\n\
+[opendaylight-{rel}]\nname=OpenDaylight {rel}\nbaseurl=https://nexus.opendaylight.org/content/repositories/opendaylight-{rel}-epel-7-x86_64{suffix}/\nenabled=1\ngpgcheck=0\n";
 
-async fn odl_swap(lab: &Lab, docker: &Docker, release: &str) -> String {
+async fn odl_swap(lab: &Lab, docker: &Docker, release: &str, suffix: &str) -> String {
     let dockerfile = format!(
         "FROM {}\nUSER root\nRUN yum -y remove opendaylight && test ! -e /opt/opendaylight/VERSION\n\
          COPY odl.repo /etc/yum.repos.d/opendaylight.repo\nRUN yum -y install opendaylight\nUSER odl\n",
         upstream_image(lab, "opendaylight")
     );
-    let repo = ODL_REPO.replace("{rel}", release);
+    let repo = ODL_REPO.replace("{rel}", release).replace("{suffix}", suffix);
     let built = build(docker, &format!("odl-{release}"), &dockerfile, &[("odl.repo", &repo)]).await.unwrap();
     let log = read_text(docker, &built.tag, "/var/log/apex-lab/yum.log").await;
     assert!(log.contains("remove opendaylight") && log.contains(&format!("install opendaylight {release}")), "{log}");
@@ -226,8 +229,8 @@ async fn odl_version_marker_follows_the_enabled_repo() {
     engine::pull_image(&docker, &upstream_image(lab, "opendaylight"), None).await.unwrap();
     let upstream = read_text(&docker, &upstream_image(lab, "opendaylight"), "/opt/opendaylight/VERSION").await;
     assert_eq!(upstream.trim(), seed::ODL_UPSTREAM_VERSION);
-    assert_eq!(odl_swap(lab, &docker, "neon").await, "neon");
-    assert_eq!(odl_swap(lab, &docker, "oxygen").await, "oxygen");
+    assert_eq!(odl_swap(lab, &docker, "neon", "").await, "neon");
+    assert_eq!(odl_swap(lab, &docker, "oxygen", "-devel").await, "oxygen");
 
     // Without a repo naming a release, installing fails.
     let dockerfile = format!("FROM {}\nUSER root\nRUN yum -y remove opendaylight && yum -y install opendaylight\n", upstream_image(lab, "opendaylight"));
