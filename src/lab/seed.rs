@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 
+use crate::progress::{Progress, Unit};
 use crate::registry::{DOCKER_MANIFEST, Mount, RawManifest, Registry, RegistrySettings, sha256_digest};
 
 /// The `yum` stand-in every image carries (`/usr/bin/yum`).
@@ -307,6 +308,8 @@ pub async fn seed(host: &str) -> anyhow::Result<SeedReport> {
     for shared in [&busybox, &tools] {
         push_blob(&reg, &first, &shared.digest, &shared.gz, None).await?;
     }
+    let bar = std::sync::Mutex::new(Progress::new(format!("seed {host}"), Some(images.len() as u64), Unit::Items));
+    let progress = &bar;
     let pushed: Vec<bool> = futures::stream::iter(images.iter().cloned())
         .map(|img| {
             let (reg, busybox, tools, first) = (reg.clone(), busybox.clone(), tools.clone(), first.clone());
@@ -314,7 +317,9 @@ pub async fn seed(host: &str) -> anyhow::Result<SeedReport> {
                 let own = layer(&service_layer(&img)?)?;
                 let layers = [busybox, tools, own];
                 let (config, manifest) = image_manifest(&img, &layers)?;
+                let done = || progress.lock().expect("progress lock").inc(1);
                 if reg.manifest_digest(&img.repository, &img.tag).await?.as_deref() == Some(manifest.digest.as_str()) {
+                    done();
                     return Ok(false);
                 }
                 for l in &layers[..2] {
@@ -325,16 +330,17 @@ pub async fn seed(host: &str) -> anyhow::Result<SeedReport> {
                 reg.put_manifest(&img.repository, &img.tag, &manifest)
                     .await
                     .with_context(|| format!("seeding {}", img.reference()))?;
+                done();
                 anyhow::Ok(true)
             }
         })
         .buffer_unordered(PARALLEL_PUSHES)
         .try_collect()
         .await?;
-    Ok(SeedReport {
-        images: images.iter().map(|i| format!("{host}/{}", i.reference())).collect(),
-        pushed: pushed.iter().filter(|p| **p).count(),
-    })
+    let pushed = pushed.iter().filter(|p| **p).count();
+    let bar = bar.into_inner().expect("progress lock");
+    bar.finish(&format!("{pushed} pushed, {} already there", images.len() - pushed));
+    Ok(SeedReport { images: images.iter().map(|i| format!("{host}/{}", i.reference())).collect(), pushed })
 }
 
 #[cfg(test)]
