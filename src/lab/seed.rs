@@ -297,12 +297,17 @@ pub struct SeedReport {
 
 /// Pushes every lab image to the registry at `host` (idempotent).
 pub async fn seed(host: &str) -> anyhow::Result<SeedReport> {
+    seed_images(host, &lab_images()).await
+}
+
+/// Pushes `images` to the registry at `host` (idempotent).
+pub async fn seed_images(host: &str, images: &[SeedImage]) -> anyhow::Result<SeedReport> {
+    anyhow::ensure!(!images.is_empty(), "lab seed: no images given");
     let reg = Arc::new(Registry::new(host, &RegistrySettings::default())?);
     let (busybox, tools) = tokio::task::spawn_blocking(|| -> anyhow::Result<(Layer, Layer)> {
         Ok((layer(&super::images::busybox_rootfs()?)?, layer(&tools_layer()?)?))
     })
     .await??;
-    let images = lab_images();
     // The shared layers go to the first repository once; the others mount them.
     let first = images[0].repository.clone();
     for shared in [&busybox, &tools] {
