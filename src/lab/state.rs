@@ -86,3 +86,25 @@ pub fn stop_recorded(dir: &Path) -> anyhow::Result<Vec<String>> {
     state.write(dir)?;
     Ok(stopped)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_state_file_is_named_and_dead_services_are_not_running() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(LabState::path(dir.path()), "{not json").unwrap();
+        let err = LabState::read(dir.path()).unwrap_err();
+        assert!(format!("{err:#}").contains("lab.json: not a lab state file"), "{err:#}");
+
+        let mut state = LabState::default();
+        // Our own PID runs, but its command line lacks the marker: not ours.
+        state.set("upstream", 5000, Some(std::process::id()), "/no/such/config.yml");
+        assert_eq!(state.running("upstream"), None);
+        state.set("upstream", 5000, None, "");
+        assert!(state.services.is_empty());
+        state.write(dir.path()).unwrap();
+        assert!(LabState::read(dir.path()).unwrap().services.is_empty());
+    }
+}
