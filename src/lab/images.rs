@@ -44,7 +44,7 @@ impl ServiceImage {
 }
 
 /// A reproducible busybox rootfs tar (fixed mtimes and owners: same digest every time).
-fn busybox_rootfs() -> anyhow::Result<Vec<u8>> {
+pub(crate) fn busybox_rootfs() -> anyhow::Result<Vec<u8>> {
     let busybox = std::fs::read("/bin/busybox").context("reading /bin/busybox (Debian package busybox-static)")?;
     let list = std::process::Command::new("/bin/busybox").arg("--list").output().context("busybox --list")?;
     let applets = String::from_utf8_lossy(&list.stdout).into_owned();
@@ -164,4 +164,28 @@ pub async fn populate(docker: &Docker, registry: &str, base_bytes: u64, services
         refs.push(remote);
     }
     Ok(refs)
+}
+
+/// The content of `path` inside `image` (which the engine must have), read by
+/// copying it out of a created, never started container: how a test reads
+/// back what a build did (a yum log, a patched file, a version marker).
+pub async fn read_file(docker: &Docker, image: &str, path: &str) -> anyhow::Result<Vec<u8>> {
+    use bollard::query_parameters::{DownloadFromContainerOptionsBuilder, RemoveContainerOptionsBuilder};
+    let body = bollard::models::ContainerCreateBody { image: Some(image.to_string()), ..Default::default() };
+    let created = docker
+        .create_container(None, body)
+        .await
+        .with_context(|| format!("creating a container of {image} to read {path}"))?;
+    let opts = DownloadFromContainerOptionsBuilder::new().path(path).build();
+    let tar: Result<Vec<bytes::Bytes>, _> = docker.download_from_container(&created.id, Some(opts)).collect::<Vec<_>>().await.into_iter().collect();
+    let _ = docker.remove_container(&created.id, Some(RemoveContainerOptionsBuilder::new().force(true).build())).await;
+    let tar = tar.with_context(|| format!("{image}: reading {path}"))?.concat();
+    let mut archive = tar::Archive::new(tar.as_slice());
+    let mut entry = archive
+        .entries()?
+        .next()
+        .with_context(|| format!("{image}: {path} came back as an empty archive"))??;
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut entry, &mut out)?;
+    Ok(out)
 }
