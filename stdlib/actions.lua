@@ -195,12 +195,13 @@ function M.upload(ctx, archive, env_files)
     end,
     run = function()
       local sent = {}
-      for _, p in ipairs(util.extend({ archive }, env_files)) do
+      local results = core.parallel_map(util.extend({ archive }, env_files), function(p)
         local from = p:sub(1, 1) == "/" and p or util.path(ctx.tmp_dir, p)
         local name = from:match("([^/]+)$")
         local r = core.upload({ host = host, from = from, to = u.work_dir .. "/" .. name, mode = 420, sha256 = true })
-        sent[name] = r.sha256
-      end
+        return { name = name, sha256 = r.sha256 }
+      end, { limit = 4 })
+      for _, r in ipairs(results) do sent[r.name] = r.sha256 end
       local q = util.shell_quote(u.work_dir)
       core.run_ssh({ host = host, command = "cd " .. q .. " && rm -rf containers.new && mkdir containers.new"
           .. " && tar -xzf " .. util.shell_quote(archive:match("([^/]+)$")) .. " -C containers.new"
@@ -250,7 +251,8 @@ end
 
 --- 8d: patched images rebuilt with rebuild_patched, tagged `apex` and pushed.
 --- An image whose Dockerfile (and files) and base digest match its last
---- build, with its `apex` tag still in the local registry, is not rebuilt.
+--- build, with its `apex` tag still in the local registry, is not rebuilt
+--- (checked on every full run: a tag lookup per image).
 ---@param ctx apex.Ctx
 function M.rebuild(ctx)
   local function per_image()
@@ -266,7 +268,7 @@ function M.rebuild(ctx)
     return out
   end
   runner.add(ctx, {
-    step = 8, key = "rebuild_patched",
+    step = 8, key = "rebuild_patched", recheck = true,
     inputs = function()
       local h = {}
       for img, v in pairs(per_image()) do h[img] = v.hash end
@@ -300,7 +302,7 @@ function M.rebuild(ctx)
       local hashes = per_image()
       local rebuilt = {}
       for _, b in ipairs(r.rebuilt) do
-        local img = b.image:match(images.NAME_PREFIX .. "([^/:]+):[^/]*$")
+        local img = b.image:match(images.NAME_PREFIX:gsub("%p", "%%%0") .. "([^/:]+):[^/]*$")
         if img and hashes[img] then
           state.put(st, "rebuild/" .. img, { step = 8, status = "done", inputs = hashes[img].hash,
             outputs = { digest = b.digest, user = b.user, source = b.source } })

@@ -362,6 +362,11 @@ fn step<'a>(st: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
     &st["steps"][key]
 }
 
+/// Length of a list from the state file (Lua writes an empty list as `{}`).
+fn count(v: &serde_json::Value) -> usize {
+    v.as_array().map(|a| a.len()).or_else(|| v.as_object().map(|o| o.len())).unwrap_or_else(|| panic!("not a list: {v}"))
+}
+
 fn last_run(st: &serde_json::Value) -> &serde_json::Value {
     st["runs"].as_array().unwrap().last().unwrap()
 }
@@ -406,10 +411,16 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     let run = last_run(&st);
     assert_eq!(run["steps"]["fetch_artifacts"]["skipped"], true, "{run}");
     assert_eq!(run["steps"]["mirror_images"]["skipped"], true, "{run}");
-    assert_eq!(step(&st, "rebuild_patched")["outputs"]["rebuilt"].as_array().unwrap().len(), 1, "only nova-api is rebuilt: {st}");
+    assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]), 1, "only nova-api is rebuilt: {st}");
     check_deploy(&t, &tmp);
     let patched = patched_images(&tmp);
-    assert_eq!(patched, vec!["nova-api", "nova-compute", "nova-conductor"], "the nova images of the lab");
+    let nova: Vec<String> = copy_list(&tmp)
+        .into_iter()
+        .filter_map(|(f, _)| f.split(&format!("/{PREFIX}")).nth(1).and_then(|r| r.split(':').next()).map(str::to_string))
+        .filter(|n| n.starts_with("nova-"))
+        .collect();
+    assert!(nova.len() >= 3, "the lab has at least three nova images: {nova:?}");
+    assert_eq!(patched, nova, "every nova image (and only those) is patched");
     for img in &patched {
         let v = t.cat_in_image(&format!("{local}/{NS}/{PREFIX}{img}:apex"), "/usr/lib/python2.7/site-packages/nova/version.py");
         assert!(v.contains("(patched by apex)"), "{img}:apex does not hold the patch:\n{v}");
@@ -424,8 +435,8 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     assert!(statuses.iter().all(|(_, s)| *s == 304), "a rerun downloaded: {statuses:?}");
     assert_eq!(t.local_blobs(), before, "a rerun sent blobs");
     let st = state(&tmp);
-    assert_eq!(step(&st, "rebuild_patched")["outputs"]["rebuilt"].as_array().unwrap().len(), 0, "{st}");
-    assert_eq!(step(&st, "rebuild_patched")["outputs"]["kept"].as_array().unwrap().len(), 3, "{st}");
+    assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]), 0, "{st}");
+    assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["kept"]), patched.len(), "{st}");
     assert_eq!(step(&st, "mirror_images")["outputs"]["blobs_sent"], 0, "{st}");
     let calls = t.lab.openstack_calls().unwrap();
     assert!(calls.len() >= 2);
