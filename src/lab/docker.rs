@@ -43,10 +43,10 @@ async fn answers(endpoint: &str) -> bool {
     }
 }
 
-/// Holds an exclusive `flock` on the lab's lock file until dropped.
-struct LabLock(#[allow(dead_code)] std::fs::File);
+/// Holds an exclusive `flock` on `dir/lab.lock` until dropped (shared with the lab orchestration).
+pub(crate) struct LabLock(#[allow(dead_code)] std::fs::File);
 
-fn lock(dir: &Path) -> anyhow::Result<LabLock> {
+pub(crate) fn lock(dir: &Path) -> anyhow::Result<LabLock> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("lab.lock");
     let file = std::fs::OpenOptions::new()

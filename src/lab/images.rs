@@ -44,7 +44,7 @@ impl ServiceImage {
 }
 
 /// A reproducible busybox rootfs tar (fixed mtimes and owners: same digest every time).
-fn busybox_rootfs() -> anyhow::Result<Vec<u8>> {
+pub(crate) fn busybox_rootfs() -> anyhow::Result<Vec<u8>> {
     let busybox = std::fs::read("/bin/busybox").context("reading /bin/busybox (Debian package busybox-static)")?;
     let list = std::process::Command::new("/bin/busybox").arg("--list").output().context("busybox --list")?;
     let applets = String::from_utf8_lossy(&list.stdout).into_owned();

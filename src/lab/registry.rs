@@ -12,15 +12,20 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use tokio::process::{Child, Command};
 
+use super::process::{self, PartDir};
+
 pub use proxy::{Fault, FaultyProxy, Request};
 
 /// One running (or stopped) registry.
 pub struct LabRegistry {
     name: String,
-    dir: tempfile::TempDir,
+    dir: PartDir,
     port: u16,
     tls: bool,
     child: Option<Child>,
+    /// Set for a detached registry (one of a kept lab): its PID, and it
+    /// survives this value.
+    detached: Option<u32>,
 }
 
 /// Makes a lab CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
@@ -99,9 +104,40 @@ impl LabRegistry {
             std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n"))?;
         }
         write_config(dir.path(), port, tls, auth.is_some())?;
-        let mut reg = Self { name: name.to_string(), dir, port, tls, child: None };
+        let mut reg = Self { name: name.to_string(), dir: PartDir::Temp(dir), port, tls, child: None, detached: None };
         reg.restart().await?;
         Ok(reg)
+    }
+
+    /// A plain-HTTP registry kept in `dir` (config, storage, log), running
+    /// detached so it outlives this process: reattached when the PID in
+    /// `running` still answers on its port, else started on `port` (when
+    /// given and free) or a free port.
+    pub async fn kept(name: &str, dir: &Path, running: Option<(u16, u32)>) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let marker = dir.join("config.yml").display().to_string();
+        if let Some((port, pid)) = running
+            && process::alive(pid, &marker)
+        {
+            let mut reg = Self { name: name.into(), dir: PartDir::Kept(dir.into()), port, tls: false, child: None, detached: Some(pid) };
+            if reg.wait_ready(Duration::from_secs(5)).await.is_ok() {
+                return Ok(reg);
+            }
+            process::terminate(pid, &marker);
+        }
+        let port = match running.map(|(p, _)| p) {
+            Some(p) if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() => p,
+            _ => free_port()?,
+        };
+        write_config(dir, port, false, false)?;
+        let mut reg = Self { name: name.into(), dir: PartDir::Kept(dir.into()), port, tls: false, child: None, detached: Some(0) };
+        reg.restart().await?;
+        Ok(reg)
+    }
+
+    /// The PID of a detached registry.
+    pub fn pid(&self) -> Option<u32> {
+        self.detached
     }
 
     /// The CA certificate (PEM) a TLS lab registry's certificate is signed by.
@@ -114,6 +150,11 @@ impl LabRegistry {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// The loopback port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// The directory holding its config, storage and log.
     pub fn dir(&self) -> &Path {
         self.dir.path()
@@ -124,11 +165,24 @@ impl LabRegistry {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill().await;
         }
+        if let Some(pid) = self.detached.filter(|p| *p != 0) {
+            let marker = self.dir.path().join("config.yml").display().to_string();
+            tokio::task::spawn_blocking(move || process::terminate(pid, &marker)).await.ok();
+        }
     }
 
     /// Starts it again on the same port with the same storage.
     pub async fn restart(&mut self) -> anyhow::Result<()> {
         self.stop().await;
+        if self.detached.is_some() {
+            let mut cmd = std::process::Command::new("docker-registry");
+            cmd.arg("serve").arg(self.dir.path().join("config.yml"));
+            self.detached = Some(
+                process::spawn_detached(cmd, &self.dir.path().join("registry.log"))
+                    .context("starting docker-registry (Debian package docker-registry) failed; is it installed?")?,
+            );
+            return self.wait_ready(Duration::from_secs(20)).await;
+        }
         let log = std::fs::File::create(self.dir.path().join("registry.log"))?;
         let child = Command::new("docker-registry")
             .arg("serve")
@@ -140,6 +194,11 @@ impl LabRegistry {
             .spawn()
             .context("starting docker-registry (Debian package docker-registry) failed; is it installed?")?;
         self.child = Some(child);
+        self.wait_ready(Duration::from_secs(20)).await
+    }
+
+    /// Waits until `/v2/` answers (or the registry process ended).
+    async fn wait_ready(&mut self, within: Duration) -> anyhow::Result<()> {
         let scheme = if self.tls { "https" } else { "http" };
         let url = format!("{scheme}://{}/v2/", self.host());
         let mut client = reqwest::Client::builder();
@@ -147,17 +206,23 @@ impl LabRegistry {
             client = client.add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca)?)?);
         }
         let client = client.build()?;
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + within;
+        let marker = self.dir.path().join("config.yml").display().to_string();
         loop {
             if client.get(&url).send().await.is_ok_and(|r| r.status().is_success() || r.status() == 401) {
                 return Ok(());
             }
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+            let exited = match (self.child.as_mut(), self.detached) {
+                (Some(c), _) => c.try_wait().ok().flatten().map(|s| s.to_string()),
+                (None, Some(pid)) => (!process::alive(pid, &marker)).then(|| format!("pid {pid} gone")),
+                (None, None) => None,
+            };
+            if let Some(status) = exited {
                 let log = std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
-                bail!("lab registry {} exited with {status}:\n{log}", self.name);
+                bail!("lab registry {} exited ({status}):\n{log}", self.name);
             }
             if Instant::now() > deadline {
-                bail!("lab registry {} did not answer at {url} within 20 s", self.name);
+                bail!("lab registry {} did not answer at {url} within {within:?}", self.name);
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

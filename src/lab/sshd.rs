@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use super::process::{self, PartDir};
 use crate::image_edit::tool::{run, which};
 
 /// The loopback address sshd listens on.
@@ -18,9 +19,11 @@ pub const ADDRESS: &str = "127.0.0.1";
 
 /// A running sshd and the files a client needs to reach it.
 pub struct Sshd {
-    dir: tempfile::TempDir,
+    dir: PartDir,
     port: u16,
     child: Option<Child>,
+    /// Set for a detached sshd (one of a kept lab): its PID, and it survives this value.
+    detached: Option<u32>,
     user: String,
 }
 
@@ -58,17 +61,57 @@ impl Sshd {
         // Privilege separation needs this directory; without systemd nobody creates it.
         std::fs::create_dir_all("/run/sshd").context("cannot create /run/sshd (sshd's privilege separation dir)")?;
         let dir = tempfile::Builder::new().prefix("apex-sshd-").tempdir()?;
-        let mut me = Self { dir, port: 0, child: None, user: current_user()? };
+        let me = Self { dir: PartDir::Temp(dir), port: 0, child: None, detached: None, user: current_user()? };
         keygen(&me.host_key())?;
         keygen(&me.user_key())?;
         std::fs::copy(me.user_key().with_extension("pub"), me.dir.path().join("authorized_keys"))?;
+        me.listen(&sshd, None)
+    }
+
+    /// An sshd kept in `dir` (keys made once), running detached so it
+    /// outlives this process: reattached when the PID in `running` still
+    /// answers on its port, else started on that port (when free) or a free one.
+    pub fn kept(dir: &Path, running: Option<(u16, u32)>) -> anyhow::Result<Self> {
+        let sshd =
+            which("sshd").context("sshd is not installed (Debian package openssh-server); the SSH lab needs it")?;
+        std::fs::create_dir_all("/run/sshd").context("cannot create /run/sshd (sshd's privilege separation dir)")?;
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        let mut me = Self { dir: PartDir::Kept(dir.into()), port: 0, child: None, detached: Some(0), user: current_user()? };
+        for key in [me.host_key(), me.user_key()] {
+            if !key.exists() || !key.with_extension("pub").exists() {
+                keygen(&key)?;
+            }
+        }
+        std::fs::copy(me.user_key().with_extension("pub"), me.dir.path().join("authorized_keys"))?;
+        let marker = me.dir.path().join("sshd_config").display().to_string();
+        if let Some((port, pid)) = running
+            && process::alive(pid, &marker)
+        {
+            if banner(port).is_ok() {
+                me.port = port;
+                me.detached = Some(pid);
+                me.write_known_hosts()?;
+                return Ok(me);
+            }
+            process::terminate(pid, &marker);
+        }
+        let port = running.map(|(p, _)| p).filter(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, *p)).is_ok());
+        me.listen(&sshd, port)
+    }
+
+    /// Spawns sshd on `port` or, failing that, on free ports (5 tries).
+    fn listen(mut self, sshd: &Path, port: Option<u16>) -> anyhow::Result<Self> {
+        let me = &mut self;
         let mut last = None;
-        for _ in 0..5 {
-            me.port = free_port()?;
-            match me.spawn(&sshd) {
+        for attempt in 0..5 {
+            me.port = match (attempt, port) {
+                (0, Some(p)) => p,
+                _ => free_port()?,
+            };
+            match me.spawn(sshd) {
                 Ok(()) => {
                     me.write_known_hosts()?;
-                    return Ok(me);
+                    return Ok(self);
                 }
                 Err(e) => last = Some(e),
             }
@@ -96,6 +139,28 @@ impl Sshd {
     fn spawn(&mut self, sshd: &Path) -> anyhow::Result<()> {
         let config = self.write_config()?;
         let log = self.log_path();
+        if self.detached.is_some() {
+            let mut cmd = Command::new(sshd);
+            cmd.arg("-D").arg("-f").arg(&config).arg("-E").arg(&log);
+            let pid = process::spawn_detached(cmd, &self.dir.path().join("sshd.out"))?;
+            let marker = config.display().to_string();
+            let start = Instant::now();
+            loop {
+                if banner(self.port).is_ok() {
+                    self.detached = Some(pid);
+                    tracing::info!(port = self.port, pid, "lab sshd listening (detached)");
+                    return Ok(());
+                }
+                if !process::alive(pid, &marker) {
+                    bail!("sshd exited at start: {}", self.log());
+                }
+                if start.elapsed() > Duration::from_secs(10) {
+                    process::terminate(pid, &marker);
+                    bail!("sshd did not answer on port {} within 10s: {}", self.port, self.log());
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let mut child = Command::new(sshd)
             .arg("-D")
             .arg("-f")
@@ -137,6 +202,11 @@ impl Sshd {
         let mut parts = public.split_whitespace();
         let (kind, key) = (parts.next().context("empty host key")?, parts.next().context("bad host key")?);
         Ok(format!("[{ADDRESS}]:{} {kind} {key}", self.port))
+    }
+
+    /// The PID of a detached sshd.
+    pub fn pid(&self) -> Option<u32> {
+        self.detached
     }
 
     pub fn port(&self) -> u16 {
@@ -212,9 +282,9 @@ impl Sshd {
     /// Kills every connection (sshd's per-connection children) while the
     /// listener stays up: what a client sees when the host drops off.
     pub fn drop_connections(&self) -> anyhow::Result<usize> {
-        let Some(child) = &self.child else { return Ok(0) };
+        let Some(parent) = self.child.as_ref().map(Child::id).or(self.detached) else { return Ok(0) };
         let mut n = 0;
-        for pid in children_of(child.id()) {
+        for pid in children_of(parent) {
             if let Some(pid) = rustix::process::Pid::from_raw(pid as i32)
                 && rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok()
             {
@@ -231,12 +301,17 @@ impl Sshd {
             let _ = child.kill();
             let _ = child.wait();
         }
+        if let Some(pid) = self.detached.filter(|p| *p != 0) {
+            process::terminate(pid, &self.dir.path().join("sshd_config").display().to_string());
+        }
     }
 }
 
 impl Drop for Sshd {
     fn drop(&mut self) {
-        self.stop();
+        if self.detached.is_none() {
+            self.stop();
+        }
     }
 }
 

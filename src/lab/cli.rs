@@ -1,0 +1,101 @@
+//! `apex lab up|down|serve-artifacts`: the lab for a person at a shell. `up`
+//! runs [`Lab::up`], then serves the artifacts from a detached
+//! `apex lab serve-artifacts` child (the in-process server ends with the
+//! command), points the site file at it and prints how to deploy.
+
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+
+use super::state::LabState;
+use super::{ArtifactServer, Lab, LabOptions, process, state};
+use crate::cli::LabAction;
+
+/// Runs one `apex lab` subcommand.
+pub async fn cli(action: &LabAction) -> anyhow::Result<()> {
+    match action {
+        LabAction::Up { dir } => up(dir).await,
+        LabAction::Down { dir } => {
+            let dir = dir.clone();
+            let stopped = tokio::task::spawn_blocking(move || state::stop_recorded(&dir)).await??;
+            if stopped.is_empty() {
+                println!("lab: nothing was running");
+            } else {
+                println!("lab: stopped {}", stopped.join(", "));
+            }
+            Ok(())
+        }
+        LabAction::ServeArtifacts { dir, port } => serve_artifacts(dir, *port).await,
+    }
+}
+
+async fn up(dir: &Path) -> anyhow::Result<()> {
+    let lab = Lab::up(LabOptions { dir: dir.to_path_buf() }).await?;
+    let dir = lab.dir().to_path_buf();
+    let _lock = {
+        let d = dir.clone();
+        tokio::task::spawn_blocking(move || super::docker::lock(&d)).await??
+    };
+    let mut state = LabState::read(&dir)?;
+    let marker = format!("serve-artifacts --dir {}", dir.display());
+    let (port, pid) = match state.running("artifacts") {
+        Some(running) => running,
+        None => spawn_artifact_server(&dir, &marker)?,
+    };
+    state.set("artifacts", port, Some(pid), &marker);
+    state.write(&dir)?;
+    lab.write_site(&format!("http://127.0.0.1:{port}/"))?;
+    println!("lab up in {}", dir.display());
+    println!("site settings:    {}", lab.site_file().display());
+    println!("network settings: {}", lab.network_settings_file().display());
+    println!("upstream registry: {} ({} images)", lab.upstream().host(), lab.seeded().images.len());
+    println!("local registry:    {}", lab.local().host());
+    println!("deploy with:");
+    println!(
+        "  apex deploy os-odl-nofeature-ha -n {} -s {} --tmp-dir {}",
+        lab.network_settings_file().display(),
+        lab.site_file().display(),
+        dir.join("deploy").display()
+    );
+    println!("stop with: apex lab down --dir {}", dir.display());
+    Ok(())
+}
+
+/// Starts `apex lab serve-artifacts` detached on a free port; waits until it answers.
+fn spawn_artifact_server(dir: &Path, marker: &str) -> anyhow::Result<(u16, u32)> {
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
+    let exe = std::env::current_exe().context("lab: locating the apex binary")?;
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(["lab", "serve-artifacts", "--dir"]).arg(dir).arg("--port").arg(port.to_string());
+    let pid = process::spawn_detached(cmd, &dir.join("artifacts.log"))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {
+        if !process::alive(pid, marker) {
+            let log = std::fs::read_to_string(dir.join("artifacts.log")).unwrap_or_default();
+            bail!("lab: the artifact server exited at start:\n{log}");
+        }
+        if Instant::now() > deadline {
+            process::terminate(pid, marker);
+            bail!("lab: the artifact server did not answer on port {port} within 10 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Ok((port, pid))
+}
+
+/// Serves `dir/artifacts` on `port` until SIGTERM or SIGINT.
+async fn serve_artifacts(dir: &Path, port: u16) -> anyhow::Result<()> {
+    let root = dir.join("artifacts");
+    let server = ArtifactServer::start_on(&root, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .with_context(|| format!("lab: serving {} on port {port}", root.display()))?;
+    tracing::info!("serving {} at {}", root.display(), server.url(""));
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    drop(server);
+    Ok(())
+}

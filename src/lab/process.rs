@@ -1,0 +1,83 @@
+//! Lab services that outlive the process starting them (`apex lab up` exits,
+//! a test binary ends, the next one reuses them): spawned in their own
+//! process group, known by PID, checked alive through /proc, stopped by
+//! signal. Also the directory a lab part lives in: a temp dir removed on drop
+//! (one test's part) or a kept dir under the lab's `--dir`.
+
+use std::os::unix::process::CommandExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use rustix::process::{Pid, Signal, kill_process};
+
+/// Where a lab part keeps its files.
+pub enum PartDir {
+    /// Removed with the part (a single test's registry or sshd).
+    Temp(tempfile::TempDir),
+    /// Kept across runs (the lab of `apex lab up` / `Lab::up`).
+    Kept(PathBuf),
+}
+
+impl PartDir {
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Temp(t) => t.path(),
+            Self::Kept(p) => p,
+        }
+    }
+}
+
+/// Starts `cmd` in its own process group with output to `log`, without
+/// keeping a handle: it runs until [`terminate`]d. Returns its PID.
+pub fn spawn_detached(mut cmd: Command, log: &Path) -> anyhow::Result<u32> {
+    let out = std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let child = cmd
+        .stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out)
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("starting {program}"))?;
+    let pid = child.id();
+    // Reap it when it ends while we still run, so it never lingers as a zombie.
+    std::thread::spawn(move || {
+        let mut child = child;
+        let _ = child.wait();
+    });
+    Ok(pid)
+}
+
+/// Whether `pid` runs (not a zombie) and its command line contains `marker`
+/// (guards against a recycled PID).
+pub fn alive(pid: u32, marker: &str) -> bool {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
+    let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next());
+    if matches!(state, Some("Z" | "X") | None) {
+        return false;
+    }
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    String::from_utf8_lossy(&cmdline).replace('\0', " ").contains(marker)
+}
+
+/// Stops `pid` if it still is the process marked by `marker`: SIGTERM, then
+/// SIGKILL after 5 s. Returns whether it was running.
+pub fn terminate(pid: u32, marker: &str) -> bool {
+    if !alive(pid, marker) {
+        return false;
+    }
+    let Some(p) = Pid::from_raw(pid as i32) else { return false };
+    let _ = kill_process(p, Signal::TERM);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while alive(pid, marker) {
+        if Instant::now() > deadline {
+            let _ = kill_process(p, Signal::KILL);
+            std::thread::sleep(Duration::from_millis(100));
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    true
+}

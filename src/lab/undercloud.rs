@@ -1,0 +1,119 @@
+//! The undercloud's files in the lab: the work dir a deploy uploads into, a
+//! THT dir holding every env file the shipped scenarios and plugins name,
+//! and the `openstack` stand-in that records its calls. (Its sshd and
+//! registry are started by [`super::Lab`].)
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+
+/// The stand-in `openstack` command (bash); `@CALLS@`/`@WORK_DIR@` are filled in.
+const OPENSTACK_SCRIPT: &str = include_str!("openstack.sh");
+
+/// Env files under `<tht>/environments` that the shipped flow can name
+/// (stdlib/tht.lua and the plugins).
+pub const ENV_FILES: &[&str] = &[
+    "docker.yaml",
+    "docker-ha.yaml",
+    "storage-environment.yaml",
+    "services/tacker.yaml",
+    "services/congress.yaml",
+    "services/barometer.yaml",
+    "services/rt_kvm.yaml",
+    "services/neutron-opendaylight.yaml",
+    "services/neutron-sfc-opendaylight.yaml",
+    "services/neutron-bgpvpn-opendaylight.yaml",
+    "services/neutron-opendaylight-sriov.yaml",
+    "services/neutron-ovn-ha.yaml",
+    "services/neutron-ovn-dvr-ha.yaml",
+    "neutron-ml2-vpp.yaml",
+    "neutron-ovs-dpdk.yaml",
+    "neutron-onos.yaml",
+    "neutron-onos-sfc.yaml",
+    "gluon.yaml",
+    "neutron-opendaylight-netvirt-vpp.yaml",
+    "neutron-opendaylight-fdio-dvr.yaml",
+    "neutron-opendaylight-honeycomb.yaml",
+    "neutron-l2gw-opendaylight.yaml",
+];
+
+/// Paths of the undercloud part of a lab dir.
+#[derive(Debug, Clone)]
+pub struct Undercloud {
+    root: PathBuf,
+}
+
+impl Undercloud {
+    pub fn new(lab_dir: &Path) -> Self {
+        Self { root: lab_dir.join("undercloud") }
+    }
+
+    /// Where a deploy uploads patches and env files.
+    pub fn work_dir(&self) -> PathBuf {
+        self.root.join("home")
+    }
+
+    /// The THT root (`environments/` below it).
+    pub fn tht_dir(&self) -> PathBuf {
+        self.root.join("tht")
+    }
+
+    /// The `openstack` stand-in.
+    pub fn openstack(&self) -> PathBuf {
+        self.root.join("bin/openstack")
+    }
+
+    /// One JSON array (argv) per line, appended by the stand-in.
+    pub fn calls_file(&self) -> PathBuf {
+        self.root.join("openstack_calls.jsonl")
+    }
+
+    /// Writes the work dir, THT files and the stand-in (idempotent: same content).
+    pub fn prepare(&self) -> anyhow::Result<()> {
+        std::fs::create_dir_all(self.work_dir())?;
+        let env_dir = self.tht_dir().join("environments");
+        for rel in ENV_FILES {
+            let path = env_dir.join(rel);
+            std::fs::create_dir_all(path.parent().expect("env files have a parent"))?;
+            let text = format!("# apex lab stand-in of environments/{rel}\nresource_registry: {{}}\nparameter_defaults: {{}}\n");
+            write_if_changed(&path, &text, 0o644)?;
+        }
+        let script = OPENSTACK_SCRIPT
+            .replace("@CALLS@", &shell_quote(&self.calls_file().display().to_string()))
+            .replace("@WORK_DIR@", &shell_quote(&self.work_dir().display().to_string()));
+        std::fs::create_dir_all(self.root.join("bin"))?;
+        write_if_changed(&self.openstack(), &script, 0o755)
+    }
+
+    /// The argv of every `openstack` call so far (empty before the first).
+    pub fn calls(&self) -> anyhow::Result<Vec<Vec<String>>> {
+        let path = self.calls_file();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+        };
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(n, l)| serde_json::from_str(l).with_context(|| format!("{}:{}: not a JSON string array", path.display(), n + 1)))
+            .collect()
+    }
+}
+
+/// Single-quotes a string for sh.
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// Writes `text` via a temp file and rename unless the file already holds it.
+pub(crate) fn write_if_changed(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
+        return Ok(());
+    }
+    let tmp = path.with_extension("apex-tmp");
+    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
+}
