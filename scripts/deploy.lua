@@ -489,6 +489,11 @@ end
 function M.steps.prepare_containers(ctx)
   local o = ctx.settings.deploy_options
   local copy = images.copy_list(ctx.site, ctx.image_set, o.ceph)
+  for _, c in ipairs(copy) do
+    if c.name == "ceph/" .. images.CEPH.name and ctx.infra.registries.ceph_image then
+      c.from = ctx.infra.registries.ceph_image
+    end
+  end
   local builds = {}
   for _, img in ipairs(ctx.patched_list) do
     builds[#builds + 1] = {
@@ -508,7 +513,7 @@ function M.steps.prepare_containers(ctx)
     local list, ceph = {}, nil
     for _, c in ipairs(copy) do
       if c.name == "ceph/" .. images.CEPH.name then
-        ceph = { source = ctx.infra.registries.ceph_image or c.from, destination = c.to }
+        ceph = { source = c.from, destination = c.to }
       else
         list[#list + 1] = { source = c.from, destination = c.to }
       end
