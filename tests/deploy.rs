@@ -451,6 +451,16 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     assert!(calls.len() >= 2);
 }
 
+/// Runs `apex deploy SCENARIO [--plan] -s SITE --tmp-dir TMP` without the lab.
+fn deploy_with_site(scenario: &str, plan: bool, site: &Path, tmp: &Path) -> Output {
+    let mut cmd = Command::new(APEX);
+    cmd.env_remove("APEX_LUA_PATH").args(["deploy", scenario]);
+    if plan {
+        cmd.arg("--plan");
+    }
+    cmd.arg("-s").arg(site).arg("--tmp-dir").arg(tmp).output().expect("run apex")
+}
+
 #[test]
 fn bad_site_settings_name_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -463,13 +473,7 @@ fn bad_site_settings_name_the_file_and_key() {
     ] {
         std::fs::write(&site, body).unwrap();
         let tmp = dir.path().join("tmp");
-        let out = Command::new(APEX)
-            .args(["deploy", "os-nosdn-nofeature-ha", "--plan", "-s"])
-            .arg(&site)
-            .arg("--tmp-dir")
-            .arg(&tmp)
-            .output()
-            .unwrap();
+        let out = deploy_with_site("os-nosdn-nofeature-ha", true, &site, &tmp);
         let err = text(&out.stderr);
         assert!(!out.status.success(), "{body}: accepted");
         assert!(err.contains(site.to_str().unwrap()) && err.contains(want), "{body}: {err}");
@@ -489,13 +493,7 @@ fn site_settings_change_the_plan_and_touch_nothing() {
     )
     .unwrap();
     let tmp = dir.path().join("tmp");
-    let out = Command::new(APEX)
-        .args(["deploy", "os-odl-nofeature-ha", "--plan", "-s"])
-        .arg(&site)
-        .arg("--tmp-dir")
-        .arg(&tmp)
-        .output()
-        .unwrap();
+    let out = deploy_with_site("os-odl-nofeature-ha", true, &site, &tmp);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("fetch http://127.0.0.1:1/art/overcloud-full.tar if newer than /nonexistent/cache/overcloud-full.tar"), "{stdout}");
@@ -513,13 +511,7 @@ fn a_real_deploy_without_a_reachable_artifact_server_fails_in_step_1_and_records
     // Port 1 on loopback: nothing listens; nothing leaves the machine.
     std::fs::write(&site, format!("artifacts:\n  url: http://127.0.0.1:1/\n  cache_dir: {}\n", dir.path().join("cache").display())).unwrap();
     let tmp = dir.path().join("tmp");
-    let out = Command::new(APEX)
-        .args(["deploy", "os-nosdn-nofeature-ha", "-s"])
-        .arg(&site)
-        .arg("--tmp-dir")
-        .arg(&tmp)
-        .output()
-        .unwrap();
+    let out = deploy_with_site("os-nosdn-nofeature-ha", false, &site, &tmp);
     let err = text(&out.stderr);
     assert!(!out.status.success());
     assert!(err.contains("step 1 (fetch_artifacts) failed") && err.contains("127.0.0.1:1"), "{err}");
