@@ -15,6 +15,9 @@ M.IMAGE_DIR = "images"
 M.OVERCLOUD_TAR = "overcloud-full.tar"
 M.OVERCLOUD_IMAGE = "overcloud-full.qcow2"
 M.REBUILD_STAGE = "rebuild"
+-- Images checked/copied at once: a rerun is mostly manifest HEADs, which
+-- overlap well (the bench's rerun time is dominated by them and SSH).
+M.MIRROR_CONCURRENCY = 8
 
 local function exists(path)
   return core.exists({ path = path }).exists
@@ -229,7 +232,8 @@ function M.mirror(ctx, list)
     inputs = function() return list end,
     reuse = function(out) ctx.digests = out.digests end,
     run = function()
-      local r = core.mirror_images({ images = list, allow_failures = true, registries = site_mod.registry_settings(ctx.infra) })
+      local r = core.mirror_images({ images = list, allow_failures = true, concurrency = M.MIRROR_CONCURRENCY,
+        registries = site_mod.registry_settings(ctx.infra) })
       if #r.failed > 0 then
         util.fail("%d of %d images not copied: %s", #r.failed, #list, failures(r.failed))
       end
