@@ -15,8 +15,8 @@ M.IMAGE_DIR = "images"
 M.OVERCLOUD_TAR = "overcloud-full.tar"
 M.OVERCLOUD_IMAGE = "overcloud-full.qcow2"
 M.REBUILD_STAGE = "rebuild"
--- Images checked/copied at once: a rerun is mostly manifest HEADs, which
--- overlap well (the bench's rerun time is dominated by them and SSH).
+-- Images checked/copied at once (the primitive's default is 4; a rerun is
+-- only manifest checks, light enough to overlap more).
 M.MIRROR_CONCURRENCY = 8
 
 local function exists(path)
