@@ -14,6 +14,9 @@ local patches = require("apex.patches")
 local dockerfile = require("apex.dockerfile")
 local tht = require("apex.tht")
 local plan = require("apex.plan")
+local site_mod = require("apex.site")
+local actions = require("apex.actions")
+local runner = require("apex.runner")
 
 local M = {}
 
@@ -24,6 +27,7 @@ local M = {}
 ---@field plan boolean
 ---@field no_fetch boolean
 ---@field resume boolean
+---@field site? string   site settings file (-s)
 ---@field tmp_dir string
 ---@field log_file string
 ---@field lua_paths string[]
@@ -37,6 +41,9 @@ local M = {}
 ---@field network apex.NetworkSettings
 ---@field uc_ip string
 ---@field site apex.ImageSite
+---@field infra apex.Site           the site settings (-s): undercloud, engine, registries, artifacts
+---@field image_ops apex.ImageOp[]   real mode: the customization as customize_image operations
+---@field image_skipped table[]      real mode: customizations that cannot be applied here, and why
 ---@field plugins apex.Plugin[]
 ---@field plugin_names string[]
 ---@field plugin_labels string[]
@@ -72,10 +79,6 @@ M.STEPS = {
   { 8, "prepare_containers", "upload patches, copy images, build patched ones, image env file" },
   { 9, "run_deploy", "run the deploy command on the undercloud" },
 }
-
-local function not_implemented(n, name)
-  error(string.format("not implemented yet: step %d (%s) outside plan mode; run with --plan", n, name), 0)
-end
 
 -- Loading inputs -------------------------------------------------------------
 
@@ -180,13 +183,18 @@ function M.new_ctx(opts)
     overcloud_customize = {},
     undercloud_customize = {},
     loop_devices = {},
+    image_ops = {},
+    image_skipped = {},
     dockerfiles = dockerfile.set(),
   }
   local namespace = images.namespace(o.os_version)
   local source = settings.global_params.source_registry
+  ctx.infra = site_mod.load(opts.site, ctx.uc_ip, o.os_version)
+  local reg = ctx.infra.registries
   ctx.site = {
-    upstream = (source and images.host_of(source) or images.UPSTREAM_HOST) .. "/" .. namespace,
-    local_registry = ctx.uc_ip .. ":" .. images.LOCAL_REGISTRY_PORT,
+    upstream = (reg.given_source and reg.source or source and images.host_of(source) or images.UPSTREAM_HOST)
+        .. "/" .. namespace,
+    local_registry = reg["local"],
     namespace = namespace,
   }
   ctx.plugins = plugins.enabled(settings, lua_paths)
@@ -206,24 +214,26 @@ M.steps = {}
 --- Step 1: upstream artifacts, downloaded only when newer than the cache.
 ---@param ctx apex.Ctx
 function M.steps.fetch_artifacts(ctx)
-  if not ctx.plan then not_implemented(1, "fetch_artifacts") end
-  local base = string.format(M.UPSTREAM_ARTIFACTS, ctx.settings.deploy_options.os_version)
+  local base, cache = ctx.infra.artifacts.url, ctx.infra.artifacts.cache_dir
   for _, a in ipairs(M.ARTIFACTS) do
     if ctx.opts.no_fetch then
       plan.would(ctx, 1, string.format("use cached %s/%s (fetch %s%s only if missing), unpack into the image dir",
-        M.CACHE_DIR, a, base, a))
+        cache, a, base, a))
     else
       plan.would(ctx, 1, string.format("fetch %s%s if newer than %s/%s (If-Modified-Since, ETag), unpack it",
-        base, a, M.CACHE_DIR, a))
+        base, a, cache, a))
     end
   end
+  if not ctx.plan then actions.fetch(ctx, M.ARTIFACTS) end
 end
 
 --- Step 2: the undercloud is an existing host reached over SSH.
 ---@param ctx apex.Ctx
 function M.steps.undercloud(ctx)
-  if not ctx.plan then not_implemented(2, "undercloud") end
-  plan.would(ctx, 2, "reach the undercloud stack@" .. ctx.uc_ip .. " over SSH (host key checked against known_hosts)")
+  local u = ctx.infra.undercloud
+  local where = u.user .. "@" .. u.address .. (u.port ~= 22 and (":" .. u.port) or "")
+  plan.would(ctx, 2, "reach the undercloud " .. where .. " over SSH (host key checked against known_hosts)")
+  if not ctx.plan then actions.undercloud(ctx) end
 end
 
 local function image_names(set)
@@ -241,6 +251,9 @@ local function choose_images(ctx)
     end
   end
   local source = ctx.settings.global_params.source_registry
+  if not source and ctx.infra.registries.given_source then
+    source = "http://" .. ctx.infra.registries.source
+  end
   local available
   if source then
     local why
@@ -350,7 +363,16 @@ function M.steps.overcloud_image_prep(ctx)
   if #ctx.undercloud_customize > 0 then
     plan.file(ctx, "undercloud_customize.yaml", core.yaml_dump({ steps = ctx.undercloud_customize }))
   end
-  if not ctx.plan then not_implemented(3, "overcloud_image_prep (customizing overcloud-full.qcow2)") end
+  if not ctx.plan then
+    local ops, skipped = actions.image_ops(ctx, ctx.overcloud_customize)
+    ctx.image_ops, ctx.image_skipped = ops, skipped
+    for _, s in ipairs(skipped) do
+      local msg = string.format("overcloud image: %s %s not applied (%s): %s", s.op, s.arg, s.reason, s.why)
+      core.log({ level = "warn", msg = msg })
+      ctx.notes[#ctx.notes + 1] = msg
+    end
+    actions.customize(ctx)
+  end
 end
 
 --- Step 4: containers/<image>/ for each patched image (created with its files).
@@ -376,12 +398,17 @@ end
 function M.steps.ceph_loop_device(ctx)
   for _, r in ipairs(plugins.call_all(ctx.plugins, "loop_devices", ctx)) do
     for _, l in ipairs(r.result) do
-      if not ctx.plan then not_implemented(6, "ceph_loop_device") end
       ctx.loop_devices[#ctx.loop_devices + 1] = l
       local unit = "losetup-" .. l.device:match("([^/]+)$") .. ".service"
       plan.file(ctx, unit, l.unit)
-      plan.would(ctx, 6, string.format("create sparse %s (%s), attach it as %s, install %s to re-attach at boot (%s)",
-        l.backing_file, l.size, l.device, unit, l.reason))
+      if ctx.plan then
+        plan.would(ctx, 6, string.format("create sparse %s (%s), attach it as %s, install %s to re-attach at boot (%s)",
+          l.backing_file, l.size, l.device, unit, l.reason))
+      else
+        util.extend(ctx.image_ops, actions.loop_ops(l))
+        plan.would(ctx, 6, string.format("put sparse %s (%s) and a unit attaching it as %s at boot into %s (%s)",
+          l.backing_file, l.size, l.device, actions.OVERCLOUD_IMAGE, l.reason))
+      end
     end
   end
 end
@@ -412,6 +439,17 @@ function M.steps.deploy_command(ctx)
     storage = by_kind.storage,
     virtual = virtual,
   })
+  local tht_dir = ctx.infra.undercloud.tht_dir
+  if tht_dir ~= tht.THT_DIR then
+    for _, e in ipairs(ctx.env_files) do
+      if not e["local"] and e.path:sub(1, #tht.THT_DIR + 1) == tht.THT_DIR .. "/" then
+        e.path = tht_dir .. e.path:sub(#tht.THT_DIR + 1)
+      end
+    end
+  end
+  if not ctx.plan then
+    for rel, content in pairs(M.local_env_files(ctx)) do plan.file(ctx, rel, content) end
+  end
   ctx.scales = tht.scales(ctx.settings.global_params.ha_enabled, ctx.scenario.inventory)
   ctx.deploy_command, ctx.deploy_args = tht.deploy_command({
     env_files = ctx.env_files,
@@ -422,6 +460,28 @@ function M.steps.deploy_command(ctx)
   plan.file(ctx, "deploy_command", ctx.deploy_command .. "\n")
 end
 
+--- The env files apex writes beside the deploy command (real mode): the
+--- network env from the network settings, the operator's env, the
+--- virtual/baremetal env. The image env file is written in step 8.
+---@param ctx apex.Ctx
+---@return table<string, string>
+function M.local_env_files(ctx)
+  local n = ctx.network
+  local out = {}
+  for _, e in ipairs(ctx.env_files) do
+    if e["local"] and e.path ~= tht.IMAGE_ENV then
+      local params = {}
+      if e.path == tht.NETWORK_ENV then
+        params = { DnsServers = n.dns_nameservers, NtpServer = n.ntp, ControlPlaneDefaultRoute = ctx.uc_ip }
+      elseif e.path == "virtual-environment.yaml" then
+        params = { NovaComputeLibvirtType = libvirt_type() }
+      end
+      out[e.path] = "# " .. e.reason .. " (written by apex)\n" .. core.yaml_dump({ parameter_defaults = params })
+    end
+  end
+  return out
+end
+
 --- Step 8: on the undercloud: unpack the patches, copy images into the
 --- local registry, rebuild patched ones with their Dockerfile, write the
 --- image env file. Plan mode writes the lists and records the actions.
@@ -429,6 +489,11 @@ end
 function M.steps.prepare_containers(ctx)
   local o = ctx.settings.deploy_options
   local copy = images.copy_list(ctx.site, ctx.image_set, o.ceph)
+  for _, c in ipairs(copy) do
+    if c.name == "ceph/" .. images.CEPH.name and ctx.infra.registries.ceph_image then
+      c.from = ctx.infra.registries.ceph_image
+    end
+  end
   local builds = {}
   for _, img in ipairs(ctx.patched_list) do
     builds[#builds + 1] = {
@@ -444,7 +509,24 @@ function M.steps.prepare_containers(ctx)
   plan.file(ctx, tht.IMAGE_ENV, core.yaml_dump(images.env_file(ctx.site, ctx.image_set, ctx.patched, o.ceph)))
   plan.file(ctx, "containers-prepare-parameter.yaml",
     core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)))
-  if not ctx.plan then not_implemented(8, "prepare_containers") end
+  if not ctx.plan then
+    local list, ceph = {}, nil
+    for _, c in ipairs(copy) do
+      if c.name == "ceph/" .. images.CEPH.name then
+        ceph = { source = c.from, destination = c.to }
+      else
+        list[#list + 1] = { source = c.from, destination = c.to }
+      end
+    end
+    local env = {}
+    for _, e in ipairs(ctx.env_files) do
+      if e["local"] then env[#env + 1] = e.path end
+    end
+    actions.upload(ctx, plan.ARCHIVE, env)
+    actions.mirror(ctx, list)
+    if #builds > 0 then actions.rebuild(ctx) end
+    if ceph then actions.ceph_image(ctx, ceph) end
+  end
   if #builds > 0 then
     plan.would(ctx, 8, "upload docker_patches.tar.gz to the undercloud and unpack it into containers/")
   end
@@ -459,8 +541,14 @@ end
 --- Step 9: run the deploy command on the undercloud.
 ---@param ctx apex.Ctx
 function M.steps.run_deploy(ctx)
-  if not ctx.plan then not_implemented(9, "run_deploy") end
   plan.would(ctx, 9, "run deploy_command on the undercloud (" .. ctx.uc_ip .. ")")
+  if not ctx.plan then
+    local args = util.deep_copy(ctx.deploy_args)
+    args[1] = ctx.infra.undercloud.openstack
+    local words = {}
+    for i, a in ipairs(args) do words[i] = util.shell_quote(a) end
+    actions.run_deploy(ctx, table.concat(words, " "))
+  end
 end
 
 --- Runs every step in order (a scenario's replacement first), then writes the
@@ -468,6 +556,7 @@ end
 ---@param opts apex.DeployOpts
 ---@return apex.Ctx
 function M.run(opts)
+  local t0 = core.now().unix
   local ctx = M.new_ctx(opts)
   for _, s in ipairs(M.STEPS) do
     local n, name = s[1], s[2]
@@ -476,8 +565,31 @@ function M.run(opts)
     step(ctx)
   end
   plan.write(ctx)
-  plan.print_summary(ctx)
+  if ctx.plan then
+    plan.print_summary(ctx)
+    return ctx
+  end
+  ctx.eval_seconds = core.now().unix - t0
+  local report = runner.execute(ctx)
+  M.print_report(ctx, report, core.now().unix - t0)
   return ctx
+end
+
+--- Prints what a real run did: each action, done or skipped, and its time.
+---@param ctx apex.Ctx
+---@param report {key: string, step: integer, skipped: boolean, seconds: number}[]
+---@param total number
+function M.print_report(ctx, report, total)
+  local out = { string.format("Deployed %s (%s); state in %s", ctx.scenario.name, ctx.scenario.description or "",
+    util.path(ctx.tmp_dir, "state.json")) }
+  out[#out + 1] = string.format("  [eval  ] evaluate settings, plugins, artifacts  %.2fs", ctx.eval_seconds)
+  for _, r in ipairs(report) do
+    out[#out + 1] = string.format("  [step %d] %-18s %s  %.2fs", r.step, r.key, r.skipped and "skipped" or "done   ",
+      r.seconds)
+  end
+  for _, n in ipairs(ctx.notes) do out[#out + 1] = "Note: " .. n end
+  out[#out + 1] = string.format("Total %.2fs", total)
+  io.write(table.concat(out, "\n"), "\n")
 end
 
 return M

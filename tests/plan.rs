@@ -644,15 +644,6 @@ fn bad_input_fails_cleanly_with_nothing_written() {
 }
 
 #[test]
-fn outside_plan_mode_the_flow_says_what_is_not_implemented() {
-    let dir = tempfile::tempdir().unwrap();
-    let tmp = dir.path().join("run");
-    let out = apex(&["deploy", "os-nosdn-nofeature-noha", "--tmp-dir", tmp.to_str().unwrap()]);
-    assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("not implemented yet: step 1"), "{}", text(&out.stderr));
-}
-
-#[test]
 fn shipped_scenarios_are_listed_with_descriptions() {
     let out = text(&apex(&["scenarios"]).stdout);
     for name in SCENARIOS {

@@ -1,0 +1,364 @@
+--- The real work of the deploy steps, as runner actions: each names its
+--- inputs (hashed into the state file) and does its work through the
+--- primitives. Registered while the flow is evaluated, run after every
+--- artifact is written (see apex.runner).
+local core = require("apex.core")
+local util = require("apex.util")
+local runner = require("apex.runner")
+local site_mod = require("apex.site")
+local state = require("apex.state")
+local images = require("apex.images")
+
+local M = {}
+
+M.IMAGE_DIR = "images"
+M.OVERCLOUD_TAR = "overcloud-full.tar"
+M.OVERCLOUD_IMAGE = "overcloud-full.qcow2"
+M.REBUILD_STAGE = "rebuild"
+-- Images checked/copied at once (the primitive's default is 4; a rerun is
+-- only manifest checks, light enough to overlap more).
+M.MIRROR_CONCURRENCY = 8
+
+local function exists(path)
+  return core.exists({ path = path }).exists
+end
+
+--- Whether a program is on PATH.
+---@param name string
+---@return boolean
+function M.have_program(name)
+  local path = core.env({ name = "PATH" }).value or "/usr/sbin:/usr/bin:/sbin:/bin"
+  for dir in path:gmatch("[^:]+") do
+    if exists(dir .. "/" .. name) then return true end
+  end
+  return false
+end
+
+-- Step 1 ---------------------------------------------------------------------
+
+--- Fetches the artifacts into the cache (304 when unchanged) and unpacks
+--- each into <tmp>/images when it is new. `generation` changes only when a
+--- new copy was downloaded, so later steps can tell.
+---@param ctx apex.Ctx
+---@param names string[]
+function M.fetch(ctx, names)
+  local a = ctx.infra.artifacts
+  local items = {}
+  for i, n in ipairs(names) do
+    items[i] = { url = a.url .. n, dest = util.path(a.cache_dir, n) }
+  end
+  local image_dir = util.path(ctx.tmp_dir, M.IMAGE_DIR)
+  runner.add(ctx, {
+    step = 1, key = "fetch_artifacts", recheck = true,
+    inputs = function() return { items = items, offline = ctx.opts.no_fetch and true or false } end,
+    valid = function(out)
+      for _, it in ipairs(items) do
+        if not exists(it.dest) then return false end
+      end
+      return out.artifacts ~= nil
+    end,
+    reuse = function(out) ctx.artifacts = out.artifacts end,
+    run = function(prev)
+      local old = prev and prev.outputs and prev.outputs.artifacts or {}
+      local r = core.fetch_if_modified({ items = items, offline = ctx.opts.no_fetch and true or false })
+      local out = {}
+      for i, res in ipairs(r.results) do
+        local name = names[i]
+        local o = old[name]
+        local gen = o and o.generation
+        if res.status == "downloaded" or not gen then
+          gen = string.format("%s:%d:%.3f", res.status, res.size, core.now().unix)
+        end
+        out[name] = { path = res.path, size = res.size, generation = gen, status = res.status, unpacked = o and o.unpacked }
+        if out[name].unpacked ~= gen then
+          core.unpack({ src = res.path, dest = image_dir })
+          out[name].unpacked = gen
+        end
+      end
+      ctx.artifacts = out
+      return { artifacts = out }
+    end,
+  })
+end
+
+-- Step 2 ---------------------------------------------------------------------
+
+--- Reaches the undercloud and creates the work dir.
+---@param ctx apex.Ctx
+function M.undercloud(ctx)
+  local u = ctx.infra.undercloud
+  runner.add(ctx, {
+    step = 2, key = "undercloud", recheck = true,
+    inputs = function() return { host = site_mod.ssh_host(ctx.infra), work_dir = u.work_dir } end,
+    run = function()
+      local q = util.shell_quote(u.work_dir)
+      local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = "mkdir -p " .. q .. " && test -w " .. q .. " && uname -n" })
+      return { node = (r.stdout:gsub("%s+$", "")) }
+    end,
+  })
+end
+
+-- Step 3 (and 6) -------------------------------------------------------------
+
+--- Translates the overcloud customization list into customize_image
+--- operations: file ops always; install/run ops only when virt-customize is
+--- installed, else they are recorded as skipped with a warning.
+---@param ctx apex.Ctx
+---@param list apex.Customization[]
+---@return apex.ImageOp[] ops, {op: string, arg: string, why: string}[] skipped
+function M.image_ops(ctx, list)
+  local virt = M.have_program("virt-customize")
+  local ops, skipped = {}, {}
+  local function skip(c, why)
+    skipped[#skipped + 1] = { op = c.op, arg = c.arg, reason = c.reason, why = why }
+  end
+  for _, c in ipairs(list) do
+    if c.op == "install" or c.op == "run-command" then
+      if virt then
+        local cmd = c.op == "install" and ("yum -y install " .. c.arg) or c.arg
+        ops[#ops + 1] = { op = "run", command = cmd }
+      else
+        skip(c, "needs virt-customize (Debian package libguestfs-tools), which is not installed")
+      end
+    elseif c.op == "upload" then
+      local file, dest = c.arg:match("^([^:]+):(.+)$")
+      local rel = file and util.path("overcloud_patches", file)
+      if rel and ctx.files[rel] then
+        local to = dest:sub(-1) == "/" and (dest .. file) or dest
+        if dest:sub(1, 1) ~= "/" then
+          skip(c, "destination is not an absolute path")
+        else
+          ops[#ops + 1] = { op = "upload", from = util.path(ctx.tmp_dir, rel), to = to }
+        end
+      else
+        skip(c, "the file to upload (" .. tostring(file) .. ") is not an artifact of this deploy")
+      end
+    else
+      skip(c, "customization op " .. tostring(c.op) .. " has no image-file translation")
+    end
+  end
+  return ops, skipped
+end
+
+--- The file ops that put a persistent loop device into the image: the sparse
+--- backing file, the unit (from core.loop_unit) and its enable symlink.
+---@param l apex.LoopDevice
+---@return apex.ImageOp[]
+function M.loop_ops(l)
+  local u = core.loop_unit({ device = l.device, file = l.backing_file })
+  return {
+    { op = "truncate", path = l.backing_file, size = l.size },
+    { op = "write", path = u.path, content = u.text, mode = 420 },
+    { op = "symlink", path = u.enable_link, target = u.enable_target },
+  }
+end
+
+--- Unpacks a pristine overcloud-full.qcow2 and applies the operations (the
+--- list is read when the action runs, so step 6 can add its loop device).
+---@param ctx apex.Ctx
+function M.customize(ctx)
+  local image = util.path(ctx.tmp_dir, M.IMAGE_DIR, M.OVERCLOUD_IMAGE)
+  runner.add(ctx, {
+    step = 3, key = "customize_image",
+    inputs = function()
+      local a = ctx.artifacts and ctx.artifacts[M.OVERCLOUD_TAR]
+      return { artifact = a and a.generation, ops = ctx.image_ops }
+    end,
+    valid = function() return exists(image) end,
+    run = function()
+      local a = ctx.artifacts and ctx.artifacts[M.OVERCLOUD_TAR]
+      if not a then util.fail("no %s fetched in step 1", M.OVERCLOUD_TAR) end
+      core.unpack({ src = a.path, dest = util.path(ctx.tmp_dir, M.IMAGE_DIR) })
+      if not exists(image) then
+        util.fail("%s holds no %s", a.path, M.OVERCLOUD_IMAGE)
+      end
+      if #ctx.image_ops == 0 then return { image = image, applied = {} } end
+      local r = core.customize_image({ image = image, ops = ctx.image_ops })
+      return { image = r.image, applied = r.applied, skipped = ctx.image_skipped }
+    end,
+  })
+end
+
+-- Step 8 ---------------------------------------------------------------------
+
+--- 8a: the patch archive and the local env files to the undercloud work dir,
+--- the archive unpacked into containers/ there.
+---@param ctx apex.Ctx
+---@param archive string  path of docker_patches.tar.gz
+---@param env_files string[] paths relative to the tmp dir
+function M.upload(ctx, archive, env_files)
+  local u = ctx.infra.undercloud
+  local host = site_mod.ssh_host(ctx.infra)
+  runner.add(ctx, {
+    step = 8, key = "upload",
+    inputs = function()
+      local files = {}
+      for _, rel in ipairs(env_files) do files[rel] = ctx.files[rel] end
+      return { archive = ctx.archive and ctx.archive.sha256, files = files, host = host, work_dir = u.work_dir }
+    end,
+    run = function()
+      local sent = {}
+      local results = core.parallel_map(util.extend({ archive }, env_files), function(p)
+        local from = p:sub(1, 1) == "/" and p or util.path(ctx.tmp_dir, p)
+        local name = from:match("([^/]+)$")
+        local r = core.upload({ host = host, from = from, to = u.work_dir .. "/" .. name, mode = 420, sha256 = true })
+        return { name = name, sha256 = r.sha256 }
+      end, { limit = 4 })
+      for _, r in ipairs(results) do sent[r.name] = r.sha256 end
+      local q = util.shell_quote(u.work_dir)
+      core.run_ssh({ host = host, command = "cd " .. q .. " && rm -rf containers.new && mkdir containers.new"
+          .. " && tar -xzf " .. util.shell_quote(archive:match("([^/]+)$")) .. " -C containers.new"
+          .. " && rm -rf containers && mv containers.new containers" })
+      return { sent = sent }
+    end,
+  })
+end
+
+local function failures(list)
+  local out = {}
+  for _, f in ipairs(list) do
+    out[#out + 1] = (f.source or f.name) .. ": " .. f.error
+  end
+  return table.concat(out, "; ")
+end
+
+--- 8b/8c: the image list copied from the source registry into the local one
+--- (blobs already there are not sent). Records each destination's digest.
+---@param ctx apex.Ctx
+---@param list {source: string, destination: string}[]
+function M.mirror(ctx, list)
+  runner.add(ctx, {
+    step = 8, key = "mirror_images", recheck = true,
+    inputs = function() return list end,
+    reuse = function(out) ctx.digests = out.digests end,
+    run = function()
+      local r = core.mirror_images({ images = list, allow_failures = true, concurrency = M.MIRROR_CONCURRENCY,
+        registries = site_mod.registry_settings(ctx.infra) })
+      if #r.failed > 0 then
+        util.fail("%d of %d images not copied: %s", #r.failed, #list, failures(r.failed))
+      end
+      local digests = {}
+      for _, c in ipairs(util.extend(util.extend({}, r.copied), r.present)) do
+        digests[c.destination] = c.digest
+      end
+      ctx.digests = digests
+      return { digests = digests, blobs_sent = r.blobs_sent, bytes_sent = r.bytes_sent, copied = #r.copied, present = #r.present }
+    end,
+  })
+end
+
+local function has_tag(ctx, repo, tag)
+  local ok, r = pcall(core.registry_tags, { registry = ctx.infra.registries["local"], repository = repo,
+    registries = site_mod.registry_settings(ctx.infra) })
+  return ok and util.contains(r.tags, tag)
+end
+
+--- 8d: patched images rebuilt with rebuild_patched, tagged `apex` and pushed.
+--- An image whose Dockerfile (and files) and base digest match its last
+--- build, with its `apex` tag still in the local registry, is not rebuilt
+--- (checked on every full run: a tag lookup per image).
+---@param ctx apex.Ctx
+function M.rebuild(ctx)
+  local function per_image()
+    local files, out = ctx.dockerfiles:files(), {}
+    for _, img in ipairs(ctx.patched_list) do
+      local mine = {}
+      for rel, content in pairs(files) do
+        if rel:sub(1, #img + 1) == img .. "/" then mine[rel] = content end
+      end
+      local base = images.ref(ctx.site, img).to
+      out[img] = { files = mine, hash = state.hash({ files = mine, base = ctx.digests and ctx.digests[base] }) }
+    end
+    return out
+  end
+  runner.add(ctx, {
+    step = 8, key = "rebuild_patched", recheck = true,
+    inputs = function()
+      local h = {}
+      for img, v in pairs(per_image()) do h[img] = v.hash end
+      return h
+    end,
+    run = function()
+      local st, todo, stage = ctx.state, {}, util.path(ctx.tmp_dir, M.REBUILD_STAGE)
+      core.remove({ path = stage })
+      core.mkdir({ path = stage })
+      local kept = {}
+      for img, v in pairs(per_image()) do
+        local key = "rebuild/" .. img
+        local repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. img
+        if state.done(st, key, v.hash) and has_tag(ctx, repo, images.PATCHED_TAG) then
+          kept[#kept + 1] = img
+        else
+          todo[#todo + 1] = img
+          for rel, content in pairs(v.files) do
+            core.write_file({ path = util.path(stage, rel), content = content })
+          end
+        end
+      end
+      table.sort(todo)
+      table.sort(kept)
+      if #todo == 0 then return { rebuilt = {}, kept = kept } end
+      local r = core.rebuild_patched({
+        registry = ctx.infra.registries["local"], containers_dir = stage, tag = images.PATCHED_TAG,
+        source_tag = images.TAG, allow_failures = true,
+        engine = site_mod.engine(ctx.infra), registries = site_mod.registry_settings(ctx.infra),
+      })
+      local hashes = per_image()
+      local rebuilt = {}
+      for _, b in ipairs(r.rebuilt) do
+        local img = b.image:match(images.NAME_PREFIX:gsub("%p", "%%%0") .. "([^/:]+):[^/]*$")
+        if img and hashes[img] then
+          state.put(st, "rebuild/" .. img, { step = 8, status = "done", inputs = hashes[img].hash,
+            outputs = { digest = b.digest, user = b.user, source = b.source } })
+          rebuilt[#rebuilt + 1] = b.image
+        end
+      end
+      if #r.not_in_registry > 0 then
+        util.fail("patched images not in the local registry %s: %s", ctx.infra.registries["local"],
+          table.concat(r.not_in_registry, ", "))
+      end
+      if #r.failed > 0 then
+        util.fail("%d of %d patched images failed to build: %s", #r.failed, #todo, failures(r.failed))
+      end
+      return { rebuilt = rebuilt, kept = kept }
+    end,
+  })
+end
+
+--- 8f: the Ceph daemon image copied into the local registry.
+---@param ctx apex.Ctx
+---@param ref {source: string, destination: string}
+function M.ceph_image(ctx, ref)
+  runner.add(ctx, {
+    step = 8, key = "ceph_image", recheck = true,
+    inputs = function() return ref end,
+    run = function()
+      local r = core.copy_image({ source = ref.source, destination = ref.destination,
+        registries = site_mod.registry_settings(ctx.infra) })
+      return { digest = r.digest, status = r.status, blobs_sent = r.blobs_sent }
+    end,
+  })
+end
+
+-- Step 9 ---------------------------------------------------------------------
+
+--- Runs the deploy command in the undercloud work dir.
+---@param ctx apex.Ctx
+---@param command string
+function M.run_deploy(ctx, command)
+  local u = ctx.infra.undercloud
+  runner.add(ctx, {
+    step = 9, key = "run_deploy", recheck = true,
+    inputs = function() return { command = command, work_dir = u.work_dir, uploaded = state.get(ctx.state, "upload") and state.get(ctx.state, "upload").inputs } end,
+    run = function()
+      local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = "cd " .. util.shell_quote(u.work_dir) .. " && " .. command, check = false })
+      if not r.ok then
+        util.fail("the deploy command exited with %d on the undercloud: %s", r.status,
+          ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
+      end
+      return { status = r.status }
+    end,
+  })
+end
+
+return M

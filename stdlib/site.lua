@@ -1,0 +1,154 @@
+--- Site settings (`apex deploy -s site.yaml`): where a deploy reaches its
+--- infrastructure: the undercloud over SSH, the Docker engine that rebuilds
+--- patched images, the source and local registries, the artifact server.
+--- Every key is optional; unknown keys and wrong types are errors naming the
+--- file and the key. Without a file every default applies.
+local settings = require("apex.settings")
+local util = require("apex.util")
+
+local M = {}
+
+M.DEFAULT_ARTIFACTS = "https://images.rdoproject.org/%s/rdo_trunk/current-tripleo/"
+M.DEFAULT_CACHE = "/var/cache/apex"
+M.DEFAULT_WORK_DIR = "/home/stack/apex"
+M.DEFAULT_THT = "/usr/share/openstack-tripleo-heat-templates"
+M.DEFAULT_SOURCE = "docker.io"
+M.LOCAL_REGISTRY_PORT = 8787
+
+---@class apex.SiteUndercloud: apex.SshHost
+---@field work_dir string
+---@field tht_dir string
+---@field openstack string
+
+---@class apex.Site
+---@field undercloud apex.SiteUndercloud
+---@field engine? string  Docker endpoint; nil = the local socket
+---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string}
+---@field artifacts {url: string, cache_dir: string}
+---@field source string   the file, or "defaults"
+
+local function is_string(v) return type(v) == "string" and v ~= "", "a non-empty string" end
+local function is_bool(v) return type(v) == "boolean", "true or false" end
+local function is_port(v) return math.type(v) == "integer" and v > 0 and v < 65536, "a port number (1-65535)" end
+local function is_abs(v) return type(v) == "string" and v:sub(1, 1) == "/", "an absolute path" end
+local function is_url(v) return type(v) == "string" and v:match("^https?://") ~= nil, "an http:// or https:// URL" end
+
+-- Each section: key -> check.
+local SCHEMA = {
+  undercloud = {
+    address = is_string, port = is_port, user = is_string, key = is_abs, known_hosts = is_abs,
+    accept_new = is_bool, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
+  },
+  engine = is_string,
+  registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string },
+  artifacts = { url = is_url, cache_dir = is_abs },
+}
+
+local function check(src, raw)
+  if type(raw) ~= "table" or (next(raw) ~= nil and util.is_list(raw)) then
+    util.fail("%s: expected a mapping of site settings (undercloud, engine, registries, artifacts)", src)
+  end
+  for k, v in pairs(raw) do
+    local spec = SCHEMA[k]
+    if spec == nil then
+      util.fail("%s: unknown key %s (valid: %s)", src, tostring(k), table.concat(util.sorted_keys(SCHEMA), ", "))
+    end
+    if type(spec) == "function" then
+      local ok, valid = spec(v)
+      if not ok then util.fail("%s: %s: got %s (valid: %s)", src, k, tostring(v), valid) end
+    else
+      if type(v) ~= "table" or (next(v) ~= nil and util.is_list(v)) then
+        util.fail("%s: %s: expected a mapping (keys: %s)", src, k, table.concat(util.sorted_keys(spec), ", "))
+      end
+      for kk, vv in pairs(v) do
+        local f = spec[kk]
+        if f == nil then
+          util.fail("%s: unknown key %s.%s (valid: %s)", src, k, tostring(kk), table.concat(util.sorted_keys(spec), ", "))
+        end
+        local ok, valid = f(vv)
+        if not ok then util.fail("%s: %s.%s: got %s (valid: %s)", src, k, kk, tostring(vv), valid) end
+      end
+    end
+  end
+end
+
+--- Validates site settings and applies the defaults; `uc_ip` (the network
+--- settings' installer_vm.ip) and `os_version` feed the defaults.
+---@param raw table
+---@param source string
+---@param uc_ip string
+---@param os_version string
+---@return apex.Site
+function M.validate(raw, source, uc_ip, os_version)
+  check(source, raw)
+  local uc, reg, art = raw.undercloud or {}, raw.registries or {}, raw.artifacts or {}
+  local local_reg = reg["local"] or (uc_ip .. ":" .. M.LOCAL_REGISTRY_PORT)
+  local url = art.url or string.format(M.DEFAULT_ARTIFACTS, os_version)
+  if url:sub(-1) ~= "/" then url = url .. "/" end
+  return {
+    undercloud = {
+      address = uc.address or uc_ip,
+      port = uc.port or 22,
+      user = uc.user or "stack",
+      key = uc.key,
+      known_hosts = uc.known_hosts,
+      accept_new = uc.accept_new or false,
+      work_dir = uc.work_dir or M.DEFAULT_WORK_DIR,
+      tht_dir = uc.tht_dir or M.DEFAULT_THT,
+      openstack = uc.openstack or "openstack",
+    },
+    engine = raw.engine,
+    registries = {
+      source = reg.source or M.DEFAULT_SOURCE,
+      ["local"] = local_reg,
+      insecure = reg.insecure ~= false,
+      ceph_image = reg.ceph_image,
+      given_source = reg.source ~= nil,
+    },
+    artifacts = { url = url, cache_dir = art.cache_dir or M.DEFAULT_CACHE },
+    source = source,
+  }
+end
+
+--- Loads a site file (nil path: every default).
+---@param path string?
+---@param uc_ip string
+---@param os_version string
+---@return apex.Site
+function M.load(path, uc_ip, os_version)
+  if not path then
+    return M.validate({}, "defaults", uc_ip, os_version)
+  end
+  local raw = settings.load_yaml(path)
+  if raw == nil then raw = {} end
+  return M.validate(raw, path, uc_ip, os_version)
+end
+
+--- The SSH host table of run_ssh/upload for the undercloud.
+---@param site apex.Site
+---@return apex.SshHost
+function M.ssh_host(site)
+  local u = site.undercloud
+  return {
+    address = u.address, port = u.port, user = u.user, key = u.key,
+    known_hosts = u.known_hosts, accept_new = u.accept_new,
+  }
+end
+
+--- Registry settings for the registry primitives.
+---@param site apex.Site
+---@return apex.RegistrySettings
+function M.registry_settings(site)
+  local insecure = {}
+  if site.registries.insecure then insecure[#insecure + 1] = site.registries["local"] end
+  return { insecure = insecure }
+end
+
+--- Engine settings for the engine primitives.
+---@param site apex.Site
+---@return apex.EngineSettings
+function M.engine(site)
+  return { endpoint = site.engine }
+end
+
+return M

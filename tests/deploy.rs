@@ -1,0 +1,522 @@
+//! The real deploy, end to end, on the lab (`apex::lab::Lab`): the built
+//! `apex` binary runs `apex deploy` with the lab's site and network settings;
+//! the results are read back from the lab's registries (over HTTP), its
+//! Docker engine (the patched file inside the image), the customized
+//! overcloud image (qemu-img + debugfs), the undercloud work dir and the
+//! `openstack` stand-in's record. One lab per test process; deploys share its
+//! registries and artifact cache, so the tests take turns (a mutex).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::os::unix::fs::MetadataExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+
+use apex::lab::{Lab, LabOptions};
+
+const APEX: &str = env!("CARGO_BIN_EXE_apex");
+const NS: &str = "tripleomaster";
+const PREFIX: &str = "centos-binary-";
+const CEPH: &str = "ceph/daemon:v3.1.0-stable-3.1-luminous-centos-7-x86_64";
+
+struct TestLab {
+    rt: tokio::runtime::Runtime,
+    lab: Lab,
+}
+
+static LAB: OnceLock<Mutex<TestLab>> = OnceLock::new();
+
+/// The lab of this test process (started once), held for the whole test.
+fn lab() -> MutexGuard<'static, TestLab> {
+    let m = LAB.get_or_init(|| {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        // A fixed dir: the next run reattaches to its registries and sshd
+        // (Lab::up is idempotent per dir) instead of leaving one lab per run.
+        let dir = std::env::temp_dir().join("apex-test-deploy-lab");
+        let lab = rt
+            .block_on(Lab::up(LabOptions { dir }))
+            .unwrap_or_else(|e| panic!("the lab did not come up (apex::lab::Lab::up): {e:#}"));
+        Mutex::new(TestLab { rt, lab })
+    });
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn read(p: impl AsRef<Path>) -> String {
+    std::fs::read_to_string(p.as_ref()).unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
+}
+
+fn yaml(p: impl AsRef<Path>) -> serde_json::Value {
+    serde_saphyr::from_str(&read(p)).expect("valid YAML")
+}
+
+fn json(p: impl AsRef<Path>) -> serde_json::Value {
+    serde_json::from_str(&read(p)).expect("valid JSON")
+}
+
+impl TestLab {
+    /// Runs `apex deploy` with the lab's site and network settings.
+    fn deploy(&self, args: &[&str], tmp: &Path, lua_path: Option<&Path>) -> Output {
+        let site = self.lab.site_file();
+        let net = self.lab.network_settings_file();
+        let mut cmd = Command::new(APEX);
+        cmd.env_remove("APEX_LUA_PATH");
+        if let Some(d) = lua_path {
+            cmd.arg("--lua-path").arg(d);
+        }
+        cmd.arg("deploy").args(args);
+        cmd.arg("-s").arg(&site).arg("-n").arg(&net).arg("--tmp-dir").arg(tmp);
+        cmd.output().expect("run apex")
+    }
+
+    fn deploy_ok(&self, args: &[&str], tmp: &Path, lua_path: Option<&Path>) -> String {
+        let out = self.deploy(args, tmp, lua_path);
+        assert!(
+            out.status.success(),
+            "apex deploy {args:?} failed:\nstdout:\n{}\nstderr:\n{}",
+            text(&out.stdout),
+            text(&out.stderr)
+        );
+        text(&out.stdout)
+    }
+
+    /// The manifest digest of `repo:tag` in a registry, or None when absent.
+    fn digest(&self, host: &str, repo: &str, tag: &str) -> Option<String> {
+        let url = format!("http://{host}/v2/{repo}/manifests/{tag}");
+        self.rt.block_on(async {
+            let resp = reqwest::Client::new()
+                .head(&url)
+                .header(
+                    "Accept",
+                    "application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json, \
+                     application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json",
+                )
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("HEAD {url}: {e}"));
+            if resp.status() == 404 {
+                return None;
+            }
+            assert!(resp.status().is_success(), "HEAD {url}: {}", resp.status());
+            resp.headers().get("docker-content-digest").map(|v| v.to_str().unwrap().to_string())
+        })
+    }
+
+    /// Digests of the blobs a manifest names (config and layers).
+    fn manifest_blobs(&self, host: &str, repo: &str, tag: &str) -> BTreeSet<String> {
+        let url = format!("http://{host}/v2/{repo}/manifests/{tag}");
+        let doc: serde_json::Value = self.rt.block_on(async {
+            reqwest::Client::new()
+                .get(&url)
+                .header("Accept", "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        });
+        let mut out = BTreeSet::new();
+        out.insert(doc["config"]["digest"].as_str().unwrap_or_else(|| panic!("{url}: no config digest: {doc}")).to_string());
+        for l in doc["layers"].as_array().unwrap() {
+            out.insert(l["digest"].as_str().unwrap().to_string());
+        }
+        out
+    }
+
+    /// Every blob file of the local registry's storage with (mtime, inode):
+    /// a blob sent again rewrites its file, a new one adds a file.
+    fn local_blobs(&self) -> BTreeMap<String, (i64, u64)> {
+        let root = self.lab.local().dir().join("data/docker/registry/v2/blobs");
+        let mut out = BTreeMap::new();
+        let mut stack = vec![root];
+        while let Some(d) = stack.pop() {
+            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else if e.file_name() == "data" {
+                    let m = e.metadata().unwrap();
+                    let digest = p.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
+                    out.insert(format!("sha256:{digest}"), (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino()));
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads a file from an image by running it on the lab's engine.
+    fn cat_in_image(&self, image: &str, path: &str) -> String {
+        let endpoint = self.lab.engine().endpoint.expect("the lab engine has an endpoint");
+        let out = Command::new("docker")
+            .args(["-H", &endpoint, "run", "--rm", "--entrypoint", "cat", image, path])
+            .output()
+            .expect("docker CLI");
+        assert!(out.status.success(), "docker run {image} cat {path}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+
+    /// Statuses of the artifact server's answers since the last clear.
+    fn artifact_statuses(&self) -> Vec<(String, u16)> {
+        self.lab.artifacts().log().into_iter().map(|r| (r.path, r.status)).collect()
+    }
+}
+
+/// The copy list the deploy used: (source, destination) of every image.
+fn copy_list(tmp: &Path) -> Vec<(String, String)> {
+    let v = yaml(tmp.join("image_list.yaml"));
+    v["copy"]
+        .as_array()
+        .expect("image_list.yaml: copy")
+        .iter()
+        .map(|c| (c["from"].as_str().unwrap().to_string(), c["to"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+fn split_ref(r: &str) -> (&str, &str, &str) {
+    let (host, rest) = r.split_once('/').unwrap();
+    let (repo, tag) = rest.rsplit_once(':').unwrap();
+    (host, repo, tag)
+}
+
+fn patched_images(tmp: &Path) -> Vec<String> {
+    let v = &json(tmp.join("plan.json"))["patched_images"];
+    // Lua writes an empty list as `{}`.
+    v.as_array().map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect()).unwrap_or_else(|| {
+        assert_eq!(v.as_object().map(|o| o.len()), Some(0), "patched_images: {v}");
+        Vec::new()
+    })
+}
+
+fn state(tmp: &Path) -> serde_json::Value {
+    json(tmp.join("state.json"))
+}
+
+/// What every deploy must leave behind: every image of the list in the
+/// local registry (unpatched ones with the upstream digest), the patched ones
+/// tagged `apex` (a different image), the image env file naming the local
+/// registry with `:apex` exactly for patched images, the Ceph image, the
+/// customized overcloud image and the deploy command seen by the stand-in.
+fn check_deploy(t: &TestLab, tmp: &Path) {
+    let local = t.lab.local().host();
+    let upstream = t.lab.upstream().host();
+    let patched: BTreeSet<String> = patched_images(tmp).into_iter().collect();
+    let list = copy_list(tmp);
+    assert!(list.len() > 5, "image list too short: {list:?}");
+    for (from, to) in &list {
+        let (fh, frepo, ftag) = split_ref(from);
+        let (th, trepo, ttag) = split_ref(to);
+        assert_eq!(th, local, "{to} is not in the local registry");
+        if from.contains("ceph/daemon") {
+            assert_eq!(fh, upstream, "the Ceph image comes from the site's ceph_image");
+        }
+        let up = t.digest(fh, frepo, ftag).unwrap_or_else(|| panic!("{from} not upstream"));
+        let down = t.digest(th, trepo, ttag).unwrap_or_else(|| panic!("{to} not copied into the local registry"));
+        assert_eq!(up, down, "{to} does not have the upstream digest");
+        let name = trepo.rsplit('/').next().unwrap().strip_prefix(PREFIX).unwrap_or("");
+        // (Unpatched images may carry an apex tag from another test's deploy:
+        // the lab's registries are shared; the env file below decides.)
+        if patched.contains(name) {
+            let apex = t.digest(th, trepo, "apex").unwrap_or_else(|| panic!("{trepo}:apex not in the local registry"));
+            assert_ne!(apex, up, "{trepo}:apex is the unpatched image");
+        }
+    }
+    assert!(list.iter().any(|(_, to)| to.ends_with(CEPH)), "no Ceph image in the list: {list:?}");
+    // The image env file (here and uploaded).
+    let env_text = read(tmp.join("docker-images.yaml"));
+    let uploaded = t.lab.undercloud_files().work_dir().join("docker-images.yaml");
+    assert_eq!(read(&uploaded), env_text, "the image env file on the undercloud differs");
+    let env = yaml(tmp.join("docker-images.yaml"));
+    let params = env["parameter_defaults"].as_object().unwrap();
+    let mut seen_patched = BTreeSet::new();
+    for (k, v) in params {
+        let Some(r) = v.as_str() else { continue };
+        assert!(r.starts_with(&format!("{local}/")), "{k}: {r} does not name the local registry");
+        if let Some(rest) = r.split(&format!("/{NS}/{PREFIX}")).nth(1) {
+            let (name, tag) = rest.rsplit_once(':').unwrap();
+            assert_eq!(tag == "apex", patched.contains(name), "{k}: {r}: :apex exactly for patched images ({patched:?})");
+            if tag == "apex" {
+                seen_patched.insert(name.to_string());
+            }
+        }
+    }
+    assert!(params.values().any(|v| v.as_str().is_some_and(|s| s.ends_with(CEPH))), "no Ceph image parameter");
+    for p in &patched {
+        assert!(
+            seen_patched.contains(p) || !params.values().any(|v| v.as_str().is_some_and(|s| s.contains(&format!("{PREFIX}{p}:")))),
+            "{p} is patched but the env file does not name its :apex image"
+        );
+    }
+    // The patch archive was unpacked on the undercloud.
+    for p in &patched {
+        let f = t.lab.undercloud_files().work_dir().join("containers").join(p).join("Dockerfile");
+        assert_eq!(read(&f), read(tmp.join("containers").join(p).join("Dockerfile")), "{}", f.display());
+    }
+    check_overcloud_image(tmp);
+    // The deploy command reached the stand-in, with the env files in order.
+    let calls = t.lab.openstack_calls().expect("openstack calls");
+    let last = calls.last().expect("the openstack stand-in was not called");
+    let expected: Vec<String> = json(tmp.join("plan.json"))["env_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    let got: Vec<String> = last.windows(2).filter(|w| w[0] == "-e").map(|w| w[1].clone()).collect();
+    assert_eq!(got, expected, "env files of the deploy command: {last:?}");
+    let tht = t.lab.undercloud_files().tht_dir();
+    assert!(got.iter().any(|e| e.starts_with(&tht.display().to_string())), "THT files from the site's tht_dir: {got:?}");
+    assert!(last.iter().any(|a| a == "overcloud") && last.iter().any(|a| a == "deploy"), "{last:?}");
+    assert!(last.windows(2).any(|w| w[0] == "--control-scale" && w[1] == "3"), "{last:?}");
+}
+
+/// The loop unit, its enable link and the sparse backing file are in the
+/// customized overcloud image (read with qemu-img and debugfs).
+fn check_overcloud_image(tmp: &Path) {
+    let qcow = tmp.join("images/overcloud-full.qcow2");
+    assert!(qcow.is_file(), "no customized {}", qcow.display());
+    let dir = tempfile::tempdir().unwrap();
+    let raw = dir.path().join("image.raw");
+    let out = Command::new("qemu-img").args(["convert", "-O", "raw"]).arg(&qcow).arg(&raw).output().expect("qemu-img");
+    assert!(out.status.success(), "qemu-img convert: {}", text(&out.stderr));
+    let debugfs = |req: &str| {
+        let out = Command::new("debugfs").arg("-R").arg(req).arg(&raw).output().expect("debugfs");
+        text(&out.stdout)
+    };
+    let unit = apex::loopdev::loop_unit(Path::new("/dev/loop3"), Path::new("/srv/data.img")).unwrap();
+    let stat = debugfs("stat /srv/data.img");
+    assert!(stat.contains("Size: 10737418240"), "/srv/data.img is not the 10G sparse file:\n{stat}");
+    let blocks: u64 = stat.split("Blockcount: ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().parse().unwrap();
+    assert!(blocks < 1024, "/srv/data.img is not sparse ({blocks} blocks)");
+    assert_eq!(debugfs(&format!("cat {}", unit.path)), unit.text, "loop unit {} in the image", unit.path);
+    let link = debugfs(&format!("stat {}", unit.enable_link));
+    assert!(link.contains("Type: symlink") && link.contains(&unit.enable_target), "enable link {}:\n{link}", unit.enable_link);
+}
+
+#[test]
+fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
+    let t = lab();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = t.deploy_ok(&["os-odl-nofeature-ha"], tmp.path(), None);
+    check_deploy(&t, tmp.path());
+    assert!(patched_images(tmp.path()).contains(&"opendaylight".to_string()));
+    let local = t.lab.local().host();
+    let version = t.cat_in_image(&format!("{local}/{NS}/{PREFIX}opendaylight:apex"), "/opt/opendaylight/VERSION");
+    assert!(version.contains("neon"), "ODL master is the neon release; VERSION holds {version:?}");
+    assert!(!version.contains("upstream"), "the upstream ODL marker is still there: {version:?}");
+    // The ODL plugin's install/run customizations cannot run here: they are reported, not dropped.
+    assert!(out.contains("not applied"), "skipped customizations are reported:\n{out}");
+}
+
+#[test]
+fn ovn_deploy_copies_the_ovn_images_unpatched() {
+    let t = lab();
+    let tmp = tempfile::tempdir().unwrap();
+    t.deploy_ok(&["os-ovn-nofeature-ha"], tmp.path(), None);
+    check_deploy(&t, tmp.path());
+    let names: Vec<String> = copy_list(tmp.path()).into_iter().map(|(f, _)| f).collect();
+    for want in ["neutron-server-ovn", "ovn-controller", "ovn-northd"] {
+        assert!(names.iter().any(|n| n.contains(&format!("{PREFIX}{want}:"))), "{want} not in the OVN list: {names:?}");
+    }
+}
+
+/// A deploy settings file with an upstream python patch (a local diff) to nova.
+fn nova_patch_settings(dir: &Path) -> PathBuf {
+    let original = apex::lab::seed::version_py("nova");
+    let lines: Vec<&str> = original.lines().take(7).collect();
+    assert!(lines[3].starts_with("NOVA_VENDOR = "), "lab nova/version.py changed: {original}");
+    let mut diff = String::from("--- a/nova/version.py\n+++ b/nova/version.py\n@@ -1,7 +1,7 @@\n");
+    for (i, l) in lines.iter().enumerate() {
+        if i == 3 {
+            diff.push_str(&format!("-{l}\n+NOVA_VENDOR = \"OpenStack Foundation (patched by apex)\"\n"));
+        } else {
+            diff.push_str(&format!(" {l}\n"));
+        }
+    }
+    std::fs::write(dir.join("nova.diff"), diff).unwrap();
+    let settings = dir.join("os-nosdn-nova-patch-ha.yaml");
+    std::fs::write(
+        &settings,
+        "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - change-id: I0123456789abcdef0123456789abcdef01234567\n        project: openstack/nova\n        diff: nova.diff\n\
+         deploy_options:\n  containers: true\n  os_version: master\n  sdn_controller: false\n  ceph: true\n",
+    )
+    .unwrap();
+    settings
+}
+
+/// An override of the shipped Ceph plugin that also adds `RUN false` to
+/// nova-api: the rebuild of that image fails.
+fn failing_override(dir: &Path) -> PathBuf {
+    let shipped = include_str!("../plugins/ceph.lua");
+    let body = shipped.trim_end().strip_suffix("return M").expect("ceph.lua ends with return M");
+    let hook = "function M.patches(ctx)\n  return { { image = \"nova-api\", reason = \"injected failure\", ops = { \"RUN false\" } } }\nend\n\nreturn M\n";
+    let d = dir.join("override");
+    std::fs::create_dir_all(d.join("plugins")).unwrap();
+    std::fs::write(d.join("plugins/ceph.lua"), format!("{body}{hook}")).unwrap();
+    d
+}
+
+fn step<'a>(st: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
+    &st["steps"][key]
+}
+
+/// Length of a list from the state file (Lua writes an empty list as `{}`).
+fn count(v: &serde_json::Value) -> usize {
+    v.as_array().map(|a| a.len()).or_else(|| v.as_object().map(|o| o.len())).unwrap_or_else(|| panic!("not a list: {v}"))
+}
+
+fn last_run(st: &serde_json::Value) -> &serde_json::Value {
+    st["runs"].as_array().unwrap().last().unwrap()
+}
+
+#[test]
+fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothing() {
+    let t = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("run");
+    let settings = nova_patch_settings(dir.path());
+    let settings = settings.to_str().unwrap();
+    let over = failing_override(dir.path());
+
+    // 1. The injected failure stops the deploy in the rebuild step.
+    let out = t.deploy(&["-d", settings], &tmp, Some(&over));
+    assert!(!out.status.success(), "the injected RUN false did not fail:\n{}", text(&out.stdout));
+    let err = text(&out.stderr);
+    assert!(err.contains("rebuild_patched") && err.contains("nova-api"), "{err}");
+    let st = state(&tmp);
+    assert_eq!(step(&st, "rebuild_patched")["status"], "failed", "{st}");
+    for done in ["fetch_artifacts", "undercloud", "customize_image", "upload", "mirror_images"] {
+        assert_eq!(step(&st, done)["status"], "done", "{done}: {st}");
+    }
+    assert!(step(&st, "run_deploy").is_null(), "the deploy command ran after a failed step");
+
+    // 2. --resume without the override: no artifact request, no blob copied
+    //    again; only the rebuilt nova-api:apex may bring new blobs.
+    t.lab.artifacts().clear_log();
+    let before = t.local_blobs();
+    t.deploy_ok(&["-d", settings, "--resume"], &tmp, None);
+    assert_eq!(t.artifact_statuses(), vec![], "--resume fetched artifacts again");
+    let after = t.local_blobs();
+    let local = t.lab.local().host();
+    // New blobs may come only from what had not run: nova-api:apex and the
+    // Ceph image (step 8f comes after the failed rebuild).
+    let mut allowed = t.manifest_blobs(&local, &format!("{NS}/{PREFIX}nova-api"), "apex");
+    let (ceph_repo, ceph_tag) = CEPH.split_once(':').unwrap();
+    allowed.extend(t.manifest_blobs(&local, ceph_repo, ceph_tag));
+    // A registry stores a pushed manifest as a blob too.
+    allowed.extend(t.digest(&local, &format!("{NS}/{PREFIX}nova-api"), "apex"));
+    allowed.extend(t.digest(&local, ceph_repo, ceph_tag));
+    for (d, v) in &after {
+        match before.get(d) {
+            Some(old) => assert_eq!(old, v, "blob {d} was sent again on --resume"),
+            None => assert!(allowed.contains(d), "--resume sent blob {d}, not one of nova-api:apex or the Ceph image"),
+        }
+    }
+    let st = state(&tmp);
+    let run = last_run(&st);
+    assert_eq!(run["steps"]["fetch_artifacts"]["skipped"], true, "{run}");
+    assert_eq!(run["steps"]["mirror_images"]["skipped"], true, "{run}");
+    assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]), 1, "only nova-api is rebuilt: {st}");
+    check_deploy(&t, &tmp);
+    let patched = patched_images(&tmp);
+    let nova: Vec<String> = copy_list(&tmp)
+        .into_iter()
+        .filter_map(|(f, _)| f.split(&format!("/{PREFIX}")).nth(1).and_then(|r| r.split(':').next()).map(str::to_string))
+        .filter(|n| n.starts_with("nova-"))
+        .collect();
+    assert!(nova.len() >= 3, "the lab has at least three nova images: {nova:?}");
+    assert_eq!(patched, nova, "every nova image (and only those) is patched");
+    for img in &patched {
+        let v = t.cat_in_image(&format!("{local}/{NS}/{PREFIX}{img}:apex"), "/usr/lib/python2.7/site-packages/nova/version.py");
+        assert!(v.contains("(patched by apex)"), "{img}:apex does not hold the patch:\n{v}");
+    }
+
+    // 3. A full rerun with nothing changed: 304s only, no blob, no rebuild.
+    t.lab.artifacts().clear_log();
+    let before = t.local_blobs();
+    t.deploy_ok(&["-d", settings], &tmp, None);
+    let statuses = t.artifact_statuses();
+    assert!(!statuses.is_empty(), "a full run checks the artifacts");
+    assert!(statuses.iter().all(|(_, s)| *s == 304), "a rerun downloaded: {statuses:?}");
+    assert_eq!(t.local_blobs(), before, "a rerun sent blobs");
+    let st = state(&tmp);
+    assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]), 0, "{st}");
+    assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["kept"]), patched.len(), "{st}");
+    assert_eq!(step(&st, "mirror_images")["outputs"]["blobs_sent"], 0, "{st}");
+    let calls = t.lab.openstack_calls().unwrap();
+    assert!(calls.len() >= 2);
+}
+
+/// Runs `apex deploy SCENARIO [--plan] -s SITE --tmp-dir TMP` without the lab.
+fn deploy_with_site(scenario: &str, plan: bool, site: &Path, tmp: &Path) -> Output {
+    let mut cmd = Command::new(APEX);
+    cmd.env_remove("APEX_LUA_PATH").args(["deploy", scenario]);
+    if plan {
+        cmd.arg("--plan");
+    }
+    cmd.arg("-s").arg(site).arg("--tmp-dir").arg(tmp).output().expect("run apex")
+}
+
+#[test]
+fn bad_site_settings_name_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    for (body, want) in [
+        ("undercloud:\n  adress: 127.0.0.1\n", "unknown key undercloud.adress"),
+        ("undercloud:\n  port: x\n", "undercloud.port"),
+        ("registry: {}\n", "unknown key registry"),
+        ("artifacts:\n  url: ftp://x/\n", "artifacts.url"),
+    ] {
+        std::fs::write(&site, body).unwrap();
+        let tmp = dir.path().join("tmp");
+        let out = deploy_with_site("os-nosdn-nofeature-ha", true, &site, &tmp);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{body}: accepted");
+        assert!(err.contains(site.to_str().unwrap()) && err.contains(want), "{body}: {err}");
+        assert!(!tmp.join("plan.json").exists(), "{body}: wrote a plan");
+    }
+}
+
+#[test]
+fn site_settings_change_the_plan_and_touch_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        "undercloud:\n  address: 127.0.0.1\n  port: 2222\n  user: root\n  tht_dir: /srv/tht\n\
+         registries:\n  local: 127.0.0.1:5999\n\
+         artifacts:\n  url: http://127.0.0.1:1/art\n  cache_dir: /nonexistent/cache\n",
+    )
+    .unwrap();
+    let tmp = dir.path().join("tmp");
+    let out = deploy_with_site("os-odl-nofeature-ha", true, &site, &tmp);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("fetch http://127.0.0.1:1/art/overcloud-full.tar if newer than /nonexistent/cache/overcloud-full.tar"), "{stdout}");
+    assert!(stdout.contains("root@127.0.0.1:2222"), "{stdout}");
+    assert!(read(tmp.join("docker-images.yaml")).contains("127.0.0.1:5999/tripleomaster/"), "local registry from the site");
+    assert!(read(tmp.join("deploy_command")).contains("/srv/tht/environments/docker-ha.yaml"), "THT dir from the site");
+    assert!(!Path::new("/nonexistent/cache").exists());
+    assert!(!tmp.join("state.json").exists(), "plan mode wrote a state file");
+}
+
+#[test]
+fn a_real_deploy_without_a_reachable_artifact_server_fails_in_step_1_and_records_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = dir.path().join("site.yaml");
+    // Port 1 on loopback: nothing listens; nothing leaves the machine.
+    std::fs::write(&site, format!("artifacts:\n  url: http://127.0.0.1:1/\n  cache_dir: {}\n", dir.path().join("cache").display())).unwrap();
+    let tmp = dir.path().join("tmp");
+    let out = deploy_with_site("os-nosdn-nofeature-ha", false, &site, &tmp);
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("step 1 (fetch_artifacts) failed") && err.contains("127.0.0.1:1"), "{err}");
+    assert!(err.contains("--resume"), "{err}");
+    let st = state(&tmp);
+    assert_eq!(step(&st, "fetch_artifacts")["status"], "failed", "{st}");
+    assert!(step(&st, "fetch_artifacts")["error"].as_str().unwrap().contains("127.0.0.1:1"));
+}

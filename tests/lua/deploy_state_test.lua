@@ -1,0 +1,117 @@
+-- apex.site, apex.state, apex.runner and the customization translation of apex.actions.
+local t = require("apex.test")
+local core = require("apex.core")
+
+t.describe("apex.site", function()
+  t.it("defaults come from the network settings and the os version", function()
+    local site = require("apex.site")
+    local s = site.load(nil, "192.0.2.1", "master")
+    assert(s.undercloud.address == "192.0.2.1" and s.undercloud.port == 22 and s.undercloud.user == "stack")
+    assert(s.registries["local"] == "192.0.2.1:8787" and s.registries.source == "docker.io")
+    assert(not s.registries.given_source)
+    assert(s.artifacts.url == "https://images.rdoproject.org/master/rdo_trunk/current-tripleo/", s.artifacts.url)
+    assert(s.undercloud.tht_dir == "/usr/share/openstack-tripleo-heat-templates")
+  end)
+
+  t.it("given keys win; a URL gets its trailing slash", function()
+    local site = require("apex.site")
+    local s = site.validate({
+      undercloud = { address = "10.0.0.1", port = 2222, work_dir = "/w" },
+      registries = { source = "127.0.0.1:5000", ["local"] = "127.0.0.1:5001" },
+      artifacts = { url = "http://127.0.0.1:8080/x" },
+      engine = "unix:///e.sock",
+    }, "site.yaml", "192.0.2.1", "master")
+    assert(s.undercloud.address == "10.0.0.1" and s.undercloud.port == 2222 and s.undercloud.work_dir == "/w")
+    assert(s.registries.given_source and s.registries["local"] == "127.0.0.1:5001")
+    assert(s.artifacts.url == "http://127.0.0.1:8080/x/")
+    assert(site.engine(s).endpoint == "unix:///e.sock")
+    assert(site.ssh_host(s).port == 2222)
+  end)
+
+  t.it("unknown keys and wrong types name the file and key", function()
+    local site = require("apex.site")
+    for _, case in ipairs({
+      { { undercloud = { adress = "x" } }, "site.yaml: unknown key undercloud.adress" },
+      { { undercloud = { port = 70000 } }, "site.yaml: undercloud.port" },
+      { { undercloud = { work_dir = "rel" } }, "undercloud.work_dir: got rel (valid: an absolute path)" },
+      { { engine = 3 }, "site.yaml: engine" },
+      { { registries = "x" }, "site.yaml: registries: expected a mapping" },
+      { { artifacts = { url = "ftp://x" } }, "artifacts.url" },
+      { { extra = true }, "unknown key extra" },
+    }) do
+      local ok, e = pcall(site.validate, case[1], "site.yaml", "192.0.2.1", "master")
+      assert(not ok and tostring(e):find(case[2], 1, true), tostring(e))
+    end
+  end)
+end)
+
+t.describe("apex.state and apex.runner", function()
+  t.it("hash is stable across key order", function()
+    local state = require("apex.state")
+    assert(state.hash({ a = 1, b = { "x" } }) == state.hash({ b = { "x" }, a = 1 }))
+    assert(state.hash({ a = 1 }) ~= state.hash({ a = 2 }))
+  end)
+
+  t.it("finished actions with the same inputs are skipped; a failure is recorded and resumed", function()
+    local runner = require("apex.runner")
+    local state = require("apex.state")
+    local dir = core.tmpdir({ prefix = "apex-state-test" }).path
+    local calls = {}
+    local fail = true
+    local function ctx(resume)
+      local c = { tmp_dir = dir, opts = { resume = resume }, eval_seconds = 0 }
+      runner.add(c, { step = 1, key = "a", recheck = true, inputs = function() return 1 end,
+        run = function() calls[#calls + 1] = "a"; return { n = 1 } end })
+      runner.add(c, { step = 2, key = "b", inputs = function() return 2 end,
+        run = function() calls[#calls + 1] = "b"; if fail then error("boom", 0) end end })
+      return c
+    end
+    local ok, e = pcall(runner.execute, ctx(false))
+    assert(not ok and tostring(e):find("step 2 (b) failed: boom", 1, true), tostring(e))
+    local st = state.load(dir)
+    assert(st.data.steps.a.status == "done" and st.data.steps.b.status == "failed" and st.data.steps.b.error == "boom")
+    fail = false
+    calls = {}
+    runner.execute(ctx(true))
+    assert(#calls == 1 and calls[1] == "b", table.concat(calls, ","))
+    calls = {}
+    runner.execute(ctx(false))
+    assert(#calls == 1 and calls[1] == "a", "a full run rechecks only recheck actions: " .. table.concat(calls, ","))
+    st = state.load(dir)
+    assert(#st.data.runs == 3 and st.data.runs[3].steps.b.skipped == true)
+    core.remove({ path = dir })
+  end)
+
+  t.it("a corrupt state file is an error naming it", function()
+    local state = require("apex.state")
+    local dir = core.tmpdir({ prefix = "apex-state-test" }).path
+    core.write_file({ path = dir .. "/state.json", content = "[1,2]" })
+    local ok, e = pcall(state.load, dir)
+    assert(not ok and tostring(e):find(dir .. "/state.json: not a deploy state file", 1, true), tostring(e))
+    core.remove({ path = dir })
+  end)
+end)
+
+t.describe("apex.actions", function()
+  t.it("file customizations become image ops; the rest is skipped with the reason", function()
+    local actions = require("apex.actions")
+    local ctx = { tmp_dir = "/tmp/x", files = { ["overcloud_patches/I1.patch"] = "diff" } }
+    local ops, skipped = actions.image_ops(ctx, {
+      { op = "upload", arg = "I1.patch:/usr/share/puppet/", reason = "r1" },
+      { op = "upload", arg = "missing.tar:/etc/", reason = "r2" },
+      { op = "write", arg = "x", reason = "r3" },
+    })
+    assert(#ops == 1 and ops[1].op == "upload" and ops[1].from == "/tmp/x/overcloud_patches/I1.patch"
+      and ops[1].to == "/usr/share/puppet/I1.patch")
+    assert(#skipped == 2 and skipped[1].why:find("not an artifact", 1, true) and skipped[2].reason == "r3")
+  end)
+
+  t.it("the loop device goes into the image as sparse file, unit and enable link", function()
+    local actions = require("apex.actions")
+    local ops = actions.loop_ops({ device = "/dev/loop3", backing_file = "/srv/data.img", size = "10G" })
+    local u = core.loop_unit({ device = "/dev/loop3", file = "/srv/data.img" })
+    assert(ops[1].op == "truncate" and ops[1].path == "/srv/data.img" and ops[1].size == "10G")
+    assert(ops[2].op == "write" and ops[2].path == u.path and ops[2].content == u.text)
+    assert(ops[3].op == "symlink" and ops[3].path == u.enable_link and ops[3].target == u.enable_target)
+  end)
+end)
