@@ -197,7 +197,7 @@ function M.new_ctx(opts)
     local_registry = reg["local"],
     namespace = namespace,
   }
-  ctx.plugins = plugins.enabled(settings, lua_paths)
+  ctx.plugins = plugins.enabled(settings)
   ctx.plugin_names, ctx.plugin_labels = {}, {}
   for _, p in ipairs(ctx.plugins) do
     ctx.plugin_names[#ctx.plugin_names + 1] = p.name

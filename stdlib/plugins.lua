@@ -66,48 +66,37 @@ local M = {}
 ---@field steps? table<string, fun(ctx: apex.Ctx)>  flow steps it replaces, by step name
 
 M.HOOKS = { "validate", "images", "patches", "env_files", "overcloud_customize", "loop_devices" }
---- Plugins shipped in the binary (kept in step with plugins/*.lua by a test).
-M.SHIPPED = { "ceph", "nosdn", "onos", "opendaylight", "ovn" }
+--- What `require` can find of the plugins, from the host (override
+--- directories first, then the binary): one source of truth for listings,
+--- origins and "searched" messages.
+---@return {modules: {name: string, origin: string, shipped: boolean}[], searched: string[]}
+local function listing()
+  return core.modules({ kind = "plugins" })
+end
 
 --- Where plugins are searched, for messages: override dirs, then the binary.
----@param lua_paths string[]
 ---@return string[]
-function M.search_places(lua_paths)
-  local out = {}
-  for _, d in ipairs(lua_paths or {}) do
-    out[#out + 1] = util.path(d, "plugins")
-  end
-  out[#out + 1] = "shipped (plugins/ in the apex binary)"
-  return out
+function M.search_places()
+  return listing().searched
 end
 
 --- Names of every available plugin (override dirs and shipped), sorted.
----@param lua_paths string[]
 ---@return string[]
-function M.available(lua_paths)
-  local seen = {}
-  for _, n in ipairs(M.SHIPPED) do
-    seen[n] = true
+function M.available()
+  local out = {}
+  for i, m in ipairs(listing().modules) do
+    out[i] = m.name
   end
-  for _, d in ipairs(lua_paths or {}) do
-    local dir = util.path(d, "plugins")
-    if core.exists({ path = dir }).kind == "dir" then
-      for _, f in ipairs(core.list_dir({ path = dir }).entries) do
-        local stem = f:match("^(.-)%.lua$")
-        if stem then
-          seen[stem] = true
-        end
-      end
-    end
-  end
-  return util.sorted_keys(seen)
+  return out
 end
 
-local function origin_of(name, lua_paths)
-  for _, d in ipairs(lua_paths or {}) do
-    local p = util.path(d, "plugins", name .. ".lua")
-    if core.exists({ path = p }).exists then
-      return p
+--- Where `require` loads the plugin `name` from.
+---@param name string
+---@return string
+local function origin_of(name)
+  for _, m in ipairs(listing().modules) do
+    if m.name == name then
+      return m.origin
     end
   end
   return "shipped plugins/" .. name .. ".lua"
@@ -116,12 +105,11 @@ end
 --- Loads a plugin by name. An unknown name lists the available plugins and
 --- where they were searched; a plugin that fails to load names itself.
 ---@param name string
----@param lua_paths string[]
 ---@param why string  the setting that names it, for messages
 ---@return apex.Plugin
-function M.load(name, lua_paths, why)
+function M.load(name, why)
   if not name:match("^[%w_%-]+$") then
-    util.fail("%s: invalid plugin name %q (valid: %s)", why, name, table.concat(M.available(lua_paths), ", "))
+    util.fail("%s: invalid plugin name %q (valid: %s)", why, name, table.concat(M.available(), ", "))
   end
   local module = "plugins." .. name
   local ok, plugin = pcall(require, module)
@@ -130,15 +118,15 @@ function M.load(name, lua_paths, why)
     if msg:find("module '" .. module .. "' not found", 1, true) then
       -- ceph is a storage plugin and nosdn is what `false` selects: not choices here.
       local choices = {}
-      for _, n in ipairs(M.available(lua_paths)) do
+      for _, n in ipairs(M.available()) do
         if n ~= "ceph" and n ~= "nosdn" then choices[#choices + 1] = n end
       end
       util.fail("%s: unknown plugin %q (valid: %s, false; searched: %s)", why, name,
-        table.concat(choices, ", "), table.concat(M.search_places(lua_paths), ", "))
+        table.concat(choices, ", "), table.concat(M.search_places(), ", "))
     end
-    util.fail("plugin %s (%s) failed to load: %s", name, origin_of(name, lua_paths), msg)
+    util.fail("plugin %s (%s) failed to load: %s", name, origin_of(name), msg)
   end
-  local origin = origin_of(name, lua_paths)
+  local origin = origin_of(name)
   if type(plugin) ~= "table" then
     util.fail("plugin %s (%s): the module returned %s (expected a table of hooks)", name, origin, type(plugin))
   end
@@ -268,14 +256,13 @@ end
 --- The plugins a deployment enables: the SDN plugin (sdn_controller, or
 --- nosdn when false), then ceph when deploy_options.ceph is on.
 ---@param settings apex.DeploySettings
----@param lua_paths string[]
 ---@return apex.Plugin[]
-function M.enabled(settings, lua_paths)
+function M.enabled(settings)
   local o = settings.deploy_options
   local why = settings.source .. ": deploy_options.sdn_controller"
-  local out = { M.load(o.sdn_controller or "nosdn", lua_paths, why) }
+  local out = { M.load(o.sdn_controller or "nosdn", why) }
   if o.ceph then
-    out[#out + 1] = M.load("ceph", lua_paths, settings.source .. ": deploy_options.ceph")
+    out[#out + 1] = M.load("ceph", settings.source .. ": deploy_options.ceph")
   end
   return out
 end
