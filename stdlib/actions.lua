@@ -18,6 +18,10 @@ M.REBUILD_STAGE = "rebuild"
 -- Images checked/copied at once (the primitive's default is 4; a rerun is
 -- only manifest checks, light enough to overlap more).
 M.MIRROR_CONCURRENCY = 8
+-- The remote checks that need nothing from each other (artifacts, the
+-- undercloud's SSH connection, registry copies): one runner group, so a
+-- rerun waits for the slowest, not for their sum.
+M.INDEPENDENT = "independent_remote"
 
 local function exists(path)
   return core.exists({ path = path }).exists
@@ -49,7 +53,7 @@ function M.fetch(ctx, names)
   end
   local image_dir = util.path(ctx.tmp_dir, M.IMAGE_DIR)
   runner.add(ctx, {
-    step = 1, key = "fetch_artifacts", recheck = true,
+    step = 1, key = "fetch_artifacts", recheck = true, group = M.INDEPENDENT,
     inputs = function() return { items = items, offline = ctx.opts.no_fetch and true or false } end,
     valid = function(out)
       for _, it in ipairs(items) do
@@ -88,7 +92,7 @@ end
 function M.undercloud(ctx)
   local u = ctx.infra.undercloud
   runner.add(ctx, {
-    step = 2, key = "undercloud", recheck = true,
+    step = 2, key = "undercloud", recheck = true, group = M.INDEPENDENT,
     inputs = function() return { host = site_mod.ssh_host(ctx.infra), work_dir = u.work_dir } end,
     run = function()
       local q = util.shell_quote(u.work_dir)
@@ -228,7 +232,7 @@ end
 ---@param list {source: string, destination: string}[]
 function M.mirror(ctx, list)
   runner.add(ctx, {
-    step = 8, key = "mirror_images", recheck = true,
+    step = 8, key = "mirror_images", recheck = true, group = M.INDEPENDENT,
     inputs = function() return list end,
     reuse = function(out) ctx.digests = out.digests end,
     run = function()
@@ -330,7 +334,7 @@ end
 ---@param ref {source: string, destination: string}
 function M.ceph_image(ctx, ref)
   runner.add(ctx, {
-    step = 8, key = "ceph_image", recheck = true,
+    step = 8, key = "ceph_image", recheck = true, group = M.INDEPENDENT,
     inputs = function() return ref end,
     run = function()
       local r = core.copy_image({ source = ref.source, destination = ref.destination,

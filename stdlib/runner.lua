@@ -23,6 +23,7 @@ M.KEEP_RUNS = 20
 ---@field recheck? boolean           run again on a full (not --resume) run even when done
 ---@field valid? fun(outputs: table): boolean   the outputs still exist (e.g. a file)
 ---@field reuse? fun(outputs: table)  when skipped: put the recorded outputs back into ctx
+---@field group? string             actions of one group run concurrently (none may need another's outputs)
 
 --- Registers an action (real mode only).
 ---@param ctx apex.Ctx
@@ -36,8 +37,55 @@ local function now()
   return core.now().unix
 end
 
+--- Runs one action (or skips it when done with the same inputs); returns
+--- whether it was skipped, or raises after recording the failure in the state.
+local function run_one(ctx, st, run, a)
+  local t0 = now()
+  local inputs = state.hash(a.inputs())
+  local prev = state.get(st, a.key)
+  local skip = state.done(st, a.key, inputs) and (ctx.opts.resume or not a.recheck)
+      and (a.valid == nil or a.valid(prev.outputs or {}))
+  if skip then
+    if a.reuse then a.reuse(prev.outputs or {}) end
+    prev.skipped = true
+    prev.last_seconds = now() - t0
+    core.log({ level = "info", msg = string.format("step %d %s: done before with the same inputs; skipped", a.step, a.key) })
+  else
+    core.log({ level = "info", msg = string.format("step %d %s", a.step, a.key) })
+    state.put(st, a.key, { step = a.step, status = "running", inputs = inputs, outputs = prev and prev.outputs })
+    local ok, out = pcall(a.run, prev)
+    local seconds = now() - t0
+    if not ok then
+      local msg = util.message(out)
+      state.put(st, a.key, { step = a.step, status = "failed", inputs = inputs, error = msg, seconds = seconds,
+        outputs = prev and prev.outputs })
+      run.steps[a.key] = { seconds = seconds, status = "failed" }
+      run.failed = run.failed or a.key
+      error(string.format("step %d (%s) failed: %s", a.step, a.key, msg), 0)
+    end
+    state.put(st, a.key, { step = a.step, status = "done", inputs = inputs, outputs = out or {}, seconds = seconds,
+      skipped = false, last_seconds = seconds })
+  end
+  run.steps[a.key] = { seconds = state.get(st, a.key).last_seconds, skipped = skip }
+  return skip
+end
+
+--- The actions sharing `a.group` (in registration order), run together at
+--- the place of the first of them.
+local function group_of(todo, a)
+  if not a.group then return { a } end
+  local members = {}
+  for _, b in ipairs(todo) do
+    if b.group == a.group then members[#members + 1] = b end
+  end
+  return members
+end
+
 --- Runs every registered action; raises on the first failure (after
---- recording it, so `--resume` continues there).
+--- recording it, so `--resume` continues there). Actions of one `group`
+--- (independent remote checks: none reads what another writes) run
+--- concurrently, so a rerun waits for the slowest of them, not their sum;
+--- every member finishes (and is recorded) before a failure is raised.
 ---@param ctx apex.Ctx
 ---@return {key: string, step: integer, skipped: boolean, seconds: number}[]
 function M.execute(ctx)
@@ -46,39 +94,27 @@ function M.execute(ctx)
   local run = { started = now(), resume = ctx.opts.resume and true or false, steps = {}, evaluate = ctx.eval_seconds }
   st.data.runs[#st.data.runs + 1] = run
   while #st.data.runs > M.KEEP_RUNS do table.remove(st.data.runs, 1) end
-  local report = {}
-  for _, a in ipairs(ctx.todo or {}) do
-    local t0 = now()
-    local inputs = state.hash(a.inputs())
-    local prev = state.get(st, a.key)
-    local skip = state.done(st, a.key, inputs) and (ctx.opts.resume or not a.recheck)
-        and (a.valid == nil or a.valid(prev.outputs or {}))
-    if skip then
-      if a.reuse then a.reuse(prev.outputs or {}) end
-      prev.skipped = true
-      prev.last_seconds = now() - t0
-      core.log({ level = "info", msg = string.format("step %d %s: done before with the same inputs; skipped", a.step, a.key) })
-    else
-      core.log({ level = "info", msg = string.format("step %d %s", a.step, a.key) })
-      state.put(st, a.key, { step = a.step, status = "running", inputs = inputs, outputs = prev and prev.outputs })
-      local ok, out = pcall(a.run, prev)
-      local seconds = now() - t0
-      if not ok then
-        local msg = util.message(out)
-        state.put(st, a.key, { step = a.step, status = "failed", inputs = inputs, error = msg, seconds = seconds,
-          outputs = prev and prev.outputs })
-        run.steps[a.key] = { seconds = seconds, status = "failed" }
-        run.failed = a.key
-        state.save(st)
-        util.fail("step %d (%s) failed: %s\n(fix the cause, then `apex deploy ... --resume` continues here)", a.step,
-          a.key, msg)
+  local todo, started, skipped = ctx.todo or {}, {}, {}
+  for _, a in ipairs(todo) do
+    if not started[a] then
+      local members = group_of(todo, a)
+      for _, b in ipairs(members) do started[b] = true end
+      local results = core.parallel_map(members, function(b)
+        local ok, res = pcall(run_one, ctx, st, run, b)
+        return { ok = ok, res = res }
+      end, { limit = #members })
+      for i, r in ipairs(results) do
+        if not r.ok then
+          state.save(st)
+          util.fail("%s\n(fix the cause, then `apex deploy ... --resume` continues here)", util.message(r.res))
+        end
+        skipped[members[i]] = r.res
       end
-      state.put(st, a.key, { step = a.step, status = "done", inputs = inputs, outputs = out or {}, seconds = seconds,
-        skipped = false, last_seconds = seconds })
     end
-    local rec = state.get(st, a.key)
-    run.steps[a.key] = { seconds = rec.last_seconds, skipped = skip }
-    report[#report + 1] = { key = a.key, step = a.step, skipped = skip, seconds = rec.last_seconds }
+  end
+  local report = {}
+  for _, a in ipairs(todo) do
+    report[#report + 1] = { key = a.key, step = a.step, skipped = skipped[a], seconds = state.get(st, a.key).last_seconds }
   end
   run.seconds = now() - run.started
   run.finished = true
