@@ -13,6 +13,7 @@ pub mod host_helpers;
 pub mod image_edit;
 pub mod lab;
 pub mod logging;
+pub mod local_tools;
 pub mod loopdev;
 pub mod lua;
 pub mod progress;

@@ -31,7 +31,7 @@ fn host_of(s: &Sshd) -> SshHost {
 
 fn require_tool(name: &str, package: &str) {
     assert!(
-        apex::image_edit::tool::which(name).is_some(),
+        apex::local_tools::which(name).is_some(),
         "lab tool {name} is missing: install Debian package {package} (tests/lab/install.sh)"
     );
 }
@@ -615,7 +615,7 @@ fn image_symlinks_cannot_lead_outside_and_failures_leave_the_image_untouched() {
 #[test]
 fn image_run_operations_need_virt_customize() {
     assert!(
-        apex::image_edit::tool::which("virt-customize").is_none(),
+        apex::local_tools::which("virt-customize").is_none(),
         "this lab check expects virt-customize absent (it is not in tests/lab/install.sh)"
     );
     let dir = tempfile::tempdir().unwrap();

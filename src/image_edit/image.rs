@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::ops::{Op, apply_file_op};
 use super::partitions::read_partitions;
-use super::tool::{run, which};
+use crate::local_tools::{run, which};
 use crate::loopdev::TempLoop;
 use crate::progress::{Progress, Unit};
 

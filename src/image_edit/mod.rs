@@ -13,7 +13,6 @@
 mod image;
 mod ops;
 mod partitions;
-pub mod tool;
 
 pub use image::{CustomizeOpts, CustomizeReport, customize_image};
 pub use ops::Op;

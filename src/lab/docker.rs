@@ -61,9 +61,7 @@ pub(crate) fn lock(dir: &Path) -> anyhow::Result<LabLock> {
 }
 
 fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().rev().take(15).collect();
-    lines.into_iter().rev().collect::<Vec<_>>().join("\n")
+    crate::local_tools::tail(&std::fs::read(path).unwrap_or_default(), 15)
 }
 
 fn spawn_dockerd(dir: &Path, storage_driver: Option<&str>) -> anyhow::Result<std::process::Child> {

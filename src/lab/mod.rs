@@ -37,6 +37,12 @@ pub use undercloud::Undercloud;
 use crate::engine::EngineSettings;
 use crate::ssh::SshHost;
 
+/// A free TCP port on loopback for a lab service to listen on.
+pub(crate) fn free_port() -> anyhow::Result<u16> {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;
+    Ok(l.local_addr()?.port())
+}
+
 /// Where a lab lives.
 #[derive(Debug, Clone)]
 pub struct LabOptions {

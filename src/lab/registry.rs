@@ -37,17 +37,11 @@ fn make_certificates(dir: &Path) -> anyhow::Result<()> {
     ];
     std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")?;
     for args in steps {
-        let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().context("running openssl")?;
-        if !out.status.success() {
-            bail!("openssl {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-        }
+        let mut cmd = std::process::Command::new("openssl");
+        cmd.args(args).current_dir(dir);
+        crate::local_tools::run(cmd, "openssl")?;
     }
     Ok(())
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    let l = std::net::TcpListener::bind("127.0.0.1:0").context("binding a loopback port")?;
-    Ok(l.local_addr()?.port())
 }
 
 fn write_config(dir: &Path, port: u16, tls: bool, auth: bool) -> anyhow::Result<()> {
@@ -94,7 +88,7 @@ impl LabRegistry {
 
     async fn start_with(name: &str, tls: bool, auth: Option<(&str, &str)>) -> anyhow::Result<Self> {
         let dir = tempfile::Builder::new().prefix(&format!("apex-lab-registry-{name}-")).tempdir()?;
-        let port = free_port()?;
+        let port = super::free_port()?;
         if tls {
             make_certificates(dir.path())?;
         }
@@ -127,7 +121,7 @@ impl LabRegistry {
         }
         let port = match running.map(|(p, _)| p) {
             Some(p) if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() => p,
-            _ => free_port()?,
+            _ => super::free_port()?,
         };
         write_config(dir, port, false, false)?;
         let mut reg = Self { name: name.into(), dir: PartDir::Kept(dir.into()), port, tls: false, child: None, detached: Some(0) };

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use super::process::{self, PartDir};
-use crate::image_edit::tool::{run, which};
+use crate::local_tools::{run, which};
 
 /// The loopback address sshd listens on.
 pub const ADDRESS: &str = "127.0.0.1";
@@ -47,10 +47,6 @@ pub fn keygen(path: &Path) -> anyhow::Result<()> {
     let mut cmd = Command::new("ssh-keygen");
     cmd.args(["-q", "-t", "ed25519", "-N", "", "-C", "apex-lab", "-f"]).arg(path);
     run(cmd, "openssh-client").map(drop)
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port())
 }
 
 impl Sshd {
@@ -106,7 +102,7 @@ impl Sshd {
         for attempt in 0..5 {
             me.port = match (attempt, port) {
                 (0, Some(p)) => p,
-                _ => free_port()?,
+                _ => super::free_port()?,
             };
             match me.spawn(sshd) {
                 Ok(()) => {

@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncReadExt as _, AsyncWriteExt as _};
 use super::error::SshError;
 use super::host::SshHost;
 use super::pool::{self, Connection};
-use crate::image_edit::tool::tail;
+use crate::local_tools::tail;
 
 /// Extra time after a timeout for the remote `timeout` to report before
 /// the local side gives up on the channel.

@@ -1,5 +1,6 @@
-//! Running the external tools image editing needs (qemu-img, virt-customize),
+//! Running local programs (qemu-img, virt-customize, ssh-keygen, openssl, ...)
 //! with errors that name the tool, the package and the tail of its stderr.
+//! Shared by image editing, SSH and the lab.
 
 use std::path::PathBuf;
 use std::process::Command;
