@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use mlua::{Lua, Value};
 use serde::Deserialize;
 
-use crate::lua::api::{Api, Effect, FnSpec, Param, from_lua, to_lua};
+use crate::lua::api::{Api, Effect, FnSpec, Param, from_lua};
 
 /// Parses YAML text; `origin` names the file in errors.
 pub fn parse_yaml(text: &str, origin: &str) -> anyhow::Result<serde_json::Value> {
@@ -51,18 +51,9 @@ impl LoadOpts {
     }
 }
 
-fn load_fn(lua: &Lua, v: Value, yaml: bool) -> mlua::Result<Value> {
-    let name = if yaml { "yaml_load" } else { "json_load" };
-    let err = |e: anyhow::Error| crate::lua::api::primitive_error(name, format!("{e:#}"));
-    let opts: LoadOpts = from_lua(lua, v).map_err(|e| err(e.into()))?;
-    let (text, origin) = opts.source(if yaml { "YAML" } else { "JSON" }).map_err(err)?;
-    let value = if yaml {
-        parse_yaml(&text, &origin).map_err(err)?
-    } else {
-        serde_json::from_str::<serde_json::Value>(&text)
-            .map_err(|e| err(anyhow::anyhow!("{origin}: invalid JSON: {e}")))?
-    };
-    to_lua(lua, &value)
+/// Parses JSON text; `origin` names the file in errors.
+pub fn parse_json(text: &str, origin: &str) -> anyhow::Result<serde_json::Value> {
+    serde_json::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: invalid JSON: {e}"))
 }
 
 const YAML_LOAD: FnSpec = FnSpec {
@@ -107,8 +98,14 @@ fn to_json(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     let lua = api.lua();
-    api.raw(YAML_LOAD, lua.create_function(|lua, v: Value| load_fn(lua, v, true))?)?;
-    api.raw(JSON_LOAD, lua.create_function(|lua, v: Value| load_fn(lua, v, false))?)?;
+    api.sync(YAML_LOAD, |_, o: LoadOpts| {
+        let (text, origin) = o.source("YAML")?;
+        parse_yaml(&text, &origin)
+    })?;
+    api.sync(JSON_LOAD, |_, o: LoadOpts| {
+        let (text, origin) = o.source("JSON")?;
+        parse_json(&text, &origin)
+    })?;
     api.raw(
         YAML_DUMP,
         lua.create_function(|lua, v: Value| {
