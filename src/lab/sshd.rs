@@ -66,7 +66,7 @@ impl Sshd {
 
     /// An sshd kept in `dir` (keys made once), running detached so it
     /// outlives this process: reattached when the PID in `running` still
-    /// answers on its port, else started on that port (when free) or a free one.
+    /// answers on its port with this version's config, else started on that port (when free) or a free one.
     pub fn kept(dir: &Path, running: Option<(u16, u32)>) -> anyhow::Result<Self> {
         let sshd =
             which("sshd").context("sshd is not installed (Debian package openssh-server); the SSH lab needs it")?;
@@ -79,12 +79,14 @@ impl Sshd {
             }
         }
         std::fs::copy(me.user_key().with_extension("pub"), me.dir.path().join("authorized_keys"))?;
-        let marker = me.dir.path().join("sshd_config").display().to_string();
+        let marker = me.config_path().display().to_string();
         if let Some((port, pid)) = running
             && process::alive(pid, &marker)
         {
-            if banner(port).is_ok() {
-                me.port = port;
+            me.port = port;
+            // An sshd started by an older apex with another config is restarted.
+            let same_config = std::fs::read_to_string(me.config_path()).is_ok_and(|c| c == me.config_text());
+            if same_config && banner(port).is_ok() {
                 me.detached = Some(pid);
                 me.write_known_hosts()?;
                 return Ok(me);
@@ -115,20 +117,31 @@ impl Sshd {
         Err(last.unwrap_or_else(|| anyhow::anyhow!("sshd did not start")))
     }
 
-    fn write_config(&self) -> anyhow::Result<PathBuf> {
+    /// sshd's config for the current port.
+    fn config_text(&self) -> String {
         let d = self.dir.path();
-        let config = format!(
+        format!(
             "Port {port}\nListenAddress {ADDRESS}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nPidFile {pid}\n\
              PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
              PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nUseDNS no\n\
-             MaxSessions 64\nMaxStartups 64:30:128\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n",
+             MaxSessions 64\nMaxStartups 64:30:128\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n\
+             SetEnv HOME={home}\n",
             port = self.port,
+            home = self.home().display(),
             hk = self.host_key().display(),
             ak = d.join("authorized_keys").display(),
             pid = d.join("sshd.pid").display(),
-        );
-        let path = d.join("sshd_config");
-        std::fs::write(&path, config)?;
+        )
+    }
+
+    fn config_path(&self) -> PathBuf {
+        self.dir.path().join("sshd_config")
+    }
+
+    fn write_config(&self) -> anyhow::Result<PathBuf> {
+        std::fs::create_dir_all(self.home()).with_context(|| format!("creating {}", self.home().display()))?;
+        let path = self.config_path();
+        std::fs::write(&path, self.config_text())?;
         Ok(path)
     }
 
@@ -220,6 +233,14 @@ impl Sshd {
 
     pub fn dir(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The HOME of every session. The stand-in undercloud logs in as the
+    /// machine's own user, and bash sources `$HOME/.bashrc` for commands run
+    /// by sshd: an own, empty home keeps that user's dotfiles (a slow
+    /// `pyenv init`, a greeting on stdout) out of the commands apex runs.
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
     }
 
     /// The private key in authorized_keys.
