@@ -10,6 +10,7 @@ pub mod artifacts;
 pub mod cli;
 pub mod engine;
 pub mod host_helpers;
+pub mod http_client;
 pub mod image_edit;
 pub mod lab;
 pub mod logging;

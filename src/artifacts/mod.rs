@@ -119,7 +119,7 @@ pub async fn fetch_if_modified(req: &FetchRequest, settings: FetchSettings) -> a
 
 impl Fetcher {
     pub fn new(settings: FetchSettings) -> anyhow::Result<Self> {
-        let mut builder = reqwest::Client::builder()
+        let mut builder = crate::http_client::builder()
             .connect_timeout(settings.timeout)
             .read_timeout(settings.timeout)
             .no_proxy()

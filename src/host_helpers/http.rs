@@ -28,7 +28,7 @@ pub struct GetResult {
 /// One GET; any status is returned (the caller decides what is an error),
 /// transport failures are errors naming the URL.
 pub async fn get(opts: GetOpts) -> anyhow::Result<GetResult> {
-    let client = reqwest::Client::builder()
+    let client = crate::http_client::builder()
         .timeout(Duration::from_secs_f64(opts.timeout.unwrap_or(30.0)))
         .build()?;
     let mut req = client.get(&opts.url);

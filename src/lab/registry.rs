@@ -195,9 +195,9 @@ impl LabRegistry {
     async fn wait_ready(&mut self, within: Duration) -> anyhow::Result<()> {
         let scheme = if self.tls { "https" } else { "http" };
         let url = format!("{scheme}://{}/v2/", self.host());
-        let mut client = reqwest::Client::builder();
+        let mut client = crate::http_client::builder();
         if let Some(ca) = self.ca_file() {
-            client = client.add_root_certificate(reqwest::Certificate::from_pem(&std::fs::read(ca)?)?);
+            client = client.tls_certs_merge([reqwest::Certificate::from_pem(&std::fs::read(ca)?)?]);
         }
         let client = client.build()?;
         let deadline = Instant::now() + within;

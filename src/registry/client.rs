@@ -216,7 +216,7 @@ impl Registry {
         let scheme = if settings.is_plain_http(host) { "http" } else { "https" };
         let base = Url::parse(&format!("{scheme}://{api_host}/"))
             .with_context(|| format!("registry host {host:?} is not a valid host[:port]"))?;
-        let mut builder = reqwest::Client::builder()
+        let mut builder = crate::http_client::builder()
             .connect_timeout(Duration::from_secs(10))
             .read_timeout(Duration::from_secs(120))
             .pool_max_idle_per_host(32)
@@ -230,7 +230,7 @@ impl Registry {
             for cert in reqwest::Certificate::from_pem_bundle(&pem)
                 .with_context(|| format!("{}: not a PEM certificate bundle", ca.display()))?
             {
-                builder = builder.add_root_certificate(cert);
+                builder = builder.tls_certs_merge([cert]);
             }
         }
         let creds = auth::resolve(settings.credentials.get(host), host, settings.docker_config.as_deref())?;

@@ -85,7 +85,7 @@ impl FaultyProxy {
         let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(State::default()));
         let (target, st) = (target.to_string(), state.clone());
-        let client = reqwest::Client::builder().no_gzip().redirect(reqwest::redirect::Policy::none()).build()?;
+        let client = crate::http_client::builder().no_gzip().redirect(reqwest::redirect::Policy::none()).build()?;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (target, st, client) = (target.clone(), st.clone(), client.clone());
