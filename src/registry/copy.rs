@@ -95,24 +95,34 @@ pub async fn copy_image(
     ctx: &CopyContext,
 ) -> anyhow::Result<CopyReport> {
     let run = async {
-        let manifest = from
-            .manifest(&src.repository, &src.reference)
-            .await?
-            .with_context(|| format!("{src}: no such image in the source registry"))?;
         let mut report = CopyReport {
             source: src.to_string(),
             destination: dst.to_string(),
             status: CopyStatus::Present,
-            digest: manifest.digest.clone(),
+            digest: String::new(),
             blobs_sent: 0,
             blobs_mounted: 0,
             blobs_present: 0,
             bytes_sent: 0,
         };
-        if to.manifest_digest(&dst.repository, &dst.reference).await?.as_deref() == Some(manifest.digest.as_str()) {
-            tracing::info!("{dst}: already present ({})", manifest.digest);
+        // Both sides asked at once, HEAD only: a rerun costs one round trip
+        // per image, and HEADs do not count against Docker Hub's pull limit.
+        let (source_digest, present_digest) = futures::try_join!(
+            from.manifest_digest(&src.repository, &src.reference),
+            to.manifest_digest(&dst.repository, &dst.reference)
+        )?;
+        let source_digest = source_digest.with_context(|| format!("{src}: no such image in the source registry"))?;
+        if present_digest.as_deref() == Some(source_digest.as_str()) {
+            tracing::info!("{dst}: already present ({source_digest})");
+            report.digest = source_digest;
             return Ok::<_, anyhow::Error>(report);
         }
+        // By digest: the tag may have moved since the HEAD.
+        let manifest = from
+            .manifest(&src.repository, &source_digest)
+            .await?
+            .with_context(|| format!("{src}: manifest {source_digest} vanished from the source registry"))?;
+        report.digest = manifest.digest.clone();
         let counters = Counters { run: ctx.stats.clone(), image: Arc::default() };
         if manifest.is_list() {
             for entry in manifest.parse()?.manifests {
