@@ -30,6 +30,7 @@ M.LOCAL_REGISTRY_PORT = 8787
 local function is_string(v) return type(v) == "string" and v ~= "", "a non-empty string" end
 local function is_bool(v) return type(v) == "boolean", "true or false" end
 local function is_port(v) return math.type(v) == "integer" and v > 0 and v < 65536, "a port number (1-65535)" end
+local function is_seconds(v) return math.type(v) == "integer" and v >= 0, "a whole number of seconds (0 or more)" end
 local function is_abs(v) return type(v) == "string" and v:sub(1, 1) == "/", "an absolute path" end
 local function is_url(v) return type(v) == "string" and v:match("^https?://") ~= nil, "an http:// or https:// URL" end
 
@@ -37,7 +38,7 @@ local function is_url(v) return type(v) == "string" and v:match("^https?://") ~=
 local SCHEMA = {
   undercloud = {
     address = is_string, port = is_port, user = is_string, key = is_abs, known_hosts = is_abs,
-    accept_new = is_bool, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
+    accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
   },
   engine = is_string,
   registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string },
@@ -93,6 +94,7 @@ function M.validate(raw, source, uc_ip, os_version)
       key = uc.key,
       known_hosts = uc.known_hosts,
       accept_new = uc.accept_new or false,
+      persist = uc.persist,
       work_dir = uc.work_dir or M.DEFAULT_WORK_DIR,
       tht_dir = uc.tht_dir or M.DEFAULT_THT,
       openstack = uc.openstack or "openstack",
@@ -131,7 +133,7 @@ function M.ssh_host(site)
   local u = site.undercloud
   return {
     address = u.address, port = u.port, user = u.user, key = u.key,
-    known_hosts = u.known_hosts, accept_new = u.accept_new,
+    known_hosts = u.known_hosts, accept_new = u.accept_new, persist = u.persist,
   }
 end
 

@@ -88,6 +88,11 @@ async fn ssh_returns_exit_status_stdout_and_stderr() {
 
     let stdin = RemoteCommand { stdin: Some(b"fed through stdin".to_vec()), ..RemoteCommand::new("cat") };
     assert_eq!(run_ssh(&h, &stdin).await.unwrap().stdout_text(), "fed through stdin");
+
+    // The lab's sessions have their own empty HOME: the machine user's
+    // dotfiles do not run before (or print into) the commands.
+    let home = run_ssh(&h, &RemoteCommand::new("echo $HOME; ls -A $HOME | wc -l")).await.unwrap();
+    assert_eq!(home.stdout_text(), format!("{}\n0\n", s.home().display()));
 }
 
 #[tokio::test]
@@ -168,6 +173,73 @@ async fn ssh_reports_a_dropped_connection_and_reconnects() {
 }
 
 // ---------- host keys and user keys ----------
+
+/// The apex binary with its own TMPDIR (where it keeps ssh control sockets).
+fn apex_with_tmp(tmp: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apex"));
+    cmd.env("TMPDIR", tmp).env_remove("XDG_RUNTIME_DIR");
+    cmd
+}
+
+/// How many logins sshd accepted so far.
+fn logins(s: &Sshd) -> usize {
+    s.log().matches("Accepted publickey").count()
+}
+
+#[test]
+fn ssh_master_is_kept_for_the_next_run_and_closed_with_persist_0() {
+    let s = sshd();
+    let tmp = s.dir().join("tmp");
+    let controls = tmp.join(format!("apex-ssh-{}", rustix::process::getuid().as_raw()));
+    // Left by earlier runs: a per-process dir of an older apex whose process
+    // is gone, a master dir whose master exited long ago, a record of it.
+    std::fs::create_dir_all(controls.join("4999999/.ssh-connection-old")).unwrap();
+    std::fs::create_dir_all(controls.join(".ssh-connectionGONE")).unwrap();
+    assert!(Command::new("touch").args(["-d", "2 hours ago"]).arg(controls.join(".ssh-connectionGONE")).status().unwrap().success());
+    std::fs::write(controls.join("0123.master"), format!("{}\n\n", controls.join(".ssh-connectionGONE/master").display())).unwrap();
+
+    let run = |persist: Option<u64>, tag: &str| {
+        let host = lua_host_table(&s);
+        let host = match persist {
+            Some(p) => format!("{}, persist = {p}}}", host.trim_end_matches('}')),
+            None => host,
+        };
+        let script = s.dir().join(format!("{tag}.lua"));
+        std::fs::write(&script, format!("assert(require('apex.core').run_ssh({{host = {host}, command = 'echo {tag}'}}).stdout == '{tag}\\n')")).unwrap();
+        let out = apex_with_tmp(&tmp).arg("run").arg(&script).output().unwrap();
+        assert!(out.status.success(), "apex run failed: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let before = logins(&s);
+    run(None, "first");
+    assert_eq!(logins(&s), before + 1);
+    let mut left: Vec<String> =
+        std::fs::read_dir(&controls).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    left.sort();
+    assert_eq!(left.len(), 2, "stale entries not cleaned, or the master not kept: {left:?}");
+    assert!(left[0].starts_with(".ssh-connection") && left[0] != ".ssh-connectionGONE", "{left:?}");
+    assert!(left[1].ends_with(".master") && left[1] != "0123.master", "{left:?}");
+    let socket = std::fs::read_to_string(controls.join(&left[1])).unwrap().lines().next().unwrap().to_string();
+    assert!(Path::new(&socket).exists(), "the kept master's socket {socket} is gone");
+
+    // The next run (same host settings) logs in no more: it uses the kept master.
+    run(None, "second");
+    assert_eq!(logins(&s), before + 1, "the second run opened a new connection");
+
+    // persist = 0 is other settings' master: a new login, closed at exit.
+    run(Some(0), "third");
+    assert_eq!(logins(&s), before + 2);
+    let records = std::fs::read_dir(&controls).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".master")).count();
+    assert_eq!(records, 1, "a persist = 0 connection was recorded");
+
+    // A kept master that died (the host dropped it) is replaced without an error.
+    s.drop_connections().unwrap();
+    let gone = Instant::now();
+    while Path::new(&socket).exists() && gone.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    run(None, "fourth");
+    assert_eq!(logins(&s), before + 3);
+}
 
 #[tokio::test]
 async fn ssh_refuses_an_unknown_host() {
@@ -770,21 +842,8 @@ fn ssh_output_is_streamed_into_the_log_line_by_line() {
     )
     .unwrap();
     let log_file = s.dir().join("apex.log");
-    // A control directory left by a process that no longer exists.
-    let tmp = s.dir().join("tmp");
-    let controls = tmp.join(format!("apex-ssh-{}", rustix::process::getuid().as_raw()));
-    std::fs::create_dir_all(controls.join("4999999/.ssh-connection-old")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_apex"))
-        .env("TMPDIR", &tmp)
-        .arg("--log-file")
-        .arg(&log_file)
-        .arg("run")
-        .arg(&script)
-        .output()
-        .unwrap();
+    let out = apex_with_tmp(&s.dir().join("tmp")).arg("--log-file").arg(&log_file).arg("run").arg(&script).output().unwrap();
     assert!(out.status.success(), "apex run failed: {}", String::from_utf8_lossy(&out.stderr));
-    let left: Vec<_> = std::fs::read_dir(&controls).unwrap().flatten().map(|e| e.file_name()).collect();
-    assert!(left.len() == 1 && left[0] != "4999999", "stale control dirs not cleaned: {left:?}");
     let log = std::fs::read_to_string(&log_file).unwrap();
     let lines: Vec<&str> = log.lines().filter(|l| l.contains("apex::ssh::output")).collect();
     assert_eq!(lines.len(), 4, "{log}");

@@ -1,8 +1,7 @@
 //! How a host is described, and how a connection to it is opened: the system
 //! `ssh` as a ControlMaster, with host keys always checked.
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
@@ -35,6 +34,10 @@ pub struct SshHost {
     pub jump: Vec<String>,
     /// An ssh config file used instead of `~/.ssh/config`.
     pub ssh_config: Option<PathBuf>,
+    /// Seconds the master connection stays open after apex exits, for the
+    /// next run to reuse (OpenSSH's ControlPersist; default 60, 0 closes it
+    /// when the run ends).
+    pub persist: Option<u64>,
 }
 
 impl SshHost {
@@ -51,7 +54,26 @@ impl SshHost {
             connect_timeout: None,
             jump: Vec::new(),
             ssh_config: None,
+            persist: None,
         }
+    }
+
+    /// How long the master outlives the run (see `persist`).
+    pub fn persist(&self) -> Duration {
+        Duration::from_secs(self.persist.unwrap_or(DEFAULT_PERSIST_SECS))
+    }
+
+    /// Names the master connection these settings open: every setting that
+    /// changes who is reached, as whom and how the key is checked (not the
+    /// timeouts). A later run reuses a kept master only with the same name.
+    pub fn connection_id(&self) -> String {
+        use sha2::Digest as _;
+        let who = format!(
+            "{:?}",
+            (&self.address, self.port, &self.user, &self.key, &self.agent_socket, &self.known_hosts,
+             self.accept_new, &self.jump, &self.ssh_config)
+        );
+        hex::encode(&sha2::Sha256::digest(who.as_bytes())[..12])
     }
 
     /// `user@address:port` for logs and errors.
@@ -66,38 +88,17 @@ impl SshHost {
     }
 }
 
-/// How long an idle master connection outlives its last command; a later
-/// call reconnects. Bounds how long a master lingers after apex exits.
-const IDLE_PERSIST_SECS: usize = 120;
+/// Default of [`SshHost::persist`]: a minute, as Ansible keeps its masters.
+const DEFAULT_PERSIST_SECS: u64 = 60;
 
-/// Where this process keeps its master control sockets:
-/// `$TMPDIR/apex-ssh-<uid>/<pid>/`. Pooled connections live as long as the
-/// process, so their directories outlive it; each process first removes the
-/// directories of processes that no longer exist.
-fn control_dir() -> Result<&'static Path, SshError> {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    if let Some(d) = DIR.get() {
-        return Ok(d);
-    }
-    let base = std::env::temp_dir().join(format!("apex-ssh-{}", rustix::process::getuid().as_raw()));
-    if let Ok(entries) = std::fs::read_dir(&base) {
-        for e in entries.flatten() {
-            let name = e.file_name();
-            let dead = name
-                .to_str()
-                .and_then(|n| n.parse::<u32>().ok())
-                .is_some_and(|pid| !Path::new(&format!("/proc/{pid}")).exists());
-            if dead {
-                let _ = std::fs::remove_dir_all(e.path());
-            }
-        }
-    }
-    let mine = base.join(std::process::id().to_string());
-    std::fs::create_dir_all(&mine).map_err(|e| SshError::Config {
-        host: "-".into(),
-        msg: format!("cannot create the ssh control directory {}: {e}", mine.display()),
-    })?;
-    Ok(DIR.get_or_init(|| mine))
+/// How long an idle master outlives its last command when it is not kept
+/// for a later run (a crashed apex leaves nothing for longer).
+const IDLE_SECS_UNKEPT: u64 = 120;
+
+/// Seconds the master waits, idle, before it exits by itself.
+fn idle_secs(host: &SshHost) -> usize {
+    let kept = host.persist().as_secs();
+    (if kept == 0 { IDLE_SECS_UNKEPT } else { kept }) as usize
 }
 
 /// Opens the master connection. Verification is never off: `yes` or
@@ -107,8 +108,8 @@ pub async fn connect(host: &SshHost) -> Result<Session, SshError> {
     b.known_hosts_check(if host.accept_new { KnownHosts::Add } else { KnownHosts::Strict })
         .connect_timeout(Duration::from_secs(host.connect_timeout.unwrap_or(30)))
         .server_alive_interval(Duration::from_secs(15))
-        .control_directory(control_dir()?)
-        .control_persist(ControlPersist::IdleFor(IDLE_PERSIST_SECS.try_into().expect("non-zero")));
+        .control_directory(super::kept::control_dir()?)
+        .control_persist(ControlPersist::IdleFor(idle_secs(host).try_into().expect("non-zero")));
     if let Some(p) = host.port {
         b.port(p);
     }

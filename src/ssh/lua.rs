@@ -52,6 +52,7 @@ const CLASSES: &str = "\
 ---@field connect_timeout? integer seconds, default 30
 ---@field jump? string[] ProxyJump hosts, e.g. {\"stack@bastion\"}
 ---@field ssh_config? string ssh config file used instead of ~/.ssh/config
+---@field persist? integer seconds the connection stays open after apex exits, for the next run to reuse (default 60; 0 closes it at exit)
 
 ---@class apex.RunSshOpts
 ---@field host apex.SshHost

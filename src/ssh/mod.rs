@@ -19,6 +19,7 @@
 
 mod error;
 mod host;
+mod kept;
 mod lua;
 mod pool;
 mod run;

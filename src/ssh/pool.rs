@@ -1,5 +1,6 @@
 //! One master connection per host, reused by every call (each command is a
-//! channel multiplexed over it), checked before use and reopened when it died.
+//! channel multiplexed over it), checked before use and reopened when it died;
+//! taken over from an earlier run when that one kept it (see `kept`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, Mutex};
@@ -8,6 +9,7 @@ use tokio::sync::Semaphore;
 
 use super::error::SshError;
 use super::host::{SshHost, connect};
+use super::kept;
 
 /// Channels in flight per connection; sshd's default `MaxSessions` is 10.
 pub const MAX_CHANNELS: usize = 8;
@@ -33,7 +35,11 @@ pub async fn connection(host: &SshHost) -> Result<Arc<Connection>, SshError> {
         }
         tracing::info!(host = %host.label(), "ssh connection was closed; reconnecting");
     }
-    let conn = Arc::new(Connection { session: connect(host).await?, channels: Semaphore::new(MAX_CHANNELS) });
+    let session = match kept::resume(host).await {
+        Some(s) => s,
+        None => connect(host).await?,
+    };
+    let conn = Arc::new(Connection { session, channels: Semaphore::new(MAX_CHANNELS) });
     *current = Some(conn.clone());
     Ok(conn)
 }
@@ -43,14 +49,15 @@ pub async fn is_alive(conn: &Connection) -> bool {
     conn.session.check().await.is_ok()
 }
 
-/// Closes every pooled connection (end of a run, so no master lingers).
+/// Ends the run's use of every pooled connection: each is kept open for the
+/// next run (its host's `persist`) or closed.
 pub async fn close_all() {
-    let slots: Vec<Slot> = POOL.lock().unwrap_or_else(|p| p.into_inner()).drain().map(|(_, s)| s).collect();
-    for slot in slots {
+    let slots: Vec<(SshHost, Slot)> = POOL.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+    for (host, slot) in slots {
         if let Some(conn) = slot.lock().await.take()
             && let Ok(conn) = Arc::try_unwrap(conn)
         {
-            let _ = conn.session.close().await;
+            kept::keep_or_close(&host, conn.session).await;
         }
     }
 }

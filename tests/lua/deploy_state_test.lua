@@ -16,7 +16,7 @@ t.describe("apex.site", function()
   t.it("given keys win; a URL gets its trailing slash", function()
     local site = require("apex.site")
     local s = site.validate({
-      undercloud = { address = "10.0.0.1", port = 2222, work_dir = "/w" },
+      undercloud = { address = "10.0.0.1", port = 2222, work_dir = "/w", persist = 0 },
       registries = { source = "127.0.0.1:5000", ["local"] = "127.0.0.1:5001" },
       artifacts = { url = "http://127.0.0.1:8080/x" },
       engine = "unix:///e.sock",
@@ -25,7 +25,7 @@ t.describe("apex.site", function()
     assert(s.registries.given_source and s.registries["local"] == "127.0.0.1:5001")
     assert(s.artifacts.url == "http://127.0.0.1:8080/x/")
     assert(site.engine(s).endpoint == "unix:///e.sock")
-    assert(site.ssh_host(s).port == 2222)
+    assert(site.ssh_host(s).port == 2222 and site.ssh_host(s).persist == 0)
   end)
 
   t.it("unknown keys and wrong types name the file and key", function()
@@ -34,6 +34,7 @@ t.describe("apex.site", function()
       { { undercloud = { adress = "x" } }, "site.yaml: unknown key undercloud.adress" },
       { { undercloud = { port = 70000 } }, "site.yaml: undercloud.port" },
       { { undercloud = { work_dir = "rel" } }, "undercloud.work_dir: got rel (valid: an absolute path)" },
+      { { undercloud = { persist = 1.5 } }, "undercloud.persist: got 1.5 (valid: a whole number of seconds (0 or more))" },
       { { engine = 3 }, "site.yaml: engine" },
       { { registries = "x" }, "site.yaml: registries: expected a mapping" },
       { { artifacts = { url = "ftp://x" } }, "artifacts.url" },

@@ -1,0 +1,133 @@
+//! Master connections kept open after a run (OpenSSH's ControlPersist, as
+//! Ansible uses it), so the next apex run on the same host skips the TCP
+//! connect, key exchange and authentication. A kept master is found again
+//! through a record file named by [`SshHost::connection_id`]; it exits by
+//! itself after `persist` idle seconds.
+//!
+//! Sockets and records live in a directory only this user can enter: who
+//! can open a master's socket can run commands on its host.
+
+use std::os::unix::fs::{DirBuilderExt as _, MetadataExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime};
+
+use openssh::Session;
+
+use super::error::SshError;
+use super::host::SshHost;
+
+/// Prefix the openssh crate gives each master's directory.
+const MASTER_DIR_PREFIX: &str = ".ssh-connection";
+
+/// A master directory without a socket this old is left over (its master
+/// exited); younger ones may belong to a master still starting.
+const STALE_AFTER: Duration = Duration::from_secs(600);
+
+/// `$XDG_RUNTIME_DIR/apex-ssh`, else `$TMPDIR/apex-ssh-<uid>`: owned by this
+/// user (refused otherwise), made mode 0700, tidied once per process.
+pub fn control_dir() -> Result<&'static Path, SshError> {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    if let Some(d) = DIR.get() {
+        return Ok(d);
+    }
+    let uid = rustix::process::getuid().as_raw();
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from).filter(|d| d.is_dir()) {
+        Some(runtime) => runtime.join("apex-ssh"),
+        None => std::env::temp_dir().join(format!("apex-ssh-{uid}")),
+    };
+    let fail = |msg: String| SshError::Config { host: "-".into(), msg };
+    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)
+        && e.kind() != std::io::ErrorKind::AlreadyExists
+    {
+        return Err(fail(format!("cannot create the ssh control directory {}: {e}", dir.display())));
+    }
+    let meta = std::fs::symlink_metadata(&dir)
+        .map_err(|e| fail(format!("cannot read the ssh control directory {}: {e}", dir.display())))?;
+    if !meta.is_dir() || meta.uid() != uid {
+        return Err(fail(format!(
+            "the ssh control directory {} must be a directory owned by uid {uid} (it is owned by uid {}); \
+             remove it and run again",
+            dir.display(),
+            meta.uid(),
+        )));
+    }
+    if meta.mode() & 0o077 != 0 {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| fail(format!("cannot make the ssh control directory {} private: {e}", dir.display())))?;
+    }
+    tidy(&dir);
+    Ok(DIR.get_or_init(|| dir))
+}
+
+/// Removes records whose master is gone, master directories left behind,
+/// and the per-process directories of apex versions that kept none.
+fn tidy(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".master") {
+            if read_record(&path).is_none_or(|(ctl, _)| !ctl.exists()) {
+                let _ = std::fs::remove_file(&path);
+            }
+        } else if name.starts_with(MASTER_DIR_PREFIX) {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > STALE_AFTER);
+            if old && !path.join("master").exists() {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        } else if name.parse::<u32>().is_ok_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
+fn record_path(host: &SshHost) -> Result<PathBuf, SshError> {
+    Ok(control_dir()?.join(format!("{}.master", host.connection_id())))
+}
+
+/// (control socket, master log) of a record.
+fn read_record(path: &Path) -> Option<(PathBuf, Option<PathBuf>)> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut lines = text.lines();
+    let ctl = PathBuf::from(lines.next().filter(|l| !l.is_empty())?);
+    Some((ctl, lines.next().filter(|l| !l.is_empty()).map(PathBuf::from)))
+}
+
+/// The master an earlier run kept for `host`, when it still answers.
+pub async fn resume(host: &SshHost) -> Option<Session> {
+    if host.persist().is_zero() {
+        return None;
+    }
+    let record = record_path(host).ok()?;
+    let (ctl, log) = read_record(&record)?;
+    let session = Session::resume(ctl.into_boxed_path(), log.map(PathBuf::into_boxed_path));
+    if session.check().await.is_ok() {
+        tracing::debug!(host = %host.label(), "reusing the ssh connection kept by an earlier run");
+        Some(session)
+    } else {
+        let _ = std::fs::remove_file(&record);
+        None
+    }
+}
+
+/// Leaves the master of `session` running for the next run (it exits after
+/// `persist` idle seconds) and records where it is; with `persist` 0 it is closed.
+pub async fn keep_or_close(host: &SshHost, session: Session) {
+    if host.persist().is_zero() {
+        let _ = session.close().await;
+        return;
+    }
+    let Ok(record) = record_path(host) else { return };
+    let (ctl, log) = session.detach();
+    let text = format!("{}\n{}\n", ctl.display(), log.as_deref().map(|l| l.display().to_string()).unwrap_or_default());
+    let tmp = record.with_extension(format!("tmp{}", std::process::id()));
+    if std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &record)).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    tracing::debug!(host = %host.label(), secs = host.persist().as_secs(), "ssh connection kept open for the next run");
+}
