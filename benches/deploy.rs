@@ -3,8 +3,13 @@
 //! the first), and of each step of both (read from the state file's per-run
 //! timings), so the slowest step is visible.
 //!
+//! One machine's timings wander (two cores shared with the lab's registries,
+//! sshd and Docker engine), so the bench repeats: ROUNDS fresh labs, each
+//! with one full deploy and RERUNS reruns, and compares medians.
+//!
 //! `cargo bench --bench deploy [-- SCENARIO]` (default os-odl-nofeature-ha).
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
@@ -12,6 +17,8 @@ use std::time::Instant;
 use apex::lab::{Lab, LabOptions};
 
 const APEX: &str = env!("CARGO_BIN_EXE_apex");
+const ROUNDS: usize = 3;
+const RERUNS: usize = 3;
 
 fn deploy(lab: &Lab, scenario: &str, tmp: &Path) -> f64 {
     let t0 = Instant::now();
@@ -30,34 +37,65 @@ fn deploy(lab: &Lab, scenario: &str, tmp: &Path) -> f64 {
     secs
 }
 
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Per-step seconds of one recorded run (`evaluate` first), and whether each was skipped.
+fn steps_of(run: &serde_json::Value) -> Vec<(String, f64, bool)> {
+    let mut out = vec![("evaluate".to_string(), run["evaluate"].as_f64().unwrap_or(0.0), false)];
+    for (key, s) in run["steps"].as_object().expect("steps") {
+        out.push((key.clone(), s["seconds"].as_f64().unwrap_or(0.0), s["skipped"] == true));
+    }
+    out
+}
+
 fn main() {
     let scenario = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_else(|| "os-odl-nofeature-ha".into());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let lab = rt.block_on(Lab::up(LabOptions { dir: dir.path().join("lab") })).expect("lab up");
-    let tmp = dir.path().join("deploy");
-
-    let first = deploy(&lab, &scenario, &tmp);
-    let rerun = deploy(&lab, &scenario, &tmp);
-
-    let state: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(tmp.join("state.json")).unwrap()).unwrap();
-    let runs = state["runs"].as_array().unwrap();
-    let (a, b) = (&runs[runs.len() - 2], &runs[runs.len() - 1]);
-    println!("deploy {scenario} on a fresh lab");
+    let (mut firsts, mut reruns) = (Vec::new(), Vec::new());
+    // step -> (first-run seconds, rerun seconds, skipped on rerun)
+    let mut steps: BTreeMap<String, (Vec<f64>, Vec<f64>, bool)> = BTreeMap::new();
+    for round in 0..ROUNDS {
+        let dir = tempfile::tempdir().unwrap();
+        let lab = rt.block_on(Lab::up(LabOptions { dir: dir.path().join("lab") })).expect("lab up");
+        let tmp = dir.path().join("deploy");
+        let first = deploy(&lab, &scenario, &tmp);
+        let again: Vec<f64> = (0..RERUNS).map(|_| deploy(&lab, &scenario, &tmp)).collect();
+        println!("round {}: full deploy {first:.2}s, reruns {}", round + 1,
+            again.iter().map(|s| format!("{s:.2}s")).collect::<Vec<_>>().join(" "));
+        let state: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(tmp.join("state.json")).unwrap()).unwrap();
+        let runs = state["runs"].as_array().unwrap();
+        let recorded = &runs[runs.len() - 1 - RERUNS..];
+        for (key, secs, _) in steps_of(&recorded[0]) {
+            steps.entry(key).or_default().0.push(secs);
+        }
+        for run in &recorded[1..] {
+            for (key, secs, skipped) in steps_of(run) {
+                let e = steps.entry(key).or_default();
+                e.1.push(secs);
+                e.2 = skipped;
+            }
+        }
+        firsts.push(first);
+        reruns.extend(again);
+        rt.block_on(lab.down()).expect("lab down");
+    }
+    let (first, rerun) = (median(&firsts), median(&reruns));
+    println!("deploy {scenario} on a fresh lab ({ROUNDS} rounds, {RERUNS} reruns each; medians)");
     println!("  full deploy:  {first:8.2}s (wall, incl. process start)");
     println!("  rerun:        {rerun:8.2}s  = {:.1}% of the full deploy (target < 10%)", 100.0 * rerun / first);
     println!("  per step            first      rerun");
-    println!("  {:<18} {:8.2}s  {:8.2}s", "evaluate", a["evaluate"].as_f64().unwrap_or(0.0), b["evaluate"].as_f64().unwrap_or(0.0));
     let mut slowest = ("", 0.0);
-    for (key, s) in a["steps"].as_object().unwrap() {
-        let s1 = s["seconds"].as_f64().unwrap_or(0.0);
-        let s2 = b["steps"][key]["seconds"].as_f64().unwrap_or(0.0);
-        let skipped = if b["steps"][key]["skipped"] == true { " (skipped)" } else { "" };
-        println!("  {key:<18} {s1:8.2}s  {s2:8.2}s{skipped}");
+    for (key, (a, b, skipped)) in &steps {
+        let (s1, s2) = (median(a), median(b));
+        println!("  {key:<18} {s1:8.2}s  {s2:8.2}s{}", if *skipped { " (skipped)" } else { "" });
         if s1 > slowest.1 {
             slowest = (key.as_str(), s1);
         }
     }
     println!("  slowest step of the full deploy: {} ({:.2}s)", slowest.0, slowest.1);
-    rt.block_on(lab.down()).expect("lab down");
 }
