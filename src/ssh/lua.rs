@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{RemoteCommand, SshHost, UploadOpts, run_ssh, upload};
+use super::{RemoteCommand, SshHost, UploadOpts, forward_socket, run_ssh, upload};
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
 #[derive(Deserialize)]
@@ -30,6 +30,18 @@ struct LuaUploadOpts {
     mode: Option<u32>,
     #[serde(default)]
     sha256: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForwardOpts {
+    host: SshHost,
+    remote: std::path::PathBuf,
+}
+
+#[derive(Serialize)]
+struct ForwardResult {
+    path: std::path::PathBuf,
 }
 
 #[derive(Serialize)]
@@ -74,6 +86,13 @@ const CLASSES: &str = "\
 ---@field to string remote path; a directory upload replaces the directory there
 ---@field mode? integer permission bits, e.g. 420 for 0644 (default the local ones)
 ---@field sha256? boolean also compare sha256 sums (size is always compared)
+
+---@class apex.ForwardSocketOpts
+---@field host apex.SshHost
+---@field remote string absolute path of a unix socket on the host, e.g. \"/var/run/docker.sock\"
+
+---@class apex.ForwardSocketResult
+---@field path string the local unix socket that reaches it (for this run)
 
 ---@class apex.UploadResult
 ---@field path string
@@ -121,6 +140,17 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             let opts = UploadOpts { from: o.from, to: o.to, mode: o.mode, sha256: o.sha256 };
             Ok(upload(&o.host, &opts).await?)
         },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "forward_socket",
+            doc: "Makes a unix socket of a host (its Docker engine) reachable at a local socket for this run, through the host's SSH connection.",
+            params: &[Param { name: "opts", ty: "apex.ForwardSocketOpts", doc: "" }],
+            returns: "apex.ForwardSocketResult",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: ForwardOpts| async move { Ok(ForwardResult { path: forward_socket(&o.host, &o.remote).await? }) },
     )?;
     Ok(())
 }

@@ -18,6 +18,7 @@
 //! changed one). There is deliberately no option that turns checking off.
 
 mod error;
+mod forward;
 mod host;
 mod kept;
 mod lua;
@@ -26,6 +27,7 @@ mod run;
 mod upload;
 
 pub use error::SshError;
+pub use forward::forward_socket;
 pub use host::SshHost;
 pub use lua::register;
 pub use pool::{MAX_CHANNELS, close_all};

@@ -3,6 +3,7 @@
 //! taken over from an earlier run when that one kept it (see `kept`).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, Mutex};
 
 use tokio::sync::Semaphore;
@@ -19,6 +20,8 @@ pub const MAX_CHANNELS: usize = 8;
 pub struct Connection {
     pub session: openssh::Session,
     pub channels: Semaphore,
+    /// Sockets forwarded over it: (local path, remote path).
+    pub forwards: tokio::sync::Mutex<Vec<(PathBuf, PathBuf)>>,
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<Arc<Connection>>>>;
@@ -39,7 +42,7 @@ pub async fn connection(host: &SshHost) -> Result<Arc<Connection>, SshError> {
         Some(s) => s,
         None => connect(host).await?,
     };
-    let conn = Arc::new(Connection { session, channels: Semaphore::new(MAX_CHANNELS) });
+    let conn = Arc::new(Connection { session, channels: Semaphore::new(MAX_CHANNELS), forwards: Default::default() });
     *current = Some(conn.clone());
     Ok(conn)
 }
@@ -57,6 +60,7 @@ pub async fn close_all() {
         if let Some(conn) = slot.lock().await.take()
             && let Ok(conn) = Arc::try_unwrap(conn)
         {
+            super::forward::cancel_all(&conn).await;
             kept::keep_or_close(&host, conn.session).await;
         }
     }
