@@ -533,7 +533,8 @@ function M.steps.prepare_containers(ctx)
   plan.would(ctx, 8, string.format("copy %d images (%s) from %s to %s (image_list.yaml)", #copy, ctx.image_source,
     ctx.site.upstream, ctx.site.local_registry))
   for _, b in ipairs(builds) do
-    plan.would(ctx, 8, string.format("build %s from %s with --build-arg REAL_USER, push as %s", b.context, b.from, b.tag))
+    plan.would(ctx, 8, string.format("build %s from %s with --build-arg REAL_USER on %s, push as %s", b.context, b.from,
+      site_mod.engine_label(ctx.infra), b.tag))
   end
   plan.would(ctx, 8, "write " .. tht.IMAGE_ENV .. " (local registry; :apex for " .. #builds .. " patched images)")
 end

@@ -3,6 +3,7 @@
 --- patched images, the source and local registries, the artifact server.
 --- Every key is optional; unknown keys and wrong types are errors naming the
 --- file and the key. Without a file every default applies.
+local core = require("apex.core")
 local settings = require("apex.settings")
 local util = require("apex.util")
 
@@ -14,6 +15,7 @@ M.DEFAULT_WORK_DIR = "/home/stack/apex"
 M.DEFAULT_THT = "/usr/share/openstack-tripleo-heat-templates"
 M.DEFAULT_SOURCE = "docker.io"
 M.LOCAL_REGISTRY_PORT = 8787
+M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 
 ---@class apex.SiteUndercloud: apex.SshHost
 ---@field work_dir string
@@ -22,7 +24,7 @@ M.LOCAL_REGISTRY_PORT = 8787
 
 ---@class apex.Site
 ---@field undercloud apex.SiteUndercloud
----@field engine? string  Docker endpoint; nil = the local socket
+---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
 ---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string}
 ---@field artifacts {url: string, cache_dir: string}
 ---@field source string   the file, or "defaults"
@@ -32,6 +34,12 @@ local function is_bool(v) return type(v) == "boolean", "true or false" end
 local function is_port(v) return math.type(v) == "integer" and v > 0 and v < 65536, "a port number (1-65535)" end
 local function is_seconds(v) return math.type(v) == "integer" and v >= 0, "a whole number of seconds (0 or more)" end
 local function is_abs(v) return type(v) == "string" and v:sub(1, 1) == "/", "an absolute path" end
+local function is_engine(v)
+  local ok = type(v) == "string" and (v == "undercloud" or v == "local" or v:match("^undercloud:/")
+    or v:match("^unix:///") or v:match("^tcp://") or v:match("^https?://")) ~= nil
+  return ok, '"undercloud" (its ' .. M.UNDERCLOUD_DOCKER_SOCKET .. ' through the SSH connection), "undercloud:/path/to.sock", '
+    .. '"local" (DOCKER_HOST or the local socket), or unix:///path.sock, tcp://host:port, https://host:port'
+end
 local function is_url(v) return type(v) == "string" and v:match("^https?://") ~= nil, "an http:// or https:// URL" end
 
 -- Each section: key -> check.
@@ -40,7 +48,7 @@ local SCHEMA = {
     address = is_string, port = is_port, user = is_string, key = is_abs, known_hosts = is_abs,
     accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
   },
-  engine = is_string,
+  engine = is_engine,
   registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string },
   artifacts = { url = is_url, cache_dir = is_abs },
 }
@@ -99,7 +107,7 @@ function M.validate(raw, source, uc_ip, os_version)
       tht_dir = uc.tht_dir or M.DEFAULT_THT,
       openstack = uc.openstack or "openstack",
     },
-    engine = raw.engine,
+    engine = raw.engine or "undercloud",
     registries = {
       source = reg.source or M.DEFAULT_SOURCE,
       ["local"] = local_reg,
@@ -146,10 +154,35 @@ function M.registry_settings(site)
   return { insecure = insecure }
 end
 
---- Engine settings for the engine primitives.
+--- The undercloud socket path of an `undercloud[:/path]` engine, else nil.
+---@param site apex.Site
+---@return string?
+local function undercloud_socket(site)
+  if site.engine == "undercloud" then return M.UNDERCLOUD_DOCKER_SOCKET end
+  return site.engine:match("^undercloud:(/.*)$")
+end
+
+--- Where patched images are rebuilt, in words (for the plan).
+---@param site apex.Site
+---@return string
+function M.engine_label(site)
+  local sock = undercloud_socket(site)
+  if sock then return "the undercloud's Docker engine (" .. sock .. " through SSH)" end
+  if site.engine == "local" then return "the local Docker engine" end
+  return "the Docker engine at " .. site.engine
+end
+
+--- Engine settings for the engine primitives. The undercloud's engine is
+--- reached by forwarding its socket over the SSH connection (done here, on
+--- first need, so a rerun that builds nothing opens no forward).
 ---@param site apex.Site
 ---@return apex.EngineSettings
 function M.engine(site)
+  local sock = undercloud_socket(site)
+  if sock then
+    return { endpoint = "unix://" .. core.forward_socket({ host = M.ssh_host(site), remote = sock }).path }
+  end
+  if site.engine == "local" then return {} end
   return { endpoint = site.engine }
 end
 

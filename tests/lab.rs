@@ -133,15 +133,22 @@ async fn site_file_names_every_part_of_the_lab() {
     assert!(site.undercloud.tht_dir.join("environments/services/neutron-opendaylight.yaml").is_file());
     assert!(site.undercloud.tht_dir.join("environments/storage-environment.yaml").is_file());
     assert!(site.undercloud.openstack.is_file());
-    assert_eq!(Some(site.engine.as_str()), lab.engine().endpoint.as_deref());
+    let engine_socket = lab.engine().endpoint.expect("lab engine endpoint").trim_start_matches("unix://").to_string();
+    assert_eq!(site.engine, format!("undercloud:{engine_socket}"));
     assert_eq!(site.registries.source, lab.upstream().host());
     assert_eq!(site.registries.local, lab.local().host());
     assert!(site.registries.insecure);
     assert!(site.registries.ceph_image.starts_with(&format!("{}/ceph/daemon:", lab.upstream().host())));
     assert_eq!(site.artifacts.url, lab.artifacts().url(""));
     assert!(site.artifacts.cache_dir.starts_with(lab.dir()));
-    // The engine it names answers.
-    docker(lab).await.ping().await.expect("the site's engine answers");
+    // The engine it names answers, through the undercloud's SSH connection.
+    let forwarded = apex::ssh::forward_socket(&host, Path::new(&engine_socket)).await.expect("forward the engine socket");
+    assert_eq!(apex::ssh::forward_socket(&host, Path::new(&engine_socket)).await.unwrap(), forwarded, "one forward per socket");
+    let settings = engine::EngineSettings { endpoint: Some(format!("unix://{}", forwarded.display())), timeout: None };
+    engine::connect(&settings).await.expect("the site's engine answers through SSH").ping().await.unwrap();
+    assert_ne!(forwarded, Path::new(&engine_socket), "the engine socket is reached through the forward");
+    apex::ssh::close_all().await;
+    assert!(!forwarded.exists(), "the local end of the forward outlived the connection");
 
     let net: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(lab.network_settings_file()).unwrap()).unwrap();
     assert_eq!(net["networks"]["admin"]["installer_vm"]["ip"], "127.0.0.1");

@@ -187,7 +187,8 @@ impl Lab {
             work = p(&self.undercloud.work_dir()),
             tht = p(&self.undercloud.tht_dir()),
             openstack = p(&self.undercloud.openstack()),
-            engine = q(&self.engine.endpoint),
+            // The undercloud's engine, reached through its SSH connection, as on a real site.
+            engine = q(&format!("undercloud:{}", self.engine.endpoint.trim_start_matches("unix://"))),
             upstream_q = q(&upstream),
             local = q(&self.local.host()),
             ceph = q(&format!("{upstream}/{}:{}", seed::CEPH_REPOSITORY, seed::CEPH_TAG)),

@@ -11,6 +11,7 @@ t.describe("apex.site", function()
     assert(not s.registries.given_source)
     assert(s.artifacts.url == "https://images.rdoproject.org/master/rdo_trunk/current-tripleo/", s.artifacts.url)
     assert(s.undercloud.tht_dir == "/usr/share/openstack-tripleo-heat-templates")
+    assert(s.engine == "undercloud" and site.engine_label(s):find("/var/run/docker.sock through SSH", 1, true))
   end)
 
   t.it("given keys win; a URL gets its trailing slash", function()
@@ -24,7 +25,9 @@ t.describe("apex.site", function()
     assert(s.undercloud.address == "10.0.0.1" and s.undercloud.port == 2222 and s.undercloud.work_dir == "/w")
     assert(s.registries.given_source and s.registries["local"] == "127.0.0.1:5001")
     assert(s.artifacts.url == "http://127.0.0.1:8080/x/")
-    assert(site.engine(s).endpoint == "unix:///e.sock")
+    assert(site.engine(s).endpoint == "unix:///e.sock" and site.engine_label(s) == "the Docker engine at unix:///e.sock")
+    s.engine = "local"
+    assert(site.engine(s).endpoint == nil)
     assert(site.ssh_host(s).port == 2222 and site.ssh_host(s).persist == 0)
   end)
 
@@ -36,6 +39,7 @@ t.describe("apex.site", function()
       { { undercloud = { work_dir = "rel" } }, "undercloud.work_dir: got rel (valid: an absolute path)" },
       { { undercloud = { persist = 1.5 } }, "undercloud.persist: got 1.5 (valid: a whole number of seconds (0 or more))" },
       { { engine = 3 }, "site.yaml: engine" },
+      { { engine = "ssh://stack@uc" }, 'engine: got ssh://stack@uc (valid: "undercloud"' },
       { { registries = "x" }, "site.yaml: registries: expected a mapping" },
       { { artifacts = { url = "ftp://x" } }, "artifacts.url" },
       { { extra = true }, "unknown key extra" },
