@@ -192,10 +192,12 @@ fn ssh_master_is_kept_for_the_next_run_and_closed_with_persist_0() {
     let tmp = s.dir().join("tmp");
     let controls = tmp.join(format!("apex-ssh-{}", rustix::process::getuid().as_raw()));
     // Left by earlier runs: a per-process dir of an older apex whose process
-    // is gone, a master dir whose master exited long ago, a record of it.
+    // is gone, a master dir whose master exited long ago, a record of it,
+    // the local end of a forward whose process died.
     std::fs::create_dir_all(controls.join("4999999/.ssh-connection-old")).unwrap();
     std::fs::create_dir_all(controls.join(".ssh-connectionGONE")).unwrap();
     assert!(Command::new("touch").args(["-d", "2 hours ago"]).arg(controls.join(".ssh-connectionGONE")).status().unwrap().success());
+    std::fs::write(controls.join("fwd-abcdef12-4999999-0.sock"), "").unwrap();
     std::fs::write(controls.join("0123.master"), format!("{}\n\n", controls.join(".ssh-connectionGONE/master").display())).unwrap();
 
     let run = |persist: Option<u64>, tag: &str| {

@@ -113,7 +113,8 @@ pub async fn copy_image(
         )?;
         let source_digest = source_digest.with_context(|| format!("{src}: no such image in the source registry"))?;
         if present_digest.as_deref() == Some(source_digest.as_str()) {
-            tracing::info!("{dst}: already present ({source_digest})");
+            // Debug: a rerun finds every image present; the mirror's summary says how many.
+            tracing::debug!("{dst}: already present ({source_digest})");
             report.digest = source_digest;
             return Ok::<_, anyhow::Error>(report);
         }

@@ -30,12 +30,7 @@ pub async fn forward_socket(host: &SshHost, remote: &Path) -> Result<PathBuf, Ss
         return Ok(local.clone());
     }
     static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let local = kept::control_dir()?.join(format!(
-        "fwd-{}-{}-{}.sock",
-        &host.connection_id()[..8],
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    ));
+    let local = kept::forward_path(host, NEXT.fetch_add(1, Ordering::Relaxed))?;
     let _ = std::fs::remove_file(&local);
     conn.session
         .request_port_forward(ForwardType::Local, local.clone(), remote.to_path_buf())

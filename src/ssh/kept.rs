@@ -62,7 +62,8 @@ pub fn control_dir() -> Result<&'static Path, SshError> {
 }
 
 /// Removes records whose master is gone, master directories left behind,
-/// and the per-process directories of apex versions that kept none.
+/// forward sockets of dead processes, and the per-process directories of
+/// apex versions that kept no master.
 fn tidy(dir: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for e in entries.flatten() {
@@ -80,10 +81,30 @@ fn tidy(dir: &Path) {
             if old && !path.join("master").exists() {
                 let _ = std::fs::remove_dir_all(&path);
             }
-        } else if name.parse::<u32>().is_ok_and(|pid| !Path::new(&format!("/proc/{pid}")).exists()) {
+        } else if name.parse::<u32>().is_ok_and(|pid| !alive(pid)) {
             let _ = std::fs::remove_dir_all(&path);
+        } else if let Some(pid) = forward_owner(&name)
+            && !alive(pid)
+        {
+            // The local end of a forward whose apex died before cancelling it.
+            let _ = std::fs::remove_file(&path);
         }
     }
+}
+
+fn alive(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// The process that made a forward socket `fwd-<id>-<pid>-<n>.sock`.
+fn forward_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix("fwd-")?.strip_suffix(".sock")?;
+    rest.split('-').nth(1)?.parse().ok()
+}
+
+/// The local path of the `n`th forward of this process over `host`'s master.
+pub fn forward_path(host: &SshHost, n: usize) -> Result<PathBuf, SshError> {
+    Ok(control_dir()?.join(format!("fwd-{}-{}-{n}.sock", &host.connection_id()[..8], std::process::id())))
 }
 
 fn record_path(host: &SshHost) -> Result<PathBuf, SshError> {
