@@ -177,14 +177,15 @@ function M.new_ctx(opts)
     network = network,
     uc_ip = network.undercloud_ip,
     files = {},
-    actions = {},
-    notes = {},
-    skipped = {},
-    overcloud_customize = {},
-    undercloud_customize = {},
-    loop_devices = {},
-    image_ops = {},
-    image_skipped = {},
+    -- Lists (core.array): written as [] to plan.json and the YAML files when empty.
+    actions = core.array(),
+    notes = core.array(),
+    skipped = core.array(),
+    overcloud_customize = core.array(),
+    undercloud_customize = core.array(),
+    loop_devices = core.array(),
+    image_ops = core.array(),
+    image_skipped = core.array(),
     dockerfiles = dockerfile.set(),
   }
   local namespace = images.namespace(o.os_version)
@@ -494,7 +495,7 @@ function M.steps.prepare_containers(ctx)
       c.from = ctx.infra.registries.ceph_image
     end
   end
-  local builds = {}
+  local builds = core.array()
   for _, img in ipairs(ctx.patched_list) do
     builds[#builds + 1] = {
       image = img,

@@ -112,7 +112,7 @@ end
 ---@return apex.ImageOp[] ops, {op: string, arg: string, why: string}[] skipped
 function M.image_ops(ctx, list)
   local virt = M.have_program("virt-customize")
-  local ops, skipped = {}, {}
+  local ops, skipped = core.array(), core.array()
   local function skip(c, why)
     skipped[#skipped + 1] = { op = c.op, arg = c.arg, reason = c.reason, why = why }
   end
@@ -286,7 +286,7 @@ function M.rebuild(ctx)
       local st, todo, stage = ctx.state, {}, util.path(ctx.tmp_dir, M.REBUILD_STAGE)
       core.remove({ path = stage })
       core.mkdir({ path = stage })
-      local kept = {}
+      local kept = core.array()
       for img, v in pairs(per_image()) do
         local key = "rebuild/" .. img
         local repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. img
@@ -301,14 +301,14 @@ function M.rebuild(ctx)
       end
       table.sort(todo)
       table.sort(kept)
-      if #todo == 0 then return { rebuilt = {}, kept = kept } end
+      if #todo == 0 then return { rebuilt = core.array(), kept = kept } end
       local r = core.rebuild_patched({
         registry = ctx.infra.registries["local"], containers_dir = stage, tag = images.PATCHED_TAG,
         source_tag = images.TAG, allow_failures = true,
         engine = site_mod.engine(ctx.infra), registries = site_mod.registry_settings(ctx.infra),
       })
       local hashes = per_image()
-      local rebuilt = {}
+      local rebuilt = core.array()
       for _, b in ipairs(r.rebuilt) do
         local img = b.image:match(images.NAME_PREFIX:gsub("%p", "%%%0") .. "([^/:]+):[^/]*$")
         if img and hashes[img] then

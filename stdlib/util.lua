@@ -1,11 +1,13 @@
 --- Small table and string helpers shared by the stdlib, plugins and flows.
+local core = require("apex.core")
+
 local M = {}
 
 --- Returns the keys of a table, sorted.
 ---@param t table
 ---@return string[]
 function M.sorted_keys(t)
-  local keys = {}
+  local keys = core.array()
   for k in pairs(t) do
     keys[#keys + 1] = k
   end

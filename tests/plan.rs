@@ -136,6 +136,14 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
             && c["to"] == format!("{reg}keystone:current-tripleo")), "{name}: keystone copy");
         assert!(!copies.iter().any(|c| c["name"].as_str().unwrap_or("").is_empty()), "{name}: nameless image copied");
 
+        // Lists stay lists when empty (nosdn patches nothing, customizes nothing).
+        let manifest: serde_json::Value = serde_json::from_str(&read(tmp.join("plan.json"))).unwrap();
+        for key in ["patched_images", "skipped_patches", "notes", "plugins", "env_files", "actions", "files"] {
+            assert!(manifest[key].is_array(), "{name}: plan.json {key} is not a list: {}", manifest[key]);
+        }
+        assert!(yaml(tmp.join("image_builds.yaml"))["builds"].is_array(), "{name}: image_builds.yaml builds");
+        assert!(yaml(tmp.join("overcloud_customize.yaml"))["steps"].is_array(), "{name}: overcloud_customize.yaml steps");
+
         if odl {
             let df = read(tmp.join("containers/opendaylight/Dockerfile"));
             let release = if name.contains("queens") { "oxygen" } else { "neon" };

@@ -92,6 +92,15 @@ const JSON_DUMP: FnSpec = FnSpec {
     effect: Effect::Local,
 };
 
+const ARRAY: FnSpec = FnSpec {
+    name: "array",
+    doc: "Marks a table as a list, so json_dump and yaml_dump write it as `[]` when it is empty (an empty table is a mapping otherwise). Lists read by yaml_load and json_load, and those returned by host functions, carry the mark already.",
+    params: &[Param { name: "t", ty: "any[]?", doc: "the table (default a new one)" }],
+    returns: "any[]",
+    is_async: false,
+    effect: Effect::Local,
+};
+
 fn to_json(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
     from_lua::<serde_json::Value>(lua, v)
 }
@@ -106,6 +115,18 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         let (text, origin) = o.source("JSON")?;
         parse_json(&text, &origin)
     })?;
+    api.raw(
+        ARRAY,
+        lua.create_function(|lua, t: Option<mlua::Table>| {
+            use mlua::LuaSerdeExt as _;
+            let t = match t {
+                Some(t) => t,
+                None => lua.create_table()?,
+            };
+            t.set_metatable(Some(lua.array_metatable()))?;
+            Ok(t)
+        })?,
+    )?;
     api.raw(
         YAML_DUMP,
         lua.create_function(|lua, v: Value| {
