@@ -27,6 +27,7 @@ local M = {}
 ---@field plan boolean
 ---@field no_fetch boolean
 ---@field resume boolean
+---@field redeploy boolean  run the deploy command even when done with the same inputs
 ---@field site? string   site settings file (-s)
 ---@field tmp_dir string
 ---@field log_file string

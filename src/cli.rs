@@ -135,6 +135,10 @@ pub struct DeployArgs {
     /// Continue from the step that failed in the last run with this tmp dir.
     #[arg(long)]
     pub resume: bool,
+    /// Run the deploy command even when the overcloud was deployed before
+    /// with the same command, files and images (to converge after a manual change).
+    #[arg(long)]
+    pub redeploy: bool,
     /// Working directory for artifacts (default: /tmp/apex/<scenario>).
     #[arg(long, value_name = "DIR")]
     pub tmp_dir: Option<PathBuf>,

@@ -346,14 +346,38 @@ end
 
 -- Step 9 ---------------------------------------------------------------------
 
---- Runs the deploy command in the undercloud work dir.
+--- What the overcloud is deployed from, besides the command: the uploaded
+--- files and the digest of every image the image env file names (mirrored,
+--- rebuilt `:apex`, Ceph), so new upstream images or a new patch deploy again.
+---@param ctx apex.Ctx
+local function deployed_from(ctx)
+  local function outputs(key)
+    local r = state.get(ctx.state, key)
+    return r and r.status == "done" and r.outputs or {}
+  end
+  local rebuilt = {}
+  for _, img in ipairs(ctx.patched_list or {}) do
+    rebuilt[img] = outputs("rebuild/" .. img).digest
+  end
+  return {
+    uploaded = state.get(ctx.state, "upload") and state.get(ctx.state, "upload").inputs,
+    mirrored = outputs("mirror_images").digests,
+    rebuilt = rebuilt,
+    ceph = outputs("ceph_image").digest,
+  }
+end
+
+--- Runs the deploy command in the undercloud work dir; not again while the
+--- command, files and images are those of the last successful deploy (a
+--- stack update is long), unless `--redeploy`.
 ---@param ctx apex.Ctx
 ---@param command string
 function M.run_deploy(ctx, command)
   local u = ctx.infra.undercloud
   runner.add(ctx, {
-    step = 9, key = "run_deploy", recheck = true,
-    inputs = function() return { command = command, work_dir = u.work_dir, uploaded = state.get(ctx.state, "upload") and state.get(ctx.state, "upload").inputs } end,
+    step = 9, key = "run_deploy", force = ctx.opts.redeploy,
+    skip_hint = "the overcloud was deployed from the same command, files and images; --redeploy runs it again",
+    inputs = function() return { command = command, work_dir = u.work_dir, from = deployed_from(ctx) } end,
     run = function()
       local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = "cd " .. util.shell_quote(u.work_dir) .. " && " .. command, check = false })
       if not r.ok then

@@ -2,11 +2,12 @@
 --- whole flow was evaluated) in order, with the state file.
 ---
 --- An action finished with the same inputs hash is skipped when its outputs
---- are still valid: always for local work (image customization, rebuilds),
---- and with `--resume` also for the remote checks (`recheck = true`: fetch,
---- mirror, deploy command), which otherwise run again because they are
---- cheap when nothing changed (304, blobs present) and notice upstream
---- changes. Each action's wall time goes into the state file.
+--- are still valid: always for local work (image customization, rebuilds)
+--- and for the deploy command (unless `force`, i.e. `--redeploy`), and with
+--- `--resume` also for the remote checks (`recheck = true`: fetch, mirror),
+--- which otherwise run again because they are cheap when nothing changed
+--- (304, blobs present) and notice upstream changes. Each action's wall time
+--- goes into the state file.
 local core = require("apex.core")
 local state = require("apex.state")
 local util = require("apex.util")
@@ -21,6 +22,8 @@ M.KEEP_RUNS = 20
 ---@field inputs fun(): any          what the action depends on (hashed when it is about to run)
 ---@field run fun(prev: apex.StepRecord?): table?   does the work, returns outputs kept in the state
 ---@field recheck? boolean           run again on a full (not --resume) run even when done
+---@field force? boolean             run even when done with the same inputs
+---@field skip_hint? string          said when it is skipped (how to run it anyway)
 ---@field valid? fun(outputs: table): boolean   the outputs still exist (e.g. a file)
 ---@field reuse? fun(outputs: table)  when skipped: put the recorded outputs back into ctx
 ---@field group? string             actions of one group run concurrently (none may need another's outputs)
@@ -43,13 +46,14 @@ local function run_one(ctx, st, run, a)
   local t0 = now()
   local inputs = state.hash(a.inputs())
   local prev = state.get(st, a.key)
-  local skip = state.done(st, a.key, inputs) and (ctx.opts.resume or not a.recheck)
+  local skip = not a.force and state.done(st, a.key, inputs) and (ctx.opts.resume or not a.recheck)
       and (a.valid == nil or a.valid(prev.outputs or {}))
   if skip then
     if a.reuse then a.reuse(prev.outputs or {}) end
     prev.skipped = true
     prev.last_seconds = now() - t0
-    core.log({ level = "info", msg = string.format("step %d %s: done before with the same inputs; skipped", a.step, a.key) })
+    core.log({ level = "info", msg = string.format("step %d %s: done before with the same inputs; skipped%s", a.step, a.key,
+      a.skip_hint and (" (" .. a.skip_hint .. ")") or "") })
   else
     core.log({ level = "info", msg = string.format("step %d %s", a.step, a.key) })
     state.put(st, a.key, { step = a.step, status = "running", inputs = inputs, outputs = prev and prev.outputs })

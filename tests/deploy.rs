@@ -435,10 +435,12 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
         assert!(v.contains("(patched by apex)"), "{img}:apex does not hold the patch:\n{v}");
     }
 
-    // 3. A full rerun with nothing changed: 304s only, no blob, no rebuild.
+    // 3. A full rerun with nothing changed: 304s only, no blob, no rebuild,
+    //    and no second stack update: the deploy command is not run again.
     t.lab.artifacts().clear_log();
     let before = t.local_blobs();
-    t.deploy_ok(&["-d", settings], &tmp, None);
+    let deploys = t.lab.openstack_calls().unwrap().len();
+    let out = t.deploy_ok(&["-d", settings], &tmp, None);
     let statuses = t.artifact_statuses();
     assert!(!statuses.is_empty(), "a full run checks the artifacts");
     assert!(statuses.iter().all(|(_, s)| *s == 304), "a rerun downloaded: {statuses:?}");
@@ -447,8 +449,14 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]), 0, "{st}");
     assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["kept"]), patched.len(), "{st}");
     assert_eq!(step(&st, "mirror_images")["outputs"]["blobs_sent"], 0, "{st}");
-    let calls = t.lab.openstack_calls().unwrap();
-    assert!(calls.len() >= 2);
+    assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys, "the unchanged deploy ran again");
+    assert_eq!(last_run(&st)["steps"]["run_deploy"]["skipped"], true, "{st}");
+    assert!(out.contains("run_deploy") && out.contains("skipped"), "the summary says the deploy was skipped:\n{out}");
+
+    // 4. --redeploy runs it again, and only it.
+    t.deploy_ok(&["-d", settings, "--redeploy"], &tmp, None);
+    assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 1, "--redeploy did not run the deploy command");
+    assert_eq!(last_run(&state(&tmp))["steps"]["run_deploy"]["skipped"], false);
 }
 
 /// Runs `apex deploy SCENARIO [--plan] -s SITE --tmp-dir TMP` without the lab.
