@@ -45,6 +45,7 @@ local M = {}
 ---@field infra apex.Site           the site settings (-s): undercloud, engine, registries, artifacts
 ---@field image_ops apex.ImageOp[]   real mode: the customization as customize_image operations
 ---@field image_skipped table[]      real mode: customizations that cannot be applied here, and why
+---@field uploaded_sums? table<string, string>  real mode: sha256 of last run's uploads, as step 2 found them on the undercloud
 ---@field plugins apex.Plugin[]
 ---@field plugin_names string[]
 ---@field plugin_labels string[]

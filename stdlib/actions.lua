@@ -87,7 +87,18 @@ end
 
 -- Step 2 ---------------------------------------------------------------------
 
---- Reaches the undercloud and creates the work dir.
+--- Parses `sha256sum` output into name -> sum.
+---@param text string
+---@return table<string, string>
+local function parse_sums(text)
+  local sums = {}
+  for sum, name in text:gmatch("(%x+)  ([^\n]+)") do sums[name] = sum end
+  return sums
+end
+
+--- Reaches the undercloud and creates the work dir. In the same command it
+--- reads back the sums of what the last run uploaded there, so a work dir
+--- wiped or changed since (a reinstalled undercloud) is uploaded again.
 ---@param ctx apex.Ctx
 function M.undercloud(ctx)
   local u = ctx.infra.undercloud
@@ -96,8 +107,20 @@ function M.undercloud(ctx)
     inputs = function() return { host = site_mod.ssh_host(ctx.infra), work_dir = u.work_dir } end,
     run = function()
       local q = util.shell_quote(u.work_dir)
-      local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = "mkdir -p " .. q .. " && test -w " .. q .. " && uname -n" })
-      return { node = (r.stdout:gsub("%s+$", "")) }
+      local uploaded = state.get(ctx.state, "upload")
+      local names = util.sorted_keys(uploaded and uploaded.outputs and uploaded.outputs.sent or {})
+      local check = ""
+      if #names > 0 then
+        local quoted = {}
+        for i, n in ipairs(names) do quoted[i] = util.shell_quote(n) end
+        check = "; echo '--- sums'; cd " .. q .. " && test -d containers && sha256sum -- "
+          .. table.concat(quoted, " ") .. " 2>/dev/null; true"
+      end
+      local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra),
+        command = "mkdir -p " .. q .. " && test -w " .. q .. " && uname -n" .. check })
+      local node, sums = r.stdout:match("^(.-)\n%-%-%- sums\n(.*)$")
+      ctx.uploaded_sums = parse_sums(sums or "")
+      return { node = ((node or r.stdout):gsub("%s+$", "")) }
     end,
   })
 end
@@ -214,6 +237,17 @@ function M.upload(ctx, archive, env_files)
           .. " && tar -xzf " .. util.shell_quote(archive:match("([^/]+)$")) .. " -C containers.new"
           .. " && rm -rf containers && mv containers.new containers" })
       return { sent = sent }
+    end,
+    -- Still there, unchanged (known when step 2 ran in this run; a --resume trusts the state).
+    valid = function(out)
+      if ctx.uploaded_sums == nil then return true end
+      for name, sum in pairs(out.sent or {}) do
+        if ctx.uploaded_sums[name] ~= sum then
+          core.log({ level = "warn", msg = "the undercloud no longer has " .. name .. " as uploaded; uploading again" })
+          return false
+        end
+      end
+      return true
     end,
   })
 end

@@ -457,6 +457,20 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     t.deploy_ok(&["-d", settings, "--redeploy"], &tmp, None);
     assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 1, "--redeploy did not run the deploy command");
     assert_eq!(last_run(&state(&tmp))["steps"]["run_deploy"]["skipped"], false);
+    assert_eq!(last_run(&state(&tmp))["steps"]["upload"]["skipped"], true);
+
+    // 5. The undercloud lost the uploaded files (wiped, reinstalled): a rerun
+    //    sees it in step 2 and uploads them again.
+    let work = t.lab.undercloud_files().work_dir();
+    std::fs::remove_dir_all(work.join("containers")).unwrap();
+    std::fs::remove_file(work.join("docker-images.yaml")).unwrap();
+    t.deploy_ok(&["-d", settings], &tmp, None);
+    assert_eq!(last_run(&state(&tmp))["steps"]["upload"]["skipped"], false, "the wiped files were not uploaded again");
+    assert_eq!(read(work.join("docker-images.yaml")), read(tmp.join("docker-images.yaml")));
+    for img in &patched {
+        assert!(work.join("containers").join(img).join("Dockerfile").is_file(), "{img}: containers/ not unpacked again");
+    }
+    assert!(read(tmp.join("apex.log")).contains("as uploaded; uploading again"), "the log does not say why");
 }
 
 /// Runs `apex deploy SCENARIO [--plan] -s SITE --tmp-dir TMP` without the lab.
