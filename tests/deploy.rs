@@ -13,6 +13,7 @@ use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use apex::lab::{Lab, LabOptions};
+use sha2::Digest as _;
 
 const APEX: &str = env!("CARGO_BIN_EXE_apex");
 const NS: &str = "tripleomaster";
@@ -322,6 +323,62 @@ fn ovn_deploy_copies_the_ovn_images_unpatched() {
     for want in ["neutron-server-ovn", "ovn-controller", "ovn-northd"] {
         assert!(names.iter().any(|n| n.contains(&format!("{PREFIX}{want}:"))), "{want} not in the OVN list: {names:?}");
     }
+}
+
+/// Puts `repo:tag` back to the manifest it had, when dropped (the lab is kept across test runs).
+struct RestoreManifest<'a> {
+    t: &'a TestLab,
+    registry: apex::registry::Registry,
+    repo: String,
+    tag: String,
+    original: apex::registry::RawManifest,
+}
+
+impl Drop for RestoreManifest<'_> {
+    fn drop(&mut self) {
+        let r = self.t.rt.block_on(self.registry.put_manifest(&self.repo, &self.tag, &self.original));
+        r.unwrap_or_else(|e| panic!("restoring {}:{} upstream: {e:#}", self.repo, self.tag));
+    }
+}
+
+#[test]
+fn an_upstream_image_update_is_mirrored_and_deployed_again() {
+    let t = lab();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = "os-nosdn-nofeature-noha";
+    t.deploy_ok(&[scenario], tmp.path(), None);
+    let deploys = t.lab.openstack_calls().unwrap().len();
+
+    // Upstream publishes a new keystone under the same tag: same layers, a
+    // manifest with other bytes (so another digest).
+    let upstream = t.lab.upstream().host();
+    let registry = apex::registry::Registry::new(&upstream, &apex::registry::RegistrySettings::default()).unwrap();
+    let (repo, tag) = (format!("{NS}/{PREFIX}keystone"), "current-tripleo".to_string());
+    let original = t.rt.block_on(registry.manifest(&repo, &tag)).unwrap().expect("keystone upstream");
+    let mut bytes = original.bytes.to_vec();
+    bytes.extend_from_slice(b"\n");
+    let updated = apex::registry::RawManifest {
+        digest: format!("sha256:{}", hex::encode(sha2::Sha256::digest(&bytes))),
+        bytes: bytes.into(),
+        media_type: original.media_type.clone(),
+    };
+    t.rt.block_on(registry.put_manifest(&repo, &tag, &updated)).unwrap();
+    let restore = RestoreManifest { t: &t, registry, repo: repo.clone(), tag: tag.clone(), original };
+
+    t.deploy_ok(&[scenario], tmp.path(), None);
+    let local = t.lab.local().host();
+    assert_eq!(t.digest(&local, &repo, &tag), Some(updated.digest.clone()), "the new keystone was not mirrored");
+    let st = state(tmp.path());
+    assert_eq!(step(&st, "mirror_images")["outputs"]["copied"], 1, "only keystone is copied: {st}");
+    assert_eq!(step(&st, "mirror_images")["outputs"]["blobs_sent"], 0, "its layers were there already: {st}");
+    assert_eq!(last_run(&st)["steps"]["run_deploy"]["skipped"], false, "a new image did not deploy again");
+    assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 1);
+
+    // Back to the original upstream: mirrored back, deployed again.
+    drop(restore);
+    t.deploy_ok(&[scenario], tmp.path(), None);
+    assert_ne!(t.digest(&local, &repo, &tag), Some(updated.digest), "the restored keystone was not mirrored");
+    assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 2);
 }
 
 /// A deploy settings file with an upstream python patch (a local diff) to nova.
