@@ -1,7 +1,10 @@
 //! Wall time of a full deploy on a fresh lab (empty local registry and
 //! artifact cache), of the rerun with nothing changed (target: under 10% of
 //! the first), and of each step of both (read from the state file's per-run
-//! timings), so the slowest step is visible.
+//! timings), so the slowest step is visible. The rerun still asks both
+//! registries for every image's digest, the artifact server for every
+//! artifact and the undercloud for its uploads; it runs no deploy command
+//! (nothing changed) and reuses the SSH connection the first run kept.
 //!
 //! One machine's timings wander (two cores shared with the lab's registries,
 //! sshd and Docker engine), so the bench repeats: ROUNDS fresh labs, each
