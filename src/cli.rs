@@ -233,6 +233,7 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
         (None, None) => anyhow::bail!("give a scenario name (see `apex scenarios`) or -d DEPLOY_SETTINGS"),
     };
     let tmp_dir = args.tmp_dir.clone().unwrap_or_else(|| PathBuf::from("/tmp/apex").join(&name));
+    let _lock = crate::run_lock::lock(&tmp_dir)?;
     let log_file = cli.log_file.clone().unwrap_or_else(|| tmp_dir.join("apex.log"));
     crate::logging::init(cli.verbose, Some(&log_file))?;
     let host = Host::new(HostConfig { lua_paths: dirs.clone(), plan: args.plan })?;

@@ -19,4 +19,5 @@ pub mod loopdev;
 pub mod lua;
 pub mod progress;
 pub mod registry;
+pub mod run_lock;
 pub mod ssh;

@@ -643,12 +643,30 @@ fn bad_input_fails_cleanly_with_nothing_written() {
         for want in &case.expect {
             assert!(err.contains(want), "{}: error should contain {want:?}:\n{err}", case.what);
         }
-        // Nothing written (the CLI opens its log file there before Lua runs).
+        // Nothing written (the CLI takes its lock and opens its log file there before Lua runs).
         let left: Vec<String> = std::fs::read_dir(&tmp)
             .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
             .unwrap_or_default();
-        assert!(left.iter().all(|f| f == "apex.log"), "{}: wrote {left:?}", case.what);
+        assert!(left.iter().all(|f| f == "apex.log" || f == ".apex.lock"), "{}: wrote {left:?}", case.what);
     }
+}
+
+#[test]
+fn a_second_run_on_the_same_tmp_dir_is_refused_while_the_first_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("t");
+    let held = apex::run_lock::lock(&tmp).unwrap();
+    let out = apex(&["deploy", "os-nosdn-nofeature-noha", "--plan", "--tmp-dir", tmp.to_str().unwrap()]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "ran beside the lock holder:\n{}", text(&out.stdout));
+    assert!(
+        err.contains(&format!("apex (pid {}) is already running with the tmp dir {}", std::process::id(), tmp.display())),
+        "{err}"
+    );
+    assert!(!tmp.join("deploy_command").exists(), "the refused run wrote artifacts");
+    drop(held);
+    plan(&["os-nosdn-nofeature-noha"], &tmp);
+    assert!(tmp.join("deploy_command").is_file());
 }
 
 #[test]

@@ -1,0 +1,48 @@
+//! One deploy per tmp dir at a time: two runs writing the same state file,
+//! Dockerfiles and archive would leave a mix of both. The lock is an flock on
+//! `<tmp>/.apex.lock` (released by the kernel when the process ends, even
+//! killed), holding the owner's PID for the error message.
+
+use std::fs::File;
+use std::io::{Read as _, Seek as _, Write as _};
+use std::path::Path;
+
+use anyhow::{Context as _, bail};
+
+/// Held for the whole run; dropping it releases the lock.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: File,
+}
+
+/// Takes the lock of `tmp_dir` (created when missing), or fails at once
+/// naming the process that holds it.
+pub fn lock(tmp_dir: &Path) -> anyhow::Result<RunLock> {
+    std::fs::create_dir_all(tmp_dir).with_context(|| format!("cannot create the tmp dir {}", tmp_dir.display()))?;
+    let path = tmp_dir.join(".apex.lock");
+    let mut file = File::options()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut owner = String::new();
+            let _ = file.read_to_string(&mut owner);
+            let owner = owner.trim();
+            let who = if owner.is_empty() { String::from("another apex") } else { format!("apex (pid {owner})") };
+            bail!(
+                "{who} is already running with the tmp dir {}; wait for it to finish or give another --tmp-dir",
+                tmp_dir.display()
+            );
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    write!(file, "{}", std::process::id())?;
+    Ok(RunLock { _file: file })
+}
