@@ -687,6 +687,63 @@ fn image_symlinks_cannot_lead_outside_and_failures_leave_the_image_untouched() {
 }
 
 #[test]
+fn image_tree_is_removed_and_a_tar_unpacked_in_its_place_without_leaving_the_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = make_qcow2(dir.path());
+    // A host directory that an absolute symlink in the image names: removing
+    // the tree holding that symlink must not touch the host side.
+    let host_side = dir.path().join("host-keep");
+    std::fs::create_dir(&host_side).unwrap();
+    std::fs::write(host_side.join("keep.txt"), "host").unwrap();
+    let op = |v: serde_json::Value| v;
+    let customize = |ops: Vec<serde_json::Value>| {
+        apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({"image": image, "ops": ops})).unwrap())
+    };
+    customize(vec![
+        op(serde_json::json!({"op": "write", "path": "/etc/puppet/modules/opendaylight/old.pp", "content": "old"})),
+        op(serde_json::json!({"op": "write", "path": "/etc/puppet/modules/opendaylight/sub/deep.pp", "content": "old"})),
+        op(serde_json::json!({"op": "symlink", "path": "/etc/puppet/modules/opendaylight/host", "target": host_side})),
+        op(serde_json::json!({"op": "write", "path": "/etc/puppet/modules/stdlib/init.pp", "content": "keep"})),
+    ])
+    .unwrap();
+
+    // The new module as a tar.gz, the way a module is published.
+    let src = dir.path().join("module");
+    std::fs::create_dir_all(src.join("opendaylight/manifests")).unwrap();
+    std::fs::write(src.join("opendaylight/manifests/init.pp"), "class opendaylight {}\n").unwrap();
+    std::fs::write(src.join("opendaylight/metadata.json"), "{\"version\": \"9.9.9\"}\n").unwrap();
+    let tarball = dir.path().join("puppet-opendaylight.tar.gz");
+    sh(&format!("tar -czf {} -C {} opendaylight", tarball.display(), src.display()));
+
+    let r = customize(vec![
+        op(serde_json::json!({"op": "remove", "path": "/etc/puppet/modules/opendaylight"})),
+        op(serde_json::json!({"op": "remove", "path": "/etc/not/there"})),
+        op(serde_json::json!({"op": "unpack", "from": tarball, "to": "/etc/puppet/modules/"})),
+    ])
+    .unwrap();
+    assert_eq!(r.applied.len(), 3);
+    assert_eq!(std::fs::read_to_string(host_side.join("keep.txt")).unwrap(), "host", "remove followed a symlink out");
+    with_mounted_copy(&image, |root| {
+        let m = root.join("etc/puppet/modules");
+        assert_eq!(std::fs::read_to_string(m.join("opendaylight/metadata.json")).unwrap(), "{\"version\": \"9.9.9\"}\n");
+        assert!(m.join("opendaylight/manifests/init.pp").is_file());
+        for gone in ["opendaylight/old.pp", "opendaylight/sub", "opendaylight/host"] {
+            assert!(std::fs::symlink_metadata(m.join(gone)).is_err(), "{gone} survived the remove");
+        }
+        assert_eq!(std::fs::read_to_string(m.join("stdlib/init.pp")).unwrap(), "keep", "a sibling was removed");
+    });
+
+    // An archive entry that would leave the destination is refused; the image stays as it was.
+    let evil = dir.path().join("evil.tar");
+    sh(&format!("cd {} && tar -cf {} --absolute-names /etc/hostname", dir.path().display(), evil.display()));
+    let before = sh(&format!("sha256sum {}", image.display()));
+    let err = customize(vec![op(serde_json::json!({"op": "unpack", "from": evil, "to": "/srv"}))]).unwrap_err();
+    assert!(format!("{err:#}").contains("unpack"), "{err:#}");
+    assert_eq!(sh(&format!("sha256sum {}", image.display())), before);
+    no_loop_device_uses(dir.path());
+}
+
+#[test]
 fn image_run_operations_need_virt_customize() {
     assert!(
         apex::local_tools::which("virt-customize").is_none(),

@@ -30,6 +30,12 @@ pub enum Op {
     Symlink { path: String, target: String },
     /// Creates or resizes a file to `size` bytes without allocating (sparse).
     Truncate { path: String, size: ByteSize },
+    /// Removes a file or a whole tree (symlinks themselves, never what they
+    /// point to); nothing there is not an error (like `rm -rf`).
+    Remove { path: String },
+    /// Unpacks a local tar (or tar.gz) into the directory `to` (created when
+    /// missing), with the archive checks of `unpack`: no entry escapes.
+    Unpack { from: PathBuf, to: String },
     /// Runs a shell command inside the image (virt-customize --run-command).
     Run { command: String },
 }
@@ -47,6 +53,8 @@ impl Op {
             Op::Mkdir { path, .. } => format!("mkdir {path}"),
             Op::Symlink { path, target } => format!("symlink {path} -> {target}"),
             Op::Truncate { path, size } => format!("truncate {path} to {} bytes", size.0),
+            Op::Remove { path } => format!("remove {path}"),
+            Op::Unpack { from, to } => format!("unpack {} into {to}", from.display()),
             Op::Run { command } => format!("run `{command}`"),
         }
     }
@@ -60,8 +68,14 @@ impl Op {
                     bail!("upload source {} does not exist", from.display());
                 }
             }
-            Op::Write { path, .. } | Op::Mkdir { path, .. } | Op::Truncate { path, .. } => {
+            Op::Write { path, .. } | Op::Mkdir { path, .. } | Op::Truncate { path, .. } | Op::Remove { path } => {
                 image_path(path)?;
+            }
+            Op::Unpack { from, to } => {
+                image_path(to)?;
+                if !from.is_file() {
+                    bail!("unpack source {} is not a file", from.display());
+                }
             }
             Op::Symlink { path, target } => {
                 image_path(path)?;
@@ -131,6 +145,45 @@ fn parent_of<'p>(root: &OwnedFd, rel: &'p Path) -> anyhow::Result<(OwnedFd, &'p 
     let name = rel.file_name().context("path has no file name")?;
     let parent = rel.parent().unwrap_or(Path::new(""));
     Ok((mkdir_p(root, parent)?, name))
+}
+
+/// Opens directory `rel` inside `root` when it exists (never creating it).
+fn open_dir(root: &OwnedFd, rel: &Path) -> anyhow::Result<Option<OwnedFd>> {
+    let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
+    match rustix::fs::openat2(root, rel, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty(), IN_ROOT) {
+        Ok(d) => Ok(Some(d)),
+        Err(Errno::NOENT | Errno::NOTDIR) => Ok(None),
+        Err(e) => bail!("cannot open {} in the image: {e}", rel.display()),
+    }
+}
+
+/// Removes `name` in `dir`: a directory with everything below it (entered
+/// without following symlinks), anything else by unlinking it.
+fn remove_tree(dir: &OwnedFd, name: &std::ffi::OsStr) -> anyhow::Result<()> {
+    let st = match rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+        Ok(st) => st,
+        Err(Errno::NOENT) => return Ok(()),
+        Err(e) => bail!("cannot inspect {}: {e}", name.to_string_lossy()),
+    };
+    if FileType::from_raw_mode(st.st_mode) != FileType::Directory {
+        rustix::fs::unlinkat(dir, name, AtFlags::empty())
+            .with_context(|| format!("cannot remove {}", name.to_string_lossy()))?;
+        return Ok(());
+    }
+    let sub = rustix::fs::openat(dir, name, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+        .with_context(|| format!("cannot open {}", name.to_string_lossy()))?;
+    let mut names = Vec::new();
+    for entry in rustix::fs::Dir::read_from(&sub)? {
+        let entry = entry?;
+        let n = entry.file_name().to_bytes();
+        if n != b"." && n != b".." {
+            names.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(n).to_os_string());
+        }
+    }
+    for n in names {
+        remove_tree(&sub, &n)?;
+    }
+    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR).with_context(|| format!("cannot remove {}", name.to_string_lossy()))
 }
 
 /// Opens a regular file for writing, refusing to follow a final symlink.
@@ -218,6 +271,29 @@ pub fn apply_file_op(root_dir: &Path, op: &Op) -> anyhow::Result<()> {
             let (dir, name) = parent_of(&root, &rel)?;
             let f = create_file(&dir, name, false)?;
             rustix::fs::ftruncate(&f, size.0)?;
+            Ok(())
+        }
+        Op::Remove { path } => {
+            let rel = image_path(path)?;
+            let name = rel.file_name().context("path has no file name")?;
+            match open_dir(&root, rel.parent().unwrap_or(Path::new("")))? {
+                Some(dir) => remove_tree(&dir, name),
+                None => Ok(()),
+            }
+        }
+        Op::Unpack { from, to } => {
+            let rel = image_path(to)?;
+            // Unpacked (and checked) outside the image first, then copied in
+            // through the root like an upload.
+            let stage = tempfile::Builder::new().prefix("apex-image-unpack-").tempdir()?;
+            let tree = stage.path().join("tree");
+            crate::archive::unpack(from, &tree)?;
+            mkdir_p(&root, &rel)?;
+            let mut entries: Vec<_> = std::fs::read_dir(&tree)?.collect::<Result<_, _>>()?;
+            entries.sort_by_key(|e| e.file_name());
+            for e in entries {
+                upload(&root, &e.path(), &rel.join(e.file_name()), None)?;
+            }
             Ok(())
         }
         Op::Run { .. } => bail!("`run` is not a file operation"),
