@@ -74,18 +74,36 @@ function M.patches(ctx)
   } }
 end
 
+--- The puppet-opendaylight module matching the ODL version: its branch and
+--- the tarball of it the artifact server publishes.
+---@param ctx apex.Ctx
+---@return string branch, string tarball, string reason
+local function puppet_module(ctx)
+  local version = ctx.settings.deploy_options.odl_version
+  local branch = version == "master" and "master" or "stable/" .. version
+  local tarball = "puppet-opendaylight-" .. branch:gsub("/", "-") .. ".tar"
+  return branch, tarball, "puppet-opendaylight " .. branch .. " for OpenDaylight " .. version
+end
+
+--- The overcloud image gets the puppet module of the chosen ODL version in
+--- place of its own (file operations apex applies itself), and Java.
 ---@param ctx apex.Ctx
 ---@return apex.Customization[]
 function M.overcloud_customize(ctx)
-  local version = ctx.settings.deploy_options.odl_version
-  local branch = version == "master" and "master" or "stable/" .. version
-  local reason = "puppet-opendaylight " .. branch .. " for OpenDaylight " .. version
+  local _, tarball, reason = puppet_module(ctx)
   return {
-    { op = "run-command", arg = "rm -rf /etc/puppet/modules/opendaylight", reason = reason },
-    { op = "upload", arg = "puppet-opendaylight-" .. branch:gsub("/", "-") .. ".tar:/etc/puppet/modules/", reason = reason },
-    { op = "run-command", arg = "cd /etc/puppet/modules/ && tar xf puppet-opendaylight-" .. branch:gsub("/", "-") .. ".tar", reason = reason },
+    { op = "remove", arg = "/etc/puppet/modules/opendaylight", reason = reason },
+    { op = "unpack", arg = tarball .. ":/etc/puppet/modules/", reason = reason },
     { op = "install", arg = "java-1.8.0-openjdk", reason = reason },
   }
+end
+
+--- The puppet module tarball, from the artifact server beside the images.
+---@param ctx apex.Ctx
+---@return apex.ExtraArtifact[]
+function M.artifacts(ctx)
+  local _, tarball, reason = puppet_module(ctx)
+  return { { name = tarball, reason = reason } }
 end
 
 ---@param ctx apex.Ctx

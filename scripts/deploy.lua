@@ -43,7 +43,8 @@ local M = {}
 ---@field uc_ip string
 ---@field site apex.ImageSite
 ---@field infra apex.Site           the site settings (-s): undercloud, engine, registries, artifacts
----@field image_ops apex.ImageOp[]   real mode: the customization as customize_image operations
+---@field image_ops apex.ImageOp[]   real mode: image operations of later steps (the loop device), after the customization's
+---@field extra_artifacts apex.ExtraArtifact[]  what plugins want from the artifact server besides the images
 ---@field image_skipped table[]      real mode: customizations that cannot be applied here, and why
 ---@field uploaded_sums? table<string, string>  real mode: sha256 of last run's uploads, as step 2 found them on the undercloud
 ---@field plugins apex.Plugin[]
@@ -227,7 +228,15 @@ function M.steps.fetch_artifacts(ctx)
         base, a, cache, a))
     end
   end
-  if not ctx.plan then actions.fetch(ctx, M.ARTIFACTS) end
+  ctx.extra_artifacts = core.array()
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "artifacts", ctx)) do
+    util.extend(ctx.extra_artifacts, r.result)
+  end
+  for _, e in ipairs(ctx.extra_artifacts) do
+    plan.would(ctx, 1, string.format("fetch %s%s if the server has it, for %s (without it, what needs it is left out)",
+      base, e.name, e.reason))
+  end
+  if not ctx.plan then actions.fetch(ctx, M.ARTIFACTS, ctx.extra_artifacts) end
 end
 
 --- Step 2: the undercloud is an existing host reached over SSH.
@@ -366,16 +375,7 @@ function M.steps.overcloud_image_prep(ctx)
   if #ctx.undercloud_customize > 0 then
     plan.file(ctx, "undercloud_customize.yaml", core.yaml_dump({ steps = ctx.undercloud_customize }))
   end
-  if not ctx.plan then
-    local ops, skipped = actions.image_ops(ctx, ctx.overcloud_customize)
-    ctx.image_ops, ctx.image_skipped = ops, skipped
-    for _, s in ipairs(skipped) do
-      local msg = string.format("overcloud image: %s %s not applied (%s): %s", s.op, s.arg, s.reason, s.why)
-      core.log({ level = "warn", msg = msg })
-      ctx.notes[#ctx.notes + 1] = msg
-    end
-    actions.customize(ctx)
-  end
+  if not ctx.plan then actions.customize(ctx) end
 end
 
 --- Step 4: containers/<image>/ for each patched image (created with its files).

@@ -42,19 +42,23 @@ end
 
 --- Fetches the artifacts into the cache (304 when unchanged) and unpacks
 --- each into <tmp>/images when it is new. `generation` changes only when a
---- new copy was downloaded, so later steps can tell.
+--- new copy was downloaded, so later steps can tell. `extras` (from plugins)
+--- are fetched too but not unpacked, and one the server lacks is a warning:
+--- the customization that needs it is left out.
 ---@param ctx apex.Ctx
 ---@param names string[]
-function M.fetch(ctx, names)
+---@param extras apex.ExtraArtifact[]
+function M.fetch(ctx, names, extras)
   local a = ctx.infra.artifacts
   local items = {}
   for i, n in ipairs(names) do
     items[i] = { url = a.url .. n, dest = util.path(a.cache_dir, n) }
   end
   local image_dir = util.path(ctx.tmp_dir, M.IMAGE_DIR)
+  local offline = ctx.opts.no_fetch and true or false
   runner.add(ctx, {
     step = 1, key = "fetch_artifacts", recheck = true, group = M.INDEPENDENT,
-    inputs = function() return { items = items, offline = ctx.opts.no_fetch and true or false } end,
+    inputs = function() return { items = items, extras = extras, offline = offline } end,
     valid = function(out)
       for _, it in ipairs(items) do
         if not exists(it.dest) then return false end
@@ -64,7 +68,7 @@ function M.fetch(ctx, names)
     reuse = function(out) ctx.artifacts = out.artifacts end,
     run = function(prev)
       local old = prev and prev.outputs and prev.outputs.artifacts or {}
-      local r = core.fetch_if_modified({ items = items, offline = ctx.opts.no_fetch and true or false })
+      local r = core.fetch_if_modified({ items = items, offline = offline })
       local out = {}
       for i, res in ipairs(r.results) do
         local name = names[i]
@@ -78,6 +82,19 @@ function M.fetch(ctx, names)
           core.unpack({ src = res.path, dest = image_dir })
           out[name].unpacked = gen
         end
+      end
+      local got = core.parallel_map(extras, function(e)
+        local ok, res = pcall(core.fetch_if_modified, { url = a.url .. e.name, dest = util.path(a.cache_dir, e.name),
+          offline = offline })
+        if not ok then
+          core.log({ level = "warn", msg = string.format("%s%s is not available (%s); %s is left out", a.url, e.name,
+            util.message(res), e.reason) })
+          return false
+        end
+        return { path = res.path, size = res.size, status = res.status, extra = true }
+      end, { limit = 4 })
+      for i, e in ipairs(extras) do
+        if got[i] then out[e.name] = got[i] end
       end
       ctx.artifacts = out
       return { artifacts = out }
@@ -127,9 +144,25 @@ end
 
 -- Step 3 (and 6) -------------------------------------------------------------
 
+--- A local file a customization names: written by this deploy
+--- (`overcloud_patches/<name>`) or fetched in step 1 (a plugin's artifact).
+---@param ctx apex.Ctx
+---@param name string
+---@return string?
+local function customization_file(ctx, name)
+  local rel = util.path("overcloud_patches", name)
+  if ctx.files[rel] then return util.path(ctx.tmp_dir, rel) end
+  local a = ctx.artifacts and ctx.artifacts[name]
+  return a and a.path
+end
+
 --- Translates the overcloud customization list into customize_image
---- operations: file ops always; install/run ops only when virt-customize is
---- installed, else they are recorded as skipped with a warning.
+--- operations: file ops (upload, remove, unpack) always; install/run ops
+--- only when virt-customize is installed, else they are recorded as skipped
+--- with the reason. A `remove` goes with the upload/unpack of the same
+--- reason: when that is left out (its file is missing), so is the remove, and
+--- the image keeps what it has. Called when step 3 runs (step 1's artifacts
+--- are known).
 ---@param ctx apex.Ctx
 ---@param list apex.Customization[]
 ---@return apex.ImageOp[] ops, {op: string, arg: string, why: string}[] skipped
@@ -139,7 +172,14 @@ function M.image_ops(ctx, list)
   local function skip(c, why)
     skipped[#skipped + 1] = { op = c.op, arg = c.arg, reason = c.reason, why = why }
   end
+  -- Reasons whose replacement file is missing (their removes are left out too).
+  local unplaced = {}
   for _, c in ipairs(list) do
+    local file = (c.op == "upload" or c.op == "unpack") and c.arg:match("^([^:/][^:]*):/")
+    if file and not customization_file(ctx, file) then unplaced[c.reason] = c.op .. " " .. c.arg end
+  end
+  for _, c in ipairs(list) do
+    local file, dest = c.arg:match("^([^:/][^:]*):(.+)$")
     if c.op == "install" or c.op == "run-command" then
       if virt then
         local cmd = c.op == "install" and ("yum -y install " .. c.arg) or c.arg
@@ -147,24 +187,48 @@ function M.image_ops(ctx, list)
       else
         skip(c, "needs virt-customize (Debian package libguestfs-tools), which is not installed")
       end
-    elseif c.op == "upload" then
-      local file, dest = c.arg:match("^([^:]+):(.+)$")
-      local rel = file and util.path("overcloud_patches", file)
-      if rel and ctx.files[rel] then
-        local to = dest:sub(-1) == "/" and (dest .. file) or dest
-        if dest:sub(1, 1) ~= "/" then
-          skip(c, "destination is not an absolute path")
-        else
-          ops[#ops + 1] = { op = "upload", from = util.path(ctx.tmp_dir, rel), to = to }
-        end
+    elseif c.op == "remove" then
+      if unplaced[c.reason] then
+        skip(c, "goes with " .. unplaced[c.reason] .. ", which is left out")
+      elseif c.arg:sub(1, 1) == "/" then
+        ops[#ops + 1] = { op = "remove", path = c.arg }
       else
-        skip(c, "the file to upload (" .. tostring(file) .. ") is not an artifact of this deploy")
+        skip(c, "the path to remove is not absolute")
+      end
+    elseif c.op == "upload" or c.op == "unpack" then
+      local from = file and customization_file(ctx, file)
+      if not file or dest:sub(1, 1) ~= "/" then
+        skip(c, "expected FILE:/absolute/destination")
+      elseif not from then
+        skip(c, file .. " is neither written by this deploy nor fetched from the artifact server")
+      elseif c.op == "unpack" then
+        ops[#ops + 1] = { op = "unpack", from = from, to = dest }
+      else
+        ops[#ops + 1] = { op = "upload", from = from, to = dest:sub(-1) == "/" and (dest .. file) or dest }
       end
     else
       skip(c, "customization op " .. tostring(c.op) .. " has no image-file translation")
     end
   end
   return ops, skipped
+end
+
+--- The customization's operations (then those of later steps), once per
+--- run; what cannot be applied here is said (warning and summary note).
+---@param ctx apex.Ctx
+---@return apex.ImageOp[]
+local function customize_ops(ctx)
+  if not ctx.customize_ops then
+    local ops, skipped = M.image_ops(ctx, ctx.overcloud_customize)
+    ctx.image_skipped = skipped
+    for _, s in ipairs(skipped) do
+      local msg = string.format("overcloud image: %s %s not applied (%s): %s", s.op, s.arg, s.reason, s.why)
+      core.log({ level = "warn", msg = msg })
+      ctx.notes[#ctx.notes + 1] = msg
+    end
+    ctx.customize_ops = util.extend(ops, ctx.image_ops)
+  end
+  return ctx.customize_ops
 end
 
 --- The file ops that put a persistent loop device into the image: the sparse
@@ -189,7 +253,13 @@ function M.customize(ctx)
     step = 3, key = "customize_image",
     inputs = function()
       local a = ctx.artifacts and ctx.artifacts[M.OVERCLOUD_TAR]
-      return { artifact = a and a.generation, ops = ctx.image_ops }
+      local ops = customize_ops(ctx)
+      -- A changed file behind an upload/unpack changes the image too.
+      local sums = {}
+      for _, op in ipairs(ops) do
+        if op.from then sums[op.from] = core.sha256({ path = op.from }).hex end
+      end
+      return { artifact = a and a.generation, ops = ops, files = sums }
     end,
     valid = function() return exists(image) end,
     run = function()
@@ -199,8 +269,9 @@ function M.customize(ctx)
       if not exists(image) then
         util.fail("%s holds no %s", a.path, M.OVERCLOUD_IMAGE)
       end
-      if #ctx.image_ops == 0 then return { image = image, applied = {} } end
-      local r = core.customize_image({ image = image, ops = ctx.image_ops })
+      local ops = customize_ops(ctx)
+      if #ops == 0 then return { image = image, applied = core.array() } end
+      local r = core.customize_image({ image = image, ops = ops })
       return { image = r.image, applied = r.applied, skipped = ctx.image_skipped }
     end,
   })

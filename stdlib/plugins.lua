@@ -13,6 +13,7 @@
 ---       patches = function(ctx) return { { image = "opendaylight", reason = "...", ops = { "RUN ..." } } } end,
 ---       env_files = function(ctx) return { { path = "services/x.yaml", reason = "..." } } end,
 ---       overcloud_customize = function(ctx) return { { op = "install", arg = "pkg", reason = "..." } } end,
+---       artifacts = function(ctx) return { { name = "my-module.tar", reason = "..." } } end,  -- optional extras from the artifact server
 ---       loop_devices = function(ctx) return { { device = "/dev/loop3", backing_file = "/srv/data.img", size = "10G", unit = "...", reason = "..." } } end,
 ---     }
 ---
@@ -31,9 +32,13 @@ local M = {}
 ---@field files? table<string, string>  files to put beside the Dockerfile (name -> content)
 
 ---@class apex.Customization
----@field op "install"|"run-command"|"upload"|"write"
----@field arg string
+---@field op "install"|"run-command"|"upload"|"remove"|"unpack"
+---@field arg string  install: packages; run-command: a shell line; upload: "file:/dest"; remove: "/path"; unpack: "file.tar:/dir/"
 ---@field reason string
+
+---@class apex.ExtraArtifact
+---@field name string    file name on the artifact server (beside overcloud-full.tar), also usable as `file` in upload/unpack
+---@field reason string  why the deploy wants it; without it on the server, what needs it is left out (a warning)
 
 ---@class apex.LoopDevice
 ---@field device string        e.g. /dev/loop3
@@ -55,6 +60,7 @@ local M = {}
 ---@field patches? fun(ctx: apex.Ctx): apex.ContainerPatch[]
 ---@field env_files? fun(ctx: apex.Ctx): apex.EnvFile[]
 ---@field overcloud_customize? fun(ctx: apex.Ctx): apex.Customization[]
+---@field artifacts? fun(ctx: apex.Ctx): apex.ExtraArtifact[]
 ---@field loop_devices? fun(ctx: apex.Ctx): apex.LoopDevice[]
 
 ---@class apex.Scenario
@@ -65,7 +71,7 @@ local M = {}
 ---@field inventory? table   Apex inventory: node counts for the scales
 ---@field steps? table<string, fun(ctx: apex.Ctx)>  flow steps it replaces, by step name
 
-M.HOOKS = { "validate", "images", "patches", "env_files", "overcloud_customize", "loop_devices" }
+M.HOOKS = { "validate", "images", "patches", "env_files", "overcloud_customize", "loop_devices", "artifacts" }
 --- What `require` can find of the plugins, from the host (override
 --- directories first, then the binary): one source of truth for listings,
 --- origins and "searched" messages.
@@ -210,6 +216,13 @@ local CHECKS = {
   end,
   loop_devices = function(plugin, result)
     return check_list(plugin, "loop_devices", result or {}, { "device", "backing_file", "size", "unit", "reason" })
+  end,
+  artifacts = function(plugin, result)
+    return check_list(plugin, "artifacts", result or {}, { "name", "reason" }, function(item, at)
+      if item.name:find("/", 1, true) then
+        fail_shape(plugin, "artifacts", at .. ".name", "a file name without '/'", item.name)
+      end
+    end)
   end,
 }
 

@@ -278,16 +278,8 @@ fn check_deploy(t: &TestLab, tmp: &Path) {
 /// The loop unit, its enable link and the sparse backing file are in the
 /// customized overcloud image (read with qemu-img and debugfs).
 fn check_overcloud_image(tmp: &Path) {
-    let qcow = tmp.join("images/overcloud-full.qcow2");
-    assert!(qcow.is_file(), "no customized {}", qcow.display());
-    let dir = tempfile::tempdir().unwrap();
-    let raw = dir.path().join("image.raw");
-    let out = Command::new("qemu-img").args(["convert", "-O", "raw"]).arg(&qcow).arg(&raw).output().expect("qemu-img");
-    assert!(out.status.success(), "qemu-img convert: {}", text(&out.stderr));
-    let debugfs = |req: &str| {
-        let out = Command::new("debugfs").arg("-R").arg(req).arg(&raw).output().expect("debugfs");
-        text(&out.stdout)
-    };
+    let image = OvercloudImage::read(tmp);
+    let debugfs = |req: &str| image.debugfs(req);
     let unit = apex::loopdev::loop_unit(Path::new("/dev/loop3"), Path::new("/srv/data.img")).unwrap();
     let stat = debugfs("stat /srv/data.img");
     assert!(stat.contains("Size: 10737418240"), "/srv/data.img is not the 10G sparse file:\n{stat}");
@@ -296,6 +288,30 @@ fn check_overcloud_image(tmp: &Path) {
     assert_eq!(debugfs(&format!("cat {}", unit.path)), unit.text, "loop unit {} in the image", unit.path);
     let link = debugfs(&format!("stat {}", unit.enable_link));
     assert!(link.contains("Type: symlink") && link.contains(&unit.enable_target), "enable link {}:\n{link}", unit.enable_link);
+}
+
+/// The customized overcloud image of a deploy, as a raw copy read with
+/// debugfs (e2fsprogs), not with apex code.
+struct OvercloudImage {
+    _dir: tempfile::TempDir,
+    raw: PathBuf,
+}
+
+impl OvercloudImage {
+    fn read(tmp: &Path) -> Self {
+        let qcow = tmp.join("images/overcloud-full.qcow2");
+        assert!(qcow.is_file(), "no customized {}", qcow.display());
+        let dir = tempfile::tempdir().unwrap();
+        let raw = dir.path().join("image.raw");
+        let out = Command::new("qemu-img").args(["convert", "-O", "raw"]).arg(&qcow).arg(&raw).output().expect("qemu-img");
+        assert!(out.status.success(), "qemu-img convert: {}", text(&out.stderr));
+        Self { _dir: dir, raw }
+    }
+
+    fn debugfs(&self, request: &str) -> String {
+        let out = Command::new("debugfs").arg("-R").arg(request).arg(&self.raw).output().expect("debugfs");
+        text(&out.stdout)
+    }
 }
 
 #[test]
@@ -309,8 +325,41 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
     let version = t.cat_in_image(&format!("{local}/{NS}/{PREFIX}opendaylight:apex"), "/opt/opendaylight/VERSION");
     assert!(version.contains("neon"), "ODL master is the neon release; VERSION holds {version:?}");
     assert!(!version.contains("upstream"), "the upstream ODL marker is still there: {version:?}");
-    // The ODL plugin's install/run customizations cannot run here: they are reported, not dropped.
-    assert!(out.contains("not applied"), "skipped customizations are reported:\n{out}");
+    // The overcloud image has the puppet module of ODL master in place of its own.
+    let image = OvercloudImage::read(tmp.path());
+    assert_eq!(
+        image.debugfs("cat /etc/puppet/modules/opendaylight/metadata.json"),
+        apex::lab::artifact_files::puppet_odl_metadata("master"),
+        "puppet-opendaylight was not swapped"
+    );
+    assert!(image.debugfs("ls /etc/puppet/modules/opendaylight/manifests").contains("init.pp"));
+    let legacy = image.debugfs("stat /etc/puppet/modules/opendaylight/manifests/legacy.pp");
+    assert!(!legacy.contains("Inode:"), "the image's own module was not removed first:\n{legacy}");
+    // Installing Java needs virt-customize, absent here: reported, not dropped.
+    assert!(out.contains("install java-1.8.0-openjdk not applied"), "skipped customizations are reported:\n{out}");
+    assert!(!out.contains("puppet-opendaylight-master.tar not applied"), "{out}");
+
+    // Without the tarball on the artifact server the deploy goes on, says
+    // what is left out, and the image keeps its own module.
+    struct PutBack(PathBuf, PathBuf);
+    impl Drop for PutBack {
+        fn drop(&mut self) {
+            std::fs::rename(&self.1, &self.0).expect("put the lab's puppet tarball back");
+        }
+    }
+    let served = t.lab.dir().join("artifacts").join(apex::lab::artifact_files::puppet_odl_tar("master"));
+    let aside = served.with_extension("aside");
+    std::fs::rename(&served, &aside).unwrap();
+    let _back = PutBack(served, aside);
+    let tmp2 = tempfile::tempdir().unwrap();
+    let out = t.deploy_ok(&["os-odl-nofeature-ha"], tmp2.path(), None);
+    let err = read(tmp2.path().join("apex.log"));
+    assert!(err.contains("puppet-opendaylight-master.tar is not available"), "no warning about the missing tarball:\n{err}");
+    assert!(out.contains("unpack puppet-opendaylight-master.tar:/etc/puppet/modules/ not applied"), "{out}");
+    assert_eq!(
+        OvercloudImage::read(tmp2.path()).debugfs("cat /etc/puppet/modules/opendaylight/metadata.json"),
+        apex::lab::artifact_files::puppet_odl_metadata(apex::lab::artifact_files::IMAGE_PUPPET_ODL_VERSION)
+    );
 }
 
 #[test]

@@ -13,6 +13,13 @@ struct TextOpts {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HashOpts {
+    text: Option<mlua::BString>,
+    path: Option<std::path::PathBuf>,
+}
+
+#[derive(Deserialize)]
 struct NameOpts {
     name: String,
 }
@@ -56,8 +63,25 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        FnSpec::local("sha256", "The SHA-256 of a string, as lowercase hex.", P_TEXT, "{hex: string}"),
-        |_, o: TextOpts| Ok(Hex { hex: hex::encode(sha2::Sha256::digest(&o.text[..])) }),
+        FnSpec::local(
+            "sha256",
+            "The SHA-256 of a string or of a file (read in pieces), as lowercase hex.",
+            &[Param { name: "opts", ty: "{text?: string, path?: string}", doc: "one of the two" }],
+            "{hex: string}",
+        ),
+        |_, o: HashOpts| {
+            let digest = match (o.text, o.path) {
+                (Some(t), None) => sha2::Sha256::digest(&t[..]),
+                (None, Some(p)) => {
+                    let mut f = std::fs::File::open(&p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+                    let mut h = sha2::Sha256::new();
+                    std::io::copy(&mut f, &mut h).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+                    h.finalize()
+                }
+                _ => anyhow::bail!("give text or path (one of them)"),
+            };
+            Ok(Hex { hex: hex::encode(digest) })
+        },
     )?;
     api.sync(
         FnSpec::local("env", "Reads an environment variable.", &[Param { name: "opts", ty: "{name: string}", doc: "" }], "{value?: string}"),

@@ -100,15 +100,34 @@ end)
 t.describe("apex.actions", function()
   t.it("file customizations become image ops; the rest is skipped with the reason", function()
     local actions = require("apex.actions")
-    local ctx = { tmp_dir = "/tmp/x", files = { ["overcloud_patches/I1.patch"] = "diff" } }
+    local ctx = { tmp_dir = "/tmp/x", files = { ["overcloud_patches/I1.patch"] = "diff" },
+      artifacts = { ["mod.tar"] = { path = "/cache/mod.tar" } } }
     local ops, skipped = actions.image_ops(ctx, {
       { op = "upload", arg = "I1.patch:/usr/share/puppet/", reason = "r1" },
       { op = "upload", arg = "missing.tar:/etc/", reason = "r2" },
       { op = "write", arg = "x", reason = "r3" },
+      { op = "remove", arg = "/etc/puppet/modules/old", reason = "r4" },
+      { op = "unpack", arg = "mod.tar:/etc/puppet/modules/", reason = "r5" },
+      { op = "remove", arg = "relative", reason = "r6" },
+      { op = "unpack", arg = "mod.tar:relative/", reason = "r7" },
     })
-    assert(#ops == 1 and ops[1].op == "upload" and ops[1].from == "/tmp/x/overcloud_patches/I1.patch"
+    assert(#ops == 3 and ops[1].op == "upload" and ops[1].from == "/tmp/x/overcloud_patches/I1.patch"
       and ops[1].to == "/usr/share/puppet/I1.patch")
-    assert(#skipped == 2 and skipped[1].why:find("not an artifact", 1, true) and skipped[2].reason == "r3")
+    assert(ops[2].op == "remove" and ops[2].path == "/etc/puppet/modules/old")
+    assert(ops[3].op == "unpack" and ops[3].from == "/cache/mod.tar" and ops[3].to == "/etc/puppet/modules/")
+    assert(#skipped == 4, #skipped)
+    assert(skipped[1].why:find("missing.tar is neither written by this deploy nor fetched", 1, true), skipped[1].why)
+    assert(skipped[2].reason == "r3" and skipped[3].why:find("not absolute", 1, true))
+    assert(skipped[4].why:find("FILE:/absolute/destination", 1, true))
+
+    -- A remove whose replacement is missing is left out with it.
+    local ops2, skipped2 = actions.image_ops(ctx, {
+      { op = "remove", arg = "/etc/puppet/modules/x", reason = "swap x" },
+      { op = "unpack", arg = "gone.tar:/etc/puppet/modules/", reason = "swap x" },
+      { op = "remove", arg = "/etc/motd", reason = "other" },
+    })
+    assert(#ops2 == 1 and ops2[1].path == "/etc/motd")
+    assert(skipped2[1].op == "remove" and skipped2[1].why:find("goes with unpack gone.tar", 1, true), skipped2[1].why)
   end)
 
   t.it("the loop device goes into the image as sparse file, unit and enable link", function()
