@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use mlua::{Lua, Value};
 use serde::Deserialize;
 
-use crate::lua::api::{Api, Effect, FnSpec, Param, from_lua};
+use crate::lua::api::{Api, FnSpec, Param, from_lua};
 
 /// Parses YAML text; `origin` names the file in errors.
 pub fn parse_yaml(text: &str, origin: &str) -> anyhow::Result<serde_json::Value> {
@@ -56,50 +56,40 @@ pub fn parse_json(text: &str, origin: &str) -> anyhow::Result<serde_json::Value>
     serde_json::from_str(text).map_err(|e| anyhow::anyhow!("{origin}: invalid JSON: {e}"))
 }
 
-const YAML_LOAD: FnSpec = FnSpec {
-    name: "yaml_load",
-    doc: "Parses a YAML document from a file or a string. Syntax errors name the file, line and column.",
-    params: &[Param { name: "opts", ty: "{path?: string, text?: string, name?: string}", doc: "one of path or text; name labels text in errors" }],
-    returns: "any",
-    is_async: false,
-    effect: Effect::Local,
-};
-const JSON_LOAD: FnSpec = FnSpec {
-    name: "json_load",
-    doc: "Parses a JSON document from a file or a string.",
-    params: &[Param { name: "opts", ty: "{path?: string, text?: string, name?: string}", doc: "one of path or text" }],
-    returns: "any",
-    is_async: false,
-    effect: Effect::Local,
-};
-const YAML_DUMP: FnSpec = FnSpec {
-    name: "yaml_dump",
-    doc: "Renders a Lua value as YAML text (map keys sorted, so output is stable).",
-    params: &[Param { name: "value", ty: "any", doc: "tables, strings, numbers, booleans" }],
-    returns: "string",
-    is_async: false,
-    effect: Effect::Local,
-};
-const JSON_DUMP: FnSpec = FnSpec {
-    name: "json_dump",
-    doc: "Renders a Lua value as JSON text (map keys sorted).",
-    params: &[
+const YAML_LOAD: FnSpec = FnSpec::local(
+    "yaml_load",
+    "Parses a YAML document from a file or a string. Syntax errors name the file, line and column.",
+    &[Param { name: "opts", ty: "{path?: string, text?: string, name?: string}", doc: "one of path or text; name labels text in errors" }],
+    "any",
+);
+const JSON_LOAD: FnSpec = FnSpec::local(
+    "json_load",
+    "Parses a JSON document from a file or a string.",
+    &[Param { name: "opts", ty: "{path?: string, text?: string, name?: string}", doc: "one of path or text" }],
+    "any",
+);
+const YAML_DUMP: FnSpec = FnSpec::local(
+    "yaml_dump",
+    "Renders a Lua value as YAML text (map keys sorted, so output is stable).",
+    &[Param { name: "value", ty: "any", doc: "tables, strings, numbers, booleans" }],
+    "string",
+);
+const JSON_DUMP: FnSpec = FnSpec::local(
+    "json_dump",
+    "Renders a Lua value as JSON text (map keys sorted).",
+    &[
         Param { name: "value", ty: "any", doc: "tables, strings, numbers, booleans" },
         Param { name: "opts", ty: "{pretty?: boolean}?", doc: "pretty-print" },
     ],
-    returns: "string",
-    is_async: false,
-    effect: Effect::Local,
-};
+    "string",
+);
 
-const ARRAY: FnSpec = FnSpec {
-    name: "array",
-    doc: "Marks a table as a list, so json_dump and yaml_dump write it as `[]` when it is empty (an empty table is a mapping otherwise). Lists read by yaml_load and json_load, and those returned by host functions, carry the mark already.",
-    params: &[Param { name: "t", ty: "any[]?", doc: "the table (default a new one)" }],
-    returns: "any[]",
-    is_async: false,
-    effect: Effect::Local,
-};
+const ARRAY: FnSpec = FnSpec::local(
+    "array",
+    "Marks a table as a list, so json_dump and yaml_dump write it as `[]` when it is empty (an empty table is a mapping otherwise). Lists read by yaml_load and json_load, and those returned by host functions, carry the mark already.",
+    &[Param { name: "t", ty: "any[]?", doc: "the table (default a new one)" }],
+    "any[]",
+);
 
 fn to_json(lua: &Lua, v: Value) -> mlua::Result<serde_json::Value> {
     from_lua::<serde_json::Value>(lua, v)
