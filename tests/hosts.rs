@@ -744,6 +744,57 @@ fn image_tree_is_removed_and_a_tar_unpacked_in_its_place_without_leaving_the_ima
 }
 
 #[test]
+fn image_files_are_patched_with_a_multi_file_diff_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = make_qcow2(dir.path());
+    let customize = |ops: serde_json::Value| {
+        apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({"image": image, "ops": ops})).unwrap())
+    };
+    customize(serde_json::json!([
+        {"op": "write", "path": "/etc/puppet/modules/tripleo/manifests/init.pp", "content": "class tripleo {\n  $a = 1\n}\n"},
+        {"op": "write", "path": "/etc/puppet/modules/tripleo/old.pp", "content": "gone\n"},
+    ]))
+    .unwrap();
+    // A git format-patch mail: a change, a new file, a removed one.
+    let diff = dir.path().join("I333.patch");
+    std::fs::write(
+        &diff,
+        "From 0123 Mon Sep 17 00:00:00 2001\nSubject: [PATCH] tune tripleo\n\n---\n\
+         diff --git a/manifests/init.pp b/manifests/init.pp\nindex 1..2 100644\n--- a/manifests/init.pp\n+++ b/manifests/init.pp\n\
+         @@ -1,3 +1,3 @@\n class tripleo {\n-  $a = 1\n+  $a = 2\n }\n\
+         diff --git a/new.pp b/new.pp\nnew file mode 100644\nindex 0..3\n--- /dev/null\n+++ b/new.pp\n@@ -0,0 +1 @@\n+added\n\
+         diff --git a/old.pp b/old.pp\ndeleted file mode 100644\nindex 4..0\n--- a/old.pp\n+++ /dev/null\n@@ -1 +0,0 @@\n-gone\n",
+    )
+    .unwrap();
+    customize(serde_json::json!([{"op": "patch", "from": diff, "dir": "/etc/puppet/modules/tripleo"}])).unwrap();
+    with_mounted_copy(&image, |root| {
+        let m = root.join("etc/puppet/modules/tripleo");
+        assert_eq!(std::fs::read_to_string(m.join("manifests/init.pp")).unwrap(), "class tripleo {\n  $a = 2\n}\n");
+        assert_eq!(std::fs::read_to_string(m.join("new.pp")).unwrap(), "added\n");
+        assert!(!m.join("old.pp").exists(), "the deleted file is still there");
+    });
+
+    // A diff whose second file does not apply changes nothing, and says which file.
+    let bad = dir.path().join("bad.patch");
+    std::fs::write(
+        &bad,
+        "--- a/manifests/init.pp\n+++ b/manifests/init.pp\n@@ -1,3 +1,3 @@\n class tripleo {\n-  $a = 2\n+  $a = 3\n }\n\
+         --- a/new.pp\n+++ b/new.pp\n@@ -1 +1 @@\n-not what is there\n+x\n",
+    )
+    .unwrap();
+    let before = sh(&format!("sha256sum {}", image.display()));
+    let err = customize(serde_json::json!([{"op": "patch", "from": bad, "dir": "/etc/puppet/modules/tripleo"}])).unwrap_err();
+    assert!(format!("{err:#}").contains("new.pp: the patch does not apply"), "{err:#}");
+    assert_eq!(sh(&format!("sha256sum {}", image.display())), before);
+    // Paths leaving the directory are refused.
+    let escape = dir.path().join("escape.patch");
+    std::fs::write(&escape, "--- /dev/null\n+++ b/../../../../x\n@@ -0,0 +1 @@\n+x\n").unwrap();
+    let err = customize(serde_json::json!([{"op": "patch", "from": escape, "dir": "/etc"}])).unwrap_err();
+    assert!(format!("{err:#}").contains(".."), "{err:#}");
+    no_loop_device_uses(dir.path());
+}
+
+#[test]
 fn image_run_operations_need_virt_customize() {
     assert!(
         apex::local_tools::which("virt-customize").is_none(),

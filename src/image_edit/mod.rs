@@ -12,6 +12,7 @@
 
 mod image;
 mod ops;
+mod patch;
 mod partitions;
 
 pub use image::{CustomizeOpts, CustomizeReport, customize_image};
@@ -22,9 +23,11 @@ use crate::lua::api::{Api, Effect, FnSpec, Param};
 
 const CLASSES: &str = "\
 ---@class apex.ImageOp
----@field op 'upload'|'write'|'mkdir'|'symlink'|'truncate'|'remove'|'unpack'|'run'
+---@field op 'upload'|'write'|'mkdir'|'symlink'|'truncate'|'remove'|'unpack'|'patch'|'run'
 ---@field path? string absolute path in the image (write, mkdir, symlink, truncate, remove: a file or whole tree)
----@field from? string local file or directory (upload), local tar or tar.gz (unpack)
+---@field from? string local file or directory (upload), local tar or tar.gz (unpack), local unified diff (patch)
+---@field dir? string absolute directory in the image the diff applies in (patch)
+---@field strip? integer leading path components stripped from the diff's paths (patch; default 1, like patch -p1)
 ---@field to? string absolute destination in the image (upload; the directory to unpack into)
 ---@field content? string file content (write)
 ---@field mode? integer permission bits, e.g. 420 for 0644 (upload, write, mkdir)
@@ -50,7 +53,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "customize_image",
-            doc: "Applies file operations (upload, write, mkdir, symlink, truncate, remove, unpack) to a qcow2 or raw image through a loop mount; `run` operations go to virt-customize. The image is replaced only when every operation succeeded.",
+            doc: "Applies file operations (upload, write, mkdir, symlink, truncate, remove, unpack, patch) to a qcow2 or raw image through a loop mount; `run` operations go to virt-customize. The image is replaced only when every operation succeeded.",
             params: &[Param { name: "opts", ty: "apex.CustomizeImageOpts", doc: "" }],
             returns: "apex.CustomizeImageResult",
             is_async: true,

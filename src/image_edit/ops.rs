@@ -36,6 +36,9 @@ pub enum Op {
     /// Unpacks a local tar (or tar.gz) into the directory `to` (created when
     /// missing), with the archive checks of `unpack`: no entry escapes.
     Unpack { from: PathBuf, to: String },
+    /// Applies a unified diff (a local file) in the directory `dir`, like
+    /// `patch -p<strip>` run there (default 1); all files or none.
+    Patch { from: PathBuf, dir: String, strip: Option<usize> },
     /// Runs a shell command inside the image (virt-customize --run-command).
     Run { command: String },
 }
@@ -55,6 +58,7 @@ impl Op {
             Op::Truncate { path, size } => format!("truncate {path} to {} bytes", size.0),
             Op::Remove { path } => format!("remove {path}"),
             Op::Unpack { from, to } => format!("unpack {} into {to}", from.display()),
+            Op::Patch { from, dir, .. } => format!("patch {} in {dir}", from.display()),
             Op::Run { command } => format!("run `{command}`"),
         }
     }
@@ -71,10 +75,10 @@ impl Op {
             Op::Write { path, .. } | Op::Mkdir { path, .. } | Op::Truncate { path, .. } | Op::Remove { path } => {
                 image_path(path)?;
             }
-            Op::Unpack { from, to } => {
+            Op::Unpack { from, to } | Op::Patch { from, dir: to, .. } => {
                 image_path(to)?;
                 if !from.is_file() {
-                    bail!("unpack source {} is not a file", from.display());
+                    bail!("{} is not a file", from.display());
                 }
             }
             Op::Symlink { path, target } => {
@@ -94,7 +98,7 @@ impl Op {
 }
 
 /// An image path: absolute, no `..`, not the root itself. Returned relative.
-fn image_path(p: &str) -> anyhow::Result<PathBuf> {
+pub(super) fn image_path(p: &str) -> anyhow::Result<PathBuf> {
     let path = Path::new(p);
     if !path.is_absolute() {
         bail!("image path {p:?} must be absolute");
@@ -113,7 +117,7 @@ fn image_path(p: &str) -> anyhow::Result<PathBuf> {
     Ok(rel)
 }
 
-const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
+pub(super) const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
 
 /// Opens directory `rel` inside `root`, creating missing components (mode 0755).
 fn mkdir_p(root: &OwnedFd, rel: &Path) -> anyhow::Result<OwnedFd> {
@@ -154,6 +158,15 @@ fn open_dir(root: &OwnedFd, rel: &Path) -> anyhow::Result<Option<OwnedFd>> {
         Ok(d) => Ok(Some(d)),
         Err(Errno::NOENT | Errno::NOTDIR) => Ok(None),
         Err(e) => bail!("cannot open {} in the image: {e}", rel.display()),
+    }
+}
+
+/// Removes `rel` (a file or a tree) when it is there.
+pub(super) fn remove_tree_at(root: &OwnedFd, rel: &Path) -> anyhow::Result<()> {
+    let name = rel.file_name().context("path has no file name")?;
+    match open_dir(root, rel.parent().unwrap_or(Path::new("")))? {
+        Some(dir) => remove_tree(&dir, name),
+        None => Ok(()),
     }
 }
 
@@ -209,7 +222,7 @@ fn chmod(fd: impl AsFd, mode: Option<u32>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_file(root: &OwnedFd, rel: &Path, data: &mut dyn std::io::Read, mode: Option<u32>) -> anyhow::Result<()> {
+pub(super) fn write_file(root: &OwnedFd, rel: &Path, data: &mut dyn std::io::Read, mode: Option<u32>) -> anyhow::Result<()> {
     let (dir, name) = parent_of(root, rel)?;
     let mut f = create_file(&dir, name, true)?;
     std::io::copy(data, &mut f)?;
@@ -273,14 +286,7 @@ pub fn apply_file_op(root_dir: &Path, op: &Op) -> anyhow::Result<()> {
             rustix::fs::ftruncate(&f, size.0)?;
             Ok(())
         }
-        Op::Remove { path } => {
-            let rel = image_path(path)?;
-            let name = rel.file_name().context("path has no file name")?;
-            match open_dir(&root, rel.parent().unwrap_or(Path::new("")))? {
-                Some(dir) => remove_tree(&dir, name),
-                None => Ok(()),
-            }
-        }
+        Op::Remove { path } => remove_tree_at(&root, &image_path(path)?),
         Op::Unpack { from, to } => {
             let rel = image_path(to)?;
             // Unpacked (and checked) outside the image first, then copied in
@@ -296,6 +302,7 @@ pub fn apply_file_op(root_dir: &Path, op: &Op) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Op::Patch { from, dir, strip } => super::patch::apply(&root, from, &image_path(dir)?, strip.unwrap_or(1)),
         Op::Run { .. } => bail!("`run` is not a file operation"),
     }
     .with_context(|| op.describe())
