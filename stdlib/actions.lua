@@ -157,7 +157,7 @@ local function customization_file(ctx, name)
 end
 
 --- Translates the overcloud customization list into customize_image
---- operations: file ops (upload, remove, unpack) always; install/run ops
+--- operations: file ops (upload, remove, unpack, patch) always; install/run ops
 --- only when virt-customize is installed, else they are recorded as skipped
 --- with the reason. A `remove` goes with the upload/unpack of the same
 --- reason: when that is left out (its file is missing), so is the remove, and
@@ -175,7 +175,7 @@ function M.image_ops(ctx, list)
   -- Reasons whose replacement file is missing (their removes are left out too).
   local unplaced = {}
   for _, c in ipairs(list) do
-    local file = (c.op == "upload" or c.op == "unpack") and c.arg:match("^([^:/][^:]*):/")
+    local file = (c.op == "upload" or c.op == "unpack" or c.op == "patch") and c.arg:match("^([^:/][^:]*):/")
     if file and not customization_file(ctx, file) then unplaced[c.reason] = c.op .. " " .. c.arg end
   end
   for _, c in ipairs(list) do
@@ -195,7 +195,7 @@ function M.image_ops(ctx, list)
       else
         skip(c, "the path to remove is not absolute")
       end
-    elseif c.op == "upload" or c.op == "unpack" then
+    elseif c.op == "upload" or c.op == "unpack" or c.op == "patch" then
       local from = file and customization_file(ctx, file)
       if not file or dest:sub(1, 1) ~= "/" then
         skip(c, "expected FILE:/absolute/destination")
@@ -203,6 +203,8 @@ function M.image_ops(ctx, list)
         skip(c, file .. " is neither written by this deploy nor fetched from the artifact server")
       elseif c.op == "unpack" then
         ops[#ops + 1] = { op = "unpack", from = from, to = dest }
+      elseif c.op == "patch" then
+        ops[#ops + 1] = { op = "patch", from = from, dir = dest }
       else
         ops[#ops + 1] = { op = "upload", from = from, to = dest:sub(-1) == "/" and (dest .. file) or dest }
       end

@@ -153,18 +153,15 @@ function M.container_ops(patch, path)
   }
 end
 
---- Image customization steps applying a puppet/THT patch to a disk image.
+--- Image customization applying a puppet/THT patch to a disk image: the
+--- patch file (written to `<node>_patches/`) applied in the project's path,
+--- like `patch -p1` there (apex applies it itself, no tool in the image).
 ---@param patch apex.Patch
 ---@param path string
 ---@param reason string
 ---@return apex.Customization[]
 function M.image_ops(patch, path, reason)
-  local file = M.file_name(patch)
-  return {
-    { op = "install", arg = "patch", reason = reason },
-    { op = "upload", arg = file .. ":" .. path, reason = reason },
-    { op = "run-command", arg = "cd " .. path .. " && patch -p1 < " .. file, reason = reason },
-  }
+  return { { op = "patch", arg = M.file_name(patch) .. ":" .. path, reason = reason } }
 end
 
 return M

@@ -32,8 +32,8 @@ local M = {}
 ---@field files? table<string, string>  files to put beside the Dockerfile (name -> content)
 
 ---@class apex.Customization
----@field op "install"|"run-command"|"upload"|"remove"|"unpack"
----@field arg string  install: packages; run-command: a shell line; upload: "file:/dest"; remove: "/path"; unpack: "file.tar:/dir/"
+---@field op "install"|"run-command"|"upload"|"remove"|"unpack"|"patch"
+---@field arg string  install: packages; run-command: a shell line; upload: "file:/dest"; remove: "/path"; unpack: "file.tar:/dir/"; patch: "file.patch:/dir" (-p1 there)
 ---@field reason string
 
 ---@class apex.ExtraArtifact

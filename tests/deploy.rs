@@ -445,9 +445,18 @@ fn nova_patch_settings(dir: &Path) -> PathBuf {
     }
     std::fs::write(dir.join("nova.diff"), diff).unwrap();
     let settings = dir.join("os-nosdn-nova-patch-ha.yaml");
+    // And one to puppet-tripleo, applied to the overcloud image.
+    let init = apex::lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT;
+    let patched_init = init.replace("'upstream'", "'patched by apex'");
+    let puppet = format!(
+        "--- a/manifests/init.pp\n+++ b/manifests/init.pp\n@@ -1,3 +1,3 @@\n{}",
+        init.lines().zip(patched_init.lines()).map(|(a, b)| if a == b { format!(" {a}\n") } else { format!("-{a}\n+{b}\n") }).collect::<String>()
+    );
+    std::fs::write(dir.join("tripleo.diff"), puppet).unwrap();
     std::fs::write(
         &settings,
         "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - change-id: I0123456789abcdef0123456789abcdef01234567\n        project: openstack/nova\n        diff: nova.diff\n\
+         \x20     - change-id: I89abcdef0123456789abcdef0123456789abcdef\n        project: openstack/puppet-tripleo\n        diff: tripleo.diff\n\
          deploy_options:\n  containers: true\n  os_version: master\n  sdn_controller: false\n  ceph: true\n",
     )
     .unwrap();
@@ -528,6 +537,13 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     assert_eq!(run["steps"]["mirror_images"]["skipped"], true, "{run}");
     assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]), 1, "only nova-api is rebuilt: {st}");
     check_deploy(&t, &tmp);
+    // The puppet-tripleo patch went into the overcloud image (applied by apex, no virt-customize).
+    let init = apex::lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT;
+    assert_eq!(
+        OvercloudImage::read(&tmp).debugfs("cat /etc/puppet/modules/tripleo/manifests/init.pp"),
+        init.replace("'upstream'", "'patched by apex'"),
+        "the puppet patch is not in the overcloud image"
+    );
     let patched = patched_images(&tmp);
     let nova: Vec<String> = copy_list(&tmp)
         .into_iter()

@@ -19,11 +19,13 @@ pub const IPA_TAR: &str = "ironic-python-agent.tar";
 /// Size of the ext4 filesystem in the qcow2 (sparse; the qcow2 stays small).
 const IMAGE_SIZE: &str = "64M";
 /// Bumped when the served files change shape; a kept dir of another version is remade.
-const CONTENT_VERSION: &str = "2";
+const CONTENT_VERSION: &str = "3";
 /// The puppet-opendaylight branches served (`stable/<release>` as `stable-<release>`).
 pub const PUPPET_ODL_BRANCHES: &[&str] = &["master", "stable-carbon", "stable-nitrogen", "stable-oxygen", "stable-fluorine", "stable-neon"];
 /// What the overcloud image's own (old) puppet-opendaylight says it is.
 pub const IMAGE_PUPPET_ODL_VERSION: &str = "upstream image module";
+/// `manifests/init.pp` of the image's puppet-tripleo (what an upstream puppet patch changes).
+pub const IMAGE_PUPPET_TRIPLEO_INIT: &str = "class tripleo {\n  $profile = 'upstream'\n}\n";
 
 /// The served name of the puppet-opendaylight tarball of `branch` (e.g. `stable-neon`).
 pub fn puppet_odl_tar(branch: &str) -> String {
@@ -79,6 +81,9 @@ fn make_overcloud_tar(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(module.join("manifests"))?;
     std::fs::write(module.join("metadata.json"), puppet_odl_metadata(IMAGE_PUPPET_ODL_VERSION))?;
     std::fs::write(module.join("manifests/legacy.pp"), "class opendaylight::legacy () {}\n")?;
+    let tripleo = root.join("etc/puppet/modules/tripleo/manifests");
+    std::fs::create_dir_all(&tripleo)?;
+    std::fs::write(tripleo.join("init.pp"), IMAGE_PUPPET_TRIPLEO_INIT)?;
     let raw = work.path().join("fs.raw");
     let mut mkfs = Command::new("mkfs.ext4");
     mkfs.args(["-q", "-F", "-L", "img", "-d"]).arg(&root).arg(&raw).arg(IMAGE_SIZE);
