@@ -374,6 +374,10 @@ function M.steps.overcloud_image_prep(ctx)
   plan.file(ctx, "overcloud_customize.yaml", core.yaml_dump({ overcloud_image = "overcloud-full.qcow2", steps = ctx.overcloud_customize }))
   if #ctx.undercloud_customize > 0 then
     plan.file(ctx, "undercloud_customize.yaml", core.yaml_dump({ steps = ctx.undercloud_customize }))
+    for _, c in ipairs(ctx.undercloud_customize) do
+      plan.would(ctx, 3, string.format("on the undercloud: %s %s (%s)", c.op, c.arg, c.reason))
+    end
+    if not ctx.plan then actions.undercloud_patches(ctx, ctx.undercloud_customize, patches.THT_PATH) end
   end
   if not ctx.plan then actions.customize(ctx) end
 end

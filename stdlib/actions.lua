@@ -144,6 +144,56 @@ end
 
 -- Step 3 (and 6) -------------------------------------------------------------
 
+--- Upstream patches for the undercloud (THT, puppet there): each patch file
+--- uploaded to `<work_dir>/undercloud_patches/` and applied in its directory
+--- (THT: the site's tht_dir) with `patch -p1`, as root through `sudo -n` when
+--- the SSH user is not root. A patch already in place (it reverses cleanly)
+--- is not applied twice. Other customization ops cannot run on a live host
+--- and are said so.
+---@param ctx apex.Ctx
+---@param list apex.Customization[]
+---@param tht_default string  the THT path patches name (replaced by the site's tht_dir)
+function M.undercloud_patches(ctx, list, tht_default)
+  local u = ctx.infra.undercloud
+  local host = site_mod.ssh_host(ctx.infra)
+  local todo = core.array()
+  for _, c in ipairs(list) do
+    local file, dir = c.arg:match("^([^:/][^:]*):(/.+)$")
+    if c.op == "patch" and file and ctx.files["undercloud_patches/" .. file] then
+      if dir == tht_default then dir = u.tht_dir end
+      todo[#todo + 1] = { file = file, dir = dir, diff = ctx.files["undercloud_patches/" .. file], reason = c.reason }
+    else
+      local msg = string.format("undercloud: %s %s not applied (%s): only patches are applied to a running undercloud",
+        c.op, c.arg, c.reason)
+      core.log({ level = "warn", msg = msg })
+      ctx.notes[#ctx.notes + 1] = msg
+    end
+  end
+  if #todo == 0 then return end
+  runner.add(ctx, {
+    step = 3, key = "undercloud_patches",
+    inputs = function() return { host = host, work_dir = u.work_dir, patches = todo } end,
+    run = function()
+      local sudo = u.user ~= "root" and "sudo -n " or ""
+      local applied = core.array()
+      for _, p in ipairs(todo) do
+        local remote = u.work_dir .. "/undercloud_patches/" .. p.file
+        core.upload({ host = host, from = util.path(ctx.tmp_dir, "undercloud_patches", p.file), to = remote, mode = 420 })
+        local f, d = util.shell_quote(remote), util.shell_quote(p.dir)
+        local script = "cd " .. d .. " && if patch -p1 -R --dry-run -s -f < " .. f .. " >/dev/null 2>&1; "
+          .. "then echo 'already applied'; else patch -p1 --forward --batch < " .. f .. "; fi"
+        local r = core.run_ssh({ host = host, command = sudo .. "sh -c " .. util.shell_quote(script), check = false })
+        if not r.ok then
+          util.fail("undercloud patch %s in %s failed (exit %d; the undercloud needs the patch tool%s): %s", p.file, p.dir,
+            r.status, sudo ~= "" and " and passwordless sudo" or "", ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
+        end
+        applied[#applied + 1] = { file = p.file, dir = p.dir, already = r.stdout:find("already applied", 1, true) ~= nil }
+      end
+      return { applied = applied }
+    end,
+  })
+end
+
 --- A local file a customization names: written by this deploy
 --- (`overcloud_patches/<name>`) or fetched in step 1 (a plugin's artifact).
 ---@param ctx apex.Ctx
@@ -454,8 +504,9 @@ end
 -- Step 9 ---------------------------------------------------------------------
 
 --- What the overcloud is deployed from, besides the command: the uploaded
---- files and the digest of every image the image env file names (mirrored,
---- rebuilt `:apex`, Ceph), so new upstream images or a new patch deploy again.
+--- files, the undercloud patches, and the digest of every image the image
+--- env file names (mirrored, rebuilt `:apex`, Ceph), so new upstream images
+--- or a new patch deploy again.
 ---@param ctx apex.Ctx
 local function deployed_from(ctx)
   local function outputs(key)
@@ -466,8 +517,10 @@ local function deployed_from(ctx)
   for _, img in ipairs(ctx.patched_list or {}) do
     rebuilt[img] = outputs("rebuild/" .. img).digest
   end
+  local undercloud = state.get(ctx.state, "undercloud_patches")
   return {
     uploaded = state.get(ctx.state, "upload") and state.get(ctx.state, "upload").inputs,
+    undercloud_patches = undercloud and undercloud.inputs,
     mirrored = outputs("mirror_images").digests,
     rebuilt = rebuilt,
     ceph = outputs("ceph_image").digest,

@@ -430,6 +430,9 @@ fn an_upstream_image_update_is_mirrored_and_deployed_again() {
     assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 2);
 }
 
+/// What the THT undercloud patch of the nova test writes into environments/docker.yaml.
+const THT_PATCHED: &str = "parameter_defaults: {ApexPatched: true}";
+
 /// A deploy settings file with an upstream python patch (a local diff) to nova.
 fn nova_patch_settings(dir: &Path) -> PathBuf {
     let original = apex::lab::seed::version_py("nova");
@@ -453,10 +456,18 @@ fn nova_patch_settings(dir: &Path) -> PathBuf {
         init.lines().zip(patched_init.lines()).map(|(a, b)| if a == b { format!(" {a}\n") } else { format!("-{a}\n+{b}\n") }).collect::<String>()
     );
     std::fs::write(dir.join("tripleo.diff"), puppet).unwrap();
+    // And one to THT, applied on the undercloud.
+    let docker_env = apex::lab::undercloud::env_file_text("docker.yaml");
+    let tht = format!(
+        "--- a/environments/docker.yaml\n+++ b/environments/docker.yaml\n@@ -1,3 +1,3 @@\n{}",
+        docker_env.lines().map(|l| if l.starts_with("parameter_defaults") { format!("-{l}\n+{}\n", THT_PATCHED) } else { format!(" {l}\n") }).collect::<String>()
+    );
+    std::fs::write(dir.join("tht.diff"), tht).unwrap();
     std::fs::write(
         &settings,
         "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - change-id: I0123456789abcdef0123456789abcdef01234567\n        project: openstack/nova\n        diff: nova.diff\n\
          \x20     - change-id: I89abcdef0123456789abcdef0123456789abcdef\n        project: openstack/puppet-tripleo\n        diff: tripleo.diff\n\
+         \x20   undercloud:\n      - change-id: I76543210fedcba9876543210fedcba9876543210\n        project: openstack/tripleo-heat-templates\n        diff: tht.diff\n\
          deploy_options:\n  containers: true\n  os_version: master\n  sdn_controller: false\n  ceph: true\n",
     )
     .unwrap();
@@ -544,6 +555,10 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
         init.replace("'upstream'", "'patched by apex'"),
         "the puppet patch is not in the overcloud image"
     );
+    // The THT patch was applied on the undercloud (its tht_dir), once.
+    let docker_env = t.lab.undercloud_files().tht_dir().join("environments/docker.yaml");
+    assert!(read(&docker_env).contains(THT_PATCHED), "the THT patch is not on the undercloud:\n{}", read(&docker_env));
+    assert_eq!(step(&st, "undercloud_patches")["status"], "done", "{st}");
     let patched = patched_images(&tmp);
     let nova: Vec<String> = copy_list(&tmp)
         .into_iter()

@@ -43,6 +43,11 @@ pub struct Undercloud {
     root: PathBuf,
 }
 
+/// The content of the lab's stand-in of THT `environments/<rel>`.
+pub fn env_file_text(rel: &str) -> String {
+    format!("# apex lab stand-in of environments/{rel}\nresource_registry: {{}}\nparameter_defaults: {{}}\n")
+}
+
 impl Undercloud {
     pub fn new(lab_dir: &Path) -> Self {
         Self { root: lab_dir.join("undercloud") }
@@ -69,14 +74,15 @@ impl Undercloud {
     }
 
     /// Writes the work dir, THT files and the stand-in (idempotent: same content).
+    /// Writes (back) the THT stand-in files and the `openstack` stand-in;
+    /// a THT file an undercloud patch changed is put back as it was.
     pub fn prepare(&self) -> anyhow::Result<()> {
         std::fs::create_dir_all(self.work_dir())?;
         let env_dir = self.tht_dir().join("environments");
         for rel in ENV_FILES {
             let path = env_dir.join(rel);
             std::fs::create_dir_all(path.parent().expect("env files have a parent"))?;
-            let text = format!("# apex lab stand-in of environments/{rel}\nresource_registry: {{}}\nparameter_defaults: {{}}\n");
-            write_if_changed(&path, &text, 0o644)?;
+            write_if_changed(&path, &env_file_text(rel), 0o644)?;
         }
         let script = OPENSTACK_SCRIPT
             .replace("@CALLS@", &shell_quote(&self.calls_file().display().to_string()))

@@ -17,6 +17,7 @@ packages=(
   util-linux       # losetup, mount
   mount            # mount/umount used to inspect customized images
   procps           # pgrep: the SSH timeout test checks the remote process died
+  patch            # applies undercloud (THT) patches on the stand-in undercloud
 )
 
 missing=()
