@@ -57,11 +57,12 @@ pub async fn is_alive(conn: &Connection) -> bool {
 pub async fn close_all() {
     let slots: Vec<(SshHost, Slot)> = POOL.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
     for (host, slot) in slots {
-        if let Some(conn) = slot.lock().await.take()
-            && let Ok(conn) = Arc::try_unwrap(conn)
-        {
+        if let Some(conn) = slot.lock().await.take() {
+            // Forwards end with the run even while a straggler still holds the connection.
             super::forward::cancel_all(&conn).await;
-            kept::keep_or_close(&host, conn.session).await;
+            if let Ok(conn) = Arc::try_unwrap(conn) {
+                kept::keep_or_close(&host, conn.session).await;
+            }
         }
     }
 }
