@@ -65,10 +65,7 @@ impl LabState {
 
     /// Writes `dir/lab.json` (temp file, then rename).
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        let path = Self::path(dir);
-        let tmp = path.with_extension("json.part");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(self)?).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).with_context(|| format!("renaming into {}", path.display()))
+        crate::host_helpers::files::write_atomic(&Self::path(dir), &serde_json::to_vec_pretty(self)?, None)
     }
 }
 

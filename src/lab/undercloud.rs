@@ -107,19 +107,15 @@ impl Undercloud {
     }
 }
 
-/// Single-quotes a string for sh.
+/// Quotes a string for sh.
 fn shell_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', r"'\''"))
+    shell_escape::unix::escape(s.into()).into_owned()
 }
 
 /// Writes `text` via a temp file and rename unless the file already holds it.
 pub(crate) fn write_if_changed(path: &Path, text: &str, mode: u32) -> anyhow::Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
     if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
         return Ok(());
     }
-    let tmp = path.with_extension("apex-tmp");
-    std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
+    crate::host_helpers::files::write_atomic(path, text.as_bytes(), Some(mode))
 }

@@ -146,9 +146,8 @@ pub async fn keep_or_close(host: &SshHost, session: Session) {
     let Ok(record) = record_path(host) else { return };
     let (ctl, log) = session.detach();
     let text = format!("{}\n{}\n", ctl.display(), log.as_deref().map(|l| l.display().to_string()).unwrap_or_default());
-    let tmp = record.with_extension(format!("tmp{}", std::process::id()));
-    if std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &record)).is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    if let Err(e) = crate::host_helpers::files::write_atomic(&record, text.as_bytes(), None) {
+        tracing::debug!(host = %host.label(), "the kept ssh connection is not recorded: {e:#}");
     }
     tracing::debug!(host = %host.label(), secs = host.persist().as_secs(), "ssh connection kept open for the next run");
 }
