@@ -377,7 +377,7 @@ function M.steps.overcloud_image_prep(ctx)
     for _, c in ipairs(ctx.undercloud_customize) do
       plan.would(ctx, 3, string.format("on the undercloud: %s %s (%s)", c.op, c.arg, c.reason))
     end
-    if not ctx.plan then actions.undercloud_patches(ctx, ctx.undercloud_customize, patches.THT_PATH) end
+    if not ctx.plan then actions.undercloud_patches(ctx, ctx.undercloud_customize) end
   end
   if not ctx.plan then actions.customize(ctx) end
 end
@@ -446,13 +446,8 @@ function M.steps.deploy_command(ctx)
     storage = by_kind.storage,
     virtual = virtual,
   })
-  local tht_dir = ctx.infra.undercloud.tht_dir
-  if tht_dir ~= tht.THT_DIR then
-    for _, e in ipairs(ctx.env_files) do
-      if not e["local"] and e.path:sub(1, #tht.THT_DIR + 1) == tht.THT_DIR .. "/" then
-        e.path = tht_dir .. e.path:sub(#tht.THT_DIR + 1)
-      end
-    end
+  for _, e in ipairs(ctx.env_files) do
+    if not e["local"] then e.path = tht.on_site(e.path, ctx.infra.undercloud.tht_dir) end
   end
   if not ctx.plan then
     for rel, content in pairs(M.local_env_files(ctx)) do plan.file(ctx, rel, content) end

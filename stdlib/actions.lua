@@ -7,6 +7,7 @@ local util = require("apex.util")
 local runner = require("apex.runner")
 local site_mod = require("apex.site")
 local state = require("apex.state")
+local tht = require("apex.tht")
 local images = require("apex.images")
 
 local M = {}
@@ -144,6 +145,15 @@ end
 
 -- Step 3 (and 6) -------------------------------------------------------------
 
+--- The file and destination of an upload/unpack/patch customization
+--- (`FILE:/absolute/destination`); nil when the argument is not of that form.
+---@param arg string
+---@return string? file, string? dest
+local function file_and_dest(arg)
+  local file, dest = arg:match("^([^:/][^:]*):(/.*)$")
+  return file, dest
+end
+
 --- Upstream patches for the undercloud (THT, puppet there): each patch file
 --- uploaded to `<work_dir>/undercloud_patches/` and applied in its directory
 --- (THT: the site's tht_dir) with `patch -p1`, as root through `sudo -n` when
@@ -152,16 +162,15 @@ end
 --- and are said so.
 ---@param ctx apex.Ctx
 ---@param list apex.Customization[]
----@param tht_default string  the THT path patches name (replaced by the site's tht_dir)
-function M.undercloud_patches(ctx, list, tht_default)
+function M.undercloud_patches(ctx, list)
   local u = ctx.infra.undercloud
   local host = site_mod.ssh_host(ctx.infra)
   local todo = core.array()
   for _, c in ipairs(list) do
-    local file, dir = c.arg:match("^([^:/][^:]*):(/.+)$")
+    local file, dir = file_and_dest(c.arg)
     if c.op == "patch" and file and ctx.files["undercloud_patches/" .. file] then
-      if dir == tht_default then dir = u.tht_dir end
-      todo[#todo + 1] = { file = file, dir = dir, diff = ctx.files["undercloud_patches/" .. file], reason = c.reason }
+      todo[#todo + 1] = { file = file, dir = tht.on_site(dir, u.tht_dir), diff = ctx.files["undercloud_patches/" .. file],
+        reason = c.reason }
     else
       local msg = string.format("undercloud: %s %s not applied (%s): only patches are applied to a running undercloud",
         c.op, c.arg, c.reason)
@@ -194,6 +203,9 @@ function M.undercloud_patches(ctx, list, tht_default)
   })
 end
 
+--- Customization ops whose argument is `FILE:/destination`.
+local FILE_OPS = { upload = true, unpack = true, patch = true }
+
 --- A local file a customization names: written by this deploy
 --- (`overcloud_patches/<name>`) or fetched in step 1 (a plugin's artifact).
 ---@param ctx apex.Ctx
@@ -225,11 +237,11 @@ function M.image_ops(ctx, list)
   -- Reasons whose replacement file is missing (their removes are left out too).
   local unplaced = {}
   for _, c in ipairs(list) do
-    local file = (c.op == "upload" or c.op == "unpack" or c.op == "patch") and c.arg:match("^([^:/][^:]*):/")
+    local file = FILE_OPS[c.op] and file_and_dest(c.arg)
     if file and not customization_file(ctx, file) then unplaced[c.reason] = c.op .. " " .. c.arg end
   end
   for _, c in ipairs(list) do
-    local file, dest = c.arg:match("^([^:/][^:]*):(.+)$")
+    local file, dest = file_and_dest(c.arg)
     if c.op == "install" or c.op == "run-command" then
       if virt then
         local cmd = c.op == "install" and ("yum -y install " .. c.arg) or c.arg
@@ -245,9 +257,9 @@ function M.image_ops(ctx, list)
       else
         skip(c, "the path to remove is not absolute")
       end
-    elseif c.op == "upload" or c.op == "unpack" or c.op == "patch" then
+    elseif FILE_OPS[c.op] then
       local from = file and customization_file(ctx, file)
-      if not file or dest:sub(1, 1) ~= "/" then
+      if not file then
         skip(c, "expected FILE:/absolute/destination")
       elseif not from then
         skip(c, file .. " is neither written by this deploy nor fetched from the artifact server")
@@ -513,14 +525,17 @@ local function deployed_from(ctx)
     local r = state.get(ctx.state, key)
     return r and r.status == "done" and r.outputs or {}
   end
+  local function inputs(key)
+    local r = state.get(ctx.state, key)
+    return r and r.inputs
+  end
   local rebuilt = {}
   for _, img in ipairs(ctx.patched_list or {}) do
     rebuilt[img] = outputs("rebuild/" .. img).digest
   end
-  local undercloud = state.get(ctx.state, "undercloud_patches")
   return {
-    uploaded = state.get(ctx.state, "upload") and state.get(ctx.state, "upload").inputs,
-    undercloud_patches = undercloud and undercloud.inputs,
+    uploaded = inputs("upload"),
+    undercloud_patches = inputs("undercloud_patches"),
     mirrored = outputs("mirror_images").digests,
     rebuilt = rebuilt,
     ceph = outputs("ceph_image").digest,

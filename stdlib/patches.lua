@@ -4,12 +4,12 @@
 --- Dockerfile operations for every image of a Python project, or steps of the
 --- overcloud image customization for puppet modules and THT.
 local core = require("apex.core")
+local tht = require("apex.tht")
 local util = require("apex.util")
 
 local M = {}
 
 M.PYTHON_PATH = "/usr/lib/python2.7/site-packages"
-M.THT_PATH = "/usr/share/openstack-tripleo-heat-templates"
 M.PATCH_DIR = "/tmp/apex-patches"
 
 ---@class apex.FetchedPatch
@@ -28,7 +28,7 @@ function M.project_path(project, diff)
   if short:find("puppet", 1, true) then
     return "/etc/puppet/modules/" .. short:gsub("^puppet%-", ""), "puppet"
   elseif short:find("tripleo-heat-templates", 1, true) then
-    return M.THT_PATH, "tht"
+    return tht.THT_DIR, "tht"
   elseif short == "tripleo-common" and diff and diff:find("\n%+%+%+ b/container%-images/") then
     return "/usr/share/openstack-tripleo-common-containers", "tripleo-common-yaml"
   end

@@ -5,6 +5,7 @@
 --- file and the key. Without a file every default applies.
 local core = require("apex.core")
 local settings = require("apex.settings")
+local tht = require("apex.tht")
 local util = require("apex.util")
 
 local M = {}
@@ -12,7 +13,7 @@ local M = {}
 M.DEFAULT_ARTIFACTS = "https://images.rdoproject.org/%s/rdo_trunk/current-tripleo/"
 M.DEFAULT_CACHE = "/var/cache/apex"
 M.DEFAULT_WORK_DIR = "/home/stack/apex"
-M.DEFAULT_THT = "/usr/share/openstack-tripleo-heat-templates"
+M.DEFAULT_THT = tht.THT_DIR
 M.DEFAULT_SOURCE = "docker.io"
 M.LOCAL_REGISTRY_PORT = 8787
 M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"

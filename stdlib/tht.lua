@@ -11,6 +11,17 @@ local M = {}
 
 M.THT_DIR = "/usr/share/openstack-tripleo-heat-templates"
 M.ENV_DIR = M.THT_DIR .. "/environments"
+
+--- `path` with THT_DIR (or a path under it) moved to the site's THT
+--- directory; any other path as it is.
+---@param path string
+---@param tht_dir string  the undercloud's THT directory (site settings)
+---@return string
+function M.on_site(path, tht_dir)
+  if path == M.THT_DIR then return tht_dir end
+  if path:sub(1, #M.THT_DIR + 1) == M.THT_DIR .. "/" then return tht_dir .. path:sub(#M.THT_DIR + 1) end
+  return path
+end
 M.FEATURES = { "tacker", "congress", "barometer", "rt_kvm" }
 M.NETWORK_ENV = "network-environment.yaml"
 M.OPERATOR_ENV = "opnfv-environment.yaml"
