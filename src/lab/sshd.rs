@@ -147,53 +147,51 @@ impl Sshd {
 
     fn spawn(&mut self, sshd: &Path) -> anyhow::Result<()> {
         let config = self.write_config()?;
-        let log = self.log_path();
-        if self.detached.is_some() {
-            let mut cmd = Command::new(sshd);
-            cmd.arg("-D").arg("-f").arg(&config).arg("-E").arg(&log);
-            let pid = process::spawn_detached(cmd, &self.dir.path().join("sshd.out"))?;
-            let marker = config.display().to_string();
-            let start = Instant::now();
-            loop {
-                if banner(self.port).is_ok() {
-                    self.detached = Some(pid);
-                    tracing::info!(port = self.port, pid, "lab sshd listening (detached)");
-                    return Ok(());
-                }
-                if !process::alive(pid, &marker) {
-                    bail!("sshd exited at start: {}", self.log());
-                }
-                if start.elapsed() > Duration::from_secs(10) {
-                    process::terminate(pid, &marker);
-                    bail!("sshd did not answer on port {} within 10s: {}", self.port, self.log());
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let mut child = Command::new(sshd)
-            .arg("-D")
-            .arg("-f")
-            .arg(&config)
-            .arg("-E")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("cannot start sshd")?;
+        let mut cmd = Command::new(sshd);
+        cmd.arg("-D").arg("-f").arg(&config).arg("-E").arg(self.log_path());
+        let marker = config.display().to_string();
+        // A kept lab's sshd outlives this process (known by PID); a test's is our child.
+        let mut child = None;
+        let pid = if self.detached.is_some() {
+            process::spawn_detached(cmd, &self.dir.path().join("sshd.out"))?
+        } else {
+            let c = cmd
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .context("cannot start sshd")?;
+            let pid = c.id();
+            child = Some(c);
+            pid
+        };
         let start = Instant::now();
         loop {
-            if let Some(status) = child.try_wait()? {
+            let exited = match child.as_mut() {
+                Some(c) => c.try_wait()?.map(|s| s.to_string()),
+                None => (!process::alive(pid, &marker)).then(|| format!("pid {pid} gone")),
+            };
+            if let Some(status) = exited {
                 bail!("sshd exited at start ({status}): {}", self.log());
             }
             if banner(self.port).is_ok() {
-                self.child = Some(child);
-                tracing::info!(port = self.port, "lab sshd listening");
+                tracing::info!(port = self.port, pid, kept = child.is_none(), "lab sshd listening");
+                match child {
+                    Some(c) => self.child = Some(c),
+                    None => self.detached = Some(pid),
+                }
                 return Ok(());
             }
             if start.elapsed() > Duration::from_secs(10) {
-                let _ = child.kill();
-                let _ = child.wait();
+                match child.as_mut() {
+                    Some(c) => {
+                        let _ = c.kill();
+                        let _ = c.wait();
+                    }
+                    None => {
+                        process::terminate(pid, &marker);
+                    }
+                }
                 bail!("sshd did not answer on port {} within 10s: {}", self.port, self.log());
             }
             std::thread::sleep(Duration::from_millis(20));
