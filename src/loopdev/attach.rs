@@ -258,6 +258,13 @@ impl TempLoop {
             Err(e) => Err(explain(e, &format!("cannot detach {}", self.device.display()))),
         };
         drop(fd);
+        // The kernel lets go of the backing file when the last user closed
+        // the device, a moment after the clear: wait for it (briefly), so a
+        // released device is really free when this returns.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while res.is_ok() && backing_file(self.number).is_some() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         res
     }
 }
