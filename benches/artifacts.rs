@@ -33,9 +33,13 @@ fn main() -> anyhow::Result<()> {
     let full = std::env::args().any(|a| a == "--bench");
     let big = if full { GIB } else { 8 * MIB };
     if !full {
-        println!("artifacts bench: smoke run with 8 MiB (use `cargo bench --bench artifacts` for the real one)");
+        println!(
+            "artifacts bench: smoke run with 8 MiB (use `cargo bench --bench artifacts` for the real one)"
+        );
     }
-    let work = tempfile::Builder::new().prefix("apex-bench-artifacts-").tempdir_in("/tmp")?;
+    let work = tempfile::Builder::new()
+        .prefix("apex-bench-artifacts-")
+        .tempdir_in("/tmp")?;
     let result = run(work.path(), big);
     drop(work);
     result
@@ -45,7 +49,10 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
     let big_h = indicatif::HumanBytes(big).to_string();
     let upstream = work.join("upstream");
     std::fs::create_dir_all(&upstream)?;
-    println!("artifacts bench: generating {big_h} + 2 x 16 MiB under {}", work.display());
+    println!(
+        "artifacts bench: generating {big_h} + 2 x 16 MiB under {}",
+        work.display()
+    );
     generate(&upstream.join("overcloud-full.tar"), big, 1)?;
     generate(&upstream.join("ironic-python-agent.tar"), 16 * MIB, 2)?;
     generate(&upstream.join("undercloud.qcow2"), 16 * MIB, 3)?;
@@ -64,8 +71,15 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
         let _ = std::fs::remove_file(&curl_out);
         settle();
         let t = Instant::now();
-        let st = Command::new("curl").args(["-sSf", "-o"]).arg(&curl_out).arg(&big_url).status()?;
-        anyhow::ensure!(st.success(), "curl failed (is curl installed? tests/lab/install.sh)");
+        let st = Command::new("curl")
+            .args(["-sSf", "-o"])
+            .arg(&curl_out)
+            .arg(&big_url)
+            .status()?;
+        anyhow::ensure!(
+            st.success(),
+            "curl failed (is curl installed? tests/lab/install.sh)"
+        );
         curl_best = curl_best.min(t.elapsed().as_secs_f64());
         // The same durability as apex's default: the data on disk before it counts.
         let st = Command::new("sync").arg(&curl_out).status()?;
@@ -82,7 +96,9 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
         let (secs, rss) = child_download(&big_url, &cache.join("overcloud-full.tar"), true, big)?;
         apex_best = apex_best.min(secs);
         rss_max_kib = rss_max_kib.max(rss);
-        println!("  round {round}: curl {curl_best:.3} s best so far, apex {secs:.3} s (durable), {fast:.3} s (durable=false), peak RSS {rss} KiB");
+        println!(
+            "  round {round}: curl {curl_best:.3} s best so far, apex {secs:.3} s (durable), {fast:.3} s (durable=false), peak RSS {rss} KiB"
+        );
     }
     let gib_s = |secs: f64| big as f64 / secs / GIB as f64;
     let ratio = curl_best / apex_best;
@@ -103,14 +119,27 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
         verdict(curl_best / fast_best >= 0.9)
     );
     let rss_mib = rss_max_kib as f64 / 1024.0;
-    println!("peak RSS downloading {big_h}: {rss_mib:.1} MiB (target < 64 MiB) {}", verdict(rss_mib < 64.0));
+    println!(
+        "peak RSS downloading {big_h}: {rss_mib:.1} MiB (target < 64 MiB) {}",
+        verdict(rss_mib < 64.0)
+    );
 
     // 2: rerun with three unchanged artifacts.
-    let reqs: Vec<FetchRequest> = ["overcloud-full.tar", "ironic-python-agent.tar", "undercloud.qcow2"]
-        .iter()
-        .map(|n| FetchRequest { url: server.url(n), dest: cache.join(n), ..Default::default() })
-        .collect();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let reqs: Vec<FetchRequest> = [
+        "overcloud-full.tar",
+        "ironic-python-agent.tar",
+        "undercloud.qcow2",
+    ]
+    .iter()
+    .map(|n| FetchRequest {
+        url: server.url(n),
+        dest: cache.join(n),
+        ..Default::default()
+    })
+    .collect();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     let fetcher = Fetcher::new(FetchSettings::default())?;
     for r in rt.block_on(fetcher.fetch_all(&reqs)) {
         r?;
@@ -123,7 +152,10 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
         let out = rt.block_on(fetcher.fetch_all(&reqs));
         let took = t.elapsed();
         for o in out {
-            anyhow::ensure!(o?.status == FetchStatus::NotModified, "rerun downloaded again");
+            anyhow::ensure!(
+                o?.status == FetchStatus::NotModified,
+                "rerun downloaded again"
+            );
         }
         requests = server.log().len();
         best = best.min(took);
@@ -154,7 +186,13 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
         generate(&tree.join(format!("images/part-{i}.raw")), part, 10 + i)?;
     }
     let tar_file = work.join("images.tar");
-    let st = Command::new("tar").arg("-cf").arg(&tar_file).arg("-C").arg(&tree).arg(".").status()?;
+    let st = Command::new("tar")
+        .arg("-cf")
+        .arg(&tar_file)
+        .arg("-C")
+        .arg(&tree)
+        .arg(".")
+        .status()?;
     anyhow::ensure!(st.success(), "tar -cf failed");
     std::fs::remove_dir_all(&tree)?;
     let (mut gnu_best, mut apex_best) = (f64::MAX, f64::MAX);
@@ -163,7 +201,12 @@ fn run(work: &Path, big: u64) -> anyhow::Result<()> {
         std::fs::create_dir_all(&out)?;
         settle();
         let t = Instant::now();
-        let st = Command::new("tar").arg("-xf").arg(&tar_file).arg("-C").arg(&out).status()?;
+        let st = Command::new("tar")
+            .arg("-xf")
+            .arg(&tar_file)
+            .arg("-C")
+            .arg(&out)
+            .status()?;
         anyhow::ensure!(st.success(), "tar -xf failed");
         gnu_best = gnu_best.min(t.elapsed().as_secs_f64());
         std::fs::remove_dir_all(&out)?;
@@ -218,9 +261,16 @@ fn generate(path: &Path, size: u64, seed: u64) -> anyhow::Result<()> {
 /// Runs one download in a child process; returns (seconds, peak RSS in KiB).
 fn child_download(url: &str, dest: &Path, durable: bool, size: u64) -> anyhow::Result<(f64, u64)> {
     let out = Command::new(std::env::current_exe()?)
-        .env(CHILD_ENV, format!("{url}\n{}\n{durable}\n{size}", dest.display()))
+        .env(
+            CHILD_ENV,
+            format!("{url}\n{}\n{durable}\n{size}", dest.display()),
+        )
         .output()?;
-    anyhow::ensure!(out.status.success(), "download child failed: {}", String::from_utf8_lossy(&out.stderr));
+    anyhow::ensure!(
+        out.status.success(),
+        "download child failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     let mut it = text.split_whitespace();
     let secs: f64 = it.next().unwrap_or_default().parse()?;
@@ -232,16 +282,30 @@ fn child_download(url: &str, dest: &Path, durable: bool, size: u64) -> anyhow::R
 /// then prints the time taken and VmHWM (peak RSS) in KiB.
 fn child(spec: &str) -> anyhow::Result<()> {
     let mut parts = spec.split('\n');
-    let (Some(url), Some(dest), Some(durable), Some(size)) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(url), Some(dest), Some(durable), Some(size)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         anyhow::bail!("bad child spec {spec:?}");
     };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let req = FetchRequest { url: url.into(), dest: PathBuf::from(dest), ..Default::default() };
-    let settings = FetchSettings { durable: durable == "true", ..Default::default() };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let req = FetchRequest {
+        url: url.into(),
+        dest: PathBuf::from(dest),
+        ..Default::default()
+    };
+    let settings = FetchSettings {
+        durable: durable == "true",
+        ..Default::default()
+    };
     let t = Instant::now();
     let out = rt.block_on(apex::artifacts::fetch_if_modified(&req, settings))?;
     let secs = t.elapsed().as_secs_f64();
-    anyhow::ensure!(out.status == FetchStatus::Downloaded && out.size == size.parse::<u64>()?, "unexpected outcome {out:?}");
+    anyhow::ensure!(
+        out.status == FetchStatus::Downloaded && out.size == size.parse::<u64>()?,
+        "unexpected outcome {out:?}"
+    );
     let status = std::fs::read_to_string("/proc/self/status")?;
     let hwm = status
         .lines()

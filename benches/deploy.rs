@@ -36,7 +36,11 @@ fn deploy(lab: &Lab, scenario: &str, tmp: &Path) -> f64 {
         .output()
         .expect("run apex");
     let secs = t0.elapsed().as_secs_f64();
-    assert!(out.status.success(), "deploy failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "deploy failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     secs
 }
 
@@ -48,29 +52,56 @@ fn median(v: &[f64]) -> f64 {
 
 /// Per-step seconds of one recorded run (`evaluate` first), and whether each was skipped.
 fn steps_of(run: &serde_json::Value) -> Vec<(String, f64, bool)> {
-    let mut out = vec![("evaluate".to_string(), run["evaluate"].as_f64().unwrap_or(0.0), false)];
+    let mut out = vec![(
+        "evaluate".to_string(),
+        run["evaluate"].as_f64().unwrap_or(0.0),
+        false,
+    )];
     for (key, s) in run["steps"].as_object().expect("steps") {
-        out.push((key.clone(), s["seconds"].as_f64().unwrap_or(0.0), s["skipped"] == true));
+        out.push((
+            key.clone(),
+            s["seconds"].as_f64().unwrap_or(0.0),
+            s["skipped"] == true,
+        ));
     }
     out
 }
 
 fn main() {
-    let scenario = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_else(|| "os-odl-nofeature-ha".into());
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let scenario = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_else(|| "os-odl-nofeature-ha".into());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let (mut firsts, mut reruns) = (Vec::new(), Vec::new());
     // step -> (first-run seconds, rerun seconds, skipped on rerun)
     let mut steps: BTreeMap<String, (Vec<f64>, Vec<f64>, bool)> = BTreeMap::new();
     for round in 0..ROUNDS {
         let dir = tempfile::tempdir().unwrap();
-        let lab = rt.block_on(Lab::up(LabOptions { dir: dir.path().join("lab") })).expect("lab up");
+        let lab = rt
+            .block_on(Lab::up(LabOptions {
+                dir: dir.path().join("lab"),
+            }))
+            .expect("lab up");
         let tmp = dir.path().join("deploy");
         let first = deploy(&lab, &scenario, &tmp);
         let again: Vec<f64> = (0..RERUNS).map(|_| deploy(&lab, &scenario, &tmp)).collect();
-        println!("round {}: full deploy {first:.2}s, reruns {}", round + 1,
-            again.iter().map(|s| format!("{s:.2}s")).collect::<Vec<_>>().join(" "));
+        println!(
+            "round {}: full deploy {first:.2}s, reruns {}",
+            round + 1,
+            again
+                .iter()
+                .map(|s| format!("{s:.2}s"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         let state: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(tmp.join("state.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(tmp.join("state.json")).unwrap())
+                .unwrap();
         let runs = state["runs"].as_array().unwrap();
         let recorded = &runs[runs.len() - 1 - RERUNS..];
         for (key, secs, _) in steps_of(&recorded[0]) {
@@ -90,15 +121,24 @@ fn main() {
     let (first, rerun) = (median(&firsts), median(&reruns));
     println!("deploy {scenario} on a fresh lab ({ROUNDS} rounds, {RERUNS} reruns each; medians)");
     println!("  full deploy:  {first:8.2}s (wall, incl. process start)");
-    println!("  rerun:        {rerun:8.2}s  = {:.1}% of the full deploy (target < 10%)", 100.0 * rerun / first);
+    println!(
+        "  rerun:        {rerun:8.2}s  = {:.1}% of the full deploy (target < 10%)",
+        100.0 * rerun / first
+    );
     println!("  per step            first      rerun");
     let mut slowest = ("", 0.0);
     for (key, (a, b, skipped)) in &steps {
         let (s1, s2) = (median(a), median(b));
-        println!("  {key:<18} {s1:8.2}s  {s2:8.2}s{}", if *skipped { " (skipped)" } else { "" });
+        println!(
+            "  {key:<18} {s1:8.2}s  {s2:8.2}s{}",
+            if *skipped { " (skipped)" } else { "" }
+        );
         if s1 > slowest.1 {
             slowest = (key.as_str(), s1);
         }
     }
-    println!("  slowest step of the full deploy: {} ({:.2}s)", slowest.0, slowest.1);
+    println!(
+        "  slowest step of the full deploy: {} ({:.2}s)",
+        slowest.0, slowest.1
+    );
 }

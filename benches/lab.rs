@@ -13,9 +13,24 @@ use apex::lab::registry::LabRegistry;
 use apex::lab::{Lab, LabOptions, docker, seed};
 
 const SERVICES: &[&str] = &[
-    "opendaylight", "neutron-server", "neutron-server-opendaylight", "neutron-server-ovn", "ovn-controller",
-    "ovn-northd", "ovn-nb-db-server", "ovn-sb-db-server", "neutron-metadata-agent-ovn", "nova-api",
-    "nova-conductor", "nova-compute", "keystone", "glance-api", "mariadb", "rabbitmq", "haproxy", "memcached",
+    "opendaylight",
+    "neutron-server",
+    "neutron-server-opendaylight",
+    "neutron-server-ovn",
+    "ovn-controller",
+    "ovn-northd",
+    "ovn-nb-db-server",
+    "ovn-sb-db-server",
+    "neutron-metadata-agent-ovn",
+    "nova-api",
+    "nova-conductor",
+    "nova-compute",
+    "keystone",
+    "glance-api",
+    "mariadb",
+    "rabbitmq",
+    "haproxy",
+    "memcached",
 ];
 
 fn secs(t: Instant) -> f64 {
@@ -24,21 +39,35 @@ fn secs(t: Instant) -> f64 {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let dir = tempfile::Builder::new().prefix("apex-lab-bench-").tempdir()?;
+    let dir = tempfile::Builder::new()
+        .prefix("apex-lab-bench-")
+        .tempdir()?;
     let t = Instant::now();
-    let lab = Lab::up(LabOptions { dir: dir.path().to_path_buf() }).await?;
+    let lab = Lab::up(LabOptions {
+        dir: dir.path().to_path_buf(),
+    })
+    .await?;
     let first = secs(t);
     let seeded = lab.seeded().images.len();
     drop(lab);
     let t = Instant::now();
-    let lab = Lab::up(LabOptions { dir: dir.path().to_path_buf() }).await?;
+    let lab = Lab::up(LabOptions {
+        dir: dir.path().to_path_buf(),
+    })
+    .await?;
     let rerun = secs(t);
     assert_eq!(lab.seeded().pushed, 0, "a rerun reseeded images");
     lab.down().await?;
     println!("lab up, fresh dir ({seeded} images seeded): {first:.2} s");
-    println!("lab up, same dir (reattach):            {rerun:.2} s  ({:.1}% of fresh)", 100.0 * rerun / first);
+    println!(
+        "lab up, same dir (reattach):            {rerun:.2} s  ({:.1}% of fresh)",
+        100.0 * rerun / first
+    );
 
-    let chosen: Vec<seed::SeedImage> = seed::lab_images().into_iter().filter(|i| SERVICES.contains(&i.service.as_str())).collect();
+    let chosen: Vec<seed::SeedImage> = seed::lab_images()
+        .into_iter()
+        .filter(|i| SERVICES.contains(&i.service.as_str()))
+        .collect();
     let reg = LabRegistry::start("bench-seed").await?;
     let t = Instant::now();
     seed::seed_images(&reg.host(), &chosen).await?;
@@ -47,16 +76,34 @@ async fn main() -> anyhow::Result<()> {
     let engine = docker::ensure_engine().await?;
     let docker = engine::connect(&engine.settings()).await?;
     let peer_reg = LabRegistry::start("bench-populate").await?;
-    let services: Vec<ServiceImage> = SERVICES.iter().enumerate().map(|(i, s)| ServiceImage::small(s, 42000 + i as u32)).collect();
+    let services: Vec<ServiceImage> = SERVICES
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ServiceImage::small(s, 42000 + i as u32))
+        .collect();
     images::base_image(&docker).await?; // the peer's base import is not counted
     let t = Instant::now();
     let refs = images::populate(&docker, &peer_reg.host(), 0, &services).await?;
     let built = secs(t);
     for svc in &services {
-        let _ = engine::remove_image(&docker, &format!("apexlab/centos-binary-{}:{}", svc.service, images::TAG), true).await;
+        let _ = engine::remove_image(
+            &docker,
+            &format!("apexlab/centos-binary-{}:{}", svc.service, images::TAG),
+            true,
+        )
+        .await;
     }
-    println!("seed {} images, composed + pushed:       {pushed:.2} s", chosen.len());
-    println!("seed {} images, engine build + push (peer): {built:.2} s", refs.len());
-    println!("ratio peer / composed:                  {:.1}x", built / pushed);
+    println!(
+        "seed {} images, composed + pushed:       {pushed:.2} s",
+        chosen.len()
+    );
+    println!(
+        "seed {} images, engine build + push (peer): {built:.2} s",
+        refs.len()
+    );
+    println!(
+        "ratio peer / composed:                  {:.1}x",
+        built / pushed
+    );
     Ok(())
 }

@@ -11,22 +11,38 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 const RUNS: usize = 40;
-const SCENARIOS: &[&str] = &["os-odl-nofeature-ha", "os-nosdn-nofeature-noha", "os-ovn-nofeature-ha"];
+const SCENARIOS: &[&str] = &[
+    "os-odl-nofeature-ha",
+    "os-nosdn-nofeature-noha",
+    "os-ovn-nofeature-ha",
+];
 
 fn binary() -> std::path::PathBuf {
     // benches are built in target/release/deps; the apex binary sits in target/release.
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let bin = dir.join("apex");
-    assert!(bin.is_file(), "{} missing: run `cargo build --release` (cargo bench builds it)", bin.display());
+    assert!(
+        bin.is_file(),
+        "{} missing: run `cargo build --release` (cargo bench builds it)",
+        bin.display()
+    );
     bin
 }
 
 fn time(bin: &Path, args: &[&str]) -> Duration {
     let start = Instant::now();
-    let out = Command::new(bin).args(args).env_remove("APEX_LUA_PATH").output().unwrap();
+    let out = Command::new(bin)
+        .args(args)
+        .env_remove("APEX_LUA_PATH")
+        .output()
+        .unwrap();
     let elapsed = start.elapsed();
-    assert!(out.status.success(), "apex {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "apex {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     elapsed
 }
 
@@ -48,7 +64,13 @@ fn children_cpu() -> f64 {
 
 fn main() {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    println!("load average at start: {}", load.split_whitespace().take(3).collect::<Vec<_>>().join(" "));
+    println!(
+        "load average at start: {}",
+        load.split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     let bin = binary();
     // Artifacts on disk (the default /tmp) and on tmpfs: every artifact is
     // written atomically with an fsync, which dominates wall time on a busy disk.
@@ -57,8 +79,9 @@ fn main() {
     let peer: Vec<Duration> = (0..RUNS).map(|_| time(&bin, &["--version"])).collect();
     let (peer_med, peer_p95) = stats(peer);
     println!("peer `apex --version`: median {peer_med:.1} ms, p95 {peer_p95:.1} ms ({RUNS} runs)");
-    let places: Vec<(&str, &Path)> =
-        std::iter::once(("disk", disk.path())).chain(shm.as_ref().map(|d| ("tmpfs", d.path()))).collect();
+    let places: Vec<(&str, &Path)> = std::iter::once(("disk", disk.path()))
+        .chain(shm.as_ref().map(|d| ("tmpfs", d.path())))
+        .collect();
     for (place, root) in places {
         for s in SCENARIOS {
             bench_one(&bin, place, root, s, peer_med);
@@ -73,21 +96,42 @@ fn bench_override_edit(bin: &Path, root: &Path) {
     let lua = root.join("override");
     let plugin = lua.join("plugins/opendaylight.lua");
     std::fs::create_dir_all(plugin.parent().unwrap()).unwrap();
-    let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/opendaylight.lua")).unwrap();
+    let shipped = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/plugins/opendaylight.lua"
+    ))
+    .unwrap();
     std::fs::write(&plugin, &shipped).unwrap();
     let tmp = root.join("override-plan");
-    let args = ["--lua-path", lua.to_str().unwrap(), "deploy", "os-odl-nofeature-ha", "--plan", "--tmp-dir", tmp.to_str().unwrap()];
+    let args = [
+        "--lua-path",
+        lua.to_str().unwrap(),
+        "deploy",
+        "os-odl-nofeature-ha",
+        "--plan",
+        "--tmp-dir",
+        tmp.to_str().unwrap(),
+    ];
     time(bin, &args);
     let dockerfile = tmp.join("containers/opendaylight/Dockerfile");
     let mut loops = Vec::new();
     for i in 0..10 {
         let marker = format!("RUN echo edit-{i}");
         let start = Instant::now();
-        let edited = shipped.replacen("\"RUN yum -y install opendaylight\",", &format!("\"RUN yum -y install opendaylight\", \"{marker}\","), 1);
-        assert_ne!(edited, shipped, "the edit point moved in plugins/opendaylight.lua");
+        let edited = shipped.replacen(
+            "\"RUN yum -y install opendaylight\",",
+            &format!("\"RUN yum -y install opendaylight\", \"{marker}\","),
+            1,
+        );
+        assert_ne!(
+            edited, shipped,
+            "the edit point moved in plugins/opendaylight.lua"
+        );
         std::fs::write(&plugin, edited).unwrap();
         time(bin, &args);
-        let seen = std::fs::read_to_string(&dockerfile).unwrap().contains(&marker);
+        let seen = std::fs::read_to_string(&dockerfile)
+            .unwrap()
+            .contains(&marker);
         loops.push(start.elapsed());
         assert!(seen, "the edited override did not reach the plan");
     }

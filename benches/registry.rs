@@ -43,7 +43,10 @@ print(string.format("apex: copied %d, present %d, failed %d, blobs sent %d, moun
 "#;
 
 fn env_mb(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Peak RSS (KiB) of the largest child waited for so far.
@@ -58,7 +61,9 @@ fn children_max_rss_kib() -> i64 {
 
 fn run(cmd: &mut Command) -> Duration {
     let start = Instant::now();
-    let out = cmd.output().unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd:?}: {e}"));
     let elapsed = start.elapsed();
     if !out.status.success() {
         panic!(
@@ -76,7 +81,10 @@ fn run(cmd: &mut Command) -> Duration {
 }
 
 fn refs(host: &str) -> Vec<String> {
-    SERVICES.iter().map(|s| format!("{host}/tripleomaster/centos-binary-{s}:current-tripleo")).collect()
+    SERVICES
+        .iter()
+        .map(|s| format!("{host}/tripleomaster/centos-binary-{s}:current-tripleo"))
+        .collect()
 }
 
 fn apex_mirror(dir: &std::path::Path, upstream: &str, local: &str) -> Command {
@@ -90,7 +98,10 @@ fn apex_mirror(dir: &std::path::Path, upstream: &str, local: &str) -> Command {
     let script = dir.join("mirror.lua");
     std::fs::write(&script, MIRROR_LUA).unwrap();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_apex"));
-    cmd.arg("run").arg(&script).arg(&items_path).env_remove("APEX_LUA_PATH");
+    cmd.arg("run")
+        .arg(&script)
+        .arg(&items_path)
+        .env_remove("APEX_LUA_PATH");
     cmd
 }
 
@@ -111,25 +122,54 @@ async fn main() -> anyhow::Result<()> {
     let services: Vec<ServiceImage> = SERVICES
         .iter()
         .enumerate()
-        .map(|(i, s)| ServiceImage { unique_bytes: unique_mb << 20, ..ServiceImage::small(s, 1000 + i as u32) })
+        .map(|(i, s)| ServiceImage {
+            unique_bytes: unique_mb << 20,
+            ..ServiceImage::small(s, 1000 + i as u32)
+        })
         .collect();
     let pushed = images::populate(&docker, &upstream.host(), base_mb << 20, &services).await?;
     // The engine must not hold the layers, or `docker pull` would not transfer them.
     for s in &services {
-        engine::remove_image(&docker, &format!("apexlab/centos-binary-{}:current-tripleo", s.service), true).await?;
+        engine::remove_image(
+            &docker,
+            &format!("apexlab/centos-binary-{}:current-tripleo", s.service),
+            true,
+        )
+        .await?;
     }
-    engine::remove_image(&docker, &format!("apexlab/bulk-base:{}", base_mb << 20), true).await?;
-    println!("  upstream populated in {:.1}s ({} images)", t.elapsed().as_secs_f64(), pushed.len());
+    engine::remove_image(
+        &docker,
+        &format!("apexlab/bulk-base:{}", base_mb << 20),
+        true,
+    )
+    .await?;
+    println!(
+        "  upstream populated in {:.1}s ({} images)",
+        t.elapsed().as_secs_f64(),
+        pushed.len()
+    );
 
     let apex_local = LabRegistry::start("bench-apex").await?;
-    let apex_first = run(&mut apex_mirror(work.path(), &upstream.host(), &apex_local.host()));
+    let apex_first = run(&mut apex_mirror(
+        work.path(),
+        &upstream.host(),
+        &apex_local.host(),
+    ));
     let apex_rss_kib = children_max_rss_kib();
 
     let skopeo_local = LabRegistry::start("bench-skopeo").await?;
     let start = Instant::now();
-    for (src, dst) in refs(&upstream.host()).iter().zip(refs(&skopeo_local.host())) {
+    for (src, dst) in refs(&upstream.host())
+        .iter()
+        .zip(refs(&skopeo_local.host()))
+    {
         run(Command::new("skopeo")
-            .args(["copy", "--quiet", "--src-tls-verify=false", "--dest-tls-verify=false"])
+            .args([
+                "copy",
+                "--quiet",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+            ])
             .arg(format!("docker://{src}"))
             .arg(format!("docker://{dst}")));
     }
@@ -137,14 +177,21 @@ async fn main() -> anyhow::Result<()> {
 
     let docker_local = LabRegistry::start("bench-docker").await?;
     let start = Instant::now();
-    for (src, dst) in refs(&upstream.host()).iter().zip(refs(&docker_local.host())) {
+    for (src, dst) in refs(&upstream.host())
+        .iter()
+        .zip(refs(&docker_local.host()))
+    {
         engine::pull_image(&docker, src, None).await?;
         engine::tag_image(&docker, src, &dst).await?;
         engine::push_image(&docker, &dst, None).await?;
     }
     let docker_time = start.elapsed();
 
-    let apex_rerun = run(&mut apex_mirror(work.path(), &upstream.host(), &apex_local.host()));
+    let apex_rerun = run(&mut apex_mirror(
+        work.path(),
+        &upstream.host(),
+        &apex_local.host(),
+    ));
 
     let secs = |d: Duration| d.as_secs_f64();
     let ratio_skopeo = secs(apex_first) / secs(skopeo);
@@ -156,13 +203,29 @@ async fn main() -> anyhow::Result<()> {
     println!("docker pull+tag+push, each:    {:8.2}s", secs(docker_time));
     println!("apex mirror rerun (present):   {:8.3}s", secs(apex_rerun));
     let verdict = |ok: bool| if ok { "ok" } else { "MISSED" };
-    println!("apex / skopeo time:  {ratio_skopeo:.2}x  (target <= 0.80x) {}", verdict(ratio_skopeo <= 0.8));
-    println!("docker / apex time:  {speedup_docker:.1}x faster (target >= 5x) {}", verdict(speedup_docker >= 5.0));
-    println!("rerun / first:       {:.2}%  (target < 5%) {}", rerun_share * 100.0, verdict(rerun_share < 0.05));
-    println!("apex peak RSS:       {rss_mib:.1} MiB (target < 128 MiB) {}", verdict(rss_mib < 128.0));
+    println!(
+        "apex / skopeo time:  {ratio_skopeo:.2}x  (target <= 0.80x) {}",
+        verdict(ratio_skopeo <= 0.8)
+    );
+    println!(
+        "docker / apex time:  {speedup_docker:.1}x faster (target >= 5x) {}",
+        verdict(speedup_docker >= 5.0)
+    );
+    println!(
+        "rerun / first:       {:.2}%  (target < 5%) {}",
+        rerun_share * 100.0,
+        verdict(rerun_share < 0.05)
+    );
+    println!(
+        "apex peak RSS:       {rss_mib:.1} MiB (target < 128 MiB) {}",
+        verdict(rss_mib < 128.0)
+    );
 
     // Clean up: engine images (the registries' temp dirs go with them).
-    for (src, dst) in refs(&upstream.host()).iter().zip(refs(&docker_local.host())) {
+    for (src, dst) in refs(&upstream.host())
+        .iter()
+        .zip(refs(&docker_local.host()))
+    {
         let _ = engine::remove_image(&docker, &dst, true).await;
         let _ = engine::remove_image(&docker, src, true).await;
     }

@@ -169,7 +169,9 @@ fn lua_paths(cli: &Cli) -> Vec<PathBuf> {
 /// Drives a Lua entry point to completion on a current-thread runtime, then
 /// closes pooled SSH connections so none lingers after apex exits.
 fn drive<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let out = fut.await;
         crate::ssh::close_all().await;
@@ -188,28 +190,49 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Deploy(args) => deploy(&cli, args, dirs),
         Command::Run { script, args } => {
             crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
-            let host = Host::new(HostConfig { lua_paths: dirs, plan: false })?;
+            let host = Host::new(HostConfig {
+                lua_paths: dirs,
+                plan: false,
+            })?;
             drive(host.run_file(script, args.clone()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Scenarios { action: None } => list(&cli, "scenarios", dirs),
         Command::Plugins { action: None } => list(&cli, "plugins", dirs),
-        Command::Scenarios { action: Some(ScaffoldAction::New { name }) } => scaffold(&cli, "scenario", name, dirs),
-        Command::Plugins { action: Some(ScaffoldAction::New { name }) } => scaffold(&cli, "plugin", name, dirs),
+        Command::Scenarios {
+            action: Some(ScaffoldAction::New { name }),
+        } => scaffold(&cli, "scenario", name, dirs),
+        Command::Plugins {
+            action: Some(ScaffoldAction::New { name }),
+        } => scaffold(&cli, "plugin", name, dirs),
         Command::Test { paths } => {
             crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
-            let host = Host::new(HostConfig { lua_paths: dirs, plan: true })?;
-            let paths: Vec<PathBuf> = if paths.is_empty() { vec![PathBuf::from("tests")] } else { paths.clone() };
+            let host = Host::new(HostConfig {
+                lua_paths: dirs,
+                plan: true,
+            })?;
+            let paths: Vec<PathBuf> = if paths.is_empty() {
+                vec![PathBuf::from("tests")]
+            } else {
+                paths.clone()
+            };
             let arg = host.to_lua(&serde_json::json!({ "paths": paths }))?;
             let out = drive(host.call_module("flows.test", "run", arg))?;
             let failed = match out.front() {
                 Some(mlua::Value::Table(t)) => t.get::<Option<i64>>("failed")?.unwrap_or(0),
                 _ => 0,
             };
-            Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Command::LuaTypes { dir } => {
-            let host = Host::new(HostConfig { lua_paths: dirs, plan: true })?;
+            let host = Host::new(HostConfig {
+                lua_paths: dirs,
+                plan: true,
+            })?;
             crate::lua::stubs::write_dir(dir, host.doc())?;
             println!("wrote LuaLS stubs and .luarc.json to {}", dir.display());
             Ok(ExitCode::SUCCESS)
@@ -228,15 +251,32 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     let name = match (&args.scenario, &args.deploy_settings) {
-        (Some(s), _) => Path::new(s).file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| s.clone()),
-        (None, Some(d)) => d.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "deploy".into()),
-        (None, None) => anyhow::bail!("give a scenario name (see `apex scenarios`) or -d DEPLOY_SETTINGS"),
+        (Some(s), _) => Path::new(s)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| s.clone()),
+        (None, Some(d)) => d
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "deploy".into()),
+        (None, None) => {
+            anyhow::bail!("give a scenario name (see `apex scenarios`) or -d DEPLOY_SETTINGS")
+        }
     };
-    let tmp_dir = args.tmp_dir.clone().unwrap_or_else(|| PathBuf::from("/tmp/apex").join(&name));
+    let tmp_dir = args
+        .tmp_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("/tmp/apex").join(&name));
     let _lock = crate::run_lock::lock(&tmp_dir)?;
-    let log_file = cli.log_file.clone().unwrap_or_else(|| tmp_dir.join("apex.log"));
+    let log_file = cli
+        .log_file
+        .clone()
+        .unwrap_or_else(|| tmp_dir.join("apex.log"));
     crate::logging::init(cli.verbose, Some(&log_file))?;
-    let host = Host::new(HostConfig { lua_paths: dirs.clone(), plan: args.plan })?;
+    let host = Host::new(HostConfig {
+        lua_paths: dirs.clone(),
+        plan: args.plan,
+    })?;
     let mut opts = serde_json::to_value(args).context("deploy options")?;
     opts["tmp_dir"] = serde_json::json!(tmp_dir);
     opts["log_file"] = serde_json::json!(log_file);
@@ -248,14 +288,24 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
 
 fn list(cli: &Cli, kind: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
-    let host = Host::new(HostConfig { lua_paths: dirs.clone(), plan: true })?;
+    let host = Host::new(HostConfig {
+        lua_paths: dirs.clone(),
+        plan: true,
+    })?;
     let found = modules::list(kind, &dirs);
     let width = found.iter().map(|f| f.name.len()).max().unwrap_or(0);
     for f in found {
         let description = match host.require(&f.module) {
-            Ok(mlua::Value::Table(t)) => t.get::<Option<String>>("description").ok().flatten().unwrap_or_default(),
+            Ok(mlua::Value::Table(t)) => t
+                .get::<Option<String>>("description")
+                .ok()
+                .flatten()
+                .unwrap_or_default(),
             Ok(_) => String::new(),
-            Err(e) => format!("(fails to load: {})", e.to_string().lines().next().unwrap_or("")),
+            Err(e) => format!(
+                "(fails to load: {})",
+                e.to_string().lines().next().unwrap_or("")
+            ),
         };
         println!("{:width$}  {}  [{}]", f.name, description, f.origin);
     }
@@ -265,7 +315,10 @@ fn list(cli: &Cli, kind: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
 fn scaffold(cli: &Cli, kind: &str, name: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
     let target = dirs.first().cloned().unwrap_or_else(|| PathBuf::from("."));
-    let host = Host::new(HostConfig { lua_paths: dirs, plan: true })?;
+    let host = Host::new(HostConfig {
+        lua_paths: dirs,
+        plan: true,
+    })?;
     let arg = host.to_lua(&serde_json::json!({ "kind": kind, "name": name, "dir": target }))?;
     drive(host.call_module("flows.scaffold", "run", arg))?;
     Ok(ExitCode::SUCCESS)

@@ -14,9 +14,15 @@ fn system_roots() -> &'static [reqwest::Certificate] {
         for e in &found.errors {
             tracing::warn!("loading the system CA certificates: {e}");
         }
-        let roots: Vec<_> = found.certs.iter().filter_map(|c| reqwest::Certificate::from_der(c).ok()).collect();
+        let roots: Vec<_> = found
+            .certs
+            .iter()
+            .filter_map(|c| reqwest::Certificate::from_der(c).ok())
+            .collect();
         if roots.is_empty() {
-            tracing::warn!("no system CA certificates found (Debian package ca-certificates): HTTPS servers will not be trusted");
+            tracing::warn!(
+                "no system CA certificates found (Debian package ca-certificates): HTTPS servers will not be trusted"
+            );
         }
         roots
     });

@@ -20,7 +20,13 @@ pub fn which(program: &str) -> Option<PathBuf> {
 /// the last lines of its stderr. `package` names what installs the program.
 pub fn run(mut cmd: Command, package: &str) -> anyhow::Result<Vec<u8>> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    let line = format!("{program} {}", cmd.get_args().map(|a| a.to_string_lossy()).collect::<Vec<_>>().join(" "));
+    let line = format!(
+        "{program} {}",
+        cmd.get_args()
+            .map(|a| a.to_string_lossy())
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     tracing::debug!(command = %line, "running");
     let out = match cmd.output() {
         Ok(o) => o,
@@ -30,7 +36,11 @@ pub fn run(mut cmd: Command, package: &str) -> anyhow::Result<Vec<u8>> {
         Err(e) => bail!("cannot run {program}: {e}"),
     };
     if !out.status.success() {
-        bail!("`{line}` failed ({}): {}", out.status, tail(&out.stderr, 10));
+        bail!(
+            "`{line}` failed ({}): {}",
+            out.status,
+            tail(&out.stderr, 10)
+        );
     }
     Ok(out.stdout)
 }

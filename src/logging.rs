@@ -42,8 +42,9 @@ pub fn init(verbosity: u8, log_file: Option<&Path>) -> anyhow::Result<()> {
         1 => "debug",
         _ => "trace",
     };
-    let console_filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(format!("warn,apex={console_level},lua={console_level}")));
+    let console_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!("warn,apex={console_level},lua={console_level}"))
+    });
     let console = tracing_subscriber::fmt::layer()
         .with_writer(ConsoleWriter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -54,7 +55,8 @@ pub fn init(verbosity: u8, log_file: Option<&Path>) -> anyhow::Result<()> {
     let file_layer = match log_file {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
             }
             let file = std::fs::OpenOptions::new()
                 .create(true)
@@ -71,7 +73,11 @@ pub fn init(verbosity: u8, log_file: Option<&Path>) -> anyhow::Result<()> {
         }
         None => None,
     };
-    tracing_subscriber::registry().with(console).with(file_layer).try_init().ok();
+    tracing_subscriber::registry()
+        .with(console)
+        .with(file_layer)
+        .try_init()
+        .ok();
     Ok(())
 }
 

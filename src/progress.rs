@@ -46,16 +46,29 @@ impl Progress {
                 None => ProgressBar::new_spinner(),
             };
             let tpl = match (unit, total.is_some()) {
-                (Unit::Bytes, true) => "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+                (Unit::Bytes, true) => {
+                    "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+                }
                 (Unit::Bytes, false) => "{spinner} {msg:30!} {bytes} {bytes_per_sec}",
                 (Unit::Items, true) => "{msg:30!} [{bar:30}] {pos}/{len} {elapsed}",
                 (Unit::Items, false) => "{spinner} {msg:30!} {pos} {elapsed}",
             };
-            bar.set_style(ProgressStyle::with_template(tpl).unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+            bar.set_style(
+                ProgressStyle::with_template(tpl)
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+            );
             bar.set_message(label.clone());
             multi().add(bar)
         });
-        Self { bar, label, unit, total, done: 0, last_log: Instant::now() }
+        Self {
+            bar,
+            label,
+            unit,
+            total,
+            done: 0,
+            last_log: Instant::now(),
+        }
     }
 
     /// Sets the total once known (e.g. from Content-Length).
@@ -86,7 +99,12 @@ impl Progress {
             Unit::Items => n.to_string(),
         };
         match self.total {
-            Some(t) if t > 0 => format!("{} of {} ({}%)", fmt(self.done), fmt(t), self.done * 100 / t),
+            Some(t) if t > 0 => format!(
+                "{} of {} ({}%)",
+                fmt(self.done),
+                fmt(t),
+                self.done * 100 / t
+            ),
             _ => fmt(self.done),
         }
     }

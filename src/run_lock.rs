@@ -18,7 +18,8 @@ pub struct RunLock {
 /// Takes the lock of `tmp_dir` (created when missing), or fails at once
 /// naming the process that holds it.
 pub fn lock(tmp_dir: &Path) -> anyhow::Result<RunLock> {
-    std::fs::create_dir_all(tmp_dir).with_context(|| format!("cannot create the tmp dir {}", tmp_dir.display()))?;
+    std::fs::create_dir_all(tmp_dir)
+        .with_context(|| format!("cannot create the tmp dir {}", tmp_dir.display()))?;
     let path = tmp_dir.join(".apex.lock");
     let mut file = File::options()
         .create(true)
@@ -33,13 +34,19 @@ pub fn lock(tmp_dir: &Path) -> anyhow::Result<RunLock> {
             let mut owner = String::new();
             let _ = file.read_to_string(&mut owner);
             let owner = owner.trim();
-            let who = if owner.is_empty() { String::from("another apex") } else { format!("apex (pid {owner})") };
+            let who = if owner.is_empty() {
+                String::from("another apex")
+            } else {
+                format!("apex (pid {owner})")
+            };
             bail!(
                 "{who} is already running with the tmp dir {}; wait for it to finish or give another --tmp-dir",
                 tmp_dir.display()
             );
         }
-        Err(std::fs::TryLockError::Error(e)) => return Err(e).with_context(|| format!("cannot lock {}", path.display())),
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+        }
     }
     file.set_len(0)?;
     file.rewind()?;

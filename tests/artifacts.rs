@@ -21,7 +21,11 @@ async fn fetch(req: &FetchRequest) -> anyhow::Result<apex::artifacts::FetchOutco
 
 fn gets(lab: &Lab, name: &str) -> Vec<apex::lab::artifact_server::RequestRecord> {
     let p = format!("/{name}");
-    lab.server.log().into_iter().filter(|r| r.path == p && r.method == "GET").collect()
+    lab.server
+        .log()
+        .into_iter()
+        .filter(|r| r.path == p && r.method == "GET")
+        .collect()
 }
 
 // ---------------------------------------------------------------- fetch
@@ -41,12 +45,22 @@ async fn first_download_streams_verifies_and_records() {
     // The complete copy, its record and the lock file; no partial left behind.
     assert_eq!(
         lab.cache_listing(),
-        [".overcloud-full.tar.apex-fetch.json", ".overcloud-full.tar.apex-lock", "overcloud-full.tar"]
+        [
+            ".overcloud-full.tar.apex-fetch.json",
+            ".overcloud-full.tar.apex-lock",
+            "overcloud-full.tar"
+        ]
     );
     let g = gets(&lab, "overcloud-full.tar");
     assert_eq!(g.len(), 1);
     assert_eq!(g[0].status, 200);
-    assert_eq!((g[0].if_none_match.as_deref(), g[0].if_modified_since.as_deref()), (None, None));
+    assert_eq!(
+        (
+            g[0].if_none_match.as_deref(),
+            g[0].if_modified_since.as_deref()
+        ),
+        (None, None)
+    );
 }
 
 #[tokio::test]
@@ -62,7 +76,11 @@ async fn second_fetch_is_304_by_etag() {
     let g = gets(&lab, "a.tar");
     assert_eq!(g.len(), 2);
     assert_eq!(g[1].status, 304);
-    assert!(g[1].if_none_match.is_some(), "conditional by ETag: {:?}", g[1]);
+    assert!(
+        g[1].if_none_match.is_some(),
+        "conditional by ETag: {:?}",
+        g[1]
+    );
     assert_eq!(g[1].if_modified_since, None);
 }
 
@@ -78,7 +96,11 @@ async fn second_fetch_is_304_by_date() {
     let g = gets(&lab, "a.tar");
     assert_eq!(g[1].status, 304);
     assert_eq!(g[1].if_none_match, None);
-    assert!(g[1].if_modified_since.is_some(), "conditional by date: {:?}", g[1]);
+    assert!(
+        g[1].if_modified_since.is_some(),
+        "conditional by date: {:?}",
+        g[1]
+    );
 }
 
 #[tokio::test]
@@ -110,7 +132,12 @@ async fn server_without_validators_falls_back_to_head_and_size() {
     assert_eq!(out.status, FetchStatus::NotModified);
     assert_eq!(out.requests, 1);
     let log = lab.server.log();
-    assert_eq!(log.iter().map(|r| (r.method.as_str(), r.status)).collect::<Vec<_>>(), [("GET", 200), ("HEAD", 200)]);
+    assert_eq!(
+        log.iter()
+            .map(|r| (r.method.as_str(), r.status))
+            .collect::<Vec<_>>(),
+        [("GET", 200), ("HEAD", 200)]
+    );
     // A different size upstream: HEAD says so, then one GET.
     let new = lab.publish("a.tar", MIB + 1, 8);
     let out = fetch(&req).await.unwrap();
@@ -123,7 +150,10 @@ async fn server_without_validators_falls_back_to_head_and_size() {
 async fn cut_connection_resumes_with_range_and_if_range() {
     let lab = Lab::new();
     let data = lab.publish("a.tar", 8 * MIB, 9);
-    lab.server.set_fault(Fault::CutMidBody { after: 3 * MIB as u64, times: 1 });
+    lab.server.set_fault(Fault::CutMidBody {
+        after: 3 * MIB as u64,
+        times: 1,
+    });
     let mut req = lab.request("a.tar");
     req.sha256 = Some(sha256_hex(&data));
     let out = fetch(&req).await.unwrap();
@@ -135,9 +165,20 @@ async fn cut_connection_resumes_with_range_and_if_range() {
     assert_eq!((g[0].status, g[0].body_bytes), (200, 3 * MIB as u64));
     assert_eq!(g[1].status, 206);
     let range = g[1].range.as_deref().expect("second GET asks for a range");
-    let start: u64 = range.trim_start_matches("bytes=").trim_end_matches('-').parse().unwrap();
-    assert!(start > 0 && start <= 3 * MIB as u64, "resumes where the cut left off: {range}");
-    assert!(g[1].if_range.as_deref().is_some_and(|v| v.starts_with('"')), "If-Range carries the ETag: {:?}", g[1]);
+    let start: u64 = range
+        .trim_start_matches("bytes=")
+        .trim_end_matches('-')
+        .parse()
+        .unwrap();
+    assert!(
+        start > 0 && start <= 3 * MIB as u64,
+        "resumes where the cut left off: {range}"
+    );
+    assert!(
+        g[1].if_range.as_deref().is_some_and(|v| v.starts_with('"')),
+        "If-Range carries the ETag: {:?}",
+        g[1]
+    );
     assert_eq!(out.bytes, data.len() as u64, "nothing transferred twice");
 }
 
@@ -145,10 +186,20 @@ async fn cut_connection_resumes_with_range_and_if_range() {
 async fn partial_download_starts_over_when_upstream_changed() {
     let lab = Lab::new();
     lab.publish("a.tar", 4 * MIB, 10);
-    lab.server.set_fault(Fault::CutMidBody { after: MIB as u64, times: 1 });
+    lab.server.set_fault(Fault::CutMidBody {
+        after: MIB as u64,
+        times: 1,
+    });
     let req = lab.request("a.tar");
-    let no_retry = apex::artifacts::FetchSettings { retries: 0, ..quick() };
-    let err = Fetcher::new(no_retry).unwrap().fetch(&req).await.unwrap_err();
+    let no_retry = apex::artifacts::FetchSettings {
+        retries: 0,
+        ..quick()
+    };
+    let err = Fetcher::new(no_retry)
+        .unwrap()
+        .fetch(&req)
+        .await
+        .unwrap_err();
     assert!(format!("{err:#}").contains("length mismatch"), "{err:#}");
     assert!(!req.dest.exists());
     let new = lab.republish("a.tar", 4 * MIB, 11, 10);
@@ -157,8 +208,15 @@ async fn partial_download_starts_over_when_upstream_changed() {
     assert!(!out.resumed);
     assert_eq!(std::fs::read(&req.dest).unwrap(), new);
     let g = gets(&lab, "a.tar");
-    assert!(g[1].range.is_some() && g[1].if_range.is_some(), "{:?}", g[1]);
-    assert_eq!(g[1].status, 200, "If-Range no longer matches: the whole new artifact");
+    assert!(
+        g[1].range.is_some() && g[1].if_range.is_some(),
+        "{:?}",
+        g[1]
+    );
+    assert_eq!(
+        g[1].status, 200,
+        "If-Range no longer matches: the whole new artifact"
+    );
 }
 
 #[tokio::test]
@@ -169,10 +227,17 @@ async fn truncated_body_is_a_length_mismatch_and_nothing_is_cached() {
     let req = lab.request("a.tar");
     let err = fetch(&req).await.unwrap_err();
     let msg = format!("{err:#}");
-    assert!(msg.contains("length mismatch") && msg.contains(&req.url), "{msg}");
+    assert!(
+        msg.contains("length mismatch") && msg.contains(&req.url),
+        "{msg}"
+    );
     assert!(msg.contains(&format!("of {} bytes", 2 * MIB)), "{msg}");
     assert!(!req.dest.exists());
-    assert!(!lab.cache_listing().iter().any(|n| n.ends_with(".apex-fetch.json")));
+    assert!(
+        !lab.cache_listing()
+            .iter()
+            .any(|n| n.ends_with(".apex-fetch.json"))
+    );
     assert_eq!(gets(&lab, "a.tar").len(), 4, "one try and three retries");
 }
 
@@ -183,12 +248,25 @@ async fn wrong_checksum_is_refused_and_nothing_is_cached() {
     let mut req = lab.request("a.tar");
     req.sha256 = Some("0".repeat(64));
     let msg = format!("{:#}", fetch(&req).await.unwrap_err());
-    assert!(msg.contains("checksum mismatch") && msg.contains(&"0".repeat(64)) && msg.contains(&req.url), "{msg}");
+    assert!(
+        msg.contains("checksum mismatch")
+            && msg.contains(&"0".repeat(64))
+            && msg.contains(&req.url),
+        "{msg}"
+    );
     assert!(!req.dest.exists());
-    assert_eq!(lab.cache_listing(), [".a.tar.apex-lock"], "no partial and no record left");
+    assert_eq!(
+        lab.cache_listing(),
+        [".a.tar.apex-lock"],
+        "no partial and no record left"
+    );
 
     // A wrong md5 published beside the artifact.
-    std::fs::write(lab.upstream("a.tar.md5"), format!("{}  a.tar\n", "f".repeat(32))).unwrap();
+    std::fs::write(
+        lab.upstream("a.tar.md5"),
+        format!("{}  a.tar\n", "f".repeat(32)),
+    )
+    .unwrap();
     let mut req = lab.request("a.tar");
     req.checksum_url = Some(lab.server.url("a.tar.md5"));
     let msg = format!("{:#}", fetch(&req).await.unwrap_err());
@@ -208,7 +286,10 @@ async fn published_checksums_are_verified() {
     assert_eq!(out.requests, 2);
 
     let data = lab.publish("b.tar", MIB, 15);
-    let md5 = { use md5::Digest as _; hex::encode(md5::Md5::digest(&data)) };
+    let md5 = {
+        use md5::Digest as _;
+        hex::encode(md5::Md5::digest(&data))
+    };
     std::fs::write(lab.upstream("b.tar.md5"), format!("{md5} *b.tar\n")).unwrap();
     let mut req = lab.request("b.tar");
     req.checksum_url = Some(lab.server.url("b.tar.md5"));
@@ -225,7 +306,13 @@ async fn server_error_then_success_retries() {
     assert_eq!(out.status, FetchStatus::Downloaded);
     assert_eq!(out.requests, 3);
     assert_eq!(std::fs::read(&req.dest).unwrap(), data);
-    assert_eq!(gets(&lab, "a.tar").iter().map(|r| r.status).collect::<Vec<_>>(), [500, 500, 200]);
+    assert_eq!(
+        gets(&lab, "a.tar")
+            .iter()
+            .map(|r| r.status)
+            .collect::<Vec<_>>(),
+        [500, 500, 200]
+    );
 }
 
 #[tokio::test]
@@ -246,10 +333,23 @@ async fn server_error_forever_gives_a_clear_error_and_caches_nothing() {
 async fn silent_server_times_out_and_keeps_the_part_for_a_resume() {
     let lab = Lab::new();
     let data = lab.publish("a.tar", 2 * MIB, 31);
-    lab.server.set_fault(Fault::Stall { after: MIB as u64 / 2 }); // half a MiB per try: two tries leave 1 of 2 MiB
+    lab.server.set_fault(Fault::Stall {
+        after: MIB as u64 / 2,
+    }); // half a MiB per try: two tries leave 1 of 2 MiB
     let req = lab.request("a.tar");
-    let impatient = apex::artifacts::FetchSettings { retries: 1, timeout: std::time::Duration::from_millis(300), ..quick() };
-    let msg = format!("{:#}", Fetcher::new(impatient).unwrap().fetch(&req).await.unwrap_err());
+    let impatient = apex::artifacts::FetchSettings {
+        retries: 1,
+        timeout: std::time::Duration::from_millis(300),
+        ..quick()
+    };
+    let msg = format!(
+        "{:#}",
+        Fetcher::new(impatient)
+            .unwrap()
+            .fetch(&req)
+            .await
+            .unwrap_err()
+    );
     assert!(msg.contains(&req.url) && msg.contains("timed out"), "{msg}");
     assert!(!req.dest.exists());
     lab.server.set_fault(Fault::None);
@@ -262,13 +362,26 @@ async fn silent_server_times_out_and_keeps_the_part_for_a_resume() {
 async fn requests_go_through_the_given_proxy() {
     let lab = Lab::new();
     let proxy = Lab::new(); // a second server stands for the proxy and logs what it is asked
-    let req = FetchRequest { url: "http://127.0.0.1:9/a.tar".into(), dest: lab.cache("a.tar"), ..Default::default() };
-    let via = apex::artifacts::FetchSettings { proxy: Some(proxy.server.url("")), ..quick() };
-    let msg = format!("{:#}", Fetcher::new(via).unwrap().fetch(&req).await.unwrap_err());
+    let req = FetchRequest {
+        url: "http://127.0.0.1:9/a.tar".into(),
+        dest: lab.cache("a.tar"),
+        ..Default::default()
+    };
+    let via = apex::artifacts::FetchSettings {
+        proxy: Some(proxy.server.url("")),
+        ..quick()
+    };
+    let msg = format!(
+        "{:#}",
+        Fetcher::new(via).unwrap().fetch(&req).await.unwrap_err()
+    );
     assert!(msg.contains("HTTP 404"), "{msg}");
     let log = proxy.server.log();
     assert_eq!(log.len(), 1);
-    assert_eq!(log[0].path, "http://127.0.0.1:9/a.tar", "absolute-form request to the proxy");
+    assert_eq!(
+        log[0].path, "http://127.0.0.1:9/a.tar",
+        "absolute-form request to the proxy"
+    );
 }
 
 #[tokio::test]
@@ -276,7 +389,10 @@ async fn missing_artifact_is_not_retried() {
     let lab = Lab::new();
     let req = lab.request("nope.tar");
     let msg = format!("{:#}", fetch(&req).await.unwrap_err());
-    assert!(msg.contains("HTTP 404 Not Found") && msg.contains(&req.url), "{msg}");
+    assert!(
+        msg.contains("HTTP 404 Not Found") && msg.contains(&req.url),
+        "{msg}"
+    );
     assert_eq!(gets(&lab, "nope.tar").len(), 1);
 }
 
@@ -287,35 +403,70 @@ async fn offline_uses_the_cache_and_fetches_only_what_is_missing() {
     let b = lab.publish("b.tar", MIB, 19);
     fetch(&lab.request("a.tar")).await.unwrap();
     lab.server.clear_log();
-    let offline = Fetcher::new(apex::artifacts::FetchSettings { offline: true, ..quick() }).unwrap();
-    let out = offline.fetch_all(&[lab.request("a.tar"), lab.request("b.tar")]).await;
+    let offline = Fetcher::new(apex::artifacts::FetchSettings {
+        offline: true,
+        ..quick()
+    })
+    .unwrap();
+    let out = offline
+        .fetch_all(&[lab.request("a.tar"), lab.request("b.tar")])
+        .await;
     let out: Vec<_> = out.into_iter().map(Result::unwrap).collect();
     assert_eq!(out[0].status, FetchStatus::CachedOffline);
     assert_eq!(out[0].requests, 0);
     assert_eq!(out[1].status, FetchStatus::Downloaded);
     assert_eq!(std::fs::read(lab.cache("a.tar")).unwrap(), a);
     assert_eq!(std::fs::read(lab.cache("b.tar")).unwrap(), b);
-    assert_eq!(lab.server.request_counts().into_iter().collect::<Vec<_>>(), [("/b.tar".to_string(), 1)]);
+    assert_eq!(
+        lab.server.request_counts().into_iter().collect::<Vec<_>>(),
+        [("/b.tar".to_string(), 1)]
+    );
 }
 
 #[tokio::test]
 async fn offline_without_cache_or_server_fails_naming_the_url() {
     let lab = Lab::new();
-    let req = FetchRequest { url: "http://127.0.0.1:9/gone.tar".into(), dest: lab.cache("gone.tar"), ..Default::default() };
-    let offline = apex::artifacts::FetchSettings { offline: true, retries: 1, ..quick() };
-    let msg = format!("{:#}", Fetcher::new(offline).unwrap().fetch(&req).await.unwrap_err());
-    assert!(msg.contains("http://127.0.0.1:9/gone.tar") && msg.contains("GET failed"), "{msg}");
+    let req = FetchRequest {
+        url: "http://127.0.0.1:9/gone.tar".into(),
+        dest: lab.cache("gone.tar"),
+        ..Default::default()
+    };
+    let offline = apex::artifacts::FetchSettings {
+        offline: true,
+        retries: 1,
+        ..quick()
+    };
+    let msg = format!(
+        "{:#}",
+        Fetcher::new(offline)
+            .unwrap()
+            .fetch(&req)
+            .await
+            .unwrap_err()
+    );
+    assert!(
+        msg.contains("http://127.0.0.1:9/gone.tar") && msg.contains("GET failed"),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
 async fn several_artifacts_are_fetched_concurrently_within_the_bound() {
     let lab = Lab::new();
     let names = ["a.tar", "b.tar", "c.tar", "d.tar", "e.tar"];
-    let datas: Vec<_> = names.iter().enumerate().map(|(i, n)| lab.publish(n, 2 * MIB, 20 + i as u64)).collect();
+    let datas: Vec<_> = names
+        .iter()
+        .enumerate()
+        .map(|(i, n)| lab.publish(n, 2 * MIB, 20 + i as u64))
+        .collect();
     // Slow bodies so the transfers visibly overlap in the server's log.
     lab.server.set_rate(Some(8 * MIB as u64));
     let reqs: Vec<_> = names.iter().map(|n| lab.request(n)).collect();
-    let fetcher = Fetcher::new(apex::artifacts::FetchSettings { limit: 2, ..quick() }).unwrap();
+    let fetcher = Fetcher::new(apex::artifacts::FetchSettings {
+        limit: 2,
+        ..quick()
+    })
+    .unwrap();
     for (r, d) in fetcher.fetch_all(&reqs).await.into_iter().zip(&datas) {
         let r = r.unwrap();
         assert_eq!(r.status, FetchStatus::Downloaded);
@@ -324,7 +475,11 @@ async fn several_artifacts_are_fetched_concurrently_within_the_bound() {
     let log = lab.server.log();
     let max_in_flight = log
         .iter()
-        .map(|r| log.iter().filter(|o| o.started <= r.started && r.started < o.finished).count())
+        .map(|r| {
+            log.iter()
+                .filter(|o| o.started <= r.started && r.started < o.finished)
+                .count()
+        })
         .max()
         .unwrap();
     assert_eq!(max_in_flight, 2, "two at once, never more: {log:#?}");
@@ -360,11 +515,21 @@ fn two_processes_share_one_cache() {
     let first = spawn();
     std::thread::sleep(std::time::Duration::from_millis(100));
     let second = spawn();
-    let (a, b) = (first.wait_with_output().unwrap(), second.wait_with_output().unwrap());
+    let (a, b) = (
+        first.wait_with_output().unwrap(),
+        second.wait_with_output().unwrap(),
+    );
     for o in [&a, &b] {
-        assert!(o.status.success(), "apex run failed: {}", String::from_utf8_lossy(&o.stderr));
+        assert!(
+            o.status.success(),
+            "apex run failed: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
-    let mut statuses = [String::from_utf8_lossy(&a.stdout).trim().to_string(), String::from_utf8_lossy(&b.stdout).trim().to_string()];
+    let mut statuses = [
+        String::from_utf8_lossy(&a.stdout).trim().to_string(),
+        String::from_utf8_lossy(&b.stdout).trim().to_string(),
+    ];
     statuses.sort();
     assert_eq!(statuses, ["downloaded", "not-modified"]);
     assert_eq!(std::fs::read(&dest).unwrap(), data);
@@ -378,7 +543,11 @@ fn two_processes_share_one_cache() {
         g = gets(&lab, "shared.tar");
     }
     g.sort_by_key(|r| r.started);
-    assert_eq!(g.iter().map(|r| r.status).collect::<Vec<_>>(), [200, 304], "one body, one check");
+    assert_eq!(
+        g.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [200, 304],
+        "one body, one check"
+    );
     assert!(!lab.cache_listing().iter().any(|n| n.contains("apex-part")));
 }
 
@@ -425,11 +594,23 @@ async fn lua_binding_single_list_and_errors() {
         assert(not ok and err:find("1 of 2 artifacts failed", 1, true) and err:find("missing.tar", 1, true), err)
         return true
         "#;
-    let f = host.lua().load(chunk).set_name("@lua_binding_test").into_function().unwrap();
+    let f = host
+        .lua()
+        .load(chunk)
+        .set_name("@lua_binding_test")
+        .into_function()
+        .unwrap();
     let cache = lab.dir.path().join("cache").to_string_lossy().into_owned();
-    let out = host.call(&f, (lab.server.url(""), cache, sha256_hex(&a))).await.unwrap();
+    let out = host
+        .call(&f, (lab.server.url(""), cache, sha256_hex(&a)))
+        .await
+        .unwrap();
     assert_eq!(out.len(), 1);
-    assert_eq!(gets(&lab, "a.tar").len(), 3, "first download, then two conditional GETs");
+    assert_eq!(
+        gets(&lab, "a.tar").len(),
+        3,
+        "first download, then two conditional GETs"
+    );
 }
 
 // ---------------------------------------------------------------- unpack
@@ -443,9 +624,19 @@ fn assert_refused(entries: &[RawEntry], entry: &str) -> tempfile::TempDir {
     let before = listing(tmp.path());
     let dest = tmp.path().join("dest");
     let msg = format!("{:#}", archive::unpack(&tar, &dest).unwrap_err());
-    assert!(msg.contains(&format!("{entry:?}")), "error names the entry {entry:?}: {msg}");
-    assert_eq!(listing(tmp.path()), before, "nothing written beside the destination");
-    assert!(!dest.exists(), "a refused archive leaves no destination behind");
+    assert!(
+        msg.contains(&format!("{entry:?}")),
+        "error names the entry {entry:?}: {msg}"
+    );
+    assert_eq!(
+        listing(tmp.path()),
+        before,
+        "nothing written beside the destination"
+    );
+    assert!(
+        !dest.exists(),
+        "a refused archive leaves no destination behind"
+    );
     tmp
 }
 
@@ -455,7 +646,13 @@ fn unique(name: &str) -> String {
 
 #[test]
 fn unpack_refuses_parent_dir_entries() {
-    assert_refused(&[RawEntry::file("ok.txt", b"fine"), RawEntry::file("../x", b"evil")], "../x");
+    assert_refused(
+        &[
+            RawEntry::file("ok.txt", b"fine"),
+            RawEntry::file("../x", b"evil"),
+        ],
+        "../x",
+    );
     assert_refused(&[RawEntry::file("a/../../x", b"evil")], "a/../../x");
 }
 
@@ -470,11 +667,31 @@ fn unpack_refuses_absolute_entries() {
 fn unpack_refuses_symlink_escapes() {
     let victim = format!("tmp/{}", unique("through-link"));
     let through = format!("root/{victim}");
-    assert_refused(&[RawEntry::symlink("root", "/"), RawEntry::file(&through, b"evil")], "root");
+    assert_refused(
+        &[
+            RawEntry::symlink("root", "/"),
+            RawEntry::file(&through, b"evil"),
+        ],
+        "root",
+    );
     assert!(!Path::new("/").join(&victim).exists());
-    assert_refused(&[RawEntry::dir("d"), RawEntry::symlink("d/up", "../.."), RawEntry::file("d/up/x", b"evil")], "d/up");
+    assert_refused(
+        &[
+            RawEntry::dir("d"),
+            RawEntry::symlink("d/up", "../.."),
+            RawEntry::file("d/up/x", b"evil"),
+        ],
+        "d/up",
+    );
     // A link that stays inside is fine, but nothing is written through it.
-    let tmp = assert_refused(&[RawEntry::dir("d"), RawEntry::symlink("l", "d"), RawEntry::file("l/x", b"x")], "l/x");
+    let tmp = assert_refused(
+        &[
+            RawEntry::dir("d"),
+            RawEntry::symlink("l", "d"),
+            RawEntry::file("l/x", b"x"),
+        ],
+        "l/x",
+    );
     assert!(!tmp.path().join("x").exists());
 }
 
@@ -483,7 +700,9 @@ fn unpack_refuses_hardlinks_outside() {
     let tmp = assert_refused(&[RawEntry::hardlink("h", "../outside.txt")], "h");
     assert!(!tmp.path().join("outside.txt").exists());
     assert_refused(&[RawEntry::hardlink("h", "/etc/passwd")], "h");
-    let passwd_links = std::fs::metadata("/etc/passwd").map(|m| std::os::unix::fs::MetadataExt::nlink(&m)).unwrap_or(1);
+    let passwd_links = std::fs::metadata("/etc/passwd")
+        .map(|m| std::os::unix::fs::MetadataExt::nlink(&m))
+        .unwrap_or(1);
     assert_eq!(passwd_links, 1);
 }
 
@@ -505,19 +724,42 @@ fn unpack_writes_tar_and_tgz_and_replaces_top_level_entries() {
     let out = archive::unpack(&tgz, &dest).unwrap();
     assert_eq!(out.entries, 5);
     assert_eq!(out.bytes, MIB as u64 + 6);
-    assert_eq!(std::fs::read(dest.join("images/overcloud-full.qcow2")).unwrap(), content(MIB, 50));
-    assert_eq!(std::fs::read(dest.join("images/kernel")).unwrap(), b"kernel");
-    assert!(!dest.join("images/stale").exists(), "a top-level entry replaces its namesake");
+    assert_eq!(
+        std::fs::read(dest.join("images/overcloud-full.qcow2")).unwrap(),
+        content(MIB, 50)
+    );
+    assert_eq!(
+        std::fs::read(dest.join("images/kernel")).unwrap(),
+        b"kernel"
+    );
+    assert!(
+        !dest.join("images/stale").exists(),
+        "a top-level entry replaces its namesake"
+    );
     assert_eq!(std::fs::read(dest.join("keep.txt")).unwrap(), b"kept");
-    assert_eq!(listing(tmp.path()), ["a.tgz", "dest", "tree"], "no staging directory left");
+    assert_eq!(
+        listing(tmp.path()),
+        ["a.tgz", "dest", "tree"],
+        "no staging directory left"
+    );
 
     // Plain tar (GNU tar's own output) unpacks the same.
     let plain = tmp.path().join("plain.tar");
-    let st = Command::new("tar").arg("-cf").arg(&plain).arg("-C").arg(&tree).arg(".").status().unwrap();
+    let st = Command::new("tar")
+        .arg("-cf")
+        .arg(&plain)
+        .arg("-C")
+        .arg(&tree)
+        .arg(".")
+        .status()
+        .unwrap();
     assert!(st.success(), "GNU tar is needed (tests/lab/install.sh)");
     let dest2 = tmp.path().join("dest2");
     archive::unpack(&plain, &dest2).unwrap();
-    assert_eq!(std::fs::read(dest2.join("images/sub/vmlinuz")).unwrap(), b"kernel");
+    assert_eq!(
+        std::fs::read(dest2.join("images/sub/vmlinuz")).unwrap(),
+        b"kernel"
+    );
 }
 
 // ---------------------------------------------------------------- archive
@@ -527,7 +769,11 @@ fn archive_is_reproducible() {
     use std::os::unix::fs::PermissionsExt as _;
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("containers");
-    for (dir, file, body) in [("nova-api", "Dockerfile", "FROM x\n"), ("opendaylight", "Dockerfile", "FROM y\n"), ("a", "run.sh", "#!/bin/sh\n")] {
+    for (dir, file, body) in [
+        ("nova-api", "Dockerfile", "FROM x\n"),
+        ("opendaylight", "Dockerfile", "FROM y\n"),
+        ("a", "run.sh", "#!/bin/sh\n"),
+    ] {
         std::fs::create_dir_all(src.join(dir)).unwrap();
         std::fs::write(src.join(dir).join(file), body).unwrap();
     }
@@ -538,15 +784,26 @@ fn archive_is_reproducible() {
     // Different mtimes, modes and creation order: the same bytes.
     std::thread::sleep(std::time::Duration::from_millis(20));
     let src2 = tmp.path().join("again");
-    for (dir, file, body) in [("opendaylight", "Dockerfile", "FROM y\n"), ("a", "run.sh", "#!/bin/sh\n"), ("nova-api", "Dockerfile", "FROM x\n")] {
+    for (dir, file, body) in [
+        ("opendaylight", "Dockerfile", "FROM y\n"),
+        ("a", "run.sh", "#!/bin/sh\n"),
+        ("nova-api", "Dockerfile", "FROM x\n"),
+    ] {
         std::fs::create_dir_all(src2.join(dir)).unwrap();
         std::fs::write(src2.join(dir).join(file), body).unwrap();
     }
-    std::fs::set_permissions(src2.join("a/run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(
+        src2.join("a/run.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
     std::os::unix::fs::symlink("nova-api/Dockerfile", src2.join("link")).unwrap();
     let two = archive::archive(&src2, &tmp.path().join("two.tar.gz"), None).unwrap();
 
-    let (a, b) = (std::fs::read(&one.path).unwrap(), std::fs::read(&two.path).unwrap());
+    let (a, b) = (
+        std::fs::read(&one.path).unwrap(),
+        std::fs::read(&two.path).unwrap(),
+    );
     assert_eq!(a, b, "byte-identical archives");
     assert_eq!(one.sha256, two.sha256);
     assert_eq!(one.sha256, sha256_hex(&a));
@@ -557,13 +814,25 @@ fn archive_is_reproducible() {
     for e in ar.entries().unwrap() {
         let e = e.unwrap();
         let h = e.header();
-        assert_eq!((h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()), (0, 0, archive::DEFAULT_MTIME));
-        seen.push(format!("{} {:o}", e.path().unwrap().display(), h.mode().unwrap()));
+        assert_eq!(
+            (h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()),
+            (0, 0, archive::DEFAULT_MTIME)
+        );
+        seen.push(format!(
+            "{} {:o}",
+            e.path().unwrap().display(),
+            h.mode().unwrap()
+        ));
     }
     assert_eq!(
         seen,
         [
-            "a 755", "a/run.sh 755", "link 777", "nova-api 755", "nova-api/Dockerfile 644", "opendaylight 755",
+            "a 755",
+            "a/run.sh 755",
+            "link 777",
+            "nova-api 755",
+            "nova-api/Dockerfile 644",
+            "opendaylight 755",
             "opendaylight/Dockerfile 644"
         ]
     );
@@ -577,7 +846,11 @@ async fn lua_binding_archive_and_unpack() {
     std::fs::write(src.join("Dockerfile"), "FROM nova\n").unwrap();
     let evil = tmp.path().join("evil.tar");
     write_raw_tar(&evil, &[RawEntry::file("../x", b"evil")]);
-    let host = apex::lua::Host::new(apex::lua::HostConfig { plan: true, ..Default::default() }).unwrap();
+    let host = apex::lua::Host::new(apex::lua::HostConfig {
+        plan: true,
+        ..Default::default()
+    })
+    .unwrap();
     let f = host
         .lua()
         .load(
@@ -600,6 +873,8 @@ async fn lua_binding_archive_and_unpack() {
         .set_name("@lua_archive_test")
         .into_function()
         .unwrap();
-    host.call(&f, tmp.path().to_string_lossy().into_owned()).await.unwrap();
+    host.call(&f, tmp.path().to_string_lossy().into_owned())
+        .await
+        .unwrap();
     assert!(!tmp.path().join("x").exists());
 }

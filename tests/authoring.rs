@@ -5,11 +5,19 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn apex(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_apex")).args(args).env_remove("APEX_LUA_PATH").output().expect("run apex")
+    Command::new(env!("CARGO_BIN_EXE_apex"))
+        .args(args)
+        .env_remove("APEX_LUA_PATH")
+        .output()
+        .expect("run apex")
 }
 
 fn out(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 fn s(p: &Path) -> &str {
@@ -33,25 +41,55 @@ fn scaffolded_plugin_passes_its_test_and_changes_the_plan() {
 
     let o = apex(&["--lua-path", s(&lp), "test", s(&lp.join("tests"))]);
     assert!(o.status.success(), "{}", out(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).lines().any(|l| l == "2 passed, 0 failed"), "{}", out(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .any(|l| l == "2 passed, 0 failed"),
+        "{}",
+        out(&o)
+    );
 
     let settings = d.path().join("deploy.yaml");
     write(&settings, SETTINGS);
     let tmp = d.path().join("plan");
-    let o = apex(&["--lua-path", s(&lp), "deploy", "-d", s(&settings), "--plan", "--tmp-dir", s(&tmp)]);
+    let o = apex(&[
+        "--lua-path",
+        s(&lp),
+        "deploy",
+        "-d",
+        s(&settings),
+        "--plan",
+        "--tmp-dir",
+        s(&tmp),
+    ]);
     assert!(o.status.success(), "{}", out(&o));
-    let dockerfile = std::fs::read_to_string(tmp.join("containers/neutron-server/Dockerfile")).unwrap();
-    assert!(dockerfile.contains("RUN yum -y install python-networking-mysdn\n"), "{dockerfile}");
+    let dockerfile =
+        std::fs::read_to_string(tmp.join("containers/neutron-server/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("RUN yum -y install python-networking-mysdn\n"),
+        "{dockerfile}"
+    );
     let cmd = std::fs::read_to_string(tmp.join("deploy_command")).unwrap();
-    assert!(cmd.contains("environments/services/neutron-mysdn.yaml"), "{cmd}");
+    assert!(
+        cmd.contains("environments/services/neutron-mysdn.yaml"),
+        "{cmd}"
+    );
 
     let o = apex(&["--lua-path", s(&lp), "plugins"]);
-    assert!(out(&o).contains(&format!("[{}]", lp.join("plugins/mysdn.lua").display())), "{}", out(&o));
+    assert!(
+        out(&o).contains(&format!("[{}]", lp.join("plugins/mysdn.lua").display())),
+        "{}",
+        out(&o)
+    );
 
     // Scaffolding never overwrites an author's file.
     let o = apex(&["--lua-path", s(&lp), "plugins", "new", "mysdn"]);
     assert!(!o.status.success());
-    assert!(out(&o).contains("already exists; not overwriting it"), "{}", out(&o));
+    assert!(
+        out(&o).contains("already exists; not overwriting it"),
+        "{}",
+        out(&o)
+    );
 }
 
 #[test]
@@ -59,10 +97,23 @@ fn scaffolded_scenario_plans_and_passes_its_test() {
     let d = tempfile::tempdir().unwrap();
     let o = apex(&["--lua-path", s(d.path()), "scenarios", "new", "my-lab"]);
     assert!(o.status.success(), "{}", out(&o));
-    let o = apex(&["--lua-path", s(d.path()), "test", s(&d.path().join("tests"))]);
+    let o = apex(&[
+        "--lua-path",
+        s(d.path()),
+        "test",
+        s(&d.path().join("tests")),
+    ]);
     assert!(o.status.success(), "{}", out(&o));
     let tmp = d.path().join("plan");
-    let o = apex(&["--lua-path", s(d.path()), "deploy", "my-lab", "--plan", "--tmp-dir", s(&tmp)]);
+    let o = apex(&[
+        "--lua-path",
+        s(d.path()),
+        "deploy",
+        "my-lab",
+        "--plan",
+        "--tmp-dir",
+        s(&tmp),
+    ]);
     assert!(o.status.success(), "{}", out(&o));
     assert!(tmp.join("deploy_command").is_file());
     let o = apex(&["--lua-path", s(d.path()), "scenarios"]);
@@ -73,17 +124,38 @@ fn scaffolded_scenario_plans_and_passes_its_test() {
 fn unknown_sdn_controller_lists_plugins_and_where_they_were_searched() {
     let d = tempfile::tempdir().unwrap();
     let lp = d.path().join("lua");
-    write(&lp.join("plugins/other.lua"), "return { description = 'x' }");
+    write(
+        &lp.join("plugins/other.lua"),
+        "return { description = 'x' }",
+    );
     let settings = d.path().join("deploy.yaml");
     write(&settings, &SETTINGS.replace("mysdn", "nosuch"));
-    let o = apex(&["--lua-path", s(&lp), "deploy", "-d", s(&settings), "--plan", "--tmp-dir", s(&d.path().join("t"))]);
+    let o = apex(&[
+        "--lua-path",
+        s(&lp),
+        "deploy",
+        "-d",
+        s(&settings),
+        "--plan",
+        "--tmp-dir",
+        s(&d.path().join("t")),
+    ]);
     assert!(!o.status.success());
     let text = out(&o);
     assert!(text.contains("deploy_options.sdn_controller"), "{text}");
     assert!(text.contains("unknown plugin \"nosuch\""), "{text}");
-    assert!(text.contains("opendaylight") && text.contains("other"), "{text}");
-    assert!(text.contains(&lp.join("plugins").display().to_string()), "{text}");
-    assert!(!d.path().join("t/deploy_command").exists(), "something was written");
+    assert!(
+        text.contains("opendaylight") && text.contains("other"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&lp.join("plugins").display().to_string()),
+        "{text}"
+    );
+    assert!(
+        !d.path().join("t/deploy_command").exists(),
+        "something was written"
+    );
 }
 
 #[test]
@@ -96,7 +168,16 @@ fn a_hook_returning_the_wrong_shape_names_plugin_hook_and_field() {
     );
     let settings = d.path().join("deploy.yaml");
     write(&settings, SETTINGS);
-    let o = apex(&["--lua-path", s(&lp), "deploy", "-d", s(&settings), "--plan", "--tmp-dir", s(&d.path().join("t"))]);
+    let o = apex(&[
+        "--lua-path",
+        s(&lp),
+        "deploy",
+        "-d",
+        s(&settings),
+        "--plan",
+        "--tmp-dir",
+        s(&d.path().join("t")),
+    ]);
     assert!(!o.status.success());
     let text = out(&o);
     assert!(text.contains("plugin mysdn"), "{text}");
@@ -115,11 +196,22 @@ fn a_lua_error_in_a_plugin_shows_the_authors_file_and_line_first() {
     );
     let settings = d.path().join("deploy.yaml");
     write(&settings, SETTINGS);
-    let o = apex(&["--lua-path", s(&lp), "deploy", "-d", s(&settings), "--plan", "--tmp-dir", s(&d.path().join("t"))]);
+    let o = apex(&[
+        "--lua-path",
+        s(&lp),
+        "deploy",
+        "-d",
+        s(&settings),
+        "--plan",
+        "--tmp-dir",
+        s(&d.path().join("t")),
+    ]);
     assert!(!o.status.success());
     let text = out(&o);
     let at = format!("{}:3:", plugin.display());
-    let first_location = text.find(&at).unwrap_or_else(|| panic!("no {at} in {text}"));
+    let first_location = text
+        .find(&at)
+        .unwrap_or_else(|| panic!("no {at} in {text}"));
     assert!(
         !text[..first_location].contains(".lua:"),
         "another file:line comes before the author's:\n{text}"

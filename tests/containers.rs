@@ -9,8 +9,9 @@ use std::collections::BTreeSet;
 use apex::engine::{self, BuildOptions};
 use apex::lab::registry::{Fault, FaultyProxy};
 use apex::registry::{
-    CopyContext, CopyOptions, CopyStatus, DOCKER_LIST, ImageRef, MirrorItem, MirrorOptions, RawManifest,
-    RebuildOptions, RegistrySettings, copy_image, mirror_images, rebuild_patched, sha256_digest,
+    CopyContext, CopyOptions, CopyStatus, DOCKER_LIST, ImageRef, MirrorItem, MirrorOptions,
+    RawManifest, RebuildOptions, RegistrySettings, copy_image, mirror_images, rebuild_patched,
+    sha256_digest,
 };
 use lab::{client, digest_of, services};
 
@@ -22,7 +23,13 @@ async fn blobs_of(host: &str, refs: &[String]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for r in refs {
         let r = ImageRef::parse(r).unwrap();
-        let m = reg.manifest(&r.repository, &r.reference).await.unwrap().unwrap().parse().unwrap();
+        let m = reg
+            .manifest(&r.repository, &r.reference)
+            .await
+            .unwrap()
+            .unwrap()
+            .parse()
+            .unwrap();
         out.extend(m.config.into_iter().chain(m.layers).map(|d| d.digest));
     }
     out
@@ -53,16 +60,25 @@ async fn build_passes_build_args_and_reports_a_failed_step_with_its_output() {
         context: ctx.path().to_path_buf(),
         tag: "apexlab/test-build:args".into(),
         dockerfile: None,
-        build_args: [("GREETING".to_string(), "hello-apex".to_string()), ("REAL_USER".into(), "nobody".into())].into(),
+        build_args: [
+            ("GREETING".to_string(), "hello-apex".to_string()),
+            ("REAL_USER".into(), "nobody".into()),
+        ]
+        .into(),
         labels: [("apex.test".to_string(), "1".to_string())].into(),
         no_cache: true,
     };
     let built = engine::build_image(&lab.docker, &opts).await.unwrap();
     assert!(built.id.starts_with("sha256:"), "{built:?}");
-    let info = engine::inspect_image(&lab.docker, "apexlab/test-build:args").await.unwrap();
+    let info = engine::inspect_image(&lab.docker, "apexlab/test-build:args")
+        .await
+        .unwrap();
     assert_eq!(info.id, built.id);
     assert_eq!(info.user, "nobody");
-    assert_eq!(info.labels.get("greeting").map(String::as_str), Some("hello-apex"));
+    assert_eq!(
+        info.labels.get("greeting").map(String::as_str),
+        Some("hello-apex")
+    );
     assert_eq!(info.labels.get("apex.test").map(String::as_str), Some("1"));
 
     std::fs::write(
@@ -70,43 +86,100 @@ async fn build_passes_build_args_and_reports_a_failed_step_with_its_output() {
         "FROM apexlab/busybox:base\nRUN echo step-one-ok\nRUN echo about-to-fail-$((40+2)) && exit 3\nRUN echo never\n",
     )
     .unwrap();
-    let failing = BuildOptions { tag: "apexlab/test-build:fails".into(), ..opts };
-    let err = format!("{:#}", engine::build_image(&lab.docker, &failing).await.unwrap_err());
-    assert!(err.contains("RUN echo about-to-fail"), "the failed step is named: {err}");
-    assert!(err.contains("about-to-fail-42"), "the step's output is shown: {err}");
-    assert!(err.contains("non-zero code: 3"), "the exit code is shown: {err}");
+    let failing = BuildOptions {
+        tag: "apexlab/test-build:fails".into(),
+        ..opts
+    };
+    let err = format!(
+        "{:#}",
+        engine::build_image(&lab.docker, &failing)
+            .await
+            .unwrap_err()
+    );
+    assert!(
+        err.contains("RUN echo about-to-fail"),
+        "the failed step is named: {err}"
+    );
+    assert!(
+        err.contains("about-to-fail-42"),
+        "the step's output is shown: {err}"
+    );
+    assert!(
+        err.contains("non-zero code: 3"),
+        "the exit code is shown: {err}"
+    );
     assert!(!err.contains("never"), "{err}");
 
-    let missing = BuildOptions { context: ctx.path().join("nope"), ..failing };
-    let err = engine::build_image(&lab.docker, &missing).await.unwrap_err().to_string();
+    let missing = BuildOptions {
+        context: ctx.path().join("nope"),
+        ..failing
+    };
+    let err = engine::build_image(&lab.docker, &missing)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no Dockerfile in context"), "{err}");
-    engine::remove_image(&lab.docker, "apexlab/test-build:args", true).await.unwrap();
+    engine::remove_image(&lab.docker, "apexlab/test-build:args", true)
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
 async fn pull_tag_inspect_user_and_push_to_a_registry() {
     let lab = lab::lab().await;
     let upstream = &lab.images[0];
-    let pulled = engine::pull_image(&lab.docker, upstream, None).await.unwrap();
+    let pulled = engine::pull_image(&lab.docker, upstream, None)
+        .await
+        .unwrap();
     assert_eq!(pulled.user, "nova", "the service user, not root");
-    assert_eq!(pulled.labels.get("name").map(String::as_str), Some("centos-binary-nova-api"));
+    assert_eq!(
+        pulled.labels.get("name").map(String::as_str),
+        Some("centos-binary-nova-api")
+    );
     let upstream_digest = digest_of(&lab.upstream.host(), REPO, "current-tripleo").await;
-    assert!(pulled.digests.iter().any(|d| d.ends_with(&upstream_digest)), "{:?} has {upstream_digest}", pulled.digests);
+    assert!(
+        pulled.digests.iter().any(|d| d.ends_with(&upstream_digest)),
+        "{:?} has {upstream_digest}",
+        pulled.digests
+    );
 
     let target = format!("{}/{REPO}:apex", lab.local.host());
-    engine::tag_image(&lab.docker, upstream, &target).await.unwrap();
+    engine::tag_image(&lab.docker, upstream, &target)
+        .await
+        .unwrap();
     let tagged = engine::inspect_image(&lab.docker, &target).await.unwrap();
     assert_eq!(tagged.id, pulled.id);
     assert!(tagged.tags.contains(&target), "{:?}", tagged.tags);
 
-    let pushed = engine::push_image(&lab.docker, &target, None).await.unwrap();
-    assert_eq!(pushed.digest, digest_of(&lab.local.host(), REPO, "apex").await);
-    assert_eq!(client(&lab.local.host(), 3).tags(REPO).await.unwrap(), vec!["apex".to_string()]);
-    assert_eq!(client(&lab.local.host(), 3).catalog().await.unwrap(), vec![REPO.to_string()]);
-    engine::remove_image(&lab.docker, &target, false).await.unwrap();
-    engine::remove_image(&lab.docker, upstream, false).await.unwrap();
+    let pushed = engine::push_image(&lab.docker, &target, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        pushed.digest,
+        digest_of(&lab.local.host(), REPO, "apex").await
+    );
+    assert_eq!(
+        client(&lab.local.host(), 3).tags(REPO).await.unwrap(),
+        vec!["apex".to_string()]
+    );
+    assert_eq!(
+        client(&lab.local.host(), 3).catalog().await.unwrap(),
+        vec![REPO.to_string()]
+    );
+    engine::remove_image(&lab.docker, &target, false)
+        .await
+        .unwrap();
+    engine::remove_image(&lab.docker, upstream, false)
+        .await
+        .unwrap();
 
-    let err = engine::pull_image(&lab.docker, &format!("{}/no/such:image", lab.local.host()), None).await.unwrap_err();
+    let err = engine::pull_image(
+        &lab.docker,
+        &format!("{}/no/such:image", lab.local.host()),
+        None,
+    )
+    .await
+    .unwrap_err();
     assert!(format!("{err:#}").contains("pulling"), "{err:#}");
     lab.cleanup().await;
 }
@@ -118,27 +191,67 @@ async fn copy_keeps_the_digest_and_a_rerun_sends_nothing() {
     let src = ImageRef::parse(&lab.images[0]).unwrap();
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
     let (from, to) = (client(&lab.upstream.host(), 3), client(&proxy.host(), 3));
-    let report = copy_image(&from, &src, &to, &dst, CopyOptions::default(), &CopyContext::default()).await.unwrap();
+    let report = copy_image(
+        &from,
+        &src,
+        &to,
+        &dst,
+        CopyOptions::default(),
+        &CopyContext::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     let upstream_digest = digest_of(&lab.upstream.host(), REPO, "current-tripleo").await;
     assert_eq!(report.digest, upstream_digest);
-    assert_eq!(digest_of(&lab.local.host(), REPO, "current-tripleo").await, upstream_digest);
+    assert_eq!(
+        digest_of(&lab.local.host(), REPO, "current-tripleo").await,
+        upstream_digest
+    );
     let blobs = blobs_of(&lab.upstream.host(), &lab.images[..1]).await;
     assert_eq!(report.blobs_sent as usize, blobs.len());
-    assert_eq!(proxy.count("PUT", "/blobs/uploads/"), blobs.len(), "each blob sent once");
+    assert_eq!(
+        proxy.count("PUT", "/blobs/uploads/"),
+        blobs.len(),
+        "each blob sent once"
+    );
     assert!(proxy.count("PUT", "/manifests/") == 1);
 
     proxy.reset();
-    let again = copy_image(&from, &src, &to, &dst, CopyOptions::default(), &CopyContext::default()).await.unwrap();
+    let again = copy_image(
+        &from,
+        &src,
+        &to,
+        &dst,
+        CopyOptions::default(),
+        &CopyContext::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(again.status, CopyStatus::Present);
     assert_eq!(again.digest, upstream_digest);
     let seen = proxy.requests();
-    assert!(seen.iter().all(|r| !r.path.contains("/blobs/")), "no blob requests on a rerun: {seen:?}");
+    assert!(
+        seen.iter().all(|r| !r.path.contains("/blobs/")),
+        "no blob requests on a rerun: {seen:?}"
+    );
     assert_eq!(seen.len(), 1, "one HEAD of the manifest: {seen:?}");
 
     let missing = ImageRef::parse(&format!("{}/no/such:tag", lab.upstream.host())).unwrap();
-    let err = copy_image(&from, &missing, &to, &dst, CopyOptions::default(), &CopyContext::default()).await.unwrap_err();
-    assert!(format!("{err:#}").contains("no such image in the source registry"), "{err:#}");
+    let err = copy_image(
+        &from,
+        &missing,
+        &to,
+        &dst,
+        CopyOptions::default(),
+        &CopyContext::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("no such image in the source registry"),
+        "{err:#}"
+    );
 }
 
 #[tokio::test]
@@ -146,7 +259,12 @@ async fn mirror_sends_shared_blobs_once_and_a_rerun_sends_none() {
     let lab = lab::lab().await;
     let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
     let items = mirror_items(&lab, &proxy.host());
-    let summary = mirror_images(&items, RegistrySettings::default(), MirrorOptions::default()).await;
+    let summary = mirror_images(
+        &items,
+        RegistrySettings::default(),
+        MirrorOptions::default(),
+    )
+    .await;
     assert!(summary.failed.is_empty(), "{:?}", summary.failed);
     assert_eq!(summary.copied.len(), items.len());
     for s in services() {
@@ -158,15 +276,34 @@ async fn mirror_sends_shared_blobs_once_and_a_rerun_sends_none() {
         );
     }
     let blobs = blobs_of(&lab.upstream.host(), &lab.images).await;
-    assert_eq!(proxy.count("PUT", "/blobs/uploads/"), blobs.len(), "every distinct blob sent exactly once");
+    assert_eq!(
+        proxy.count("PUT", "/blobs/uploads/"),
+        blobs.len(),
+        "every distinct blob sent exactly once"
+    );
     assert_eq!(summary.blobs_sent as usize, blobs.len());
-    assert!(summary.blobs_mounted >= 2, "the shared base is mounted, not sent again: {summary:?}");
+    assert!(
+        summary.blobs_mounted >= 2,
+        "the shared base is mounted, not sent again: {summary:?}"
+    );
 
     proxy.reset();
-    let rerun = mirror_images(&items, RegistrySettings::default(), MirrorOptions::default()).await;
+    let rerun = mirror_images(
+        &items,
+        RegistrySettings::default(),
+        MirrorOptions::default(),
+    )
+    .await;
     assert_eq!(rerun.present.len(), items.len(), "{rerun:?}");
     assert!(rerun.copied.is_empty() && rerun.failed.is_empty());
-    assert_eq!(proxy.requests().iter().filter(|r| r.path.contains("/blobs/")).count(), 0);
+    assert_eq!(
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.path.contains("/blobs/"))
+            .count(),
+        0
+    );
     assert_eq!(rerun.blobs_sent, 0);
 }
 
@@ -175,25 +312,58 @@ async fn copy_retries_through_failures_and_mirror_recovers_after_a_stopped_regis
     let mut lab = lab::lab().await;
     let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
     // 503s and dropped connections on blob uploads, manifest puts and HEADs.
-    proxy.fail_next(2, "PUT /v2/tripleomaster/centos-binary-nova-api/blobs/uploads/", Fault::Status(503));
+    proxy.fail_next(
+        2,
+        "PUT /v2/tripleomaster/centos-binary-nova-api/blobs/uploads/",
+        Fault::Status(503),
+    );
     proxy.fail_next(1, "POST /v2/", Fault::Drop);
-    proxy.fail_next(1, "PUT /v2/tripleomaster/centos-binary-nova-api/manifests/", Fault::Status(502));
+    proxy.fail_next(
+        1,
+        "PUT /v2/tripleomaster/centos-binary-nova-api/manifests/",
+        Fault::Status(502),
+    );
     proxy.fail_next(1, "HEAD /v2/", Fault::Drop);
     let src = ImageRef::parse(&lab.images[0]).unwrap();
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
     let (from, to) = (client(&lab.upstream.host(), 5), client(&proxy.host(), 5));
-    let report = copy_image(&from, &src, &to, &dst, CopyOptions::default(), &CopyContext::default()).await.unwrap();
+    let report = copy_image(
+        &from,
+        &src,
+        &to,
+        &dst,
+        CopyOptions::default(),
+        &CopyContext::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
-    assert_eq!(digest_of(&lab.local.host(), REPO, "current-tripleo").await, report.digest);
-    assert!(proxy.count("PUT", "/blobs/uploads/") > blobs_of(&lab.upstream.host(), &lab.images[..1]).await.len(), "failures were retried");
+    assert_eq!(
+        digest_of(&lab.local.host(), REPO, "current-tripleo").await,
+        report.digest
+    );
+    assert!(
+        proxy.count("PUT", "/blobs/uploads/")
+            > blobs_of(&lab.upstream.host(), &lab.images[..1]).await.len(),
+        "failures were retried"
+    );
 
     // A stopped destination: every image fails with its reason, none is lost.
     lab.local.stop().await;
     let items = mirror_items(&lab, &lab.local.host());
-    let settings = RegistrySettings { attempts: Some(2), ..Default::default() };
+    let settings = RegistrySettings {
+        attempts: Some(2),
+        ..Default::default()
+    };
     let down = mirror_images(&items, settings.clone(), MirrorOptions::default()).await;
     assert_eq!(down.failed.len(), items.len(), "{down:?}");
-    assert!(down.failed.iter().all(|f| f.error.contains(&lab.local.host())), "{:?}", down.failed);
+    assert!(
+        down.failed
+            .iter()
+            .all(|f| f.error.contains(&lab.local.host())),
+        "{:?}",
+        down.failed
+    );
     lab.local.restart().await.unwrap();
     let up = mirror_images(&items, settings, MirrorOptions::default()).await;
     assert!(up.failed.is_empty(), "{:?}", up.failed);
@@ -215,11 +385,28 @@ async fn a_manifest_list_is_copied_byte_for_byte_with_its_images() {
     let mut entries = Vec::new();
     for (arch, svc) in [("amd64", "nova-api"), ("arm64", "nova-conductor")] {
         let repo = format!("tripleomaster/centos-binary-{svc}");
-        let m = up.manifest(&repo, "current-tripleo").await.unwrap().unwrap();
+        let m = up
+            .manifest(&repo, "current-tripleo")
+            .await
+            .unwrap()
+            .unwrap();
         // Put the child into the list's repository (by digest) first.
         let child_src = ImageRef::parse(&lab.image_in(&lab.upstream.host(), svc)).unwrap();
-        let child_dst = ImageRef { repository: "tripleomaster/multi".into(), reference: m.digest.clone(), ..child_src.clone() };
-        copy_image(&up, &child_src, &up, &child_dst, CopyOptions::default(), &CopyContext::default()).await.unwrap();
+        let child_dst = ImageRef {
+            repository: "tripleomaster/multi".into(),
+            reference: m.digest.clone(),
+            ..child_src.clone()
+        };
+        copy_image(
+            &up,
+            &child_src,
+            &up,
+            &child_dst,
+            CopyOptions::default(),
+            &CopyContext::default(),
+        )
+        .await
+        .unwrap();
         entries.push(format!(
             r#"{{"mediaType":"{}","size":{},"digest":"{}","platform":{{"architecture":"{arch}","os":"linux"}}}}"#,
             m.media_type,
@@ -232,21 +419,57 @@ async fn a_manifest_list_is_copied_byte_for_byte_with_its_images() {
         "{{\n   \"schemaVersion\": 2,\n   \"mediaType\": \"{DOCKER_LIST}\",\n   \"manifests\": [ {} ]\n}}",
         entries.join(",\n      ")
     );
-    let raw = RawManifest { bytes: list.clone().into(), media_type: DOCKER_LIST.into(), digest: sha256_digest(list.as_bytes()) };
-    up.put_manifest("tripleomaster/multi", "current-tripleo", &raw).await.unwrap();
+    let raw = RawManifest {
+        bytes: list.clone().into(),
+        media_type: DOCKER_LIST.into(),
+        digest: sha256_digest(list.as_bytes()),
+    };
+    up.put_manifest("tripleomaster/multi", "current-tripleo", &raw)
+        .await
+        .unwrap();
 
-    let src = ImageRef::parse(&format!("{}/tripleomaster/multi:current-tripleo", lab.upstream.host())).unwrap();
-    let dst = ImageRef::parse(&format!("{}/tripleomaster/multi:current-tripleo", lab.local.host())).unwrap();
+    let src = ImageRef::parse(&format!(
+        "{}/tripleomaster/multi:current-tripleo",
+        lab.upstream.host()
+    ))
+    .unwrap();
+    let dst = ImageRef::parse(&format!(
+        "{}/tripleomaster/multi:current-tripleo",
+        lab.local.host()
+    ))
+    .unwrap();
     let local = client(&lab.local.host(), 3);
-    let report = copy_image(&up, &src, &local, &dst, CopyOptions::default(), &CopyContext::default()).await.unwrap();
+    let report = copy_image(
+        &up,
+        &src,
+        &local,
+        &dst,
+        CopyOptions::default(),
+        &CopyContext::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.digest, raw.digest);
-    let copied = local.manifest("tripleomaster/multi", "current-tripleo").await.unwrap().unwrap();
+    let copied = local
+        .manifest("tripleomaster/multi", "current-tripleo")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(copied.bytes, raw.bytes, "byte-identical list");
     assert_eq!(copied.media_type, DOCKER_LIST);
     for child in copied.parse().unwrap().manifests {
-        let m = local.manifest("tripleomaster/multi", &child.digest).await.unwrap().expect("child manifest copied");
+        let m = local
+            .manifest("tripleomaster/multi", &child.digest)
+            .await
+            .unwrap()
+            .expect("child manifest copied");
         for blob in m.parse().unwrap().layers {
-            assert!(local.blob_exists("tripleomaster/multi", &blob.digest).await.unwrap());
+            assert!(
+                local
+                    .blob_exists("tripleomaster/multi", &blob.digest)
+                    .await
+                    .unwrap()
+            );
         }
     }
 }
@@ -255,11 +478,19 @@ async fn a_manifest_list_is_copied_byte_for_byte_with_its_images() {
 async fn patched_images_are_rebuilt_with_their_own_user_tagged_apex_and_pushed() {
     let lab = lab::lab().await;
     let items = mirror_items(&lab, &lab.local.host());
-    let summary = mirror_images(&items, RegistrySettings::default(), MirrorOptions::default()).await;
+    let summary = mirror_images(
+        &items,
+        RegistrySettings::default(),
+        MirrorOptions::default(),
+    )
+    .await;
     assert!(summary.failed.is_empty(), "{:?}", summary.failed);
 
     let containers = tempfile::tempdir().unwrap();
-    for (dir, image) in [("nova-api", "nova-api"), ("neutron-server", "neutron-server")] {
+    for (dir, image) in [
+        ("nova-api", "nova-api"),
+        ("neutron-server", "neutron-server"),
+    ] {
         std::fs::create_dir_all(containers.path().join(dir)).unwrap();
         std::fs::write(
             containers.path().join(dir).join("Dockerfile"),
@@ -272,7 +503,11 @@ async fn patched_images_are_rebuilt_with_their_own_user_tagged_apex_and_pushed()
         .unwrap();
     }
     std::fs::create_dir_all(containers.path().join("not-in-registry")).unwrap();
-    std::fs::write(containers.path().join("not-in-registry/Dockerfile"), "FROM scratch\n").unwrap();
+    std::fs::write(
+        containers.path().join("not-in-registry/Dockerfile"),
+        "FROM scratch\n",
+    )
+    .unwrap();
 
     let opts = RebuildOptions {
         registry: lab.local.host(),
@@ -287,31 +522,62 @@ async fn patched_images_are_rebuilt_with_their_own_user_tagged_apex_and_pushed()
     let summary = rebuild_patched(&opts).await.unwrap();
     assert!(summary.failed.is_empty(), "{:?}", summary.failed);
     assert_eq!(summary.not_in_registry, vec!["not-in-registry".to_string()]);
-    let users: Vec<(&str, &str)> = summary.rebuilt.iter().map(|r| (r.image.as_str(), r.user.as_str())).collect();
+    let users: Vec<(&str, &str)> = summary
+        .rebuilt
+        .iter()
+        .map(|r| (r.image.as_str(), r.user.as_str()))
+        .collect();
     let host = lab.local.host();
     assert_eq!(
         users,
         vec![
-            (format!("{host}/tripleomaster/centos-binary-neutron-server:apex").as_str(), "neutron"),
-            (format!("{host}/tripleomaster/centos-binary-nova-api:apex").as_str(), "nova"),
+            (
+                format!("{host}/tripleomaster/centos-binary-neutron-server:apex").as_str(),
+                "neutron"
+            ),
+            (
+                format!("{host}/tripleomaster/centos-binary-nova-api:apex").as_str(),
+                "nova"
+            ),
         ]
     );
     for r in &summary.rebuilt {
         let repo = ImageRef::parse(&r.image).unwrap().repository;
         assert_eq!(digest_of(&host, &repo, "apex").await, r.digest);
         let config = client(&host, 3).image_config(&repo, "apex").await.unwrap();
-        assert_eq!(config["config"]["User"], r.user.as_str(), "runs as its own user again");
-        assert_eq!(config["config"]["Labels"]["apex.real_user"], r.user.as_str());
+        assert_eq!(
+            config["config"]["User"],
+            r.user.as_str(),
+            "runs as its own user again"
+        );
+        assert_eq!(
+            config["config"]["Labels"]["apex.real_user"],
+            r.user.as_str()
+        );
     }
-    let untouched = client(&host, 3).tags("tripleomaster/centos-binary-nova-conductor").await.unwrap();
-    assert_eq!(untouched, vec!["current-tripleo".to_string()], "images without patches are not rebuilt");
+    let untouched = client(&host, 3)
+        .tags("tripleomaster/centos-binary-nova-conductor")
+        .await
+        .unwrap();
+    assert_eq!(
+        untouched,
+        vec!["current-tripleo".to_string()],
+        "images without patches are not rebuilt"
+    );
     lab.cleanup().await;
 }
 
 /// Runs a Lua chunk on a fresh host with `...` = `args` (a table).
 async fn run_lua(plan: bool, chunk: &str, args: serde_json::Value) -> anyhow::Result<()> {
-    let host = apex::lua::Host::new(apex::lua::HostConfig { plan, ..Default::default() })?;
-    let func = host.lua().load(chunk).set_name("@containers_test.lua").into_function()?;
+    let host = apex::lua::Host::new(apex::lua::HostConfig {
+        plan,
+        ..Default::default()
+    })?;
+    let func = host
+        .lua()
+        .load(chunk)
+        .set_name("@containers_test.lua")
+        .into_function()?;
     let args = host.to_lua(&args)?;
     host.call(&func, args).await?;
     Ok(())
@@ -321,12 +587,19 @@ async fn run_lua(plan: bool, chunk: &str, args: serde_json::Value) -> anyhow::Re
 async fn lua_bindings_build_inspect_push_list_copy_mirror_and_rebuild() {
     let lab = lab::lab().await;
     let ctx = tempfile::tempdir().unwrap();
-    std::fs::write(ctx.path().join("Dockerfile"), "FROM apexlab/busybox:base\nARG REAL_USER\nUSER $REAL_USER\n").unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM apexlab/busybox:base\nARG REAL_USER\nUSER $REAL_USER\n",
+    )
+    .unwrap();
     let containers = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(containers.path().join("nova-conductor")).unwrap();
     std::fs::write(
         containers.path().join("nova-conductor/Dockerfile"),
-        format!("FROM {}\nARG REAL_USER\nUSER root\nRUN touch /patched\nUSER $REAL_USER\n", lab.image_in(&lab.local.host(), "nova-conductor")),
+        format!(
+            "FROM {}\nARG REAL_USER\nUSER root\nRUN touch /patched\nUSER $REAL_USER\n",
+            lab.image_in(&lab.local.host(), "nova-conductor")
+        ),
     )
     .unwrap();
     let args = serde_json::json!({
@@ -400,36 +673,79 @@ err = tostring(err)
 assert(not ok and err:match("refused in plan mode"), err)
 assert(#core.registry_catalog({registry = lab.upstream}).repositories == 3, "reads are allowed in plan mode")
 "#;
-    run_lua(true, plan, serde_json::json!({"upstream": lab.upstream.host()})).await.unwrap();
-    engine::remove_image(&lab.docker, "apexlab/lua-build:1", true).await.unwrap();
+    run_lua(
+        true,
+        plan,
+        serde_json::json!({"upstream": lab.upstream.host()}),
+    )
+    .await
+    .unwrap();
+    engine::remove_image(&lab.docker, "apexlab/lua-build:1", true)
+        .await
+        .unwrap();
     lab.cleanup().await;
 }
 
 #[tokio::test]
 async fn copy_to_a_tls_registry_trusts_the_given_ca_only() {
     let lab = lab::lab().await;
-    let tls = apex::lab::registry::LabRegistry::start_tls("tls").await.unwrap();
+    let tls = apex::lab::registry::LabRegistry::start_tls("tls")
+        .await
+        .unwrap();
     let src = ImageRef::parse(&lab.images[0]).unwrap();
     let dst = ImageRef::parse(&lab.image_in(&tls.host(), "nova-api")).unwrap();
     let from = client(&lab.upstream.host(), 3);
 
-    let untrusted = RegistrySettings { tls: vec![tls.host()], attempts: Some(1), ..Default::default() };
+    let untrusted = RegistrySettings {
+        tls: vec![tls.host()],
+        attempts: Some(1),
+        ..Default::default()
+    };
     let to = apex::registry::Registry::new(&tls.host(), &untrusted).unwrap();
-    let err = copy_image(&from, &src, &to, &dst, CopyOptions::default(), &CopyContext::default()).await.unwrap_err();
-    assert!(format!("{err:#}").contains(&format!("https://{}", tls.host())), "{err:#}");
+    let err = copy_image(
+        &from,
+        &src,
+        &to,
+        &dst,
+        CopyOptions::default(),
+        &CopyContext::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains(&format!("https://{}", tls.host())),
+        "{err:#}"
+    );
 
-    let trusted = RegistrySettings { ca_file: tls.ca_file(), ..untrusted };
+    let trusted = RegistrySettings {
+        ca_file: tls.ca_file(),
+        ..untrusted
+    };
     let to = apex::registry::Registry::new(&tls.host(), &trusted).unwrap();
-    let report = copy_image(&from, &src, &to, &dst, CopyOptions::default(), &CopyContext::default()).await.unwrap();
+    let report = copy_image(
+        &from,
+        &src,
+        &to,
+        &dst,
+        CopyOptions::default(),
+        &CopyContext::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
-    assert_eq!(to.manifest_digest(REPO, "current-tripleo").await.unwrap(), Some(report.digest));
+    assert_eq!(
+        to.manifest_digest(REPO, "current-tripleo").await.unwrap(),
+        Some(report.digest)
+    );
     assert_eq!(to.catalog().await.unwrap(), vec![REPO.to_string()]);
 }
 
 #[tokio::test]
 async fn credentials_come_from_settings_or_a_docker_config_file() {
     let lab = lab::lab().await;
-    let secured = apex::lab::registry::LabRegistry::start_with_auth("auth", "apex", "s3cret").await.unwrap();
+    let secured = apex::lab::registry::LabRegistry::start_with_auth("auth", "apex", "s3cret")
+        .await
+        .unwrap();
     let host = secured.host();
 
     let anonymous = client(&host, 1);
@@ -437,35 +753,74 @@ async fn credentials_come_from_settings_or_a_docker_config_file() {
     assert!(format!("{err:#}").contains("401"), "{err:#}");
 
     // Engine push with credentials from the caller.
-    let creds = apex::registry::Credentials { username: "apex".into(), password: "s3cret".into() };
+    let creds = apex::registry::Credentials {
+        username: "apex".into(),
+        password: "s3cret".into(),
+    };
     let target = format!("{host}/{REPO}:pushed");
-    engine::pull_image(&lab.docker, &lab.images[0], None).await.unwrap();
-    engine::tag_image(&lab.docker, &lab.images[0], &target).await.unwrap();
-    let wrong = apex::registry::Credentials { password: "nope".into(), ..creds.clone() };
-    assert!(engine::push_image(&lab.docker, &target, Some(&wrong)).await.is_err(), "a wrong password is refused");
-    let pushed = engine::push_image(&lab.docker, &target, Some(&creds)).await.unwrap();
+    engine::pull_image(&lab.docker, &lab.images[0], None)
+        .await
+        .unwrap();
+    engine::tag_image(&lab.docker, &lab.images[0], &target)
+        .await
+        .unwrap();
+    let wrong = apex::registry::Credentials {
+        password: "nope".into(),
+        ..creds.clone()
+    };
+    assert!(
+        engine::push_image(&lab.docker, &target, Some(&wrong))
+            .await
+            .is_err(),
+        "a wrong password is refused"
+    );
+    let pushed = engine::push_image(&lab.docker, &target, Some(&creds))
+        .await
+        .unwrap();
 
     // Registry client with credentials in settings.
-    let settings = RegistrySettings { credentials: [(host.clone(), creds.clone())].into(), ..Default::default() };
+    let settings = RegistrySettings {
+        credentials: [(host.clone(), creds.clone())].into(),
+        ..Default::default()
+    };
     let reg = apex::registry::Registry::new(&host, &settings).unwrap();
-    assert_eq!(reg.manifest_digest(REPO, "pushed").await.unwrap(), Some(pushed.digest.clone()));
+    assert_eq!(
+        reg.manifest_digest(REPO, "pushed").await.unwrap(),
+        Some(pushed.digest.clone())
+    );
 
     // ... and from a Docker config file as `docker login` writes it.
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
-    std::fs::write(&config, format!(r#"{{"auths":{{"{host}":{{"auth":"YXBleDpzM2NyZXQ="}}}}}}"#)).unwrap();
-    let settings = RegistrySettings { docker_config: Some(config), ..Default::default() };
+    std::fs::write(
+        &config,
+        format!(r#"{{"auths":{{"{host}":{{"auth":"YXBleDpzM2NyZXQ="}}}}}}"#),
+    )
+    .unwrap();
+    let settings = RegistrySettings {
+        docker_config: Some(config),
+        ..Default::default()
+    };
     let reg = apex::registry::Registry::new(&host, &settings).unwrap();
     assert_eq!(reg.catalog().await.unwrap(), vec![REPO.to_string()]);
 
     // A copy into the secured registry authenticates every request it makes.
     let src = ImageRef::parse(&lab.images[1]).unwrap();
     let dst = ImageRef::parse(&lab.image_in(&host, "nova-conductor")).unwrap();
-    let report = copy_image(&client(&lab.upstream.host(), 3), &src, &reg, &dst, CopyOptions::default(), &CopyContext::default())
-        .await
-        .unwrap();
+    let report = copy_image(
+        &client(&lab.upstream.host(), 3),
+        &src,
+        &reg,
+        &dst,
+        CopyOptions::default(),
+        &CopyContext::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     assert!(report.blobs_sent >= 1);
-    engine::remove_image(&lab.docker, &target, false).await.unwrap();
+    engine::remove_image(&lab.docker, &target, false)
+        .await
+        .unwrap();
     lab.cleanup().await;
 }

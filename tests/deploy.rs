@@ -30,7 +30,11 @@ static LAB: OnceLock<Mutex<TestLab>> = OnceLock::new();
 /// The lab of this test process (started once), held for the whole test.
 fn lab() -> MutexGuard<'static, TestLab> {
     let m = LAB.get_or_init(|| {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         // A fixed dir: the next run reattaches to its registries and sshd
         // (Lab::up is idempotent per dir) instead of leaving one lab per run.
         let dir = std::env::temp_dir().join("apex-test-deploy-lab");
@@ -47,7 +51,8 @@ fn text(b: &[u8]) -> String {
 }
 
 fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p.as_ref()).unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
+    std::fs::read_to_string(p.as_ref())
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
 }
 
 fn yaml(p: impl AsRef<Path>) -> serde_json::Value {
@@ -69,7 +74,12 @@ impl TestLab {
             cmd.arg("--lua-path").arg(d);
         }
         cmd.arg("deploy").args(args);
-        cmd.arg("-s").arg(&site).arg("-n").arg(&net).arg("--tmp-dir").arg(tmp);
+        cmd.arg("-s")
+            .arg(&site)
+            .arg("-n")
+            .arg(&net)
+            .arg("--tmp-dir")
+            .arg(tmp);
         cmd.output().expect("run apex")
     }
 
@@ -121,7 +131,12 @@ impl TestLab {
                 .unwrap_or_else(|e| panic!("GET {url}: {e}"))
         });
         let mut out = BTreeSet::new();
-        out.insert(doc["config"]["digest"].as_str().unwrap_or_else(|| panic!("{url}: no config digest: {doc}")).to_string());
+        out.insert(
+            doc["config"]["digest"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{url}: no config digest: {doc}"))
+                .to_string(),
+        );
         for l in doc["layers"].as_array().unwrap() {
             out.insert(l["digest"].as_str().unwrap().to_string());
         }
@@ -135,15 +150,26 @@ impl TestLab {
         let mut out = BTreeMap::new();
         let mut stack = vec![root];
         while let Some(d) = stack.pop() {
-            let Ok(rd) = std::fs::read_dir(&d) else { continue };
+            let Ok(rd) = std::fs::read_dir(&d) else {
+                continue;
+            };
             for e in rd.flatten() {
                 let p = e.path();
                 if p.is_dir() {
                     stack.push(p);
                 } else if e.file_name() == "data" {
                     let m = e.metadata().unwrap();
-                    let digest = p.parent().unwrap().file_name().unwrap().to_string_lossy().into_owned();
-                    out.insert(format!("sha256:{digest}"), (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino()));
+                    let digest = p
+                        .parent()
+                        .unwrap()
+                        .file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned();
+                    out.insert(
+                        format!("sha256:{digest}"),
+                        (m.mtime() * 1_000_000_000 + m.mtime_nsec(), m.ino()),
+                    );
                 }
             }
         }
@@ -152,18 +178,40 @@ impl TestLab {
 
     /// Reads a file from an image by running it on the lab's engine.
     fn cat_in_image(&self, image: &str, path: &str) -> String {
-        let endpoint = self.lab.engine().endpoint.expect("the lab engine has an endpoint");
+        let endpoint = self
+            .lab
+            .engine()
+            .endpoint
+            .expect("the lab engine has an endpoint");
         let out = Command::new("docker")
-            .args(["-H", &endpoint, "run", "--rm", "--entrypoint", "cat", image, path])
+            .args([
+                "-H",
+                &endpoint,
+                "run",
+                "--rm",
+                "--entrypoint",
+                "cat",
+                image,
+                path,
+            ])
             .output()
             .expect("docker CLI");
-        assert!(out.status.success(), "docker run {image} cat {path}: {}", text(&out.stderr));
+        assert!(
+            out.status.success(),
+            "docker run {image} cat {path}: {}",
+            text(&out.stderr)
+        );
         text(&out.stdout)
     }
 
     /// Statuses of the artifact server's answers since the last clear.
     fn artifact_statuses(&self) -> Vec<(String, u16)> {
-        self.lab.artifacts().log().into_iter().map(|r| (r.path, r.status)).collect()
+        self.lab
+            .artifacts()
+            .log()
+            .into_iter()
+            .map(|r| (r.path, r.status))
+            .collect()
     }
 }
 
@@ -174,7 +222,12 @@ fn copy_list(tmp: &Path) -> Vec<(String, String)> {
         .as_array()
         .expect("image_list.yaml: copy")
         .iter()
-        .map(|c| (c["from"].as_str().unwrap().to_string(), c["to"].as_str().unwrap().to_string()))
+        .map(|c| {
+            (
+                c["from"].as_str().unwrap().to_string(),
+                c["to"].as_str().unwrap().to_string(),
+            )
+        })
         .collect()
 }
 
@@ -187,10 +240,16 @@ fn split_ref(r: &str) -> (&str, &str, &str) {
 fn patched_images(tmp: &Path) -> Vec<String> {
     let v = &json(tmp.join("plan.json"))["patched_images"];
     // Lua writes an empty list as `{}`.
-    v.as_array().map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect()).unwrap_or_else(|| {
-        assert_eq!(v.as_object().map(|o| o.len()), Some(0), "patched_images: {v}");
-        Vec::new()
-    })
+    v.as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_else(|| {
+            assert_eq!(
+                v.as_object().map(|o| o.len()),
+                Some(0),
+                "patched_images: {v}"
+            );
+            Vec::new()
+        })
 }
 
 fn state(tmp: &Path) -> serde_json::Value {
@@ -213,49 +272,100 @@ fn check_deploy(t: &TestLab, tmp: &Path) {
         let (th, trepo, ttag) = split_ref(to);
         assert_eq!(th, local, "{to} is not in the local registry");
         if from.contains("ceph/daemon") {
-            assert_eq!(fh, upstream, "the Ceph image comes from the site's ceph_image");
+            assert_eq!(
+                fh, upstream,
+                "the Ceph image comes from the site's ceph_image"
+            );
         }
-        let up = t.digest(fh, frepo, ftag).unwrap_or_else(|| panic!("{from} not upstream"));
-        let down = t.digest(th, trepo, ttag).unwrap_or_else(|| panic!("{to} not copied into the local registry"));
+        let up = t
+            .digest(fh, frepo, ftag)
+            .unwrap_or_else(|| panic!("{from} not upstream"));
+        let down = t
+            .digest(th, trepo, ttag)
+            .unwrap_or_else(|| panic!("{to} not copied into the local registry"));
         assert_eq!(up, down, "{to} does not have the upstream digest");
-        let name = trepo.rsplit('/').next().unwrap().strip_prefix(PREFIX).unwrap_or("");
+        let name = trepo
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .strip_prefix(PREFIX)
+            .unwrap_or("");
         // (Unpatched images may carry an apex tag from another test's deploy:
         // the lab's registries are shared; the env file below decides.)
         if patched.contains(name) {
-            let apex = t.digest(th, trepo, "apex").unwrap_or_else(|| panic!("{trepo}:apex not in the local registry"));
+            let apex = t
+                .digest(th, trepo, "apex")
+                .unwrap_or_else(|| panic!("{trepo}:apex not in the local registry"));
             assert_ne!(apex, up, "{trepo}:apex is the unpatched image");
         }
     }
-    assert!(list.iter().any(|(_, to)| to.ends_with(CEPH)), "no Ceph image in the list: {list:?}");
+    assert!(
+        list.iter().any(|(_, to)| to.ends_with(CEPH)),
+        "no Ceph image in the list: {list:?}"
+    );
     // The image env file (here and uploaded).
     let env_text = read(tmp.join("docker-images.yaml"));
-    let uploaded = t.lab.undercloud_files().work_dir().join("docker-images.yaml");
-    assert_eq!(read(&uploaded), env_text, "the image env file on the undercloud differs");
+    let uploaded = t
+        .lab
+        .undercloud_files()
+        .work_dir()
+        .join("docker-images.yaml");
+    assert_eq!(
+        read(&uploaded),
+        env_text,
+        "the image env file on the undercloud differs"
+    );
     let env = yaml(tmp.join("docker-images.yaml"));
     let params = env["parameter_defaults"].as_object().unwrap();
     let mut seen_patched = BTreeSet::new();
     for (k, v) in params {
         let Some(r) = v.as_str() else { continue };
-        assert!(r.starts_with(&format!("{local}/")), "{k}: {r} does not name the local registry");
+        assert!(
+            r.starts_with(&format!("{local}/")),
+            "{k}: {r} does not name the local registry"
+        );
         if let Some(rest) = r.split(&format!("/{NS}/{PREFIX}")).nth(1) {
             let (name, tag) = rest.rsplit_once(':').unwrap();
-            assert_eq!(tag == "apex", patched.contains(name), "{k}: {r}: :apex exactly for patched images ({patched:?})");
+            assert_eq!(
+                tag == "apex",
+                patched.contains(name),
+                "{k}: {r}: :apex exactly for patched images ({patched:?})"
+            );
             if tag == "apex" {
                 seen_patched.insert(name.to_string());
             }
         }
     }
-    assert!(params.values().any(|v| v.as_str().is_some_and(|s| s.ends_with(CEPH))), "no Ceph image parameter");
+    assert!(
+        params
+            .values()
+            .any(|v| v.as_str().is_some_and(|s| s.ends_with(CEPH))),
+        "no Ceph image parameter"
+    );
     for p in &patched {
         assert!(
-            seen_patched.contains(p) || !params.values().any(|v| v.as_str().is_some_and(|s| s.contains(&format!("{PREFIX}{p}:")))),
+            seen_patched.contains(p)
+                || !params.values().any(|v| v
+                    .as_str()
+                    .is_some_and(|s| s.contains(&format!("{PREFIX}{p}:")))),
             "{p} is patched but the env file does not name its :apex image"
         );
     }
     // The patch archive was unpacked on the undercloud.
     for p in &patched {
-        let f = t.lab.undercloud_files().work_dir().join("containers").join(p).join("Dockerfile");
-        assert_eq!(read(&f), read(tmp.join("containers").join(p).join("Dockerfile")), "{}", f.display());
+        let f = t
+            .lab
+            .undercloud_files()
+            .work_dir()
+            .join("containers")
+            .join(p)
+            .join("Dockerfile");
+        assert_eq!(
+            read(&f),
+            read(tmp.join("containers").join(p).join("Dockerfile")),
+            "{}",
+            f.display()
+        );
     }
     check_overcloud_image(tmp);
     // The deploy command reached the stand-in, with the env files in order.
@@ -267,12 +377,27 @@ fn check_deploy(t: &TestLab, tmp: &Path) {
         .iter()
         .map(|e| e["path"].as_str().unwrap().to_string())
         .collect();
-    let got: Vec<String> = last.windows(2).filter(|w| w[0] == "-e").map(|w| w[1].clone()).collect();
+    let got: Vec<String> = last
+        .windows(2)
+        .filter(|w| w[0] == "-e")
+        .map(|w| w[1].clone())
+        .collect();
     assert_eq!(got, expected, "env files of the deploy command: {last:?}");
     let tht = t.lab.undercloud_files().tht_dir();
-    assert!(got.iter().any(|e| e.starts_with(&tht.display().to_string())), "THT files from the site's tht_dir: {got:?}");
-    assert!(last.iter().any(|a| a == "overcloud") && last.iter().any(|a| a == "deploy"), "{last:?}");
-    assert!(last.windows(2).any(|w| w[0] == "--control-scale" && w[1] == "3"), "{last:?}");
+    assert!(
+        got.iter()
+            .any(|e| e.starts_with(&tht.display().to_string())),
+        "THT files from the site's tht_dir: {got:?}"
+    );
+    assert!(
+        last.iter().any(|a| a == "overcloud") && last.iter().any(|a| a == "deploy"),
+        "{last:?}"
+    );
+    assert!(
+        last.windows(2)
+            .any(|w| w[0] == "--control-scale" && w[1] == "3"),
+        "{last:?}"
+    );
 }
 
 /// The loop unit, its enable link and the sparse backing file are in the
@@ -280,14 +405,36 @@ fn check_deploy(t: &TestLab, tmp: &Path) {
 fn check_overcloud_image(tmp: &Path) {
     let image = OvercloudImage::read(tmp);
     let debugfs = |req: &str| image.debugfs(req);
-    let unit = apex::loopdev::loop_unit(Path::new("/dev/loop3"), Path::new("/srv/data.img")).unwrap();
+    let unit =
+        apex::loopdev::loop_unit(Path::new("/dev/loop3"), Path::new("/srv/data.img")).unwrap();
     let stat = debugfs("stat /srv/data.img");
-    assert!(stat.contains("Size: 10737418240"), "/srv/data.img is not the 10G sparse file:\n{stat}");
-    let blocks: u64 = stat.split("Blockcount: ").nth(1).and_then(|s| s.split_whitespace().next()).unwrap().parse().unwrap();
-    assert!(blocks < 1024, "/srv/data.img is not sparse ({blocks} blocks)");
-    assert_eq!(debugfs(&format!("cat {}", unit.path)), unit.text, "loop unit {} in the image", unit.path);
+    assert!(
+        stat.contains("Size: 10737418240"),
+        "/srv/data.img is not the 10G sparse file:\n{stat}"
+    );
+    let blocks: u64 = stat
+        .split("Blockcount: ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        blocks < 1024,
+        "/srv/data.img is not sparse ({blocks} blocks)"
+    );
+    assert_eq!(
+        debugfs(&format!("cat {}", unit.path)),
+        unit.text,
+        "loop unit {} in the image",
+        unit.path
+    );
     let link = debugfs(&format!("stat {}", unit.enable_link));
-    assert!(link.contains("Type: symlink") && link.contains(&unit.enable_target), "enable link {}:\n{link}", unit.enable_link);
+    assert!(
+        link.contains("Type: symlink") && link.contains(&unit.enable_target),
+        "enable link {}:\n{link}",
+        unit.enable_link
+    );
 }
 
 /// The customized overcloud image of a deploy, as a raw copy read with
@@ -303,13 +450,27 @@ impl OvercloudImage {
         assert!(qcow.is_file(), "no customized {}", qcow.display());
         let dir = tempfile::tempdir().unwrap();
         let raw = dir.path().join("image.raw");
-        let out = Command::new("qemu-img").args(["convert", "-O", "raw"]).arg(&qcow).arg(&raw).output().expect("qemu-img");
-        assert!(out.status.success(), "qemu-img convert: {}", text(&out.stderr));
+        let out = Command::new("qemu-img")
+            .args(["convert", "-O", "raw"])
+            .arg(&qcow)
+            .arg(&raw)
+            .output()
+            .expect("qemu-img");
+        assert!(
+            out.status.success(),
+            "qemu-img convert: {}",
+            text(&out.stderr)
+        );
         Self { _dir: dir, raw }
     }
 
     fn debugfs(&self, request: &str) -> String {
-        let out = Command::new("debugfs").arg("-R").arg(request).arg(&self.raw).output().expect("debugfs");
+        let out = Command::new("debugfs")
+            .arg("-R")
+            .arg(request)
+            .arg(&self.raw)
+            .output()
+            .expect("debugfs");
         text(&out.stdout)
     }
 }
@@ -322,9 +483,18 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
     check_deploy(&t, tmp.path());
     assert!(patched_images(tmp.path()).contains(&"opendaylight".to_string()));
     let local = t.lab.local().host();
-    let version = t.cat_in_image(&format!("{local}/{NS}/{PREFIX}opendaylight:apex"), "/opt/opendaylight/VERSION");
-    assert!(version.contains("neon"), "ODL master is the neon release; VERSION holds {version:?}");
-    assert!(!version.contains("upstream"), "the upstream ODL marker is still there: {version:?}");
+    let version = t.cat_in_image(
+        &format!("{local}/{NS}/{PREFIX}opendaylight:apex"),
+        "/opt/opendaylight/VERSION",
+    );
+    assert!(
+        version.contains("neon"),
+        "ODL master is the neon release; VERSION holds {version:?}"
+    );
+    assert!(
+        !version.contains("upstream"),
+        "the upstream ODL marker is still there: {version:?}"
+    );
     // The overcloud image has the puppet module of ODL master in place of its own.
     let image = OvercloudImage::read(tmp.path());
     assert_eq!(
@@ -332,12 +502,25 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
         apex::lab::artifact_files::puppet_odl_metadata("master"),
         "puppet-opendaylight was not swapped"
     );
-    assert!(image.debugfs("ls /etc/puppet/modules/opendaylight/manifests").contains("init.pp"));
+    assert!(
+        image
+            .debugfs("ls /etc/puppet/modules/opendaylight/manifests")
+            .contains("init.pp")
+    );
     let legacy = image.debugfs("stat /etc/puppet/modules/opendaylight/manifests/legacy.pp");
-    assert!(!legacy.contains("Inode:"), "the image's own module was not removed first:\n{legacy}");
+    assert!(
+        !legacy.contains("Inode:"),
+        "the image's own module was not removed first:\n{legacy}"
+    );
     // Installing Java needs virt-customize, absent here: reported, not dropped.
-    assert!(out.contains("install java-1.8.0-openjdk not applied"), "skipped customizations are reported:\n{out}");
-    assert!(!out.contains("puppet-opendaylight-master.tar not applied"), "{out}");
+    assert!(
+        out.contains("install java-1.8.0-openjdk not applied"),
+        "skipped customizations are reported:\n{out}"
+    );
+    assert!(
+        !out.contains("puppet-opendaylight-master.tar not applied"),
+        "{out}"
+    );
 
     // Without the tarball on the artifact server the deploy goes on, says
     // what is left out, and the image keeps its own module.
@@ -347,18 +530,31 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
             std::fs::rename(&self.1, &self.0).expect("put the lab's puppet tarball back");
         }
     }
-    let served = t.lab.dir().join("artifacts").join(apex::lab::artifact_files::puppet_odl_tar("master"));
+    let served = t
+        .lab
+        .dir()
+        .join("artifacts")
+        .join(apex::lab::artifact_files::puppet_odl_tar("master"));
     let aside = served.with_extension("aside");
     std::fs::rename(&served, &aside).unwrap();
     let _back = PutBack(served, aside);
     let tmp2 = tempfile::tempdir().unwrap();
     let out = t.deploy_ok(&["os-odl-nofeature-ha"], tmp2.path(), None);
     let err = read(tmp2.path().join("apex.log"));
-    assert!(err.contains("puppet-opendaylight-master.tar is not available"), "no warning about the missing tarball:\n{err}");
-    assert!(out.contains("unpack puppet-opendaylight-master.tar:/etc/puppet/modules/ not applied"), "{out}");
+    assert!(
+        err.contains("puppet-opendaylight-master.tar is not available"),
+        "no warning about the missing tarball:\n{err}"
+    );
+    assert!(
+        out.contains("unpack puppet-opendaylight-master.tar:/etc/puppet/modules/ not applied"),
+        "{out}"
+    );
     assert_eq!(
-        OvercloudImage::read(tmp2.path()).debugfs("cat /etc/puppet/modules/opendaylight/metadata.json"),
-        apex::lab::artifact_files::puppet_odl_metadata(apex::lab::artifact_files::IMAGE_PUPPET_ODL_VERSION)
+        OvercloudImage::read(tmp2.path())
+            .debugfs("cat /etc/puppet/modules/opendaylight/metadata.json"),
+        apex::lab::artifact_files::puppet_odl_metadata(
+            apex::lab::artifact_files::IMAGE_PUPPET_ODL_VERSION
+        )
     );
 }
 
@@ -370,7 +566,12 @@ fn ovn_deploy_copies_the_ovn_images_unpatched() {
     check_deploy(&t, tmp.path());
     let names: Vec<String> = copy_list(tmp.path()).into_iter().map(|(f, _)| f).collect();
     for want in ["neutron-server-ovn", "ovn-controller", "ovn-northd"] {
-        assert!(names.iter().any(|n| n.contains(&format!("{PREFIX}{want}:"))), "{want} not in the OVN list: {names:?}");
+        assert!(
+            names
+                .iter()
+                .any(|n| n.contains(&format!("{PREFIX}{want}:"))),
+            "{want} not in the OVN list: {names:?}"
+        );
     }
 }
 
@@ -385,7 +586,11 @@ struct RestoreManifest<'a> {
 
 impl Drop for RestoreManifest<'_> {
     fn drop(&mut self) {
-        let r = self.t.rt.block_on(self.registry.put_manifest(&self.repo, &self.tag, &self.original));
+        let r = self.t.rt.block_on(self.registry.put_manifest(
+            &self.repo,
+            &self.tag,
+            &self.original,
+        ));
         r.unwrap_or_else(|e| panic!("restoring {}:{} upstream: {e:#}", self.repo, self.tag));
     }
 }
@@ -401,9 +606,17 @@ fn an_upstream_image_update_is_mirrored_and_deployed_again() {
     // Upstream publishes a new keystone under the same tag: same layers, a
     // manifest with other bytes (so another digest).
     let upstream = t.lab.upstream().host();
-    let registry = apex::registry::Registry::new(&upstream, &apex::registry::RegistrySettings::default()).unwrap();
-    let (repo, tag) = (format!("{NS}/{PREFIX}keystone"), "current-tripleo".to_string());
-    let original = t.rt.block_on(registry.manifest(&repo, &tag)).unwrap().expect("keystone upstream");
+    let registry =
+        apex::registry::Registry::new(&upstream, &apex::registry::RegistrySettings::default())
+            .unwrap();
+    let (repo, tag) = (
+        format!("{NS}/{PREFIX}keystone"),
+        "current-tripleo".to_string(),
+    );
+    let original =
+        t.rt.block_on(registry.manifest(&repo, &tag))
+            .unwrap()
+            .expect("keystone upstream");
     let mut bytes = original.bytes.to_vec();
     bytes.extend_from_slice(b"\n");
     let updated = apex::registry::RawManifest {
@@ -411,22 +624,49 @@ fn an_upstream_image_update_is_mirrored_and_deployed_again() {
         bytes: bytes.into(),
         media_type: original.media_type.clone(),
     };
-    t.rt.block_on(registry.put_manifest(&repo, &tag, &updated)).unwrap();
-    let restore = RestoreManifest { t: &t, registry, repo: repo.clone(), tag: tag.clone(), original };
+    t.rt.block_on(registry.put_manifest(&repo, &tag, &updated))
+        .unwrap();
+    let restore = RestoreManifest {
+        t: &t,
+        registry,
+        repo: repo.clone(),
+        tag: tag.clone(),
+        original,
+    };
 
     t.deploy_ok(&[scenario], tmp.path(), None);
     let local = t.lab.local().host();
-    assert_eq!(t.digest(&local, &repo, &tag), Some(updated.digest.clone()), "the new keystone was not mirrored");
+    assert_eq!(
+        t.digest(&local, &repo, &tag),
+        Some(updated.digest.clone()),
+        "the new keystone was not mirrored"
+    );
     let st = state(tmp.path());
-    assert_eq!(step(&st, "mirror_images")["outputs"]["copied"], 1, "only keystone is copied: {st}");
-    assert_eq!(step(&st, "mirror_images")["outputs"]["blobs_sent"], 0, "its layers were there already: {st}");
-    assert_eq!(last_run(&st)["steps"]["run_deploy"]["skipped"], false, "a new image did not deploy again");
+    assert_eq!(
+        step(&st, "mirror_images")["outputs"]["copied"],
+        1,
+        "only keystone is copied: {st}"
+    );
+    assert_eq!(
+        step(&st, "mirror_images")["outputs"]["blobs_sent"],
+        0,
+        "its layers were there already: {st}"
+    );
+    assert_eq!(
+        last_run(&st)["steps"]["run_deploy"]["skipped"],
+        false,
+        "a new image did not deploy again"
+    );
     assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 1);
 
     // Back to the original upstream: mirrored back, deployed again.
     drop(restore);
     t.deploy_ok(&[scenario], tmp.path(), None);
-    assert_ne!(t.digest(&local, &repo, &tag), Some(updated.digest), "the restored keystone was not mirrored");
+    assert_ne!(
+        t.digest(&local, &repo, &tag),
+        Some(updated.digest),
+        "the restored keystone was not mirrored"
+    );
     assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 2);
 }
 
@@ -437,11 +677,16 @@ const THT_PATCHED: &str = "parameter_defaults: {ApexPatched: true}";
 fn nova_patch_settings(dir: &Path) -> PathBuf {
     let original = apex::lab::seed::version_py("nova");
     let lines: Vec<&str> = original.lines().take(7).collect();
-    assert!(lines[3].starts_with("NOVA_VENDOR = "), "lab nova/version.py changed: {original}");
+    assert!(
+        lines[3].starts_with("NOVA_VENDOR = "),
+        "lab nova/version.py changed: {original}"
+    );
     let mut diff = String::from("--- a/nova/version.py\n+++ b/nova/version.py\n@@ -1,7 +1,7 @@\n");
     for (i, l) in lines.iter().enumerate() {
         if i == 3 {
-            diff.push_str(&format!("-{l}\n+NOVA_VENDOR = \"OpenStack Foundation (patched by apex)\"\n"));
+            diff.push_str(&format!(
+                "-{l}\n+NOVA_VENDOR = \"OpenStack Foundation (patched by apex)\"\n"
+            ));
         } else {
             diff.push_str(&format!(" {l}\n"));
         }
@@ -453,14 +698,28 @@ fn nova_patch_settings(dir: &Path) -> PathBuf {
     let patched_init = init.replace("'upstream'", "'patched by apex'");
     let puppet = format!(
         "--- a/manifests/init.pp\n+++ b/manifests/init.pp\n@@ -1,3 +1,3 @@\n{}",
-        init.lines().zip(patched_init.lines()).map(|(a, b)| if a == b { format!(" {a}\n") } else { format!("-{a}\n+{b}\n") }).collect::<String>()
+        init.lines()
+            .zip(patched_init.lines())
+            .map(|(a, b)| if a == b {
+                format!(" {a}\n")
+            } else {
+                format!("-{a}\n+{b}\n")
+            })
+            .collect::<String>()
     );
     std::fs::write(dir.join("tripleo.diff"), puppet).unwrap();
     // And one to THT, applied on the undercloud.
     let docker_env = apex::lab::undercloud::env_file_text("docker.yaml");
     let tht = format!(
         "--- a/environments/docker.yaml\n+++ b/environments/docker.yaml\n@@ -1,3 +1,3 @@\n{}",
-        docker_env.lines().map(|l| if l.starts_with("parameter_defaults") { format!("-{l}\n+{}\n", THT_PATCHED) } else { format!(" {l}\n") }).collect::<String>()
+        docker_env
+            .lines()
+            .map(|l| if l.starts_with("parameter_defaults") {
+                format!("-{l}\n+{}\n", THT_PATCHED)
+            } else {
+                format!(" {l}\n")
+            })
+            .collect::<String>()
     );
     std::fs::write(dir.join("tht.diff"), tht).unwrap();
     std::fs::write(
@@ -478,7 +737,10 @@ fn nova_patch_settings(dir: &Path) -> PathBuf {
 /// nova-api: the rebuild of that image fails.
 fn failing_override(dir: &Path) -> PathBuf {
     let shipped = include_str!("../plugins/ceph.lua");
-    let body = shipped.trim_end().strip_suffix("return M").expect("ceph.lua ends with return M");
+    let body = shipped
+        .trim_end()
+        .strip_suffix("return M")
+        .expect("ceph.lua ends with return M");
     let hook = "function M.patches(ctx)\n  return { { image = \"nova-api\", reason = \"injected failure\", ops = { \"RUN false\" } } }\nend\n\nreturn M\n";
     let d = dir.join("override");
     std::fs::create_dir_all(d.join("plugins")).unwrap();
@@ -492,7 +754,10 @@ fn step<'a>(st: &'a serde_json::Value, key: &str) -> &'a serde_json::Value {
 
 /// Length of a list from the state file (Lua writes an empty list as `{}`).
 fn count(v: &serde_json::Value) -> usize {
-    v.as_array().map(|a| a.len()).or_else(|| v.as_object().map(|o| o.len())).unwrap_or_else(|| panic!("not a list: {v}"))
+    v.as_array()
+        .map(|a| a.len())
+        .or_else(|| v.as_object().map(|o| o.len()))
+        .unwrap_or_else(|| panic!("not a list: {v}"))
 }
 
 fn last_run(st: &serde_json::Value) -> &serde_json::Value {
@@ -510,22 +775,42 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
 
     // 1. The injected failure stops the deploy in the rebuild step.
     let out = t.deploy(&["-d", settings], &tmp, Some(&over));
-    assert!(!out.status.success(), "the injected RUN false did not fail:\n{}", text(&out.stdout));
+    assert!(
+        !out.status.success(),
+        "the injected RUN false did not fail:\n{}",
+        text(&out.stdout)
+    );
     let err = text(&out.stderr);
-    assert!(err.contains("rebuild_patched") && err.contains("nova-api"), "{err}");
+    assert!(
+        err.contains("rebuild_patched") && err.contains("nova-api"),
+        "{err}"
+    );
     let st = state(&tmp);
     assert_eq!(step(&st, "rebuild_patched")["status"], "failed", "{st}");
-    for done in ["fetch_artifacts", "undercloud", "customize_image", "upload", "mirror_images"] {
+    for done in [
+        "fetch_artifacts",
+        "undercloud",
+        "customize_image",
+        "upload",
+        "mirror_images",
+    ] {
         assert_eq!(step(&st, done)["status"], "done", "{done}: {st}");
     }
-    assert!(step(&st, "run_deploy").is_null(), "the deploy command ran after a failed step");
+    assert!(
+        step(&st, "run_deploy").is_null(),
+        "the deploy command ran after a failed step"
+    );
 
     // 2. --resume without the override: no artifact request, no blob copied
     //    again; only the rebuilt nova-api:apex may bring new blobs.
     t.lab.artifacts().clear_log();
     let before = t.local_blobs();
     t.deploy_ok(&["-d", settings, "--resume"], &tmp, None);
-    assert_eq!(t.artifact_statuses(), vec![], "--resume fetched artifacts again");
+    assert_eq!(
+        t.artifact_statuses(),
+        vec![],
+        "--resume fetched artifacts again"
+    );
     let after = t.local_blobs();
     let local = t.lab.local().host();
     // New blobs may come only from what had not run: nova-api:apex and the
@@ -539,14 +824,21 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     for (d, v) in &after {
         match before.get(d) {
             Some(old) => assert_eq!(old, v, "blob {d} was sent again on --resume"),
-            None => assert!(allowed.contains(d), "--resume sent blob {d}, not one of nova-api:apex or the Ceph image"),
+            None => assert!(
+                allowed.contains(d),
+                "--resume sent blob {d}, not one of nova-api:apex or the Ceph image"
+            ),
         }
     }
     let st = state(&tmp);
     let run = last_run(&st);
     assert_eq!(run["steps"]["fetch_artifacts"]["skipped"], true, "{run}");
     assert_eq!(run["steps"]["mirror_images"]["skipped"], true, "{run}");
-    assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]), 1, "only nova-api is rebuilt: {st}");
+    assert_eq!(
+        count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]),
+        1,
+        "only nova-api is rebuilt: {st}"
+    );
     check_deploy(&t, &tmp);
     // The puppet-tripleo patch went into the overcloud image (applied by apex, no virt-customize).
     let init = apex::lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT;
@@ -556,20 +848,45 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
         "the puppet patch is not in the overcloud image"
     );
     // The THT patch was applied on the undercloud (its tht_dir), once.
-    let docker_env = t.lab.undercloud_files().tht_dir().join("environments/docker.yaml");
-    assert!(read(&docker_env).contains(THT_PATCHED), "the THT patch is not on the undercloud:\n{}", read(&docker_env));
+    let docker_env = t
+        .lab
+        .undercloud_files()
+        .tht_dir()
+        .join("environments/docker.yaml");
+    assert!(
+        read(&docker_env).contains(THT_PATCHED),
+        "the THT patch is not on the undercloud:\n{}",
+        read(&docker_env)
+    );
     assert_eq!(step(&st, "undercloud_patches")["status"], "done", "{st}");
     let patched = patched_images(&tmp);
     let nova: Vec<String> = copy_list(&tmp)
         .into_iter()
-        .filter_map(|(f, _)| f.split(&format!("/{PREFIX}")).nth(1).and_then(|r| r.split(':').next()).map(str::to_string))
+        .filter_map(|(f, _)| {
+            f.split(&format!("/{PREFIX}"))
+                .nth(1)
+                .and_then(|r| r.split(':').next())
+                .map(str::to_string)
+        })
         .filter(|n| n.starts_with("nova-"))
         .collect();
-    assert!(nova.len() >= 3, "the lab has at least three nova images: {nova:?}");
-    assert_eq!(patched, nova, "every nova image (and only those) is patched");
+    assert!(
+        nova.len() >= 3,
+        "the lab has at least three nova images: {nova:?}"
+    );
+    assert_eq!(
+        patched, nova,
+        "every nova image (and only those) is patched"
+    );
     for img in &patched {
-        let v = t.cat_in_image(&format!("{local}/{NS}/{PREFIX}{img}:apex"), "/usr/lib/python2.7/site-packages/nova/version.py");
-        assert!(v.contains("(patched by apex)"), "{img}:apex does not hold the patch:\n{v}");
+        let v = t.cat_in_image(
+            &format!("{local}/{NS}/{PREFIX}{img}:apex"),
+            "/usr/lib/python2.7/site-packages/nova/version.py",
+        );
+        assert!(
+            v.contains("(patched by apex)"),
+            "{img}:apex does not hold the patch:\n{v}"
+        );
     }
 
     // 3. A full rerun with nothing changed: 304s only, no blob, no rebuild,
@@ -580,20 +897,53 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     let out = t.deploy_ok(&["-d", settings], &tmp, None);
     let statuses = t.artifact_statuses();
     assert!(!statuses.is_empty(), "a full run checks the artifacts");
-    assert!(statuses.iter().all(|(_, s)| *s == 304), "a rerun downloaded: {statuses:?}");
+    assert!(
+        statuses.iter().all(|(_, s)| *s == 304),
+        "a rerun downloaded: {statuses:?}"
+    );
     assert_eq!(t.local_blobs(), before, "a rerun sent blobs");
     let st = state(&tmp);
-    assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]), 0, "{st}");
-    assert_eq!(count(&step(&st, "rebuild_patched")["outputs"]["kept"]), patched.len(), "{st}");
-    assert_eq!(step(&st, "mirror_images")["outputs"]["blobs_sent"], 0, "{st}");
-    assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys, "the unchanged deploy ran again");
-    assert_eq!(last_run(&st)["steps"]["run_deploy"]["skipped"], true, "{st}");
-    assert!(out.contains("run_deploy") && out.contains("skipped"), "the summary says the deploy was skipped:\n{out}");
+    assert_eq!(
+        count(&step(&st, "rebuild_patched")["outputs"]["rebuilt"]),
+        0,
+        "{st}"
+    );
+    assert_eq!(
+        count(&step(&st, "rebuild_patched")["outputs"]["kept"]),
+        patched.len(),
+        "{st}"
+    );
+    assert_eq!(
+        step(&st, "mirror_images")["outputs"]["blobs_sent"],
+        0,
+        "{st}"
+    );
+    assert_eq!(
+        t.lab.openstack_calls().unwrap().len(),
+        deploys,
+        "the unchanged deploy ran again"
+    );
+    assert_eq!(
+        last_run(&st)["steps"]["run_deploy"]["skipped"],
+        true,
+        "{st}"
+    );
+    assert!(
+        out.contains("run_deploy") && out.contains("skipped"),
+        "the summary says the deploy was skipped:\n{out}"
+    );
 
     // 4. --redeploy runs it again, and only it.
     t.deploy_ok(&["-d", settings, "--redeploy"], &tmp, None);
-    assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 1, "--redeploy did not run the deploy command");
-    assert_eq!(last_run(&state(&tmp))["steps"]["run_deploy"]["skipped"], false);
+    assert_eq!(
+        t.lab.openstack_calls().unwrap().len(),
+        deploys + 1,
+        "--redeploy did not run the deploy command"
+    );
+    assert_eq!(
+        last_run(&state(&tmp))["steps"]["run_deploy"]["skipped"],
+        false
+    );
     assert_eq!(last_run(&state(&tmp))["steps"]["upload"]["skipped"], true);
 
     // 5. The undercloud lost the uploaded files (wiped, reinstalled): a rerun
@@ -602,12 +952,28 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     std::fs::remove_dir_all(work.join("containers")).unwrap();
     std::fs::remove_file(work.join("docker-images.yaml")).unwrap();
     t.deploy_ok(&["-d", settings], &tmp, None);
-    assert_eq!(last_run(&state(&tmp))["steps"]["upload"]["skipped"], false, "the wiped files were not uploaded again");
-    assert_eq!(read(work.join("docker-images.yaml")), read(tmp.join("docker-images.yaml")));
+    assert_eq!(
+        last_run(&state(&tmp))["steps"]["upload"]["skipped"],
+        false,
+        "the wiped files were not uploaded again"
+    );
+    assert_eq!(
+        read(work.join("docker-images.yaml")),
+        read(tmp.join("docker-images.yaml"))
+    );
     for img in &patched {
-        assert!(work.join("containers").join(img).join("Dockerfile").is_file(), "{img}: containers/ not unpacked again");
+        assert!(
+            work.join("containers")
+                .join(img)
+                .join("Dockerfile")
+                .is_file(),
+            "{img}: containers/ not unpacked again"
+        );
     }
-    assert!(read(tmp.join("apex.log")).contains("as uploaded; uploading again"), "the log does not say why");
+    assert!(
+        read(tmp.join("apex.log")).contains("as uploaded; uploading again"),
+        "the log does not say why"
+    );
 }
 
 /// Runs `apex deploy SCENARIO [--plan] -s SITE --tmp-dir TMP` without the lab.
@@ -617,7 +983,12 @@ fn deploy_with_site(scenario: &str, plan: bool, site: &Path, tmp: &Path) -> Outp
     if plan {
         cmd.arg("--plan");
     }
-    cmd.arg("-s").arg(site).arg("--tmp-dir").arg(tmp).output().expect("run apex")
+    cmd.arg("-s")
+        .arg(site)
+        .arg("--tmp-dir")
+        .arg(tmp)
+        .output()
+        .expect("run apex")
 }
 
 #[test]
@@ -625,7 +996,10 @@ fn bad_site_settings_name_the_file_and_key() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site.yaml");
     for (body, want) in [
-        ("undercloud:\n  adress: 127.0.0.1\n", "unknown key undercloud.adress"),
+        (
+            "undercloud:\n  adress: 127.0.0.1\n",
+            "unknown key undercloud.adress",
+        ),
         ("undercloud:\n  port: x\n", "undercloud.port"),
         ("registry: {}\n", "unknown key registry"),
         ("artifacts:\n  url: ftp://x/\n", "artifacts.url"),
@@ -635,7 +1009,10 @@ fn bad_site_settings_name_the_file_and_key() {
         let out = deploy_with_site("os-nosdn-nofeature-ha", true, &site, &tmp);
         let err = text(&out.stderr);
         assert!(!out.status.success(), "{body}: accepted");
-        assert!(err.contains(site.to_str().unwrap()) && err.contains(want), "{body}: {err}");
+        assert!(
+            err.contains(site.to_str().unwrap()) && err.contains(want),
+            "{body}: {err}"
+        );
         assert!(!tmp.join("plan.json").exists(), "{body}: wrote a plan");
     }
 }
@@ -657,10 +1034,19 @@ fn site_settings_change_the_plan_and_touch_nothing() {
     let stdout = text(&out.stdout);
     assert!(stdout.contains("fetch http://127.0.0.1:1/art/overcloud-full.tar if newer than /nonexistent/cache/overcloud-full.tar"), "{stdout}");
     assert!(stdout.contains("root@127.0.0.1:2222"), "{stdout}");
-    assert!(read(tmp.join("docker-images.yaml")).contains("127.0.0.1:5999/tripleomaster/"), "local registry from the site");
-    assert!(read(tmp.join("deploy_command")).contains("/srv/tht/environments/docker-ha.yaml"), "THT dir from the site");
+    assert!(
+        read(tmp.join("docker-images.yaml")).contains("127.0.0.1:5999/tripleomaster/"),
+        "local registry from the site"
+    );
+    assert!(
+        read(tmp.join("deploy_command")).contains("/srv/tht/environments/docker-ha.yaml"),
+        "THT dir from the site"
+    );
     assert!(!Path::new("/nonexistent/cache").exists());
-    assert!(!tmp.join("state.json").exists(), "plan mode wrote a state file");
+    assert!(
+        !tmp.join("state.json").exists(),
+        "plan mode wrote a state file"
+    );
 }
 
 #[test]
@@ -668,14 +1054,29 @@ fn a_real_deploy_without_a_reachable_artifact_server_fails_in_step_1_and_records
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site.yaml");
     // Port 1 on loopback: nothing listens; nothing leaves the machine.
-    std::fs::write(&site, format!("artifacts:\n  url: http://127.0.0.1:1/\n  cache_dir: {}\n", dir.path().join("cache").display())).unwrap();
+    std::fs::write(
+        &site,
+        format!(
+            "artifacts:\n  url: http://127.0.0.1:1/\n  cache_dir: {}\n",
+            dir.path().join("cache").display()
+        ),
+    )
+    .unwrap();
     let tmp = dir.path().join("tmp");
     let out = deploy_with_site("os-nosdn-nofeature-ha", false, &site, &tmp);
     let err = text(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("step 1 (fetch_artifacts) failed") && err.contains("127.0.0.1:1"), "{err}");
+    assert!(
+        err.contains("step 1 (fetch_artifacts) failed") && err.contains("127.0.0.1:1"),
+        "{err}"
+    );
     assert!(err.contains("--resume"), "{err}");
     let st = state(&tmp);
     assert_eq!(step(&st, "fetch_artifacts")["status"], "failed", "{st}");
-    assert!(step(&st, "fetch_artifacts")["error"].as_str().unwrap().contains("127.0.0.1:1"));
+    assert!(
+        step(&st, "fetch_artifacts")["error"]
+            .as_str()
+            .unwrap()
+            .contains("127.0.0.1:1")
+    );
 }

@@ -31,7 +31,8 @@ fn file_blocks(md: &str) -> Vec<(String, String)> {
 
 #[test]
 fn worked_example_runs_its_test_and_changes_the_plan() {
-    let md = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/plugin-guide.md")).unwrap();
+    let md = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/plugin-guide.md"))
+        .unwrap();
     let blocks = file_blocks(&md);
     assert_eq!(
         blocks.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
@@ -45,19 +46,46 @@ fn worked_example_runs_its_test_and_changes_the_plan() {
     }
     let apex = env!("CARGO_BIN_EXE_apex");
     let lp = d.path().to_str().unwrap();
-    let o = Command::new(apex).args(["--lua-path", lp, "test", &format!("{lp}/tests")]).output().unwrap();
+    let o = Command::new(apex)
+        .args(["--lua-path", lp, "test", &format!("{lp}/tests")])
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{stdout}{}", String::from_utf8_lossy(&o.stderr));
-    assert!(stdout.lines().any(|l| l == "3 passed, 0 failed"), "{stdout}");
+    assert!(
+        o.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        stdout.lines().any(|l| l == "3 passed, 0 failed"),
+        "{stdout}"
+    );
 
     let settings = d.path().join("deploy.yaml");
-    std::fs::write(&settings, "global_params:\n  ha_enabled: true\ndeploy_options:\n  sdn_controller: my_sdn\n").unwrap();
+    std::fs::write(
+        &settings,
+        "global_params:\n  ha_enabled: true\ndeploy_options:\n  sdn_controller: my_sdn\n",
+    )
+    .unwrap();
     let tmp = d.path().join("plan");
     let o = Command::new(apex)
-        .args(["--lua-path", lp, "deploy", "-d", settings.to_str().unwrap(), "--plan", "--tmp-dir", tmp.to_str().unwrap()])
+        .args([
+            "--lua-path",
+            lp,
+            "deploy",
+            "-d",
+            settings.to_str().unwrap(),
+            "--plan",
+            "--tmp-dir",
+            tmp.to_str().unwrap(),
+        ])
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let dockerfile = std::fs::read_to_string(tmp.join("containers/neutron-server/Dockerfile")).unwrap();
-    assert!(dockerfile.contains("RUN yum -y install python-networking-my-sdn\n"), "{dockerfile}");
+    let dockerfile =
+        std::fs::read_to_string(tmp.join("containers/neutron-server/Dockerfile")).unwrap();
+    assert!(
+        dockerfile.contains("RUN yum -y install python-networking-my-sdn\n"),
+        "{dockerfile}"
+    );
 }

@@ -37,18 +37,34 @@ fn require_tool(name: &str, package: &str) {
 }
 
 fn sh(cmd: &str) -> String {
-    let out = Command::new("sh").arg("-c").arg(cmd).output().expect("sh runs");
-    assert!(out.status.success(), "`{cmd}` failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(cmd)
+        .output()
+        .expect("sh runs");
+    assert!(
+        out.status.success(),
+        "`{cmd}` failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Lua host with the apex API; `plan` for plan mode.
 fn lua_host(plan: bool) -> Host {
-    Host::new(HostConfig { plan, ..Default::default() }).expect("Lua host")
+    Host::new(HostConfig {
+        plan,
+        ..Default::default()
+    })
+    .expect("Lua host")
 }
 
 async fn run_lua(host: &Host, chunk: &str) -> anyhow::Result<()> {
-    let f = host.lua().load(chunk).set_name("@hosts_test.lua").into_function()?;
+    let f = host
+        .lua()
+        .load(chunk)
+        .set_name("@hosts_test.lua")
+        .into_function()?;
     host.call(&f, ()).await.map(drop)
 }
 
@@ -70,28 +86,50 @@ fn lua_host_table(s: &Sshd) -> String {
 async fn ssh_returns_exit_status_stdout_and_stderr() {
     let s = sshd();
     let h = host_of(&s);
-    let out = run_ssh(&h, &RemoteCommand::new("echo out; echo err >&2; exit 3")).await.unwrap();
+    let out = run_ssh(&h, &RemoteCommand::new("echo out; echo err >&2; exit 3"))
+        .await
+        .unwrap();
     assert_eq!(out.status, 3);
     assert_eq!(out.stdout_text(), "out\n");
     assert_eq!(out.stderr_text(), "err\n");
 
-    let ok = run_ssh(&h, &RemoteCommand::new("printf 'a b'")).await.unwrap();
+    let ok = run_ssh(&h, &RemoteCommand::new("printf 'a b'"))
+        .await
+        .unwrap();
     assert_eq!((ok.status, ok.stdout_text().as_str()), (0, "a b"));
 
-    let err = run_ssh(&h, &RemoteCommand::new("echo first >&2; echo boom >&2; exit 7").check()).await.unwrap_err();
+    let err = run_ssh(
+        &h,
+        &RemoteCommand::new("echo first >&2; echo boom >&2; exit 7").check(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, SshError::Failed { status: 7, .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("exit 7") && msg.contains("status 7") && msg.contains("boom"), "{msg}");
+    assert!(
+        msg.contains("exit 7") && msg.contains("status 7") && msg.contains("boom"),
+        "{msg}"
+    );
 
-    let missing = run_ssh(&h, &RemoteCommand::new("no-such-command-apex")).await.unwrap();
+    let missing = run_ssh(&h, &RemoteCommand::new("no-such-command-apex"))
+        .await
+        .unwrap();
     assert_eq!(missing.status, 127);
 
-    let stdin = RemoteCommand { stdin: Some(b"fed through stdin".to_vec()), ..RemoteCommand::new("cat") };
-    assert_eq!(run_ssh(&h, &stdin).await.unwrap().stdout_text(), "fed through stdin");
+    let stdin = RemoteCommand {
+        stdin: Some(b"fed through stdin".to_vec()),
+        ..RemoteCommand::new("cat")
+    };
+    assert_eq!(
+        run_ssh(&h, &stdin).await.unwrap().stdout_text(),
+        "fed through stdin"
+    );
 
     // The lab's sessions have their own empty HOME: the machine user's
     // dotfiles do not run before (or print into) the commands.
-    let home = run_ssh(&h, &RemoteCommand::new("echo $HOME; ls -A $HOME | wc -l")).await.unwrap();
+    let home = run_ssh(&h, &RemoteCommand::new("echo $HOME; ls -A $HOME | wc -l"))
+        .await
+        .unwrap();
     assert_eq!(home.stdout_text(), format!("{}\n0\n", s.home().display()));
 }
 
@@ -100,10 +138,23 @@ async fn ssh_carries_10_mb_of_stdout() {
     let s = sshd();
     let h = host_of(&s);
     let size = 10 * 1024 * 1024;
-    let out = run_ssh(&h, &RemoteCommand::new(format!("yes 0123456789abcdef | head -c {size}")).check()).await.unwrap();
+    let out = run_ssh(
+        &h,
+        &RemoteCommand::new(format!("yes 0123456789abcdef | head -c {size}")).check(),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.stdout.len(), size);
-    let expected: Vec<u8> = b"0123456789abcdef\n".iter().copied().cycle().take(size).collect();
-    assert!(out.stdout == expected, "10 MB stdout differs from what the host produced");
+    let expected: Vec<u8> = b"0123456789abcdef\n"
+        .iter()
+        .copied()
+        .cycle()
+        .take(size)
+        .collect();
+    assert!(
+        out.stdout == expected,
+        "10 MB stdout differs from what the host produced"
+    );
 }
 
 #[tokio::test]
@@ -111,15 +162,31 @@ async fn ssh_command_times_out_and_is_killed_remotely() {
     let s = sshd();
     let h = host_of(&s);
     let started = Instant::now();
-    let err = run_ssh(&h, &RemoteCommand::new("sleep 31.25").timeout(Duration::from_secs(1))).await.unwrap_err();
+    let err = run_ssh(
+        &h,
+        &RemoteCommand::new("sleep 31.25").timeout(Duration::from_secs(1)),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(err, SshError::TimedOut { .. }), "{err:?}");
     assert!(err.to_string().contains("timed out after 1s"), "{err}");
-    assert!(started.elapsed() < Duration::from_secs(25), "the 31s command was not cut short ({:?})", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the 31s command was not cut short ({:?})",
+        started.elapsed()
+    );
     // The remote process died with the deadline.
-    let left = run_ssh(&h, &RemoteCommand::new("pgrep -f 'sleep 31[.]25' || true")).await.unwrap();
+    let left = run_ssh(&h, &RemoteCommand::new("pgrep -f 'sleep 31[.]25' || true"))
+        .await
+        .unwrap();
     assert_eq!(left.stdout_text().trim(), "", "remote sleep still running");
     // A command within its timeout is unaffected.
-    let quick = run_ssh(&h, &RemoteCommand::new("echo fast").timeout(Duration::from_secs(20))).await.unwrap();
+    let quick = run_ssh(
+        &h,
+        &RemoteCommand::new("echo fast").timeout(Duration::from_secs(20)),
+    )
+    .await
+    .unwrap();
     assert_eq!(quick.stdout_text(), "fast\n");
 }
 
@@ -139,37 +206,65 @@ async fn ssh_reuses_one_connection_and_runs_many_hosts_concurrently() {
     for (r, lab) in results.iter().zip(&labs) {
         let out = r.as_ref().expect("the three hosts ran at the same time");
         assert!(
-            out.stdout_text().starts_with("together") && out.stdout_text().contains(&lab.port().to_string()),
+            out.stdout_text().starts_with("together")
+                && out.stdout_text().contains(&lab.port().to_string()),
             "{}",
             out.stdout_text()
         );
     }
     // Several commands, several channels at once, one login per host.
     let h = &hosts[0];
-    let cmds: Vec<RemoteCommand> = (0..6).map(|i| RemoteCommand::new(format!("echo {i}"))).collect();
-    for (i, r) in futures::future::join_all(cmds.iter().map(|c| run_ssh(h, c))).await.into_iter().enumerate() {
+    let cmds: Vec<RemoteCommand> = (0..6)
+        .map(|i| RemoteCommand::new(format!("echo {i}")))
+        .collect();
+    for (i, r) in futures::future::join_all(cmds.iter().map(|c| run_ssh(h, c)))
+        .await
+        .into_iter()
+        .enumerate()
+    {
         assert_eq!(r.unwrap().stdout_text(), format!("{i}\n"));
     }
     let logins = labs[0].log().matches("Accepted publickey").count();
-    assert_eq!(logins, 1, "expected one reused connection, sshd saw {logins} logins:\n{}", labs[0].log());
+    assert_eq!(
+        logins,
+        1,
+        "expected one reused connection, sshd saw {logins} logins:\n{}",
+        labs[0].log()
+    );
 }
 
 #[tokio::test]
 async fn ssh_reports_a_dropped_connection_and_reconnects() {
     let s = sshd();
     let h = host_of(&s);
-    run_ssh(&h, &RemoteCommand::new("true").check()).await.unwrap();
+    run_ssh(&h, &RemoteCommand::new("true").check())
+        .await
+        .unwrap();
     let long = tokio::spawn({
         let h = h.clone();
         async move { run_ssh(&h, &RemoteCommand::new("sleep 20")).await }
     });
     tokio::time::sleep(Duration::from_millis(800)).await;
     assert!(s.drop_connections().unwrap() >= 1, "no connection to drop");
-    let err = tokio::time::timeout(Duration::from_secs(10), long).await.expect("drop noticed").unwrap().unwrap_err();
+    let err = tokio::time::timeout(Duration::from_secs(10), long)
+        .await
+        .expect("drop noticed")
+        .unwrap()
+        .unwrap_err();
     assert!(matches!(err, SshError::Disconnected { .. }), "{err:?}");
-    assert!(err.to_string().contains("connection lost while running `sleep 20`"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("connection lost while running `sleep 20`"),
+        "{err}"
+    );
     // The next call opens a new connection.
-    assert_eq!(run_ssh(&h, &RemoteCommand::new("echo back")).await.unwrap().stdout_text(), "back\n");
+    assert_eq!(
+        run_ssh(&h, &RemoteCommand::new("echo back"))
+            .await
+            .unwrap()
+            .stdout_text(),
+        "back\n"
+    );
 }
 
 // ---------- host keys and user keys ----------
@@ -196,9 +291,23 @@ fn ssh_master_is_kept_for_the_next_run_and_closed_with_persist_0() {
     // the local end of a forward whose process died.
     std::fs::create_dir_all(controls.join("4999999/.ssh-connection-old")).unwrap();
     std::fs::create_dir_all(controls.join(".ssh-connectionGONE")).unwrap();
-    assert!(Command::new("touch").args(["-d", "2 hours ago"]).arg(controls.join(".ssh-connectionGONE")).status().unwrap().success());
+    assert!(
+        Command::new("touch")
+            .args(["-d", "2 hours ago"])
+            .arg(controls.join(".ssh-connectionGONE"))
+            .status()
+            .unwrap()
+            .success()
+    );
     std::fs::write(controls.join("fwd-abcdef12-4999999-0.sock"), "").unwrap();
-    std::fs::write(controls.join("0123.master"), format!("{}\n\n", controls.join(".ssh-connectionGONE/master").display())).unwrap();
+    std::fs::write(
+        controls.join("0123.master"),
+        format!(
+            "{}\n\n",
+            controls.join(".ssh-connectionGONE/master").display()
+        ),
+    )
+    .unwrap();
 
     let run = |persist: Option<u64>, tag: &str| {
         let host = lua_host_table(&s);
@@ -208,29 +317,66 @@ fn ssh_master_is_kept_for_the_next_run_and_closed_with_persist_0() {
         };
         let script = s.dir().join(format!("{tag}.lua"));
         std::fs::write(&script, format!("assert(require('apex.core').run_ssh({{host = {host}, command = 'echo {tag}'}}).stdout == '{tag}\\n')")).unwrap();
-        let out = apex_with_tmp(&tmp).arg("run").arg(&script).output().unwrap();
-        assert!(out.status.success(), "apex run failed: {}", String::from_utf8_lossy(&out.stderr));
+        let out = apex_with_tmp(&tmp)
+            .arg("run")
+            .arg(&script)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "apex run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     let before = logins(&s);
     run(None, "first");
     assert_eq!(logins(&s), before + 1);
-    let mut left: Vec<String> =
-        std::fs::read_dir(&controls).unwrap().flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect();
+    let mut left: Vec<String> = std::fs::read_dir(&controls)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
     left.sort();
-    assert_eq!(left.len(), 2, "stale entries not cleaned, or the master not kept: {left:?}");
-    assert!(left[0].starts_with(".ssh-connection") && left[0] != ".ssh-connectionGONE", "{left:?}");
-    assert!(left[1].ends_with(".master") && left[1] != "0123.master", "{left:?}");
-    let socket = std::fs::read_to_string(controls.join(&left[1])).unwrap().lines().next().unwrap().to_string();
-    assert!(Path::new(&socket).exists(), "the kept master's socket {socket} is gone");
+    assert_eq!(
+        left.len(),
+        2,
+        "stale entries not cleaned, or the master not kept: {left:?}"
+    );
+    assert!(
+        left[0].starts_with(".ssh-connection") && left[0] != ".ssh-connectionGONE",
+        "{left:?}"
+    );
+    assert!(
+        left[1].ends_with(".master") && left[1] != "0123.master",
+        "{left:?}"
+    );
+    let socket = std::fs::read_to_string(controls.join(&left[1]))
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        Path::new(&socket).exists(),
+        "the kept master's socket {socket} is gone"
+    );
 
     // The next run (same host settings) logs in no more: it uses the kept master.
     run(None, "second");
-    assert_eq!(logins(&s), before + 1, "the second run opened a new connection");
+    assert_eq!(
+        logins(&s),
+        before + 1,
+        "the second run opened a new connection"
+    );
 
     // persist = 0 is other settings' master: a new login, closed at exit.
     run(Some(0), "third");
     assert_eq!(logins(&s), before + 2);
-    let records = std::fs::read_dir(&controls).unwrap().flatten().filter(|e| e.file_name().to_string_lossy().ends_with(".master")).count();
+    let records = std::fs::read_dir(&controls)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".master"))
+        .count();
     assert_eq!(records, 1, "a persist = 0 connection was recorded");
 
     // A kept master that died (the host dropped it) is replaced without an error.
@@ -248,48 +394,82 @@ async fn ssh_refuses_an_unknown_host() {
     let s = sshd();
     let empty = s.dir().join("empty_known_hosts");
     std::fs::write(&empty, "").unwrap();
-    let h = SshHost { known_hosts: Some(empty.clone()), ..host_of(&s) };
+    let h = SshHost {
+        known_hosts: Some(empty.clone()),
+        ..host_of(&s)
+    };
     let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
     assert!(matches!(err, SshError::HostKeyUnknown { .. }), "{err:?}");
     assert!(err.to_string().contains("accept_new"), "{err}");
-    assert_eq!(std::fs::read_to_string(&empty).unwrap(), "", "refused host must not be recorded");
+    assert_eq!(
+        std::fs::read_to_string(&empty).unwrap(),
+        "",
+        "refused host must not be recorded"
+    );
 }
 
 #[tokio::test]
 async fn ssh_accept_new_records_the_key_then_enforces_it() {
     let mut s = sshd();
     let file = s.dir().join("tofu_known_hosts");
-    let h = SshHost { known_hosts: Some(file.clone()), accept_new: true, ..host_of(&s) };
-    run_ssh(&h, &RemoteCommand::new("true").check()).await.unwrap();
+    let h = SshHost {
+        known_hosts: Some(file.clone()),
+        accept_new: true,
+        ..host_of(&s)
+    };
+    run_ssh(&h, &RemoteCommand::new("true").check())
+        .await
+        .unwrap();
     let recorded = std::fs::read_to_string(&file).unwrap();
-    assert!(recorded.contains(&s.host_key_base64().unwrap()), "host key not recorded: {recorded:?}");
+    assert!(
+        recorded.contains(&s.host_key_base64().unwrap()),
+        "host key not recorded: {recorded:?}"
+    );
     // Enforced: the recorded key now rejects a different one, accept_new or not.
     s.rotate_host_key().unwrap();
     let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
     assert!(matches!(err, SshError::HostKeyChanged { .. }), "{err:?}");
-    assert_eq!(std::fs::read_to_string(&file).unwrap(), recorded, "changed key must not be recorded");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        recorded,
+        "changed key must not be recorded"
+    );
 }
 
 #[tokio::test]
 async fn ssh_refuses_a_changed_host_key() {
     let mut s = sshd();
     let h = host_of(&s);
-    run_ssh(&h, &RemoteCommand::new("true").check()).await.unwrap();
+    run_ssh(&h, &RemoteCommand::new("true").check())
+        .await
+        .unwrap();
     s.rotate_host_key().unwrap();
     let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
     assert!(matches!(err, SshError::HostKeyChanged { .. }), "{err:?}");
     let msg = err.to_string();
-    assert!(msg.contains("HOST KEY HAS CHANGED") && msg.contains("refusing"), "{msg}");
-    assert!(msg.contains(&s.known_hosts().display().to_string()), "{msg}");
+    assert!(
+        msg.contains("HOST KEY HAS CHANGED") && msg.contains("refusing"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(&s.known_hosts().display().to_string()),
+        "{msg}"
+    );
 }
 
 #[tokio::test]
 async fn ssh_refuses_a_wrong_user_key() {
     let s = sshd();
-    let h = SshHost { key: Some(s.unauthorized_key("stranger").unwrap()), ..host_of(&s) };
+    let h = SshHost {
+        key: Some(s.unauthorized_key("stranger").unwrap()),
+        ..host_of(&s)
+    };
     let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
     assert!(matches!(err, SshError::AuthFailed { .. }), "{err:?}");
-    assert!(err.to_string().contains("authentication failed with key"), "{err}");
+    assert!(
+        err.to_string().contains("authentication failed with key"),
+        "{err}"
+    );
 }
 
 // ---------- upload ----------
@@ -321,19 +501,39 @@ async fn upload_of_100_mb_is_checked_remotely_with_sha256sum() {
     let local = s.dir().join("big.bin");
     let sum = write_noise(&local, 100);
     let remote = s.dir().join("remote/sub/big.bin").display().to_string();
-    let report =
-        upload(&h, &UploadOpts { from: local, to: remote.clone(), mode: Some(0o640), sha256: true }).await.unwrap();
+    let report = upload(
+        &h,
+        &UploadOpts {
+            from: local,
+            to: remote.clone(),
+            mode: Some(0o640),
+            sha256: true,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(report.bytes, 100 << 20);
     assert_eq!(report.sha256.as_deref(), Some(sum.as_str()));
-    let check = run_ssh(&h, &RemoteCommand::new(format!("sha256sum {remote}; stat -c '%a %s' {remote}")).check())
-        .await
-        .unwrap();
+    let check = run_ssh(
+        &h,
+        &RemoteCommand::new(format!("sha256sum {remote}; stat -c '%a %s' {remote}")).check(),
+    )
+    .await
+    .unwrap();
     let text = check.stdout_text();
     assert!(text.starts_with(&sum), "remote sha256sum: {text}");
     assert!(text.contains(&format!("640 {}", 100u64 << 20)), "{text}");
-    let leftovers =
-        run_ssh(&h, &RemoteCommand::new(format!("ls {}", s.dir().join("remote/sub").display()))).await.unwrap();
-    assert_eq!(leftovers.stdout_text(), "big.bin\n", "temp files left behind");
+    let leftovers = run_ssh(
+        &h,
+        &RemoteCommand::new(format!("ls {}", s.dir().join("remote/sub").display())),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        leftovers.stdout_text(),
+        "big.bin\n",
+        "temp files left behind"
+    );
 }
 
 #[tokio::test]
@@ -342,17 +542,37 @@ async fn upload_of_a_directory_replaces_the_remote_tree() {
     let h = host_of(&s);
     let src = s.dir().join("patches");
     std::fs::create_dir_all(src.join("containers/nova-api")).unwrap();
-    std::fs::write(src.join("containers/nova-api/Dockerfile"), "FROM nova-api\nUSER root\n").unwrap();
+    std::fs::write(
+        src.join("containers/nova-api/Dockerfile"),
+        "FROM nova-api\nUSER root\n",
+    )
+    .unwrap();
     std::fs::write(src.join("docker_patches.tar.gz"), vec![7u8; 70_000]).unwrap();
     let dest = s.dir().join("remote/patches").display().to_string();
-    run_ssh(&h, &RemoteCommand::new(format!("mkdir -p {dest} && echo stale > {dest}/old")).check()).await.unwrap();
-    let report =
-        upload(&h, &UploadOpts { from: src.clone(), to: dest.clone(), mode: Some(0o755), sha256: true }).await.unwrap();
+    run_ssh(
+        &h,
+        &RemoteCommand::new(format!("mkdir -p {dest} && echo stale > {dest}/old")).check(),
+    )
+    .await
+    .unwrap();
+    let report = upload(
+        &h,
+        &UploadOpts {
+            from: src.clone(),
+            to: dest.clone(),
+            mode: Some(0o755),
+            sha256: true,
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!((report.files, report.bytes), (2, 70_000 + 24));
     let out = run_ssh(
         &h,
-        &RemoteCommand::new(format!("cd {dest} && find . -type f | sort && cat containers/nova-api/Dockerfile"))
-            .check(),
+        &RemoteCommand::new(format!(
+            "cd {dest} && find . -type f | sort && cat containers/nova-api/Dockerfile"
+        ))
+        .check(),
     )
     .await
     .unwrap();
@@ -366,9 +586,17 @@ async fn upload_of_a_directory_replaces_the_remote_tree() {
     let big = s.dir().join("patches/big.bin");
     write_noise(&big, 8);
     for from in [src, big] {
-        let err = upload(&h, &UploadOpts { from, to: "/proc/apex-no-such/dir".into(), mode: None, sha256: false })
-            .await
-            .unwrap_err();
+        let err = upload(
+            &h,
+            &UploadOpts {
+                from,
+                to: "/proc/apex-no-such/dir".into(),
+                mode: None,
+                sha256: false,
+            },
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, SshError::Failed { .. }), "{err:?}");
         assert!(err.to_string().contains("/proc/apex-no-such"), "{err}");
     }
@@ -440,7 +668,10 @@ async fn lua_remote_effects_are_refused_in_plan_mode() {
         assert(u.name == "apex-loop3.service" and u.text:find("ExecStart=/sbin/losetup /dev/loop3 /srv/data.img", 1, true))
     "#;
     run_lua(&host, chunk).await.unwrap();
-    assert!(!Path::new("/tmp/apex-plan.img").exists(), "plan mode created a backing file");
+    assert!(
+        !Path::new("/tmp/apex-plan.img").exists(),
+        "plan mode created a backing file"
+    );
 }
 
 // ---------- loop devices ----------
@@ -458,7 +689,10 @@ impl Drop for Detach {
 
 fn sysfs(device: &Path, file: &str) -> String {
     let name = device.file_name().unwrap().to_string_lossy().into_owned();
-    std::fs::read_to_string(format!("/sys/block/{name}/{file}")).unwrap_or_default().trim().to_string()
+    std::fs::read_to_string(format!("/sys/block/{name}/{file}"))
+        .unwrap_or_default()
+        .trim()
+        .to_string()
 }
 
 #[test]
@@ -472,41 +706,74 @@ fn loop_device_attach_reuse_detach() {
     assert!(first.device.to_string_lossy().starts_with("/dev/loop"));
     let meta = std::fs::metadata(&file).unwrap();
     assert_eq!(meta.len(), size);
-    assert!(std::os::unix::fs::MetadataExt::blocks(&meta) * 512 < 1 << 20, "backing file is not sparse");
-    assert_eq!(sysfs(&first.device, "size").parse::<u64>().unwrap() * 512, size);
-    assert_eq!(sysfs(&first.device, "loop/backing_file"), std::fs::canonicalize(&file).unwrap().display().to_string());
+    assert!(
+        std::os::unix::fs::MetadataExt::blocks(&meta) * 512 < 1 << 20,
+        "backing file is not sparse"
+    );
+    assert_eq!(
+        sysfs(&first.device, "size").parse::<u64>().unwrap() * 512,
+        size
+    );
+    assert_eq!(
+        sysfs(&first.device, "loop/backing_file"),
+        std::fs::canonicalize(&file).unwrap().display().to_string()
+    );
 
     let again = loopdev::create_loop_device(&file, size, None).unwrap();
     assert_eq!(again.device, first.device);
     assert!(again.reused && !again.created_file);
-    assert_eq!(loopdev::find_attached(&file).unwrap(), Some(first.device.clone()));
+    assert_eq!(
+        loopdev::find_attached(&file).unwrap(),
+        Some(first.device.clone())
+    );
 
     let other = dir.path().join("other.img");
-    let wrong = loopdev::create_loop_device(&file, size, Some(Path::new("/dev/loop999999"))).unwrap_err();
+    let wrong =
+        loopdev::create_loop_device(&file, size, Some(Path::new("/dev/loop999999"))).unwrap_err();
     assert!(wrong.to_string().contains("already attached"), "{wrong:#}");
     let shrink = loopdev::create_loop_device(&file, size / 2, None).unwrap_err();
-    assert!(shrink.to_string().contains("refusing to shrink"), "{shrink:#}");
+    assert!(
+        shrink.to_string().contains("refusing to shrink"),
+        "{shrink:#}"
+    );
     assert!(!other.exists());
 
     assert!(loopdev::detach_loop_device(&first.device).unwrap());
     let start = Instant::now();
-    while !sysfs(&first.device, "loop/backing_file").is_empty() && start.elapsed() < Duration::from_secs(5) {
+    while !sysfs(&first.device, "loop/backing_file").is_empty()
+        && start.elapsed() < Duration::from_secs(5)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(sysfs(&first.device, "loop/backing_file"), "", "still attached after detach");
+    assert_eq!(
+        sysfs(&first.device, "loop/backing_file"),
+        "",
+        "still attached after detach"
+    );
     assert_eq!(loopdev::find_attached(&file).unwrap(), None);
-    assert!(!loopdev::detach_loop_device(&first.device).unwrap(), "second detach should report not attached");
+    assert!(
+        !loopdev::detach_loop_device(&first.device).unwrap(),
+        "second detach should report not attached"
+    );
 
     // Asking for that exact device (as Ceph settings do) attaches there.
     let named = loopdev::create_loop_device(&file, size, Some(&first.device)).unwrap();
     let _guard2 = Detach(Some(named.device.clone()));
-    assert_eq!((named.device.as_path(), named.reused), (first.device.as_path(), false));
+    assert_eq!(
+        (named.device.as_path(), named.reused),
+        (first.device.as_path(), false)
+    );
     assert!(loopdev::detach_loop_device(&named.device).unwrap());
 }
 
 #[test]
 fn loop_device_bad_input_is_explained() {
-    let err = loopdev::create_loop_device(Path::new("/tmp/apex-x.img"), 1024, Some(Path::new("/dev/sda"))).unwrap_err();
+    let err = loopdev::create_loop_device(
+        Path::new("/tmp/apex-x.img"),
+        1024,
+        Some(Path::new("/dev/sda")),
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("expected /dev/loopN"), "{err:#}");
     let err = loopdev::loop_unit(Path::new("/dev/loop3"), Path::new("relative.img")).unwrap_err();
     assert!(err.to_string().contains("absolute"), "{err:#}");
@@ -550,7 +817,11 @@ fn make_qcow2(dir: &Path) -> PathBuf {
     let raw = dir.join("fs.raw");
     let qcow = dir.join("overcloud-full.qcow2");
     sh(&format!("mkfs.ext4 -q -F -L img {} 64M", raw.display()));
-    sh(&format!("qemu-img convert -O qcow2 {} {}", raw.display(), qcow.display()));
+    sh(&format!(
+        "qemu-img convert -O qcow2 {} {}",
+        raw.display(),
+        qcow.display()
+    ));
     std::fs::remove_file(raw).unwrap();
     qcow
 }
@@ -560,10 +831,18 @@ fn make_qcow2(dir: &Path) -> PathBuf {
 fn with_mounted_copy(image: &Path, check: impl FnOnce(&Path)) {
     let dir = tempfile::tempdir().unwrap();
     let raw = dir.path().join("check.raw");
-    sh(&format!("qemu-img convert -O raw {} {}", image.display(), raw.display()));
+    sh(&format!(
+        "qemu-img convert -O raw {} {}",
+        image.display(),
+        raw.display()
+    ));
     let mnt = dir.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
-    sh(&format!("mount -o loop,ro {} {}", raw.display(), mnt.display()));
+    sh(&format!(
+        "mount -o loop,ro {} {}",
+        raw.display(),
+        mnt.display()
+    ));
     struct Umount(PathBuf);
     impl Drop for Umount {
         fn drop(&mut self) {
@@ -578,7 +857,11 @@ fn no_loop_device_uses(dir: &Path) {
     let dir = std::fs::canonicalize(dir).unwrap().display().to_string();
     for e in std::fs::read_dir("/sys/block").unwrap().flatten() {
         let bf = std::fs::read_to_string(e.path().join("loop/backing_file")).unwrap_or_default();
-        assert!(!bf.starts_with(&dir), "{} still attached to {bf}", e.file_name().to_string_lossy());
+        assert!(
+            !bf.starts_with(&dir),
+            "{} still attached to {bf}",
+            e.file_name().to_string_lossy()
+        );
     }
 }
 
@@ -614,15 +897,26 @@ async fn image_gets_the_loop_unit_and_the_sparse_file() {
     with_mounted_copy(&image, |root| {
         let data = std::fs::metadata(root.join("srv/data.img")).unwrap();
         assert_eq!(data.len(), 1 << 30);
-        assert!(std::os::unix::fs::MetadataExt::blocks(&data) * 512 < 1 << 20, "data.img is not sparse");
+        assert!(
+            std::os::unix::fs::MetadataExt::blocks(&data) * 512 < 1 << 20,
+            "data.img is not sparse"
+        );
         let unit = root.join("etc/systemd/system/apex-loop3.service");
         assert_eq!(std::fs::read_to_string(&unit).unwrap(), unit_text);
         let link = root.join("etc/systemd/system/local-fs.target.wants/apex-loop3.service");
-        assert_eq!(std::fs::read_link(&link).unwrap(), Path::new("/etc/systemd/system/apex-loop3.service"));
-        let conf = root.join("etc/ceph/ceph.conf");
-        assert_eq!(std::fs::read_to_string(&conf).unwrap(), "[global]\nosd pool default size = 1\n");
         assert_eq!(
-            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&conf).unwrap().permissions()) & 0o777,
+            std::fs::read_link(&link).unwrap(),
+            Path::new("/etc/systemd/system/apex-loop3.service")
+        );
+        let conf = root.join("etc/ceph/ceph.conf");
+        assert_eq!(
+            std::fs::read_to_string(&conf).unwrap(),
+            "[global]\nosd pool default size = 1\n"
+        );
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(
+                &std::fs::metadata(&conf).unwrap().permissions()
+            ) & 0o777,
             0o600
         );
     });
@@ -648,10 +942,16 @@ fn image_symlinks_cannot_lead_outside_and_failures_leave_the_image_untouched() {
         .unwrap(),
     )
     .unwrap();
-    assert!(!host_target.join("inside.txt").exists(), "a write escaped the image");
+    assert!(
+        !host_target.join("inside.txt").exists(),
+        "a write escaped the image"
+    );
     let in_image = host_target.strip_prefix("/").unwrap().join("inside.txt");
     with_mounted_copy(&image, |root| {
-        assert_eq!(std::fs::read_to_string(root.join(&in_image)).unwrap(), "in the image")
+        assert_eq!(
+            std::fs::read_to_string(root.join(&in_image)).unwrap(),
+            "in the image"
+        )
     });
 
     // A failing operation keeps the old image.
@@ -669,21 +969,38 @@ fn image_symlinks_cannot_lead_outside_and_failures_leave_the_image_untouched() {
     )
     .unwrap_err();
     assert!(format!("{err:#}").contains("operation 3"), "{err:#}");
-    assert_eq!(sh(&format!("sha256sum {}", image.display())), before, "failed customization changed the image");
+    assert_eq!(
+        sh(&format!("sha256sum {}", image.display())),
+        before,
+        "failed customization changed the image"
+    );
     no_loop_device_uses(dir.path());
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
     assert_eq!(leftovers.len(), 2, "work files left behind: {leftovers:?}");
 
     let bad = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
         "image": image, "ops": [{"op": "write", "path": "etc/relative", "content": ""}]
     }))
     .unwrap();
-    assert!(format!("{:#}", apex::image_edit::customize_image(&bad).unwrap_err()).contains("must be absolute"));
+    assert!(
+        format!("{:#}", apex::image_edit::customize_image(&bad).unwrap_err())
+            .contains("must be absolute")
+    );
     let dotdot = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
         "image": image, "ops": [{"op": "mkdir", "path": "/../../etc"}]
     }))
     .unwrap();
-    assert!(format!("{:#}", apex::image_edit::customize_image(&dotdot).unwrap_err()).contains(".."));
+    assert!(
+        format!(
+            "{:#}",
+            apex::image_edit::customize_image(&dotdot).unwrap_err()
+        )
+        .contains("..")
+    );
 }
 
 #[test]
@@ -697,7 +1014,9 @@ fn image_tree_is_removed_and_a_tar_unpacked_in_its_place_without_leaving_the_ima
     std::fs::write(host_side.join("keep.txt"), "host").unwrap();
     let op = |v: serde_json::Value| v;
     let customize = |ops: Vec<serde_json::Value>| {
-        apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({"image": image, "ops": ops})).unwrap())
+        apex::image_edit::customize_image(
+            &serde_json::from_value(serde_json::json!({"image": image, "ops": ops})).unwrap(),
+        )
     };
     customize(vec![
         op(serde_json::json!({"op": "write", "path": "/etc/puppet/modules/opendaylight/old.pp", "content": "old"})),
@@ -710,10 +1029,22 @@ fn image_tree_is_removed_and_a_tar_unpacked_in_its_place_without_leaving_the_ima
     // The new module as a tar.gz, the way a module is published.
     let src = dir.path().join("module");
     std::fs::create_dir_all(src.join("opendaylight/manifests")).unwrap();
-    std::fs::write(src.join("opendaylight/manifests/init.pp"), "class opendaylight {}\n").unwrap();
-    std::fs::write(src.join("opendaylight/metadata.json"), "{\"version\": \"9.9.9\"}\n").unwrap();
+    std::fs::write(
+        src.join("opendaylight/manifests/init.pp"),
+        "class opendaylight {}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("opendaylight/metadata.json"),
+        "{\"version\": \"9.9.9\"}\n",
+    )
+    .unwrap();
     let tarball = dir.path().join("puppet-opendaylight.tar.gz");
-    sh(&format!("tar -czf {} -C {} opendaylight", tarball.display(), src.display()));
+    sh(&format!(
+        "tar -czf {} -C {} opendaylight",
+        tarball.display(),
+        src.display()
+    ));
 
     let r = customize(vec![
         op(serde_json::json!({"op": "remove", "path": "/etc/puppet/modules/opendaylight"})),
@@ -722,22 +1053,47 @@ fn image_tree_is_removed_and_a_tar_unpacked_in_its_place_without_leaving_the_ima
     ])
     .unwrap();
     assert_eq!(r.applied.len(), 3);
-    assert_eq!(std::fs::read_to_string(host_side.join("keep.txt")).unwrap(), "host", "remove followed a symlink out");
+    assert_eq!(
+        std::fs::read_to_string(host_side.join("keep.txt")).unwrap(),
+        "host",
+        "remove followed a symlink out"
+    );
     with_mounted_copy(&image, |root| {
         let m = root.join("etc/puppet/modules");
-        assert_eq!(std::fs::read_to_string(m.join("opendaylight/metadata.json")).unwrap(), "{\"version\": \"9.9.9\"}\n");
+        assert_eq!(
+            std::fs::read_to_string(m.join("opendaylight/metadata.json")).unwrap(),
+            "{\"version\": \"9.9.9\"}\n"
+        );
         assert!(m.join("opendaylight/manifests/init.pp").is_file());
-        for gone in ["opendaylight/old.pp", "opendaylight/sub", "opendaylight/host"] {
-            assert!(std::fs::symlink_metadata(m.join(gone)).is_err(), "{gone} survived the remove");
+        for gone in [
+            "opendaylight/old.pp",
+            "opendaylight/sub",
+            "opendaylight/host",
+        ] {
+            assert!(
+                std::fs::symlink_metadata(m.join(gone)).is_err(),
+                "{gone} survived the remove"
+            );
         }
-        assert_eq!(std::fs::read_to_string(m.join("stdlib/init.pp")).unwrap(), "keep", "a sibling was removed");
+        assert_eq!(
+            std::fs::read_to_string(m.join("stdlib/init.pp")).unwrap(),
+            "keep",
+            "a sibling was removed"
+        );
     });
 
     // An archive entry that would leave the destination is refused; the image stays as it was.
     let evil = dir.path().join("evil.tar");
-    sh(&format!("cd {} && tar -cf {} --absolute-names /etc/hostname", dir.path().display(), evil.display()));
+    sh(&format!(
+        "cd {} && tar -cf {} --absolute-names /etc/hostname",
+        dir.path().display(),
+        evil.display()
+    ));
     let before = sh(&format!("sha256sum {}", image.display()));
-    let err = customize(vec![op(serde_json::json!({"op": "unpack", "from": evil, "to": "/srv"}))]).unwrap_err();
+    let err = customize(vec![op(
+        serde_json::json!({"op": "unpack", "from": evil, "to": "/srv"}),
+    )])
+    .unwrap_err();
     assert!(format!("{err:#}").contains("unpack"), "{err:#}");
     assert_eq!(sh(&format!("sha256sum {}", image.display())), before);
     no_loop_device_uses(dir.path());
@@ -748,7 +1104,9 @@ fn image_files_are_patched_with_a_multi_file_diff_or_not_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let image = make_qcow2(dir.path());
     let customize = |ops: serde_json::Value| {
-        apex::image_edit::customize_image(&serde_json::from_value(serde_json::json!({"image": image, "ops": ops})).unwrap())
+        apex::image_edit::customize_image(
+            &serde_json::from_value(serde_json::json!({"image": image, "ops": ops})).unwrap(),
+        )
     };
     customize(serde_json::json!([
         {"op": "write", "path": "/etc/puppet/modules/tripleo/manifests/init.pp", "content": "class tripleo {\n  $a = 1\n}\n"},
@@ -766,12 +1124,24 @@ fn image_files_are_patched_with_a_multi_file_diff_or_not_at_all() {
          diff --git a/old.pp b/old.pp\ndeleted file mode 100644\nindex 4..0\n--- a/old.pp\n+++ /dev/null\n@@ -1 +0,0 @@\n-gone\n",
     )
     .unwrap();
-    customize(serde_json::json!([{"op": "patch", "from": diff, "dir": "/etc/puppet/modules/tripleo"}])).unwrap();
+    customize(
+        serde_json::json!([{"op": "patch", "from": diff, "dir": "/etc/puppet/modules/tripleo"}]),
+    )
+    .unwrap();
     with_mounted_copy(&image, |root| {
         let m = root.join("etc/puppet/modules/tripleo");
-        assert_eq!(std::fs::read_to_string(m.join("manifests/init.pp")).unwrap(), "class tripleo {\n  $a = 2\n}\n");
-        assert_eq!(std::fs::read_to_string(m.join("new.pp")).unwrap(), "added\n");
-        assert!(!m.join("old.pp").exists(), "the deleted file is still there");
+        assert_eq!(
+            std::fs::read_to_string(m.join("manifests/init.pp")).unwrap(),
+            "class tripleo {\n  $a = 2\n}\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(m.join("new.pp")).unwrap(),
+            "added\n"
+        );
+        assert!(
+            !m.join("old.pp").exists(),
+            "the deleted file is still there"
+        );
     });
 
     // A diff whose second file does not apply changes nothing, and says which file.
@@ -783,13 +1153,24 @@ fn image_files_are_patched_with_a_multi_file_diff_or_not_at_all() {
     )
     .unwrap();
     let before = sh(&format!("sha256sum {}", image.display()));
-    let err = customize(serde_json::json!([{"op": "patch", "from": bad, "dir": "/etc/puppet/modules/tripleo"}])).unwrap_err();
-    assert!(format!("{err:#}").contains("new.pp: the patch does not apply"), "{err:#}");
+    let err = customize(
+        serde_json::json!([{"op": "patch", "from": bad, "dir": "/etc/puppet/modules/tripleo"}]),
+    )
+    .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("new.pp: the patch does not apply"),
+        "{err:#}"
+    );
     assert_eq!(sh(&format!("sha256sum {}", image.display())), before);
     // Paths leaving the directory are refused.
     let escape = dir.path().join("escape.patch");
-    std::fs::write(&escape, "--- /dev/null\n+++ b/../../../../x\n@@ -0,0 +1 @@\n+x\n").unwrap();
-    let err = customize(serde_json::json!([{"op": "patch", "from": escape, "dir": "/etc"}])).unwrap_err();
+    std::fs::write(
+        &escape,
+        "--- /dev/null\n+++ b/../../../../x\n@@ -0,0 +1 @@\n+x\n",
+    )
+    .unwrap();
+    let err =
+        customize(serde_json::json!([{"op": "patch", "from": escape, "dir": "/etc"}])).unwrap_err();
     assert!(format!("{err:#}").contains(".."), "{err:#}");
     no_loop_device_uses(dir.path());
 }
@@ -808,9 +1189,14 @@ fn image_run_operations_need_virt_customize() {
         "ops": [{"op": "mkdir", "path": "/x"}, {"op": "run", "command": "systemctl enable chronyd"}]
     }))
     .unwrap();
-    let err = format!("{:#}", apex::image_edit::customize_image(&opts).unwrap_err());
+    let err = format!(
+        "{:#}",
+        apex::image_edit::customize_image(&opts).unwrap_err()
+    );
     assert!(
-        err.contains("operation 2") && err.contains("systemctl enable chronyd") && err.contains("virt-customize"),
+        err.contains("operation 2")
+            && err.contains("systemctl enable chronyd")
+            && err.contains("virt-customize"),
         "{err}"
     );
     assert_eq!(sh(&format!("sha256sum {}", image.display())), before);
@@ -823,14 +1209,24 @@ fn temp_loop_device_is_detached_on_drop() {
     loopdev::ensure_sparse_file(&file, 8 << 20).unwrap();
     let dev = {
         let lo = TempLoop::attach(&file, None).unwrap();
-        assert_eq!(loopdev::find_attached(&file).unwrap().as_deref(), Some(lo.device()));
+        assert_eq!(
+            loopdev::find_attached(&file).unwrap().as_deref(),
+            Some(lo.device())
+        );
         lo.device().to_path_buf()
     };
     let start = Instant::now();
-    while loopdev::find_attached(&file).unwrap().is_some() && start.elapsed() < Duration::from_secs(5) {
+    while loopdev::find_attached(&file).unwrap().is_some()
+        && start.elapsed() < Duration::from_secs(5)
+    {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(loopdev::find_attached(&file).unwrap(), None, "{} still attached", dev.display());
+    assert_eq!(
+        loopdev::find_attached(&file).unwrap(),
+        None,
+        "{} still attached",
+        dev.display()
+    );
 }
 
 /// A disk image with an MBR partition table: p1 4 MiB without a filesystem,
@@ -843,7 +1239,10 @@ fn make_partitioned_raw(dir: &Path) -> (PathBuf, u64) {
     sh(&format!("mkfs.ext4 -q -F -L root {} 60M", fs.display()));
     let disk = dir.join("disk.raw");
     let mut mbr = vec![0u8; 512];
-    for (i, (start, len, kind)) in [(p1_start, p1_len, 0xdau8), (p2_start, p2_len, 0x83)].into_iter().enumerate() {
+    for (i, (start, len, kind)) in [(p1_start, p1_len, 0xdau8), (p2_start, p2_len, 0x83)]
+        .into_iter()
+        .enumerate()
+    {
         let e = &mut mbr[446 + 16 * i..446 + 16 * (i + 1)];
         e[4] = kind;
         e[8..12].copy_from_slice(&((start / 512) as u32).to_le_bytes());
@@ -875,7 +1274,11 @@ fn image_with_a_partition_table_is_edited_on_its_largest_partition() {
     no_loop_device_uses(dir.path());
     let mnt = dir.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
-    sh(&format!("mount -o loop,ro,offset={offset} {} {}", disk.display(), mnt.display()));
+    sh(&format!(
+        "mount -o loop,ro,offset={offset} {} {}",
+        disk.display(),
+        mnt.display()
+    ));
     let content = std::fs::read_to_string(mnt.join("etc/apex-partition"));
     let _ = Command::new("umount").arg(&mnt).status();
     assert_eq!(content.unwrap(), "on p2\n");
@@ -883,8 +1286,14 @@ fn image_with_a_partition_table_is_edited_on_its_largest_partition() {
         "image": disk, "partition": 7, "ops": [{"op": "mkdir", "path": "/x"}]
     }))
     .unwrap();
-    let err = format!("{:#}", apex::image_edit::customize_image(&missing).unwrap_err());
-    assert!(err.contains("p7 does not exist") && err.contains("has 2"), "{err}");
+    let err = format!(
+        "{:#}",
+        apex::image_edit::customize_image(&missing).unwrap_err()
+    );
+    assert!(
+        err.contains("p7 does not exist") && err.contains("has 2"),
+        "{err}"
+    );
     no_loop_device_uses(dir.path());
 }
 
@@ -909,12 +1318,24 @@ impl Agent {
             .expect("ssh-agent starts");
         let start = Instant::now();
         while !socket.exists() {
-            assert!(start.elapsed() < Duration::from_secs(10), "ssh-agent did not create {}", socket.display());
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "ssh-agent did not create {}",
+                socket.display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         let agent = Agent { child, socket };
-        let out = Command::new("ssh-add").arg(key).env("SSH_AUTH_SOCK", &agent.socket).output().unwrap();
-        assert!(out.status.success(), "ssh-add: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("ssh-add")
+            .arg(key)
+            .env("SSH_AUTH_SOCK", &agent.socket)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "ssh-add: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         agent
     }
 }
@@ -931,8 +1352,14 @@ async fn ssh_authenticates_through_an_agent() {
     let s = sshd();
     let agent = Agent::start(s.dir(), &s.user_key());
     // No key file: the agent's key is the only authorized one it can offer.
-    let h = SshHost { key: None, agent_socket: Some(agent.socket.clone()), ..host_of(&s) };
-    let out = run_ssh(&h, &RemoteCommand::new("echo via agent").check()).await.unwrap();
+    let h = SshHost {
+        key: None,
+        agent_socket: Some(agent.socket.clone()),
+        ..host_of(&s)
+    };
+    let out = run_ssh(&h, &RemoteCommand::new("echo via agent").check())
+        .await
+        .unwrap();
     assert_eq!(out.stdout_text(), "via agent\n");
     assert!(s.log().contains("Accepted publickey"), "{}", s.log());
 }
@@ -952,29 +1379,58 @@ fn ssh_output_is_streamed_into_the_log_line_by_line() {
     )
     .unwrap();
     let log_file = s.dir().join("apex.log");
-    let out = apex_with_tmp(&s.dir().join("tmp")).arg("--log-file").arg(&log_file).arg("run").arg(&script).output().unwrap();
-    assert!(out.status.success(), "apex run failed: {}", String::from_utf8_lossy(&out.stderr));
+    let out = apex_with_tmp(&s.dir().join("tmp"))
+        .arg("--log-file")
+        .arg(&log_file)
+        .arg("run")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "apex run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let log = std::fs::read_to_string(&log_file).unwrap();
-    let lines: Vec<&str> = log.lines().filter(|l| l.contains("apex::ssh::output")).collect();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("apex::ssh::output"))
+        .collect();
     assert_eq!(lines.len(), 4, "{log}");
-    let expected =
-        [("line-one", "stdout"), ("line-two", "stdout"), ("problem", "stderr"), ("tail-no-newline", "stdout")];
+    let expected = [
+        ("line-one", "stdout"),
+        ("line-two", "stdout"),
+        ("problem", "stderr"),
+        ("tail-no-newline", "stdout"),
+    ];
     // Each line is its own event, on its stream; stdout keeps its order.
     let position = |want: &str, stream: &str| {
         lines
             .iter()
-            .position(|l| l.contains(&format!(": {want} ")) && l.contains(&format!("stream=\"{stream}\"")))
+            .position(|l| {
+                l.contains(&format!(": {want} ")) && l.contains(&format!("stream=\"{stream}\""))
+            })
             .unwrap_or_else(|| panic!("{want} on {stream} missing:\n{log}"))
     };
     let at: Vec<usize> = expected.iter().map(|(w, st)| position(w, st)).collect();
-    assert!(at[0] < at[1] && at[1] < at[3], "stdout lines out of order:\n{log}");
+    assert!(
+        at[0] < at[1] && at[1] < at[3],
+        "stdout lines out of order:\n{log}"
+    );
 }
 
 #[test]
 fn loop_device_without_root_says_so() {
     require_tool("setpriv", "util-linux");
-    let dir = tempfile::Builder::new().prefix("apex-noroot-").tempdir().unwrap();
-    std::fs::set_permissions(dir.path(), std::os::unix::fs::PermissionsExt::from_mode(0o777)).unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("apex-noroot-")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o777),
+    )
+    .unwrap();
     let script = dir.path().join("loop.lua");
     std::fs::write(
         &script,
@@ -985,7 +1441,13 @@ fn loop_device_without_root_says_so() {
     )
     .unwrap();
     let out = Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", "--"])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            "--",
+        ])
         .arg(env!("CARGO_BIN_EXE_apex"))
         .arg("run")
         .arg(&script)
@@ -994,7 +1456,10 @@ fn loop_device_without_root_says_so() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "create_loop_device succeeded as nobody");
+    assert!(
+        !out.status.success(),
+        "create_loop_device succeeded as nobody"
+    );
     assert!(
         stderr.contains("create_loop_device:") && stderr.contains("need root or CAP_SYS_ADMIN"),
         "unclear error as nobody:\n{stderr}"

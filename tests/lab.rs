@@ -20,14 +20,21 @@ use tokio::sync::OnceCell;
 async fn lab() -> &'static Lab {
     static LAB: OnceCell<Lab> = OnceCell::const_new();
     LAB.get_or_init(|| async {
-        let dir = std::env::var_os("APEX_LAB_TEST_DIR").map_or_else(|| PathBuf::from("/var/tmp/apex-lab/labs/tests"), PathBuf::from);
-        Lab::up(LabOptions { dir }).await.expect("lab: Lab::up must start every part (see the error for the missing one)")
+        let dir = std::env::var_os("APEX_LAB_TEST_DIR").map_or_else(
+            || PathBuf::from("/var/tmp/apex-lab/labs/tests"),
+            PathBuf::from,
+        );
+        Lab::up(LabOptions { dir })
+            .await
+            .expect("lab: Lab::up must start every part (see the error for the missing one)")
     })
     .await
 }
 
 async fn docker(lab: &Lab) -> Docker {
-    engine::connect(&lab.engine()).await.expect("lab: connect to the lab's Docker engine")
+    engine::connect(&lab.engine())
+        .await
+        .expect("lab: connect to the lab's Docker engine")
 }
 
 /// An image built from `dockerfile` (plus `files`) on the lab engine; removed on drop.
@@ -41,14 +48,22 @@ impl Drop for Built {
         let (docker, tag) = (self.docker.clone(), self.tag.clone());
         // Best effort from a sync drop: a thread with its own runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async { engine::remove_image(&docker, &tag, true).await })
         })
         .join();
     }
 }
 
-async fn build(docker: &Docker, name: &str, dockerfile: &str, files: &[(&str, &str)]) -> anyhow::Result<Built> {
+async fn build(
+    docker: &Docker,
+    name: &str,
+    dockerfile: &str,
+    files: &[(&str, &str)],
+) -> anyhow::Result<Built> {
     let ctx = tempfile::tempdir()?;
     std::fs::write(ctx.path().join("Dockerfile"), dockerfile)?;
     for (path, text) in files {
@@ -64,16 +79,26 @@ async fn build(docker: &Docker, name: &str, dockerfile: &str, files: &[(&str, &s
         no_cache: true,
     };
     engine::build_image(docker, &opts).await?;
-    Ok(Built { docker: docker.clone(), tag })
+    Ok(Built {
+        docker: docker.clone(),
+        tag,
+    })
 }
 
 async fn read_text(docker: &Docker, image: &str, path: &str) -> String {
-    let bytes = images::read_file(docker, image, path).await.unwrap_or_else(|e| panic!("reading {path} in {image}: {e:#}"));
+    let bytes = images::read_file(docker, image, path)
+        .await
+        .unwrap_or_else(|e| panic!("reading {path} in {image}: {e:#}"));
     String::from_utf8(bytes).unwrap()
 }
 
 fn upstream_image(lab: &Lab, service: &str) -> String {
-    format!("{}/{}/centos-binary-{service}:{}", lab.upstream().host(), seed::NAMESPACE, seed::TAG)
+    format!(
+        "{}/{}/centos-binary-{service}:{}",
+        lab.upstream().host(),
+        seed::NAMESPACE,
+        seed::TAG
+    )
 }
 
 /// The site file format of round 2; unknown keys fail the parse.
@@ -121,7 +146,8 @@ struct SiteArtifacts {
 async fn site_file_names_every_part_of_the_lab() {
     let lab = lab().await;
     let text = std::fs::read_to_string(lab.site_file()).unwrap();
-    let site: Site = serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("site.yaml does not parse: {e}\n{text}"));
+    let site: Site = serde_saphyr::from_str(&text)
+        .unwrap_or_else(|e| panic!("site.yaml does not parse: {e}\n{text}"));
     let host = lab.undercloud();
     assert_eq!(site.undercloud.address, "127.0.0.1");
     assert_eq!(Some(site.undercloud.port), host.port);
@@ -129,32 +155,84 @@ async fn site_file_names_every_part_of_the_lab() {
     assert!(!site.undercloud.accept_new);
     assert!(site.undercloud.key.is_file() && site.undercloud.known_hosts.is_file());
     assert!(site.undercloud.work_dir.is_dir());
-    assert!(site.undercloud.tht_dir.join("environments/docker-ha.yaml").is_file());
-    assert!(site.undercloud.tht_dir.join("environments/services/neutron-opendaylight.yaml").is_file());
-    assert!(site.undercloud.tht_dir.join("environments/storage-environment.yaml").is_file());
+    assert!(
+        site.undercloud
+            .tht_dir
+            .join("environments/docker-ha.yaml")
+            .is_file()
+    );
+    assert!(
+        site.undercloud
+            .tht_dir
+            .join("environments/services/neutron-opendaylight.yaml")
+            .is_file()
+    );
+    assert!(
+        site.undercloud
+            .tht_dir
+            .join("environments/storage-environment.yaml")
+            .is_file()
+    );
     assert!(site.undercloud.openstack.is_file());
-    let engine_socket = lab.engine().endpoint.expect("lab engine endpoint").trim_start_matches("unix://").to_string();
+    let engine_socket = lab
+        .engine()
+        .endpoint
+        .expect("lab engine endpoint")
+        .trim_start_matches("unix://")
+        .to_string();
     assert_eq!(site.engine, format!("undercloud:{engine_socket}"));
     assert_eq!(site.registries.source, lab.upstream().host());
     assert_eq!(site.registries.local, lab.local().host());
     assert!(site.registries.insecure);
-    assert!(site.registries.ceph_image.starts_with(&format!("{}/ceph/daemon:", lab.upstream().host())));
+    assert!(
+        site.registries
+            .ceph_image
+            .starts_with(&format!("{}/ceph/daemon:", lab.upstream().host()))
+    );
     assert_eq!(site.artifacts.url, lab.artifacts().url(""));
     assert!(site.artifacts.cache_dir.starts_with(lab.dir()));
     // The engine it names answers, through the undercloud's SSH connection.
-    let forwarded = apex::ssh::forward_socket(&host, Path::new(&engine_socket)).await.expect("forward the engine socket");
-    assert_eq!(apex::ssh::forward_socket(&host, Path::new(&engine_socket)).await.unwrap(), forwarded, "one forward per socket");
-    let settings = engine::EngineSettings { endpoint: Some(format!("unix://{}", forwarded.display())), timeout: None };
-    engine::connect(&settings).await.expect("the site's engine answers through SSH").ping().await.unwrap();
-    assert_ne!(forwarded, Path::new(&engine_socket), "the engine socket is reached through the forward");
+    let forwarded = apex::ssh::forward_socket(&host, Path::new(&engine_socket))
+        .await
+        .expect("forward the engine socket");
+    assert_eq!(
+        apex::ssh::forward_socket(&host, Path::new(&engine_socket))
+            .await
+            .unwrap(),
+        forwarded,
+        "one forward per socket"
+    );
+    let settings = engine::EngineSettings {
+        endpoint: Some(format!("unix://{}", forwarded.display())),
+        timeout: None,
+    };
+    engine::connect(&settings)
+        .await
+        .expect("the site's engine answers through SSH")
+        .ping()
+        .await
+        .unwrap();
+    assert_ne!(
+        forwarded,
+        Path::new(&engine_socket),
+        "the engine socket is reached through the forward"
+    );
     apex::ssh::close_all().await;
-    assert!(!forwarded.exists(), "the local end of the forward outlived the connection");
+    assert!(
+        !forwarded.exists(),
+        "the local end of the forward outlived the connection"
+    );
 
-    let net: serde_json::Value = serde_saphyr::from_str(&std::fs::read_to_string(lab.network_settings_file()).unwrap()).unwrap();
+    let net: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(lab.network_settings_file()).unwrap())
+            .unwrap();
     assert_eq!(net["networks"]["admin"]["installer_vm"]["ip"], "127.0.0.1");
     let state = LabState::read(lab.dir()).unwrap();
     for name in ["upstream", "local", "sshd"] {
-        assert!(state.running(name).is_some(), "lab.json: {name} is not recorded as running: {state:?}");
+        assert!(
+            state.running(name).is_some(),
+            "lab.json: {name} is not recorded as running: {state:?}"
+        );
     }
 }
 
@@ -164,17 +242,39 @@ async fn upstream_catalog_lists_the_seeded_images() {
     let reg = Registry::new(&lab.upstream().host(), &RegistrySettings::default()).unwrap();
     let catalog = reg.catalog().await.unwrap();
     let required = [
-        "opendaylight", "neutron-server", "neutron-server-opendaylight", "neutron-server-ovn", "ovn-controller",
-        "ovn-northd", "ovn-nb-db-server", "ovn-sb-db-server", "neutron-metadata-agent-ovn", "nova-api",
-        "nova-conductor", "nova-compute", "keystone", "glance-api", "mariadb", "rabbitmq", "haproxy", "memcached",
+        "opendaylight",
+        "neutron-server",
+        "neutron-server-opendaylight",
+        "neutron-server-ovn",
+        "ovn-controller",
+        "ovn-northd",
+        "ovn-nb-db-server",
+        "ovn-sb-db-server",
+        "neutron-metadata-agent-ovn",
+        "nova-api",
+        "nova-conductor",
+        "nova-compute",
+        "keystone",
+        "glance-api",
+        "mariadb",
+        "rabbitmq",
+        "haproxy",
+        "memcached",
     ];
     for svc in required {
         let repo = format!("tripleomaster/centos-binary-{svc}");
-        assert!(catalog.contains(&repo), "{repo} missing from the upstream catalog ({} repos)", catalog.len());
+        assert!(
+            catalog.contains(&repo),
+            "{repo} missing from the upstream catalog ({} repos)",
+            catalog.len()
+        );
         assert_eq!(reg.tags(&repo).await.unwrap(), vec![seed::TAG.to_string()]);
     }
     assert!(catalog.contains(&seed::CEPH_REPOSITORY.to_string()));
-    assert_eq!(reg.tags(seed::CEPH_REPOSITORY).await.unwrap(), vec![seed::CEPH_TAG.to_string()]);
+    assert_eq!(
+        reg.tags(seed::CEPH_REPOSITORY).await.unwrap(),
+        vec![seed::CEPH_TAG.to_string()]
+    );
     assert_eq!(lab.seeded().images.len(), catalog.len());
     // Each runs as a non-root service user.
     for (repo, tag, user) in [
@@ -198,17 +298,33 @@ async fn yum_records_what_a_dockerfile_does_and_fails_on_unknown_packages() {
     let dockerfile = format!(
         "FROM {base}\nUSER root\nRUN yum -y remove python-networking-odl && yum -y install python-networking-odl patch\nUSER neutron\n"
     );
-    let built = build(&docker, "yum-ok", &dockerfile, &[]).await.expect("a build using known packages succeeds");
+    let built = build(&docker, "yum-ok", &dockerfile, &[])
+        .await
+        .expect("a build using known packages succeeds");
     let log = read_text(&docker, &built.tag, "/var/log/apex-lab/yum.log").await;
     assert!(log.contains("remove python-networking-odl"), "{log}");
-    assert!(log.contains("install python-networking-odl") && log.contains("install patch"), "{log}");
-    assert!(log.contains("repo /etc/yum.repos.d/delorean.repo baseurl=https://trunk.rdoproject.org/"), "{log}");
+    assert!(
+        log.contains("install python-networking-odl") && log.contains("install patch"),
+        "{log}"
+    );
+    assert!(
+        log.contains("repo /etc/yum.repos.d/delorean.repo baseurl=https://trunk.rdoproject.org/"),
+        "{log}"
+    );
     let info = engine::inspect_image(&docker, &built.tag).await.unwrap();
     assert_eq!(info.user, "neutron");
 
-    let bad = format!("FROM {base}\nUSER root\nRUN yum -y install python-networking-odl no-such-package\n");
-    let err = build(&docker, "yum-bad", &bad, &[]).await.err().expect("an unknown package fails the build");
-    assert!(format!("{err:#}").contains("No package no-such-package available"), "{err:#}");
+    let bad = format!(
+        "FROM {base}\nUSER root\nRUN yum -y install python-networking-odl no-such-package\n"
+    );
+    let err = build(&docker, "yum-bad", &bad, &[])
+        .await
+        .err()
+        .expect("an unknown package fails the build");
+    assert!(
+        format!("{err:#}").contains("No package no-such-package available"),
+        "{err:#}"
+    );
 }
 
 /// A repo file of an ODL release; `{suffix}` is empty or `-devel` (the
@@ -222,27 +338,59 @@ async fn odl_swap(lab: &Lab, docker: &Docker, release: &str, suffix: &str) -> St
          COPY odl.repo /etc/yum.repos.d/opendaylight.repo\nRUN yum -y install opendaylight\nUSER odl\n",
         upstream_image(lab, "opendaylight")
     );
-    let repo = ODL_REPO.replace("{rel}", release).replace("{suffix}", suffix);
-    let built = build(docker, &format!("odl-{release}"), &dockerfile, &[("odl.repo", &repo)]).await.unwrap();
+    let repo = ODL_REPO
+        .replace("{rel}", release)
+        .replace("{suffix}", suffix);
+    let built = build(
+        docker,
+        &format!("odl-{release}"),
+        &dockerfile,
+        &[("odl.repo", &repo)],
+    )
+    .await
+    .unwrap();
     let log = read_text(docker, &built.tag, "/var/log/apex-lab/yum.log").await;
-    assert!(log.contains("remove opendaylight") && log.contains(&format!("install opendaylight {release}")), "{log}");
-    read_text(docker, &built.tag, "/opt/opendaylight/VERSION").await.trim().to_string()
+    assert!(
+        log.contains("remove opendaylight")
+            && log.contains(&format!("install opendaylight {release}")),
+        "{log}"
+    );
+    read_text(docker, &built.tag, "/opt/opendaylight/VERSION")
+        .await
+        .trim()
+        .to_string()
 }
 
 #[tokio::test]
 async fn odl_version_marker_follows_the_enabled_repo() {
     let lab = lab().await;
     let docker = docker(lab).await;
-    engine::pull_image(&docker, &upstream_image(lab, "opendaylight"), None).await.unwrap();
-    let upstream = read_text(&docker, &upstream_image(lab, "opendaylight"), "/opt/opendaylight/VERSION").await;
+    engine::pull_image(&docker, &upstream_image(lab, "opendaylight"), None)
+        .await
+        .unwrap();
+    let upstream = read_text(
+        &docker,
+        &upstream_image(lab, "opendaylight"),
+        "/opt/opendaylight/VERSION",
+    )
+    .await;
     assert_eq!(upstream.trim(), seed::ODL_UPSTREAM_VERSION);
     assert_eq!(odl_swap(lab, &docker, "neon", "").await, "neon");
     assert_eq!(odl_swap(lab, &docker, "oxygen", "-devel").await, "oxygen");
 
     // Without a repo naming a release, installing fails.
-    let dockerfile = format!("FROM {}\nUSER root\nRUN yum -y remove opendaylight && yum -y install opendaylight\n", upstream_image(lab, "opendaylight"));
-    let err = build(&docker, "odl-norepo", &dockerfile, &[]).await.err().expect("no ODL repo: install fails");
-    assert!(format!("{err:#}").contains("No package opendaylight available"), "{err:#}");
+    let dockerfile = format!(
+        "FROM {}\nUSER root\nRUN yum -y remove opendaylight && yum -y install opendaylight\n",
+        upstream_image(lab, "opendaylight")
+    );
+    let err = build(&docker, "odl-norepo", &dockerfile, &[])
+        .await
+        .err()
+        .expect("no ODL repo: install fails");
+    assert!(
+        format!("{err:#}").contains("No package opendaylight available"),
+        "{err:#}"
+    );
 }
 
 const NOVA_PATCH: &str = "--- a/nova/version.py\n+++ b/nova/version.py\n@@ -5,3 +5,3 @@\n NOVA_VENDOR = \"OpenStack Foundation\"\n-NOVA_PRODUCT = \"OpenStack Nova\"\n+NOVA_PRODUCT = \"OpenStack Nova (patched by apex)\"\n NOVA_PACKAGE = None  # OS distro package version suffix\n";
@@ -256,111 +404,233 @@ async fn busybox_patch_applies_an_upstream_diff_to_nova() {
          RUN cd /usr/lib/python2.7/site-packages && patch -p1 < /tmp/nova.patch\nUSER nova\n",
         upstream_image(lab, "nova-api")
     );
-    let built = build(&docker, "nova-patch", &dockerfile, &[("nova.patch", NOVA_PATCH)]).await.expect("the patch applies");
-    let text = read_text(&docker, &built.tag, "/usr/lib/python2.7/site-packages/nova/version.py").await;
-    assert!(text.contains("NOVA_PRODUCT = \"OpenStack Nova (patched by apex)\""), "{text}");
-    assert!(!text.contains("NOVA_PRODUCT = \"OpenStack Nova\"\n"), "{text}");
+    let built = build(
+        &docker,
+        "nova-patch",
+        &dockerfile,
+        &[("nova.patch", NOVA_PATCH)],
+    )
+    .await
+    .expect("the patch applies");
+    let text = read_text(
+        &docker,
+        &built.tag,
+        "/usr/lib/python2.7/site-packages/nova/version.py",
+    )
+    .await;
+    assert!(
+        text.contains("NOVA_PRODUCT = \"OpenStack Nova (patched by apex)\""),
+        "{text}"
+    );
+    assert!(
+        !text.contains("NOVA_PRODUCT = \"OpenStack Nova\"\n"),
+        "{text}"
+    );
 }
 
 #[tokio::test]
 async fn ssh_reaches_the_undercloud_and_the_openstack_stand_in_records_calls() {
     let lab = lab().await;
     let host = lab.undercloud();
-    let out = run_ssh(&host, &RemoteCommand::new("echo undercloud-$((40+2))").check()).await.expect("ssh with the site's key/known_hosts");
+    let out = run_ssh(
+        &host,
+        &RemoteCommand::new("echo undercloud-$((40+2))").check(),
+    )
+    .await
+    .expect("ssh with the site's key/known_hosts");
     assert_eq!(out.stdout_text().trim(), "undercloud-42");
 
     let files = lab.undercloud_files();
     let openstack = files.openstack().display().to_string();
-    let env = files.tht_dir().join("environments/docker.yaml").display().to_string();
+    let env = files
+        .tht_dir()
+        .join("environments/docker.yaml")
+        .display()
+        .to_string();
     let marker = format!("apex-lab-test-{}", std::process::id());
-    std::fs::write(files.work_dir().join(format!("{marker}.yaml")), "parameter_defaults: {}\n").unwrap();
+    std::fs::write(
+        files.work_dir().join(format!("{marker}.yaml")),
+        "parameter_defaults: {}\n",
+    )
+    .unwrap();
     // A relative -e resolves in the work dir; an absolute THT file exists.
-    let ok = format!("{openstack} overcloud deploy --templates -e {env} -e {marker}.yaml --stack '{marker} x'");
+    let ok = format!(
+        "{openstack} overcloud deploy --templates -e {env} -e {marker}.yaml --stack '{marker} x'"
+    );
     let out = run_ssh(&host, &RemoteCommand::new(ok)).await.unwrap();
     assert_eq!(out.status, 0, "{}", out.stderr_text());
     let missing = format!("{openstack} overcloud deploy -e {env} -e missing-{marker}.yaml");
     let out = run_ssh(&host, &RemoteCommand::new(missing)).await.unwrap();
     assert_eq!(out.status, 1);
     let stderr = out.stderr_text();
-    assert!(stderr.contains(&format!("{}/missing-{marker}.yaml", files.work_dir().display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "{}/missing-{marker}.yaml",
+            files.work_dir().display()
+        )),
+        "{stderr}"
+    );
 
     let calls = lab.openstack_calls().unwrap();
-    let expected: Vec<String> = ["openstack", "overcloud", "deploy", "--templates", "-e", &env, "-e", &format!("{marker}.yaml"), "--stack", &format!("{marker} x")]
-        .map(String::from)
-        .to_vec();
+    let expected: Vec<String> = [
+        "openstack",
+        "overcloud",
+        "deploy",
+        "--templates",
+        "-e",
+        &env,
+        "-e",
+        &format!("{marker}.yaml"),
+        "--stack",
+        &format!("{marker} x"),
+    ]
+    .map(String::from)
+    .to_vec();
     assert!(calls.contains(&expected), "{expected:?} not in {calls:?}");
-    assert!(calls.iter().any(|c| c.last() == Some(&format!("missing-{marker}.yaml"))), "the failing call is recorded too");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.last() == Some(&format!("missing-{marker}.yaml"))),
+        "the failing call is recorded too"
+    );
 }
 
 #[tokio::test]
 async fn artifact_server_serves_an_overcloud_image_that_mounts_as_ext4() {
     let lab = lab().await;
     let before = lab.artifacts().requests("/overcloud-full.tar");
-    let body = reqwest::get(lab.artifacts().url("overcloud-full.tar")).await.unwrap().error_for_status().unwrap().bytes().await.unwrap();
-    assert_eq!(lab.artifacts().requests("/overcloud-full.tar"), before + 1, "{:?}", lab.artifacts().request_counts());
-    let ipa = reqwest::get(lab.artifacts().url("ironic-python-agent.tar")).await.unwrap();
+    let body = reqwest::get(lab.artifacts().url("overcloud-full.tar"))
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        lab.artifacts().requests("/overcloud-full.tar"),
+        before + 1,
+        "{:?}",
+        lab.artifacts().request_counts()
+    );
+    let ipa = reqwest::get(lab.artifacts().url("ironic-python-agent.tar"))
+        .await
+        .unwrap();
     assert!(ipa.status().is_success());
 
     let dir = tempfile::tempdir().unwrap();
     tar::Archive::new(body.as_ref()).unpack(dir.path()).unwrap();
     let qcow = dir.path().join("overcloud-full.qcow2");
-    assert!(qcow.is_file(), "overcloud-full.tar holds no overcloud-full.qcow2");
+    assert!(
+        qcow.is_file(),
+        "overcloud-full.tar holds no overcloud-full.qcow2"
+    );
     let raw = dir.path().join("check.raw");
-    sh(Command::new("qemu-img").args(["convert", "-O", "raw"]).arg(&qcow).arg(&raw));
+    sh(Command::new("qemu-img")
+        .args(["convert", "-O", "raw"])
+        .arg(&qcow)
+        .arg(&raw));
     let mnt = dir.path().join("mnt");
     std::fs::create_dir(&mnt).unwrap();
-    sh(Command::new("mount").args(["-t", "ext4", "-o", "loop,ro"]).arg(&raw).arg(&mnt));
+    sh(Command::new("mount")
+        .args(["-t", "ext4", "-o", "loop,ro"])
+        .arg(&raw)
+        .arg(&mnt));
     let hostname = std::fs::read_to_string(mnt.join("etc/hostname"));
     sh(Command::new("umount").arg(&mnt));
     assert_eq!(hostname.unwrap().trim(), "overcloud-full");
 }
 
 fn sh(cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e} (lab tool missing?)"));
-    assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd:?}: {e} (lab tool missing?)"));
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn apex(args: &[&str], dir: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_apex")).args(args).arg("--dir").arg(dir).output().unwrap();
-    assert!(out.status.success(), "apex {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(env!("CARGO_BIN_EXE_apex"))
+        .args(args)
+        .arg("--dir")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "apex {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 fn pids(dir: &Path) -> Vec<(String, u32, String)> {
-    LabState::read(dir).unwrap().services.into_iter().map(|(n, s)| (n, s.pid, s.marker)).collect()
+    LabState::read(dir)
+        .unwrap()
+        .services
+        .into_iter()
+        .map(|(n, s)| (n, s.pid, s.marker))
+        .collect()
 }
 
 #[tokio::test]
 async fn apex_lab_up_and_down_through_the_binary() {
-    let dir = tempfile::Builder::new().prefix("apex-lab-cli-").tempdir().unwrap();
+    let dir = tempfile::Builder::new()
+        .prefix("apex-lab-cli-")
+        .tempdir()
+        .unwrap();
     let out = apex(&["lab", "up"], dir.path());
     let site = dir.path().canonicalize().unwrap().join("site.yaml");
     assert!(out.contains(&site.display().to_string()), "{out}");
-    assert!(out.contains("network_settings.yaml") && out.contains("apex deploy"), "{out}");
+    assert!(
+        out.contains("network_settings.yaml") && out.contains("apex deploy"),
+        "{out}"
+    );
     let first = pids(dir.path());
     let names: Vec<&str> = first.iter().map(|(n, ..)| n.as_str()).collect();
     assert_eq!(names, ["artifacts", "local", "sshd", "upstream"]);
     for (name, pid, marker) in &first {
-        assert!(apex::lab::process::alive(*pid, marker), "{name} (pid {pid}) does not run after lab up");
+        assert!(
+            apex::lab::process::alive(*pid, marker),
+            "{name} (pid {pid}) does not run after lab up"
+        );
     }
     // The site's artifact URL is the detached server.
     let text = std::fs::read_to_string(&site).unwrap();
     let site_yaml: Site = serde_saphyr::from_str(&text).unwrap();
-    let tar = reqwest::get(format!("{}overcloud-full.tar", site_yaml.artifacts.url)).await.unwrap();
+    let tar = reqwest::get(format!("{}overcloud-full.tar", site_yaml.artifacts.url))
+        .await
+        .unwrap();
     assert!(tar.status().is_success());
 
     // Rerun: same processes, nothing reseeded; Lab::up on the dir reattaches too.
     apex(&["lab", "up"], dir.path());
     assert_eq!(pids(dir.path()), first);
-    let lab = Lab::up(LabOptions { dir: dir.path().to_path_buf() }).await.unwrap();
+    let lab = Lab::up(LabOptions {
+        dir: dir.path().to_path_buf(),
+    })
+    .await
+    .unwrap();
     assert_eq!(lab.seeded().pushed, 0);
-    assert_eq!(lab.upstream().pid(), first.iter().find(|(n, ..)| n == "upstream").map(|(_, p, _)| *p));
+    assert_eq!(
+        lab.upstream().pid(),
+        first
+            .iter()
+            .find(|(n, ..)| n == "upstream")
+            .map(|(_, p, _)| *p)
+    );
     drop(lab);
 
     let out = apex(&["lab", "down"], dir.path());
     assert!(out.contains("stopped"), "{out}");
     for (name, pid, marker) in &first {
-        assert!(!apex::lab::process::alive(*pid, marker), "{name} (pid {pid}) still runs after lab down");
+        assert!(
+            !apex::lab::process::alive(*pid, marker),
+            "{name} (pid {pid}) still runs after lab down"
+        );
     }
     assert!(LabState::read(dir.path()).unwrap().services.is_empty());
 }

@@ -14,7 +14,10 @@ fn apex(args: &[&str], envs: &[(&str, &str)]) -> Output {
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 fn write(path: &Path, s: &str) {
@@ -29,42 +32,79 @@ fn override_dir_shadows_shipped_module_and_cli_beats_env() {
     let env_dir = d.path().join("env");
     write(&cli_dir.join("apex/util.lua"), "return { who = 'cli' }");
     write(&env_dir.join("apex/util.lua"), "return { who = 'env' }");
-    write(&env_dir.join("apex/only_env.lua"), "return { who = 'env-only' }");
+    write(
+        &env_dir.join("apex/only_env.lua"),
+        "return { who = 'env-only' }",
+    );
     let script = d.path().join("s.lua");
-    write(&script, "print(require('apex.util').who, require('apex.only_env').who, type(require('apex.test').expect))");
+    write(
+        &script,
+        "print(require('apex.util').who, require('apex.only_env').who, type(require('apex.test').expect))",
+    );
 
     let o = apex(
-        &["--lua-path", cli_dir.to_str().unwrap(), "run", script.to_str().unwrap()],
+        &[
+            "--lua-path",
+            cli_dir.to_str().unwrap(),
+            "run",
+            script.to_str().unwrap(),
+        ],
         &[("APEX_LUA_PATH", env_dir.to_str().unwrap())],
     );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert_eq!(out.trim(), "cli\tenv-only\tfunction");
 
-    let o = apex(&["run", script.to_str().unwrap()], &[("APEX_LUA_PATH", env_dir.to_str().unwrap())]);
+    let o = apex(
+        &["run", script.to_str().unwrap()],
+        &[("APEX_LUA_PATH", env_dir.to_str().unwrap())],
+    );
     let (out, _) = text(&o);
-    assert_eq!(out.lines().next().unwrap_or("").split('\t').next(), Some("env"));
+    assert_eq!(
+        out.lines().next().unwrap_or("").split('\t').next(),
+        Some("env")
+    );
 }
 
 #[test]
 fn errors_show_the_script_file_and_line() {
     let d = tempfile::tempdir().unwrap();
     let script = d.path().join("boom.lua");
-    write(&script, "local core = require('apex.core')\n\nlocal function f()\n  core.read_file({path = '/nonexistent/x'})\nend\nf()\n");
+    write(
+        &script,
+        "local core = require('apex.core')\n\nlocal function f()\n  core.read_file({path = '/nonexistent/x'})\nend\nf()\n",
+    );
     let o = apex(&["run", script.to_str().unwrap()], &[]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
-    assert!(err.contains("read_file: cannot read /nonexistent/x"), "{err}");
-    assert!(err.contains(&format!("{}:4:", script.display())), "no file:line in {err}");
+    assert!(
+        err.contains("read_file: cannot read /nonexistent/x"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{}:4:", script.display())),
+        "no file:line in {err}"
+    );
 }
 
 #[test]
 fn syntax_error_in_an_override_names_file_and_line() {
     let d = tempfile::tempdir().unwrap();
-    write(&d.path().join("apex/util.lua"), "local M = {}\nfunction M.x(\nreturn M\n");
+    write(
+        &d.path().join("apex/util.lua"),
+        "local M = {}\nfunction M.x(\nreturn M\n",
+    );
     let script = d.path().join("s.lua");
     write(&script, "require('apex.util')");
-    let o = apex(&["--lua-path", d.path().to_str().unwrap(), "run", script.to_str().unwrap()], &[]);
+    let o = apex(
+        &[
+            "--lua-path",
+            d.path().to_str().unwrap(),
+            "run",
+            script.to_str().unwrap(),
+        ],
+        &[],
+    );
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(err.contains("apex/util.lua:3:"), "{err}");
@@ -101,7 +141,10 @@ assert(peak == 3, "peak concurrency " .. peak)
 fn parallel_map_reraises_an_error_with_its_location() {
     let d = tempfile::tempdir().unwrap();
     let script = d.path().join("p.lua");
-    write(&script, "local core = require('apex.core')\ncore.parallel_map({1, 2}, function(x)\n  if x == 2 then error('item two failed') end\n  return x\nend)\n");
+    write(
+        &script,
+        "local core = require('apex.core')\ncore.parallel_map({1, 2}, function(x)\n  if x == 2 then error('item two failed') end\n  return x\nend)\n",
+    );
     let o = apex(&["run", script.to_str().unwrap()], &[]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
@@ -113,13 +156,20 @@ fn stubs_list_every_registered_function() {
     let doc = apex::lua::api_doc().unwrap();
     let stub = apex::lua::stubs::core_stub(&doc);
     let host = apex::lua::Host::new(Default::default()).unwrap();
-    let core: mlua::Table = host.lua().load("return require('apex.core')").eval().unwrap();
+    let core: mlua::Table = host
+        .lua()
+        .load("return require('apex.core')")
+        .eval()
+        .unwrap();
     let mut n = 0;
     for pair in core.pairs::<String, mlua::Value>() {
         let (name, v) = pair.unwrap();
         if let mlua::Value::Function(_) = v {
             n += 1;
-            assert!(stub.contains(&format!("function core.{name}(")), "no stub for core.{name}");
+            assert!(
+                stub.contains(&format!("function core.{name}(")),
+                "no stub for core.{name}"
+            );
         }
     }
     assert!(n >= 20, "only {n} functions registered");
@@ -128,7 +178,11 @@ fn stubs_list_every_registered_function() {
             let at = stub.find(&format!("function core.{}(", f.name)).unwrap();
             let before = &stub[..at];
             let last_block = before.rsplit("\n\n").next().unwrap();
-            assert!(last_block.contains("---@async"), "core.{} lacks ---@async", f.name);
+            assert!(
+                last_block.contains("---@async"),
+                "core.{} lacks ---@async",
+                f.name
+            );
         }
     }
 }
@@ -142,7 +196,9 @@ fn lua_types_writes_stubs_and_luarc() {
     assert!(core.starts_with("---@meta apex.core"));
     assert!(core.contains("function core.parallel_map(items, fn, opts) end"));
     assert!(d.path().join("meta/apex/test.lua").is_file());
-    let rc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(d.path().join(".luarc.json")).unwrap()).unwrap();
+    let rc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join(".luarc.json")).unwrap())
+            .unwrap();
     assert_eq!(rc["runtime.version"], "Lua 5.4");
 }
 
@@ -153,13 +209,22 @@ fn apex_test_counts_passes_and_failures_truthfully() {
         &d.path().join("a_test.lua"),
         "local t = require('apex.test')\nt.it('passes', function() t.expect(1).to_be(1) end)\nt.it('fails', function()\n  t.expect({1}).to_equal({2})\nend)\n",
     );
-    write(&d.path().join("sub/b_test.lua"), "local t = require('apex.test')\nt.describe('g', function() t.it('ok', function() end) end)\n");
-    write(&d.path().join("sub/helper.lua"), "error('must not be loaded')");
+    write(
+        &d.path().join("sub/b_test.lua"),
+        "local t = require('apex.test')\nt.describe('g', function() t.it('ok', function() end) end)\n",
+    );
+    write(
+        &d.path().join("sub/helper.lua"),
+        "error('must not be loaded')",
+    );
     let o = apex(&["test", d.path().to_str().unwrap()], &[]);
     let (out, _) = text(&o);
     assert!(!o.status.success(), "a failing test must fail the command");
     assert!(out.lines().any(|l| l == "2 passed, 1 failed"), "{out}");
-    assert!(out.contains("a_test.lua:3"), "failure location missing: {out}");
+    assert!(
+        out.contains("a_test.lua:3"),
+        "failure location missing: {out}"
+    );
     assert!(out.contains("expected {2}, got {1}"), "{out}");
 
     std::fs::remove_file(d.path().join("a_test.lua")).unwrap();
@@ -170,7 +235,10 @@ fn apex_test_counts_passes_and_failures_truthfully() {
 
 #[test]
 fn shipped_lua_tests_pass() {
-    let o = apex(&["test", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lua")], &[]);
+    let o = apex(
+        &["test", concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lua")],
+        &[],
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}\n{err}");
     assert!(out.contains(" passed, 0 failed"), "{out}");

@@ -31,7 +31,11 @@ const SCENARIOS: &[&str] = &[
 const ENV: &str = "/usr/share/openstack-tripleo-heat-templates/environments/";
 
 fn apex(args: &[&str]) -> Output {
-    Command::new(APEX).args(args).env_remove("APEX_LUA_PATH").output().expect("run apex")
+    Command::new(APEX)
+        .args(args)
+        .env_remove("APEX_LUA_PATH")
+        .output()
+        .expect("run apex")
 }
 
 fn text(b: &[u8]) -> String {
@@ -43,12 +47,18 @@ fn plan(args: &[&str], tmp: &Path) -> String {
     let mut all: Vec<&str> = vec!["deploy", "--plan", "--tmp-dir", tmp.to_str().unwrap()];
     all.extend_from_slice(args);
     let out = apex(&all);
-    assert!(out.status.success(), "apex {all:?} failed:\nstdout:\n{}\nstderr:\n{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "apex {all:?} failed:\nstdout:\n{}\nstderr:\n{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
     text(&out.stdout)
 }
 
 fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p.as_ref()).unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
+    std::fs::read_to_string(p.as_ref())
+        .unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
 }
 
 fn yaml(p: impl AsRef<Path>) -> serde_json::Value {
@@ -58,17 +68,27 @@ fn yaml(p: impl AsRef<Path>) -> serde_json::Value {
 /// The `-e` files of a deploy command, in order.
 fn env_files(cmd: &str) -> Vec<String> {
     let words: Vec<&str> = cmd.split_whitespace().collect();
-    words.windows(2).filter(|w| w[0] == "-e").map(|w| w[1].to_string()).collect()
+    words
+        .windows(2)
+        .filter(|w| w[0] == "-e")
+        .map(|w| w[1].to_string())
+        .collect()
 }
 
 fn flag<'a>(cmd: &'a str, name: &str) -> &'a str {
     let words: Vec<&str> = cmd.split_whitespace().collect();
-    let i = words.iter().position(|w| *w == name).unwrap_or_else(|| panic!("{name} missing in {cmd}"));
+    let i = words
+        .iter()
+        .position(|w| *w == name)
+        .unwrap_or_else(|| panic!("{name} missing in {cmd}"));
     words[i + 1]
 }
 
 fn param(env: &serde_json::Value, name: &str) -> String {
-    env["parameter_defaults"][name].as_str().unwrap_or_else(|| panic!("no {name} in image env")).to_string()
+    env["parameter_defaults"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {name} in image env"))
+        .to_string()
 }
 
 #[test]
@@ -83,7 +103,10 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
         let files = env_files(&cmd);
 
         // Order: network env, docker.yaml, docker-ha.yaml (HA), operator env, image env, SDN, features, storage, virtual.
-        let mut want = vec!["network-environment.yaml".to_string(), format!("{ENV}docker.yaml")];
+        let mut want = vec![
+            "network-environment.yaml".to_string(),
+            format!("{ENV}docker.yaml"),
+        ];
         if ha {
             want.push(format!("{ENV}docker-ha.yaml"));
         }
@@ -110,65 +133,174 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
         want.push("virtual-environment.yaml".into());
         assert_eq!(files, want, "{name}: env files of {cmd}");
 
-        assert!(cmd.starts_with("openstack overcloud deploy --templates"), "{name}: {cmd}");
-        assert_eq!(flag(&cmd, "--control-scale"), if ha { "3" } else { "1" }, "{name}");
+        assert!(
+            cmd.starts_with("openstack overcloud deploy --templates"),
+            "{name}: {cmd}"
+        );
+        assert_eq!(
+            flag(&cmd, "--control-scale"),
+            if ha { "3" } else { "1" },
+            "{name}"
+        );
         assert_eq!(flag(&cmd, "--compute-scale"), "1", "{name}");
-        assert_eq!(flag(&cmd, "--ntp-server"), "0.pool.ntp.org", "{name}: NTP from the shipped network settings");
-        assert!(["kvm", "qemu"].contains(&flag(&cmd, "--libvirt-type")), "{name}");
+        assert_eq!(
+            flag(&cmd, "--ntp-server"),
+            "0.pool.ntp.org",
+            "{name}: NTP from the shipped network settings"
+        );
+        assert!(
+            ["kvm", "qemu"].contains(&flag(&cmd, "--libvirt-type")),
+            "{name}"
+        );
 
-        let ns = if name.contains("queens") { "tripleoqueens" } else { "tripleomaster" };
+        let ns = if name.contains("queens") {
+            "tripleoqueens"
+        } else {
+            "tripleomaster"
+        };
         let env = yaml(tmp.join("docker-images.yaml"));
         let reg = format!("192.0.2.1:8787/{ns}/centos-binary-");
-        assert_eq!(param(&env, "DockerNovaApiImage"), format!("{reg}nova-api:current-tripleo"), "{name}");
+        assert_eq!(
+            param(&env, "DockerNovaApiImage"),
+            format!("{reg}nova-api:current-tripleo"),
+            "{name}"
+        );
         assert_eq!(
             param(&env, "DockerCephDaemonImage"),
             "192.0.2.1:8787/ceph/daemon:v3.1.0-stable-3.1-luminous-centos-7-x86_64",
             "{name}"
         );
-        assert_eq!(env["parameter_defaults"]["DockerInsecureRegistryAddress"][0], "192.0.2.1:8787", "{name}");
+        assert_eq!(
+            env["parameter_defaults"]["DockerInsecureRegistryAddress"][0], "192.0.2.1:8787",
+            "{name}"
+        );
         let neutron = param(&env, "DockerNeutronApiImage");
         let prepare = yaml(tmp.join("containers-prepare-parameter.yaml"));
         let set = &prepare["parameter_defaults"]["ContainerImagePrepare"][0]["set"];
         assert_eq!(set["namespace"], format!("docker.io/{ns}"), "{name}");
         let list = yaml(tmp.join("image_list.yaml"));
         let copies = list["copy"].as_array().unwrap();
-        assert!(copies.iter().any(|c| c["from"] == format!("docker.io/{ns}/centos-binary-keystone:current-tripleo")
-            && c["to"] == format!("{reg}keystone:current-tripleo")), "{name}: keystone copy");
-        assert!(!copies.iter().any(|c| c["name"].as_str().unwrap_or("").is_empty()), "{name}: nameless image copied");
+        assert!(
+            copies.iter().any(|c| c["from"]
+                == format!("docker.io/{ns}/centos-binary-keystone:current-tripleo")
+                && c["to"] == format!("{reg}keystone:current-tripleo")),
+            "{name}: keystone copy"
+        );
+        assert!(
+            !copies
+                .iter()
+                .any(|c| c["name"].as_str().unwrap_or("").is_empty()),
+            "{name}: nameless image copied"
+        );
 
         // Lists stay lists when empty (nosdn patches nothing, customizes nothing).
-        let manifest: serde_json::Value = serde_json::from_str(&read(tmp.join("plan.json"))).unwrap();
-        for key in ["patched_images", "skipped_patches", "notes", "plugins", "env_files", "actions", "files"] {
-            assert!(manifest[key].is_array(), "{name}: plan.json {key} is not a list: {}", manifest[key]);
+        let manifest: serde_json::Value =
+            serde_json::from_str(&read(tmp.join("plan.json"))).unwrap();
+        for key in [
+            "patched_images",
+            "skipped_patches",
+            "notes",
+            "plugins",
+            "env_files",
+            "actions",
+            "files",
+        ] {
+            assert!(
+                manifest[key].is_array(),
+                "{name}: plan.json {key} is not a list: {}",
+                manifest[key]
+            );
         }
-        assert!(yaml(tmp.join("image_builds.yaml"))["builds"].is_array(), "{name}: image_builds.yaml builds");
-        assert!(yaml(tmp.join("overcloud_customize.yaml"))["steps"].is_array(), "{name}: overcloud_customize.yaml steps");
+        assert!(
+            yaml(tmp.join("image_builds.yaml"))["builds"].is_array(),
+            "{name}: image_builds.yaml builds"
+        );
+        assert!(
+            yaml(tmp.join("overcloud_customize.yaml"))["steps"].is_array(),
+            "{name}: overcloud_customize.yaml steps"
+        );
 
         if odl {
             let df = read(tmp.join("containers/opendaylight/Dockerfile"));
-            let release = if name.contains("queens") { "oxygen" } else { "neon" };
-            assert!(df.starts_with(&format!("FROM {reg}opendaylight:current-tripleo\n")), "{name}: {df}");
-            for line in ["USER root", "RUN yum -y remove opendaylight", "RUN yum -y install opendaylight", "USER $REAL_USER"] {
-                assert!(df.lines().any(|l| l == line), "{name}: {line} missing in\n{df}");
+            let release = if name.contains("queens") {
+                "oxygen"
+            } else {
+                "neon"
+            };
+            assert!(
+                df.starts_with(&format!("FROM {reg}opendaylight:current-tripleo\n")),
+                "{name}: {df}"
+            );
+            for line in [
+                "USER root",
+                "RUN yum -y remove opendaylight",
+                "RUN yum -y install opendaylight",
+                "USER $REAL_USER",
+            ] {
+                assert!(
+                    df.lines().any(|l| l == line),
+                    "{name}: {line} missing in\n{df}"
+                );
             }
-            assert!(df.contains(&format!("opendaylight-{release}-epel-7-x86_64-devel/")), "{name}: release {release}\n{df}");
-            assert_eq!(param(&env, "DockerOpendaylightApiImage"), format!("{reg}opendaylight:apex"), "{name}");
-            assert_eq!(neutron, format!("{reg}neutron-server-opendaylight:current-tripleo"), "{name}");
+            assert!(
+                df.contains(&format!("opendaylight-{release}-epel-7-x86_64-devel/")),
+                "{name}: release {release}\n{df}"
+            );
+            assert_eq!(
+                param(&env, "DockerOpendaylightApiImage"),
+                format!("{reg}opendaylight:apex"),
+                "{name}"
+            );
+            assert_eq!(
+                neutron,
+                format!("{reg}neutron-server-opendaylight:current-tripleo"),
+                "{name}"
+            );
             assert_eq!(set["neutron_driver"], "odl");
-            assert!(summary.contains("opendaylight: OpenDaylight"), "{name}: summary\n{summary}");
+            assert!(
+                summary.contains("opendaylight: OpenDaylight"),
+                "{name}: summary\n{summary}"
+            );
         } else {
             assert!(!tmp.join("containers/opendaylight").exists(), "{name}");
-            assert!(env["parameter_defaults"].get("DockerOpendaylightApiImage").is_none(), "{name}");
+            assert!(
+                env["parameter_defaults"]
+                    .get("DockerOpendaylightApiImage")
+                    .is_none(),
+                "{name}"
+            );
         }
         if name.contains("-ovn-") {
-            assert_eq!(neutron, format!("{reg}neutron-server-ovn:current-tripleo"), "{name}");
-            assert_eq!(param(&env, "DockerOvnControllerImage"), format!("{reg}ovn-controller:current-tripleo"));
+            assert_eq!(
+                neutron,
+                format!("{reg}neutron-server-ovn:current-tripleo"),
+                "{name}"
+            );
+            assert_eq!(
+                param(&env, "DockerOvnControllerImage"),
+                format!("{reg}ovn-controller:current-tripleo")
+            );
         } else if !odl {
-            assert_eq!(neutron, format!("{reg}neutron-server:current-tripleo"), "{name}");
-            assert!(env["parameter_defaults"].get("DockerOvnControllerImage").is_none(), "{name}");
+            assert_eq!(
+                neutron,
+                format!("{reg}neutron-server:current-tripleo"),
+                "{name}"
+            );
+            assert!(
+                env["parameter_defaults"]
+                    .get("DockerOvnControllerImage")
+                    .is_none(),
+                "{name}"
+            );
         }
-        assert!(tmp.join("losetup-loop3.service").is_file(), "{name}: loop device unit (no ceph_device given)");
-        assert!(summary.contains("Env files") && summary.contains("[step 8] copy"), "{name}: summary\n{summary}");
+        assert!(
+            tmp.join("losetup-loop3.service").is_file(),
+            "{name}: loop device unit (no ceph_device given)"
+        );
+        assert!(
+            summary.contains("Env files") && summary.contains("[step 8] copy"),
+            "{name}: summary\n{summary}"
+        );
         assert!(tmp.join("plan.json").is_file(), "{name}: manifest");
     }
 }
@@ -206,7 +338,10 @@ fn answer(mut stream: TcpStream, routes: &BTreeMap<String, (u16, String)>) {
             break;
         }
     }
-    let (status, body) = routes.get(&target).cloned().unwrap_or((404, "not found".into()));
+    let (status, body) = routes
+        .get(&target)
+        .cloned()
+        .unwrap_or((404, "not found".into()));
     let _ = write!(
         stream,
         "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{body}",
@@ -218,23 +353,52 @@ const NOVA_DIFF: &str = "--- a/nova/api.py\n+++ b/nova/api.py\n@@ -1 +1 @@\n-old
 const PUPPET_DIFF: &str = "--- a/manifests/init.pp\n+++ b/manifests/init.pp\n@@ -1 +1 @@\n-a\n+b\n";
 
 fn change(id: &str, status: &str, submitted: Option<&str>) -> String {
-    let sub = submitted.map(|s| format!(", \"submitted\": \"{s}\"")).unwrap_or_default();
-    format!(")]}}'\n{{\"change_id\": \"{id}\", \"status\": \"{status}\", \"current_revision\": \"rev{id}\"{sub}}}")
+    let sub = submitted
+        .map(|s| format!(", \"submitted\": \"{s}\""))
+        .unwrap_or_default();
+    format!(
+        ")]}}'\n{{\"change_id\": \"{id}\", \"status\": \"{status}\", \"current_revision\": \"rev{id}\"{sub}}}"
+    )
 }
 
 fn gerrit() -> Server {
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     let mut r = BTreeMap::new();
-    let c = |project: &str, id: &str| format!("/changes/{}~master~{id}", project.replace('/', "%2F"));
-    r.insert(format!("{}?o=CURRENT_REVISION", c("openstack/nova", "I111")), (200, change("I111", "NEW", None)));
-    r.insert(format!("{}/revisions/revI111/patch", c("openstack/nova", "I111")), (200, b64(NOVA_DIFF)));
+    let c =
+        |project: &str, id: &str| format!("/changes/{}~master~{id}", project.replace('/', "%2F"));
+    r.insert(
+        format!("{}?o=CURRENT_REVISION", c("openstack/nova", "I111")),
+        (200, change("I111", "NEW", None)),
+    );
+    r.insert(
+        format!("{}/revisions/revI111/patch", c("openstack/nova", "I111")),
+        (200, b64(NOVA_DIFF)),
+    );
     r.insert(
         format!("{}?o=CURRENT_REVISION", c("openstack/neutron", "I222")),
-        (200, change("I222", "MERGED", Some("2019-01-01 10:00:00.000000000"))),
+        (
+            200,
+            change("I222", "MERGED", Some("2019-01-01 10:00:00.000000000")),
+        ),
     );
-    r.insert(format!("{}/revisions/revI222/patch", c("openstack/neutron", "I222")), (200, b64(NOVA_DIFF)));
-    r.insert(format!("{}?o=CURRENT_REVISION", c("openstack/puppet-tripleo", "I333")), (200, change("I333", "NEW", None)));
-    r.insert(format!("{}/revisions/revI333/patch", c("openstack/puppet-tripleo", "I333")), (200, b64(PUPPET_DIFF)));
+    r.insert(
+        format!("{}/revisions/revI222/patch", c("openstack/neutron", "I222")),
+        (200, b64(NOVA_DIFF)),
+    );
+    r.insert(
+        format!(
+            "{}?o=CURRENT_REVISION",
+            c("openstack/puppet-tripleo", "I333")
+        ),
+        (200, change("I333", "NEW", None)),
+    );
+    r.insert(
+        format!(
+            "{}/revisions/revI333/patch",
+            c("openstack/puppet-tripleo", "I333")
+        ),
+        (200, b64(PUPPET_DIFF)),
+    );
     serve(r)
 }
 
@@ -249,9 +413,16 @@ struct Registry {
 impl Registry {
     fn start() -> Registry {
         let bin = "/usr/bin/docker-registry";
-        assert!(Path::new(bin).is_file(), "lab part missing: {bin} (Debian package docker-registry, see tests/lab/install.sh)");
+        assert!(
+            Path::new(bin).is_file(),
+            "lab part missing: {bin} (Debian package docker-registry, see tests/lab/install.sh)"
+        );
         let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
         let cfg = write(
             dir.path(),
             "config.yml",
@@ -268,9 +439,21 @@ impl Registry {
             .spawn()
             .expect("start docker-registry");
         let url = format!("http://127.0.0.1:{port}");
-        let reg = Registry { url, child, _dir: dir };
+        let reg = Registry {
+            url,
+            child,
+            _dir: dir,
+        };
         for _ in 0..100 {
-            if curl(&["-s", "-o", "/dev/null", "-w", "%{http_code}", &format!("{}/v2/", reg.url)]) == "200" {
+            if curl(&[
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                &format!("{}/v2/", reg.url),
+            ]) == "200"
+            {
                 return reg;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
@@ -284,20 +467,44 @@ impl Registry {
         let config = format!(
             "{{\"created\":\"{created}\",\"architecture\":\"amd64\",\"os\":\"linux\",\"rootfs\":{{\"type\":\"layers\",\"diff_ids\":[]}}}}"
         );
-        let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(config.as_bytes())));
-        let headers = curl(&["-s", "-D", "-", "-o", "/dev/null", "-X", "POST", &format!("{}/v2/{repo}/blobs/uploads/", self.url)]);
+        let digest = format!(
+            "sha256:{}",
+            hex::encode(sha2::Sha256::digest(config.as_bytes()))
+        );
+        let headers = curl(&[
+            "-s",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            "-X",
+            "POST",
+            &format!("{}/v2/{repo}/blobs/uploads/", self.url),
+        ]);
         let location = headers
             .lines()
-            .find_map(|l| l.strip_prefix("Location: ").or_else(|| l.strip_prefix("location: ")))
+            .find_map(|l| {
+                l.strip_prefix("Location: ")
+                    .or_else(|| l.strip_prefix("location: "))
+            })
             .unwrap_or_else(|| panic!("no upload location: {headers}"))
             .trim()
             .to_string();
         let sep = if location.contains('?') { '&' } else { '?' };
         let put = format!("{location}{sep}digest={digest}");
         let code = curl(&[
-            "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
-            "-H", "Content-Type: application/octet-stream",
-            "--data-binary", &config, &put,
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &config,
+            &put,
         ]);
         assert_eq!(code, "201", "push config blob of {repo} to {put}");
         let manifest = format!(
@@ -305,9 +512,17 @@ impl Registry {
             config.len()
         );
         let code = curl(&[
-            "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
-            "-H", "Content-Type: application/vnd.docker.distribution.manifest.v2+json",
-            "--data-binary", &manifest,
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/vnd.docker.distribution.manifest.v2+json",
+            "--data-binary",
+            &manifest,
             &format!("{}/v2/{repo}/manifests/current-tripleo", self.url),
         ]);
         assert_eq!(code, "201", "push manifest of {repo}");
@@ -323,7 +538,10 @@ impl Drop for Registry {
 
 /// Runs curl (a lab package) and returns its stdout.
 fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl").args(args).output().expect("curl (lab package) missing");
+    let out = Command::new("curl")
+        .args(args)
+        .output()
+        .expect("curl (lab package) missing");
     text(&out.stdout)
 }
 
@@ -339,13 +557,31 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
     let server = gerrit();
     let registry = Registry::start();
     // The source registry's images; the ODL neutron image was built in June 2019, after I222 merged.
-    for name in ["nova-api", "nova-compute", "nova-conductor", "novajoin-server", "neutron-server", "keystone", "opendaylight"] {
-        registry.push(&format!("tripleomaster/centos-binary-{name}"), "2019-03-01T00:00:00Z");
+    for name in [
+        "nova-api",
+        "nova-compute",
+        "nova-conductor",
+        "novajoin-server",
+        "neutron-server",
+        "keystone",
+        "opendaylight",
+    ] {
+        registry.push(
+            &format!("tripleomaster/centos-binary-{name}"),
+            "2019-03-01T00:00:00Z",
+        );
     }
-    registry.push("tripleomaster/centos-binary-neutron-server-opendaylight", "2019-06-01T12:00:00.5Z");
+    registry.push(
+        "tripleomaster/centos-binary-neutron-server-opendaylight",
+        "2019-06-01T12:00:00.5Z",
+    );
     registry.push("other/thing", "2019-03-01T00:00:00Z");
     let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "local/nova-fix.diff", "--- a/nova/x.py\n+++ b/nova/x.py\n@@ -1 +1 @@\n-x\n+y\n");
+    write(
+        dir.path(),
+        "local/nova-fix.diff",
+        "--- a/nova/x.py\n+++ b/nova/x.py\n@@ -1 +1 @@\n-x\n+y\n",
+    );
     let settings = write(
         dir.path(),
         "deploy.yaml",
@@ -362,44 +598,83 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
     for image in ["nova-api", "nova-compute", "nova-conductor"] {
         let df = read(tmp.join(format!("containers/{image}/Dockerfile")));
         let lines: Vec<&str> = df.lines().collect();
-        assert_eq!(lines[0], format!("FROM 192.0.2.1:8787/tripleomaster/centos-binary-{image}:current-tripleo"));
+        assert_eq!(
+            lines[0],
+            format!("FROM 192.0.2.1:8787/tripleomaster/centos-binary-{image}:current-tripleo")
+        );
         for l in &lines {
             let word = l.split_whitespace().next().unwrap_or("");
-            assert!(["FROM", "USER", "ARG", "RUN", "ADD"].contains(&word), "{image}: one operation per line: {l:?}\n{df}");
+            assert!(
+                ["FROM", "USER", "ARG", "RUN", "ADD"].contains(&word),
+                "{image}: one operation per line: {l:?}\n{df}"
+            );
         }
         for id in ["I111", "I444"] {
-            assert!(lines.contains(&format!("ADD {id}.patch /tmp/apex-patches/{id}.patch").as_str()), "{image}: {id}\n{df}");
+            assert!(
+                lines.contains(&format!("ADD {id}.patch /tmp/apex-patches/{id}.patch").as_str()),
+                "{image}: {id}\n{df}"
+            );
             assert!(
                 lines.contains(&format!("RUN cd /usr/lib/python2.7/site-packages && patch -p1 < /tmp/apex-patches/{id}.patch").as_str()),
                 "{image}: {id}\n{df}"
             );
         }
-        assert_eq!(lines.iter().filter(|l| **l == "USER root").count(), 2, "{df}");
+        assert_eq!(
+            lines.iter().filter(|l| **l == "USER root").count(),
+            2,
+            "{df}"
+        );
         assert_eq!(lines.last(), Some(&"USER $REAL_USER"));
-        assert_eq!(read(tmp.join(format!("containers/{image}/I111.patch"))), NOVA_DIFF);
+        assert_eq!(
+            read(tmp.join(format!("containers/{image}/I111.patch"))),
+            NOVA_DIFF
+        );
         assert!(read(tmp.join(format!("containers/{image}/I444.patch"))).contains("+y"));
     }
-    assert!(!tmp.join("containers/novajoin-server").exists(), "novajoin is not nova");
+    assert!(
+        !tmp.join("containers/novajoin-server").exists(),
+        "novajoin is not nova"
+    );
     // The merged change is older than the upstream image: skipped, and the plan says so.
     assert!(!tmp.join("containers/neutron-server").exists());
-    assert!(!tmp.join("containers/neutron-server-opendaylight").exists(), "{summary}");
+    assert!(
+        !tmp.join("containers/neutron-server-opendaylight").exists(),
+        "{summary}"
+    );
     assert!(summary.contains("skipped patch I222"), "{summary}");
     // Puppet goes to the overcloud image customization list.
     let custom = yaml(tmp.join("overcloud_customize.yaml"));
     let steps = custom["steps"].as_array().unwrap();
     assert!(
-        steps.iter().any(|s| s["op"] == "patch" && s["arg"] == "I333.patch:/etc/puppet/modules/tripleo"),
+        steps
+            .iter()
+            .any(|s| s["op"] == "patch" && s["arg"] == "I333.patch:/etc/puppet/modules/tripleo"),
         "{custom}"
     );
     assert_eq!(read(tmp.join("overcloud_patches/I333.patch")), PUPPET_DIFF);
     // Image env: patched images tagged apex; the image set comes from the catalog.
     let env = yaml(tmp.join("docker-images.yaml"));
-    assert_eq!(param(&env, "DockerNovaApiImage"), "192.0.2.1:8787/tripleomaster/centos-binary-nova-api:apex");
-    assert_eq!(param(&env, "DockerKeystoneImage"), "192.0.2.1:8787/tripleomaster/centos-binary-keystone:current-tripleo");
-    assert!(env["parameter_defaults"].get("DockerGlanceApiImage").is_none(), "glance is not in the catalog");
-    assert!(read(tmp.join("containers/opendaylight/Dockerfile")).contains("opendaylight-fluorine-epel"));
+    assert_eq!(
+        param(&env, "DockerNovaApiImage"),
+        "192.0.2.1:8787/tripleomaster/centos-binary-nova-api:apex"
+    );
+    assert_eq!(
+        param(&env, "DockerKeystoneImage"),
+        "192.0.2.1:8787/tripleomaster/centos-binary-keystone:current-tripleo"
+    );
+    assert!(
+        env["parameter_defaults"]
+            .get("DockerGlanceApiImage")
+            .is_none(),
+        "glance is not in the catalog"
+    );
+    assert!(
+        read(tmp.join("containers/opendaylight/Dockerfile")).contains("opendaylight-fluorine-epel")
+    );
     let host = registry.url.trim_start_matches("http://");
-    assert!(read(tmp.join("image_list.yaml")).contains(&format!("from: {host}/tripleomaster/centos-binary-keystone:current-tripleo")));
+    assert!(read(tmp.join("image_list.yaml")).contains(&format!(
+        "from: {host}/tripleomaster/centos-binary-keystone:current-tripleo"
+    )));
     let builds = read(tmp.join("image_builds.yaml"));
     assert!(builds.contains("centos-binary-nova-api:apex"), "{builds}");
 }
@@ -411,8 +686,9 @@ fn patch_archive_holds_the_containers_dir() {
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("plan");
     plan(&["os-odl-nofeature-ha"], &tmp);
-    let f = std::fs::File::open(tmp.join("docker_patches.tar.gz"))
-        .expect("docker_patches.tar.gz missing: is core.archive (merged separately) in this build?");
+    let f = std::fs::File::open(tmp.join("docker_patches.tar.gz")).expect(
+        "docker_patches.tar.gz missing: is core.archive (merged separately) in this build?",
+    );
     let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
     let mut found = BTreeMap::new();
     for e in ar.entries().unwrap() {
@@ -424,7 +700,10 @@ fn patch_archive_holds_the_containers_dir() {
         }
         found.insert(name, s);
     }
-    let (_, df) = found.iter().find(|(k, _)| k.ends_with("opendaylight/Dockerfile")).expect("Dockerfile entry");
+    let (_, df) = found
+        .iter()
+        .find(|(k, _)| k.ends_with("opendaylight/Dockerfile"))
+        .expect("Dockerfile entry");
     assert!(df.contains("RUN yum -y install opendaylight"));
 }
 
@@ -445,14 +724,27 @@ fn a_lua_path_override_of_a_shipped_plugin_changes_the_plan() {
 "#,
     );
     let tmp = dir.path().join("plan");
-    let summary = plan(&["os-odl-nofeature-ha", "--lua-path", over.to_str().unwrap()], &tmp);
+    let summary = plan(
+        &["os-odl-nofeature-ha", "--lua-path", over.to_str().unwrap()],
+        &tmp,
+    );
     let df = read(tmp.join("containers/opendaylight/Dockerfile"));
     assert!(df.lines().any(|l| l == "RUN echo overridden"), "{df}");
     assert!(!df.contains("yum -y remove"), "{df}");
-    assert!(env_files(&read(tmp.join("deploy_command"))).contains(&"/home/stack/my-odl.yaml".to_string()));
-    assert!(summary.contains(over.join("plugins/opendaylight.lua").to_str().unwrap()), "{summary}");
+    assert!(
+        env_files(&read(tmp.join("deploy_command")))
+            .contains(&"/home/stack/my-odl.yaml".to_string())
+    );
+    assert!(
+        summary.contains(over.join("plugins/opendaylight.lua").to_str().unwrap()),
+        "{summary}"
+    );
     let listed = apex(&["plugins", "--lua-path", over.to_str().unwrap()]);
-    assert!(text(&listed.stdout).contains("my ODL"), "{}", text(&listed.stdout));
+    assert!(
+        text(&listed.stdout).contains("my ODL"),
+        "{}",
+        text(&listed.stdout)
+    );
 }
 
 #[test]
@@ -462,10 +754,20 @@ fn a_new_plan_in_the_same_tmp_dir_leaves_no_stale_artifact() {
     plan(&["os-odl-nofeature-ha"], &tmp);
     assert!(tmp.join("containers/opendaylight/Dockerfile").is_file());
     assert!(tmp.join("losetup-loop3.service").is_file());
-    let settings = write(dir.path(), "d.yaml", "global_params: {ha_enabled: false}\ndeploy_options: {ceph: false}\n");
+    let settings = write(
+        dir.path(),
+        "d.yaml",
+        "global_params: {ha_enabled: false}\ndeploy_options: {ceph: false}\n",
+    );
     plan(&["-d", settings.to_str().unwrap()], &tmp);
-    assert!(!tmp.join("containers/opendaylight").exists(), "stale Dockerfile left");
-    assert!(!tmp.join("losetup-loop3.service").exists(), "stale loop unit left");
+    assert!(
+        !tmp.join("containers/opendaylight").exists(),
+        "stale Dockerfile left"
+    );
+    assert!(
+        !tmp.join("losetup-loop3.service").exists(),
+        "stale loop unit left"
+    );
     assert!(read(tmp.join("plan.json")).contains("\"deploy_command\""));
 }
 
@@ -478,12 +780,27 @@ fn a_custom_sdn_plugin_named_in_the_settings_is_used() {
         "plugins/my_sdn.lua",
         "return { description = 'mine', env_files = function() return { { path = 'my-sdn.yaml', reason = 'mine' } } end }\n",
     );
-    let settings = write(dir.path(), "d.yaml", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: my_sdn, ceph: false}\n");
+    let settings = write(
+        dir.path(),
+        "d.yaml",
+        "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: my_sdn, ceph: false}\n",
+    );
     let tmp = dir.path().join("plan");
-    plan(&["-d", settings.to_str().unwrap(), "--lua-path", over.to_str().unwrap()], &tmp);
+    plan(
+        &[
+            "-d",
+            settings.to_str().unwrap(),
+            "--lua-path",
+            over.to_str().unwrap(),
+        ],
+        &tmp,
+    );
     let files = env_files(&read(tmp.join("deploy_command")));
     assert!(files.contains(&format!("{ENV}my-sdn.yaml")), "{files:?}");
-    assert!(!files.iter().any(|f| f.contains("storage-environment")), "ceph off: {files:?}");
+    assert!(
+        !files.iter().any(|f| f.contains("storage-environment")),
+        "ceph off: {files:?}"
+    );
     assert!(!tmp.join("losetup-loop3.service").exists());
 }
 
@@ -512,15 +829,27 @@ fn a_scenario_file_can_replace_a_flow_step() {
     assert!(summary.contains("Plan for my-lab: my lab"), "{summary}");
     let cmd = read(tmp.join("deploy_command"));
     assert!(cmd.trim_end().ends_with("--debug"), "{cmd}");
-    assert_eq!(flag(&cmd, "--compute-scale"), "2", "scales from the inventory");
-    assert_eq!(flag(&cmd, "--libvirt-type"), "kvm", "baremetal with an inventory");
+    assert_eq!(
+        flag(&cmd, "--compute-scale"),
+        "2",
+        "scales from the inventory"
+    );
+    assert_eq!(
+        flag(&cmd, "--libvirt-type"),
+        "kvm",
+        "baremetal with an inventory"
+    );
     assert!(env_files(&cmd).contains(&"baremetal-environment.yaml".to_string()));
 }
 
 #[test]
 fn network_settings_file_sets_undercloud_and_ntp() {
     let dir = tempfile::tempdir().unwrap();
-    let net = write(dir.path(), "net.yaml", "http_proxy: http://proxy.lab:3128\nntp: [ntp.example.org]\nnetworks:\n  admin:\n    installer_vm:\n      ip: 10.20.0.2\n");
+    let net = write(
+        dir.path(),
+        "net.yaml",
+        "http_proxy: http://proxy.lab:3128\nntp: [ntp.example.org]\nnetworks:\n  admin:\n    installer_vm:\n      ip: 10.20.0.2\n",
+    );
     let tmp = dir.path().join("plan");
     plan(&["os-ovn-nofeature-ha", "-n", net.to_str().unwrap()], &tmp);
     let cmd = read(tmp.join("deploy_command"));
@@ -528,7 +857,10 @@ fn network_settings_file_sets_undercloud_and_ntp() {
     let env = yaml(tmp.join("docker-images.yaml"));
     assert!(param(&env, "DockerNovaApiImage").starts_with("10.20.0.2:8787/tripleomaster/"));
     let custom = read(tmp.join("overcloud_customize.yaml"));
-    assert!(custom.contains("http_proxy=http://proxy.lab:3128"), "{custom}");
+    assert!(
+        custom.contains("http_proxy=http://proxy.lab:3128"),
+        "{custom}"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -543,7 +875,13 @@ struct Bad {
 }
 
 fn bad(what: &'static str, settings: &'static str, expect: &[&'static str]) -> Bad {
-    Bad { what, settings: Some(settings), extra: vec![], args: vec![], expect: expect.to_vec() }
+    Bad {
+        what,
+        settings: Some(settings),
+        extra: vec![],
+        args: vec![],
+        expect: expect.to_vec(),
+    }
 }
 
 #[test]
@@ -557,66 +895,163 @@ fn bad_input_fails_cleanly_with_nothing_written() {
         .into_boxed_str(),
     );
     let cases = vec![
-        bad("unknown deploy option", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controler: opendaylight}\n",
-            &["deploy_options.sdn_controler", "unknown deploy option", "valid:", "sdn_controller"]),
-        bad("invalid ODL version", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: opendaylight, odl_version: boron}\n",
-            &["deploy_options.odl_version", "\"boron\"", "carbon, nitrogen, oxygen, fluorine, neon, master"]),
-        bad("invalid dataplane", "global_params: {ha_enabled: true}\ndeploy_options: {dataplane: dpdk}\n",
-            &["deploy_options.dataplane", "ovs, ovs_dpdk, fdio"]),
-        bad("wrong type ha_enabled", "global_params: {ha_enabled: 'yes'}\ndeploy_options: {}\n",
-            &["global_params.ha_enabled", "valid: true, false"]),
-        bad("wrong type ceph", "global_params: {ha_enabled: true}\ndeploy_options: {ceph: [1]}\n",
-            &["deploy_options.ceph", "a list", "valid: true, false"]),
-        bad("YAML syntax error", "global_params:\n  ha_enabled: true\ndeploy_options: {sfc: [true\n",
-            &["d.yaml", "invalid YAML", "line"]),
-        bad("missing ha_enabled", "global_params: {}\ndeploy_options: {}\n", &["global_params.ha_enabled", "missing"]),
-        bad("patch without change-id", "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - project: openstack/nova\ndeploy_options: {}\n",
-            &["global_params.patches.overcloud[1]", "missing change-id"]),
-        bad("unknown sdn_controller", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: odl}\n",
-            &["deploy_options.sdn_controller", "unknown plugin \"odl\"", "opendaylight", "ovn", "searched:"]),
-        bad("sriov true", "global_params: {ha_enabled: true}\ndeploy_options: {sriov: true}\n",
-            &["deploy_options.sriov", "false or an interface name"]),
-        bad("gluon without vpn", "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: opendaylight, gluon: true}\n",
-            &["deploy_options.gluon", "vpn"]),
-        bad("sfc without SDN", "global_params: {ha_enabled: true}\ndeploy_options: {sfc: true}\n",
-            &["plugin nosdn", "deploy_options.sfc", "opendaylight"]),
-        bad("unknown global param", "global_params: {ha_enabled: true, ha: 3}\ndeploy_options: {}\n",
-            &["global_params.ha", "valid: ha_enabled, patches"]),
-        bad("unknown top-level key", "global_params: {ha_enabled: true}\ndeploy_options: {}\nextra: 1\n",
-            &["extra", "valid: global_params, deploy_options"]),
-        bad("unknown os_version", "global_params: {ha_enabled: true}\ndeploy_options: {os_version: ocata}\n",
-            &["deploy_options.os_version", "master"]),
-        bad("containers false", "global_params: {ha_enabled: true}\ndeploy_options: {containers: false}\n",
-            &["deploy_options.containers", "valid: true"]),
-        bad("local diff missing", "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - {change-id: I1, project: openstack/nova, diff: nope.diff}\ndeploy_options: {}\n",
-            &["global_params.patches.overcloud[1].diff", "nope.diff"]),
-        bad("Gerrit change not found", gerrit_settings, &["Gerrit", "I999", "404"]),
+        bad(
+            "unknown deploy option",
+            "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controler: opendaylight}\n",
+            &[
+                "deploy_options.sdn_controler",
+                "unknown deploy option",
+                "valid:",
+                "sdn_controller",
+            ],
+        ),
+        bad(
+            "invalid ODL version",
+            "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: opendaylight, odl_version: boron}\n",
+            &[
+                "deploy_options.odl_version",
+                "\"boron\"",
+                "carbon, nitrogen, oxygen, fluorine, neon, master",
+            ],
+        ),
+        bad(
+            "invalid dataplane",
+            "global_params: {ha_enabled: true}\ndeploy_options: {dataplane: dpdk}\n",
+            &["deploy_options.dataplane", "ovs, ovs_dpdk, fdio"],
+        ),
+        bad(
+            "wrong type ha_enabled",
+            "global_params: {ha_enabled: 'yes'}\ndeploy_options: {}\n",
+            &["global_params.ha_enabled", "valid: true, false"],
+        ),
+        bad(
+            "wrong type ceph",
+            "global_params: {ha_enabled: true}\ndeploy_options: {ceph: [1]}\n",
+            &["deploy_options.ceph", "a list", "valid: true, false"],
+        ),
+        bad(
+            "YAML syntax error",
+            "global_params:\n  ha_enabled: true\ndeploy_options: {sfc: [true\n",
+            &["d.yaml", "invalid YAML", "line"],
+        ),
+        bad(
+            "missing ha_enabled",
+            "global_params: {}\ndeploy_options: {}\n",
+            &["global_params.ha_enabled", "missing"],
+        ),
+        bad(
+            "patch without change-id",
+            "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - project: openstack/nova\ndeploy_options: {}\n",
+            &["global_params.patches.overcloud[1]", "missing change-id"],
+        ),
+        bad(
+            "unknown sdn_controller",
+            "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: odl}\n",
+            &[
+                "deploy_options.sdn_controller",
+                "unknown plugin \"odl\"",
+                "opendaylight",
+                "ovn",
+                "searched:",
+            ],
+        ),
+        bad(
+            "sriov true",
+            "global_params: {ha_enabled: true}\ndeploy_options: {sriov: true}\n",
+            &["deploy_options.sriov", "false or an interface name"],
+        ),
+        bad(
+            "gluon without vpn",
+            "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: opendaylight, gluon: true}\n",
+            &["deploy_options.gluon", "vpn"],
+        ),
+        bad(
+            "sfc without SDN",
+            "global_params: {ha_enabled: true}\ndeploy_options: {sfc: true}\n",
+            &["plugin nosdn", "deploy_options.sfc", "opendaylight"],
+        ),
+        bad(
+            "unknown global param",
+            "global_params: {ha_enabled: true, ha: 3}\ndeploy_options: {}\n",
+            &["global_params.ha", "valid: ha_enabled, patches"],
+        ),
+        bad(
+            "unknown top-level key",
+            "global_params: {ha_enabled: true}\ndeploy_options: {}\nextra: 1\n",
+            &["extra", "valid: global_params, deploy_options"],
+        ),
+        bad(
+            "unknown os_version",
+            "global_params: {ha_enabled: true}\ndeploy_options: {os_version: ocata}\n",
+            &["deploy_options.os_version", "master"],
+        ),
+        bad(
+            "containers false",
+            "global_params: {ha_enabled: true}\ndeploy_options: {containers: false}\n",
+            &["deploy_options.containers", "valid: true"],
+        ),
+        bad(
+            "local diff missing",
+            "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - {change-id: I1, project: openstack/nova, diff: nope.diff}\ndeploy_options: {}\n",
+            &["global_params.patches.overcloud[1].diff", "nope.diff"],
+        ),
+        bad(
+            "Gerrit change not found",
+            gerrit_settings,
+            &["Gerrit", "I999", "404"],
+        ),
         Bad {
             what: "Lua syntax error in an override",
-            settings: Some("global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: broken}\n"),
+            settings: Some(
+                "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: broken}\n",
+            ),
             extra: vec![("lua/plugins/broken.lua", "return { description = 'x',\n")],
             args: vec![],
             expect: vec!["plugin broken", "broken.lua", "failed to load"],
         },
         Bad {
             what: "a plugin that raises",
-            settings: Some("global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: boom}\n"),
-            extra: vec![("lua/plugins/boom.lua", "return { description = 'x', validate = function() error('the lab is on fire', 0) end }\n")],
+            settings: Some(
+                "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: boom}\n",
+            ),
+            extra: vec![(
+                "lua/plugins/boom.lua",
+                "return { description = 'x', validate = function() error('the lab is on fire', 0) end }\n",
+            )],
             args: vec![],
             expect: vec!["plugin boom", "validate", "the lab is on fire"],
         },
         Bad {
             what: "a plugin returning a wrong shape",
-            settings: Some("global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: shape}\n"),
-            extra: vec![("lua/plugins/shape.lua", "return { description = 'x', env_files = function() return { { path = 3 } } end }\n")],
+            settings: Some(
+                "global_params: {ha_enabled: true}\ndeploy_options: {sdn_controller: shape}\n",
+            ),
+            extra: vec![(
+                "lua/plugins/shape.lua",
+                "return { description = 'x', env_files = function() return { { path = 3 } } end }\n",
+            )],
             args: vec![],
-            expect: vec!["plugin shape", "hook env_files", "[1].path", "a non-empty string"],
+            expect: vec![
+                "plugin shape",
+                "hook env_files",
+                "[1].path",
+                "a non-empty string",
+            ],
         },
-        Bad { what: "unknown scenario", settings: None, extra: vec![], args: vec!["os-nope-ha"], expect: vec!["unknown scenario \"os-nope-ha\"", "apex scenarios"] },
+        Bad {
+            what: "unknown scenario",
+            settings: None,
+            extra: vec![],
+            args: vec!["os-nope-ha"],
+            expect: vec!["unknown scenario \"os-nope-ha\"", "apex scenarios"],
+        },
         Bad {
             what: "bad network settings",
             settings: None,
-            extra: vec![("net.yaml", "networks:\n  admin:\n    installer_vm:\n      ip: not-an-ip\n")],
+            extra: vec![(
+                "net.yaml",
+                "networks:\n  admin:\n    installer_vm:\n      ip: not-an-ip\n",
+            )],
             args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
             expect: vec!["net.yaml", "networks.admin.installer_vm.ip", "IPv4"],
         },
@@ -628,7 +1063,12 @@ fn bad_input_fails_cleanly_with_nothing_written() {
             write(dir.path(), name, content);
         }
         let tmp = dir.path().join("plan");
-        let mut args: Vec<String> = vec!["deploy".into(), "--plan".into(), "--tmp-dir".into(), tmp.display().to_string()];
+        let mut args: Vec<String> = vec![
+            "deploy".into(),
+            "--plan".into(),
+            "--tmp-dir".into(),
+            tmp.display().to_string(),
+        ];
         if let Some(s) = case.settings {
             args.push("-d".into());
             args.push(write(dir.path(), "d.yaml", s).display().to_string());
@@ -638,19 +1078,44 @@ fn bad_input_fails_cleanly_with_nothing_written() {
             args.push(dir.path().join("lua").display().to_string());
         }
         for a in &case.args {
-            args.push(if a.ends_with(".yaml") { dir.path().join(a).display().to_string() } else { a.to_string() });
+            args.push(if a.ends_with(".yaml") {
+                dir.path().join(a).display().to_string()
+            } else {
+                a.to_string()
+            });
         }
-        let out = Command::new(APEX).args(&args).env_remove("APEX_LUA_PATH").output().unwrap();
+        let out = Command::new(APEX)
+            .args(&args)
+            .env_remove("APEX_LUA_PATH")
+            .output()
+            .unwrap();
         let err = text(&out.stderr);
-        assert!(!out.status.success(), "{}: should fail\n{}", case.what, text(&out.stdout));
+        assert!(
+            !out.status.success(),
+            "{}: should fail\n{}",
+            case.what,
+            text(&out.stdout)
+        );
         for want in &case.expect {
-            assert!(err.contains(want), "{}: error should contain {want:?}:\n{err}", case.what);
+            assert!(
+                err.contains(want),
+                "{}: error should contain {want:?}:\n{err}",
+                case.what
+            );
         }
         // Nothing written (the CLI takes its lock and opens its log file there before Lua runs).
         let left: Vec<String> = std::fs::read_dir(&tmp)
-            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
-        assert!(left.iter().all(|f| f == "apex.log" || f == ".apex.lock"), "{}: wrote {left:?}", case.what);
+        assert!(
+            left.iter().all(|f| f == "apex.log" || f == ".apex.lock"),
+            "{}: wrote {left:?}",
+            case.what
+        );
     }
 }
 
@@ -659,14 +1124,31 @@ fn a_second_run_on_the_same_tmp_dir_is_refused_while_the_first_runs() {
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("t");
     let held = apex::run_lock::lock(&tmp).unwrap();
-    let out = apex(&["deploy", "os-nosdn-nofeature-noha", "--plan", "--tmp-dir", tmp.to_str().unwrap()]);
+    let out = apex(&[
+        "deploy",
+        "os-nosdn-nofeature-noha",
+        "--plan",
+        "--tmp-dir",
+        tmp.to_str().unwrap(),
+    ]);
     let err = text(&out.stderr);
-    assert!(!out.status.success(), "ran beside the lock holder:\n{}", text(&out.stdout));
     assert!(
-        err.contains(&format!("apex (pid {}) is already running with the tmp dir {}", std::process::id(), tmp.display())),
+        !out.status.success(),
+        "ran beside the lock holder:\n{}",
+        text(&out.stdout)
+    );
+    assert!(
+        err.contains(&format!(
+            "apex (pid {}) is already running with the tmp dir {}",
+            std::process::id(),
+            tmp.display()
+        )),
         "{err}"
     );
-    assert!(!tmp.join("deploy_command").exists(), "the refused run wrote artifacts");
+    assert!(
+        !tmp.join("deploy_command").exists(),
+        "the refused run wrote artifacts"
+    );
     drop(held);
     plan(&["os-nosdn-nofeature-noha"], &tmp);
     assert!(tmp.join("deploy_command").is_file());
@@ -676,7 +1158,10 @@ fn a_second_run_on_the_same_tmp_dir_is_refused_while_the_first_runs() {
 fn shipped_scenarios_are_listed_with_descriptions() {
     let out = text(&apex(&["scenarios"]).stdout);
     for name in SCENARIOS {
-        let line = out.lines().find(|l| l.starts_with(name)).unwrap_or_else(|| panic!("{name} not listed:\n{out}"));
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} not listed:\n{out}"));
         assert!(line.contains("OpenStack"), "{line}");
     }
 }

@@ -33,25 +33,49 @@ pub fn archive(src: &Path, dest: &Path, mtime: Option<u64>) -> anyhow::Result<Ar
     if !src.is_dir() {
         anyhow::bail!("{} is not a directory", src.display());
     }
-    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let tmp = tempfile::Builder::new()
         .prefix(".apex-archive-")
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temp file in {}", dir.display()))?;
-    let hashing = HashingWriter { inner: std::io::BufWriter::new(tmp.as_file().try_clone()?), hash: sha2::Sha256::new(), size: 0 };
-    let gz = flate2::GzBuilder::new().mtime(0).operating_system(255).write(hashing, flate2::Compression::default());
+    let hashing = HashingWriter {
+        inner: std::io::BufWriter::new(tmp.as_file().try_clone()?),
+        hash: sha2::Sha256::new(),
+        size: 0,
+    };
+    let gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .operating_system(255)
+        .write(hashing, flate2::Compression::default());
     let mut builder = tar::Builder::new(gz);
     builder.follow_symlinks(false);
     let mut entries = 0u64;
-    append_dir(&mut builder, src, Path::new(""), mtime.unwrap_or(DEFAULT_MTIME), &mut entries)?;
-    let gz = builder.into_inner().context("cannot finish the tar stream")?;
+    append_dir(
+        &mut builder,
+        src,
+        Path::new(""),
+        mtime.unwrap_or(DEFAULT_MTIME),
+        &mut entries,
+    )?;
+    let gz = builder
+        .into_inner()
+        .context("cannot finish the tar stream")?;
     let mut hashing = gz.finish().context("cannot finish the gzip stream")?;
     hashing.inner.flush()?;
     let (sha256, size) = (hex::encode(hashing.hash.finalize()), hashing.size);
     tmp.as_file().sync_data()?;
-    tmp.persist(dest).with_context(|| format!("cannot write {}", dest.display()))?;
-    Ok(ArchiveOutcome { path: dest.to_path_buf(), sha256, size, entries })
+    tmp.persist(dest)
+        .with_context(|| format!("cannot write {}", dest.display()))?;
+    Ok(ArchiveOutcome {
+        path: dest.to_path_buf(),
+        sha256,
+        size,
+        entries,
+    })
 }
 
 fn header(kind: tar::EntryType, mode: u32, size: u64, mtime: u64) -> tar::Header {
@@ -82,23 +106,32 @@ fn append_dir<W: Write>(
     for name in names {
         let rel = rel.join(&name);
         let path = root.join(&rel);
-        let meta = std::fs::symlink_metadata(&path).with_context(|| format!("cannot stat {}", path.display()))?;
+        let meta = std::fs::symlink_metadata(&path)
+            .with_context(|| format!("cannot stat {}", path.display()))?;
         let ft = meta.file_type();
         if ft.is_dir() {
             let mut h = header(tar::EntryType::Directory, 0o755, 0, mtime);
             b.append_data(&mut h, &rel, std::io::empty())?;
             append_dir(b, root, &rel, mtime, count)?;
         } else if ft.is_file() {
-            let mode = if meta.permissions().mode() & 0o111 != 0 { 0o755 } else { 0o644 };
+            let mode = if meta.permissions().mode() & 0o111 != 0 {
+                0o755
+            } else {
+                0o644
+            };
             let mut h = header(tar::EntryType::Regular, mode, meta.len(), mtime);
             let f = File::open(&path).with_context(|| format!("cannot read {}", path.display()))?;
-            b.append_data(&mut h, &rel, f).with_context(|| format!("cannot archive {}", path.display()))?;
+            b.append_data(&mut h, &rel, f)
+                .with_context(|| format!("cannot archive {}", path.display()))?;
         } else if ft.is_symlink() {
             let target = std::fs::read_link(&path)?;
             let mut h = header(tar::EntryType::Symlink, 0o777, 0, mtime);
             b.append_link(&mut h, &rel, &target)?;
         } else {
-            anyhow::bail!("{} is neither a file, a directory nor a symlink", path.display());
+            anyhow::bail!(
+                "{} is neither a file, a directory nor a symlink",
+                path.display()
+            );
         }
         *count += 1;
     }

@@ -28,19 +28,34 @@ pub struct UnpackOutcome {
 pub fn unpack(src: &Path, dest: &Path) -> anyhow::Result<UnpackOutcome> {
     let file = File::open(src).with_context(|| format!("cannot open {}", src.display()))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
-    let gz = reader.fill_buf().with_context(|| format!("cannot read {}", src.display()))?.starts_with(&[0x1f, 0x8b]);
-    let input: Box<dyn Read> = if gz { Box::new(flate2::bufread::MultiGzDecoder::new(reader)) } else { Box::new(reader) };
+    let gz = reader
+        .fill_buf()
+        .with_context(|| format!("cannot read {}", src.display()))?
+        .starts_with(&[0x1f, 0x8b]);
+    let input: Box<dyn Read> = if gz {
+        Box::new(flate2::bufread::MultiGzDecoder::new(reader))
+    } else {
+        Box::new(reader)
+    };
 
-    let parent = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(parent).with_context(|| format!("cannot create {}", parent.display()))?;
+    let parent = dest
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
     let staging = tempfile::Builder::new()
         .prefix(".apex-unpack-")
         .tempdir_in(parent)
         .with_context(|| format!("cannot create a staging directory in {}", parent.display()))?;
-    let (entries, bytes) =
-        unpack_into(input, staging.path()).with_context(|| format!("cannot unpack {}", src.display()))?;
+    let (entries, bytes) = unpack_into(input, staging.path())
+        .with_context(|| format!("cannot unpack {}", src.display()))?;
     move_into_place(staging, dest)?;
-    Ok(UnpackOutcome { path: dest.to_path_buf(), entries, bytes })
+    Ok(UnpackOutcome {
+        path: dest.to_path_buf(),
+        entries,
+        bytes,
+    })
 }
 
 fn unpack_into(input: impl Read, root: &Path) -> anyhow::Result<(u64, u64)> {
@@ -56,7 +71,9 @@ fn unpack_into(input: impl Read, root: &Path) -> anyhow::Result<(u64, u64)> {
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         check_entry(&entry, root).with_context(|| format!("refused entry {name:?}"))?;
         let size = entry.header().entry_size().unwrap_or(0);
-        let unpacked = entry.unpack_in(root).with_context(|| format!("cannot unpack entry {name:?}"))?;
+        let unpacked = entry
+            .unpack_in(root)
+            .with_context(|| format!("cannot unpack entry {name:?}"))?;
         if !unpacked {
             anyhow::bail!("refused entry {name:?}: it would be written outside the destination");
         }
@@ -76,7 +93,9 @@ fn relative(path: &Path, what: &str) -> anyhow::Result<PathBuf> {
             Component::Normal(p) => out.push(p),
             Component::CurDir => {}
             Component::ParentDir => anyhow::bail!("{what} {} contains `..`", path.display()),
-            Component::RootDir | Component::Prefix(_) => anyhow::bail!("{what} {} is an absolute path", path.display()),
+            Component::RootDir | Component::Prefix(_) => {
+                anyhow::bail!("{what} {} is an absolute path", path.display())
+            }
         }
     }
     Ok(out)
@@ -103,22 +122,33 @@ fn check_entry<R: Read>(entry: &tar::Entry<R>, root: &Path) -> anyhow::Result<()
     let rel = relative(&path, "path")?;
     let kind = entry.header().entry_type();
     let link = || -> anyhow::Result<PathBuf> {
-        Ok(entry.link_name().context("unreadable link target")?.context("link without a target")?.into_owned())
+        Ok(entry
+            .link_name()
+            .context("unreadable link target")?
+            .context("link without a target")?
+            .into_owned())
     };
     match kind {
         EntryType::Symlink => {
             let target = link()?;
             let dir = rel.parent().unwrap_or(Path::new(""));
             if target.is_absolute() || resolve_inside(dir, &target).is_none() {
-                anyhow::bail!("symlink to {} points outside the destination", target.display());
+                anyhow::bail!(
+                    "symlink to {} points outside the destination",
+                    target.display()
+                );
             }
         }
         EntryType::Link => {
             let target = link()?;
-            let inside = relative(&target, "hard link target").context("hard link points outside the destination")?;
+            let inside = relative(&target, "hard link target")
+                .context("hard link points outside the destination")?;
             let existing = std::fs::symlink_metadata(root.join(&inside));
             if existing.is_ok_and(|m| m.file_type().is_symlink()) {
-                anyhow::bail!("hard link to the symlink {} (its target would change meaning)", target.display());
+                anyhow::bail!(
+                    "hard link to the symlink {} (its target would change meaning)",
+                    target.display()
+                );
             }
         }
         EntryType::Char | EntryType::Block | EntryType::Fifo => {
@@ -131,7 +161,10 @@ fn check_entry<R: Read>(entry: &tar::Entry<R>, root: &Path) -> anyhow::Result<()
     for c in rel.parent().unwrap_or(Path::new("")).components() {
         at.push(c);
         if std::fs::symlink_metadata(&at).is_ok_and(|m| m.file_type().is_symlink()) {
-            anyhow::bail!("it would be written through the symlink {}", at.strip_prefix(root).unwrap_or(&at).display());
+            anyhow::bail!(
+                "it would be written through the symlink {}",
+                at.strip_prefix(root).unwrap_or(&at).display()
+            );
         }
     }
     Ok(())
@@ -144,7 +177,8 @@ fn move_into_place(staging: tempfile::TempDir, dest: &Path) -> anyhow::Result<()
     if !dest.exists() {
         std::fs::set_permissions(staging.path(), std::fs::Permissions::from_mode(0o755))?;
         let staged = staging.keep();
-        return std::fs::rename(&staged, dest).with_context(|| format!("cannot move the unpacked tree to {}", dest.display()));
+        return std::fs::rename(&staged, dest)
+            .with_context(|| format!("cannot move the unpacked tree to {}", dest.display()));
     }
     if !dest.is_dir() {
         anyhow::bail!("{} exists and is not a directory", dest.display());
@@ -158,7 +192,8 @@ fn move_into_place(staging: tempfile::TempDir, dest: &Path) -> anyhow::Result<()
             Ok(_) => std::fs::remove_file(&target)?,
             Err(_) => {}
         }
-        std::fs::rename(e.path(), &target).with_context(|| format!("cannot move into {}", target.display()))?;
+        std::fs::rename(e.path(), &target)
+            .with_context(|| format!("cannot move into {}", target.display()))?;
     }
     Ok(())
 }
@@ -169,12 +204,18 @@ mod tests {
 
     #[test]
     fn resolves_lexically() {
-        assert_eq!(resolve_inside(Path::new("a/b"), Path::new("../c")), Some(PathBuf::from("a/c")));
+        assert_eq!(
+            resolve_inside(Path::new("a/b"), Path::new("../c")),
+            Some(PathBuf::from("a/c"))
+        );
         assert_eq!(resolve_inside(Path::new("a"), Path::new("../..")), None);
         assert_eq!(resolve_inside(Path::new(""), Path::new("..")), None);
         assert_eq!(resolve_inside(Path::new("a"), Path::new("/etc")), None);
         assert!(relative(Path::new("a/../b"), "path").is_err());
         assert!(relative(Path::new("/etc/x"), "path").is_err());
-        assert_eq!(relative(Path::new("./a/b"), "path").unwrap(), PathBuf::from("a/b"));
+        assert_eq!(
+            relative(Path::new("./a/b"), "path").unwrap(),
+            PathBuf::from("a/b")
+        );
     }
 }

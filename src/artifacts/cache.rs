@@ -29,7 +29,10 @@ impl CachePaths {
             .with_context(|| format!("destination {} has no file name", dest.display()))?
             .to_string_lossy()
             .into_owned();
-        let dir = dest.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = dest
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         let side = |suffix: &str| dir.join(format!(".{name}.{suffix}"));
         Ok(Self {
             dest: dest.to_path_buf(),
@@ -54,8 +57,13 @@ pub struct Validators {
 
 impl Validators {
     pub fn from_headers(h: &reqwest::header::HeaderMap) -> Self {
-        let get = |n: reqwest::header::HeaderName| h.get(n).and_then(|v| v.to_str().ok()).map(str::to_string);
-        Self { etag: get(reqwest::header::ETAG), last_modified: get(reqwest::header::LAST_MODIFIED) }
+        let get = |n: reqwest::header::HeaderName| {
+            h.get(n).and_then(|v| v.to_str().ok()).map(str::to_string)
+        };
+        Self {
+            etag: get(reqwest::header::ETAG),
+            last_modified: get(reqwest::header::LAST_MODIFIED),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -112,7 +120,10 @@ impl CachePaths {
     /// The cached copy of `url`, if the file and its record agree.
     pub fn cached(&self, url: &str) -> Option<CachedMeta> {
         let meta: CachedMeta = read_json(&self.meta)?;
-        let size = std::fs::metadata(&self.dest).ok().filter(|m| m.is_file())?.len();
+        let size = std::fs::metadata(&self.dest)
+            .ok()
+            .filter(|m| m.is_file())?
+            .len();
         (meta.url == url && meta.size == size).then_some(meta)
     }
 
@@ -140,18 +151,23 @@ impl CachePaths {
     /// a recorded file with missing blocks.
     pub fn commit(&self, file: &File, meta: &CachedMeta, durable: bool) -> anyhow::Result<()> {
         if durable {
-            file.sync_data().with_context(|| format!("cannot flush {}", self.part.display()))?;
+            file.sync_data()
+                .with_context(|| format!("cannot flush {}", self.part.display()))?;
         }
         match std::fs::remove_file(&self.meta) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot remove {}", self.meta.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("cannot remove {}", self.meta.display()));
+            }
         }
         std::fs::rename(&self.part, &self.dest)
             .with_context(|| format!("cannot move the download into {}", self.dest.display()))?;
         if durable {
             // The rename itself is durable only once the directory is flushed.
-            File::open(self.dir()).and_then(|d| d.sync_all()).with_context(|| format!("cannot flush {}", self.dir().display()))?;
+            File::open(self.dir())
+                .and_then(|d| d.sync_all())
+                .with_context(|| format!("cannot flush {}", self.dir().display()))?;
         }
         let _ = std::fs::remove_file(&self.part_meta);
         write_json(&self.meta, meta)
@@ -167,7 +183,8 @@ pub struct CacheLock {
 
 /// Takes the artifact's lock, waiting (and saying so) while another process holds it. Blocking.
 pub fn lock(paths: &CachePaths) -> anyhow::Result<CacheLock> {
-    std::fs::create_dir_all(paths.dir()).with_context(|| format!("cannot create {}", paths.dir().display()))?;
+    std::fs::create_dir_all(paths.dir())
+        .with_context(|| format!("cannot create {}", paths.dir().display()))?;
     let file = File::options()
         .create(true)
         .truncate(false)
@@ -177,8 +194,12 @@ pub fn lock(paths: &CachePaths) -> anyhow::Result<CacheLock> {
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            tracing::info!("{} is being fetched by another process; waiting for it", paths.dest.display());
-            file.lock().with_context(|| format!("cannot lock {}", paths.lock.display()))?;
+            tracing::info!(
+                "{} is being fetched by another process; waiting for it",
+                paths.dest.display()
+            );
+            file.lock()
+                .with_context(|| format!("cannot lock {}", paths.lock.display()))?;
         }
         Err(std::fs::TryLockError::Error(e)) => {
             return Err(e).with_context(|| format!("cannot lock {}", paths.lock.display()));

@@ -35,7 +35,9 @@ impl Algo {
         let by_len = match hex.len() {
             64 => Algo::Sha256,
             32 => Algo::Md5,
-            n => anyhow::bail!("checksum file {url} holds a {n}-digit value, neither sha256 (64) nor md5 (32)"),
+            n => anyhow::bail!(
+                "checksum file {url} holds a {n}-digit value, neither sha256 (64) nor md5 (32)"
+            ),
         };
         let by_name = if url.ends_with(".md5") {
             Some(Algo::Md5)
@@ -45,7 +47,9 @@ impl Algo {
             None
         };
         match by_name {
-            Some(a) if a != by_len => anyhow::bail!("checksum file {url} does not hold a {} value", a.name()),
+            Some(a) if a != by_len => {
+                anyhow::bail!("checksum file {url} does not hold a {} value", a.name())
+            }
             _ => Ok(by_len),
         }
     }
@@ -63,7 +67,11 @@ impl Expected {
     pub fn given(algo: Algo, hex: &str) -> anyhow::Result<Self> {
         let hex = hex.trim().to_ascii_lowercase();
         if hex.len() != algo.hex_len() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            anyhow::bail!("{} must be {} hex digits, got {hex:?}", algo.name(), algo.hex_len());
+            anyhow::bail!(
+                "{} must be {} hex digits, got {hex:?}",
+                algo.name(),
+                algo.hex_len()
+            );
         }
         Ok(Self { algo, hex })
     }
@@ -72,7 +80,11 @@ impl Expected {
     /// by sha256sum/md5sum; with several lines, the one naming `artifact_name`.
     pub fn published(url: &str, text: &str, artifact_name: &str) -> anyhow::Result<Self> {
         let mut first = None;
-        for line in text.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        for line in text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        {
             let mut parts = line.split_whitespace();
             let hex = parts.next().unwrap_or_default();
             let name = parts.next().map(|n| n.trim_start_matches('*'));
@@ -125,7 +137,8 @@ impl Hashers {
         if self.is_empty() {
             return Ok(());
         }
-        let f = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let f =
+            std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut f = f.take(len);
         let mut buf = vec![0u8; 1 << 20];
         loop {
@@ -172,7 +185,11 @@ impl Digests {
         for e in expected {
             let got = self.get(e.algo).unwrap_or("(not computed)");
             if got != e.hex {
-                anyhow::bail!("checksum mismatch: expected {} {}, got {got}", e.algo.name(), e.hex);
+                anyhow::bail!(
+                    "checksum mismatch: expected {} {}, got {got}",
+                    e.algo.name(),
+                    e.hex
+                );
             }
         }
         Ok(())
@@ -186,11 +203,29 @@ mod tests {
     #[test]
     fn published_formats() {
         let sha = "a".repeat(64);
-        let e = Expected::published("http://x/f.sha256", &format!("{sha}  f.tar\n"), "f.tar").unwrap();
-        assert_eq!(e, Expected { algo: Algo::Sha256, hex: sha.clone() });
+        let e =
+            Expected::published("http://x/f.sha256", &format!("{sha}  f.tar\n"), "f.tar").unwrap();
+        assert_eq!(
+            e,
+            Expected {
+                algo: Algo::Sha256,
+                hex: sha.clone()
+            }
+        );
         let md5 = "B".repeat(32);
-        let e = Expected::published("http://x/f.md5", &format!("{}  other\n{md5} *f.tar\n", "c".repeat(32)), "f.tar").unwrap();
-        assert_eq!(e, Expected { algo: Algo::Md5, hex: md5.to_lowercase() });
+        let e = Expected::published(
+            "http://x/f.md5",
+            &format!("{}  other\n{md5} *f.tar\n", "c".repeat(32)),
+            "f.tar",
+        )
+        .unwrap();
+        assert_eq!(
+            e,
+            Expected {
+                algo: Algo::Md5,
+                hex: md5.to_lowercase()
+            }
+        );
         assert!(Expected::published("http://x/f.md5", &sha, "f").is_err());
         assert!(Expected::published("http://x/f.sha256", "", "f").is_err());
         assert!(Expected::given(Algo::Sha256, "xyz").is_err());

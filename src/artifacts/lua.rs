@@ -52,7 +52,11 @@ const SPEC: FnSpec = FnSpec {
     doc: "Brings cached upstream artifacts up to date: one conditional GET each (ETag/Last-Modified, HEAD+size without validators),\n\
           verified streaming downloads renamed into place, resume after a cut, retries with backoff, a lock shared with other processes.\n\
           With `items`, fetches the list concurrently and raises (after all finish) naming every artifact that failed.",
-    params: &[Param { name: "opts", ty: "apex.FetchOpts", doc: "one artifact (url, dest) or `items`" }],
+    params: &[Param {
+        name: "opts",
+        ty: "apex.FetchOpts",
+        doc: "one artifact (url, dest) or `items`",
+    }],
     returns: "apex.FetchResult|apex.FetchResults",
     is_async: true,
     effect: Effect::ReadRemote,
@@ -87,7 +91,8 @@ enum Out {
 fn seconds(key: &str, v: Option<f64>, default: Duration) -> anyhow::Result<Duration> {
     match v {
         None => Ok(default),
-        Some(s) => Duration::try_from_secs_f64(s).map_err(|_| anyhow::anyhow!("{key} must be a number of seconds >= 0, got {s}")),
+        Some(s) => Duration::try_from_secs_f64(s)
+            .map_err(|_| anyhow::anyhow!("{key} must be a number of seconds >= 0, got {s}")),
     }
 }
 
@@ -136,11 +141,18 @@ async fn run(opts: Opts) -> anyhow::Result<Out> {
             for (item, r) in items.iter().zip(fetcher.fetch_all(items).await) {
                 match r {
                     Ok(o) => results.push(o),
-                    Err(e) => failures.push(format!("{} -> {}: {e:#}", item.url, item.dest.display())),
+                    Err(e) => {
+                        failures.push(format!("{} -> {}: {e:#}", item.url, item.dest.display()))
+                    }
                 }
             }
             if !failures.is_empty() {
-                anyhow::bail!("{} of {} artifacts failed:\n  {}", failures.len(), items.len(), failures.join("\n  "));
+                anyhow::bail!(
+                    "{} of {} artifacts failed:\n  {}",
+                    failures.len(),
+                    items.len(),
+                    failures.join("\n  ")
+                );
             }
             Ok(Out::Many { results })
         }

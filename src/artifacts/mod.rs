@@ -70,7 +70,15 @@ pub struct FetchSettings {
 
 impl Default for FetchSettings {
     fn default() -> Self {
-        Self { offline: false, retries: 4, backoff: Duration::from_millis(500), timeout: Duration::from_secs(30), limit: 4, durable: true, proxy: None }
+        Self {
+            offline: false,
+            retries: 4,
+            backoff: Duration::from_millis(500),
+            timeout: Duration::from_secs(30),
+            limit: 4,
+            durable: true,
+            proxy: None,
+        }
     }
 }
 
@@ -113,7 +121,10 @@ pub struct Fetcher {
 }
 
 /// Fetches one artifact with the given settings (see [`Fetcher::fetch`]).
-pub async fn fetch_if_modified(req: &FetchRequest, settings: FetchSettings) -> anyhow::Result<FetchOutcome> {
+pub async fn fetch_if_modified(
+    req: &FetchRequest,
+    settings: FetchSettings,
+) -> anyhow::Result<FetchOutcome> {
     Fetcher::new(settings)?.fetch(req).await
 }
 
@@ -125,7 +136,8 @@ impl Fetcher {
             .no_proxy()
             .tcp_nodelay(true);
         if let Some(p) = &settings.proxy {
-            builder = builder.proxy(reqwest::Proxy::all(p).with_context(|| format!("invalid proxy {p:?}"))?);
+            builder = builder
+                .proxy(reqwest::Proxy::all(p).with_context(|| format!("invalid proxy {p:?}"))?);
         }
         let client = builder.build().context("cannot build the HTTP client")?;
         Ok(Self { client, settings })
@@ -151,21 +163,29 @@ impl Fetcher {
                 tracing::info!("{}: offline, using the cached copy", paths.dest.display());
                 return Ok(outcome(FetchStatus::CachedOffline, req, c, 0));
             }
-            tracing::warn!("{}: offline, but it is not in the cache; fetching it from {}", paths.dest.display(), req.url);
+            tracing::warn!(
+                "{}: offline, but it is not in the cache; fetching it from {}",
+                paths.dest.display(),
+                req.url
+            );
         }
 
         let mut tries = transfer::Tries::default();
         let attempts = self.settings.retries + 1;
         let mut last = String::new();
         for attempt in 1..=attempts {
-            match transfer::attempt(self, req, &paths, cached.as_ref(), &expected, &mut tries).await {
+            match transfer::attempt(self, req, &paths, cached.as_ref(), &expected, &mut tries).await
+            {
                 Ok(o) => return Ok(o),
                 Err(transfer::Failure::Fatal(e)) => return Err(e),
                 Err(transfer::Failure::Retry(msg)) => {
                     last = msg;
                     if attempt < attempts {
                         let wait = self.backoff(attempt);
-                        tracing::warn!("{}: {last}; retrying in {wait:?} (try {attempt} of {attempts})", req.url);
+                        tracing::warn!(
+                            "{}: {last}; retrying in {wait:?} (try {attempt} of {attempts})",
+                            req.url
+                        );
                         tokio::time::sleep(wait).await;
                     }
                 }
@@ -187,7 +207,10 @@ impl Fetcher {
 
     fn backoff(&self, attempt: u32) -> Duration {
         let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
-        self.settings.backoff.saturating_mul(factor).min(Duration::from_secs(30))
+        self.settings
+            .backoff
+            .saturating_mul(factor)
+            .min(Duration::from_secs(30))
     }
 
     /// The cached copy, if it exists and matches every checksum the caller
@@ -224,13 +247,24 @@ impl Fetcher {
             meta.sha256 = meta.sha256.or(d.sha256);
             meta.md5 = meta.md5.or(d.md5);
         }
-        let recorded = Digests { sha256: meta.sha256.clone(), md5: meta.md5.clone() };
+        let recorded = Digests {
+            sha256: meta.sha256.clone(),
+            md5: meta.md5.clone(),
+        };
         if let Err(e) = recorded.verify(expected) {
-            tracing::warn!("{}: cached copy does not match ({e}); fetching it again", paths.dest.display());
+            tracing::warn!(
+                "{}: cached copy does not match ({e}); fetching it again",
+                paths.dest.display()
+            );
             return Ok(None);
         }
         if req.size.is_some_and(|s| s != meta.size) {
-            tracing::warn!("{}: cached copy has {} bytes, expected {:?}; fetching it again", paths.dest.display(), meta.size, req.size);
+            tracing::warn!(
+                "{}: cached copy has {} bytes, expected {:?}; fetching it again",
+                paths.dest.display(),
+                meta.size,
+                req.size
+            );
             return Ok(None);
         }
         Ok(Some(meta))
@@ -248,7 +282,12 @@ fn given_checksums(req: &FetchRequest) -> anyhow::Result<Vec<Expected>> {
     Ok(v)
 }
 
-fn outcome(status: FetchStatus, req: &FetchRequest, meta: &CachedMeta, requests: u32) -> FetchOutcome {
+fn outcome(
+    status: FetchStatus,
+    req: &FetchRequest,
+    meta: &CachedMeta,
+    requests: u32,
+) -> FetchOutcome {
     FetchOutcome {
         status,
         url: req.url.clone(),
@@ -264,5 +303,7 @@ fn outcome(status: FetchStatus, req: &FetchRequest, meta: &CachedMeta, requests:
 
 /// The file name used in progress lines and checksum files.
 fn artifact_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

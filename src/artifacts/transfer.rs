@@ -45,7 +45,10 @@ impl Writeback {
     const WINDOW: u64 = 16 << 20;
 
     fn new(offset: u64) -> Self {
-        Self { flushed: offset, written: offset }
+        Self {
+            flushed: offset,
+            written: offset,
+        }
     }
 
     fn wrote(&mut self, file: &std::fs::File, n: u64) {
@@ -93,7 +96,12 @@ fn is_transient(s: StatusCode) -> bool {
 }
 
 fn content_length(h: &HeaderMap) -> Option<u64> {
-    h.get(header::CONTENT_LENGTH)?.to_str().ok()?.trim().parse().ok()
+    h.get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// `bytes START-END/TOTAL` → (START, TOTAL).
@@ -124,7 +132,9 @@ pub async fn attempt(
     let mut rb = f.client.get(&req.url);
     if let Some((pm, len)) = &partial {
         let if_range = pm.validators.if_range().unwrap_or_default();
-        rb = rb.header(header::RANGE, format!("bytes={len}-")).header(header::IF_RANGE, if_range);
+        rb = rb
+            .header(header::RANGE, format!("bytes={len}-"))
+            .header(header::IF_RANGE, if_range);
     } else if let Some(c) = cached {
         if let Some(e) = &c.validators.etag {
             rb = rb.header(header::IF_NONE_MATCH, e);
@@ -134,7 +144,10 @@ pub async fn attempt(
         }
     }
     tries.requests += 1;
-    let resp = rb.send().await.map_err(|e| Failure::Retry(format!("GET failed: {}", chain(&e))))?;
+    let resp = rb
+        .send()
+        .await
+        .map_err(|e| Failure::Retry(format!("GET failed: {}", chain(&e))))?;
     let status = resp.status();
     let (offset, total) = match status {
         StatusCode::NOT_MODIFIED => {
@@ -143,12 +156,18 @@ pub async fn attempt(
                     tracing::info!("{}: not modified upstream", paths.dest.display());
                     Ok(outcome(FetchStatus::NotModified, req, c, tries.requests))
                 }
-                None => Err(fatal(anyhow::anyhow!("GET {}: HTTP 304 to a request without conditions", req.url))),
+                None => Err(fatal(anyhow::anyhow!(
+                    "GET {}: HTTP 304 to a request without conditions",
+                    req.url
+                ))),
             };
         }
         StatusCode::OK => {
             if partial.is_some() {
-                tracing::info!("{}: upstream changed since the partial download; starting over", req.url);
+                tracing::info!(
+                    "{}: upstream changed since the partial download; starting over",
+                    req.url
+                );
             }
             (0, content_length(resp.headers()))
         }
@@ -160,15 +179,25 @@ pub async fn attempt(
             }
             _ => {
                 paths.discard_partial();
-                return Err(Failure::Retry("the server sent a range that was not asked for".into()));
+                return Err(Failure::Retry(
+                    "the server sent a range that was not asked for".into(),
+                ));
             }
         },
         StatusCode::RANGE_NOT_SATISFIABLE if partial.is_some() => {
             paths.discard_partial();
-            return Err(Failure::Retry("the partial download is longer than the artifact; starting over".into()));
+            return Err(Failure::Retry(
+                "the partial download is longer than the artifact; starting over".into(),
+            ));
         }
         s if is_transient(s) => return Err(Failure::Retry(format!("GET {}", status_text(s)))),
-        s => return Err(fatal(anyhow::anyhow!("GET {}: {}", req.url, status_text(s)))),
+        s => {
+            return Err(fatal(anyhow::anyhow!(
+                "GET {}: {}",
+                req.url,
+                status_text(s)
+            )));
+        }
     };
 
     let mut expected = expected.to_vec();
@@ -178,24 +207,42 @@ pub async fn attempt(
 
     let validators = Validators::from_headers(resp.headers());
     if validators.if_range().is_some() {
-        let pm = PartialMeta { url: req.url.clone(), validators: validators.clone(), total };
+        let pm = PartialMeta {
+            url: req.url.clone(),
+            validators: validators.clone(),
+            total,
+        };
         paths.write_partial(&pm).map_err(fatal)?;
     } else {
         // Without a validator a partial file cannot be resumed safely.
         let _ = std::fs::remove_file(&paths.part_meta);
     }
 
-    let (received, file, digests) = stream_body(resp, paths, offset, total, &expected, f.settings.durable, tries).await?;
+    let (received, file, digests) = stream_body(
+        resp,
+        paths,
+        offset,
+        total,
+        &expected,
+        f.settings.durable,
+        tries,
+    )
+    .await?;
     if let Some(t) = total
         && received != t
     {
-        return Err(Failure::Retry(format!("length mismatch: received {received} of {t} bytes")));
+        return Err(Failure::Retry(format!(
+            "length mismatch: received {received} of {t} bytes"
+        )));
     }
     if let Some(s) = req.size
         && received != s
     {
         paths.discard_partial();
-        return Err(fatal(anyhow::anyhow!("{}: length mismatch: received {received} bytes, expected {s}", req.url)));
+        return Err(fatal(anyhow::anyhow!(
+            "{}: length mismatch: received {received} bytes, expected {s}",
+            req.url
+        )));
     }
     if let Err(e) = digests.verify(&expected) {
         paths.discard_partial();
@@ -208,7 +255,9 @@ pub async fn attempt(
         sha256: digests.sha256.clone(),
         md5: digests.md5.clone(),
     };
-    paths.commit(&file, &meta, f.settings.durable).map_err(fatal)?;
+    paths
+        .commit(&file, &meta, f.settings.durable)
+        .map_err(fatal)?;
     Ok(FetchOutcome {
         status: FetchStatus::Downloaded,
         url: req.url.clone(),
@@ -223,7 +272,12 @@ pub async fn attempt(
 }
 
 /// For a cache without validators: HEAD and compare size and date.
-async fn head_says_unchanged(f: &Fetcher, req: &FetchRequest, c: &CachedMeta, tries: &mut Tries) -> Result<bool> {
+async fn head_says_unchanged(
+    f: &Fetcher,
+    req: &FetchRequest,
+    c: &CachedMeta,
+    tries: &mut Tries,
+) -> Result<bool> {
     tries.requests += 1;
     let resp = f
         .client
@@ -239,15 +293,24 @@ async fn head_says_unchanged(f: &Fetcher, req: &FetchRequest, c: &CachedMeta, tr
         return Ok(false);
     }
     let now = Validators::from_headers(resp.headers());
-    let same = content_length(resp.headers()) == Some(c.size) && now.last_modified == c.validators.last_modified;
+    let same = content_length(resp.headers()) == Some(c.size)
+        && now.last_modified == c.validators.last_modified;
     if same {
-        tracing::info!("{}: same size upstream (no validators); keeping the cached copy", req.url);
+        tracing::info!(
+            "{}: same size upstream (no validators); keeping the cached copy",
+            req.url
+        );
     }
     Ok(same)
 }
 
 /// Fetches and parses a published checksum file.
-async fn published_checksum(f: &Fetcher, url: &str, name: &str, tries: &mut Tries) -> Result<Expected> {
+async fn published_checksum(
+    f: &Fetcher,
+    url: &str,
+    name: &str,
+    tries: &mut Tries,
+) -> Result<Expected> {
     tries.requests += 1;
     let resp = f
         .client
@@ -260,9 +323,15 @@ async fn published_checksum(f: &Fetcher, url: &str, name: &str, tries: &mut Trie
         return Err(Failure::Retry(format!("GET {url}: {}", status_text(s))));
     }
     if !s.is_success() {
-        return Err(fatal(anyhow::anyhow!("checksum file {url}: {}", status_text(s))));
+        return Err(fatal(anyhow::anyhow!(
+            "checksum file {url}: {}",
+            status_text(s)
+        )));
     }
-    let text = resp.text().await.map_err(|e| Failure::Retry(format!("GET {url}: {}", chain(&e))))?;
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| Failure::Retry(format!("GET {url}: {}", chain(&e))))?;
     Expected::published(url, &text, name).map_err(fatal)
 }
 
@@ -280,7 +349,9 @@ async fn stream_body(
     durable: bool,
     tries: &mut Tries,
 ) -> Result<(u64, std::fs::File, Digests)> {
-    let cannot_write = |e: std::io::Error| fatal(anyhow::Error::new(e).context(format!("cannot write {}", paths.part.display())));
+    let cannot_write = |e: std::io::Error| {
+        fatal(anyhow::Error::new(e).context(format!("cannot write {}", paths.part.display())))
+    };
     let mut file = if offset > 0 {
         std::fs::OpenOptions::new().append(true).open(&paths.part)
     } else {
@@ -290,10 +361,12 @@ async fn stream_body(
     let mut hashers = Hashers::for_algos(expected.iter().map(|e| e.algo));
     if offset > 0 && !hashers.is_empty() {
         let part = paths.part.clone();
-        hashers = tokio::task::spawn_blocking(move || hashers.update_from_file(&part, offset).map(|()| hashers))
-            .await
-            .map_err(|e| fatal(anyhow::anyhow!("hashing thread failed: {e}")))?
-            .map_err(fatal)?;
+        hashers = tokio::task::spawn_blocking(move || {
+            hashers.update_from_file(&part, offset).map(|()| hashers)
+        })
+        .await
+        .map_err(|e| fatal(anyhow::anyhow!("hashing thread failed: {e}")))?
+        .map_err(fatal)?;
     }
     let mut writeback = durable.then(|| Writeback::new(offset));
 
@@ -320,7 +393,9 @@ async fn stream_body(
     if let Some(e) = cut {
         let of = total.map(|t| format!(" of {t}")).unwrap_or_default();
         drop(progress);
-        return Err(Failure::Retry(format!("length mismatch: received {received}{of} bytes before the connection ended ({e})")));
+        return Err(Failure::Retry(format!(
+            "length mismatch: received {received}{of} bytes before the connection ended ({e})"
+        )));
     }
     progress.finish("downloaded");
     Ok((received, file, hashers.finish()))

@@ -62,22 +62,35 @@ fn strip_ansi(text: &str) -> String {
 
 /// Tars a context directory in memory (contexts are Dockerfiles and patches).
 fn tar_context(dir: &Path) -> anyhow::Result<Vec<u8>> {
-    let meta = std::fs::metadata(dir).with_context(|| format!("build context {}", dir.display()))?;
+    let meta =
+        std::fs::metadata(dir).with_context(|| format!("build context {}", dir.display()))?;
     if !meta.is_dir() {
         bail!("build context {} is not a directory", dir.display());
     }
     let mut builder = tar::Builder::new(Vec::new());
     builder.follow_symlinks(false);
-    builder.append_dir_all(".", dir).with_context(|| format!("archiving build context {}", dir.display()))?;
-    builder.into_inner().context("finishing the build context archive")
+    builder
+        .append_dir_all(".", dir)
+        .with_context(|| format!("archiving build context {}", dir.display()))?;
+    builder
+        .into_inner()
+        .context("finishing the build context archive")
 }
 
 /// Builds an image; the log goes to tracing (target `apex::build`). A failed
 /// step raises with the step line and the output that led to it.
 pub async fn build_image(docker: &Docker, opts: &BuildOptions) -> anyhow::Result<BuildResult> {
-    let dockerfile = opts.dockerfile.clone().unwrap_or_else(|| "Dockerfile".to_string());
+    let dockerfile = opts
+        .dockerfile
+        .clone()
+        .unwrap_or_else(|| "Dockerfile".to_string());
     if !opts.context.join(&dockerfile).is_file() {
-        bail!("build of {}: no {} in context {}", opts.tag, dockerfile, opts.context.display());
+        bail!(
+            "build of {}: no {} in context {}",
+            opts.tag,
+            dockerfile,
+            opts.context.display()
+        );
     }
     let dir = opts.context.clone();
     let tar = tokio::task::spawn_blocking(move || tar_context(&dir)).await??;
@@ -136,7 +149,10 @@ pub async fn build_image(docker: &Docker, opts: &BuildOptions) -> anyhow::Result
         None => super::inspect_image(docker, &opts.tag).await?.id,
     };
     tracing::info!("built {} ({id})", opts.tag);
-    Ok(BuildResult { id, tag: opts.tag.clone() })
+    Ok(BuildResult {
+        id,
+        tag: opts.tag.clone(),
+    })
 }
 
 #[cfg(test)]

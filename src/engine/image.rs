@@ -6,12 +6,15 @@ use std::collections::BTreeMap;
 use anyhow::Context as _;
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
-use bollard::query_parameters::{CreateImageOptionsBuilder, PushImageOptionsBuilder, RemoveImageOptionsBuilder, TagImageOptionsBuilder};
+use bollard::query_parameters::{
+    CreateImageOptionsBuilder, PushImageOptionsBuilder, RemoveImageOptionsBuilder,
+    TagImageOptionsBuilder,
+};
 use futures::StreamExt as _;
 use serde::Serialize;
 
-use crate::registry::auth::{self, Credentials};
 use crate::registry::ImageRef;
+use crate::registry::auth::{self, Credentials};
 
 /// What `inspect_image` tells a flow.
 #[derive(Debug, Clone, Serialize)]
@@ -48,22 +51,40 @@ fn registry_of(image: &str) -> Option<String> {
 }
 
 /// Credentials for the registry an image names: given ones, else the Docker config file's.
-fn credentials(image: &str, explicit: Option<&Credentials>) -> anyhow::Result<Option<DockerCredentials>> {
-    let Some(host) = registry_of(image) else { return Ok(explicit.map(to_docker)) };
-    Ok(auth::resolve(explicit, &host, None)?.as_ref().map(|c| DockerCredentials {
-        serveraddress: Some(host.clone()),
-        ..to_docker(c)
-    }))
+fn credentials(
+    image: &str,
+    explicit: Option<&Credentials>,
+) -> anyhow::Result<Option<DockerCredentials>> {
+    let Some(host) = registry_of(image) else {
+        return Ok(explicit.map(to_docker));
+    };
+    Ok(auth::resolve(explicit, &host, None)?
+        .as_ref()
+        .map(|c| DockerCredentials {
+            serveraddress: Some(host.clone()),
+            ..to_docker(c)
+        }))
 }
 
 fn to_docker(c: &Credentials) -> DockerCredentials {
-    DockerCredentials { username: Some(c.username.clone()), password: Some(c.password.clone()), ..Default::default() }
+    DockerCredentials {
+        username: Some(c.username.clone()),
+        password: Some(c.password.clone()),
+        ..Default::default()
+    }
 }
 
 /// Pulls `image` (`host:port/repo:tag`) into the engine.
-pub async fn pull_image(docker: &Docker, image: &str, creds: Option<&Credentials>) -> anyhow::Result<ImageInfo> {
+pub async fn pull_image(
+    docker: &Docker,
+    image: &str,
+    creds: Option<&Credentials>,
+) -> anyhow::Result<ImageInfo> {
     let (repo, tag) = repo_and_tag(image);
-    let opts = CreateImageOptionsBuilder::new().from_image(&repo).tag(&tag).build();
+    let opts = CreateImageOptionsBuilder::new()
+        .from_image(&repo)
+        .tag(&tag)
+        .build();
     let mut stream = docker.create_image(Some(opts), None, credentials(image, creds)?);
     while let Some(item) = stream.next().await {
         let info = item.with_context(|| format!("pulling {image}"))?;
@@ -78,12 +99,18 @@ pub async fn pull_image(docker: &Docker, image: &str, creds: Option<&Credentials
 pub async fn tag_image(docker: &Docker, source: &str, target: &str) -> anyhow::Result<()> {
     let (repo, tag) = repo_and_tag(target);
     let opts = TagImageOptionsBuilder::new().repo(&repo).tag(&tag).build();
-    docker.tag_image(source, Some(opts)).await.with_context(|| format!("tagging {source} as {target}"))
+    docker
+        .tag_image(source, Some(opts))
+        .await
+        .with_context(|| format!("tagging {source} as {target}"))
 }
 
 /// Id, user, labels, tags and digests of a local image.
 pub async fn inspect_image(docker: &Docker, image: &str) -> anyhow::Result<ImageInfo> {
-    let i = docker.inspect_image(image).await.with_context(|| format!("inspecting image {image}"))?;
+    let i = docker
+        .inspect_image(image)
+        .await
+        .with_context(|| format!("inspecting image {image}"))?;
     let config = i.config.unwrap_or_default();
     Ok(ImageInfo {
         id: i.id.unwrap_or_default(),
@@ -99,7 +126,11 @@ pub async fn inspect_image(docker: &Docker, image: &str) -> anyhow::Result<Image
 /// Pushes `image` to the registry its name points at. The engine does the
 /// transfer: plain HTTP works for loopback and the engine's
 /// `insecure-registries`, TLS for the rest.
-pub async fn push_image(docker: &Docker, image: &str, creds: Option<&Credentials>) -> anyhow::Result<PushResult> {
+pub async fn push_image(
+    docker: &Docker,
+    image: &str,
+    creds: Option<&Credentials>,
+) -> anyhow::Result<PushResult> {
     let (repo, tag) = repo_and_tag(image);
     let opts = PushImageOptionsBuilder::new().tag(&tag).build();
     let mut stream = docker.push_image(&repo, Some(opts), credentials(image, creds)?);
@@ -114,14 +145,21 @@ pub async fn push_image(docker: &Docker, image: &str, creds: Option<&Credentials
             }
         }
     }
-    let digest = digest.with_context(|| format!("pushing {image}: the engine reported no digest"))?;
+    let digest =
+        digest.with_context(|| format!("pushing {image}: the engine reported no digest"))?;
     tracing::info!("pushed {image} ({digest})");
-    Ok(PushResult { image: image.to_string(), digest })
+    Ok(PushResult {
+        image: image.to_string(),
+        digest,
+    })
 }
 
 /// Removes an image name (and the image when no name is left).
 pub async fn remove_image(docker: &Docker, image: &str, force: bool) -> anyhow::Result<()> {
     let opts = RemoveImageOptionsBuilder::new().force(force).build();
-    docker.remove_image(image, Some(opts), None).await.with_context(|| format!("removing image {image}"))?;
+    docker
+        .remove_image(image, Some(opts), None)
+        .await
+        .with_context(|| format!("removing image {image}"))?;
     Ok(())
 }

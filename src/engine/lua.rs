@@ -120,7 +120,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "tag_image",
             doc: "Gives an engine image another name (e.g. the local registry's `:apex` name).",
-            params: &[Param { name: "opts", ty: "{source: string, target: string, engine?: apex.EngineSettings}", doc: "" }],
+            params: &[Param {
+                name: "opts",
+                ty: "{source: string, target: string, engine?: apex.EngineSettings}",
+                doc: "",
+            }],
             returns: "{source: string, target: string}",
             is_async: true,
             effect: Effect::Remote,
@@ -128,7 +132,10 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         |a: TagArgs| async move {
             let docker = connect(&a.engine).await?;
             super::tag_image(&docker, &a.source, &a.target).await?;
-            Ok(Tagged { source: a.source, target: a.target })
+            Ok(Tagged {
+                source: a.source,
+                target: a.target,
+            })
         },
     )?;
     api.async_fn(

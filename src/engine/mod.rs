@@ -14,7 +14,9 @@ use bollard::Docker;
 use serde::Deserialize;
 
 pub use build::{BuildOptions, BuildResult, build_image};
-pub use image::{ImageInfo, PushResult, inspect_image, pull_image, push_image, remove_image, tag_image};
+pub use image::{
+    ImageInfo, PushResult, inspect_image, pull_image, push_image, remove_image, tag_image,
+};
 pub use lua::register;
 
 /// Where the engine is: `None` means `DOCKER_HOST` or the local socket.
@@ -40,7 +42,9 @@ pub async fn connect(settings: &EngineSettings) -> anyhow::Result<Docker> {
         Docker::connect_with_host(&endpoint)
     }
     .with_context(|| format!("Docker engine at {endpoint}: cannot connect"))?
-    .with_timeout(std::time::Duration::from_secs(settings.timeout.unwrap_or(600)));
+    .with_timeout(std::time::Duration::from_secs(
+        settings.timeout.unwrap_or(600),
+    ));
     docker
         .negotiate_version()
         .await

@@ -20,8 +20,8 @@ pub fn parse_yaml(text: &str, origin: &str) -> anyhow::Result<serde_json::Value>
 
 /// Reads and parses a YAML file.
 pub fn load_yaml_file(path: &Path) -> anyhow::Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     parse_yaml(&text, &path.display().to_string())
 }
 
@@ -42,10 +42,16 @@ impl LoadOpts {
     fn source(&self, what: &str) -> anyhow::Result<(String, String)> {
         match (&self.path, &self.text) {
             (Some(p), None) => Ok((
-                std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?,
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?,
                 p.display().to_string(),
             )),
-            (None, Some(t)) => Ok((t.clone(), self.name.clone().unwrap_or_else(|| format!("<{what} text>")))),
+            (None, Some(t)) => Ok((
+                t.clone(),
+                self.name
+                    .clone()
+                    .unwrap_or_else(|| format!("<{what} text>")),
+            )),
             _ => anyhow::bail!("give exactly one of `path` or `text`"),
         }
     }
@@ -59,27 +65,47 @@ pub fn parse_json(text: &str, origin: &str) -> anyhow::Result<serde_json::Value>
 const YAML_LOAD: FnSpec = FnSpec::local(
     "yaml_load",
     "Parses a YAML document from a file or a string. Syntax errors name the file, line and column.",
-    &[Param { name: "opts", ty: "{path?: string, text?: string, name?: string}", doc: "one of path or text; name labels text in errors" }],
+    &[Param {
+        name: "opts",
+        ty: "{path?: string, text?: string, name?: string}",
+        doc: "one of path or text; name labels text in errors",
+    }],
     "any",
 );
 const JSON_LOAD: FnSpec = FnSpec::local(
     "json_load",
     "Parses a JSON document from a file or a string.",
-    &[Param { name: "opts", ty: "{path?: string, text?: string, name?: string}", doc: "one of path or text" }],
+    &[Param {
+        name: "opts",
+        ty: "{path?: string, text?: string, name?: string}",
+        doc: "one of path or text",
+    }],
     "any",
 );
 const YAML_DUMP: FnSpec = FnSpec::local(
     "yaml_dump",
     "Renders a Lua value as YAML text (map keys sorted, so output is stable).",
-    &[Param { name: "value", ty: "any", doc: "tables, strings, numbers, booleans" }],
+    &[Param {
+        name: "value",
+        ty: "any",
+        doc: "tables, strings, numbers, booleans",
+    }],
     "string",
 );
 const JSON_DUMP: FnSpec = FnSpec::local(
     "json_dump",
     "Renders a Lua value as JSON text (map keys sorted).",
     &[
-        Param { name: "value", ty: "any", doc: "tables, strings, numbers, booleans" },
-        Param { name: "opts", ty: "{pretty?: boolean}?", doc: "pretty-print" },
+        Param {
+            name: "value",
+            ty: "any",
+            doc: "tables, strings, numbers, booleans",
+        },
+        Param {
+            name: "opts",
+            ty: "{pretty?: boolean}?",
+            doc: "pretty-print",
+        },
     ],
     "string",
 );
@@ -87,7 +113,11 @@ const JSON_DUMP: FnSpec = FnSpec::local(
 const ARRAY: FnSpec = FnSpec::local(
     "array",
     "Marks a table as a list, so json_dump and yaml_dump write it as `[]` when it is empty (an empty table is a mapping otherwise). Lists read by yaml_load and json_load, and those returned by host functions, carry the mark already.",
-    &[Param { name: "t", ty: "any[]?", doc: "the table (default a new one)" }],
+    &[Param {
+        name: "t",
+        ty: "any[]?",
+        doc: "the table (default a new one)",
+    }],
     "any[]",
 );
 
@@ -120,16 +150,26 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.raw(
         YAML_DUMP,
         lua.create_function(|lua, v: Value| {
-            let j = to_json(lua, v).map_err(|e| crate::lua::api::primitive_error("yaml_dump", e))?;
+            let j =
+                to_json(lua, v).map_err(|e| crate::lua::api::primitive_error("yaml_dump", e))?;
             dump_yaml(&j).map_err(|e| crate::lua::api::primitive_error("yaml_dump", e))
         })?,
     )?;
     api.raw(
         JSON_DUMP,
         lua.create_function(|lua, (v, opts): (Value, Option<mlua::Table>)| {
-            let j = to_json(lua, v).map_err(|e| crate::lua::api::primitive_error("json_dump", e))?;
-            let pretty = opts.map(|o| o.get::<Option<bool>>("pretty")).transpose()?.flatten().unwrap_or(false);
-            let s = if pretty { serde_json::to_string_pretty(&j) } else { serde_json::to_string(&j) };
+            let j =
+                to_json(lua, v).map_err(|e| crate::lua::api::primitive_error("json_dump", e))?;
+            let pretty = opts
+                .map(|o| o.get::<Option<bool>>("pretty"))
+                .transpose()?
+                .flatten()
+                .unwrap_or(false);
+            let s = if pretty {
+                serde_json::to_string_pretty(&j)
+            } else {
+                serde_json::to_string(&j)
+            };
             s.map_err(|e| crate::lua::api::primitive_error("json_dump", e))
         })?,
     )?;
@@ -142,7 +182,9 @@ mod tests {
 
     #[test]
     fn yaml_syntax_error_names_file_and_line() {
-        let err = parse_yaml("a: 1\nb: [1, 2\nc: 3\n", "deploy.yaml").unwrap_err().to_string();
+        let err = parse_yaml("a: 1\nb: [1, 2\nc: 3\n", "deploy.yaml")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("deploy.yaml: invalid YAML"), "{err}");
         assert!(err.contains('3') || err.contains('2'), "no line in {err}");
     }

@@ -17,8 +17,16 @@ pub fn write_atomic(path: &Path, content: &[u8], mode: Option<u32>) -> anyhow::R
 
 /// [`write_atomic`], with `sync` also flushing the data to disk before the
 /// rename (for state that must survive a power loss, not for plan artifacts).
-pub fn write_atomic_with(path: &Path, content: &[u8], mode: Option<u32>, sync: bool) -> anyhow::Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+pub fn write_atomic_with(
+    path: &Path,
+    content: &[u8],
+    mode: Option<u32>,
+    sync: bool,
+) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut tmp = tempfile::Builder::new()
         .prefix(".apex-tmp-")
@@ -27,12 +35,14 @@ pub fn write_atomic_with(path: &Path, content: &[u8], mode: Option<u32>, sync: b
     tmp.write_all(content)?;
     if let Some(mode) = mode {
         use std::os::unix::fs::PermissionsExt;
-        tmp.as_file().set_permissions(std::fs::Permissions::from_mode(mode))?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
     }
     if sync {
         tmp.as_file().sync_all()?;
     }
-    tmp.persist(path).with_context(|| format!("cannot write {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }
 
@@ -93,13 +103,23 @@ struct Done {
     ok: bool,
 }
 
-const P_PATH: &[Param] = &[Param { name: "opts", ty: "{path: string}", doc: "" }];
+const P_PATH: &[Param] = &[Param {
+    name: "opts",
+    ty: "{path: string}",
+    doc: "",
+}];
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
-        FnSpec::local("read_file", "Reads a UTF-8 text file.", P_PATH, "{content: string}"),
+        FnSpec::local(
+            "read_file",
+            "Reads a UTF-8 text file.",
+            P_PATH,
+            "{content: string}",
+        ),
         |_, o: PathOpts| {
-            let content = std::fs::read_to_string(&o.path).with_context(|| format!("cannot read {}", o.path.display()))?;
+            let content = std::fs::read_to_string(&o.path)
+                .with_context(|| format!("cannot read {}", o.path.display()))?;
             Ok(Content { content })
         },
     )?;
@@ -116,30 +136,58 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        FnSpec::local("mkdir", "Creates a directory and its parents (no error if it exists).", P_PATH, "{path: string}"),
+        FnSpec::local(
+            "mkdir",
+            "Creates a directory and its parents (no error if it exists).",
+            P_PATH,
+            "{path: string}",
+        ),
         |_, o: PathOpts| {
-            std::fs::create_dir_all(&o.path).with_context(|| format!("cannot create {}", o.path.display()))?;
+            std::fs::create_dir_all(&o.path)
+                .with_context(|| format!("cannot create {}", o.path.display()))?;
             Ok(PathOut { path: o.path })
         },
     )?;
     api.sync(
-        FnSpec::local("exists", "Tells whether a path exists and what it is.", P_PATH, "{exists: boolean, kind?: 'file'|'dir'|'other', size?: integer}"),
+        FnSpec::local(
+            "exists",
+            "Tells whether a path exists and what it is.",
+            P_PATH,
+            "{exists: boolean, kind?: 'file'|'dir'|'other', size?: integer}",
+        ),
         |_, o: PathOpts| {
             Ok(match std::fs::metadata(&o.path) {
                 Ok(m) => Exists {
                     exists: true,
-                    kind: Some(if m.is_file() { "file" } else if m.is_dir() { "dir" } else { "other" }),
+                    kind: Some(if m.is_file() {
+                        "file"
+                    } else if m.is_dir() {
+                        "dir"
+                    } else {
+                        "other"
+                    }),
                     size: Some(m.len()),
                 },
-                Err(_) => Exists { exists: false, kind: None, size: None },
+                Err(_) => Exists {
+                    exists: false,
+                    kind: None,
+                    size: None,
+                },
             })
         },
     )?;
     api.sync(
-        FnSpec::local("list_dir", "Lists the names in a directory, sorted.", P_PATH, "{entries: string[]}"),
+        FnSpec::local(
+            "list_dir",
+            "Lists the names in a directory, sorted.",
+            P_PATH,
+            "{entries: string[]}",
+        ),
         |_, o: PathOpts| {
             let mut entries = Vec::new();
-            for e in std::fs::read_dir(&o.path).with_context(|| format!("cannot list {}", o.path.display()))? {
+            for e in std::fs::read_dir(&o.path)
+                .with_context(|| format!("cannot list {}", o.path.display()))?
+            {
                 entries.push(e?.file_name().to_string_lossy().into_owned());
             }
             entries.sort();
@@ -147,7 +195,12 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        FnSpec::local("remove", "Removes a file or a directory tree (no error if absent).", P_PATH, "{ok: boolean}"),
+        FnSpec::local(
+            "remove",
+            "Removes a file or a directory tree (no error if absent).",
+            P_PATH,
+            "{ok: boolean}",
+        ),
         |_, o: PathOpts| {
             match std::fs::symlink_metadata(&o.path) {
                 Ok(m) if m.is_dir() => std::fs::remove_dir_all(&o.path)?,
@@ -161,12 +214,18 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec::local(
             "copy_file",
             "Copies a file atomically, creating the destination's parent directories.",
-            &[Param { name: "opts", ty: "{from: string, to: string}", doc: "" }],
+            &[Param {
+                name: "opts",
+                ty: "{from: string, to: string}",
+                doc: "",
+            }],
             "{path: string}",
         ),
         |_, o: CopyOpts| {
-            let data = std::fs::read(&o.from).with_context(|| format!("cannot read {}", o.from.display()))?;
-            let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&o.from)?.permissions());
+            let data = std::fs::read(&o.from)
+                .with_context(|| format!("cannot read {}", o.from.display()))?;
+            let mode =
+                std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&o.from)?.permissions());
             write_atomic(&o.to, &data, Some(mode & 0o7777))?;
             Ok(PathOut { path: o.to })
         },
@@ -175,7 +234,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec::local(
             "tmpdir",
             "Creates a new unique directory (kept after the run; remove it with core.remove).",
-            &[Param { name: "opts", ty: "{prefix?: string, parent?: string}?", doc: "" }],
+            &[Param {
+                name: "opts",
+                ty: "{prefix?: string, parent?: string}?",
+                doc: "",
+            }],
             "{path: string}",
         ),
         |_, o: TmpOpts| {

@@ -35,15 +35,30 @@ pub async fn get(opts: GetOpts) -> anyhow::Result<GetResult> {
     for (k, v) in &opts.headers {
         req = req.header(k, v);
     }
-    let resp = req.send().await.with_context(|| format!("GET {} failed", opts.url))?;
+    let resp = req
+        .send()
+        .await
+        .with_context(|| format!("GET {} failed", opts.url))?;
     let status = resp.status().as_u16();
     let headers = resp
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_string(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
         .collect();
-    let body = resp.text().await.with_context(|| format!("GET {}: reading the body failed", opts.url))?;
-    Ok(GetResult { status, body, headers })
+    let body = resp
+        .text()
+        .await
+        .with_context(|| format!("GET {}: reading the body failed", opts.url))?;
+    Ok(GetResult {
+        status,
+        body,
+        headers,
+    })
 }
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {

@@ -8,7 +8,11 @@ use crate::lua::api::{Api, Effect, FnSpec, Param};
 const SPEC: FnSpec = FnSpec {
     name: "log",
     doc: "Writes a message to the apex log (console and log file), tagged with the caller's file:line.",
-    params: &[Param { name: "opts", ty: "{level?: 'error'|'warn'|'info'|'debug'|'trace', msg: string}", doc: "level defaults to info" }],
+    params: &[Param {
+        name: "opts",
+        ty: "{level?: 'error'|'warn'|'info'|'debug'|'trace', msg: string}",
+        doc: "level defaults to info",
+    }],
     returns: "nil",
     is_async: false,
     effect: Effect::Local,

@@ -45,52 +45,108 @@ struct Clock {
     unix: f64,
 }
 
-const P_TEXT: &[Param] = &[Param { name: "opts", ty: "{text: string}", doc: "" }];
+const P_TEXT: &[Param] = &[Param {
+    name: "opts",
+    ty: "{text: string}",
+    doc: "",
+}];
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
-        FnSpec::local("base64_decode", "Decodes standard base64 (e.g. a Gerrit patch) into bytes.", P_TEXT, "{data: string}"),
+        FnSpec::local(
+            "base64_decode",
+            "Decodes standard base64 (e.g. a Gerrit patch) into bytes.",
+            P_TEXT,
+            "{data: string}",
+        ),
         |_, o: TextOpts| {
-            let clean: Vec<u8> = o.text.iter().copied().filter(|b| !b.is_ascii_whitespace()).collect();
+            let clean: Vec<u8> = o
+                .text
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
             let data = base64::engine::general_purpose::STANDARD.decode(clean)?;
             Ok(Data { data: data.into() })
         },
     )?;
     api.sync(
-        FnSpec::local("base64_encode", "Encodes bytes as standard base64.", P_TEXT, "{data: string}"),
+        FnSpec::local(
+            "base64_encode",
+            "Encodes bytes as standard base64.",
+            P_TEXT,
+            "{data: string}",
+        ),
         |_, o: TextOpts| {
-            Ok(Data { data: base64::engine::general_purpose::STANDARD.encode(&o.text[..]).into_bytes().into() })
+            Ok(Data {
+                data: base64::engine::general_purpose::STANDARD
+                    .encode(&o.text[..])
+                    .into_bytes()
+                    .into(),
+            })
         },
     )?;
     api.sync(
         FnSpec::local(
             "sha256",
             "The SHA-256 of a string or of a file (read in pieces), as lowercase hex.",
-            &[Param { name: "opts", ty: "{text?: string, path?: string}", doc: "one of the two" }],
+            &[Param {
+                name: "opts",
+                ty: "{text?: string, path?: string}",
+                doc: "one of the two",
+            }],
             "{hex: string}",
         ),
         |_, o: HashOpts| {
             let digest = match (o.text, o.path) {
                 (Some(t), None) => sha2::Sha256::digest(&t[..]),
                 (None, Some(p)) => {
-                    let mut f = std::fs::File::open(&p).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+                    let mut f = std::fs::File::open(&p)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
                     let mut h = sha2::Sha256::new();
-                    std::io::copy(&mut f, &mut h).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
+                    std::io::copy(&mut f, &mut h)
+                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
                     h.finalize()
                 }
                 _ => anyhow::bail!("give text or path (one of them)"),
             };
-            Ok(Hex { hex: hex::encode(digest) })
+            Ok(Hex {
+                hex: hex::encode(digest),
+            })
         },
     )?;
     api.sync(
-        FnSpec::local("env", "Reads an environment variable.", &[Param { name: "opts", ty: "{name: string}", doc: "" }], "{value?: string}"),
-        |_, o: NameOpts| Ok(EnvValue { value: std::env::var(&o.name).ok() }),
+        FnSpec::local(
+            "env",
+            "Reads an environment variable.",
+            &[Param {
+                name: "opts",
+                ty: "{name: string}",
+                doc: "",
+            }],
+            "{value?: string}",
+        ),
+        |_, o: NameOpts| {
+            Ok(EnvValue {
+                value: std::env::var(&o.name).ok(),
+            })
+        },
     )?;
     api.sync(
-        FnSpec::local("now", "The wall clock, for timestamps and durations.", &[Param { name: "opts", ty: "table?", doc: "" }], "{unix: number}"),
+        FnSpec::local(
+            "now",
+            "The wall clock, for timestamps and durations.",
+            &[Param {
+                name: "opts",
+                ty: "table?",
+                doc: "",
+            }],
+            "{unix: number}",
+        ),
         |_, _o: serde_json::Value| {
-            let unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_secs_f64();
+            let unix = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)?
+                .as_secs_f64();
             Ok(Clock { unix })
         },
     )?;

@@ -54,7 +54,10 @@ impl Mounted {
             Ok(()) => Ok(()),
             Err(e) => {
                 let _ = rustix::mount::unmount(self.dir.path(), UnmountFlags::DETACH);
-                bail!("cannot unmount {}: {e} (detached lazily)", self.dir.path().display())
+                bail!(
+                    "cannot unmount {}: {e} (detached lazily)",
+                    self.dir.path().display()
+                )
             }
         }
     }
@@ -77,7 +80,12 @@ fn block_filesystems() -> Vec<String> {
         .map(|l| l.trim().to_string())
         .filter(|l| !l.is_empty())
         .collect();
-    list.sort_by_key(|f| ["ext4", "xfs", "btrfs", "ext3", "ext2", "vfat"].iter().position(|p| p == f).unwrap_or(99));
+    list.sort_by_key(|f| {
+        ["ext4", "xfs", "btrfs", "ext3", "ext2", "vfat"]
+            .iter()
+            .position(|p| p == f)
+            .unwrap_or(99)
+    });
     list
 }
 
@@ -92,7 +100,11 @@ fn filesystem_range(raw: &Path, partition: Option<u32>) -> anyhow::Result<Option
     };
     match chosen {
         Some(p) => Ok(Some((p.start, p.size))),
-        None => bail!("partition p{} does not exist (the image has {})", partition.unwrap_or(0), parts.len()),
+        None => bail!(
+            "partition p{} does not exist (the image has {})",
+            partition.unwrap_or(0),
+            parts.len()
+        ),
     }
 }
 
@@ -109,16 +121,26 @@ fn mount(device: &Path, fstype: Option<&str>) -> anyhow::Result<(Mounted, String
             Err(e) => bail!("cannot mount {} as {fs}: {e}", device.display()),
         }
     }
-    bail!("no filesystem found on {} (tried {})", device.display(), candidates.join(", "))
+    bail!(
+        "no filesystem found on {} (tried {})",
+        device.display(),
+        candidates.join(", ")
+    )
 }
 
 fn image_format(image: &Path) -> anyhow::Result<String> {
     let mut cmd = Command::new("qemu-img");
     cmd.args(["info", "--output=json"]).arg(image);
     let info: serde_json::Value = serde_json::from_slice(&run(cmd, "qemu-utils")?)?;
-    let format = info["format"].as_str().context("qemu-img info gave no format")?.to_string();
+    let format = info["format"]
+        .as_str()
+        .context("qemu-img info gave no format")?
+        .to_string();
     if !matches!(format.as_str(), "raw" | "qcow2") {
-        bail!("{} is {format}; only qcow2 and raw images are supported", image.display());
+        bail!(
+            "{} is {format}; only qcow2 and raw images are supported",
+            image.display()
+        );
     }
     Ok(format)
 }
@@ -130,7 +152,12 @@ fn convert(from: &Path, to: &Path, format: &str) -> anyhow::Result<()> {
 }
 
 /// Applies a run of file operations through one loop mount.
-fn apply_mounted(raw: &Path, ops: &[(usize, &Op)], o: &CustomizeOpts, progress: &mut Progress) -> anyhow::Result<()> {
+fn apply_mounted(
+    raw: &Path,
+    ops: &[(usize, &Op)],
+    o: &CustomizeOpts,
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
     let lo = TempLoop::attach(raw, filesystem_range(raw, o.partition)?)?;
     let device = lo.device().to_path_buf();
     let (mut mounted, fs) = mount(&device, o.fstype.as_deref())?;
@@ -146,7 +173,11 @@ fn apply_mounted(raw: &Path, ops: &[(usize, &Op)], o: &CustomizeOpts, progress: 
 }
 
 /// Runs program operations through virt-customize (libguestfs boots an appliance).
-fn apply_virt_customize(raw: &Path, ops: &[(usize, &Op)], progress: &mut Progress) -> anyhow::Result<()> {
+fn apply_virt_customize(
+    raw: &Path,
+    ops: &[(usize, &Op)],
+    progress: &mut Progress,
+) -> anyhow::Result<()> {
     let mut cmd = Command::new("virt-customize");
     cmd.args(["--format", "raw", "-a"]).arg(raw);
     for (_, op) in ops {
@@ -164,7 +195,8 @@ fn apply_virt_customize(raw: &Path, ops: &[(usize, &Op)], progress: &mut Progres
 /// renamed into place only when every operation succeeded.
 pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
     for (i, op) in o.ops.iter().enumerate() {
-        op.validate().with_context(|| format!("operation {} ({})", i + 1, op.describe()))?;
+        op.validate()
+            .with_context(|| format!("operation {} ({})", i + 1, op.describe()))?;
     }
     if let Some((i, op)) = o.ops.iter().enumerate().find(|(_, op)| op.needs_programs())
         && which("virt-customize").is_none()
@@ -180,15 +212,27 @@ pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
     }
     let format = image_format(&o.image)?;
     let output = o.output.clone().unwrap_or_else(|| o.image.clone());
-    let out_dir = output.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let out_dir = output
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let work = tempfile::Builder::new()
         .prefix(".apex-image-")
         .tempdir_in(out_dir)
-        .with_context(|| format!("cannot create a work directory in {} (the raw copy is edited there)", out_dir.display()))?;
+        .with_context(|| {
+            format!(
+                "cannot create a work directory in {} (the raw copy is edited there)",
+                out_dir.display()
+            )
+        })?;
     let raw = work.path().join("image.raw");
     convert(&o.image, &raw, "raw")?;
 
-    let mut progress = Progress::new(format!("customize {}", o.image.display()), Some(o.ops.len() as u64), Unit::Items);
+    let mut progress = Progress::new(
+        format!("customize {}", o.image.display()),
+        Some(o.ops.len() as u64),
+        Unit::Items,
+    );
     let indexed: Vec<(usize, &Op)> = o.ops.iter().enumerate().collect();
     for batch in indexed.chunk_by(|a, b| a.1.needs_programs() == b.1.needs_programs()) {
         if batch[0].1.needs_programs() {
@@ -205,7 +249,12 @@ pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
         convert(&raw, &converted, &format)?;
         converted
     };
-    std::fs::rename(&result, &output).with_context(|| format!("cannot move the result to {}", output.display()))?;
+    std::fs::rename(&result, &output)
+        .with_context(|| format!("cannot move the result to {}", output.display()))?;
     progress.finish("done");
-    Ok(CustomizeReport { image: output, format, applied: o.ops.iter().map(Op::describe).collect() })
+    Ok(CustomizeReport {
+        image: output,
+        format,
+        applied: o.ops.iter().map(Op::describe).collect(),
+    })
 }

@@ -12,8 +12,8 @@
 
 mod image;
 mod ops;
-mod patch;
 mod partitions;
+mod patch;
 
 pub use image::{CustomizeOpts, CustomizeReport, customize_image};
 pub use ops::Op;

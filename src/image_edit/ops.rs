@@ -21,9 +21,17 @@ use crate::loopdev::ByteSize;
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Op {
     /// Copies a local file (or directory tree) to `to` in the image.
-    Upload { from: PathBuf, to: String, mode: Option<u32> },
+    Upload {
+        from: PathBuf,
+        to: String,
+        mode: Option<u32>,
+    },
     /// Writes `content` to `path`.
-    Write { path: String, content: String, mode: Option<u32> },
+    Write {
+        path: String,
+        content: String,
+        mode: Option<u32>,
+    },
     /// Creates a directory and its parents.
     Mkdir { path: String, mode: Option<u32> },
     /// Creates (or replaces) a symlink `path -> target`, e.g. what `systemctl enable` does.
@@ -38,7 +46,11 @@ pub enum Op {
     Unpack { from: PathBuf, to: String },
     /// Applies a unified diff (a local file) in the directory `dir`, like
     /// `patch -p<strip>` run there (default 1); all files or none.
-    Patch { from: PathBuf, dir: String, strip: Option<usize> },
+    Patch {
+        from: PathBuf,
+        dir: String,
+        strip: Option<usize>,
+    },
     /// Runs a shell command inside the image (virt-customize --run-command).
     Run { command: String },
 }
@@ -72,7 +84,10 @@ impl Op {
                     bail!("upload source {} does not exist", from.display());
                 }
             }
-            Op::Write { path, .. } | Op::Mkdir { path, .. } | Op::Truncate { path, .. } | Op::Remove { path } => {
+            Op::Write { path, .. }
+            | Op::Mkdir { path, .. }
+            | Op::Truncate { path, .. }
+            | Op::Remove { path } => {
                 image_path(path)?;
             }
             Op::Unpack { from, to } | Op::Patch { from, dir: to, .. } => {
@@ -121,12 +136,23 @@ pub(super) const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlag
 
 /// Opens directory `rel` inside `root`, creating missing components (mode 0755).
 fn mkdir_p(root: &OwnedFd, rel: &Path) -> anyhow::Result<OwnedFd> {
-    let mut dir =
-        rustix::fs::openat2(root, ".", OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty(), IN_ROOT)?;
+    let mut dir = rustix::fs::openat2(
+        root,
+        ".",
+        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+        IN_ROOT,
+    )?;
     for c in rel.components() {
         let name = c.as_os_str();
         let open = |d: &OwnedFd| {
-            rustix::fs::openat2(d, name, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty(), IN_ROOT)
+            rustix::fs::openat2(
+                d,
+                name,
+                OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+                Mode::empty(),
+                IN_ROOT,
+            )
         };
         dir = match open(&dir) {
             Ok(d) => d,
@@ -153,8 +179,18 @@ fn parent_of<'p>(root: &OwnedFd, rel: &'p Path) -> anyhow::Result<(OwnedFd, &'p 
 
 /// Opens directory `rel` inside `root` when it exists (never creating it).
 fn open_dir(root: &OwnedFd, rel: &Path) -> anyhow::Result<Option<OwnedFd>> {
-    let rel = if rel.as_os_str().is_empty() { Path::new(".") } else { rel };
-    match rustix::fs::openat2(root, rel, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty(), IN_ROOT) {
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    match rustix::fs::openat2(
+        root,
+        rel,
+        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+        IN_ROOT,
+    ) {
         Ok(d) => Ok(Some(d)),
         Err(Errno::NOENT | Errno::NOTDIR) => Ok(None),
         Err(e) => bail!("cannot open {} in the image: {e}", rel.display()),
@@ -183,20 +219,28 @@ fn remove_tree(dir: &OwnedFd, name: &std::ffi::OsStr) -> anyhow::Result<()> {
             .with_context(|| format!("cannot remove {}", name.to_string_lossy()))?;
         return Ok(());
     }
-    let sub = rustix::fs::openat(dir, name, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
-        .with_context(|| format!("cannot open {}", name.to_string_lossy()))?;
+    let sub = rustix::fs::openat(
+        dir,
+        name,
+        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    )
+    .with_context(|| format!("cannot open {}", name.to_string_lossy()))?;
     let mut names = Vec::new();
     for entry in rustix::fs::Dir::read_from(&sub)? {
         let entry = entry?;
         let n = entry.file_name().to_bytes();
         if n != b"." && n != b".." {
-            names.push(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(n).to_os_string());
+            names.push(
+                <std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(n).to_os_string(),
+            );
         }
     }
     for n in names {
         remove_tree(&sub, &n)?;
     }
-    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR).with_context(|| format!("cannot remove {}", name.to_string_lossy()))
+    rustix::fs::unlinkat(dir, name, AtFlags::REMOVEDIR)
+        .with_context(|| format!("cannot remove {}", name.to_string_lossy()))
 }
 
 /// Opens a regular file for writing, refusing to follow a final symlink.
@@ -207,7 +251,10 @@ fn create_file(dir: &OwnedFd, name: &std::ffi::OsStr, truncate: bool) -> anyhow:
     }
     match rustix::fs::openat(dir, name, flags, Mode::from_raw_mode(0o644)) {
         Ok(fd) => Ok(File::from(fd)),
-        Err(Errno::LOOP) => bail!("{} is a symlink in the image; refusing to write through it", name.to_string_lossy()),
+        Err(Errno::LOOP) => bail!(
+            "{} is a symlink in the image; refusing to write through it",
+            name.to_string_lossy()
+        ),
         Err(e) => bail!("cannot create {}: {e}", name.to_string_lossy()),
     }
 }
@@ -222,7 +269,12 @@ fn chmod(fd: impl AsFd, mode: Option<u32>) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub(super) fn write_file(root: &OwnedFd, rel: &Path, data: &mut dyn std::io::Read, mode: Option<u32>) -> anyhow::Result<()> {
+pub(super) fn write_file(
+    root: &OwnedFd,
+    rel: &Path,
+    data: &mut dyn std::io::Read,
+    mode: Option<u32>,
+) -> anyhow::Result<()> {
     let (dir, name) = parent_of(root, rel)?;
     let mut f = create_file(&dir, name, true)?;
     std::io::copy(data, &mut f)?;
@@ -246,8 +298,10 @@ fn symlink(dir: &OwnedFd, name: &std::ffi::OsStr, target: &str) -> anyhow::Resul
 
 /// Copies a local file or tree into the image at `rel`; the top gets `mode`.
 fn upload(root: &OwnedFd, from: &Path, rel: &Path, mode: Option<u32>) -> anyhow::Result<()> {
-    let meta = std::fs::symlink_metadata(from).with_context(|| format!("cannot read {}", from.display()))?;
-    let perm = |m: &std::fs::Metadata| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777;
+    let meta = std::fs::symlink_metadata(from)
+        .with_context(|| format!("cannot read {}", from.display()))?;
+    let perm =
+        |m: &std::fs::Metadata| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o7777;
     if meta.file_type().is_symlink() {
         let (dir, name) = parent_of(root, rel)?;
         let target = std::fs::read_link(from)?;
@@ -269,10 +323,18 @@ fn upload(root: &OwnedFd, from: &Path, rel: &Path, mode: Option<u32>) -> anyhow:
 
 /// Applies one file operation inside the filesystem mounted at `root_dir`.
 pub fn apply_file_op(root_dir: &Path, op: &Op) -> anyhow::Result<()> {
-    let root = rustix::fs::open(root_dir, OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty())?;
+    let root = rustix::fs::open(
+        root_dir,
+        OFlags::DIRECTORY | OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    )?;
     match op {
         Op::Upload { from, to, mode } => upload(&root, from, &image_path(to)?, *mode),
-        Op::Write { path, content, mode } => write_file(&root, &image_path(path)?, &mut content.as_bytes(), *mode),
+        Op::Write {
+            path,
+            content,
+            mode,
+        } => write_file(&root, &image_path(path)?, &mut content.as_bytes(), *mode),
         Op::Mkdir { path, mode } => chmod(mkdir_p(&root, &image_path(path)?)?, *mode),
         Op::Symlink { path, target } => {
             let rel = image_path(path)?;
@@ -291,7 +353,9 @@ pub fn apply_file_op(root_dir: &Path, op: &Op) -> anyhow::Result<()> {
             let rel = image_path(to)?;
             // Unpacked (and checked) outside the image first, then copied in
             // through the root like an upload.
-            let stage = tempfile::Builder::new().prefix("apex-image-unpack-").tempdir()?;
+            let stage = tempfile::Builder::new()
+                .prefix("apex-image-unpack-")
+                .tempdir()?;
             let tree = stage.path().join("tree");
             crate::archive::unpack(from, &tree)?;
             mkdir_p(&root, &rel)?;
@@ -302,7 +366,9 @@ pub fn apply_file_op(root_dir: &Path, op: &Op) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Op::Patch { from, dir, strip } => super::patch::apply(&root, from, &image_path(dir)?, strip.unwrap_or(1)),
+        Op::Patch { from, dir, strip } => {
+            super::patch::apply(&root, from, &image_path(dir)?, strip.unwrap_or(1))
+        }
         Op::Run { .. } => bail!("`run` is not a file operation"),
     }
     .with_context(|| op.describe())

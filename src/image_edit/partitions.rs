@@ -45,7 +45,9 @@ pub fn read_partitions(image: &Path) -> anyhow::Result<Vec<Partition>> {
         })
         .collect();
     // A filesystem boot sector also ends in 55 AA; a real table has sane entries.
-    let sane = entries.iter().all(|&(kind, start, count)| kind == 0 || (start > 0 && (start + count) * SECTOR <= len));
+    let sane = entries
+        .iter()
+        .all(|&(kind, start, count)| kind == 0 || (start > 0 && (start + count) * SECTOR <= len));
     if !sane || entries.iter().all(|e| e.0 == 0) {
         return Ok(Vec::new());
     }
@@ -56,7 +58,11 @@ pub fn read_partitions(image: &Path) -> anyhow::Result<Vec<Partition>> {
         .iter()
         .enumerate()
         .filter(|(_, e)| e.0 != 0 && !matches!(e.0, 0x05 | 0x0f | 0x85))
-        .map(|(i, &(_, start, count))| Partition { number: i as u32 + 1, start: start * SECTOR, size: count * SECTOR })
+        .map(|(i, &(_, start, count))| Partition {
+            number: i as u32 + 1,
+            start: start * SECTOR,
+            size: count * SECTOR,
+        })
         .collect())
 }
 
@@ -67,13 +73,18 @@ fn read_gpt(f: &mut File, len: u64) -> anyhow::Result<Vec<Partition>> {
     if &header[0..8] != b"EFI PART" {
         bail!("protective MBR without a GPT header");
     }
-    let (table, count, entry_size) = (u64_at(&header, 72), u32_at(&header, 80), u32_at(&header, 84) as usize);
+    let (table, count, entry_size) = (
+        u64_at(&header, 72),
+        u32_at(&header, 80),
+        u32_at(&header, 84) as usize,
+    );
     if !(128..=4096).contains(&entry_size) || count > 1024 {
         bail!("GPT header has implausible entries ({count} x {entry_size} bytes)");
     }
     let mut raw = vec![0u8; count as usize * entry_size];
     f.seek(SeekFrom::Start(table * SECTOR))?;
-    f.read_exact(&mut raw).context("GPT partition entries are cut off")?;
+    f.read_exact(&mut raw)
+        .context("GPT partition entries are cut off")?;
     Ok(raw
         .chunks(entry_size)
         .enumerate()
@@ -121,7 +132,14 @@ mod tests {
         entry[32..40].copy_from_slice(&2048u64.to_le_bytes());
         entry[40..48].copy_from_slice(&6143u64.to_le_bytes());
         write(&img, 1024 + 128, &entry); // the second slot: partition 2
-        assert_eq!(read_partitions(&img).unwrap(), vec![Partition { number: 2, start: 1 << 20, size: 2 << 20 }]);
+        assert_eq!(
+            read_partitions(&img).unwrap(),
+            vec![Partition {
+                number: 2,
+                start: 1 << 20,
+                size: 2 << 20
+            }]
+        );
     }
 
     #[test]

@@ -18,9 +18,16 @@ use super::ops::{IN_ROOT, image_path, remove_tree_at, write_file};
 /// Applies the diff in `diff_file` to the files under `dir` (relative to the
 /// image root), stripping `strip` leading components of the diff's paths.
 pub fn apply(root: &OwnedFd, diff_file: &Path, dir: &Path, strip: usize) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(diff_file).with_context(|| format!("cannot read {}", diff_file.display()))?;
-    let git = text.starts_with("From ") || text.starts_with("diff --git ") || text.contains("\ndiff --git ");
-    let opts = if git { ParseOptions::gitdiff() } else { ParseOptions::unidiff() };
+    let text = std::fs::read_to_string(diff_file)
+        .with_context(|| format!("cannot read {}", diff_file.display()))?;
+    let git = text.starts_with("From ")
+        || text.starts_with("diff --git ")
+        || text.contains("\ndiff --git ");
+    let opts = if git {
+        ParseOptions::gitdiff()
+    } else {
+        ParseOptions::unidiff()
+    };
     let files: Vec<_> = PatchSet::parse(text.as_str(), opts)
         .collect::<Result<_, _>>()
         .map_err(|e| anyhow::anyhow!("{}: not a unified diff: {e}", diff_file.display()))?;
@@ -30,9 +37,14 @@ pub fn apply(root: &OwnedFd, diff_file: &Path, dir: &Path, strip: usize) -> anyh
     // Path -> new content (None: deleted), in the order the diff names them.
     let mut results: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
     for file in &files {
-        let patch = file.patch().as_text().context("binary patches are not supported")?;
+        let patch = file
+            .patch()
+            .as_text()
+            .context("binary patches are not supported")?;
         let (path, delete) = match file.operation().strip_prefix(strip) {
-            FileOperation::Modify { original, modified } if original == modified => (original.into_owned(), false),
+            FileOperation::Modify { original, modified } if original == modified => {
+                (original.into_owned(), false)
+            }
             FileOperation::Create(p) => (p.into_owned(), false),
             FileOperation::Delete(p) => (p.into_owned(), true),
             other => bail!("{other:?}: renames and copies are not supported"),
@@ -58,9 +70,22 @@ pub fn apply(root: &OwnedFd, diff_file: &Path, dir: &Path, strip: usize) -> anyh
 }
 
 fn read_in_root(root: &OwnedFd, rel: &Path) -> anyhow::Result<String> {
-    let fd = rustix::fs::openat2(root, rel, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty(), IN_ROOT)
-        .map_err(|e| anyhow::anyhow!("{}: cannot open the file to patch in the image: {e}", rel.display()))?;
+    let fd = rustix::fs::openat2(
+        root,
+        rel,
+        OFlags::RDONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+        IN_ROOT,
+    )
+    .map_err(|e| {
+        anyhow::anyhow!(
+            "{}: cannot open the file to patch in the image: {e}",
+            rel.display()
+        )
+    })?;
     let mut text = String::new();
-    std::fs::File::from(fd).read_to_string(&mut text).with_context(|| format!("reading {}", rel.display()))?;
+    std::fs::File::from(fd)
+        .read_to_string(&mut text)
+        .with_context(|| format!("reading {}", rel.display()))?;
     Ok(text)
 }

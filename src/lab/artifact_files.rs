@@ -21,7 +21,14 @@ const IMAGE_SIZE: &str = "64M";
 /// Bumped when the served files change shape; a kept dir of another version is remade.
 const CONTENT_VERSION: &str = "3";
 /// The puppet-opendaylight branches served (`stable/<release>` as `stable-<release>`).
-pub const PUPPET_ODL_BRANCHES: &[&str] = &["master", "stable-carbon", "stable-nitrogen", "stable-oxygen", "stable-fluorine", "stable-neon"];
+pub const PUPPET_ODL_BRANCHES: &[&str] = &[
+    "master",
+    "stable-carbon",
+    "stable-nitrogen",
+    "stable-oxygen",
+    "stable-fluorine",
+    "stable-neon",
+];
 /// What the overcloud image's own (old) puppet-opendaylight says it is.
 pub const IMAGE_PUPPET_ODL_VERSION: &str = "upstream image module";
 /// `manifests/init.pp` of the image's puppet-tripleo (what an upstream puppet patch changes).
@@ -50,8 +57,14 @@ pub fn ensure(dir: &Path) -> anyhow::Result<PathBuf> {
         let tar = dir.join(puppet_odl_tar(branch));
         if !tar.is_file() {
             let files = [
-                ("opendaylight/metadata.json".to_string(), puppet_odl_metadata(branch).into_bytes()),
-                ("opendaylight/manifests/init.pp".to_string(), b"class opendaylight () {}\n".to_vec()),
+                (
+                    "opendaylight/metadata.json".to_string(),
+                    puppet_odl_metadata(branch).into_bytes(),
+                ),
+                (
+                    "opendaylight/manifests/init.pp".to_string(),
+                    b"class opendaylight () {}\n".to_vec(),
+                ),
             ];
             write_tar(&tar, &files)?;
         }
@@ -61,41 +74,73 @@ pub fn ensure(dir: &Path) -> anyhow::Result<PathBuf> {
     }
     if !dir.join(IPA_TAR).is_file() {
         let files: [(&str, &[u8]); 2] = [
-            ("ironic-python-agent.kernel", b"apex lab ironic-python-agent kernel stand-in\n"),
-            ("ironic-python-agent.initramfs", b"apex lab ironic-python-agent initramfs stand-in\n"),
+            (
+                "ironic-python-agent.kernel",
+                b"apex lab ironic-python-agent kernel stand-in\n",
+            ),
+            (
+                "ironic-python-agent.initramfs",
+                b"apex lab ironic-python-agent initramfs stand-in\n",
+            ),
         ];
-        write_tar(&dir.join(IPA_TAR), &files.map(|(n, b)| (n.to_string(), b.to_vec())))?;
+        write_tar(
+            &dir.join(IPA_TAR),
+            &files.map(|(n, b)| (n.to_string(), b.to_vec())),
+        )?;
     }
     std::fs::write(&version_file, CONTENT_VERSION)?;
     Ok(dir.to_path_buf())
 }
 
 fn make_overcloud_tar(dir: &Path) -> anyhow::Result<()> {
-    let work = tempfile::Builder::new().prefix("apex-lab-overcloud-").tempdir_in(dir)?;
+    let work = tempfile::Builder::new()
+        .prefix("apex-lab-overcloud-")
+        .tempdir_in(dir)?;
     let root = work.path().join("root");
     std::fs::create_dir_all(root.join("etc"))?;
     std::fs::write(root.join("etc/hostname"), "overcloud-full\n")?;
-    std::fs::write(root.join("etc/os-release"), "NAME=\"CentOS Linux\"\nVERSION_ID=\"7\"\nID=\"centos\"\n")?;
+    std::fs::write(
+        root.join("etc/os-release"),
+        "NAME=\"CentOS Linux\"\nVERSION_ID=\"7\"\nID=\"centos\"\n",
+    )?;
     // The module the image ships, which an ODL deploy replaces.
     let module = root.join("etc/puppet/modules/opendaylight");
     std::fs::create_dir_all(module.join("manifests"))?;
-    std::fs::write(module.join("metadata.json"), puppet_odl_metadata(IMAGE_PUPPET_ODL_VERSION))?;
-    std::fs::write(module.join("manifests/legacy.pp"), "class opendaylight::legacy () {}\n")?;
+    std::fs::write(
+        module.join("metadata.json"),
+        puppet_odl_metadata(IMAGE_PUPPET_ODL_VERSION),
+    )?;
+    std::fs::write(
+        module.join("manifests/legacy.pp"),
+        "class opendaylight::legacy () {}\n",
+    )?;
     let tripleo = root.join("etc/puppet/modules/tripleo/manifests");
     std::fs::create_dir_all(&tripleo)?;
     std::fs::write(tripleo.join("init.pp"), IMAGE_PUPPET_TRIPLEO_INIT)?;
     let raw = work.path().join("fs.raw");
     let mut mkfs = Command::new("mkfs.ext4");
-    mkfs.args(["-q", "-F", "-L", "img", "-d"]).arg(&root).arg(&raw).arg(IMAGE_SIZE);
+    mkfs.args(["-q", "-F", "-L", "img", "-d"])
+        .arg(&root)
+        .arg(&raw)
+        .arg(IMAGE_SIZE);
     run(mkfs, "e2fsprogs")?;
     let qcow = work.path().join(OVERCLOUD_QCOW2);
     let mut convert = Command::new("qemu-img");
-    convert.args(["convert", "-O", "qcow2"]).arg(&raw).arg(&qcow);
+    convert
+        .args(["convert", "-O", "qcow2"])
+        .arg(&raw)
+        .arg(&qcow);
     run(convert, "qemu-utils")?;
     let files = vec![
         (OVERCLOUD_QCOW2.to_string(), std::fs::read(&qcow)?),
-        ("overcloud-full.vmlinuz".to_string(), b"apex lab kernel stand-in\n".to_vec()),
-        ("overcloud-full.initrd".to_string(), b"apex lab initrd stand-in\n".to_vec()),
+        (
+            "overcloud-full.vmlinuz".to_string(),
+            b"apex lab kernel stand-in\n".to_vec(),
+        ),
+        (
+            "overcloud-full.initrd".to_string(),
+            b"apex lab initrd stand-in\n".to_vec(),
+        ),
     ];
     write_tar(&dir.join(OVERCLOUD_TAR), &files)
 }
@@ -103,7 +148,9 @@ fn make_overcloud_tar(dir: &Path) -> anyhow::Result<()> {
 /// Writes a tar of `files` via a temp file and rename (never half-written).
 fn write_tar(path: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
     let tmp = path.with_extension("tar.part");
-    let mut tar = tar::Builder::new(std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?);
+    let mut tar = tar::Builder::new(
+        std::fs::File::create(&tmp).with_context(|| format!("creating {}", tmp.display()))?,
+    );
     for (name, bytes) in files {
         let mut h = tar::Header::new_gnu();
         h.set_size(bytes.len() as u64);

@@ -111,16 +111,25 @@ impl ArtifactServer {
     /// Serves the files under `root` on `addr` (must be a loopback address).
     pub fn start_on(root: impl Into<PathBuf>, addr: SocketAddr) -> std::io::Result<Self> {
         if !addr.ip().is_loopback() {
-            return Err(std::io::Error::other(format!("artifact server: {addr} is not a loopback address")));
+            return Err(std::io::Error::other(format!(
+                "artifact server: {addr} is not a loopback address"
+            )));
         }
         let root = root.into();
         if !root.is_dir() {
-            return Err(std::io::Error::other(format!("artifact server: {} is not a directory", root.display())));
+            return Err(std::io::Error::other(format!(
+                "artifact server: {} is not a directory",
+                root.display()
+            )));
         }
         let std_listener = std::net::TcpListener::bind(addr)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
-        let shared = Arc::new(Shared { root, behaviour: Mutex::default(), log: Mutex::default() });
+        let shared = Arc::new(Shared {
+            root,
+            behaviour: Mutex::default(),
+            log: Mutex::default(),
+        });
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -128,21 +137,28 @@ impl ArtifactServer {
             .enable_all()
             .build()?;
         let s = shared.clone();
-        let thread = std::thread::Builder::new().name("artifact-server".into()).spawn(move || {
-            rt.block_on(async move {
-                let listener = match TcpListener::from_std(std_listener) {
-                    Ok(l) => l,
-                    Err(e) => return tracing::error!("artifact server: {e}"),
-                };
-                tokio::select! {
-                    _ = accept_loop(listener, s) => {}
-                    _ = stopped => {}
-                }
-            });
-            rt.shutdown_background();
-        })?;
+        let thread = std::thread::Builder::new()
+            .name("artifact-server".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let listener = match TcpListener::from_std(std_listener) {
+                        Ok(l) => l,
+                        Err(e) => return tracing::error!("artifact server: {e}"),
+                    };
+                    tokio::select! {
+                        _ = accept_loop(listener, s) => {}
+                        _ = stopped => {}
+                    }
+                });
+                rt.shutdown_background();
+            })?;
         tracing::debug!("artifact server on http://{addr}/");
-        Ok(Self { addr, shared, stop: Some(stop), thread: Some(thread) })
+        Ok(Self {
+            addr,
+            shared,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
     }
 
     pub fn addr(&self) -> SocketAddr {
@@ -160,7 +176,11 @@ impl ArtifactServer {
     }
 
     pub fn set_validators(&self, v: Validators) {
-        self.shared.behaviour.lock().expect("behaviour lock").validators = v;
+        self.shared
+            .behaviour
+            .lock()
+            .expect("behaviour lock")
+            .validators = v;
     }
 
     pub fn set_fault(&self, f: Fault) {
@@ -169,7 +189,11 @@ impl ArtifactServer {
 
     /// Serves `<name>.sha256` (computed) for every file that has no such file beside it.
     pub fn set_publish_sha256(&self, on: bool) {
-        self.shared.behaviour.lock().expect("behaviour lock").publish_sha256 = on;
+        self.shared
+            .behaviour
+            .lock()
+            .expect("behaviour lock")
+            .publish_sha256 = on;
     }
 
     /// Limits body bandwidth (bytes per second), e.g. to make downloads overlap in tests.
@@ -186,7 +210,14 @@ impl ArtifactServer {
     /// How many requests (any method) named `path`.
     pub fn requests(&self, path: &str) -> usize {
         let p = format!("/{}", path.trim_start_matches('/'));
-        self.shared.log.lock().expect("log lock").records.iter().filter(|r| r.path == p).count()
+        self.shared
+            .log
+            .lock()
+            .expect("log lock")
+            .records
+            .iter()
+            .filter(|r| r.path == p)
+            .count()
     }
 
     /// Requests per path.
@@ -247,7 +278,10 @@ struct Request {
 }
 
 /// Reads one request head; `None` at a clean end of the connection.
-async fn read_request(stream: &mut TcpStream, buf: &mut Vec<u8>) -> std::io::Result<Option<Request>> {
+async fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<Request>> {
     loop {
         if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
             let head: Vec<u8> = buf.drain(..end + 4).collect();
@@ -301,7 +335,11 @@ struct FileInfo {
 }
 
 fn file_info(root: &Path, url_path: &str) -> Option<FileInfo> {
-    let rel = url_path.split('?').next().unwrap_or("").trim_start_matches('/');
+    let rel = url_path
+        .split('?')
+        .next()
+        .unwrap_or("")
+        .trim_start_matches('/');
     let rel = Path::new(rel);
     if rel.components().any(|c| !matches!(c, Component::Normal(_))) {
         return None;
@@ -309,9 +347,17 @@ fn file_info(root: &Path, url_path: &str) -> Option<FileInfo> {
     let path = root.join(rel);
     let meta = std::fs::metadata(&path).ok().filter(|m| m.is_file())?;
     let mtime = meta.modified().ok()?;
-    let nanos = mtime.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = mtime
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let etag = format!("\"{:x}-{:x}\"", meta.len(), nanos);
-    Some(FileInfo { path, size: meta.len(), mtime, etag })
+    Some(FileInfo {
+        path,
+        size: meta.len(),
+        mtime,
+        etag,
+    })
 }
 
 /// A computed `<name>.sha256` for `url_path` when publishing is on and no real file exists.
@@ -337,7 +383,11 @@ fn parse_range(spec: &str, size: u64) -> Option<(u64, u64)> {
         (size.saturating_sub(n), size.checked_sub(1)?)
     } else {
         let start: u64 = a.parse().ok()?;
-        let end = if b.is_empty() { size.checked_sub(1)? } else { b.parse::<u64>().ok()?.min(size.checked_sub(1)?) };
+        let end = if b.is_empty() {
+            size.checked_sub(1)?
+        } else {
+            b.parse::<u64>().ok()?.min(size.checked_sub(1)?)
+        };
         (start, end)
     };
     (start <= end && start < size).then_some((start, end))
@@ -347,11 +397,22 @@ fn take_fault(shared: &Shared, method: &str) -> Fault {
     let mut b = shared.behaviour.lock().expect("behaviour lock");
     match b.fault {
         Fault::Fail500 { times } => {
-            b.fault = if times <= 1 { Fault::None } else { Fault::Fail500 { times: times - 1 } };
+            b.fault = if times <= 1 {
+                Fault::None
+            } else {
+                Fault::Fail500 { times: times - 1 }
+            };
             Fault::Fail500 { times }
         }
         Fault::CutMidBody { after, times } if method == "GET" => {
-            b.fault = if times <= 1 { Fault::None } else { Fault::CutMidBody { after, times: times - 1 } };
+            b.fault = if times <= 1 {
+                Fault::None
+            } else {
+                Fault::CutMidBody {
+                    after,
+                    times: times - 1,
+                }
+            };
             Fault::CutMidBody { after, times }
         }
         Fault::CutMidBody { .. } => Fault::None,
@@ -383,8 +444,16 @@ async fn respond(stream: &mut TcpStream, shared: &Shared, req: Request) -> std::
         log.records.push(record.clone());
         (log.generation, log.records.len() - 1)
     };
-    let mut slot = Slot { shared, generation, idx, record };
-    let result = respond_inner(stream, shared, &req, fault, validators, publish, rate, &mut slot).await;
+    let mut slot = Slot {
+        shared,
+        generation,
+        idx,
+        record,
+    };
+    let result = respond_inner(
+        stream, shared, &req, fault, validators, publish, rate, &mut slot,
+    )
+    .await;
     slot.record.finished = Instant::now();
     slot.save();
     result
@@ -413,11 +482,18 @@ async fn respond_inner(
         return Ok(true);
     }
     let Some(info) = file_info(&shared.root, &req.path) else {
-        let sidecar = if publish { published_sha256(&shared.root, &req.path) } else { None };
+        let sidecar = if publish {
+            published_sha256(&shared.root, &req.path)
+        } else {
+            None
+        };
         return match sidecar {
             Some(body) => {
                 slot.answer(200, if head_only { 0 } else { body.len() as u64 });
-                let head = format!("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n", body.len());
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
                 stream.write_all(head.as_bytes()).await?;
                 if !head_only {
                     stream.write_all(&body).await?;
@@ -444,16 +520,23 @@ async fn respond_inner(
 
     // Conditional request: If-None-Match wins over If-Modified-Since (RFC 9110).
     let not_modified = match (&req.if_none_match, &req.if_modified_since) {
-        (Some(inm), _) if send_etag => inm.split(',').any(|t| t.trim() == info.etag || t.trim() == "*"),
+        (Some(inm), _) if send_etag => inm
+            .split(',')
+            .any(|t| t.trim() == info.etag || t.trim() == "*"),
         (Some(_), _) => false,
         (None, Some(ims)) if send_date => httpdate::parse_http_date(ims)
-            .map(|since| httpdate::fmt_http_date(info.mtime) == httpdate::fmt_http_date(since) || info.mtime <= since)
+            .map(|since| {
+                httpdate::fmt_http_date(info.mtime) == httpdate::fmt_http_date(since)
+                    || info.mtime <= since
+            })
             .unwrap_or(false),
         _ => false,
     };
     if not_modified {
         slot.answer(304, 0);
-        stream.write_all(format!("HTTP/1.1 304 Not Modified\r\n{vheaders}\r\n").as_bytes()).await?;
+        stream
+            .write_all(format!("HTTP/1.1 304 Not Modified\r\n{vheaders}\r\n").as_bytes())
+            .await?;
         return Ok(true);
     }
 
@@ -482,7 +565,10 @@ async fn respond_inner(
     };
     let len = if info.size == 0 { 0 } else { end - start + 1 };
     let mut head = if status == 206 {
-        format!("HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {start}-{end}/{}\r\n", info.size)
+        format!(
+            "HTTP/1.1 206 Partial Content\r\nContent-Range: bytes {start}-{end}/{}\r\n",
+            info.size
+        )
     } else {
         "HTTP/1.1 200 OK\r\n".to_string()
     };
@@ -548,9 +634,17 @@ impl Slot<'_> {
     }
 }
 
-async fn write_simple(stream: &mut TcpStream, code: u16, reason: &str, head_only: bool) -> std::io::Result<()> {
+async fn write_simple(
+    stream: &mut TcpStream,
+    code: u16,
+    reason: &str,
+    head_only: bool,
+) -> std::io::Result<()> {
     let body = format!("{code} {reason}\n");
-    let head = format!("HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n", body.len());
+    let head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
     stream.write_all(head.as_bytes()).await?;
     if !head_only {
         stream.write_all(body.as_bytes()).await?;

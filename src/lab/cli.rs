@@ -32,7 +32,10 @@ pub async fn cli(action: &LabAction) -> anyhow::Result<()> {
 }
 
 async fn up(dir: &Path) -> anyhow::Result<()> {
-    let lab = Lab::up(LabOptions { dir: dir.to_path_buf() }).await?;
+    let lab = Lab::up(LabOptions {
+        dir: dir.to_path_buf(),
+    })
+    .await?;
     let dir = lab.dir().to_path_buf();
     let _lock = {
         let d = dir.clone();
@@ -49,8 +52,15 @@ async fn up(dir: &Path) -> anyhow::Result<()> {
     lab.write_site(&format!("http://127.0.0.1:{port}/"))?;
     println!("lab up in {}", dir.display());
     println!("site settings:    {}", lab.site_file().display());
-    println!("network settings: {}", lab.network_settings_file().display());
-    println!("upstream registry: {} ({} images)", lab.upstream().host(), lab.seeded().images.len());
+    println!(
+        "network settings: {}",
+        lab.network_settings_file().display()
+    );
+    println!(
+        "upstream registry: {} ({} images)",
+        lab.upstream().host(),
+        lab.seeded().images.len()
+    );
     println!("local registry:    {}", lab.local().host());
     println!("deploy with:");
     println!(
@@ -65,10 +75,15 @@ async fn up(dir: &Path) -> anyhow::Result<()> {
 
 /// Starts `apex lab serve-artifacts` detached on a free port; waits until it answers.
 fn spawn_artifact_server(dir: &Path, marker: &str) -> anyhow::Result<(u16, u32)> {
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr()?.port();
+    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
+        .local_addr()?
+        .port();
     let exe = std::env::current_exe().context("lab: locating the apex binary")?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(["lab", "serve-artifacts", "--dir"]).arg(dir).arg("--port").arg(port.to_string());
+    cmd.args(["lab", "serve-artifacts", "--dir"])
+        .arg(dir)
+        .arg("--port")
+        .arg(port.to_string());
     let pid = process::spawn_detached(cmd, &dir.join("artifacts.log"))?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while TcpStream::connect((Ipv4Addr::LOCALHOST, port)).is_err() {

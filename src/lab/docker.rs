@@ -17,7 +17,8 @@ use crate::engine::{self, EngineSettings};
 
 /// Where the lab engine keeps everything (override with `APEX_LAB_DOCKER_DIR`).
 pub fn lab_dir() -> PathBuf {
-    std::env::var_os("APEX_LAB_DOCKER_DIR").map_or_else(|| PathBuf::from("/var/tmp/apex-lab/docker"), PathBuf::from)
+    std::env::var_os("APEX_LAB_DOCKER_DIR")
+        .map_or_else(|| PathBuf::from("/var/tmp/apex-lab/docker"), PathBuf::from)
 }
 
 /// A Docker engine the lab can use.
@@ -31,12 +32,18 @@ pub struct LabEngine {
 
 impl LabEngine {
     pub fn settings(&self) -> EngineSettings {
-        EngineSettings { endpoint: Some(self.endpoint.clone()), timeout: None }
+        EngineSettings {
+            endpoint: Some(self.endpoint.clone()),
+            timeout: None,
+        }
     }
 }
 
 async fn answers(endpoint: &str) -> bool {
-    let settings = EngineSettings { endpoint: Some(endpoint.to_string()), timeout: Some(5) };
+    let settings = EngineSettings {
+        endpoint: Some(endpoint.to_string()),
+        timeout: Some(5),
+    };
     match engine::connect(&settings).await {
         Ok(d) => d.ping().await.is_ok(),
         Err(_) => false,
@@ -71,13 +78,20 @@ fn spawn_dockerd(dir: &Path, storage_driver: Option<&str>) -> anyhow::Result<std
         .arg(format!("--data-root={}", dir.join("data").display()))
         .arg(format!("--exec-root={}", dir.join("exec").display()))
         .arg(format!("--pidfile={}", dir.join("dockerd.pid").display()))
-        .arg(format!("--host=unix://{}", dir.join("docker.sock").display()));
+        .arg(format!(
+            "--host=unix://{}",
+            dir.join("docker.sock").display()
+        ));
     if let Some(driver) = storage_driver {
         cmd.arg(format!("--storage-driver={driver}"));
     }
     // Its own session: it outlives the test process that started it.
-    cmd.stdin(Stdio::null()).stdout(log.try_clone()?).stderr(log).process_group(0);
-    cmd.spawn().context("starting dockerd (Debian package docker.io) failed; is it installed?")
+    cmd.stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .process_group(0);
+    cmd.spawn()
+        .context("starting dockerd (Debian package docker.io) failed; is it installed?")
 }
 
 /// Returns an engine that answers: `APEX_LAB_DOCKER_HOST` if set, the lab's
@@ -86,7 +100,10 @@ fn spawn_dockerd(dir: &Path, storage_driver: Option<&str>) -> anyhow::Result<std
 pub async fn ensure_engine() -> anyhow::Result<LabEngine> {
     if let Ok(endpoint) = std::env::var("APEX_LAB_DOCKER_HOST") {
         if answers(&endpoint).await {
-            return Ok(LabEngine { endpoint, started: false });
+            return Ok(LabEngine {
+                endpoint,
+                started: false,
+            });
         }
         bail!("lab: APEX_LAB_DOCKER_HOST={endpoint} does not answer");
     }
@@ -95,10 +112,16 @@ pub async fn ensure_engine() -> anyhow::Result<LabEngine> {
     let lock_dir = dir.clone();
     let _lock = tokio::task::spawn_blocking(move || lock(&lock_dir)).await??;
     if answers(&endpoint).await {
-        return Ok(LabEngine { endpoint, started: false });
+        return Ok(LabEngine {
+            endpoint,
+            started: false,
+        });
     }
     if Path::new("/var/run/docker.sock").exists() && answers("unix:///var/run/docker.sock").await {
-        return Ok(LabEngine { endpoint: "unix:///var/run/docker.sock".into(), started: false });
+        return Ok(LabEngine {
+            endpoint: "unix:///var/run/docker.sock".into(),
+            started: false,
+        });
     }
     let mut failures = Vec::new();
     for driver in [None, Some("vfs")] {
@@ -108,7 +131,10 @@ pub async fn ensure_engine() -> anyhow::Result<LabEngine> {
         loop {
             if answers(&endpoint).await {
                 tracing::info!("lab: started dockerd (pid {}) at {endpoint}", child.id());
-                return Ok(LabEngine { endpoint, started: true });
+                return Ok(LabEngine {
+                    endpoint,
+                    started: true,
+                });
             }
             if let Some(status) = child.try_wait()? {
                 failures.push(format!(
@@ -121,11 +147,17 @@ pub async fn ensure_engine() -> anyhow::Result<LabEngine> {
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                failures.push(format!("dockerd did not answer within 60 s:\n{}", log_tail(&dir.join("dockerd.log"))));
+                failures.push(format!(
+                    "dockerd did not answer within 60 s:\n{}",
+                    log_tail(&dir.join("dockerd.log"))
+                ));
                 break;
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-    bail!("lab: no Docker engine answers and none could be started:\n{}", failures.join("\n"))
+    bail!(
+        "lab: no Docker engine answers and none could be started:\n{}",
+        failures.join("\n")
+    )
 }

@@ -34,7 +34,12 @@ impl ServiceImage {
     /// A small service image running as user `<first word of service>`.
     pub fn small(service: &str, uid: u32) -> Self {
         let user = service.split('-').next().unwrap_or(service).to_string();
-        Self { service: service.to_string(), user, uid, unique_bytes: 0 }
+        Self {
+            service: service.to_string(),
+            user,
+            uid,
+            unique_bytes: 0,
+        }
     }
 
     /// `tripleomaster/centos-binary-<service>`.
@@ -45,8 +50,12 @@ impl ServiceImage {
 
 /// A reproducible busybox rootfs tar (fixed mtimes and owners: same digest every time).
 pub(crate) fn busybox_rootfs() -> anyhow::Result<Vec<u8>> {
-    let busybox = std::fs::read("/bin/busybox").context("reading /bin/busybox (Debian package busybox-static)")?;
-    let list = std::process::Command::new("/bin/busybox").arg("--list").output().context("busybox --list")?;
+    let busybox = std::fs::read("/bin/busybox")
+        .context("reading /bin/busybox (Debian package busybox-static)")?;
+    let list = std::process::Command::new("/bin/busybox")
+        .arg("--list")
+        .output()
+        .context("busybox --list")?;
     let applets = String::from_utf8_lossy(&list.stdout).into_owned();
     let mut tar = tar::Builder::new(Vec::new());
     let header = |kind: tar::EntryType, mode: u32, size: u64| {
@@ -59,13 +68,23 @@ pub(crate) fn busybox_rootfs() -> anyhow::Result<Vec<u8>> {
         h.set_gid(0);
         h
     };
-    for dir in ["bin", "etc", "tmp", "root", "var", "var/lib", "home", "usr", "usr/bin"] {
-        let mut h = header(tar::EntryType::Directory, if dir == "tmp" { 0o1777 } else { 0o755 }, 0);
+    for dir in [
+        "bin", "etc", "tmp", "root", "var", "var/lib", "home", "usr", "usr/bin",
+    ] {
+        let mut h = header(
+            tar::EntryType::Directory,
+            if dir == "tmp" { 0o1777 } else { 0o755 },
+            0,
+        );
         tar.append_data(&mut h, dir, std::io::empty())?;
     }
     let mut h = header(tar::EntryType::Regular, 0o755, busybox.len() as u64);
     tar.append_data(&mut h, "bin/busybox", busybox.as_slice())?;
-    for applet in applets.lines().map(str::trim).filter(|a| !a.is_empty() && *a != "busybox") {
+    for applet in applets
+        .lines()
+        .map(str::trim)
+        .filter(|a| !a.is_empty() && *a != "busybox")
+    {
         let mut h = header(tar::EntryType::Symlink, 0o777, 0);
         tar.append_link(&mut h, format!("bin/{applet}"), "busybox")?;
     }
@@ -74,7 +93,11 @@ pub(crate) fn busybox_rootfs() -> anyhow::Result<Vec<u8>> {
         ("etc/group", "root:x:0:\n"),
         ("etc/shadow", "root:*:19000:0:99999:7:::\n"),
     ] {
-        let mut h = header(tar::EntryType::Regular, if path == "etc/shadow" { 0o600 } else { 0o644 }, text.len() as u64);
+        let mut h = header(
+            tar::EntryType::Regular,
+            if path == "etc/shadow" { 0o600 } else { 0o644 },
+            text.len() as u64,
+        );
         tar.append_data(&mut h, path, text.as_bytes())?;
     }
     Ok(tar.into_inner()?)
@@ -87,7 +110,11 @@ pub async fn base_image(docker: &Docker) -> anyhow::Result<String> {
     }
     let rootfs = tokio::task::spawn_blocking(busybox_rootfs).await??;
     let (repo, tag) = BASE_IMAGE.split_once(':').expect("base image has a tag");
-    let opts = CreateImageOptionsBuilder::new().from_src("-").repo(repo).tag(tag).build();
+    let opts = CreateImageOptionsBuilder::new()
+        .from_src("-")
+        .repo(repo)
+        .tag(tag)
+        .build();
     let mut stream = docker.create_image(Some(opts), Some(bollard::body_full(rootfs.into())), None);
     while let Some(item) = stream.next().await {
         item.context("importing the busybox base image")?;
@@ -122,15 +149,27 @@ pub async fn bulk_base(docker: &Docker, bytes: u64) -> anyhow::Result<String> {
     if engine::inspect_image(docker, &tag).await.is_ok() {
         return Ok(tag);
     }
-    build_dockerfile(docker, &tag, &format!("FROM {base}\nRUN head -c {bytes} /dev/urandom > /var/lib/base.bin\n")).await?;
+    build_dockerfile(
+        docker,
+        &tag,
+        &format!("FROM {base}\nRUN head -c {bytes} /dev/urandom > /var/lib/base.bin\n"),
+    )
+    .await?;
     Ok(tag)
 }
 
 /// Builds one service image on `base`; returns its local tag.
-pub async fn build_service(docker: &Docker, base: &str, svc: &ServiceImage) -> anyhow::Result<String> {
+pub async fn build_service(
+    docker: &Docker,
+    base: &str,
+    svc: &ServiceImage,
+) -> anyhow::Result<String> {
     let tag = format!("apexlab/centos-binary-{}:{TAG}", svc.service);
     let data = if svc.unique_bytes > 0 {
-        format!(" && head -c {} /dev/urandom > /var/lib/{}/data.bin", svc.unique_bytes, svc.service)
+        format!(
+            " && head -c {} /dev/urandom > /var/lib/{}/data.bin",
+            svc.unique_bytes, svc.service
+        )
     } else {
         String::new()
     };
@@ -152,7 +191,12 @@ pub async fn build_service(docker: &Docker, base: &str, svc: &ServiceImage) -> a
 /// pushes them to `registry` (`host:port`) as
 /// `tripleomaster/centos-binary-<service>:current-tripleo`; returns the
 /// pushed references.
-pub async fn populate(docker: &Docker, registry: &str, base_bytes: u64, services: &[ServiceImage]) -> anyhow::Result<Vec<String>> {
+pub async fn populate(
+    docker: &Docker,
+    registry: &str,
+    base_bytes: u64,
+    services: &[ServiceImage],
+) -> anyhow::Result<Vec<String>> {
     let base = bulk_base(docker, base_bytes).await?;
     let mut refs = Vec::new();
     for svc in services {
@@ -170,16 +214,35 @@ pub async fn populate(docker: &Docker, registry: &str, base_bytes: u64, services
 /// copying it out of a created, never started container: how a test reads
 /// back what a build did (a yum log, a patched file, a version marker).
 pub async fn read_file(docker: &Docker, image: &str, path: &str) -> anyhow::Result<Vec<u8>> {
-    use bollard::query_parameters::{DownloadFromContainerOptionsBuilder, RemoveContainerOptionsBuilder};
-    let body = bollard::models::ContainerCreateBody { image: Some(image.to_string()), ..Default::default() };
+    use bollard::query_parameters::{
+        DownloadFromContainerOptionsBuilder, RemoveContainerOptionsBuilder,
+    };
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(image.to_string()),
+        ..Default::default()
+    };
     let created = docker
         .create_container(None, body)
         .await
         .with_context(|| format!("creating a container of {image} to read {path}"))?;
-    let opts = DownloadFromContainerOptionsBuilder::new().path(path).build();
-    let tar: Result<Vec<bytes::Bytes>, _> = docker.download_from_container(&created.id, Some(opts)).collect::<Vec<_>>().await.into_iter().collect();
-    let _ = docker.remove_container(&created.id, Some(RemoveContainerOptionsBuilder::new().force(true).build())).await;
-    let tar = tar.with_context(|| format!("{image}: reading {path}"))?.concat();
+    let opts = DownloadFromContainerOptionsBuilder::new()
+        .path(path)
+        .build();
+    let tar: Result<Vec<bytes::Bytes>, _> = docker
+        .download_from_container(&created.id, Some(opts))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect();
+    let _ = docker
+        .remove_container(
+            &created.id,
+            Some(RemoveContainerOptionsBuilder::new().force(true).build()),
+        )
+        .await;
+    let tar = tar
+        .with_context(|| format!("{image}: reading {path}"))?
+        .concat();
     let mut archive = tar::Archive::new(tar.as_slice());
     let mut entry = archive
         .entries()?

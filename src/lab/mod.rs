@@ -68,29 +68,67 @@ impl Lab {
     /// and `lab.json`. Idempotent per dir; concurrent calls on one dir
     /// serialize on a lock file.
     pub async fn up(opts: LabOptions) -> anyhow::Result<Lab> {
-        std::fs::create_dir_all(&opts.dir).with_context(|| format!("lab: creating {}", opts.dir.display()))?;
+        std::fs::create_dir_all(&opts.dir)
+            .with_context(|| format!("lab: creating {}", opts.dir.display()))?;
         let dir = std::fs::canonicalize(&opts.dir)?;
         let lock_dir = dir.clone();
         let _lock = tokio::task::spawn_blocking(move || docker::lock(&lock_dir)).await??;
         let mut state = LabState::read(&dir)?;
         let engine = docker::ensure_engine().await?;
-        let upstream = LabRegistry::kept("upstream", &dir.join("registries/upstream"), state.running("upstream")).await?;
-        let local = LabRegistry::kept("local", &dir.join("registries/local"), state.running("local")).await?;
+        let upstream = LabRegistry::kept(
+            "upstream",
+            &dir.join("registries/upstream"),
+            state.running("upstream"),
+        )
+        .await?;
+        let local = LabRegistry::kept(
+            "local",
+            &dir.join("registries/local"),
+            state.running("local"),
+        )
+        .await?;
         let ssh_dir = dir.join("ssh");
         let ssh_running = state.running("sshd");
         let sshd = tokio::task::spawn_blocking(move || Sshd::kept(&ssh_dir, ssh_running)).await??;
-        let seeded = seed::seed(&upstream.host()).await.context("lab: seeding the upstream registry")?;
+        let seeded = seed::seed(&upstream.host())
+            .await
+            .context("lab: seeding the upstream registry")?;
         let artifacts_dir = dir.join("artifacts");
         tokio::task::spawn_blocking(move || artifact_files::ensure(&artifacts_dir)).await??;
         let undercloud = Undercloud::new(&dir);
         undercloud.prepare()?;
-        let artifacts = ArtifactServer::start(dir.join("artifacts")).context("lab: starting the artifact server")?;
+        let artifacts = ArtifactServer::start(dir.join("artifacts"))
+            .context("lab: starting the artifact server")?;
         state.engine = Some(engine.endpoint.clone());
-        state.set("upstream", upstream.port(), upstream.pid(), upstream.dir().join("config.yml"));
-        state.set("local", local.port(), local.pid(), local.dir().join("config.yml"));
-        state.set("sshd", sshd.port(), sshd.pid(), sshd.dir().join("sshd_config"));
+        state.set(
+            "upstream",
+            upstream.port(),
+            upstream.pid(),
+            upstream.dir().join("config.yml"),
+        );
+        state.set(
+            "local",
+            local.port(),
+            local.pid(),
+            local.dir().join("config.yml"),
+        );
+        state.set(
+            "sshd",
+            sshd.port(),
+            sshd.pid(),
+            sshd.dir().join("sshd_config"),
+        );
         state.write(&dir)?;
-        let lab = Lab { dir, engine, upstream, local, sshd, artifacts, undercloud, seeded };
+        let lab = Lab {
+            dir,
+            engine,
+            upstream,
+            local,
+            sshd,
+            artifacts,
+            undercloud,
+            seeded,
+        };
         lab.write_site(&lab.artifacts.url(""))?;
         lab.write_network_settings()?;
         tracing::info!(dir = %lab.dir.display(), pushed = lab.seeded.pushed, "lab up");
@@ -188,10 +226,17 @@ impl Lab {
             tht = p(&self.undercloud.tht_dir()),
             openstack = p(&self.undercloud.openstack()),
             // The undercloud's engine, reached through its SSH connection, as on a real site.
-            engine = q(&format!("undercloud:{}", self.engine.endpoint.trim_start_matches("unix://"))),
+            engine = q(&format!(
+                "undercloud:{}",
+                self.engine.endpoint.trim_start_matches("unix://")
+            )),
             upstream_q = q(&upstream),
             local = q(&self.local.host()),
-            ceph = q(&format!("{upstream}/{}:{}", seed::CEPH_REPOSITORY, seed::CEPH_TAG)),
+            ceph = q(&format!(
+                "{upstream}/{}:{}",
+                seed::CEPH_REPOSITORY,
+                seed::CEPH_TAG
+            )),
             url = q(artifacts_url),
             cache = p(&self.dir.join("cache")),
         );

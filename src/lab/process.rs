@@ -53,13 +53,19 @@ pub fn spawn_detached(mut cmd: Command, log: &Path) -> anyhow::Result<u32> {
 /// Whether `pid` runs (not a zombie) and its command line contains `marker`
 /// (guards against a recycled PID).
 pub fn alive(pid: u32, marker: &str) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { return false };
-    let state = stat.rfind(')').and_then(|i| stat[i + 1..].split_whitespace().next());
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return false;
+    };
+    let state = stat
+        .rfind(')')
+        .and_then(|i| stat[i + 1..].split_whitespace().next());
     if matches!(state, Some("Z" | "X") | None) {
         return false;
     }
     let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    String::from_utf8_lossy(&cmdline).replace('\0', " ").contains(marker)
+    String::from_utf8_lossy(&cmdline)
+        .replace('\0', " ")
+        .contains(marker)
 }
 
 /// Stops `pid` if it still is the process marked by `marker`: SIGTERM, then
@@ -68,7 +74,9 @@ pub fn terminate(pid: u32, marker: &str) -> bool {
     if !alive(pid, marker) {
         return false;
     }
-    let Some(p) = Pid::from_raw(pid as i32) else { return false };
+    let Some(p) = Pid::from_raw(pid as i32) else {
+        return false;
+    };
     let _ = kill_process(p, Signal::TERM);
     let deadline = Instant::now() + Duration::from_secs(5);
     while alive(pid, marker) {

@@ -31,11 +31,55 @@ pub struct LabRegistry {
 /// Makes a lab CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
 fn make_certificates(dir: &Path) -> anyhow::Result<()> {
     let steps: [&[&str]; 3] = [
-        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=apex lab CA", "-keyout", "ca.key", "-out", "ca.pem"],
-        &["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server.key", "-out", "server.csr"],
-        &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", "server.pem"],
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=apex lab CA",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-extfile",
+            "ext.cnf",
+            "-out",
+            "server.pem",
+        ],
     ];
-    std::fs::write(dir.join("ext.cnf"), "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")?;
+    std::fs::write(
+        dir.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+    )?;
     for args in steps {
         let mut cmd = std::process::Command::new("openssl");
         cmd.args(args).current_dir(dir);
@@ -46,7 +90,10 @@ fn make_certificates(dir: &Path) -> anyhow::Result<()> {
 
 fn write_config(dir: &Path, port: u16, tls: bool, auth: bool) -> anyhow::Result<()> {
     let auth = if auth {
-        format!("auth:\n  htpasswd:\n    realm: apex-lab\n    path: {}\n", dir.join("htpasswd").display())
+        format!(
+            "auth:\n  htpasswd:\n    realm: apex-lab\n    path: {}\n",
+            dir.join("htpasswd").display()
+        )
     } else {
         String::new()
     };
@@ -87,7 +134,9 @@ impl LabRegistry {
     }
 
     async fn start_with(name: &str, tls: bool, auth: Option<(&str, &str)>) -> anyhow::Result<Self> {
-        let dir = tempfile::Builder::new().prefix(&format!("apex-lab-registry-{name}-")).tempdir()?;
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("apex-lab-registry-{name}-"))
+            .tempdir()?;
         let port = super::free_port()?;
         if tls {
             make_certificates(dir.path())?;
@@ -98,7 +147,14 @@ impl LabRegistry {
             std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n"))?;
         }
         write_config(dir.path(), port, tls, auth.is_some())?;
-        let mut reg = Self { name: name.to_string(), dir: PartDir::Temp(dir), port, tls, child: None, detached: None };
+        let mut reg = Self {
+            name: name.to_string(),
+            dir: PartDir::Temp(dir),
+            port,
+            tls,
+            child: None,
+            detached: None,
+        };
         reg.restart().await?;
         Ok(reg)
     }
@@ -113,7 +169,14 @@ impl LabRegistry {
         if let Some((port, pid)) = running
             && process::alive(pid, &marker)
         {
-            let mut reg = Self { name: name.into(), dir: PartDir::Kept(dir.into()), port, tls: false, child: None, detached: Some(pid) };
+            let mut reg = Self {
+                name: name.into(),
+                dir: PartDir::Kept(dir.into()),
+                port,
+                tls: false,
+                child: None,
+                detached: Some(pid),
+            };
             if reg.wait_ready(Duration::from_secs(5)).await.is_ok() {
                 return Ok(reg);
             }
@@ -124,7 +187,14 @@ impl LabRegistry {
             _ => super::free_port()?,
         };
         write_config(dir, port, false, false)?;
-        let mut reg = Self { name: name.into(), dir: PartDir::Kept(dir.into()), port, tls: false, child: None, detached: Some(0) };
+        let mut reg = Self {
+            name: name.into(),
+            dir: PartDir::Kept(dir.into()),
+            port,
+            tls: false,
+            child: None,
+            detached: Some(0),
+        };
         reg.restart().await?;
         Ok(reg)
     }
@@ -161,7 +231,9 @@ impl LabRegistry {
         }
         if let Some(pid) = self.detached.filter(|p| *p != 0) {
             let marker = self.dir.path().join("config.yml").display().to_string();
-            tokio::task::spawn_blocking(move || process::terminate(pid, &marker)).await.ok();
+            tokio::task::spawn_blocking(move || process::terminate(pid, &marker))
+                .await
+                .ok();
         }
     }
 
@@ -203,20 +275,31 @@ impl LabRegistry {
         let deadline = Instant::now() + within;
         let marker = self.dir.path().join("config.yml").display().to_string();
         loop {
-            if client.get(&url).send().await.is_ok_and(|r| r.status().is_success() || r.status() == 401) {
+            if client
+                .get(&url)
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success() || r.status() == 401)
+            {
                 return Ok(());
             }
             let exited = match (self.child.as_mut(), self.detached) {
                 (Some(c), _) => c.try_wait().ok().flatten().map(|s| s.to_string()),
-                (None, Some(pid)) => (!process::alive(pid, &marker)).then(|| format!("pid {pid} gone")),
+                (None, Some(pid)) => {
+                    (!process::alive(pid, &marker)).then(|| format!("pid {pid} gone"))
+                }
                 (None, None) => None,
             };
             if let Some(status) = exited {
-                let log = std::fs::read_to_string(self.dir.path().join("registry.log")).unwrap_or_default();
+                let log = std::fs::read_to_string(self.dir.path().join("registry.log"))
+                    .unwrap_or_default();
                 bail!("lab registry {} exited ({status}):\n{log}", self.name);
             }
             if Instant::now() > deadline {
-                bail!("lab registry {} did not answer at {url} within {within:?}", self.name);
+                bail!(
+                    "lab registry {} did not answer at {url} within {within:?}",
+                    self.name
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

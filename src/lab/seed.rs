@@ -14,7 +14,9 @@ use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 
 use crate::progress::{Progress, Unit};
-use crate::registry::{DOCKER_MANIFEST, Mount, RawManifest, Registry, RegistrySettings, sha256_digest};
+use crate::registry::{
+    DOCKER_MANIFEST, Mount, RawManifest, Registry, RegistrySettings, sha256_digest,
+};
 
 /// The `yum` stand-in every image carries (`/usr/bin/yum`).
 pub const YUM_SCRIPT: &str = include_str!("yum.sh");
@@ -71,7 +73,9 @@ fn user_of(project: &str) -> &str {
 
 /// A stable uid in Kolla's range for a user name.
 fn uid_of(user: &str) -> u32 {
-    let sum = user.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    let sum = user
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
     42400 + sum % 500
 }
 
@@ -83,7 +87,10 @@ pub fn service_names() -> Vec<String> {
         .skip(1)
         .filter_map(|rest| rest.split('"').next())
         .filter(|n| n.starts_with(|c: char| c.is_ascii_lowercase()) && *n != "daemon")
-        .filter(|n| n.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        .filter(|n| {
+            n.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        })
         .map(str::to_string)
         .collect();
     names.sort();
@@ -162,16 +169,37 @@ struct Layer {
 }
 
 fn layer(tar: &[u8]) -> anyhow::Result<Layer> {
-    let mut gz = flate2::GzBuilder::new().mtime(0).write(Vec::new(), flate2::Compression::fast());
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(0)
+        .write(Vec::new(), flate2::Compression::fast());
     gz.write_all(tar)?;
     let gz = Bytes::from(gz.finish()?);
-    Ok(Layer { digest: sha256_digest(&gz), diff_id: sha256_digest(tar), gz })
+    Ok(Layer {
+        digest: sha256_digest(&gz),
+        diff_id: sha256_digest(tar),
+        gz,
+    })
 }
 
 /// The lab tools on top of busybox: `yum`, its log and state dirs, a repo dir.
 fn tools_layer() -> anyhow::Result<Vec<u8>> {
     let mut t = LayerTar::new();
-    for d in ["usr", "usr/bin", "var", "var/log", "var/log/apex-lab", "var/lib", "var/lib/apex-lab", "var/lib/apex-lab/yum", "etc", "etc/yum.repos.d", "opt", "usr/lib", "usr/lib/python2.7", SITE_PACKAGES] {
+    for d in [
+        "usr",
+        "usr/bin",
+        "var",
+        "var/log",
+        "var/log/apex-lab",
+        "var/lib",
+        "var/lib/apex-lab",
+        "var/lib/apex-lab/yum",
+        "etc",
+        "etc/yum.repos.d",
+        "opt",
+        "usr/lib",
+        "usr/lib/python2.7",
+        SITE_PACKAGES,
+    ] {
         t.dir(d, 0)?;
     }
     t.file("usr/bin/yum", 0o755, YUM_SCRIPT)?;
@@ -216,7 +244,13 @@ fn service_layer(img: &SeedImage) -> anyhow::Result<Vec<u8>> {
     let mut t = LayerTar::new();
     let (user, uid, svc, project) = (&img.user, img.uid, &img.service, img.project());
     t.dir("etc", 0)?;
-    t.file("etc/passwd", 0o644, &format!("root:x:0:0:root:/root:/bin/sh\n{user}:x:{uid}:{uid}:{user}:/var/lib/{svc}:/bin/sh\n"))?;
+    t.file(
+        "etc/passwd",
+        0o644,
+        &format!(
+            "root:x:0:0:root:/root:/bin/sh\n{user}:x:{uid}:{uid}:{user}:/var/lib/{svc}:/bin/sh\n"
+        ),
+    )?;
     t.file("etc/group", 0o644, &format!("root:x:0:\n{user}:x:{uid}:\n"))?;
     t.dir("var/lib", 0)?;
     t.dir(&format!("var/lib/{svc}"), uid)?;
@@ -224,14 +258,26 @@ fn service_layer(img: &SeedImage) -> anyhow::Result<Vec<u8>> {
     let mut installed = vec![format!("openstack-{svc}")];
     if project == "opendaylight" {
         t.dir("opt/opendaylight", 0)?;
-        t.file("opt/opendaylight/VERSION", 0o644, &format!("{ODL_UPSTREAM_VERSION}\n"))?;
+        t.file(
+            "opt/opendaylight/VERSION",
+            0o644,
+            &format!("{ODL_UPSTREAM_VERSION}\n"),
+        )?;
         installed = vec!["opendaylight".into()];
     }
     t.dir(&format!("{SITE_PACKAGES}/{project}"), 0)?;
     t.file(&format!("{SITE_PACKAGES}/{project}/__init__.py"), 0o644, "")?;
-    t.file(&format!("{SITE_PACKAGES}/{project}/version.py"), 0o644, &version_py(project))?;
+    t.file(
+        &format!("{SITE_PACKAGES}/{project}/version.py"),
+        0o644,
+        &version_py(project),
+    )?;
     t.dir("var/lib/apex-lab/yum", 0)?;
-    t.file("var/lib/apex-lab/yum/installed", 0o644, &(installed.join("\n") + "\n"))?;
+    t.file(
+        "var/lib/apex-lab/yum/installed",
+        0o644,
+        &(installed.join("\n") + "\n"),
+    )?;
     t.finish()
 }
 
@@ -267,12 +313,25 @@ fn image_manifest(img: &SeedImage, layers: &[Layer]) -> anyhow::Result<(Bytes, R
     });
     let bytes = Bytes::from(serde_json::to_vec(&manifest)?);
     let digest = sha256_digest(&bytes);
-    Ok((config, RawManifest { bytes, media_type: DOCKER_MANIFEST.into(), digest }))
+    Ok((
+        config,
+        RawManifest {
+            bytes,
+            media_type: DOCKER_MANIFEST.into(),
+            digest,
+        },
+    ))
 }
 
 /// Sends a blob unless the repository has it; shared layers are mounted from
 /// `mount_from` (a repository already holding them).
-async fn push_blob(reg: &Registry, repo: &str, digest: &str, bytes: &Bytes, mount_from: Option<&str>) -> anyhow::Result<()> {
+async fn push_blob(
+    reg: &Registry,
+    repo: &str,
+    digest: &str,
+    bytes: &Bytes,
+    mount_from: Option<&str>,
+) -> anyhow::Result<()> {
     if reg.blob_exists(repo, digest).await? {
         return Ok(());
     }
@@ -283,7 +342,13 @@ async fn push_blob(reg: &Registry, repo: &str, digest: &str, bytes: &Bytes, moun
         },
         _ => reg.start_upload(repo).await?,
     };
-    reg.finish_upload(location, digest, bytes.len() as u64, reqwest::Body::from(bytes.clone())).await
+    reg.finish_upload(
+        location,
+        digest,
+        bytes.len() as u64,
+        reqwest::Body::from(bytes.clone()),
+    )
+    .await
 }
 
 /// What a seeding did.
@@ -305,7 +370,10 @@ pub async fn seed_images(host: &str, images: &[SeedImage]) -> anyhow::Result<See
     anyhow::ensure!(!images.is_empty(), "lab seed: no images given");
     let reg = Arc::new(Registry::new(host, &RegistrySettings::default())?);
     let (busybox, tools) = tokio::task::spawn_blocking(|| -> anyhow::Result<(Layer, Layer)> {
-        Ok((layer(&super::images::busybox_rootfs()?)?, layer(&tools_layer()?)?))
+        Ok((
+            layer(&super::images::busybox_rootfs()?)?,
+            layer(&tools_layer()?)?,
+        ))
     })
     .await??;
     // The shared layers go to the first repository once; the others mount them.
@@ -313,25 +381,49 @@ pub async fn seed_images(host: &str, images: &[SeedImage]) -> anyhow::Result<See
     for shared in [&busybox, &tools] {
         push_blob(&reg, &first, &shared.digest, &shared.gz, None).await?;
     }
-    let bar = std::sync::Mutex::new(Progress::new(format!("seed {host}"), Some(images.len() as u64), Unit::Items));
+    let bar = std::sync::Mutex::new(Progress::new(
+        format!("seed {host}"),
+        Some(images.len() as u64),
+        Unit::Items,
+    ));
     let progress = &bar;
     let pushed: Vec<bool> = futures::stream::iter(images.iter().cloned())
         .map(|img| {
-            let (reg, busybox, tools, first) = (reg.clone(), busybox.clone(), tools.clone(), first.clone());
+            let (reg, busybox, tools, first) =
+                (reg.clone(), busybox.clone(), tools.clone(), first.clone());
             async move {
                 let own = layer(&service_layer(&img)?)?;
                 let layers = [busybox, tools, own];
                 let (config, manifest) = image_manifest(&img, &layers)?;
                 let done = || progress.lock().expect("progress lock").inc(1);
-                if reg.manifest_digest(&img.repository, &img.tag).await?.as_deref() == Some(manifest.digest.as_str()) {
+                if reg
+                    .manifest_digest(&img.repository, &img.tag)
+                    .await?
+                    .as_deref()
+                    == Some(manifest.digest.as_str())
+                {
                     done();
                     return Ok(false);
                 }
                 for l in &layers[..2] {
                     push_blob(&reg, &img.repository, &l.digest, &l.gz, Some(&first)).await?;
                 }
-                push_blob(&reg, &img.repository, &layers[2].digest, &layers[2].gz, None).await?;
-                push_blob(&reg, &img.repository, &sha256_digest(&config), &config, None).await?;
+                push_blob(
+                    &reg,
+                    &img.repository,
+                    &layers[2].digest,
+                    &layers[2].gz,
+                    None,
+                )
+                .await?;
+                push_blob(
+                    &reg,
+                    &img.repository,
+                    &sha256_digest(&config),
+                    &config,
+                    None,
+                )
+                .await?;
                 reg.put_manifest(&img.repository, &img.tag, &manifest)
                     .await
                     .with_context(|| format!("seeding {}", img.reference()))?;
@@ -344,8 +436,17 @@ pub async fn seed_images(host: &str, images: &[SeedImage]) -> anyhow::Result<See
         .await?;
     let pushed = pushed.iter().filter(|p| **p).count();
     let bar = bar.into_inner().expect("progress lock");
-    bar.finish(&format!("{pushed} pushed, {} already there", images.len() - pushed));
-    Ok(SeedReport { images: images.iter().map(|i| format!("{host}/{}", i.reference())).collect(), pushed })
+    bar.finish(&format!(
+        "{pushed} pushed, {} already there",
+        images.len() - pushed
+    ));
+    Ok(SeedReport {
+        images: images
+            .iter()
+            .map(|i| format!("{host}/{}", i.reference()))
+            .collect(),
+        pushed,
+    })
 }
 
 #[cfg(test)]
@@ -355,15 +456,32 @@ mod tests {
     #[test]
     fn the_shipped_services_are_seeded() {
         let names = service_names();
-        for must in ["opendaylight", "neutron-server-opendaylight", "ovn-northd", "nova-compute", "mariadb", "haproxy"] {
-            assert!(names.iter().any(|n| n == must), "{must} missing from {names:?}");
+        for must in [
+            "opendaylight",
+            "neutron-server-opendaylight",
+            "ovn-northd",
+            "nova-compute",
+            "mariadb",
+            "haproxy",
+        ] {
+            assert!(
+                names.iter().any(|n| n == must),
+                "{must} missing from {names:?}"
+            );
         }
-        assert!(!names.iter().any(|n| n.is_empty() || n.starts_with('-') || n == "daemon"));
+        assert!(
+            !names
+                .iter()
+                .any(|n| n.is_empty() || n.starts_with('-') || n == "daemon")
+        );
     }
 
     #[test]
     fn layers_are_reproducible() {
-        let img = lab_images().into_iter().find(|i| i.service == "nova-api").unwrap();
+        let img = lab_images()
+            .into_iter()
+            .find(|i| i.service == "nova-api")
+            .unwrap();
         assert_eq!(img.user, "nova");
         assert_ne!(img.uid, 0);
         let a = layer(&service_layer(&img).unwrap()).unwrap();

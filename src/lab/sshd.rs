@@ -45,22 +45,34 @@ pub fn keygen(path: &Path) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(path);
     let _ = std::fs::remove_file(path.with_extension("pub"));
     let mut cmd = Command::new("ssh-keygen");
-    cmd.args(["-q", "-t", "ed25519", "-N", "", "-C", "apex-lab", "-f"]).arg(path);
+    cmd.args(["-q", "-t", "ed25519", "-N", "", "-C", "apex-lab", "-f"])
+        .arg(path);
     run(cmd, "openssh-client").map(drop)
 }
 
 impl Sshd {
     /// Starts sshd with a fresh host key and one authorized user key.
     pub fn start() -> anyhow::Result<Self> {
-        let sshd =
-            which("sshd").context("sshd is not installed (Debian package openssh-server); the SSH lab needs it")?;
+        let sshd = which("sshd").context(
+            "sshd is not installed (Debian package openssh-server); the SSH lab needs it",
+        )?;
         // Privilege separation needs this directory; without systemd nobody creates it.
-        std::fs::create_dir_all("/run/sshd").context("cannot create /run/sshd (sshd's privilege separation dir)")?;
+        std::fs::create_dir_all("/run/sshd")
+            .context("cannot create /run/sshd (sshd's privilege separation dir)")?;
         let dir = tempfile::Builder::new().prefix("apex-sshd-").tempdir()?;
-        let me = Self { dir: PartDir::Temp(dir), port: 0, child: None, detached: None, user: current_user()? };
+        let me = Self {
+            dir: PartDir::Temp(dir),
+            port: 0,
+            child: None,
+            detached: None,
+            user: current_user()?,
+        };
         keygen(&me.host_key())?;
         keygen(&me.user_key())?;
-        std::fs::copy(me.user_key().with_extension("pub"), me.dir.path().join("authorized_keys"))?;
+        std::fs::copy(
+            me.user_key().with_extension("pub"),
+            me.dir.path().join("authorized_keys"),
+        )?;
         me.listen(&sshd, None)
     }
 
@@ -68,24 +80,36 @@ impl Sshd {
     /// outlives this process: reattached when the PID in `running` still
     /// answers on its port with this version's config, else started on that port (when free) or a free one.
     pub fn kept(dir: &Path, running: Option<(u16, u32)>) -> anyhow::Result<Self> {
-        let sshd =
-            which("sshd").context("sshd is not installed (Debian package openssh-server); the SSH lab needs it")?;
-        std::fs::create_dir_all("/run/sshd").context("cannot create /run/sshd (sshd's privilege separation dir)")?;
+        let sshd = which("sshd").context(
+            "sshd is not installed (Debian package openssh-server); the SSH lab needs it",
+        )?;
+        std::fs::create_dir_all("/run/sshd")
+            .context("cannot create /run/sshd (sshd's privilege separation dir)")?;
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut me = Self { dir: PartDir::Kept(dir.into()), port: 0, child: None, detached: Some(0), user: current_user()? };
+        let mut me = Self {
+            dir: PartDir::Kept(dir.into()),
+            port: 0,
+            child: None,
+            detached: Some(0),
+            user: current_user()?,
+        };
         for key in [me.host_key(), me.user_key()] {
             if !key.exists() || !key.with_extension("pub").exists() {
                 keygen(&key)?;
             }
         }
-        std::fs::copy(me.user_key().with_extension("pub"), me.dir.path().join("authorized_keys"))?;
+        std::fs::copy(
+            me.user_key().with_extension("pub"),
+            me.dir.path().join("authorized_keys"),
+        )?;
         let marker = me.config_path().display().to_string();
         if let Some((port, pid)) = running
             && process::alive(pid, &marker)
         {
             me.port = port;
             // An sshd started by an older apex with another config is restarted.
-            let same_config = std::fs::read_to_string(me.config_path()).is_ok_and(|c| c == me.config_text());
+            let same_config =
+                std::fs::read_to_string(me.config_path()).is_ok_and(|c| c == me.config_text());
             if same_config && banner(port).is_ok() {
                 me.detached = Some(pid);
                 me.write_known_hosts()?;
@@ -93,7 +117,9 @@ impl Sshd {
             }
             process::terminate(pid, &marker);
         }
-        let port = running.map(|(p, _)| p).filter(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, *p)).is_ok());
+        let port = running
+            .map(|(p, _)| p)
+            .filter(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, *p)).is_ok());
         me.listen(&sshd, port)
     }
 
@@ -139,7 +165,8 @@ impl Sshd {
     }
 
     fn write_config(&self) -> anyhow::Result<PathBuf> {
-        std::fs::create_dir_all(self.home()).with_context(|| format!("creating {}", self.home().display()))?;
+        std::fs::create_dir_all(self.home())
+            .with_context(|| format!("creating {}", self.home().display()))?;
         let path = self.config_path();
         std::fs::write(&path, self.config_text())?;
         Ok(path)
@@ -148,7 +175,11 @@ impl Sshd {
     fn spawn(&mut self, sshd: &Path) -> anyhow::Result<()> {
         let config = self.write_config()?;
         let mut cmd = Command::new(sshd);
-        cmd.arg("-D").arg("-f").arg(&config).arg("-E").arg(self.log_path());
+        cmd.arg("-D")
+            .arg("-f")
+            .arg(&config)
+            .arg("-E")
+            .arg(self.log_path());
         let marker = config.display().to_string();
         // A kept lab's sshd outlives this process (known by PID); a test's is our child.
         let mut child = None;
@@ -175,7 +206,12 @@ impl Sshd {
                 bail!("sshd exited at start ({status}): {}", self.log());
             }
             if banner(self.port).is_ok() {
-                tracing::info!(port = self.port, pid, kept = child.is_none(), "lab sshd listening");
+                tracing::info!(
+                    port = self.port,
+                    pid,
+                    kept = child.is_none(),
+                    "lab sshd listening"
+                );
                 match child {
                     Some(c) => self.child = Some(c),
                     None => self.detached = Some(pid),
@@ -192,14 +228,21 @@ impl Sshd {
                         process::terminate(pid, &marker);
                     }
                 }
-                bail!("sshd did not answer on port {} within 10s: {}", self.port, self.log());
+                bail!(
+                    "sshd did not answer on port {} within 10s: {}",
+                    self.port,
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
     }
 
     fn write_known_hosts(&self) -> anyhow::Result<()> {
-        std::fs::write(self.known_hosts(), format!("{}\n", self.known_hosts_line()?))?;
+        std::fs::write(
+            self.known_hosts(),
+            format!("{}\n", self.known_hosts_line()?),
+        )?;
         Ok(())
     }
 
@@ -207,7 +250,10 @@ impl Sshd {
     pub fn known_hosts_line(&self) -> anyhow::Result<String> {
         let public = std::fs::read_to_string(self.host_key().with_extension("pub"))?;
         let mut parts = public.split_whitespace();
-        let (kind, key) = (parts.next().context("empty host key")?, parts.next().context("bad host key")?);
+        let (kind, key) = (
+            parts.next().context("empty host key")?,
+            parts.next().context("bad host key")?,
+        );
         Ok(format!("[{ADDRESS}]:{} {kind} {key}", self.port))
     }
 
@@ -258,7 +304,11 @@ impl Sshd {
     /// The public half of the host key, base64 (what known_hosts records).
     pub fn host_key_base64(&self) -> anyhow::Result<String> {
         let public = std::fs::read_to_string(self.host_key().with_extension("pub"))?;
-        public.split_whitespace().nth(1).map(str::to_string).context("bad host key")
+        public
+            .split_whitespace()
+            .nth(1)
+            .map(str::to_string)
+            .context("bad host key")
     }
 
     fn log_path(&self) -> PathBuf {
@@ -297,7 +347,9 @@ impl Sshd {
     /// Kills every connection (sshd's per-connection children) while the
     /// listener stays up: what a client sees when the host drops off.
     pub fn drop_connections(&self) -> anyhow::Result<usize> {
-        let Some(parent) = self.child.as_ref().map(Child::id).or(self.detached) else { return Ok(0) };
+        let Some(parent) = self.child.as_ref().map(Child::id).or(self.detached) else {
+            return Ok(0);
+        };
         let mut n = 0;
         for pid in children_of(parent) {
             if let Some(pid) = rustix::process::Pid::from_raw(pid as i32)
@@ -317,7 +369,10 @@ impl Sshd {
             let _ = child.wait();
         }
         if let Some(pid) = self.detached.filter(|p| *p != 0) {
-            process::terminate(pid, &self.dir.path().join("sshd_config").display().to_string());
+            process::terminate(
+                pid,
+                &self.dir.path().join("sshd_config").display().to_string(),
+            );
         }
     }
 }
@@ -344,7 +399,9 @@ fn banner(port: u16) -> anyhow::Result<()> {
 
 /// Direct children of `pid`, from /proc.
 fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|e| {
             let child: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;

@@ -38,7 +38,8 @@ impl LabState {
     pub fn read(dir: &Path) -> anyhow::Result<Self> {
         let path = Self::path(dir);
         match std::fs::read(&path) {
-            Ok(bytes) => serde_json::from_slice(&bytes).with_context(|| format!("{}: not a lab state file", path.display())),
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .with_context(|| format!("{}: not a lab state file", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
             Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
         }
@@ -55,7 +56,8 @@ impl LabState {
         match pid.filter(|p| *p != 0) {
             Some(pid) => {
                 let marker = marker.as_ref().display().to_string();
-                self.services.insert(name.to_string(), Service { port, pid, marker });
+                self.services
+                    .insert(name.to_string(), Service { port, pid, marker });
             }
             None => {
                 self.services.remove(name);
@@ -65,7 +67,11 @@ impl LabState {
 
     /// Writes `dir/lab.json` (temp file, then rename).
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        crate::host_helpers::files::write_atomic(&Self::path(dir), &serde_json::to_vec_pretty(self)?, None)
+        crate::host_helpers::files::write_atomic(
+            &Self::path(dir),
+            &serde_json::to_vec_pretty(self)?,
+            None,
+        )
     }
 }
 
@@ -93,11 +99,19 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(LabState::path(dir.path()), "{not json").unwrap();
         let err = LabState::read(dir.path()).unwrap_err();
-        assert!(format!("{err:#}").contains("lab.json: not a lab state file"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("lab.json: not a lab state file"),
+            "{err:#}"
+        );
 
         let mut state = LabState::default();
         // Our own PID runs, but its command line lacks the marker: not ours.
-        state.set("upstream", 5000, Some(std::process::id()), "/no/such/config.yml");
+        state.set(
+            "upstream",
+            5000,
+            Some(std::process::id()),
+            "/no/such/config.yml",
+        );
         assert_eq!(state.running("upstream"), None);
         state.set("upstream", 5000, None, "");
         assert!(state.services.is_empty());

@@ -45,12 +45,16 @@ pub struct Undercloud {
 
 /// The content of the lab's stand-in of THT `environments/<rel>`.
 pub fn env_file_text(rel: &str) -> String {
-    format!("# apex lab stand-in of environments/{rel}\nresource_registry: {{}}\nparameter_defaults: {{}}\n")
+    format!(
+        "# apex lab stand-in of environments/{rel}\nresource_registry: {{}}\nparameter_defaults: {{}}\n"
+    )
 }
 
 impl Undercloud {
     pub fn new(lab_dir: &Path) -> Self {
-        Self { root: lab_dir.join("undercloud") }
+        Self {
+            root: lab_dir.join("undercloud"),
+        }
     }
 
     /// Where a deploy uploads patches and env files.
@@ -85,8 +89,14 @@ impl Undercloud {
             write_if_changed(&path, &env_file_text(rel), 0o644)?;
         }
         let script = OPENSTACK_SCRIPT
-            .replace("@CALLS@", &shell_quote(&self.calls_file().display().to_string()))
-            .replace("@WORK_DIR@", &shell_quote(&self.work_dir().display().to_string()));
+            .replace(
+                "@CALLS@",
+                &shell_quote(&self.calls_file().display().to_string()),
+            )
+            .replace(
+                "@WORK_DIR@",
+                &shell_quote(&self.work_dir().display().to_string()),
+            );
         std::fs::create_dir_all(self.root.join("bin"))?;
         write_if_changed(&self.openstack(), &script, 0o755)
     }
@@ -102,7 +112,11 @@ impl Undercloud {
         text.lines()
             .enumerate()
             .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(n, l)| serde_json::from_str(l).with_context(|| format!("{}:{}: not a JSON string array", path.display(), n + 1)))
+            .map(|(n, l)| {
+                serde_json::from_str(l).with_context(|| {
+                    format!("{}:{}: not a JSON string array", path.display(), n + 1)
+                })
+            })
             .collect()
     }
 }

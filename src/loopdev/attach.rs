@@ -40,7 +40,9 @@ fn explain(errno: Errno, what: &str) -> anyhow::Error {
             anyhow::anyhow!("{what}: permission denied (loop devices need root or CAP_SYS_ADMIN)")
         }
         Errno::NOENT | Errno::NODEV | Errno::NXIO => {
-            anyhow::anyhow!("{what}: no loop device support ({errno}); load the `loop` kernel module")
+            anyhow::anyhow!(
+                "{what}: no loop device support ({errno}); load the `loop` kernel module"
+            )
         }
         e => anyhow::anyhow!("{what}: {e}"),
     }
@@ -51,7 +53,12 @@ fn open_rw(path: &Path) -> anyhow::Result<File> {
         .read(true)
         .write(true)
         .open(path)
-        .map_err(|e| explain(Errno::from_io_error(&e).unwrap_or(Errno::IO), &format!("cannot open {}", path.display())))
+        .map_err(|e| {
+            explain(
+                Errno::from_io_error(&e).unwrap_or(Errno::IO),
+                &format!("cannot open {}", path.display()),
+            )
+        })
 }
 
 fn loop_control() -> anyhow::Result<File> {
@@ -67,7 +74,12 @@ fn device_number(device: &Path) -> anyhow::Result<u32> {
         .to_str()
         .and_then(|s| s.strip_prefix("/dev/loop"))
         .and_then(|n| n.parse().ok())
-        .with_context(|| format!("{} is not a loop device path (expected /dev/loopN)", device.display()))
+        .with_context(|| {
+            format!(
+                "{} is not a loop device path (expected /dev/loopN)",
+                device.display()
+            )
+        })
 }
 
 fn sys_dir(n: u32) -> PathBuf {
@@ -89,14 +101,26 @@ pub fn device_size(n: u32) -> Option<u64> {
 
 /// The loop device currently serving `file` (canonical path), if any.
 pub fn find_attached(file: &Path) -> anyhow::Result<Option<PathBuf>> {
-    let file = std::fs::canonicalize(file).with_context(|| format!("cannot resolve {}", file.display()))?;
-    let Ok(entries) = std::fs::read_dir(SYS_BLOCK) else { return Ok(None) };
+    let file = std::fs::canonicalize(file)
+        .with_context(|| format!("cannot resolve {}", file.display()))?;
+    let Ok(entries) = std::fs::read_dir(SYS_BLOCK) else {
+        return Ok(None);
+    };
     let mut found: Vec<u32> = entries
-        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_prefix("loop")?.parse().ok())
+        .filter_map(|e| {
+            e.ok()?
+                .file_name()
+                .to_str()?
+                .strip_prefix("loop")?
+                .parse()
+                .ok()
+        })
         .filter(|n| backing_file(*n).as_deref() == Some(file.as_path()))
         .collect();
     found.sort();
-    Ok(found.first().map(|n| PathBuf::from(format!("/dev/loop{n}"))))
+    Ok(found
+        .first()
+        .map(|n| PathBuf::from(format!("/dev/loop{n}"))))
 }
 
 /// Creates `file` as a sparse file of `size` bytes, or checks an existing one:
@@ -125,14 +149,20 @@ pub fn ensure_sparse_file(file: &Path, size: u64) -> anyhow::Result<bool> {
         );
     }
     if current < size {
-        f.set_len(size).with_context(|| format!("cannot size {} to {size} bytes", file.display()))?;
+        f.set_len(size)
+            .with_context(|| format!("cannot size {} to {size} bytes", file.display()))?;
     }
     Ok(created)
 }
 
 /// Binds `backing` to `/dev/loopN` with `flags`, retrying on a free device
 /// another process grabbed first (EBUSY). With `wanted`, only that device.
-fn bind(backing: &File, wanted: Option<u32>, flags: u32, range: Option<(u64, u64)>) -> anyhow::Result<(u32, File)> {
+fn bind(
+    backing: &File,
+    wanted: Option<u32>,
+    flags: u32,
+    range: Option<(u64, u64)>,
+) -> anyhow::Result<(u32, File)> {
     let ctl = loop_control()?;
     for _ in 0..32 {
         let n = match wanted {
@@ -143,7 +173,8 @@ fn bind(backing: &File, wanted: Option<u32>, flags: u32, range: Option<(u64, u64
                 }
                 n
             }
-            None => ioctl::ctl_get_free(&ctl).map_err(|e| explain(e, "cannot find a free loop device"))?,
+            None => ioctl::ctl_get_free(&ctl)
+                .map_err(|e| explain(e, "cannot find a free loop device"))?,
         };
         let path = PathBuf::from(format!("/dev/loop{n}"));
         let dev = open_rw(&path)?;
@@ -170,7 +201,11 @@ fn bind(backing: &File, wanted: Option<u32>, flags: u32, range: Option<(u64, u64
 /// persistently (no autoclear), returning `/dev/loopN`. When the file is
 /// already attached, that device is returned; with `device`, exactly that
 /// device is used (Ceph settings name it, e.g. `/dev/loop3`).
-pub fn create_loop_device(file: &Path, size: u64, device: Option<&Path>) -> anyhow::Result<LoopDevice> {
+pub fn create_loop_device(
+    file: &Path,
+    size: u64,
+    device: Option<&Path>,
+) -> anyhow::Result<LoopDevice> {
     let wanted = device.map(device_number).transpose()?;
     let _guard = ATTACH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
     let created_file = ensure_sparse_file(file, size)?;
@@ -192,13 +227,25 @@ pub fn create_loop_device(file: &Path, size: u64, device: Option<&Path>) -> anyh
             );
         }
         tracing::info!(device = %existing.display(), file = %file.display(), "loop device reused");
-        return Ok(LoopDevice { device: existing, file, size, reused: true, created_file });
+        return Ok(LoopDevice {
+            device: existing,
+            file,
+            size,
+            reused: true,
+            created_file,
+        });
     }
     let backing = open_rw(&file)?;
     let (n, _dev) = bind(&backing, wanted, 0, None)?;
     let device = PathBuf::from(format!("/dev/loop{n}"));
     tracing::info!(device = %device.display(), file = %file.display(), size, "loop device attached");
-    Ok(LoopDevice { device, file, size, reused: false, created_file })
+    Ok(LoopDevice {
+        device,
+        file,
+        size,
+        reused: false,
+        created_file,
+    })
 }
 
 /// Detaches `/dev/loopN`. Returns false when it was not attached.
@@ -211,7 +258,10 @@ pub fn detach_loop_device(device: &Path) -> anyhow::Result<bool> {
             Ok(true)
         }
         Err(Errno::NXIO) => Ok(false),
-        Err(e) => Err(explain(e, &format!("cannot detach {} (loop{n})", device.display()))),
+        Err(e) => Err(explain(
+            e,
+            &format!("cannot detach {} (loop{n})", device.display()),
+        )),
     }
 }
 
@@ -235,7 +285,11 @@ impl TempLoop {
         };
         let device = PathBuf::from(format!("/dev/loop{number}"));
         tracing::debug!(device = %device.display(), file = %file.display(), "temporary loop device attached");
-        Ok(Self { device, number, fd: Some(dev.into()) })
+        Ok(Self {
+            device,
+            number,
+            fd: Some(dev.into()),
+        })
     }
 
     pub fn device(&self) -> &Path {
@@ -252,17 +306,25 @@ impl TempLoop {
     }
 
     fn release(&mut self) -> anyhow::Result<()> {
-        let Some(fd) = self.fd.take() else { return Ok(()) };
+        let Some(fd) = self.fd.take() else {
+            return Ok(());
+        };
         let res = match ioctl::clear_fd(fd.as_fd()) {
             Ok(()) | Err(Errno::NXIO) => Ok(()),
-            Err(e) => Err(explain(e, &format!("cannot detach {}", self.device.display()))),
+            Err(e) => Err(explain(
+                e,
+                &format!("cannot detach {}", self.device.display()),
+            )),
         };
         drop(fd);
         // The kernel lets go of the backing file when the last user closed
         // the device, a moment after the clear: wait for it (briefly), so a
         // released device is really free when this returns.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-        while res.is_ok() && backing_file(self.number).is_some() && std::time::Instant::now() < deadline {
+        while res.is_ok()
+            && backing_file(self.number).is_some()
+            && std::time::Instant::now() < deadline
+        {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
         res

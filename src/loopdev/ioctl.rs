@@ -35,21 +35,36 @@ unsafe impl<const OP: Opcode> Ioctl for IntCall<OP> {
 /// `LOOP_CTL_GET_FREE`: the number of a free loop device (created if needed).
 pub fn ctl_get_free(ctl: impl AsFd) -> Result<u32, Errno> {
     // SAFETY: LOOP_CTL_GET_FREE takes no argument and returns an int.
-    let n = unsafe { ioctl::ioctl(ctl, IntCall::<{ sys::LOOP_CTL_GET_FREE as Opcode }> { arg: 0 }) }?;
+    let n = unsafe {
+        ioctl::ioctl(
+            ctl,
+            IntCall::<{ sys::LOOP_CTL_GET_FREE as Opcode }> { arg: 0 },
+        )
+    }?;
     Ok(n as u32)
 }
 
 /// `LOOP_CTL_ADD`: creates `/dev/loop<n>`; `EEXIST` when it already exists.
 pub fn ctl_add(ctl: impl AsFd, n: u32) -> Result<(), Errno> {
     // SAFETY: LOOP_CTL_ADD takes the device number by value.
-    unsafe { ioctl::ioctl(ctl, IntCall::<{ sys::LOOP_CTL_ADD as Opcode }> { arg: n as usize }) }?;
+    unsafe {
+        ioctl::ioctl(
+            ctl,
+            IntCall::<{ sys::LOOP_CTL_ADD as Opcode }> { arg: n as usize },
+        )
+    }?;
     Ok(())
 }
 
 /// `LOOP_CONFIGURE`: binds a backing file and sets flags in one atomic call.
 pub fn configure(dev: impl AsFd, config: loop_config) -> Result<(), Errno> {
     // SAFETY: LOOP_CONFIGURE reads a `struct loop_config`.
-    unsafe { ioctl::ioctl(dev, Setter::<{ sys::LOOP_CONFIGURE as Opcode }, loop_config>::new(config)) }
+    unsafe {
+        ioctl::ioctl(
+            dev,
+            Setter::<{ sys::LOOP_CONFIGURE as Opcode }, loop_config>::new(config),
+        )
+    }
 }
 
 /// `LOOP_CLR_FD`: unbinds the backing file.

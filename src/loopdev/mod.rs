@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use attach::{
-    LoopDevice, TempLoop, backing_file, create_loop_device, detach_loop_device, device_size, ensure_sparse_file,
-    find_attached,
+    LoopDevice, TempLoop, backing_file, create_loop_device, detach_loop_device, device_size,
+    ensure_sparse_file, find_attached,
 };
 pub use size::{ByteSize, parse_size};
 pub use unit::{LoopUnit, UNIT_DIR, loop_unit};
@@ -92,13 +92,18 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "detach_loop_device",
             doc: "Detaches a loop device; `detached` is false when it was not attached.",
-            params: &[Param { name: "opts", ty: "{device: string}", doc: "" }],
+            params: &[Param {
+                name: "opts",
+                ty: "{device: string}",
+                doc: "",
+            }],
             returns: "{detached: boolean}",
             is_async: true,
             effect: Effect::Remote,
         },
         |o: DeviceOpts| async move {
-            let detached = tokio::task::spawn_blocking(move || detach_loop_device(&o.device)).await??;
+            let detached =
+                tokio::task::spawn_blocking(move || detach_loop_device(&o.device)).await??;
             Ok(Detached { detached })
         },
     )?;

@@ -12,8 +12,15 @@ pub fn parse_size(s: &str) -> anyhow::Result<u64> {
     let t = s.trim();
     let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(digits);
-    let n: u64 = num.parse().with_context(|| format!("bad size {s:?}: expected e.g. 1048576, \"512M\" or \"10G\""))?;
-    let shift = match unit.trim().to_ascii_uppercase().trim_end_matches("IB").trim_end_matches('B') {
+    let n: u64 = num
+        .parse()
+        .with_context(|| format!("bad size {s:?}: expected e.g. 1048576, \"512M\" or \"10G\""))?;
+    let shift = match unit
+        .trim()
+        .to_ascii_uppercase()
+        .trim_end_matches("IB")
+        .trim_end_matches('B')
+    {
         "" => 0,
         "K" => 10,
         "M" => 20,
@@ -21,7 +28,8 @@ pub fn parse_size(s: &str) -> anyhow::Result<u64> {
         "T" => 40,
         _ => bail!("bad size {s:?}: unit must be K, M, G or T (powers of 1024)"),
     };
-    n.checked_mul(1 << shift).with_context(|| format!("size {s:?} is too large"))
+    n.checked_mul(1 << shift)
+        .with_context(|| format!("size {s:?} is too large"))
 }
 
 impl<'de> Deserialize<'de> for ByteSize {
@@ -36,8 +44,12 @@ impl<'de> Deserialize<'de> for ByteSize {
         match Raw::deserialize(d)? {
             Raw::Int(n) => Ok(ByteSize(n)),
             Raw::Float(f) if f >= 0.0 && f.fract() == 0.0 => Ok(ByteSize(f as u64)),
-            Raw::Float(f) => Err(serde::de::Error::custom(format!("size {f} is not a whole number of bytes"))),
-            Raw::Text(s) => parse_size(&s).map(ByteSize).map_err(|e| serde::de::Error::custom(format!("{e:#}"))),
+            Raw::Float(f) => Err(serde::de::Error::custom(format!(
+                "size {f} is not a whole number of bytes"
+            ))),
+            Raw::Text(s) => parse_size(&s)
+                .map(ByteSize)
+                .map_err(|e| serde::de::Error::custom(format!("{e:#}"))),
         }
     }
 }
@@ -52,7 +64,12 @@ mod tests {
         assert_eq!(parse_size("10G").unwrap(), 10 << 30);
         assert_eq!(parse_size("512MiB").unwrap(), 512 << 20);
         assert_eq!(parse_size("1k").unwrap(), 1024);
-        assert!(parse_size("10X").unwrap_err().to_string().contains("unit must be"));
+        assert!(
+            parse_size("10X")
+                .unwrap_err()
+                .to_string()
+                .contains("unit must be")
+        );
         assert!(parse_size("").is_err());
     }
 }

@@ -26,7 +26,9 @@ pub struct LoopUnit {
 
 fn check_abs(what: &str, p: &str) -> anyhow::Result<()> {
     if !p.starts_with('/') || p.contains(['\n', ' ', '\'', '"', '\\', '%']) {
-        bail!("{what} must be an absolute path without spaces, quotes, '%' or newlines (got {p:?})");
+        bail!(
+            "{what} must be an absolute path without spaces, quotes, '%' or newlines (got {p:?})"
+        );
     }
     Ok(())
 }
@@ -37,7 +39,9 @@ pub fn loop_unit(device: &Path, file: &Path) -> anyhow::Result<LoopUnit> {
     let (dev, file) = (device.to_string_lossy(), file.to_string_lossy());
     check_abs("device", &dev)?;
     check_abs("file", &file)?;
-    let Some(n) = dev.strip_prefix("/dev/loop").filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    let Some(n) = dev
+        .strip_prefix("/dev/loop")
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
     else {
         bail!("device must be /dev/loopN (got {dev:?})");
     };

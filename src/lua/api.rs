@@ -46,8 +46,20 @@ pub struct FnSpec {
 
 impl FnSpec {
     /// A blocking function with only local effects (files, data, clock).
-    pub const fn local(name: &'static str, doc: &'static str, params: &'static [Param], returns: &'static str) -> Self {
-        Self { name, doc, params, returns, is_async: false, effect: Effect::Local }
+    pub const fn local(
+        name: &'static str,
+        doc: &'static str,
+        params: &'static [Param],
+        returns: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            doc,
+            params,
+            returns,
+            is_async: false,
+            effect: Effect::Local,
+        }
     }
 }
 
@@ -101,9 +113,7 @@ pub fn primitive_error(name: &str, err: impl std::fmt::Display) -> mlua::Error {
 }
 
 fn check_effect(lua: &Lua, spec: &FnSpec) -> mlua::Result<()> {
-    if spec.effect == Effect::Remote
-        && lua.app_data_ref::<HostState>().is_some_and(|s| s.plan)
-    {
+    if spec.effect == Effect::Remote && lua.app_data_ref::<HostState>().is_some_and(|s| s.plan) {
         return Err(primitive_error(
             spec.name,
             "refused in plan mode (it would change a host, registry or engine)",
@@ -114,7 +124,12 @@ fn check_effect(lua: &Lua, spec: &FnSpec) -> mlua::Result<()> {
 
 impl<'l> Api<'l> {
     pub fn new(lua: &'l Lua) -> mlua::Result<Self> {
-        Ok(Self { lua, table: lua.create_table()?, specs: Vec::new(), classes: Vec::new() })
+        Ok(Self {
+            lua,
+            table: lua.create_table()?,
+            specs: Vec::new(),
+            classes: Vec::new(),
+        })
     }
 
     pub fn lua(&self) -> &'l Lua {
@@ -136,8 +151,7 @@ impl<'l> Api<'l> {
         debug_assert!(!spec.is_async, "{} registered as sync", spec.name);
         let func = self.lua.create_function(move |lua, v: Value| {
             check_effect(lua, &spec)?;
-            let opts: O = from_lua(lua, v)
-                .map_err(|e| bad_options(spec.name, e))?;
+            let opts: O = from_lua(lua, v).map_err(|e| bad_options(spec.name, e))?;
             let out = f(lua, opts).map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
             to_lua(lua, &out)
         })?;
@@ -158,9 +172,10 @@ impl<'l> Api<'l> {
             let f = f.clone();
             async move {
                 check_effect(&lua, &spec)?;
-                let opts: O = from_lua(&lua, v)
-                    .map_err(|e| bad_options(spec.name, e))?;
-                let out = f(opts).await.map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
+                let opts: O = from_lua(&lua, v).map_err(|e| bad_options(spec.name, e))?;
+                let out = f(opts)
+                    .await
+                    .map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
                 to_lua(&lua, &out)
             }
         })?;
@@ -191,7 +206,13 @@ impl<'l> Api<'l> {
     }
 
     pub fn finish(self) -> (Table, ApiDoc) {
-        (self.table, ApiDoc { functions: self.specs, classes: self.classes })
+        (
+            self.table,
+            ApiDoc {
+                functions: self.specs,
+                classes: self.classes,
+            },
+        )
     }
 }
 
@@ -217,9 +238,15 @@ mod tests {
 
     fn core_with_poke(plan: bool) -> (Lua, Table) {
         let lua = Lua::new();
-        lua.set_app_data(HostState { plan, ..Default::default() });
+        lua.set_app_data(HostState {
+            plan,
+            ..Default::default()
+        });
         let mut api = Api::new(&lua).unwrap();
-        api.sync(WRITE, |_, _o: serde_json::Value| Ok(serde_json::json!({"poked": true}))).unwrap();
+        api.sync(WRITE, |_, _o: serde_json::Value| {
+            Ok(serde_json::json!({"poked": true}))
+        })
+        .unwrap();
         let (t, doc) = api.finish();
         assert_eq!(doc.functions.len(), 1);
         (lua, t)
@@ -250,11 +277,25 @@ mod tests {
             #[allow(dead_code)]
             path: String,
         }
-        const S: FnSpec = FnSpec { name: "needs_path", doc: "", params: &[], returns: "{}", is_async: false, effect: Effect::Local };
+        const S: FnSpec = FnSpec {
+            name: "needs_path",
+            doc: "",
+            params: &[],
+            returns: "{}",
+            is_async: false,
+            effect: Effect::Local,
+        };
         api.sync(S, |_, _o: O| Ok(serde_json::json!({}))).unwrap();
         let (t, _) = api.finish();
         lua.globals().set("core", t).unwrap();
-        let err = lua.load("core.needs_path({})").exec().unwrap_err().to_string();
-        assert!(err.contains("needs_path: bad options: missing field `path`"), "{err}");
+        let err = lua
+            .load("core.needs_path({})")
+            .exec()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("needs_path: bad options: missing field `path`"),
+            "{err}"
+        );
     }
 }

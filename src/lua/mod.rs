@@ -64,7 +64,10 @@ impl Host {
         // SAFETY: DEBUG is the only non-safe library loaded; no FFI, no C modules
         // (package.cpath is emptied below).
         let lua = unsafe { Lua::unsafe_new_with(libs, LuaOptions::default()) };
-        lua.set_app_data(HostState { plan: config.plan, lua_paths: config.lua_paths.clone() });
+        lua.set_app_data(HostState {
+            plan: config.plan,
+            lua_paths: config.lua_paths.clone(),
+        });
         let mut api = Api::new(&lua)?;
         register_all(&mut api)?;
         let (core, doc) = api.finish();
@@ -87,7 +90,9 @@ impl Host {
     /// Requires a module (override directories first, then shipped).
     pub fn require(&self, module: &str) -> anyhow::Result<Value> {
         let require: Function = self.lua.globals().get("require")?;
-        require.call::<Value>(module).map_err(|e| lua_error(e).context(format!("require {module:?}")))
+        require
+            .call::<Value>(module)
+            .map_err(|e| lua_error(e).context(format!("require {module:?}")))
     }
 
     /// Runs a Lua file as a chunk named `@path`, with `...` = args, driving
@@ -105,17 +110,32 @@ impl Host {
     }
 
     /// Calls a Lua function asynchronously with Rust arguments.
-    pub async fn call<A: mlua::IntoLuaMulti>(&self, func: &Function, args: A) -> anyhow::Result<MultiValue> {
+    pub async fn call<A: mlua::IntoLuaMulti>(
+        &self,
+        func: &Function,
+        args: A,
+    ) -> anyhow::Result<MultiValue> {
         let th = self.lua.create_thread(func.clone())?;
-        let out = th.into_async::<MultiValue>(args)?.await.map_err(lua_error)?;
+        let out = th
+            .into_async::<MultiValue>(args)?
+            .await
+            .map_err(lua_error)?;
         Ok(out)
     }
 
     /// Calls `module.field(arg)` asynchronously, e.g. `flows.deploy.run(opts)`.
-    pub async fn call_module(&self, module: &str, field: &str, arg: Value) -> anyhow::Result<MultiValue> {
+    pub async fn call_module(
+        &self,
+        module: &str,
+        field: &str,
+        arg: Value,
+    ) -> anyhow::Result<MultiValue> {
         let m = self.require(module)?;
         let Value::Table(t) = m else {
-            anyhow::bail!("module {module} returned {} instead of a table", m.type_name());
+            anyhow::bail!(
+                "module {module} returned {} instead of a table",
+                m.type_name()
+            );
         };
         let f: Function = t
             .get(field)
@@ -149,9 +169,10 @@ pub fn lua_error(e: mlua::Error) -> anyhow::Error {
 fn user_error(text: &str) -> Option<&str> {
     let (message, trace) = text.split_once("\nstack traceback:\n")?;
     let first_frame = trace.lines().next().unwrap_or("").trim();
-    let located = message
-        .split_once(": ")
-        .is_some_and(|(head, _)| head.rsplit_once(':').is_some_and(|(_, n)| n.parse::<u32>().is_ok()));
+    let located = message.split_once(": ").is_some_and(|(head, _)| {
+        head.rsplit_once(':')
+            .is_some_and(|(_, n)| n.parse::<u32>().is_ok())
+    });
     (first_frame == "[C]: in function 'error'" && !located).then_some(message)
 }
 
@@ -179,7 +200,9 @@ pub fn format_lua_error(e: &mlua::Error) -> String {
                 format!("{inner}\n{traceback}")
             }
         }
-        mlua::Error::WithContext { context, cause } => format!("{context}: {}", format_lua_error(cause)),
+        mlua::Error::WithContext { context, cause } => {
+            format!("{context}: {}", format_lua_error(cause))
+        }
         mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => m.clone(),
         other => other.to_string(),
     }
@@ -199,20 +222,21 @@ fn install_loader(lua: &Lua, dirs: &[PathBuf], core: Table) -> anyhow::Result<()
     let preload: Function = searchers.get(1)?;
     let path: Function = searchers.get(2)?;
     let new = lua.create_sequence_from([preload, path])?;
-    let shipped = lua.create_function(|lua, name: String| {
-        match modules::shipped(&name) {
-            Some(s) => {
-                let f = lua
-                    .load(s.source)
-                    .set_name(format!("@{}", s.repo_path))
-                    .into_function()?;
-                Ok((Value::Function(f), Value::String(lua.create_string(s.repo_path)?)))
-            }
-            None => Ok((
-                Value::String(lua.create_string(format!("\n\tno shipped module '{name}'"))?),
-                Value::Nil,
-            )),
+    let shipped = lua.create_function(|lua, name: String| match modules::shipped(&name) {
+        Some(s) => {
+            let f = lua
+                .load(s.source)
+                .set_name(format!("@{}", s.repo_path))
+                .into_function()?;
+            Ok((
+                Value::Function(f),
+                Value::String(lua.create_string(s.repo_path)?),
+            ))
         }
+        None => Ok((
+            Value::String(lua.create_string(format!("\n\tno shipped module '{name}'"))?),
+            Value::Nil,
+        )),
     })?;
     new.push(shipped)?;
     package.set("searchers", new)?;

@@ -35,10 +35,30 @@ struct Root {
 }
 
 const ROOTS: &[Root] = &[
-    Root { prefix: "apex.", dir: &STDLIB, sub: "", repo: "stdlib/" },
-    Root { prefix: "plugins.", dir: &PLUGINS, sub: "", repo: "plugins/" },
-    Root { prefix: "scenarios.", dir: &SCRIPTS, sub: "scenarios/", repo: "scripts/" },
-    Root { prefix: "flows.", dir: &SCRIPTS, sub: "", repo: "scripts/" },
+    Root {
+        prefix: "apex.",
+        dir: &STDLIB,
+        sub: "",
+        repo: "stdlib/",
+    },
+    Root {
+        prefix: "plugins.",
+        dir: &PLUGINS,
+        sub: "",
+        repo: "plugins/",
+    },
+    Root {
+        prefix: "scenarios.",
+        dir: &SCRIPTS,
+        sub: "scenarios/",
+        repo: "scripts/",
+    },
+    Root {
+        prefix: "flows.",
+        dir: &SCRIPTS,
+        sub: "",
+        repo: "scripts/",
+    },
 ];
 
 /// Every shipped module with its source, computed once.
@@ -60,7 +80,9 @@ fn collect(root: &Root, dir: &'static Dir<'static>, out: &mut Vec<(String, Shipp
         let (Some(rel), Some(source)) = (path.strip_prefix(root.sub), f.contents_utf8()) else {
             continue;
         };
-        let Some(stem) = rel.strip_suffix(".lua") else { continue };
+        let Some(stem) = rel.strip_suffix(".lua") else {
+            continue;
+        };
         // `flows.` covers only the top level of scripts/; scenarios have their own prefix.
         if root.prefix == "flows." && stem.contains('/') {
             continue;
@@ -77,7 +99,9 @@ fn collect(root: &Root, dir: &'static Dir<'static>, out: &mut Vec<(String, Shipp
 /// Finds the shipped source of a module, if the binary carries one.
 pub fn shipped(module: &str) -> Option<Shipped> {
     let t = table();
-    t.binary_search_by(|(m, _)| m.as_str().cmp(module)).ok().map(|i| t[i].1)
+    t.binary_search_by(|(m, _)| m.as_str().cmp(module))
+        .ok()
+        .map(|i| t[i].1)
 }
 
 /// Where a module was found.
@@ -112,12 +136,18 @@ pub fn list(kind: &str, lua_paths: &[PathBuf]) -> Vec<Found> {
     let mut out: Vec<Found> = Vec::new();
     let push = |out: &mut Vec<Found>, name: String, origin: Origin| {
         if !out.iter().any(|f| f.name == name) {
-            out.push(Found { module: format!("{kind}.{name}"), name, origin });
+            out.push(Found {
+                module: format!("{kind}.{name}"),
+                name,
+                origin,
+            });
         }
     };
     for dir in lua_paths {
         let sub = dir.join(kind);
-        let Ok(entries) = std::fs::read_dir(&sub) else { continue };
+        let Ok(entries) = std::fs::read_dir(&sub) else {
+            continue;
+        };
         let mut names: Vec<_> = entries
             .filter_map(|e| e.ok())
             .map(|e| e.path())
@@ -176,7 +206,11 @@ pub fn origin(module: &str, dirs: &[PathBuf]) -> Option<Origin> {
 
 /// Splits `APEX_LUA_PATH` (colon separated, empty parts ignored).
 pub fn env_paths(value: &str) -> Vec<PathBuf> {
-    value.split(':').filter(|s| !s.is_empty()).map(PathBuf::from).collect()
+    value
+        .split(':')
+        .filter(|s| !s.is_empty())
+        .map(PathBuf::from)
+        .collect()
 }
 
 #[derive(serde::Deserialize)]

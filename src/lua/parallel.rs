@@ -11,9 +11,21 @@ const SPEC: FnSpec = FnSpec {
     name: "parallel_map",
     doc: "Calls fn(item, index) for every item of a list, at most `limit` at once, and returns the results in list order. The first error raised is re-raised after the calls in flight finish.",
     params: &[
-        Param { name: "items", ty: "any[]", doc: "the list to map" },
-        Param { name: "fn", ty: "async fun(item: any, index: integer): any", doc: "called once per item; may call async host functions" },
-        Param { name: "opts", ty: "{limit?: integer}?", doc: "limit defaults to 4" },
+        Param {
+            name: "items",
+            ty: "any[]",
+            doc: "the list to map",
+        },
+        Param {
+            name: "fn",
+            ty: "async fun(item: any, index: integer): any",
+            doc: "called once per item; may call async host functions",
+        },
+        Param {
+            name: "opts",
+            ty: "{limit?: integer}?",
+            doc: "limit defaults to 4",
+        },
     ],
     returns: "any[]",
     is_async: true,
@@ -27,7 +39,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                 Some(o) => o.get::<Option<usize>>("limit")?.unwrap_or(4).max(1),
                 None => 4,
             };
-            let list: Vec<Value> = items.sequence_values::<Value>().collect::<mlua::Result<_>>()?;
+            let list: Vec<Value> = items
+                .sequence_values::<Value>()
+                .collect::<mlua::Result<_>>()?;
             let calls = list.into_iter().enumerate().map(|(i, item)| {
                 let f = f.clone();
                 async move { f.call_async::<Value>((item, i + 1)).await }

@@ -14,7 +14,9 @@ pub fn core_stub(doc: &ApiDoc) -> String {
         s.push_str(class.trim_end());
         s.push_str("\n\n");
     }
-    s.push_str("---@class apex.core\n---@field version string the apex version\nlocal core = {}\n\n");
+    s.push_str(
+        "---@class apex.core\n---@field version string the apex version\nlocal core = {}\n\n",
+    );
     let mut fns = doc.functions.clone();
     fns.sort_by_key(|f| f.name);
     for f in fns {
@@ -41,7 +43,11 @@ pub fn core_stub(doc: &ApiDoc) -> String {
 /// Writes `apex/core.lua` (the stub) and a `.luarc.json` pointing LuaLS at it.
 pub fn write_dir(dir: &std::path::Path, doc: &ApiDoc) -> anyhow::Result<()> {
     let stub = core_stub(doc);
-    crate::host_helpers::files::write_atomic(&dir.join("meta/apex/core.lua"), stub.as_bytes(), None)?;
+    crate::host_helpers::files::write_atomic(
+        &dir.join("meta/apex/core.lua"),
+        stub.as_bytes(),
+        None,
+    )?;
     // The shipped Lua modules carry their own LuaLS annotations (plugin, ctx
     // and scenario classes); copying them lets an editor resolve `require`.
     for module in super::modules::all_shipped() {

@@ -45,10 +45,12 @@ pub fn from_docker_config(path: &Path, registry: &str) -> anyhow::Result<Option<
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let cfg: DockerConfig =
-        serde_json::from_str(&text).with_context(|| format!("{}: not a Docker config file", path.display()))?;
+    let cfg: DockerConfig = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a Docker config file", path.display()))?;
     let wanted = |key: &str| {
-        let key = key.trim_start_matches("https://").trim_start_matches("http://");
+        let key = key
+            .trim_start_matches("https://")
+            .trim_start_matches("http://");
         let key = key.split('/').next().unwrap_or(key);
         key == registry || (registry == "docker.io" && key == "index.docker.io")
     };
@@ -56,26 +58,45 @@ pub fn from_docker_config(path: &Path, registry: &str) -> anyhow::Result<Option<
         return Ok(None);
     };
     if let (Some(u), Some(p)) = (&entry.username, &entry.password) {
-        return Ok(Some(Credentials { username: u.clone(), password: p.clone() }));
+        return Ok(Some(Credentials {
+            username: u.clone(),
+            password: p.clone(),
+        }));
     }
-    let Some(auth) = &entry.auth else { return Ok(None) };
+    let Some(auth) = &entry.auth else {
+        return Ok(None);
+    };
     let raw = base64::engine::general_purpose::STANDARD
         .decode(auth.trim())
         .with_context(|| format!("{}: auths.{registry}.auth is not base64", path.display()))?;
-    let raw = String::from_utf8(raw).with_context(|| format!("{}: auths.{registry}.auth is not UTF-8", path.display()))?;
-    let (u, p) = raw
-        .split_once(':')
-        .with_context(|| format!("{}: auths.{registry}.auth is not user:password", path.display()))?;
-    Ok(Some(Credentials { username: u.to_string(), password: p.to_string() }))
+    let raw = String::from_utf8(raw)
+        .with_context(|| format!("{}: auths.{registry}.auth is not UTF-8", path.display()))?;
+    let (u, p) = raw.split_once(':').with_context(|| {
+        format!(
+            "{}: auths.{registry}.auth is not user:password",
+            path.display()
+        )
+    })?;
+    Ok(Some(Credentials {
+        username: u.to_string(),
+        password: p.to_string(),
+    }))
 }
 
 /// Credentials given explicitly win; otherwise those of the Docker config
 /// file (`config_file`, else the Docker CLI's default).
-pub fn resolve(explicit: Option<&Credentials>, registry: &str, config_file: Option<&Path>) -> anyhow::Result<Option<Credentials>> {
+pub fn resolve(
+    explicit: Option<&Credentials>,
+    registry: &str,
+    config_file: Option<&Path>,
+) -> anyhow::Result<Option<Credentials>> {
     if let Some(c) = explicit {
         return Ok(Some(c.clone()));
     }
-    match config_file.map(Path::to_path_buf).or_else(docker_config_path) {
+    match config_file
+        .map(Path::to_path_buf)
+        .or_else(docker_config_path)
+    {
         Some(p) => from_docker_config(&p, registry),
         None => Ok(None),
     }
@@ -96,9 +117,17 @@ mod tests {
         .unwrap();
         let c = from_docker_config(&p, "reg.example:5000").unwrap().unwrap();
         assert_eq!((c.username.as_str(), c.password.as_str()), ("user", "pass"));
-        assert_eq!(from_docker_config(&p, "other:1").unwrap().unwrap().password, "b");
+        assert_eq!(
+            from_docker_config(&p, "other:1").unwrap().unwrap().password,
+            "b"
+        );
         assert!(from_docker_config(&p, "missing:1").unwrap().is_none());
         std::fs::write(&p, "{").unwrap();
-        assert!(from_docker_config(&p, "x").unwrap_err().to_string().contains("not a Docker config"));
+        assert!(
+            from_docker_config(&p, "x")
+                .unwrap_err()
+                .to_string()
+                .contains("not a Docker config")
+        );
     }
 }

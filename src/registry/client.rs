@@ -16,7 +16,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use bytes::Bytes;
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION, WWW_AUTHENTICATE};
+use reqwest::header::{
+    ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, LOCATION, WWW_AUTHENTICATE,
+};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
@@ -65,7 +67,9 @@ impl RegistrySettings {
         }
         self.insecure.iter().any(|h| h == host)
             || name == "localhost"
-            || name.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
+            || name
+                .parse::<std::net::Ipv4Addr>()
+                .is_ok_and(|ip| ip.is_loopback())
     }
 }
 
@@ -104,7 +108,8 @@ pub struct Descriptor {
 
 impl RawManifest {
     pub fn parse(&self) -> anyhow::Result<ManifestBody> {
-        serde_json::from_slice(&self.bytes).with_context(|| format!("manifest {} is not valid JSON", self.digest))
+        serde_json::from_slice(&self.bytes)
+            .with_context(|| format!("manifest {} is not valid JSON", self.digest))
     }
 
     /// Whether this is a manifest list / OCI index (entries are manifests, not blobs).
@@ -147,7 +152,11 @@ pub struct Registry {
 pub fn is_transient(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
         if let Some(re) = e.downcast_ref::<reqwest::Error>() {
-            return re.is_connect() || re.is_timeout() || re.is_request() || re.is_body() || re.is_decode();
+            return re.is_connect()
+                || re.is_timeout()
+                || re.is_request()
+                || re.is_body()
+                || re.is_decode();
         }
         if let Some(s) = e.downcast_ref::<StatusError>() {
             return s.status.is_server_error() || s.status == StatusCode::TOO_MANY_REQUESTS;
@@ -174,7 +183,12 @@ async fn described_status_error(request: String, resp: Response) -> anyhow::Erro
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
     let body: String = body.trim().chars().take(300).collect();
-    StatusError { request, status, body }.into()
+    StatusError {
+        request,
+        status,
+        body,
+    }
+    .into()
 }
 
 /// Turns a 5xx or 429 answer into a (transient) error.
@@ -212,8 +226,16 @@ impl Registry {
     /// A client for `host` (`host[:port]`); plain HTTP for loopback and hosts
     /// listed as insecure, TLS otherwise.
     pub fn new(host: &str, settings: &RegistrySettings) -> anyhow::Result<Self> {
-        let api_host = if host == "docker.io" { "registry-1.docker.io" } else { host };
-        let scheme = if settings.is_plain_http(host) { "http" } else { "https" };
+        let api_host = if host == "docker.io" {
+            "registry-1.docker.io"
+        } else {
+            host
+        };
+        let scheme = if settings.is_plain_http(host) {
+            "http"
+        } else {
+            "https"
+        };
         let base = Url::parse(&format!("{scheme}://{api_host}/"))
             .with_context(|| format!("registry host {host:?} is not a valid host[:port]"))?;
         let mut builder = crate::http_client::builder()
@@ -226,14 +248,19 @@ impl Registry {
             builder = builder.tls_danger_accept_invalid_certs(true);
         }
         if let Some(ca) = &settings.ca_file {
-            let pem = std::fs::read(ca).with_context(|| format!("reading CA file {}", ca.display()))?;
+            let pem =
+                std::fs::read(ca).with_context(|| format!("reading CA file {}", ca.display()))?;
             for cert in reqwest::Certificate::from_pem_bundle(&pem)
                 .with_context(|| format!("{}: not a PEM certificate bundle", ca.display()))?
             {
                 builder = builder.tls_certs_merge([cert]);
             }
         }
-        let creds = auth::resolve(settings.credentials.get(host), host, settings.docker_config.as_deref())?;
+        let creds = auth::resolve(
+            settings.credentials.get(host),
+            host,
+            settings.docker_config.as_deref(),
+        )?;
         Ok(Self {
             host: host.to_string(),
             base,
@@ -255,7 +282,9 @@ impl Registry {
     }
 
     fn url(&self, path: &str) -> Url {
-        self.base.join(path).expect("registry paths are valid URL paths")
+        self.base
+            .join(path)
+            .expect("registry paths are valid URL paths")
     }
 
     async fn authorize(&self, req: RequestBuilder) -> RequestBuilder {
@@ -269,7 +298,11 @@ impl Registry {
     /// Answers a 401 challenge: Basic uses the credentials, Bearer fetches a
     /// token for the challenged scope. Returns false when nothing can help.
     async fn answer_challenge(&self, resp: &Response) -> anyhow::Result<bool> {
-        let Some(challenge) = resp.headers().get(WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()) else {
+        let Some(challenge) = resp
+            .headers()
+            .get(WWW_AUTHENTICATE)
+            .and_then(|v| v.to_str().ok())
+        else {
             return Ok(false);
         };
         let lower = challenge.to_ascii_lowercase();
@@ -284,8 +317,11 @@ impl Registry {
             return Ok(false);
         }
         let params = parse_challenge(&challenge[6..]);
-        let realm = params.get("realm").context("Bearer challenge without realm")?;
-        let mut url = Url::parse(realm).with_context(|| format!("Bearer realm {realm:?} is not a URL"))?;
+        let realm = params
+            .get("realm")
+            .context("Bearer challenge without realm")?;
+        let mut url =
+            Url::parse(realm).with_context(|| format!("Bearer realm {realm:?} is not a URL"))?;
         for key in ["service", "scope"] {
             if let Some(v) = params.get(key) {
                 url.query_pairs_mut().append_pair(key, v);
@@ -304,20 +340,36 @@ impl Registry {
             token: Option<String>,
             access_token: Option<String>,
         }
-        let t: Token = tok.json().await.with_context(|| format!("token from {url}"))?;
-        let t = t.token.or(t.access_token).context("token response without a token")?;
+        let t: Token = tok
+            .json()
+            .await
+            .with_context(|| format!("token from {url}"))?;
+        let t = t
+            .token
+            .or(t.access_token)
+            .context("token response without a token")?;
         *self.auth.lock().await = AuthState::Bearer(t);
         Ok(true)
     }
 
     /// Sends one request (built anew for an auth retry); any status is returned.
-    async fn send_once(&self, make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync)) -> anyhow::Result<Response> {
+    async fn send_once(
+        &self,
+        make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
+    ) -> anyhow::Result<Response> {
         let mut answered = 0;
         loop {
             let req = self.authorize(make(&self.http)).await.build()?;
             let (method, url) = (req.method().clone(), req.url().clone());
-            let resp = self.http.execute(req).await.with_context(|| format!("{method} {url}"))?;
-            if resp.status() == StatusCode::UNAUTHORIZED && answered < 2 && self.answer_challenge(&resp).await? {
+            let resp = self
+                .http
+                .execute(req)
+                .await
+                .with_context(|| format!("{method} {url}"))?;
+            if resp.status() == StatusCode::UNAUTHORIZED
+                && answered < 2
+                && self.answer_challenge(&resp).await?
+            {
                 answered += 1;
                 continue;
             }
@@ -326,9 +378,15 @@ impl Registry {
     }
 
     /// Sends an idempotent request with retries; 5xx become transient errors.
-    async fn send(&self, what: &str, make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync)) -> anyhow::Result<Response> {
-        with_retries(what, self.attempts, || async { server_error_as_err(what, self.send_once(make).await?).await })
-            .await
+    async fn send(
+        &self,
+        what: &str,
+        make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
+    ) -> anyhow::Result<Response> {
+        with_retries(what, self.attempts, || async {
+            server_error_as_err(what, self.send_once(make).await?).await
+        })
+        .await
     }
 
     async fn expect(resp: Response, method: Method, ok: &[StatusCode]) -> anyhow::Result<Response> {
@@ -350,10 +408,17 @@ impl Registry {
         let mut out = Vec::new();
         let mut next = Some(self.url("v2/_catalog?n=1000"));
         while let Some(url) = next.take() {
-            let resp = self.send(&format!("catalog of {}", self.host), &|c| c.get(url.clone())).await?;
+            let resp = self
+                .send(&format!("catalog of {}", self.host), &|c| {
+                    c.get(url.clone())
+                })
+                .await?;
             let resp = Self::expect(resp, Method::GET, &[StatusCode::OK]).await?;
             next = next_link(&url, resp.headers());
-            let page: Catalog = resp.json().await.with_context(|| format!("catalog of {}: bad JSON", self.host))?;
+            let page: Catalog = resp
+                .json()
+                .await
+                .with_context(|| format!("catalog of {}: bad JSON", self.host))?;
             out.extend(page.repositories);
         }
         Ok(out)
@@ -368,28 +433,47 @@ impl Registry {
         let mut out = Vec::new();
         let mut next = Some(self.url(&format!("v2/{repo}/tags/list?n=1000")));
         while let Some(url) = next.take() {
-            let resp = self.send(&format!("tags of {}/{repo}", self.host), &|c| c.get(url.clone())).await?;
+            let resp = self
+                .send(&format!("tags of {}/{repo}", self.host), &|c| {
+                    c.get(url.clone())
+                })
+                .await?;
             if resp.status() == StatusCode::NOT_FOUND {
                 return Ok(out);
             }
             let resp = Self::expect(resp, Method::GET, &[StatusCode::OK]).await?;
             next = next_link(&url, resp.headers());
-            let page: Tags = resp.json().await.with_context(|| format!("tags of {repo}: bad JSON"))?;
+            let page: Tags = resp
+                .json()
+                .await
+                .with_context(|| format!("tags of {repo}: bad JSON"))?;
             out.extend(page.tags.unwrap_or_default());
         }
         Ok(out)
     }
 
     /// The digest of a manifest (HEAD), or `None` when the registry lacks it.
-    pub async fn manifest_digest(&self, repo: &str, reference: &str) -> anyhow::Result<Option<String>> {
+    pub async fn manifest_digest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> anyhow::Result<Option<String>> {
         let url = self.url(&format!("v2/{repo}/manifests/{reference}"));
         let what = format!("HEAD manifest {}/{repo}:{reference}", self.host);
-        let resp = self.send(&what, &|c| c.head(url.clone()).header(ACCEPT, ACCEPT_MANIFESTS)).await?;
+        let resp = self
+            .send(&what, &|c| {
+                c.head(url.clone()).header(ACCEPT, ACCEPT_MANIFESTS)
+            })
+            .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
         let resp = Self::expect(resp, Method::HEAD, &[StatusCode::OK]).await?;
-        match resp.headers().get("docker-content-digest").and_then(|v| v.to_str().ok()) {
+        match resp
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok())
+        {
             Some(d) => Ok(Some(d.to_string())),
             // No digest header: fall back to the body (a HEAD cannot say).
             None => Ok(self.manifest(repo, reference).await?.map(|m| m.digest)),
@@ -397,19 +481,32 @@ impl Registry {
     }
 
     /// A manifest as raw bytes with its media type, or `None` when absent.
-    pub async fn manifest(&self, repo: &str, reference: &str) -> anyhow::Result<Option<RawManifest>> {
+    pub async fn manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> anyhow::Result<Option<RawManifest>> {
         let url = self.url(&format!("v2/{repo}/manifests/{reference}"));
         let what = format!("GET manifest {}/{repo}:{reference}", self.host);
         with_retries(&what, self.attempts, || async {
             // One attempt per round: the body read below is retried with it.
-            let resp = self.send_once(&|c| c.get(url.clone()).header(ACCEPT, ACCEPT_MANIFESTS)).await?;
+            let resp = self
+                .send_once(&|c| c.get(url.clone()).header(ACCEPT, ACCEPT_MANIFESTS))
+                .await?;
             let resp = server_error_as_err(&what, resp).await?;
             if resp.status() == StatusCode::NOT_FOUND {
                 return Ok(None);
             }
             let resp = Self::expect(resp, Method::GET, &[StatusCode::OK]).await?;
-            let header_type = resp.headers().get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
-            let bytes = resp.bytes().await.with_context(|| format!("{what}: reading the body"))?;
+            let header_type = resp
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+            let bytes = resp
+                .bytes()
+                .await
+                .with_context(|| format!("{what}: reading the body"))?;
             let digest = sha256_digest(&bytes);
             if reference.starts_with("sha256:") && reference != digest {
                 bail!("{what}: content digest is {digest}");
@@ -419,30 +516,54 @@ impl Registry {
             struct TypeOnly {
                 media_type: Option<String>,
             }
-            let body_type = serde_json::from_slice::<TypeOnly>(&bytes).ok().and_then(|t| t.media_type);
+            let body_type = serde_json::from_slice::<TypeOnly>(&bytes)
+                .ok()
+                .and_then(|t| t.media_type);
             let media_type = body_type
                 .or(header_type.filter(|t| t.contains("manifest") || t.contains("index")))
                 .with_context(|| format!("{what}: no media type in the body or Content-Type"))?;
-            Ok(Some(RawManifest { bytes, media_type, digest }))
+            Ok(Some(RawManifest {
+                bytes,
+                media_type,
+                digest,
+            }))
         })
         .await
     }
 
     /// Stores a manifest byte for byte under `reference` (a tag or its digest).
-    pub async fn put_manifest(&self, repo: &str, reference: &str, m: &RawManifest) -> anyhow::Result<()> {
+    pub async fn put_manifest(
+        &self,
+        repo: &str,
+        reference: &str,
+        m: &RawManifest,
+    ) -> anyhow::Result<()> {
         let url = self.url(&format!("v2/{repo}/manifests/{reference}"));
         let what = format!("PUT manifest {}/{repo}:{reference}", self.host);
         let resp = self
-            .send(&what, &|c| c.put(url.clone()).header(CONTENT_TYPE, &m.media_type).body(m.bytes.clone()))
+            .send(&what, &|c| {
+                c.put(url.clone())
+                    .header(CONTENT_TYPE, &m.media_type)
+                    .body(m.bytes.clone())
+            })
             .await?;
-        Self::expect(resp, Method::PUT, &[StatusCode::CREATED, StatusCode::OK, StatusCode::ACCEPTED]).await?;
+        Self::expect(
+            resp,
+            Method::PUT,
+            &[StatusCode::CREATED, StatusCode::OK, StatusCode::ACCEPTED],
+        )
+        .await?;
         Ok(())
     }
 
     /// Whether the repository holds a blob (HEAD).
     pub async fn blob_exists(&self, repo: &str, digest: &str) -> anyhow::Result<bool> {
         let url = self.url(&format!("v2/{repo}/blobs/{digest}"));
-        let resp = self.send(&format!("HEAD blob {}/{repo}@{digest}", self.host), &|c| c.head(url.clone())).await?;
+        let resp = self
+            .send(&format!("HEAD blob {}/{repo}@{digest}", self.host), &|c| {
+                c.head(url.clone())
+            })
+            .await?;
         match resp.status() {
             StatusCode::OK => Ok(true),
             StatusCode::NOT_FOUND => Ok(false),
@@ -472,14 +593,20 @@ impl Registry {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .with_context(|| format!("{}: upload response without Location", self.host))?;
-        self.base.join(loc).with_context(|| format!("{}: bad upload Location {loc:?}", self.host))
+        self.base
+            .join(loc)
+            .with_context(|| format!("{}: bad upload Location {loc:?}", self.host))
     }
 
     /// Asks the registry to link `digest` from repository `from` into `repo`.
     pub async fn mount_blob(&self, repo: &str, digest: &str, from: &str) -> anyhow::Result<Mount> {
         let mut url = self.url(&format!("v2/{repo}/blobs/uploads/"));
-        url.query_pairs_mut().append_pair("mount", digest).append_pair("from", from);
-        let resp = self.send_once(&|c| c.post(url.clone()).header(CONTENT_LENGTH, "0")).await?;
+        url.query_pairs_mut()
+            .append_pair("mount", digest)
+            .append_pair("from", from);
+        let resp = self
+            .send_once(&|c| c.post(url.clone()).header(CONTENT_LENGTH, "0"))
+            .await?;
         match resp.status() {
             StatusCode::CREATED => Ok(Mount::Mounted),
             StatusCode::ACCEPTED => Ok(Mount::Upload(self.location(&resp)?)),
@@ -490,14 +617,22 @@ impl Registry {
     /// Opens an upload session in `repo`.
     pub async fn start_upload(&self, repo: &str) -> anyhow::Result<Url> {
         let url = self.url(&format!("v2/{repo}/blobs/uploads/"));
-        let resp = self.send_once(&|c| c.post(url.clone()).header(CONTENT_LENGTH, "0")).await?;
+        let resp = self
+            .send_once(&|c| c.post(url.clone()).header(CONTENT_LENGTH, "0"))
+            .await?;
         let resp = Self::expect(resp, Method::POST, &[StatusCode::ACCEPTED]).await?;
         self.location(&resp)
     }
 
     /// Completes an upload session with the whole blob in one streamed PUT;
     /// the registry verifies `digest` against what it received.
-    pub async fn finish_upload(&self, location: Url, digest: &str, size: u64, body: reqwest::Body) -> anyhow::Result<()> {
+    pub async fn finish_upload(
+        &self,
+        location: Url,
+        digest: &str,
+        size: u64,
+        body: reqwest::Body,
+    ) -> anyhow::Result<()> {
         let mut url = location;
         url.query_pairs_mut().append_pair("digest", digest);
         let req = self
@@ -513,22 +648,37 @@ impl Registry {
 
     /// The image config (the JSON `docker inspect` shows under `Config`) of an
     /// image manifest, read straight from the registry.
-    pub async fn image_config(&self, repo: &str, reference: &str) -> anyhow::Result<serde_json::Value> {
+    pub async fn image_config(
+        &self,
+        repo: &str,
+        reference: &str,
+    ) -> anyhow::Result<serde_json::Value> {
         let m = self
             .manifest(repo, reference)
             .await?
             .ok_or_else(|| anyhow!("{}/{repo}:{reference}: no such manifest", self.host))?;
         let body = m.parse()?;
-        let config = body.config.with_context(|| format!("{}/{repo}:{reference} is a manifest list, not an image", self.host))?;
+        let config = body.config.with_context(|| {
+            format!(
+                "{}/{repo}:{reference} is a manifest list, not an image",
+                self.host
+            )
+        })?;
         let bytes = self.blob_bytes(repo, &config.digest).await?;
-        serde_json::from_slice(&bytes).with_context(|| format!("config of {repo}:{reference} is not JSON"))
+        serde_json::from_slice(&bytes)
+            .with_context(|| format!("config of {repo}:{reference} is not JSON"))
     }
 }
 
 /// The `Link: <...>; rel="next"` target of a paginated answer.
 fn next_link(current: &Url, headers: &HeaderMap) -> Option<Url> {
     let link = headers.get("link")?.to_str().ok()?;
-    let target = link.split(';').next()?.trim().trim_start_matches('<').trim_end_matches('>');
+    let target = link
+        .split(';')
+        .next()?
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
     current.join(target).ok()
 }
 
@@ -537,7 +687,11 @@ fn parse_challenge(s: &str) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     let mut rest = s.trim();
     while let Some((key, after)) = rest.split_once('=') {
-        let key = key.trim().trim_start_matches(',').trim().to_ascii_lowercase();
+        let key = key
+            .trim()
+            .trim_start_matches(',')
+            .trim()
+            .to_ascii_lowercase();
         let after = after.trim_start();
         let (value, tail) = if let Some(q) = after.strip_prefix('"') {
             let end = q.find('"').unwrap_or(q.len());
@@ -558,22 +712,37 @@ mod tests {
 
     #[test]
     fn challenge_and_link_parsing() {
-        let p = parse_challenge(r#" realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#);
+        let p = parse_challenge(
+            r#" realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#,
+        );
         assert_eq!(p["realm"], "https://auth.example/token");
         assert_eq!(p["scope"], "repository:a/b:pull,push");
         let mut h = HeaderMap::new();
-        h.insert("link", "</v2/_catalog?last=b&n=2>; rel=\"next\"".parse().unwrap());
-        let u = next_link(&Url::parse("http://127.0.0.1:5000/v2/_catalog?n=2").unwrap(), &h).unwrap();
+        h.insert(
+            "link",
+            "</v2/_catalog?last=b&n=2>; rel=\"next\"".parse().unwrap(),
+        );
+        let u = next_link(
+            &Url::parse("http://127.0.0.1:5000/v2/_catalog?n=2").unwrap(),
+            &h,
+        )
+        .unwrap();
         assert_eq!(u.as_str(), "http://127.0.0.1:5000/v2/_catalog?last=b&n=2");
     }
 
     #[test]
     fn loopback_is_plain_http() {
-        let s = RegistrySettings { insecure: vec!["10.0.0.1:8787".into()], ..Default::default() };
+        let s = RegistrySettings {
+            insecure: vec!["10.0.0.1:8787".into()],
+            ..Default::default()
+        };
         assert!(s.is_plain_http("127.0.0.1:5000"));
         assert!(s.is_plain_http("10.0.0.1:8787"));
         assert!(!s.is_plain_http("quay.io"));
-        let t = RegistrySettings { tls: vec!["127.0.0.1:5000".into()], ..Default::default() };
+        let t = RegistrySettings {
+            tls: vec!["127.0.0.1:5000".into()],
+            ..Default::default()
+        };
         assert!(!t.is_plain_http("127.0.0.1:5000"));
     }
 }

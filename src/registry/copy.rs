@@ -26,7 +26,10 @@ pub struct BlobLedger {
 impl BlobLedger {
     fn slot(&self, registry: &str, digest: &str) -> Arc<tokio::sync::Mutex<Option<String>>> {
         let mut slots = self.slots.lock().expect("ledger lock");
-        slots.entry(format!("{registry}|{digest}")).or_default().clone()
+        slots
+            .entry(format!("{registry}|{digest}"))
+            .or_default()
+            .clone()
     }
 }
 
@@ -48,7 +51,9 @@ pub struct CopyOptions {
 
 impl Default for CopyOptions {
     fn default() -> Self {
-        Self { blob_concurrency: 4 }
+        Self {
+            blob_concurrency: 4,
+        }
     }
 }
 
@@ -111,7 +116,8 @@ pub async fn copy_image(
             from.manifest_digest(&src.repository, &src.reference),
             to.manifest_digest(&dst.repository, &dst.reference)
         )?;
-        let source_digest = source_digest.with_context(|| format!("{src}: no such image in the source registry"))?;
+        let source_digest = source_digest
+            .with_context(|| format!("{src}: no such image in the source registry"))?;
         if present_digest.as_deref() == Some(source_digest.as_str()) {
             // Debug: a rerun finds every image present; the mirror's summary says how many.
             tracing::debug!("{dst}: already present ({source_digest})");
@@ -122,22 +128,31 @@ pub async fn copy_image(
         let manifest = from
             .manifest(&src.repository, &source_digest)
             .await?
-            .with_context(|| format!("{src}: manifest {source_digest} vanished from the source registry"))?;
+            .with_context(|| {
+                format!("{src}: manifest {source_digest} vanished from the source registry")
+            })?;
         report.digest = manifest.digest.clone();
-        let counters = Counters { run: ctx.stats.clone(), image: Arc::default() };
+        let counters = Counters {
+            run: ctx.stats.clone(),
+            image: Arc::default(),
+        };
         if manifest.is_list() {
             for entry in manifest.parse()?.manifests {
                 let child = from
                     .manifest(&src.repository, &entry.digest)
                     .await?
-                    .with_context(|| format!("{src}: listed manifest {} is missing", entry.digest))?;
+                    .with_context(|| {
+                        format!("{src}: listed manifest {} is missing", entry.digest)
+                    })?;
                 copy_blobs(from, src, to, dst, &child, opts, &ctx.ledger, &counters).await?;
-                to.put_manifest(&dst.repository, &child.digest, &child).await?;
+                to.put_manifest(&dst.repository, &child.digest, &child)
+                    .await?;
             }
         } else {
             copy_blobs(from, src, to, dst, &manifest, opts, &ctx.ledger, &counters).await?;
         }
-        to.put_manifest(&dst.repository, &dst.reference, &manifest).await?;
+        to.put_manifest(&dst.repository, &dst.reference, &manifest)
+            .await?;
         report.status = CopyStatus::Copied;
         report.blobs_sent = counters.image.blobs_sent.load(Ordering::Relaxed);
         report.blobs_mounted = counters.image.blobs_mounted.load(Ordering::Relaxed);
@@ -189,10 +204,14 @@ async fn copy_blobs(
         // Foreign layers live elsewhere (their `urls`); registries do not hold them.
         .filter(|d| d.urls.is_empty())
         .collect();
-    futures::stream::iter(blobs.into_iter().map(|d| copy_blob(from, src, to, dst, d, ledger, counters)))
-        .buffer_unordered(opts.blob_concurrency.max(1))
-        .try_collect::<Vec<()>>()
-        .await?;
+    futures::stream::iter(
+        blobs
+            .into_iter()
+            .map(|d| copy_blob(from, src, to, dst, d, ledger, counters)),
+    )
+    .buffer_unordered(opts.blob_concurrency.max(1))
+    .try_collect::<Vec<()>>()
+    .await?;
     Ok(())
 }
 
@@ -215,7 +234,9 @@ async fn copy_blob(
     }
     // Mount from a repository this run already filled, else from the source
     // repository when both sides are one registry.
-    let mount_from = known.clone().or_else(|| (from.host() == to.host()).then(|| src.repository.clone()));
+    let mount_from = known
+        .clone()
+        .or_else(|| (from.host() == to.host()).then(|| src.repository.clone()));
     let what = format!("blob {digest} to {}/{repo}", to.host());
     with_retries(&what, to.attempts(), || async {
         if mount_from.is_none() && to.blob_exists(repo, digest).await? {
@@ -234,8 +255,16 @@ async fn copy_blob(
         };
         let resp = from.blob_stream(&src.repository, digest).await?;
         let c = counters.clone();
-        let stream = resp.bytes_stream().inspect_ok(move |chunk| c.add(|s| &s.bytes_sent, chunk.len() as u64));
-        to.finish_upload(location, digest, blob.size, reqwest::Body::wrap_stream(stream)).await?;
+        let stream = resp
+            .bytes_stream()
+            .inspect_ok(move |chunk| c.add(|s| &s.bytes_sent, chunk.len() as u64));
+        to.finish_upload(
+            location,
+            digest,
+            blob.size,
+            reqwest::Body::wrap_stream(stream),
+        )
+        .await?;
         counters.add(|s| &s.blobs_sent, 1);
         Ok(())
     })

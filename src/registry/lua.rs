@@ -4,8 +4,8 @@ use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CopyContext, CopyOptions, ImageRef, MirrorItem, MirrorOptions, RebuildOptions, Registry, RegistrySettings,
-    copy_image, mirror_images, rebuild_patched,
+    CopyContext, CopyOptions, ImageRef, MirrorItem, MirrorOptions, RebuildOptions, Registry,
+    RegistrySettings, copy_image, mirror_images, rebuild_patched,
 };
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
@@ -111,10 +111,20 @@ struct Tags {
 }
 
 /// Raises with every failure when a batch had some and the caller did not allow it.
-fn check_failures<'a>(what: &str, allow: bool, failures: impl Iterator<Item = (&'a str, &'a str)>) -> anyhow::Result<()> {
-    let lines: Vec<String> = failures.map(|(name, err)| format!("  {name}: {err}")).collect();
+fn check_failures<'a>(
+    what: &str,
+    allow: bool,
+    failures: impl Iterator<Item = (&'a str, &'a str)>,
+) -> anyhow::Result<()> {
+    let lines: Vec<String> = failures
+        .map(|(name, err)| format!("  {name}: {err}"))
+        .collect();
     if !allow && !lines.is_empty() {
-        bail!("{} of the {what} failed:\n{}", lines.len(), lines.join("\n"));
+        bail!(
+            "{} of the {what} failed:\n{}",
+            lines.len(),
+            lines.join("\n")
+        );
     }
     Ok(())
 }
@@ -126,14 +136,20 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "registry_catalog",
             doc: "Lists the repositories of a registry (`/v2/_catalog`, all pages).",
-            params: &[Param { name: "opts", ty: "{registry: string, registries?: apex.RegistrySettings}", doc: "registry is `host:port`" }],
+            params: &[Param {
+                name: "opts",
+                ty: "{registry: string, registries?: apex.RegistrySettings}",
+                doc: "registry is `host:port`",
+            }],
             returns: "{repositories: string[]}",
             is_async: true,
             effect: Effect::ReadRemote,
         },
         |a: CatalogArgs| async move {
             let reg = Registry::new(&a.registry, &a.registries)?;
-            Ok(Repositories { repositories: reg.catalog().await? })
+            Ok(Repositories {
+                repositories: reg.catalog().await?,
+            })
         },
     )?;
     api.async_fn(
@@ -151,7 +167,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
         |a: TagsArgs| async move {
             let reg = Registry::new(&a.registry, &a.registries)?;
-            Ok(Tags { tags: reg.tags(&a.repository).await? })
+            Ok(Tags {
+                tags: reg.tags(&a.repository).await?,
+            })
         },
     )?;
     api.async_fn(

@@ -51,7 +51,10 @@ pub struct MirrorOptions {
 
 impl Default for MirrorOptions {
     fn default() -> Self {
-        Self { concurrency: 4, copy: CopyOptions::default() }
+        Self {
+            concurrency: 4,
+            copy: CopyOptions::default(),
+        }
     }
 }
 
@@ -64,7 +67,10 @@ pub struct Registries {
 
 impl Registries {
     pub fn new(settings: RegistrySettings) -> Self {
-        Self { settings, clients: Default::default() }
+        Self {
+            settings,
+            clients: Default::default(),
+        }
     }
 
     /// The client for `host`, created on first use.
@@ -79,7 +85,12 @@ impl Registries {
     }
 }
 
-async fn copy_one(regs: &Registries, item: &MirrorItem, opts: CopyOptions, ctx: &CopyContext) -> anyhow::Result<CopyReport> {
+async fn copy_one(
+    regs: &Registries,
+    item: &MirrorItem,
+    opts: CopyOptions,
+    ctx: &CopyContext,
+) -> anyhow::Result<CopyReport> {
     let src = ImageRef::parse(&item.source)?;
     let dst = ImageRef::parse(&item.destination)?;
     let from = regs.get(&src.registry)?;
@@ -88,7 +99,11 @@ async fn copy_one(regs: &Registries, item: &MirrorItem, opts: CopyOptions, ctx: 
 }
 
 /// Copies every item; never stops at the first failure.
-pub async fn mirror_images(items: &[MirrorItem], settings: RegistrySettings, opts: MirrorOptions) -> MirrorSummary {
+pub async fn mirror_images(
+    items: &[MirrorItem],
+    settings: RegistrySettings,
+    opts: MirrorOptions,
+) -> MirrorSummary {
     let regs = Arc::new(Registries::new(settings));
     let ctx = Arc::new(CopyContext::default());
     let mut progress = Progress::new("mirroring images", Some(items.len() as u64), Unit::Items);

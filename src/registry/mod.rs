@@ -12,11 +12,15 @@ mod reference;
 
 pub use auth::Credentials;
 pub use client::{
-    DOCKER_LIST, DOCKER_MANIFEST, Descriptor, ManifestBody, Mount, OCI_INDEX, OCI_MANIFEST, RawManifest, Registry,
-    RegistrySettings, StatusError, sha256_digest,
+    DOCKER_LIST, DOCKER_MANIFEST, Descriptor, ManifestBody, Mount, OCI_INDEX, OCI_MANIFEST,
+    RawManifest, Registry, RegistrySettings, StatusError, sha256_digest,
 };
-pub use copy::{BlobLedger, CopyContext, CopyOptions, CopyReport, CopyStats, CopyStatus, copy_image};
+pub use copy::{
+    BlobLedger, CopyContext, CopyOptions, CopyReport, CopyStats, CopyStatus, copy_image,
+};
 pub use lua::register;
-pub use mirror::{MirrorFailure, MirrorItem, MirrorOptions, MirrorSummary, Registries, mirror_images};
+pub use mirror::{
+    MirrorFailure, MirrorItem, MirrorOptions, MirrorSummary, Registries, mirror_images,
+};
 pub use rebuild::{RebuildFailure, RebuildOptions, RebuildSummary, Rebuilt, rebuild_patched};
 pub use reference::ImageRef;

@@ -70,7 +70,9 @@ pub struct RebuildSummary {
 
 fn patch_dirs(dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
-    for entry in std::fs::read_dir(dir).with_context(|| format!("reading patch directory {}", dir.display()))? {
+    for entry in std::fs::read_dir(dir)
+        .with_context(|| format!("reading patch directory {}", dir.display()))?
+    {
         let entry = entry?;
         if entry.file_type()?.is_dir() && entry.path().join("Dockerfile").is_file() {
             names.push(entry.file_name().to_string_lossy().into_owned());
@@ -85,19 +87,38 @@ fn matches(repo: &str, name: &str) -> bool {
     base == name || base.strip_prefix("centos-binary-") == Some(name)
 }
 
-async fn pick_source_tag(reg: &Registry, repo: &str, opts: &RebuildOptions, tag: &str) -> anyhow::Result<String> {
+async fn pick_source_tag(
+    reg: &Registry,
+    repo: &str,
+    opts: &RebuildOptions,
+    tag: &str,
+) -> anyhow::Result<String> {
     if let Some(t) = &opts.source_tag {
         return Ok(t.clone());
     }
-    let tags: Vec<String> = reg.tags(repo).await?.into_iter().filter(|t| t != tag).collect();
+    let tags: Vec<String> = reg
+        .tags(repo)
+        .await?
+        .into_iter()
+        .filter(|t| t != tag)
+        .collect();
     match tags.as_slice() {
         [one] => Ok(one.clone()),
         [] => bail!("{repo} has no tag to rebuild from"),
-        many => bail!("{repo} has several tags ({}); give source_tag", many.join(", ")),
+        many => bail!(
+            "{repo} has several tags ({}); give source_tag",
+            many.join(", ")
+        ),
     }
 }
 
-async fn rebuild_one(reg: &Registry, repo: &str, dir: PathBuf, opts: &RebuildOptions, tag: &str) -> anyhow::Result<Rebuilt> {
+async fn rebuild_one(
+    reg: &Registry,
+    repo: &str,
+    dir: PathBuf,
+    opts: &RebuildOptions,
+    tag: &str,
+) -> anyhow::Result<Rebuilt> {
     let source_tag = pick_source_tag(reg, repo, opts, tag).await?;
     let source = format!("{}/{repo}:{source_tag}", opts.registry);
     let target = format!("{}/{repo}:{tag}", opts.registry);
@@ -113,7 +134,12 @@ async fn rebuild_one(reg: &Registry, repo: &str, dir: PathBuf, opts: &RebuildOpt
     };
     engine::build_image(&docker, &build).await?;
     let pushed = engine::push_image(&docker, &target, opts.credentials.as_ref()).await?;
-    Ok(Rebuilt { image: target, source, user: base.user, digest: pushed.digest })
+    Ok(Rebuilt {
+        image: target,
+        source,
+        user: base.user,
+        digest: pushed.digest,
+    })
 }
 
 /// Rebuilds, tags and pushes every patched image present in the registry;
@@ -131,7 +157,11 @@ pub async fn rebuild_patched(opts: &RebuildOptions) -> anyhow::Result<RebuildSum
             None => summary.not_in_registry.push(name),
         }
     }
-    let mut progress = Progress::new("rebuilding patched images", Some(jobs.len() as u64), Unit::Items);
+    let mut progress = Progress::new(
+        "rebuilding patched images",
+        Some(jobs.len() as u64),
+        Unit::Items,
+    );
     let (reg, tag) = (&reg, tag.as_str());
     let mut results = futures::stream::iter(jobs.into_iter().map(|(name, repo, dir)| async move {
         (name, rebuild_one(reg, &repo, dir, opts, tag).await)
@@ -143,12 +173,19 @@ pub async fn rebuild_patched(opts: &RebuildOptions) -> anyhow::Result<RebuildSum
             Ok(r) => summary.rebuilt.push(r),
             Err(e) => {
                 tracing::error!("rebuilding {name}: {e:#}");
-                summary.failed.push(RebuildFailure { name, error: format!("{e:#}") });
+                summary.failed.push(RebuildFailure {
+                    name,
+                    error: format!("{e:#}"),
+                });
             }
         }
     }
     drop(results);
-    progress.finish(&format!("{} rebuilt, {} failed", summary.rebuilt.len(), summary.failed.len()));
+    progress.finish(&format!(
+        "{} rebuilt, {} failed",
+        summary.rebuilt.len(),
+        summary.failed.len()
+    ));
     summary.rebuilt.sort_by(|a, b| a.image.cmp(&b.image));
     Ok(summary)
 }
@@ -157,8 +194,17 @@ pub async fn rebuild_patched(opts: &RebuildOptions) -> anyhow::Result<RebuildSum
 mod tests {
     #[test]
     fn patch_dir_names_match_tripleo_repos() {
-        assert!(super::matches("tripleomaster/centos-binary-nova-api", "nova-api"));
-        assert!(super::matches("tripleomaster/centos-binary-nova-api", "centos-binary-nova-api"));
-        assert!(!super::matches("tripleomaster/centos-binary-nova-api-cfn", "nova-api"));
+        assert!(super::matches(
+            "tripleomaster/centos-binary-nova-api",
+            "nova-api"
+        ));
+        assert!(super::matches(
+            "tripleomaster/centos-binary-nova-api",
+            "centos-binary-nova-api"
+        ));
+        assert!(!super::matches(
+            "tripleomaster/centos-binary-nova-api-cfn",
+            "nova-api"
+        ));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 
 /// One image in one registry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -38,17 +38,26 @@ impl ImageRef {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))
         {
-            bail!("image reference {s:?}: invalid repository {repository:?} (lowercase letters, digits, '._-/')");
+            bail!(
+                "image reference {s:?}: invalid repository {repository:?} (lowercase letters, digits, '._-/')"
+            );
         }
         if reference.is_empty() {
             bail!("image reference {s:?}: empty tag or digest");
         }
-        Ok(Self { registry: registry.to_string(), repository: repository.to_string(), reference })
+        Ok(Self {
+            registry: registry.to_string(),
+            repository: repository.to_string(),
+            reference,
+        })
     }
 
     /// The same image under another reference (tag or digest).
     pub fn with_reference(&self, reference: &str) -> Self {
-        Self { reference: reference.to_string(), ..self.clone() }
+        Self {
+            reference: reference.to_string(),
+            ..self.clone()
+        }
     }
 
     /// Whether the reference is a digest rather than a tag.
@@ -60,7 +69,11 @@ impl ImageRef {
 impl fmt::Display for ImageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sep = if self.is_digest() { '@' } else { ':' };
-        write!(f, "{}/{}{}{}", self.registry, self.repository, sep, self.reference)
+        write!(
+            f,
+            "{}/{}{}{}",
+            self.registry, self.repository, sep, self.reference
+        )
     }
 }
 
@@ -70,7 +83,9 @@ mod tests {
 
     #[test]
     fn parses_tag_digest_and_default() {
-        let r = ImageRef::parse("127.0.0.1:8787/tripleomaster/centos-binary-nova-api:current-tripleo").unwrap();
+        let r =
+            ImageRef::parse("127.0.0.1:8787/tripleomaster/centos-binary-nova-api:current-tripleo")
+                .unwrap();
         assert_eq!(r.registry, "127.0.0.1:8787");
         assert_eq!(r.repository, "tripleomaster/centos-binary-nova-api");
         assert_eq!(r.reference, "current-tripleo");
@@ -82,7 +97,12 @@ mod tests {
 
     #[test]
     fn rejects_missing_registry_and_bad_names() {
-        assert!(ImageRef::parse("tripleomaster/nova:1").unwrap_err().to_string().contains("names no registry"));
+        assert!(
+            ImageRef::parse("tripleomaster/nova:1")
+                .unwrap_err()
+                .to_string()
+                .contains("names no registry")
+        );
         assert!(ImageRef::parse("host:1/Upper:1").is_err());
     }
 }

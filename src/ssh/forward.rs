@@ -21,7 +21,10 @@ pub async fn forward_socket(host: &SshHost, remote: &Path) -> Result<PathBuf, Ss
     if !remote.is_absolute() {
         return Err(SshError::Config {
             host: host.label(),
-            msg: format!("the socket to forward must be an absolute path on the host, not {}", remote.display()),
+            msg: format!(
+                "the socket to forward must be an absolute path on the host, not {}",
+                remote.display()
+            ),
         });
     }
     let conn = pool::connection(host).await?;
@@ -37,7 +40,11 @@ pub async fn forward_socket(host: &SshHost, remote: &Path) -> Result<PathBuf, Ss
         .await
         .map_err(|e| SshError::Io {
             host: host.label(),
-            msg: format!("cannot forward {} to {}: {e}", remote.display(), local.display()),
+            msg: format!(
+                "cannot forward {} to {}: {e}",
+                remote.display(),
+                local.display()
+            ),
         })?;
     tracing::debug!(host = %host.label(), remote = %remote.display(), local = %local.display(), "socket forwarded");
     forwards.push((local.clone(), remote.to_path_buf()));
@@ -48,7 +55,10 @@ pub async fn forward_socket(host: &SshHost, remote: &Path) -> Result<PathBuf, Ss
 /// local sockets.
 pub async fn cancel_all(conn: &pool::Connection) {
     for (local, remote) in conn.forwards.lock().await.drain(..) {
-        let _ = conn.session.close_port_forward(ForwardType::Local, local.clone(), remote).await;
+        let _ = conn
+            .session
+            .close_port_forward(ForwardType::Local, local.clone(), remote)
+            .await;
         let _ = std::fs::remove_file(&local);
     }
 }

@@ -70,21 +70,37 @@ impl SshHost {
         use sha2::Digest as _;
         let who = format!(
             "{:?}",
-            (&self.address, self.port, &self.user, &self.key, &self.agent_socket, &self.known_hosts,
-             self.accept_new, &self.jump, &self.ssh_config)
+            (
+                &self.address,
+                self.port,
+                &self.user,
+                &self.key,
+                &self.agent_socket,
+                &self.known_hosts,
+                self.accept_new,
+                &self.jump,
+                &self.ssh_config
+            )
         );
         hex::encode(&sha2::Sha256::digest(who.as_bytes())[..12])
     }
 
     /// `user@address:port` for logs and errors.
     pub fn label(&self) -> String {
-        let user = self.user.as_deref().map(|u| format!("{u}@")).unwrap_or_default();
+        let user = self
+            .user
+            .as_deref()
+            .map(|u| format!("{u}@"))
+            .unwrap_or_default();
         let port = self.port.map(|p| format!(":{p}")).unwrap_or_default();
         format!("{user}{}{port}", self.address)
     }
 
     fn known_hosts_label(&self) -> String {
-        self.known_hosts.as_ref().map_or_else(|| "~/.ssh/known_hosts".to_string(), |p| p.display().to_string())
+        self.known_hosts.as_ref().map_or_else(
+            || "~/.ssh/known_hosts".to_string(),
+            |p| p.display().to_string(),
+        )
     }
 }
 
@@ -105,11 +121,17 @@ fn idle_secs(host: &SshHost) -> usize {
 /// `accept-new` (which still refuses a changed key).
 pub async fn connect(host: &SshHost) -> Result<Session, SshError> {
     let mut b = SessionBuilder::default();
-    b.known_hosts_check(if host.accept_new { KnownHosts::Add } else { KnownHosts::Strict })
-        .connect_timeout(Duration::from_secs(host.connect_timeout.unwrap_or(30)))
-        .server_alive_interval(Duration::from_secs(15))
-        .control_directory(super::kept::control_dir()?)
-        .control_persist(ControlPersist::IdleFor(idle_secs(host).try_into().expect("non-zero")));
+    b.known_hosts_check(if host.accept_new {
+        KnownHosts::Add
+    } else {
+        KnownHosts::Strict
+    })
+    .connect_timeout(Duration::from_secs(host.connect_timeout.unwrap_or(30)))
+    .server_alive_interval(Duration::from_secs(15))
+    .control_directory(super::kept::control_dir()?)
+    .control_persist(ControlPersist::IdleFor(
+        idle_secs(host).try_into().expect("non-zero"),
+    ));
     if let Some(p) = host.port {
         b.port(p);
     }
@@ -141,14 +163,21 @@ pub async fn connect(host: &SshHost) -> Result<Session, SshError> {
         b.jump_hosts(&host.jump);
     }
     tracing::debug!(host = %host.label(), "opening ssh master connection");
-    b.connect(&host.address).await.map_err(|e| interpret_connect_error(host, e))
+    b.connect(&host.address)
+        .await
+        .map_err(|e| interpret_connect_error(host, e))
 }
 
 /// Turns ssh's own words into an error that says what to do.
 fn interpret_connect_error(host: &SshHost, e: openssh::Error) -> SshError {
     let text = match &e {
         openssh::Error::Connect(io) | openssh::Error::Master(io) => io.to_string(),
-        other => format!("{other}: {}", std::error::Error::source(other).map(|s| s.to_string()).unwrap_or_default()),
+        other => format!(
+            "{other}: {}",
+            std::error::Error::source(other)
+                .map(|s| s.to_string())
+                .unwrap_or_default()
+        ),
     };
     let label = host.label();
     let known_hosts = host.known_hosts_label();
@@ -157,17 +186,34 @@ fn interpret_connect_error(host: &SshHost, e: openssh::Error) -> SshError {
     {
         let offending = text
             .lines()
-            .find_map(|l| l.split_once("Offending ").map(|(_, r)| r.trim().to_string()))
+            .find_map(|l| {
+                l.split_once("Offending ")
+                    .map(|(_, r)| r.trim().to_string())
+            })
             .unwrap_or_default();
-        return SshError::HostKeyChanged { host: label, known_hosts, detail: offending };
+        return SshError::HostKeyChanged {
+            host: label,
+            known_hosts,
+            detail: offending,
+        };
     }
     if text.contains("Host key verification failed") || text.contains("host key is known") {
-        return SshError::HostKeyUnknown { host: label, known_hosts };
+        return SshError::HostKeyUnknown {
+            host: label,
+            known_hosts,
+        };
     }
     if text.contains("Permission denied") {
-        let with =
-            host.key.as_ref().map_or("the agent or default keys".to_string(), |k| format!("key {}", k.display()));
+        let with = host
+            .key
+            .as_ref()
+            .map_or("the agent or default keys".to_string(), |k| {
+                format!("key {}", k.display())
+            });
         return SshError::AuthFailed { host: label, with };
     }
-    SshError::Connect { host: label, msg: text.trim().to_string() }
+    SshError::Connect {
+        host: label,
+        msg: text.trim().to_string(),
+    }
 }

@@ -32,18 +32,34 @@ pub fn control_dir() -> Result<&'static Path, SshError> {
         return Ok(d);
     }
     let uid = rustix::process::getuid().as_raw();
-    let dir = match std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from).filter(|d| d.is_dir()) {
+    let dir = match std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|d| d.is_dir())
+    {
         Some(runtime) => runtime.join("apex-ssh"),
         None => std::env::temp_dir().join(format!("apex-ssh-{uid}")),
     };
-    let fail = |msg: String| SshError::Config { host: "-".into(), msg };
-    if let Err(e) = std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir)
+    let fail = |msg: String| SshError::Config {
+        host: "-".into(),
+        msg,
+    };
+    if let Err(e) = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir)
         && e.kind() != std::io::ErrorKind::AlreadyExists
     {
-        return Err(fail(format!("cannot create the ssh control directory {}: {e}", dir.display())));
+        return Err(fail(format!(
+            "cannot create the ssh control directory {}: {e}",
+            dir.display()
+        )));
     }
-    let meta = std::fs::symlink_metadata(&dir)
-        .map_err(|e| fail(format!("cannot read the ssh control directory {}: {e}", dir.display())))?;
+    let meta = std::fs::symlink_metadata(&dir).map_err(|e| {
+        fail(format!(
+            "cannot read the ssh control directory {}: {e}",
+            dir.display()
+        ))
+    })?;
     if !meta.is_dir() || meta.uid() != uid {
         return Err(fail(format!(
             "the ssh control directory {} must be a directory owned by uid {uid} (it is owned by uid {}); \
@@ -54,8 +70,12 @@ pub fn control_dir() -> Result<&'static Path, SshError> {
     }
     if meta.mode() & 0o077 != 0 {
         use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| fail(format!("cannot make the ssh control directory {} private: {e}", dir.display())))?;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).map_err(|e| {
+            fail(format!(
+                "cannot make the ssh control directory {} private: {e}",
+                dir.display()
+            ))
+        })?;
     }
     tidy(&dir);
     Ok(DIR.get_or_init(|| dir))
@@ -65,7 +85,9 @@ pub fn control_dir() -> Result<&'static Path, SshError> {
 /// forward sockets of dead processes, and the per-process directories of
 /// apex versions that kept no master.
 fn tidy(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let path = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
@@ -74,10 +96,9 @@ fn tidy(dir: &Path) {
                 let _ = std::fs::remove_file(&path);
             }
         } else if name.starts_with(MASTER_DIR_PREFIX) {
-            let old = e
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| SystemTime::now().duration_since(t).unwrap_or_default() > STALE_AFTER);
+            let old = e.metadata().and_then(|m| m.modified()).is_ok_and(|t| {
+                SystemTime::now().duration_since(t).unwrap_or_default() > STALE_AFTER
+            });
             if old && !path.join("master").exists() {
                 let _ = std::fs::remove_dir_all(&path);
             }
@@ -104,7 +125,11 @@ fn forward_owner(name: &str) -> Option<u32> {
 
 /// The local path of the `n`th forward of this process over `host`'s master.
 pub fn forward_path(host: &SshHost, n: usize) -> Result<PathBuf, SshError> {
-    Ok(control_dir()?.join(format!("fwd-{}-{}-{n}.sock", &host.connection_id()[..8], std::process::id())))
+    Ok(control_dir()?.join(format!(
+        "fwd-{}-{}-{n}.sock",
+        &host.connection_id()[..8],
+        std::process::id()
+    )))
 }
 
 fn record_path(host: &SshHost) -> Result<PathBuf, SshError> {
@@ -116,7 +141,10 @@ fn read_record(path: &Path) -> Option<(PathBuf, Option<PathBuf>)> {
     let text = std::fs::read_to_string(path).ok()?;
     let mut lines = text.lines();
     let ctl = PathBuf::from(lines.next().filter(|l| !l.is_empty())?);
-    Some((ctl, lines.next().filter(|l| !l.is_empty()).map(PathBuf::from)))
+    Some((
+        ctl,
+        lines.next().filter(|l| !l.is_empty()).map(PathBuf::from),
+    ))
 }
 
 /// The master an earlier run kept for `host`, when it still answers.
@@ -143,9 +171,17 @@ pub async fn keep_or_close(host: &SshHost, session: Session) {
         let _ = session.close().await;
         return;
     }
-    let Ok(record) = record_path(host) else { return };
+    let Ok(record) = record_path(host) else {
+        return;
+    };
     let (ctl, log) = session.detach();
-    let text = format!("{}\n{}\n", ctl.display(), log.as_deref().map(|l| l.display().to_string()).unwrap_or_default());
+    let text = format!(
+        "{}\n{}\n",
+        ctl.display(),
+        log.as_deref()
+            .map(|l| l.display().to_string())
+            .unwrap_or_default()
+    );
     if let Err(e) = crate::host_helpers::files::write_atomic(&record, text.as_bytes(), None) {
         tracing::debug!(host = %host.label(), "the kept ssh connection is not recorded: {e:#}");
     }

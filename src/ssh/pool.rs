@@ -30,7 +30,12 @@ static POOL: LazyLock<Mutex<HashMap<SshHost, Slot>>> = LazyLock::new(Default::de
 
 /// The connection to `host`, opened on first use or when the last one died.
 pub async fn connection(host: &SshHost) -> Result<Arc<Connection>, SshError> {
-    let slot = POOL.lock().unwrap_or_else(|p| p.into_inner()).entry(host.clone()).or_default().clone();
+    let slot = POOL
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .entry(host.clone())
+        .or_default()
+        .clone();
     let mut current = slot.lock().await;
     if let Some(conn) = current.as_ref() {
         if conn.session.check().await.is_ok() {
@@ -42,7 +47,11 @@ pub async fn connection(host: &SshHost) -> Result<Arc<Connection>, SshError> {
         Some(s) => s,
         None => connect(host).await?,
     };
-    let conn = Arc::new(Connection { session, channels: Semaphore::new(MAX_CHANNELS), forwards: Default::default() });
+    let conn = Arc::new(Connection {
+        session,
+        channels: Semaphore::new(MAX_CHANNELS),
+        forwards: Default::default(),
+    });
     *current = Some(conn.clone());
     Ok(conn)
 }
@@ -55,7 +64,11 @@ pub async fn is_alive(conn: &Connection) -> bool {
 /// Ends the run's use of every pooled connection: each is kept open for the
 /// next run (its host's `persist`) or closed.
 pub async fn close_all() {
-    let slots: Vec<(SshHost, Slot)> = POOL.lock().unwrap_or_else(|p| p.into_inner()).drain().collect();
+    let slots: Vec<(SshHost, Slot)> = POOL
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .drain()
+        .collect();
     for (host, slot) in slots {
         if let Some(conn) = slot.lock().await.take() {
             // Forwards end with the run even while a straggler still holds the connection.

@@ -32,7 +32,10 @@ pub struct RemoteCommand {
 
 impl RemoteCommand {
     pub fn new(command: impl Into<String>) -> Self {
-        Self { command: command.into(), ..Default::default() }
+        Self {
+            command: command.into(),
+            ..Default::default()
+        }
     }
 
     pub fn check(mut self) -> Self {
@@ -65,7 +68,12 @@ impl CommandOutput {
 }
 
 /// Reads a stream to its end, logging complete lines as they arrive.
-async fn pump(mut r: impl AsyncRead + Unpin, host: &str, stream: &'static str, log: bool) -> std::io::Result<Vec<u8>> {
+async fn pump(
+    mut r: impl AsyncRead + Unpin,
+    host: &str,
+    stream: &'static str,
+    log: bool,
+) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     let mut logged = 0;
@@ -113,7 +121,9 @@ async fn feed(
     mut stdin: Option<openssh::ChildStdin>,
     mut input: Option<Box<dyn AsyncRead + Send + Unpin + '_>>,
 ) -> std::io::Result<()> {
-    let (Some(w), Some(r)) = (stdin.as_mut(), input.as_mut()) else { return Ok(()) };
+    let (Some(w), Some(r)) = (stdin.as_mut(), input.as_mut()) else {
+        return Ok(());
+    };
     match tokio::io::copy(r, w).await {
         Ok(_) => {}
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
@@ -131,7 +141,11 @@ pub async fn run_with_input(
     input: Option<Box<dyn AsyncRead + Send + Unpin + '_>>,
 ) -> Result<CommandOutput, SshError> {
     let conn = pool::connection(host).await?;
-    let _permit = conn.channels.acquire().await.expect("semaphore never closed");
+    let _permit = conn
+        .channels
+        .acquire()
+        .await
+        .expect("semaphore never closed");
     let label = host.label();
     tracing::info!(host = %label, command = %cmd.command, "ssh run");
     let started = Instant::now();
@@ -153,7 +167,10 @@ pub async fn run_with_input(
         Err(Exit::TimedOut) => return Err(timed_out()),
         Err(Exit::Terminated(out)) => {
             if ssh_mux_closed(&out.stderr) || !pool::is_alive(&conn).await {
-                return Err(SshError::Disconnected { host: label, command: cmd.command.clone() });
+                return Err(SshError::Disconnected {
+                    host: label,
+                    command: cmd.command.clone(),
+                });
             }
             out
         }
@@ -195,30 +212,52 @@ async fn execute(
     let mut child = conn
         .session
         .raw_command(remote_line(cmd))
-        .stdin(if input.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .await
         .map_err(|e| io("cannot open a channel", &e))?;
-    let (stdin, stdout, stderr) = (child.stdin().take(), child.stdout().take(), child.stderr().take());
+    let (stdin, stdout, stderr) = (
+        child.stdin().take(),
+        child.stdout().take(),
+        child.stderr().take(),
+    );
     let (Some(stdout), Some(stderr)) = (stdout, stderr) else {
         return Err(io("channel", &"no output pipes"));
     };
     let log = !cmd.quiet;
-    let (fed, out, err) =
-        tokio::join!(feed(stdin, input), pump(stdout, label, "stdout", log), pump(stderr, label, "stderr", log));
+    let (fed, out, err) = tokio::join!(
+        feed(stdin, input),
+        pump(stdout, label, "stdout", log),
+        pump(stderr, label, "stderr", log)
+    );
     fed.map_err(|e| io("writing stdin", &e))?;
-    let (stdout, stderr) = (out.map_err(|e| io("reading stdout", &e))?, err.map_err(|e| io("reading stderr", &e))?);
+    let (stdout, stderr) = (
+        out.map_err(|e| io("reading stdout", &e))?,
+        err.map_err(|e| io("reading stderr", &e))?,
+    );
     let status = match child.wait().await {
         Ok(s) => s.code().unwrap_or(255),
         Err(openssh::Error::RemoteProcessTerminated | openssh::Error::Disconnected) => {
-            return Err(Exit::Terminated(CommandOutput { status: 255, stdout, stderr }));
+            return Err(Exit::Terminated(CommandOutput {
+                status: 255,
+                stdout,
+                stderr,
+            }));
         }
         Err(openssh::Error::Remote(e)) if e.kind() == std::io::ErrorKind::NotFound => 127,
         Err(e) => return Err(io("waiting for the command", &e)),
     };
-    Ok(CommandOutput { status, stdout, stderr })
+    Ok(CommandOutput {
+        status,
+        stdout,
+        stderr,
+    })
 }
 
 /// What the local ssh client prints when the connection under a channel died.
@@ -229,12 +268,17 @@ fn ssh_mux_closed(stderr: &[u8]) -> bool {
 
 /// Runs a command on a host (see [`RemoteCommand`]).
 pub async fn run_ssh(host: &SshHost, cmd: &RemoteCommand) -> Result<CommandOutput, SshError> {
-    let input: Option<Box<dyn AsyncRead + Send + Unpin>> =
-        cmd.stdin.as_ref().map(|b| Box::new(std::io::Cursor::new(b.clone())) as Box<dyn AsyncRead + Send + Unpin>);
+    let input: Option<Box<dyn AsyncRead + Send + Unpin>> = cmd
+        .stdin
+        .as_ref()
+        .map(|b| Box::new(std::io::Cursor::new(b.clone())) as Box<dyn AsyncRead + Send + Unpin>);
     run_with_input(host, cmd, input).await
 }
 
 /// Runs the same command on many hosts at once; results in host order.
-pub async fn run_many(hosts: &[SshHost], cmd: &RemoteCommand) -> Vec<Result<CommandOutput, SshError>> {
+pub async fn run_many(
+    hosts: &[SshHost],
+    cmd: &RemoteCommand,
+) -> Vec<Result<CommandOutput, SshError>> {
     futures::future::join_all(hosts.iter().map(|h| run_ssh(h, cmd))).await
 }

@@ -55,7 +55,11 @@ struct Tee<R> {
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Tee<R> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         let new = &buf.filled()[before..];
@@ -84,7 +88,12 @@ fn manifest(dir: &Path, hash: bool) -> std::io::Result<BTreeMap<String, (u64, Op
             if ft.is_dir() {
                 walk(root, &e.path(), hash, out)?;
             } else if ft.is_file() {
-                let rel = e.path().strip_prefix(root).expect("under root").to_string_lossy().into_owned();
+                let rel = e
+                    .path()
+                    .strip_prefix(root)
+                    .expect("under root")
+                    .to_string_lossy()
+                    .into_owned();
                 let sum = if hash {
                     let mut h = Sha256::new();
                     std::io::copy(&mut std::fs::File::open(e.path())?, &mut h)?;
@@ -106,18 +115,32 @@ fn manifest(dir: &Path, hash: bool) -> std::io::Result<BTreeMap<String, (u64, Op
 pub async fn upload(host: &SshHost, o: &UploadOpts) -> Result<UploadReport, SshError> {
     let fail = |msg: String| upload_error(host, o, msg);
     if o.to.is_empty() || o.to.ends_with('/') {
-        return Err(fail("the destination must name the file or directory to create".into()));
+        return Err(fail(
+            "the destination must name the file or directory to create".into(),
+        ));
     }
     if o.mode.is_some_and(|m| m > 0o7777) {
-        return Err(fail(format!("mode {:#o} is not a permission mode (e.g. 420 for 0644)", o.mode.unwrap_or(0))));
+        return Err(fail(format!(
+            "mode {:#o} is not a permission mode (e.g. 420 for 0644)",
+            o.mode.unwrap_or(0)
+        )));
     }
-    let meta =
-        tokio::fs::metadata(&o.from).await.map_err(|e| fail(format!("cannot read {}: {e}", o.from.display())))?;
-    let mode = o.mode.unwrap_or(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
-    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    let meta = tokio::fs::metadata(&o.from)
+        .await
+        .map_err(|e| fail(format!("cannot read {}: {e}", o.from.display())))?;
+    let mode = o
+        .mode
+        .unwrap_or(std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o7777);
+    let nonce = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
     let tmp = format!("{}.apex-part-{}-{nonce}", o.to, std::process::id());
-    let sent =
-        if meta.is_dir() { upload_dir(host, o, &tmp).await } else { upload_file(host, o, &tmp, meta.len()).await };
+    let sent = if meta.is_dir() {
+        upload_dir(host, o, &tmp).await
+    } else {
+        upload_file(host, o, &tmp, meta.len()).await
+    };
     let (t, d) = (q(&tmp), q(&o.to));
     let (bytes, files, sha256) = match sent {
         Ok(r) => r,
@@ -139,11 +162,20 @@ pub async fn upload(host: &SshHost, o: &UploadOpts) -> Result<UploadReport, SshE
         return Err(e);
     }
     tracing::info!(host = %host.label(), path = %o.to, bytes, files, "uploaded");
-    Ok(UploadReport { path: o.to.clone(), bytes, files, sha256 })
+    Ok(UploadReport {
+        path: o.to.clone(),
+        bytes,
+        files,
+        sha256,
+    })
 }
 
 fn upload_error(host: &SshHost, o: &UploadOpts, msg: String) -> SshError {
-    SshError::Upload { host: host.label(), path: o.to.clone(), msg }
+    SshError::Upload {
+        host: host.label(),
+        path: o.to.clone(),
+        msg,
+    }
 }
 
 async fn upload_file(
@@ -158,28 +190,46 @@ async fn upload_file(
     let mut tee = Tee {
         inner: file,
         hasher: o.sha256.then(Sha256::new),
-        progress: Progress::new(format!("upload {}", o.from.display()), Some(size), Unit::Bytes),
+        progress: Progress::new(
+            format!("upload {}", o.from.display()),
+            Some(size),
+            Unit::Bytes,
+        ),
     };
     let t = q(tmp);
-    let mut script = format!("set -e; mkdir -p -- \"$(dirname -- {t})\"; cat > {t}; stat -c %s -- {t}");
+    let mut script =
+        format!("set -e; mkdir -p -- \"$(dirname -- {t})\"; cat > {t}; stat -c %s -- {t}");
     if o.sha256 {
         script.push_str(&format!("; sha256sum -- {t}"));
     }
     let mut cmd = RemoteCommand::new(script).check();
     cmd.quiet = true;
     let out = run_with_input(host, &cmd, Some(Box::new(&mut tee))).await?;
-    let Tee { hasher, progress, .. } = tee;
+    let Tee {
+        hasher, progress, ..
+    } = tee;
     let text = out.stdout_text();
     let mut lines = text.lines();
     let remote_size: Option<u64> = lines.next().and_then(|l| l.trim().parse().ok());
     if remote_size != Some(size) {
-        return Err(upload_error(host, o, format!("size mismatch: sent {size} bytes, the host has {remote_size:?}")));
+        return Err(upload_error(
+            host,
+            o,
+            format!("size mismatch: sent {size} bytes, the host has {remote_size:?}"),
+        ));
     }
     let local_sum = hasher.map(|h| hex::encode(h.finalize()));
     if let Some(local) = &local_sum {
-        let remote = lines.next().and_then(|l| l.split_whitespace().next()).unwrap_or_default();
+        let remote = lines
+            .next()
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_default();
         if remote != local {
-            return Err(upload_error(host, o, format!("sha256 mismatch: local {local}, remote {remote}")));
+            return Err(upload_error(
+                host,
+                o,
+                format!("sha256 mismatch: local {local}, remote {remote}"),
+            ));
         }
     }
     progress.finish("uploaded");
@@ -202,8 +252,13 @@ impl std::io::Write for BlockingWriter {
     }
 }
 
-async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u64, Option<String>), SshError> {
-    let local_err = |e: std::io::Error| upload_error(host, o, format!("cannot read {}: {e}", o.from.display()));
+async fn upload_dir(
+    host: &SshHost,
+    o: &UploadOpts,
+    tmp: &str,
+) -> Result<(u64, u64, Option<String>), SshError> {
+    let local_err =
+        |e: std::io::Error| upload_error(host, o, format!("cannot read {}: {e}", o.from.display()));
     let (from, hash) = (o.from.clone(), o.sha256);
     let local = tokio::task::spawn_blocking(move || manifest(&from, hash))
         .await
@@ -214,7 +269,10 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
     let (writer, reader) = tokio::io::duplex(1 << 20);
     let (from, handle) = (o.from.clone(), tokio::runtime::Handle::current());
     let builder = tokio::task::spawn_blocking(move || -> std::io::Result<()> {
-        let mut tar = tar::Builder::new(BlockingWriter { inner: writer, handle });
+        let mut tar = tar::Builder::new(BlockingWriter {
+            inner: writer,
+            handle,
+        });
         tar.follow_symlinks(false);
         tar.append_dir_all(".", &from)?;
         tar.into_inner()?;
@@ -240,7 +298,9 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
     // remote stopped reading) then fails instead of waiting forever.
     drop(tee.inner);
     let progress = tee.progress;
-    let built = builder.await.map_err(|e| local_err(std::io::Error::other(e)))?;
+    let built = builder
+        .await
+        .map_err(|e| local_err(std::io::Error::other(e)))?;
     let out = sent?;
     built.map_err(local_err)?;
     progress.finish("uploaded");
@@ -268,7 +328,11 @@ async fn upload_dir(host: &SshHost, o: &UploadOpts, tmp: &str) -> Result<(u64, u
             .chain(remote.keys().filter(|p| !local.contains_key(*p)))
             .take(5)
             .collect();
-        return Err(upload_error(host, o, format!("the host's copy differs from the local tree at {differing:?}")));
+        return Err(upload_error(
+            host,
+            o,
+            format!("the host's copy differs from the local tree at {differing:?}"),
+        ));
     }
     Ok((total, local.len() as u64, None))
 }

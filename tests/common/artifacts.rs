@@ -16,10 +16,14 @@ pub struct Lab {
 
 impl Lab {
     pub fn new() -> Self {
-        let dir = tempfile::Builder::new().prefix("apex-artifacts-test-").tempdir().expect("temp dir");
+        let dir = tempfile::Builder::new()
+            .prefix("apex-artifacts-test-")
+            .tempdir()
+            .expect("temp dir");
         std::fs::create_dir_all(dir.path().join("upstream")).unwrap();
         std::fs::create_dir_all(dir.path().join("cache")).unwrap();
-        let server = ArtifactServer::start(dir.path().join("upstream")).expect("artifact server starts on loopback");
+        let server = ArtifactServer::start(dir.path().join("upstream"))
+            .expect("artifact server starts on loopback");
         Self { dir, server }
     }
 
@@ -43,7 +47,9 @@ impl Lab {
     /// date-only validator (second resolution) sees the change.
     pub fn republish(&self, name: &str, size: usize, seed: u64, secs: u64) -> Vec<u8> {
         let path = self.upstream(name);
-        let old = std::fs::metadata(&path).and_then(|m| m.modified()).unwrap_or(SystemTime::now());
+        let old = std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .unwrap_or(SystemTime::now());
         let data = self.publish(name, size, seed);
         let f = std::fs::File::options().write(true).open(&path).unwrap();
         f.set_modified(old + Duration::from_secs(secs)).unwrap();
@@ -51,7 +57,11 @@ impl Lab {
     }
 
     pub fn request(&self, name: &str) -> FetchRequest {
-        FetchRequest { url: self.server.url(name), dest: self.cache(name), ..Default::default() }
+        FetchRequest {
+            url: self.server.url(name),
+            dest: self.cache(name),
+            ..Default::default()
+        }
     }
 
     /// The cache directory's file names, hidden records included, sorted.
@@ -67,7 +77,12 @@ impl Lab {
 
 /// Quick settings for tests: short backoff, few retries.
 pub fn quick() -> FetchSettings {
-    FetchSettings { retries: 3, backoff: Duration::from_millis(10), timeout: Duration::from_secs(10), ..Default::default() }
+    FetchSettings {
+        retries: 3,
+        backoff: Duration::from_millis(10),
+        timeout: Duration::from_secs(10),
+        ..Default::default()
+    }
 }
 
 /// Deterministic, incompressible-looking bytes.
@@ -98,19 +113,39 @@ pub struct RawEntry<'a> {
 
 impl<'a> RawEntry<'a> {
     pub fn file(name: &'a str, data: &'a [u8]) -> Self {
-        Self { name, kind: tar::EntryType::Regular, link: None, data }
+        Self {
+            name,
+            kind: tar::EntryType::Regular,
+            link: None,
+            data,
+        }
     }
 
     pub fn dir(name: &'a str) -> Self {
-        Self { name, kind: tar::EntryType::Directory, link: None, data: b"" }
+        Self {
+            name,
+            kind: tar::EntryType::Directory,
+            link: None,
+            data: b"",
+        }
     }
 
     pub fn symlink(name: &'a str, target: &'a str) -> Self {
-        Self { name, kind: tar::EntryType::Symlink, link: Some(target), data: b"" }
+        Self {
+            name,
+            kind: tar::EntryType::Symlink,
+            link: Some(target),
+            data: b"",
+        }
     }
 
     pub fn hardlink(name: &'a str, target: &'a str) -> Self {
-        Self { name, kind: tar::EntryType::Link, link: Some(target), data: b"" }
+        Self {
+            name,
+            kind: tar::EntryType::Link,
+            link: Some(target),
+            data: b"",
+        }
     }
 }
 
@@ -127,7 +162,11 @@ pub fn write_raw_tar(path: &Path, entries: &[RawEntry]) {
             }
         }
         h.set_entry_type(e.kind);
-        h.set_mode(if e.kind == tar::EntryType::Directory { 0o755 } else { 0o644 });
+        h.set_mode(if e.kind == tar::EntryType::Directory {
+            0o755
+        } else {
+            0o644
+        });
         h.set_size(e.data.len() as u64);
         h.set_mtime(1_000_000_000);
         h.set_cksum();
@@ -138,8 +177,10 @@ pub fn write_raw_tar(path: &Path, entries: &[RawEntry]) {
 
 /// Sorted names in a directory (to show nothing appeared beside the destination).
 pub fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> =
-        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     v.sort();
     v
 }

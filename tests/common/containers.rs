@@ -31,21 +31,38 @@ pub fn services() -> Vec<ServiceImage> {
 
 /// Engine + two fresh registries, with the service images in upstream.
 pub async fn lab() -> Lab {
-    let engine = ensure_engine().await.expect("lab: a Docker engine (Debian docker.io) must run or start");
-    let docker = engine::connect(&engine.settings()).await.expect("lab: connect to the Docker engine");
-    let upstream = LabRegistry::start("upstream").await.expect("lab: start the upstream docker-registry");
-    let local = LabRegistry::start("local").await.expect("lab: start the local docker-registry");
+    let engine = ensure_engine()
+        .await
+        .expect("lab: a Docker engine (Debian docker.io) must run or start");
+    let docker = engine::connect(&engine.settings())
+        .await
+        .expect("lab: connect to the Docker engine");
+    let upstream = LabRegistry::start("upstream")
+        .await
+        .expect("lab: start the upstream docker-registry");
+    let local = LabRegistry::start("local")
+        .await
+        .expect("lab: start the local docker-registry");
     let images = images::populate(&docker, &upstream.host(), 0, &services())
         .await
         .expect("lab: build and push the service images to upstream");
-    Lab { engine, docker, upstream, local, images }
+    Lab {
+        engine,
+        docker,
+        upstream,
+        local,
+        images,
+    }
 }
 
 impl Lab {
     /// Removes every engine image named after this lab's registries (pulled,
     /// tagged or rebuilt by a test), so runs do not pile images up.
     pub async fn cleanup(&self) {
-        let prefixes = [format!("{}/", self.upstream.host()), format!("{}/", self.local.host())];
+        let prefixes = [
+            format!("{}/", self.upstream.host()),
+            format!("{}/", self.local.host()),
+        ];
         let images = self
             .docker
             .list_images(None::<bollard::query_parameters::ListImagesOptions>)
@@ -53,7 +70,9 @@ impl Lab {
             .expect("list engine images");
         for tag in images.iter().flat_map(|i| i.repo_tags.iter()) {
             if prefixes.iter().any(|p| tag.starts_with(p.as_str())) {
-                engine::remove_image(&self.docker, tag, true).await.expect("remove a test image");
+                engine::remove_image(&self.docker, tag, true)
+                    .await
+                    .expect("remove a test image");
             }
         }
     }
@@ -70,7 +89,10 @@ impl Lab {
 
 /// A registry client with a small retry budget (tests of failures stay quick).
 pub fn client(host: &str, attempts: u32) -> Registry {
-    let settings = RegistrySettings { attempts: Some(attempts), ..Default::default() };
+    let settings = RegistrySettings {
+        attempts: Some(attempts),
+        ..Default::default()
+    };
     Registry::new(host, &settings).expect("registry client")
 }
 

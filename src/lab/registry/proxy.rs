@@ -51,31 +51,56 @@ fn io_err(e: impl std::fmt::Display) -> std::io::Error {
     std::io::Error::other(e.to_string())
 }
 
-async fn forward(client: &reqwest::Client, target: &str, proxy_host: &str, req: HyperRequest<Incoming>) -> anyhow::Result<Response<Body>> {
+async fn forward(
+    client: &reqwest::Client,
+    target: &str,
+    proxy_host: &str,
+    req: HyperRequest<Incoming>,
+) -> anyhow::Result<Response<Body>> {
     let (parts, body) = req.into_parts();
-    let url = format!("http://{target}{}", parts.uri.path_and_query().map_or("/", |p| p.as_str()));
+    let url = format!(
+        "http://{target}{}",
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
     let mut out = client.request(parts.method.clone(), &url);
     for (k, v) in &parts.headers {
-        if !matches!(k.as_str(), "host" | "connection" | "transfer-encoding" | "keep-alive") {
+        if !matches!(
+            k.as_str(),
+            "host" | "connection" | "transfer-encoding" | "keep-alive"
+        ) {
             out = out.header(k, v);
         }
     }
     let stream = BodyStream::new(body).try_filter_map(|f| async move { Ok(f.into_data().ok()) });
-    out = out.header("host", proxy_host).body(reqwest::Body::wrap_stream(stream));
-    let resp = out.send().await.with_context(|| format!("proxying {url}"))?;
+    out = out
+        .header("host", proxy_host)
+        .body(reqwest::Body::wrap_stream(stream));
+    let resp = out
+        .send()
+        .await
+        .with_context(|| format!("proxying {url}"))?;
     let mut builder = Response::builder().status(resp.status().as_u16());
     for (k, v) in resp.headers() {
-        if !matches!(k.as_str(), "connection" | "transfer-encoding" | "keep-alive") {
+        if !matches!(
+            k.as_str(),
+            "connection" | "transfer-encoding" | "keep-alive"
+        ) {
             builder = builder.header(k.as_str(), v.as_bytes());
         }
     }
-    let body = StreamBody::new(resp.bytes_stream().map(|r| r.map(Frame::data).map_err(io_err)));
+    let body = StreamBody::new(
+        resp.bytes_stream()
+            .map(|r| r.map(Frame::data).map_err(io_err)),
+    );
     Ok(builder.body(BodyExt::boxed(body))?)
 }
 
 fn text_response(code: u16, text: String) -> Response<Body> {
     let body = http_body_util::Full::new(Bytes::from(text)).map_err(|e: Infallible| match e {});
-    Response::builder().status(code).body(body.boxed()).expect("a status and a text body make a response")
+    Response::builder()
+        .status(code)
+        .body(body.boxed())
+        .expect("a status and a text body make a response")
 }
 
 impl FaultyProxy {
@@ -85,21 +110,35 @@ impl FaultyProxy {
         let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(State::default()));
         let (target, st) = (target.to_string(), state.clone());
-        let client = crate::http_client::builder().no_gzip().redirect(reqwest::redirect::Policy::none()).build()?;
+        let client = crate::http_client::builder()
+            .no_gzip()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let (target, st, client) = (target.clone(), st.clone(), client.clone());
                 let proxy_host = format!("127.0.0.1:{port}");
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(move |req: HyperRequest<Incoming>| {
-                        let (target, st, client, proxy_host) = (target.clone(), st.clone(), client.clone(), proxy_host.clone());
+                        let (target, st, client, proxy_host) = (
+                            target.clone(),
+                            st.clone(),
+                            client.clone(),
+                            proxy_host.clone(),
+                        );
                         async move {
-                            let line = Request { method: req.method().to_string(), path: req.uri().to_string() };
+                            let line = Request {
+                                method: req.method().to_string(),
+                                path: req.uri().to_string(),
+                            };
                             let fault = {
                                 let mut s = st.lock().expect("proxy state");
                                 let key = format!("{} {}", line.method, line.path);
                                 s.seen.push(line);
-                                let hit = s.faults.iter_mut().find(|(n, f, _)| *n > 0 && key.contains(f.as_str()));
+                                let hit = s
+                                    .faults
+                                    .iter_mut()
+                                    .find(|(n, f, _)| *n > 0 && key.contains(f.as_str()));
                                 hit.map(|(n, _, fault)| {
                                     *n -= 1;
                                     *fault
@@ -107,7 +146,9 @@ impl FaultyProxy {
                             };
                             match fault {
                                 Some(Fault::Drop) => Err(io_err("dropped by the faulty proxy")),
-                                Some(Fault::Status(code)) => Ok(text_response(code, "injected fault".into())),
+                                Some(Fault::Status(code)) => {
+                                    Ok(text_response(code, "injected fault".into()))
+                                }
                                 None => match forward(&client, &target, &proxy_host, req).await {
                                     Ok(r) => Ok(r),
                                     Err(e) => Ok(text_response(502, format!("{e:#}"))),
@@ -115,7 +156,9 @@ impl FaultyProxy {
                             }
                         }
                     });
-                    let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
             }
         });
@@ -129,7 +172,11 @@ impl FaultyProxy {
 
     /// Makes the next `n` requests whose "METHOD path" contains `filter` fail with `fault`.
     pub fn fail_next(&self, n: usize, filter: &str, fault: Fault) {
-        self.state.lock().expect("proxy state").faults.push((n, filter.to_string(), fault));
+        self.state
+            .lock()
+            .expect("proxy state")
+            .faults
+            .push((n, filter.to_string(), fault));
     }
 
     /// Every request seen so far.
@@ -139,7 +186,10 @@ impl FaultyProxy {
 
     /// How many requests seen so far have this method and a path containing `path_part`.
     pub fn count(&self, method: &str, path_part: &str) -> usize {
-        self.requests().iter().filter(|r| r.method == method && r.path.contains(path_part)).count()
+        self.requests()
+            .iter()
+            .filter(|r| r.method == method && r.path.contains(path_part))
+            .count()
     }
 
     /// Forgets the requests seen so far.
