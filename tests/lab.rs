@@ -634,3 +634,77 @@ async fn apex_lab_up_and_down_through_the_binary() {
     }
     assert!(LabState::read(dir.path()).unwrap().services.is_empty());
 }
+
+/// Stops the dockerd (and its containerd) of a test's own engine dir, also
+/// when the test fails.
+struct OwnEngine(tempfile::TempDir);
+
+impl OwnEngine {
+    fn dockerd_pid(&self) -> u32 {
+        apex::lab::process::read_pidfile(&self.0.path().join("dockerd.pid"))
+            .expect("the lab dockerd writes its pidfile")
+    }
+}
+
+impl Drop for OwnEngine {
+    fn drop(&mut self) {
+        use apex::lab::process::{read_pidfile, terminate};
+        let containerd = self.0.path().join("exec/containerd");
+        if let Some(pid) = read_pidfile(&self.0.path().join("dockerd.pid")) {
+            terminate(pid, "dockerd");
+        }
+        if let Some(pid) = read_pidfile(&containerd.join("containerd.pid")) {
+            terminate(pid, &containerd.display().to_string());
+        }
+    }
+}
+
+/// A dockerd ended without a clean stop (a session or CI run ends so) leaves a
+/// pidfile that may name a zombie, an orphaned containerd and a network store
+/// the next start reads: the lab starts a new engine on that dir all the same.
+/// Its own dir, so the shared lab engine is untouched.
+#[tokio::test]
+async fn a_killed_lab_engine_starts_again_on_what_it_left() {
+    use apex::lab::{docker, process};
+    let own = OwnEngine(
+        tempfile::Builder::new()
+            .prefix("apex-dockerd-")
+            .tempdir()
+            .unwrap(),
+    );
+    let dir = own.0.path();
+    let first = docker::ensure_engine_in(dir)
+        .await
+        .expect("lab: start a dockerd of its own");
+    assert!(first.started);
+    let driver = |e: docker::LabEngine| async move {
+        let docker = engine::connect(&e.settings()).await.unwrap();
+        docker.info().await.expect("the engine answers").driver
+    };
+    let first_driver = driver(first).await;
+    let killed = own.dockerd_pid();
+    let _ = rustix::process::kill_process(
+        rustix::process::Pid::from_raw(killed as i32).unwrap(),
+        rustix::process::Signal::KILL,
+    );
+    while process::alive(killed, "dockerd") {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // What it left, at its worst: its PID not yet reaped (here a zombie of ours
+    // stands in for it) and a network store cut short mid-write.
+    let mut zombie = Command::new("true").spawn().unwrap();
+    std::fs::write(dir.join("dockerd.pid"), zombie.id().to_string()).unwrap();
+    std::fs::write(dir.join("data/network/files/local-kv.db"), b"cut short").unwrap();
+
+    let again = docker::ensure_engine_in(dir)
+        .await
+        .expect("lab: start again on what a killed dockerd left");
+    assert!(again.started);
+    assert_eq!(
+        driver(again).await,
+        first_driver,
+        "the same storage (a start refused on leftovers falls back to vfs)"
+    );
+    assert_ne!(own.dockerd_pid(), killed);
+    let _ = zombie.wait();
+}

@@ -6,13 +6,12 @@
 //! The engine runs with `--bridge=none --iptables=false`: no network of its
 //! own, nothing changed in the host's firewall; builds need no network.
 
-use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
+use super::process;
 use crate::engine::{self, EngineSettings};
 
 /// Where the lab engine keeps everything (override with `APEX_LAB_DOCKER_DIR`).
@@ -71,8 +70,73 @@ fn log_tail(path: &Path) -> String {
     crate::local_tools::tail(&std::fs::read(path).unwrap_or_default(), 15)
 }
 
-fn spawn_dockerd(dir: &Path, storage_driver: Option<&str>) -> anyhow::Result<std::process::Child> {
-    let log = std::fs::File::create(dir.join("dockerd.log"))?;
+/// How long a dockerd may take to answer after its start.
+const START_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// The marker of a lab dockerd's command line (see [`process::alive`]).
+const DOCKERD: &str = "dockerd";
+
+/// Polls `endpoint` until it answers (true), `gave_up()` says the process is
+/// gone, or `timeout` passes (false).
+async fn wait_until_answering(
+    endpoint: &str,
+    timeout: Duration,
+    mut gave_up: impl FnMut() -> bool,
+) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if answers(endpoint).await {
+            return true;
+        }
+        if gave_up() || Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The PID in the lab dockerd's pidfile, if that process is a live dockerd.
+fn running_dockerd(dir: &Path) -> Option<u32> {
+    let pid = process::read_pidfile(&dir.join("dockerd.pid"))?;
+    process::alive(pid, DOCKERD).then_some(pid)
+}
+
+/// Clears what a dockerd stopped without a clean shutdown (a session or test
+/// run killed) leaves in the lab dir, which would make the next start fail or crawl:
+/// - its pidfile: while the dead process lingers as a zombie, dockerd refuses to start;
+/// - its containerd, orphaned: a new dockerd adopts it by its pidfile and, if
+///   it is a zombie by then, waits for it until "timeout waiting for containerd";
+///   a live one is stopped too, so the new engine starts from a known state;
+/// - its network store: the engine keeps a record of each build container's
+///   sandbox and walks them at every start (~150 ms each, three more per run of
+///   the container tests): after a day of runs a start took over a minute. With
+///   `--bridge=none` the store holds nothing the lab needs; dockerd makes it anew.
+fn clear_leftovers(dir: &Path) {
+    let containerd = dir.join("exec/containerd");
+    if let Some(pid) = process::read_pidfile(&containerd.join("containerd.pid")) {
+        if process::terminate(pid, &containerd.display().to_string()) {
+            tracing::info!(
+                "lab: stopped containerd (pid {pid}) left by a dockerd of {}",
+                dir.display()
+            );
+        }
+    }
+    for stale in [
+        dir.join("dockerd.pid"),
+        containerd.join("containerd.pid"),
+        dir.join("data/network/files/local-kv.db"),
+    ] {
+        match std::fs::remove_file(&stale) {
+            Ok(()) => tracing::debug!("lab: removed {}", stale.display()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => tracing::warn!("lab: could not remove {}: {e}", stale.display()),
+        }
+    }
+}
+
+/// Starts a detached dockerd (it outlives the test process that started it)
+/// and returns its PID.
+fn spawn_dockerd(dir: &Path, storage_driver: Option<&str>) -> anyhow::Result<u32> {
     let mut cmd = std::process::Command::new("dockerd");
     cmd.args(["--bridge=none", "--iptables=false", "--ip6tables=false"])
         .arg(format!("--data-root={}", dir.join("data").display()))
@@ -85,18 +149,13 @@ fn spawn_dockerd(dir: &Path, storage_driver: Option<&str>) -> anyhow::Result<std
     if let Some(driver) = storage_driver {
         cmd.arg(format!("--storage-driver={driver}"));
     }
-    // Its own session: it outlives the test process that started it.
-    cmd.stdin(Stdio::null())
-        .stdout(log.try_clone()?)
-        .stderr(log)
-        .process_group(0);
-    cmd.spawn()
+    process::spawn_detached(cmd, &dir.join("dockerd.log"))
         .context("starting dockerd (Debian package docker.io) failed; is it installed?")
 }
 
 /// Returns an engine that answers: `APEX_LAB_DOCKER_HOST` if set, the lab's
 /// own engine if running, the local default socket if it answers, else a lab
-/// engine started now (overlay2, falling back to vfs).
+/// engine started now (overlay2, falling back to vfs) by [`ensure_engine_in`].
 pub async fn ensure_engine() -> anyhow::Result<LabEngine> {
     if let Ok(endpoint) = std::env::var("APEX_LAB_DOCKER_HOST") {
         if answers(&endpoint).await {
@@ -108,12 +167,9 @@ pub async fn ensure_engine() -> anyhow::Result<LabEngine> {
         bail!("lab: APEX_LAB_DOCKER_HOST={endpoint} does not answer");
     }
     let dir = lab_dir();
-    let endpoint = format!("unix://{}", dir.join("docker.sock").display());
-    let lock_dir = dir.clone();
-    let _lock = tokio::task::spawn_blocking(move || lock(&lock_dir)).await??;
-    if answers(&endpoint).await {
+    if answers(&endpoint_of(&dir)).await {
         return Ok(LabEngine {
-            endpoint,
+            endpoint: endpoint_of(&dir),
             started: false,
         });
     }
@@ -123,38 +179,75 @@ pub async fn ensure_engine() -> anyhow::Result<LabEngine> {
             started: false,
         });
     }
+    ensure_engine_in(&dir).await
+}
+
+fn endpoint_of(dir: &Path) -> String {
+    format!("unix://{}", dir.join("docker.sock").display())
+}
+
+/// The lab dockerd of `dir`: the one answering there, else one started now on
+/// what an earlier one left behind (see [`clear_leftovers`]). Holds the dir's
+/// lock, so concurrent test processes start one.
+pub async fn ensure_engine_in(dir: &Path) -> anyhow::Result<LabEngine> {
+    let endpoint = endpoint_of(dir);
+    let lock_dir = dir.to_path_buf();
+    let _lock = tokio::task::spawn_blocking(move || lock(&lock_dir)).await??;
+    if answers(&endpoint).await {
+        return Ok(LabEngine {
+            endpoint,
+            started: false,
+        });
+    }
+    if let Some(pid) = running_dockerd(dir) {
+        // Ours but silent: maybe still starting (a slow start walks its leftovers); give it the
+        // same time a start gets, then stop it cleanly so a new one starts on a clear dir.
+        tracing::info!(
+            "lab: dockerd (pid {pid}) of {} runs but does not answer yet; waiting",
+            dir.display()
+        );
+        if wait_until_answering(&endpoint, START_TIMEOUT, || !process::alive(pid, DOCKERD)).await {
+            return Ok(LabEngine {
+                endpoint,
+                started: false,
+            });
+        }
+        tracing::warn!(
+            "lab: dockerd (pid {pid}) did not answer within {} s; stopping it",
+            START_TIMEOUT.as_secs()
+        );
+        process::terminate(pid, DOCKERD);
+    }
+    clear_leftovers(dir);
     let mut failures = Vec::new();
     for driver in [None, Some("vfs")] {
         let _ = std::fs::remove_file(dir.join("docker.sock"));
-        let mut child = spawn_dockerd(&dir, driver)?;
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if answers(&endpoint).await {
-                tracing::info!("lab: started dockerd (pid {}) at {endpoint}", child.id());
-                return Ok(LabEngine {
-                    endpoint,
-                    started: true,
-                });
-            }
-            if let Some(status) = child.try_wait()? {
-                failures.push(format!(
-                    "dockerd (storage driver {}) exited with {status}:\n{}",
-                    driver.unwrap_or("default"),
-                    log_tail(&dir.join("dockerd.log"))
-                ));
-                break;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                failures.push(format!(
-                    "dockerd did not answer within 60 s:\n{}",
-                    log_tail(&dir.join("dockerd.log"))
-                ));
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
+        let pid = spawn_dockerd(dir, driver)?;
+        if wait_until_answering(&endpoint, START_TIMEOUT, || !process::alive(pid, DOCKERD)).await {
+            tracing::info!("lab: started dockerd (pid {pid}) at {endpoint}");
+            return Ok(LabEngine {
+                endpoint,
+                started: true,
+            });
         }
+        if !process::alive(pid, DOCKERD) {
+            failures.push(format!(
+                "dockerd (storage driver {}) exited:\n{}",
+                driver.unwrap_or("default"),
+                log_tail(&dir.join("dockerd.log"))
+            ));
+            // A storage driver the kernel lacks makes dockerd exit: the next driver may serve.
+            clear_leftovers(dir);
+            continue;
+        }
+        // SIGTERM first: a killed dockerd leaves its containerd and state behind for the next start.
+        process::terminate(pid, DOCKERD);
+        failures.push(format!(
+            "dockerd did not answer within {} s:\n{}",
+            START_TIMEOUT.as_secs(),
+            log_tail(&dir.join("dockerd.log"))
+        ));
+        break;
     }
     bail!(
         "lab: no Docker engine answers and none could be started:\n{}",
