@@ -113,13 +113,13 @@ fn running_dockerd(dir: &Path) -> Option<u32> {
 ///   `--bridge=none` the store holds nothing the lab needs; dockerd makes it anew.
 fn clear_leftovers(dir: &Path) {
     let containerd = dir.join("exec/containerd");
-    if let Some(pid) = process::read_pidfile(&containerd.join("containerd.pid")) {
-        if process::terminate(pid, &containerd.display().to_string()) {
-            tracing::info!(
-                "lab: stopped containerd (pid {pid}) left by a dockerd of {}",
-                dir.display()
-            );
-        }
+    if let Some(pid) = process::read_pidfile(&containerd.join("containerd.pid"))
+        && process::terminate(pid, &containerd.display().to_string())
+    {
+        tracing::info!(
+            "lab: stopped containerd (pid {pid}) left by a dockerd of {}",
+            dir.display()
+        );
     }
     for stale in [
         dir.join("dockerd.pid"),
