@@ -101,6 +101,10 @@ pub enum LabAction {
     Down {
         #[arg(long, value_name = "DIR", default_value = "/tmp/apex-lab")]
         dir: PathBuf,
+        /// Also stop the lab's own Docker engine (shared by every lab dir and
+        /// the tests; started when no engine answered). A system engine is never stopped.
+        #[arg(long)]
+        engine: bool,
     },
     /// (internal) Serve the lab's artifacts in the foreground; `lab up` starts it.
     #[command(hide = true)]

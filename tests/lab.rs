@@ -662,7 +662,8 @@ impl Drop for OwnEngine {
 /// A dockerd ended without a clean stop (a session or CI run ends so) leaves a
 /// pidfile that may name a zombie, an orphaned containerd and a network store
 /// the next start reads: the lab starts a new engine on that dir all the same.
-/// Its own dir, so the shared lab engine is untouched.
+/// Then `apex lab down --engine` stops it cleanly. Its own dir (the binary is
+/// pointed at it with `APEX_LAB_DOCKER_DIR`), so the shared lab engine is untouched.
 #[tokio::test]
 async fn a_killed_lab_engine_starts_again_on_what_it_left() {
     use apex::lab::{docker, process};
@@ -705,6 +706,51 @@ async fn a_killed_lab_engine_starts_again_on_what_it_left() {
         first_driver,
         "the same storage (a start refused on leftovers falls back to vfs)"
     );
-    assert_ne!(own.dockerd_pid(), killed);
+    let second = own.dockerd_pid();
+    assert_ne!(second, killed);
     let _ = zombie.wait();
+
+    // `apex lab down` leaves the engine (other labs and tests share it) and
+    // says so; `--engine` stops it cleanly, its containerd with it.
+    let down = |extra: &[&str]| {
+        let lab_dir = tempfile::tempdir().unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_apex"))
+            .args(["lab", "down", "--dir"])
+            .arg(lab_dir.path())
+            .args(extra)
+            .env("APEX_LAB_DOCKER_DIR", dir)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "apex lab down {extra:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let out = down(&[]);
+    assert!(
+        out.contains(&format!("dockerd pid {second}")) && out.contains("--engine"),
+        "{out}"
+    );
+    assert!(
+        process::alive(second, "dockerd"),
+        "lab down without --engine stopped the engine"
+    );
+    let containerd = dir.join("exec/containerd");
+    let containerd_pid =
+        process::read_pidfile(&containerd.join("containerd.pid")).expect("containerd's pidfile");
+    let out = down(&["--engine"]);
+    assert!(
+        out.contains(&format!(
+            "stopped the lab's Docker engine (dockerd pid {second})"
+        )),
+        "{out}"
+    );
+    assert!(!process::alive(second, "dockerd"));
+    assert!(
+        !process::alive(containerd_pid, &containerd.display().to_string()),
+        "containerd outlived its dockerd"
+    );
+    assert!(down(&["--engine"]).contains("nothing was running"));
 }

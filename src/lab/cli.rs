@@ -10,25 +10,42 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use super::state::LabState;
-use super::{ArtifactServer, Lab, LabOptions, process, state};
+use super::{ArtifactServer, Lab, LabOptions, docker, process, state};
 use crate::cli::LabAction;
 
 /// Runs one `apex lab` subcommand.
 pub async fn cli(action: &LabAction) -> anyhow::Result<()> {
     match action {
         LabAction::Up { dir } => up(dir).await,
-        LabAction::Down { dir } => {
-            let dir = dir.clone();
-            let stopped = tokio::task::spawn_blocking(move || state::stop_recorded(&dir)).await??;
-            if stopped.is_empty() {
-                println!("lab: nothing was running");
-            } else {
-                println!("lab: stopped {}", stopped.join(", "));
-            }
-            Ok(())
-        }
+        LabAction::Down { dir, engine } => down(dir.clone(), *engine).await,
         LabAction::ServeArtifacts { dir, port } => serve_artifacts(dir, *port).await,
     }
+}
+
+async fn down(dir: std::path::PathBuf, engine: bool) -> anyhow::Result<()> {
+    let mut stopped = tokio::task::spawn_blocking(move || state::stop_recorded(&dir)).await??;
+    let engine_dir = docker::lab_dir();
+    if engine {
+        let dir = engine_dir.clone();
+        if let Some(pid) =
+            tokio::task::spawn_blocking(move || docker::stop_engine_in(&dir)).await??
+        {
+            stopped.push(format!("the lab's Docker engine (dockerd pid {pid})"));
+        }
+    }
+    if stopped.is_empty() {
+        println!("lab: nothing was running");
+    } else {
+        println!("lab: stopped {}", stopped.join(", "));
+    }
+    if !engine && let Some(pid) = docker::running_dockerd(&engine_dir) {
+        println!(
+            "lab: the lab's Docker engine (dockerd pid {pid}, {}) keeps running for other labs and the tests; \
+             `apex lab down --engine` stops it",
+            engine_dir.display()
+        );
+    }
+    Ok(())
 }
 
 async fn up(dir: &Path) -> anyhow::Result<()> {

@@ -96,10 +96,28 @@ async fn wait_until_answering(
 }
 
 /// The PID in the lab dockerd's pidfile, if that process is a live dockerd.
-fn running_dockerd(dir: &Path) -> Option<u32> {
+pub fn running_dockerd(dir: &Path) -> Option<u32> {
     let pid = process::read_pidfile(&dir.join("dockerd.pid"))?;
     process::alive(pid, DOCKERD).then_some(pid)
 }
+
+/// Stops the lab dockerd of `dir`, if one runs, with SIGTERM and time to stop
+/// its containerd and containers cleanly (nothing left for the next start to
+/// clear). Takes the dir's lock, so no start races it. Returns its PID.
+pub fn stop_engine_in(dir: &Path) -> anyhow::Result<Option<u32>> {
+    let _lock = lock(dir)?;
+    let Some(pid) = running_dockerd(dir) else {
+        return Ok(None);
+    };
+    process::terminate_within(pid, DOCKERD, STOP_TIMEOUT);
+    if process::alive(pid, DOCKERD) {
+        bail!("lab: dockerd (pid {pid}) of {} did not stop", dir.display());
+    }
+    Ok(Some(pid))
+}
+
+/// How long a dockerd gets to stop after SIGTERM before SIGKILL.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Clears what a dockerd stopped without a clean shutdown (a session or test
 /// run killed) leaves in the lab dir, which would make the next start fail or crawl:
@@ -216,7 +234,7 @@ pub async fn ensure_engine_in(dir: &Path) -> anyhow::Result<LabEngine> {
             "lab: dockerd (pid {pid}) did not answer within {} s; stopping it",
             START_TIMEOUT.as_secs()
         );
-        process::terminate(pid, DOCKERD);
+        process::terminate_within(pid, DOCKERD, STOP_TIMEOUT);
     }
     clear_leftovers(dir);
     let mut failures = Vec::new();
@@ -241,7 +259,7 @@ pub async fn ensure_engine_in(dir: &Path) -> anyhow::Result<LabEngine> {
             continue;
         }
         // SIGTERM first: a killed dockerd leaves its containerd and state behind for the next start.
-        process::terminate(pid, DOCKERD);
+        process::terminate_within(pid, DOCKERD, STOP_TIMEOUT);
         failures.push(format!(
             "dockerd did not answer within {} s:\n{}",
             START_TIMEOUT.as_secs(),

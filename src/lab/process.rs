@@ -84,6 +84,11 @@ pub fn read_pidfile(pidfile: &Path) -> Option<u32> {
 /// Stops `pid` if it still is the process marked by `marker`: SIGTERM, then
 /// SIGKILL after 5 s. Returns whether it was running.
 pub fn terminate(pid: u32, marker: &str) -> bool {
+    terminate_within(pid, marker, Duration::from_secs(5))
+}
+
+/// [`terminate`] with `grace` between SIGTERM and SIGKILL.
+pub fn terminate_within(pid: u32, marker: &str, grace: Duration) -> bool {
     if !alive(pid, marker) {
         return false;
     }
@@ -91,7 +96,7 @@ pub fn terminate(pid: u32, marker: &str) -> bool {
         return false;
     };
     let _ = kill_process(p, Signal::TERM);
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + grace;
     while alive(pid, marker) {
         if Instant::now() > deadline {
             let _ = kill_process(p, Signal::KILL);
