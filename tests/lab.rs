@@ -635,8 +635,8 @@ async fn apex_lab_up_and_down_through_the_binary() {
     assert!(LabState::read(dir.path()).unwrap().services.is_empty());
 }
 
-/// Stops the dockerd (and its containerd) of a test's own engine dir, also
-/// when the test fails.
+/// Stops the dockerd (and its containerd) of a test's own engine dir and
+/// unmounts what it left mounted, also when the test fails.
 struct OwnEngine(tempfile::TempDir);
 
 impl OwnEngine {
@@ -656,6 +656,9 @@ impl Drop for OwnEngine {
         if let Some(pid) = read_pidfile(&containerd.join("containerd.pid")) {
             terminate(pid, &containerd.display().to_string());
         }
+        // dockerd bind-mounts its data root onto itself and leaves it so (once per start).
+        let data = self.0.path().join("data");
+        while rustix::mount::unmount(&data, rustix::mount::UnmountFlags::DETACH).is_ok() {}
     }
 }
 
