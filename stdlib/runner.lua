@@ -86,7 +86,8 @@ local function group_of(todo, a)
 end
 
 --- Runs every registered action; raises on the first failure (after
---- recording it, so `--resume` continues there). Actions of one `group`
+--- recording it, so `--resume` continues there), naming every failed member
+--- when it was a group. Actions of one `group`
 --- (independent remote checks: none reads what another writes) run
 --- concurrently, so a rerun waits for the slowest of them, not their sum;
 --- every member finishes (and is recorded) before a failure is raised.
@@ -107,12 +108,20 @@ function M.execute(ctx)
         local ok, res = pcall(run_one, ctx, st, run, b)
         return { ok = ok, res = res }
       end, { limit = #members })
+      local failures = {}
       for i, r in ipairs(results) do
-        if not r.ok then
-          state.save(st)
-          util.fail("%s\n(fix the cause, then `apex deploy ... --resume` continues here)", util.message(r.res))
+        if r.ok then
+          skipped[members[i]] = r.res
+        else
+          failures[#failures + 1] = util.message(r.res)
         end
-        skipped[members[i]] = r.res
+      end
+      if #failures > 0 then
+        state.save(st)
+        -- Every failed member is said: one cause (an unreachable site) often fails several.
+        local head = #failures > 1 and string.format("%d steps failed:\n", #failures) or ""
+        util.fail("%s%s\n(fix the cause, then `apex deploy ... --resume` continues here)", head,
+          table.concat(failures, "\n"))
       end
     end
   end

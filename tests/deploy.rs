@@ -1050,15 +1050,20 @@ fn site_settings_change_the_plan_and_touch_nothing() {
 }
 
 #[test]
-fn a_real_deploy_without_a_reachable_artifact_server_fails_in_step_1_and_records_it() {
+fn a_real_deploy_on_an_unreachable_site_fails_and_records_each_failed_step() {
     let dir = tempfile::tempdir().unwrap();
     let site = dir.path().join("site.yaml");
-    // Port 1 on loopback: nothing listens; nothing leaves the machine.
+    // Every endpoint on port 1 of loopback: nothing listens; nothing leaves the machine.
     std::fs::write(
         &site,
         format!(
-            "artifacts:\n  url: http://127.0.0.1:1/\n  cache_dir: {}\n",
-            dir.path().join("cache").display()
+            "undercloud:\n  address: 127.0.0.1\n  port: 1\n  known_hosts: {kh}\n  persist: 0\n\
+             engine: unix://{sock}\n\
+             registries:\n  source: 127.0.0.1:1\n  local: 127.0.0.1:1\n  ceph_image: 127.0.0.1:1/ceph/daemon:x\n\
+             artifacts:\n  url: http://127.0.0.1:1/\n  cache_dir: {cache}\n",
+            kh = dir.path().join("known_hosts").display(),
+            sock = dir.path().join("no-engine.sock").display(),
+            cache = dir.path().join("cache").display()
         ),
     )
     .unwrap();
@@ -1066,17 +1071,28 @@ fn a_real_deploy_without_a_reachable_artifact_server_fails_in_step_1_and_records
     let out = deploy_with_site("os-nosdn-nofeature-ha", false, &site, &tmp);
     let err = text(&out.stderr);
     assert!(!out.status.success());
-    assert!(
-        err.contains("step 1 (fetch_artifacts) failed") && err.contains("127.0.0.1:1"),
-        "{err}"
-    );
+    // The independent first steps run together; each failure is said, not only the first.
+    assert!(err.contains("steps failed:"), "{err}");
+    for (number, key) in [
+        (1, "fetch_artifacts"),
+        (2, "undercloud"),
+        (8, "mirror_images"),
+        (8, "ceph_image"),
+    ] {
+        assert!(
+            err.contains(&format!("step {number} ({key}) failed")),
+            "{key} not said: {err}"
+        );
+        let st = state(&tmp);
+        assert_eq!(step(&st, key)["status"], "failed", "{key}");
+        assert!(
+            step(&st, key)["error"]
+                .as_str()
+                .unwrap()
+                .contains("127.0.0.1"),
+            "{key}: {}",
+            step(&st, key)
+        );
+    }
     assert!(err.contains("--resume"), "{err}");
-    let st = state(&tmp);
-    assert_eq!(step(&st, "fetch_artifacts")["status"], "failed", "{st}");
-    assert!(
-        step(&st, "fetch_artifacts")["error"]
-            .as_str()
-            .unwrap()
-            .contains("127.0.0.1:1")
-    );
 }
