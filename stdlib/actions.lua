@@ -387,12 +387,27 @@ function M.upload(ctx, archive, env_files)
   })
 end
 
+--- Failures shown in full in a step's error; the rest are counted (each is
+--- in apex.log), so a registry that is down does not make a 20 kB message.
+M.FAILURES_SHOWN = 5
+
+--- The failures of a mirror or build run, one a line: those that were tried
+--- first, then those not tried (their registry was found down).
+---@param list {source?: string, name?: string, error: string}[]
+---@return string
 local function failures(list)
-  local out = {}
+  local tried, not_tried = {}, {}
   for _, f in ipairs(list) do
-    out[#out + 1] = (f.source or f.name) .. ": " .. f.error
+    local into = f.error:find("^not tried:") and not_tried or tried
+    into[#into + 1] = "  " .. (f.source or f.name) .. ": " .. f.error
   end
-  return table.concat(out, "; ")
+  local lines = util.extend(tried, not_tried)
+  if #lines > M.FAILURES_SHOWN then
+    local more = #lines - M.FAILURES_SHOWN
+    for i = #lines, M.FAILURES_SHOWN + 1, -1 do lines[i] = nil end
+    lines[#lines + 1] = string.format("  ... and %d more (each in apex.log)", more)
+  end
+  return table.concat(lines, "\n")
 end
 
 --- 8b/8c: the image list copied from the source registry into the local one
@@ -408,7 +423,7 @@ function M.mirror(ctx, list)
       local r = core.mirror_images({ images = list, allow_failures = true, concurrency = M.MIRROR_CONCURRENCY,
         registries = site_mod.registry_settings(ctx.infra) })
       if #r.failed > 0 then
-        util.fail("%d of %d images not copied: %s", #r.failed, #list, failures(r.failed))
+        util.fail("%d of %d images not copied:\n%s", #r.failed, #list, failures(r.failed))
       end
       local digests = {}
       for _, c in ipairs(util.extend(util.extend({}, r.copied), r.present)) do
@@ -491,7 +506,7 @@ function M.rebuild(ctx)
           table.concat(r.not_in_registry, ", "))
       end
       if #r.failed > 0 then
-        util.fail("%d of %d patched images failed to build: %s", #r.failed, #todo, failures(r.failed))
+        util.fail("%d of %d patched images failed to build:\n%s", #r.failed, #todo, failures(r.failed))
       end
       return { rebuilt = rebuilt, kept = kept }
     end,

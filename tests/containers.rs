@@ -348,14 +348,19 @@ async fn copy_retries_through_failures_and_mirror_recovers_after_a_stopped_regis
         "failures were retried"
     );
 
-    // A stopped destination: every image fails with its reason, none is lost.
+    // A stopped destination: every image fails with its reason, none is lost;
+    // after the first, the others are not tried (each would wait its back-off).
     lab.local.stop().await;
     let items = mirror_items(&lab, &lab.local.host());
     let settings = RegistrySettings {
         attempts: Some(2),
         ..Default::default()
     };
-    let down = mirror_images(&items, settings.clone(), MirrorOptions::default()).await;
+    let one_at_a_time = MirrorOptions {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let down = mirror_images(&items, settings.clone(), one_at_a_time).await;
     assert_eq!(down.failed.len(), items.len(), "{down:?}");
     assert!(
         down.failed
@@ -363,6 +368,18 @@ async fn copy_retries_through_failures_and_mirror_recovers_after_a_stopped_regis
             .all(|f| f.error.contains(&lab.local.host())),
         "{:?}",
         down.failed
+    );
+    let not_tried: Vec<_> = down
+        .failed
+        .iter()
+        .filter(|f| f.error.starts_with("not tried:"))
+        .collect();
+    assert_eq!(not_tried.len(), items.len() - 1, "{:?}", down.failed);
+    assert!(
+        not_tried
+            .iter()
+            .all(|f| f.error.contains("Connection refused")),
+        "{not_tried:?}"
     );
     lab.local.restart().await.unwrap();
     let up = mirror_images(&items, settings, MirrorOptions::default()).await;

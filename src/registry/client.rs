@@ -165,6 +165,15 @@ pub fn is_transient(err: &anyhow::Error) -> bool {
     })
 }
 
+/// Whether the registry could not be reached at all (no connection), as
+/// opposed to an error about the request or the image.
+pub fn is_unreachable(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<reqwest::Error>()
+            .is_some_and(|re| re.is_connect())
+    })
+}
+
 /// An unexpected HTTP status, with the registry's error body.
 #[derive(Debug, thiserror::Error)]
 #[error("{request}: HTTP {status}: {body}")]
@@ -279,6 +288,12 @@ impl Registry {
     /// Attempts per request (retry budget) this registry was configured with.
     pub fn attempts(&self) -> u32 {
         self.attempts
+    }
+
+    /// Whether the registry answers at all (any HTTP status to `GET /v2/`,
+    /// one try): tells "this registry is down" from "this image failed".
+    pub async fn answers(&self) -> bool {
+        self.http.get(self.url("v2/")).send().await.is_ok()
     }
 
     fn url(&self, path: &str) -> Url {

@@ -9,7 +9,7 @@ use std::sync::atomic::Ordering;
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::client::{Registry, RegistrySettings};
+use super::client::{Registry, RegistrySettings, is_unreachable};
 use super::copy::{CopyContext, CopyOptions, CopyReport, CopyStatus, copy_image};
 use super::reference::ImageRef;
 use crate::progress::{Progress, Unit};
@@ -63,6 +63,10 @@ impl Default for MirrorOptions {
 pub struct Registries {
     settings: RegistrySettings,
     clients: std::sync::Mutex<HashMap<String, Arc<Registry>>>,
+    /// Hosts found not answering in this run, with the cause: an image that
+    /// needs one fails at once instead of going through its own retries (a
+    /// registry that is down would cost every image of the list its back-off).
+    down: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl Registries {
@@ -70,6 +74,35 @@ impl Registries {
         Self {
             settings,
             clients: Default::default(),
+            down: Default::default(),
+        }
+    }
+
+    /// Why `host` was found not answering earlier in this run, if it was.
+    fn down(&self, host: &str) -> Option<String> {
+        self.down
+            .lock()
+            .expect("registries lock")
+            .get(host)
+            .cloned()
+    }
+
+    /// After a copy failed for want of a connection: asks each registry
+    /// involved once whether it answers and remembers those that do not.
+    async fn note_unreachable(&self, regs: [&Registry; 2], err: &anyhow::Error) {
+        for reg in regs {
+            if !reg.answers().await {
+                let cause = err.root_cause().to_string();
+                tracing::warn!(
+                    "registry {} does not answer ({cause}); images that need it are not tried",
+                    reg.host()
+                );
+                self.down
+                    .lock()
+                    .expect("registries lock")
+                    .entry(reg.host().to_string())
+                    .or_insert(cause);
+            }
         }
     }
 
@@ -93,12 +126,26 @@ async fn copy_one(
 ) -> anyhow::Result<CopyReport> {
     let src = ImageRef::parse(&item.source)?;
     let dst = ImageRef::parse(&item.destination)?;
+    for host in [&src.registry, &dst.registry] {
+        if let Some(cause) = regs.down(host) {
+            anyhow::bail!(
+                "not tried: registry {host} did not answer for an earlier image ({cause})"
+            );
+        }
+    }
     let from = regs.get(&src.registry)?;
     let to = regs.get(&dst.registry)?;
-    copy_image(&from, &src, &to, &dst, opts, ctx).await
+    let result = copy_image(&from, &src, &to, &dst, opts, ctx).await;
+    if let Err(e) = &result
+        && is_unreachable(e)
+    {
+        regs.note_unreachable([&from, &to], e).await;
+    }
+    result
 }
 
-/// Copies every item; never stops at the first failure.
+/// Copies every item; never stops at the first failure, but once a registry
+/// is found not answering, the images that need it fail without trying it.
 pub async fn mirror_images(
     items: &[MirrorItem],
     settings: RegistrySettings,
