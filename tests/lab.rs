@@ -552,19 +552,26 @@ fn sh(cmd: &mut Command) {
     );
 }
 
-fn apex(args: &[&str], dir: &Path) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_apex"))
-        .args(args)
-        .arg("--dir")
-        .arg(dir)
-        .output()
-        .unwrap();
+/// `apex ARGS --dir DIR`, ready for more settings.
+fn apex_cmd(args: &[&str], dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apex"));
+    cmd.args(args).arg("--dir").arg(dir);
+    cmd
+}
+
+/// Runs `cmd`, which must succeed; its stdout.
+fn stdout_of(mut cmd: Command) -> String {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
-        "apex {args:?}: {}",
+        "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+fn apex(args: &[&str], dir: &Path) -> String {
+    stdout_of(apex_cmd(args, dir))
 }
 
 fn pids(dir: &Path) -> Vec<(String, u32, String)> {
@@ -717,19 +724,9 @@ async fn a_killed_lab_engine_starts_again_on_what_it_left() {
     // says so; `--engine` stops it cleanly, its containerd with it.
     let down = |extra: &[&str]| {
         let lab_dir = tempfile::tempdir().unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_apex"))
-            .args(["lab", "down", "--dir"])
-            .arg(lab_dir.path())
-            .args(extra)
-            .env("APEX_LAB_DOCKER_DIR", dir)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "apex lab down {extra:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
+        let mut cmd = apex_cmd(&[&["lab", "down"], extra].concat(), lab_dir.path());
+        cmd.env("APEX_LAB_DOCKER_DIR", dir);
+        stdout_of(cmd)
     };
     let out = down(&[]);
     assert!(
