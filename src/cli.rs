@@ -39,6 +39,9 @@ pub struct Cli {
 pub enum Command {
     /// Deploy a scenario (or, with --plan, write every artifact without touching any host).
     Deploy(DeployArgs),
+    /// Show the state of a deploy's tmp dir: each step done, failed or
+    /// interrupted (with its error and time), the last runs, and whether a deploy runs now.
+    Status(StatusArgs),
     /// Run a Lua script with the host API (`require("apex.core")`); ARGS are its `...`.
     Run {
         /// The Lua file to run.
@@ -116,13 +119,49 @@ pub enum LabAction {
     },
 }
 
+/// What names a deploy: its scenario (or settings file) and its tmp dir.
 #[derive(Debug, Args, Serialize)]
-pub struct DeployArgs {
+pub struct DeployTarget {
     /// Scenario name (see `apex scenarios`) or path to a scenario .lua file.
     pub scenario: Option<String>,
     /// Apex deploy settings file (YAML), used as it is.
     #[arg(short = 'd', long = "deploy-settings", value_name = "FILE")]
     pub deploy_settings: Option<PathBuf>,
+    /// Working directory for artifacts and the deploy state (default: /tmp/apex/<scenario>).
+    #[arg(long, value_name = "DIR")]
+    pub tmp_dir: Option<PathBuf>,
+}
+
+impl DeployTarget {
+    /// `--tmp-dir`, else `/tmp/apex/<name>` after the scenario (or the deploy
+    /// settings file) without its extension.
+    pub fn tmp_dir(&self) -> anyhow::Result<PathBuf> {
+        if let Some(dir) = &self.tmp_dir {
+            return Ok(dir.clone());
+        }
+        let stem = |p: &Path| p.file_stem().map(|s| s.to_string_lossy().into_owned());
+        let name = match (&self.scenario, &self.deploy_settings) {
+            (Some(s), _) => stem(Path::new(s)).unwrap_or_else(|| s.clone()),
+            (None, Some(d)) => stem(d).unwrap_or_else(|| "deploy".into()),
+            (None, None) => anyhow::bail!(NEED_SCENARIO),
+        };
+        Ok(PathBuf::from("/tmp/apex").join(name))
+    }
+}
+
+const NEED_SCENARIO: &str = "give a scenario name (see `apex scenarios`) or -d DEPLOY_SETTINGS";
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub target: DeployTarget,
+}
+
+#[derive(Debug, Args, Serialize)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub target: DeployTarget,
     /// Apex network settings file (YAML); default: a shipped virtual lab (undercloud 192.0.2.1).
     #[arg(short = 'n', long = "network-settings", value_name = "FILE")]
     pub network_settings: Option<PathBuf>,
@@ -143,9 +182,6 @@ pub struct DeployArgs {
     /// with the same command, files and images (to converge after a manual change).
     #[arg(long)]
     pub redeploy: bool,
-    /// Working directory for artifacts (default: /tmp/apex/<scenario>).
-    #[arg(long, value_name = "DIR")]
-    pub tmp_dir: Option<PathBuf>,
 }
 
 /// Entry point of the binary.
@@ -192,6 +228,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match &cli.command {
         Command::Deploy(args) => deploy(&cli, args, dirs),
+        Command::Status(args) => status(&cli, args, dirs),
         Command::Run { script, args } => {
             crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
             let host = Host::new(HostConfig {
@@ -254,23 +291,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
-    let name = match (&args.scenario, &args.deploy_settings) {
-        (Some(s), _) => Path::new(s)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| s.clone()),
-        (None, Some(d)) => d
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "deploy".into()),
-        (None, None) => {
-            anyhow::bail!("give a scenario name (see `apex scenarios`) or -d DEPLOY_SETTINGS")
-        }
-    };
-    let tmp_dir = args
-        .tmp_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("/tmp/apex").join(&name));
+    if args.target.scenario.is_none() && args.target.deploy_settings.is_none() {
+        anyhow::bail!(NEED_SCENARIO);
+    }
+    let tmp_dir = args.target.tmp_dir()?;
     let _lock = crate::run_lock::lock(&tmp_dir)?;
     let log_file = cli
         .log_file
@@ -287,6 +311,19 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
     opts["lua_paths"] = serde_json::json!(dirs);
     let arg = host.to_lua(&opts)?;
     drive(host.call_module("flows.deploy", "run", arg))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+    let tmp_dir = args.target.tmp_dir()?;
+    let running = crate::run_lock::holder(&tmp_dir)?;
+    let host = Host::new(HostConfig {
+        lua_paths: dirs,
+        plan: true,
+    })?;
+    let arg = host.to_lua(&serde_json::json!({ "tmp_dir": tmp_dir, "running": running }))?;
+    drive(host.call_module("apex.state", "print_status", arg))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,6 +15,34 @@ pub struct RunLock {
     _file: File,
 }
 
+/// Who holds the lock of `tmp_dir` now (`apex (pid N)`), without taking it
+/// for longer than the look: None when no deploy runs there.
+pub fn holder(tmp_dir: &Path) -> anyhow::Result<Option<String>> {
+    let path = tmp_dir.join(".apex.lock");
+    let mut file = match File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("cannot open {}", path.display())),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(None),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(Some(owner(&mut file))),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
+/// The holder as the lock file names it.
+fn owner(file: &mut File) -> String {
+    let mut owner = String::new();
+    let _ = file.read_to_string(&mut owner);
+    match owner.trim() {
+        "" => String::from("another apex"),
+        pid => format!("apex (pid {pid})"),
+    }
+}
+
 /// Takes the lock of `tmp_dir` (created when missing), or fails at once
 /// naming the process that holds it.
 pub fn lock(tmp_dir: &Path) -> anyhow::Result<RunLock> {
@@ -31,14 +59,7 @@ pub fn lock(tmp_dir: &Path) -> anyhow::Result<RunLock> {
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            let mut owner = String::new();
-            let _ = file.read_to_string(&mut owner);
-            let owner = owner.trim();
-            let who = if owner.is_empty() {
-                String::from("another apex")
-            } else {
-                format!("apex (pid {owner})")
-            };
+            let who = owner(&mut file);
             bail!(
                 "{who} is already running with the tmp dir {}; wait for it to finish or give another --tmp-dir",
                 tmp_dir.display()

@@ -83,4 +83,93 @@ function M.put(st, key, rec)
   M.save(st)
 end
 
+--- How many earlier runs `apex status` lists.
+M.RUNS_SHOWN = 5
+
+local function when(unix)
+  return unix and os.date("!%Y-%m-%d %H:%M:%S UTC", math.floor(unix)) or "?"
+end
+
+--- One line for a run of the runs list.
+---@param run table
+---@param running boolean   a deploy holds the tmp dir now
+local function run_line(run, running)
+  local how
+  if run.failed then
+    local failed = {}
+    for key, r in pairs(run.steps or {}) do
+      if r.status == "failed" then failed[#failed + 1] = key end
+    end
+    table.sort(failed)
+    how = "failed: " .. (#failed > 0 and table.concat(failed, ", ") or run.failed)
+  elseif run.finished then
+    how = "finished"
+  else
+    how = running and "running now" or "interrupted (killed or crashed)"
+  end
+  return string.format("%s%s  %s%s", when(run.started), run.resume and " (--resume)" or "", how,
+    run.seconds and string.format(", %.1fs", run.seconds) or "")
+end
+
+--- The first line of an error (with the next one when it only introduces
+--- a list), cut to a terminal's width.
+local function first_line(msg)
+  local first, rest = tostring(msg):match("^([^\n]*)\n?(.*)$")
+  local line = first
+  if first:sub(-1) == ":" and rest ~= "" then
+    line = first .. " " .. rest:match("^%s*([^\n]*)")
+  end
+  return #line > 110 and line:sub(1, 107) .. "..." or line
+end
+
+--- What `apex status` prints about a tmp dir's state: each recorded step
+--- (done, failed with the first line of its error, or interrupted), then the
+--- last runs, newest first.
+---@param st apex.State
+---@param running string?   who holds the tmp dir now (a running deploy)
+---@return string[]
+function M.status_lines(st, running)
+  local out = { st.path }
+  if running then out[#out + 1] = running .. " is deploying from this dir now" end
+  local keys = {}
+  for key in pairs(st.data.steps) do keys[#keys + 1] = key end
+  table.sort(keys, function(a, b)
+    local sa, sb = st.data.steps[a].step or 0, st.data.steps[b].step or 0
+    if sa ~= sb then return sa < sb end
+    return a < b
+  end)
+  if #keys == 0 then out[#out + 1] = "no step recorded yet" end
+  for _, key in ipairs(keys) do
+    local r = st.data.steps[key]
+    local status = r.status
+    if status == "running" and not running then status = "interrupted" end
+    local line = string.format("  step %-2s %-28s %-11s %7s", tostring(r.step or "?"), key, status,
+      r.seconds and string.format("%.2fs", r.seconds) or "")
+    if r.status == "failed" and r.error then line = line .. "  " .. first_line(r.error) end
+    out[#out + 1] = line
+  end
+  local runs = st.data.runs
+  if #runs > 0 then
+    out[#out + 1] = string.format("runs (%d recorded, newest first):", #runs)
+    for i = #runs, math.max(1, #runs - M.RUNS_SHOWN + 1), -1 do
+      out[#out + 1] = "  " .. run_line(runs[i], running ~= nil and i == #runs)
+    end
+    local last = runs[#runs]
+    if last.failed or (not last.finished and not running) then
+      out[#out + 1] = "`apex deploy ... --resume` with this tmp dir continues at the step that did not finish"
+    end
+  end
+  return out
+end
+
+--- `apex status`: prints the state of `opts.tmp_dir` (or that there is none).
+---@param opts {tmp_dir: string, running?: string}
+function M.print_status(opts)
+  if core.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind ~= "file" then
+    io.write(string.format("%s: no deploy state (no real deploy has run with this tmp dir)\n", opts.tmp_dir))
+    return
+  end
+  io.write(table.concat(M.status_lines(M.load(opts.tmp_dir), opts.running), "\n"), "\n")
+end
+
 return M

@@ -800,6 +800,22 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
         step(&st, "run_deploy").is_null(),
         "the deploy command ran after a failed step"
     );
+    // `apex status` says the same to the operator, and where --resume goes on.
+    let shown = status(&tmp);
+    let line_of = |key: &str| {
+        shown
+            .lines()
+            .find(|l| l.split_whitespace().nth(2) == Some(key))
+            .unwrap_or_else(|| panic!("{key} not in:\n{shown}"))
+            .to_string()
+    };
+    assert!(line_of("rebuild_patched").contains("failed"), "{shown}");
+    assert!(line_of("rebuild_patched").contains("nova-api"), "{shown}");
+    assert!(line_of("mirror_images").contains("done"), "{shown}");
+    assert!(
+        shown.contains("failed: rebuild_patched") && shown.contains("--resume"),
+        "{shown}"
+    );
 
     // 2. --resume without the override: no artifact request, no blob copied
     //    again; only the rebuilt nova-api:apex may bring new blobs.
@@ -839,6 +855,12 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
         1,
         "only nova-api is rebuilt: {st}"
     );
+    let shown = status(&tmp);
+    let (steps, runs) = shown.split_once("runs (").expect("a runs list");
+    assert!(!steps.contains("failed"), "{shown}");
+    let newest = runs.lines().nth(1).unwrap_or_default();
+    assert!(newest.contains("(--resume)  finished"), "{shown}");
+    assert!(!shown.contains("continues at"), "{shown}");
     check_deploy(&t, &tmp);
     // The puppet-tripleo patch went into the overcloud image (applied by apex, no virt-customize).
     let init = apex::lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT;
@@ -977,6 +999,74 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
 }
 
 /// Runs `apex deploy SCENARIO [--plan] -s SITE --tmp-dir TMP` without the lab.
+/// `apex status` on states no deploy test leaves: none yet, a step cut off
+/// by a kill (interrupted), the same step while a deploy holds the tmp dir
+/// (running, naming its PID), a corrupt state file.
+#[test]
+fn status_tells_interrupted_from_running_and_names_a_bad_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("run");
+    assert!(status(&tmp).contains("no deploy state"));
+    std::fs::create_dir_all(&tmp).unwrap();
+    std::fs::write(
+        tmp.join("state.json"),
+        r#"{"version": 1,
+            "steps": {"fetch_artifacts": {"step": 1, "status": "done", "inputs": "a", "seconds": 1.5},
+                      "mirror_images": {"step": 8, "status": "running", "inputs": "b"}},
+            "runs": [{"started": 1795628067, "resume": false, "steps": {}}]}"#,
+    )
+    .unwrap();
+    let shown = status(&tmp);
+    assert!(
+        shown.contains("mirror_images") && shown.contains("interrupted"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("2026-11-25 17:34:27 UTC  interrupted"),
+        "{shown}"
+    );
+    assert!(shown.contains("continues at"), "{shown}");
+
+    let lock = apex::run_lock::lock(&tmp).unwrap();
+    let shown = status(&tmp);
+    let me = format!(
+        "apex (pid {}) is deploying from this dir now",
+        std::process::id()
+    );
+    assert!(shown.contains(&me), "{shown}");
+    assert!(
+        !shown.contains("interrupted") && shown.contains("running now"),
+        "{shown}"
+    );
+    drop(lock);
+
+    std::fs::write(tmp.join("state.json"), "[1, 2]").unwrap();
+    let out = Command::new(APEX)
+        .args(["status", "--tmp-dir"])
+        .arg(&tmp)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("state.json: not a deploy state file"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = Command::new(APEX).arg("status").output().unwrap();
+    assert!(!out.status.success() && text(&out.stderr).contains("give a scenario name"));
+}
+
+/// `apex status --tmp-dir TMP`, which must succeed; its stdout.
+fn status(tmp: &Path) -> String {
+    let out = Command::new(APEX)
+        .args(["status", "--tmp-dir"])
+        .arg(tmp)
+        .output()
+        .expect("run apex status");
+    assert!(out.status.success(), "apex status: {}", text(&out.stderr));
+    text(&out.stdout)
+}
+
 fn deploy_with_site(scenario: &str, plan: bool, site: &Path, tmp: &Path) -> Output {
     let mut cmd = Command::new(APEX);
     cmd.env_remove("APEX_LUA_PATH").args(["deploy", scenario]);
