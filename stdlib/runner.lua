@@ -120,7 +120,7 @@ function M.execute(ctx)
         state.save(st)
         -- Every failed member is said: one cause (an unreachable site) often fails several.
         local head = #failures > 1 and string.format("%d steps failed:\n", #failures) or ""
-        util.fail("%s%s\n(fix the cause, then `apex deploy ... --resume` continues here)", head,
+        util.fail("%s%s\n(fix the cause, then `apex deploy ... --resume` continues here; `apex status` shows every step)", head,
           table.concat(failures, "\n"))
       end
     end
