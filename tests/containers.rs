@@ -9,9 +9,9 @@ use std::collections::BTreeSet;
 use apex::engine::{self, BuildOptions};
 use apex::lab::registry::{Fault, FaultyProxy};
 use apex::registry::{
-    CopyContext, CopyOptions, CopyStatus, DOCKER_LIST, ImageRef, MirrorItem, MirrorOptions,
-    RawManifest, RebuildOptions, RegistrySettings, copy_image, mirror_images, rebuild_patched,
-    sha256_digest,
+    CopyContext, CopyOptions, CopyReport, CopyStatus, DOCKER_LIST, ImageRef, MirrorItem,
+    MirrorOptions, RawManifest, RebuildOptions, Registry, RegistrySettings, copy_image,
+    mirror_images, rebuild_patched, sha256_digest,
 };
 use lab::{client, digest_of, services};
 
@@ -33,6 +33,24 @@ async fn blobs_of(host: &str, refs: &[String]) -> BTreeSet<String> {
         out.extend(m.config.into_iter().chain(m.layers).map(|d| d.digest));
     }
     out
+}
+
+/// `copy_image` with the default options and a fresh context, as a flow step calls it.
+async fn copy(
+    from: &Registry,
+    src: &ImageRef,
+    to: &Registry,
+    dst: &ImageRef,
+) -> anyhow::Result<CopyReport> {
+    copy_image(
+        from,
+        src,
+        to,
+        dst,
+        CopyOptions::default(),
+        &CopyContext::default(),
+    )
+    .await
 }
 
 fn mirror_items(lab: &lab::Lab, to: &str) -> Vec<MirrorItem> {
@@ -191,16 +209,7 @@ async fn copy_keeps_the_digest_and_a_rerun_sends_nothing() {
     let src = ImageRef::parse(&lab.images[0]).unwrap();
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
     let (from, to) = (client(&lab.upstream.host(), 3), client(&proxy.host(), 3));
-    let report = copy_image(
-        &from,
-        &src,
-        &to,
-        &dst,
-        CopyOptions::default(),
-        &CopyContext::default(),
-    )
-    .await
-    .unwrap();
+    let report = copy(&from, &src, &to, &dst).await.unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     let upstream_digest = digest_of(&lab.upstream.host(), REPO, "current-tripleo").await;
     assert_eq!(report.digest, upstream_digest);
@@ -218,16 +227,7 @@ async fn copy_keeps_the_digest_and_a_rerun_sends_nothing() {
     assert!(proxy.count("PUT", "/manifests/") == 1);
 
     proxy.reset();
-    let again = copy_image(
-        &from,
-        &src,
-        &to,
-        &dst,
-        CopyOptions::default(),
-        &CopyContext::default(),
-    )
-    .await
-    .unwrap();
+    let again = copy(&from, &src, &to, &dst).await.unwrap();
     assert_eq!(again.status, CopyStatus::Present);
     assert_eq!(again.digest, upstream_digest);
     let seen = proxy.requests();
@@ -238,16 +238,7 @@ async fn copy_keeps_the_digest_and_a_rerun_sends_nothing() {
     assert_eq!(seen.len(), 1, "one HEAD of the manifest: {seen:?}");
 
     let missing = ImageRef::parse(&format!("{}/no/such:tag", lab.upstream.host())).unwrap();
-    let err = copy_image(
-        &from,
-        &missing,
-        &to,
-        &dst,
-        CopyOptions::default(),
-        &CopyContext::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = copy(&from, &missing, &to, &dst).await.unwrap_err();
     assert!(
         format!("{err:#}").contains("no such image in the source registry"),
         "{err:#}"
@@ -327,16 +318,7 @@ async fn copy_retries_through_failures_and_mirror_recovers_after_a_stopped_regis
     let src = ImageRef::parse(&lab.images[0]).unwrap();
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
     let (from, to) = (client(&lab.upstream.host(), 5), client(&proxy.host(), 5));
-    let report = copy_image(
-        &from,
-        &src,
-        &to,
-        &dst,
-        CopyOptions::default(),
-        &CopyContext::default(),
-    )
-    .await
-    .unwrap();
+    let report = copy(&from, &src, &to, &dst).await.unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     assert_eq!(
         digest_of(&lab.local.host(), REPO, "current-tripleo").await,
@@ -414,16 +396,7 @@ async fn a_manifest_list_is_copied_byte_for_byte_with_its_images() {
             reference: m.digest.clone(),
             ..child_src.clone()
         };
-        copy_image(
-            &up,
-            &child_src,
-            &up,
-            &child_dst,
-            CopyOptions::default(),
-            &CopyContext::default(),
-        )
-        .await
-        .unwrap();
+        copy(&up, &child_src, &up, &child_dst).await.unwrap();
         entries.push(format!(
             r#"{{"mediaType":"{}","size":{},"digest":"{}","platform":{{"architecture":"{arch}","os":"linux"}}}}"#,
             m.media_type,
@@ -456,16 +429,7 @@ async fn a_manifest_list_is_copied_byte_for_byte_with_its_images() {
     ))
     .unwrap();
     let local = client(&lab.local.host(), 3);
-    let report = copy_image(
-        &up,
-        &src,
-        &local,
-        &dst,
-        CopyOptions::default(),
-        &CopyContext::default(),
-    )
-    .await
-    .unwrap();
+    let report = copy(&up, &src, &local, &dst).await.unwrap();
     assert_eq!(report.digest, raw.digest);
     let copied = local
         .manifest("tripleomaster/multi", "current-tripleo")
@@ -719,16 +683,7 @@ async fn copy_to_a_tls_registry_trusts_the_given_ca_only() {
         ..Default::default()
     };
     let to = apex::registry::Registry::new(&tls.host(), &untrusted).unwrap();
-    let err = copy_image(
-        &from,
-        &src,
-        &to,
-        &dst,
-        CopyOptions::default(),
-        &CopyContext::default(),
-    )
-    .await
-    .unwrap_err();
+    let err = copy(&from, &src, &to, &dst).await.unwrap_err();
     assert!(
         format!("{err:#}").contains(&format!("https://{}", tls.host())),
         "{err:#}"
@@ -739,16 +694,7 @@ async fn copy_to_a_tls_registry_trusts_the_given_ca_only() {
         ..untrusted
     };
     let to = apex::registry::Registry::new(&tls.host(), &trusted).unwrap();
-    let report = copy_image(
-        &from,
-        &src,
-        &to,
-        &dst,
-        CopyOptions::default(),
-        &CopyContext::default(),
-    )
-    .await
-    .unwrap();
+    let report = copy(&from, &src, &to, &dst).await.unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     assert_eq!(
         to.manifest_digest(REPO, "current-tripleo").await.unwrap(),
@@ -824,16 +770,9 @@ async fn credentials_come_from_settings_or_a_docker_config_file() {
     // A copy into the secured registry authenticates every request it makes.
     let src = ImageRef::parse(&lab.images[1]).unwrap();
     let dst = ImageRef::parse(&lab.image_in(&host, "nova-conductor")).unwrap();
-    let report = copy_image(
-        &client(&lab.upstream.host(), 3),
-        &src,
-        &reg,
-        &dst,
-        CopyOptions::default(),
-        &CopyContext::default(),
-    )
-    .await
-    .unwrap();
+    let report = copy(&client(&lab.upstream.host(), 3), &src, &reg, &dst)
+        .await
+        .unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     assert!(report.blobs_sent >= 1);
     engine::remove_image(&lab.docker, &target, false)
