@@ -12,6 +12,20 @@ fn apex(args: &[&str]) -> Output {
         .expect("run apex")
 }
 
+/// `apex --lua-path LP deploy -d SETTINGS --plan --tmp-dir TMP`.
+fn plan_with(lp: &Path, settings: &Path, tmp: &Path) -> Output {
+    apex(&[
+        "--lua-path",
+        s(lp),
+        "deploy",
+        "-d",
+        s(settings),
+        "--plan",
+        "--tmp-dir",
+        s(tmp),
+    ])
+}
+
 fn out(o: &Output) -> String {
     format!(
         "{}{}",
@@ -52,16 +66,7 @@ fn scaffolded_plugin_passes_its_test_and_changes_the_plan() {
     let settings = d.path().join("deploy.yaml");
     write(&settings, SETTINGS);
     let tmp = d.path().join("plan");
-    let o = apex(&[
-        "--lua-path",
-        s(&lp),
-        "deploy",
-        "-d",
-        s(&settings),
-        "--plan",
-        "--tmp-dir",
-        s(&tmp),
-    ]);
+    let o = plan_with(&lp, &settings, &tmp);
     assert!(o.status.success(), "{}", out(&o));
     let dockerfile =
         std::fs::read_to_string(tmp.join("containers/neutron-server/Dockerfile")).unwrap();
@@ -130,16 +135,7 @@ fn unknown_sdn_controller_lists_plugins_and_where_they_were_searched() {
     );
     let settings = d.path().join("deploy.yaml");
     write(&settings, &SETTINGS.replace("mysdn", "nosuch"));
-    let o = apex(&[
-        "--lua-path",
-        s(&lp),
-        "deploy",
-        "-d",
-        s(&settings),
-        "--plan",
-        "--tmp-dir",
-        s(&d.path().join("t")),
-    ]);
+    let o = plan_with(&lp, &settings, &d.path().join("t"));
     assert!(!o.status.success());
     let text = out(&o);
     assert!(text.contains("deploy_options.sdn_controller"), "{text}");
@@ -168,16 +164,7 @@ fn a_hook_returning_the_wrong_shape_names_plugin_hook_and_field() {
     );
     let settings = d.path().join("deploy.yaml");
     write(&settings, SETTINGS);
-    let o = apex(&[
-        "--lua-path",
-        s(&lp),
-        "deploy",
-        "-d",
-        s(&settings),
-        "--plan",
-        "--tmp-dir",
-        s(&d.path().join("t")),
-    ]);
+    let o = plan_with(&lp, &settings, &d.path().join("t"));
     assert!(!o.status.success());
     let text = out(&o);
     assert!(text.contains("plugin mysdn"), "{text}");
@@ -196,16 +183,7 @@ fn a_lua_error_in_a_plugin_shows_the_authors_file_and_line_first() {
     );
     let settings = d.path().join("deploy.yaml");
     write(&settings, SETTINGS);
-    let o = apex(&[
-        "--lua-path",
-        s(&lp),
-        "deploy",
-        "-d",
-        s(&settings),
-        "--plan",
-        "--tmp-dir",
-        s(&d.path().join("t")),
-    ]);
+    let o = plan_with(&lp, &settings, &d.path().join("t"));
     assert!(!o.status.success());
     let text = out(&o);
     let at = format!("{}:3:", plugin.display());
