@@ -492,39 +492,17 @@ impl Registry {
             .to_string();
         let sep = if location.contains('?') { '&' } else { '?' };
         let put = format!("{location}{sep}digest={digest}");
-        let code = curl(&[
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: application/octet-stream",
-            "--data-binary",
-            &config,
-            &put,
-        ]);
+        let code = curl_put("application/octet-stream", &config, &put);
         assert_eq!(code, "201", "push config blob of {repo} to {put}");
         let manifest = format!(
             "{{\"schemaVersion\":2,\"mediaType\":\"application/vnd.docker.distribution.manifest.v2+json\",\"config\":{{\"mediaType\":\"application/vnd.docker.container.image.v1+json\",\"size\":{},\"digest\":\"{digest}\"}},\"layers\":[]}}",
             config.len()
         );
-        let code = curl(&[
-            "-s",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: application/vnd.docker.distribution.manifest.v2+json",
-            "--data-binary",
+        let code = curl_put(
+            "application/vnd.docker.distribution.manifest.v2+json",
             &manifest,
             &format!("{}/v2/{repo}/manifests/current-tripleo", self.url),
-        ]);
+        );
         assert_eq!(code, "201", "push manifest of {repo}");
     }
 }
@@ -543,6 +521,25 @@ fn curl(args: &[&str]) -> String {
         .output()
         .expect("curl (lab package) missing");
     text(&out.stdout)
+}
+
+/// PUTs `body` as `content_type` to `url`; the HTTP status code.
+fn curl_put(content_type: &str, body: &str, url: &str) -> String {
+    let header = format!("Content-Type: {content_type}");
+    curl(&[
+        "-s",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "PUT",
+        "-H",
+        &header,
+        "--data-binary",
+        body,
+        url,
+    ])
 }
 
 fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
