@@ -165,38 +165,37 @@ impl LabRegistry {
     /// given and free) or a free port.
     pub async fn kept(name: &str, dir: &Path, running: Option<(u16, u32)>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let marker = dir.join("config.yml").display().to_string();
-        if let Some((port, pid)) = running
-            && process::alive(pid, &marker)
-        {
-            let mut reg = Self {
-                name: name.into(),
-                dir: PartDir::Kept(dir.into()),
-                port,
-                tls: false,
-                child: None,
-                detached: Some(pid),
-            };
-            if reg.wait_ready(Duration::from_secs(5)).await.is_ok() {
-                return Ok(reg);
+        // `detached`: the PID to reattach to, or Some(0) for "detached, start it".
+        let kept_on = |port, detached| Self {
+            name: name.into(),
+            dir: PartDir::Kept(dir.into()),
+            port,
+            tls: false,
+            child: None,
+            detached: Some(detached),
+        };
+        if let Some((port, pid)) = running {
+            let mut reg = kept_on(port, pid);
+            if process::alive(pid, &reg.marker()) {
+                if reg.wait_ready(Duration::from_secs(5)).await.is_ok() {
+                    return Ok(reg);
+                }
+                process::terminate(pid, &reg.marker());
             }
-            process::terminate(pid, &marker);
         }
         let port = match running.map(|(p, _)| p) {
             Some(p) if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() => p,
             _ => super::free_port()?,
         };
         write_config(dir, port, false, false)?;
-        let mut reg = Self {
-            name: name.into(),
-            dir: PartDir::Kept(dir.into()),
-            port,
-            tls: false,
-            child: None,
-            detached: Some(0),
-        };
+        let mut reg = kept_on(port, 0);
         reg.restart().await?;
         Ok(reg)
+    }
+
+    /// What marks its process's command line (see [`process::alive`]): its config path.
+    fn marker(&self) -> String {
+        self.dir.path().join("config.yml").display().to_string()
     }
 
     /// The PID of a detached registry.
@@ -230,7 +229,7 @@ impl LabRegistry {
             let _ = child.kill().await;
         }
         if let Some(pid) = self.detached.filter(|p| *p != 0) {
-            let marker = self.dir.path().join("config.yml").display().to_string();
+            let marker = self.marker();
             tokio::task::spawn_blocking(move || process::terminate(pid, &marker))
                 .await
                 .ok();
@@ -273,7 +272,7 @@ impl LabRegistry {
         }
         let client = client.build()?;
         let deadline = Instant::now() + within;
-        let marker = self.dir.path().join("config.yml").display().to_string();
+        let marker = self.marker();
         loop {
             if client
                 .get(&url)
