@@ -3,7 +3,7 @@
 //! `apex lab serve-artifacts` child (the in-process server ends with the
 //! command), points the site file at it and prints how to deploy.
 
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -92,9 +92,7 @@ async fn up(dir: &Path) -> anyhow::Result<()> {
 
 /// Starts `apex lab serve-artifacts` detached on a free port; waits until it answers.
 fn spawn_artifact_server(dir: &Path, marker: &str) -> anyhow::Result<(u16, u32)> {
-    let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()?
-        .port();
+    let port = super::free_port()?;
     let exe = std::env::current_exe().context("lab: locating the apex binary")?;
     let mut cmd = std::process::Command::new(exe);
     cmd.args(["lab", "serve-artifacts", "--dir"])
