@@ -185,9 +185,10 @@ pub async fn ensure_engine() -> anyhow::Result<LabEngine> {
         bail!("lab: APEX_LAB_DOCKER_HOST={endpoint} does not answer");
     }
     let dir = lab_dir();
-    if answers(&endpoint_of(&dir)).await {
+    let endpoint = endpoint_of(&dir);
+    if answers(&endpoint).await {
         return Ok(LabEngine {
-            endpoint: endpoint_of(&dir),
+            endpoint,
             started: false,
         });
     }
