@@ -91,7 +91,8 @@ impl Registries {
     /// involved once whether it answers and remembers those that do not.
     async fn note_unreachable(&self, regs: [&Registry; 2], err: &anyhow::Error) {
         for reg in regs {
-            if !reg.answers().await {
+            // Copies in flight when a registry went down each land here; one look is enough.
+            if self.down(reg.host()).is_none() && !reg.answers().await {
                 let cause = err.root_cause().to_string();
                 tracing::warn!(
                     "registry {} does not answer ({cause}); images that need it are not tried",
