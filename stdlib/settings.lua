@@ -2,7 +2,13 @@
 --- defaults. Every error names the file, the key and what is valid, and is
 --- raised as a clean user error (no traceback noise in the message).
 ---
---- Deploy settings follow the Apex format (`global_params`, `deploy_options`).
+--- Deploy settings follow the Apex format (`global_params`, `deploy_options`):
+--- every key Apex's DeploySettings accepts is accepted and kept, including
+--- `global_params.introspect` and `global_params.ipxe` (both default true, as
+--- Apex reads them), and the legacy `deploy_options.sdn_l3` of one of Apex's
+--- own example files (kept, with a warning: Apex itself rejects it).
+--- A patch's `change-id` is a Gerrit Change-Id (I + 40 hex) or a change
+--- number; `project` and `branch` are plain Gerrit names: they end up in URLs.
 --- Extensions (documented, all optional): `global_params.gerrit_url` (Gerrit
 --- REST base, default https://review.opendev.org), `global_params.source_registry`
 --- (an OCI registry URL whose catalog lists the upstream images; without it the
@@ -14,13 +20,15 @@ local util = require("apex.util")
 local M = {}
 
 ---@class apex.Patch
----@field ["change-id"] string
+---@field ["change-id"] string  I + 40 hex digits, or a change number (as a string)
 ---@field project string
 ---@field branch? string
 ---@field diff? string   local diff file (absolute after validation)
 
 ---@class apex.GlobalParams
 ---@field ha_enabled boolean
+---@field introspect boolean   baremetal nodes are introspected at deploy time (Apex: default true)
+---@field ipxe boolean         the undercloud provisions with iPXE (Apex: default true)
 ---@field patches {undercloud: apex.Patch[], overcloud: apex.Patch[]}
 ---@field gerrit_url string
 ---@field source_registry? string
@@ -46,11 +54,13 @@ local M = {}
 ---@field barometer boolean
 ---@field dvr boolean
 ---@field odl_vpp_netvirt boolean
+---@field sdn_l3? boolean   legacy, only kept (see warnings)
 
 ---@class apex.DeploySettings
 ---@field global_params apex.GlobalParams
 ---@field deploy_options apex.DeployOptions
 ---@field source string   where the settings came from (file or scenario), for messages
+---@field warnings string[]  accepted but questionable keys, each naming file and key (for the plan's notes)
 
 ---@class apex.NetworkSettings
 ---@field undercloud_ip string   networks.admin.installer_vm.ip
@@ -105,13 +115,17 @@ local OPTIONS = {
   },
   performance = { check = is_table },
   odl_vpp_routing_node = { check = is_string },
+  -- In Apex's config/deploy/os-odl_netvirt-fdio-noha.yaml, rejected by Apex's
+  -- own validation: kept for that file, with a warning.
+  sdn_l3 = { check = is_bool, legacy = true },
 }
 for _, name in ipairs(M.BOOLEAN_OPTIONS) do
   OPTIONS[name] = { check = is_bool, default = false }
 end
 
-local GLOBAL_KEYS = { "ha_enabled", "patches", "gerrit_url", "source_registry" }
+local GLOBAL_KEYS = { "ha_enabled", "patches", "introspect", "ipxe", "gerrit_url", "source_registry" }
 local PATCH_KEYS = { "change-id", "project", "branch", "diff" }
+M.PATCH_KEYS = PATCH_KEYS
 
 local function show(v)
   if type(v) == "string" then
@@ -127,47 +141,110 @@ local function dirname(path)
   return path:match("^(.*)/[^/]*$") or "."
 end
 
-local function check_patches(src, gp)
-  local patches = gp.patches
+--- Whether a value is a Gerrit Change-Id (I + 40 hex digits) or a change
+--- number; returns it as a string (YAML reads a number as an integer).
+---@param v any
+---@return string?
+function M.change_id(v)
+  if math.type(v) == "integer" and v > 0 then
+    return tostring(v)
+  end
+  if type(v) == "string" and (v:match("^I%x+$") and #v == 41 or v:match("^[1-9]%d*$")) then
+    return v
+  end
+  return nil
+end
+
+--- Whether a string is a plain Gerrit project or branch name: parts of
+--- letters, digits, `.`, `_`, `-`, `+` between single slashes, no part
+--- starting with a dot (so no `..`), no leading or trailing slash, no
+--- whitespace or control characters. Such names are safe in URLs and paths.
+---@param v any
+---@return boolean
+function M.gerrit_name(v)
+  if type(v) ~= "string" or v == "" or #v > 255 then
+    return false
+  end
+  for part in (v .. "/"):gmatch("(.-)/") do
+    if not part:match("^[%w_+][%w%._+%-]*$") then
+      return false
+    end
+  end
+  return true
+end
+
+M.VALID_CHANGE_ID = "a Gerrit Change-Id, I followed by 40 hex digits, or a change number"
+M.VALID_GERRIT_NAME = "a plain Gerrit name such as openstack/nova or stable/rocky: letters, digits, . _ - + "
+  .. "and single / between parts; no .., no leading /, no spaces"
+
+--- Validates one patch (`{change-id, project, branch?, diff?}`) and returns a
+--- copy: the change-id as a string, a relative diff resolved against
+--- `base_dir`. Every error names `src` and `key`.
+---@param src string   the file, for messages
+---@param key string   e.g. "global_params.patches.overcloud[1]"
+---@param p any
+---@param base_dir? string   where a relative `diff` is resolved (default: the directory of src)
+---@param allowed? string[]  the keys allowed (default: change-id, project, branch, diff)
+---@return apex.Patch
+function M.check_patch(src, key, p, base_dir, allowed)
+  allowed = allowed or PATCH_KEYS
+  if type(p) ~= "table" or (next(p) ~= nil and util.is_list(p)) then
+    util.fail("%s: %s: expected a mapping with change-id and project, got %s", src, key, show(p))
+  end
+  for k in pairs(p) do
+    if not util.contains(allowed, k) then
+      util.fail("%s: %s.%s: unknown key (valid: %s)", src, key, tostring(k), table.concat(allowed, ", "))
+    end
+  end
+  for _, req in ipairs({ "change-id", "project" }) do
+    if p[req] == nil then
+      util.fail("%s: %s: missing %s (required: change-id, project; optional: %s)", src, key, req,
+        table.concat(allowed, ", ", 3))
+    end
+  end
+  local patch = util.deep_copy(p)
+  patch["change-id"] = M.change_id(p["change-id"])
+  if not patch["change-id"] then
+    util.fail("%s: %s.change-id: got %s (valid: %s)", src, key, show(p["change-id"]), M.VALID_CHANGE_ID)
+  end
+  for _, k in ipairs({ "project", "branch" }) do
+    if p[k] ~= nil and not M.gerrit_name(p[k]) then
+      util.fail("%s: %s.%s: got %s (valid: %s)", src, key, k, show(p[k]), M.VALID_GERRIT_NAME)
+    end
+  end
+  if p.diff ~= nil and (type(p.diff) ~= "string" or p.diff == "" or p.diff:find("%c")) then
+    util.fail("%s: %s.diff: got %s (valid: the path of a local diff file)", src, key, show(p.diff))
+  end
+  if patch.diff and not patch.diff:match("^/") then
+    patch.diff = (base_dir or dirname(src)) .. "/" .. patch.diff
+  end
+  return patch
+end
+
+--- Validates a `{undercloud = [...], overcloud = [...]}` mapping of patches
+--- (both lists optional) and returns both lists, validated.
+---@param src string
+---@param key string   e.g. "global_params.patches"
+---@param patches any
+---@param base_dir? string
+---@param allowed? string[]
+---@return {undercloud: apex.Patch[], overcloud: apex.Patch[]}
+function M.check_patches(src, key, patches, base_dir, allowed)
   if patches == nil then
     patches = {}
   elseif type(patches) ~= "table" or (next(patches) ~= nil and util.is_list(patches)) then
-    util.fail("%s: global_params.patches: expected a mapping with undercloud and/or overcloud lists, got %s",
-      src, show(patches))
+    util.fail("%s: %s: expected a mapping with undercloud and/or overcloud lists, got %s", src, key, show(patches))
   end
-  local out = { undercloud = {}, overcloud = {} }
+  local out = { undercloud = core.array(), overcloud = core.array() }
   for node, list in pairs(patches) do
     if node ~= "undercloud" and node ~= "overcloud" then
-      util.fail("%s: global_params.patches.%s: unknown key (valid: undercloud, overcloud)", src, tostring(node))
+      util.fail("%s: %s.%s: unknown key (valid: undercloud, overcloud)", src, key, tostring(node))
     end
     if type(list) ~= "table" or not util.is_list(list) then
-      util.fail("%s: global_params.patches.%s: expected a list of patches, got %s", src, node, show(list))
+      util.fail("%s: %s.%s: expected a list of patches, got %s", src, key, node, show(list))
     end
     for i, p in ipairs(list) do
-      local key = string.format("global_params.patches.%s[%d]", node, i)
-      if type(p) ~= "table" or (next(p) ~= nil and util.is_list(p)) then
-        util.fail("%s: %s: expected a mapping with change-id and project, got %s", src, key, show(p))
-      end
-      for k in pairs(p) do
-        if not util.contains(PATCH_KEYS, k) then
-          util.fail("%s: %s.%s: unknown key (valid: %s)", src, key, tostring(k), table.concat(PATCH_KEYS, ", "))
-        end
-      end
-      for _, req in ipairs({ "change-id", "project" }) do
-        if p[req] == nil then
-          util.fail("%s: %s: missing %s (required: change-id, project; optional: branch, diff)", src, key, req)
-        end
-      end
-      for _, k in ipairs(PATCH_KEYS) do
-        if p[k] ~= nil and (type(p[k]) ~= "string" or p[k] == "") then
-          util.fail("%s: %s.%s: expected a non-empty string, got %s", src, key, k, show(p[k]))
-        end
-      end
-      local patch = util.deep_copy(p)
-      if patch.diff and not patch.diff:match("^/") then
-        patch.diff = dirname(src) .. "/" .. patch.diff
-      end
-      out[node][i] = patch
+      out[node][i] = M.check_patch(src, string.format("%s.%s[%d]", key, node, i), p, base_dir, allowed)
     end
   end
   return out
@@ -185,8 +262,10 @@ local function check_global(src, gp)
   if gp.ha_enabled == nil then
     util.fail("%s: global_params.ha_enabled: missing (required: true or false)", src)
   end
-  if type(gp.ha_enabled) ~= "boolean" then
-    util.fail("%s: global_params.ha_enabled: got %s (valid: true, false)", src, show(gp.ha_enabled))
+  for _, k in ipairs({ "ha_enabled", "introspect", "ipxe" }) do
+    if gp[k] ~= nil and type(gp[k]) ~= "boolean" then
+      util.fail("%s: global_params.%s: got %s (valid: true, false)", src, k, show(gp[k]))
+    end
   end
   for _, k in ipairs({ "gerrit_url", "source_registry" }) do
     if gp[k] ~= nil and not (type(gp[k]) == "string" and gp[k]:match("^https?://")) then
@@ -195,7 +274,9 @@ local function check_global(src, gp)
   end
   return {
     ha_enabled = gp.ha_enabled,
-    patches = check_patches(src, gp),
+    introspect = gp.introspect ~= false,
+    ipxe = gp.ipxe ~= false,
+    patches = M.check_patches(src, "global_params.patches", gp.patches),
     gerrit_url = (gp.gerrit_url or M.DEFAULT_GERRIT):gsub("/+$", ""),
     source_registry = gp.source_registry and gp.source_registry:gsub("/+$", ""),
   }
@@ -207,19 +288,30 @@ local function check_performance(src, perf)
       util.fail("%s: deploy_options.performance.%s: unknown role (valid: %s)", src, tostring(role),
         table.concat(M.VALID_ROLES, ", "))
     end
-    if type(sets) ~= "table" then
+    if type(sets) ~= "table" or (next(sets) ~= nil and util.is_list(sets)) then
       util.fail("%s: deploy_options.performance.%s: expected a mapping, got %s", src, role, show(sets))
     end
-    for key in pairs(sets) do
+    for key, values in pairs(sets) do
       if not util.contains(M.VALID_PERF_OPTS, key) then
         util.fail("%s: deploy_options.performance.%s.%s: unknown option (valid: %s)", src, role, tostring(key),
           table.concat(M.VALID_PERF_OPTS, ", "))
+      end
+      -- Apex turns each into "<role> <option> <key> <value>" settings
+      if type(values) ~= "table" or (next(values) ~= nil and util.is_list(values)) then
+        util.fail("%s: deploy_options.performance.%s.%s: expected a mapping of settings (e.g. hugepages: 1024), "
+          .. "got %s", src, role, key, show(values))
+      end
+      for name, value in pairs(values) do
+        if type(value) == "table" then
+          util.fail("%s: deploy_options.performance.%s.%s.%s: got %s (valid: a string, number or boolean)", src, role,
+            key, tostring(name), show(value))
+        end
       end
     end
   end
 end
 
-local function check_options(src, opts)
+local function check_options(src, opts, warnings)
   if type(opts) ~= "table" or (next(opts) ~= nil and util.is_list(opts)) then
     util.fail("%s: deploy_options: expected a mapping, got %s", src, show(opts))
   end
@@ -235,6 +327,10 @@ local function check_options(src, opts)
       util.fail("%s: deploy_options.%s: invalid value %s (valid: %s)", src, k, show(v), valid)
     end
     out[k] = util.deep_copy(v)
+    if spec.legacy then
+      warnings[#warnings + 1] = string.format("%s: deploy_options.%s: a legacy key that Apex's own validation rejects; "
+        .. "kept, and no step uses it", src, k)
+    end
   end
   for k, spec in pairs(OPTIONS) do
     if out[k] == nil and spec.default ~= nil then
@@ -273,10 +369,12 @@ function M.validate_deploy(raw, source)
   if raw.deploy_options == nil then
     util.fail("%s: deploy_options: missing (required)", source)
   end
+  local warnings = core.array()
   return {
     global_params = check_global(source, raw.global_params),
-    deploy_options = check_options(source, raw.deploy_options),
+    deploy_options = check_options(source, raw.deploy_options, warnings),
     source = source,
+    warnings = warnings,
   }
 end
 
