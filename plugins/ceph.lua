@@ -7,29 +7,6 @@ local M = { description = "Ceph storage (storage env; a persistent loop device w
 M.BACKING_FILE = "/srv/data.img"
 M.SIZE = "10G"
 
---- The systemd unit that attaches the loop device at boot.
----@param device string
----@param backing string
----@return string
-function M.unit(device, backing)
-  return table.concat({
-    "[Unit]",
-    "Description=Setup loop devices",
-    "Before=network.target",
-    "",
-    "[Service]",
-    "Type=oneshot",
-    "ExecStart=/sbin/losetup " .. device .. " " .. backing,
-    "ExecStop=/sbin/losetup -d " .. device,
-    "TimeoutSec=60",
-    "RemainAfterExit=yes",
-    "",
-    "[Install]",
-    "WantedBy=multi-user.target",
-    "",
-  }, "\n")
-end
-
 ---@param ctx apex.Ctx
 ---@return apex.EnvFile[]
 function M.env_files(ctx)
@@ -47,9 +24,71 @@ function M.loop_devices(ctx)
     device = device,
     backing_file = M.BACKING_FILE,
     size = M.SIZE,
-    unit = M.unit(device, M.BACKING_FILE),
+    before = { "ceph-osd.target" },
+    purpose = "Ceph OSD backing store",
     reason = "ceph_device " .. device .. " is a loop device: no disk given for the OSDs",
   } }
+end
+
+M.STORAGE_ENV = "storage-environment.yaml"
+M.POOL_SIZE = 2      -- deploy.py prep_storage_env: pgs * pools * osds stay under mons * 200
+M.POOL_PG_NUM = 32
+M.JOURNAL_SIZE = 512
+
+--- storage-environment.yaml as Apex's prep_storage_env leaves THT's: the
+--- ceph-ansible services, Ceph as the Cinder, Glance, Nova and Gnocchi
+--- backend, small pools, the OSDs on ceph_device (collocated journals), the
+--- daemon image from the local registry, memory limits on a virtual deploy.
+--- The cluster FSID and the mon/admin/client keys are left to TripleO, which
+--- generates them once per plan with the other passwords and keeps them
+--- across updates (Apex wrote fresh random ones at every run).
+--- Shipped whole (Apex copies its edited file over THT's), so template paths
+--- are absolute.
+---@param ctx apex.Ctx
+---@return apex.EnvParams
+function M.env_params(ctx)
+  local core = require("apex.core")
+  local tht = require("apex.tht")
+  local env = require("apex.opnfv_env").env_context(ctx)
+  local services = tht.THT_DIR .. "/docker/services/ceph-ansible/"
+  local pd = {
+    CephAnsiblePlaybook = "/usr/share/ceph-ansible/site-docker.yml.sample",
+    CinderEnableIscsiBackend = false,
+    CinderEnableRbdBackend = true,
+    CinderBackupBackend = "ceph",
+    NovaEnableRbdBackend = true,
+    GlanceBackend = "rbd",
+    GnocchiBackend = "rbd",
+    CephPoolDefaultSize = M.POOL_SIZE,
+    CephPoolDefaultPgNum = M.POOL_PG_NUM,
+    CephAnsibleDisksConfig = {
+      devices = { ctx.settings.deploy_options.ceph_device },
+      journal_size = M.JOURNAL_SIZE,
+      osd_scenario = "collocated",
+    },
+  }
+  if env.virtual then
+    pd.CephAnsibleExtraConfig = {
+      centos_package_dependencies = core.array(),
+      ceph_osd_docker_memory_limit = "1g",
+      ceph_mds_docker_memory_limit = "1g",
+    }
+  end
+  if env.ceph_image then
+    -- the parameter's name before and since Stein
+    pd.DockerCephDaemonImage = env.ceph_image
+    pd.ContainerCephDaemonImage = env.ceph_image
+  end
+  local doc = {
+    resource_registry = {
+      ["OS::TripleO::Services::CephMgr"] = services .. "ceph-mgr.yaml",
+      ["OS::TripleO::Services::CephMon"] = services .. "ceph-mon.yaml",
+      ["OS::TripleO::Services::CephOSD"] = services .. "ceph-osd.yaml",
+      ["OS::TripleO::Services::CephClient"] = services .. "ceph-client.yaml",
+    },
+    parameter_defaults = pd,
+  }
+  return { files = { [M.STORAGE_ENV] = core.yaml_dump(doc) } }
 end
 
 return M

@@ -3,25 +3,38 @@
 --- the manifest plan.json last), and the summary printed to stdout.
 local core = require("apex.core")
 local util = require("apex.util")
+local runner = require("apex.runner")
 
 local M = {}
 
 M.MANIFEST = "plan.json"
 M.ARCHIVE = "docker_patches.tar.gz"
 
---- Records an action a step would take on a host, registry or engine.
----@param ctx apex.Ctx
----@param step integer
----@param text string
-function M.would(ctx, step, text)
-  ctx.actions[#ctx.actions + 1] = { step = step, text = text }
+--- Whether `rel` is a plain path inside the tmp dir: relative, no `..`, no
+--- empty or `.` parts, no control characters. Every name that becomes a
+--- file of the plan (plugin files, patch names, image names) passes here.
+---@param rel string
+---@return boolean
+function M.safe_path(rel)
+  if type(rel) ~= "string" or rel == "" or rel:sub(1, 1) == "/" or rel:find("%c") then return false end
+  for part in (rel .. "/"):gmatch("([^/]*)/") do
+    if part == "" or part == "." or part == ".." then return false end
+  end
+  return true
 end
 
---- Adds an artifact (path relative to the tmp dir).
+--- Adds an artifact (path relative to the tmp dir); a path that would leave
+--- the tmp dir is refused.
 ---@param ctx apex.Ctx
 ---@param rel string
 ---@param content string
 function M.file(ctx, rel, content)
+  if not M.safe_path(rel) then
+    util.fail("refusing to write %q: a file of the plan must be a relative path inside the tmp dir (no '..', no '/' first)", rel)
+  end
+  if type(content) ~= "string" then
+    error(string.format("plan.file %s: content must be a string, got %s", rel, type(content)), 2)
+  end
   ctx.files[rel] = content
 end
 
@@ -86,7 +99,7 @@ function M.manifest(ctx)
     skipped_patches = ctx.skipped,
     env_files = ctx.env_files,
     deploy_command = ctx.deploy_command,
-    actions = ctx.actions,
+    actions = runner.listing(ctx),
     files = files,
     archive = ctx.archive,
     notes = ctx.notes,
@@ -114,8 +127,9 @@ function M.print_summary(ctx)
     p("  %s  (%s)", e.path, e.reason)
   end
   p("Would do:")
-  for _, a in ipairs(ctx.actions) do
+  for _, a in ipairs(runner.listing(ctx)) do
     p("  [step %d] %s", a.step, a.text)
+    for _, d in ipairs(a.details) do p("             %s", d) end
   end
   for _, n in ipairs(ctx.notes) do
     p("Note: %s", n)

@@ -14,7 +14,9 @@
 ---       env_files = function(ctx) return { { path = "services/x.yaml", reason = "..." } } end,
 ---       overcloud_customize = function(ctx) return { { op = "install", arg = "pkg", reason = "..." } } end,
 ---       artifacts = function(ctx) return { { name = "my-module.tar", reason = "..." } } end,  -- optional extras from the artifact server
----       loop_devices = function(ctx) return { { device = "/dev/loop3", backing_file = "/srv/data.img", size = "10G", unit = "...", reason = "..." } } end,
+---       loop_devices = function(ctx) return { { device = "/dev/loop3", backing_file = "/srv/data.img", size = "10G", before = { "x.target" }, reason = "..." } } end,
+---       env_params = function(ctx) return { parameter_defaults = { X = 1 }, resource_registry = { ["OS::T::R"] = "r.yaml" },
+---                                           files = { ["my-env.yaml"] = "parameter_defaults: ..." } } end,
 ---     }
 ---
 --- Every hook is optional. The flow calls the hooks of every enabled plugin
@@ -44,8 +46,15 @@ local M = {}
 ---@field device string        e.g. /dev/loop3
 ---@field backing_file string  sparse file backing it
 ---@field size string          e.g. 10G
----@field unit string          systemd unit re-attaching it at boot
 ---@field reason string
+---@field unit_name? string    the unit re-attaching it at boot (default apex-loopN.service)
+---@field purpose? string      what the device backs, said in the unit
+---@field before? string[]     units that need the device attached (e.g. ceph-osd.target)
+
+---@class apex.EnvParams
+---@field parameter_defaults? table  merged into opnfv-environment.yaml (mappings merged recursively)
+---@field resource_registry? table<string, string|table>  merged into opnfv-environment.yaml
+---@field files? table<string, string>  whole files the plugin ships: name relative to the deploy dir -> content
 
 ---@class apex.ImagesResult
 ---@field driver? string   neutron driver selecting the image set ("odl", "ovn")
@@ -62,6 +71,7 @@ local M = {}
 ---@field overcloud_customize? fun(ctx: apex.Ctx): apex.Customization[]
 ---@field artifacts? fun(ctx: apex.Ctx): apex.ExtraArtifact[]
 ---@field loop_devices? fun(ctx: apex.Ctx): apex.LoopDevice[]
+---@field env_params? fun(ctx: apex.Ctx): apex.EnvParams
 
 ---@class apex.Scenario
 ---@field name string
@@ -71,7 +81,7 @@ local M = {}
 ---@field inventory? table   Apex inventory: node counts for the scales
 ---@field steps? table<string, fun(ctx: apex.Ctx)>  flow steps it replaces, by step name
 
-M.HOOKS = { "validate", "images", "patches", "env_files", "overcloud_customize", "loop_devices", "artifacts" }
+M.HOOKS = { "validate", "images", "patches", "env_files", "overcloud_customize", "loop_devices", "artifacts", "env_params" }
 --- What `require` can find of the plugins, from the host (override
 --- directories first, then the binary): one source of truth for listings,
 --- origins and "searched" messages.
@@ -186,7 +196,69 @@ local function check_list(plugin, hook, result, fields, extra)
   return result
 end
 
+-- A file name a plugin ships: a plain relative path (no leading "/", no "."
+-- or ".." parts, no empty parts, no backslash).
+local function plain_relative(name)
+  if type(name) ~= "string" or name == "" or name:sub(1, 1) == "/" or name:find("\\", 1, true) then
+    return false
+  end
+  for part in (name .. "/"):gmatch("([^/]*)/") do
+    if part == "" or part == "." or part == ".." then
+      return false
+    end
+  end
+  return true
+end
+
+local function is_mapping(v)
+  return type(v) == "table" and (next(v) == nil or not util.is_list(v))
+end
+
+local ENV_PARAMS_KEYS = { "parameter_defaults", "resource_registry", "files" }
+
+local function check_env_params(plugin, result)
+  local hook = "env_params"
+  if result == nil then
+    return {}
+  end
+  if not is_mapping(result) then
+    fail_shape(plugin, hook, "result", "a table {parameter_defaults?, resource_registry?, files?}", result)
+  end
+  for k in pairs(result) do
+    if not util.contains(ENV_PARAMS_KEYS, k) then
+      util.fail("plugin %s (%s): hook %s returned a wrong shape: %s: unknown key (valid: %s)", plugin.name,
+        plugin.origin, hook, tostring(k), table.concat(ENV_PARAMS_KEYS, ", "))
+    end
+  end
+  for _, k in ipairs(ENV_PARAMS_KEYS) do
+    if result[k] ~= nil and not is_mapping(result[k]) then
+      fail_shape(plugin, hook, k, "a mapping", result[k])
+    end
+    for key in pairs(result[k] or {}) do
+      if type(key) ~= "string" then
+        fail_shape(plugin, hook, k .. " key " .. tostring(key), "a string", key)
+      end
+    end
+  end
+  for key, v in pairs(result.resource_registry or {}) do
+    if type(v) ~= "string" and type(v) ~= "table" then
+      fail_shape(plugin, hook, "resource_registry." .. key, "a template path or a mapping", v)
+    end
+  end
+  for name, content in pairs(result.files or {}) do
+    if not plain_relative(name) then
+      util.fail("plugin %s (%s): hook %s returned a wrong shape: files: %q is not a plain relative path "
+        .. "(no leading /, no . or .. parts)", plugin.name, plugin.origin, hook, name)
+    end
+    if type(content) ~= "string" then
+      fail_shape(plugin, hook, string.format("files[%q]", name), "the file's content (a string)", content)
+    end
+  end
+  return result
+end
+
 local CHECKS = {
+  env_params = check_env_params,
   validate = function() return nil end,
   images = function(plugin, result)
     if result == nil then
@@ -215,7 +287,14 @@ local CHECKS = {
     return check_list(plugin, "overcloud_customize", result or {}, { "op", "arg", "reason" })
   end,
   loop_devices = function(plugin, result)
-    return check_list(plugin, "loop_devices", result or {}, { "device", "backing_file", "size", "unit", "reason" })
+    return check_list(plugin, "loop_devices", result or {}, { "device", "backing_file", "size", "reason" }, function(item, at)
+      for _, f in ipairs({ "unit_name", "purpose" }) do
+        if item[f] ~= nil and type(item[f]) ~= "string" then
+          fail_shape(plugin, "loop_devices", at .. "." .. f, "a string", item[f])
+        end
+      end
+      if item.before ~= nil then check_strings(plugin, "loop_devices", at .. ".before", item.before) end
+    end)
   end,
   artifacts = function(plugin, result)
     return check_list(plugin, "artifacts", result or {}, { "name", "reason" }, function(item, at)

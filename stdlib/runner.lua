@@ -1,5 +1,7 @@
---- Runs the actions of a real deploy (what the steps registered while the
---- whole flow was evaluated) in order, with the state file.
+--- The actions of a deploy: what the steps register while the whole flow is
+--- evaluated. A plan shows them (their `text` and `details`); a real run
+--- executes exactly them, in order, with the state file. Steps never ask
+--- which mode they are in, so the plan is what the run does.
 ---
 --- An action finished with the same inputs hash is skipped when its outputs
 --- are still valid: always for local work (image customization, rebuilds)
@@ -15,10 +17,19 @@ local util = require("apex.util")
 local M = {}
 
 M.KEEP_RUNS = 20
+-- The remote checks that need nothing from each other (artifacts, the
+-- undercloud's SSH connection, registry copies): one group, so a rerun
+-- waits for the slowest, not for their sum.
+M.INDEPENDENT = "independent_remote"
+-- Actions whose outputs.sent (name -> sha256) are files in the undercloud's
+-- work dir; step 2 reads their sums back to notice a changed work dir.
+M.UPLOADS = { "upload" }
 
 ---@class apex.Action
 ---@field step integer
 ---@field key string                 unique name in the state file
+---@field text string                one line: what it does (the plan and `apex status` show it)
+---@field details? string[]          what it does, item by item (shown under the text)
 ---@field inputs fun(): any          what the action depends on (hashed when it is about to run)
 ---@field run fun(prev: apex.StepRecord?): table?   does the work, returns outputs kept in the state
 ---@field recheck? boolean           run again on a full (not --resume) run even when done
@@ -28,12 +39,42 @@ M.KEEP_RUNS = 20
 ---@field reuse? fun(outputs: table)  when skipped: put the recorded outputs back into ctx
 ---@field group? string             actions of one group run concurrently (none may need another's outputs)
 
---- Registers an action (real mode only).
+--- Registers an action (in every mode: the plan lists what the run runs).
 ---@param ctx apex.Ctx
 ---@param a apex.Action
 function M.add(ctx, a)
-  ctx.todo = ctx.todo or {}
+  ctx.todo = ctx.todo or core.array()
+  if type(a.key) ~= "string" or type(a.text) ~= "string" or math.type(a.step) ~= "integer" then
+    error("runner.add: an action needs step (integer), key and text (strings)", 2)
+  end
+  if M.find(ctx, a.key) then
+    error("runner.add: a second action named " .. a.key, 2)
+  end
   ctx.todo[#ctx.todo + 1] = a
+end
+
+--- The registered action named `key`, if any (a later step may add to it).
+---@param ctx apex.Ctx
+---@param key string
+---@return apex.Action?
+function M.find(ctx, key)
+  for _, a in ipairs(ctx.todo or {}) do
+    if a.key == key then return a end
+  end
+  return nil
+end
+
+--- The plan's view of the actions: step, key, text and details, in order.
+---@param ctx apex.Ctx
+---@return {step: integer, key: string, text: string, details: string[]}[]
+function M.listing(ctx)
+  local out = core.array()
+  for _, a in ipairs(ctx.todo or {}) do
+    local details = core.array()
+    for i, d in ipairs(a.details or {}) do details[i] = d end
+    out[#out + 1] = { step = a.step, key = a.key, text = a.text, details = details }
+  end
+  return out
 end
 
 local function now()

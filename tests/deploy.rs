@@ -405,8 +405,22 @@ fn check_deploy(t: &TestLab, tmp: &Path) {
 fn check_overcloud_image(tmp: &Path) {
     let image = OvercloudImage::read(tmp);
     let debugfs = |req: &str| image.debugfs(req);
-    let unit =
-        apex::loopdev::loop_unit(Path::new("/dev/loop3"), Path::new("/srv/data.img")).unwrap();
+    // The Ceph plugin's unit, as the plan wrote it beside the other artifacts.
+    let unit = apex::loopdev::loop_unit_with(
+        Path::new("/dev/loop3"),
+        Path::new("/srv/data.img"),
+        &apex::loopdev::UnitSpec {
+            name: None,
+            purpose: Some("Ceph OSD backing store".into()),
+            before: vec!["ceph-osd.target".into()],
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        read(tmp.join(&unit.name)),
+        unit.text,
+        "the plan's unit file"
+    );
     let stat = debugfs("stat /srv/data.img");
     assert!(
         stat.contains("Size: 10737418240"),
@@ -1185,4 +1199,77 @@ fn a_real_deploy_on_an_unreachable_site_fails_and_records_each_failed_step() {
         );
     }
     assert!(err.contains("--resume"), "{err}");
+}
+
+/// The files a plan or run lists in plan.json, with their content, and its
+/// actions (step, key, text, details).
+fn plan_record(tmp: &Path) -> (BTreeMap<String, Vec<u8>>, serde_json::Value) {
+    let manifest = json(tmp.join("plan.json"));
+    let mut files = BTreeMap::new();
+    for f in manifest["files"].as_array().expect("plan.json lists files") {
+        let rel = f.as_str().unwrap();
+        let content = std::fs::read(tmp.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+        files.insert(rel.to_string(), content);
+    }
+    (files, manifest["actions"].clone())
+}
+
+#[test]
+fn every_shipped_scenario_runs_exactly_its_plan() {
+    let t = lab();
+    let scenarios: Vec<String> =
+        std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/scenarios"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|x| x == "lua"))
+            .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+            .collect();
+    assert!(scenarios.len() >= 9, "{scenarios:?}");
+    for name in &scenarios {
+        let tmp = tempfile::tempdir().unwrap();
+        t.deploy_ok(&[name, "--plan"], tmp.path(), None);
+        let (plan_files, plan_actions) = plan_record(tmp.path());
+        assert!(
+            plan_actions.as_array().is_some_and(|a| a.len() >= 5),
+            "{name}: {plan_actions}"
+        );
+        t.deploy_ok(&[name], tmp.path(), None);
+        let (run_files, run_actions) = plan_record(tmp.path());
+        assert_eq!(
+            plan_files.keys().collect::<Vec<_>>(),
+            run_files.keys().collect::<Vec<_>>(),
+            "{name}: the run wrote other files than its plan"
+        );
+        for (rel, content) in &plan_files {
+            assert!(
+                run_files[rel] == *content,
+                "{name}: {rel} differs between the plan and the run:\nplan:\n{}\nrun:\n{}",
+                String::from_utf8_lossy(content),
+                String::from_utf8_lossy(&run_files[rel])
+            );
+        }
+        assert_eq!(
+            plan_actions, run_actions,
+            "{name}: the run's actions are not its plan's"
+        );
+        // What the run executed (or found done) is exactly the plan's action list.
+        let st = state(tmp.path());
+        let ran: BTreeSet<&str> = last_run(&st)["steps"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .filter(|k| !k.starts_with("rebuild/"))
+            .collect();
+        let planned: BTreeSet<&str> = plan_actions
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["key"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            ran, planned,
+            "{name}: the run executed other actions than its plan listed"
+        );
+    }
 }

@@ -261,8 +261,11 @@ async fn upstream_catalog_lists_the_seeded_images() {
         "haproxy",
         "memcached",
     ];
-    for svc in required {
-        let repo = format!("tripleomaster/centos-binary-{svc}");
+    for svc in required
+        .iter()
+        .flat_map(|s| seed::NAMESPACES.iter().map(move |ns| (ns, s)))
+    {
+        let repo = format!("{}/centos-binary-{}", svc.0, svc.1);
         assert!(
             catalog.contains(&repo),
             "{repo} missing from the upstream catalog ({} repos)",

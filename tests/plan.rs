@@ -294,7 +294,7 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
             );
         }
         assert!(
-            tmp.join("losetup-loop3.service").is_file(),
+            tmp.join("apex-loop3.service").is_file(),
             "{name}: loop device unit (no ceph_device given)"
         );
         assert!(
@@ -750,7 +750,7 @@ fn a_new_plan_in_the_same_tmp_dir_leaves_no_stale_artifact() {
     let tmp = dir.path().join("plan");
     plan(&["os-odl-nofeature-ha"], &tmp);
     assert!(tmp.join("containers/opendaylight/Dockerfile").is_file());
-    assert!(tmp.join("losetup-loop3.service").is_file());
+    assert!(tmp.join("apex-loop3.service").is_file());
     let settings = write(
         dir.path(),
         "d.yaml",
@@ -762,7 +762,7 @@ fn a_new_plan_in_the_same_tmp_dir_leaves_no_stale_artifact() {
         "stale Dockerfile left"
     );
     assert!(
-        !tmp.join("losetup-loop3.service").exists(),
+        !tmp.join("apex-loop3.service").exists(),
         "stale loop unit left"
     );
     assert!(read(tmp.join("plan.json")).contains("\"deploy_command\""));
@@ -798,7 +798,7 @@ fn a_custom_sdn_plugin_named_in_the_settings_is_used() {
         !files.iter().any(|f| f.contains("storage-environment")),
         "ceph off: {files:?}"
     );
-    assert!(!tmp.join("losetup-loop3.service").exists());
+    assert!(!tmp.join("apex-loop3.service").exists());
 }
 
 #[test]

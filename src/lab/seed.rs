@@ -98,20 +98,28 @@ pub fn service_names() -> Vec<String> {
     names
 }
 
-/// Every image the lab seeds: the service images and the Ceph daemon.
+/// The upstream namespaces the lab seeds: master and the other release a
+/// shipped scenario deploys (os-odl-queens-ha), so every scenario runs on it.
+pub const NAMESPACES: &[&str] = &[NAMESPACE, "tripleoqueens"];
+
+/// Every image the lab seeds: the service images of each namespace and the
+/// Ceph daemon.
 pub fn lab_images() -> Vec<SeedImage> {
-    let mut out: Vec<SeedImage> = service_names()
-        .into_iter()
-        .map(|service| {
-            let project = service.split('-').next().unwrap_or(&service).to_string();
-            let user = user_of(&project).to_string();
-            SeedImage {
-                repository: format!("{NAMESPACE}/centos-binary-{service}"),
-                tag: TAG.into(),
-                uid: uid_of(&user),
-                user,
-                service,
-            }
+    let services = service_names();
+    let mut out: Vec<SeedImage> = NAMESPACES
+        .iter()
+        .flat_map(|ns| {
+            services.iter().map(move |service| {
+                let project = service.split('-').next().unwrap_or(service).to_string();
+                let user = user_of(&project).to_string();
+                SeedImage {
+                    repository: format!("{ns}/centos-binary-{service}"),
+                    tag: TAG.into(),
+                    uid: uid_of(&user),
+                    user,
+                    service: service.clone(),
+                }
+            })
         })
         .collect();
     out.push(SeedImage {

@@ -22,7 +22,7 @@ pub use attach::{
     ensure_sparse_file, find_attached,
 };
 pub use size::{ByteSize, parse_size};
-pub use unit::{LoopUnit, UNIT_DIR, loop_unit};
+pub use unit::{LoopUnit, UNIT_DIR, UnitSpec, loop_unit, loop_unit_with};
 
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
@@ -45,6 +45,12 @@ struct DeviceOpts {
 struct UnitOpts {
     device: PathBuf,
     file: PathBuf,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    purpose: Option<String>,
+    #[serde(default)]
+    before: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -111,12 +117,19 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "loop_unit",
             doc: "Renders the systemd unit that re-attaches a backing file to its loop device at boot, with the enable symlink; write it on a host or into an image with customize_image.",
-            params: &[Param { name: "opts", ty: "{device: string, file: string}", doc: "device is /dev/loopN" }],
+            params: &[Param { name: "opts", ty: "{device: string, file: string, name?: string, purpose?: string, before?: string[]}", doc: "device is /dev/loopN; name defaults to apex-loopN.service; before: units that need the device" }],
             returns: "apex.LoopUnit",
             is_async: false,
             effect: Effect::Local,
         },
-        |_, o: UnitOpts| loop_unit(&o.device, &o.file),
+        |_, o: UnitOpts| {
+            let spec = UnitSpec {
+                name: o.name,
+                purpose: o.purpose,
+                before: o.before,
+            };
+            loop_unit_with(&o.device, &o.file, &spec)
+        },
     )?;
     Ok(())
 }

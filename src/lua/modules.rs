@@ -3,10 +3,11 @@
 //!
 //! Module names map to files the same way in both places:
 //! `apex.<name>` is `stdlib/<name>.lua`, `plugins.<name>` is `plugins/<name>.lua`,
-//! `scenarios.<name>` is `scripts/scenarios/<name>.lua` and `flows.<name>` is
+//! `scenarios.<name>` is `scripts/scenarios/<name>.lua`, `steps.<name>` (one
+//! deploy step) is `scripts/steps/<name>.lua` and `flows.<name>` is
 //! `scripts/<name>.lua`. In an override directory the same module lives at
-//! `DIR/apex/<name>.lua`, `DIR/plugins/<name>.lua`, `DIR/scenarios/<name>.lua`
-//! or `DIR/flows/<name>.lua` (plain Lua `package.path` rules).
+//! `DIR/apex/<name>.lua`, `DIR/plugins/<name>.lua`, `DIR/scenarios/<name>.lua`,
+//! `DIR/steps/<name>.lua` or `DIR/flows/<name>.lua` (plain Lua `package.path` rules).
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -51,6 +52,12 @@ const ROOTS: &[Root] = &[
         prefix: "scenarios.",
         dir: &SCRIPTS,
         sub: "scenarios/",
+        repo: "scripts/",
+    },
+    Root {
+        prefix: "steps.",
+        dir: &SCRIPTS,
+        sub: "steps/",
         repo: "scripts/",
     },
     Root {

@@ -1,4 +1,4 @@
--- apex.site, apex.state, apex.runner and the customization translation of apex.actions.
+-- apex.site, apex.state, apex.runner and the customization translation of apex.customize.
 local t = require("apex.test")
 local core = require("apex.core")
 
@@ -65,9 +65,9 @@ t.describe("apex.state and apex.runner", function()
     local fail = true
     local function ctx(resume)
       local c = { tmp_dir = dir, opts = { resume = resume }, eval_seconds = 0 }
-      runner.add(c, { step = 1, key = "a", recheck = true, inputs = function() return 1 end,
+      runner.add(c, { step = 1, key = "a", text = "a", recheck = true, inputs = function() return 1 end,
         run = function() calls[#calls + 1] = "a"; return { n = 1 } end })
-      runner.add(c, { step = 2, key = "b", inputs = function() return 2 end,
+      runner.add(c, { step = 2, key = "b", text = "b", inputs = function() return 2 end,
         run = function() calls[#calls + 1] = "b"; if fail then error("boom", 0) end end })
       return c
     end
@@ -97,9 +97,9 @@ t.describe("apex.state and apex.runner", function()
   end)
 end)
 
-t.describe("apex.actions", function()
+t.describe("apex.customize", function()
   t.it("file customizations become image ops; the rest is skipped with the reason", function()
-    local actions = require("apex.actions")
+    local actions = require("apex.customize")
     local ctx = { tmp_dir = "/tmp/x", files = { ["overcloud_patches/I1.patch"] = "diff" },
       artifacts = { ["mod.tar"] = { path = "/cache/mod.tar" } } }
     local ops, skipped = actions.image_ops(ctx, {
@@ -131,7 +131,7 @@ t.describe("apex.actions", function()
   end)
 
   t.it("the loop device goes into the image as sparse file, unit and enable link", function()
-    local actions = require("apex.actions")
+    local actions = require("apex.customize")
     local ops = actions.loop_ops({ device = "/dev/loop3", backing_file = "/srv/data.img", size = "10G" })
     local u = core.loop_unit({ device = "/dev/loop3", file = "/srv/data.img" })
     assert(ops[1].op == "truncate" and ops[1].path == "/srv/data.img" and ops[1].size == "10G")

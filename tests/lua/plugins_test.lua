@@ -42,7 +42,7 @@ t.describe("apex.plugins and the shipped plugins", function()
 
     local ceph = plugins.load("ceph", "test")
     local loops = ceph.loop_devices(ctx({}))
-    assert(#loops == 1 and loops[1].device == "/dev/loop3" and loops[1].unit:find("ExecStart=/sbin/losetup /dev/loop3 /srv/data.img", 1, true))
+    assert(#loops == 1 and loops[1].device == "/dev/loop3" and loops[1].backing_file == "/srv/data.img" and loops[1].before[1] == "ceph-osd.target")
     assert(#ceph.loop_devices(ctx({ ceph_device = "/dev/sdb" })) == 0)
 
     local nosdn = plugins.load("nosdn", "test")

@@ -1,0 +1,265 @@
+--- Step 3: overcloud image prep. Which container images to patch and why
+--- (SDN rules from the plugins, upstream patches of Python projects), the
+--- overcloud image's customization list (plugins, patches of other projects,
+--- proxies), and its actions: undercloud patches applied on the undercloud,
+--- the customized overcloud-full.qcow2.
+local core = require("apex.core")
+local util = require("apex.util")
+local plugins = require("apex.plugins")
+local images = require("apex.images")
+local patches = require("apex.patches")
+local tht = require("apex.tht")
+local runner = require("apex.runner")
+local site_mod = require("apex.site")
+local customize = require("apex.customize")
+local plan = require("apex.plan")
+
+---@type apex.Step
+local M = { number = 3, name = "overcloud_image_prep", summary = "images to patch and why; overcloud image customization" }
+
+M.IMAGE_DIR = "images"
+M.OVERCLOUD_TAR = "overcloud-full.tar"
+M.OVERCLOUD_IMAGE = "overcloud-full.qcow2"
+
+local function exists(path)
+  return core.exists({ path = path }).exists
+end
+
+local function image_names(set)
+  local out = {}
+  for i, img in ipairs(set) do out[i] = img.name end
+  return out
+end
+
+-- The image set: the SDN plugin's driver, then the catalog when a source
+-- registry is configured and reachable, else the shipped list.
+local function choose_images(ctx)
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "images", ctx)) do
+    if r.result.driver then
+      ctx.driver = r.result.driver
+    end
+  end
+  local source = ctx.settings.global_params.source_registry
+  if not source and ctx.infra.registries.given_source then
+    source = "http://" .. ctx.infra.registries.source
+  end
+  local available
+  if source then
+    local why
+    available, why = images.catalog({ registry = source, namespace = ctx.site.namespace })
+    if available then
+      ctx.image_source = "catalog " .. source
+    else
+      ctx.notes[#ctx.notes + 1] = "source registry catalog " .. why .. "; using the shipped image list"
+    end
+  end
+  ctx.image_source = ctx.image_source or "shipped list"
+  ctx.image_set = images.image_set(ctx.driver, available)
+  ctx.in_set = {}
+  for _, img in ipairs(ctx.image_set) do ctx.in_set[img.name] = true end
+end
+
+local function from_ref(ctx, image)
+  return images.ref(ctx.site, image).to
+end
+
+-- Upstream patches: Python projects patch every image of the project; the
+-- rest customize the overcloud (or undercloud) image.
+local function upstream_patches(ctx, node, customize_list)
+  local gp = ctx.settings.global_params
+  local where = string.format("%s: global_params.patches.%s", ctx.settings.source, node)
+  local fetched = patches.fetch_all(gp.patches[node], {
+    gerrit_url = gp.gerrit_url, os_version = ctx.settings.deploy_options.os_version, where = where,
+  })
+  for _, f in ipairs(fetched) do
+    local p = f.patch
+    local id = p["change-id"]
+    local path, kind = patches.project_path(p.project, f.diff)
+    local short = p.project:match("([^/]+)$")
+    local targets = {}
+    if kind == "python" and node == "overcloud" then
+      targets = images.project_images(short, image_names(ctx.image_set))
+      if #targets == 0 then
+        targets = images.project_images((short:gsub("^python%-", "")), image_names(ctx.image_set))
+      end
+      if #targets == 0 then
+        util.fail("%s: patch %s: no container image of project %s in the %s (images are named <project>-<service>)",
+          where, id, p.project, ctx.image_source)
+      end
+    end
+    local created, unknown = nil, "no source registry configured"
+    if f.status == "MERGED" and #targets > 0 and gp.source_registry then
+      created, unknown = images.created({
+        registry = gp.source_registry, repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. targets[1], tag = images.TAG,
+      })
+    end
+    if patches.promoted(f, created) then
+      ctx.skipped[#ctx.skipped + 1] = {
+        change_id = id, project = p.project,
+        why = string.format("merged before the upstream image %s was built: already in it", targets[1]),
+      }
+    else
+      if f.status == "MERGED" and #targets > 0 and not created then
+        ctx.notes[#ctx.notes + 1] = string.format(
+          "patch %s is merged but the upstream image's build time is unknown (%s); applying it", id, unknown)
+      end
+      local reason = string.format("patch %s (%s, %s)", id, p.project, f.source)
+      if #targets > 0 then
+        for _, image in ipairs(targets) do
+          ctx.dockerfiles:get(image, from_ref(ctx, image))
+            :add(patches.container_ops(p, path), reason, { [patches.file_name(p)] = f.diff })
+        end
+      else
+        util.extend(customize_list, patches.image_ops(p, path, reason))
+        plan.file(ctx, util.path(node .. "_patches", patches.file_name(p)), f.diff)
+      end
+    end
+  end
+end
+
+--- Undercloud patches (THT, puppet there): each patch file uploaded to
+--- `<work_dir>/undercloud_patches/` and applied in its directory (THT: the
+--- site's tht_dir) with `patch -p1`, as root through `sudo -n` when the SSH
+--- user is not root. A patch already in place (it reverses cleanly) is not
+--- applied twice. Other customization ops cannot run on a live host and are
+--- said so.
+---@param ctx apex.Ctx
+---@param list apex.Customization[]
+local function undercloud_patches(ctx, list)
+  local u = ctx.infra.undercloud
+  local host = site_mod.ssh_host(ctx.infra)
+  local todo, details = core.array(), {}
+  for _, c in ipairs(list) do
+    local file, dir = customize.file_and_dest(c.arg)
+    if c.op == "patch" and file and ctx.files["undercloud_patches/" .. file] then
+      todo[#todo + 1] = { file = file, dir = tht.on_site(dir, u.tht_dir), diff = ctx.files["undercloud_patches/" .. file],
+        reason = c.reason }
+      details[#details + 1] = string.format("patch -p1 in %s with %s (%s)", tht.on_site(dir, u.tht_dir), file, c.reason)
+    else
+      ctx.notes[#ctx.notes + 1] = string.format(
+        "undercloud: %s %s not applied (%s): only patches are applied to a running undercloud", c.op, c.arg, c.reason)
+    end
+  end
+  if #todo == 0 then return end
+  runner.add(ctx, {
+    step = M.number, key = "undercloud_patches", text = string.format("apply %d patches on the undercloud", #todo),
+    details = details,
+    inputs = function() return { host = host, work_dir = u.work_dir, patches = todo } end,
+    run = function()
+      local sudo = u.user ~= "root" and "sudo -n " or ""
+      local applied = core.array()
+      for _, p in ipairs(todo) do
+        local remote = u.work_dir .. "/undercloud_patches/" .. p.file
+        core.upload({ host = host, from = util.path(ctx.tmp_dir, "undercloud_patches", p.file), to = remote, mode = 420 })
+        local f, d = util.shell_quote(remote), util.shell_quote(p.dir)
+        local script = "cd " .. d .. " && if patch -p1 -R --dry-run -s -f < " .. f .. " >/dev/null 2>&1; "
+          .. "then echo 'already applied'; else patch -p1 --forward --batch < " .. f .. "; fi"
+        local r = core.run_ssh({ host = host, command = sudo .. "sh -c " .. util.shell_quote(script), check = false })
+        if not r.ok then
+          util.fail("undercloud patch %s in %s failed (exit %d; the undercloud needs the patch tool%s): %s", p.file, p.dir,
+            r.status, sudo ~= "" and " and passwordless sudo" or "", ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
+        end
+        applied[#applied + 1] = { file = p.file, dir = p.dir, already = r.stdout:find("already applied", 1, true) ~= nil }
+      end
+      return { applied = applied }
+    end,
+  })
+end
+
+--- The customization's operations (then those of later steps, e.g. the loop
+--- device of step 6), once per run; what cannot be applied here is said
+--- (warning and summary note). Called when the action runs, after step 1
+--- fetched the files the operations name.
+---@param ctx apex.Ctx
+---@return apex.ImageOp[]
+local function customize_ops(ctx)
+  if not ctx.customize_ops then
+    local ops, skipped = customize.image_ops(ctx, ctx.overcloud_customize)
+    ctx.image_skipped = skipped
+    for _, s in ipairs(skipped) do
+      local msg = string.format("overcloud image: %s %s not applied (%s): %s", s.op, s.arg, s.reason, s.why)
+      core.log({ level = "warn", msg = msg })
+      ctx.notes[#ctx.notes + 1] = msg
+    end
+    ctx.customize_ops = util.extend(ops, ctx.image_ops)
+  end
+  return ctx.customize_ops
+end
+
+--- Unpacks a pristine overcloud-full.qcow2 and applies the operations (the
+--- list is read when the action runs, so step 6 can add its loop device).
+---@param ctx apex.Ctx
+local function customize_image(ctx)
+  local image = util.path(ctx.tmp_dir, M.IMAGE_DIR, M.OVERCLOUD_IMAGE)
+  local details = {}
+  for _, c in ipairs(ctx.overcloud_customize) do
+    details[#details + 1] = string.format("%s %s (%s)", c.op, c.arg, c.reason)
+  end
+  runner.add(ctx, {
+    step = M.number, key = "customize_image", details = details,
+    text = string.format("customize %s/%s: %d operations (overcloud_customize.yaml), then those of later steps",
+      M.IMAGE_DIR, M.OVERCLOUD_IMAGE, #ctx.overcloud_customize),
+    inputs = function()
+      local a = ctx.artifacts and ctx.artifacts[M.OVERCLOUD_TAR]
+      local ops = customize_ops(ctx)
+      -- A changed file behind an upload/unpack changes the image too.
+      local sums = {}
+      for _, op in ipairs(ops) do
+        if op.from then sums[op.from] = core.sha256({ path = op.from }).hex end
+      end
+      return { artifact = a and a.generation, ops = ops, files = sums }
+    end,
+    valid = function() return exists(image) end,
+    run = function()
+      local a = ctx.artifacts and ctx.artifacts[M.OVERCLOUD_TAR]
+      if not a then util.fail("no %s fetched in step 1", M.OVERCLOUD_TAR) end
+      core.unpack({ src = a.path, dest = util.path(ctx.tmp_dir, M.IMAGE_DIR) })
+      if not exists(image) then
+        util.fail("%s holds no %s", a.path, M.OVERCLOUD_IMAGE)
+      end
+      local ops = customize_ops(ctx)
+      if #ops == 0 then return { image = image, applied = core.array() } end
+      local r = core.customize_image({ image = image, ops = ops })
+      return { image = r.image, applied = r.applied, skipped = ctx.image_skipped }
+    end,
+  })
+end
+
+---@param ctx apex.Ctx
+function M.plan(ctx)
+  choose_images(ctx)
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "patches", ctx)) do
+    for i, cp in ipairs(r.result) do
+      if not ctx.in_set[cp.image] then
+        util.fail("plugin %s (%s): hook patches: [%d].image %q is not an image of this deployment (%s, driver %s)",
+          r.plugin.name, r.plugin.origin, i, cp.image, ctx.image_source, tostring(ctx.driver or "default"))
+      end
+      ctx.dockerfiles:get(cp.image, from_ref(ctx, cp.image)):add(cp.ops, cp.reason .. " [" .. r.plugin.name .. "]", cp.files)
+    end
+  end
+  upstream_patches(ctx, "overcloud", ctx.overcloud_customize)
+  upstream_patches(ctx, "undercloud", ctx.undercloud_customize)
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "overcloud_customize", ctx)) do
+    util.extend(ctx.overcloud_customize, r.result)
+  end
+  for _, k in ipairs({ "http_proxy", "https_proxy" }) do
+    local v = ctx.network[k]
+    if v then
+      ctx.overcloud_customize[#ctx.overcloud_customize + 1] = {
+        op = "run-command", arg = "echo " .. util.shell_quote(k .. "=" .. v) .. " >> /etc/environment",
+        reason = k .. " from the network settings",
+      }
+    end
+  end
+  ctx.patched_list = ctx.dockerfiles:images()
+  ctx.patched = {}
+  for _, img in ipairs(ctx.patched_list) do ctx.patched[img] = true end
+  plan.file(ctx, "overcloud_customize.yaml", core.yaml_dump({ overcloud_image = M.OVERCLOUD_IMAGE, steps = ctx.overcloud_customize }))
+  if #ctx.undercloud_customize > 0 then
+    plan.file(ctx, "undercloud_customize.yaml", core.yaml_dump({ steps = ctx.undercloud_customize }))
+    undercloud_patches(ctx, ctx.undercloud_customize)
+  end
+  customize_image(ctx)
+end
+
+return M

@@ -1,0 +1,267 @@
+--- Step 8: container preparation on the undercloud. The image lists (which
+--- image to copy from where to the local registry), the rebuild list and the
+--- image env file are files of the plan; the actions upload the patch
+--- archive and the local env files (8a), copy the images into the local
+--- registry (8b/8c), rebuild the patched ones with their Dockerfile, tagged
+--- `apex` (8d), and copy the Ceph daemon image (8f). The image env file (8e)
+--- names the local registry, with `apex` for the rebuilt images.
+local core = require("apex.core")
+local util = require("apex.util")
+local images = require("apex.images")
+local tht = require("apex.tht")
+local plan = require("apex.plan")
+local runner = require("apex.runner")
+local site_mod = require("apex.site")
+local state = require("apex.state")
+
+---@type apex.Step
+local M = { number = 8, name = "prepare_containers",
+  summary = "upload patches, copy images, build patched ones, image env file" }
+
+M.REBUILD_STAGE = "rebuild"
+-- Images checked/copied at once (the primitive's default is 4; a rerun is
+-- only manifest checks, light enough to overlap more).
+M.MIRROR_CONCURRENCY = 8
+
+--- Failures shown in full in a step's error; the rest are counted (each is
+--- in apex.log), so a registry that is down does not make a 20 kB message.
+M.FAILURES_SHOWN = 5
+
+--- The failures of a mirror or build run, one a line: those that were tried
+--- first, then those not tried (their registry was found down).
+---@param list {source?: string, name?: string, error: string}[]
+---@return string
+local function failures(list)
+  local tried, not_tried = {}, {}
+  for _, f in ipairs(list) do
+    local into = f.error:find("^not tried:") and not_tried or tried
+    into[#into + 1] = "  " .. (f.source or f.name) .. ": " .. f.error
+  end
+  local lines = util.extend(tried, not_tried)
+  if #lines > M.FAILURES_SHOWN then
+    local more = #lines - M.FAILURES_SHOWN
+    for i = #lines, M.FAILURES_SHOWN + 1, -1 do lines[i] = nil end
+    lines[#lines + 1] = string.format("  ... and %d more (each in apex.log)", more)
+  end
+  return table.concat(lines, "\n")
+end
+
+--- 8a: the patch archive and the local env files to the undercloud work dir,
+--- the archive unpacked into containers/ there.
+---@param ctx apex.Ctx
+---@param archive string  path of docker_patches.tar.gz
+---@param env_files string[] paths relative to the tmp dir
+local function upload(ctx, archive, env_files)
+  local u = ctx.infra.undercloud
+  local host = site_mod.ssh_host(ctx.infra)
+  runner.add(ctx, {
+    step = M.number, key = "upload",
+    text = string.format("upload %s and %d env files to %s on the undercloud, unpack it into containers/ there",
+      plan.ARCHIVE, #env_files, u.work_dir),
+    details = env_files,
+    inputs = function()
+      local files = {}
+      for _, rel in ipairs(env_files) do files[rel] = ctx.files[rel] end
+      return { archive = ctx.archive and ctx.archive.sha256, files = files, host = host, work_dir = u.work_dir }
+    end,
+    run = function()
+      local sent = {}
+      local results = core.parallel_map(util.extend({ archive }, env_files), function(p)
+        local from = p:sub(1, 1) == "/" and p or util.path(ctx.tmp_dir, p)
+        local name = from:match("([^/]+)$")
+        local r = core.upload({ host = host, from = from, to = u.work_dir .. "/" .. name, mode = 420, sha256 = true })
+        return { name = name, sha256 = r.sha256 }
+      end, { limit = 4 })
+      for _, r in ipairs(results) do sent[r.name] = r.sha256 end
+      local q = util.shell_quote(u.work_dir)
+      core.run_ssh({ host = host, command = "cd " .. q .. " && rm -rf containers.new && mkdir containers.new"
+          .. " && tar -xzf " .. util.shell_quote(archive:match("([^/]+)$")) .. " -C containers.new"
+          .. " && rm -rf containers && mv containers.new containers" })
+      return { sent = sent }
+    end,
+    -- Still there, unchanged (known when step 2 ran in this run; a --resume trusts the state).
+    valid = function(out)
+      if ctx.uploaded_sums == nil then return true end
+      for name, sum in pairs(out.sent or {}) do
+        if ctx.uploaded_sums[name] ~= sum then
+          core.log({ level = "warn", msg = "the undercloud no longer has " .. name .. " as uploaded; uploading again" })
+          return false
+        end
+      end
+      return true
+    end,
+  })
+end
+
+--- 8b/8c: the image list copied from the source registry into the local one
+--- (blobs already there are not sent). Records each destination's digest.
+---@param ctx apex.Ctx
+---@param list {source: string, destination: string}[]
+local function mirror(ctx, list)
+  runner.add(ctx, {
+    step = M.number, key = "mirror_images", recheck = true, group = runner.INDEPENDENT,
+    text = string.format("copy %d images from %s to %s (image_list.yaml; blobs the destination has are not sent)",
+      #list, ctx.site.upstream, ctx.site.local_registry),
+    inputs = function() return list end,
+    reuse = function(out) ctx.digests = out.digests end,
+    run = function()
+      local r = core.mirror_images({ images = list, allow_failures = true, concurrency = M.MIRROR_CONCURRENCY,
+        registries = site_mod.registry_settings(ctx.infra) })
+      if #r.failed > 0 then
+        util.fail("%d of %d images not copied:\n%s", #r.failed, #list, failures(r.failed))
+      end
+      local digests = {}
+      for _, c in ipairs(util.extend(util.extend({}, r.copied), r.present)) do
+        digests[c.destination] = c.digest
+      end
+      ctx.digests = digests
+      return { digests = digests, blobs_sent = r.blobs_sent, bytes_sent = r.bytes_sent, copied = #r.copied, present = #r.present }
+    end,
+  })
+end
+
+local function has_tag(ctx, repo, tag)
+  local ok, r = pcall(core.registry_tags, { registry = ctx.infra.registries["local"], repository = repo,
+    registries = site_mod.registry_settings(ctx.infra) })
+  return ok and util.contains(r.tags, tag)
+end
+
+--- 8d: patched images rebuilt with rebuild_patched, tagged `apex` and pushed.
+--- An image whose Dockerfile (and files) and base digest match its last
+--- build, with its `apex` tag still in the local registry, is not rebuilt
+--- (checked on every full run: a tag lookup per image).
+---@param ctx apex.Ctx
+local function rebuild(ctx, builds)
+  local function per_image()
+    local files, out = ctx.dockerfiles:files(), {}
+    for _, img in ipairs(ctx.patched_list) do
+      local mine = {}
+      for rel, content in pairs(files) do
+        if rel:sub(1, #img + 1) == img .. "/" then mine[rel] = content end
+      end
+      local base = images.ref(ctx.site, img).to
+      out[img] = { files = mine, hash = state.hash({ files = mine, base = ctx.digests and ctx.digests[base] }) }
+    end
+    return out
+  end
+  runner.add(ctx, {
+    step = M.number, key = "rebuild_patched", recheck = true,
+    text = string.format("build %d patched images on %s from their Dockerfile with --build-arg REAL_USER, push them as :%s",
+      #builds, site_mod.engine_label(ctx.infra), images.PATCHED_TAG),
+    details = (function()
+      local d = {}
+      for i, b in ipairs(builds) do d[i] = string.format("%s from %s -> %s", b.context, b.from, b.tag) end
+      return d
+    end)(),
+    inputs = function()
+      local h = {}
+      for img, v in pairs(per_image()) do h[img] = v.hash end
+      return h
+    end,
+    run = function()
+      local st, todo, stage = ctx.state, {}, util.path(ctx.tmp_dir, M.REBUILD_STAGE)
+      core.remove({ path = stage })
+      core.mkdir({ path = stage })
+      local kept = core.array()
+      for img, v in pairs(per_image()) do
+        local key = "rebuild/" .. img
+        local repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. img
+        if state.done(st, key, v.hash) and has_tag(ctx, repo, images.PATCHED_TAG) then
+          kept[#kept + 1] = img
+        else
+          todo[#todo + 1] = img
+          for rel, content in pairs(v.files) do
+            core.write_file({ path = util.path(stage, rel), content = content })
+          end
+        end
+      end
+      table.sort(todo)
+      table.sort(kept)
+      if #todo == 0 then return { rebuilt = core.array(), kept = kept } end
+      local r = core.rebuild_patched({
+        registry = ctx.infra.registries["local"], containers_dir = stage, tag = images.PATCHED_TAG,
+        source_tag = images.TAG, allow_failures = true,
+        engine = site_mod.engine(ctx.infra), registries = site_mod.registry_settings(ctx.infra),
+      })
+      local hashes = per_image()
+      local rebuilt = core.array()
+      for _, b in ipairs(r.rebuilt) do
+        local img = b.image:match(images.NAME_PREFIX:gsub("%p", "%%%0") .. "([^/:]+):[^/]*$")
+        if img and hashes[img] then
+          state.put(st, "rebuild/" .. img, { step = M.number, status = "done", inputs = hashes[img].hash,
+            outputs = { digest = b.digest, user = b.user, source = b.source } })
+          rebuilt[#rebuilt + 1] = b.image
+        end
+      end
+      if #r.not_in_registry > 0 then
+        util.fail("patched images not in the local registry %s: %s", ctx.infra.registries["local"],
+          table.concat(r.not_in_registry, ", "))
+      end
+      if #r.failed > 0 then
+        util.fail("%d of %d patched images failed to build:\n%s", #r.failed, #todo, failures(r.failed))
+      end
+      return { rebuilt = rebuilt, kept = kept }
+    end,
+  })
+end
+
+--- 8f: the Ceph daemon image copied into the local registry.
+---@param ctx apex.Ctx
+---@param ref {source: string, destination: string}
+local function ceph_image(ctx, ref)
+  runner.add(ctx, {
+    step = M.number, key = "ceph_image", recheck = true, group = runner.INDEPENDENT,
+    text = string.format("copy the Ceph daemon image %s to %s", ref.source, ref.destination),
+    inputs = function() return ref end,
+    run = function()
+      local r = core.copy_image({ source = ref.source, destination = ref.destination,
+        registries = site_mod.registry_settings(ctx.infra) })
+      return { digest = r.digest, status = r.status, blobs_sent = r.blobs_sent }
+    end,
+  })
+end
+
+
+---@param ctx apex.Ctx
+function M.plan(ctx)
+  local o = ctx.settings.deploy_options
+  local copy = images.copy_list(ctx.site, ctx.image_set, o.ceph)
+  for _, c in ipairs(copy) do
+    if c.name == "ceph/" .. images.CEPH.name and ctx.infra.registries.ceph_image then
+      c.from = ctx.infra.registries.ceph_image
+    end
+  end
+  local builds = core.array()
+  for _, img in ipairs(ctx.patched_list) do
+    builds[#builds + 1] = {
+      image = img,
+      context = "containers/" .. img,
+      from = images.ref(ctx.site, img).to,
+      tag = images.ref(ctx.site, img, images.PATCHED_TAG).to,
+      build_args = { REAL_USER = "<the image's own user, from its config>" },
+    }
+  end
+  plan.file(ctx, "image_list.yaml", core.yaml_dump({ source = ctx.image_source, driver = ctx.driver, copy = copy }))
+  plan.file(ctx, "image_builds.yaml", core.yaml_dump({ builds = builds }))
+  plan.file(ctx, tht.IMAGE_ENV, core.yaml_dump(images.env_file(ctx.site, ctx.image_set, ctx.patched, o.ceph)))
+  plan.file(ctx, "containers-prepare-parameter.yaml",
+    core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)))
+  local list, ceph = {}, nil
+  for _, c in ipairs(copy) do
+    if c.name == "ceph/" .. images.CEPH.name then
+      ceph = { source = c.from, destination = c.to }
+    else
+      list[#list + 1] = { source = c.from, destination = c.to }
+    end
+  end
+  local env = {}
+  for _, e in ipairs(ctx.env_files) do
+    if e["local"] then env[#env + 1] = e.path end
+  end
+  upload(ctx, plan.ARCHIVE, env)
+  mirror(ctx, list)
+  if #builds > 0 then rebuild(ctx, builds) end
+  if ceph then ceph_image(ctx, ceph) end
+end
+
+return M
