@@ -1,6 +1,7 @@
 --- No SDN controller (sdn_controller: false): ML2 with Open vSwitch, or
 --- OVS-DPDK (dataplane ovs_dpdk), or ML2 VPP (vpp).
 local util = require("apex.util")
+local opnfv_env = require("apex.opnfv_env")
 
 local M = { description = "No SDN controller: ML2/OVS (dataplane ovs), OVS-DPDK (ovs_dpdk) or ML2 VPP (vpp)", kind = "sdn" }
 
@@ -28,6 +29,18 @@ function M.env_files(ctx)
     out[#out + 1] = { path = "neutron-ovs-dpdk.yaml", reason = "dataplane: ovs_dpdk" }
   end
   return out
+end
+
+--- ML2 VPP (dataplane fdio): datacentre on the controller's tenant NIC and the
+--- external network on tap0 (Apex's prep_env, NeutronVPPAgentPhysnets).
+---@param ctx apex.Ctx
+---@return apex.EnvParams
+function M.env_params(ctx)
+  if ctx.settings.deploy_options.dataplane ~= "fdio" then
+    return {}
+  end
+  local nic = opnfv_env.tenant(ctx.network).nics.Controller
+  return { parameter_defaults = { NeutronVPPAgentPhysnets = "datacentre:" .. nic .. ",external:tap0" } }
 end
 
 return M

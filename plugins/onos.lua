@@ -22,4 +22,12 @@ function M.env_files(ctx)
   return out
 end
 
+--- Nothing: ONOS's parameters are all in THT's neutron-onos*.yaml, and Apex's
+--- prep_env has no ONOS case. Present so `apex plugins` authors see the hook.
+---@param ctx apex.Ctx
+---@return apex.EnvParams
+function M.env_params(ctx)
+  return {}
+end
+
 return M

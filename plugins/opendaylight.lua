@@ -3,8 +3,10 @@
 --- (remove the installed ODL, add the yum repo of the chosen release,
 --- install it; `master` means the newest release), puppet-opendaylight of the
 --- matching branch in the overcloud image, and the env files per feature.
+local core = require("apex.core")
 local util = require("apex.util")
 local settings = require("apex.settings")
+local opnfv_env = require("apex.opnfv_env")
 
 local M = {
   description = "OpenDaylight SDN controller (neutron driver odl; ODL version swap; sfc, vpn, l2gw, sriov, gluon, vpp)",
@@ -127,6 +129,79 @@ function M.env_files(ctx)
   if o.l2gw then add("neutron-l2gw-opendaylight.yaml", "l2gw") end
   if o.sriov then add("services/neutron-opendaylight-sriov.yaml", "sriov on " .. o.sriov) end
   return out
+end
+
+M.SRIOV_ENV = "neutron-opendaylight-sriov.yaml"
+M.HONEYCOMB_MAPPING = "tripleo::profile::base::neutron::agents::honeycomb::interface_role_mapping"
+
+--- THT's OpenDaylight SR-IOV env file as Apex's prep_sriov_env leaves it:
+--- the scheduler filters switched on, the SR-IOV NIC on the nfv_sriov physnet
+--- with 8 VFs, passed through to instances. Shipped whole (Apex copies its
+--- edited file over THT's), so template paths are absolute.
+---@param iface string
+---@return string
+function M.sriov_env(iface)
+  local tht = require("apex.tht")
+  local physnet = opnfv_env.SRIOV_PHYSNET
+  return core.yaml_dump({
+    resource_registry = {
+      ["OS::TripleO::Services::ComputeNeutronCorePlugin"] = tht.THT_DIR .. "/docker/services/neutron-plugin-ml2.yaml",
+      ["OS::TripleO::Services::NeutronSriovAgent"] = tht.THT_DIR .. "/docker/services/neutron-sriov-agent.yaml",
+      ["OS::TripleO::Services::NeutronSriovHostConfig"] = tht.THT_DIR .. "/puppet/services/neutron-sriov-host-config.yaml",
+    },
+    parameter_defaults = {
+      NeutronMechanismDrivers = { "sriovnicswitch", "opendaylight_v2" },
+      NovaSchedulerDefaultFilters = { "RetryFilter", "AvailabilityZoneFilter", "ComputeFilter",
+        "ComputeCapabilitiesFilter", "ImagePropertiesFilter", "ServerGroupAntiAffinityFilter",
+        "ServerGroupAffinityFilter", "PciPassthroughFilter" },
+      NovaSchedulerAvailableFilters = { "nova.scheduler.filters.all_filters",
+        "nova.scheduler.filters.pci_passthrough_filter.PciPassthroughFilter" },
+      NeutronPhysicalDevMappings = physnet .. ":" .. iface,
+      NeutronSriovNumVFs = iface .. ":8",
+      NovaPCIPassthrough = { { devname = iface, physical_network = physnet } },
+    },
+  })
+end
+
+--- OpenDaylight's share of opnfv-environment.yaml (Apex's prep_env) and the
+--- SR-IOV env file (prep_sriov_env): provider mappings for tenant VLANs, the
+--- VPP routing node, DVR's DHCP agents, honeycomb's NIC roles with fdio.
+---@param ctx apex.Ctx
+---@return apex.EnvParams
+function M.env_params(ctx)
+  local o = ctx.settings.deploy_options
+  local pd, files = {}, {}
+  local tenant = opnfv_env.tenant(ctx.network)
+  if tenant.vlan and tenant.overlay_id_range then
+    pd.OpenDaylightProviderMappings = opnfv_env.bridge_mappings(tenant.overlay_id_range)
+  end
+  if o.odl_vpp_routing_node then
+    pd.ExtraConfig = {
+      ["opendaylight::vpp_routing_node"] = o.odl_vpp_routing_node .. "." .. opnfv_env.domain(ctx.network),
+    }
+  end
+  if o.dvr then
+    -- Apex also moves the DHCP agent from the controllers' service list to the
+    -- computes'; apex writes no role service lists (see apex.opnfv_env).
+    local scales = opnfv_env.env_context(ctx).scales
+    pd.NeutronDhcpAgentsPerNetwork = scales.compute == 0 and scales.control or scales.compute
+  end
+  local perf = opnfv_env.performance(ctx.settings)
+  if perf and o.dataplane == "fdio" then
+    local roles = {
+      Compute = { tenant.nics.NovaCompute .. ":tenant-interface", tenant.external_nics.NovaCompute .. ":public-interface" },
+      Controller = { tenant.nics.Controller .. ":tenant-interface" },
+    }
+    for role, param in pairs(opnfv_env.EXTRA_CONFIG) do
+      if perf[role].vpp and next(perf[role].vpp) then
+        pd[param] = { [M.HONEYCOMB_MAPPING] = roles[role] }
+      end
+    end
+  end
+  if o.sriov then
+    files[M.SRIOV_ENV] = M.sriov_env(o.sriov)
+  end
+  return { parameter_defaults = pd, files = files }
 end
 
 return M

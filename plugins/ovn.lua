@@ -1,6 +1,7 @@
 --- OVN: neutron driver `ovn` (the ovn-* images and neutron-server-ovn) and
 --- its HA env file.
 local util = require("apex.util")
+local opnfv_env = require("apex.opnfv_env")
 
 local M = { description = "OVN (neutron driver ovn; HA OVN databases)", kind = "sdn" }
 
@@ -26,6 +27,18 @@ end
 ---@return apex.EnvFile[]
 function M.env_files(ctx)
   return { { path = "services/neutron-ovn-ha.yaml", reason = "sdn_controller: ovn" } }
+end
+
+--- OVN's tenant networks are Geneve tunnels (as THT's OVN env file says), so
+--- opnfv-environment.yaml does not claim vxlan; with tenant VLANs the VLAN
+--- settings apex writes stand. Apex's prep_env sets nothing else for OVN.
+---@param ctx apex.Ctx
+---@return apex.EnvParams
+function M.env_params(ctx)
+  if opnfv_env.tenant(ctx.network).vlan then
+    return {}
+  end
+  return { parameter_defaults = { NeutronNetworkType = "geneve", NeutronTunnelTypes = "geneve" } }
 end
 
 return M
