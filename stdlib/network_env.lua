@@ -297,22 +297,34 @@ local function role_mappings(net, role, o)
   for _, name in ipairs(net.enabled) do
     maps[name] = util.deep_copy(net.networks[name].nic_mapping[role])
   end
+  local function set_type(name, phys)
+    local m = maps[name]
+    if m.phys_type == "bond" and phys == "vpp_interface" then
+      util.fail("%s: %s.phys_type: bond is not supported for the %s network with dataplane fdio (valid: "
+        .. "interface)", net.source, m.key, name)
+    end
+    if m.phys_type == "bond" then
+      m.bridge = phys -- the bond stays the bridge's port
+    else
+      m.phys_type = phys
+    end
+  end
   local ext_type = "br-ex"
   local odl = o.sdn_controller == "opendaylight"
   if o.dataplane == "fdio" then
     if maps.tenant then
-      maps.tenant.phys_type = "vpp_interface"
+      set_type("tenant", "vpp_interface")
     end
     if odl then
       if role == "compute" and maps.external then
-        maps.external.phys_type = "vpp_interface"
+        set_type("external", "vpp_interface")
         ext_type = "vpp_interface"
       end
       if o.dvr then
-        maps.admin.phys_type = "linux_bridge"
+        set_type("admin", "linux_bridge")
       end
     elseif maps.external then
-      maps.external.phys_type = "linux_bridge"
+      set_type("external", "linux_bridge")
     end
   end
   local vpp = ((o.performance or {})[ROLES[role]] or {}).vpp or {}
@@ -411,8 +423,8 @@ local function nic_config(net, role, o)
     end
     vlans[admin_dev] = nil
     owner[admin_dev] = ctl
-  elseif admin.phys_type == "linux_bridge" or admin.phys_type == "ovs_bridge" then
-    ctl.type = admin.phys_type
+  elseif admin.bridge or admin.phys_type == "linux_bridge" or admin.phys_type == "ovs_bridge" then
+    ctl.type = admin.bridge or admin.phys_type
     ctl.name = "br-ctlplane"
     ctl.members = core.array({ port(admin, true) })
     owner[admin_dev] = ctl
@@ -483,7 +495,7 @@ local function nic_config(net, role, o)
           next_hop = get_param("ExternalInterfaceDefaultRoute") } }),
       }
     else
-      local btype = (ext.phys_type == "linux_bridge" and "linux_bridge") or "ovs_bridge"
+      local btype = (ext.bridge or ext.phys_type) == "linux_bridge" and "linux_bridge" or "ovs_bridge"
       if dpdk_bridge then
         btype = "ovs_user_bridge"
       end
