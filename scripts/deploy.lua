@@ -237,6 +237,8 @@ function M.run(opts)
     local replaced = ctx.scenario.steps[name]
     if replaced then replaced(ctx) else mod.plan(ctx) end
   end
+  -- Every input is valid: only now is anything written.
+  core.claim_tmp_dir({ path = ctx.tmp_dir, log_file = opts.log_file })
   plan.write(ctx)
   if ctx.plan then
     plan.print_summary(ctx)

@@ -295,12 +295,13 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
         anyhow::bail!(NEED_SCENARIO);
     }
     let tmp_dir = args.target.tmp_dir()?;
-    let _lock = crate::run_lock::lock(&tmp_dir)?;
     let log_file = cli
         .log_file
         .clone()
         .unwrap_or_else(|| tmp_dir.join("apex.log"));
-    crate::logging::init(cli.verbose, Some(&log_file))?;
+    // The tmp dir, its lock and the log file are made by the flow
+    // (core.claim_tmp_dir) once every input is valid: bad input writes nothing.
+    crate::logging::init(cli.verbose, None)?;
     let host = Host::new(HostConfig {
         lua_paths: dirs.clone(),
         plan: args.plan,

@@ -74,3 +74,20 @@ pub fn lock(tmp_dir: &Path) -> anyhow::Result<RunLock> {
     write!(file, "{}", std::process::id())?;
     Ok(RunLock { _file: file })
 }
+
+/// Claims `tmp_dir` for the rest of this process: takes its lock (kept until
+/// the process exits) and starts the log file there. A deploy calls it only
+/// after every input validated, so bad input leaves nothing on disk.
+pub fn claim(tmp_dir: &Path, log_file: Option<&Path>) -> anyhow::Result<()> {
+    static HELD: std::sync::Mutex<Vec<(std::path::PathBuf, RunLock)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
+    if !held.iter().any(|(d, _)| d == tmp_dir) {
+        let lock = lock(tmp_dir)?;
+        held.push((tmp_dir.to_path_buf(), lock));
+    }
+    if let Some(log) = log_file {
+        crate::logging::attach_file(log)?;
+    }
+    Ok(())
+}

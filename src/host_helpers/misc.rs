@@ -150,6 +150,22 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             Ok(Clock { unix })
         },
     )?;
+    api.sync(
+        FnSpec::local(
+            "claim_tmp_dir",
+            "Claims a deploy's tmp dir for this process once its inputs are valid: creates it, takes its run lock (one deploy per tmp dir; an error names the PID holding it) and starts the log file (lines logged before are written to it first).",
+            &[Param {
+                name: "opts",
+                ty: "{path: string, log_file?: string}",
+                doc: "",
+            }],
+            "{}",
+        ),
+        |_, o: ClaimOpts| {
+            crate::run_lock::claim(&o.path, o.log_file.as_deref())?;
+            Ok(serde_json::json!({}))
+        },
+    )?;
     api.async_fn(
         FnSpec {
             name: "sleep",
@@ -165,6 +181,13 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaimOpts {
+    path: std::path::PathBuf,
+    log_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Deserialize)]

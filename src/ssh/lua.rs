@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{RemoteCommand, SshHost, UploadOpts, forward_socket, run_ssh, upload};
+use super::{RemoteCommand, SshHost, UploadOpts, forward_socket, key_pair, run_ssh, upload};
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
 #[derive(Deserialize)]
@@ -101,6 +101,13 @@ const CLASSES: &str = "\
 ---@field sha256? string the verified sum of a single file, when requested
 ";
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeyPairOpts {
+    path: std::path::PathBuf,
+    comment: Option<String>,
+}
+
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class(CLASSES);
     api.async_fn(
@@ -140,6 +147,17 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             let opts = UploadOpts { from: o.from, to: o.to, mode: o.mode, sha256: o.sha256 };
             Ok(upload(&o.host, &opts).await?)
         },
+    )?;
+    api.sync(
+        FnSpec {
+            name: "ssh_key_pair",
+            doc: "The RSA key pair kept at path (PKCS#8 PEM), or a new one made in memory when there is none; writes nothing (store the private key with the run's files).",
+            params: &[Param { name: "opts", ty: "{path: string, comment?: string}", doc: "" }],
+            returns: "{private: string, public: string, created: boolean}",
+            is_async: false,
+            effect: Effect::Local,
+        },
+        |_, o: KeyPairOpts| key_pair(&o.path, o.comment.as_deref().unwrap_or("apex")),
     )?;
     api.async_fn(
         FnSpec {
