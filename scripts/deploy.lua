@@ -8,6 +8,9 @@
 local core = require("apex.core")
 local util = require("apex.util")
 local settings_mod = require("apex.settings")
+local network_mod = require("apex.network")
+local patches = require("apex.patches")
+local inventory = require("apex.inventory")
 local plugins = require("apex.plugins")
 local images = require("apex.images")
 local dockerfile = require("apex.dockerfile")
@@ -29,6 +32,9 @@ local M = {}
 ---@field tmp_dir string
 ---@field log_file string
 ---@field lua_paths string[]
+---@field inventory? string          Apex inventory file (-i): baremetal nodes, instackenv.json, scales
+---@field patches_file? string       Apex common-patches file (--patches-file FILE, or "shipped" for Apex's list)
+---@field virtual_computes? integer  computes of a virtual deploy (default: Apex's)
 
 ---@class apex.Ctx
 ---@field opts apex.DeployOpts
@@ -159,11 +165,28 @@ function M.new_ctx(opts)
   end
   local network
   if opts.network_settings then
-    network = settings_mod.load_network(opts.network_settings)
+    network = network_mod.load(opts.network_settings)
   else
-    network = settings_mod.validate_network(require("apex.network_defaults"), "shipped network settings (virtual lab)")
+    network = network_mod.validate(require("apex.network_defaults"), "shipped network settings (virtual lab)")
   end
   local o = settings.deploy_options
+  local ha = settings.global_params.ha_enabled
+  -- Apex's common patches of the release join the deploy's own, as Apex's deploy does.
+  local common
+  if opts.patches_file == "shipped" then
+    common = patches.shipped_common()
+  elseif opts.patches_file then
+    common = patches.load_patches_file(opts.patches_file)
+  end
+  local merged = common and patches.merge_common(settings.global_params.patches, o.os_version, common, settings.source)
+    or patches.merge_common(settings.global_params.patches, o.os_version, { source = "none", releases = {} },
+      settings.source)
+  local inv
+  if opts.inventory then
+    inv = inventory.load(opts.inventory, { ha = ha })
+  elseif scenario.inventory then
+    inv = inventory.validate(scenario.inventory, scenario.origin .. ": inventory", { ha = ha })
+  end
   local ctx = {
     opts = opts,
     plan = opts.plan,
@@ -183,7 +206,13 @@ function M.new_ctx(opts)
     image_ops = core.array(),
     image_skipped = core.array(),
     dockerfiles = dockerfile.set(),
+    patches = merged,
+    inventory = inv,
   }
+  for _, w in ipairs(settings.warnings or {}) do ctx.notes[#ctx.notes + 1] = w end
+  if common and not merged.found then
+    ctx.notes[#ctx.notes + 1] = string.format("no common patches for %s in %s", o.os_version, merged.source)
+  end
   local namespace = images.namespace(o.os_version)
   local source = settings.global_params.source_registry
   ctx.infra = site_mod.load(opts.site, ctx.uc_ip, o.os_version)

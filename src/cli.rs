@@ -165,6 +165,17 @@ pub struct DeployArgs {
     /// Apex network settings file (YAML); default: a shipped virtual lab (undercloud 192.0.2.1).
     #[arg(short = 'n', long = "network-settings", value_name = "FILE")]
     pub network_settings: Option<PathBuf>,
+    /// Apex inventory file (YAML): the baremetal nodes (IPMI, MACs, profiles); gives
+    /// instackenv.json and the scales. Without it the deploy is virtual.
+    #[arg(short = 'i', long = "inventory", value_name = "FILE")]
+    pub inventory: Option<PathBuf>,
+    /// Apex common-patches file (patches per OpenStack release, merged into the deploy's
+    /// own), or `shipped` for the list Apex ships; default: none.
+    #[arg(long = "patches-file", value_name = "FILE|shipped")]
+    pub patches_file: Option<PathBuf>,
+    /// Computes of a virtual deploy (without -i); default 1 (2 with HA), as Apex.
+    #[arg(long = "virtual-computes", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub virtual_computes: Option<u32>,
     /// Evaluate the whole flow and write every artifact under the tmp dir; touch no host, registry or engine.
     #[arg(long)]
     pub plan: bool,

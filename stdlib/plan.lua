@@ -24,11 +24,14 @@ function M.safe_path(rel)
 end
 
 --- Adds an artifact (path relative to the tmp dir); a path that would leave
---- the tmp dir is refused.
+--- the tmp dir is refused. `opts.mode` (e.g. 384 for 0600) for secrets;
+--- `opts.upload = false` for a file that is for reading here only (lists,
+--- keys), not one of the files the deploy uploads to the undercloud.
 ---@param ctx apex.Ctx
 ---@param rel string
 ---@param content string
-function M.file(ctx, rel, content)
+---@param opts? {mode?: integer, upload?: boolean}
+function M.file(ctx, rel, content, opts)
   if not M.safe_path(rel) then
     util.fail("refusing to write %q: a file of the plan must be a relative path inside the tmp dir (no '..', no '/' first)", rel)
   end
@@ -36,6 +39,22 @@ function M.file(ctx, rel, content)
     error(string.format("plan.file %s: content must be a string, got %s", rel, type(content)), 2)
   end
   ctx.files[rel] = content
+  if opts and opts.mode then
+    ctx.file_modes = ctx.file_modes or {}
+    ctx.file_modes[rel] = opts.mode
+  end
+  if opts and opts.upload == false then
+    ctx.local_only = ctx.local_only or {}
+    ctx.local_only[rel] = true
+  end
+end
+
+--- Whether a file of the plan is one the deploy uploads to the undercloud.
+---@param ctx apex.Ctx
+---@param rel string
+---@return boolean
+function M.uploaded(ctx, rel)
+  return ctx.files[rel] ~= nil and not (ctx.local_only and ctx.local_only[rel])
 end
 
 -- Removes what an earlier plan in the same tmp dir wrote (its manifest lists
@@ -66,7 +85,7 @@ function M.write(ctx)
   core.mkdir({ path = tmp })
   remove_previous(tmp)
   for _, rel in ipairs(util.sorted_keys(ctx.files)) do
-    core.write_file({ path = util.path(tmp, rel), content = ctx.files[rel] })
+    core.write_file({ path = util.path(tmp, rel), content = ctx.files[rel], mode = ctx.file_modes and ctx.file_modes[rel] })
   end
   local containers = util.path(tmp, "containers")
   core.mkdir({ path = containers })

@@ -23,7 +23,24 @@ M.KEEP_RUNS = 20
 M.INDEPENDENT = "independent_remote"
 -- Actions whose outputs.sent (name -> sha256) are files in the undercloud's
 -- work dir; step 2 reads their sums back to notice a changed work dir.
-M.UPLOADS = { "upload" }
+M.UPLOADS = { "upload", "upload_deploy_files" }
+
+--- Whether the undercloud still holds what an upload action sent (`sent`:
+--- remote name -> sha256), as step 2 of this run read it back; a --resume
+--- (nothing read back) trusts the state.
+---@param ctx apex.Ctx
+---@param sent table<string, string>?
+---@return boolean
+function M.still_uploaded(ctx, sent)
+  if ctx.uploaded_sums == nil then return true end
+  for name, sum in pairs(sent or {}) do
+    if ctx.uploaded_sums[name] ~= sum then
+      core.log({ level = "warn", msg = "the undercloud no longer has " .. name .. " as uploaded; uploading again" })
+      return false
+    end
+  end
+  return true
+end
 
 ---@class apex.Action
 ---@field step integer

@@ -14,6 +14,7 @@ M.DEFAULT_ARTIFACTS = "https://images.rdoproject.org/%s/rdo_trunk/current-triple
 M.DEFAULT_CACHE = "/var/cache/apex"
 M.DEFAULT_WORK_DIR = "/home/stack/apex"
 M.DEFAULT_THT = tht.THT_DIR
+M.DEFAULT_STACKRC = "/home/stack/stackrc"
 M.DEFAULT_SOURCE = "docker.io"
 M.LOCAL_REGISTRY_PORT = 8787
 M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
@@ -22,6 +23,7 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@field work_dir string
 ---@field tht_dir string
 ---@field openstack string
+---@field stackrc string   sourced before every openstack command (the undercloud's credentials)
 
 ---@class apex.Site
 ---@field undercloud apex.SiteUndercloud
@@ -48,6 +50,7 @@ local SCHEMA = {
   undercloud = {
     address = is_string, port = is_port, user = is_string, key = is_abs, known_hosts = is_abs,
     accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
+    stackrc = is_abs,
   },
   engine = is_engine,
   registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string },
@@ -107,6 +110,7 @@ function M.validate(raw, source, uc_ip, os_version)
       work_dir = uc.work_dir or M.DEFAULT_WORK_DIR,
       tht_dir = uc.tht_dir or M.DEFAULT_THT,
       openstack = uc.openstack or "openstack",
+      stackrc = uc.stackrc or M.DEFAULT_STACKRC,
     },
     engine = raw.engine or "undercloud",
     registries = {

@@ -121,6 +121,7 @@ end
 ---@field ntp string
 ---@field scales apex.Scales
 ---@field libvirt_type "kvm"|"qemu"
+---@field networks_file? string  network_data.yaml, for the releases that take it
 
 --- The deploy command, one string, and its argument list.
 ---@param o apex.DeployCommandInputs
@@ -136,8 +137,11 @@ function M.deploy_command(o)
     "--compute-scale", tostring(o.scales.compute),
     "--control-flavor", "control",
     "--compute-flavor", "compute",
-    "--libvirt-type", o.libvirt_type,
   })
+  if o.networks_file then
+    util.extend(args, { "--networks-file", o.networks_file })
+  end
+  util.extend(args, { "--libvirt-type", o.libvirt_type })
   local words = {}
   for i, a in ipairs(args) do
     words[i] = util.shell_quote(a)

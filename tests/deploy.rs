@@ -63,6 +63,21 @@ fn json(p: impl AsRef<Path>) -> serde_json::Value {
     serde_json::from_str(&read(p)).expect("valid JSON")
 }
 
+/// Whether an `openstack` call (argv) is the deploy command.
+fn is_deploy(call: &[String]) -> bool {
+    call.get(1..3) == Some(&["overcloud".to_string(), "deploy".to_string()][..])
+}
+
+/// How many deploy commands the lab's `openstack` stand-in has run.
+fn deploy_calls(t: &TestLab) -> usize {
+    t.lab
+        .openstack_calls()
+        .unwrap()
+        .iter()
+        .filter(|c| is_deploy(c))
+        .count()
+}
+
 impl TestLab {
     /// Runs `apex deploy` with the lab's site and network settings.
     fn deploy(&self, args: &[&str], tmp: &Path, lua_path: Option<&Path>) -> Output {
@@ -370,7 +385,11 @@ fn check_deploy(t: &TestLab, tmp: &Path) {
     check_overcloud_image(tmp);
     // The deploy command reached the stand-in, with the env files in order.
     let calls = t.lab.openstack_calls().expect("openstack calls");
-    let last = calls.last().expect("the openstack stand-in was not called");
+    let last = calls
+        .iter()
+        .rev()
+        .find(|c| is_deploy(c))
+        .expect("the deploy command did not reach the openstack stand-in");
     let expected: Vec<String> = json(tmp.join("plan.json"))["env_files"]
         .as_array()
         .unwrap()
@@ -615,7 +634,7 @@ fn an_upstream_image_update_is_mirrored_and_deployed_again() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = "os-nosdn-nofeature-noha";
     t.deploy_ok(&[scenario], tmp.path(), None);
-    let deploys = t.lab.openstack_calls().unwrap().len();
+    let deploys = deploy_calls(&t);
 
     // Upstream publishes a new keystone under the same tag: same layers, a
     // manifest with other bytes (so another digest).
@@ -671,7 +690,7 @@ fn an_upstream_image_update_is_mirrored_and_deployed_again() {
         false,
         "a new image did not deploy again"
     );
-    assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 1);
+    assert_eq!(deploy_calls(&t), deploys + 1);
 
     // Back to the original upstream: mirrored back, deployed again.
     drop(restore);
@@ -681,7 +700,7 @@ fn an_upstream_image_update_is_mirrored_and_deployed_again() {
         Some(updated.digest),
         "the restored keystone was not mirrored"
     );
-    assert_eq!(t.lab.openstack_calls().unwrap().len(), deploys + 2);
+    assert_eq!(deploy_calls(&t), deploys + 2);
 }
 
 /// What the THT undercloud patch of the nova test writes into environments/docker.yaml.
@@ -929,7 +948,7 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     //    and no second stack update: the deploy command is not run again.
     t.lab.artifacts().clear_log();
     let before = t.local_blobs();
-    let deploys = t.lab.openstack_calls().unwrap().len();
+    let deploys = deploy_calls(&t);
     let out = t.deploy_ok(&["-d", settings], &tmp, None);
     let statuses = t.artifact_statuses();
     assert!(!statuses.is_empty(), "a full run checks the artifacts");
@@ -954,11 +973,7 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
         0,
         "{st}"
     );
-    assert_eq!(
-        t.lab.openstack_calls().unwrap().len(),
-        deploys,
-        "the unchanged deploy ran again"
-    );
+    assert_eq!(deploy_calls(&t), deploys, "the unchanged deploy ran again");
     assert_eq!(
         last_run(&st)["steps"]["run_deploy"]["skipped"],
         true,
@@ -972,7 +987,7 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     // 4. --redeploy runs it again, and only it.
     t.deploy_ok(&["-d", settings, "--redeploy"], &tmp, None);
     assert_eq!(
-        t.lab.openstack_calls().unwrap().len(),
+        deploy_calls(&t),
         deploys + 1,
         "--redeploy did not run the deploy command"
     );
@@ -1272,4 +1287,218 @@ fn every_shipped_scenario_runs_exactly_its_plan() {
             "{name}: the run executed other actions than its plan listed"
         );
     }
+}
+
+/// The `openstack` subcommands of the calls after `from`, as words up to the
+/// first option or file (e.g. "overcloud image upload").
+fn subcommands(t: &TestLab, from: usize) -> Vec<String> {
+    t.lab.openstack_calls().unwrap()[from..]
+        .iter()
+        .map(|c| {
+            c[1..]
+                .iter()
+                .take_while(|a| !a.starts_with('-') && !a.contains('.') && !a.contains('/'))
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
+}
+
+fn sha256_file(p: impl AsRef<Path>) -> String {
+    let bytes =
+        std::fs::read(p.as_ref()).unwrap_or_else(|e| panic!("{}: {e}", p.as_ref().display()));
+    hex::encode(sha2::Sha256::digest(&bytes))
+}
+
+#[test]
+fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
+    let t = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let inventory = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/inventory/pod_ha.yaml"
+    );
+    let scenario = "os-odl-nofeature-ha";
+    let before = t.lab.openstack_calls().unwrap().len();
+    let out = t.deploy_ok(&[scenario, "-i", inventory], &tmp, None);
+    assert_eq!(
+        subcommands(&t, before),
+        [
+            "overcloud image upload",
+            "overcloud node import",
+            "overcloud node introspect",
+            "flavor set",
+            "flavor set",
+            "flavor set",
+            "subnet set ctlplane-subnet",
+            "overcloud deploy",
+            "server list",
+        ],
+        "{:?}",
+        &t.lab.openstack_calls().unwrap()[before..]
+    );
+    let calls = t.lab.openstack_calls().unwrap();
+    let deploy = calls.iter().rev().find(|c| is_deploy(c)).unwrap();
+    assert!(
+        deploy
+            .windows(2)
+            .any(|w| w[0] == "--networks-file" && w[1] == "network_data.yaml"),
+        "{deploy:?}"
+    );
+    assert!(
+        deploy
+            .windows(2)
+            .any(|w| w[0] == "--compute-scale" && w[1] == "2"),
+        "the inventory's computes: {deploy:?}"
+    );
+    // What the plan wrote is what the undercloud got, byte for byte.
+    let uc = t.lab.undercloud_files();
+    for rel in [
+        "instackenv.json",
+        "network-environment.yaml",
+        "network_data.yaml",
+        "nics/controller.yaml",
+        "nics/compute.yaml",
+        "opnfv-environment.yaml",
+        "baremetal-environment.yaml",
+        "deploy_command",
+    ] {
+        assert_eq!(
+            read(uc.work_dir().join(rel)),
+            read(tmp.join(rel)),
+            "{rel} on the undercloud"
+        );
+    }
+    assert_eq!(
+        read(uc.tht_dir().join("environments/storage-environment.yaml")),
+        read(tmp.join("storage-environment.yaml")),
+        "the Ceph env file goes into the THT dir"
+    );
+    for name in ["overcloud-full.qcow2", "ironic-python-agent.kernel"] {
+        assert_eq!(
+            sha256_file(uc.work_dir().join(name)),
+            sha256_file(tmp.join("images").join(name)),
+            "{name}: the customized image is uploaded"
+        );
+    }
+    let instackenv = json(tmp.join("instackenv.json"));
+    assert_eq!(instackenv["nodes"].as_array().unwrap().len(), 5);
+    assert!(
+        !out.contains("s3cret-bmc"),
+        "a BMC password in the output:\n{out}"
+    );
+    assert!(
+        !read(tmp.join("apex.log")).contains("s3cret-bmc"),
+        "a BMC password in apex.log"
+    );
+    let roles: serde_json::Value =
+        serde_saphyr::from_str(&read(uc.tht_dir().join("roles_data.yaml"))).unwrap();
+    let services = |role: &str| -> Vec<String> {
+        roles
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == role)
+            .unwrap()["ServicesDefault"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let compute = services("Compute");
+    let osd = compute
+        .iter()
+        .position(|s| s == "OS::TripleO::Services::CephOSD");
+    let nova = compute
+        .iter()
+        .position(|s| s == "OS::TripleO::Services::NovaCompute");
+    assert!(
+        osd.is_some() && osd < nova,
+        "Ceph OSD before NovaCompute on Compute: {compute:?}"
+    );
+    assert!(!services("CephStorage").contains(&"OS::TripleO::Services::CephOSD".to_string()));
+    assert!(read(tmp.join("overcloudrc")).contains("OS_AUTH_URL"));
+    assert!(json(tmp.join("overcloud_servers.json")).is_array());
+    assert!(
+        out.contains("overcloudrc"),
+        "the summary names overcloudrc:\n{out}"
+    );
+
+    // Unchanged: nothing uploaded, no openstack subcommand.
+    let before = t.lab.openstack_calls().unwrap().len();
+    t.deploy_ok(&[scenario, "-i", inventory], &tmp, None);
+    assert_eq!(
+        subcommands(&t, before),
+        Vec::<String>::new(),
+        "an unchanged rerun ran openstack"
+    );
+    let st = state(&tmp);
+    assert_eq!(
+        last_run(&st)["steps"]["upload_deploy_files"]["skipped"],
+        true,
+        "{st}"
+    );
+
+    // A changed overcloud image (a bigger Ceph loop file): only the image
+    // upload and the deploy run again, and only the image is sent.
+    let over = dir.path().join("lua");
+    std::fs::create_dir_all(over.join("plugins")).unwrap();
+    let ceph = read(concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/ceph.lua"))
+        .replace("M.SIZE = \"10G\"", "M.SIZE = \"11G\"");
+    assert!(ceph.contains("11G"));
+    std::fs::write(over.join("plugins/ceph.lua"), ceph).unwrap();
+    let before = t.lab.openstack_calls().unwrap().len();
+    t.deploy_ok(&[scenario, "-i", inventory], &tmp, Some(&over));
+    assert_eq!(
+        subcommands(&t, before),
+        ["overcloud image upload", "overcloud deploy", "server list"]
+    );
+    let image_upload = &t.lab.openstack_calls().unwrap()[before];
+    assert!(
+        image_upload.contains(&"--update-existing".to_string()),
+        "{image_upload:?}"
+    );
+    let st = state(&tmp);
+    assert_eq!(
+        step(&st, "upload_deploy_files")["outputs"]["uploaded"],
+        1,
+        "only the image: {st}"
+    );
+}
+
+#[test]
+fn a_failed_deploy_shows_the_stack_failures() {
+    let t = lab();
+    let tmp = tempfile::tempdir().unwrap();
+    let fail = t.lab.undercloud_files().fail_file();
+    struct Remove(PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+    std::fs::write(
+        &fail,
+        "overcloud.Controller.0: CREATE_FAILED: apex lab says no\n",
+    )
+    .unwrap();
+    let _rm = Remove(fail.clone());
+    let out = t.deploy(&["os-nosdn-nofeature-noha"], tmp.path(), None);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("stack failures list overcloud --long"),
+        "{err}"
+    );
+    assert!(err.contains("CREATE_FAILED: apex lab says no"), "{err}");
+    assert!(
+        status(tmp.path()).contains("CREATE_FAILED"),
+        "{}",
+        status(tmp.path())
+    );
+    std::fs::remove_file(&fail).unwrap();
+    t.deploy_ok(&["os-nosdn-nofeature-noha", "--resume"], tmp.path(), None);
 }

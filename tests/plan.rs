@@ -142,7 +142,12 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
             if ha { "3" } else { "1" },
             "{name}"
         );
-        assert_eq!(flag(&cmd, "--compute-scale"), "1", "{name}");
+        // Apex's virtual defaults: one compute, two with HA.
+        assert_eq!(
+            flag(&cmd, "--compute-scale"),
+            if ha { "2" } else { "1" },
+            "{name}"
+        );
         assert_eq!(
             flag(&cmd, "--ntp-server"),
             "0.pool.ntp.org",
@@ -367,35 +372,75 @@ fn gerrit() -> Server {
     let c =
         |project: &str, id: &str| format!("/changes/{}~master~{id}", project.replace('/', "%2F"));
     r.insert(
-        format!("{}?o=CURRENT_REVISION", c("openstack/nova", "I111")),
-        (200, change("I111", "NEW", None)),
-    );
-    r.insert(
-        format!("{}/revisions/revI111/patch", c("openstack/nova", "I111")),
-        (200, b64(NOVA_DIFF)),
-    );
-    r.insert(
-        format!("{}?o=CURRENT_REVISION", c("openstack/neutron", "I222")),
+        format!(
+            "{}?o=CURRENT_REVISION",
+            c(
+                "openstack/nova",
+                "I1111111111111111111111111111111111111111"
+            )
+        ),
         (
             200,
-            change("I222", "MERGED", Some("2019-01-01 10:00:00.000000000")),
+            change("I1111111111111111111111111111111111111111", "NEW", None),
         ),
     );
     r.insert(
-        format!("{}/revisions/revI222/patch", c("openstack/neutron", "I222")),
+        format!(
+            "{}/revisions/revI1111111111111111111111111111111111111111/patch",
+            c(
+                "openstack/nova",
+                "I1111111111111111111111111111111111111111"
+            )
+        ),
         (200, b64(NOVA_DIFF)),
     );
     r.insert(
         format!(
             "{}?o=CURRENT_REVISION",
-            c("openstack/puppet-tripleo", "I333")
+            c(
+                "openstack/neutron",
+                "I2222222222222222222222222222222222222222"
+            )
         ),
-        (200, change("I333", "NEW", None)),
+        (
+            200,
+            change(
+                "I2222222222222222222222222222222222222222",
+                "MERGED",
+                Some("2019-01-01 10:00:00.000000000"),
+            ),
+        ),
     );
     r.insert(
         format!(
-            "{}/revisions/revI333/patch",
-            c("openstack/puppet-tripleo", "I333")
+            "{}/revisions/revI2222222222222222222222222222222222222222/patch",
+            c(
+                "openstack/neutron",
+                "I2222222222222222222222222222222222222222"
+            )
+        ),
+        (200, b64(NOVA_DIFF)),
+    );
+    r.insert(
+        format!(
+            "{}?o=CURRENT_REVISION",
+            c(
+                "openstack/puppet-tripleo",
+                "I3333333333333333333333333333333333333333"
+            )
+        ),
+        (
+            200,
+            change("I3333333333333333333333333333333333333333", "NEW", None),
+        ),
+    );
+    r.insert(
+        format!(
+            "{}/revisions/revI3333333333333333333333333333333333333333/patch",
+            c(
+                "openstack/puppet-tripleo",
+                "I3333333333333333333333333333333333333333"
+            )
         ),
         (200, b64(PUPPET_DIFF)),
     );
@@ -553,7 +598,7 @@ fn write(dir: &Path, name: &str, content: &str) -> PathBuf {
 fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
     let server = gerrit();
     let registry = Registry::start();
-    // The source registry's images; the ODL neutron image was built in June 2019, after I222 merged.
+    // The source registry's images; the ODL neutron image was built in June 2019, after I2222222222222222222222222222222222222222 merged.
     for name in [
         "nova-api",
         "nova-compute",
@@ -583,7 +628,7 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
         dir.path(),
         "deploy.yaml",
         &format!(
-            "global_params:\n  ha_enabled: false\n  gerrit_url: {url}\n  source_registry: {reg}\n  patches:\n    overcloud:\n      - change-id: I111\n        project: openstack/nova\n      - change-id: I444\n        project: openstack/nova\n        diff: local/nova-fix.diff\n      - change-id: I222\n        project: openstack/neutron\n      - change-id: I333\n        project: openstack/puppet-tripleo\ndeploy_options:\n  sdn_controller: opendaylight\n  odl_version: fluorine\n",
+            "global_params:\n  ha_enabled: false\n  gerrit_url: {url}\n  source_registry: {reg}\n  patches:\n    overcloud:\n      - change-id: I1111111111111111111111111111111111111111\n        project: openstack/nova\n      - change-id: I4444444444444444444444444444444444444444\n        project: openstack/nova\n        diff: local/nova-fix.diff\n      - change-id: I2222222222222222222222222222222222222222\n        project: openstack/neutron\n      - change-id: I3333333333333333333333333333333333333333\n        project: openstack/puppet-tripleo\ndeploy_options:\n  sdn_controller: opendaylight\n  odl_version: fluorine\n",
             url = server.url,
             reg = registry.url
         ),
@@ -606,7 +651,10 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
                 "{image}: one operation per line: {l:?}\n{df}"
             );
         }
-        for id in ["I111", "I444"] {
+        for id in [
+            "I1111111111111111111111111111111111111111",
+            "I4444444444444444444444444444444444444444",
+        ] {
             assert!(
                 lines.contains(&format!("ADD {id}.patch /tmp/apex-patches/{id}.patch").as_str()),
                 "{image}: {id}\n{df}"
@@ -623,10 +671,17 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
         );
         assert_eq!(lines.last(), Some(&"USER $REAL_USER"));
         assert_eq!(
-            read(tmp.join(format!("containers/{image}/I111.patch"))),
+            read(tmp.join(format!(
+                "containers/{image}/I1111111111111111111111111111111111111111.patch"
+            ))),
             NOVA_DIFF
         );
-        assert!(read(tmp.join(format!("containers/{image}/I444.patch"))).contains("+y"));
+        assert!(
+            read(tmp.join(format!(
+                "containers/{image}/I4444444444444444444444444444444444444444.patch"
+            )))
+            .contains("+y")
+        );
     }
     assert!(
         !tmp.join("containers/novajoin-server").exists(),
@@ -638,17 +693,23 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
         !tmp.join("containers/neutron-server-opendaylight").exists(),
         "{summary}"
     );
-    assert!(summary.contains("skipped patch I222"), "{summary}");
+    assert!(
+        summary.contains("skipped patch I2222222222222222222222222222222222222222"),
+        "{summary}"
+    );
     // Puppet goes to the overcloud image customization list.
     let custom = yaml(tmp.join("overcloud_customize.yaml"));
     let steps = custom["steps"].as_array().unwrap();
     assert!(
-        steps
-            .iter()
-            .any(|s| s["op"] == "patch" && s["arg"] == "I333.patch:/etc/puppet/modules/tripleo"),
+        steps.iter().any(|s| s["op"] == "patch"
+            && s["arg"]
+                == "I3333333333333333333333333333333333333333.patch:/etc/puppet/modules/tripleo"),
         "{custom}"
     );
-    assert_eq!(read(tmp.join("overcloud_patches/I333.patch")), PUPPET_DIFF);
+    assert_eq!(
+        read(tmp.join("overcloud_patches/I3333333333333333333333333333333333333333.patch")),
+        PUPPET_DIFF
+    );
     // Image env: patched images tagged apex; the image set comes from the catalog.
     let env = yaml(tmp.join("docker-images.yaml"));
     assert_eq!(
@@ -811,7 +872,11 @@ fn a_scenario_file_can_replace_a_flow_step() {
   description = "my lab",
   global_params = { ha_enabled = false },
   deploy_options = { sdn_controller = "ovn", ceph = false },
-  inventory = { nodes = { a = { capabilities = "profile:control" }, b = { capabilities = "profile:compute" }, c = { capabilities = "profile:compute" } } },
+  inventory = { nodes = {
+    a = { capabilities = "profile:control", ipmi_ip = "10.4.7.2", ipmi_user = "root", ipmi_pass = "pw", mac_address = "00:1e:67:00:00:0a" },
+    b = { capabilities = "profile:compute", ipmi_ip = "10.4.7.3", ipmi_user = "root", ipmi_pass = "pw", mac_address = "00:1e:67:00:00:0b" },
+    c = { capabilities = "profile:compute", ipmi_ip = "10.4.7.4", ipmi_user = "root", ipmi_pass = "pw", mac_address = "00:1e:67:00:00:0c" },
+  } },
   steps = {
     deploy_command = function(ctx)
       require("flows.deploy").steps.deploy_command(ctx)
@@ -845,14 +910,14 @@ fn network_settings_file_sets_undercloud_and_ntp() {
     let net = write(
         dir.path(),
         "net.yaml",
-        "http_proxy: http://proxy.lab:3128\nntp: [ntp.example.org]\nnetworks:\n  admin:\n    installer_vm:\n      ip: 10.20.0.2\n",
+        "http_proxy: http://proxy.lab:3128\nntp: [ntp.example.org]\nnetworks:\n  admin:\n    cidr: 10.20.0.0/24\n    installer_vm:\n      ip: 10.20.0.1\n",
     );
     let tmp = dir.path().join("plan");
     plan(&["os-ovn-nofeature-ha", "-n", net.to_str().unwrap()], &tmp);
     let cmd = read(tmp.join("deploy_command"));
     assert_eq!(flag(&cmd, "--ntp-server"), "ntp.example.org");
     let env = yaml(tmp.join("docker-images.yaml"));
-    assert!(param(&env, "DockerNovaApiImage").starts_with("10.20.0.2:8787/tripleomaster/"));
+    assert!(param(&env, "DockerNovaApiImage").starts_with("10.20.0.1:8787/tripleomaster/"));
     let custom = read(tmp.join("overcloud_customize.yaml"));
     assert!(
         custom.contains("http_proxy=http://proxy.lab:3128"),
@@ -886,7 +951,7 @@ fn bad_input_fails_cleanly_with_nothing_written() {
     let gerrit = serve(BTreeMap::new());
     let gerrit_settings: &'static str = Box::leak(
         format!(
-            "global_params:\n  ha_enabled: true\n  gerrit_url: {}\n  patches:\n    overcloud:\n      - {{change-id: I999, project: openstack/nova}}\ndeploy_options: {{}}\n",
+            "global_params:\n  ha_enabled: true\n  gerrit_url: {}\n  patches:\n    overcloud:\n      - {{change-id: I9999999999999999999999999999999999999999, project: openstack/nova}}\ndeploy_options: {{}}\n",
             gerrit.url
         )
         .into_boxed_str(),
@@ -989,13 +1054,13 @@ fn bad_input_fails_cleanly_with_nothing_written() {
         ),
         bad(
             "local diff missing",
-            "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - {change-id: I1, project: openstack/nova, diff: nope.diff}\ndeploy_options: {}\n",
+            "global_params:\n  ha_enabled: true\n  patches:\n    overcloud:\n      - {change-id: I5555555555555555555555555555555555555555, project: openstack/nova, diff: nope.diff}\ndeploy_options: {}\n",
             &["global_params.patches.overcloud[1].diff", "nope.diff"],
         ),
         bad(
             "Gerrit change not found",
             gerrit_settings,
-            &["Gerrit", "I999", "404"],
+            &["Gerrit", "I9999999999999999999999999999999999999999", "404"],
         ),
         Bad {
             what: "Lua syntax error in an override",
@@ -1047,10 +1112,98 @@ fn bad_input_fails_cleanly_with_nothing_written() {
             settings: None,
             extra: vec![(
                 "net.yaml",
-                "networks:\n  admin:\n    installer_vm:\n      ip: not-an-ip\n",
+                "networks:\n  admin:\n    cidr: 192.0.2.0/24\n    installer_vm:\n      ip: not-an-ip\n",
             )],
             args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
             expect: vec!["net.yaml", "networks.admin.installer_vm.ip", "IPv4"],
+        },
+        Bad {
+            what: "overlapping CIDRs",
+            settings: None,
+            extra: vec![(
+                "net.yaml",
+                "networks:\n  admin:\n    cidr: 192.0.2.0/24\n    installer_vm: {ip: 192.0.2.1}\n  tenant:\n    enabled: true\n    cidr: 192.0.2.128/25\n",
+            )],
+            args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
+            expect: vec![
+                "net.yaml",
+                "networks.tenant.cidr",
+                "overlaps",
+                "networks.admin",
+            ],
+        },
+        Bad {
+            what: "a pool outside its CIDR",
+            settings: None,
+            extra: vec![(
+                "net.yaml",
+                "networks:\n  admin:\n    cidr: 192.0.2.0/24\n    installer_vm: {ip: 192.0.2.1}\n    dhcp_range: [192.0.3.2, 192.0.3.10]\n",
+            )],
+            args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
+            expect: vec!["net.yaml", "networks.admin.dhcp_range", "192.0.2.0/24"],
+        },
+        Bad {
+            what: "a VLAN out of range",
+            settings: None,
+            extra: vec![(
+                "net.yaml",
+                "networks:\n  admin:\n    cidr: 192.0.2.0/24\n    installer_vm: {ip: 192.0.2.1}\n    nic_mapping:\n      compute: {phys_type: interface, members: [eth0]}\n      controller: {phys_type: interface, members: [eth0]}\n  tenant:\n    enabled: true\n    cidr: 11.0.0.0/24\n    nic_mapping:\n      compute: {phys_type: interface, vlan: 4095, members: [eth1]}\n      controller: {phys_type: interface, vlan: 4095, members: [eth1]}\n",
+            )],
+            args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
+            expect: vec!["net.yaml", "networks.tenant.nic_mapping", "vlan", "4094"],
+        },
+        Bad {
+            what: "a nic_mapping without a role",
+            settings: None,
+            extra: vec![(
+                "net.yaml",
+                "networks:\n  admin:\n    cidr: 192.0.2.0/24\n    installer_vm: {ip: 192.0.2.1}\n    nic_mapping:\n      compute: {phys_type: interface, members: [eth0]}\n",
+            )],
+            args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
+            expect: vec!["net.yaml", "networks.admin.nic_mapping", "controller"],
+        },
+        Bad {
+            what: "an inventory node without a MAC",
+            settings: None,
+            extra: vec![(
+                "inv.yaml",
+                "nodes:\n  node1: {ipmi_ip: 10.4.7.2, ipmi_user: root, ipmi_pass: pw, capabilities: 'profile:control'}\n",
+            )],
+            args: vec!["os-nosdn-nofeature-noha", "-i", "inv.yaml"],
+            expect: vec!["inv.yaml", "nodes.node1.mac_address"],
+        },
+        Bad {
+            what: "an inventory node with an unknown profile",
+            settings: None,
+            extra: vec![(
+                "inv.yaml",
+                "nodes:\n  node1: {mac_address: '00:1e:67:00:00:01', ipmi_ip: 10.4.7.2, ipmi_user: root, ipmi_pass: pw, capabilities: 'profile:storage'}\n",
+            )],
+            args: vec!["os-nosdn-nofeature-noha", "-i", "inv.yaml"],
+            expect: vec!["inv.yaml", "nodes.node1.capabilities", "profile:control, profile:compute"],
+        },
+        Bad {
+            what: "too few controllers for HA",
+            settings: None,
+            extra: vec![(
+                "inv.yaml",
+                "nodes:\n  node1: {mac_address: '00:1e:67:00:00:01', ipmi_ip: 10.4.7.2, ipmi_user: root, ipmi_pass: pw, capabilities: 'profile:control'}\n  node2: {mac_address: '00:1e:67:00:00:02', ipmi_ip: 10.4.7.3, ipmi_user: root, ipmi_pass: pw, capabilities: 'profile:compute'}\n",
+            )],
+            args: vec!["os-nosdn-nofeature-ha", "-i", "inv.yaml"],
+            expect: vec!["inv.yaml", "3"],
+        },
+        Bad {
+            what: "a change-id that is a path",
+            settings: Some(
+                "global_params:\n  ha_enabled: false\n  patches:\n    overcloud:\n      - {change-id: ../../../../tmp/x, project: openstack/nova}\ndeploy_options: {}\n",
+            ),
+            extra: vec![],
+            args: vec![],
+            expect: vec![
+                "d.yaml",
+                "global_params.patches.overcloud[1].change-id",
+                "40 hex",
+            ],
         },
     ];
     assert!(cases.len() >= 15);
@@ -1100,19 +1253,8 @@ fn bad_input_fails_cleanly_with_nothing_written() {
                 case.what
             );
         }
-        // Nothing written (the CLI takes its lock and opens its log file there before Lua runs).
-        let left: Vec<String> = std::fs::read_dir(&tmp)
-            .map(|d| {
-                d.flatten()
-                    .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
-        assert!(
-            left.iter().all(|f| f == "apex.log" || f == ".apex.lock"),
-            "{}: wrote {left:?}",
-            case.what
-        );
+        // Nothing written: not even the tmp dir (its lock and log come once inputs are valid).
+        assert!(!tmp.exists(), "{}: the tmp dir was made", case.what);
     }
 }
 

@@ -18,7 +18,7 @@ function M.plan(ctx)
       ctx.loop_devices[#ctx.loop_devices + 1] = l
       local ops, unit = customize.loop_ops(l)
       util.extend(ctx.image_ops, ops)
-      plan.file(ctx, unit.name, unit.text)
+      plan.file(ctx, unit.name, unit.text, { upload = false })
       local image = runner.find(ctx, "customize_image")
       if not image then
         util.fail("step %d (%s): no customize_image action of step 3 to put the loop device into", M.number, M.name)

@@ -1,15 +1,27 @@
 --- Step 7: the env files, in the contract's order, with the settings'
---- content (network, operator, storage, virtual/baremetal, ...), the scales
---- and NTP: the deploy command. Everything here is a file of the plan; the
---- run uploads exactly these files.
+--- content, the node inventory, the scales and NTP: the deploy command.
+--- network-environment.yaml, the NIC templates and network_data.yaml come
+--- from the network settings (apex.network_env); opnfv-environment.yaml, the
+--- virtual/baremetal and kubernetes env files and the plugins' own files
+--- (storage-environment.yaml, the SR-IOV file) from the deploy options and the
+--- plugins' env_params (apex.opnfv_env); instackenv.json from the inventory.
+--- Every one is a file of the plan; the run uploads exactly these files.
 local core = require("apex.core")
 local util = require("apex.util")
 local plugins = require("apex.plugins")
 local tht = require("apex.tht")
 local plan = require("apex.plan")
+local inventory = require("apex.inventory")
+local images = require("apex.images")
+local network_env = require("apex.network_env")
+local opnfv_env = require("apex.opnfv_env")
 
 ---@type apex.Step
 local M = { number = 7, name = "deploy_command", summary = "env files, scales, NTP: the deploy command" }
+
+M.SSH_KEY = "overcloud_ssh/id_rsa"
+M.INSTACKENV = "instackenv.json"
+M.PRIVATE = 384 -- 0600: the private key and the BMC passwords
 
 --- Whether nested virtualization is on (kvm), else qemu, for a virtual deploy.
 ---@return "kvm"|"qemu"
@@ -24,53 +36,66 @@ function M.libvirt_type()
   return "qemu"
 end
 
---- The env files apex writes beside the command: the network env from the
---- network settings, the operator's env, the virtual/baremetal env. The
---- image env file is written in step 8.
+--- The overcloud's SSH key pair, kept in the tmp dir across runs (a rerun
+--- writes the same env file and does not rotate the key of a running cloud).
 ---@param ctx apex.Ctx
----@return table<string, string>
-function M.local_env_files(ctx)
-  local n = ctx.network
-  local out = {}
-  for _, e in ipairs(ctx.env_files) do
-    if e["local"] and e.path ~= tht.IMAGE_ENV then
-      local params = {}
-      if e.path == tht.NETWORK_ENV then
-        params = { DnsServers = n.dns_nameservers, NtpServer = n.ntp, ControlPlaneDefaultRoute = ctx.uc_ip }
-      elseif e.path == "virtual-environment.yaml" then
-        params = { NovaComputeLibvirtType = ctx.libvirt_type }
-      end
-      out[e.path] = "# " .. e.reason .. " (written by apex)\n" .. core.yaml_dump({ parameter_defaults = params })
-    end
-  end
-  return out
+---@return apex.SshKeyPair
+local function ssh_key(ctx)
+  local k = core.ssh_key_pair({ path = util.path(ctx.tmp_dir, M.SSH_KEY), comment = "apex overcloud " .. ctx.scenario.name })
+  plan.file(ctx, M.SSH_KEY, k.private, { mode = M.PRIVATE, upload = false })
+  plan.file(ctx, M.SSH_KEY .. ".pub", k.public .. "\n", { upload = false })
+  return { public = k.public, private = k.private }
 end
 
 ---@param ctx apex.Ctx
 function M.plan(ctx)
+  local s, o = ctx.settings, ctx.settings.deploy_options
+  local ha = s.global_params.ha_enabled
+  local virtual = ctx.inventory == nil
+  ctx.libvirt_type = virtual and M.libvirt_type() or "kvm"
+  if ctx.inventory then
+    ctx.scales = inventory.scales(ctx.inventory, ha)
+    plan.file(ctx, M.INSTACKENV, core.json_dump(inventory.instackenv(ctx.inventory), { pretty = true }) .. "\n",
+      { mode = M.PRIVATE })
+  else
+    ctx.scales = inventory.virtual(ha, ctx.opts.virtual_computes)
+  end
+
+  local net = network_env.build(ctx.network, {
+    os_version = o.os_version, dataplane = o.dataplane, sdn_controller = o.sdn_controller,
+    odl_vpp_routing_node = o.odl_vpp_routing_node, dvr = o.dvr, ha = ha, performance = o.performance,
+    sriov = o.sriov, tht_dir = ctx.infra.undercloud.tht_dir,
+  })
+  for rel, content in pairs(net.files) do plan.file(ctx, rel, content) end
+  ctx.networks_file = net.networks_file
+
+  ctx.env = {
+    virtual = virtual,
+    ceph_image = ctx.site.local_registry .. "/ceph/" .. images.CEPH.name .. ":" .. images.CEPH.tag,
+    scales = ctx.scales,
+    libvirt_type = ctx.libvirt_type,
+  }
+  local env = opnfv_env.build({
+    settings = s, network = ctx.network, ssh_key = ssh_key(ctx), virtual = virtual,
+    plugin_params = opnfv_env.plugin_params(ctx.plugins, ctx), ceph_image = ctx.env.ceph_image,
+    libvirt_type = ctx.libvirt_type, scales = ctx.scales,
+  })
+  for rel, content in pairs(env.files) do plan.file(ctx, rel, content) end
+
   local by_kind = { sdn = {}, storage = {} }
   for _, r in ipairs(plugins.call_all(ctx.plugins, "env_files", ctx)) do
     util.extend(by_kind[r.plugin.kind or "sdn"] or by_kind.sdn, r.result)
   end
-  local virtual = ctx.scenario.inventory == nil
-  ctx.libvirt_type = virtual and M.libvirt_type() or "kvm"
-  ctx.env_files = tht.env_files({
-    ha = ctx.settings.global_params.ha_enabled,
-    options = ctx.settings.deploy_options,
-    sdn = by_kind.sdn,
-    storage = by_kind.storage,
-    virtual = virtual,
-  })
+  ctx.env_files = tht.env_files({ ha = ha, options = o, sdn = by_kind.sdn, storage = by_kind.storage, virtual = virtual })
   for _, e in ipairs(ctx.env_files) do
     if not e["local"] then e.path = tht.on_site(e.path, ctx.infra.undercloud.tht_dir) end
   end
-  for rel, content in pairs(M.local_env_files(ctx)) do plan.file(ctx, rel, content) end
-  ctx.scales = tht.scales(ctx.settings.global_params.ha_enabled, ctx.scenario.inventory)
   ctx.deploy_command, ctx.deploy_args = tht.deploy_command({
     env_files = ctx.env_files,
     ntp = ctx.network.ntp[1],
     scales = ctx.scales,
     libvirt_type = ctx.libvirt_type,
+    networks_file = ctx.networks_file,
   })
   plan.file(ctx, "deploy_command", ctx.deploy_command .. "\n")
 end

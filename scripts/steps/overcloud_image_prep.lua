@@ -68,11 +68,22 @@ end
 local function upstream_patches(ctx, node, customize_list)
   local gp = ctx.settings.global_params
   local where = string.format("%s: global_params.patches.%s", ctx.settings.source, node)
-  local fetched = patches.fetch_all(gp.patches[node], {
+  local fetched = patches.fetch_all(ctx.patches[node], {
     gerrit_url = gp.gerrit_url, os_version = ctx.settings.deploy_options.os_version, where = where,
+    wheres = ctx.patches.wheres[node], offline_ok = ctx.plan,
   })
+  local unfetched = {}
   for _, f in ipairs(fetched) do
     local p = f.patch
+    if f.empty then
+      ctx.skipped[#ctx.skipped + 1] = { change_id = p["change-id"], project = p.project,
+        why = "nothing left to apply without " .. table.concat(f.stripped, ", ") }
+      goto continue
+    end
+    if f.status == "unfetched" then
+      unfetched[#unfetched + 1] = p["change-id"]
+      unfetched.reason = f.reason
+    end
     local id = p["change-id"]
     local path, kind = patches.project_path(p.project, f.diff)
     local short = p.project:match("([^/]+)$")
@@ -104,16 +115,21 @@ local function upstream_patches(ctx, node, customize_list)
           "patch %s is merged but the upstream image's build time is unknown (%s); applying it", id, unknown)
       end
       local reason = string.format("patch %s (%s, %s)", id, p.project, f.source)
+      local files = f.diff and { [patches.file_name(p)] = f.diff } or nil
       if #targets > 0 then
         for _, image in ipairs(targets) do
-          ctx.dockerfiles:get(image, from_ref(ctx, image))
-            :add(patches.container_ops(p, path), reason, { [patches.file_name(p)] = f.diff })
+          ctx.dockerfiles:get(image, from_ref(ctx, image)):add(patches.container_ops(p, path), reason, files)
         end
       else
         util.extend(customize_list, patches.image_ops(p, path, reason))
-        plan.file(ctx, util.path(node .. "_patches", patches.file_name(p)), f.diff)
+        if f.diff then plan.file(ctx, util.path(node .. "_patches", patches.file_name(p)), f.diff) end
       end
     end
+    ::continue::
+  end
+  if #unfetched > 0 then
+    ctx.notes[#ctx.notes + 1] = string.format("%s patches %s: Gerrit not reachable now (%s); fetched at deploy",
+      node, table.concat(unfetched, ", "), unfetched.reason)
   end
 end
 
@@ -254,9 +270,10 @@ function M.plan(ctx)
   ctx.patched_list = ctx.dockerfiles:images()
   ctx.patched = {}
   for _, img in ipairs(ctx.patched_list) do ctx.patched[img] = true end
-  plan.file(ctx, "overcloud_customize.yaml", core.yaml_dump({ overcloud_image = M.OVERCLOUD_IMAGE, steps = ctx.overcloud_customize }))
+  plan.file(ctx, "overcloud_customize.yaml", core.yaml_dump({ overcloud_image = M.OVERCLOUD_IMAGE, steps = ctx.overcloud_customize }),
+    { upload = false })
   if #ctx.undercloud_customize > 0 then
-    plan.file(ctx, "undercloud_customize.yaml", core.yaml_dump({ steps = ctx.undercloud_customize }))
+    plan.file(ctx, "undercloud_customize.yaml", core.yaml_dump({ steps = ctx.undercloud_customize }), { upload = false })
     undercloud_patches(ctx, ctx.undercloud_customize)
   end
   customize_image(ctx)

@@ -46,50 +46,29 @@ local function failures(list)
   return table.concat(lines, "\n")
 end
 
---- 8a: the patch archive and the local env files to the undercloud work dir,
---- the archive unpacked into containers/ there.
+--- 8a: the patch archive to the undercloud work dir, unpacked into
+--- containers/ there (replacing what an earlier run left).
 ---@param ctx apex.Ctx
----@param archive string  path of docker_patches.tar.gz
----@param env_files string[] paths relative to the tmp dir
-local function upload(ctx, archive, env_files)
+---@param archive string  path of docker_patches.tar.gz, relative to the tmp dir
+local function upload(ctx, archive)
   local u = ctx.infra.undercloud
   local host = site_mod.ssh_host(ctx.infra)
   runner.add(ctx, {
     step = M.number, key = "upload",
-    text = string.format("upload %s and %d env files to %s on the undercloud, unpack it into containers/ there",
-      plan.ARCHIVE, #env_files, u.work_dir),
-    details = env_files,
+    text = string.format("upload %s to %s on the undercloud, unpack it into containers/ there", archive, u.work_dir),
     inputs = function()
-      local files = {}
-      for _, rel in ipairs(env_files) do files[rel] = ctx.files[rel] end
-      return { archive = ctx.archive and ctx.archive.sha256, files = files, host = host, work_dir = u.work_dir }
+      return { archive = ctx.archive and ctx.archive.sha256, host = host, work_dir = u.work_dir }
     end,
     run = function()
-      local sent = {}
-      local results = core.parallel_map(util.extend({ archive }, env_files), function(p)
-        local from = p:sub(1, 1) == "/" and p or util.path(ctx.tmp_dir, p)
-        local name = from:match("([^/]+)$")
-        local r = core.upload({ host = host, from = from, to = u.work_dir .. "/" .. name, mode = 420, sha256 = true })
-        return { name = name, sha256 = r.sha256 }
-      end, { limit = 4 })
-      for _, r in ipairs(results) do sent[r.name] = r.sha256 end
+      local r = core.upload({ host = host, from = util.path(ctx.tmp_dir, archive), to = u.work_dir .. "/" .. archive,
+        mode = 420, sha256 = true })
       local q = util.shell_quote(u.work_dir)
       core.run_ssh({ host = host, command = "cd " .. q .. " && rm -rf containers.new && mkdir containers.new"
-          .. " && tar -xzf " .. util.shell_quote(archive:match("([^/]+)$")) .. " -C containers.new"
+          .. " && tar -xzf " .. util.shell_quote(archive) .. " -C containers.new"
           .. " && rm -rf containers && mv containers.new containers" })
-      return { sent = sent }
+      return { sent = { [archive] = r.sha256 } }
     end,
-    -- Still there, unchanged (known when step 2 ran in this run; a --resume trusts the state).
-    valid = function(out)
-      if ctx.uploaded_sums == nil then return true end
-      for name, sum in pairs(out.sent or {}) do
-        if ctx.uploaded_sums[name] ~= sum then
-          core.log({ level = "warn", msg = "the undercloud no longer has " .. name .. " as uploaded; uploading again" })
-          return false
-        end
-      end
-      return true
-    end,
+    valid = function(out) return runner.still_uploaded(ctx, out.sent) end,
   })
 end
 
@@ -241,11 +220,12 @@ function M.plan(ctx)
       build_args = { REAL_USER = "<the image's own user, from its config>" },
     }
   end
-  plan.file(ctx, "image_list.yaml", core.yaml_dump({ source = ctx.image_source, driver = ctx.driver, copy = copy }))
-  plan.file(ctx, "image_builds.yaml", core.yaml_dump({ builds = builds }))
+  plan.file(ctx, "image_list.yaml", core.yaml_dump({ source = ctx.image_source, driver = ctx.driver, copy = copy }),
+    { upload = false })
+  plan.file(ctx, "image_builds.yaml", core.yaml_dump({ builds = builds }), { upload = false })
   plan.file(ctx, tht.IMAGE_ENV, core.yaml_dump(images.env_file(ctx.site, ctx.image_set, ctx.patched, o.ceph)))
   plan.file(ctx, "containers-prepare-parameter.yaml",
-    core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)))
+    core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)), { upload = false })
   local list, ceph = {}, nil
   for _, c in ipairs(copy) do
     if c.name == "ceph/" .. images.CEPH.name then
@@ -254,11 +234,7 @@ function M.plan(ctx)
       list[#list + 1] = { source = c.from, destination = c.to }
     end
   end
-  local env = {}
-  for _, e in ipairs(ctx.env_files) do
-    if e["local"] then env[#env + 1] = e.path end
-  end
-  upload(ctx, plan.ARCHIVE, env)
+  upload(ctx, plan.ARCHIVE)
   mirror(ctx, list)
   if #builds > 0 then rebuild(ctx, builds) end
   if ceph then ceph_image(ctx, ceph) end

@@ -1,15 +1,280 @@
---- Step 9: the deploy command, run on the undercloud in the work dir. Not
---- run again while the command, the uploaded files and every image digest
---- are those of the last successful deploy (a stack update is long), unless
---- `--redeploy`.
-local util = require("apex.util")
+--- Step 9: the deploy on the undercloud, in the order of Apex's deploy
+--- playbook: the deploy's files uploaded (only what changed), the overcloud
+--- images uploaded to Glance, the nodes imported (and introspected on
+--- baremetal), the flavors, the ctlplane DNS and roles_data prepared, then
+--- the deploy command. On failure the stack's failures are shown; after
+--- success overcloudrc and the server list come back into the tmp dir. Every
+--- openstack command runs with the undercloud's stackrc sourced.
 local core = require("apex.core")
+local util = require("apex.util")
 local runner = require("apex.runner")
 local site_mod = require("apex.site")
 local state = require("apex.state")
+local tht = require("apex.tht")
+local plan = require("apex.plan")
 
 ---@type apex.Step
-local M = { number = 9, name = "run_deploy", summary = "run the deploy command on the undercloud" }
+local M = { number = 9, name = "run_deploy", summary = "upload, images, nodes, then the deploy command on the undercloud" }
+
+M.IMAGE_DIR = "images"
+--- The image files `openstack overcloud image upload` reads from its working dir.
+M.IMAGE_FILES = {
+  "overcloud-full.qcow2", "overcloud-full.vmlinuz", "overcloud-full.initrd",
+  "ironic-python-agent.initramfs", "ironic-python-agent.kernel",
+}
+M.FLAVORS = { "baremetal", "control", "compute" }
+M.CEPH_OSD = "OS::TripleO::Services::CephOSD"
+M.FAILURES_COMMAND = "stack failures list overcloud --long"
+M.FETCHED = { overcloudrc = "overcloudrc", servers = "overcloud_servers.json" }
+
+local function q(s) return util.shell_quote(s) end
+
+--- `cd work_dir && . stackrc && <openstack> <args>`: what every openstack
+--- call on the undercloud looks like.
+---@param ctx apex.Ctx
+---@param args string
+---@return string
+local function openstack(ctx, args)
+  local u = ctx.infra.undercloud
+  return string.format("cd %s && . %s && %s %s", q(u.work_dir), q(u.stackrc), q(u.openstack), args)
+end
+
+--- Runs a command on the undercloud; a failure raises with its output.
+---@param ctx apex.Ctx
+---@param command string
+---@param what string
+---@return apex.RunSshResult
+local function remote(ctx, command, what)
+  local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = command, check = false })
+  if not r.ok then
+    util.fail("%s failed on the undercloud (exit %d): %s", what, r.status,
+      ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
+  end
+  return r
+end
+
+--- Where each deploy file goes on the undercloud: plan files into the work
+--- dir (same relative path), the plugins' files the command names under THT
+--- into the site's THT dir (as Apex copies its storage and SR-IOV env files
+--- over THT's), the overcloud images into the work dir.
+---@param ctx apex.Ctx
+---@return {from: string, to: string, tht?: boolean, sha256: string}[]
+function M.deploy_files(ctx)
+  local u = ctx.infra.undercloud
+  local tht_named = {}
+  for _, e in ipairs(ctx.env_files) do
+    if not e["local"] then tht_named[e.path:match("([^/]+)$")] = e.path end
+  end
+  local out = {}
+  for _, rel in ipairs(util.sorted_keys(ctx.files)) do
+    if plan.uploaded(ctx, rel) and not rel:match("^containers/") and not rel:match("_patches/") then
+      local dest = tht_named[rel] or (u.work_dir .. "/" .. rel)
+      out[#out + 1] = { from = util.path(ctx.tmp_dir, rel), to = dest, tht = tht_named[rel] ~= nil,
+        sha256 = core.sha256({ text = ctx.files[rel] }).hex }
+    end
+  end
+  return out
+end
+
+--- Upload of the deploy files and the overcloud images: only those whose
+--- sum differs from what the undercloud holds (read in step 2) or from the
+--- last upload. THT files go through the work dir and are installed as root.
+---@param ctx apex.Ctx
+local function upload_files(ctx)
+  local u = ctx.infra.undercloud
+  local host = site_mod.ssh_host(ctx.infra)
+  local files = M.deploy_files(ctx)
+  local details = {}
+  for _, f in ipairs(files) do details[#details + 1] = f.to end
+  for _, name in ipairs(M.IMAGE_FILES) do details[#details + 1] = u.work_dir .. "/" .. name end
+  local function all()
+    local list = util.deep_copy(files)
+    for _, name in ipairs(M.IMAGE_FILES) do
+      local from = util.path(ctx.tmp_dir, M.IMAGE_DIR, name)
+      if not core.exists({ path = from }).exists then
+        util.fail("%s: missing; step 1's artifacts (overcloud-full.tar, ironic-python-agent.tar) must hold %s", from,
+          table.concat(M.IMAGE_FILES, ", "))
+      end
+      list[#list + 1] = { from = from, to = u.work_dir .. "/" .. name, sha256 = core.sha256({ path = from }).hex,
+        image = true }
+    end
+    return list
+  end
+  runner.add(ctx, {
+    step = M.number, key = "upload_deploy_files", details = details,
+    text = string.format("upload %d deploy files and %d overcloud image files to the undercloud (only what changed)",
+      #files, #M.IMAGE_FILES),
+    inputs = function()
+      local sums = {}
+      for _, f in ipairs(all()) do sums[f.to] = f.sha256 end
+      return { host = host, files = sums }
+    end,
+    valid = function(out) return runner.still_uploaded(ctx, out.sent) end,
+    run = function(prev)
+      local before = ctx.uploaded_sums or (prev and prev.outputs and prev.outputs.sent) or {}
+      local sent, todo, images_changed = {}, {}, false
+      for _, f in ipairs(all()) do
+        sent[f.to] = f.sha256
+        if before[f.to] ~= f.sha256 then
+          todo[#todo + 1] = f
+          if f.image then images_changed = true end
+        end
+      end
+      core.parallel_map(todo, function(f)
+        local to = f.tht and (u.work_dir .. "/tht/" .. f.to:match("([^/]+)$")) or f.to
+        core.upload({ host = host, from = f.from, to = to, mode = 420, sha256 = true })
+        return true
+      end, { limit = 4 })
+      local installs = {}
+      for _, f in ipairs(todo) do
+        if f.tht then
+          installs[#installs + 1] = string.format("install -m 0644 %s %s", q(u.work_dir .. "/tht/" .. f.to:match("([^/]+)$")),
+            q(f.to))
+        end
+      end
+      if #installs > 0 then
+        local sudo = u.user ~= "root" and "sudo -n " or ""
+        remote(ctx, sudo .. "sh -c " .. q(table.concat(installs, " && ")), "installing env files into " .. u.tht_dir)
+      end
+      return { sent = sent, uploaded = #todo, images_changed = images_changed }
+    end,
+  })
+end
+
+--- `openstack overcloud image upload` when the overcloud images changed
+--- (`--update-existing` after the first time); not again otherwise.
+---@param ctx apex.Ctx
+local function image_upload(ctx)
+  runner.add(ctx, {
+    step = M.number, key = "image_upload",
+    text = "openstack overcloud image upload (overcloud-full, ironic-python-agent) into Glance on the undercloud",
+    inputs = function()
+      local sums = {}
+      for _, name in ipairs(M.IMAGE_FILES) do
+        local p = util.path(ctx.tmp_dir, M.IMAGE_DIR, name)
+        sums[name] = core.exists({ path = p }).exists and core.sha256({ path = p }).hex or false
+      end
+      return sums
+    end,
+    run = function(prev)
+      local update = prev and prev.outputs and prev.outputs.uploaded and " --update-existing" or ""
+      remote(ctx, openstack(ctx, "overcloud image upload" .. update), "openstack overcloud image upload")
+      return { uploaded = true }
+    end,
+  })
+end
+
+--- Node import from instackenv.json: baremetal nodes are introspected and
+--- provided (when global_params.introspect), as Apex does; virtual nodes
+--- are provided at import.
+---@param ctx apex.Ctx
+local function node_import(ctx)
+  if not ctx.files["instackenv.json"] then return end
+  local baremetal = ctx.inventory ~= nil and ctx.settings.global_params.introspect ~= false
+  local cmds = baremetal
+      and { "overcloud node import instackenv.json", "overcloud node introspect --all-manageable --provide" }
+      or { "overcloud node import --provide instackenv.json" }
+  local details = {}
+  for i, c in ipairs(cmds) do details[i] = "openstack " .. c end
+  runner.add(ctx, {
+    step = M.number, key = "node_import", details = details,
+    text = string.format("import %d nodes from instackenv.json%s", #(ctx.inventory and ctx.inventory.nodes or {}),
+      baremetal and ", introspect and provide them" or ", provide them"),
+    inputs = function() return { nodes = core.sha256({ text = ctx.files["instackenv.json"] }).hex, cmds = cmds } end,
+    run = function()
+      for _, c in ipairs(cmds) do remote(ctx, openstack(ctx, c), "openstack " .. c) end
+      return { imported = true }
+    end,
+  })
+end
+
+--- roles_data.yaml as Apex leaves it: the Ceph OSD service on Compute (before
+--- NovaCompute) and Controller (before CephRbdMirror) instead of a storage
+--- role, and the External network on Compute with its default route there.
+---@param text string
+---@param source string
+---@return string
+function M.roles_data(text, source)
+  local ok, roles = pcall(core.yaml_load, { text = text })
+  if not ok or type(roles) ~= "table" or not util.is_list(roles) then
+    util.fail("%s: not a TripleO roles_data list (%s)", source, ok and "not a list" or util.message(roles))
+  end
+  local function insert_before(list, anchor, item)
+    for i, s in ipairs(list) do
+      if s == anchor then table.insert(list, i, item) return end
+    end
+    list[#list + 1] = item
+  end
+  for _, role in ipairs(roles) do
+    local services = role.ServicesDefault
+    if type(services) == "table" then
+      for i = #services, 1, -1 do
+        if services[i] == M.CEPH_OSD then table.remove(services, i) end
+      end
+      if role.name == "Compute" then
+        insert_before(services, "OS::TripleO::Services::NovaCompute", M.CEPH_OSD)
+      elseif role.name == "Controller" then
+        insert_before(services, "OS::TripleO::Services::CephRbdMirror", M.CEPH_OSD)
+      end
+    end
+    if role.name == "Compute" then
+      if type(role.networks) == "table" and not util.is_list(role.networks) then
+        role.networks.External = role.networks.External or { subnet = "external_subnet" }
+      else
+        role.networks = role.networks or core.array()
+        if not util.contains(role.networks, "External") then role.networks[#role.networks + 1] = "External" end
+      end
+      role.default_route_networks = core.array()
+      role.default_route_networks[1] = "External"
+    end
+  end
+  return "# roles_data.yaml: edited by apex as Apex's deploy does (Ceph OSD on Compute and Controller, "
+      .. "External on Compute)\n" .. core.yaml_dump(roles)
+end
+
+--- Flavors get the architecture, the ctlplane subnet the DNS servers,
+--- roles_data the Ceph OSD and External network changes, and the NIC
+--- templates THT's new parameters (when THT ships its merge script).
+---@param ctx apex.Ctx
+local function prepare_undercloud(ctx)
+  local u = ctx.infra.undercloud
+  local dns = {}
+  for i, d in ipairs(ctx.network.dns_nameservers) do dns[i] = "--dns-nameserver " .. q(d) end
+  local arch = ctx.inventory and ctx.inventory.nodes[1] and ctx.inventory.nodes[1].arch or "x86_64"
+  local cmds = {}
+  for _, f in ipairs(M.FLAVORS) do
+    cmds[#cmds + 1] = string.format('flavor set --property "cpu_arch"=%s %s', q(arch), f)
+  end
+  cmds[#cmds + 1] = "subnet set ctlplane-subnet " .. table.concat(dns, " ")
+  local roles = tht.on_site(tht.THT_DIR .. "/roles_data.yaml", u.tht_dir)
+  local details = {}
+  for i, c in ipairs(cmds) do details[i] = "openstack " .. c end
+  details[#details + 1] = roles .. ": Ceph OSD on Compute and Controller, External network on Compute"
+  runner.add(ctx, {
+    step = M.number, key = "prepare_undercloud", details = details,
+    text = "flavors (cpu_arch " .. arch .. "), ctlplane DNS, roles_data.yaml, NIC templates on the undercloud",
+    inputs = function() return { cmds = cmds, roles = roles, nics = ctx.files["nics/controller.yaml"] } end,
+    run = function()
+      for _, c in ipairs(cmds) do remote(ctx, openstack(ctx, c), "openstack " .. c) end
+      local current = remote(ctx, "cat " .. q(roles), "reading " .. roles).stdout
+      local edited = M.roles_data(current, roles)
+      local staged = util.path(ctx.tmp_dir, "roles_data.yaml")
+      core.write_file({ path = staged, content = edited })
+      core.upload({ host = site_mod.ssh_host(ctx.infra), from = staged, to = u.work_dir .. "/tht/roles_data.yaml", mode = 420 })
+      local sudo = u.user ~= "root" and "sudo -n " or ""
+      local merge = tht.on_site(tht.THT_DIR .. "/tools/merge-new-params-nic-config-script.py", u.tht_dir)
+      local script = string.format("install -m 0644 %s %s", q(u.work_dir .. "/tht/roles_data.yaml"), q(roles))
+      if ctx.networks_file then
+        for _, role in ipairs({ "controller", "compute" }) do
+          script = script .. string.format(" && if [ -x %s ]; then %s -n %s -t %s --discard-comments True --role-name Controller; fi",
+            q(merge), q(merge), q(u.work_dir .. "/" .. ctx.networks_file), q(u.work_dir .. "/nics/" .. role .. ".yaml"))
+        end
+      end
+      remote(ctx, sudo .. "sh -c " .. q(script), "roles_data and NIC templates")
+      return { roles = core.sha256({ text = edited }).hex }
+    end,
+  })
+end
 
 --- What the overcloud is deployed from, besides the command: the uploaded
 --- files, the undercloud patches, and the digest of every image the image
@@ -31,6 +296,7 @@ local function deployed_from(ctx)
   end
   return {
     uploaded = inputs("upload"),
+    deploy_files = inputs("upload_deploy_files"),
     undercloud_patches = inputs("undercloud_patches"),
     mirrored = outputs("mirror_images").digests,
     rebuilt = rebuilt,
@@ -38,24 +304,37 @@ local function deployed_from(ctx)
   }
 end
 
---- Runs the deploy command in the undercloud work dir; not again while the
---- command, files and images are those of the last successful deploy (a
---- stack update is long), unless `--redeploy`.
+--- The deploy command in the work dir; not run again while the command,
+--- files and images are those of the last successful deploy (a stack update
+--- is long), unless `--redeploy`. A failure shows the stack's failures; a
+--- success fetches overcloudrc and the server list.
 ---@param ctx apex.Ctx
 ---@param command string
 local function run_deploy(ctx, command)
   local u = ctx.infra.undercloud
   runner.add(ctx, {
     step = M.number, key = "run_deploy",
-    text = "run deploy_command on the undercloud (" .. ctx.uc_ip .. ") in " .. u.work_dir, force = ctx.opts.redeploy,
+    text = "run deploy_command on the undercloud (" .. ctx.uc_ip .. ") in " .. u.work_dir
+        .. "; then fetch overcloudrc and the server list",
+    force = ctx.opts.redeploy,
     skip_hint = "the overcloud was deployed from the same command, files and images; --redeploy runs it again",
     inputs = function() return { command = command, work_dir = u.work_dir, from = deployed_from(ctx) } end,
     run = function()
-      local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = "cd " .. util.shell_quote(u.work_dir) .. " && " .. command, check = false })
+      local host = site_mod.ssh_host(ctx.infra)
+      local r = core.run_ssh({ host = host, check = false,
+        command = string.format("cd %s && . %s && %s", q(u.work_dir), q(u.stackrc), command) })
       if not r.ok then
-        util.fail("the deploy command exited with %d on the undercloud: %s", r.status,
-          ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
+        local f = core.run_ssh({ host = host, check = false, command = openstack(ctx, M.FAILURES_COMMAND) })
+        local failures = ((f.ok and f.stdout or ("(could not list them: " .. f.stderr .. ")")):gsub("%s+$", ""))
+        util.fail("the deploy command exited with %d on the undercloud: %s\nstack failures (openstack %s):\n%s", r.status,
+          ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")), M.FAILURES_COMMAND, failures)
       end
+      local rc = remote(ctx, "cat " .. q(u.work_dir .. "/overcloudrc"), "fetching overcloudrc").stdout
+      core.write_file({ path = util.path(ctx.tmp_dir, M.FETCHED.overcloudrc), content = rc, mode = 384 })
+      local servers = remote(ctx, openstack(ctx, "server list -f json"), "openstack server list").stdout
+      core.write_file({ path = util.path(ctx.tmp_dir, M.FETCHED.servers), content = servers })
+      ctx.notes[#ctx.notes + 1] = string.format("overcloud credentials in %s, its servers in %s",
+        util.path(ctx.tmp_dir, M.FETCHED.overcloudrc), util.path(ctx.tmp_dir, M.FETCHED.servers))
       return { status = r.status }
     end,
   })
@@ -66,7 +345,11 @@ function M.plan(ctx)
   local args = util.deep_copy(ctx.deploy_args)
   args[1] = ctx.infra.undercloud.openstack
   local words = {}
-  for i, a in ipairs(args) do words[i] = util.shell_quote(a) end
+  for i, a in ipairs(args) do words[i] = q(a) end
+  upload_files(ctx)
+  image_upload(ctx)
+  node_import(ctx)
+  prepare_undercloud(ctx)
   run_deploy(ctx, table.concat(words, " "))
 end
 

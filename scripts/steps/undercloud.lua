@@ -7,6 +7,7 @@ local util = require("apex.util")
 local runner = require("apex.runner")
 local site_mod = require("apex.site")
 local state = require("apex.state")
+local plan = require("apex.plan")
 
 ---@type apex.Step
 local M = { number = 2, name = "undercloud", summary = "reach the undercloud" }
@@ -41,12 +42,15 @@ function M.plan(ctx)
       if #names > 0 then
         local quoted = {}
         for i, n in ipairs(names) do quoted[i] = util.shell_quote(n) end
-        check = "; echo '--- sums'; cd " .. q .. " && test -d containers && sha256sum -- " .. table.concat(quoted, " ") .. " 2>/dev/null; true"
+        check = "; echo '--- sums'; cd " .. q .. " && { test -d containers || echo 'no containers/'; sha256sum -- "
+            .. table.concat(quoted, " ") .. " 2>/dev/null; }; true"
       end
       local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra),
         command = "mkdir -p " .. q .. " && test -w " .. q .. " && uname -n" .. check })
       local node, sums = r.stdout:match("^(.-)\n%-%-%- sums\n(.*)$")
       ctx.uploaded_sums = parse_sums(sums or "")
+      -- The patch archive counts as there only with its unpacked containers/.
+      if (sums or ""):find("no containers/", 1, true) then ctx.uploaded_sums[plan.ARCHIVE] = nil end
       return { node = ((node or r.stdout):gsub("%s+$", "")) }
     end,
   })

@@ -213,7 +213,7 @@ impl Lab {
         let upstream = self.upstream.host();
         let text = format!(
             "# apex lab site settings (written by apex lab up)\n\
-             undercloud:\n  address: {address}\n  port: {port}\n  user: {user}\n  key: {key}\n  known_hosts: {kh}\n  accept_new: false\n  work_dir: {work}\n  tht_dir: {tht}\n  openstack: {openstack}\n\
+             undercloud:\n  address: {address}\n  port: {port}\n  user: {user}\n  key: {key}\n  known_hosts: {kh}\n  accept_new: false\n  work_dir: {work}\n  tht_dir: {tht}\n  openstack: {openstack}\n  stackrc: {stackrc}\n\
              engine: {engine}\n\
              registries:\n  source: {upstream_q}\n  local: {local}\n  insecure: true\n  ceph_image: {ceph}\n\
              artifacts:\n  url: {url}\n  cache_dir: {cache}\n",
@@ -225,6 +225,7 @@ impl Lab {
             work = p(&self.undercloud.work_dir()),
             tht = p(&self.undercloud.tht_dir()),
             openstack = p(&self.undercloud.openstack()),
+            stackrc = p(&self.undercloud.stackrc()),
             // The undercloud's engine, reached through its SSH connection, as on a real site.
             engine = q(&format!(
                 "undercloud:{}",

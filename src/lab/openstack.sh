@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The `openstack` command of the apex lab undercloud: appends its argv as one
-# JSON line to the calls file and fails, naming it, on any `-e` environment
-# file that does not exist (relative paths resolve in the work dir, where a
-# deploy uploads its env files). It deploys nothing.
+# JSON line to the calls file and fails like the real one where a deploy
+# could get it wrong: stackrc not sourced, an `-e` environment file, the
+# --networks-file, instackenv.json or an overcloud image file that does not
+# exist (relative paths resolve in the work dir, where a deploy uploads its
+# files). `overcloud deploy` fails when the fail file exists (its text is
+# what `stack failures list` shows), else writes overcloudrc. It deploys nothing.
 CALLS=@CALLS@
 WORK_DIR=@WORK_DIR@
+FAIL_FILE=@FAIL_FILE@
 
 json_string() {
   local s=$1
@@ -20,6 +24,13 @@ line="[$(json_string openstack)"
 for a in "$@"; do line+=",$(json_string "$a")"; done
 line+="]"
 printf '%s\n' "$line" >> "$CALLS"
+
+if [[ -z ${APEX_LAB_STACKRC:-} ]]; then
+  echo "openstack: no credentials (source stackrc first)" >&2
+  exit 1
+fi
+
+in_work() { if [[ $1 == /* ]]; then printf '%s' "$1"; else printf '%s/%s' "$WORK_DIR" "$1"; fi; }
 
 missing=()
 expect_file=0
@@ -47,7 +58,40 @@ if ((${#missing[@]})); then
   for m in "${missing[@]}"; do echo "openstack: environment file not found: $m" >&2; done
   exit 1
 fi
-if [[ "$1 $2 $3" == "overcloud deploy"* ]]; then
-  echo "Overcloud Deployed (apex lab stand-in: nothing was deployed)"
-fi
+args=("$@")
+for ((i = 0; i < ${#args[@]}; i++)); do
+  if [[ ${args[i]} == --networks-file ]]; then
+    f=$(in_work "${args[i + 1]:-}")
+    [[ -f $f ]] || { echo "openstack: networks file not found: $f" >&2; exit 1; }
+  fi
+done
+
+case "$1 $2 $3" in
+  "overcloud image upload")
+    for f in overcloud-full.qcow2 overcloud-full.vmlinuz overcloud-full.initrd \
+      ironic-python-agent.initramfs ironic-python-agent.kernel; do
+      [[ -f $PWD/$f ]] || { echo "openstack: image file not found: $PWD/$f" >&2; exit 1; }
+    done
+    echo "Image \"overcloud-full\" was uploaded (apex lab stand-in)"
+    ;;
+  "overcloud node import")
+    f=$(in_work "${!#}")
+    grep -q '"nodes"' "$f" 2>/dev/null || { echo "openstack: no nodes in $f" >&2; exit 1; }
+    ;;
+  "overcloud deploy --templates"*)
+    if [[ -f $FAIL_FILE ]]; then
+      echo "Stack overcloud CREATE_FAILED" >&2
+      exit 1
+    fi
+    printf 'export OS_AUTH_URL=http://127.0.0.1:13000/v3\nexport OS_USERNAME=admin\nexport OS_PROJECT_NAME=admin\n' \
+      > "$WORK_DIR/overcloudrc"
+    echo "Overcloud Deployed (apex lab stand-in: nothing was deployed)"
+    ;;
+  "stack failures list")
+    cat "$FAIL_FILE" 2>/dev/null
+    ;;
+  "server list -f")
+    echo '[{"ID": "1", "Name": "overcloud-controller-0", "Status": "ACTIVE", "Networks": "ctlplane=192.0.2.60"}]'
+    ;;
+esac
 exit 0

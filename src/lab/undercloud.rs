@@ -43,6 +43,42 @@ pub struct Undercloud {
     root: PathBuf,
 }
 
+/// A TripleO roles_data.yaml in the shape THT ships (Controller, Compute,
+/// CephStorage), for the deploy's roles_data edits to work on.
+pub const ROLES_DATA: &str = "\
+- name: Controller
+  CountDefault: 1
+  networks:
+    - External
+    - InternalApi
+    - Storage
+    - StorageMgmt
+    - Tenant
+  default_route_networks: ['External']
+  ServicesDefault:
+    - OS::TripleO::Services::CephMon
+    - OS::TripleO::Services::CephRbdMirror
+    - OS::TripleO::Services::Keystone
+    - OS::TripleO::Services::NeutronServer
+- name: Compute
+  CountDefault: 1
+  networks:
+    - InternalApi
+    - Tenant
+    - Storage
+  ServicesDefault:
+    - OS::TripleO::Services::CephClient
+    - OS::TripleO::Services::NovaCompute
+    - OS::TripleO::Services::NovaLibvirt
+- name: CephStorage
+  networks:
+    - Storage
+    - StorageMgmt
+  ServicesDefault:
+    - OS::TripleO::Services::CephOSD
+    - OS::TripleO::Services::Kernel
+";
+
 /// The content of the lab's stand-in of THT `environments/<rel>`.
 pub fn env_file_text(rel: &str) -> String {
     format!(
@@ -72,6 +108,17 @@ impl Undercloud {
         self.root.join("bin/openstack")
     }
 
+    /// The undercloud's credentials file, sourced before every openstack call.
+    pub fn stackrc(&self) -> PathBuf {
+        self.root.join("stackrc")
+    }
+
+    /// While this file exists, `openstack overcloud deploy` fails and
+    /// `openstack stack failures list` prints its text.
+    pub fn fail_file(&self) -> PathBuf {
+        self.root.join("fail_deploy")
+    }
+
     /// One JSON array (argv) per line, appended by the stand-in.
     pub fn calls_file(&self) -> PathBuf {
         self.root.join("openstack_calls.jsonl")
@@ -88,6 +135,12 @@ impl Undercloud {
             std::fs::create_dir_all(path.parent().expect("env files have a parent"))?;
             write_if_changed(&path, &env_file_text(rel), 0o644)?;
         }
+        write_if_changed(&self.tht_dir().join("roles_data.yaml"), ROLES_DATA, 0o644)?;
+        write_if_changed(
+            &self.stackrc(),
+            "# apex lab undercloud credentials (stand-in)\nexport APEX_LAB_STACKRC=1\nexport OS_CLOUD=undercloud\n",
+            0o644,
+        )?;
         let script = OPENSTACK_SCRIPT
             .replace(
                 "@CALLS@",
@@ -96,6 +149,10 @@ impl Undercloud {
             .replace(
                 "@WORK_DIR@",
                 &shell_quote(&self.work_dir().display().to_string()),
+            )
+            .replace(
+                "@FAIL_FILE@",
+                &shell_quote(&self.fail_file().display().to_string()),
             );
         std::fs::create_dir_all(self.root.join("bin"))?;
         write_if_changed(&self.openstack(), &script, 0o755)
