@@ -1180,7 +1180,11 @@ fn bad_input_fails_cleanly_with_nothing_written() {
                 "nodes:\n  node1: {mac_address: '00:1e:67:00:00:01', ipmi_ip: 10.4.7.2, ipmi_user: root, ipmi_pass: pw, capabilities: 'profile:storage'}\n",
             )],
             args: vec!["os-nosdn-nofeature-noha", "-i", "inv.yaml"],
-            expect: vec!["inv.yaml", "nodes.node1.capabilities", "profile:control, profile:compute"],
+            expect: vec![
+                "inv.yaml",
+                "nodes.node1.capabilities",
+                "profile:control, profile:compute",
+            ],
         },
         Bad {
             what: "too few controllers for HA",
