@@ -73,6 +73,20 @@ function M.image_set(driver, available)
   return out
 end
 
+--- The images of the shipped list (for the driver) that the source
+--- registry's catalog lacks: their THT parameters are not written to the
+--- image env file, so they stay at THT's defaults.
+---@param driver? string
+---@param available table<string, boolean>
+---@return apex.Image[]
+function M.missing(driver, available)
+  local out = {}
+  for _, img in ipairs(M.shipped()) do
+    if in_set(img, driver) and not available[img.name] then out[#out + 1] = img end
+  end
+  return out
+end
+
 --- The namespace of a TripleO release: tripleo<os_version>.
 ---@param os_version string
 ---@return string

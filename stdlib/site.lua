@@ -28,7 +28,7 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@class apex.Site
 ---@field undercloud apex.SiteUndercloud
 ---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
----@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string}
+---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean}
 ---@field artifacts {url: string, cache_dir: string}
 ---@field source string   the file, or "defaults"
 
@@ -53,7 +53,8 @@ local SCHEMA = {
     stackrc = is_abs,
   },
   engine = is_engine,
-  registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string },
+  registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string,
+    require_all_images = is_bool },
   artifacts = { url = is_url, cache_dir = is_abs },
 }
 
@@ -119,6 +120,7 @@ function M.validate(raw, source, uc_ip, os_version)
       insecure = reg.insecure ~= false,
       ceph_image = reg.ceph_image,
       given_source = reg.source ~= nil,
+      require_all_images = reg.require_all_images or false,
     },
     artifacts = { url = url, cache_dir = art.cache_dir or M.DEFAULT_CACHE },
     source = source,

@@ -1502,3 +1502,60 @@ fn a_failed_deploy_shows_the_stack_failures() {
     std::fs::remove_file(&fail).unwrap();
     t.deploy_ok(&["os-nosdn-nofeature-noha", "--resume"], tmp.path(), None);
 }
+
+#[test]
+fn a_custom_plugin_adds_parameters_and_ships_an_env_file_that_reaches_the_undercloud() {
+    let t = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let lua = dir.path().join("lua");
+    std::fs::create_dir_all(lua.join("plugins")).unwrap();
+    std::fs::write(
+        lua.join("plugins/my_sdn.lua"),
+        r#"--- A custom SDN plugin: parameters, a resource-registry entry and an env file of its own.
+local M = { description = "my SDN (test)", kind = "sdn" }
+function M.env_params(ctx)
+  return {
+    parameter_defaults = { MySdnController = "192.0.2.5:6640" },
+    resource_registry = { ["OS::TripleO::Services::MySdn"] = "/usr/share/openstack-tripleo-heat-templates/docker/services/my-sdn.yaml" },
+    files = { ["my-sdn-env.yaml"] = "parameter_defaults:\n  MySdnMode: fast\n" },
+  }
+end
+function M.env_files(ctx)
+  return { { path = "my-sdn-env.yaml", reason = "my SDN's own env file", ["local"] = true } }
+end
+return M
+"#,
+    )
+    .unwrap();
+    let scenario = dir.path().join("my-lab.lua");
+    std::fs::write(
+        &scenario,
+        "return { global_params = { ha_enabled = false }, deploy_options = { sdn_controller = \"my_sdn\", ceph = false } }\n",
+    )
+    .unwrap();
+    let tmp = dir.path().join("tmp");
+    let summary = t.deploy_ok(&[scenario.to_str().unwrap(), "--plan"], &tmp, Some(&lua));
+    assert!(summary.contains("my-sdn-env.yaml"), "{summary}");
+    let env = yaml(tmp.join("opnfv-environment.yaml"));
+    assert_eq!(
+        env["parameter_defaults"]["MySdnController"],
+        "192.0.2.5:6640"
+    );
+    assert_eq!(
+        env["resource_registry"]["OS::TripleO::Services::MySdn"],
+        "/usr/share/openstack-tripleo-heat-templates/docker/services/my-sdn.yaml"
+    );
+    let shipped = read(tmp.join("my-sdn-env.yaml"));
+    assert!(shipped.contains("MySdnMode: fast"), "{shipped}");
+    t.deploy_ok(&[scenario.to_str().unwrap()], &tmp, Some(&lua));
+    let uc = t.lab.undercloud_files();
+    assert_eq!(read(uc.work_dir().join("my-sdn-env.yaml")), shipped);
+    let calls = t.lab.openstack_calls().unwrap();
+    let deploy = calls.iter().rev().find(|c| is_deploy(c)).unwrap();
+    assert!(
+        deploy
+            .windows(2)
+            .any(|w| w[0] == "-e" && w[1] == "my-sdn-env.yaml"),
+        "{deploy:?}"
+    );
+}

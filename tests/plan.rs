@@ -710,6 +710,39 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
         read(tmp.join("overcloud_patches/I3333333333333333333333333333333333333333.patch")),
         PUPPET_DIFF
     );
+    // The shipped list's images the catalog lacks are named, with what that means.
+    assert!(
+        summary.contains("images of the shipped list are not in")
+            && summary.contains("glance-api")
+            && summary.contains("stay at THT's defaults in docker-images.yaml"),
+        "{summary}"
+    );
+    // A site that requires every image makes that an error, and writes nothing.
+    let strict = write(
+        dir.path(),
+        "strict-site.yaml",
+        "registries:\n  require_all_images: true\n",
+    );
+    let tmp2 = dir.path().join("strict");
+    let out = Command::new(APEX)
+        .args(["deploy", "--plan", "--tmp-dir"])
+        .arg(&tmp2)
+        .args([
+            "-d",
+            settings.to_str().unwrap(),
+            "-s",
+            strict.to_str().unwrap(),
+        ])
+        .env_remove("APEX_LUA_PATH")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("registries.require_all_images"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!tmp2.exists());
     // Image env: patched images tagged apex; the image set comes from the catalog.
     let env = yaml(tmp.join("docker-images.yaml"));
     assert_eq!(

@@ -55,6 +55,19 @@ local function choose_images(ctx)
   end
   ctx.image_source = ctx.image_source or "shipped list"
   ctx.image_set = images.image_set(ctx.driver, available)
+  if available then
+    local missing = {}
+    for _, img in ipairs(images.missing(ctx.driver, available)) do missing[#missing + 1] = img.name end
+    ctx.missing_images = missing
+    if #missing > 0 then
+      local msg = string.format("%d images of the shipped list are not in %s (%s): not copied, and their parameters "
+        .. "stay at THT's defaults in %s", #missing, source, table.concat(missing, ", "), tht.IMAGE_ENV)
+      if ctx.infra.registries.require_all_images then
+        util.fail("%s (site %s: registries.require_all_images)", msg, ctx.infra.source)
+      end
+      ctx.notes[#ctx.notes + 1] = msg
+    end
+  end
   ctx.in_set = {}
   for _, img in ipairs(ctx.image_set) do ctx.in_set[img.name] = true end
 end
