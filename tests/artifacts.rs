@@ -706,6 +706,267 @@ fn unpack_refuses_hardlinks_outside() {
     assert_eq!(passwd_links, 1);
 }
 
+/// Every symlink under `dir`, with its target, for "no link leads out" checks.
+fn links_under(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                out.push((p.display().to_string(), t.display().to_string()));
+            } else if m.is_dir() {
+                todo.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn unpack_refuses_chained_symlink_escapes() {
+    // Each link alone stays inside lexically; followed through the tree as
+    // unpacked, `x` is the host's /etc/passwd.
+    let tmp = assert_refused(
+        &[
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+            RawEntry::symlink("x", "a/up/../../etc/passwd"),
+        ],
+        "x",
+    );
+    assert!(links_under(tmp.path()).is_empty());
+    // The error names the archive too.
+    let tar = tmp.path().join("evil.tar");
+    let msg = format!(
+        "{:#}",
+        archive::unpack(&tar, &tmp.path().join("dest")).unwrap_err()
+    );
+    assert!(
+        msg.contains(&tar.display().to_string()) && msg.contains("leaves the destination"),
+        "{msg}"
+    );
+    // The same links in the other order: `x` is checked again once `a/up` exists.
+    assert_refused(
+        &[
+            RawEntry::symlink("x", "a/up/../../etc/passwd"),
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+        ],
+        "x",
+    );
+    // A link to the destination's parent through a link to the root.
+    assert_refused(
+        &[
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+            RawEntry::symlink("b", "a/up/.."),
+        ],
+        "b",
+    );
+    // Chains of links: c -> b/.., b -> a/up, a/up -> .. : c is above the root.
+    assert_refused(
+        &[
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+            RawEntry::symlink("b", "a/up"),
+            RawEntry::symlink("c", "b/.."),
+        ],
+        "c",
+    );
+    // A hard link whose target goes through a link that leaves (once `a/up` exists).
+    assert_refused(
+        &[
+            RawEntry::symlink("x", "a/up/../.."),
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+            RawEntry::hardlink("h", "x/etc/passwd"),
+        ],
+        "h",
+    );
+    // Loops are refused rather than followed forever.
+    assert_refused(
+        &[
+            RawEntry::symlink("l1", "l2/x"),
+            RawEntry::symlink("l2", "l1"),
+        ],
+        "l1",
+    );
+}
+
+#[test]
+fn unpack_follows_links_that_stay_inside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = tmp.path().join("ok.tar");
+    write_raw_tar(
+        &tar,
+        &[
+            RawEntry::dir("usr"),
+            RawEntry::dir("usr/lib"),
+            RawEntry::file("usr/lib/libc.so", b"libc"),
+            RawEntry::symlink("lib", "usr/lib"),
+            RawEntry::dir("usr/lib/sub"),
+            RawEntry::symlink("usr/lib/sub/up", ".."),
+            RawEntry::symlink("libc", "usr/lib/sub/up/libc.so"),
+            RawEntry::symlink("dangling", "not/yet/there"),
+            RawEntry::hardlink("hard", "lib/libc.so"),
+        ],
+    );
+    let dest = tmp.path().join("dest");
+    let out = archive::unpack(&tar, &dest).unwrap();
+    assert_eq!(out.entries, 9);
+    assert_eq!(std::fs::read(dest.join("libc")).unwrap(), b"libc");
+    assert_eq!(std::fs::read(dest.join("hard")).unwrap(), b"libc");
+    use std::os::unix::fs::MetadataExt as _;
+    assert_eq!(
+        std::fs::metadata(dest.join("hard")).unwrap().ino(),
+        std::fs::metadata(dest.join("usr/lib/libc.so"))
+            .unwrap()
+            .ino(),
+        "the hard link is to the file the link led to"
+    );
+    assert!(
+        std::fs::symlink_metadata(dest.join("hard"))
+            .unwrap()
+            .is_file()
+    );
+}
+
+/// A tar.gz of `n` files of `size` zero bytes (compresses ~1000:1).
+fn zeros_tgz(path: &Path, n: usize, size: usize) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut b = tar::Builder::new(gz);
+    let zeros = vec![0u8; size];
+    for i in 0..n {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, format!("zero-{i}"), &zeros[..])
+            .unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn unpack_limits_bytes_and_entries() {
+    use archive::UnpackOptions;
+    let tmp = tempfile::tempdir().unwrap();
+    let tgz = tmp.path().join("bomb.tgz");
+    zeros_tgz(&tgz, 4, 8 * MIB);
+    assert!(std::fs::metadata(&tgz).unwrap().len() < MIB as u64 / 4);
+    let dest = tmp.path().join("dest");
+    let before = listing(tmp.path());
+
+    let capped = UnpackOptions {
+        max_bytes: Some(20 * MIB as u64),
+        ..Default::default()
+    };
+    let msg = format!(
+        "{:#}",
+        archive::unpack_with(&tgz, &dest, &capped).unwrap_err()
+    );
+    assert!(
+        msg.contains("max_bytes")
+            && msg.contains(&(20 * MIB).to_string())
+            && msg.contains("\"zero-2\"")
+            && msg.contains(&tgz.display().to_string()),
+        "{msg}"
+    );
+    assert_eq!(listing(tmp.path()), before, "staging removed, no dest");
+
+    let few = UnpackOptions {
+        max_entries: 3,
+        ..Default::default()
+    };
+    let msg = format!("{:#}", archive::unpack_with(&tgz, &dest, &few).unwrap_err());
+    assert!(
+        msg.contains("max_entries") && msg.contains("\"zero-3\""),
+        "{msg}"
+    );
+    assert_eq!(listing(tmp.path()), before, "staging removed, no dest");
+
+    // Within the caps: unpacked.
+    let enough = UnpackOptions {
+        max_bytes: Some(32 * MIB as u64),
+        max_entries: 4,
+        ..Default::default()
+    };
+    let out = archive::unpack_with(&tgz, &dest, &enough).unwrap();
+    assert_eq!((out.entries, out.bytes), (4, 32 * MIB as u64));
+
+    // Without max_bytes, what the filesystem has free is the cap: a header
+    // announcing 1 PiB is refused before anything is written.
+    let huge = tmp.path().join("huge.tar");
+    {
+        let mut h = tar::Header::new_gnu();
+        h.set_path("huge.img").unwrap();
+        h.set_size(1 << 50);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        let mut raw = h.as_bytes().to_vec();
+        raw.extend_from_slice(&[0u8; 4096]);
+        std::fs::write(&huge, raw).unwrap();
+    }
+    let dest2 = tmp.path().join("dest2");
+    let before = listing(tmp.path());
+    let msg = format!("{:#}", archive::unpack(&huge, &dest2).unwrap_err());
+    assert!(
+        msg.contains("free") && msg.contains("\"huge.img\""),
+        "{msg}"
+    );
+    assert_eq!(listing(tmp.path()), before);
+}
+
+#[test]
+fn unpack_drops_special_bits_unless_asked() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let tar_path = tmp.path().join("modes.tar");
+    {
+        let mut b = tar::Builder::new(std::fs::File::create(&tar_path).unwrap());
+        for (name, kind, mode) in [
+            ("shared", tar::EntryType::Directory, 0o1777),
+            ("group", tar::EntryType::Directory, 0o2775),
+            ("suid", tar::EntryType::Regular, 0o4755),
+            ("sgid", tar::EntryType::Regular, 0o2711),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(mode);
+            h.set_size(0);
+            b.append_data(&mut h, name, &b""[..]).unwrap();
+        }
+        b.finish().unwrap();
+    }
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+    let dest = tmp.path().join("plain");
+    archive::unpack(&tar_path, &dest).unwrap();
+    assert_eq!(
+        ["shared", "group", "suid", "sgid"].map(|n| mode(&dest.join(n))),
+        [0o777, 0o775, 0o755, 0o711]
+    );
+    let dest = tmp.path().join("kept");
+    let keep = archive::UnpackOptions {
+        keep_special_bits: true,
+        ..Default::default()
+    };
+    archive::unpack_with(&tar_path, &dest, &keep).unwrap();
+    assert_eq!(
+        ["shared", "group", "suid", "sgid"].map(|n| mode(&dest.join(n))),
+        [0o1777, 0o2775, 0o4755, 0o2711]
+    );
+}
+
 #[test]
 fn unpack_writes_tar_and_tgz_and_replaces_top_level_entries() {
     let tmp = tempfile::tempdir().unwrap();
@@ -867,6 +1128,15 @@ async fn lua_binding_archive_and_unpack() {
             local ok, err = pcall(core.unpack, {src = dir .. "/evil.tar", dest = dir .. "/out2"})
             err = tostring(err)
             assert(not ok and err:find("unpack: ", 1, true) and err:find('"../x"', 1, true), err)
+            ok, err = pcall(core.unpack, {src = a.path, dest = dir .. "/out3", max_entries = 1})
+            err = tostring(err)
+            assert(not ok and err:find("max_entries", 1, true), err)
+            ok, err = pcall(core.unpack, {src = a.path, dest = dir .. "/out3", max_bytes = "9"})
+            err = tostring(err)
+            assert(not ok and err:find("max_bytes", 1, true), err)
+            assert(not core.exists{path = dir .. "/out3"}.exists)
+            u = core.unpack{src = a.path, dest = dir .. "/out3", max_bytes = "1K", max_entries = 2, keep_special_bits = true}
+            assert(u.entries == 2)
             return true
             "#,
         )
