@@ -134,15 +134,21 @@ async fn server_without_validators_falls_back_to_head_and_size() {
     let log = lab.server.log();
     assert_eq!(
         log.iter()
-            .map(|r| (r.method.as_str(), r.status))
+            .map(|r| (r.method.as_str(), r.path.as_str(), r.status))
             .collect::<Vec<_>>(),
-        [("GET", 200), ("HEAD", 200)]
+        [
+            ("GET", "/a.tar", 200),
+            ("GET", "/a.tar.sha256", 404),
+            ("GET", "/a.tar.md5", 404),
+            ("HEAD", "/a.tar", 200)
+        ],
+        "a download looks for a published checksum; the check after it is one HEAD"
     );
-    // A different size upstream: HEAD says so, then one GET.
+    // A different size upstream: HEAD says so, then one GET (and the sidecar lookups).
     let new = lab.publish("a.tar", MIB + 1, 8);
     let out = fetch(&req).await.unwrap();
     assert_eq!(out.status, FetchStatus::Downloaded);
-    assert_eq!(out.requests, 2);
+    assert_eq!(out.requests, 4);
     assert_eq!(std::fs::read(&req.dest).unwrap(), new);
 }
 
@@ -296,6 +302,163 @@ async fn published_checksums_are_verified() {
     assert_eq!(fetch(&req).await.unwrap().md5, Some(md5));
 }
 
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest as _;
+    hex::encode(md5::Md5::digest(data))
+}
+
+#[tokio::test]
+async fn body_without_length_is_kept_partial_unless_a_checksum_verifies_it() {
+    let lab = Lab::new();
+    let data = lab.publish("a.tar", 2 * MIB, 40);
+    lab.server.set_fault(Fault::NoLength {
+        after: MIB as u64,
+        chunked: false,
+    });
+    let req = lab.request("a.tar");
+    let msg = format!("{:#}", fetch(&req).await.unwrap_err());
+    assert!(
+        msg.contains(&req.url)
+            && msg.contains("no Content-Length")
+            && msg.contains("no checksum")
+            && msg.contains("kept as a partial download"),
+        "{msg}"
+    );
+    assert!(!req.dest.exists(), "a body cut without a length was cached");
+    assert_eq!(
+        std::fs::metadata(lab.cache(".a.tar.apex-part"))
+            .unwrap()
+            .len(),
+        MIB as u64,
+        "what arrived stays as the partial download"
+    );
+    assert!(
+        !lab.cache_listing()
+            .iter()
+            .any(|n| n.ends_with(".apex-fetch.json"))
+    );
+    assert_eq!(
+        gets(&lab, "a.tar").len(),
+        1,
+        "another try could not tell either"
+    );
+
+    // The whole body, still without a length: nothing proves it complete.
+    lab.server.set_fault(Fault::NoLength {
+        after: u64::MAX,
+        chunked: false,
+    });
+    assert!(fetch(&req).await.is_err());
+    assert!(!req.dest.exists());
+
+    // With a checksum published beside it, the same answer is verified and cached.
+    lab.server.set_publish_sha256(true);
+    let out = fetch(&req).await.unwrap();
+    assert_eq!(out.status, FetchStatus::Downloaded);
+    assert_eq!(out.sha256.as_deref(), Some(sha256_hex(&data).as_str()));
+    assert_eq!(std::fs::read(&req.dest).unwrap(), data);
+
+    // Cut early against the published checksum: a mismatch, nothing cached.
+    lab.publish("b.tar", 2 * MIB, 41);
+    lab.server.set_fault(Fault::NoLength {
+        after: MIB as u64,
+        chunked: false,
+    });
+    let req_b = lab.request("b.tar");
+    let msg = format!("{:#}", fetch(&req_b).await.unwrap_err());
+    assert!(msg.contains("checksum mismatch"), "{msg}");
+    assert!(!req_b.dest.exists());
+
+    // Chunked framing shows where the body ends: a complete one is cached
+    // without a checksum, a cut one is not.
+    lab.server.set_publish_sha256(false);
+    let c = lab.publish("c.tar", MIB, 42);
+    lab.server.set_fault(Fault::NoLength {
+        after: u64::MAX,
+        chunked: true,
+    });
+    let out = fetch(&lab.request("c.tar")).await.unwrap();
+    assert_eq!(
+        (out.status, out.size),
+        (FetchStatus::Downloaded, c.len() as u64)
+    );
+    assert_eq!(std::fs::read(lab.cache("c.tar")).unwrap(), c);
+    lab.publish("d.tar", MIB, 43);
+    lab.server.set_fault(Fault::NoLength {
+        after: MIB as u64 / 2,
+        chunked: true,
+    });
+    let req_d = lab.request("d.tar");
+    assert!(fetch(&req_d).await.is_err());
+    assert!(!req_d.dest.exists());
+}
+
+#[tokio::test]
+async fn published_sidecars_are_used_when_no_checksum_is_given() {
+    let lab = Lab::new();
+    // `<name>.sha256` in sha256sum format (the lab computes it).
+    let a = lab.publish("a.tar", MIB, 44);
+    lab.server.set_publish_sha256(true);
+    let req = lab.request("a.tar");
+    let out = fetch(&req).await.unwrap();
+    assert_eq!(out.sha256.as_deref(), Some(sha256_hex(&a).as_str()));
+    assert_eq!(out.requests, 2, "the artifact and its .sha256");
+    assert_eq!(lab.server.requests("/a.tar.sha256"), 1);
+    // A rerun is one conditional GET: the verified digest was recorded.
+    let out = fetch(&req).await.unwrap();
+    assert_eq!((out.status, out.requests), (FetchStatus::NotModified, 1));
+    assert_eq!(out.sha256.as_deref(), Some(sha256_hex(&a).as_str()));
+    lab.server.set_publish_sha256(false);
+
+    // `<name>.md5` in md5sum format, when there is no .sha256.
+    let b = lab.publish("b.tar", MIB, 45);
+    std::fs::write(
+        lab.upstream("b.tar.md5"),
+        format!("{}  b.tar\n", md5_hex(&b)),
+    )
+    .unwrap();
+    let out = fetch(&lab.request("b.tar")).await.unwrap();
+    assert_eq!(out.md5, Some(md5_hex(&b)));
+    assert_eq!(out.requests, 3, "the artifact, .sha256 (404) and .md5");
+
+    // A bare hex digest that does not match: refused, nothing cached.
+    lab.publish("c.tar", MIB, 46);
+    std::fs::write(
+        lab.upstream("c.tar.sha256"),
+        format!("{}\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let req_c = lab.request("c.tar");
+    let msg = format!("{:#}", fetch(&req_c).await.unwrap_err());
+    assert!(
+        msg.contains("checksum mismatch") && msg.contains(&req_c.url),
+        "{msg}"
+    );
+    assert!(!req_c.dest.exists());
+    // ...unless the caller turns the lookup off.
+    let mut req_c = lab.request("c.tar");
+    req_c.discover_checksum = Some(false);
+    let out = fetch(&req_c).await.unwrap();
+    assert_eq!((out.sha256, out.requests), (None, 1));
+
+    // A given checksum wins: the sidecar is not asked for.
+    let d = lab.publish("d.tar", MIB, 47);
+    std::fs::write(
+        lab.upstream("d.tar.sha256"),
+        format!("{}\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let mut req_d = lab.request("d.tar");
+    req_d.md5 = Some(md5_hex(&d));
+    fetch(&req_d).await.unwrap();
+    assert_eq!(lab.server.requests("/d.tar.sha256"), 0);
+
+    // Nothing published: downloaded (the length verified it), no digest.
+    lab.publish("e.tar", MIB, 48);
+    let out = fetch(&lab.request("e.tar")).await.unwrap();
+    assert_eq!((out.sha256, out.md5, out.requests), (None, None, 3));
+}
+
 #[tokio::test]
 async fn server_error_then_success_retries() {
     let lab = Lab::new();
@@ -304,7 +467,7 @@ async fn server_error_then_success_retries() {
     let req = lab.request("a.tar");
     let out = fetch(&req).await.unwrap();
     assert_eq!(out.status, FetchStatus::Downloaded);
-    assert_eq!(out.requests, 3);
+    assert_eq!(out.requests, 5, "two 500s, the GET, .sha256 and .md5 (404)");
     assert_eq!(std::fs::read(&req.dest).unwrap(), data);
     assert_eq!(
         gets(&lab, "a.tar")
@@ -419,7 +582,11 @@ async fn offline_uses_the_cache_and_fetches_only_what_is_missing() {
     assert_eq!(std::fs::read(lab.cache("b.tar")).unwrap(), b);
     assert_eq!(
         lab.server.request_counts().into_iter().collect::<Vec<_>>(),
-        [("/b.tar".to_string(), 1)]
+        [
+            ("/b.tar".to_string(), 1),
+            ("/b.tar.md5".to_string(), 1),
+            ("/b.tar.sha256".to_string(), 1)
+        ]
     );
 }
 
@@ -473,12 +640,21 @@ async fn several_artifacts_are_fetched_concurrently_within_the_bound() {
         assert_eq!(&std::fs::read(&r.path).unwrap(), d);
     }
     let log = lab.server.log();
+    // Artifacts in flight: a published-checksum lookup (`.sha256`, `.md5`)
+    // belongs to its artifact, whose body is still coming.
+    let artifact = |p: &str| {
+        p.trim_end_matches(".sha256")
+            .trim_end_matches(".md5")
+            .to_string()
+    };
     let max_in_flight = log
         .iter()
         .map(|r| {
             log.iter()
                 .filter(|o| o.started <= r.started && r.started < o.finished)
-                .count()
+                .map(|o| artifact(&o.path))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
         })
         .max()
         .unwrap();
