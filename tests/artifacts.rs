@@ -965,6 +965,17 @@ fn unpack_refuses_chained_symlink_escapes() {
         ],
         "h",
     );
+    // Top-level entries the archive lacks stay in the destination: a link
+    // through one of them is resolved there too.
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("dest");
+    std::fs::create_dir_all(&dest).unwrap();
+    std::os::unix::fs::symlink("/", dest.join("host")).unwrap();
+    let tar = tmp.path().join("evil.tar");
+    write_raw_tar(&tar, &[RawEntry::symlink("x", "host/etc/passwd")]);
+    let msg = format!("{:#}", archive::unpack(&tar, &dest).unwrap_err());
+    assert!(msg.contains("\"x\"") && msg.contains("host -> /"), "{msg}");
+    assert!(std::fs::symlink_metadata(dest.join("x")).is_err());
     // Loops are refused rather than followed forever.
     assert_refused(
         &[
