@@ -134,15 +134,21 @@ async fn server_without_validators_falls_back_to_head_and_size() {
     let log = lab.server.log();
     assert_eq!(
         log.iter()
-            .map(|r| (r.method.as_str(), r.status))
+            .map(|r| (r.method.as_str(), r.path.as_str(), r.status))
             .collect::<Vec<_>>(),
-        [("GET", 200), ("HEAD", 200)]
+        [
+            ("GET", "/a.tar", 200),
+            ("GET", "/a.tar.sha256", 404),
+            ("GET", "/a.tar.md5", 404),
+            ("HEAD", "/a.tar", 200)
+        ],
+        "a download looks for a published checksum; the check after it is one HEAD"
     );
-    // A different size upstream: HEAD says so, then one GET.
+    // A different size upstream: HEAD says so, then one GET (and the sidecar lookups).
     let new = lab.publish("a.tar", MIB + 1, 8);
     let out = fetch(&req).await.unwrap();
     assert_eq!(out.status, FetchStatus::Downloaded);
-    assert_eq!(out.requests, 2);
+    assert_eq!(out.requests, 4);
     assert_eq!(std::fs::read(&req.dest).unwrap(), new);
 }
 
@@ -296,6 +302,163 @@ async fn published_checksums_are_verified() {
     assert_eq!(fetch(&req).await.unwrap().md5, Some(md5));
 }
 
+fn md5_hex(data: &[u8]) -> String {
+    use md5::Digest as _;
+    hex::encode(md5::Md5::digest(data))
+}
+
+#[tokio::test]
+async fn body_without_length_is_kept_partial_unless_a_checksum_verifies_it() {
+    let lab = Lab::new();
+    let data = lab.publish("a.tar", 2 * MIB, 40);
+    lab.server.set_fault(Fault::NoLength {
+        after: MIB as u64,
+        chunked: false,
+    });
+    let req = lab.request("a.tar");
+    let msg = format!("{:#}", fetch(&req).await.unwrap_err());
+    assert!(
+        msg.contains(&req.url)
+            && msg.contains("no Content-Length")
+            && msg.contains("no checksum")
+            && msg.contains("kept as a partial download"),
+        "{msg}"
+    );
+    assert!(!req.dest.exists(), "a body cut without a length was cached");
+    assert_eq!(
+        std::fs::metadata(lab.cache(".a.tar.apex-part"))
+            .unwrap()
+            .len(),
+        MIB as u64,
+        "what arrived stays as the partial download"
+    );
+    assert!(
+        !lab.cache_listing()
+            .iter()
+            .any(|n| n.ends_with(".apex-fetch.json"))
+    );
+    assert_eq!(
+        gets(&lab, "a.tar").len(),
+        1,
+        "another try could not tell either"
+    );
+
+    // The whole body, still without a length: nothing proves it complete.
+    lab.server.set_fault(Fault::NoLength {
+        after: u64::MAX,
+        chunked: false,
+    });
+    assert!(fetch(&req).await.is_err());
+    assert!(!req.dest.exists());
+
+    // With a checksum published beside it, the same answer is verified and cached.
+    lab.server.set_publish_sha256(true);
+    let out = fetch(&req).await.unwrap();
+    assert_eq!(out.status, FetchStatus::Downloaded);
+    assert_eq!(out.sha256.as_deref(), Some(sha256_hex(&data).as_str()));
+    assert_eq!(std::fs::read(&req.dest).unwrap(), data);
+
+    // Cut early against the published checksum: a mismatch, nothing cached.
+    lab.publish("b.tar", 2 * MIB, 41);
+    lab.server.set_fault(Fault::NoLength {
+        after: MIB as u64,
+        chunked: false,
+    });
+    let req_b = lab.request("b.tar");
+    let msg = format!("{:#}", fetch(&req_b).await.unwrap_err());
+    assert!(msg.contains("checksum mismatch"), "{msg}");
+    assert!(!req_b.dest.exists());
+
+    // Chunked framing shows where the body ends: a complete one is cached
+    // without a checksum, a cut one is not.
+    lab.server.set_publish_sha256(false);
+    let c = lab.publish("c.tar", MIB, 42);
+    lab.server.set_fault(Fault::NoLength {
+        after: u64::MAX,
+        chunked: true,
+    });
+    let out = fetch(&lab.request("c.tar")).await.unwrap();
+    assert_eq!(
+        (out.status, out.size),
+        (FetchStatus::Downloaded, c.len() as u64)
+    );
+    assert_eq!(std::fs::read(lab.cache("c.tar")).unwrap(), c);
+    lab.publish("d.tar", MIB, 43);
+    lab.server.set_fault(Fault::NoLength {
+        after: MIB as u64 / 2,
+        chunked: true,
+    });
+    let req_d = lab.request("d.tar");
+    assert!(fetch(&req_d).await.is_err());
+    assert!(!req_d.dest.exists());
+}
+
+#[tokio::test]
+async fn published_sidecars_are_used_when_no_checksum_is_given() {
+    let lab = Lab::new();
+    // `<name>.sha256` in sha256sum format (the lab computes it).
+    let a = lab.publish("a.tar", MIB, 44);
+    lab.server.set_publish_sha256(true);
+    let req = lab.request("a.tar");
+    let out = fetch(&req).await.unwrap();
+    assert_eq!(out.sha256.as_deref(), Some(sha256_hex(&a).as_str()));
+    assert_eq!(out.requests, 2, "the artifact and its .sha256");
+    assert_eq!(lab.server.requests("/a.tar.sha256"), 1);
+    // A rerun is one conditional GET: the verified digest was recorded.
+    let out = fetch(&req).await.unwrap();
+    assert_eq!((out.status, out.requests), (FetchStatus::NotModified, 1));
+    assert_eq!(out.sha256.as_deref(), Some(sha256_hex(&a).as_str()));
+    lab.server.set_publish_sha256(false);
+
+    // `<name>.md5` in md5sum format, when there is no .sha256.
+    let b = lab.publish("b.tar", MIB, 45);
+    std::fs::write(
+        lab.upstream("b.tar.md5"),
+        format!("{}  b.tar\n", md5_hex(&b)),
+    )
+    .unwrap();
+    let out = fetch(&lab.request("b.tar")).await.unwrap();
+    assert_eq!(out.md5, Some(md5_hex(&b)));
+    assert_eq!(out.requests, 3, "the artifact, .sha256 (404) and .md5");
+
+    // A bare hex digest that does not match: refused, nothing cached.
+    lab.publish("c.tar", MIB, 46);
+    std::fs::write(
+        lab.upstream("c.tar.sha256"),
+        format!("{}\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let req_c = lab.request("c.tar");
+    let msg = format!("{:#}", fetch(&req_c).await.unwrap_err());
+    assert!(
+        msg.contains("checksum mismatch") && msg.contains(&req_c.url),
+        "{msg}"
+    );
+    assert!(!req_c.dest.exists());
+    // ...unless the caller turns the lookup off.
+    let mut req_c = lab.request("c.tar");
+    req_c.discover_checksum = Some(false);
+    let out = fetch(&req_c).await.unwrap();
+    assert_eq!((out.sha256, out.requests), (None, 1));
+
+    // A given checksum wins: the sidecar is not asked for.
+    let d = lab.publish("d.tar", MIB, 47);
+    std::fs::write(
+        lab.upstream("d.tar.sha256"),
+        format!("{}\n", "0".repeat(64)),
+    )
+    .unwrap();
+    let mut req_d = lab.request("d.tar");
+    req_d.md5 = Some(md5_hex(&d));
+    fetch(&req_d).await.unwrap();
+    assert_eq!(lab.server.requests("/d.tar.sha256"), 0);
+
+    // Nothing published: downloaded (the length verified it), no digest.
+    lab.publish("e.tar", MIB, 48);
+    let out = fetch(&lab.request("e.tar")).await.unwrap();
+    assert_eq!((out.sha256, out.md5, out.requests), (None, None, 3));
+}
+
 #[tokio::test]
 async fn server_error_then_success_retries() {
     let lab = Lab::new();
@@ -304,7 +467,7 @@ async fn server_error_then_success_retries() {
     let req = lab.request("a.tar");
     let out = fetch(&req).await.unwrap();
     assert_eq!(out.status, FetchStatus::Downloaded);
-    assert_eq!(out.requests, 3);
+    assert_eq!(out.requests, 5, "two 500s, the GET, .sha256 and .md5 (404)");
     assert_eq!(std::fs::read(&req.dest).unwrap(), data);
     assert_eq!(
         gets(&lab, "a.tar")
@@ -419,7 +582,11 @@ async fn offline_uses_the_cache_and_fetches_only_what_is_missing() {
     assert_eq!(std::fs::read(lab.cache("b.tar")).unwrap(), b);
     assert_eq!(
         lab.server.request_counts().into_iter().collect::<Vec<_>>(),
-        [("/b.tar".to_string(), 1)]
+        [
+            ("/b.tar".to_string(), 1),
+            ("/b.tar.md5".to_string(), 1),
+            ("/b.tar.sha256".to_string(), 1)
+        ]
     );
 }
 
@@ -473,12 +640,21 @@ async fn several_artifacts_are_fetched_concurrently_within_the_bound() {
         assert_eq!(&std::fs::read(&r.path).unwrap(), d);
     }
     let log = lab.server.log();
+    // Artifacts in flight: a published-checksum lookup (`.sha256`, `.md5`)
+    // belongs to its artifact, whose body is still coming.
+    let artifact = |p: &str| {
+        p.trim_end_matches(".sha256")
+            .trim_end_matches(".md5")
+            .to_string()
+    };
     let max_in_flight = log
         .iter()
         .map(|r| {
             log.iter()
                 .filter(|o| o.started <= r.started && r.started < o.finished)
-                .count()
+                .map(|o| artifact(&o.path))
+                .collect::<std::collections::BTreeSet<_>>()
+                .len()
         })
         .max()
         .unwrap();
@@ -706,6 +882,278 @@ fn unpack_refuses_hardlinks_outside() {
     assert_eq!(passwd_links, 1);
 }
 
+/// Every symlink under `dir`, with its target, for "no link leads out" checks.
+fn links_under(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd {
+            let p = e.unwrap().path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            if m.file_type().is_symlink() {
+                let t = std::fs::read_link(&p).unwrap();
+                out.push((p.display().to_string(), t.display().to_string()));
+            } else if m.is_dir() {
+                todo.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn unpack_refuses_chained_symlink_escapes() {
+    // Each link alone stays inside lexically; followed through the tree as
+    // unpacked, `x` is the host's /etc/passwd.
+    let tmp = assert_refused(
+        &[
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+            RawEntry::symlink("x", "a/up/../../etc/passwd"),
+        ],
+        "x",
+    );
+    assert!(links_under(tmp.path()).is_empty());
+    // The error names the archive too.
+    let tar = tmp.path().join("evil.tar");
+    let msg = format!(
+        "{:#}",
+        archive::unpack(&tar, &tmp.path().join("dest")).unwrap_err()
+    );
+    assert!(
+        msg.contains(&tar.display().to_string()) && msg.contains("leaves the destination"),
+        "{msg}"
+    );
+    // The same links in the other order: `x` is checked again once `a/up` exists.
+    assert_refused(
+        &[
+            RawEntry::symlink("x", "a/up/../../etc/passwd"),
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+        ],
+        "x",
+    );
+    // A link to the destination's parent through a link to the root.
+    assert_refused(
+        &[
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+            RawEntry::symlink("b", "a/up/.."),
+        ],
+        "b",
+    );
+    // Chains of links: c -> b/.., b -> a/up, a/up -> .. : c is above the root.
+    assert_refused(
+        &[
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+            RawEntry::symlink("b", "a/up"),
+            RawEntry::symlink("c", "b/.."),
+        ],
+        "c",
+    );
+    // A hard link whose target goes through a link that leaves (once `a/up` exists).
+    assert_refused(
+        &[
+            RawEntry::symlink("x", "a/up/../.."),
+            RawEntry::dir("a"),
+            RawEntry::symlink("a/up", ".."),
+            RawEntry::hardlink("h", "x/etc/passwd"),
+        ],
+        "h",
+    );
+    // Top-level entries the archive lacks stay in the destination: a link
+    // through one of them is resolved there too.
+    let tmp = tempfile::tempdir().unwrap();
+    let dest = tmp.path().join("dest");
+    std::fs::create_dir_all(&dest).unwrap();
+    std::os::unix::fs::symlink("/", dest.join("host")).unwrap();
+    let tar = tmp.path().join("evil.tar");
+    write_raw_tar(&tar, &[RawEntry::symlink("x", "host/etc/passwd")]);
+    let msg = format!("{:#}", archive::unpack(&tar, &dest).unwrap_err());
+    assert!(msg.contains("\"x\"") && msg.contains("host -> /"), "{msg}");
+    assert!(std::fs::symlink_metadata(dest.join("x")).is_err());
+    // Loops are refused rather than followed forever.
+    assert_refused(
+        &[
+            RawEntry::symlink("l1", "l2/x"),
+            RawEntry::symlink("l2", "l1"),
+        ],
+        "l1",
+    );
+}
+
+#[test]
+fn unpack_follows_links_that_stay_inside() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar = tmp.path().join("ok.tar");
+    write_raw_tar(
+        &tar,
+        &[
+            RawEntry::dir("usr"),
+            RawEntry::dir("usr/lib"),
+            RawEntry::file("usr/lib/libc.so", b"libc"),
+            RawEntry::symlink("lib", "usr/lib"),
+            RawEntry::dir("usr/lib/sub"),
+            RawEntry::symlink("usr/lib/sub/up", ".."),
+            RawEntry::symlink("libc", "usr/lib/sub/up/libc.so"),
+            RawEntry::symlink("dangling", "not/yet/there"),
+            RawEntry::hardlink("hard", "lib/libc.so"),
+        ],
+    );
+    let dest = tmp.path().join("dest");
+    let out = archive::unpack(&tar, &dest).unwrap();
+    assert_eq!(out.entries, 9);
+    assert_eq!(std::fs::read(dest.join("libc")).unwrap(), b"libc");
+    assert_eq!(std::fs::read(dest.join("hard")).unwrap(), b"libc");
+    use std::os::unix::fs::MetadataExt as _;
+    assert_eq!(
+        std::fs::metadata(dest.join("hard")).unwrap().ino(),
+        std::fs::metadata(dest.join("usr/lib/libc.so"))
+            .unwrap()
+            .ino(),
+        "the hard link is to the file the link led to"
+    );
+    assert!(
+        std::fs::symlink_metadata(dest.join("hard"))
+            .unwrap()
+            .is_file()
+    );
+}
+
+/// A tar.gz of `n` files of `size` zero bytes (compresses ~1000:1).
+fn zeros_tgz(path: &Path, n: usize, size: usize) {
+    let gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(path).unwrap(),
+        flate2::Compression::fast(),
+    );
+    let mut b = tar::Builder::new(gz);
+    let zeros = vec![0u8; size];
+    for i in 0..n {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(size as u64);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        b.append_data(&mut h, format!("zero-{i}"), &zeros[..])
+            .unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap();
+}
+
+#[test]
+fn unpack_limits_bytes_and_entries() {
+    use archive::UnpackOptions;
+    let tmp = tempfile::tempdir().unwrap();
+    let tgz = tmp.path().join("bomb.tgz");
+    zeros_tgz(&tgz, 4, 8 * MIB);
+    assert!(std::fs::metadata(&tgz).unwrap().len() < MIB as u64 / 4);
+    let dest = tmp.path().join("dest");
+    let before = listing(tmp.path());
+
+    let capped = UnpackOptions {
+        max_bytes: Some(20 * MIB as u64),
+        ..Default::default()
+    };
+    let msg = format!(
+        "{:#}",
+        archive::unpack_with(&tgz, &dest, &capped).unwrap_err()
+    );
+    assert!(
+        msg.contains("max_bytes")
+            && msg.contains(&(20 * MIB).to_string())
+            && msg.contains("\"zero-2\"")
+            && msg.contains(&tgz.display().to_string()),
+        "{msg}"
+    );
+    assert_eq!(listing(tmp.path()), before, "staging removed, no dest");
+
+    let few = UnpackOptions {
+        max_entries: 3,
+        ..Default::default()
+    };
+    let msg = format!("{:#}", archive::unpack_with(&tgz, &dest, &few).unwrap_err());
+    assert!(
+        msg.contains("max_entries") && msg.contains("\"zero-3\""),
+        "{msg}"
+    );
+    assert_eq!(listing(tmp.path()), before, "staging removed, no dest");
+
+    // Within the caps: unpacked.
+    let enough = UnpackOptions {
+        max_bytes: Some(32 * MIB as u64),
+        max_entries: 4,
+        ..Default::default()
+    };
+    let out = archive::unpack_with(&tgz, &dest, &enough).unwrap();
+    assert_eq!((out.entries, out.bytes), (4, 32 * MIB as u64));
+
+    // Without max_bytes, what the filesystem has free is the cap: a header
+    // announcing 1 PiB is refused before anything is written.
+    let huge = tmp.path().join("huge.tar");
+    {
+        let mut h = tar::Header::new_gnu();
+        h.set_path("huge.img").unwrap();
+        h.set_size(1 << 50);
+        h.set_mode(0o644);
+        h.set_entry_type(tar::EntryType::Regular);
+        h.set_cksum();
+        let mut raw = h.as_bytes().to_vec();
+        raw.extend_from_slice(&[0u8; 4096]);
+        std::fs::write(&huge, raw).unwrap();
+    }
+    let dest2 = tmp.path().join("dest2");
+    let before = listing(tmp.path());
+    let msg = format!("{:#}", archive::unpack(&huge, &dest2).unwrap_err());
+    assert!(
+        msg.contains("free") && msg.contains("\"huge.img\""),
+        "{msg}"
+    );
+    assert_eq!(listing(tmp.path()), before);
+}
+
+#[test]
+fn unpack_drops_special_bits_unless_asked() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let tar_path = tmp.path().join("modes.tar");
+    {
+        let mut b = tar::Builder::new(std::fs::File::create(&tar_path).unwrap());
+        for (name, kind, mode) in [
+            ("shared", tar::EntryType::Directory, 0o1777),
+            ("group", tar::EntryType::Directory, 0o2775),
+            ("suid", tar::EntryType::Regular, 0o4755),
+            ("sgid", tar::EntryType::Regular, 0o2711),
+        ] {
+            let mut h = tar::Header::new_gnu();
+            h.set_entry_type(kind);
+            h.set_mode(mode);
+            h.set_size(0);
+            b.append_data(&mut h, name, &b""[..]).unwrap();
+        }
+        b.finish().unwrap();
+    }
+    let mode = |p: &Path| std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777;
+    let dest = tmp.path().join("plain");
+    archive::unpack(&tar_path, &dest).unwrap();
+    assert_eq!(
+        ["shared", "group", "suid", "sgid"].map(|n| mode(&dest.join(n))),
+        [0o777, 0o775, 0o755, 0o711]
+    );
+    let dest = tmp.path().join("kept");
+    let keep = archive::UnpackOptions {
+        keep_special_bits: true,
+        ..Default::default()
+    };
+    archive::unpack_with(&tar_path, &dest, &keep).unwrap();
+    assert_eq!(
+        ["shared", "group", "suid", "sgid"].map(|n| mode(&dest.join(n))),
+        [0o1777, 0o2775, 0o4755, 0o2711]
+    );
+}
+
 #[test]
 fn unpack_writes_tar_and_tgz_and_replaces_top_level_entries() {
     let tmp = tempfile::tempdir().unwrap();
@@ -867,6 +1315,15 @@ async fn lua_binding_archive_and_unpack() {
             local ok, err = pcall(core.unpack, {src = dir .. "/evil.tar", dest = dir .. "/out2"})
             err = tostring(err)
             assert(not ok and err:find("unpack: ", 1, true) and err:find('"../x"', 1, true), err)
+            ok, err = pcall(core.unpack, {src = a.path, dest = dir .. "/out3", max_entries = 1})
+            err = tostring(err)
+            assert(not ok and err:find("max_entries", 1, true), err)
+            ok, err = pcall(core.unpack, {src = a.path, dest = dir .. "/out3", max_bytes = "9"})
+            err = tostring(err)
+            assert(not ok and err:find("max_bytes", 1, true), err)
+            assert(not core.exists{path = dir .. "/out3"}.exists)
+            u = core.unpack{src = a.path, dest = dir .. "/out3", max_bytes = "1K", max_entries = 2, keep_special_bits = true}
+            assert(u.entries == 2)
             return true
             "#,
         )

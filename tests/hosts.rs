@@ -767,6 +767,73 @@ fn loop_device_attach_reuse_detach() {
 }
 
 #[test]
+fn loop_device_refusals_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    // Sizes a loop device cannot have: refused before any file or directory exists.
+    for (size, says) in [
+        (1u64, "multiple of 512"),
+        (0, "multiple of 512"),
+        (513, "multiple of 512"),
+        (100 << 40, "at most"),
+    ] {
+        let file = dir.path().join(format!("new-{size}/data.img"));
+        let err = loopdev::create_loop_device(&file, size, None).unwrap_err();
+        assert!(format!("{err:#}").contains(says), "size {size}: {err:#}");
+        assert!(
+            !file.parent().unwrap().exists(),
+            "size {size} left {}",
+            file.display()
+        );
+    }
+    // A size the filesystem may refuse (ext4 files end just below 16 TiB):
+    // either attached, or nothing left behind.
+    let edge = dir.path().join("edge/edge.img");
+    match loopdev::create_loop_device(&edge, (16 << 40) - 512, None) {
+        Ok(d) => {
+            let _g = Detach(Some(d.device.clone()));
+            assert!(loopdev::detach_loop_device(&d.device).unwrap());
+        }
+        Err(e) => {
+            assert!(format!("{e:#}").contains("cannot size"), "{e:#}");
+            assert!(!dir.path().join("edge").exists(), "failed, but left a file");
+        }
+    }
+
+    // The file is attached with 16 MiB: asking for 32 MiB is refused and the file keeps its size.
+    let file = dir.path().join("data.img");
+    let first = loopdev::create_loop_device(&file, 16 << 20, None).unwrap();
+    let _guard = Detach(Some(first.device.clone()));
+    let err = loopdev::create_loop_device(&file, 32 << 20, None).unwrap_err();
+    assert!(format!("{err:#}").contains("attached"), "{err:#}");
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 16 << 20);
+    assert_eq!(
+        sysfs(&first.device, "size").parse::<u64>().unwrap() * 512,
+        16 << 20
+    );
+
+    // That device is busy: another file asking for it gets no backing file...
+    let other = dir.path().join("other.img");
+    let err = loopdev::create_loop_device(&other, 8 << 20, Some(&first.device)).unwrap_err();
+    assert!(format!("{err:#}").contains("busy"), "{err:#}");
+    assert!(!other.exists(), "a refused request left a new backing file");
+    // ...and an existing smaller one is not grown.
+    std::fs::write(&other, vec![7u8; 4096]).unwrap();
+    let err = loopdev::create_loop_device(&other, 8 << 20, Some(&first.device)).unwrap_err();
+    assert!(format!("{err:#}").contains("busy"), "{err:#}");
+    assert_eq!(std::fs::read(&other).unwrap(), vec![7u8; 4096]);
+
+    // A device that does not exist is named as such, not blamed on the kernel module.
+    let missing = Path::new("/dev/loop987654");
+    assert!(!missing.exists());
+    let err = loopdev::detach_loop_device(missing).unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains("does not exist") && !msg.contains("kernel module"),
+        "{msg}"
+    );
+}
+
+#[test]
 fn loop_device_bad_input_is_explained() {
     let err = loopdev::create_loop_device(
         Path::new("/tmp/apex-x.img"),

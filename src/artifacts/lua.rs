@@ -15,6 +15,7 @@ const CLASSES: &str = r#"---@class apex.FetchItem
 ---@field sha256? string expected SHA-256 (hex)
 ---@field md5? string expected MD5 (hex)
 ---@field checksum_url? string a published `<name>.sha256` / `<name>.md5`, fetched with each new download
+---@field discover_checksum? boolean without sha256/md5/checksum_url, look for `<url>.sha256` then `<url>.md5` with each new download and verify it when found (default true)
 ---@field size? integer expected size in bytes
 
 ---@class apex.FetchOpts
@@ -23,6 +24,7 @@ const CLASSES: &str = r#"---@class apex.FetchItem
 ---@field sha256? string
 ---@field md5? string
 ---@field checksum_url? string
+---@field discover_checksum? boolean
 ---@field size? integer
 ---@field items? apex.FetchItem[] a list, fetched concurrently; the result is `{results = ...}`
 ---@field limit? integer how many of `items` at once (default 4)
@@ -51,6 +53,8 @@ const SPEC: FnSpec = FnSpec {
     name: "fetch_if_modified",
     doc: "Brings cached upstream artifacts up to date: one conditional GET each (ETag/Last-Modified, HEAD+size without validators),\n\
           verified streaming downloads renamed into place, resume after a cut, retries with backoff, a lock shared with other processes.\n\
+          Without a given checksum, one published beside the artifact (`<url>.sha256`, `<url>.md5`) is verified when found;\n\
+          a body without Content-Length is cached only when a checksum verified it (else it stays a partial download).\n\
           With `items`, fetches the list concurrently and raises (after all finish) naming every artifact that failed.",
     params: &[Param {
         name: "opts",
@@ -70,6 +74,7 @@ struct Opts {
     sha256: Option<String>,
     md5: Option<String>,
     checksum_url: Option<String>,
+    discover_checksum: Option<bool>,
     size: Option<u64>,
     items: Option<Vec<FetchRequest>>,
     limit: Option<usize>,
@@ -123,6 +128,7 @@ impl Opts {
                 sha256: self.sha256.clone(),
                 md5: self.md5.clone(),
                 checksum_url: self.checksum_url.clone(),
+                discover_checksum: self.discover_checksum,
                 size: self.size,
             })),
             (None, None) => Ok(None),

@@ -4,8 +4,11 @@
 //! several GB each) against the server and downloads it only when it changed.
 //! One conditional GET per artifact (ETag / Last-Modified; HEAD and size for
 //! servers without validators); bodies stream to a temp file beside the target
-//! with constant memory, are verified (length, checksums), and only then are
-//! renamed into place with their validators recorded. Interrupted downloads
+//! with constant memory, are verified (length, checksums: given, or published
+//! beside the artifact as `<name>.sha256` / `<name>.md5`), and only then are
+//! renamed into place with their validators recorded. A body whose end cannot
+//! be told (no Content-Length, not chunked) is kept as a partial download
+//! unless a checksum verified it. Interrupted downloads
 //! resume with Range + If-Range; a per-artifact lock lets several processes
 //! share one cache.
 
@@ -41,6 +44,11 @@ pub struct FetchRequest {
     /// URL of a published checksum file (`<name>.sha256` or `<name>.md5`), fetched with a new download.
     #[serde(default)]
     pub checksum_url: Option<String>,
+    /// With no checksum given (none of the three above), look for one published
+    /// beside the artifact (`<url>.sha256`, then `<url>.md5`) with each new
+    /// download and verify it when found. Default true.
+    #[serde(default)]
+    pub discover_checksum: Option<bool>,
     /// Expected size in bytes, when known in advance.
     #[serde(default)]
     pub size: Option<u64>,

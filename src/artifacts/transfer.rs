@@ -31,6 +31,8 @@ pub struct Tries {
     pub requests: u32,
     pub transferred: u64,
     pub resumed: bool,
+    /// The checksum published beside the artifact, once looked for (`Some(None)`: none).
+    pub published: Option<Option<Expected>>,
 }
 
 /// Starts writeback of what was written every [`Writeback::WINDOW`] bytes, so
@@ -200,9 +202,22 @@ pub async fn attempt(
         }
     };
 
+    // A body ends where Content-Length or the chunked framing says (hyper
+    // fails a body cut short of either); without both, a cut looks like the end.
+    let framed = content_length(resp.headers()).is_some()
+        || resp
+            .headers()
+            .get(header::TRANSFER_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("chunked"));
     let mut expected = expected.to_vec();
     if let Some(cu) = &req.checksum_url {
         expected.push(published_checksum(f, cu, &artifact_name(&paths.dest), tries).await?);
+    } else if expected.is_empty()
+        && req.discover_checksum.unwrap_or(true)
+        && let Some(e) = discover_checksum(f, req, &artifact_name(&paths.dest), tries).await?
+    {
+        expected.push(e);
     }
 
     let validators = Validators::from_headers(resp.headers());
@@ -247,6 +262,18 @@ pub async fn attempt(
     if let Err(e) = digests.verify(&expected) {
         paths.discard_partial();
         return Err(fatal(e.context(format!("{} (nothing cached)", req.url))));
+    }
+    if !framed && expected.is_empty() && req.size.is_none() {
+        // Another try could not tell either; a later call resumes it (when the
+        // server gives validators) or a checksum settles it.
+        return Err(fatal(anyhow::anyhow!(
+            "{}: the server sent no Content-Length (the body ended when the connection closed) and no checksum \
+             was given or published, so the {received} bytes received cannot be known complete: kept as a \
+             partial download in {}, not cached; give sha256, md5 or checksum_url, or publish {}.sha256 beside it",
+            req.url,
+            paths.part.display(),
+            artifact_name(&paths.dest)
+        )));
     }
     let meta = CachedMeta {
         url: req.url.clone(),
@@ -302,6 +329,81 @@ async fn head_says_unchanged(
         );
     }
     Ok(same)
+}
+
+/// The URL of the `<artifact>.<ext>` file beside `url`.
+fn sidecar_url(url: &str, ext: &str) -> Option<String> {
+    let mut u = url::Url::parse(url).ok()?;
+    if u.path().ends_with('/') {
+        return None;
+    }
+    let path = format!("{}.{ext}", u.path());
+    u.set_path(&path);
+    Some(u.to_string())
+}
+
+/// A published checksum file is a line or a few; anything larger is not one.
+const SIDECAR_MAX: usize = 64 << 10;
+
+/// Looks for a checksum published beside the artifact (`.sha256`, then
+/// `.md5`); once per fetch, retries reuse the answer. Missing files (any 4xx)
+/// and files that do not parse as a checksum (an HTML page answered with 200,
+/// say) count as not published.
+async fn discover_checksum(
+    f: &Fetcher,
+    req: &FetchRequest,
+    name: &str,
+    tries: &mut Tries,
+) -> Result<Option<Expected>> {
+    if let Some(found) = &tries.published {
+        return Ok(found.clone());
+    }
+    let mut found = None;
+    for ext in ["sha256", "md5"] {
+        let Some(url) = sidecar_url(&req.url, ext) else {
+            break;
+        };
+        tries.requests += 1;
+        let mut resp = f
+            .client
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| Failure::Retry(format!("GET {url} failed: {}", chain(&e))))?;
+        let s = resp.status();
+        if is_transient(s) {
+            return Err(Failure::Retry(format!("GET {url}: {}", status_text(s))));
+        }
+        if !s.is_success() {
+            continue;
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| Failure::Retry(format!("GET {url}: {}", chain(&e))))?
+        {
+            body.extend_from_slice(&chunk);
+            if body.len() > SIDECAR_MAX {
+                break;
+            }
+        }
+        let parsed = if body.len() > SIDECAR_MAX {
+            Err(anyhow::anyhow!("more than {SIDECAR_MAX} bytes"))
+        } else {
+            Expected::published(&url, &String::from_utf8_lossy(&body), name)
+        };
+        match parsed {
+            Ok(e) => {
+                tracing::info!("{}: verifying against the published {url}", req.url);
+                found = Some(e);
+                break;
+            }
+            Err(e) => tracing::warn!("{}: ignoring {url}, not a checksum file: {e:#}", req.url),
+        }
+    }
+    tries.published = Some(found.clone());
+    Ok(found)
 }
 
 /// Fetches and parses a published checksum file.

@@ -2,7 +2,8 @@
 //! serving the files of one directory, with the validators and ranges an
 //! image mirror sends (Last-Modified, ETag, Range/If-Range, optional
 //! `<name>.sha256` sidecars) and faults that can be switched on at run time
-//! (no validators, a connection cut mid-body, a truncated body, HTTP 500).
+//! (no validators, a connection cut mid-body, a truncated body, a body
+//! without Content-Length, HTTP 500).
 //!
 //! It writes responses on the socket itself (requests are parsed with
 //! `httparse`) because the faults need control of the wire that an HTTP
@@ -50,6 +51,11 @@ pub enum Fault {
     /// Sends `after` body bytes, then goes silent (up to a minute) without
     /// closing: for client timeouts. Every GET.
     Stall { after: u64 },
+    /// Answers 200 without Content-Length and closes the connection cleanly
+    /// after `after` body bytes (the whole file when it is smaller); ignores
+    /// Range. Close-delimited, a cut body looks complete; `chunked` frames
+    /// the body in chunks instead, and a cut one lacks the last chunk. Every GET.
+    NoLength { after: u64, chunked: bool },
 }
 
 /// What one request asked and what it got, for tests to assert on.
@@ -540,6 +546,13 @@ async fn respond_inner(
         return Ok(true);
     }
 
+    if let Fault::NoLength { after, chunked } = fault {
+        return send_without_length(
+            stream, &info, &vheaders, after, chunked, head_only, rate, slot,
+        )
+        .await;
+    }
+
     // Range, honoured only when If-Range (if any) still matches.
     let truncated = fault == Fault::TruncatedBody;
     let range_ok = match &req.if_range {
@@ -650,6 +663,64 @@ async fn write_simple(
         stream.write_all(body.as_bytes()).await?;
     }
     Ok(())
+}
+
+/// A 200 without Content-Length: close-delimited, or chunked; cut after `after` bytes.
+#[allow(clippy::too_many_arguments)]
+async fn send_without_length(
+    stream: &mut TcpStream,
+    info: &FileInfo,
+    vheaders: &str,
+    after: u64,
+    chunked: bool,
+    head_only: bool,
+    rate: Option<u64>,
+    slot: &mut Slot<'_>,
+) -> std::io::Result<bool> {
+    let limit = if head_only { 0 } else { after.min(info.size) };
+    let framing = if chunked {
+        "Transfer-Encoding: chunked\r\n"
+    } else {
+        ""
+    };
+    slot.answer(200, limit);
+    stream
+        .write_all(
+            format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n{framing}Connection: close\r\n{vheaders}\r\n"
+            )
+            .as_bytes(),
+        )
+        .await?;
+    if head_only {
+        stream.shutdown().await?;
+        return Ok(false);
+    }
+    if chunked {
+        const CHUNK: usize = 64 * 1024;
+        let mut file = std::fs::File::open(&info.path)?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut sent = 0u64;
+        while sent < limit {
+            let want = CHUNK.min((limit - sent) as usize);
+            let n = file.read(&mut buf[..want])?;
+            if n == 0 {
+                break;
+            }
+            stream.write_all(format!("{n:x}\r\n").as_bytes()).await?;
+            stream.write_all(&buf[..n]).await?;
+            stream.write_all(b"\r\n").await?;
+            sent += n as u64;
+        }
+        if sent == info.size {
+            stream.write_all(b"0\r\n\r\n").await?;
+        }
+        slot.record.body_bytes = sent;
+    } else {
+        slot.record.body_bytes = send_file_range(stream, &info.path, 0, limit, rate).await?;
+    }
+    stream.shutdown().await?;
+    Ok(false)
 }
 
 /// Writes `len` bytes of `path` from `start`, optionally paced to `rate` bytes/s.

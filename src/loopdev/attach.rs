@@ -125,34 +125,25 @@ pub fn find_attached(file: &Path) -> anyhow::Result<Option<PathBuf>> {
 
 /// Creates `file` as a sparse file of `size` bytes, or checks an existing one:
 /// a smaller file grows (sparse), a larger one is an error (shrinking would
-/// drop data). Returns whether the file was created.
+/// drop data). Returns whether the file was created. Nothing is left (no
+/// empty file, no new directory) when it fails.
 pub fn ensure_sparse_file(file: &Path, size: u64) -> anyhow::Result<bool> {
     if size == 0 {
         bail!("size of {} must be greater than 0", file.display());
     }
-    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    let created = !file.exists();
-    let f = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(file)
-        .with_context(|| format!("cannot open backing file {}", file.display()))?;
-    let current = f.metadata()?.len();
-    if current > size {
+    let old_len = match std::fs::metadata(file) {
+        Ok(m) => Some(m.len()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    if let Some(current) = old_len.filter(|l| *l > size) {
         bail!(
             "backing file {} is {current} bytes, larger than the requested {size}; refusing to shrink it",
             file.display()
         );
     }
-    if current < size {
-        f.set_len(size)
-            .with_context(|| format!("cannot size {} to {size} bytes", file.display()))?;
-    }
-    Ok(created)
+    make_file(file, size, old_len)?.keep();
+    Ok(old_len.is_none())
 }
 
 /// Binds `backing` to `/dev/loopN` with `flags`, retrying on a free device
@@ -197,61 +188,210 @@ fn bind(
     bail!("no free loop device after 32 attempts (every free device was taken concurrently)")
 }
 
+/// The largest backing file `create_loop_device` makes: 16 TiB, about what
+/// ext4 allows a file, and far beyond any lab's Ceph OSD.
+pub const MAX_SIZE: u64 = 16 << 40;
+
+/// A loop device has whole 512-byte sectors: a size that is not a positive
+/// multiple of 512 (or is beyond [`MAX_SIZE`]) is refused before anything changes.
+pub fn check_size(file: &Path, size: u64) -> anyhow::Result<()> {
+    if size == 0 || size % 512 != 0 {
+        bail!(
+            "size of {} must be a positive multiple of 512 bytes (a loop device has whole 512-byte sectors), got {size}",
+            file.display()
+        );
+    }
+    if size > MAX_SIZE {
+        bail!(
+            "size of {} must be at most {MAX_SIZE} bytes (16T), got {size}",
+            file.display()
+        );
+    }
+    Ok(())
+}
+
+/// What was done to the backing file, undone when a later step fails.
+struct FileChange<'a> {
+    file: &'a Path,
+    /// Directories created for it, outermost first.
+    dirs: Vec<PathBuf>,
+    /// The length it had, `None` when it was created.
+    old_len: Option<u64>,
+    done: bool,
+}
+
+impl FileChange<'_> {
+    fn keep(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for FileChange<'_> {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        match self.old_len {
+            None => {
+                let _ = std::fs::remove_file(self.file);
+            }
+            Some(len) => {
+                let _ = OpenOptions::new()
+                    .write(true)
+                    .open(self.file)
+                    .and_then(|f| f.set_len(len));
+            }
+        }
+        for d in self.dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+/// Creates `file` sparse with `size` bytes, or grows a smaller one; undone on drop unless kept.
+fn make_file(file: &Path, size: u64, old_len: Option<u64>) -> anyhow::Result<FileChange<'_>> {
+    let mut change = FileChange {
+        file,
+        dirs: Vec::new(),
+        old_len,
+        done: false,
+    };
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut missing: Vec<PathBuf> = dir
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .map(Path::to_path_buf)
+            .collect();
+        missing.reverse();
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        change.dirs = missing;
+    }
+    let f = OpenOptions::new()
+        .write(true)
+        .create(old_len.is_none())
+        .truncate(false)
+        .open(file)
+        .with_context(|| format!("cannot open backing file {}", file.display()))?;
+    if old_len != Some(size) {
+        f.set_len(size)
+            .with_context(|| format!("cannot size {} to {size} bytes", file.display()))?;
+    }
+    Ok(change)
+}
+
 /// Creates (or reuses) a sparse backing file of `size` bytes and attaches it
 /// persistently (no autoclear), returning `/dev/loopN`. When the file is
 /// already attached, that device is returned; with `device`, exactly that
-/// device is used (Ceph settings name it, e.g. `/dev/loop3`).
+/// device is used (Ceph settings name it, e.g. `/dev/loop3`). Everything that
+/// can be checked is checked before the file is touched (the size, an
+/// existing file's size and attachment, whether the wanted device is free);
+/// a failure after that removes a created file (and its new directories) or
+/// gives a grown one back its length.
 pub fn create_loop_device(
     file: &Path,
     size: u64,
     device: Option<&Path>,
 ) -> anyhow::Result<LoopDevice> {
+    check_size(file, size)?;
     let wanted = device.map(device_number).transpose()?;
     let _guard = ATTACH_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-    let created_file = ensure_sparse_file(file, size)?;
-    let file = std::fs::canonicalize(file)?;
-    if let Some(existing) = find_attached(&file)? {
-        let n = device_number(&existing)?;
-        if let Some(w) = wanted.filter(|w| *w != n) {
+    let old_len = match std::fs::metadata(file) {
+        Ok(m) if m.is_file() => Some(m.len()),
+        Ok(_) => bail!("backing file {} is not a regular file", file.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", file.display())),
+    };
+    if let Some(current) = old_len {
+        if current > size {
             bail!(
-                "{} is already attached to {}, not to the requested /dev/loop{w}",
-                file.display(),
-                existing.display()
+                "backing file {} is {current} bytes, larger than the requested {size}; refusing to shrink it",
+                file.display()
             );
         }
-        if let Some(dev_size) = device_size(n).filter(|s| *s != size) {
-            bail!(
-                "{} is attached to {} with {dev_size} bytes, not the requested {size}",
-                file.display(),
-                existing.display()
-            );
+        let canonical = std::fs::canonicalize(file)?;
+        if let Some(existing) = find_attached(&canonical)? {
+            let n = device_number(&existing)?;
+            if let Some(w) = wanted.filter(|w| *w != n) {
+                bail!(
+                    "{} is already attached to {}, not to the requested /dev/loop{w}",
+                    canonical.display(),
+                    existing.display()
+                );
+            }
+            if let Some(dev_size) = device_size(n).filter(|s| *s != size) {
+                bail!(
+                    "{} is attached to {} with {dev_size} bytes, not the requested {size}",
+                    canonical.display(),
+                    existing.display()
+                );
+            }
+            if current != size {
+                bail!(
+                    "{} is attached to {} but is {current} bytes, not the requested {size}",
+                    canonical.display(),
+                    existing.display()
+                );
+            }
+            tracing::info!(device = %existing.display(), file = %canonical.display(), "loop device reused");
+            return Ok(LoopDevice {
+                device: existing,
+                file: canonical,
+                size,
+                reused: true,
+                created_file: false,
+            });
         }
-        tracing::info!(device = %existing.display(), file = %file.display(), "loop device reused");
-        return Ok(LoopDevice {
-            device: existing,
-            file,
-            size,
-            reused: true,
-            created_file,
-        });
     }
-    let backing = open_rw(&file)?;
+    if let Some(n) = wanted
+        && let Some(other) = backing_file(n)
+    {
+        bail!("/dev/loop{n} is busy (attached to {})", other.display());
+    }
+    let change = make_file(file, size, old_len)?;
+    let canonical = std::fs::canonicalize(file)?;
+    let backing = open_rw(&canonical)?;
     let (n, _dev) = bind(&backing, wanted, 0, None)?;
+    change.keep();
     let device = PathBuf::from(format!("/dev/loop{n}"));
-    tracing::info!(device = %device.display(), file = %file.display(), size, "loop device attached");
+    tracing::info!(device = %device.display(), file = %canonical.display(), size, "loop device attached");
     Ok(LoopDevice {
         device,
-        file,
+        file: canonical,
         size,
         reused: false,
-        created_file,
+        created_file: old_len.is_none(),
     })
 }
 
-/// Detaches `/dev/loopN`. Returns false when it was not attached.
+/// Detaches `/dev/loopN`. Returns false when it was not attached; a device
+/// that does not exist is an error saying so.
 pub fn detach_loop_device(device: &Path) -> anyhow::Result<bool> {
     let n = device_number(device)?;
-    let dev = open_rw(device)?;
+    let missing = || {
+        if Path::new(LOOP_CONTROL).exists() {
+            anyhow::anyhow!(
+                "cannot detach {}: the device does not exist",
+                device.display()
+            )
+        } else {
+            anyhow::anyhow!(
+                "cannot detach {}: no loop device support ({LOOP_CONTROL} is missing; load the `loop` kernel module)",
+                device.display()
+            )
+        }
+    };
+    let dev = match OpenOptions::new().read(true).write(true).open(device) {
+        Ok(f) => f,
+        Err(e) => {
+            return Err(match Errno::from_io_error(&e) {
+                Some(Errno::NOENT | Errno::NXIO | Errno::NODEV) => missing(),
+                other => explain(
+                    other.unwrap_or(Errno::IO),
+                    &format!("cannot open {}", device.display()),
+                ),
+            });
+        }
+    };
     match ioctl::clear_fd(&dev) {
         Ok(()) => {
             tracing::info!(device = %device.display(), "loop device detached");

@@ -18,8 +18,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 pub use attach::{
-    LoopDevice, TempLoop, backing_file, create_loop_device, detach_loop_device, device_size,
-    ensure_sparse_file, find_attached,
+    LoopDevice, MAX_SIZE, TempLoop, backing_file, check_size, create_loop_device,
+    detach_loop_device, device_size, ensure_sparse_file, find_attached,
 };
 pub use size::{ByteSize, parse_size};
 pub use unit::{LoopUnit, UNIT_DIR, UnitSpec, loop_unit, loop_unit_with};
@@ -61,7 +61,7 @@ struct Detached {
 const CLASSES: &str = "\
 ---@class apex.LoopDeviceOpts
 ---@field file string backing file (created sparse when missing)
----@field size integer|string bytes, or e.g. \"10G\" (powers of 1024)
+---@field size integer|string bytes, or e.g. \"10G\" (powers of 1024): a positive multiple of 512, at most 16T
 ---@field device? string exact device to use, e.g. \"/dev/loop3\"; default a free one
 
 ---@class apex.LoopDevice
@@ -84,7 +84,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "create_loop_device",
-            doc: "Creates (or reuses) a sparse backing file and attaches it as a loop device; returns the device already serving that file when there is one.",
+            doc: "Creates (or reuses) a sparse backing file and attaches it as a loop device; returns the device already serving that file when there is one.\n\
+                  Everything is checked before the file is touched; a refused or failed call leaves the file as it was (no new file).",
             params: &[Param { name: "opts", ty: "apex.LoopDeviceOpts", doc: "" }],
             returns: "apex.LoopDevice",
             is_async: true,
@@ -97,7 +98,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "detach_loop_device",
-            doc: "Detaches a loop device; `detached` is false when it was not attached.",
+            doc: "Detaches a loop device; `detached` is false when it was not attached; a device that does not exist is an error.",
             params: &[Param {
                 name: "opts",
                 ty: "{device: string}",
