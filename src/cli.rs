@@ -217,14 +217,46 @@ fn lua_paths(cli: &Cli) -> Vec<PathBuf> {
     dirs
 }
 
+/// A run stopped by SIGINT (Ctrl-C) or SIGTERM.
+#[derive(Debug, thiserror::Error)]
+#[error("interrupted by {0}")]
+pub struct Interrupted(pub &'static str);
+
+impl Interrupted {
+    /// The shell's exit code for a process ended by this signal.
+    fn exit_code(&self) -> ExitCode {
+        ExitCode::from(if self.0 == "SIGINT" { 130 } else { 143 })
+    }
+}
+
 /// Drives a Lua entry point to completion on a current-thread runtime, then
-/// closes pooled SSH connections so none lingers after apex exits.
+/// closes pooled SSH connections so none lingers after apex exits. SIGINT
+/// or SIGTERM stops it: the work in flight is dropped (each remote command
+/// is tied to its channel and stops with it; local blocking work such as an
+/// image customization finishes its clean-up before the runtime ends) and
+/// the error is [`Interrupted`].
 fn drive<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    use tokio::signal::unix::{SignalKind, signal};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async {
-        let out = fut.await;
+        let mut int = signal(SignalKind::interrupt())?;
+        let mut term = signal(SignalKind::terminate())?;
+        let out = tokio::select! {
+            out = fut => out,
+            _ = int.recv() => Err(Interrupted("SIGINT").into()),
+            _ = term.recv() => Err(Interrupted("SIGTERM").into()),
+        };
+        if let Some(i) = out
+            .as_ref()
+            .err()
+            .and_then(|e| e.downcast_ref::<Interrupted>())
+        {
+            tracing::warn!(
+                "{i}: stopping (remote commands of this run are stopped with their channels)"
+            );
+        }
         crate::ssh::close_all().await;
         out
     })
@@ -246,8 +278,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 lua_paths: dirs,
                 plan: false,
             })?;
-            drive(host.run_file(script, args.clone()))?;
-            Ok(ExitCode::SUCCESS)
+            match drive(host.run_file(script, args.clone())) {
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                Err(e) => match e.downcast_ref::<Interrupted>() {
+                    Some(i) => {
+                        eprintln!("error: {i}");
+                        Ok(i.exit_code())
+                    }
+                    None => Err(e),
+                },
+            }
         }
         Command::Scenarios { action: None } => list(&cli, "scenarios", dirs),
         Command::Plugins { action: None } => list(&cli, "plugins", dirs),
@@ -322,8 +362,20 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
     opts["log_file"] = serde_json::json!(log_file);
     opts["lua_paths"] = serde_json::json!(dirs);
     let arg = host.to_lua(&opts)?;
-    drive(host.call_module("flows.deploy", "run", arg))?;
-    Ok(ExitCode::SUCCESS)
+    match drive(host.call_module("flows.deploy", "run", arg)) {
+        Ok(_) => Ok(ExitCode::SUCCESS),
+        Err(e) => match e.downcast_ref::<Interrupted>() {
+            Some(i) => {
+                let arg = host.to_lua(&serde_json::json!({ "tmp_dir": tmp_dir, "signal": i.0 }))?;
+                drive(host.call_module("apex.state", "mark_interrupted", arg))?;
+                eprintln!(
+                    "error: {i}; `apex status` shows where it stopped, `apex deploy ... --resume` goes on"
+                );
+                Ok(i.exit_code())
+            }
+            None => Err(e),
+        },
+    }
 }
 
 fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {

@@ -13,7 +13,7 @@ M.VERSION = 1
 
 ---@class apex.StepRecord
 ---@field step integer
----@field status "running"|"done"|"failed"
+---@field status "running"|"done"|"failed"|"interrupted"
 ---@field inputs string       sha256 of the step's inputs
 ---@field seconds? number     wall time of the last run of the step
 ---@field skipped? boolean    the last run found it done with the same inputs
@@ -104,6 +104,8 @@ local function run_line(run, running)
     how = "failed: " .. (#failed > 0 and table.concat(failed, ", ") or run.failed)
   elseif run.finished then
     how = "finished"
+  elseif run.interrupted then
+    how = "interrupted by " .. run.interrupted
   else
     how = running and "running now" or "interrupted (killed or crashed)"
   end
@@ -145,7 +147,7 @@ function M.status_lines(st, running)
     if status == "running" and not running then status = "interrupted" end
     local line = string.format("  step %-2s %-28s %-11s %7s", tostring(r.step or "?"), key, status,
       r.seconds and string.format("%.2fs", r.seconds) or "")
-    if r.status == "failed" and r.error then line = line .. "  " .. first_line(r.error) end
+    if (r.status == "failed" or r.status == "interrupted") and r.error then line = line .. "  " .. first_line(r.error) end
     out[#out + 1] = line
   end
   local runs = st.data.runs
@@ -160,6 +162,24 @@ function M.status_lines(st, running)
     end
   end
   return out
+end
+
+--- After SIGINT/SIGTERM stopped a run (`opts.signal`): the steps it left
+--- `running` become `interrupted`, and the last run says so. No state (the
+--- run stopped before any step) is left as it is.
+---@param opts {tmp_dir: string, signal: string}
+function M.mark_interrupted(opts)
+  if core.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind ~= "file" then return end
+  local st = M.load(opts.tmp_dir)
+  for _, r in pairs(st.data.steps) do
+    if r.status == "running" then
+      r.status = "interrupted"
+      r.error = "interrupted by " .. opts.signal
+    end
+  end
+  local last = st.data.runs[#st.data.runs]
+  if last and not last.finished then last.interrupted = opts.signal end
+  M.save(st)
 end
 
 --- `apex status`: prints the state of `opts.tmp_dir` (or that there is none).

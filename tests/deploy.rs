@@ -1559,3 +1559,110 @@ return M
         "{deploy:?}"
     );
 }
+
+/// Whether a process is alive (and not a zombie).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+        .unwrap_or(false)
+}
+
+#[test]
+fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
+    use std::os::unix::process::CommandExt as _;
+    let t = lab();
+    let uc = t.lab.undercloud_files();
+    let (slow, started) = (uc.slow_file(), uc.slow_file().with_extension("started"));
+    struct Remove(Vec<PathBuf>);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            for p in &self.0 {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+    let _rm = Remove(vec![slow.clone(), started.clone()]);
+    let _ = std::fs::remove_file(&started);
+    std::fs::write(&slow, "120").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let scenario = "os-nosdn-nofeature-noha";
+    let start = |tmp: &Path| {
+        Command::new(APEX)
+            .env_remove("APEX_LUA_PATH")
+            .args(["deploy", scenario, "-s"])
+            .arg(t.lab.site_file())
+            .arg("-n")
+            .arg(t.lab.network_settings_file())
+            .arg("--tmp-dir")
+            .arg(tmp)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    };
+    let child = start(&tmp);
+    let pgid = child.id() as i32;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !started.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the deploy command never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let remote: i32 = read(&started).trim().parse().unwrap();
+    assert!(alive(remote));
+
+    // A second deploy on the same undercloud is refused while this one runs.
+    let tmp2 = dir.path().join("tmp2");
+    let second = t.deploy(&[scenario], &tmp2, None);
+    assert!(!second.status.success());
+    let err = text(&second.stderr);
+    assert!(
+        err.contains("a deploy command is already running on the undercloud (pid"),
+        "{err}"
+    );
+
+    // Ctrl-C to the whole process group, as a terminal sends it.
+    unsafe { libc::kill(-pgid, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("interrupted by SIGINT"),
+        "{}",
+        text(&out.stderr)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while alive(remote) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the remote deploy command {remote} still runs"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let st = state(&tmp);
+    assert_eq!(step(&st, "run_deploy")["status"], "interrupted", "{st}");
+    assert!(
+        status(&tmp).contains("interrupted by SIGINT"),
+        "{}",
+        status(&tmp)
+    );
+
+    std::fs::remove_file(&slow).unwrap();
+    let before = deploy_calls(&t);
+    t.deploy_ok(&[scenario, "--resume"], &tmp, None);
+    assert_eq!(
+        deploy_calls(&t),
+        before + 1,
+        "exactly one deploy command on --resume"
+    );
+    assert_eq!(step(&state(&tmp), "run_deploy")["status"], "done");
+}

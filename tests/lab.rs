@@ -124,6 +124,7 @@ struct SiteUndercloud {
     work_dir: PathBuf,
     tht_dir: PathBuf,
     openstack: PathBuf,
+    stackrc: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +175,7 @@ async fn site_file_names_every_part_of_the_lab() {
             .is_file()
     );
     assert!(site.undercloud.openstack.is_file());
+    assert!(site.undercloud.stackrc.is_file());
     let engine_socket = lab
         .engine()
         .endpoint
@@ -444,7 +446,12 @@ async fn ssh_reaches_the_undercloud_and_the_openstack_stand_in_records_calls() {
     assert_eq!(out.stdout_text().trim(), "undercloud-42");
 
     let files = lab.undercloud_files();
-    let openstack = files.openstack().display().to_string();
+    // As every deploy does: the undercloud's credentials first.
+    let openstack = format!(
+        ". {} && {}",
+        files.stackrc().display(),
+        files.openstack().display()
+    );
     let env = files
         .tht_dir()
         .join("environments/docker.yaml")

@@ -26,6 +26,11 @@ M.FLAVORS = { "baremetal", "control", "compute" }
 M.CEPH_OSD = "OS::TripleO::Services::CephOSD"
 M.FAILURES_COMMAND = "stack failures list overcloud --long"
 M.FETCHED = { overcloudrc = "overcloudrc", servers = "overcloud_servers.json" }
+--- One deploy command per undercloud at a time: a lock in the work dir
+--- (flock), with the holder's PID and start time beside it.
+M.LOCK = ".apex-deploy.lock"
+M.LOCK_INFO = ".apex-deploy.pid"
+M.LOCKED = 75
 
 local function q(s) return util.shell_quote(s) end
 
@@ -321,8 +326,17 @@ local function run_deploy(ctx, command)
     inputs = function() return { command = command, work_dir = u.work_dir, from = deployed_from(ctx) } end,
     run = function()
       local host = site_mod.ssh_host(ctx.infra)
+      local locked = string.format("flock -n -E %d %s sh -c %s", M.LOCKED, M.LOCK,
+        q('echo "$$ $(date -u +%Y-%m-%dT%H:%M:%SZ)" > ' .. M.LOCK_INFO .. "; exec " .. command))
       local r = core.run_ssh({ host = host, check = false,
-        command = string.format("cd %s && . %s && %s", q(u.work_dir), q(u.stackrc), command) })
+        command = string.format("cd %s && . %s && %s", q(u.work_dir), q(u.stackrc), locked) })
+      if r.status == M.LOCKED then
+        local info = core.run_ssh({ host = host, check = false,
+          command = "cat " .. q(u.work_dir .. "/" .. M.LOCK_INFO) }).stdout:gsub("%s+$", "")
+        local pid, started = info:match("^(%d+) (%S+)")
+        util.fail("a deploy command is already running on the undercloud (pid %s, started %s; lock %s/%s): "
+          .. "wait for it to end, then run again", pid or "?", started or "?", u.work_dir, M.LOCK)
+      end
       if not r.ok then
         local f = core.run_ssh({ host = host, check = false, command = openstack(ctx, M.FAILURES_COMMAND) })
         local failures = ((f.ok and f.stdout or ("(could not list them: " .. f.stderr .. ")")):gsub("%s+$", ""))

@@ -120,6 +120,7 @@ async fn serve_artifacts(dir: &Path, port: u16) -> anyhow::Result<()> {
     let root = dir.join("artifacts");
     let server = ArtifactServer::start_on(&root, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .with_context(|| format!("lab: serving {} on port {port}", root.display()))?;
+    server.set_publish_sha256(true);
     tracing::info!("serving {} at {}", root.display(), server.url(""));
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {

@@ -99,6 +99,8 @@ impl Lab {
         undercloud.prepare()?;
         let artifacts = ArtifactServer::start(dir.join("artifacts"))
             .context("lab: starting the artifact server")?;
+        // As image servers do: a checksum beside each artifact, which a deploy verifies.
+        artifacts.set_publish_sha256(true);
         state.engine = Some(engine.endpoint.clone());
         state.set(
             "upstream",

@@ -4,11 +4,14 @@
 # could get it wrong: stackrc not sourced, an `-e` environment file, the
 # --networks-file, instackenv.json or an overcloud image file that does not
 # exist (relative paths resolve in the work dir, where a deploy uploads its
-# files). `overcloud deploy` fails when the fail file exists (its text is
-# what `stack failures list` shows), else writes overcloudrc. It deploys nothing.
+# files). `overcloud deploy` first sleeps as many seconds as the slow file
+# says (writing its PID to <slow file>.started), then fails when the fail file
+# exists (its text is what `stack failures list` shows), else writes
+# overcloudrc. It deploys nothing.
 CALLS=@CALLS@
 WORK_DIR=@WORK_DIR@
 FAIL_FILE=@FAIL_FILE@
+SLOW_FILE=@SLOW_FILE@
 
 json_string() {
   local s=$1
@@ -79,6 +82,10 @@ case "$1 $2 $3" in
     grep -q '"nodes"' "$f" 2>/dev/null || { echo "openstack: no nodes in $f" >&2; exit 1; }
     ;;
   "overcloud deploy --templates"*)
+    if [[ -f $SLOW_FILE ]]; then
+      echo "$$" > "$SLOW_FILE.started"
+      sleep "$(cat "$SLOW_FILE")"
+    fi
     if [[ -f $FAIL_FILE ]]; then
       echo "Stack overcloud CREATE_FAILED" >&2
       exit 1

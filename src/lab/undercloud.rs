@@ -119,6 +119,12 @@ impl Undercloud {
         self.root.join("fail_deploy")
     }
 
+    /// While this file exists, `openstack overcloud deploy` first sleeps as
+    /// many seconds as it holds and writes its PID to `<this>.started`.
+    pub fn slow_file(&self) -> PathBuf {
+        self.root.join("slow_deploy")
+    }
+
     /// One JSON array (argv) per line, appended by the stand-in.
     pub fn calls_file(&self) -> PathBuf {
         self.root.join("openstack_calls.jsonl")
@@ -153,6 +159,10 @@ impl Undercloud {
             .replace(
                 "@FAIL_FILE@",
                 &shell_quote(&self.fail_file().display().to_string()),
+            )
+            .replace(
+                "@SLOW_FILE@",
+                &shell_quote(&self.slow_file().display().to_string()),
             );
         std::fs::create_dir_all(self.root.join("bin"))?;
         write_if_changed(&self.openstack(), &script, 0o755)

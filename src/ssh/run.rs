@@ -103,17 +103,38 @@ fn log_line(host: &str, stream: &'static str, line: &[u8]) {
 }
 
 /// The command line sent: wrapped in `timeout` when one is set, so the
-/// remote process dies with the deadline instead of lingering.
-fn remote_line(cmd: &RemoteCommand) -> String {
-    match cmd.timeout {
+/// remote process dies with the deadline instead of lingering; and, when
+/// the command takes no input, tied to the channel (see [`TIED`]).
+fn remote_line(cmd: &RemoteCommand, tied: bool) -> String {
+    let line = match cmd.timeout {
         Some(t) => format!(
             "timeout --kill-after=5 {:.3} sh -c {}",
             t.as_secs_f64(),
             shell_escape::unix::escape(cmd.command.as_str().into())
         ),
         None => cmd.command.clone(),
+    };
+    if !tied {
+        return line;
     }
+    format!(
+        "sh -c {} apex-run {}",
+        shell_escape::unix::escape(TIED.into()),
+        shell_escape::unix::escape(line.into())
+    )
 }
+
+/// Without a pty a remote command outlives the channel that started it: a
+/// Ctrl-C or a killed apex would leave it running. So a command that takes
+/// no input runs in its own session while a watchdog reads the channel's
+/// stdin, which apex keeps open and never writes: when the channel goes
+/// (apex interrupted, killed, or the connection lost) the watchdog reads
+/// EOF and stops the command's whole process group (TERM, then KILL after
+/// 5 s). The command's exit status is passed through.
+const TIED: &str = "exec 3<&0; \
+    setsid sh -c \"$1\" </dev/null & p=$!; \
+    ( while read -r _; do :; done; kill -TERM -- -$p 2>/dev/null; sleep 5; kill -KILL -- -$p 2>/dev/null ) <&3 >/dev/null 2>&1 & w=$!; \
+    exec 3<&-; wait $p; s=$?; kill $w 2>/dev/null; exit $s";
 
 /// Feeds `input` to the remote stdin; a remote that stops reading early
 /// (exits) is not an error here, its exit status tells.
@@ -209,24 +230,24 @@ async fn execute(
     input: Option<Box<dyn AsyncRead + Send + Unpin + '_>>,
 ) -> Result<CommandOutput, Exit> {
     let io = |what: &str, e: &dyn std::fmt::Display| Exit::Io(format!("{what}: {e}"));
+    // Without input, stdin stays open (never written) until the command
+    // ends: the remote watchdog of [`TIED`] stops it when the channel goes.
+    let tied = input.is_none() && cmd.stdin.is_none();
     let mut child = conn
         .session
-        .raw_command(remote_line(cmd))
-        .stdin(if input.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
+        .raw_command(remote_line(cmd, tied))
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .await
         .map_err(|e| io("cannot open a channel", &e))?;
-    let (stdin, stdout, stderr) = (
+    let (mut stdin, stdout, stderr) = (
         child.stdin().take(),
         child.stdout().take(),
         child.stderr().take(),
     );
+    let held = if tied { stdin.take() } else { None };
     let (Some(stdout), Some(stderr)) = (stdout, stderr) else {
         return Err(io("channel", &"no output pipes"));
     };
@@ -241,7 +262,9 @@ async fn execute(
         out.map_err(|e| io("reading stdout", &e))?,
         err.map_err(|e| io("reading stderr", &e))?,
     );
-    let status = match child.wait().await {
+    let waited = child.wait().await;
+    drop(held);
+    let status = match waited {
         Ok(s) => s.code().unwrap_or(255),
         Err(openssh::Error::RemoteProcessTerminated | openssh::Error::Disconnected) => {
             return Err(Exit::Terminated(CommandOutput {
