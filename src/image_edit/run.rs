@@ -200,7 +200,9 @@ fn open_target(root: &OwnedFd, rel: &str) -> anyhow::Result<OwnedFd> {
         Ok(fd) => Ok(fd),
         Err(Errno::NOENT) => {
             mkdir_p(root, Path::new(rel))?;
-            Ok(open()?)
+            open().with_context(|| {
+                format!("/{rel} in the image leads nowhere (a symlink to a missing directory?)")
+            })
         }
         Err(e) => bail!("cannot open /{rel} in the image: {e}"),
     }
@@ -520,4 +522,114 @@ fn exec(root: &Path, command: &str, timeout: Duration) -> anyhow::Result<()> {
         "ran in the image"
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tmpfs standing for a mounted image root; unmounted on drop.
+    struct Tmpfs(tempfile::TempDir);
+
+    impl Tmpfs {
+        fn new() -> Self {
+            assert!(
+                rustix::process::geteuid().is_root(),
+                "image run tests need root (mounts)"
+            );
+            let dir = tempfile::Builder::new()
+                .prefix("apex-run-test-")
+                .tempdir()
+                .unwrap();
+            rustix::mount::mount("tmpfs", dir.path(), "tmpfs", MountFlags::empty(), None).unwrap();
+            std::fs::create_dir(dir.path().join("etc")).unwrap();
+            Tmpfs(dir)
+        }
+
+        fn root(&self) -> PathBuf {
+            std::fs::canonicalize(self.0.path()).unwrap()
+        }
+    }
+
+    impl Drop for Tmpfs {
+        fn drop(&mut self) {
+            let _ = rustix::mount::unmount(self.0.path(), UnmountFlags::DETACH);
+        }
+    }
+
+    #[test]
+    fn a_panic_during_a_run_still_undoes_the_binds_and_the_lent_resolv_conf() {
+        let fs = Tmpfs::new();
+        let root = fs.root();
+        let lent = Path::new("/etc/resolv.conf").is_file();
+        let r = std::panic::catch_unwind(|| {
+            let mut env = RunEnv {
+                root: root.clone(),
+                resolv: None,
+                released: false,
+            };
+            env.prepare().unwrap();
+            let mounted: Vec<_> = mounts_below(&root).unwrap();
+            assert_eq!(
+                mounted,
+                ["proc", "sys", "dev", "dev/pts"].map(|t| root.join(t)),
+            );
+            assert_eq!(root.join("etc/resolv.conf").is_file(), lent);
+            panic!("boom while the binds are in place");
+        });
+        assert!(r.is_err());
+        assert_eq!(mounts_below(&root).unwrap(), Vec::<PathBuf>::new());
+        assert!(!root.join("etc/resolv.conf").exists());
+    }
+
+    #[test]
+    fn an_image_resolv_conf_is_kept_and_a_symlinked_proc_stays_inside() {
+        let fs = Tmpfs::new();
+        let root = fs.root();
+        std::fs::write(root.join("etc/resolv.conf"), "nameserver 192.0.2.53\n").unwrap();
+        // The image's /proc names a host path: the bind must land in the image,
+        // and where the image lacks that path, nothing is mounted at all.
+        let host_side = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(host_side.path(), root.join("proc")).unwrap();
+        let mut env = RunEnv {
+            root: root.clone(),
+            resolv: None,
+            released: false,
+        };
+        let err = format!("{:#}", env.prepare().unwrap_err());
+        assert!(
+            err.contains("cannot bind /proc into the image at /proc"),
+            "{err}"
+        );
+        env.release().unwrap();
+        assert_eq!(mounts_below(&root).unwrap(), Vec::<PathBuf>::new());
+        let inside = root.join(host_side.path().strip_prefix("/").unwrap());
+        std::fs::create_dir_all(&inside).unwrap();
+        let mut env = RunEnv {
+            root: root.clone(),
+            resolv: None,
+            released: false,
+        };
+        env.prepare().unwrap();
+        assert!(mounts_below(&root).unwrap().contains(&inside));
+        assert!(
+            std::fs::read_dir(host_side.path())
+                .unwrap()
+                .next()
+                .is_none(),
+            "the bind went over the host path"
+        );
+        env.release().unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/resolv.conf")).unwrap(),
+            "nameserver 192.0.2.53\n"
+        );
+        assert_eq!(mounts_below(&root).unwrap(), Vec::<PathBuf>::new());
+    }
+
+    #[test]
+    fn mountinfo_escapes_are_decoded() {
+        assert_eq!(unescape_mountinfo(r"/tmp/a\040b\134c"), b"/tmp/a b\\c");
+        assert_eq!(unescape_mountinfo(r"/x\04"), b"/x\\04");
+    }
 }
