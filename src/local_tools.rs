@@ -1,4 +1,4 @@
-//! Running local programs (qemu-img, virt-customize, ssh-keygen, openssl, ...)
+//! Running local programs (qemu-img, mkfs.ext4, ssh-keygen, openssl, ...)
 //! with errors that name the tool, the package and the tail of its stderr.
 //! Shared by image editing, SSH and the lab.
 

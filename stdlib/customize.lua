@@ -46,10 +46,28 @@ local function customization_file(ctx, name)
   return a and a.path
 end
 
+--- The shell line that installs `arg`'s packages (separated by commas or
+--- spaces, as virt-customize --install takes them) with the image's own
+--- package manager: yum when the image has /usr/bin/yum, else dnf, else it
+--- fails naming what it looked for. Nil when `arg` names no package.
+---@param arg string
+---@return string?
+function M.install_command(arg)
+  local pkgs = {}
+  for p in arg:gmatch("[^,%s]+") do pkgs[#pkgs + 1] = util.shell_quote(p) end
+  if #pkgs == 0 then return nil end
+  local list = table.concat(pkgs, " ")
+  return string.format("if [ -x /usr/bin/yum ]; then /usr/bin/yum -y install %s; "
+    .. "elif [ -x /usr/bin/dnf ]; then /usr/bin/dnf -y install %s; "
+    .. "else echo 'cannot install %s: the image has neither /usr/bin/yum nor /usr/bin/dnf' >&2; exit 127; fi",
+    list, list, (list:gsub("'", "")))
+end
+
 --- Translates the overcloud customization list into customize_image
---- operations: file ops (upload, remove, unpack, patch) always; install/run ops
---- only when virt-customize is installed, else they are recorded as skipped
---- with the reason. A `remove` goes with the upload/unpack of the same
+--- operations, in their order: file ops (upload, remove, unpack, patch) and
+--- run ops (`run-command` as it is, `install` through the image's package
+--- manager: M.install_command); what cannot be translated is recorded as
+--- skipped with the reason. A `remove` goes with the upload/unpack of the same
 --- reason: when that is left out (its file is missing), so is the remove, and
 --- the image keeps what it has. Called when step 3 runs (step 1's artifacts
 --- are known).
@@ -57,7 +75,6 @@ end
 ---@param list apex.Customization[]
 ---@return apex.ImageOp[] ops, {op: string, arg: string, why: string}[] skipped
 function M.image_ops(ctx, list)
-  local virt = M.have_program("virt-customize")
   local ops, skipped = core.array(), core.array()
   local function skip(c, why)
     skipped[#skipped + 1] = { op = c.op, arg = c.arg, reason = c.reason, why = why }
@@ -70,12 +87,18 @@ function M.image_ops(ctx, list)
   end
   for _, c in ipairs(list) do
     local file, dest = M.file_and_dest(c.arg)
-    if c.op == "install" or c.op == "run-command" then
-      if virt then
-        local cmd = c.op == "install" and ("yum -y install " .. c.arg) or c.arg
+    if c.op == "install" then
+      local cmd = M.install_command(c.arg)
+      if cmd then
         ops[#ops + 1] = { op = "run", command = cmd }
       else
-        skip(c, "needs virt-customize (Debian package libguestfs-tools), which is not installed")
+        skip(c, "names no package")
+      end
+    elseif c.op == "run-command" then
+      if c.arg:match("%S") then
+        ops[#ops + 1] = { op = "run", command = c.arg }
+      else
+        skip(c, "empty command")
       end
     elseif c.op == "remove" then
       if unplaced[c.reason] then

@@ -1242,31 +1242,396 @@ fn image_files_are_patched_with_a_multi_file_diff_or_not_at_all() {
     no_loop_device_uses(dir.path());
 }
 
-#[test]
-fn image_run_operations_need_virt_customize() {
-    assert!(
-        apex::local_tools::which("virt-customize").is_none(),
-        "this lab check expects virt-customize absent (it is not in tests/lab/install.sh)"
+/// The lab's overcloud image (busybox userland, recording yum stand-in).
+fn make_lab_image(dir: &Path) -> PathBuf {
+    require_tool("mkfs.ext4", "e2fsprogs");
+    require_tool("qemu-img", "qemu-utils");
+    let qcow = dir.join("overcloud-full.qcow2");
+    apex::lab::artifact_files::make_overcloud_qcow2(&qcow).expect("lab overcloud image");
+    qcow
+}
+
+/// Mount points at or below `dir` in this process's mount namespace.
+fn mounts_under(dir: &Path) -> Vec<String> {
+    let dir = std::fs::canonicalize(dir).unwrap();
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .filter(|m| Path::new(m).starts_with(&dir))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Processes whose root directory is below `dir` (chrooted into an image there).
+fn processes_rooted_under(dir: &Path) -> Vec<String> {
+    let dir = std::fs::canonicalize(dir).unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().parse::<u32>().is_ok())
+        .filter(|e| std::fs::read_link(e.path().join("root")).is_ok_and(|r| r.starts_with(&dir)))
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Nothing of a customization is left: no mount below `dir`, no loop device
+/// on the image or on a work copy beside it, no process chrooted there.
+fn nothing_left(dir: &Path, image: &Path) {
+    assert_eq!(
+        mounts_under(dir),
+        Vec::<String>::new(),
+        "mounts left behind"
     );
+    assert_eq!(
+        sh(&format!("losetup -j {}", image.display())).trim(),
+        "",
+        "loop device on the image"
+    );
+    let canon = std::fs::canonicalize(dir).unwrap().display().to_string();
+    let all = sh("losetup -a");
+    assert!(
+        !all.lines().any(|l| l.contains(&canon)),
+        "loop device on a work copy:\n{all}"
+    );
+    no_loop_device_uses(dir);
+    assert_eq!(
+        processes_rooted_under(dir),
+        Vec::<String>::new(),
+        "processes left running in the image"
+    );
+}
+
+fn customize_json(
+    image: &Path,
+    ops: serde_json::Value,
+) -> anyhow::Result<apex::image_edit::CustomizeReport> {
+    apex::image_edit::customize_image(
+        &serde_json::from_value(serde_json::json!({"image": image, "ops": ops})).unwrap(),
+    )
+}
+
+#[test]
+fn lab_overcloud_image_is_reproducible_and_has_a_userland() {
     let dir = tempfile::tempdir().unwrap();
-    let image = make_qcow2(dir.path());
-    let before = sh(&format!("sha256sum {}", image.display()));
-    let opts = serde_json::from_value::<apex::image_edit::CustomizeOpts>(serde_json::json!({
-        "image": image,
-        "ops": [{"op": "mkdir", "path": "/x"}, {"op": "run", "command": "systemctl enable chronyd"}]
-    }))
+    let a = make_lab_image(dir.path());
+    let b = dir.path().join("again.qcow2");
+    std::thread::sleep(Duration::from_millis(1100));
+    apex::lab::artifact_files::make_overcloud_qcow2(&b).unwrap();
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "the lab's overcloud image differs from one build to the next"
+    );
+    with_mounted_copy(&a, |root| {
+        assert!(root.join("bin/busybox").is_file());
+        for applet in ["sh", "echo", "cat", "mkdir", "ls", "rm"] {
+            assert_eq!(
+                std::fs::read_link(root.join("bin").join(applet)).unwrap(),
+                Path::new("busybox"),
+                "{applet}"
+            );
+        }
+        let yum = std::fs::metadata(root.join("usr/bin/yum")).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&yum.permissions()) & 0o777,
+            0o755
+        );
+        for d in ["proc", "sys", "dev"] {
+            assert!(root.join(d).is_dir(), "/{d}");
+        }
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/puppet/modules/tripleo/manifests/init.pp"))
+                .unwrap(),
+            apex::lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT
+        );
+    });
+}
+
+#[test]
+fn image_run_operations_run_chrooted_in_order_with_file_ops() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = make_lab_image(dir.path());
+    let host_marker = Path::new("/dev/apex-run-test-marker");
+    let r = customize_json(
+        &image,
+        serde_json::json!([
+            {"op": "write", "path": "/etc/greeting", "content": "hello\n"},
+            {"op": "run", "command": concat!(
+                "set -e; cat /etc/greeting > /root/seen; ",
+                "echo \"$PATH|$HOME|$LANG|$(pwd)\" > /root/env; ",
+                "env | sort > /root/environ; ",
+                "cat > /root/stdin; ",
+                "test -r /proc/self/status && echo proc >> /root/seen; ",
+                "test -c /dev/null && echo dev-null >> /root/seen; ",
+                "test -d /dev/pts && echo pts >> /root/seen; ",
+                "test -d /sys/class && echo sys >> /root/seen; ",
+                "if test -f /etc/resolv.conf; then echo resolv >> /root/seen; fi; ",
+                "touch /dev/apex-run-test-marker 2>/dev/null || echo dev-read-only >> /root/seen; ",
+                // The same value back: harmless should the bind be writable.
+                "cat /proc/sys/kernel/hostname > /root/hostname; ",
+                "cat /root/hostname > /proc/sys/kernel/hostname 2>/dev/null || echo proc-read-only >> /root/seen; ",
+                "chmod \"$(stat -c %a /dev/pts/ptmx)\" /dev/pts/ptmx 2>/dev/null || echo pts-read-only >> /root/seen; ",
+                "cat /sys/class/mem/null/dev > /dev/null; echo x > /dev/null && echo dev-writable-nodes >> /root/seen; ",
+                "echo to-the-log"
+            )},
+            {"op": "write", "path": "/etc/later", "content": "later\n"},
+            {"op": "run", "command": "cat /etc/later >> /root/seen", "timeout": 60},
+        ]),
+    )
     .unwrap();
+    assert_eq!(r.applied.len(), 4);
+    assert_eq!(r.format, "qcow2");
+    nothing_left(dir.path(), &image);
+    assert!(!host_marker.exists(), "the run wrote into the host's /dev");
+    let host_has_resolv = Path::new("/etc/resolv.conf").is_file();
+    with_mounted_copy(&image, |root| {
+        let mut want = "hello\nproc\ndev-null\npts\nsys\n".to_string();
+        if host_has_resolv {
+            want.push_str("resolv\n");
+        }
+        want.push_str("dev-read-only\nproc-read-only\npts-read-only\ndev-writable-nodes\nlater\n");
+        assert_eq!(
+            std::fs::read_to_string(root.join("root/seen")).unwrap(),
+            want
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("root/env")).unwrap(),
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin|/root|C|/\n"
+        );
+        let environ = std::fs::read_to_string(root.join("root/environ")).unwrap();
+        for line in environ.lines() {
+            let name = line.split('=').next().unwrap();
+            assert!(
+                ["PATH", "HOME", "LANG", "PWD", "SHLVL", "_"].contains(&name),
+                "unexpected variable in the command's environment: {line}\n{environ}"
+            );
+        }
+        assert_eq!(
+            std::fs::read(root.join("root/stdin")).unwrap(),
+            b"",
+            "stdin is not closed"
+        );
+        assert!(
+            std::fs::symlink_metadata(root.join("etc/resolv.conf")).is_err(),
+            "the lent resolv.conf stayed in the image"
+        );
+    });
+}
+
+#[test]
+fn image_run_failure_reports_its_output_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = make_lab_image(dir.path());
+    let before = sh(&format!("sha256sum {}", image.display()));
+    let err = customize_json(
+        &image,
+        serde_json::json!([
+            {"op": "write", "path": "/etc/motd", "content": "x"},
+            {"op": "run", "command": "echo first-line; i=0; while [ $i -lt 30 ]; do echo line-$i; i=$((i+1)); done; echo oops >&2; exit 3"},
+            {"op": "write", "path": "/etc/never", "content": "x"},
+        ]),
+    )
+    .unwrap_err();
+    let err = format!("{err:#}");
+    assert!(err.contains("operation 2"), "{err}");
+    assert!(err.contains("exit status 3"), "{err}");
+    assert!(
+        err.contains("echo first-line;"),
+        "the command is named: {err}"
+    );
+    assert!(
+        err.contains("line-29\noops"),
+        "the tail of the output: {err}"
+    );
+    assert!(!err.contains("first-line\n"), "only the tail: {err}");
+    assert_eq!(
+        sh(&format!("sha256sum {}", image.display())),
+        before,
+        "failed run changed the image"
+    );
+    nothing_left(dir.path(), &image);
+
+    // Killed by a signal, and a missing program: same cleanup.
     let err = format!(
         "{:#}",
-        apex::image_edit::customize_image(&opts).unwrap_err()
+        customize_json(
+            &image,
+            serde_json::json!([{"op": "run", "command": "echo dying; kill -9 $$"}])
+        )
+        .unwrap_err()
     );
     assert!(
-        err.contains("operation 2")
-            && err.contains("systemctl enable chronyd")
-            && err.contains("virt-customize"),
+        err.contains("killed by signal 9") && err.contains("dying"),
         "{err}"
     );
+    nothing_left(dir.path(), &image);
+    let err = format!(
+        "{:#}",
+        customize_json(
+            &image,
+            serde_json::json!([{"op": "run", "command": "no-such-program --x"}])
+        )
+        .unwrap_err()
+    );
+    assert!(
+        err.contains("exit status 127") && err.contains("no-such-program"),
+        "{err}"
+    );
+    nothing_left(dir.path(), &image);
+
+    // An image without a shell says so.
+    let bare = tempfile::tempdir().unwrap();
+    let bare_image = make_qcow2(bare.path());
+    let err = format!(
+        "{:#}",
+        customize_json(
+            &bare_image,
+            serde_json::json!([{"op": "run", "command": "true"}])
+        )
+        .unwrap_err()
+    );
+    assert!(err.contains("the image has no /bin/sh"), "{err}");
+    nothing_left(bare.path(), &bare_image);
     assert_eq!(sh(&format!("sha256sum {}", image.display())), before);
+}
+
+#[test]
+fn image_run_timeout_kills_the_command_tree_and_leftovers_are_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = make_lab_image(dir.path());
+    let started = Instant::now();
+    let err = format!(
+        "{:#}",
+        customize_json(
+            &image,
+            serde_json::json!([{"op": "run", "command": "sleep 300 & echo started; sleep 300", "timeout": 1}])
+        )
+        .unwrap_err()
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(60),
+        "the timeout did not stop it"
+    );
+    assert!(
+        err.contains("did not finish within 1s") && err.contains("started"),
+        "{err}"
+    );
+    nothing_left(dir.path(), &image);
+
+    // A daemon that left the command's process group is still found (by its
+    // root) and killed; the run itself succeeds.
+    customize_json(
+        &image,
+        serde_json::json!([{"op": "run", "command": "setsid sleep 300 </dev/null >/dev/null 2>&1 & echo spawned > /root/daemon"}]),
+    )
+    .unwrap();
+    nothing_left(dir.path(), &image);
+    with_mounted_copy(&image, |root| {
+        assert_eq!(
+            std::fs::read_to_string(root.join("root/daemon")).unwrap(),
+            "spawned\n"
+        );
+    });
+}
+
+#[test]
+fn lua_install_and_run_go_through_the_images_own_package_manager() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = make_lab_image(dir.path());
+    let script = dir.path().join("customize.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r##"
+            local core = require("apex.core")
+            local customize = require("apex.customize")
+            local ops, skipped = customize.image_ops({{ tmp_dir = "/nonexistent", files = {{}} }}, {{
+              {{ op = "install", arg = "java-1.8.0-openjdk,tcpdump", reason = "odl" }},
+              {{ op = "run-command", arg = "echo ran > /root/ran; echo run-output-line", reason = "r" }},
+            }})
+            assert(#ops == 2 and #skipped == 0)
+            local r = core.customize_image({{ image = {image:?}, ops = ops }})
+            assert(#r.applied == 2, #r.applied)
+            -- Without yum, dnf; without either, an error naming both.
+            local dnf = "#!/bin/sh\necho \"$@\" > /root/dnf-args\n"
+            core.customize_image({{ image = {image:?}, ops = {{
+              {{ op = "remove", path = "/usr/bin/yum" }},
+              {{ op = "write", path = "/usr/bin/dnf", content = dnf, mode = 493 }},
+              {{ op = "run", command = customize.install_command("vim") }},
+            }} }})
+            local ok, e = pcall(core.customize_image, {{ image = {image:?}, ops = {{
+              {{ op = "remove", path = "/usr/bin/dnf" }},
+              {{ op = "run", command = customize.install_command("vim") }},
+            }} }})
+            assert(not ok, "install without a package manager succeeded")
+            e = tostring(e)
+            assert(e:find("customize_image", 1, true) and e:find("neither /usr/bin/yum nor /usr/bin/dnf", 1, true)
+              and e:find("exit status 127", 1, true), e)
+            "##,
+            image = image.display().to_string()
+        ),
+    )
+    .unwrap();
+    let log_file = dir.path().join("apex.log");
+    let out = apex_with_tmp(dir.path())
+        .arg("--log-file")
+        .arg(&log_file)
+        .arg("run")
+        .arg(&script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "apex run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(&log_file).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("apex::image_edit::output") && l.contains("run-output-line")),
+        "the command's output is not in the log:\n{log}"
+    );
+    nothing_left(dir.path(), &image);
+    with_mounted_copy(&image, |root| {
+        assert_eq!(
+            std::fs::read_to_string(root.join("var/log/apex-lab-yum.log")).unwrap(),
+            "-y install java-1.8.0-openjdk tcpdump\n"
+        );
+        for p in ["java-1.8.0-openjdk", "tcpdump"] {
+            assert!(
+                root.join("usr/share/apex-lab-packages").join(p).is_file(),
+                "{p}"
+            );
+        }
+        assert_eq!(
+            std::fs::read_to_string(root.join("root/ran")).unwrap(),
+            "ran\n"
+        );
+        assert_eq!(
+            std::fs::read_to_string(root.join("root/dnf-args")).unwrap(),
+            "-y install vim\n"
+        );
+    });
+
+    // A package yum cannot find fails the customization with yum's words.
+    let err = format!(
+        "{:#}",
+        customize_json(
+            &make_lab_image(&{
+                let d = dir.path().join("fresh");
+                std::fs::create_dir(&d).unwrap();
+                d
+            }),
+            serde_json::json!([{"op": "run", "command": "yum -y install apex-lab-missing-pkg"}])
+        )
+        .unwrap_err()
+    );
+    assert!(
+        err.contains("exit status 1") && err.contains("No package apex-lab-missing-pkg available."),
+        "{err}"
+    );
+    nothing_left(dir.path(), &image);
 }
 
 #[test]

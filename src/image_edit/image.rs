@@ -1,8 +1,10 @@
-//! The image pipeline: convert to raw, loop-attach, mount, apply, unmount,
-//! convert back. Guards undo mounts and loop devices on every exit path.
+//! The image pipeline: convert to raw, loop-attach, mount, apply (file ops
+//! and run ops in their order), unmount, convert back. Guards undo mounts and
+//! loop devices on every exit path.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use rustix::io::Errno;
@@ -11,7 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::ops::{Op, apply_file_op};
 use super::partitions::read_partitions;
-use crate::local_tools::{run, which};
+use super::run::{DEFAULT_TIMEOUT, run_in_image};
+use crate::local_tools::run;
 use crate::loopdev::TempLoop;
 use crate::progress::{Progress, Unit};
 
@@ -108,8 +111,10 @@ fn filesystem_range(raw: &Path, partition: Option<u32>) -> anyhow::Result<Option
     }
 }
 
-fn mount(device: &Path, fstype: Option<&str>) -> anyhow::Result<(Mounted, String)> {
-    let dir = tempfile::Builder::new().prefix("apex-image-").tempdir()?;
+/// Mounts `device` on a new directory in `work` (the work directory beside
+/// the output, so every mount of a customization lives below it).
+fn mount(device: &Path, fstype: Option<&str>, work: &Path) -> anyhow::Result<(Mounted, String)> {
+    let dir = tempfile::Builder::new().prefix("root-").tempdir_in(work)?;
     let candidates = match fstype {
         Some(f) => vec![f.to_string()],
         None => block_filesystems(),
@@ -151,20 +156,31 @@ fn convert(from: &Path, to: &Path, format: &str) -> anyhow::Result<()> {
     run(cmd, "qemu-utils").map(drop)
 }
 
-/// Applies a run of file operations through one loop mount.
+/// Applies the operations in order through one loop mount: file operations
+/// inside the mounted root, `run` chrooted into it.
 fn apply_mounted(
     raw: &Path,
+    work: &Path,
     ops: &[(usize, &Op)],
     o: &CustomizeOpts,
     progress: &mut Progress,
 ) -> anyhow::Result<()> {
     let lo = TempLoop::attach(raw, filesystem_range(raw, o.partition)?)?;
     let device = lo.device().to_path_buf();
-    let (mut mounted, fs) = mount(&device, o.fstype.as_deref())?;
+    // Declared after the loop device: dropped (unmounted) before it is detached.
+    let (mut mounted, fs) = mount(&device, o.fstype.as_deref(), work)?;
     tracing::info!(device = %device.display(), fstype = %fs, "image mounted");
     for (i, op) in ops {
         tracing::info!("image op {}: {}", i + 1, op.describe());
-        apply_file_op(mounted.dir.path(), op).with_context(|| format!("operation {}", i + 1))?;
+        match op {
+            Op::Run { command, timeout } => run_in_image(
+                mounted.dir.path(),
+                command,
+                timeout.map_or(DEFAULT_TIMEOUT, Duration::from_secs),
+            ),
+            _ => apply_file_op(mounted.dir.path(), op),
+        }
+        .with_context(|| format!("operation {}", i + 1))?;
         progress.inc(1);
     }
     rustix::fs::sync();
@@ -172,40 +188,14 @@ fn apply_mounted(
     lo.detach()
 }
 
-/// Runs program operations through virt-customize (libguestfs boots an appliance).
-fn apply_virt_customize(
-    raw: &Path,
-    ops: &[(usize, &Op)],
-    progress: &mut Progress,
-) -> anyhow::Result<()> {
-    let mut cmd = Command::new("virt-customize");
-    cmd.args(["--format", "raw", "-a"]).arg(raw);
-    for (_, op) in ops {
-        if let Op::Run { command } = op {
-            cmd.args(["--run-command", command]);
-        }
-    }
-    run(cmd, "libguestfs-tools")?;
-    progress.inc(ops.len() as u64);
-    Ok(())
-}
-
-/// Applies `ops` in order to a qcow2 or raw image, without libguestfs for file
-/// operations. The image is edited as a raw copy next to the output and
-/// renamed into place only when every operation succeeded.
+/// Applies `ops` in order to a qcow2 or raw image, without libguestfs. The
+/// image is edited as a raw copy in a work directory next to the output (the
+/// mount point is there too) and renamed into place only when every
+/// operation succeeded.
 pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
     for (i, op) in o.ops.iter().enumerate() {
         op.validate()
             .with_context(|| format!("operation {} ({})", i + 1, op.describe()))?;
-    }
-    if let Some((i, op)) = o.ops.iter().enumerate().find(|(_, op)| op.needs_programs())
-        && which("virt-customize").is_none()
-    {
-        bail!(
-            "operation {} ({}) runs programs inside the image and needs virt-customize, which is not installed (Debian package libguestfs-tools)",
-            i + 1,
-            op.describe()
-        );
     }
     if !o.image.is_file() {
         bail!("image {} does not exist", o.image.display());
@@ -234,12 +224,8 @@ pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
         Unit::Items,
     );
     let indexed: Vec<(usize, &Op)> = o.ops.iter().enumerate().collect();
-    for batch in indexed.chunk_by(|a, b| a.1.needs_programs() == b.1.needs_programs()) {
-        if batch[0].1.needs_programs() {
-            apply_virt_customize(&raw, batch, &mut progress)?;
-        } else {
-            apply_mounted(&raw, batch, o, &mut progress)?;
-        }
+    if !indexed.is_empty() {
+        apply_mounted(&raw, work.path(), &indexed, o, &mut progress)?;
     }
 
     let result = if format == "raw" {

@@ -1,5 +1,5 @@
-//! Overcloud image customization: file operations applied to a qcow2/raw
-//! image through a loop mount.
+//! Overcloud image customization: file operations and shell commands
+//! applied to a qcow2/raw image through a loop mount.
 //!
 //! Plan mode writes the list of operations (e.g. the Ceph plugin's sparse
 //! `/srv/data.img` and its loop unit); this module applies them without
@@ -7,17 +7,19 @@
 //! whole image, or the byte range of one partition read from its MBR/GPT),
 //! mount, write files inside the mounted root (paths resolved with
 //! `RESOLVE_IN_ROOT` so the image's symlinks cannot reach the host),
-//! unmount, convert back. Only operations that execute programs in the
-//! image go to `virt-customize`, and only when it is installed.
+//! run shell commands chrooted into it (`run`: the host's /proc, /sys, /dev
+//! bound in read-only, undone on every exit path), unmount, convert back.
 
 mod image;
 mod ops;
 mod partitions;
 mod patch;
+mod run;
 
 pub use image::{CustomizeOpts, CustomizeReport, customize_image};
 pub use ops::Op;
 pub use partitions::{Partition, read_partitions};
+pub use run::DEFAULT_TIMEOUT as DEFAULT_RUN_TIMEOUT;
 
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
@@ -33,7 +35,8 @@ const CLASSES: &str = "\
 ---@field mode? integer permission bits, e.g. 420 for 0644 (upload, write, mkdir)
 ---@field target? string symlink target (symlink)
 ---@field size? integer|string bytes or e.g. \"10G\" (truncate: a sparse file)
----@field command? string shell command run inside the image (run; needs virt-customize)
+---@field command? string shell command run inside the image with /bin/sh -c, chrooted (run)
+---@field timeout? integer seconds a run may take before it is killed with all it started (run; default 1800)
 
 ---@class apex.CustomizeImageOpts
 ---@field image string qcow2 or raw image, rewritten in place unless output is given
@@ -53,7 +56,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "customize_image",
-            doc: "Applies file operations (upload, write, mkdir, symlink, truncate, remove, unpack, patch) to a qcow2 or raw image through a loop mount; `run` operations go to virt-customize. The image is replaced only when every operation succeeded.",
+            doc: "Applies operations in order to a qcow2 or raw image through a loop mount: file operations (upload, write, mkdir, symlink, truncate, remove, unpack, patch) and `run` (a shell command chrooted into the image). The image is replaced only when every operation succeeded.",
             params: &[Param { name: "opts", ty: "apex.CustomizeImageOpts", doc: "" }],
             returns: "apex.CustomizeImageResult",
             is_async: true,

@@ -15,8 +15,8 @@ use serde::Deserialize;
 
 use crate::loopdev::ByteSize;
 
-/// One customization step. File operations are applied through a loop mount;
-/// `run` needs `virt-customize` (it executes programs inside the image).
+/// One customization step, applied in order inside the loop-mounted image:
+/// file operations through `RESOLVE_IN_ROOT`, `run` chrooted into it.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Op {
@@ -51,15 +51,16 @@ pub enum Op {
         dir: String,
         strip: Option<usize>,
     },
-    /// Runs a shell command inside the image (virt-customize --run-command).
-    Run { command: String },
+    /// Runs a shell command inside the image (`/bin/sh -c`, chrooted, like
+    /// virt-customize --run-command); killed with everything it started
+    /// after `timeout` seconds (default 30 minutes).
+    Run {
+        command: String,
+        timeout: Option<u64>,
+    },
 }
 
 impl Op {
-    pub fn needs_programs(&self) -> bool {
-        matches!(self, Op::Run { .. })
-    }
-
     /// A short description for logs and errors.
     pub fn describe(&self) -> String {
         match self {
@@ -71,7 +72,7 @@ impl Op {
             Op::Remove { path } => format!("remove {path}"),
             Op::Unpack { from, to } => format!("unpack {} into {to}", from.display()),
             Op::Patch { from, dir, .. } => format!("patch {} in {dir}", from.display()),
-            Op::Run { command } => format!("run `{command}`"),
+            Op::Run { command, .. } => format!("run `{command}`"),
         }
     }
 
@@ -102,9 +103,12 @@ impl Op {
                     bail!("symlink {path}: empty target");
                 }
             }
-            Op::Run { command } => {
+            Op::Run { command, timeout } => {
                 if command.trim().is_empty() {
                     bail!("run: empty command");
+                }
+                if *timeout == Some(0) {
+                    bail!("run: timeout must be at least 1 second");
                 }
             }
         }
@@ -135,7 +139,7 @@ pub(super) fn image_path(p: &str) -> anyhow::Result<PathBuf> {
 pub(super) const IN_ROOT: ResolveFlags = ResolveFlags::IN_ROOT.union(ResolveFlags::NO_MAGICLINKS);
 
 /// Opens directory `rel` inside `root`, creating missing components (mode 0755).
-fn mkdir_p(root: &OwnedFd, rel: &Path) -> anyhow::Result<OwnedFd> {
+pub(super) fn mkdir_p(root: &OwnedFd, rel: &Path) -> anyhow::Result<OwnedFd> {
     let mut dir = rustix::fs::openat2(
         root,
         ".",

@@ -1,6 +1,7 @@
 //! The files the lab's artifact server serves, as RDO publishes them:
 //! `overcloud-full.tar` (holding `overcloud-full.qcow2`, a small ext4 image
-//! made with mkfs.ext4 and qemu-img, plus kernel and initrd stand-ins) and
+//! made with mkfs.ext4 and qemu-img with a busybox userland and a recording
+//! `yum`, plus kernel and initrd stand-ins) and
 //! `ironic-python-agent.tar`; and, as an operator's artifact mirror would,
 //! `puppet-opendaylight-<branch>.tar` for each ODL release. Made once per lab
 //! dir and kept, so a re-served file keeps its content and its validators
@@ -19,7 +20,7 @@ pub const IPA_TAR: &str = "ironic-python-agent.tar";
 /// Size of the ext4 filesystem in the qcow2 (sparse; the qcow2 stays small).
 const IMAGE_SIZE: &str = "64M";
 /// Bumped when the served files change shape; a kept dir of another version is remade.
-const CONTENT_VERSION: &str = "3";
+const CONTENT_VERSION: &str = "4";
 /// The puppet-opendaylight branches served (`stable/<release>` as `stable-<release>`).
 pub const PUPPET_ODL_BRANCHES: &[&str] = &[
     "master",
@@ -96,13 +97,85 @@ fn make_overcloud_tar(dir: &Path) -> anyhow::Result<()> {
     let work = tempfile::Builder::new()
         .prefix("apex-lab-overcloud-")
         .tempdir_in(dir)?;
+    let qcow = work.path().join(OVERCLOUD_QCOW2);
+    make_overcloud_qcow2(&qcow)?;
+    let files = vec![
+        (OVERCLOUD_QCOW2.to_string(), std::fs::read(&qcow)?),
+        (
+            "overcloud-full.vmlinuz".to_string(),
+            b"apex lab kernel stand-in\n".to_vec(),
+        ),
+        (
+            "overcloud-full.initrd".to_string(),
+            b"apex lab initrd stand-in\n".to_vec(),
+        ),
+    ];
+    write_tar(&dir.join(OVERCLOUD_TAR), &files)
+}
+
+/// Where the lab's `yum` stand-in records each call (one line of arguments).
+pub const YUM_LOG: &str = "/var/log/apex-lab-yum.log";
+/// Where it marks a package installed: `<dir>/<package>`.
+pub const PACKAGES_DIR: &str = "/usr/share/apex-lab-packages";
+/// A package name the stand-in refuses, as yum does an unknown package.
+pub const MISSING_PACKAGE_PREFIX: &str = "apex-lab-missing";
+
+/// The image's `/usr/bin/yum`: records its arguments; `install PKG...` marks
+/// each package installed, except the missing ones, which fail like yum.
+fn yum_stand_in() -> String {
+    format!(
+        "#!/bin/sh\n\
+         # apex lab stand-in for yum: records each call; install marks packages installed.\n\
+         echo \"$@\" >> {YUM_LOG}\n\
+         install=\n\
+         for a in \"$@\"; do\n\
+         \x20 case \"$a\" in\n\
+         \x20   -*) ;;\n\
+         \x20   install) install=1 ;;\n\
+         \x20   {MISSING_PACKAGE_PREFIX}*) echo \"No package $a available.\" >&2; echo \"Error: Nothing to do\" >&2; exit 1 ;;\n\
+         \x20   *) if [ -n \"$install\" ]; then mkdir -p {PACKAGES_DIR} && echo \"$a\" > {PACKAGES_DIR}/\"$a\"; fi ;;\n\
+         \x20 esac\n\
+         done\n"
+    )
+}
+
+/// The lab's overcloud image: a small ext4 filesystem in qcow2 holding a
+/// busybox userland (`/bin/busybox`, its applets as symlinks: enough for a
+/// chroot to run `sh -c`), a recording `yum` stand-in, `/proc`, `/sys`,
+/// `/dev` to bind into, and the puppet modules a deploy swaps or patches.
+/// Reproducible: a fixed UUID, hash seed and time for every inode, so the
+/// same host (its busybox) makes the same bytes.
+pub fn make_overcloud_qcow2(qcow: &Path) -> anyhow::Result<()> {
+    let work = tempfile::Builder::new()
+        .prefix("apex-lab-overcloud-")
+        .tempdir_in(
+            qcow.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new(".")),
+        )?;
     let root = work.path().join("root");
-    std::fs::create_dir_all(root.join("etc"))?;
+    tar::Archive::new(super::images::busybox_rootfs()?.as_slice())
+        .unpack(&root)
+        .context("unpacking the busybox rootfs")?;
+    for d in [
+        "proc",
+        "sys",
+        "dev",
+        "run",
+        "var/log",
+        "usr/share",
+        "etc/yum.repos.d",
+    ] {
+        std::fs::create_dir_all(root.join(d))?;
+    }
     std::fs::write(root.join("etc/hostname"), "overcloud-full\n")?;
     std::fs::write(
         root.join("etc/os-release"),
         "NAME=\"CentOS Linux\"\nVERSION_ID=\"7\"\nID=\"centos\"\n",
     )?;
+    let yum = root.join("usr/bin/yum");
+    std::fs::write(&yum, yum_stand_in())?;
+    std::fs::set_permissions(&yum, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
     // The module the image ships, which an ODL deploy replaces.
     let module = root.join("etc/puppet/modules/opendaylight");
     std::fs::create_dir_all(module.join("manifests"))?;
@@ -117,32 +190,63 @@ fn make_overcloud_tar(dir: &Path) -> anyhow::Result<()> {
     let tripleo = root.join("etc/puppet/modules/tripleo/manifests");
     std::fs::create_dir_all(&tripleo)?;
     std::fs::write(tripleo.join("init.pp"), IMAGE_PUPPET_TRIPLEO_INIT)?;
+
     let raw = work.path().join("fs.raw");
     let mut mkfs = Command::new("mkfs.ext4");
-    mkfs.args(["-q", "-F", "-L", "img", "-d"])
+    mkfs.env("E2FSPROGS_FAKE_TIME", FIXED_TIME)
+        .args(["-q", "-F", "-L", "img", "-U", FS_UUID, "-E"])
+        .arg(format!("hash_seed={HASH_SEED}"))
+        .arg("-d")
         .arg(&root)
         .arg(&raw)
         .arg(IMAGE_SIZE);
     run(mkfs, "e2fsprogs")?;
-    let qcow = work.path().join(OVERCLOUD_QCOW2);
+    // mkfs copies each file's times from the staging tree (ctime and atime
+    // are the host's now): set them all to the fixed time.
+    let mut script = String::new();
+    let mut paths = vec![PathBuf::from("/")];
+    paths.extend(tree(&root, Path::new("/"))?);
+    for path in paths {
+        for field in ["atime", "ctime", "mtime", "crtime"] {
+            script.push_str(&format!(
+                "sif \"{}\" {field} {FIXED_TIME}\n",
+                path.display()
+            ));
+        }
+    }
+    let cmds = work.path().join("times.debugfs");
+    std::fs::write(&cmds, script)?;
+    let mut debugfs = Command::new("debugfs");
+    debugfs
+        .env("E2FSPROGS_FAKE_TIME", FIXED_TIME)
+        .arg("-w")
+        .arg("-f")
+        .arg(&cmds)
+        .arg(&raw);
+    run(debugfs, "e2fsprogs")?;
     let mut convert = Command::new("qemu-img");
-    convert
-        .args(["convert", "-O", "qcow2"])
-        .arg(&raw)
-        .arg(&qcow);
-    run(convert, "qemu-utils")?;
-    let files = vec![
-        (OVERCLOUD_QCOW2.to_string(), std::fs::read(&qcow)?),
-        (
-            "overcloud-full.vmlinuz".to_string(),
-            b"apex lab kernel stand-in\n".to_vec(),
-        ),
-        (
-            "overcloud-full.initrd".to_string(),
-            b"apex lab initrd stand-in\n".to_vec(),
-        ),
-    ];
-    write_tar(&dir.join(OVERCLOUD_TAR), &files)
+    convert.args(["convert", "-O", "qcow2"]).arg(&raw).arg(qcow);
+    run(convert, "qemu-utils").map(drop)
+}
+
+/// The lab image's fixed filesystem identity and time (2017-07-14).
+const FS_UUID: &str = "6a1b3c4d-0000-4000-8000-00000000a9e1";
+const HASH_SEED: &str = "6a1b3c4d-0000-4000-8000-00000000a9e2";
+const FIXED_TIME: &str = "1500000000";
+
+/// Every path below `dir` as seen from the image root `at`, sorted.
+fn tree(dir: &Path, at: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let path = at.join(e.file_name());
+        out.push(path.clone());
+        if e.file_type()?.is_dir() {
+            out.extend(tree(&e.path(), &path)?);
+        }
+    }
+    Ok(out)
 }
 
 /// Writes a tar of `files` via a temp file and rename (never half-written).

@@ -130,6 +130,23 @@ t.describe("apex.customize", function()
     assert(skipped2[1].op == "remove" and skipped2[1].why:find("goes with unpack gone.tar", 1, true), skipped2[1].why)
   end)
 
+  t.it("install and run-command become run ops in their place; install uses the image's yum, else dnf", function()
+    local actions = require("apex.customize")
+    local ops, skipped = actions.image_ops({ tmp_dir = "/tmp/x", files = {} }, {
+      { op = "run-command", arg = "echo a > /etc/a", reason = "r1" },
+      { op = "remove", arg = "/etc/b", reason = "r2" },
+      { op = "install", arg = "java-1.8.0-openjdk, tcpdump", reason = "r3" },
+      { op = "install", arg = " , ", reason = "r4" },
+    })
+    assert(#ops == 3 and #skipped == 1 and skipped[1].reason == "r4", #ops)
+    assert(ops[1].op == "run" and ops[1].command == "echo a > /etc/a")
+    assert(ops[2].op == "remove")
+    local cmd = ops[3].command
+    assert(ops[3].op == "run" and cmd:find("if [ -x /usr/bin/yum ]; then /usr/bin/yum -y install java-1.8.0-openjdk tcpdump;", 1, true), cmd)
+    assert(cmd:find("elif [ -x /usr/bin/dnf ]; then /usr/bin/dnf -y install java-1.8.0-openjdk tcpdump;", 1, true), cmd)
+    assert(cmd:find("neither /usr/bin/yum nor /usr/bin/dnf", 1, true) and cmd:find("exit 127", 1, true), cmd)
+  end)
+
   t.it("the loop device goes into the image as sparse file, unit and enable link", function()
     local actions = require("apex.customize")
     local ops = actions.loop_ops({ device = "/dev/loop3", backing_file = "/srv/data.img", size = "10G" })
