@@ -1676,3 +1676,59 @@ fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
     );
     assert_eq!(step(&state(&tmp), "run_deploy")["status"], "done");
 }
+
+#[test]
+fn a_foreign_image_under_the_apex_tag_is_rebuilt_not_trusted() {
+    let t = lab();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = "os-odl-nofeature-noha";
+    t.deploy_ok(&[scenario], tmp.path(), None);
+    let local = t.lab.local().host();
+    let repo = format!("{NS}/{PREFIX}opendaylight");
+    let ours = t
+        .digest(&local, &repo, "apex")
+        .expect("the rebuilt ODL image");
+    // Another deploy (another ODL version, another patch) rebuilt the tag:
+    // here, keystone's manifest (its blobs mounted) under opendaylight:apex.
+    let registry =
+        apex::registry::Registry::new(&local, &apex::registry::RegistrySettings::default())
+            .unwrap();
+    let keystone = format!("{NS}/{PREFIX}keystone");
+    let foreign =
+        t.rt.block_on(registry.manifest(&keystone, "current-tripleo"))
+            .unwrap()
+            .expect("keystone in the local registry");
+    let body: serde_json::Value = serde_json::from_slice(&foreign.bytes).unwrap();
+    let mut blobs = vec![body["config"]["digest"].as_str().unwrap().to_string()];
+    for l in body["layers"].as_array().unwrap() {
+        blobs.push(l["digest"].as_str().unwrap().to_string());
+    }
+    for b in &blobs {
+        t.rt.block_on(registry.mount_blob(&repo, b, &keystone))
+            .unwrap();
+    }
+    t.rt.block_on(registry.put_manifest(&repo, "apex", &foreign))
+        .unwrap();
+    assert_eq!(
+        t.digest(&local, &repo, "apex"),
+        Some(foreign.digest.clone())
+    );
+
+    t.deploy_ok(&[scenario], tmp.path(), None);
+    let now = t.digest(&local, &repo, "apex").unwrap();
+    assert_ne!(
+        now, foreign.digest,
+        "the foreign image was kept and deployed"
+    );
+    let st = state(tmp.path());
+    assert_eq!(
+        step(&st, "rebuild/opendaylight")["outputs"]["digest"],
+        now.as_str(),
+        "{st}"
+    );
+    let version = t.cat_in_image(&format!("{local}/{repo}:apex"), "/opt/opendaylight/VERSION");
+    assert!(
+        version.contains("neon"),
+        "{version:?} (the earlier digest was {ours})"
+    );
+}

@@ -436,6 +436,50 @@ async fn ssh_accept_new_records_the_key_then_enforces_it() {
     );
 }
 
+#[test]
+fn a_kept_master_is_not_reused_once_known_hosts_stops_vouching_for_the_host() {
+    let s = sshd();
+    let tmp = s.dir().join("tmp");
+    let script = s.dir().join("echo.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "assert(require('apex.core').run_ssh({{host = {}, command = 'echo ok'}}).stdout == 'ok\\n')",
+            lua_host_table(&s)
+        ),
+    )
+    .unwrap();
+    let run = || {
+        apex_with_tmp(&tmp)
+            .arg("run")
+            .arg(&script)
+            .output()
+            .unwrap()
+    };
+    let before = logins(&s);
+    assert!(run().status.success());
+    assert!(run().status.success());
+    assert_eq!(
+        logins(&s),
+        before + 1,
+        "the second run reuses the kept master"
+    );
+    // The operator removes the host's key: the kept master must not carry on.
+    let kh = s.known_hosts();
+    let original = std::fs::read_to_string(&kh).unwrap();
+    std::fs::write(&kh, "").unwrap();
+    let out = run();
+    assert!(
+        !out.status.success(),
+        "a kept master was used although known_hosts no longer has the host's key"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.to_lowercase().contains("host key"), "{err}");
+    std::fs::write(&kh, original).unwrap();
+    assert!(run().status.success());
+    assert_eq!(logins(&s), before + 2, "a new connection, checked again");
+}
+
 #[tokio::test]
 async fn ssh_refuses_a_changed_host_key() {
     let mut s = sshd();

@@ -99,10 +99,18 @@ local function mirror(ctx, list)
   })
 end
 
-local function has_tag(ctx, repo, tag)
-  local ok, r = pcall(core.registry_tags, { registry = ctx.infra.registries["local"], repository = repo,
-    registries = site_mod.registry_settings(ctx.infra) })
-  return ok and util.contains(r.tags, tag)
+--- Whether the local registry's `repo:tag` is still the image this deploy
+--- rebuilt (`digest`, from the state): another deploy (another ODL version,
+--- another patch) may have rebuilt the tag since, and its image is not ours.
+local function still_ours(ctx, repo, tag, digest)
+  if not digest then return false end
+  local ok, r = pcall(core.registry_digest, { registry = ctx.infra.registries["local"], repository = repo,
+    reference = tag, registries = site_mod.registry_settings(ctx.infra) })
+  if ok and r.digest and r.digest ~= digest then
+    core.log({ level = "warn", msg = string.format("%s:%s is not the image this deploy built (%s, now %s); rebuilding",
+      repo, tag, digest, r.digest) })
+  end
+  return ok and r.digest == digest
 end
 
 --- 8d: patched images rebuilt with rebuild_patched, tagged `apex` and pushed.
@@ -145,7 +153,8 @@ local function rebuild(ctx, builds)
       for img, v in pairs(per_image()) do
         local key = "rebuild/" .. img
         local repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. img
-        if state.done(st, key, v.hash) and has_tag(ctx, repo, images.PATCHED_TAG) then
+        local rec = state.get(st, key)
+        if state.done(st, key, v.hash) and still_ours(ctx, repo, images.PATCHED_TAG, rec.outputs and rec.outputs.digest) then
           kept[#kept + 1] = img
         else
           todo[#todo + 1] = img

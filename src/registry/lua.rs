@@ -62,6 +62,21 @@ struct CatalogArgs {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct DigestArgs {
+    registry: String,
+    repository: String,
+    reference: String,
+    #[serde(default)]
+    registries: RegistrySettings,
+}
+
+#[derive(Serialize)]
+struct Digest {
+    digest: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TagsArgs {
     registry: String,
     repository: String,
@@ -169,6 +184,26 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             let reg = Registry::new(&a.registry, &a.registries)?;
             Ok(Tags {
                 tags: reg.tags(&a.repository).await?,
+            })
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "registry_digest",
+            doc: "The manifest digest a tag (or digest) of a repository has now (one HEAD); nil when it has none.",
+            params: &[Param {
+                name: "opts",
+                ty: "{registry: string, repository: string, reference: string, registries?: apex.RegistrySettings}",
+                doc: "",
+            }],
+            returns: "{digest?: string}",
+            is_async: true,
+            effect: Effect::ReadRemote,
+        },
+        |a: DigestArgs| async move {
+            let reg = Registry::new(&a.registry, &a.registries)?;
+            Ok(Digest {
+                digest: reg.manifest_digest(&a.repository, &a.reference).await?,
             })
         },
     )?;

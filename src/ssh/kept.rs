@@ -147,6 +147,48 @@ fn read_record(path: &Path) -> Option<(PathBuf, Option<PathBuf>)> {
     ))
 }
 
+/// The known_hosts lines that vouch for `host` now (its key as the user's
+/// and the system's known_hosts record it; hashed names included), hashed.
+/// A kept master was opened under these: when they change (a key removed,
+/// replaced or revoked) it is not reused, and the new connection checks the
+/// key again.
+fn host_keys(host: &SshHost) -> String {
+    use sha2::Digest as _;
+    let name = match host.port {
+        Some(p) if p != 22 => format!("[{}]:{p}", host.address),
+        _ => host.address.clone(),
+    };
+    let user_file = host
+        .known_hosts
+        .clone()
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".ssh/known_hosts")));
+    let mut digest = sha2::Sha256::new();
+    for file in user_file
+        .into_iter()
+        .chain([PathBuf::from("/etc/ssh/ssh_known_hosts")])
+    {
+        let found = std::process::Command::new("ssh-keygen")
+            .args(["-F", &name, "-f"])
+            .arg(&file)
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .output();
+        match found {
+            Ok(out) => {
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    if !line.starts_with('#') {
+                        digest.update(line.as_bytes());
+                        digest.update(b"\n");
+                    }
+                }
+            }
+            // Without ssh-keygen, the whole file stands for the host's lines.
+            Err(_) => digest.update(std::fs::read(&file).unwrap_or_default()),
+        }
+    }
+    hex::encode(digest.finalize())
+}
+
 /// The master an earlier run kept for `host`, when it still answers.
 pub async fn resume(host: &SshHost) -> Option<Session> {
     if host.persist().is_zero() {
@@ -154,7 +196,22 @@ pub async fn resume(host: &SshHost) -> Option<Session> {
     }
     let record = record_path(host).ok()?;
     let (ctl, log) = read_record(&record)?;
+    let kept_keys = std::fs::read_to_string(&record)
+        .ok()
+        .and_then(|t| t.lines().nth(2).map(str::to_string));
     let session = Session::resume(ctl.into_boxed_path(), log.map(PathBuf::into_boxed_path));
+    let keys = {
+        let host = host.clone();
+        tokio::task::spawn_blocking(move || host_keys(&host))
+            .await
+            .unwrap_or_default()
+    };
+    if kept_keys.as_deref() != Some(keys.as_str()) {
+        tracing::info!(host = %host.label(), "known_hosts changed since the kept ssh connection was opened; connecting anew");
+        let _ = session.close().await;
+        let _ = std::fs::remove_file(&record);
+        return None;
+    }
     if session.check().await.is_ok() {
         tracing::debug!(host = %host.label(), "reusing the ssh connection kept by an earlier run");
         Some(session)
@@ -174,9 +231,15 @@ pub async fn keep_or_close(host: &SshHost, session: Session) {
     let Ok(record) = record_path(host) else {
         return;
     };
+    let keys = {
+        let host = host.clone();
+        tokio::task::spawn_blocking(move || host_keys(&host))
+            .await
+            .unwrap_or_default()
+    };
     let (ctl, log) = session.detach();
     let text = format!(
-        "{}\n{}\n",
+        "{}\n{}\n{keys}\n",
         ctl.display(),
         log.as_deref()
             .map(|l| l.display().to_string())

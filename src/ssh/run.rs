@@ -133,7 +133,7 @@ fn remote_line(cmd: &RemoteCommand, tied: bool) -> String {
 /// 5 s). The command's exit status is passed through.
 const TIED: &str = "exec 3<&0; \
     setsid sh -c \"$1\" </dev/null & p=$!; \
-    ( while read -r _; do :; done; kill -TERM -- -$p 2>/dev/null; sleep 5; kill -KILL -- -$p 2>/dev/null ) <&3 >/dev/null 2>&1 & w=$!; \
+    ( while read -r _; do :; done; kill -TERM -$p 2>/dev/null; sleep 5; kill -KILL -$p 2>/dev/null ) <&3 >/dev/null 2>&1 & w=$!; \
     exec 3<&-; wait $p; s=$?; kill $w 2>/dev/null; exit $s";
 
 /// Feeds `input` to the remote stdin; a remote that stops reading early
