@@ -386,7 +386,10 @@ fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
         lua_paths: dirs,
         plan: true,
     })?;
-    let arg = host.to_lua(&serde_json::json!({ "tmp_dir": tmp_dir, "running": running }))?;
+    let leftovers = crate::leftovers::find(&tmp_dir);
+    let arg = host.to_lua(
+        &serde_json::json!({ "tmp_dir": tmp_dir, "running": running, "leftovers": leftovers }),
+    )?;
     drive(host.call_module("apex.state", "print_status", arg))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -76,18 +76,24 @@ pub fn lock(tmp_dir: &Path) -> anyhow::Result<RunLock> {
 }
 
 /// Claims `tmp_dir` for the rest of this process: takes its lock (kept until
-/// the process exits) and starts the log file there. A deploy calls it only
+/// the process exits), starts the log file there and cleans what a killed
+/// run left (see [`crate::leftovers`]). A deploy calls it only
 /// after every input validated, so bad input leaves nothing on disk.
 pub fn claim(tmp_dir: &Path, log_file: Option<&Path>) -> anyhow::Result<()> {
     static HELD: std::sync::Mutex<Vec<(std::path::PathBuf, RunLock)>> =
         std::sync::Mutex::new(Vec::new());
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
-    if !held.iter().any(|(d, _)| d == tmp_dir) {
+    let first = !held.iter().any(|(d, _)| d == tmp_dir);
+    if first {
         let lock = lock(tmp_dir)?;
         held.push((tmp_dir.to_path_buf(), lock));
     }
     if let Some(log) = log_file {
         crate::logging::attach_file(log)?;
+    }
+    if first {
+        // Ours now: what a killed run left here is no one's any more.
+        crate::leftovers::clean(tmp_dir)?;
     }
     Ok(())
 }

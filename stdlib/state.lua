@@ -183,13 +183,19 @@ function M.mark_interrupted(opts)
 end
 
 --- `apex status`: prints the state of `opts.tmp_dir` (or that there is none).
----@param opts {tmp_dir: string, running?: string}
+---@param opts {tmp_dir: string, running?: string, leftovers?: {path: string, mounts: string[], loops: string[], bytes: integer}[]}
 function M.print_status(opts)
+  local lines
   if core.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind ~= "file" then
-    io.write(string.format("%s: no deploy state (no real deploy has run with this tmp dir)\n", opts.tmp_dir))
-    return
+    lines = { string.format("%s: no deploy state (no real deploy has run with this tmp dir)", opts.tmp_dir) }
+  else
+    lines = M.status_lines(M.load(opts.tmp_dir), opts.running)
   end
-  io.write(table.concat(M.status_lines(M.load(opts.tmp_dir), opts.running), "\n"), "\n")
+  for _, l in ipairs(opts.leftovers or {}) do
+    lines[#lines + 1] = string.format("left by a killed run: %s (%d mounts, %d loop devices, %.1f MiB); the next deploy "
+      .. "with this tmp dir removes it", l.path, #l.mounts, #l.loops, l.bytes / 1048576)
+  end
+  io.write(table.concat(lines, "\n"), "\n")
 end
 
 return M

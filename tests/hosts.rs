@@ -1941,3 +1941,66 @@ fn loop_device_without_root_says_so() {
         "unclear error as nobody:\n{stderr}"
     );
 }
+
+#[test]
+fn what_a_killed_run_left_is_named_by_status_and_cleaned_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    // As a SIGKILL in the middle of an image customization leaves it: the
+    // work dir with its raw copy, attached to a loop device and mounted.
+    let work = tmp.join("images/.apex-image-killed");
+    let root = work.join("root-1");
+    std::fs::create_dir_all(&root).unwrap();
+    let raw = work.join("image.raw");
+    sh(&format!(
+        "truncate -s 16M {0} && mkfs.ext4 -q -F {0}",
+        raw.display()
+    ));
+    let dev = sh(&format!("losetup --find --show {}", raw.display()))
+        .trim()
+        .to_string();
+    sh(&format!("mount {dev} {}", root.display()));
+    let staging = tmp.join(".apex-unpack-zzz");
+    std::fs::create_dir_all(&staging).unwrap();
+    std::fs::write(staging.join("half.bin"), vec![7u8; 4096]).unwrap();
+
+    let status = Command::new(env!("CARGO_BIN_EXE_apex"))
+        .args(["status", "--tmp-dir"])
+        .arg(&tmp)
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        shown.contains(&format!(
+            "left by a killed run: {} (1 mounts, 1 loop devices",
+            work.display()
+        )),
+        "{shown}"
+    );
+    assert!(shown.contains(&staging.display().to_string()), "{shown}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_apex"))
+        .args(["deploy", "os-nosdn-nofeature-noha", "--plan", "--tmp-dir"])
+        .arg(&tmp)
+        .env_remove("APEX_LUA_PATH")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!work.exists() && !staging.exists());
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    assert!(
+        !mountinfo.contains(&root.display().to_string()),
+        "still mounted"
+    );
+    let attached = sh("losetup -a");
+    assert!(!attached.contains(&raw.display().to_string()), "{attached}");
+    assert!(read_log(&tmp).contains("removed what an earlier run left"));
+}
+
+fn read_log(tmp: &Path) -> String {
+    std::fs::read_to_string(tmp.join("apex.log")).unwrap_or_default()
+}
