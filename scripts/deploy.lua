@@ -210,6 +210,10 @@ function M.new_ctx(opts)
     inventory = inv,
   }
   for _, w in ipairs(settings.warnings or {}) do ctx.notes[#ctx.notes + 1] = w end
+  for _, w in ipairs(network.warnings or {}) do
+    core.log({ level = "warn", msg = w })
+    ctx.notes[#ctx.notes + 1] = w
+  end
   if common and not merged.found then
     ctx.notes[#ctx.notes + 1] = string.format("no common patches for %s in %s", o.os_version, merged.source)
   end

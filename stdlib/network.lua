@@ -198,6 +198,14 @@ local function parse_range(src, key, v, net)
   return { v[1], v[2] }, { a, b }
 end
 
+-- Warnings of the validation under way (M.validate sets it): what Apex
+-- accepts but an operator should hear about.
+local warnings
+
+local function warn(fmt, ...)
+  if warnings then warnings[#warnings + 1] = string.format(fmt, ...) end
+end
+
 local function ranges_overlap(a, b)
   return ip.compare(a[1], b[2]) <= 0 and ip.compare(b[1], a[2]) <= 0
 end
@@ -244,8 +252,16 @@ local function config_ranges(src, net, t, names)
             and ip.compare(first, last) < 0 and { first, last } or nil
       end
       if not r then
-        util.fail("%s: %s.cidr: %s is too small for the derived %s (give %s.%s)", src, net.key, net.cidr, name,
-          net.key, name)
+        -- No room beside the given ranges: Apex's own derivation, overlapping
+        -- as it does (Apex accepts such files), said as a warning.
+        first, last = ip.index(net.parsed, off[1]), ip.index(net.parsed, off[2])
+        r = first and last and ip.compare(first, last) < 0 and { first, last } or nil
+        if not r then
+          util.fail("%s: %s.cidr: %s is too small for the derived %s (give %s.%s)", src, net.key, net.cidr, name,
+            net.key, name)
+        end
+        warn("%s: %s.%s: derived as Apex does (%s-%s), overlapping the ranges the file gives; give %s.%s to choose",
+          src, net.key, name, ip.format(r[1]), ip.format(r[2]), net.key, name)
       end
       parsed[name] = r
       net[name] = { ip.format(r[1]), ip.format(r[2]) }
@@ -472,8 +488,9 @@ local function parse_network(src, name, t, key, auto_nic)
     local a = ip.parse(vm.ip)
     for rname, r in pairs(parsed_ranges) do
       if ip.compare(r[1], a) <= 0 and ip.compare(a, r[2]) <= 0 then
-        util.fail("%s: %s.installer_vm.ip: %s is inside %s %s-%s (valid: an address outside the ranges handed "
-          .. "to nodes)", src, key, vm.ip, rname, net[rname][1], net[rname][2])
+        warn("%s: %s.installer_vm.ip: %s is inside %s %s-%s: a node may be given the undercloud's address "
+          .. "(Apex accepts this; an address outside the ranges is safer)", src, key, vm.ip, rname, net[rname][1],
+          net[rname][2])
       end
     end
   end
@@ -543,6 +560,20 @@ end
 ---@param source string   file name, used in every message
 ---@return apex.NetworkSettings
 function M.validate(raw, source)
+  warnings = {}
+  local ok, out = pcall(M.validate_inner, raw, source)
+  local found = warnings
+  warnings = nil
+  if not ok then error(out, 0) end
+  out.warnings = found
+  return out
+end
+
+--- M.validate without the warnings bookkeeping.
+---@param raw table
+---@param source string
+---@return apex.NetworkSettings
+function M.validate_inner(raw, source)
   local src = source
   if not is_map(raw) or next(raw) == nil then
     util.fail("%s: expected a mapping (Apex network settings with networks.admin), got %s", src, show(raw))
