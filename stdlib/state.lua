@@ -74,6 +74,28 @@ function M.done(st, key, inputs)
   return r ~= nil and r.status == "done" and r.inputs == inputs
 end
 
+--- The sha256 of a local file, computed again only when its size or
+--- modification time changed since the last run (kept in the state):
+--- overcloud images are GBs, and a rerun should not read them to find out
+--- nothing changed.
+---@param st apex.State?
+---@param path string
+---@return string
+function M.file_sum(st, path)
+  local e = core.exists({ path = path })
+  if not e.exists then util.fail("%s: missing", path) end
+  local sums = st and st.data.sums
+  if st and not sums then
+    sums = {}
+    st.data.sums = sums
+  end
+  local kept = sums and sums[path]
+  if kept and kept.size == e.size and kept.mtime == e.mtime then return kept.sha256 end
+  local hex = core.sha256({ path = path }).hex
+  if sums then sums[path] = { size = e.size, mtime = e.mtime, sha256 = hex } end
+  return hex
+end
+
 --- Records a step's status (and saves).
 ---@param st apex.State
 ---@param key string

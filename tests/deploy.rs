@@ -1732,3 +1732,58 @@ fn a_foreign_image_under_the_apex_tag_is_rebuilt_not_trusted() {
         "{version:?} (the earlier digest was {ours})"
     );
 }
+
+#[test]
+fn an_artifact_that_does_not_unpack_is_dropped_from_the_cache_and_fetched_again() {
+    let t = lab();
+    let dir = tempfile::tempdir().unwrap();
+    // Its own cache, so the shared one keeps its good copies.
+    let site = dir.path().join("site.yaml");
+    let cache = dir.path().join("cache");
+    let site_text = read(t.lab.site_file())
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("cache_dir:") {
+                format!("  cache_dir: {:?}", cache.display().to_string())
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&site, site_text).unwrap();
+    let served = t
+        .lab
+        .dir()
+        .join("artifacts")
+        .join("ironic-python-agent.tar");
+    let good = std::fs::read(&served).unwrap();
+    struct PutBack(PathBuf, Vec<u8>);
+    impl Drop for PutBack {
+        fn drop(&mut self) {
+            std::fs::write(&self.0, &self.1).expect("put the lab's artifact back");
+        }
+    }
+    let _back = PutBack(served.clone(), good.clone());
+    // Cut short, as a server that stopped mid-body would leave it.
+    std::fs::write(&served, &good[..good.len() / 2]).unwrap();
+    let tmp = dir.path().join("tmp");
+    let out = deploy_with_site("os-nosdn-nofeature-noha", false, &site, &tmp);
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("does not unpack") && err.contains("removed from the cache"),
+        "{err}"
+    );
+    assert!(
+        !cache.join("ironic-python-agent.tar").exists(),
+        "the broken copy stays cached"
+    );
+    std::fs::write(&served, &good).unwrap();
+    let out = deploy_with_site("os-nosdn-nofeature-noha", false, &site, &tmp);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read(cache.join("ironic-python-agent.tar")).unwrap(),
+        good
+    );
+}

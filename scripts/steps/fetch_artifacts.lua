@@ -58,7 +58,14 @@ local function fetch(ctx, names, extras, text, details)
         end
         out[name] = { path = res.path, size = res.size, generation = gen, status = res.status, unpacked = o and o.unpacked }
         if out[name].unpacked ~= gen then
-          core.unpack({ src = res.path, dest = image_dir })
+          local ok, err = pcall(core.unpack, { src = res.path, dest = image_dir })
+          if not ok then
+            -- Not trusted again: the next run (--resume too) fetches it anew.
+            core.remove({ path = res.path })
+            util.fail("%s (from %s) does not unpack: %s; it was removed from the cache, so the next run fetches it "
+              .. "again (fix the artifact server if it serves it broken, then `apex deploy ... --resume`)",
+              res.path, items[i].url, util.message(err))
+          end
           out[name].unpacked = gen
         end
       end

@@ -12,6 +12,7 @@ local tht = require("apex.tht")
 local runner = require("apex.runner")
 local site_mod = require("apex.site")
 local customize = require("apex.customize")
+local state = require("apex.state")
 local plan = require("apex.plan")
 
 ---@type apex.Step
@@ -234,7 +235,7 @@ local function customize_image(ctx)
       -- A changed file behind an upload/unpack changes the image too.
       local sums = {}
       for _, op in ipairs(ops) do
-        if op.from then sums[op.from] = core.sha256({ path = op.from }).hex end
+        if op.from then sums[op.from] = state.file_sum(ctx.state, op.from) end
       end
       return { artifact = a and a.generation, ops = ops, files = sums }
     end,

@@ -100,7 +100,7 @@ local function upload_files(ctx)
         util.fail("%s: missing; step 1's artifacts (overcloud-full.tar, ironic-python-agent.tar) must hold %s", from,
           table.concat(M.IMAGE_FILES, ", "))
       end
-      list[#list + 1] = { from = from, to = u.work_dir .. "/" .. name, sha256 = core.sha256({ path = from }).hex,
+      list[#list + 1] = { from = from, to = u.work_dir .. "/" .. name, sha256 = state.file_sum(ctx.state, from),
         image = true }
     end
     return list
@@ -157,7 +157,7 @@ local function image_upload(ctx)
       local sums = {}
       for _, name in ipairs(M.IMAGE_FILES) do
         local p = util.path(ctx.tmp_dir, M.IMAGE_DIR, name)
-        sums[name] = core.exists({ path = p }).exists and core.sha256({ path = p }).hex or false
+        sums[name] = core.exists({ path = p }).exists and state.file_sum(ctx.state, p) or false
       end
       return sums
     end,

@@ -86,6 +86,8 @@ struct Exists {
     /// "file", "dir", "other"; absent when it does not exist.
     kind: Option<&'static str>,
     size: Option<u64>,
+    /// Last modification, seconds since the epoch with nanoseconds.
+    mtime: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -153,7 +155,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             "exists",
             "Tells whether a path exists and what it is.",
             P_PATH,
-            "{exists: boolean, kind?: 'file'|'dir'|'other', size?: integer}",
+            "{exists: boolean, kind?: 'file'|'dir'|'other', size?: integer, mtime?: number}",
         ),
         |_, o: PathOpts| {
             Ok(match std::fs::metadata(&o.path) {
@@ -167,9 +169,15 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                         "other"
                     }),
                     size: Some(m.len()),
+                    mtime: m
+                        .modified()
+                        .ok()
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map(|d| d.as_secs_f64()),
                 },
                 Err(_) => Exists {
                     exists: false,
+                    mtime: None,
                     kind: None,
                     size: None,
                 },
