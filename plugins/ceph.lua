@@ -14,7 +14,7 @@ function M.env_files(ctx)
 end
 
 ---@param ctx apex.Ctx
----@return apex.LoopDevice[]
+---@return apex.LoopDeviceRequest[]
 function M.loop_devices(ctx)
   local device = ctx.settings.deploy_options.ceph_device
   if not device:match("^/dev/loop%d+$") then

@@ -62,7 +62,7 @@ local M = {}
 ---@field skipped {change_id: string, project: string, why: string}[]
 ---@field overcloud_customize apex.Customization[]
 ---@field undercloud_customize apex.Customization[]
----@field loop_devices apex.LoopDevice[]
+---@field loop_devices apex.LoopDeviceRequest[]
 ---@field env_files apex.EnvFile[]
 ---@field deploy_command string
 ---@field files table<string, string>   artifacts, path relative to tmp_dir

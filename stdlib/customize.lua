@@ -131,7 +131,7 @@ end
 --- The file ops that put a persistent loop device into an image: the sparse
 --- backing file, the unit (from core.loop_unit, named and ordered as the
 --- plugin says) and its enable symlink; and the unit itself.
----@param l apex.LoopDevice
+---@param l apex.LoopDeviceRequest
 ---@return apex.ImageOp[] ops, apex.LoopUnit unit
 function M.loop_ops(l)
   local u = core.loop_unit({ device = l.device, file = l.backing_file, name = l.unit_name, purpose = l.purpose,

@@ -103,7 +103,7 @@ local function gerrit_get(url, what)
   return resp.body
 end
 
----@class apex.FetchOpts
+---@class apex.PatchFetchOpts
 ---@field gerrit_url string
 ---@field os_version string
 ---@field where string          file and key of the patch, for messages
@@ -118,7 +118,7 @@ end
 --- deploy", reason, url}` and no diff.
 ---@async
 ---@param patch apex.Patch
----@param o apex.FetchOpts
+---@param o apex.PatchFetchOpts
 ---@return apex.FetchedPatch
 function M.fetch(patch, o)
   if patch.diff then

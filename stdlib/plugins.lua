@@ -42,7 +42,7 @@ local M = {}
 ---@field name string    file name on the artifact server (beside overcloud-full.tar), also usable as `file` in upload/unpack
 ---@field reason string  why the deploy wants it; without it on the server, what needs it is left out (a warning)
 
----@class apex.LoopDevice
+---@class apex.LoopDeviceRequest  what a plugin asks for (core.create_loop_device returns an apex.LoopDevice)
 ---@field device string        e.g. /dev/loop3
 ---@field backing_file string  sparse file backing it
 ---@field size string          e.g. 10G
@@ -60,8 +60,8 @@ local M = {}
 ---@field driver? string   neutron driver selecting the image set ("odl", "ovn")
 
 ---@class apex.Plugin
----@field name string        set by the loader
----@field origin string      set by the loader: where it was loaded from
+---@field name? string       set by the loader
+---@field origin? string     set by the loader: where it was loaded from
 ---@field description string
 ---@field kind? "sdn"|"storage"
 ---@field validate? fun(settings: apex.DeploySettings)
@@ -70,7 +70,7 @@ local M = {}
 ---@field env_files? fun(ctx: apex.Ctx): apex.EnvFile[]
 ---@field overcloud_customize? fun(ctx: apex.Ctx): apex.Customization[]
 ---@field artifacts? fun(ctx: apex.Ctx): apex.ExtraArtifact[]
----@field loop_devices? fun(ctx: apex.Ctx): apex.LoopDevice[]
+---@field loop_devices? fun(ctx: apex.Ctx): apex.LoopDeviceRequest[]
 ---@field env_params? fun(ctx: apex.Ctx): apex.EnvParams
 
 ---@class apex.Scenario

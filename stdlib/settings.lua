@@ -55,21 +55,18 @@ local M = {}
 ---@field dvr boolean
 ---@field odl_vpp_netvirt boolean
 ---@field sdn_l3? boolean   legacy, only kept (see warnings)
+---@field performance? table<"Controller"|"Compute"|"ObjectStorage", table<"kernel"|"nova"|"vpp"|"ovs", table<string, string|number|boolean>>>
+---@field odl_vpp_routing_node? string
+---@field calipso boolean
+---@field vsperf boolean
+---@field yardstick boolean
+---@field dovetail boolean
 
 ---@class apex.DeploySettings
 ---@field global_params apex.GlobalParams
 ---@field deploy_options apex.DeployOptions
 ---@field source string   where the settings came from (file or scenario), for messages
 ---@field warnings string[]  accepted but questionable keys, each naming file and key (for the plan's notes)
-
----@class apex.NetworkSettings
----@field undercloud_ip string   networks.admin.installer_vm.ip
----@field ntp string[]
----@field dns_nameservers string[]
----@field http_proxy? string
----@field https_proxy? string
----@field raw table       the file as read
----@field source string
 
 M.VALID_ODL_VERSIONS = { "carbon", "nitrogen", "oxygen", "fluorine", "neon", "master" }
 M.VALID_OS_VERSIONS = { "master", "stein", "rocky", "queens", "pike" }
@@ -414,51 +411,5 @@ local function string_list(src, key, v)
   return v
 end
 
---- Validates Apex network settings (a table) and extracts what the flow needs.
---- Other keys of the Apex format are kept in `raw` and not checked here.
----@param raw table
----@param source string
----@return apex.NetworkSettings
-function M.validate_network(raw, source)
-  if type(raw) ~= "table" or (next(raw) ~= nil and util.is_list(raw)) then
-    util.fail("%s: expected a mapping (Apex network settings), got %s", source, show(raw))
-  end
-  local nets = raw.networks
-  if type(nets) ~= "table" then
-    util.fail("%s: networks: missing or not a mapping (required: networks.admin.installer_vm.ip)", source)
-  end
-  local admin = nets.admin
-  if type(admin) ~= "table" or type(admin.installer_vm) ~= "table" then
-    util.fail("%s: networks.admin.installer_vm: missing (required: the undercloud's admin IP in installer_vm.ip)",
-      source)
-  end
-  local ip = admin.installer_vm.ip
-  if type(ip) ~= "string" or not ip:match("^%d+%.%d+%.%d+%.%d+$") then
-    util.fail("%s: networks.admin.installer_vm.ip: got %s (valid: an IPv4 address such as 192.0.2.1)", source,
-      show(ip))
-  end
-  for _, k in ipairs({ "http_proxy", "https_proxy" }) do
-    if raw[k] ~= nil and not (type(raw[k]) == "string" and raw[k]:match("^https?://")) then
-      util.fail("%s: %s: got %s (valid: an http:// or https:// URL)", source, k, show(raw[k]))
-    end
-  end
-  return {
-    undercloud_ip = ip,
-    ntp = raw.ntp ~= nil and string_list(source, "ntp", raw.ntp) or util.deep_copy(M.DEFAULT_NTP),
-    dns_nameservers = raw.dns_nameservers ~= nil and string_list(source, "dns_nameservers", raw.dns_nameservers)
-        or util.deep_copy(M.DEFAULT_DNS),
-    http_proxy = raw.http_proxy,
-    https_proxy = raw.https_proxy,
-    raw = raw,
-    source = source,
-  }
-end
-
---- Loads and validates an Apex network settings file.
----@param path string
----@return apex.NetworkSettings
-function M.load_network(path)
-  return M.validate_network(M.load_yaml(path), path)
-end
 
 return M

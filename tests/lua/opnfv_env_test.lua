@@ -29,7 +29,7 @@ end
 local function network(edit)
   local raw = util.deep_copy(require("apex.network_defaults"))
   if edit then edit(raw) end
-  return settings.validate_network(raw, "net.yaml")
+  return require("apex.network").validate(raw, "net.yaml")
 end
 
 local function tenant_vlan(range)
@@ -228,6 +228,11 @@ t.describe("apex.opnfv_env", function()
       Compute = { vpp = { ["main-core"] = 1, ["corelist-workers"] = "2-3" } },
     }
     local apex_net = network(function(raw)
+      -- One NIC per network, named as a pod would (validated settings map every enabled network).
+      local function on(nic) return { controller = { members = { nic } }, compute = { members = { nic } } } end
+      raw.networks.admin.nic_mapping = on("admin_nic")
+      raw.networks.storage.nic_mapping = on("storage_nic")
+      raw.networks.api.nic_mapping = on("api_nic")
       raw.networks.tenant.nic_mapping = { controller = { members = { "tenant_nic" } }, compute = { members = { "tenant_nic" } } }
       raw.networks.external[1].public.nic_mapping = { controller = { members = { "ext_nic" } }, compute = { members = { "ext_nic" } } }
     end)
@@ -254,8 +259,13 @@ t.describe("apex.opnfv_env", function()
     local raw = core.yaml_load({ name = "network_settings.yaml", text = [[
 networks:
   admin:
+    cidr: 192.0.2.0/24
     installer_vm: {ip: 192.0.2.1}
+    nic_mapping:
+      controller: {members: [eth0]}
+      compute: {members: [eth0]}
   tenant:
+    cidr: 11.0.0.0/24
     segmentation_type: vxlan
     nic_mapping:
       controller: {members: [eth5]}
@@ -263,14 +273,17 @@ networks:
   external:
     - public:
       enabled: true
+      cidr: 192.168.37.0/24
+      installer_vm: {ip: 192.168.37.1}
       nic_mapping:
         compute: {members: [eth7]}
+        controller: {members: [eth8]}
 ]] })
-    local n = settings.validate_network(raw, "network_settings.yaml")
+    local n = require("apex.network").validate(raw, "network_settings.yaml")
     local tn = opnfv_env.tenant(n)
     t.expect(tn.nics).to_equal({ Controller = "eth5", NovaCompute = "eth6" })
     t.expect(tn.external_nics.NovaCompute).to_be("eth7")
-    t.expect(tn.external_nics.Controller).to_be("eth2") -- Apex's example nic order when absent
+    t.expect(tn.external_nics.Controller).to_be("eth8")
     local docs = build(deploy({ dataplane = "fdio", vpp = true }), { network = n })
     t.expect(docs["opnfv-environment.yaml"].parameters.CloudDomain).to_be("localdomain.com") -- constants.py DOMAIN_NAME
     t.expect(pd(docs).NeutronVPPAgentPhysnets).to_be("datacentre:eth5,external:tap0") -- deploy.py prep_env

@@ -38,11 +38,14 @@ t.describe("apex.settings", function()
       deploy_options = {} }, "/etc/apex/d.yaml")
     assert(s.global_params.patches.overcloud[1].diff == "/etc/apex/a.diff")
 
-    local n = settings.validate_network({ networks = { admin = { installer_vm = { ip = "10.0.0.1" } } } }, "n.yaml")
+    -- Network settings are apex.network's (tests/lua/network_test.lua).
+    local network = require("apex.network")
+    local n = network.validate({ networks = { admin = { cidr = "10.0.0.0/24", installer_vm = { ip = "10.0.0.1" } } } },
+      "n.yaml")
     assert(n.undercloud_ip == "10.0.0.1" and n.ntp[1] == "pool.ntp.org" and n.dns_nameservers[1] == "8.8.8.8")
-    local ok, ne = pcall(settings.validate_network, { networks = {} }, "n.yaml")
-    assert(not ok and ne:find("networks.admin.installer_vm", 1, true), ne)
-    local d = settings.validate_network(require("apex.network_defaults"), "shipped")
+    local ok, ne = pcall(network.validate, { networks = {} }, "n.yaml")
+    assert(not ok and ne:find("networks.admin", 1, true), ne)
+    local d = network.validate(require("apex.network_defaults"), "shipped")
     assert(d.undercloud_ip == "192.0.2.1")
   end)
 end)
