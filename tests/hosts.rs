@@ -481,6 +481,29 @@ fn a_kept_master_is_not_reused_once_known_hosts_stops_vouching_for_the_host() {
 }
 
 #[tokio::test]
+async fn ssh_says_when_a_command_was_killed_by_a_signal() {
+    let s = sshd();
+    let h = host_of(&s);
+    let out = run_ssh(&h, &RemoteCommand::new("sh -c 'kill -TERM $$'"))
+        .await
+        .unwrap();
+    assert_eq!(out.status, 143);
+    assert!(
+        out.stderr_text().contains("killed by SIGTERM"),
+        "{}",
+        out.stderr_text()
+    );
+    let err = run_ssh(&h, &RemoteCommand::new("sh -c 'kill -KILL $$'").check())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("status 137") && err.contains("killed by SIGKILL"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
 async fn ssh_refuses_a_changed_host_key() {
     let mut s = sshd();
     let h = host_of(&s);

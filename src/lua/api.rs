@@ -95,7 +95,23 @@ pub fn from_lua<T: DeserializeOwned>(lua: &Lua, v: Value) -> mlua::Result<T> {
         Value::Nil => Value::Table(lua.create_table()?),
         v => v,
     };
-    lua.from_value_with(v, mlua::serde::DeserializeOptions::new().sort_keys(true))
+    let de = mlua::serde::Deserializer::new_with_options(
+        v,
+        mlua::serde::DeserializeOptions::new().sort_keys(true),
+    );
+    // The failing option's path (`host.port`, `ops[2].path`) goes into the message.
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = match e.into_inner() {
+            mlua::Error::DeserializeError(m) => m,
+            other => other.to_string(),
+        };
+        mlua::Error::DeserializeError(if path == "." {
+            inner
+        } else {
+            format!("{path}: {inner}")
+        })
+    })
 }
 
 /// The error for an options table that does not fit the function.
@@ -295,6 +311,16 @@ mod tests {
             .to_string();
         assert!(
             err.contains("needs_path: bad options: missing field `path`"),
+            "{err}"
+        );
+        // A wrong type names the option, nested ones by their path.
+        let err = lua
+            .load("core.needs_path({path = {1}})")
+            .exec()
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("needs_path: bad options: path: invalid type"),
             "{err}"
         );
     }

@@ -130,11 +130,13 @@ fn remote_line(cmd: &RemoteCommand, tied: bool) -> String {
 /// stdin, which apex keeps open and never writes: when the channel goes
 /// (apex interrupted, killed, or the connection lost) the watchdog reads
 /// EOF and stops the command's whole process group (TERM, then KILL after
-/// 5 s). The command's exit status is passed through.
+/// 5 s). The command's exit status is passed through; one killed by a
+/// signal says which on stderr (the status alone, 128+N, reads like an exit).
 const TIED: &str = "exec 3<&0; \
     setsid sh -c \"$1\" </dev/null & p=$!; \
     ( while read -r _; do :; done; kill -TERM -$p 2>/dev/null; sleep 5; kill -KILL -$p 2>/dev/null ) <&3 >/dev/null 2>&1 & w=$!; \
-    exec 3<&-; wait $p; s=$?; kill $w 2>/dev/null; exit $s";
+    exec 3<&-; wait $p; s=$?; kill $w 2>/dev/null; \
+    [ $s -gt 128 ] && [ $s -lt 160 ] && echo \"apex: the command was killed by SIG$(kill -l $s)\" >&2; exit $s";
 
 /// Feeds `input` to the remote stdin; a remote that stops reading early
 /// (exits) is not an error here, its exit status tells.
