@@ -38,7 +38,7 @@ pub struct Leftover {
 pub fn find(tmp_dir: &Path) -> Vec<Leftover> {
     let mut dirs = Vec::new();
     collect(tmp_dir, DEPTH, &mut dirs);
-    let mounts = mount_points();
+    let mounts = crate::mountinfo::mount_points().unwrap_or_default();
     let loops = loop_backings();
     dirs.into_iter()
         .map(|path| {
@@ -113,35 +113,6 @@ fn collect(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Mount points of this mount namespace (octal escapes of mountinfo undone).
-fn mount_points() -> Vec<PathBuf> {
-    let text = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    text.lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|m| PathBuf::from(unescape(m)))
-        .collect()
-}
-
-fn unescape(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && let Ok(digits) = std::str::from_utf8(&b[i + 1..i + 4])
-            && let Ok(v) = u8::from_str_radix(digits, 8)
-        {
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// Every attached loop device with its backing file.
 fn loop_backings() -> Vec<(PathBuf, PathBuf)> {
     let Ok(entries) = std::fs::read_dir("/sys/block") else {
@@ -187,7 +158,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn finds_work_dirs_by_prefix_and_unescapes_mount_points() {
+    fn finds_work_dirs_by_prefix() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("images/.apex-image-abc/root-1")).unwrap();
         std::fs::create_dir_all(dir.path().join(".apex-unpack-x")).unwrap();
@@ -202,7 +173,6 @@ mod tests {
                 dir.path().join("images/.apex-image-abc")
             ]
         );
-        assert_eq!(unescape("/a\\040b"), "/a b");
         let cleaned = clean(dir.path()).unwrap();
         assert_eq!(cleaned.len(), 2);
         assert!(find(dir.path()).is_empty() && dir.path().join("images/kept").is_dir());

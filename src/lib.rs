@@ -18,6 +18,7 @@ pub mod local_tools;
 pub mod logging;
 pub mod loopdev;
 pub mod lua;
+pub mod mountinfo;
 pub mod progress;
 pub mod registry;
 pub mod run_lock;

@@ -510,9 +510,11 @@ local function parse_network(src, name, t, key, auto_nic)
   return net
 end
 
--- A device is one NIC or one bond (its member set); two networks of a role
--- share it only when at most one of them is untagged.
-local function device_id(m)
+--- A device is one NIC or one bond (its member set); two networks of a role
+--- share it only when at most one of them is untagged.
+---@param m {members: string[]}
+---@return string
+function M.device_id(m)
   local sorted = util.deep_copy(m.members)
   table.sort(sorted)
   return table.concat(sorted, "+")
@@ -525,7 +527,7 @@ local function check_nics(src, s)
     for _, name in ipairs(s.enabled) do
       local net = s.networks[name]
       local m = net.nic_mapping[role]
-      local dev = device_id(m)
+      local dev = M.device_id(m)
       nics[role][name] = m.members[1]
       for _, nic in ipairs(m.members) do
         if owner[nic] and owner[nic].dev ~= dev then
@@ -674,15 +676,7 @@ end
 ---@param path string
 ---@return apex.NetworkSettings
 function M.load(path)
-  local core = require("apex.core")
-  if not core.exists({ path = path }).exists then
-    util.fail("%s: no such file", path)
-  end
-  local ok, value = pcall(core.yaml_load, { path = path })
-  if not ok then
-    util.fail("%s", (util.message(value):gsub("^yaml_load: ", "")))
-  end
-  return M.validate(value, path)
+  return M.validate(require("apex.settings").load_yaml(path), path)
 end
 
 return M

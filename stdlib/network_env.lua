@@ -24,6 +24,7 @@
 ---   left this as a TODO and wrote them as IPv4 keys).
 local core = require("apex.core")
 local util = require("apex.util")
+local network = require("apex.network")
 
 local M = {}
 
@@ -340,12 +341,6 @@ local function role_mappings(net, role, o)
   return maps, ext_type
 end
 
-local function device_id(m)
-  local sorted = util.deep_copy(m.members)
-  table.sort(sorted)
-  return table.concat(sorted, "+")
-end
-
 -- The NIC template's items for one role.
 local function nic_config(net, role, o)
   local src = net.source
@@ -359,7 +354,7 @@ local function nic_config(net, role, o)
     if m.phys_type ~= "bond" then
       return { type = "interface", name = m.members[1], primary = primary or nil }
     end
-    local id = device_id(m)
+    local id = network.device_id(m)
     if not bonds[id] then
       nbonds = nbonds + 1
       bonds[id] = "bond" .. nbonds
@@ -387,7 +382,7 @@ local function nic_config(net, role, o)
       if name == "external" then
         item.routes = core.array({ { default = true, next_hop = get_param("ExternalInterfaceDefaultRoute") } })
       end
-      local dev = device_id(m)
+      local dev = network.device_id(m)
       if not vlans[dev] then
         vlans[dev] = { list = core.array(), mapping = m, names = {} }
         vlan_devs[#vlan_devs + 1] = dev
@@ -402,7 +397,7 @@ local function nic_config(net, role, o)
 
   -- ctlplane
   local admin = maps.admin
-  local admin_dev = device_id(admin)
+  local admin_dev = network.device_id(admin)
   local ext_vlan_on_admin = vlans[admin_dev] and vlans[admin_dev].names.external
   local ctl = {
     use_dhcp = false,
@@ -451,7 +446,7 @@ local function nic_config(net, role, o)
     end
     item.use_dhcp = false
     item.addresses = addr(pre .. "IpSubnet")
-    owner[device_id(m)] = item
+    owner[network.device_id(m)] = item
     return item
   end
 
@@ -467,13 +462,13 @@ local function nic_config(net, role, o)
           members = core.array({ { type = "interface", name = tenant.members[1], primary = true } }),
         } }),
       }
-      owner[device_id(tenant)] = item
+      owner[network.device_id(tenant)] = item
     elseif net.networks.tenant.segmentation_type == "vlan" and tenant.phys_type ~= "vpp_interface" then
       item = {
         type = "ovs_bridge", name = "br-vlan", use_dhcp = false, addresses = addr("TenantIpSubnet"),
         members = core.array({ port(tenant, true) }),
       }
-      owner[device_id(tenant)] = item
+      owner[network.device_id(tenant)] = item
     else
       item = native("tenant", tenant, "br-tenant")
     end
@@ -506,7 +501,7 @@ local function nic_config(net, role, o)
           next_hop = get_param("ExternalInterfaceDefaultRoute") } }),
       }
     end
-    owner[device_id(ext)] = item
+    owner[network.device_id(ext)] = item
     items[#items + 1] = item
   end
 

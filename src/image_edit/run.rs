@@ -30,7 +30,7 @@ use std::collections::VecDeque;
 use std::ffi::CString;
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::os::fd::{AsRawFd as _, OwnedFd};
-use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::process::{CommandExt as _, ExitStatusExt as _};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -269,33 +269,10 @@ fn take_back_resolv_conf(etc: &OwnedFd, ino: u64) -> anyhow::Result<()> {
 
 /// Mount points at or below `root` (not `root` itself), in mount order.
 fn mounts_below(root: &Path) -> anyhow::Result<Vec<PathBuf>> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo")?;
-    Ok(info
-        .lines()
-        .filter_map(|l| l.split(' ').nth(4))
-        .map(|p| PathBuf::from(std::ffi::OsString::from_vec(unescape_mountinfo(p))))
+    Ok(crate::mountinfo::mount_points()?
+        .into_iter()
         .filter(|p| p.starts_with(root) && p != root)
         .collect())
-}
-
-/// Mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape_mountinfo(s: &str) -> Vec<u8> {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\'
-            && i + 3 < b.len()
-            && b[i + 1..i + 4].iter().all(|c| (b'0'..=b'7').contains(c))
-        {
-            out.push((b[i + 1] - b'0') * 64 + (b[i + 2] - b'0') * 8 + (b[i + 3] - b'0'));
-            i += 4;
-        } else {
-            out.push(b[i]);
-            i += 1;
-        }
-    }
-    out
 }
 
 /// Unmounts every mount below `root`, the last mounted first; one that stays
@@ -625,11 +602,5 @@ mod tests {
             "nameserver 192.0.2.53\n"
         );
         assert_eq!(mounts_below(&root).unwrap(), Vec::<PathBuf>::new());
-    }
-
-    #[test]
-    fn mountinfo_escapes_are_decoded() {
-        assert_eq!(unescape_mountinfo(r"/tmp/a\040b\134c"), b"/tmp/a b\\c");
-        assert_eq!(unescape_mountinfo(r"/x\04"), b"/x\\04");
     }
 }
