@@ -135,6 +135,13 @@ pub enum Mount {
     Upload(Url),
 }
 
+/// What a request carried.
+enum Sent {
+    Nothing,
+    Basic,
+    Bearer(String),
+}
+
 /// How the registry wants requests authenticated, learnt from its first 401.
 #[derive(Debug, Clone)]
 enum Scheme {
@@ -376,24 +383,25 @@ impl Registry {
             .expect("registry paths are valid URL paths")
     }
 
-    /// Adds what the registry's scheme needs for `scopes`; returns the bearer
-    /// token sent, if one was.
+    /// Adds what the registry's scheme needs for `scopes`; returns what was sent.
     async fn authorize(
         &self,
         req: RequestBuilder,
         scopes: &Scopes,
-    ) -> anyhow::Result<(RequestBuilder, Option<String>)> {
+    ) -> anyhow::Result<(RequestBuilder, Sent)> {
         let scheme = self.scheme.lock().expect("scheme lock").clone();
         Ok(match (scheme, &self.creds) {
-            (Scheme::Basic, Some(c)) => (req.basic_auth(&c.username, Some(&c.password)), None),
+            (Scheme::Basic, Some(c)) => {
+                (req.basic_auth(&c.username, Some(&c.password)), Sent::Basic)
+            }
             (Scheme::Bearer { realm, service }, _) => {
                 let token = self
                     .tokens
                     .get(scopes, || self.fetch_token(realm, service, scopes))
                     .await?;
-                (req.bearer_auth(&token), Some(token))
+                (req.bearer_auth(&token), Sent::Bearer(token))
             }
-            _ => (req, None),
+            _ => (req, Sent::Nothing),
         })
     }
 
@@ -467,7 +475,11 @@ impl Registry {
 
     /// Learns from a 401 how to authenticate (and forgets a refused token).
     /// Returns false when nothing can help.
-    fn learn_challenge(&self, resp: &Response, used: Option<&str>) -> anyhow::Result<bool> {
+    fn learn_challenge(&self, resp: &Response, sent: &Sent) -> anyhow::Result<bool> {
+        let used = match sent {
+            Sent::Bearer(t) => Some(t.as_str()),
+            _ => None,
+        };
         if let Some(t) = used {
             // Refused: expired or revoked earlier than it said.
             self.tokens.invalidate(t);
@@ -483,7 +495,7 @@ impl Registry {
         let lower = challenge.to_ascii_lowercase();
         let mut scheme = self.scheme.lock().expect("scheme lock");
         if lower.starts_with("basic") {
-            if self.creds.is_none() || matches!(*scheme, Scheme::Basic) {
+            if self.creds.is_none() || matches!(sent, Sent::Basic) {
                 // Without credentials, or they were just refused.
                 return Ok(false);
             }
@@ -499,12 +511,13 @@ impl Registry {
             .context("Bearer challenge without realm")?;
         let realm =
             Url::parse(realm).with_context(|| format!("Bearer realm {realm:?} is not a URL"))?;
-        let fresh = !matches!(*scheme, Scheme::Bearer { .. });
         *scheme = Scheme::Bearer {
             realm,
             service: params.get("service").cloned(),
         };
-        Ok(fresh || used.is_some())
+        // Sent without a token (before the scheme was known), or with one
+        // now forgotten: a fresh token may help; twice at most per request.
+        Ok(true)
     }
 
     /// Logs `RateLimit-Remaining` when the registry sends it: once at info,
@@ -604,7 +617,7 @@ impl Registry {
             }
             if resp.status() == StatusCode::UNAUTHORIZED
                 && answered < 2
-                && self.learn_challenge(&resp, used.as_deref())?
+                && self.learn_challenge(&resp, &used)?
             {
                 answered += 1;
                 continue;
@@ -958,7 +971,7 @@ impl Registry {
         match resp.status() {
             StatusCode::CREATED => Ok(()),
             StatusCode::UNAUTHORIZED => {
-                let helps = self.learn_challenge(&resp, used.as_deref())?;
+                let helps = self.learn_challenge(&resp, &used)?;
                 let err = status_error(Method::PUT, &url, resp).await;
                 if helps {
                     Err(anyhow::Error::new(UploadRefused).context(format!("{err:#}")))

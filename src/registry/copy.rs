@@ -322,6 +322,10 @@ async fn copy_blob(
             other => break other?,
         }
     }
-    *known = Some(repo.to_string());
+    // The first repository that held it stays the one to mount from: the
+    // others' tokens already name it (a moving source would cost a token each).
+    if known.is_none() {
+        *known = Some(repo.to_string());
+    }
     Ok(())
 }

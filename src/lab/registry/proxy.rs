@@ -36,8 +36,9 @@ pub enum Fault {
     /// Forward the request only after this many milliseconds (its headers
     /// reach the registry late: a token may have run out meanwhile).
     Delay { millis: u64 },
-    /// Forward the request at once but its body at this many bytes per second.
-    Throttle { bytes_per_sec: u64 },
+    /// Forward the request's headers at once but its body only after this
+    /// many milliseconds (a slow upload the registry authorized at its start).
+    SlowBody { millis: u64 },
 }
 
 #[derive(Default)]
@@ -67,7 +68,7 @@ async fn forward(
     target: &str,
     proxy_host: &str,
     req: HyperRequest<Incoming>,
-    throttle: Option<u64>,
+    hold_body: Option<u64>,
 ) -> anyhow::Result<Response<Body>> {
     let (parts, body) = req.into_parts();
     let url = format!(
@@ -84,12 +85,16 @@ async fn forward(
         }
     }
     let stream = BodyStream::new(body).try_filter_map(|f| async move { Ok(f.into_data().ok()) });
-    let stream = stream.and_then(move |chunk: Bytes| async move {
-        if let Some(rate) = throttle {
-            let secs = chunk.len() as f64 / rate.max(1) as f64;
-            tokio::time::sleep(std::time::Duration::from_secs_f64(secs)).await;
+    let held = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(hold_body.is_none()));
+    let stream = stream.and_then(move |chunk: Bytes| {
+        let held = held.clone();
+        async move {
+            if !held.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                let ms = hold_body.unwrap_or(0);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            Ok(chunk)
         }
-        Ok(chunk)
     });
     out = out
         .header("host", proxy_host)
@@ -194,9 +199,7 @@ impl FaultyProxy {
                                             ))
                                             .await
                                         }
-                                        Some(Fault::Throttle { bytes_per_sec }) => {
-                                            throttle = Some(bytes_per_sec)
-                                        }
+                                        Some(Fault::SlowBody { millis }) => throttle = Some(millis),
                                         _ => {}
                                     }
                                     match forward(&client, &target, &proxy_host, req, throttle)
