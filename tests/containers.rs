@@ -932,10 +932,8 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
         proxy.requests()
     );
     assert_eq!(
-        digest_of(&tokened.host(), REPO, "current-tripleo")
-            .await
-            .is_empty(),
-        false
+        digest_of(&tokened.host(), REPO, "current-tripleo").await,
+        report.digest
     );
 
     // A blob upload whose request reaches the registry after its token ran
