@@ -7,7 +7,9 @@
 //!   process so its peak RSS is its own;
 //! - `skopeo copy` of each image in turn;
 //! - `docker pull` + `tag` + `push` of each image in turn, through the lab engine;
-//! - the apex mirror again with everything present.
+//! - the apex mirror again with everything present;
+//! - apex mirror and skopeo copy again, each into a registry with token auth
+//!   (the lab's token server), counting the tokens each fetched.
 //!
 //! Prints times, ratios against the targets, and apex's peak RSS; removes
 //! every image and registry it made afterwards (the disk is shared).
@@ -38,8 +40,8 @@ local core = require("apex.core")
 local args = ...
 local items = core.json_load({path = type(args) == "table" and args[1] or args})
 local s = core.mirror_images({images = items, concurrency = 4, blob_concurrency = 4})
-print(string.format("apex: copied %d, present %d, failed %d, blobs sent %d, mounted %d, bytes %d",
-  #s.copied, #s.present, #s.failed, s.blobs_sent, s.blobs_mounted, s.bytes_sent))
+print(string.format("apex: copied %d, present %d, failed %d, blobs sent %d, mounted %d, bytes %d, tokens %d",
+  #s.copied, #s.present, #s.failed, s.blobs_sent, s.blobs_mounted, s.bytes_sent, s.token_fetches))
 "#;
 
 fn env_mb(name: &str, default: u64) -> u64 {
@@ -105,7 +107,25 @@ fn apex_mirror(dir: &std::path::Path, upstream: &str, local: &str) -> Command {
     cmd
 }
 
-#[tokio::main(flavor = "current_thread")]
+/// Skopeo copy of every image in turn from `upstream` to `dest`.
+fn skopeo_all(upstream: &str, dest: &str) -> Duration {
+    let start = Instant::now();
+    for (src, dst) in refs(upstream).iter().zip(refs(dest)) {
+        run(Command::new("skopeo")
+            .args([
+                "copy",
+                "--quiet",
+                "--src-tls-verify=false",
+                "--dest-tls-verify=false",
+            ])
+            .arg(format!("docker://{src}"))
+            .arg(format!("docker://{dst}")));
+    }
+    start.elapsed()
+}
+
+// Multi-threaded: the lab's token servers answer while a child process runs.
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
@@ -158,22 +178,20 @@ async fn main() -> anyhow::Result<()> {
     let apex_rss_kib = children_max_rss_kib();
 
     let skopeo_local = LabRegistry::start("bench-skopeo").await?;
-    let start = Instant::now();
-    for (src, dst) in refs(&upstream.host())
-        .iter()
-        .zip(refs(&skopeo_local.host()))
-    {
-        run(Command::new("skopeo")
-            .args([
-                "copy",
-                "--quiet",
-                "--src-tls-verify=false",
-                "--dest-tls-verify=false",
-            ])
-            .arg(format!("docker://{src}"))
-            .arg(format!("docker://{dst}")));
-    }
-    let skopeo = start.elapsed();
+    let skopeo = skopeo_all(&upstream.host(), &skopeo_local.host());
+
+    // Token auth on the destination: the same runs into registries whose
+    // token servers count the tokens handed out.
+    let apex_token = LabRegistry::start_with_token("bench-apex-token", 300).await?;
+    let apex_token_time = run(&mut apex_mirror(
+        work.path(),
+        &upstream.host(),
+        &apex_token.host(),
+    ));
+    let apex_fetches = apex_token.token_server().map_or(0, |t| t.fetches());
+    let skopeo_token = LabRegistry::start_with_token("bench-skopeo-token", 300).await?;
+    let skopeo_token_time = skopeo_all(&upstream.host(), &skopeo_token.host());
+    let skopeo_fetches = skopeo_token.token_server().map_or(0, |t| t.fetches());
 
     let docker_local = LabRegistry::start("bench-docker").await?;
     let start = Instant::now();
@@ -202,6 +220,17 @@ async fn main() -> anyhow::Result<()> {
     println!("skopeo copy, each in turn:     {:8.2}s", secs(skopeo));
     println!("docker pull+tag+push, each:    {:8.2}s", secs(docker_time));
     println!("apex mirror rerun (present):   {:8.3}s", secs(apex_rerun));
+    println!("destination:                       open   token-auth   token fetches");
+    println!(
+        "apex mirror:                   {:8.2}s  {:8.2}s   {apex_fetches:>8}",
+        secs(apex_first),
+        secs(apex_token_time)
+    );
+    println!(
+        "skopeo copy, each in turn:     {:8.2}s  {:8.2}s   {skopeo_fetches:>8}",
+        secs(skopeo),
+        secs(skopeo_token_time)
+    );
     let verdict = |ok: bool| if ok { "ok" } else { "MISSED" };
     println!(
         "apex / skopeo time:  {ratio_skopeo:.2}x  (target <= 0.80x) {}",
@@ -220,6 +249,15 @@ async fn main() -> anyhow::Result<()> {
         "apex peak RSS:       {rss_mib:.1} MiB (target < 128 MiB) {}",
         verdict(rss_mib < 128.0)
     );
+    let token_ratio = secs(apex_token_time) / secs(apex_first);
+    println!(
+        "apex token-auth / open time: {token_ratio:.2}x  (target <= 1.10x) {}",
+        verdict(token_ratio <= 1.1)
+    );
+    println!(
+        "token fetches apex / skopeo: {apex_fetches} / {skopeo_fetches}  (target: apex <= skopeo) {}",
+        verdict(apex_fetches <= skopeo_fetches)
+    );
 
     // Clean up: engine images (the registries' temp dirs go with them).
     for (src, dst) in refs(&upstream.host())
@@ -230,5 +268,6 @@ async fn main() -> anyhow::Result<()> {
         let _ = engine::remove_image(&docker, src, true).await;
     }
     drop((upstream, apex_local, skopeo_local, docker_local));
+    drop((apex_token, skopeo_token));
     Ok(())
 }

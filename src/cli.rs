@@ -76,6 +76,11 @@ pub enum Command {
         #[command(subcommand)]
         action: LabAction,
     },
+    /// Maintain the undercloud's local registry.
+    Registry {
+        #[command(subcommand)]
+        action: RegistryAction,
+    },
     /// Print a shell completion script.
     Completions {
         /// The shell.
@@ -89,6 +94,29 @@ pub enum ScaffoldAction {
     New {
         /// Name of the new module.
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryAction {
+    /// Delete the rebuilt (:apex) images of the local registry that no deploy
+    /// state references any more (superseded rebuilds); the registry's garbage
+    /// collection frees their blobs afterwards.
+    Prune {
+        /// Deploy tmp dirs whose state.json count (default: every /tmp/apex/*).
+        tmp_dirs: Vec<PathBuf>,
+        /// The local registry, host:port (default: the one the deploy states' rebuilds pushed to).
+        #[arg(long, value_name = "HOST:PORT")]
+        registry: Option<String>,
+        /// Tag of rebuilt images.
+        #[arg(long, default_value = "apex")]
+        tag: String,
+        /// List what would be deleted; delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Reach the registry over TLS (default: plain HTTP, as the undercloud's registry).
+        #[arg(long)]
+        tls: bool,
     },
 }
 
@@ -334,6 +362,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             drive(crate::lab::cli(action))?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Registry {
+            action:
+                RegistryAction::Prune {
+                    tmp_dirs,
+                    registry,
+                    tag,
+                    dry_run,
+                    tls,
+                },
+        } => {
+            crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+            prune(tmp_dirs, registry.clone(), tag, *dry_run, *tls)
+        }
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "apex", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
@@ -429,5 +470,70 @@ fn scaffold(cli: &Cli, kind: &str, name: &str, dirs: Vec<PathBuf>) -> anyhow::Re
     })?;
     let arg = host.to_lua(&serde_json::json!({ "kind": kind, "name": name, "dir": target }))?;
     drive(host.call_module("flows.scaffold", "run", arg))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn prune(
+    tmp_dirs: &[PathBuf],
+    registry: Option<String>,
+    tag: &str,
+    dry_run: bool,
+    tls: bool,
+) -> anyhow::Result<ExitCode> {
+    use crate::registry::{PruneOptions, RegistrySettings, prune_registry};
+    let tmp_dirs = if tmp_dirs.is_empty() {
+        crate::registry::default_tmp_dirs()
+    } else {
+        tmp_dirs.to_vec()
+    };
+    let opts = PruneOptions {
+        registry,
+        tmp_dirs,
+        tag: tag.to_string(),
+        dry_run,
+        tls,
+        settings: RegistrySettings::default(),
+    };
+    let report = drive(prune_registry(&opts))?;
+    let states: Vec<String> = report
+        .states
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    println!(
+        "registry {}: {} deploy state(s) read: {}",
+        report.registry,
+        states.len(),
+        states.join(", ")
+    );
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    for m in &report.deleted {
+        println!(
+            "  {verb} {}@{} (tags: {})",
+            m.repository,
+            m.digest,
+            m.tags.join(", ")
+        );
+    }
+    for m in &report.kept {
+        println!(
+            "  kept {}@{} (tags: {}): a deploy state references it",
+            m.repository,
+            m.digest,
+            m.tags.join(", ")
+        );
+    }
+    println!(
+        "{} manifest(s) {verb}, {} kept.",
+        report.deleted.len(),
+        report.kept.len()
+    );
+    if !report.deleted.is_empty() {
+        println!(
+            "The registry frees their blobs only at its garbage collection; on the registry host run\n  \
+             registry garbage-collect /etc/docker/registry/config.yml\n\
+             (Debian's package names the binary docker-registry; stop the registry or make it read-only meanwhile)."
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@ mod lab;
 use std::collections::BTreeSet;
 
 use apex::engine::{self, BuildOptions};
-use apex::lab::registry::{Fault, FaultyProxy};
+use apex::lab::registry::{Fault, FaultyProxy, LabRegistry};
 use apex::registry::{
     CopyContext, CopyOptions, CopyReport, CopyStatus, DOCKER_LIST, ImageRef, MirrorItem,
     MirrorOptions, RawManifest, RebuildOptions, Registry, RegistrySettings, copy_image,
@@ -778,5 +778,577 @@ async fn credentials_come_from_settings_or_a_docker_config_file() {
     engine::remove_image(&lab.docker, &target, false)
         .await
         .unwrap();
+    lab.cleanup().await;
+}
+
+/// Items copying the lab's three images into `n` destination repositories
+/// `tripleomaster/<prefix>-<i>` of `to` (any number of images from three).
+fn fanout_items(lab: &lab::Lab, to: &str, prefix: &str, n: usize) -> Vec<MirrorItem> {
+    (0..n)
+        .map(|i| MirrorItem {
+            source: lab.images[i % lab.images.len()].clone(),
+            destination: format!("{to}/tripleomaster/{prefix}-{i}:current-tripleo"),
+        })
+        .collect()
+}
+
+/// Scope sets the token server handed out more than once.
+fn duplicates(issued: &[String]) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    issued
+        .iter()
+        .filter(|s| !seen.insert(s.as_str()))
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn token_auth_mirror_of_8_and_100_images_fetches_each_scope_once() {
+    let lab = lab::lab().await;
+    let tokened = LabRegistry::start_with_token("token", 300).await.unwrap();
+    let tokens = tokened.token_server().unwrap();
+    let host = tokened.host();
+
+    let items = fanout_items(&lab, &host, "eight", 8);
+    let summary = mirror_images(
+        &items,
+        RegistrySettings::default(),
+        MirrorOptions::default(),
+    )
+    .await;
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    assert_eq!(summary.copied.len(), 8);
+    let issued = tokens.issued();
+    assert!(
+        duplicates(&issued).is_empty(),
+        "a scope set's token fetched twice: {issued:#?}"
+    );
+    assert_eq!(summary.token_fetches as usize, issued.len());
+    for i in 0..8 {
+        let repo = format!("tripleomaster/eight-{i}");
+        assert!(
+            issued
+                .iter()
+                .any(|s| s.contains(&format!("repository:{repo}:pull,push"))),
+            "{repo} asked for pull,push: {issued:#?}"
+        );
+    }
+    assert!(
+        summary.blobs_mounted > 0,
+        "shared blobs are mounted across repositories with auth: {summary:?}"
+    );
+    for item in &items {
+        let (s, d) = (
+            ImageRef::parse(&item.source).unwrap(),
+            ImageRef::parse(&item.destination).unwrap(),
+        );
+        assert_eq!(
+            digest_of(&lab.upstream.host(), &s.repository, "current-tripleo").await,
+            client(&host, 3)
+                .manifest_digest(&d.repository, "current-tripleo")
+                .await
+                .unwrap()
+                .unwrap()
+        );
+    }
+
+    // As a source: one pull token per repository.
+    tokens.reset();
+    let back: Vec<MirrorItem> = items
+        .iter()
+        .map(|i| MirrorItem {
+            source: i.destination.clone(),
+            destination: i.destination.replace(&host, &lab.local.host()),
+        })
+        .collect();
+    let summary = mirror_images(&back, RegistrySettings::default(), MirrorOptions::default()).await;
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    let issued = tokens.issued();
+    assert_eq!(
+        issued.len(),
+        8,
+        "one token per source repository: {issued:#?}"
+    );
+    assert!(
+        issued
+            .iter()
+            .all(|s| s.ends_with(":pull") && !s.contains(' ')),
+        "{issued:#?}"
+    );
+
+    // 100 images at the default concurrency.
+    tokens.reset();
+    let items = fanout_items(&lab, &host, "hundred", 100);
+    let summary = mirror_images(
+        &items,
+        RegistrySettings::default(),
+        MirrorOptions::default(),
+    )
+    .await;
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed.first());
+    assert_eq!(summary.copied.len(), 100);
+    let issued = tokens.issued();
+    assert!(duplicates(&issued).is_empty(), "{:#?}", duplicates(&issued));
+    assert!(
+        issued.len() <= 200,
+        "at most two tokens per image: {}",
+        issued.len()
+    );
+}
+
+#[tokio::test]
+async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_finishes() {
+    let lab = lab::lab().await;
+    let tokened = LabRegistry::start_with_token("short-token", 3)
+        .await
+        .unwrap();
+    let tokens = tokened.token_server().unwrap();
+    let proxy = FaultyProxy::start(&tokened.host()).await.unwrap();
+    let src = ImageRef::parse(&lab.images[0]).unwrap();
+    let from = client(&lab.upstream.host(), 3);
+
+    // The first blob upload is slow (its body held 4 s after the registry
+    // authorized it): the 3 s token runs out meanwhile; later requests get a
+    // fresh token before they are sent, none is refused.
+    proxy.fail_next(1, "PUT /v2/", Fault::SlowBody { millis: 4000 });
+    let to = client(&proxy.host(), 3);
+    let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
+    let report = copy(&from, &src, &to, &dst).await.unwrap();
+    assert_eq!(report.status, CopyStatus::Copied);
+    let scope = format!("repository:{REPO}:pull,push");
+    let issued = tokens.issued();
+    assert!(
+        issued.iter().filter(|s| **s == scope).count() >= 2,
+        "the token was refreshed: {issued:#?}"
+    );
+    let refused: usize = ["HEAD", "GET", "POST", "PUT"]
+        .iter()
+        .map(|m| proxy.count_status(m, "/v2/", 401))
+        .sum();
+    assert_eq!(
+        refused,
+        1,
+        "only the first request met a challenge: {:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        digest_of(&tokened.host(), REPO, "current-tripleo").await,
+        report.digest
+    );
+
+    // A blob upload whose request reaches the registry after its token ran
+    // out is refused (401) and restarted once with a fresh token.
+    proxy.reset();
+    tokens.reset();
+    proxy.fail_next(1, "PUT /v2/", Fault::Delay { millis: 4000 });
+    let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "neutron-server")).unwrap();
+    let src = ImageRef::parse(&lab.images[2]).unwrap();
+    let report = copy(&from, &src, &to, &dst).await.unwrap();
+    assert_eq!(report.status, CopyStatus::Copied);
+    assert_eq!(
+        proxy.count_status("PUT", "/blobs/uploads/", 401),
+        1,
+        "{:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        digest_of(
+            &tokened.host(),
+            "tripleomaster/centos-binary-neutron-server",
+            "current-tripleo"
+        )
+        .await,
+        report.digest
+    );
+}
+
+#[tokio::test]
+async fn a_cross_repository_mount_with_token_auth_sends_the_base_layer_once() {
+    let lab = lab::lab().await;
+    let tokened = LabRegistry::start_with_token("mount", 300).await.unwrap();
+    let tokens = tokened.token_server().unwrap();
+    let proxy = FaultyProxy::start(&tokened.host()).await.unwrap();
+    let from = client(&lab.upstream.host(), 3);
+    let to = client(&proxy.host(), 3);
+    let ctx = CopyContext::default();
+    for (i, svc) in ["nova-api", "nova-conductor"].iter().enumerate() {
+        let src = ImageRef::parse(&lab.images[i]).unwrap();
+        let dst = ImageRef::parse(&lab.image_in(&proxy.host(), svc)).unwrap();
+        copy_image(&from, &src, &to, &dst, CopyOptions::default(), &ctx)
+            .await
+            .unwrap();
+    }
+    let blobs = blobs_of(&lab.upstream.host(), &lab.images[..2]).await;
+    assert_eq!(
+        proxy.count("PUT", "/blobs/uploads/"),
+        blobs.len(),
+        "every distinct blob sent once: {:?}",
+        proxy.requests()
+    );
+    assert!(
+        proxy.count_status("POST", "mount=", 201) >= 1,
+        "{:?}",
+        proxy.requests()
+    );
+    let issued = tokens.issued();
+    assert!(
+        issued.contains(&format!(
+            "repository:{REPO}:pull repository:tripleomaster/centos-binary-nova-conductor:pull,push"
+        )),
+        "the mount's token covers the repository mounted from: {issued:#?}"
+    );
+    assert!(duplicates(&issued).is_empty(), "{issued:#?}");
+}
+
+#[tokio::test]
+async fn a_rate_limit_with_retry_after_is_waited_out_within_the_budget() {
+    let lab = lab::lab().await;
+    let proxy = FaultyProxy::start(&lab.upstream.host()).await.unwrap();
+    let items: Vec<MirrorItem> = mirror_items(&lab, &lab.local.host())
+        .into_iter()
+        .map(|i| MirrorItem {
+            source: i.source.replace(&lab.upstream.host(), &proxy.host()),
+            ..i
+        })
+        .collect();
+    proxy.fail_next(
+        2,
+        "/manifests/",
+        Fault::RateLimit {
+            retry_after_secs: 1,
+        },
+    );
+    let start = std::time::Instant::now();
+    let summary = mirror_images(
+        &items,
+        RegistrySettings::default(),
+        MirrorOptions::default(),
+    )
+    .await;
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    assert_eq!(summary.copied.len(), 3);
+    assert!(
+        (1.9..4.0).contains(&summary.rate_limit_wait_secs),
+        "the summary says how long it waited: {}",
+        summary.rate_limit_wait_secs
+    );
+    assert!(start.elapsed() >= std::time::Duration::from_secs(1));
+    assert_eq!(
+        proxy.count_status("HEAD", "/manifests/", 429)
+            + proxy.count_status("GET", "/manifests/", 429),
+        2
+    );
+
+    // Asked to wait longer than the budget: the image fails, saying so.
+    proxy.fail_next(
+        1,
+        "/manifests/",
+        Fault::RateLimit {
+            retry_after_secs: 3600,
+        },
+    );
+    let settings = RegistrySettings {
+        rate_limit_wait: Some(5),
+        ..Default::default()
+    };
+    let one = vec![MirrorItem {
+        source: items[0].source.clone(),
+        destination: format!("{}/other/x:1", lab.local.host()),
+    }];
+    let summary = mirror_images(&one, settings, MirrorOptions::default()).await;
+    assert_eq!(summary.failed.len(), 1);
+    let err = &summary.failed[0].error;
+    assert!(
+        err.contains("rate limited") && err.contains("rate_limit_wait"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn credentials_come_from_a_docker_credential_helper_and_are_never_logged() {
+    let lab = lab::lab().await;
+    let secured = LabRegistry::start_with_auth("helper", "apex", "hunter2-secret")
+        .await
+        .unwrap();
+    let host = secured.host();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls = dir.path().join("calls");
+    let helper = bin.join("docker-credential-apextest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = get ] || exit 1\nread server\necho \"$server\" >> {calls}\n\
+             if [ \"$server\" = \"{host}\" ]; then\n\
+               printf '{{\"ServerURL\":\"%s\",\"Username\":\"apex\",\"Secret\":\"hunter2-secret\"}}' \"$server\"\n\
+             else\n  echo 'credentials not found in native keychain'; exit 1\nfi\n",
+            calls = calls.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let script = dir.path().join("copy.lua");
+    std::fs::write(
+        &script,
+        r#"
+local core = require("apex.core")
+local src, dst, reg = ...
+local r = core.copy_image({source = src, destination = dst})
+assert(r.status == "copied", r.status)
+assert(#core.registry_catalog({registry = reg}).repositories >= 1)
+print("copied " .. r.digest)
+"#,
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (n, config) in [
+        format!(r#"{{"credHelpers":{{"{host}":"apextest"}}}}"#),
+        format!(r#"{{"credsStore":"apextest","auths":{{"{host}":{{}}}}}}"#),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let conf_dir = dir.path().join(format!("docker-{n}"));
+        std::fs::create_dir_all(&conf_dir).unwrap();
+        std::fs::write(conf_dir.join("config.json"), config).unwrap();
+        let dst = format!("{host}/tripleomaster/helped-{n}:1");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_apex"))
+            .arg("-vv")
+            .arg("run")
+            .arg(&script)
+            .args([&lab.images[0], &dst, &host])
+            .env("PATH", &path)
+            .env("DOCKER_CONFIG", &conf_dir)
+            .env_remove("APEX_LUA_PATH")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(out.status.success(), "{config}\n{stdout}\n{stderr}");
+        assert!(stdout.contains("copied sha256:"), "{stdout}");
+        assert!(
+            !stdout.contains("hunter2") && !stderr.contains("hunter2"),
+            "the secret is never logged:\n{stderr}"
+        );
+    }
+    let asked = std::fs::read_to_string(&calls).unwrap();
+    // credHelpers names the helper for this registry only; credsStore is
+    // asked for every registry (upstream too, which it has nothing for).
+    assert!(asked.lines().filter(|l| *l == host).count() >= 2, "{asked}");
+}
+
+/// Writes `<dir>/state.json` with rebuild records naming these digests.
+fn write_state(dir: &std::path::Path, registry: &str, rebuilt: &[(&str, &str)]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut steps = serde_json::Map::new();
+    for (img, digest) in rebuilt {
+        steps.insert(
+            format!("rebuild/{img}"),
+            serde_json::json!({"step": 8, "status": "done", "inputs": "x", "outputs": {
+                "digest": digest, "user": "nova",
+                "source": format!("{registry}/tripleomaster/centos-binary-{img}:current-tripleo")}}),
+        );
+    }
+    let state = serde_json::json!({"version": 1, "steps": steps, "runs": []});
+    std::fs::write(
+        dir.join("state.json"),
+        serde_json::to_vec_pretty(&state).unwrap(),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn prune_removes_exactly_the_superseded_apex_manifests() {
+    let lab = lab::lab().await;
+    let host = lab.local.host();
+    let summary = mirror_images(
+        &mirror_items(&lab, &host),
+        RegistrySettings::default(),
+        MirrorOptions::default(),
+    )
+    .await;
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    let containers = tempfile::tempdir().unwrap();
+    let rebuild = |images: &[(&str, &str)]| {
+        let _ = std::fs::remove_dir_all(containers.path());
+        for (image, marker) in images {
+            let d = containers.path().join(image);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(
+                d.join("Dockerfile"),
+                format!(
+                    "FROM {}\nARG REAL_USER\nUSER root\nRUN echo {marker} > /patched\nUSER $REAL_USER\n",
+                    lab.image_in(&host, image)
+                ),
+            )
+            .unwrap();
+        }
+        RebuildOptions {
+            registry: host.clone(),
+            containers_dir: containers.path().to_path_buf(),
+            tag: None,
+            source_tag: None,
+            concurrency: Some(2),
+            engine: lab.engine_settings(),
+            registries: RegistrySettings::default(),
+            credentials: None,
+        }
+    };
+    let digest = |s: &apex::registry::RebuildSummary, img: &str| {
+        assert!(s.failed.is_empty(), "{:?}", s.failed);
+        s.rebuilt
+            .iter()
+            .find(|r| r.image.contains(img))
+            .unwrap()
+            .digest
+            .clone()
+    };
+    let first = rebuild_patched(&rebuild(&[("nova-api", "one"), ("neutron-server", "one")]))
+        .await
+        .unwrap();
+    let (nova_old, neutron) = (digest(&first, "nova-api"), digest(&first, "neutron-server"));
+    // The next rebuild of nova-api supersedes the first; its source tag is
+    // still found though history tags sit beside `apex`.
+    let second = rebuild_patched(&rebuild(&[("nova-api", "two")]))
+        .await
+        .unwrap();
+    let nova_new = digest(&second, "nova-api");
+    assert_ne!(nova_old, nova_new);
+    let reg = client(&host, 3);
+    let mut tags = reg.tags(REPO).await.unwrap();
+    tags.sort();
+    assert_eq!(
+        tags.len(),
+        4,
+        "apex, two history tags, current-tripleo: {tags:?}"
+    );
+
+    // Two deploys use the registry: one the new nova-api, one the neutron-server.
+    let states = tempfile::tempdir().unwrap();
+    let (a, b) = (states.path().join("a"), states.path().join("b"));
+    write_state(&a, &host, &[("nova-api", &nova_new)]);
+    write_state(&b, &host, &[("neutron-server", &neutron)]);
+    std::fs::create_dir_all(states.path().join("no-state")).unwrap();
+    let tmp_dirs = vec![a.clone(), b.clone(), states.path().join("no-state")];
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apex"))
+        .args(["registry", "prune", "--dry-run"])
+        .args(&tmp_dirs)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains(&format!("would delete {REPO}@{nova_old}")),
+        "{text}"
+    );
+    assert!(
+        text.contains("1 manifest(s) would delete, 2 kept"),
+        "{text}"
+    );
+    assert!(
+        text.contains("registry garbage-collect /etc/docker/registry/config.yml"),
+        "{text}"
+    );
+    assert_eq!(
+        reg.manifest_digest(REPO, &nova_old).await.unwrap(),
+        Some(nova_old.clone()),
+        "a dry run deletes nothing"
+    );
+
+    let opts = apex::registry::PruneOptions {
+        registry: None,
+        tmp_dirs: tmp_dirs.clone(),
+        tag: "apex".into(),
+        dry_run: false,
+        tls: false,
+        settings: RegistrySettings::default(),
+    };
+    let report = apex::registry::prune_registry(&opts).await.unwrap();
+    assert_eq!(report.registry, host);
+    let deleted: Vec<(&str, &str)> = report
+        .deleted
+        .iter()
+        .map(|m| (m.repository.as_str(), m.digest.as_str()))
+        .collect();
+    assert_eq!(deleted, vec![(REPO, nova_old.as_str())]);
+    assert_eq!(report.kept.len(), 2);
+    assert_eq!(
+        reg.manifest_digest(REPO, &nova_old).await.unwrap(),
+        None,
+        "gone"
+    );
+    assert_eq!(
+        reg.manifest_digest(REPO, "apex").await.unwrap(),
+        Some(nova_new.clone())
+    );
+    assert_eq!(
+        reg.manifest_digest("tripleomaster/centos-binary-neutron-server", "apex")
+            .await
+            .unwrap(),
+        Some(neutron.clone())
+    );
+    assert_eq!(
+        reg.manifest_digest(REPO, "current-tripleo").await.unwrap(),
+        Some(digest_of(&lab.upstream.host(), REPO, "current-tripleo").await),
+        "images other than rebuilds are untouched"
+    );
+    let again = apex::registry::prune_registry(&opts).await.unwrap();
+    assert!(again.deleted.is_empty(), "{:?}", again.deleted);
+
+    // Without any state, nothing is deleted.
+    let none = apex::registry::PruneOptions {
+        tmp_dirs: vec![states.path().join("no-state")],
+        ..opts.clone()
+    };
+    let err = apex::registry::prune_registry(&none).await.unwrap_err();
+    assert!(format!("{err:#}").contains("no deploy state"), "{err:#}");
+
+    // A registry that does not allow deleting says how to enable it.
+    let locked = LabRegistry::start_with(
+        "no-delete",
+        apex::lab::registry::LabRegistryOptions {
+            delete: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let src = ImageRef::parse(&lab.images[0]).unwrap();
+    let dst = ImageRef::parse(&format!("{}/{REPO}:apex", locked.host())).unwrap();
+    copy(
+        &client(&lab.upstream.host(), 3),
+        &src,
+        &client(&locked.host(), 3),
+        &dst,
+    )
+    .await
+    .unwrap();
+    let locked_opts = apex::registry::PruneOptions {
+        registry: Some(locked.host()),
+        ..opts
+    };
+    let err = format!(
+        "{:#}",
+        apex::registry::prune_registry(&locked_opts)
+            .await
+            .unwrap_err()
+    );
+    assert!(
+        err.contains("405") && err.contains("delete: enabled: true"),
+        "{err}"
+    );
     lab.cleanup().await;
 }

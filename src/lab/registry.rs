@@ -1,9 +1,11 @@
 //! Lab registries: Debian's `docker-registry` on a loopback port with its own
 //! config and storage in a temp dir ("upstream", "local"), which a test can
 //! stop and restart (same port, same content), and a [`FaultyProxy`] to put in
-//! front of one to count requests or make some of them fail.
+//! front of one to count requests or make some of them fail. A registry may
+//! require HTTP Basic auth, or token auth with a [`TokenServer`] of its own.
 
 mod proxy;
+mod token;
 
 use std::path::Path;
 use std::process::Stdio;
@@ -15,6 +17,7 @@ use tokio::process::{Child, Command};
 use super::process::{self, PartDir};
 
 pub use proxy::{Fault, FaultyProxy, Request};
+pub use token::TokenServer;
 
 /// One running (or stopped) registry.
 pub struct LabRegistry {
@@ -26,6 +29,38 @@ pub struct LabRegistry {
     /// Set for a detached registry (one of a kept lab): its PID, and it
     /// survives this value.
     detached: Option<u32>,
+    /// The token server of a registry with token auth.
+    token: Option<TokenServer>,
+}
+
+/// How a lab registry is set up.
+#[derive(Debug, Clone)]
+pub struct LabRegistryOptions {
+    /// Serve TLS with a certificate of a lab CA.
+    pub tls: bool,
+    /// Require HTTP Basic auth with this user and password.
+    pub basic: Option<(String, String)>,
+    /// Require token auth from a lab [`TokenServer`] whose tokens last this many seconds.
+    pub token_expires_in: Option<u64>,
+    /// Allow deleting manifests (`storage: delete: enabled`).
+    pub delete: bool,
+}
+
+impl Default for LabRegistryOptions {
+    fn default() -> Self {
+        Self {
+            tls: false,
+            basic: None,
+            token_expires_in: None,
+            delete: true,
+        }
+    }
+}
+
+enum Auth<'a> {
+    None,
+    Htpasswd,
+    Token(&'a str),
 }
 
 /// Makes a lab CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
@@ -88,14 +123,19 @@ fn make_certificates(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_config(dir: &Path, port: u16, tls: bool, auth: bool) -> anyhow::Result<()> {
-    let auth = if auth {
-        format!(
+fn write_config(dir: &Path, port: u16, tls: bool, auth: Auth, delete: bool) -> anyhow::Result<()> {
+    let auth = match auth {
+        Auth::Htpasswd => format!(
             "auth:\n  htpasswd:\n    realm: apex-lab\n    path: {}\n",
             dir.join("htpasswd").display()
-        )
-    } else {
-        String::new()
+        ),
+        Auth::Token(realm) => format!(
+            "auth:\n  token:\n    realm: {realm}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+            token::SERVICE,
+            token::ISSUER,
+            dir.join("token.pem").display()
+        ),
+        Auth::None => String::new(),
     };
     let tls = if tls {
         format!(
@@ -109,7 +149,7 @@ fn write_config(dir: &Path, port: u16, tls: bool, auth: bool) -> anyhow::Result<
     let config = format!(
         "version: 0.1\n\
          log:\n  level: warn\n  accesslog:\n    disabled: true\n\
-         storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: true\n  \
+         storage:\n  filesystem:\n    rootdirectory: {root}\n  delete:\n    enabled: {delete}\n  \
          maintenance:\n    uploadpurging:\n      enabled: false\n\
          http:\n  addr: 127.0.0.1:{port}\n  secret: apex-lab\n{tls}{auth}",
         root = dir.join("data").display()
@@ -120,20 +160,45 @@ fn write_config(dir: &Path, port: u16, tls: bool, auth: bool) -> anyhow::Result<
 impl LabRegistry {
     /// Starts a registry named `name` (used in logs and its temp dir) on a free loopback port.
     pub async fn start(name: &str) -> anyhow::Result<Self> {
-        Self::start_with(name, false, None).await
+        Self::start_with(name, LabRegistryOptions::default()).await
+    }
+
+    /// Starts a registry with token auth and its own anonymous token server
+    /// (any scope granted, tokens lasting `expires_in` seconds).
+    pub async fn start_with_token(name: &str, expires_in: u64) -> anyhow::Result<Self> {
+        let opts = LabRegistryOptions {
+            token_expires_in: Some(expires_in),
+            ..Default::default()
+        };
+        Self::start_with(name, opts).await
+    }
+
+    /// The token server of a registry started with token auth.
+    pub fn token_server(&self) -> Option<&TokenServer> {
+        self.token.as_ref()
     }
 
     /// Starts a registry serving TLS with a certificate of a lab CA ([`LabRegistry::ca_file`]).
     pub async fn start_tls(name: &str) -> anyhow::Result<Self> {
-        Self::start_with(name, true, None).await
+        let opts = LabRegistryOptions {
+            tls: true,
+            ..Default::default()
+        };
+        Self::start_with(name, opts).await
     }
 
     /// Starts a registry that requires HTTP Basic auth with this user and password.
     pub async fn start_with_auth(name: &str, user: &str, password: &str) -> anyhow::Result<Self> {
-        Self::start_with(name, false, Some((user, password))).await
+        let opts = LabRegistryOptions {
+            basic: Some((user.into(), password.into())),
+            ..Default::default()
+        };
+        Self::start_with(name, opts).await
     }
 
-    async fn start_with(name: &str, tls: bool, auth: Option<(&str, &str)>) -> anyhow::Result<Self> {
+    /// Starts a registry set up as `opts` says.
+    pub async fn start_with(name: &str, opts: LabRegistryOptions) -> anyhow::Result<Self> {
+        let tls = opts.tls;
         let dir = tempfile::Builder::new()
             .prefix(&format!("apex-lab-registry-{name}-"))
             .tempdir()?;
@@ -141,12 +206,22 @@ impl LabRegistry {
         if tls {
             make_certificates(dir.path())?;
         }
-        if let Some((user, password)) = auth {
+        let mut auth = Auth::None;
+        if let Some((user, password)) = &opts.basic {
             // docker-registry's htpasswd accepts bcrypt only; a low cost keeps tests quick.
             let hash = bcrypt::hash(password, 5).context("hashing the lab registry password")?;
             std::fs::write(dir.path().join("htpasswd"), format!("{user}:{hash}\n"))?;
+            auth = Auth::Htpasswd;
         }
-        write_config(dir.path(), port, tls, auth.is_some())?;
+        let token = match opts.token_expires_in {
+            Some(secs) => Some(TokenServer::start(dir.path(), secs).await?),
+            None => None,
+        };
+        let realm = token.as_ref().map(TokenServer::realm);
+        if let Some(realm) = &realm {
+            auth = Auth::Token(realm);
+        }
+        write_config(dir.path(), port, tls, auth, opts.delete)?;
         let mut reg = Self {
             name: name.to_string(),
             dir: PartDir::Temp(dir),
@@ -154,6 +229,7 @@ impl LabRegistry {
             tls,
             child: None,
             detached: None,
+            token,
         };
         reg.restart().await?;
         Ok(reg)
@@ -173,6 +249,7 @@ impl LabRegistry {
             tls: false,
             child: None,
             detached: Some(detached),
+            token: None,
         };
         if let Some((port, pid)) = running {
             let mut reg = kept_on(port, pid);
@@ -187,7 +264,7 @@ impl LabRegistry {
             Some(p) if std::net::TcpListener::bind(("127.0.0.1", p)).is_ok() => p,
             _ => super::free_port()?,
         };
-        write_config(dir, port, false, false)?;
+        write_config(dir, port, false, Auth::None, true)?;
         let mut reg = kept_on(port, 0);
         reg.restart().await?;
         Ok(reg)

@@ -10,8 +10,9 @@
 //! cannot replay a consumed stream, and its retries are not ours to shape;
 //! the few distribution calls below are simpler than adapting it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
@@ -22,10 +23,10 @@ use reqwest::header::{
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
-use tokio::sync::Mutex;
 use url::Url;
 
 use super::auth::{self, Credentials};
+use super::token::{Scopes, Token, TokenCache};
 
 /// Media types of manifests and manifest lists this client moves.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -57,6 +58,9 @@ pub struct RegistrySettings {
     pub tls_verify: Option<bool>,
     /// Attempts per request on connection errors and 5xx (default 5).
     pub attempts: Option<u32>,
+    /// Seconds a run may spend waiting out rate limits (HTTP 429 with
+    /// `Retry-After`, e.g. Docker Hub's pull limit), per registry (default 900).
+    pub rate_limit_wait: Option<u64>,
 }
 
 impl RegistrySettings {
@@ -131,22 +135,59 @@ pub enum Mount {
     Upload(Url),
 }
 
-#[derive(Debug, Clone)]
-enum AuthState {
-    None,
+/// What a request carried.
+enum Sent {
+    Nothing,
     Basic,
     Bearer(String),
 }
 
-/// One registry endpoint with its connection pool, credentials and retries.
+/// How the registry wants requests authenticated, learnt from its first 401.
+#[derive(Debug, Clone)]
+enum Scheme {
+    /// Nothing asked yet: requests go without credentials.
+    Unknown,
+    Basic,
+    Bearer {
+        realm: Url,
+        service: Option<String>,
+    },
+}
+
+/// One registry endpoint with its connection pool, credentials, tokens and retries.
 pub struct Registry {
     host: String,
     base: Url,
     http: reqwest::Client,
     creds: Option<Credentials>,
-    auth: Mutex<AuthState>,
+    scheme: std::sync::Mutex<Scheme>,
+    tokens: TokenCache,
+    /// Repositories this client writes to: every request on them asks for
+    /// `pull,push` up front, so one token serves the whole copy.
+    push_repos: std::sync::Mutex<HashSet<String>>,
+    token_fetches: AtomicU64,
     attempts: u32,
+    rate_budget: Duration,
+    rate_waited_ms: AtomicU64,
+    rate_seen: AtomicBool,
 }
+
+/// The registry asked to wait longer than the run may (not retried).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{request}: rate limited (HTTP 429); the registry asks to wait {asked:?}, more than the {left:?} left of this run's budget (registries.rate_limit_wait)"
+)]
+pub struct RateLimited {
+    pub request: String,
+    pub asked: Duration,
+    pub left: Duration,
+}
+
+/// A streamed upload refused for a reason a restart fixes (a token that ran
+/// out, a rate limit waited out): the caller restarts it once.
+#[derive(Debug, thiserror::Error)]
+#[error("the upload is to be restarted")]
+pub struct UploadRefused;
 
 /// Whether a failed request is worth repeating (the transfer, not the input, failed).
 pub fn is_transient(err: &anyhow::Error) -> bool {
@@ -275,9 +316,48 @@ impl Registry {
             base,
             http: builder.build().context("building the HTTP client")?,
             creds,
-            auth: Mutex::new(AuthState::None),
+            scheme: std::sync::Mutex::new(Scheme::Unknown),
+            tokens: TokenCache::default(),
+            push_repos: Default::default(),
+            token_fetches: AtomicU64::new(0),
             attempts: settings.attempts.unwrap_or(5),
+            rate_budget: Duration::from_secs(settings.rate_limit_wait.unwrap_or(900)),
+            rate_waited_ms: AtomicU64::new(0),
+            rate_seen: AtomicBool::new(false),
         })
+    }
+
+    /// Declares that this client writes to `repo`: its requests then ask for
+    /// `pull,push` from the start (a read first, then a write, would cost two tokens).
+    pub fn will_push(&self, repo: &str) {
+        self.push_repos
+            .lock()
+            .expect("push repos lock")
+            .insert(repo.to_string());
+    }
+
+    /// The scopes a request on `repo` asks for.
+    fn scopes(&self, repo: &str) -> Scopes {
+        if self
+            .push_repos
+            .lock()
+            .expect("push repos lock")
+            .contains(repo)
+        {
+            Scopes::push(repo)
+        } else {
+            Scopes::pull(repo)
+        }
+    }
+
+    /// Tokens fetched from this registry's token server so far.
+    pub fn token_fetches(&self) -> u64 {
+        self.token_fetches.load(Ordering::Relaxed)
+    }
+
+    /// Time spent waiting out rate limits (429 with Retry-After) so far.
+    pub fn rate_limit_waited(&self) -> Duration {
+        Duration::from_millis(self.rate_waited_ms.load(Ordering::Relaxed))
     }
 
     /// The host as given (`host:port`), used to tell registries apart.
@@ -293,6 +373,7 @@ impl Registry {
     /// Whether the registry answers at all (any HTTP status to `GET /v2/`,
     /// one try): tells "this registry is down" from "this image failed".
     pub async fn answers(&self) -> bool {
+        // Any answer will do, a 401 included: no credentials needed.
         self.http.get(self.url("v2/")).send().await.is_ok()
     }
 
@@ -302,30 +383,123 @@ impl Registry {
             .expect("registry paths are valid URL paths")
     }
 
-    async fn authorize(&self, req: RequestBuilder) -> RequestBuilder {
-        match (&*self.auth.lock().await, &self.creds) {
-            (AuthState::Basic, Some(c)) => req.basic_auth(&c.username, Some(&c.password)),
-            (AuthState::Bearer(t), _) => req.bearer_auth(t),
-            _ => req,
-        }
+    /// Adds what the registry's scheme needs for `scopes`; returns what was sent.
+    async fn authorize(
+        &self,
+        req: RequestBuilder,
+        scopes: &Scopes,
+    ) -> anyhow::Result<(RequestBuilder, Sent)> {
+        let scheme = self.scheme.lock().expect("scheme lock").clone();
+        Ok(match (scheme, &self.creds) {
+            (Scheme::Basic, Some(c)) => {
+                (req.basic_auth(&c.username, Some(&c.password)), Sent::Basic)
+            }
+            (Scheme::Bearer { realm, service }, _) => {
+                let token = self
+                    .tokens
+                    .get(scopes, || self.fetch_token(realm, service, scopes))
+                    .await?;
+                (req.bearer_auth(&token), Sent::Bearer(token))
+            }
+            _ => (req, Sent::Nothing),
+        })
     }
 
-    /// Answers a 401 challenge: Basic uses the credentials, Bearer fetches a
-    /// token for the challenged scope. Returns false when nothing can help.
-    async fn answer_challenge(&self, resp: &Response) -> anyhow::Result<bool> {
+    /// Asks the token server for a token covering `scopes` (with the
+    /// credentials, if any: Basic, or an identity token as a refresh token).
+    async fn fetch_token(
+        &self,
+        realm: Url,
+        service: Option<String>,
+        scopes: &Scopes,
+    ) -> anyhow::Result<Token> {
+        let mut url = realm;
+        let identity = self
+            .creds
+            .as_ref()
+            .filter(|c| c.username == auth::IDENTITY_TOKEN_USER);
+        let req = if let Some(c) = identity {
+            // OAuth2 refresh-token grant, as `docker login` identity tokens need.
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.append_pair("grant_type", "refresh_token")
+                .append_pair("refresh_token", &c.password)
+                .append_pair("client_id", "apex");
+            if let Some(s) = &service {
+                form.append_pair("service", s);
+            }
+            if !scopes.is_empty() {
+                form.append_pair("scope", &scopes.params().join(" "));
+            }
+            self.http
+                .post(url.clone())
+                .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(form.finish())
+        } else {
+            {
+                let mut q = url.query_pairs_mut();
+                if let Some(s) = &service {
+                    q.append_pair("service", s);
+                }
+                for scope in scopes.params() {
+                    q.append_pair("scope", &scope);
+                }
+            }
+            let mut req = self.http.get(url.clone());
+            if let Some(c) = &self.creds {
+                req = req.basic_auth(&c.username, Some(&c.password));
+            }
+            req
+        };
+        self.token_fetches.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!("{}: fetching a token for {scopes}", self.host);
+        // The URL carries no secret (credentials go in a header or the body).
+        let what = format!("token for {scopes} from {}", url.as_str());
+        let tok = req.send().await.with_context(|| what.clone())?;
+        if !tok.status().is_success() {
+            return Err(described_status_error(what, tok).await);
+        }
+        #[derive(Deserialize)]
+        struct Answer {
+            token: Option<String>,
+            access_token: Option<String>,
+            expires_in: Option<u64>,
+            issued_at: Option<String>,
+        }
+        let a: Answer = tok.json().await.with_context(|| what.clone())?;
+        let value = a
+            .token
+            .or(a.access_token)
+            .with_context(|| format!("{what}: answer without a token"))?;
+        Ok(Token::new(value, a.expires_in, a.issued_at.as_deref()))
+    }
+
+    /// Learns from a 401 how to authenticate (and forgets a refused token).
+    /// Returns false when nothing can help.
+    fn learn_challenge(&self, resp: &Response, sent: &Sent) -> anyhow::Result<bool> {
+        let used = match sent {
+            Sent::Bearer(t) => Some(t.as_str()),
+            _ => None,
+        };
+        if let Some(t) = used {
+            // Refused: expired or revoked earlier than it said.
+            self.tokens.invalidate(t);
+        }
         let Some(challenge) = resp
             .headers()
             .get(WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
         else {
-            return Ok(false);
+            // No challenge (a proxy's 401): a fresh token may still help.
+            return Ok(used.is_some());
         };
         let lower = challenge.to_ascii_lowercase();
+        let mut scheme = self.scheme.lock().expect("scheme lock");
         if lower.starts_with("basic") {
-            if self.creds.is_none() {
+            if self.creds.is_none() || matches!(sent, Sent::Basic) {
+                // Without credentials, or they were just refused.
                 return Ok(false);
             }
-            *self.auth.lock().await = AuthState::Basic;
+            *scheme = Scheme::Basic;
             return Ok(true);
         }
         if !lower.starts_with("bearer") {
@@ -335,55 +509,115 @@ impl Registry {
         let realm = params
             .get("realm")
             .context("Bearer challenge without realm")?;
-        let mut url =
+        let realm =
             Url::parse(realm).with_context(|| format!("Bearer realm {realm:?} is not a URL"))?;
-        for key in ["service", "scope"] {
-            if let Some(v) = params.get(key) {
-                url.query_pairs_mut().append_pair(key, v);
-            }
-        }
-        let mut req = self.http.get(url.clone());
-        if let Some(c) = &self.creds {
-            req = req.basic_auth(&c.username, Some(&c.password));
-        }
-        let tok = req.send().await.with_context(|| format!("GET {url}"))?;
-        if !tok.status().is_success() {
-            return Err(status_error(Method::GET, &url, tok).await);
-        }
-        #[derive(Deserialize)]
-        struct Token {
-            token: Option<String>,
-            access_token: Option<String>,
-        }
-        let t: Token = tok
-            .json()
-            .await
-            .with_context(|| format!("token from {url}"))?;
-        let t = t
-            .token
-            .or(t.access_token)
-            .context("token response without a token")?;
-        *self.auth.lock().await = AuthState::Bearer(t);
+        *scheme = Scheme::Bearer {
+            realm,
+            service: params.get("service").cloned(),
+        };
+        // Sent without a token (before the scheme was known), or with one
+        // now forgotten: a fresh token may help; twice at most per request.
         Ok(true)
     }
 
-    /// Sends one request (built anew for an auth retry); any status is returned.
+    /// Logs `RateLimit-Remaining` when the registry sends it: once at info,
+    /// then at debug, and as a warning when few pulls are left.
+    fn note_rate_limit(&self, resp: &Response) {
+        let Some(remaining) = resp
+            .headers()
+            .get("ratelimit-remaining")
+            .and_then(|v| v.to_str().ok())
+        else {
+            return;
+        };
+        let limit = resp
+            .headers()
+            .get("ratelimit-limit")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("?");
+        let left: Option<u64> = remaining
+            .split(';')
+            .next()
+            .and_then(|n| n.trim().parse().ok());
+        if left.is_some_and(|n| n <= 10) {
+            tracing::warn!(
+                "{}: rate limit: {remaining} requests remaining (limit {limit})",
+                self.host
+            );
+        } else if !self.rate_seen.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                "{}: rate limit: {remaining} requests remaining (limit {limit})",
+                self.host
+            );
+        } else {
+            tracing::debug!("{}: RateLimit-Remaining {remaining}", self.host);
+        }
+    }
+
+    /// After a 429: waits as `Retry-After` says when the run's budget allows
+    /// (returns true: send again); false without the header (the caller's
+    /// retries back off); an error when the wait would exceed the budget.
+    pub(crate) async fn wait_rate_limit(
+        &self,
+        request: &str,
+        headers: &HeaderMap,
+    ) -> anyhow::Result<bool> {
+        let Some(asked) = headers
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(super::token::retry_after)
+        else {
+            return Ok(false);
+        };
+        let asked = asked.max(Duration::from_millis(100));
+        let left = self.rate_budget.saturating_sub(self.rate_limit_waited());
+        if asked > left {
+            return Err(RateLimited {
+                request: request.to_string(),
+                asked,
+                left,
+            }
+            .into());
+        }
+        tracing::warn!(
+            "{request}: rate limited by {} (HTTP 429), waiting {asked:?} as Retry-After asks",
+            self.host
+        );
+        self.rate_waited_ms
+            .fetch_add(asked.as_millis() as u64, Ordering::Relaxed);
+        tokio::time::sleep(asked).await;
+        Ok(true)
+    }
+
+    /// Sends one request (built anew for an auth or rate-limit round); any
+    /// status is returned. A 401 is answered twice at most (a challenge,
+    /// then a refused token), a 429 waited out within the run's budget.
     async fn send_once(
         &self,
+        scopes: &Scopes,
         make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
     ) -> anyhow::Result<Response> {
         let mut answered = 0;
         loop {
-            let req = self.authorize(make(&self.http)).await.build()?;
+            let (req, used) = self.authorize(make(&self.http), scopes).await?;
+            let req = req.build()?;
             let (method, url) = (req.method().clone(), req.url().clone());
             let resp = self
                 .http
                 .execute(req)
                 .await
                 .with_context(|| format!("{method} {url}"))?;
+            self.note_rate_limit(&resp);
+            if resp.status() == StatusCode::TOO_MANY_REQUESTS
+                && self
+                    .wait_rate_limit(&format!("{method} {url}"), resp.headers())
+                    .await?
+            {
+                continue;
+            }
             if resp.status() == StatusCode::UNAUTHORIZED
                 && answered < 2
-                && self.answer_challenge(&resp).await?
+                && self.learn_challenge(&resp, &used)?
             {
                 answered += 1;
                 continue;
@@ -396,10 +630,11 @@ impl Registry {
     async fn send(
         &self,
         what: &str,
+        scopes: &Scopes,
         make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
     ) -> anyhow::Result<Response> {
         with_retries(what, self.attempts, || async {
-            server_error_as_err(what, self.send_once(make).await?).await
+            server_error_as_err(what, self.send_once(scopes, make).await?).await
         })
         .await
     }
@@ -422,9 +657,10 @@ impl Registry {
         }
         let mut out = Vec::new();
         let mut next = Some(self.url("v2/_catalog?n=1000"));
+        let catalog_scope = Scopes::default().with_resource("registry:catalog", &["*"]);
         while let Some(url) = next.take() {
             let resp = self
-                .send(&format!("catalog of {}", self.host), &|c| {
+                .send(&format!("catalog of {}", self.host), &catalog_scope, &|c| {
                     c.get(url.clone())
                 })
                 .await?;
@@ -447,9 +683,10 @@ impl Registry {
         }
         let mut out = Vec::new();
         let mut next = Some(self.url(&format!("v2/{repo}/tags/list?n=1000")));
+        let scopes = self.scopes(repo);
         while let Some(url) = next.take() {
             let resp = self
-                .send(&format!("tags of {}/{repo}", self.host), &|c| {
+                .send(&format!("tags of {}/{repo}", self.host), &scopes, &|c| {
                     c.get(url.clone())
                 })
                 .await?;
@@ -476,7 +713,7 @@ impl Registry {
         let url = self.url(&format!("v2/{repo}/manifests/{reference}"));
         let what = format!("HEAD manifest {}/{repo}:{reference}", self.host);
         let resp = self
-            .send(&what, &|c| {
+            .send(&what, &self.scopes(repo), &|c| {
                 c.head(url.clone()).header(ACCEPT, ACCEPT_MANIFESTS)
             })
             .await?;
@@ -503,10 +740,13 @@ impl Registry {
     ) -> anyhow::Result<Option<RawManifest>> {
         let url = self.url(&format!("v2/{repo}/manifests/{reference}"));
         let what = format!("GET manifest {}/{repo}:{reference}", self.host);
+        let scopes = self.scopes(repo);
         with_retries(&what, self.attempts, || async {
             // One attempt per round: the body read below is retried with it.
             let resp = self
-                .send_once(&|c| c.get(url.clone()).header(ACCEPT, ACCEPT_MANIFESTS))
+                .send_once(&scopes, &|c| {
+                    c.get(url.clone()).header(ACCEPT, ACCEPT_MANIFESTS)
+                })
                 .await?;
             let resp = server_error_as_err(&what, resp).await?;
             if resp.status() == StatusCode::NOT_FOUND {
@@ -556,7 +796,7 @@ impl Registry {
         let url = self.url(&format!("v2/{repo}/manifests/{reference}"));
         let what = format!("PUT manifest {}/{repo}:{reference}", self.host);
         let resp = self
-            .send(&what, &|c| {
+            .send(&what, &Scopes::push(repo), &|c| {
                 c.put(url.clone())
                     .header(CONTENT_TYPE, &m.media_type)
                     .body(m.bytes.clone())
@@ -571,13 +811,37 @@ impl Registry {
         Ok(())
     }
 
+    /// Deletes a manifest by digest (the registry drops the tags naming it);
+    /// an absent one is no error. Needs deleting enabled in the registry.
+    pub async fn delete_manifest(&self, repo: &str, digest: &str) -> anyhow::Result<()> {
+        let url = self.url(&format!("v2/{repo}/manifests/{digest}"));
+        let what = format!("DELETE manifest {}/{repo}@{digest}", self.host);
+        let resp = self
+            .send(&what, &Scopes::default().with(repo, &["delete"]), &|c| {
+                c.delete(url.clone())
+            })
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Self::expect(
+            resp,
+            Method::DELETE,
+            &[StatusCode::ACCEPTED, StatusCode::OK],
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Whether the repository holds a blob (HEAD).
     pub async fn blob_exists(&self, repo: &str, digest: &str) -> anyhow::Result<bool> {
         let url = self.url(&format!("v2/{repo}/blobs/{digest}"));
         let resp = self
-            .send(&format!("HEAD blob {}/{repo}@{digest}", self.host), &|c| {
-                c.head(url.clone())
-            })
+            .send(
+                &format!("HEAD blob {}/{repo}@{digest}", self.host),
+                &self.scopes(repo),
+                &|c| c.head(url.clone()),
+            )
             .await?;
         match resp.status() {
             StatusCode::OK => Ok(true),
@@ -589,7 +853,9 @@ impl Registry {
     /// Opens a streaming GET of a blob (one attempt: the caller restarts the whole transfer).
     pub async fn blob_stream(&self, repo: &str, digest: &str) -> anyhow::Result<Response> {
         let url = self.url(&format!("v2/{repo}/blobs/{digest}"));
-        let resp = self.send_once(&|c| c.get(url.clone())).await?;
+        let resp = self
+            .send_once(&self.scopes(repo), &|c| c.get(url.clone()))
+            .await?;
         Self::expect(resp, Method::GET, &[StatusCode::OK]).await
     }
 
@@ -615,12 +881,29 @@ impl Registry {
 
     /// Asks the registry to link `digest` from repository `from` into `repo`.
     pub async fn mount_blob(&self, repo: &str, digest: &str, from: &str) -> anyhow::Result<Mount> {
+        self.mount_blob_with(repo, digest, from, &Scopes::default())
+            .await
+    }
+
+    /// [`Registry::mount_blob`]; the token asked for covers `pull,push` on `repo`, `pull` on `from` and
+    /// `also` (the other repositories this copy may mount from, so one token
+    /// serves every mount of an image).
+    pub async fn mount_blob_with(
+        &self,
+        repo: &str,
+        digest: &str,
+        from: &str,
+        also: &Scopes,
+    ) -> anyhow::Result<Mount> {
         let mut url = self.url(&format!("v2/{repo}/blobs/uploads/"));
         url.query_pairs_mut()
             .append_pair("mount", digest)
             .append_pair("from", from);
+        let scopes = Scopes::push(repo).union(&Scopes::pull(from)).union(also);
         let resp = self
-            .send_once(&|c| c.post(url.clone()).header(CONTENT_LENGTH, "0"))
+            .send_once(&scopes, &|c| {
+                c.post(url.clone()).header(CONTENT_LENGTH, "0")
+            })
             .await?;
         match resp.status() {
             StatusCode::CREATED => Ok(Mount::Mounted),
@@ -633,14 +916,16 @@ impl Registry {
     pub async fn start_upload(&self, repo: &str) -> anyhow::Result<Url> {
         let url = self.url(&format!("v2/{repo}/blobs/uploads/"));
         let resp = self
-            .send_once(&|c| c.post(url.clone()).header(CONTENT_LENGTH, "0"))
+            .send_once(&Scopes::push(repo), &|c| {
+                c.post(url.clone()).header(CONTENT_LENGTH, "0")
+            })
             .await?;
         let resp = Self::expect(resp, Method::POST, &[StatusCode::ACCEPTED]).await?;
         self.location(&resp)
     }
 
-    /// Completes an upload session with the whole blob in one streamed PUT;
-    /// the registry verifies `digest` against what it received.
+    /// Completes an upload session (of the repository its Location names)
+    /// with the whole blob in one streamed PUT; see [`Registry::finish_upload_to`].
     pub async fn finish_upload(
         &self,
         location: Url,
@@ -648,17 +933,65 @@ impl Registry {
         size: u64,
         body: reqwest::Body,
     ) -> anyhow::Result<()> {
+        let repo = location
+            .path()
+            .strip_prefix("/v2/")
+            .and_then(|p| p.split_once("/blobs/uploads/"))
+            .map(|(repo, _)| repo.to_string())
+            .unwrap_or_default();
+        self.finish_upload_to(&repo, location, digest, size, body)
+            .await
+    }
+
+    /// Completes an upload session in `repo` with the whole blob in one streamed PUT;
+    /// the registry verifies `digest` against what it received. A streamed
+    /// body cannot be sent twice: a 401 (the token ran out before the
+    /// registry saw the request) forgets the token and fails with
+    /// [`UploadRefused`] so the caller restarts the upload with a fresh one;
+    /// a 429 waits as asked, then fails (transient) for the same restart.
+    pub async fn finish_upload_to(
+        &self,
+        repo: &str,
+        location: Url,
+        digest: &str,
+        size: u64,
+        body: reqwest::Body,
+    ) -> anyhow::Result<()> {
         let mut url = location;
         url.query_pairs_mut().append_pair("digest", digest);
-        let req = self
-            .authorize(self.http.put(url.clone()))
-            .await
+        let (req, used) = self
+            .authorize(self.http.put(url.clone()), &Scopes::push(repo))
+            .await?;
+        let req = req
             .header(CONTENT_TYPE, "application/octet-stream")
             .header(CONTENT_LENGTH, size)
             .body(body);
         let resp = req.send().await.with_context(|| format!("PUT {url}"))?;
-        Self::expect(resp, Method::PUT, &[StatusCode::CREATED]).await?;
-        Ok(())
+        self.note_rate_limit(&resp);
+        match resp.status() {
+            StatusCode::CREATED => Ok(()),
+            StatusCode::UNAUTHORIZED => {
+                let helps = self.learn_challenge(&resp, &used)?;
+                let err = status_error(Method::PUT, &url, resp).await;
+                if helps {
+                    Err(anyhow::Error::new(UploadRefused).context(format!("{err:#}")))
+                } else {
+                    Err(err)
+                }
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                let waited = self
+                    .wait_rate_limit(&format!("PUT {url}"), resp.headers())
+                    .await?;
+                let err = status_error(Method::PUT, &url, resp).await;
+                if waited {
+                    Err(anyhow::Error::new(UploadRefused).context(format!("{err:#}")))
+                } else {
+                    Err(err)
+                }
+            }
+            _ => Err(status_error(Method::PUT, &url, resp).await),
+        }
     }
 
     /// The image config (the JSON `docker inspect` shows under `Config`) of an

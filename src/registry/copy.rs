@@ -11,8 +11,9 @@ use anyhow::Context as _;
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
 
-use super::client::{Descriptor, Mount, RawManifest, Registry, with_retries};
+use super::client::{Descriptor, Mount, RawManifest, Registry, UploadRefused, with_retries};
 use super::reference::ImageRef;
+use super::token::Scopes;
 
 /// Blobs known to be in a destination registry during one run, so images
 /// sharing a base layer send it once: the first copy uploads it, the others
@@ -21,9 +22,31 @@ use super::reference::ImageRef;
 #[derive(Default)]
 pub struct BlobLedger {
     slots: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<String>>>>>,
+    /// The first repository that set out to send each blob: where the others
+    /// will most likely mount it from (asked for in their token up front).
+    claims: std::sync::Mutex<HashMap<String, String>>,
 }
 
 impl BlobLedger {
+    /// Records that `repo` is about to need `digests`; returns the other
+    /// repositories that claimed some of them first.
+    fn claim(&self, registry: &str, digests: &[&str], repo: &str) -> Vec<String> {
+        let mut claims = self.claims.lock().expect("ledger lock");
+        let mut others: Vec<String> = digests
+            .iter()
+            .map(|d| {
+                claims
+                    .entry(format!("{registry}|{d}"))
+                    .or_insert_with(|| repo.to_string())
+                    .clone()
+            })
+            .filter(|r| r != repo)
+            .collect();
+        others.sort();
+        others.dedup();
+        others
+    }
+
     fn slot(&self, registry: &str, digest: &str) -> Arc<tokio::sync::Mutex<Option<String>>> {
         let mut slots = self.slots.lock().expect("ledger lock");
         slots
@@ -110,6 +133,7 @@ pub async fn copy_image(
             blobs_present: 0,
             bytes_sent: 0,
         };
+        to.will_push(&dst.repository);
         // Both sides asked at once, HEAD only: a rerun costs one round trip
         // per image, and HEADs do not count against Docker Hub's pull limit.
         let (source_digest, present_digest) = futures::try_join!(
@@ -204,10 +228,21 @@ async fn copy_blobs(
         // Foreign layers live elsewhere (their `urls`); registries do not hold them.
         .filter(|d| d.urls.is_empty())
         .collect();
+    // Every repository this image may mount from, asked for in one token
+    // with the first mount (one token fetch per image, not per source).
+    let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
+    let mut mount_scopes = Scopes::default();
+    for other in ledger.claim(to.host(), &digests, &dst.repository) {
+        mount_scopes = mount_scopes.with(&other, &["pull"]);
+    }
+    if from.host() == to.host() && src.repository != dst.repository {
+        mount_scopes = mount_scopes.with(&src.repository, &["pull"]);
+    }
+    let mount_scopes = &mount_scopes;
     futures::stream::iter(
         blobs
             .into_iter()
-            .map(|d| copy_blob(from, src, to, dst, d, ledger, counters)),
+            .map(|d| copy_blob(from, src, to, dst, d, ledger, counters, mount_scopes)),
     )
     .buffer_unordered(opts.blob_concurrency.max(1))
     .try_collect::<Vec<()>>()
@@ -215,6 +250,7 @@ async fn copy_blobs(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn copy_blob(
     from: &Registry,
     src: &ImageRef,
@@ -223,6 +259,7 @@ async fn copy_blob(
     blob: Descriptor,
     ledger: &BlobLedger,
     counters: &Counters,
+    mount_scopes: &Scopes,
 ) -> anyhow::Result<()> {
     let slot = ledger.slot(to.host(), &blob.digest);
     let mut known = slot.lock().await;
@@ -238,37 +275,57 @@ async fn copy_blob(
         .clone()
         .or_else(|| (from.host() == to.host()).then(|| src.repository.clone()));
     let what = format!("blob {digest} to {}/{repo}", to.host());
-    with_retries(&what, to.attempts(), || async {
-        if mount_from.is_none() && to.blob_exists(repo, digest).await? {
-            counters.add(|s| &s.blobs_present, 1);
-            return Ok(());
+    // A refused upload (its token ran out before the registry read the
+    // request, or a rate limit was waited out) starts over once, whole.
+    let mut restarted = false;
+    loop {
+        let attempt = with_retries(&what, to.attempts(), || async {
+            if mount_from.is_none() && to.blob_exists(repo, digest).await? {
+                counters.add(|s| &s.blobs_present, 1);
+                return Ok(());
+            }
+            let location = match &mount_from {
+                Some(other) => match to
+                    .mount_blob_with(repo, digest, other, mount_scopes)
+                    .await?
+                {
+                    Mount::Mounted => {
+                        counters.add(|s| &s.blobs_mounted, 1);
+                        return Ok(());
+                    }
+                    Mount::Upload(loc) => loc,
+                },
+                None => to.start_upload(repo).await?,
+            };
+            let resp = from.blob_stream(&src.repository, digest).await?;
+            let c = counters.clone();
+            let stream = resp
+                .bytes_stream()
+                .inspect_ok(move |chunk| c.add(|s| &s.bytes_sent, chunk.len() as u64));
+            to.finish_upload_to(
+                repo,
+                location,
+                digest,
+                blob.size,
+                reqwest::Body::wrap_stream(stream),
+            )
+            .await?;
+            counters.add(|s| &s.blobs_sent, 1);
+            Ok(())
+        })
+        .await;
+        match attempt {
+            Err(e) if !restarted && e.chain().any(|c| c.is::<UploadRefused>()) => {
+                tracing::info!("{what}: upload refused ({e:#}); starting it over once");
+                restarted = true;
+            }
+            other => break other?,
         }
-        let location = match &mount_from {
-            Some(other) => match to.mount_blob(repo, digest, other).await? {
-                Mount::Mounted => {
-                    counters.add(|s| &s.blobs_mounted, 1);
-                    return Ok(());
-                }
-                Mount::Upload(loc) => loc,
-            },
-            None => to.start_upload(repo).await?,
-        };
-        let resp = from.blob_stream(&src.repository, digest).await?;
-        let c = counters.clone();
-        let stream = resp
-            .bytes_stream()
-            .inspect_ok(move |chunk| c.add(|s| &s.bytes_sent, chunk.len() as u64));
-        to.finish_upload(
-            location,
-            digest,
-            blob.size,
-            reqwest::Body::wrap_stream(stream),
-        )
-        .await?;
-        counters.add(|s| &s.blobs_sent, 1);
-        Ok(())
-    })
-    .await?;
-    *known = Some(repo.to_string());
+    }
+    // The first repository that held it stays the one to mount from: the
+    // others' tokens already name it (a moving source would cost a token each).
+    if known.is_none() {
+        *known = Some(repo.to_string());
+    }
     Ok(())
 }

@@ -12,11 +12,12 @@ use crate::lua::api::{Api, Effect, FnSpec, Param};
 const CLASSES: &str = r#"---@class apex.RegistrySettings
 ---@field insecure? string[] hosts (`host:port`) reached over plain HTTP; loopback always is
 ---@field tls? string[] hosts reached over TLS even on loopback
----@field credentials? table<string, apex.Credentials> per host; others use the Docker config file
+---@field credentials? table<string, apex.Credentials> per host; others use the Docker config file (credHelpers, credsStore, auths)
 ---@field docker_config? string Docker config file for credentials, default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`
 ---@field ca_file? string PEM bundle trusted besides the system roots
 ---@field tls_verify? boolean default true
 ---@field attempts? integer attempts per request on connection errors and 5xx, default 5
+---@field rate_limit_wait? integer seconds a run may wait out rate limits (429 with Retry-After) per registry, default 900
 
 ---@class apex.CopyReport
 ---@field source string
@@ -35,6 +36,8 @@ const CLASSES: &str = r#"---@class apex.RegistrySettings
 ---@field blobs_sent integer
 ---@field blobs_mounted integer
 ---@field bytes_sent integer
+---@field token_fetches integer bearer tokens fetched (one per scope set while it lasts)
+---@field rate_limit_wait_secs number time spent waiting out rate limits (429 with Retry-After)
 
 ---@class apex.RebuildOpts
 ---@field registry string the local registry, `host:port`

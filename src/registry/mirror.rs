@@ -39,6 +39,10 @@ pub struct MirrorSummary {
     pub blobs_sent: u64,
     pub blobs_mounted: u64,
     pub bytes_sent: u64,
+    /// Bearer tokens fetched from the registries' token servers.
+    pub token_fetches: u64,
+    /// Seconds spent waiting out rate limits (429 with Retry-After).
+    pub rate_limit_wait_secs: f64,
 }
 
 /// Tuning of a mirror run.
@@ -105,6 +109,14 @@ impl Registries {
                     .or_insert(cause);
             }
         }
+    }
+
+    /// Tokens fetched and time waited out on rate limits, over every registry.
+    pub fn totals(&self) -> (u64, std::time::Duration) {
+        let clients = self.clients.lock().expect("registries lock");
+        clients.values().fold((0, Default::default()), |(n, w), c| {
+            (n + c.token_fetches(), w + c.rate_limit_waited())
+        })
     }
 
     /// The client for `host`, created on first use.
@@ -183,8 +195,19 @@ pub async fn mirror_images(
     summary.blobs_sent = ctx.stats.blobs_sent.load(Ordering::Relaxed);
     summary.blobs_mounted = ctx.stats.blobs_mounted.load(Ordering::Relaxed);
     summary.bytes_sent = ctx.stats.bytes_sent.load(Ordering::Relaxed);
+    let (fetches, waited) = regs.totals();
+    summary.token_fetches = fetches;
+    summary.rate_limit_wait_secs = waited.as_secs_f64();
+    let waited = if waited.is_zero() {
+        String::new()
+    } else {
+        format!(
+            "; waited {:.1}s on registry rate limits",
+            waited.as_secs_f64()
+        )
+    };
     progress.finish(&format!(
-        "{} copied, {} already present, {} failed",
+        "{} copied, {} already present, {} failed{waited}",
         summary.copied.len(),
         summary.present.len(),
         summary.failed.len()

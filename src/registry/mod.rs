@@ -7,13 +7,16 @@ mod client;
 mod copy;
 mod lua;
 mod mirror;
+mod prune;
 mod rebuild;
 mod reference;
+mod token;
 
 pub use auth::Credentials;
 pub use client::{
     DOCKER_LIST, DOCKER_MANIFEST, Descriptor, ManifestBody, Mount, OCI_INDEX, OCI_MANIFEST,
-    RawManifest, Registry, RegistrySettings, StatusError, sha256_digest,
+    RateLimited, RawManifest, Registry, RegistrySettings, StatusError, UploadRefused,
+    sha256_digest,
 };
 pub use copy::{
     BlobLedger, CopyContext, CopyOptions, CopyReport, CopyStats, CopyStatus, copy_image,
@@ -22,5 +25,7 @@ pub use lua::register;
 pub use mirror::{
     MirrorFailure, MirrorItem, MirrorOptions, MirrorSummary, Registries, mirror_images,
 };
+pub use prune::{PruneOptions, PruneReport, PrunedManifest, default_tmp_dirs, prune_registry};
 pub use rebuild::{RebuildFailure, RebuildOptions, RebuildSummary, Rebuilt, rebuild_patched};
 pub use reference::ImageRef;
+pub use token::Scopes;

@@ -29,7 +29,8 @@ pub struct RebuildOptions {
     pub containers_dir: PathBuf,
     /// Tag of the rebuilt images (default `apex`).
     pub tag: Option<String>,
-    /// Tag of the images to patch; default: the repository's only tag other than `tag`.
+    /// Tag of the images to patch; default: the repository's only tag other than
+    /// `tag` and its history tags (`<tag>-<12 hex>`).
     pub source_tag: Option<String>,
     /// Builds at once (default 2).
     pub concurrency: Option<usize>,
@@ -100,7 +101,7 @@ async fn pick_source_tag(
         .tags(repo)
         .await?
         .into_iter()
-        .filter(|t| t != tag)
+        .filter(|t| !super::prune::is_rebuild_tag(tag, t))
         .collect();
     match tags.as_slice() {
         [one] => Ok(one.clone()),
@@ -134,6 +135,18 @@ async fn rebuild_one(
     };
     engine::build_image(&docker, &build).await?;
     let pushed = engine::push_image(&docker, &target, opts.credentials.as_ref()).await?;
+    // A history tag keeps this rebuild findable once `tag` moves on, so
+    // `apex registry prune` can delete it when no deploy uses it any more.
+    let manifest = reg
+        .manifest(repo, &pushed.digest)
+        .await?
+        .with_context(|| format!("{target}: pushed manifest {} not found", pushed.digest))?;
+    reg.put_manifest(
+        repo,
+        &super::prune::history_tag(tag, &pushed.digest),
+        &manifest,
+    )
+    .await?;
     Ok(Rebuilt {
         image: target,
         source,

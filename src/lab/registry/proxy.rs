@@ -1,7 +1,9 @@
 //! A loopback HTTP proxy in front of a lab registry: it records every request
 //! (so a test can count blob uploads) and can fail the next N matching
 //! requests with a status or a dropped connection (so a test can check
-//! retries). Bodies are streamed both ways.
+//! retries), rate-limit them (429 with `Retry-After`, as Docker Hub's pull
+//! limit), hold them or send their body slowly (a slow upload). Bodies are
+//! streamed both ways.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -29,11 +31,21 @@ pub enum Fault {
     Status(u16),
     /// Close the connection without answering.
     Drop,
+    /// Answer 429 with `Retry-After: <secs>` and `RateLimit-Remaining: 0`.
+    RateLimit { retry_after_secs: u64 },
+    /// Forward the request only after this many milliseconds (its headers
+    /// reach the registry late: a token may have run out meanwhile).
+    Delay { millis: u64 },
+    /// Forward the request's headers at once but its body only after this
+    /// many milliseconds (a slow upload the registry authorized at its start).
+    SlowBody { millis: u64 },
 }
 
 #[derive(Default)]
 struct State {
     seen: Vec<Request>,
+    /// "METHOD path" and the status answered, for each answered request.
+    answered: Vec<(String, u16)>,
     /// (remaining, filter on "METHOD path", fault)
     faults: Vec<(usize, String, Fault)>,
 }
@@ -56,6 +68,7 @@ async fn forward(
     target: &str,
     proxy_host: &str,
     req: HyperRequest<Incoming>,
+    hold_body: Option<u64>,
 ) -> anyhow::Result<Response<Body>> {
     let (parts, body) = req.into_parts();
     let url = format!(
@@ -72,6 +85,17 @@ async fn forward(
         }
     }
     let stream = BodyStream::new(body).try_filter_map(|f| async move { Ok(f.into_data().ok()) });
+    let held = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(hold_body.is_none()));
+    let stream = stream.and_then(move |chunk: Bytes| {
+        let held = held.clone();
+        async move {
+            if !held.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                let ms = hold_body.unwrap_or(0);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            Ok(chunk)
+        }
+    });
     out = out
         .header("host", proxy_host)
         .body(reqwest::Body::wrap_stream(stream));
@@ -131,9 +155,9 @@ impl FaultyProxy {
                                 method: req.method().to_string(),
                                 path: req.uri().to_string(),
                             };
+                            let key = format!("{} {}", line.method, line.path);
                             let fault = {
                                 let mut s = st.lock().expect("proxy state");
-                                let key = format!("{} {}", line.method, line.path);
                                 s.seen.push(line);
                                 let hit = s
                                     .faults
@@ -144,16 +168,55 @@ impl FaultyProxy {
                                     *fault
                                 })
                             };
-                            match fault {
+                            let answer = match fault {
                                 Some(Fault::Drop) => Err(io_err("dropped by the faulty proxy")),
                                 Some(Fault::Status(code)) => {
                                     Ok(text_response(code, "injected fault".into()))
                                 }
-                                None => match forward(&client, &target, &proxy_host, req).await {
-                                    Ok(r) => Ok(r),
-                                    Err(e) => Ok(text_response(502, format!("{e:#}"))),
-                                },
+                                Some(Fault::RateLimit { retry_after_secs }) => {
+                                    let mut r = text_response(
+                                        429,
+                                        r#"{"errors":[{"code":"TOOMANYREQUESTS","message":"injected rate limit"}]}"#.into(),
+                                    );
+                                    let h = r.headers_mut();
+                                    h.insert("retry-after", retry_after_secs.into());
+                                    h.insert(
+                                        "ratelimit-limit",
+                                        "100;w=21600".parse().expect("header"),
+                                    );
+                                    h.insert(
+                                        "ratelimit-remaining",
+                                        "0;w=21600".parse().expect("header"),
+                                    );
+                                    Ok(r)
+                                }
+                                other => {
+                                    let mut throttle = None;
+                                    match other {
+                                        Some(Fault::Delay { millis }) => {
+                                            tokio::time::sleep(std::time::Duration::from_millis(
+                                                millis,
+                                            ))
+                                            .await
+                                        }
+                                        Some(Fault::SlowBody { millis }) => throttle = Some(millis),
+                                        _ => {}
+                                    }
+                                    match forward(&client, &target, &proxy_host, req, throttle)
+                                        .await
+                                    {
+                                        Ok(r) => Ok(r),
+                                        Err(e) => Ok(text_response(502, format!("{e:#}"))),
+                                    }
+                                }
+                            };
+                            if let Ok(r) = &answer {
+                                st.lock()
+                                    .expect("proxy state")
+                                    .answered
+                                    .push((key, r.status().as_u16()));
                             }
+                            answer
                         }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
@@ -192,9 +255,24 @@ impl FaultyProxy {
             .count()
     }
 
+    /// How many requests with this method and a path containing
+    /// `path_part` were answered with `status`.
+    pub fn count_status(&self, method: &str, path_part: &str, status: u16) -> usize {
+        let prefix = format!("{method} ");
+        self.state
+            .lock()
+            .expect("proxy state")
+            .answered
+            .iter()
+            .filter(|(k, s)| *s == status && k.starts_with(&prefix) && k.contains(path_part))
+            .count()
+    }
+
     /// Forgets the requests seen so far.
     pub fn reset(&self) {
-        self.state.lock().expect("proxy state").seen.clear();
+        let mut s = self.state.lock().expect("proxy state");
+        s.seen.clear();
+        s.answered.clear();
     }
 }
 
