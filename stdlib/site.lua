@@ -28,7 +28,7 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@class apex.Site
 ---@field undercloud apex.SiteUndercloud
 ---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
----@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean}
+---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean, rate_limit_wait?: integer}
 ---@field artifacts {url: string, cache_dir: string}
 ---@field source string   the file, or "defaults"
 
@@ -54,7 +54,7 @@ local SCHEMA = {
   },
   engine = is_engine,
   registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string,
-    require_all_images = is_bool },
+    require_all_images = is_bool, rate_limit_wait = is_seconds },
   artifacts = { url = is_url, cache_dir = is_abs },
 }
 
@@ -121,6 +121,7 @@ function M.validate(raw, source, uc_ip, os_version)
       ceph_image = reg.ceph_image,
       given_source = reg.source ~= nil,
       require_all_images = reg.require_all_images or false,
+      rate_limit_wait = reg.rate_limit_wait,
     },
     artifacts = { url = url, cache_dir = art.cache_dir or M.DEFAULT_CACHE },
     source = source,
@@ -158,7 +159,7 @@ end
 function M.registry_settings(site)
   local insecure = {}
   if site.registries.insecure then insecure[#insecure + 1] = site.registries["local"] end
-  return { insecure = insecure }
+  return { insecure = insecure, rate_limit_wait = site.registries.rate_limit_wait }
 end
 
 --- The undercloud socket path of an `undercloud[:/path]` engine, else nil.
