@@ -67,11 +67,7 @@ impl LabState {
 
     /// Writes `dir/lab.json` (temp file, then rename).
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        crate::host_helpers::files::write_atomic(
-            &Self::path(dir),
-            &serde_json::to_vec_pretty(self)?,
-            None,
-        )
+        crate::fsutil::write_atomic(&Self::path(dir), &serde_json::to_vec_pretty(self)?, None)
     }
 }
 
