@@ -13,7 +13,6 @@ pub mod fsutil;
 pub mod host_helpers;
 pub mod http_client;
 pub mod image_edit;
-pub mod lab;
 pub mod local_tools;
 pub mod logging;
 pub mod loopdev;

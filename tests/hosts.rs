@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use apex::lab::sshd::Sshd;
 use apex::loopdev::{self, TempLoop};
 use apex::lua::{Host, HostConfig};
 use apex::ssh::{RemoteCommand, SshError, SshHost, UploadOpts, run_many, run_ssh, upload};
+use apex_lab::sshd::Sshd;
 use sha2::Digest as _;
 
 // ---------- lab helpers ----------

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use super::process;
-use crate::engine::{self, EngineSettings};
+use apex::engine::{self, EngineSettings};
 
 /// Where the lab engine keeps everything (override with `APEX_LAB_DOCKER_DIR`).
 pub fn lab_dir() -> PathBuf {
@@ -67,7 +67,7 @@ pub(crate) fn lock(dir: &Path) -> anyhow::Result<LabLock> {
 }
 
 fn log_tail(path: &Path) -> String {
-    crate::local_tools::tail(&std::fs::read(path).unwrap_or_default(), 15)
+    apex::local_tools::tail(&std::fs::read(path).unwrap_or_default(), 15)
 }
 
 /// How long a dockerd may take to answer after its start.

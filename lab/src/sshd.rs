@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use super::process::{self, PartDir};
-use crate::local_tools::{run, which};
+use apex::local_tools::{run, which};
 
 /// The loopback address sshd listens on.
 pub const ADDRESS: &str = "127.0.0.1";

@@ -67,7 +67,7 @@ impl LabState {
 
     /// Writes `dir/lab.json` (temp file, then rename).
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        crate::fsutil::write_atomic(&Self::path(dir), &serde_json::to_vec_pretty(self)?, None)
+        apex::fsutil::write_atomic(&Self::path(dir), &serde_json::to_vec_pretty(self)?, None)
     }
 }
 
