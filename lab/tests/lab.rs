@@ -124,6 +124,7 @@ struct SiteUndercloud {
     work_dir: PathBuf,
     tht_dir: PathBuf,
     openstack: PathBuf,
+    stackrc: PathBuf,
 }
 
 #[derive(Debug, Deserialize)]
@@ -174,6 +175,7 @@ async fn site_file_names_every_part_of_the_lab() {
             .is_file()
     );
     assert!(site.undercloud.openstack.is_file());
+    assert!(site.undercloud.stackrc.is_file());
     let engine_socket = lab
         .engine()
         .endpoint
