@@ -78,7 +78,7 @@ pub fn stop_recorded(dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut state = LabState::read(dir)?;
     let mut stopped = Vec::new();
     for (name, s) in std::mem::take(&mut state.services) {
-        if process::terminate(s.pid, &s.marker) {
+        if process::terminate_with_children(s.pid, &s.marker) {
             stopped.push(name);
         }
     }

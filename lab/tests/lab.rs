@@ -588,12 +588,32 @@ fn pids(dir: &Path) -> Vec<(String, u32, String)> {
         .collect()
 }
 
+/// A lab dir of one test, its services stopped (`apex lab down`) before the
+/// dir goes, also when the test fails: nothing outlives the test in a dir
+/// that no longer exists.
+struct DownOnDrop(tempfile::TempDir);
+
+impl std::ops::Deref for DownOnDrop {
+    type Target = tempfile::TempDir;
+    fn deref(&self) -> &tempfile::TempDir {
+        &self.0
+    }
+}
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        let _ = apex_cmd(&["down"], self.0.path()).output();
+    }
+}
+
 #[tokio::test]
 async fn apex_lab_up_and_down_through_the_binary() {
-    let dir = tempfile::Builder::new()
-        .prefix("apex-lab-cli-")
-        .tempdir()
-        .unwrap();
+    let dir = DownOnDrop(
+        tempfile::Builder::new()
+            .prefix("apex-lab-cli-")
+            .tempdir()
+            .unwrap(),
+    );
     let out = apex(&["up"], dir.path());
     let site = dir.path().canonicalize().unwrap().join("site.yaml");
     assert!(out.contains(&site.display().to_string()), "{out}");
@@ -636,6 +656,39 @@ async fn apex_lab_up_and_down_through_the_binary() {
     );
     drop(lab);
 
+    // A session held open on the undercloud (as a kept SSH master holds one):
+    // sshd's per-connection process outlives its listener unless down stops it.
+    let u = &site_yaml.undercloud;
+    let mut session = Command::new("ssh")
+        .args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i"])
+        .arg(&u.key)
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", u.known_hosts.display()))
+        .args([
+            "-p",
+            &u.port.to_string(),
+            "-l",
+            &u.user,
+            &u.address,
+            "sleep 120",
+        ])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sshd_pid = first.iter().find(|(n, ..)| n == "sshd").unwrap().1;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let connections = loop {
+        let c = apex_lab::process::children_of(sshd_pid);
+        if !c.is_empty() || std::time::Instant::now() > deadline {
+            break c;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        !connections.is_empty(),
+        "the ssh session did not reach sshd"
+    );
+
     let out = apex(&["down"], dir.path());
     assert!(out.contains("stopped"), "{out}");
     for (name, pid, marker) in &first {
@@ -644,6 +697,14 @@ async fn apex_lab_up_and_down_through_the_binary() {
             "{name} (pid {pid}) still runs after lab down"
         );
     }
+    for pid in connections {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || !apex_lab::process::alive(pid, "sshd"),
+            "sshd's connection (pid {pid}) outlived lab down"
+        );
+    }
+    let _ = session.wait();
     assert!(LabState::read(dir.path()).unwrap().services.is_empty());
 }
 
