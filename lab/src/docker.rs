@@ -244,6 +244,7 @@ pub async fn ensure_engine_in(dir: &Path) -> anyhow::Result<LabEngine> {
         let pid = spawn_dockerd(dir, driver)?;
         if wait_until_answering(&endpoint, START_TIMEOUT, || !process::alive(pid, DOCKERD)).await {
             tracing::info!("lab: started dockerd (pid {pid}) at {endpoint}");
+            super::record::note("engine", dir);
             return Ok(LabEngine {
                 endpoint,
                 started: true,

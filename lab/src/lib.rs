@@ -29,6 +29,7 @@ mod cli;
 pub mod docker;
 pub mod images;
 pub mod process;
+pub mod record;
 pub mod registry;
 pub mod seed;
 pub mod sshd;
@@ -84,6 +85,7 @@ impl Lab {
         std::fs::create_dir_all(&opts.dir)
             .with_context(|| format!("lab: creating {}", opts.dir.display()))?;
         let dir = std::fs::canonicalize(&opts.dir)?;
+        record::note("lab", &dir);
         let lock_dir = dir.clone();
         let _lock = tokio::task::spawn_blocking(move || docker::lock(&lock_dir)).await??;
         let mut state = LabState::read(&dir)?;
