@@ -446,7 +446,12 @@ async fn ssh_reaches_the_undercloud_and_the_openstack_stand_in_records_calls() {
     assert_eq!(out.stdout_text().trim(), "undercloud-42");
 
     let files = lab.undercloud_files();
-    let openstack = files.openstack().display().to_string();
+    // As a deploy does: the undercloud's credentials first (the stand-in refuses without).
+    let openstack = format!(
+        ". {} && {}",
+        files.stackrc().display(),
+        files.openstack().display()
+    );
     let env = files
         .tht_dir()
         .join("environments/docker.yaml")
