@@ -17,7 +17,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use apex::artifacts::{FetchRequest, FetchSettings, FetchStatus, Fetcher};
-use apex::lab::artifact_server::ArtifactServer;
+use apex_lab::artifact_server::ArtifactServer;
 
 const MIB: u64 = 1 << 20;
 const GIB: u64 = 1 << 30;

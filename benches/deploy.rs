@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
-use apex::lab::{Lab, LabOptions};
+use apex_lab::{Lab, LabOptions};
 
 const APEX: &str = env!("CARGO_BIN_EXE_apex");
 const ROUNDS: usize = 3;

@@ -1,16 +1,16 @@
 //! Lab bring-up speed: `Lab::up` on a fresh dir and again on the same dir
 //! (reattach, nothing reseeded), and the seeding itself (layers composed in
 //! Rust and pushed over the distribution API) against its peer, the engine
-//! builds + pushes of `apex::lab::images::populate`, for the same services
+//! builds + pushes of `apex_lab::images::populate`, for the same services
 //! into fresh registries. Run: `cargo bench --bench lab` (the work is I/O
 //! and external processes, so `--profile dev` gives the same picture).
 
 use std::time::Instant;
 
 use apex::engine;
-use apex::lab::images::{self, ServiceImage};
-use apex::lab::registry::LabRegistry;
-use apex::lab::{Lab, LabOptions, docker, seed};
+use apex_lab::images::{self, ServiceImage};
+use apex_lab::registry::LabRegistry;
+use apex_lab::{Lab, LabOptions, docker, seed};
 
 const SERVICES: &[&str] = &[
     "opendaylight",

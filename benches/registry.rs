@@ -20,9 +20,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use apex::engine;
-use apex::lab::docker::ensure_engine;
-use apex::lab::images::{self, ServiceImage};
-use apex::lab::registry::LabRegistry;
+use apex_lab::docker::ensure_engine;
+use apex_lab::images::{self, ServiceImage};
+use apex_lab::registry::LabRegistry;
 
 const SERVICES: [&str; 8] = [
     "nova-api",

@@ -71,10 +71,14 @@ pub enum Command {
         dir: PathBuf,
     },
     /// Start or stop the local lab (artifact server, registries, Docker engine,
-    /// an sshd undercloud) and print the settings that point a deploy at it.
+    /// an sshd undercloud) and print the settings that point a deploy at it:
+    /// `apex lab up|down [--dir DIR] [--engine]`. Runs the `apex-lab` binary
+    /// (beside apex, on PATH, or APEX_LAB_BIN) with ARGS; `apex lab --help` is its help.
+    #[command(disable_help_flag = true)]
     Lab {
-        #[command(subcommand)]
-        action: LabAction,
+        /// Arguments for apex-lab, e.g. `up --dir /tmp/apex-lab`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
     },
     /// Maintain the undercloud's local registry.
     Registry {
@@ -117,33 +121,6 @@ pub enum RegistryAction {
         /// Reach the registry over TLS (default: plain HTTP, as the undercloud's registry).
         #[arg(long)]
         tls: bool,
-    },
-}
-
-#[derive(Debug, Subcommand)]
-pub enum LabAction {
-    /// Start the lab services in the background and print the deploy settings for it.
-    Up {
-        /// Where the lab keeps its state, keys, registries and logs.
-        #[arg(long, value_name = "DIR", default_value = "/tmp/apex-lab")]
-        dir: PathBuf,
-    },
-    /// Stop every lab service started by `apex lab up` with this DIR.
-    Down {
-        #[arg(long, value_name = "DIR", default_value = "/tmp/apex-lab")]
-        dir: PathBuf,
-        /// Also stop the lab's own Docker engine (shared by every lab dir and
-        /// the tests; started when no engine answered). A system engine is never stopped.
-        #[arg(long)]
-        engine: bool,
-    },
-    /// (internal) Serve the lab's artifacts in the foreground; `lab up` starts it.
-    #[command(hide = true)]
-    ServeArtifacts {
-        #[arg(long)]
-        dir: PathBuf,
-        #[arg(long)]
-        port: u16,
     },
 }
 
@@ -357,11 +334,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("wrote LuaLS stubs and .luarc.json to {}", dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Lab { action } => {
-            crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
-            drive(crate::lab::cli(action))?;
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Lab { args } => Err(run_lab(&cli, args)),
         Command::Registry {
             action:
                 RegistryAction::Prune {
@@ -380,6 +353,42 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `apex lab ARGS`: replaces this process with `apex-lab ARGS` (the lab is a
+/// crate and binary of its own, so the deploy binary carries no HTTP server
+/// or password hashing). Returns only when that cannot start.
+fn run_lab(cli: &Cli, args: &[String]) -> anyhow::Error {
+    use std::os::unix::process::CommandExt as _;
+    let Some(bin) = lab_binary() else {
+        return anyhow::anyhow!(
+            "apex lab: the lab is its own binary, apex-lab, found neither beside apex nor on PATH \
+             (nor at APEX_LAB_BIN); install it with `cargo install --path lab` from the apex source \
+             tree, or build it there with `cargo build -p apex-lab`"
+        );
+    };
+    let mut cmd = std::process::Command::new(&bin);
+    if cli.verbose > 0 {
+        cmd.arg(format!("-{}", "v".repeat(cli.verbose.into())));
+    }
+    if let Some(log) = &cli.log_file {
+        cmd.arg("--log-file").arg(log);
+    }
+    cmd.args(args);
+    let e = cmd.exec();
+    anyhow::Error::new(e).context(format!("apex lab: cannot run {}", bin.display()))
+}
+
+/// The `apex-lab` binary: `APEX_LAB_BIN`, else beside this executable, else on `PATH`.
+fn lab_binary() -> Option<PathBuf> {
+    if let Some(bin) = std::env::var_os("APEX_LAB_BIN").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(bin));
+    }
+    let beside = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("apex-lab")))
+        .filter(|p| p.is_file());
+    beside.or_else(|| crate::local_tools::which("apex-lab"))
 }
 
 fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {

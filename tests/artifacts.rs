@@ -10,7 +10,7 @@ use std::process::Command;
 
 use apex::archive;
 use apex::artifacts::{FetchRequest, FetchStatus, Fetcher};
-use apex::lab::artifact_server::{Fault, Validators};
+use apex_lab::artifact_server::{Fault, Validators};
 use fixtures::{Lab, RawEntry, content, listing, quick, sha256_hex, write_raw_tar};
 
 const MIB: usize = 1 << 20;
@@ -19,7 +19,7 @@ async fn fetch(req: &FetchRequest) -> anyhow::Result<apex::artifacts::FetchOutco
     Fetcher::new(quick())?.fetch(req).await
 }
 
-fn gets(lab: &Lab, name: &str) -> Vec<apex::lab::artifact_server::RequestRecord> {
+fn gets(lab: &Lab, name: &str) -> Vec<apex_lab::artifact_server::RequestRecord> {
     let p = format!("/{name}");
     lab.server
         .log()

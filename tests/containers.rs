@@ -7,12 +7,12 @@ mod lab;
 use std::collections::BTreeSet;
 
 use apex::engine::{self, BuildOptions};
-use apex::lab::registry::{Fault, FaultyProxy, LabRegistry};
 use apex::registry::{
     CopyContext, CopyOptions, CopyReport, CopyStatus, DOCKER_LIST, ImageRef, MirrorItem,
     MirrorOptions, RawManifest, RebuildOptions, Registry, RegistrySettings, copy_image,
     mirror_images, rebuild_patched, sha256_digest,
 };
+use apex_lab::registry::{Fault, FaultyProxy, LabRegistry};
 use lab::{client, digest_of, services};
 
 const REPO: &str = "tripleomaster/centos-binary-nova-api";
@@ -670,7 +670,7 @@ assert(#core.registry_catalog({registry = lab.upstream}).repositories == 3, "rea
 #[tokio::test]
 async fn copy_to_a_tls_registry_trusts_the_given_ca_only() {
     let lab = lab::lab().await;
-    let tls = apex::lab::registry::LabRegistry::start_tls("tls")
+    let tls = apex_lab::registry::LabRegistry::start_tls("tls")
         .await
         .unwrap();
     let src = ImageRef::parse(&lab.images[0]).unwrap();
@@ -706,7 +706,7 @@ async fn copy_to_a_tls_registry_trusts_the_given_ca_only() {
 #[tokio::test]
 async fn credentials_come_from_settings_or_a_docker_config_file() {
     let lab = lab::lab().await;
-    let secured = apex::lab::registry::LabRegistry::start_with_auth("auth", "apex", "s3cret")
+    let secured = apex_lab::registry::LabRegistry::start_with_auth("auth", "apex", "s3cret")
         .await
         .unwrap();
     let host = secured.host();
@@ -1319,7 +1319,7 @@ async fn prune_removes_exactly_the_superseded_apex_manifests() {
     // A registry that does not allow deleting says how to enable it.
     let locked = LabRegistry::start_with(
         "no-delete",
-        apex::lab::registry::LabRegistryOptions {
+        apex_lab::registry::LabRegistryOptions {
             delete: false,
             ..Default::default()
         },

@@ -1,4 +1,4 @@
-//! The real deploy, end to end, on the lab (`apex::lab::Lab`): the built
+//! The real deploy, end to end, on the lab (`apex_lab::Lab`): the built
 //! `apex` binary runs `apex deploy` with the lab's site and network settings;
 //! the results are read back from the lab's registries (over HTTP), its
 //! Docker engine (the patched file inside the image), the customized
@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard, OnceLock};
 
-use apex::lab::{Lab, LabOptions};
+use apex_lab::{Lab, LabOptions};
 use sha2::Digest as _;
 
 const APEX: &str = env!("CARGO_BIN_EXE_apex");
@@ -40,7 +40,7 @@ fn lab() -> MutexGuard<'static, TestLab> {
         let dir = std::env::temp_dir().join("apex-test-deploy-lab");
         let lab = rt
             .block_on(Lab::up(LabOptions { dir }))
-            .unwrap_or_else(|e| panic!("the lab did not come up (apex::lab::Lab::up): {e:#}"));
+            .unwrap_or_else(|e| panic!("the lab did not come up (apex_lab::Lab::up): {e:#}"));
         Mutex::new(TestLab { rt, lab })
     });
     m.lock().unwrap_or_else(|e| e.into_inner())
@@ -532,7 +532,7 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
     let image = OvercloudImage::read(tmp.path());
     assert_eq!(
         image.debugfs("cat /etc/puppet/modules/opendaylight/metadata.json"),
-        apex::lab::artifact_files::puppet_odl_metadata("master"),
+        apex_lab::artifact_files::puppet_odl_metadata("master"),
         "puppet-opendaylight was not swapped"
     );
     assert!(
@@ -552,13 +552,13 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
         "every customization applies:\n{out}"
     );
     assert_eq!(
-        image.debugfs(&format!("cat {}", apex::lab::artifact_files::YUM_LOG)),
+        image.debugfs(&format!("cat {}", apex_lab::artifact_files::YUM_LOG)),
         "-y install java-1.8.0-openjdk\n",
         "yum was not run in the image"
     );
     let java = image.debugfs(&format!(
         "stat {}/java-1.8.0-openjdk",
-        apex::lab::artifact_files::PACKAGES_DIR
+        apex_lab::artifact_files::PACKAGES_DIR
     ));
     assert!(
         java.contains("Inode:"),
@@ -577,7 +577,7 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
         .lab
         .dir()
         .join("artifacts")
-        .join(apex::lab::artifact_files::puppet_odl_tar("master"));
+        .join(apex_lab::artifact_files::puppet_odl_tar("master"));
     let aside = served.with_extension("aside");
     std::fs::rename(&served, &aside).unwrap();
     let _back = PutBack(served, aside);
@@ -595,8 +595,8 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
     assert_eq!(
         OvercloudImage::read(tmp2.path())
             .debugfs("cat /etc/puppet/modules/opendaylight/metadata.json"),
-        apex::lab::artifact_files::puppet_odl_metadata(
-            apex::lab::artifact_files::IMAGE_PUPPET_ODL_VERSION
+        apex_lab::artifact_files::puppet_odl_metadata(
+            apex_lab::artifact_files::IMAGE_PUPPET_ODL_VERSION
         )
     );
 }
@@ -718,7 +718,7 @@ const THT_PATCHED: &str = "parameter_defaults: {ApexPatched: true}";
 
 /// A deploy settings file with an upstream python patch (a local diff) to nova.
 fn nova_patch_settings(dir: &Path) -> PathBuf {
-    let original = apex::lab::seed::version_py("nova");
+    let original = apex_lab::seed::version_py("nova");
     let lines: Vec<&str> = original.lines().take(7).collect();
     assert!(
         lines[3].starts_with("NOVA_VENDOR = "),
@@ -737,7 +737,7 @@ fn nova_patch_settings(dir: &Path) -> PathBuf {
     std::fs::write(dir.join("nova.diff"), diff).unwrap();
     let settings = dir.join("os-nosdn-nova-patch-ha.yaml");
     // And one to puppet-tripleo, applied to the overcloud image.
-    let init = apex::lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT;
+    let init = apex_lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT;
     let patched_init = init.replace("'upstream'", "'patched by apex'");
     let puppet = format!(
         "--- a/manifests/init.pp\n+++ b/manifests/init.pp\n@@ -1,3 +1,3 @@\n{}",
@@ -752,7 +752,7 @@ fn nova_patch_settings(dir: &Path) -> PathBuf {
     );
     std::fs::write(dir.join("tripleo.diff"), puppet).unwrap();
     // And one to THT, applied on the undercloud.
-    let docker_env = apex::lab::undercloud::env_file_text("docker.yaml");
+    let docker_env = apex_lab::undercloud::env_file_text("docker.yaml");
     let tht = format!(
         "--- a/environments/docker.yaml\n+++ b/environments/docker.yaml\n@@ -1,3 +1,3 @@\n{}",
         docker_env
@@ -906,7 +906,7 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     assert!(!shown.contains("continues at"), "{shown}");
     check_deploy(&t, &tmp);
     // The puppet-tripleo patch went into the overcloud image (applied by apex, no virt-customize).
-    let init = apex::lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT;
+    let init = apex_lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT;
     assert_eq!(
         OvercloudImage::read(&tmp).debugfs("cat /etc/puppet/modules/tripleo/manifests/init.pp"),
         init.replace("'upstream'", "'patched by apex'"),

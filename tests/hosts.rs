@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use apex::lab::sshd::Sshd;
 use apex::loopdev::{self, TempLoop};
 use apex::lua::{Host, HostConfig};
 use apex::ssh::{RemoteCommand, SshError, SshHost, UploadOpts, run_many, run_ssh, upload};
+use apex_lab::sshd::Sshd;
 use sha2::Digest as _;
 
 // ---------- lab helpers ----------
@@ -1314,7 +1314,7 @@ fn make_lab_image(dir: &Path) -> PathBuf {
     require_tool("mkfs.ext4", "e2fsprogs");
     require_tool("qemu-img", "qemu-utils");
     let qcow = dir.join("overcloud-full.qcow2");
-    apex::lab::artifact_files::make_overcloud_qcow2(&qcow).expect("lab overcloud image");
+    apex_lab::artifact_files::make_overcloud_qcow2(&qcow).expect("lab overcloud image");
     qcow
 }
 
@@ -1384,7 +1384,7 @@ fn lab_overcloud_image_is_reproducible_and_has_a_userland() {
     let a = make_lab_image(dir.path());
     let b = dir.path().join("again.qcow2");
     std::thread::sleep(Duration::from_millis(1100));
-    apex::lab::artifact_files::make_overcloud_qcow2(&b).unwrap();
+    apex_lab::artifact_files::make_overcloud_qcow2(&b).unwrap();
     assert_eq!(
         std::fs::read(&a).unwrap(),
         std::fs::read(&b).unwrap(),
@@ -1410,7 +1410,7 @@ fn lab_overcloud_image_is_reproducible_and_has_a_userland() {
         assert_eq!(
             std::fs::read_to_string(root.join("etc/puppet/modules/tripleo/manifests/init.pp"))
                 .unwrap(),
-            apex::lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT
+            apex_lab::artifact_files::IMAGE_PUPPET_TRIPLEO_INIT
         );
     });
 }

@@ -113,7 +113,7 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Option<T> {
 
 fn write_json<T: Serialize>(path: &Path, v: &T) -> anyhow::Result<()> {
     let text = serde_json::to_vec_pretty(v)?;
-    crate::host_helpers::files::write_atomic(path, &text, None)
+    crate::fsutil::write_atomic(path, &text, None)
 }
 
 impl CachePaths {

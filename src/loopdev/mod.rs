@@ -10,127 +10,14 @@
 
 mod attach;
 mod ioctl;
+mod lua;
 mod size;
 mod unit;
-
-use std::path::PathBuf;
-
-use serde::{Deserialize, Serialize};
 
 pub use attach::{
     LoopDevice, MAX_SIZE, TempLoop, backing_file, check_size, create_loop_device,
     detach_loop_device, device_size, ensure_sparse_file, find_attached,
 };
+pub use lua::register;
 pub use size::{ByteSize, parse_size};
 pub use unit::{LoopUnit, UNIT_DIR, UnitSpec, loop_unit, loop_unit_with};
-
-use crate::lua::api::{Api, Effect, FnSpec, Param};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CreateOpts {
-    file: PathBuf,
-    size: ByteSize,
-    device: Option<PathBuf>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeviceOpts {
-    device: PathBuf,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UnitOpts {
-    device: PathBuf,
-    file: PathBuf,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    purpose: Option<String>,
-    #[serde(default)]
-    before: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Detached {
-    detached: bool,
-}
-
-const CLASSES: &str = "\
----@class apex.LoopDeviceOpts
----@field file string backing file (created sparse when missing)
----@field size integer|string bytes, or e.g. \"10G\" (powers of 1024): a positive multiple of 512, at most 16T
----@field device? string exact device to use, e.g. \"/dev/loop3\"; default a free one
-
----@class apex.LoopDevice
----@field device string /dev/loopN
----@field file string canonical backing file
----@field size integer bytes
----@field reused boolean the file was already attached and that device is returned
----@field created_file boolean the backing file was created by this call
-
----@class apex.LoopUnit
----@field name string unit file name, e.g. apex-loop3.service
----@field path string unit path under /etc/systemd/system
----@field text string unit file text
----@field enable_link string the symlink `systemctl enable` creates
----@field enable_target string what that symlink points to (the unit path)
-";
-
-pub fn register(api: &mut Api) -> mlua::Result<()> {
-    api.class(CLASSES);
-    api.async_fn(
-        FnSpec {
-            name: "create_loop_device",
-            doc: "Creates (or reuses) a sparse backing file and attaches it as a loop device; returns the device already serving that file when there is one.\n\
-                  Everything is checked before the file is touched; a refused or failed call leaves the file as it was (no new file).",
-            params: &[Param { name: "opts", ty: "apex.LoopDeviceOpts", doc: "" }],
-            returns: "apex.LoopDevice",
-            is_async: true,
-            effect: Effect::Remote,
-        },
-        |o: CreateOpts| async move {
-            tokio::task::spawn_blocking(move || create_loop_device(&o.file, o.size.0, o.device.as_deref())).await?
-        },
-    )?;
-    api.async_fn(
-        FnSpec {
-            name: "detach_loop_device",
-            doc: "Detaches a loop device; `detached` is false when it was not attached; a device that does not exist is an error.",
-            params: &[Param {
-                name: "opts",
-                ty: "{device: string}",
-                doc: "",
-            }],
-            returns: "{detached: boolean}",
-            is_async: true,
-            effect: Effect::Remote,
-        },
-        |o: DeviceOpts| async move {
-            let detached =
-                tokio::task::spawn_blocking(move || detach_loop_device(&o.device)).await??;
-            Ok(Detached { detached })
-        },
-    )?;
-    api.sync(
-        FnSpec {
-            name: "loop_unit",
-            doc: "Renders the systemd unit that re-attaches a backing file to its loop device at boot, with the enable symlink; write it on a host or into an image with customize_image.",
-            params: &[Param { name: "opts", ty: "{device: string, file: string, name?: string, purpose?: string, before?: string[]}", doc: "device is /dev/loopN; name defaults to apex-loopN.service; before: units that need the device" }],
-            returns: "apex.LoopUnit",
-            is_async: false,
-            effect: Effect::Local,
-        },
-        |_, o: UnitOpts| {
-            let spec = UnitSpec {
-                name: o.name,
-                purpose: o.purpose,
-                before: o.before,
-            };
-            loop_unit_with(&o.device, &o.file, &spec)
-        },
-    )?;
-    Ok(())
-}

@@ -43,17 +43,13 @@ pub fn core_stub(doc: &ApiDoc) -> String {
 /// Writes `apex/core.lua` (the stub) and a `.luarc.json` pointing LuaLS at it.
 pub fn write_dir(dir: &std::path::Path, doc: &ApiDoc) -> anyhow::Result<()> {
     let stub = core_stub(doc);
-    crate::host_helpers::files::write_atomic(
-        &dir.join("meta/apex/core.lua"),
-        stub.as_bytes(),
-        None,
-    )?;
+    crate::fsutil::write_atomic(&dir.join("meta/apex/core.lua"), stub.as_bytes(), None)?;
     // The shipped Lua modules carry their own LuaLS annotations (plugin, ctx
     // and scenario classes); copying them lets an editor resolve `require`.
     for module in super::modules::all_shipped() {
         if let Some(s) = super::modules::shipped(&module) {
             let rel = format!("meta/{}.lua", module.replace('.', "/"));
-            crate::host_helpers::files::write_atomic(&dir.join(rel), s.source.as_bytes(), None)?;
+            crate::fsutil::write_atomic(&dir.join(rel), s.source.as_bytes(), None)?;
         }
     }
     let luarc = serde_json::json!({
@@ -61,7 +57,7 @@ pub fn write_dir(dir: &std::path::Path, doc: &ApiDoc) -> anyhow::Result<()> {
         "workspace.library": ["meta"],
         "diagnostics.globals": [],
     });
-    crate::host_helpers::files::write_atomic(
+    crate::fsutil::write_atomic(
         &dir.join(".luarc.json"),
         serde_json::to_string_pretty(&luarc)?.as_bytes(),
         None,

@@ -245,7 +245,7 @@ pub async fn keep_or_close(host: &SshHost, session: Session) {
             .map(|l| l.display().to_string())
             .unwrap_or_default()
     );
-    if let Err(e) = crate::host_helpers::files::write_atomic(&record, text.as_bytes(), None) {
+    if let Err(e) = crate::fsutil::write_atomic(&record, text.as_bytes(), None) {
         tracing::debug!(host = %host.label(), "the kept ssh connection is not recorded: {e:#}");
     }
     tracing::debug!(host = %host.label(), secs = host.persist().as_secs(), "ssh connection kept open for the next run");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use apex::artifacts::{FetchRequest, FetchSettings};
-use apex::lab::artifact_server::ArtifactServer;
+use apex_lab::artifact_server::ArtifactServer;
 
 /// One test's world: `upstream/` served over loopback, `cache/` to fetch into.
 pub struct Lab {

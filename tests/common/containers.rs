@@ -5,10 +5,10 @@
 #![allow(dead_code)]
 
 use apex::engine::{self, EngineSettings};
-use apex::lab::docker::{LabEngine, ensure_engine};
-use apex::lab::images::{self, ServiceImage};
-use apex::lab::registry::LabRegistry;
 use apex::registry::{Registry, RegistrySettings};
+use apex_lab::docker::{LabEngine, ensure_engine};
+use apex_lab::images::{self, ServiceImage};
+use apex_lab::registry::LabRegistry;
 use bollard::Docker;
 
 pub struct Lab {

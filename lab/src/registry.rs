@@ -118,7 +118,7 @@ fn make_certificates(dir: &Path) -> anyhow::Result<()> {
     for args in steps {
         let mut cmd = std::process::Command::new("openssl");
         cmd.args(args).current_dir(dir);
-        crate::local_tools::run(cmd, "openssl")?;
+        apex::local_tools::run(cmd, "openssl")?;
     }
     Ok(())
 }
@@ -343,7 +343,7 @@ impl LabRegistry {
     async fn wait_ready(&mut self, within: Duration) -> anyhow::Result<()> {
         let scheme = if self.tls { "https" } else { "http" };
         let url = format!("{scheme}://{}/v2/", self.host());
-        let mut client = crate::http_client::builder();
+        let mut client = apex::http_client::builder();
         if let Some(ca) = self.ca_file() {
             client = client.tls_certs_merge([reqwest::Certificate::from_pem(&std::fs::read(ca)?)?]);
         }

@@ -70,7 +70,7 @@ fn make_key(dir: &Path) -> anyhow::Result<()> {
         "token.pem",
     ])
     .current_dir(dir);
-    crate::local_tools::run(cmd, "openssl")?;
+    apex::local_tools::run(cmd, "openssl")?;
     Ok(())
 }
 

@@ -1,17 +1,44 @@
-//! `apex lab up|down|serve-artifacts`: the lab for a person at a shell. `up`
-//! runs [`Lab::up`], then serves the artifacts from a detached
-//! `apex lab serve-artifacts` child (the in-process server ends with the
-//! command), points the site file at it and prints how to deploy.
+//! `apex lab up|down|serve-artifacts` (the `apex-lab` binary): the lab for a
+//! person at a shell. `up` runs [`Lab::up`], then serves the artifacts from a
+//! detached `apex-lab serve-artifacts` child (the in-process server ends with
+//! the command), points the site file at it and prints how to deploy.
 
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
 use super::state::LabState;
 use super::{ArtifactServer, Lab, LabOptions, docker, process, state};
-use crate::cli::LabAction;
+
+/// What `apex lab` (the `apex-lab` binary) does.
+#[derive(Debug, clap::Subcommand)]
+pub enum LabAction {
+    /// Start the lab services in the background and print the deploy settings for it.
+    Up {
+        /// Where the lab keeps its state, keys, registries and logs.
+        #[arg(long, value_name = "DIR", default_value = "/tmp/apex-lab")]
+        dir: PathBuf,
+    },
+    /// Stop every lab service started by `apex lab up` with this DIR.
+    Down {
+        #[arg(long, value_name = "DIR", default_value = "/tmp/apex-lab")]
+        dir: PathBuf,
+        /// Also stop the lab's own Docker engine (shared by every lab dir and
+        /// the tests; started when no engine answered). A system engine is never stopped.
+        #[arg(long)]
+        engine: bool,
+    },
+    /// (internal) Serve the lab's artifacts in the foreground; `lab up` starts it.
+    #[command(hide = true)]
+    ServeArtifacts {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        port: u16,
+    },
+}
 
 /// Runs one `apex lab` subcommand.
 pub async fn cli(action: &LabAction) -> anyhow::Result<()> {
@@ -22,7 +49,7 @@ pub async fn cli(action: &LabAction) -> anyhow::Result<()> {
     }
 }
 
-async fn down(dir: std::path::PathBuf, engine: bool) -> anyhow::Result<()> {
+async fn down(dir: PathBuf, engine: bool) -> anyhow::Result<()> {
     let mut stopped = tokio::task::spawn_blocking(move || state::stop_recorded(&dir)).await??;
     let engine_dir = docker::lab_dir();
     if engine {
@@ -93,9 +120,9 @@ async fn up(dir: &Path) -> anyhow::Result<()> {
 /// Starts `apex lab serve-artifacts` detached on a free port; waits until it answers.
 fn spawn_artifact_server(dir: &Path, marker: &str) -> anyhow::Result<(u16, u32)> {
     let port = super::free_port()?;
-    let exe = std::env::current_exe().context("lab: locating the apex binary")?;
+    let exe = std::env::current_exe().context("lab: locating the apex-lab binary")?;
     let mut cmd = std::process::Command::new(exe);
-    cmd.args(["lab", "serve-artifacts", "--dir"])
+    cmd.args(["serve-artifacts", "--dir"])
         .arg(dir)
         .arg("--port")
         .arg(port.to_string());

@@ -12,7 +12,7 @@ use std::process::Command;
 
 use anyhow::Context as _;
 
-use crate::local_tools::run;
+use apex::local_tools::run;
 
 pub const OVERCLOUD_TAR: &str = "overcloud-full.tar";
 pub const OVERCLOUD_QCOW2: &str = "overcloud-full.qcow2";

@@ -67,11 +67,7 @@ impl LabState {
 
     /// Writes `dir/lab.json` (temp file, then rename).
     pub fn write(&self, dir: &Path) -> anyhow::Result<()> {
-        crate::host_helpers::files::write_atomic(
-            &Self::path(dir),
-            &serde_json::to_vec_pretty(self)?,
-            None,
-        )
+        apex::fsutil::write_atomic(&Self::path(dir), &serde_json::to_vec_pretty(self)?, None)
     }
 }
 
@@ -82,7 +78,7 @@ pub fn stop_recorded(dir: &Path) -> anyhow::Result<Vec<String>> {
     let mut state = LabState::read(dir)?;
     let mut stopped = Vec::new();
     for (name, s) in std::mem::take(&mut state.services) {
-        if process::terminate(s.pid, &s.marker) {
+        if process::terminate_with_children(s.pid, &s.marker) {
             stopped.push(name);
         }
     }

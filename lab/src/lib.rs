@@ -1,14 +1,27 @@
-//! The lab: real services on loopback (artifact server, Docker engine,
-//! registries, sshd standing for the undercloud) used by the tests and by
-//! `apex lab up`. Each part lives in its own module; [`Lab`] puts them
-//! together under one directory so a deploy can be pointed at them with the
-//! site file it writes.
+//! apex-lab: real services on loopback (artifact server, Docker engine,
+//! registries, sshd standing for the undercloud) used by the tests, the
+//! benchmarks and `apex lab up`. Each part lives in its own module; [`Lab`]
+//! puts them together under one directory so a deploy can be pointed at them
+//! with the site file it writes.
 //!
 //! Registries and sshd run detached with their PIDs in `dir/lab.json`: a
 //! second [`Lab::up`] on the same dir (another test binary, `apex lab up`
 //! again) reattaches to them and reseeds nothing; [`Lab::down`] stops them.
 //! The Docker engine is the shared lab engine ([`docker::ensure_engine`]) and
 //! is left running.
+//!
+//! # Why a crate of its own
+//! The lab is test infrastructure, not product: it serves HTTP (hyper's
+//! server, a hand-rolled artifact server with httparse and httpdate), hashes
+//! registry passwords (bcrypt) and drives Debian's dockerd, docker-registry
+//! and sshd. Kept in the `apex` crate it shipped all of that in every deploy
+//! binary. Here it depends on `apex` (it uses apex's registry client, engine,
+//! SSH host and progress bars, so the lab exercises the product's own code)
+//! and `apex` does not depend on it: the tests and benchmarks take it as a
+//! dev-dependency, and the person at a shell gets it as the `apex-lab`
+//! binary, which `apex lab ...` runs (found beside `apex`, on `PATH`, or at
+//! `APEX_LAB_BIN`). A cargo feature on `apex` cannot do this: the lab needs
+//! `apex`, so `apex` depending on the lab, even optionally, is a cycle.
 
 pub mod artifact_files;
 pub mod artifact_server;
@@ -16,6 +29,7 @@ mod cli;
 pub mod docker;
 pub mod images;
 pub mod process;
+pub mod record;
 pub mod registry;
 pub mod seed;
 pub mod sshd;
@@ -27,15 +41,15 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 pub use artifact_server::ArtifactServer;
-pub use cli::cli;
+pub use cli::{LabAction, cli};
 pub use registry::LabRegistry;
 pub use seed::SeedReport;
 pub use sshd::Sshd;
 use state::LabState;
 pub use undercloud::Undercloud;
 
-use crate::engine::EngineSettings;
-use crate::ssh::SshHost;
+use apex::engine::EngineSettings;
+use apex::ssh::SshHost;
 
 /// A free TCP port on loopback for a lab service to listen on.
 pub(crate) fn free_port() -> anyhow::Result<u16> {
@@ -71,6 +85,7 @@ impl Lab {
         std::fs::create_dir_all(&opts.dir)
             .with_context(|| format!("lab: creating {}", opts.dir.display()))?;
         let dir = std::fs::canonicalize(&opts.dir)?;
+        record::note("lab", &dir);
         let lock_dir = dir.clone();
         let _lock = tokio::task::spawn_blocking(move || docker::lock(&lock_dir)).await??;
         let mut state = LabState::read(&dir)?;

@@ -107,3 +107,35 @@ pub fn terminate_within(pid: u32, marker: &str, grace: Duration) -> bool {
     }
     true
 }
+
+/// Direct children of `pid`, from /proc.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| {
+            let child: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
+            // Fields after the command name (which may hold spaces) in parentheses.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let ppid: u32 = rest.split(' ').nth(1)?.parse().ok()?;
+            (ppid == pid).then_some(child)
+        })
+        .collect()
+}
+
+/// [`terminate`], after killing the process's direct children: sshd's
+/// per-connection processes start sessions of their own and outlive their
+/// listener (a kept SSH master would hold one open for its persist time).
+pub fn terminate_with_children(pid: u32, marker: &str) -> bool {
+    if !alive(pid, marker) {
+        return false;
+    }
+    for child in children_of(pid) {
+        if let Some(p) = Pid::from_raw(child as i32) {
+            let _ = kill_process(p, Signal::KILL);
+        }
+    }
+    terminate(pid, marker)
+}

@@ -134,7 +134,7 @@ impl FaultyProxy {
         let port = listener.local_addr()?.port();
         let state = Arc::new(Mutex::new(State::default()));
         let (target, st) = (target.to_string(), state.clone());
-        let client = crate::http_client::builder()
+        let client = apex::http_client::builder()
             .no_gzip()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use super::process;
-use crate::engine::{self, EngineSettings};
+use apex::engine::{self, EngineSettings};
 
 /// Where the lab engine keeps everything (override with `APEX_LAB_DOCKER_DIR`).
 pub fn lab_dir() -> PathBuf {
@@ -67,7 +67,7 @@ pub(crate) fn lock(dir: &Path) -> anyhow::Result<LabLock> {
 }
 
 fn log_tail(path: &Path) -> String {
-    crate::local_tools::tail(&std::fs::read(path).unwrap_or_default(), 15)
+    apex::local_tools::tail(&std::fs::read(path).unwrap_or_default(), 15)
 }
 
 /// How long a dockerd may take to answer after its start.
@@ -244,6 +244,7 @@ pub async fn ensure_engine_in(dir: &Path) -> anyhow::Result<LabEngine> {
         let pid = spawn_dockerd(dir, driver)?;
         if wait_until_answering(&endpoint, START_TIMEOUT, || !process::alive(pid, DOCKERD)).await {
             tracing::info!("lab: started dockerd (pid {pid}) at {endpoint}");
+            super::record::note("engine", dir);
             return Ok(LabEngine {
                 endpoint,
                 started: true,

@@ -3,15 +3,15 @@
 //! file, the seeded upstream registry, the images' `yum` and `patch` inside
 //! real builds on the lab engine, SSH to the undercloud, the `openstack`
 //! stand-in, the artifact server and its qcow2; and `apex lab up|down`
-//! through the binary. A missing lab part fails the test with what is missing.
+//! through the binary (`apex-lab`, which `apex lab` runs). A missing lab part fails the test with what is missing.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use apex::engine::{self, BuildOptions};
-use apex::lab::{Lab, LabOptions, images, seed, state::LabState};
 use apex::registry::{Registry, RegistrySettings};
 use apex::ssh::{RemoteCommand, run_ssh};
+use apex_lab::{Lab, LabOptions, images, seed, state::LabState};
 use bollard::Docker;
 use serde::Deserialize;
 use tokio::sync::OnceCell;
@@ -446,7 +446,7 @@ async fn ssh_reaches_the_undercloud_and_the_openstack_stand_in_records_calls() {
     assert_eq!(out.stdout_text().trim(), "undercloud-42");
 
     let files = lab.undercloud_files();
-    // As every deploy does: the undercloud's credentials first.
+    // As a deploy does: the undercloud's credentials first (the stand-in refuses without).
     let openstack = format!(
         ". {} && {}",
         files.stackrc().display(),
@@ -562,9 +562,9 @@ fn sh(cmd: &mut Command) {
     );
 }
 
-/// `apex ARGS --dir DIR`, ready for more settings.
+/// `apex lab ARGS --dir DIR` (the `apex-lab` binary), ready for more settings.
 fn apex_cmd(args: &[&str], dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apex"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_apex-lab"));
     cmd.args(args).arg("--dir").arg(dir);
     cmd
 }
@@ -593,13 +593,33 @@ fn pids(dir: &Path) -> Vec<(String, u32, String)> {
         .collect()
 }
 
+/// A lab dir of one test, its services stopped (`apex lab down`) before the
+/// dir goes, also when the test fails: nothing outlives the test in a dir
+/// that no longer exists.
+struct DownOnDrop(tempfile::TempDir);
+
+impl std::ops::Deref for DownOnDrop {
+    type Target = tempfile::TempDir;
+    fn deref(&self) -> &tempfile::TempDir {
+        &self.0
+    }
+}
+
+impl Drop for DownOnDrop {
+    fn drop(&mut self) {
+        let _ = apex_cmd(&["down"], self.0.path()).output();
+    }
+}
+
 #[tokio::test]
 async fn apex_lab_up_and_down_through_the_binary() {
-    let dir = tempfile::Builder::new()
-        .prefix("apex-lab-cli-")
-        .tempdir()
-        .unwrap();
-    let out = apex(&["lab", "up"], dir.path());
+    let dir = DownOnDrop(
+        tempfile::Builder::new()
+            .prefix("apex-lab-cli-")
+            .tempdir()
+            .unwrap(),
+    );
+    let out = apex(&["up"], dir.path());
     let site = dir.path().canonicalize().unwrap().join("site.yaml");
     assert!(out.contains(&site.display().to_string()), "{out}");
     assert!(
@@ -611,7 +631,7 @@ async fn apex_lab_up_and_down_through_the_binary() {
     assert_eq!(names, ["artifacts", "local", "sshd", "upstream"]);
     for (name, pid, marker) in &first {
         assert!(
-            apex::lab::process::alive(*pid, marker),
+            apex_lab::process::alive(*pid, marker),
             "{name} (pid {pid}) does not run after lab up"
         );
     }
@@ -624,7 +644,7 @@ async fn apex_lab_up_and_down_through_the_binary() {
     assert!(tar.status().is_success());
 
     // Rerun: same processes, nothing reseeded; Lab::up on the dir reattaches too.
-    apex(&["lab", "up"], dir.path());
+    apex(&["up"], dir.path());
     assert_eq!(pids(dir.path()), first);
     let lab = Lab::up(LabOptions {
         dir: dir.path().to_path_buf(),
@@ -641,14 +661,55 @@ async fn apex_lab_up_and_down_through_the_binary() {
     );
     drop(lab);
 
-    let out = apex(&["lab", "down"], dir.path());
+    // A session held open on the undercloud (as a kept SSH master holds one):
+    // sshd's per-connection process outlives its listener unless down stops it.
+    let u = &site_yaml.undercloud;
+    let mut session = Command::new("ssh")
+        .args(["-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-i"])
+        .arg(&u.key)
+        .arg("-o")
+        .arg(format!("UserKnownHostsFile={}", u.known_hosts.display()))
+        .args([
+            "-p",
+            &u.port.to_string(),
+            "-l",
+            &u.user,
+            &u.address,
+            "sleep 120",
+        ])
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let sshd_pid = first.iter().find(|(n, ..)| n == "sshd").unwrap().1;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let connections = loop {
+        let c = apex_lab::process::children_of(sshd_pid);
+        if !c.is_empty() || std::time::Instant::now() > deadline {
+            break c;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(
+        !connections.is_empty(),
+        "the ssh session did not reach sshd"
+    );
+
+    let out = apex(&["down"], dir.path());
     assert!(out.contains("stopped"), "{out}");
     for (name, pid, marker) in &first {
         assert!(
-            !apex::lab::process::alive(*pid, marker),
+            !apex_lab::process::alive(*pid, marker),
             "{name} (pid {pid}) still runs after lab down"
         );
     }
+    for pid in connections {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || !apex_lab::process::alive(pid, "sshd"),
+            "sshd's connection (pid {pid}) outlived lab down"
+        );
+    }
+    let _ = session.wait();
     assert!(LabState::read(dir.path()).unwrap().services.is_empty());
 }
 
@@ -658,14 +719,14 @@ struct OwnEngine(tempfile::TempDir);
 
 impl OwnEngine {
     fn dockerd_pid(&self) -> u32 {
-        apex::lab::process::read_pidfile(&self.0.path().join("dockerd.pid"))
+        apex_lab::process::read_pidfile(&self.0.path().join("dockerd.pid"))
             .expect("the lab dockerd writes its pidfile")
     }
 }
 
 impl Drop for OwnEngine {
     fn drop(&mut self) {
-        use apex::lab::process::{read_pidfile, terminate};
+        use apex_lab::process::{read_pidfile, terminate};
         let containerd = self.0.path().join("exec/containerd");
         if let Some(pid) = read_pidfile(&self.0.path().join("dockerd.pid")) {
             terminate(pid, "dockerd");
@@ -686,7 +747,7 @@ impl Drop for OwnEngine {
 /// pointed at it with `APEX_LAB_DOCKER_DIR`), so the shared lab engine is untouched.
 #[tokio::test]
 async fn a_killed_lab_engine_starts_again_on_what_it_left() {
-    use apex::lab::{docker, process};
+    use apex_lab::{docker, process};
     let own = OwnEngine(
         tempfile::Builder::new()
             .prefix("apex-dockerd-")
@@ -734,7 +795,7 @@ async fn a_killed_lab_engine_starts_again_on_what_it_left() {
     // says so; `--engine` stops it cleanly, its containerd with it.
     let down = |extra: &[&str]| {
         let lab_dir = tempfile::tempdir().unwrap();
-        let mut cmd = apex_cmd(&[&["lab", "down"], extra].concat(), lab_dir.path());
+        let mut cmd = apex_cmd(&[&["down"], extra].concat(), lab_dir.path());
         cmd.env("APEX_LAB_DOCKER_DIR", dir);
         stdout_of(cmd)
     };

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 
 use super::process::{self, PartDir};
-use crate::local_tools::{run, which};
+use apex::local_tools::{run, which};
 
 /// The loopback address sshd listens on.
 pub const ADDRESS: &str = "127.0.0.1";
@@ -351,7 +351,7 @@ impl Sshd {
             return Ok(0);
         };
         let mut n = 0;
-        for pid in children_of(parent) {
+        for pid in process::children_of(parent) {
             if let Some(pid) = rustix::process::Pid::from_raw(pid as i32)
                 && rustix::process::kill_process(pid, rustix::process::Signal::KILL).is_ok()
             {
@@ -395,21 +395,4 @@ fn banner(port: u16) -> anyhow::Result<()> {
         bail!("port {port} does not speak SSH");
     }
     Ok(())
-}
-
-/// Direct children of `pid`, from /proc.
-fn children_of(pid: u32) -> Vec<u32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(|e| {
-            let child: u32 = e.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).ok()?;
-            // Fields after the command name (which may hold spaces) in parentheses.
-            let rest = &stat[stat.rfind(')')? + 2..];
-            let ppid: u32 = rest.split(' ').nth(1)?.parse().ok()?;
-            (ppid == pid).then_some(child)
-        })
-        .collect()
 }

@@ -10,7 +10,7 @@ use bollard::Docker;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures::StreamExt as _;
 
-use crate::engine::{self, BuildOptions};
+use apex::engine::{self, BuildOptions};
 
 /// The imported busybox base image.
 pub const BASE_IMAGE: &str = "apexlab/busybox:base";

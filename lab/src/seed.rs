@@ -13,8 +13,8 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use futures::{StreamExt as _, TryStreamExt as _};
 
-use crate::progress::{Progress, Unit};
-use crate::registry::{
+use apex::progress::{Progress, Unit};
+use apex::registry::{
     DOCKER_MANIFEST, Mount, RawManifest, Registry, RegistrySettings, sha256_digest,
 };
 

@@ -198,5 +198,5 @@ pub(crate) fn write_if_changed(path: &Path, text: &str, mode: u32) -> anyhow::Re
     if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
         return Ok(());
     }
-    crate::host_helpers::files::write_atomic(path, text.as_bytes(), Some(mode))
+    apex::fsutil::write_atomic(path, text.as_bytes(), Some(mode))
 }
