@@ -91,7 +91,8 @@ function M.write(ctx)
   core.mkdir({ path = containers })
   ctx.archive = { path = util.path(tmp, M.ARCHIVE) }
   if core.archive then
-    local r = core.archive({ src = containers, dest = ctx.archive.path })
+    -- Apex's layout: containers/<image>/Dockerfile, unpacked in the work dir.
+    local r = core.archive({ src = containers, dest = ctx.archive.path, include_dir = true })
     ctx.archive.written, ctx.archive.sha256, ctx.archive.entries = true, r.sha256, r.entries
   else
     ctx.archive.written = false

@@ -1284,6 +1284,22 @@ fn archive_is_reproducible() {
             "opendaylight/Dockerfile 644"
         ]
     );
+
+    // With the directory itself on top (Apex's containers/<image>/ layout).
+    let top = archive::archive_tree(&src, &tmp.path().join("top.tar.gz"), None, true).unwrap();
+    let bytes = std::fs::read(&top.path).unwrap();
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&bytes[..]));
+    let names: Vec<String> = ar
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    assert_eq!(names[0], "containers");
+    assert!(
+        names.contains(&"containers/nova-api/Dockerfile".to_string()),
+        "{names:?}"
+    );
+    assert_eq!(top.entries, 8);
 }
 
 #[tokio::test]

@@ -770,8 +770,6 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
     assert!(builds.contains("centos-binary-nova-api:apex"), "{builds}");
 }
 
-/// Needs `core.archive{src=, dest=}` (the archive primitive, merged separately):
-/// fails until it is in the build.
 #[test]
 fn patch_archive_holds_the_containers_dir() {
     let dir = tempfile::tempdir().unwrap();
@@ -791,11 +789,21 @@ fn patch_archive_holds_the_containers_dir() {
         }
         found.insert(name, s);
     }
-    let (_, df) = found
-        .iter()
-        .find(|(k, _)| k.ends_with("opendaylight/Dockerfile"))
-        .expect("Dockerfile entry");
+    // Apex's layout: unpacked in the work dir, it gives containers/<image>/ there.
+    let df = found
+        .get("containers/opendaylight/Dockerfile")
+        .unwrap_or_else(|| {
+            panic!(
+                "containers/opendaylight/Dockerfile not in {:?}",
+                found.keys()
+            )
+        });
     assert!(df.contains("RUN yum -y install opendaylight"));
+    assert!(
+        found.keys().all(|k| k.starts_with("containers")),
+        "{:?}",
+        found.keys()
+    );
 }
 
 #[test]

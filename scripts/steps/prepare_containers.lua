@@ -63,9 +63,10 @@ local function upload(ctx, archive)
       local r = core.upload({ host = host, from = util.path(ctx.tmp_dir, archive), to = u.work_dir .. "/" .. archive,
         mode = 420, sha256 = true })
       local q = util.shell_quote(u.work_dir)
+      -- The archive holds containers/<image>/...: unpacked beside the old tree, then swapped in.
       core.run_ssh({ host = host, command = "cd " .. q .. " && rm -rf containers.new && mkdir containers.new"
           .. " && tar -xzf " .. util.shell_quote(archive) .. " -C containers.new"
-          .. " && rm -rf containers && mv containers.new containers" })
+          .. " && rm -rf containers && mv containers.new/containers containers && rmdir containers.new" })
       return { sent = { [archive] = r.sha256 } }
     end,
     valid = function(out) return runner.still_uploaded(ctx, out.sent) end,

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use super::{DEFAULT_MAX_ENTRIES, UnpackOptions, archive, unpack_with};
+use super::{DEFAULT_MAX_ENTRIES, UnpackOptions, archive_tree, unpack_with};
 use crate::loopdev::ByteSize;
 use crate::lua::Api;
 use crate::lua::api::{Effect, FnSpec, Param};
@@ -26,6 +26,8 @@ struct ArchiveOpts {
     src: PathBuf,
     dest: PathBuf,
     mtime: Option<u64>,
+    #[serde(default)]
+    include_dir: bool,
 }
 
 /// Runs blocking archive work off the Lua thread.
@@ -72,14 +74,14 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                   the same tree gives byte-identical output. Written atomically.",
             params: &[Param {
                 name: "opts",
-                ty: "{src: string, dest: string, mtime?: integer}",
-                doc: "mtime in seconds since the epoch for every entry (default 946684800, 2000-01-01)",
+                ty: "{src: string, dest: string, mtime?: integer, include_dir?: boolean}",
+                doc: "mtime in seconds since the epoch for every entry (default 946684800, 2000-01-01); include_dir: entries start with src's own name",
             }],
             returns: "{path: string, sha256: string, size: integer, entries: integer}",
             is_async: true,
             effect: Effect::Local,
         },
-        |o: ArchiveOpts| blocking(move || archive(&o.src, &o.dest, o.mtime)),
+        |o: ArchiveOpts| blocking(move || archive_tree(&o.src, &o.dest, o.mtime, o.include_dir)),
     )?;
     Ok(())
 }

@@ -9,5 +9,5 @@ mod pack;
 mod unpack;
 
 pub use lua::register;
-pub use pack::{ArchiveOutcome, DEFAULT_MTIME, archive};
+pub use pack::{ArchiveOutcome, DEFAULT_MTIME, archive, archive_tree};
 pub use unpack::{DEFAULT_MAX_ENTRIES, UnpackOptions, UnpackOutcome, unpack, unpack_with};

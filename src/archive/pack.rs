@@ -30,6 +30,18 @@ pub const DEFAULT_MTIME: u64 = 946_684_800;
 /// Writes a tar.gz of the contents of `src` (paths relative to `src`) to
 /// `dest` atomically. Only files, directories and symlinks are allowed.
 pub fn archive(src: &Path, dest: &Path, mtime: Option<u64>) -> anyhow::Result<ArchiveOutcome> {
+    archive_tree(src, dest, mtime, false)
+}
+
+/// [`archive`], or with `include_dir` the directory itself as the top entry
+/// (`containers/<image>/Dockerfile`, as `tar -C parent containers` makes
+/// it), so unpacking in a directory gives that directory there.
+pub fn archive_tree(
+    src: &Path,
+    dest: &Path,
+    mtime: Option<u64>,
+    include_dir: bool,
+) -> anyhow::Result<ArchiveOutcome> {
     if !src.is_dir() {
         anyhow::bail!("{} is not a directory", src.display());
     }
@@ -54,13 +66,18 @@ pub fn archive(src: &Path, dest: &Path, mtime: Option<u64>) -> anyhow::Result<Ar
     let mut builder = tar::Builder::new(gz);
     builder.follow_symlinks(false);
     let mut entries = 0u64;
-    append_dir(
-        &mut builder,
-        src,
-        Path::new(""),
-        mtime.unwrap_or(DEFAULT_MTIME),
-        &mut entries,
-    )?;
+    let mtime = mtime.unwrap_or(DEFAULT_MTIME);
+    match src.file_name().filter(|_| include_dir) {
+        Some(name) => {
+            let top = Path::new(name);
+            let mut h = header(tar::EntryType::Directory, 0o755, 0, mtime);
+            builder.append_data(&mut h, top, std::io::empty())?;
+            entries += 1;
+            let parent = src.parent().unwrap_or(Path::new("."));
+            append_dir(&mut builder, parent, top, mtime, &mut entries)?;
+        }
+        None => append_dir(&mut builder, src, Path::new(""), mtime, &mut entries)?,
+    }
     let gz = builder
         .into_inner()
         .context("cannot finish the tar stream")?;
