@@ -6,6 +6,10 @@
 //! `openstack` stand-in's record. One lab per test process; deploys share its
 //! registries and artifact cache, so the tests take turns (a mutex).
 
+#[path = "common/output.rs"]
+mod output;
+use output::{json, read, text, yaml};
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
@@ -44,23 +48,6 @@ fn lab() -> MutexGuard<'static, TestLab> {
         Mutex::new(TestLab { rt, lab })
     });
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
-fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p.as_ref())
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
-}
-
-fn yaml(p: impl AsRef<Path>) -> serde_json::Value {
-    serde_saphyr::from_str(&read(p)).expect("valid YAML")
-}
-
-fn json(p: impl AsRef<Path>) -> serde_json::Value {
-    serde_json::from_str(&read(p)).expect("valid JSON")
 }
 
 /// Whether an `openstack` call (argv) is the deploy command.

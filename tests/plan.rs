@@ -6,6 +6,10 @@
 //! bad input fails cleanly with nothing written. The Lua unit tests of the
 //! stdlib and plugins (tests/lua/*_test.lua) run here too, through `apex run`.
 
+#[path = "common/output.rs"]
+mod output;
+use output::{read, text, yaml};
+
 use std::collections::BTreeMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{TcpListener, TcpStream};
@@ -38,10 +42,6 @@ fn apex(args: &[&str]) -> Output {
         .expect("run apex")
 }
 
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 /// Runs a plan and fails with its output when it does not succeed.
 fn plan(args: &[&str], tmp: &Path) -> String {
     let mut all: Vec<&str> = vec!["deploy", "--plan", "--tmp-dir", tmp.to_str().unwrap()];
@@ -54,15 +54,6 @@ fn plan(args: &[&str], tmp: &Path) -> String {
         text(&out.stderr)
     );
     text(&out.stdout)
-}
-
-fn read(p: impl AsRef<Path>) -> String {
-    std::fs::read_to_string(p.as_ref())
-        .unwrap_or_else(|e| panic!("read {}: {e}", p.as_ref().display()))
-}
-
-fn yaml(p: impl AsRef<Path>) -> serde_json::Value {
-    serde_saphyr::from_str(&read(p)).expect("artifact is valid YAML")
 }
 
 /// The `-e` files of a deploy command, in order.
