@@ -10,32 +10,18 @@ use anyhow::Context as _;
 /// The stand-in `openstack` command (bash); `@CALLS@`/`@WORK_DIR@` are filled in.
 const OPENSTACK_SCRIPT: &str = include_str!("openstack.sh");
 
-/// Env files under `<tht>/environments` that the shipped flow can name
-/// (stdlib/tht.lua and the plugins).
-pub const ENV_FILES: &[&str] = &[
-    "docker.yaml",
-    "docker-ha.yaml",
-    "storage-environment.yaml",
-    "services/tacker.yaml",
-    "services/congress.yaml",
-    "services/barometer.yaml",
-    "services/rt_kvm.yaml",
-    "services/neutron-opendaylight.yaml",
-    "services/neutron-sfc-opendaylight.yaml",
-    "services/neutron-bgpvpn-opendaylight.yaml",
-    "services/neutron-opendaylight-sriov.yaml",
-    "services/neutron-ovn-ha.yaml",
-    "services/neutron-ovn-dvr-ha.yaml",
-    "neutron-ml2-vpp.yaml",
-    "neutron-ovs-dpdk.yaml",
-    "neutron-onos.yaml",
-    "neutron-onos-sfc.yaml",
-    "gluon.yaml",
-    "neutron-opendaylight-netvirt-vpp.yaml",
-    "neutron-opendaylight-fdio-dvr.yaml",
-    "neutron-opendaylight-honeycomb.yaml",
-    "neutron-l2gw-opendaylight.yaml",
-];
+/// THT's own env files (relative to `<tht>/environments`) the lab has as
+/// stand-ins: data, not code (`tht_environments.txt`); a plugin's own files
+/// reach the THT dir by upload, as on a real undercloud.
+const ENV_FILE_LIST: &str = include_str!("tht_environments.txt");
+
+/// The entries of [`ENV_FILE_LIST`].
+pub fn env_files() -> impl Iterator<Item = &'static str> {
+    ENV_FILE_LIST
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+}
 
 /// Paths of the undercloud part of a lab dir.
 #[derive(Debug, Clone)]
@@ -136,7 +122,7 @@ impl Undercloud {
     pub fn prepare(&self) -> anyhow::Result<()> {
         std::fs::create_dir_all(self.work_dir())?;
         let env_dir = self.tht_dir().join("environments");
-        for rel in ENV_FILES {
+        for rel in env_files() {
             let path = env_dir.join(rel);
             std::fs::create_dir_all(path.parent().expect("env files have a parent"))?;
             write_if_changed(&path, &env_file_text(rel), 0o644)?;
