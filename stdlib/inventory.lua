@@ -68,15 +68,9 @@ local NODE_KEYS = {
 local ALIASES = { { "ipmi_ip", "pm_addr" }, { "ipmi_user", "pm_user" }, { "ipmi_pass", "pm_password" },
   { "mac_address", "mac" }, { "cpus", "cpu" } }
 
-local function show(v)
-  if type(v) == "string" then return string.format("%q", v) end
-  if type(v) == "table" then return util.is_list(v) and "a list" or "a mapping" end
-  return tostring(v)
-end
+local show = util.show
 
-local function is_mapping(v)
-  return type(v) == "table" and (next(v) == nil or not util.is_list(v))
-end
+local is_mapping = util.is_map
 
 -- node2 before node10: digit runs compare as numbers.
 local function natural_less(a, b)

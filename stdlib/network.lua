@@ -111,19 +111,9 @@ local RANGES = {
   external = { "floating_ip_range", "overcloud_ip_range" },
 }
 
-local function show(v)
-  if type(v) == "string" then
-    return string.format("%q", v)
-  end
-  if type(v) == "table" then
-    return util.is_list(v) and "a list" or "a mapping"
-  end
-  return tostring(v)
-end
+local show = util.show
 
-local function is_map(v)
-  return type(v) == "table" and (next(v) == nil or not util.is_list(v))
-end
+local is_map = util.is_map
 
 -- Apex's merge of the `apex:` section: keys already there win, nested
 -- mappings merge.

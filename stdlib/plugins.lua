@@ -210,9 +210,7 @@ local function plain_relative(name)
   return true
 end
 
-local function is_mapping(v)
-  return type(v) == "table" and (next(v) == nil or not util.is_list(v))
-end
+local is_mapping = util.is_map
 
 local ENV_PARAMS_KEYS = { "parameter_defaults", "resource_registry", "files" }
 

@@ -124,15 +124,7 @@ local GLOBAL_KEYS = { "ha_enabled", "patches", "introspect", "ipxe", "gerrit_url
 local PATCH_KEYS = { "change-id", "project", "branch", "diff" }
 M.PATCH_KEYS = PATCH_KEYS
 
-local function show(v)
-  if type(v) == "string" then
-    return string.format("%q", v)
-  end
-  if type(v) == "table" then
-    return util.is_list(v) and "a list" or "a mapping"
-  end
-  return tostring(v)
-end
+local show = util.show
 
 local function dirname(path)
   return path:match("^(.*)/[^/]*$") or "."

@@ -83,6 +83,23 @@ function M.is_list(t)
   return n == #t
 end
 
+--- Whether a value is a mapping (a table that is not a non-empty list; an
+--- empty table counts, as YAML's `{}` does).
+---@param v any
+---@return boolean
+function M.is_map(v)
+  return type(v) == "table" and (next(v) == nil or not M.is_list(v))
+end
+
+--- A value as an error message shows it: strings quoted, tables by kind.
+---@param v any
+---@return string
+function M.show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "table" then return M.is_list(v) and "a list" or "a mapping" end
+  return tostring(v)
+end
+
 --- Joins path parts with "/", without doubling separators.
 ---@param ... string
 ---@return string
