@@ -22,3 +22,4 @@ pub mod progress;
 pub mod registry;
 pub mod run_lock;
 pub mod ssh;
+pub mod vm;
