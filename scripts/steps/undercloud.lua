@@ -257,7 +257,13 @@ local function configure(ctx)
         local got = core.run_ssh({ host = host, command = "cat " .. uvm.STACK_HOME .. "/" .. log, check = false, quiet = true })
         local dest = util.path(ctx.tmp_dir, log)
         core.write_file({ path = dest, content = got.stdout })
-        util.fail("openstack undercloud install failed (exit %d); its log: %s", r.status, dest)
+        local tail = {}
+        for line in got.stdout:gmatch("[^\n]+") do
+          tail[#tail + 1] = line
+          if #tail > 15 then table.remove(tail, 1) end
+        end
+        util.fail("openstack undercloud install failed (exit %d); its log: %s, ending:\n%s%s", r.status, dest,
+          table.concat(tail, "\n"), r.stderr ~= "" and ("\n" .. r.stderr) or "")
       end
       return { installed = true }
     end,

@@ -4,7 +4,7 @@
 //!
 //! The image is made from this machine's files, without the network: a
 //! busybox userland (busybox-static), the host's sshd, sftp-server, bash,
-//! flock, patch and tar with the libraries they link, the `openstack`
+//! flock, patch, tar, timeout and dash (/bin/sh) with the libraries they link, the `openstack`
 //! stand-in (which records `undercloud install` too), THT stand-in files and
 //! a `stack` user; busybox init runs an rc script that applies the ifcfg
 //! files apex injects and starts sshd. It boots with the host's Debian
@@ -27,7 +27,7 @@ use super::undercloud::{ENV_FILES, ROLES_DATA, env_file_text};
 use crate::local_tools::run;
 
 /// Bumped whenever the image is made differently.
-pub const CONTENT_VERSION: &str = "1";
+pub const CONTENT_VERSION: &str = "5";
 /// The artifact name, as Apex's undercloud image.
 pub const UNDERCLOUD_QCOW2: &str = "undercloud.qcow2";
 /// The undercloud's `openstack` stand-in records its calls here (in the VM).
@@ -44,6 +44,60 @@ const HOST_PROGRAMS: &[&str] = &[
     "/usr/bin/flock",
     "/usr/bin/patch",
     "/usr/bin/tar",
+    "/usr/bin/timeout",
+    "/usr/bin/dash",
+    // busybox applets that start programs run busybox's own applet when one has
+    // that name (sh, timeout): the real ones are used instead.
+    "/usr/bin/setsid",
+    "/usr/bin/env",
+    "/usr/bin/nohup",
+    "/usr/bin/xargs",
+];
+/// GNU tools copied into the image when the host has them (the rest is busybox).
+const GNU_TOOLS: &[&str] = &[
+    "install",
+    "cp",
+    "mv",
+    "ln",
+    "mkdir",
+    "rm",
+    "rmdir",
+    "chmod",
+    "chown",
+    "cat",
+    "ls",
+    "stat",
+    "mktemp",
+    "sha256sum",
+    "md5sum",
+    "dirname",
+    "basename",
+    "readlink",
+    "realpath",
+    "sort",
+    "head",
+    "tail",
+    "tee",
+    "touch",
+    "sleep",
+    "cut",
+    "tr",
+    "wc",
+    "date",
+    "id",
+    "uname",
+    "du",
+    "df",
+    "test",
+    "printf",
+    "echo",
+    "true",
+    "false",
+    "grep",
+    "sed",
+    "find",
+    "gzip",
+    "sync",
 ];
 /// Kernel modules the initramfs loads (with their dependencies) when not built in.
 const MODULES: &[&str] = &[
@@ -456,14 +510,22 @@ fn rootfs(root: &Path) -> anyhow::Result<()> {
     }
     std::fs::set_permissions(root.join("tmp"), std::fs::Permissions::from_mode(0o1777))?;
     std::fs::set_permissions(root.join("root"), std::fs::Permissions::from_mode(0o700))?;
-    for p in HOST_PROGRAMS {
+    // GNU coreutils, grep, sed, find: the flags a deploy's remote commands use.
+    let gnu = GNU_TOOLS
+        .iter()
+        .map(|t| format!("/usr/bin/{t}"))
+        .filter(|p| Path::new(p).is_file());
+    for p in HOST_PROGRAMS.iter().map(|p| p.to_string()).chain(gnu) {
+        let p = p.as_str();
         copy_host(root, p)?;
         for lib in libraries(p)? {
             copy_host(root, &lib)?;
         }
     }
     copy_host(root, "/bin/busybox")?;
-    std::os::unix::fs::symlink("busybox", root.join("bin/sh"))?;
+    // /bin/sh is dash, as on Debian: busybox's ash prefers its own applets
+    // (timeout without --kill-after) over the GNU tools on PATH.
+    std::os::unix::fs::symlink("/usr/bin/dash", root.join("bin/sh"))?;
     let list = Command::new("/bin/busybox")
         .arg("--list-full")
         .output()
@@ -790,4 +852,116 @@ fn probe_kvm(img: &UndercloudImage) -> bool {
     let _ = child.kill();
     let _ = child.wait();
     ok
+}
+
+/// What a lab site for a created undercloud names.
+#[derive(Debug, Clone)]
+pub struct VmSite {
+    pub uri: String,
+    /// Where overlays and node disks go (readable by libvirt's qemu user).
+    pub image_dir: PathBuf,
+    pub domain_type: String,
+    pub ssh_port: u16,
+    /// The undercloud domain; nodes are `<name>-node<N>`.
+    pub name: String,
+    pub bmc_port: u16,
+    pub vbmc_control_port: u16,
+}
+
+impl VmSite {
+    /// Free ports on loopback and names under `prefix`.
+    pub fn new(
+        uri: &str,
+        image_dir: &Path,
+        domain_type: &str,
+        prefix: &str,
+    ) -> anyhow::Result<Self> {
+        let udp_free = |p: u16| std::net::UdpSocket::bind(("127.0.0.1", p)).is_ok();
+        let bmc_port = (0..50)
+            .map(|_| super::free_port())
+            .filter_map(Result::ok)
+            .find(|p| *p < 65000 && udp_free(*p) && udp_free(*p + 1) && udp_free(*p + 2))
+            .context("no free UDP ports for the BMCs")?;
+        Ok(Self {
+            uri: uri.to_string(),
+            image_dir: image_dir.to_path_buf(),
+            domain_type: domain_type.to_string(),
+            ssh_port: super::free_port()?,
+            name: format!("{prefix}uc"),
+            bmc_port,
+            vbmc_control_port: super::free_port()?,
+        })
+    }
+}
+
+/// The VirtualBMC command tests/lab/install.sh installs (else `vbmc` on PATH).
+pub fn vbmc_command() -> String {
+    let venv = Path::new("/opt/apex-vbmc/bin/vbmc");
+    if venv.is_file() {
+        venv.display().to_string()
+    } else {
+        "vbmc".to_string()
+    }
+}
+
+/// Serves the lab's undercloud image beside the other artifacts and writes
+/// a site file (at `path`) whose undercloud apex creates as a VM: user-mode
+/// networking with SSH on 127.0.0.1, the lab's kernel and initrd, small
+/// sizes; the rest (engine, registries, artifacts) as the lab's own site.
+pub fn write_site(
+    lab: &super::Lab,
+    img: &UndercloudImage,
+    path: &Path,
+    s: &VmSite,
+) -> anyhow::Result<()> {
+    let served = lab.artifacts().root().join(UNDERCLOUD_QCOW2);
+    let fresh = std::fs::metadata(&served).is_ok_and(|m| {
+        std::fs::metadata(&img.qcow2).is_ok_and(|i| i.ino() == m.ino() && i.dev() == m.dev())
+    });
+    if !fresh {
+        let _ = std::fs::remove_file(&served);
+        if std::fs::hard_link(&img.qcow2, &served).is_err() {
+            std::fs::copy(&img.qcow2, &served)?;
+        }
+    }
+    std::fs::create_dir_all(&s.image_dir)?;
+    std::fs::set_permissions(&s.image_dir, std::fs::Permissions::from_mode(0o755))?;
+    let q = |v: &str| serde_json::Value::from(v).to_string();
+    let p = |v: &Path| q(&v.display().to_string());
+    let engine = lab
+        .engine()
+        .endpoint
+        .context("the lab engine has an endpoint")?;
+    let upstream = lab.upstream().host();
+    let text = format!(
+        "# apex lab site: the undercloud is a VM apex creates (user-mode networking, SSH on 127.0.0.1:{ssh})\n\
+         undercloud:\n  create: true\n  persist: 0\n\
+         vm:\n  uri: {uri}\n  image_dir: {dir}\n  domain_type: {dt}\n  network: user\n  ssh_port: {ssh}\n  name: {name}\n  cpus: 1\n  memory: 512\n  disk: 1\n  kernel: {kernel}\n  initrd: {initrd}\n  cmdline: {cmdline}\n  disk_bus: virtio\n  boot_timeout: 300\n  node_prefix: {np}\n  vbmc: {vbmc}\n  vbmc_control_port: {vcp}\n  bmc_address: 127.0.0.1\n  bmc_port: {bmc}\n\
+         engine: {engine}\n\
+         registries:\n  source: {up}\n  local: {local}\n  insecure: true\n  ceph_image: {ceph}\n\
+         artifacts:\n  url: {url}\n  cache_dir: {cache}\n",
+        ssh = s.ssh_port,
+        uri = q(&s.uri),
+        dir = p(&s.image_dir),
+        dt = s.domain_type,
+        name = q(&s.name),
+        np = q(&format!("{}-node", s.name)),
+        kernel = p(&img.kernel),
+        initrd = p(&img.initrd),
+        cmdline = q(CMDLINE),
+        vbmc = q(&vbmc_command()),
+        vcp = s.vbmc_control_port,
+        bmc = s.bmc_port,
+        engine = q(&engine),
+        up = q(&upstream),
+        local = q(&lab.local().host()),
+        ceph = q(&format!(
+            "{upstream}/{}:{}",
+            super::seed::CEPH_REPOSITORY,
+            super::seed::CEPH_TAG
+        )),
+        url = q(&lab.artifacts().url("")),
+        cache = p(&lab.dir().join("cache")),
+    );
+    super::undercloud::write_if_changed(path, &text, 0o644)
 }
