@@ -42,6 +42,9 @@ pub enum Command {
     /// Show the state of a deploy's tmp dir: each step done, failed or
     /// interrupted (with its error and time), the last runs, and whether a deploy runs now.
     Status(StatusArgs),
+    /// Remove what apex created on this host for a deploy (its tmp dir): the undercloud and
+    /// virtual node VMs, their disks, virtual BMCs and libvirt networks; nothing else.
+    Destroy(StatusArgs),
     /// Run a Lua script with the host API (`require("apex.core")`); ARGS are its `...`.
     Run {
         /// The Lua file to run.
@@ -181,6 +184,21 @@ pub struct DeployArgs {
     /// Computes of a virtual deploy (without -i); default 1 (2 with HA), as Apex.
     #[arg(long = "virtual-computes", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
     pub virtual_computes: Option<u32>,
+    /// A virtual deploy whose overcloud nodes apex creates as VMs on this host, each behind a
+    /// virtual BMC (site `vm` settings), with their instackenv.json.
+    #[arg(long)]
+    pub r#virtual: bool,
+    /// vCPUs of each virtual node (default 4, as Apex).
+    #[arg(long = "virtual-cpus", value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub virtual_cpus: Option<u32>,
+    /// RAM of each virtual node in GB (default 8; controllers get at least 10, 12 with
+    /// OpenDaylight, as Apex).
+    #[arg(long = "virtual-ram", value_name = "GB", value_parser = clap::value_parser!(u32).range(1..=1024))]
+    pub virtual_ram: Option<u32>,
+    /// Destroy and recreate the undercloud VM apex created when its image or settings changed
+    /// (without it such a rerun is refused: the undercloud's state would be lost).
+    #[arg(long)]
+    pub recreate_undercloud: bool,
     /// Evaluate the whole flow and write every artifact under the tmp dir; touch no host, registry or engine.
     #[arg(long)]
     pub plan: bool,
@@ -277,6 +295,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Deploy(args) => deploy(&cli, args, dirs),
         Command::Status(args) => status(&cli, args, dirs),
+        Command::Destroy(args) => destroy(&cli, args, dirs),
         Command::Run { script, args } => {
             crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
             let host = Host::new(HostConfig {
@@ -441,6 +460,24 @@ fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
         &serde_json::json!({ "tmp_dir": tmp_dir, "running": running, "leftovers": leftovers }),
     )?;
     drive(host.call_module("apex.state", "print_status", arg))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn destroy(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
+    crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+    let tmp_dir = args.target.tmp_dir()?;
+    if let Some(holder) = crate::run_lock::holder(&tmp_dir)? {
+        anyhow::bail!(
+            "a deploy runs with {} ({holder}); stop it first",
+            tmp_dir.display()
+        );
+    }
+    let host = Host::new(HostConfig {
+        lua_paths: dirs,
+        plan: false,
+    })?;
+    let arg = host.to_lua(&serde_json::json!({ "tmp_dir": tmp_dir }))?;
+    drive(host.call_module("flows.destroy", "run", arg))?;
     Ok(ExitCode::SUCCESS)
 }
 

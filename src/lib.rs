@@ -23,3 +23,4 @@ pub mod progress;
 pub mod registry;
 pub mod run_lock;
 pub mod ssh;
+pub mod vm;

@@ -25,8 +25,33 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@field openstack string
 ---@field stackrc string   sourced before every openstack command (the undercloud's credentials)
 
+---@class apex.SiteVm
+---@field uri string  libvirt URI on the jump host (qemu:///system)
+---@field image_dir string  where the undercloud overlay and node disks go
+---@field domain_type "kvm"|"qemu"
+---@field cpu_model? string
+---@field network "libvirt"|"user"  libvirt: NICs on apex's admin/external networks (Apex); user: user-mode NIC, SSH on 127.0.0.1:ssh_port
+---@field ssh_port integer
+---@field name string  the undercloud domain
+---@field cpus integer
+---@field memory integer  MiB
+---@field disk integer  GiB
+---@field kernel? string  default <tmp>/images/overcloud-full.vmlinuz (Apex's direct boot)
+---@field initrd? string
+---@field cmdline string
+---@field disk_bus string
+---@field boot_timeout integer  seconds to SSH
+---@field node_prefix string  virtual nodes are <prefix>0, <prefix>1, ...
+---@field vbmc string  the VirtualBMC command
+---@field vbmc_control_port integer
+---@field bmc_address string  where the BMCs listen
+---@field bmc_port integer  the first BMC's port
+---@field bmc_user string
+---@field bmc_password string
+
 ---@class apex.Site
 ---@field undercloud apex.SiteUndercloud
+---@field vm apex.SiteVm
 ---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
 ---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean, rate_limit_wait?: integer}
 ---@field artifacts {url: string, cache_dir: string}
@@ -44,13 +69,28 @@ local function is_engine(v)
     .. '"local" (DOCKER_HOST or the local socket), or unix:///path.sock, tcp://host:port, https://host:port'
 end
 local function is_url(v) return type(v) == "string" and v:match("^https?://") ~= nil, "an http:// or https:// URL" end
+local function is_count(v) return math.type(v) == "integer" and v > 0, "a whole number above 0" end
+local function one_of(...)
+  local choices = { ... }
+  return function(v)
+    return util.contains(choices, v), table.concat(choices, ", ")
+  end
+end
 
 -- Each section: key -> check.
 local SCHEMA = {
   undercloud = {
     address = is_string, port = is_port, user = is_string, key = is_abs, known_hosts = is_abs,
     accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
-    stackrc = is_abs,
+    stackrc = is_abs, create = is_bool,
+  },
+  -- The jump host's libvirt: the undercloud VM (undercloud.create) and the nodes of --virtual.
+  vm = {
+    uri = is_string, image_dir = is_abs, domain_type = one_of("kvm", "qemu"), cpu_model = is_string,
+    network = one_of("libvirt", "user"), ssh_port = is_port, name = is_string, cpus = is_count, memory = is_count,
+    disk = is_count, kernel = is_abs, initrd = is_abs, cmdline = is_string, disk_bus = one_of("sata", "virtio", "scsi"),
+    boot_timeout = is_count, node_prefix = is_string, vbmc = is_string, vbmc_control_port = is_port,
+    bmc_address = is_string, bmc_port = is_port, bmc_user = is_string, bmc_password = is_string,
   },
   engine = is_engine,
   registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string,
@@ -60,7 +100,7 @@ local SCHEMA = {
 
 local function check(src, raw)
   if type(raw) ~= "table" or (next(raw) ~= nil and util.is_list(raw)) then
-    util.fail("%s: expected a mapping of site settings (undercloud, engine, registries, artifacts)", src)
+    util.fail("%s: expected a mapping of site settings (undercloud, vm, engine, registries, artifacts)", src)
   end
   for k, v in pairs(raw) do
     local spec = SCHEMA[k]
@@ -95,7 +135,7 @@ end
 ---@return apex.Site
 function M.validate(raw, source, uc_ip, os_version)
   check(source, raw)
-  local uc, reg, art = raw.undercloud or {}, raw.registries or {}, raw.artifacts or {}
+  local uc, reg, art, vm = raw.undercloud or {}, raw.registries or {}, raw.artifacts or {}, raw.vm or {}
   local local_reg = reg["local"] or (uc_ip .. ":" .. M.LOCAL_REGISTRY_PORT)
   local url = art.url or string.format(M.DEFAULT_ARTIFACTS, os_version)
   if url:sub(-1) ~= "/" then url = url .. "/" end
@@ -112,6 +152,34 @@ function M.validate(raw, source, uc_ip, os_version)
       tht_dir = uc.tht_dir or M.DEFAULT_THT,
       openstack = uc.openstack or "openstack",
       stackrc = uc.stackrc or M.DEFAULT_STACKRC,
+      create = uc.create or false,
+      given = { address = uc.address ~= nil, port = uc.port ~= nil, key = uc.key ~= nil, known_hosts = uc.known_hosts ~= nil },
+    },
+    -- Apex's facts: undercloud.py (10 GB, 4 vCPUs, root on sda, overcloud-full's kernel), the
+    -- nodes' BMCs (virtual/utils.py: admin/password from port 6230, the libvirt network's host IP).
+    vm = {
+      uri = vm.uri or "qemu:///system",
+      image_dir = vm.image_dir or "/var/lib/libvirt/images",
+      domain_type = vm.domain_type or "kvm",
+      cpu_model = vm.cpu_model,
+      network = vm.network or "libvirt",
+      ssh_port = vm.ssh_port or 2222,
+      name = vm.name or "undercloud",
+      cpus = vm.cpus or 4,
+      memory = vm.memory or 10240,
+      disk = vm.disk or 40,
+      kernel = vm.kernel,
+      initrd = vm.initrd,
+      cmdline = vm.cmdline or "console=ttyS0 root=/dev/sda",
+      disk_bus = vm.disk_bus or "sata",
+      boot_timeout = vm.boot_timeout or 600,
+      node_prefix = vm.node_prefix or "baremetal",
+      vbmc = vm.vbmc or "vbmc",
+      vbmc_control_port = vm.vbmc_control_port or 50891,
+      bmc_address = vm.bmc_address or "192.168.122.1",
+      bmc_port = vm.bmc_port or 6230,
+      bmc_user = vm.bmc_user or "admin",
+      bmc_password = vm.bmc_password or "password",
     },
     engine = raw.engine or "undercloud",
     registries = {

@@ -35,6 +35,7 @@ pub mod seed;
 pub mod sshd;
 pub mod state;
 pub mod undercloud;
+pub mod undercloud_vm;
 
 use std::path::{Path, PathBuf};
 

@@ -51,7 +51,7 @@ end
 function M.plan(ctx)
   local s, o = ctx.settings, ctx.settings.deploy_options
   local ha = s.global_params.ha_enabled
-  local virtual = ctx.inventory == nil
+  local virtual = ctx.inventory == nil or ctx.inventory.virtual == true
   ctx.libvirt_type = virtual and M.libvirt_type() or "kvm"
   if ctx.inventory then
     ctx.scales = inventory.scales(ctx.inventory, ha)

@@ -12,6 +12,7 @@ local M = { number = 1, name = "fetch_artifacts", summary = "upstream artifacts 
 
 M.ARTIFACTS = { "overcloud-full.tar", "ironic-python-agent.tar" }
 M.IMAGE_DIR = "images"
+M.UNDERCLOUD_IMAGE = "undercloud.qcow2"
 
 local function exists(path)
   return core.exists({ path = path }).exists
@@ -72,6 +73,9 @@ local function fetch(ctx, names, extras, text, details)
       local got = core.parallel_map(extras, function(e)
         local ok, res = pcall(core.fetch_if_modified, { url = a.url .. e.name, dest = util.path(a.cache_dir, e.name),
           offline = offline })
+        if not ok and e.required then
+          util.fail("%s%s is needed for %s: %s", a.url, e.name, e.reason, util.message(res))
+        end
         if not ok then
           core.log({ level = "warn", msg = string.format("%s%s is not available (%s); %s is left out", a.url, e.name,
             util.message(res), e.reason) })
@@ -105,9 +109,17 @@ function M.plan(ctx)
   for _, r in ipairs(plugins.call_all(ctx.plugins, "artifacts", ctx)) do
     util.extend(ctx.extra_artifacts, r.result)
   end
+  if ctx.infra.undercloud.create then
+    -- Apex's undercloud image, for the VM step 2 creates.
+    ctx.extra_artifacts[#ctx.extra_artifacts + 1] = { name = M.UNDERCLOUD_IMAGE, reason = "the undercloud VM", required = true }
+  end
   for _, e in ipairs(ctx.extra_artifacts) do
-    details[#details + 1] = string.format("fetch %s%s if the server has it, for %s (without it, what needs it is left out)",
-      base, e.name, e.reason)
+    if e.required then
+      details[#details + 1] = string.format("fetch %s%s if newer than %s/%s, for %s", base, e.name, cache, e.name, e.reason)
+    else
+      details[#details + 1] = string.format("fetch %s%s if the server has it, for %s (without it, what needs it is left out)",
+        base, e.name, e.reason)
+    end
   end
   fetch(ctx, M.ARTIFACTS, ctx.extra_artifacts,
     string.format("fetch %d artifacts from %s into %s", #M.ARTIFACTS + #ctx.extra_artifacts, base, cache), details)

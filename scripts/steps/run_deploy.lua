@@ -175,7 +175,7 @@ end
 ---@param ctx apex.Ctx
 local function node_import(ctx)
   if not ctx.files["instackenv.json"] then return end
-  local baremetal = ctx.inventory ~= nil and ctx.settings.global_params.introspect ~= false
+  local baremetal = ctx.inventory ~= nil and not ctx.inventory.virtual and ctx.settings.global_params.introspect ~= false
   local cmds = baremetal
       and { "overcloud node import instackenv.json", "overcloud node introspect --all-manageable --provide" }
       or { "overcloud node import --provide instackenv.json" }

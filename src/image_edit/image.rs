@@ -32,6 +32,11 @@ pub struct CustomizeOpts {
     pub partition: Option<u32>,
     /// Filesystem type; default: tried from /proc/filesystems.
     pub fstype: Option<String>,
+    /// Write the (qcow2) result as a copy-on-write overlay of this image:
+    /// only what differs from it is stored (e.g. a VM's disk over a cached
+    /// base image, which stays untouched).
+    #[serde(default)]
+    pub backing: Option<PathBuf>,
 }
 
 /// What [`customize_image`] did.
@@ -151,8 +156,25 @@ fn image_format(image: &Path) -> anyhow::Result<String> {
 }
 
 fn convert(from: &Path, to: &Path, format: &str) -> anyhow::Result<()> {
+    convert_over(from, to, format, None)
+}
+
+/// Converts `from` into `to`; with `backing`, `to` is a qcow2 overlay of it
+/// holding only the clusters that differ (qemu-img convert -B).
+fn convert_over(
+    from: &Path,
+    to: &Path,
+    format: &str,
+    backing: Option<&Path>,
+) -> anyhow::Result<()> {
     let mut cmd = Command::new("qemu-img");
-    cmd.args(["convert", "-O", format]).arg(from).arg(to);
+    cmd.args(["convert", "-O", format]);
+    if let Some(b) = backing {
+        let b =
+            std::fs::canonicalize(b).with_context(|| format!("backing image {}", b.display()))?;
+        cmd.arg("-F").arg(image_format(&b)?).arg("-B").arg(b);
+    }
+    cmd.arg(from).arg(to);
     run(cmd, "qemu-utils").map(drop)
 }
 
@@ -228,11 +250,17 @@ pub fn customize_image(o: &CustomizeOpts) -> anyhow::Result<CustomizeReport> {
         apply_mounted(&raw, work.path(), &indexed, o, &mut progress)?;
     }
 
+    if o.backing.is_some() && format != "qcow2" {
+        bail!(
+            "an overlay (backing) is a qcow2 image; {} is {format}",
+            o.image.display()
+        );
+    }
     let result = if format == "raw" {
         raw.clone()
     } else {
         let converted = work.path().join(format!("image.{format}"));
-        convert(&raw, &converted, &format)?;
+        convert_over(&raw, &converted, &format, o.backing.as_deref())?;
         converted
     };
     std::fs::rename(&result, &output)

@@ -24,6 +24,7 @@ const CLASSES: &str = "\
 ---@field ops apex.ImageOp[] applied in order
 ---@field partition? integer partition to mount; default the largest (or the whole disk)
 ---@field fstype? string filesystem type; default detected
+---@field backing? string write the qcow2 result as a copy-on-write overlay of this image (only differences stored)
 
 ---@class apex.CustomizeImageResult
 ---@field image string the written image

@@ -45,6 +45,7 @@ pub fn register_all(api: &mut Api) -> mlua::Result<()> {
     crate::ssh::register(api)?;
     crate::loopdev::register(api)?;
     crate::image_edit::register(api)?;
+    crate::vm::register(api)?;
     Ok(())
 }
 

@@ -18,6 +18,15 @@ packages=(
   mount            # mount/umount used to inspect customized images
   procps           # pgrep: the SSH timeout test checks the remote process died
   patch            # applies undercloud (THT) patches on the stand-in undercloud
+  libvirt-daemon-system  # libvirtd/virtlogd the VM tests start (the undercloud VM, virtual nodes)
+  libvirt-clients  # virsh, apex's way to libvirt
+  qemu-system-x86  # the VMs (KVM when it boots here, else TCG)
+  linux-image-amd64  # the kernel the lab's undercloud image boots
+  ipmitool         # the tests power virtual nodes through their BMCs
+  python3-libvirt  # VirtualBMC's libvirt binding (VirtualBMC itself comes from PyPI below)
+  python3-pyghmi   # VirtualBMC's IPMI server
+  python3-zmq      # VirtualBMC's control channel
+  python3-venv     # the venv VirtualBMC is installed into
 )
 
 missing=()
@@ -29,4 +38,11 @@ if ((${#missing[@]})); then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# VirtualBMC (PyPI) in a venv over Debian's libvirt, pyghmi and zmq bindings.
+if [[ ! -x /opt/apex-vbmc/bin/vbmc ]]; then
+  echo "lab: installing VirtualBMC into /opt/apex-vbmc" >&2
+  /usr/bin/python3 -m venv --system-site-packages /opt/apex-vbmc
+  /opt/apex-vbmc/bin/pip install -q virtualbmc
 fi

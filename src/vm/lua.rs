@@ -1,0 +1,425 @@
+//! Lua binding of the VM family: `core.vm_*`, `core.vbmc_*`, `core.wait_ssh`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{
+    Bmc, DomainSpec, Libvirt, NetworkSpec, Vbmc, create_disk, domain_xml, mac_from_seed,
+    network_xml, wait_ssh,
+};
+use crate::loopdev::ByteSize;
+use crate::lua::api::{Api, Effect, FnSpec, Param};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Xml {
+    uri: Option<String>,
+    xml: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Named {
+    uri: Option<String>,
+    name: String,
+    /// vm_remove: refuse unless the domain carries this owner mark.
+    owner: Option<String>,
+    /// vm_power: on, off, reset.
+    action: Option<String>,
+    /// vm_network_ensure: the network's XML.
+    xml: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UriOnly {
+    uri: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Seed {
+    seed: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DiskOpts {
+    path: PathBuf,
+    size: ByteSize,
+    backing: Option<PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WaitOpts {
+    address: String,
+    port: Option<u16>,
+    /// Seconds, default 300.
+    timeout: Option<u64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VbmcOpts {
+    vbmc: Vbmc,
+    bmc: Option<Bmc>,
+    domain: Option<String>,
+}
+
+#[derive(Serialize)]
+struct XmlOut {
+    xml: String,
+}
+
+#[derive(Serialize)]
+struct StateOut {
+    exists: bool,
+    running: bool,
+    state: Option<String>,
+    owner: Option<String>,
+}
+
+const CLASSES: &str = "\
+---@class apex.VmDisk
+---@field path string disk image file
+---@field format? string default qcow2
+---@field bus? 'virtio'|'sata'|'scsi'|'ide' default virtio
+
+---@class apex.VmNic
+---@field network? string libvirt network name
+---@field user? boolean user-mode networking (host forwards listen on 127.0.0.1 only)
+---@field mac? string
+---@field model? string default virtio
+---@field forwards? {host_port: integer, guest_port: integer}[] user-mode host forwards
+
+---@class apex.DomainSpec
+---@field name string
+---@field memory integer MiB
+---@field cpus integer
+---@field domain_type? 'kvm'|'qemu' default kvm (qemu: TCG, no /dev/kvm needed)
+---@field cpu_model? string a named CPU model (e.g. qemu64); default the hypervisor's
+---@field disks? apex.VmDisk[]
+---@field nics? apex.VmNic[]
+---@field kernel? string direct kernel boot
+---@field initrd? string
+---@field cmdline? string
+---@field boot? string[] boot devices in order: hd, network, cdrom (default hd)
+---@field serial_log? string file the serial console is written to
+---@field owner? string apex's owner mark (the deploy's tmp dir), checked by vm_remove
+
+---@class apex.VmState
+---@field exists boolean
+---@field running boolean
+---@field state? string virsh domstate's word (running, shut off, ...)
+---@field owner? string the owner mark of its XML
+
+---@class apex.Vbmc
+---@field dir string the deploy's vbmcd config dir
+---@field command? string the vbmc command (vbmcd beside it); default vbmc on PATH
+---@field control_port? integer vbmcd's control port on 127.0.0.1 (default 50891)
+
+---@class apex.Bmc
+---@field domain string
+---@field port integer IPMI UDP port
+---@field address string address it listens on
+---@field user string
+---@field password string
+---@field libvirt_uri string
+";
+
+fn lv(uri: Option<String>) -> Libvirt {
+    Libvirt::new(uri.as_deref())
+}
+
+pub fn register(api: &mut Api) -> mlua::Result<()> {
+    api.class(CLASSES);
+    api.sync(
+        FnSpec::local(
+            "vm_domain_xml",
+            "Renders the libvirt domain XML of a VM (disks, NICs, direct kernel or network boot, serial log, owner mark); checks names, MACs and buses.",
+            &[Param { name: "spec", ty: "apex.DomainSpec", doc: "" }],
+            "{xml: string}",
+        ),
+        |_, s: DomainSpec| Ok(XmlOut { xml: domain_xml(&s)? }),
+    )?;
+    api.sync(
+        FnSpec::local(
+            "vm_network_xml",
+            "Renders an isolated libvirt network (a bridge with no host address, no forwarding).",
+            &[Param {
+                name: "spec",
+                ty: "{name: string, bridge: string}",
+                doc: "",
+            }],
+            "{xml: string}",
+        ),
+        |_, s: NetworkSpec| {
+            Ok(XmlOut {
+                xml: network_xml(&s)?,
+            })
+        },
+    )?;
+    api.sync(
+        FnSpec::local(
+            "vm_mac",
+            "A MAC address derived from a seed (stable, so a plan shows the MACs the VMs get; first octet 00 as Apex's).",
+            &[Param { name: "opts", ty: "{seed: string}", doc: "" }],
+            "{mac: string}",
+        ),
+        |_, o: Seed| Ok(serde_json::json!({ "mac": mac_from_seed(&o.seed) })),
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vm_define",
+            doc: "Defines (or redefines) a persistent libvirt domain from its XML (virsh define).",
+            params: &[Param {
+                name: "opts",
+                ty: "{uri?: string, xml: string}",
+                doc: "uri default qemu:///system",
+            }],
+            returns: "{}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: Xml| async move {
+            lv(o.uri).define(&o.xml).await?;
+            Ok(serde_json::json!({}))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vm_start",
+            doc: "Starts a defined domain (nothing when it runs).",
+            params: &[Param {
+                name: "opts",
+                ty: "{uri?: string, name: string}",
+                doc: "",
+            }],
+            returns: "{}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: Named| async move {
+            lv(o.uri).start(&o.name).await?;
+            Ok(serde_json::json!({}))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vm_state",
+            doc: "Whether a domain exists, runs, and whose it is (its owner mark).",
+            params: &[Param {
+                name: "opts",
+                ty: "{uri?: string, name: string}",
+                doc: "",
+            }],
+            returns: "apex.VmState",
+            is_async: true,
+            effect: Effect::ReadRemote,
+        },
+        |o: Named| async move {
+            Ok(match lv(o.uri).state(&o.name).await? {
+                Some(s) => StateOut {
+                    exists: true,
+                    running: s.running,
+                    state: Some(s.state),
+                    owner: s.owner,
+                },
+                None => StateOut {
+                    exists: false,
+                    running: false,
+                    state: None,
+                    owner: None,
+                },
+            })
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vm_remove",
+            doc: "Powers off and undefines a domain; with `owner`, a domain not carrying that owner mark is refused. `removed` is false when there was none.",
+            params: &[Param { name: "opts", ty: "{uri?: string, name: string, owner?: string}", doc: "" }],
+            returns: "{removed: boolean}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: Named| async move {
+            let l = lv(o.uri);
+            if let Some(want) = &o.owner
+                && let Some(s) = l.state(&o.name).await?
+                && s.owner.as_deref() != Some(want.as_str())
+            {
+                anyhow::bail!(
+                    "domain {} is not apex's for {want} (its owner mark: {}); left alone",
+                    o.name,
+                    s.owner.as_deref().unwrap_or("none")
+                );
+            }
+            Ok(serde_json::json!({ "removed": l.remove(&o.name).await? }))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vm_power",
+            doc: "Power action on a domain: on, off (hard), reset.",
+            params: &[Param {
+                name: "opts",
+                ty: "{uri?: string, name: string, action: 'on'|'off'|'reset'}",
+                doc: "",
+            }],
+            returns: "{}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: Named| async move {
+            lv(o.uri)
+                .power(&o.name, o.action.as_deref().unwrap_or(""))
+                .await?;
+            Ok(serde_json::json!({}))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vm_list",
+            doc: "Names of every libvirt domain on the URI.",
+            params: &[Param {
+                name: "opts",
+                ty: "{uri?: string}",
+                doc: "",
+            }],
+            returns: "{names: string[]}",
+            is_async: true,
+            effect: Effect::ReadRemote,
+        },
+        |o: UriOnly| async move { Ok(serde_json::json!({ "names": lv(o.uri).list().await? })) },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vm_network_ensure",
+            doc: "Defines and starts a libvirt network from its XML unless it exists; `created` says whether this call defined it.",
+            params: &[Param { name: "opts", ty: "{uri?: string, name: string, xml: string}", doc: "" }],
+            returns: "{created: boolean}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: Named| async move {
+            let xml = o.xml.ok_or_else(|| anyhow::anyhow!("xml is required"))?;
+            Ok(serde_json::json!({ "created": lv(o.uri).ensure_network(&o.name, &xml).await? }))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vm_network_remove",
+            doc: "Stops and undefines a libvirt network; `removed` is false when there was none.",
+            params: &[Param {
+                name: "opts",
+                ty: "{uri?: string, name: string}",
+                doc: "",
+            }],
+            returns: "{removed: boolean}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: Named| async move {
+            Ok(serde_json::json!({ "removed": lv(o.uri).remove_network(&o.name).await? }))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vm_disk",
+            doc: "Creates a qcow2 disk: empty of `size`, or a copy-on-write overlay of `backing` grown to `size`; an existing file is an error.",
+            params: &[Param { name: "opts", ty: "{path: string, size: integer|string, backing?: string}", doc: "size in bytes or e.g. \"40G\"" }],
+            returns: "{format: string, virtual_size: integer, backing?: string}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: DiskOpts| async move {
+            tokio::task::spawn_blocking(move || create_disk(&o.path, o.size.0, o.backing.as_deref())).await?
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "wait_ssh",
+            doc: "Waits until an SSH server sends its banner on address:port (a forwarded port alone is not enough).",
+            params: &[Param { name: "opts", ty: "{address: string, port?: integer, timeout?: integer}", doc: "timeout in seconds (default 300)" }],
+            returns: "{seconds: number, banner: string}",
+            is_async: true,
+            effect: Effect::ReadRemote,
+        },
+        |o: WaitOpts| async move {
+            let (seconds, banner) =
+                wait_ssh(&o.address, o.port.unwrap_or(22), Duration::from_secs(o.timeout.unwrap_or(300))).await?;
+            Ok(serde_json::json!({ "seconds": seconds, "banner": banner }))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vbmc_add",
+            doc: "Starts the deploy's vbmcd when needed, then adds (when missing) and starts the virtual BMC of a domain.",
+            params: &[Param { name: "opts", ty: "{vbmc: apex.Vbmc, bmc: apex.Bmc}", doc: "" }],
+            returns: "{}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: VbmcOpts| async move {
+            let bmc = o.bmc.ok_or_else(|| anyhow::anyhow!("bmc is required"))?;
+            tokio::task::spawn_blocking(move || o.vbmc.add(&bmc)).await??;
+            Ok(serde_json::json!({}))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vbmc_remove",
+            doc: "Stops and deletes the virtual BMC of a domain; `removed` is false when there was none.",
+            params: &[Param { name: "opts", ty: "{vbmc: apex.Vbmc, domain: string}", doc: "" }],
+            returns: "{removed: boolean}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: VbmcOpts| async move {
+            let domain = o.domain.ok_or_else(|| anyhow::anyhow!("domain is required"))?;
+            let removed = tokio::task::spawn_blocking(move || o.vbmc.remove(&domain)).await??;
+            Ok(serde_json::json!({ "removed": removed }))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vbmc_stop",
+            doc: "Stops the deploy's vbmcd and every BMC it runs; `stopped` is false when none ran.",
+            params: &[Param { name: "opts", ty: "{vbmc: apex.Vbmc}", doc: "" }],
+            returns: "{stopped: boolean}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: VbmcOpts| async move {
+            let stopped = tokio::task::spawn_blocking(move || o.vbmc.stop()).await??;
+            Ok(serde_json::json!({ "stopped": stopped }))
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "vbmc_list",
+            doc: "The domains whose BMC the deploy's vbmcd knows (empty when it does not run).",
+            params: &[Param {
+                name: "opts",
+                ty: "{vbmc: apex.Vbmc}",
+                doc: "",
+            }],
+            returns: "{names: string[], running: boolean}",
+            is_async: true,
+            effect: Effect::ReadRemote,
+        },
+        |o: VbmcOpts| async move {
+            tokio::task::spawn_blocking(move || {
+                let running = o.vbmc.pid().is_some();
+                let names = if running { o.vbmc.list()? } else { Vec::new() };
+                Ok(serde_json::json!({ "names": names, "running": running }))
+            })
+            .await?
+        },
+    )?;
+    Ok(())
+}
