@@ -453,6 +453,40 @@ async fn a_manifest_list_is_copied_byte_for_byte_with_its_images() {
             );
         }
     }
+
+    // Under verify, a blob lost from a listed image is found and sent again.
+    let child = copied.parse().unwrap().manifests[1].digest.clone();
+    let config = local
+        .manifest("tripleomaster/multi", &child)
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap()
+        .config
+        .unwrap()
+        .digest;
+    lab.local.lose_blob(&config).unwrap();
+    let opts = CopyOptions {
+        verify: true,
+        ..Default::default()
+    };
+    let ctx = CopyContext::default();
+    let fixed = copy_image(&up, &src, &local, &dst, opts, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(fixed.status, CopyStatus::Repaired, "{fixed:?}");
+    assert_eq!((fixed.blobs_missing, fixed.blobs_sent), (1, 1), "{fixed:?}");
+    assert!(
+        local
+            .blob_exists("tripleomaster/multi", &config)
+            .await
+            .unwrap()
+    );
+    let again = copy_image(&up, &src, &local, &dst, opts, &ctx)
+        .await
+        .unwrap();
+    assert_eq!(again.status, CopyStatus::Present, "{again:?}");
 }
 
 #[tokio::test]
@@ -626,6 +660,10 @@ local m = core.mirror_images({images = images, concurrency = 2})
 assert(#m.present == 1 and #m.copied == 2 and #m.failed == 0)
 local again = core.mirror_images({images = images})
 assert(#again.present == 3 and again.blobs_sent == 0)
+local checked = core.mirror_images({images = images, verify = true})
+assert(#checked.present == 3 and #checked.repaired == 0 and checked.present[1].blobs_present > 0)
+local one_checked = core.copy_image({source = src, destination = images[1].destination, verify = true})
+assert(one_checked.status == "present" and one_checked.blobs_missing == 0, one_checked.status)
 
 local ok, err = pcall(core.mirror_images, {images = {{source = lab.upstream .. "/no/such:1", destination = lab["local"] .. "/x/y:1"}}})
 err = tostring(err)
@@ -894,6 +932,28 @@ async fn token_auth_mirror_of_8_and_100_images_fetches_each_scope_once() {
         "at most two tokens per image: {}",
         issued.len()
     );
+
+    // Reruns of the 100: trusting the tags (one HEAD per image), then
+    // verifying them (a GET of each manifest and a HEAD of each blob more).
+    let mut times = Vec::new();
+    for verify in [false, true] {
+        let opts = MirrorOptions {
+            copy: CopyOptions {
+                verify,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let start = std::time::Instant::now();
+        let rerun = mirror_images(&items, RegistrySettings::default(), opts).await;
+        times.push(start.elapsed());
+        assert_eq!(rerun.present.len(), 100, "{:?}", rerun.failed.first());
+        assert_eq!(rerun.blobs_sent, 0);
+    }
+    eprintln!(
+        "rerun of 100 present images: {:?} trusting the tags, {:?} verifying every blob",
+        times[0], times[1]
+    );
 }
 
 #[tokio::test]
@@ -910,7 +970,7 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
     // The first blob upload is slow (its body held 4 s after the registry
     // authorized it): the 3 s token runs out meanwhile; later requests get a
     // fresh token before they are sent, none is refused.
-    proxy.fail_next(1, "PUT /v2/", Fault::SlowBody { millis: 4000 });
+    proxy.fail_next(1, "PATCH /v2/", Fault::SlowBody { millis: 4000 });
     let to = client(&proxy.host(), 3);
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
     let report = copy(&from, &src, &to, &dst).await.unwrap();
@@ -921,7 +981,7 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
         issued.iter().filter(|s| **s == scope).count() >= 2,
         "the token was refreshed: {issued:#?}"
     );
-    let refused: usize = ["HEAD", "GET", "POST", "PUT"]
+    let refused: usize = ["HEAD", "GET", "POST", "PATCH", "PUT", "DELETE"]
         .iter()
         .map(|m| proxy.count_status(m, "/v2/", 401))
         .sum();
@@ -940,13 +1000,13 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
     // out is refused (401) and restarted once with a fresh token.
     proxy.reset();
     tokens.reset();
-    proxy.fail_next(1, "PUT /v2/", Fault::Delay { millis: 4000 });
+    proxy.fail_next(1, "PATCH /v2/", Fault::Delay { millis: 4000 });
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "neutron-server")).unwrap();
     let src = ImageRef::parse(&lab.images[2]).unwrap();
     let report = copy(&from, &src, &to, &dst).await.unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     assert_eq!(
-        proxy.count_status("PUT", "/blobs/uploads/", 401),
+        proxy.count_status("PATCH", "/blobs/uploads/", 401),
         1,
         "{:?}",
         proxy.requests()
@@ -1351,4 +1411,272 @@ async fn prune_removes_exactly_the_superseded_apex_manifests() {
         "{err}"
     );
     lab.cleanup().await;
+}
+
+/// Copy options that check every blob of an image the destination already has.
+fn verifying() -> CopyOptions {
+    CopyOptions {
+        verify: true,
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn verify_finds_a_lost_blob_of_a_present_image_and_copies_it_again() {
+    let lab = lab::lab().await;
+    let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
+    let src = ImageRef::parse(&lab.images[0]).unwrap();
+    let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
+    let (from, to) = (client(&lab.upstream.host(), 3), client(&proxy.host(), 3));
+    let local = client(&lab.local.host(), 3);
+    let first = copy(&from, &src, &to, &dst).await.unwrap();
+    assert_eq!(first.status, CopyStatus::Copied);
+    let image = from
+        .manifest(REPO, "current-tripleo")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let blobs = image.layers.len() + 1;
+    let lost = image.layers.last().unwrap().digest.clone();
+    lab.local.lose_blob(&lost).unwrap();
+    assert!(!local.blob_exists(REPO, &lost).await.unwrap());
+
+    // Trusted blindly, the tag is reported present without its blob.
+    let blind = copy(&from, &src, &to, &dst).await.unwrap();
+    assert_eq!(blind.status, CopyStatus::Present);
+    assert!(!local.blob_exists(REPO, &lost).await.unwrap());
+
+    // Verified: the lost blob is found, sent again, the manifest pushed again.
+    proxy.reset();
+    let ctx = CopyContext::default();
+    let fixed = copy_image(&from, &src, &to, &dst, verifying(), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(fixed.status, CopyStatus::Repaired, "{fixed:?}");
+    assert_eq!(fixed.digest, first.digest);
+    assert_eq!(fixed.blobs_missing, 1, "{fixed:?}");
+    assert_eq!(fixed.blobs_sent, 1, "{fixed:?}");
+    assert_eq!(fixed.blobs_present as usize, blobs - 1, "{fixed:?}");
+    assert_eq!(proxy.count("PUT", "/blobs/uploads/"), 1);
+    assert_eq!(proxy.count("PUT", "/manifests/"), 1);
+    let bytes = local.blob_bytes(REPO, &lost).await.unwrap();
+    assert_eq!(sha256_digest(&bytes), lost, "the blob is whole again");
+    assert_eq!(
+        digest_of(&lab.local.host(), REPO, "current-tripleo").await,
+        first.digest
+    );
+
+    // Verified with everything there: HEADs of the tag and every blob, and
+    // the manifest read from the destination; nothing asked of the source.
+    proxy.reset();
+    let checked = copy_image(&from, &src, &to, &dst, verifying(), &ctx)
+        .await
+        .unwrap();
+    assert_eq!(checked.status, CopyStatus::Present);
+    assert_eq!(checked.blobs_present as usize, blobs);
+    let seen = proxy.requests();
+    assert_eq!(seen.len(), 2 + blobs, "{seen:?}");
+    assert_eq!(proxy.count("HEAD", "/blobs/"), blobs, "{seen:?}");
+
+    // A mirror run says which images it repaired.
+    let items = mirror_items(&lab, &proxy.host());
+    let summary = mirror_images(
+        &items,
+        RegistrySettings::default(),
+        MirrorOptions::default(),
+    )
+    .await;
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    let neutron = ImageRef::parse(&lab.images[2]).unwrap();
+    let config = from
+        .manifest(&neutron.repository, "current-tripleo")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap()
+        .config
+        .unwrap()
+        .digest;
+    lab.local.lose_blob(&config).unwrap();
+    let opts = MirrorOptions {
+        copy: verifying(),
+        ..Default::default()
+    };
+    let summary = mirror_images(&items, RegistrySettings::default(), opts).await;
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    assert_eq!(summary.present.len(), 2, "{summary:?}");
+    assert_eq!(summary.repaired.len(), 1, "{summary:?}");
+    assert_eq!(summary.repaired[0].destination, items[2].destination);
+    assert_eq!(summary.repaired[0].blobs_missing, 1);
+    assert!(
+        local
+            .blob_exists(&neutron.repository, &config)
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn a_failed_or_cancelled_upload_leaves_no_upload_session() {
+    let lab = lab::lab().await;
+    let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
+    let source = FaultyProxy::start(&lab.upstream.host()).await.unwrap();
+    let src = ImageRef::parse(&lab.image_in(&source.host(), "nova-api")).unwrap();
+    // Each case copies into a repository of its own (no blob there yet).
+    let dst = |case: &str| {
+        ImageRef::parse(&format!("{}/cases/{case}:current-tripleo", proxy.host())).unwrap()
+    };
+    // One attempt per request: each fault below fails the copy.
+    let (from, to) = (client(&source.host(), 1), client(&proxy.host(), 1));
+    let uploads = "/blobs/uploads/";
+    let blob_gets = "GET /v2/tripleomaster/centos-binary-nova-api/blobs/";
+
+    // The commit (PUT ?digest=) refused after the bytes went into the session.
+    proxy.fail_next(1, "PUT /v2/", Fault::Status(503));
+    let err = copy(&from, &src, &to, &dst("commit")).await.unwrap_err();
+    assert!(format!("{err:#}").contains("503"), "{err:#}");
+    // The connection dropped on the PATCH carrying the bytes.
+    proxy.fail_next(1, "PATCH /v2/", Fault::Drop);
+    copy(&from, &src, &to, &dst("patch")).await.unwrap_err();
+    // The source failing once the session is open.
+    source.fail_next(1, blob_gets, Fault::Status(500));
+    let err = copy(&from, &src, &to, &dst("source")).await.unwrap_err();
+    assert!(format!("{err:#}").contains("500"), "{err:#}");
+    assert!(
+        proxy.count("DELETE", uploads) >= 3,
+        "{:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        proxy.count_status("DELETE", uploads, 204),
+        proxy.count("DELETE", uploads),
+        "every session deleted was known to the registry: {:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        sessions_left(&lab.local).await,
+        Vec::<std::path::PathBuf>::new(),
+        "every failed upload's session was deleted"
+    );
+
+    // A copy dropped while its sessions are open (the source holding the
+    // blobs back): each session is deleted by the guard that held it.
+    proxy.reset();
+    let blobs = blobs_of(&lab.upstream.host(), &lab.images[..1]).await.len();
+    source.fail_next(blobs, blob_gets, Fault::Delay { millis: 3000 });
+    let cancelled = tokio::time::timeout(
+        std::time::Duration::from_millis(1500),
+        copy(&from, &src, &to, &dst("cancelled")),
+    )
+    .await;
+    assert!(cancelled.is_err(), "the copy was cancelled midway");
+    let opened = proxy.count("POST", uploads);
+    assert!(opened >= 1, "{:?}", proxy.requests());
+    assert_eq!(
+        sessions_left(&lab.local).await,
+        Vec::<std::path::PathBuf>::new()
+    );
+    assert_eq!(
+        proxy.count_status("DELETE", uploads, 204),
+        opened,
+        "{:?}",
+        proxy.requests()
+    );
+
+    let local = client(&lab.local.host(), 3);
+    for case in ["commit", "patch", "source", "cancelled"] {
+        let repo = format!("cases/{case}");
+        assert_eq!(
+            local
+                .manifest_digest(&repo, "current-tripleo")
+                .await
+                .unwrap(),
+            None
+        );
+    }
+    // Afterwards the copy goes through and leaves no session either.
+    let report = copy(&from, &src, &to, &dst("cancelled")).await.unwrap();
+    assert_eq!(report.status, CopyStatus::Copied);
+    assert_eq!(
+        lab.local.upload_sessions(),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+#[tokio::test]
+async fn a_corrupt_source_blob_is_refused_by_apex_before_the_commit() {
+    let lab = lab::lab().await;
+    let source = FaultyProxy::start(&lab.upstream.host()).await.unwrap();
+    let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
+    let src = ImageRef::parse(&lab.image_in(&source.host(), "nova-api")).unwrap();
+    let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
+    let (from, to) = (client(&source.host(), 3), client(&proxy.host(), 3));
+    let image = from
+        .manifest(REPO, "current-tripleo")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let bad = image.layers.last().unwrap().digest.clone();
+    source.fail_next(
+        1,
+        &format!("GET /v2/{REPO}/blobs/{bad}"),
+        Fault::CorruptBody,
+    );
+    let err = copy(&from, &src, &to, &dst).await.unwrap_err();
+    let msg = format!("{err:#}");
+    assert!(
+        msg.contains(&format!("blob {bad} from {}/{REPO}", source.host()))
+            && msg.contains(&format!("not {bad}")),
+        "{msg}"
+    );
+    let got = msg
+        .split("digest is ")
+        .nth(1)
+        .and_then(|s| s.split(',').next())
+        .unwrap_or_default();
+    assert!(got.starts_with("sha256:") && got != bad, "{msg}");
+    assert_eq!(source.count("GET", &bad), 1, "not retried");
+    let hex = bad.trim_start_matches("sha256:");
+    assert_eq!(
+        proxy
+            .requests()
+            .iter()
+            .filter(|r| r.method == "PUT" && r.path.contains("digest=") && r.path.contains(hex))
+            .count(),
+        0,
+        "no commit of the corrupt blob reached the destination: {:?}",
+        proxy.requests()
+    );
+    assert_eq!(proxy.count("PUT", "/manifests/"), 0);
+    let local = client(&lab.local.host(), 3);
+    assert!(!local.blob_exists(REPO, &bad).await.unwrap());
+    assert_eq!(
+        local
+            .manifest_digest(REPO, "current-tripleo")
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        sessions_left(&lab.local).await,
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+/// A registry's upload sessions once the deletes in flight had time to land
+/// (5 s at most; a cancelled copy's guards send theirs from tasks of their own).
+async fn sessions_left(reg: &LabRegistry) -> Vec<std::path::PathBuf> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let left = reg.upload_sessions();
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

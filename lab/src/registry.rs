@@ -300,6 +300,63 @@ impl LabRegistry {
         self.dir.path()
     }
 
+    /// The root of its storage (`docker/registry/v2` under the storage dir).
+    pub fn storage(&self) -> std::path::PathBuf {
+        self.dir.path().join("data/docker/registry/v2")
+    }
+
+    /// Deletes a blob's data file from the storage, as a lost blob looks
+    /// (disk trouble, a careless cleanup): the repositories' links to it
+    /// stay, the blob is gone. Fails when the registry does not hold it.
+    pub fn lose_blob(&self, digest: &str) -> anyhow::Result<()> {
+        let (algo, hex) = digest
+            .split_once(':')
+            .with_context(|| format!("{digest:?} is not a digest"))?;
+        let dir = self
+            .storage()
+            .join("blobs")
+            .join(algo)
+            .join(hex.get(..2).unwrap_or(hex))
+            .join(hex);
+        std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))
+    }
+
+    /// The upload sessions the registry still holds (`<repository>/_uploads/<id>`
+    /// of every repository with its `startedat`): an open or abandoned upload
+    /// each. A session deleted by its client is gone for the registry, though
+    /// docker-registry 2.8 leaves a `hashstates` stub of it on disk (its
+    /// cancel writes the hash state again after removing the session:
+    /// distribution/distribution#348, #4524); those are not listed.
+    pub fn upload_sessions(&self) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
+            for e in entries.flatten() {
+                let path = e.path();
+                if !path.is_dir() {
+                    continue;
+                }
+                if e.file_name() == "_uploads" {
+                    out.extend(
+                        std::fs::read_dir(&path)
+                            .into_iter()
+                            .flatten()
+                            .flatten()
+                            .map(|u| u.path())
+                            .filter(|u| u.join("startedat").exists() || u.join("data").exists()),
+                    );
+                } else if !e.file_name().to_string_lossy().starts_with('_') {
+                    walk(&path, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.storage().join("repositories"), &mut out);
+        out.sort();
+        out
+    }
+
     /// Stops it (the storage stays); requests now get connection refused.
     pub async fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -75,6 +75,8 @@ end
 
 --- 8b/8c: the image list copied from the source registry into the local one
 --- (blobs already there are not sent). Records each destination's digest.
+--- Without --resume, an image already there has every blob HEADed (verify)
+--- and a lost one copied again: about 0.3 s more for 100 images on loopback.
 ---@param ctx apex.Ctx
 ---@param list {source: string, destination: string}[]
 local function mirror(ctx, list)
@@ -86,16 +88,17 @@ local function mirror(ctx, list)
     reuse = function(out) ctx.digests = out.digests end,
     run = function()
       local r = core.mirror_images({ images = list, allow_failures = true, concurrency = M.MIRROR_CONCURRENCY,
-        registries = site_mod.registry_settings(ctx.infra) })
+        verify = not ctx.opts.resume, registries = site_mod.registry_settings(ctx.infra) })
       if #r.failed > 0 then
         util.fail("%d of %d images not copied:\n%s", #r.failed, #list, failures(r.failed))
       end
       local digests = {}
-      for _, c in ipairs(util.extend(util.extend({}, r.copied), r.present)) do
+      for _, c in ipairs(util.extend(util.extend(util.extend({}, r.copied), r.present), r.repaired)) do
         digests[c.destination] = c.digest
       end
       ctx.digests = digests
-      return { digests = digests, blobs_sent = r.blobs_sent, bytes_sent = r.bytes_sent, copied = #r.copied, present = #r.present }
+      return { digests = digests, blobs_sent = r.blobs_sent, bytes_sent = r.bytes_sent, copied = #r.copied, present = #r.present,
+        repaired = #r.repaired }
     end,
   })
 end

@@ -994,6 +994,126 @@ impl Registry {
         }
     }
 
+    /// Streams a blob's bytes into an open upload session (one PATCH) without
+    /// committing it; returns the session's Location for the next request.
+    /// The bytes stay in the session until [`Registry::commit_upload`] (the
+    /// commit point) or [`Registry::cancel_upload`]. A streamed body cannot be
+    /// sent twice: a 401 or a 429 waited out fails with [`UploadRefused`], as
+    /// in [`Registry::finish_upload_to`].
+    pub async fn upload_bytes(
+        &self,
+        repo: &str,
+        location: &Url,
+        size: u64,
+        body: reqwest::Body,
+    ) -> anyhow::Result<Url> {
+        let (req, used) = self
+            .authorize(self.http.patch(location.clone()), &Scopes::push(repo))
+            .await?;
+        let req = req
+            .header(CONTENT_TYPE, "application/octet-stream")
+            .header(CONTENT_LENGTH, size)
+            .body(body);
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("PATCH {location}"))?;
+        self.note_rate_limit(&resp);
+        match resp.status() {
+            StatusCode::ACCEPTED | StatusCode::NO_CONTENT => self.location(&resp),
+            StatusCode::UNAUTHORIZED => {
+                let helps = self.learn_challenge(&resp, &used)?;
+                let err = status_error(Method::PATCH, location, resp).await;
+                if helps {
+                    Err(anyhow::Error::new(UploadRefused).context(format!("{err:#}")))
+                } else {
+                    Err(err)
+                }
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                let waited = self
+                    .wait_rate_limit(&format!("PATCH {location}"), resp.headers())
+                    .await?;
+                let err = status_error(Method::PATCH, location, resp).await;
+                if waited {
+                    Err(anyhow::Error::new(UploadRefused).context(format!("{err:#}")))
+                } else {
+                    Err(err)
+                }
+            }
+            _ => Err(status_error(Method::PATCH, location, resp).await),
+        }
+    }
+
+    /// Commits an upload session whose bytes were sent: the final `PUT
+    /// ?digest=` with an empty body (replayable, so a challenge or a rate
+    /// limit is answered and the PUT sent again). The registry checks the
+    /// digest against what the session holds.
+    pub async fn commit_upload(
+        &self,
+        repo: &str,
+        location: &Url,
+        digest: &str,
+    ) -> anyhow::Result<()> {
+        let mut url = location.clone();
+        url.query_pairs_mut().append_pair("digest", digest);
+        let resp = self
+            .send_once(&Scopes::push(repo), &|c| {
+                c.put(url.clone()).header(CONTENT_LENGTH, "0")
+            })
+            .await?;
+        Self::expect(resp, Method::PUT, &[StatusCode::CREATED]).await?;
+        Ok(())
+    }
+
+    /// Abandons an upload session (DELETE): the registry drops what it
+    /// received. A session the registry no longer knows is no error.
+    pub async fn cancel_upload(&self, repo: &str, location: &Url) -> anyhow::Result<()> {
+        let resp = self
+            .send_once(&Scopes::push(repo), &|c| c.delete(location.clone()))
+            .await?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Self::expect(
+            resp,
+            Method::DELETE,
+            &[StatusCode::NO_CONTENT, StatusCode::OK, StatusCode::ACCEPTED],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Abandons an upload session without waiting (from a `Drop`, when the
+    /// copy holding it was cancelled): the DELETE is sent by a task of its
+    /// own with the credentials at hand (a cached token; none is fetched).
+    pub fn cancel_upload_detached(&self, repo: &str, location: Url) {
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            tracing::debug!("{location}: no runtime to abandon the upload session");
+            return;
+        };
+        let scheme = self.scheme.lock().expect("scheme lock").clone();
+        let mut req = self.http.delete(location.clone());
+        match (scheme, &self.creds) {
+            (Scheme::Basic, Some(c)) => req = req.basic_auth(&c.username, Some(&c.password)),
+            (Scheme::Bearer { .. }, _) => {
+                if let Some(t) = self.tokens.find(&Scopes::push(repo)) {
+                    req = req.bearer_auth(t);
+                }
+            }
+            _ => {}
+        }
+        rt.spawn(async move {
+            match req.send().await {
+                Ok(r) if r.status().is_success() || r.status() == StatusCode::NOT_FOUND => {}
+                Ok(r) => {
+                    tracing::debug!("DELETE {location} (abandoned upload): HTTP {}", r.status())
+                }
+                Err(e) => tracing::debug!("DELETE {location} (abandoned upload): {e:#}"),
+            }
+        });
+    }
+
     /// The image config (the JSON `docker inspect` shows under `Config`) of an
     /// image manifest, read straight from the registry.
     pub async fn image_config(

@@ -1,15 +1,23 @@
 //! Engine-free image copy between registries: manifests moved byte for byte
 //! (the digest stays the same), each blob streamed from the source GET into
-//! one destination PUT (constant memory) only when the destination lacks it,
-//! the manifest pushed last so a tag never names a partial image.
+//! one destination upload (constant memory) only when the destination lacks
+//! it, the manifest pushed last so a tag never names a partial image.
+//!
+//! A blob's bytes go into the upload session with one streamed PATCH while
+//! apex hashes them; the final `PUT ?digest=` (the registry's commit point)
+//! is sent only when they hash to the digest asked for. A session that does
+//! not end in that commit (an error, a digest mismatch, a cancelled copy) is
+//! deleted, so no abandoned upload stays in the destination's storage.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
+use sha2::Digest as _;
+use url::Url;
 
 use super::client::{Descriptor, Mount, RawManifest, Registry, UploadRefused, with_retries};
 use super::reference::ImageRef;
@@ -68,14 +76,21 @@ pub struct CopyStats {
 /// Tuning of a copy.
 #[derive(Debug, Clone, Copy)]
 pub struct CopyOptions {
-    /// Blobs of one image transferred at once (default 4).
+    /// Blobs of one image transferred (or checked) at once (default 4).
     pub blob_concurrency: usize,
+    /// Do not trust a destination that has the manifest under the tag: HEAD
+    /// every blob it names (and, for a list, every listed manifest and its
+    /// blobs) there, copy what is missing again from the source and push the
+    /// manifest again ([`CopyStatus::Repaired`]). Default off: a rerun then
+    /// costs one HEAD per image.
+    pub verify: bool,
 }
 
 impl Default for CopyOptions {
     fn default() -> Self {
         Self {
             blob_concurrency: 4,
+            verify: false,
         }
     }
 }
@@ -88,6 +103,10 @@ pub enum CopyStatus {
     Present,
     /// The manifest (and any missing blob) was sent.
     Copied,
+    /// Under `verify`: the destination had the manifest under the tag but
+    /// lacked some of what it names (`blobs_missing`); that was copied again
+    /// and the manifest pushed again.
+    Repaired,
 }
 
 /// The outcome of [`copy_image`].
@@ -102,6 +121,9 @@ pub struct CopyReport {
     pub blobs_mounted: u64,
     pub blobs_present: u64,
     pub bytes_sent: u64,
+    /// Under `verify`: blobs (and listed manifests) the destination's
+    /// manifest named but the destination lacked, copied again.
+    pub blobs_missing: u64,
 }
 
 /// Shared state of a run: the ledger and running counters (progress reads `bytes_sent`).
@@ -132,6 +154,7 @@ pub async fn copy_image(
             blobs_mounted: 0,
             blobs_present: 0,
             bytes_sent: 0,
+            blobs_missing: 0,
         };
         to.will_push(&dst.repository);
         // Both sides asked at once, HEAD only: a rerun costs one round trip
@@ -142,10 +165,32 @@ pub async fn copy_image(
         )?;
         let source_digest = source_digest
             .with_context(|| format!("{src}: no such image in the source registry"))?;
+        let counters = Counters {
+            run: ctx.stats.clone(),
+            image: Arc::default(),
+        };
         if present_digest.as_deref() == Some(source_digest.as_str()) {
-            // Debug: a rerun finds every image present; the mirror's summary says how many.
-            tracing::debug!("{dst}: already present ({source_digest})");
             report.digest = source_digest;
+            if opts.verify {
+                let missing =
+                    repair_present(from, src, to, dst, &report.digest, opts, ctx, &counters)
+                        .await?;
+                report.fill(&counters);
+                if missing > 0 {
+                    report.status = CopyStatus::Repaired;
+                    report.blobs_missing = missing;
+                    tracing::warn!(
+                        "{dst}: repaired {}: {missing} blob(s) or manifest(s) it names were missing; copied again (sent {} blobs, {} bytes; mounted {})",
+                        report.digest,
+                        report.blobs_sent,
+                        report.bytes_sent,
+                        report.blobs_mounted
+                    );
+                    return Ok(report);
+                }
+            }
+            // Debug: a rerun finds every image present; the mirror's summary says how many.
+            tracing::debug!("{dst}: already present ({})", report.digest);
             return Ok::<_, anyhow::Error>(report);
         }
         // By digest: the tag may have moved since the HEAD.
@@ -156,10 +201,6 @@ pub async fn copy_image(
                 format!("{src}: manifest {source_digest} vanished from the source registry")
             })?;
         report.digest = manifest.digest.clone();
-        let counters = Counters {
-            run: ctx.stats.clone(),
-            image: Arc::default(),
-        };
         if manifest.is_list() {
             for entry in manifest.parse()?.manifests {
                 let child = from
@@ -168,20 +209,19 @@ pub async fn copy_image(
                     .with_context(|| {
                         format!("{src}: listed manifest {} is missing", entry.digest)
                     })?;
-                copy_blobs(from, src, to, dst, &child, opts, &ctx.ledger, &counters).await?;
+                let blobs = image_blobs(&child)?;
+                copy_blobs(from, src, to, dst, blobs, opts, &ctx.ledger, &counters).await?;
                 to.put_manifest(&dst.repository, &child.digest, &child)
                     .await?;
             }
         } else {
-            copy_blobs(from, src, to, dst, &manifest, opts, &ctx.ledger, &counters).await?;
+            let blobs = image_blobs(&manifest)?;
+            copy_blobs(from, src, to, dst, blobs, opts, &ctx.ledger, &counters).await?;
         }
         to.put_manifest(&dst.repository, &dst.reference, &manifest)
             .await?;
         report.status = CopyStatus::Copied;
-        report.blobs_sent = counters.image.blobs_sent.load(Ordering::Relaxed);
-        report.blobs_mounted = counters.image.blobs_mounted.load(Ordering::Relaxed);
-        report.blobs_present = counters.image.blobs_present.load(Ordering::Relaxed);
-        report.bytes_sent = counters.image.bytes_sent.load(Ordering::Relaxed);
+        report.fill(&counters);
         tracing::info!(
             "{dst}: copied {} (sent {} blobs, {} bytes; mounted {}; present {})",
             report.digest,
@@ -193,6 +233,111 @@ pub async fn copy_image(
         Ok(report)
     };
     run.await.with_context(|| format!("copying {src} to {dst}"))
+}
+
+impl CopyReport {
+    fn fill(&mut self, counters: &Counters) {
+        let image = &counters.image;
+        self.blobs_sent = image.blobs_sent.load(Ordering::Relaxed);
+        self.blobs_mounted = image.blobs_mounted.load(Ordering::Relaxed);
+        self.blobs_present = image.blobs_present.load(Ordering::Relaxed);
+        self.bytes_sent = image.bytes_sent.load(Ordering::Relaxed);
+    }
+}
+
+/// Under `verify`, for a destination that has the manifest (list) `digest`
+/// under the tag: HEADs every blob it names (a list: every listed manifest,
+/// then its blobs) at the destination, copies what is missing from the
+/// source and pushes the manifests again. Returns how many blobs and listed
+/// manifests were missing. The manifests are read from the destination (by
+/// digest, so their bytes are checked): nothing is asked of the source
+/// while everything is there.
+#[allow(clippy::too_many_arguments)]
+async fn repair_present(
+    from: &Registry,
+    src: &ImageRef,
+    to: &Registry,
+    dst: &ImageRef,
+    digest: &str,
+    opts: CopyOptions,
+    ctx: &CopyContext,
+    counters: &Counters,
+) -> anyhow::Result<u64> {
+    let repo = dst.repository.as_str();
+    let manifest = to.manifest(repo, digest).await?.with_context(|| {
+        format!("{dst}: the tag names {digest} but the manifest cannot be read")
+    })?;
+    let mut missing = 0;
+    // Listed manifests to push again after their blobs (or themselves) were repaired.
+    let mut children = Vec::new();
+    let mut images = Vec::new();
+    if manifest.is_list() {
+        for entry in manifest.parse()?.manifests {
+            match to.manifest(repo, &entry.digest).await? {
+                Some(child) => images.push(child),
+                None => {
+                    missing += 1;
+                    let child = from
+                        .manifest(&src.repository, &entry.digest)
+                        .await?
+                        .with_context(|| {
+                            format!("{src}: listed manifest {} is missing", entry.digest)
+                        })?;
+                    let blobs = image_blobs(&child)?;
+                    copy_blobs(from, src, to, dst, blobs, opts, &ctx.ledger, counters).await?;
+                    children.push(child);
+                }
+            }
+        }
+    } else {
+        images.push(manifest.clone());
+    }
+    for image in images {
+        let blobs = image_blobs(&image)?;
+        let checked: Vec<(Descriptor, bool)> =
+            futures::stream::iter(blobs.into_iter().map(|d| async move {
+                let there = to.blob_exists(repo, &d.digest).await?;
+                Ok::<_, anyhow::Error>((d, there))
+            }))
+            .buffer_unordered(opts.blob_concurrency.max(1))
+            .try_collect()
+            .await?;
+        let mut lost = Vec::new();
+        for (d, there) in checked {
+            if there {
+                counters.add(|s| &s.blobs_present, 1);
+            } else {
+                tracing::warn!("{dst}: blob {} is missing at the destination", d.digest);
+                lost.push(d);
+            }
+        }
+        if !lost.is_empty() {
+            missing += lost.len() as u64;
+            copy_blobs(from, src, to, dst, lost, opts, &ctx.ledger, counters).await?;
+            if manifest.is_list() {
+                children.push(image);
+            }
+        }
+    }
+    if missing > 0 {
+        for child in &children {
+            to.put_manifest(repo, &child.digest, child).await?;
+        }
+        to.put_manifest(repo, &dst.reference, &manifest).await?;
+    }
+    Ok(missing)
+}
+
+/// The blobs (config and layers) an image manifest names that a registry holds.
+fn image_blobs(manifest: &RawManifest) -> anyhow::Result<Vec<Descriptor>> {
+    let body = manifest.parse()?;
+    Ok(body
+        .config
+        .into_iter()
+        .chain(body.layers)
+        // Foreign layers live elsewhere (their `urls`); registries do not hold them.
+        .filter(|d| d.urls.is_empty())
+        .collect())
 }
 
 /// Adds to the run's counters and the image's at once.
@@ -215,19 +360,11 @@ async fn copy_blobs(
     src: &ImageRef,
     to: &Registry,
     dst: &ImageRef,
-    manifest: &RawManifest,
+    blobs: Vec<Descriptor>,
     opts: CopyOptions,
     ledger: &BlobLedger,
     counters: &Counters,
 ) -> anyhow::Result<()> {
-    let body = manifest.parse()?;
-    let blobs: Vec<Descriptor> = body
-        .config
-        .into_iter()
-        .chain(body.layers)
-        // Foreign layers live elsewhere (their `urls`); registries do not hold them.
-        .filter(|d| d.urls.is_empty())
-        .collect();
     // Every repository this image may mount from, asked for in one token
     // with the first mount (one token fetch per image, not per source).
     let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
@@ -239,15 +376,26 @@ async fn copy_blobs(
         mount_scopes = mount_scopes.with(&src.repository, &["pull"]);
     }
     let mount_scopes = &mount_scopes;
-    futures::stream::iter(
-        blobs
-            .into_iter()
-            .map(|d| copy_blob(from, src, to, dst, d, ledger, counters, mount_scopes)),
-    )
-    .buffer_unordered(opts.blob_concurrency.max(1))
-    .try_collect::<Vec<()>>()
-    .await?;
-    Ok(())
+    // After a failure no further blob is started, but those under way are
+    // let finish: dropping one amid its PATCH would leave its upload session
+    // in the registry (it can only be deleted with the state the PATCH's
+    // answer carries; docker-registry refuses a stale one and keeps it).
+    let failed = &AtomicBool::new(false);
+    let results: Vec<anyhow::Result<()>> =
+        futures::stream::iter(blobs.into_iter().map(|d| async move {
+            if failed.load(Ordering::Relaxed) {
+                return Ok(());
+            }
+            let r = copy_blob(from, src, to, dst, d, ledger, counters, mount_scopes).await;
+            if r.is_err() {
+                failed.store(true, Ordering::Relaxed);
+            }
+            r
+        }))
+        .buffer_unordered(opts.blob_concurrency.max(1))
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -297,19 +445,19 @@ async fn copy_blob(
                 },
                 None => to.start_upload(repo).await?,
             };
-            let resp = from.blob_stream(&src.repository, digest).await?;
-            let c = counters.clone();
-            let stream = resp
-                .bytes_stream()
-                .inspect_ok(move |chunk| c.add(|s| &s.bytes_sent, chunk.len() as u64));
-            to.finish_upload_to(
+            let mut session = UploadSession {
+                reg: to,
                 repo,
-                location,
-                digest,
-                blob.size,
-                reqwest::Body::wrap_stream(stream),
-            )
-            .await?;
+                location: Some(location),
+            };
+            let sent = send_blob(from, src, to, repo, &blob, counters, &mut session).await;
+            match sent {
+                Ok(()) => session.committed(),
+                Err(e) => {
+                    session.abandon().await;
+                    return Err(e);
+                }
+            }
             counters.add(|s| &s.blobs_sent, 1);
             Ok(())
         })
@@ -328,4 +476,121 @@ async fn copy_blob(
         *known = Some(repo.to_string());
     }
     Ok(())
+}
+
+/// An upload session opened at the destination: unless committed, it is
+/// deleted on an error ([`UploadSession::abandon`], awaited) or when the
+/// copy holding it is dropped midway (a DELETE sent by a task of its own).
+struct UploadSession<'a> {
+    reg: &'a Registry,
+    repo: &'a str,
+    /// Where the session is now (a PATCH answers with its next Location).
+    location: Option<Url>,
+}
+
+impl UploadSession<'_> {
+    fn url(&self) -> &Url {
+        self.location.as_ref().expect("an open upload session")
+    }
+
+    fn committed(mut self) {
+        self.location = None;
+    }
+
+    /// Deletes the session, best effort: a failure is only logged.
+    async fn abandon(mut self) {
+        if let Some(loc) = self.location.take()
+            && let Err(e) = self.reg.cancel_upload(self.repo, &loc).await
+        {
+            tracing::debug!("abandoning the upload session {loc}: {e:#}");
+        }
+    }
+}
+
+impl Drop for UploadSession<'_> {
+    fn drop(&mut self) {
+        if let Some(loc) = self.location.take() {
+            self.reg.cancel_upload_detached(self.repo, loc);
+        }
+    }
+}
+
+/// A running hash of the bytes of a blob, in the algorithm of its digest.
+enum BlobHasher {
+    Sha256(sha2::Sha256),
+    Sha512(sha2::Sha512),
+}
+
+impl BlobHasher {
+    /// None for an algorithm apex cannot check (the registry still does).
+    fn for_digest(digest: &str) -> Option<Self> {
+        match digest.split_once(':')?.0 {
+            "sha256" => Some(Self::Sha256(sha2::Sha256::new())),
+            "sha512" => Some(Self::Sha512(sha2::Sha512::new())),
+            _ => None,
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Sha256(h) => h.update(bytes),
+            Self::Sha512(h) => h.update(bytes),
+        }
+    }
+
+    fn finish(self) -> String {
+        match self {
+            Self::Sha256(h) => format!("sha256:{}", hex::encode(h.finalize())),
+            Self::Sha512(h) => format!("sha512:{}", hex::encode(h.finalize())),
+        }
+    }
+}
+
+/// Streams one blob from the source into the open session (one PATCH),
+/// hashing it on the way, and commits the session only when the bytes hash
+/// to the digest asked for.
+async fn send_blob(
+    from: &Registry,
+    src: &ImageRef,
+    to: &Registry,
+    repo: &str,
+    blob: &Descriptor,
+    counters: &Counters,
+    session: &mut UploadSession<'_>,
+) -> anyhow::Result<()> {
+    let digest = blob.digest.as_str();
+    let resp = from.blob_stream(&src.repository, digest).await?;
+    let hasher = Arc::new(std::sync::Mutex::new(BlobHasher::for_digest(digest)));
+    let (c, h) = (counters.clone(), hasher.clone());
+    let stream = resp.bytes_stream().inspect_ok(move |chunk| {
+        c.add(|s| &s.bytes_sent, chunk.len() as u64);
+        if let Some(h) = h.lock().expect("hasher lock").as_mut() {
+            h.update(chunk);
+        }
+    });
+    let next = to
+        .upload_bytes(
+            repo,
+            session.url(),
+            blob.size,
+            reqwest::Body::wrap_stream(stream),
+        )
+        .await?;
+    session.location = Some(next);
+    let taken = hasher.lock().expect("hasher lock").take();
+    match taken {
+        Some(h) => {
+            let got = h.finish();
+            if got != digest {
+                bail!(
+                    "blob {digest} from {}/{}: the source sent bytes whose digest is {got}, not {digest}; not committed to {}/{repo} (upload abandoned)",
+                    from.host(),
+                    src.repository,
+                    to.host()
+                );
+            }
+        }
+        None => tracing::debug!("blob {digest}: digest algorithm not checked by apex"),
+    }
+    to.commit_upload(repo, session.url(), digest).await
 }

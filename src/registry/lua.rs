@@ -22,16 +22,18 @@ const CLASSES: &str = r#"---@class apex.RegistrySettings
 ---@class apex.CopyReport
 ---@field source string
 ---@field destination string
----@field status "copied"|"present" present: the destination had this digest under the tag; nothing sent
+---@field status "copied"|"present"|"repaired" present: the destination had this digest under the tag (with verify: and every blob it names); repaired: it had the tag but lacked blobs, copied again
 ---@field digest string manifest (list) digest, the same on both sides
 ---@field blobs_sent integer
 ---@field blobs_mounted integer blobs linked from another repository of the destination
 ---@field blobs_present integer
 ---@field bytes_sent integer
+---@field blobs_missing integer with verify: blobs (and listed manifests) the destination lacked under a present tag, copied again
 
 ---@class apex.MirrorSummary
 ---@field copied apex.CopyReport[]
 ---@field present apex.CopyReport[]
+---@field repaired apex.CopyReport[] with verify: images whose tag was there but not every blob it names
 ---@field failed {source: string, destination: string, error: string}[]
 ---@field blobs_sent integer
 ---@field blobs_mounted integer
@@ -94,6 +96,8 @@ struct CopyArgs {
     destination: String,
     blob_concurrency: Option<usize>,
     #[serde(default)]
+    verify: bool,
+    #[serde(default)]
     registries: RegistrySettings,
 }
 
@@ -103,6 +107,8 @@ struct MirrorArgs {
     images: Vec<MirrorItem>,
     concurrency: Option<usize>,
     blob_concurrency: Option<usize>,
+    #[serde(default)]
+    verify: bool,
     #[serde(default)]
     allow_failures: bool,
     #[serde(default)]
@@ -213,11 +219,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "copy_image",
-            doc: "Copies an image (or manifest list) between registries without an engine: same digest on both sides, only missing blobs sent, manifest last.",
+            doc: "Copies an image (or manifest list) between registries without an engine: same digest on both sides, only missing blobs sent (each checked against its digest by apex before the upload is committed), manifest last.",
             params: &[Param {
                 name: "opts",
-                ty: "{source: string, destination: string, blob_concurrency?: integer, registries?: apex.RegistrySettings}",
-                doc: "full references `host:port/repo:tag`",
+                ty: "{source: string, destination: string, blob_concurrency?: integer, verify?: boolean, registries?: apex.RegistrySettings}",
+                doc: "full references `host:port/repo:tag`; verify: when the destination has the tag, HEAD every blob it names and copy the missing ones again (status `repaired`)",
             }],
             returns: "apex.CopyReport",
             is_async: true,
@@ -227,7 +233,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             let (src, dst) = (ImageRef::parse(&a.source)?, ImageRef::parse(&a.destination)?);
             let from = Registry::new(&src.registry, &a.registries)?;
             let to = Registry::new(&dst.registry, &a.registries)?;
-            let opts = CopyOptions { blob_concurrency: a.blob_concurrency.unwrap_or(CopyOptions::default().blob_concurrency) };
+            let opts = CopyOptions { blob_concurrency: a.blob_concurrency.unwrap_or(CopyOptions::default().blob_concurrency), verify: a.verify };
             copy_image(&from, &src, &to, &dst, opts, &CopyContext::default()).await
         },
     )?;
@@ -237,8 +243,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             doc: "Copies a list of images (steps 8c/8f) a few at a time, shared blobs sent once, with progress. Every image is attempted; failures raise together at the end unless allow_failures is set.",
             params: &[Param {
                 name: "opts",
-                ty: "{images: {source: string, destination: string}[], concurrency?: integer, blob_concurrency?: integer, allow_failures?: boolean, registries?: apex.RegistrySettings}",
-                doc: "concurrency: images at once, default 4",
+                ty: "{images: {source: string, destination: string}[], concurrency?: integer, blob_concurrency?: integer, verify?: boolean, allow_failures?: boolean, registries?: apex.RegistrySettings}",
+                doc: "concurrency: images at once, default 4; verify: images already there have every blob HEADed, missing ones copied again (`repaired`)",
             }],
             returns: "apex.MirrorSummary",
             is_async: true,
@@ -248,6 +254,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             let mut opts = MirrorOptions::default();
             opts.concurrency = a.concurrency.unwrap_or(opts.concurrency);
             opts.copy.blob_concurrency = a.blob_concurrency.unwrap_or(opts.copy.blob_concurrency);
+            opts.copy.verify = a.verify;
             let summary = mirror_images(&a.images, a.registries, opts).await;
             check_failures("images", a.allow_failures, summary.failed.iter().map(|f| (f.source.as_str(), f.error.as_str())))?;
             Ok(summary)

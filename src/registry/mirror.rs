@@ -35,6 +35,9 @@ pub struct MirrorFailure {
 pub struct MirrorSummary {
     pub copied: Vec<CopyReport>,
     pub present: Vec<CopyReport>,
+    /// Under `verify`: images whose tag was there but some blob it names was
+    /// not; copied again.
+    pub repaired: Vec<CopyReport>,
     pub failed: Vec<MirrorFailure>,
     pub blobs_sent: u64,
     pub blobs_mounted: u64,
@@ -179,8 +182,11 @@ pub async fn mirror_images(
     while let Some((item, result)) = results.next().await {
         progress.inc(1);
         match result {
-            Ok(r) if r.status == CopyStatus::Present => summary.present.push(r),
-            Ok(r) => summary.copied.push(r),
+            Ok(r) => match r.status {
+                CopyStatus::Present => summary.present.push(r),
+                CopyStatus::Repaired => summary.repaired.push(r),
+                CopyStatus::Copied => summary.copied.push(r),
+            },
             Err(e) => {
                 tracing::error!("{}: {e:#}", item.source);
                 summary.failed.push(MirrorFailure {
@@ -206,8 +212,13 @@ pub async fn mirror_images(
             waited.as_secs_f64()
         )
     };
+    let repaired = if opts.copy.verify {
+        format!(" (blobs checked), {} repaired", summary.repaired.len())
+    } else {
+        String::new()
+    };
     progress.finish(&format!(
-        "{} copied, {} already present, {} failed{waited}",
+        "{} copied, {} already present{repaired}, {} failed{waited}",
         summary.copied.len(),
         summary.present.len(),
         summary.failed.len()

@@ -2,8 +2,8 @@
 //! (so a test can count blob uploads) and can fail the next N matching
 //! requests with a status or a dropped connection (so a test can check
 //! retries), rate-limit them (429 with `Retry-After`, as Docker Hub's pull
-//! limit), hold them or send their body slowly (a slow upload). Bodies are
-//! streamed both ways.
+//! limit), hold them or send their body slowly (a slow upload), or flip a
+//! byte of the answer's body (a corrupt blob). Bodies are streamed both ways.
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -39,6 +39,9 @@ pub enum Fault {
     /// Forward the request's headers at once but its body only after this
     /// many milliseconds (a slow upload the registry authorized at its start).
     SlowBody { millis: u64 },
+    /// Forward the request but flip the first byte of the answer's body (a
+    /// source serving a corrupt blob: same length, another digest).
+    CorruptBody,
 }
 
 #[derive(Default)]
@@ -69,6 +72,7 @@ async fn forward(
     proxy_host: &str,
     req: HyperRequest<Incoming>,
     hold_body: Option<u64>,
+    corrupt: bool,
 ) -> anyhow::Result<Response<Body>> {
     let (parts, body) = req.into_parts();
     let url = format!(
@@ -112,10 +116,19 @@ async fn forward(
             builder = builder.header(k.as_str(), v.as_bytes());
         }
     }
-    let body = StreamBody::new(
-        resp.bytes_stream()
-            .map(|r| r.map(Frame::data).map_err(io_err)),
-    );
+    let mut flipped = !corrupt;
+    let body = StreamBody::new(resp.bytes_stream().map(move |r| {
+        r.map(|chunk| {
+            if flipped || chunk.is_empty() {
+                return Frame::data(chunk);
+            }
+            flipped = true;
+            let mut bytes = chunk.to_vec();
+            bytes[0] ^= 0xff;
+            Frame::data(Bytes::from(bytes))
+        })
+        .map_err(io_err)
+    }));
     Ok(builder.body(BodyExt::boxed(body))?)
 }
 
@@ -192,6 +205,7 @@ impl FaultyProxy {
                                 }
                                 other => {
                                     let mut throttle = None;
+                                    let corrupt = other == Some(Fault::CorruptBody);
                                     match other {
                                         Some(Fault::Delay { millis }) => {
                                             tokio::time::sleep(std::time::Duration::from_millis(
@@ -202,8 +216,15 @@ impl FaultyProxy {
                                         Some(Fault::SlowBody { millis }) => throttle = Some(millis),
                                         _ => {}
                                     }
-                                    match forward(&client, &target, &proxy_host, req, throttle)
-                                        .await
+                                    match forward(
+                                        &client,
+                                        &target,
+                                        &proxy_host,
+                                        req,
+                                        throttle,
+                                        corrupt,
+                                    )
+                                    .await
                                     {
                                         Ok(r) => Ok(r),
                                         Err(e) => Ok(text_response(502, format!("{e:#}"))),
