@@ -749,9 +749,33 @@ async fn credentials_come_from_settings_or_a_docker_config_file() {
         .unwrap();
     let host = secured.host();
 
+    // A 401 says whether credentials were missing or refused.
     let anonymous = client(&host, 1);
-    let err = anonymous.catalog().await.unwrap_err();
-    assert!(format!("{err:#}").contains("401"), "{err:#}");
+    let err = format!("{:#}", anonymous.catalog().await.unwrap_err());
+    assert!(
+        err.contains("401") && err.contains(&format!("no credentials for {host}")),
+        "{err}"
+    );
+    let refused = Registry::new(
+        &host,
+        &RegistrySettings {
+            attempts: Some(1),
+            credentials: std::collections::BTreeMap::from([(
+                host.clone(),
+                apex::registry::Credentials {
+                    username: "apex".into(),
+                    password: "wrong".into(),
+                },
+            )]),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let err = format!("{:#}", refused.catalog().await.unwrap_err());
+    assert!(
+        err.contains("the registry refused the credentials given for"),
+        "{err}"
+    );
 
     // Engine push with credentials from the caller.
     let creds = apex::registry::Credentials {

@@ -215,14 +215,16 @@ pub fn is_unreachable(err: &anyhow::Error) -> bool {
     })
 }
 
-/// An unexpected HTTP status, with the registry's error body.
+/// An unexpected HTTP status, with the registry's error body (and, for a
+/// 401, whether credentials were given and refused or none were there).
 #[derive(Debug, thiserror::Error)]
-#[error("{request}: HTTP {status}: {body}")]
+#[error("{request}: HTTP {status}: {body}{hint}")]
 pub struct StatusError {
     /// What was asked (`PUT <url>` or a description).
     pub request: String,
     pub status: StatusCode,
     pub body: String,
+    pub hint: String,
 }
 
 async fn status_error(method: Method, url: &Url, resp: Response) -> anyhow::Error {
@@ -237,6 +239,7 @@ async fn described_status_error(request: String, resp: Response) -> anyhow::Erro
         request,
         status,
         body,
+        hint: String::new(),
     }
     .into()
 }
@@ -639,13 +642,35 @@ impl Registry {
         .await
     }
 
-    async fn expect(resp: Response, method: Method, ok: &[StatusCode]) -> anyhow::Result<Response> {
+    async fn expect(
+        &self,
+        resp: Response,
+        method: Method,
+        ok: &[StatusCode],
+    ) -> anyhow::Result<Response> {
         if ok.contains(&resp.status()) {
-            Ok(resp)
-        } else {
-            let url = resp.url().clone();
-            Err(status_error(method, &url, resp).await)
+            return Ok(resp);
         }
+        let url = resp.url().clone();
+        let err = status_error(method, &url, resp).await;
+        Err(match err.downcast::<StatusError>() {
+            Ok(mut s) if s.status == StatusCode::UNAUTHORIZED => {
+                s.hint = if self.creds.is_some() {
+                    format!(
+                        " (the registry refused the credentials given for {})",
+                        self.host
+                    )
+                } else {
+                    format!(
+                        " (no credentials for {}: give them in the site's registries or the Docker config file)",
+                        self.host
+                    )
+                };
+                s.into()
+            }
+            Ok(s) => s.into(),
+            Err(e) => e,
+        })
     }
 
     /// Lists repositories (`/v2/_catalog`, following pagination).
@@ -664,7 +689,7 @@ impl Registry {
                     c.get(url.clone())
                 })
                 .await?;
-            let resp = Self::expect(resp, Method::GET, &[StatusCode::OK]).await?;
+            let resp = self.expect(resp, Method::GET, &[StatusCode::OK]).await?;
             next = next_link(&url, resp.headers());
             let page: Catalog = resp
                 .json()
@@ -693,7 +718,7 @@ impl Registry {
             if resp.status() == StatusCode::NOT_FOUND {
                 return Ok(out);
             }
-            let resp = Self::expect(resp, Method::GET, &[StatusCode::OK]).await?;
+            let resp = self.expect(resp, Method::GET, &[StatusCode::OK]).await?;
             next = next_link(&url, resp.headers());
             let page: Tags = resp
                 .json()
@@ -720,7 +745,7 @@ impl Registry {
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        let resp = Self::expect(resp, Method::HEAD, &[StatusCode::OK]).await?;
+        let resp = self.expect(resp, Method::HEAD, &[StatusCode::OK]).await?;
         match resp
             .headers()
             .get("docker-content-digest")
@@ -752,7 +777,7 @@ impl Registry {
             if resp.status() == StatusCode::NOT_FOUND {
                 return Ok(None);
             }
-            let resp = Self::expect(resp, Method::GET, &[StatusCode::OK]).await?;
+            let resp = self.expect(resp, Method::GET, &[StatusCode::OK]).await?;
             let header_type = resp
                 .headers()
                 .get(CONTENT_TYPE)
@@ -802,7 +827,7 @@ impl Registry {
                     .body(m.bytes.clone())
             })
             .await?;
-        Self::expect(
+        self.expect(
             resp,
             Method::PUT,
             &[StatusCode::CREATED, StatusCode::OK, StatusCode::ACCEPTED],
@@ -824,7 +849,7 @@ impl Registry {
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(());
         }
-        Self::expect(
+        self.expect(
             resp,
             Method::DELETE,
             &[StatusCode::ACCEPTED, StatusCode::OK],
@@ -856,7 +881,7 @@ impl Registry {
         let resp = self
             .send_once(&self.scopes(repo), &|c| c.get(url.clone()))
             .await?;
-        Self::expect(resp, Method::GET, &[StatusCode::OK]).await
+        self.expect(resp, Method::GET, &[StatusCode::OK]).await
     }
 
     /// Reads a small blob (an image config) into memory.
@@ -920,7 +945,9 @@ impl Registry {
                 c.post(url.clone()).header(CONTENT_LENGTH, "0")
             })
             .await?;
-        let resp = Self::expect(resp, Method::POST, &[StatusCode::ACCEPTED]).await?;
+        let resp = self
+            .expect(resp, Method::POST, &[StatusCode::ACCEPTED])
+            .await?;
         self.location(&resp)
     }
 
@@ -1062,7 +1089,8 @@ impl Registry {
                 c.put(url.clone()).header(CONTENT_LENGTH, "0")
             })
             .await?;
-        Self::expect(resp, Method::PUT, &[StatusCode::CREATED]).await?;
+        self.expect(resp, Method::PUT, &[StatusCode::CREATED])
+            .await?;
         Ok(())
     }
 
@@ -1075,7 +1103,7 @@ impl Registry {
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(());
         }
-        Self::expect(
+        self.expect(
             resp,
             Method::DELETE,
             &[StatusCode::NO_CONTENT, StatusCode::OK, StatusCode::ACCEPTED],
