@@ -28,6 +28,7 @@ local M = {}
 ---@field no_fetch boolean
 ---@field resume boolean
 ---@field redeploy boolean  run the deploy command even when done with the same inputs
+---@field verify_images? boolean  HEAD every blob of images already in the local registry, repair lost ones
 ---@field site? string   site settings file (-s)
 ---@field tmp_dir string
 ---@field log_file string

@@ -209,6 +209,10 @@ pub struct DeployArgs {
     /// Use cached artifacts; fetch only what is missing.
     #[arg(long)]
     pub no_fetch: bool,
+    /// HEAD every blob of the images the local registry already has and copy
+    /// lost ones again (a plain run trusts each tag's digest).
+    #[arg(long)]
+    pub verify_images: bool,
     /// Continue from the step that failed in the last run with this tmp dir.
     #[arg(long)]
     pub resume: bool,

@@ -1774,3 +1774,41 @@ fn an_artifact_that_does_not_unpack_is_dropped_from_the_cache_and_fetched_again(
         good
     );
 }
+
+#[test]
+fn verify_images_repairs_a_blob_the_local_registry_lost() {
+    let t = lab();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = "os-nosdn-nofeature-noha";
+    t.deploy_ok(&[scenario], tmp.path(), None);
+    // A layer of keystone's image lost from the local registry's storage.
+    let local = t.lab.local();
+    let repo = format!("{NS}/{PREFIX}keystone");
+    let registry =
+        apex::registry::Registry::new(&local.host(), &apex::registry::RegistrySettings::default())
+            .unwrap();
+    let manifest =
+        t.rt.block_on(registry.manifest(&repo, "current-tripleo"))
+            .unwrap()
+            .expect("keystone mirrored");
+    let body: serde_json::Value = serde_json::from_slice(&manifest.bytes).unwrap();
+    let layers = body["layers"].as_array().unwrap();
+    let lost = layers.last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    local.lose_blob(&lost).unwrap();
+    // A plain rerun trusts the tag; --verify-images finds the loss and repairs it.
+    t.deploy_ok(&[scenario], tmp.path(), None);
+    assert_eq!(
+        step(&state(tmp.path()), "mirror_images")["outputs"]["repaired"],
+        0
+    );
+    t.deploy_ok(&[scenario, "--verify-images"], tmp.path(), None);
+    let st = state(tmp.path());
+    assert_eq!(step(&st, "mirror_images")["outputs"]["repaired"], 1, "{st}");
+    assert!(
+        t.rt.block_on(registry.blob_exists(&repo, &lost)).unwrap(),
+        "the lost layer is back"
+    );
+}
