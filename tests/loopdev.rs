@@ -25,6 +25,14 @@ impl Drop for Detach {
     }
 }
 
+/// The kernel's loop devices are one pool: a test that frees a device and
+/// asks for that exact one again must not race the others of this binary
+/// (they run on parallel threads), so each test holds this while it runs.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn sysfs(device: &Path, file: &str) -> String {
     let name = device.file_name().unwrap().to_string_lossy().into_owned();
     std::fs::read_to_string(format!("/sys/block/{name}/{file}"))
@@ -35,6 +43,7 @@ fn sysfs(device: &Path, file: &str) -> String {
 
 #[test]
 fn loop_device_attach_reuse_detach() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("data.img");
     let size = 64 << 20;
@@ -106,6 +115,7 @@ fn loop_device_attach_reuse_detach() {
 
 #[test]
 fn loop_device_refusals_change_nothing() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     // Sizes a loop device cannot have: refused before any file or directory exists.
     for (size, says) in [
@@ -173,6 +183,7 @@ fn loop_device_refusals_change_nothing() {
 
 #[test]
 fn loop_device_bad_input_is_explained() {
+    let _serial = one_at_a_time();
     let err = loopdev::create_loop_device(
         Path::new("/tmp/apex-x.img"),
         1024,
@@ -187,6 +198,7 @@ fn loop_device_bad_input_is_explained() {
 
 #[tokio::test]
 async fn lua_create_and_detach_loop_device() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("lua.img");
     let host = lua_host(false);
@@ -215,6 +227,7 @@ async fn lua_create_and_detach_loop_device() {
 
 #[test]
 fn temp_loop_device_is_detached_on_drop() {
+    let _serial = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("t.img");
     loopdev::ensure_sparse_file(&file, 8 << 20).unwrap();
@@ -245,6 +258,7 @@ fn temp_loop_device_is_detached_on_drop() {
 
 #[test]
 fn loop_device_without_root_says_so() {
+    let _serial = one_at_a_time();
     require_tool("setpriv", "util-linux");
     let dir = tempfile::Builder::new()
         .prefix("apex-noroot-")
