@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::time::Duration;
 
 use anyhow::bail;
 
@@ -50,4 +51,30 @@ pub fn tail(bytes: &[u8], lines: usize) -> String {
     let text = String::from_utf8_lossy(bytes);
     let all: Vec<&str> = text.trim_end().lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
+}
+
+/// Whether `pid` runs (not a zombie) and its command line contains `marker`
+/// (guards against a recycled PID). An empty command line is a passing state:
+/// `spawn` returns while the child's exec is still setting up its new stack,
+/// so that is read again (for up to 0.5 s) rather than taken for "gone".
+pub fn alive(pid: u32, marker: &str) -> bool {
+    for _ in 0..50 {
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            return false;
+        };
+        let state = stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next());
+        if matches!(state, Some("Z" | "X") | None) {
+            return false;
+        }
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if !cmdline.is_empty() {
+            return String::from_utf8_lossy(&cmdline)
+                .replace('\0', " ")
+                .contains(marker);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    false
 }

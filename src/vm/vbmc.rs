@@ -195,17 +195,7 @@ impl Vbmc {
 
 /// Whether `pid` runs vbmcd (not a zombie, not a recycled PID).
 fn alive(pid: u32) -> bool {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return false;
-    };
-    let state = stat
-        .rfind(')')
-        .and_then(|i| stat[i + 1..].split_whitespace().next());
-    if matches!(state, Some("Z" | "X") | None) {
-        return false;
-    }
-    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    String::from_utf8_lossy(&cmdline).contains("vbmcd")
+    crate::local_tools::alive(pid, "vbmcd")
 }
 
 /// SIGTERM to the process group of `pid`, SIGKILL after 5 s.
