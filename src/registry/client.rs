@@ -997,28 +997,37 @@ impl Registry {
         self.note_rate_limit(&resp);
         match resp.status() {
             StatusCode::CREATED => Ok(()),
-            StatusCode::UNAUTHORIZED => {
-                let helps = self.learn_challenge(&resp, &used)?;
-                let err = status_error(Method::PUT, &url, resp).await;
-                if helps {
-                    Err(anyhow::Error::new(UploadRefused).context(format!("{err:#}")))
-                } else {
-                    Err(err)
-                }
-            }
-            StatusCode::TOO_MANY_REQUESTS => {
-                let waited = self
-                    .wait_rate_limit(&format!("PUT {url}"), resp.headers())
-                    .await?;
-                let err = status_error(Method::PUT, &url, resp).await;
-                if waited {
-                    Err(anyhow::Error::new(UploadRefused).context(format!("{err:#}")))
-                } else {
-                    Err(err)
-                }
-            }
-            _ => Err(status_error(Method::PUT, &url, resp).await),
+            _ => Err(self
+                .streamed_refusal(Method::PUT, &url, resp, &used)
+                .await?),
         }
+    }
+
+    /// The error for a streamed request the registry did not take. A streamed
+    /// body cannot be sent twice, so a 401 a fresh token answers, or a 429
+    /// waited out, is [`UploadRefused`] (the caller restarts the upload
+    /// once); anything else is the plain status error.
+    async fn streamed_refusal(
+        &self,
+        method: Method,
+        url: &Url,
+        resp: Response,
+        used: &Sent,
+    ) -> anyhow::Result<anyhow::Error> {
+        let restart = match resp.status() {
+            StatusCode::UNAUTHORIZED => self.learn_challenge(&resp, used)?,
+            StatusCode::TOO_MANY_REQUESTS => {
+                self.wait_rate_limit(&format!("{method} {url}"), resp.headers())
+                    .await?
+            }
+            _ => false,
+        };
+        let err = status_error(method, url, resp).await;
+        Ok(if restart {
+            anyhow::Error::new(UploadRefused).context(format!("{err:#}"))
+        } else {
+            err
+        })
     }
 
     /// Streams a blob's bytes into an open upload session (one PATCH) without
@@ -1048,27 +1057,9 @@ impl Registry {
         self.note_rate_limit(&resp);
         match resp.status() {
             StatusCode::ACCEPTED | StatusCode::NO_CONTENT => self.location(&resp),
-            StatusCode::UNAUTHORIZED => {
-                let helps = self.learn_challenge(&resp, &used)?;
-                let err = status_error(Method::PATCH, location, resp).await;
-                if helps {
-                    Err(anyhow::Error::new(UploadRefused).context(format!("{err:#}")))
-                } else {
-                    Err(err)
-                }
-            }
-            StatusCode::TOO_MANY_REQUESTS => {
-                let waited = self
-                    .wait_rate_limit(&format!("PATCH {location}"), resp.headers())
-                    .await?;
-                let err = status_error(Method::PATCH, location, resp).await;
-                if waited {
-                    Err(anyhow::Error::new(UploadRefused).context(format!("{err:#}")))
-                } else {
-                    Err(err)
-                }
-            }
-            _ => Err(status_error(Method::PATCH, location, resp).await),
+            _ => Err(self
+                .streamed_refusal(Method::PATCH, location, resp, &used)
+                .await?),
         }
     }
 
