@@ -711,20 +711,7 @@ fn lua_install_and_run_go_through_the_images_own_package_manager() {
         ),
     )
     .unwrap();
-    let log_file = dir.path().join("apex.log");
-    let out = apex_with_tmp(dir.path())
-        .arg("--log-file")
-        .arg(&log_file)
-        .arg("run")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "apex run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let log = std::fs::read_to_string(&log_file).unwrap();
+    let log = apex_run_logged(dir.path(), &script);
     assert!(
         log.lines()
             .any(|l| l.contains("apex::image_edit::output") && l.contains("run-output-line")),

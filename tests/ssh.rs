@@ -752,20 +752,7 @@ fn ssh_output_is_streamed_into_the_log_line_by_line() {
         ),
     )
     .unwrap();
-    let log_file = s.dir().join("apex.log");
-    let out = apex_with_tmp(&s.dir().join("tmp"))
-        .arg("--log-file")
-        .arg(&log_file)
-        .arg("run")
-        .arg(&script)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "apex run failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let log = std::fs::read_to_string(&log_file).unwrap();
+    let log = apex_run_logged(&s.dir().join("tmp"), &script);
     let lines: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("apex::ssh::output"))

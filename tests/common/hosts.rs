@@ -80,3 +80,23 @@ pub fn apex_with_tmp(tmp: &Path) -> Command {
     cmd.env("TMPDIR", tmp).env_remove("XDG_RUNTIME_DIR");
     cmd
 }
+
+/// Runs `apex --log-file <tmp>/apex.log run <script>` (its own TMPDIR),
+/// fails with stderr unless it succeeds, and returns the log file's text.
+pub fn apex_run_logged(tmp: &Path, script: &Path) -> String {
+    std::fs::create_dir_all(tmp).unwrap();
+    let log_file = tmp.join("apex.log");
+    let out = apex_with_tmp(tmp)
+        .arg("--log-file")
+        .arg(&log_file)
+        .arg("run")
+        .arg(script)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "apex run failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::read_to_string(&log_file).unwrap()
+}
