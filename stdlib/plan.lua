@@ -9,6 +9,9 @@ local M = {}
 
 M.MANIFEST = "plan.json"
 M.ARCHIVE = "docker_patches.tar.gz"
+-- Where step 1 unpacks the image artifacts and step 3 customizes them
+-- (the run's working copies, not files of the plan).
+M.IMAGE_DIR = "images"
 
 --- Whether `rel` is a plain path inside the tmp dir: relative, no `..`, no
 --- empty or `.` parts, no control characters. Every name that becomes a

@@ -6,12 +6,12 @@ local core = require("apex.core")
 local util = require("apex.util")
 local plugins = require("apex.plugins")
 local runner = require("apex.runner")
+local plan = require("apex.plan")
 
 ---@type apex.Step
 local M = { number = 1, name = "fetch_artifacts", summary = "upstream artifacts into the cache (only when newer)" }
 
 M.ARTIFACTS = { "overcloud-full.tar", "ironic-python-agent.tar" }
-M.IMAGE_DIR = "images"
 M.UNDERCLOUD_IMAGE = "undercloud.qcow2"
 
 local function exists(path)
@@ -33,7 +33,7 @@ local function fetch(ctx, names, extras, text, details)
   for i, n in ipairs(names) do
     items[i] = { url = a.url .. n, dest = util.path(a.cache_dir, n) }
   end
-  local image_dir = util.path(ctx.tmp_dir, M.IMAGE_DIR)
+  local image_dir = util.path(ctx.tmp_dir, plan.IMAGE_DIR)
   local offline = ctx.opts.no_fetch and true or false
   runner.add(ctx, {
     step = M.number, key = "fetch_artifacts", recheck = true, group = runner.INDEPENDENT,
@@ -99,10 +99,10 @@ function M.plan(ctx)
   for _, a in ipairs(M.ARTIFACTS) do
     if ctx.opts.no_fetch then
       details[#details + 1] = string.format("use cached %s/%s (fetch %s%s only if missing), unpack it into %s/",
-        cache, a, base, a, M.IMAGE_DIR)
+        cache, a, base, a, plan.IMAGE_DIR)
     else
       details[#details + 1] = string.format("fetch %s%s if newer than %s/%s (If-Modified-Since, ETag), unpack it into %s/",
-        base, a, cache, a, M.IMAGE_DIR)
+        base, a, cache, a, plan.IMAGE_DIR)
     end
   end
   ctx.extra_artifacts = core.array()

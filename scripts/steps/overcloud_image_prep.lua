@@ -18,7 +18,6 @@ local plan = require("apex.plan")
 ---@type apex.Step
 local M = { number = 3, name = "overcloud_image_prep", summary = "images to patch and why; overcloud image customization" }
 
-M.IMAGE_DIR = "images"
 M.OVERCLOUD_TAR = "overcloud-full.tar"
 M.OVERCLOUD_IMAGE = "overcloud-full.qcow2"
 
@@ -220,7 +219,7 @@ end
 --- list is read when the action runs, so step 6 can add its loop device).
 ---@param ctx apex.Ctx
 local function customize_image(ctx)
-  local image = util.path(ctx.tmp_dir, M.IMAGE_DIR, M.OVERCLOUD_IMAGE)
+  local image = util.path(ctx.tmp_dir, plan.IMAGE_DIR, M.OVERCLOUD_IMAGE)
   local details = {}
   for _, c in ipairs(ctx.overcloud_customize) do
     details[#details + 1] = string.format("%s %s (%s)", c.op, c.arg, c.reason)
@@ -228,7 +227,7 @@ local function customize_image(ctx)
   runner.add(ctx, {
     step = M.number, key = "customize_image", details = details,
     text = string.format("customize %s/%s: %d operations (overcloud_customize.yaml), then those of later steps",
-      M.IMAGE_DIR, M.OVERCLOUD_IMAGE, #ctx.overcloud_customize),
+      plan.IMAGE_DIR, M.OVERCLOUD_IMAGE, #ctx.overcloud_customize),
     inputs = function()
       local a = ctx.artifacts and ctx.artifacts[M.OVERCLOUD_TAR]
       local ops = customize_ops(ctx)
@@ -243,7 +242,7 @@ local function customize_image(ctx)
     run = function()
       local a = ctx.artifacts and ctx.artifacts[M.OVERCLOUD_TAR]
       if not a then util.fail("no %s fetched in step 1", M.OVERCLOUD_TAR) end
-      core.unpack({ src = a.path, dest = util.path(ctx.tmp_dir, M.IMAGE_DIR) })
+      core.unpack({ src = a.path, dest = util.path(ctx.tmp_dir, plan.IMAGE_DIR) })
       if not exists(image) then
         util.fail("%s holds no %s", a.path, M.OVERCLOUD_IMAGE)
       end

@@ -16,7 +16,6 @@ local plan = require("apex.plan")
 ---@type apex.Step
 local M = { number = 9, name = "run_deploy", summary = "upload, images, nodes, then the deploy command on the undercloud" }
 
-M.IMAGE_DIR = "images"
 --- The image files `openstack overcloud image upload` reads from its working dir.
 M.IMAGE_FILES = {
   "overcloud-full.qcow2", "overcloud-full.vmlinuz", "overcloud-full.initrd",
@@ -95,7 +94,7 @@ local function upload_files(ctx)
   local function all()
     local list = util.deep_copy(files)
     for _, name in ipairs(M.IMAGE_FILES) do
-      local from = util.path(ctx.tmp_dir, M.IMAGE_DIR, name)
+      local from = util.path(ctx.tmp_dir, plan.IMAGE_DIR, name)
       if not core.exists({ path = from }).exists then
         util.fail("%s: missing; step 1's artifacts (overcloud-full.tar, ironic-python-agent.tar) must hold %s", from,
           table.concat(M.IMAGE_FILES, ", "))
@@ -156,7 +155,7 @@ local function image_upload(ctx)
     inputs = function()
       local sums = {}
       for _, name in ipairs(M.IMAGE_FILES) do
-        local p = util.path(ctx.tmp_dir, M.IMAGE_DIR, name)
+        local p = util.path(ctx.tmp_dir, plan.IMAGE_DIR, name)
         sums[name] = core.exists({ path = p }).exists and state.file_sum(ctx.state, p) or false
       end
       return sums

@@ -94,7 +94,7 @@ end
 local function undercloud_vm(ctx)
   local vm, u = ctx.infra.vm, ctx.infra.undercloud
   local client, hostkey = keys(ctx, vm)
-  local images = util.path(ctx.tmp_dir, "images")
+  local images = util.path(ctx.tmp_dir, plan.IMAGE_DIR)
   local base = util.path(ctx.infra.artifacts.cache_dir, "undercloud.qcow2")
   local overlay = util.path(vm.image_dir, vm.name .. ".qcow2")
   local nics = uvm.nics(ctx.network)
