@@ -5,7 +5,7 @@
 #[path = "common/artifacts.rs"]
 mod fixtures;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use apex::archive;
@@ -1208,6 +1208,270 @@ fn unpack_writes_tar_and_tgz_and_replaces_top_level_entries() {
         std::fs::read(dest2.join("images/sub/vmlinuz")).unwrap(),
         b"kernel"
     );
+}
+
+/// What a tree holds, path by path: kind, mode, mtime (not of links; of
+/// directories when `dir_times`), content or link target, and which paths
+/// share an inode (hard links).
+fn tree_facts(root: &Path, dir_times: bool) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut out = Vec::new();
+    let mut inodes: std::collections::HashMap<u64, String> = Default::default();
+    let mut todo = vec![PathBuf::new()];
+    while let Some(rel) = todo.pop() {
+        let mut names: Vec<_> = std::fs::read_dir(root.join(&rel))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        names.sort();
+        for n in names {
+            let r = rel.join(&n);
+            let p = root.join(&r);
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let what = if m.file_type().is_symlink() {
+                format!("link -> {}", std::fs::read_link(&p).unwrap().display())
+            } else if m.is_dir() {
+                todo.push(r.clone());
+                let time = if dir_times {
+                    m.mtime().to_string()
+                } else {
+                    String::new()
+                };
+                format!("dir {:o} {time}", m.mode() & 0o7777)
+            } else {
+                let first = inodes
+                    .entry(m.ino())
+                    .or_insert_with(|| r.display().to_string());
+                format!(
+                    "file {:o} {} {} same inode as {first}",
+                    m.mode() & 0o7777,
+                    m.mtime(),
+                    sha256_hex(&std::fs::read(&p).unwrap())
+                )
+            };
+            out.push(format!("{}: {what}", r.display()));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Asserts two trees hold the same, showing only what differs.
+fn assert_same_tree(ours: &Path, reference: &Path, dir_times: bool) {
+    let (a, b) = (
+        tree_facts(ours, dir_times),
+        tree_facts(reference, dir_times),
+    );
+    let only = |x: &[String], y: &[String]| -> Vec<String> {
+        x.iter().filter(|f| !y.contains(f)).cloned().collect()
+    };
+    assert!(
+        a == b,
+        "only in {}: {:#?}\nonly in {}: {:#?}",
+        ours.display(),
+        only(&a, &b),
+        reference.display(),
+        only(&b, &a)
+    );
+}
+
+/// GNU tar's result for `tar_file`, the reference `unpack` is held to.
+fn gnu_unpack(tar_file: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    let st = Command::new("tar")
+        .arg("--no-same-owner")
+        .arg("-xf")
+        .arg(tar_file)
+        .arg("-C")
+        .arg(dest)
+        .status()
+        .unwrap();
+    assert!(st.success(), "GNU tar is needed (tests/lab/install.sh)");
+}
+
+#[test]
+fn unpack_writes_what_gnu_tar_writes_in_the_archive_order() {
+    // Thousands of small files (written by the worker threads) among the
+    // entries whose order matters: a name given twice (the last one wins),
+    // hard links to files queued just before, a file a link replaces, a
+    // file a directory replaces, a big file streamed beside queued ones,
+    // and a read-only directory whose files come after it.
+    let tmp = tempfile::tempdir().unwrap();
+    let tar_path = tmp.path().join("order.tar");
+    let mut b = tar::Builder::new(std::fs::File::create(&tar_path).unwrap());
+    let mut add = |name: &str, kind: tar::EntryType, mode: u32, data: &[u8], link: Option<&str>| {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_mode(mode);
+        h.set_mtime(1_600_000_000 + name.len() as u64);
+        h.set_size(data.len() as u64);
+        match link {
+            Some(l) => b.append_link(&mut h, name, l).unwrap(),
+            None => b.append_data(&mut h, name, data).unwrap(),
+        }
+    };
+    use tar::EntryType::{Directory as D, Link as H, Regular as F, Symlink as S};
+    add("ro", D, 0o555, b"", None);
+    for i in 0..7 {
+        add(&format!("d{i}"), D, 0o755, b"", None);
+    }
+    for i in 0..1200 {
+        let body = content(i % 700, i as u64);
+        add(&format!("d{}/f{i}", i % 7), F, 0o644, &body, None);
+        if i % 500 == 0 {
+            add(
+                &format!("d{}/f{i}", i % 7),
+                F,
+                0o600,
+                format!("again {i}").as_bytes(),
+                None,
+            );
+            add(
+                &format!("d{}/h{i}", i % 7),
+                H,
+                0,
+                b"",
+                Some(&format!("d{}/f{i}", i % 7)),
+            );
+            add(&format!("ro/f{i}"), F, 0o444, b"in a read-only dir", None);
+        }
+    }
+    add("replaced-by-link", F, 0o644, b"file first", None);
+    add("replaced-by-link", S, 0o777, b"", Some("d0/f0"));
+    add("replaced-by-dir", F, 0o644, b"file first", None);
+    add("replaced-by-dir", D, 0o750, b"", None);
+    add("replaced-by-dir/inside", F, 0o640, b"x", None);
+    add("d1/big", F, 0o755, &content(300_000, 7), None);
+    add("d1/f1", F, 0o644, b"after the big one", None);
+    add("d1/hb", H, 0, b"", Some("d1/big"));
+    b.finish().unwrap();
+    drop(b);
+
+    let ours = tmp.path().join("apex");
+    let out = archive::unpack(&tar_path, &ours).unwrap();
+    let gnu = tmp.path().join("gnu");
+    gnu_unpack(&tar_path, &gnu);
+    // GNU tar sets a directory's time when it reaches an entry outside it,
+    // so a later entry inside leaves the time of that write; apex sets them
+    // at the end: the archive's.
+    assert_same_tree(&ours, &gnu, false);
+    let facts = tree_facts(&ours, true);
+    assert!(
+        facts.contains(&"d0: dir 755 1600000002".to_string()),
+        "{facts:?}"
+    );
+    assert!(
+        facts.contains(&"ro: dir 555 1600000002".to_string()),
+        "{facts:?}"
+    );
+    assert_eq!(out.entries, 8 + 1200 + 3 * 3 + 8);
+    assert_eq!(std::fs::read(ours.join("d3/f500")).unwrap(), b"again 500");
+}
+
+#[test]
+fn unpack_writes_gnu_tars_own_archive_of_a_tree_as_gnu_tar_does() {
+    // A tree with what a rootfs has: nested directories with their own modes
+    // and times, executables, relative and absolute-looking-inside links.
+    let tmp = tempfile::tempdir().unwrap();
+    let tree = tmp.path().join("tree");
+    for i in 0..800u64 {
+        let dir = tree.join(format!("usr/lib/python3/m{}", i % 40));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(
+            dir.join(format!("f{i}.py")),
+            content((i * 37 % 5000) as usize, i),
+        )
+        .unwrap();
+    }
+    std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
+    std::fs::write(tree.join("usr/bin/tool"), b"#!/bin/sh\n").unwrap();
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(
+        tree.join("usr/bin/tool"),
+        std::fs::Permissions::from_mode(0o751),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("usr/bin", tree.join("bin")).unwrap();
+    std::os::unix::fs::symlink("../lib/python3/m1/f1.py", tree.join("usr/bin/f1")).unwrap();
+    std::fs::hard_link(tree.join("usr/bin/tool"), tree.join("usr/bin/tool2")).unwrap();
+    std::fs::set_permissions(tree.join("usr/lib"), std::fs::Permissions::from_mode(0o705)).unwrap();
+    let st = Command::new("touch")
+        .args(["-h", "-d", "2001-02-03 04:05:06"])
+        .arg(tree.join("usr/lib/python3"))
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let tar_path = tmp.path().join("tree.tar");
+    let st = Command::new("tar")
+        .arg("-cf")
+        .arg(&tar_path)
+        .arg("-C")
+        .arg(&tree)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success(), "GNU tar is needed (tests/lab/install.sh)");
+    let ours = tmp.path().join("apex");
+    archive::unpack(&tar_path, &ours).unwrap();
+    let gnu = tmp.path().join("gnu");
+    gnu_unpack(&tar_path, &gnu);
+    assert_same_tree(&ours, &gnu, true);
+    let facts = tree_facts(&ours, true);
+    assert!(
+        facts.iter().any(|f| f.starts_with("usr/lib: dir 705 ")),
+        "{facts:?}"
+    );
+}
+
+#[test]
+fn unpack_refuses_a_truncated_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut entries = Vec::new();
+    let small = content(3000, 1);
+    let big = content(200_000, 2);
+    for i in 0..50 {
+        entries.push((format!("f{i}"), small.clone()));
+    }
+    entries.push(("big".to_string(), big));
+    let tar_path = tmp.path().join("whole.tar");
+    let raw: Vec<RawEntry> = entries.iter().map(|(n, d)| RawEntry::file(n, d)).collect();
+    write_raw_tar(&tar_path, &raw);
+    let whole = std::fs::read(&tar_path).unwrap();
+    // Cut inside the big file, then inside a small one (the 10th: header 512 + data 3072 each).
+    for (cut, entry) in [
+        (whole.len() - 1024 - 100_000, "big"),
+        (9 * 3584 + 512 + 1000, "f9"),
+    ] {
+        let cut_path = tmp.path().join("cut.tar");
+        std::fs::write(&cut_path, &whole[..cut]).unwrap();
+        let before = listing(tmp.path());
+        let dest = tmp.path().join("dest");
+        let msg = format!("{:#}", archive::unpack(&cut_path, &dest).unwrap_err());
+        assert!(
+            msg.contains(&format!("{entry:?}")) && msg.contains("truncated"),
+            "{msg}"
+        );
+        assert_eq!(listing(tmp.path()), before, "nothing left behind");
+    }
+}
+
+#[test]
+fn unpack_reports_a_failed_queued_write_by_its_entry() {
+    // `d` is a directory, then a file entry of the same name: the file write
+    // (on a worker thread) fails; the error names that entry, and the
+    // staging directory is gone.
+    let mut entries = vec![RawEntry::dir("d")];
+    let names: Vec<String> = (0..300).map(|i| format!("d/f{i}")).collect();
+    entries.extend(names.iter().map(|n| RawEntry::file(n, b"small")));
+    entries.push(RawEntry::file("d", b"not a directory"));
+    entries.extend(names.iter().map(|n| RawEntry::file(&n[2..], b"after")));
+    let tmp = assert_refused(&entries, "d");
+    let tar = tmp.path().join("evil.tar");
+    let msg = format!(
+        "{:#}",
+        archive::unpack(&tar, &tmp.path().join("dest")).unwrap_err()
+    );
+    assert!(msg.contains("is a directory"), "{msg}");
 }
 
 // ---------------------------------------------------------------- archive

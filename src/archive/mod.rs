@@ -6,7 +6,10 @@
 
 mod lua;
 mod pack;
+mod tree;
 mod unpack;
+mod write;
+mod writers;
 
 pub use lua::register;
 pub use pack::{ArchiveOutcome, DEFAULT_MTIME, archive, archive_tree};
