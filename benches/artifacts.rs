@@ -4,7 +4,7 @@
 //! - rerun with three unchanged artifacts: wall time and requests made
 //!   (target: one request each, under 50 ms in all);
 //! - peak RSS of a process downloading the 1 GiB artifact (target < 64 MiB);
-//! - unpack on tmpfs of 65,536 small files and of one 1 GiB file, each as a
+//! - unpack on tmpfs of 65,536 small files (tar and tar.gz) and of one 1 GiB file, each as a
 //!   ratio of apex's time to GNU `tar -xf`'s (target <= 1.0); `-- unpack`
 //!   runs that part alone.
 //!
@@ -205,8 +205,22 @@ fn unpack_bench(big: u64) -> anyhow::Result<()> {
     let many = work.path().join("many.tar");
     tar_create(&many, &tree)?;
     std::fs::remove_dir_all(&tree)?;
-    compare_unpack(work.path(), &many, &format!("{small} small files"))?;
+    compare_unpack(work.path(), &many, &format!("{small} small files"), "-xf")?;
+    let gz = work.path().join("many.tar.gz");
+    let st = Command::new("gzip")
+        .arg("-k")
+        .arg("-6")
+        .arg(&many)
+        .status()?;
+    anyhow::ensure!(st.success(), "gzip failed");
     std::fs::remove_file(&many)?;
+    compare_unpack(
+        work.path(),
+        &gz,
+        &format!("{small} small files in a tar.gz"),
+        "-xzf",
+    )?;
+    std::fs::remove_file(&gz)?;
 
     std::fs::create_dir_all(&tree)?;
     generate(&tree.join("overcloud-full.raw"), big, 10)?;
@@ -217,6 +231,7 @@ fn unpack_bench(big: u64) -> anyhow::Result<()> {
         work.path(),
         &one,
         &format!("one {} file", indicatif::HumanBytes(big)),
+        "-xf",
     )
 }
 
@@ -249,10 +264,10 @@ fn tar_create(tar_file: &Path, tree: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Best of three: `tar -xf --no-same-owner` (apex sets no owners either)
+/// Best of three: `tar --no-same-owner <mode>` (apex sets no owners either)
 /// and `apex::archive::unpack`, each into a fresh directory; prints apex's
 /// time as a ratio to tar's (target <= 1.0).
-fn compare_unpack(work: &Path, tar_file: &Path, what: &str) -> anyhow::Result<()> {
+fn compare_unpack(work: &Path, tar_file: &Path, what: &str, mode: &str) -> anyhow::Result<()> {
     let (mut gnu_best, mut apex_best) = (f64::MAX, f64::MAX);
     let mut entries = 0;
     for _ in 0..3 {
@@ -261,7 +276,7 @@ fn compare_unpack(work: &Path, tar_file: &Path, what: &str) -> anyhow::Result<()
         let t = Instant::now();
         let st = Command::new("tar")
             .arg("--no-same-owner")
-            .arg("-xf")
+            .arg(mode)
             .arg(tar_file)
             .arg("-C")
             .arg(&out)
@@ -279,7 +294,7 @@ fn compare_unpack(work: &Path, tar_file: &Path, what: &str) -> anyhow::Result<()
     }
     let ratio = apex_best / gnu_best;
     println!(
-        "unpack {what} ({entries} entries) on tmpfs: apex {apex_best:.3} s, tar -xf {gnu_best:.3} s, \
+        "unpack {what} ({entries} entries) on tmpfs: apex {apex_best:.3} s, tar {mode} {gnu_best:.3} s, \
          apex/tar {ratio:.2} (target <= 1.0) {}",
         verdict(ratio <= 1.0)
     );
