@@ -46,7 +46,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                   (link targets are followed through the links already unpacked) or paths through symlinks are refused\n\
                   (the error names the archive and the entry) and nothing is written outside `dest`; the tree is staged\n\
                   beside `dest` and its top-level entries replace their namesakes only when all passed. Setuid, setgid\n\
-                  and sticky bits are dropped unless `keep_special_bits`. Over a cap, it fails and leaves nothing.",
+                  and sticky bits are dropped unless `keep_special_bits`. Over a cap, or cut short, it fails and leaves nothing.",
             params: &[Param {
                 name: "opts",
                 ty: "{src: string, dest: string, max_bytes?: integer|string, max_entries?: integer, keep_special_bits?: boolean}",

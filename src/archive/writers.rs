@@ -19,8 +19,13 @@ use super::write::Staging;
 /// reading thread, so memory stays bounded.
 pub(super) const QUEUED_MAX: u64 = 64 << 10;
 
-/// Jobs waiting per worker (measured: 32 is slower, 128 no slower than 64).
-const QUEUE_DEPTH: usize = 128;
+/// Files go to a worker in batches of this many (or [`BATCH_BYTES`]): one
+/// channel message and wake-up per batch, not per file.
+const BATCH_FILES: usize = 32;
+const BATCH_BYTES: usize = 256 << 10;
+
+/// Batches waiting per worker.
+const QUEUE_DEPTH: usize = 8;
 
 /// Most bytes of queued content, all workers together: past it the reading
 /// thread waits for the queues to drain.
@@ -51,7 +56,7 @@ impl std::fmt::Display for EntryFailed {
 }
 
 enum Job {
-    File(FileJob),
+    Files(Vec<FileJob>),
     /// Answered once every job before it is done, with the first error since the last one.
     Drain(SyncSender<Option<anyhow::Error>>),
 }
@@ -60,6 +65,9 @@ pub(super) struct Writers<'s> {
     staging: &'s Staging,
     queues: Vec<SyncSender<Job>>,
     next: usize,
+    /// The batch being filled, sent to the next worker when full.
+    batch: Vec<FileJob>,
+    batch_bytes: usize,
     /// Paths queued since the last drain.
     pending: HashSet<PathBuf>,
     /// Set by a worker whose write failed, and when the unpack gives up:
@@ -106,6 +114,8 @@ impl<'s> Writers<'s> {
             staging,
             queues,
             next: 0,
+            batch: Vec::with_capacity(BATCH_FILES),
+            batch_bytes: 0,
             pending: HashSet::new(),
             stop,
             queued_bytes,
@@ -127,13 +137,25 @@ impl<'s> Writers<'s> {
         }
         self.queued_bytes.fetch_add(len, Ordering::Relaxed);
         self.pending.insert(job.rel.clone());
-        let queue = &self.queues[self.next % self.queues.len()];
-        self.next = self.next.wrapping_add(1);
-        if queue.send(Job::File(job)).is_err() {
-            // The worker is gone: only a panic does that; drain() says so.
-            return self.drain();
+        self.batch.push(job);
+        self.batch_bytes += len;
+        if self.batch.len() >= BATCH_FILES || self.batch_bytes >= BATCH_BYTES {
+            self.send_batch();
         }
         Ok(())
+    }
+
+    /// Sends the batch being filled to the next worker. A worker that is
+    /// gone (only a panic does that) is reported by the next drain.
+    fn send_batch(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_FILES));
+        self.batch_bytes = 0;
+        let queue = &self.queues[self.next % self.queues.len()];
+        self.next = self.next.wrapping_add(1);
+        let _ = queue.send(Job::Files(batch));
     }
 
     /// Waits for the queued files when one of them is at `rel`.
@@ -146,6 +168,7 @@ impl<'s> Writers<'s> {
 
     /// Waits until every queued file is written; the first error of any.
     pub(super) fn drain(&mut self) -> anyhow::Result<()> {
+        self.send_batch();
         let mut first = None;
         for queue in &self.queues {
             let (tx, rx) = sync_channel(1);
@@ -174,15 +197,17 @@ impl Drop for Writers<'_> {
 fn work(staging: &Staging, jobs: Receiver<Job>, stop: &AtomicBool, queued_bytes: &AtomicUsize) {
     let mut error = None;
     for job in jobs {
-        if let Job::File(file) = &job {
-            queued_bytes.fetch_sub(file.data.len(), Ordering::Relaxed);
-        }
         match job {
-            Job::File(_) if stop.load(Ordering::Relaxed) => {} // the unpack fails or is failing
-            Job::File(job) => {
-                if let Err(e) = write(staging, job) {
-                    stop.store(true, Ordering::Relaxed);
-                    error.get_or_insert(e);
+            Job::Files(files) => {
+                for file in files {
+                    queued_bytes.fetch_sub(file.data.len(), Ordering::Relaxed);
+                    if stop.load(Ordering::Relaxed) {
+                        continue; // the unpack fails or is failing
+                    }
+                    if let Err(e) = write(staging, file) {
+                        stop.store(true, Ordering::Relaxed);
+                        error.get_or_insert(e);
+                    }
                 }
             }
             Job::Drain(answer) => {
@@ -207,4 +232,54 @@ fn write(staging: &Staging, job: FileJob) -> anyhow::Result<()> {
         })
         .map_err(|e| e.context(EntryFailed(name)))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(rel: &str, data: &[u8]) -> FileJob {
+        FileJob {
+            name: rel.into(),
+            rel: rel.into(),
+            mode: 0o640,
+            mtime: Some(1_000_000_000),
+            data: data.to_vec(),
+        }
+    }
+
+    /// Inline (one CPU) and on workers: the last entry of a name wins, and a
+    /// failed write is reported by its entry's name.
+    #[test]
+    fn writes_in_order_inline_and_on_workers() {
+        for workers in [0, 3] {
+            let tmp = tempfile::tempdir().unwrap();
+            std::fs::create_dir(tmp.path().join("dir")).unwrap();
+            let staging = Staging::open(tmp.path()).unwrap();
+            let err = std::thread::scope(|scope| {
+                let mut w = Writers::start(scope, &staging, workers);
+                for round in 0..3 {
+                    for i in 0..100 {
+                        w.submit(job(&format!("f{i}"), format!("{round}").as_bytes()))
+                            .unwrap();
+                    }
+                }
+                w.drain().unwrap();
+                let failed = w.submit(job("dir", b"over a directory"));
+                failed.and_then(|()| w.drain()).unwrap_err()
+            });
+            for i in 0..100 {
+                let p = tmp.path().join(format!("f{i}"));
+                assert_eq!(std::fs::read(&p).unwrap(), b"2", "{workers} workers");
+                use std::os::unix::fs::MetadataExt as _;
+                let m = std::fs::metadata(&p).unwrap();
+                assert_eq!((m.mode() & 0o777, m.mtime()), (0o640, 1_000_000_000));
+            }
+            let msg = format!("{err:#}");
+            assert!(
+                msg.contains("refused entry \"dir\"") && msg.contains("is a directory"),
+                "{msg}"
+            );
+        }
+    }
 }
