@@ -42,7 +42,6 @@ M.DEFAULT_UIO_DRIVER = "uio_pci_generic"
 ---@field dvr? boolean                 fdio + opendaylight: admin NIC in a linux bridge
 ---@field ha? boolean                  (not used by the network files; accepted for symmetry)
 ---@field performance? table           deploy_options.performance: <Role>.vpp uio-driver / interface-options
----@field sriov? string|false          adds the nfv_sriov physnet to NeutronNetworkVLANRanges
 ---@field tht_dir? string              THT dir on the undercloud, default M.THT_DIR
 
 ---@class apex.NetworkEnv
@@ -52,8 +51,6 @@ M.DEFAULT_UIO_DRIVER = "uio_pci_generic"
 ---@field nic_configs table<string, table[]>  role -> os-net-config network_config items
 ---@field network_data? table[]            the networks of network_data.yaml
 ---@field networks_file? string            "network_data.yaml" when the deploy command takes --networks-file
----@field opnfv_parameters table           what Apex's prep_env sets in opnfv-environment.yaml from the
----                                        network settings (CloudDomain, tenant VLAN ranges and mappings)
 
 -- The networks' TripleO names: heat resource name, file/ServiceNetMap name,
 -- parameter prefix, and whether it has a VIP port.
@@ -233,50 +230,6 @@ local function network_data(net)
     ip_subnet = "172.16.3.0/24", allocation_pools = pool({ "172.16.3.4", "172.16.3.250" }),
   }
   return out
-end
-
--- Apex's prep_env edits of opnfv-environment.yaml that come from the network
--- settings.
-local function opnfv_parameters(net, o)
-  local p = { CloudDomain = net.domain }
-  local tenant = is_enabled(net, "tenant") and net.networks.tenant
-  local vlan_tenant = tenant and tenant.segmentation_type == "vlan"
-  local ranges = ""
-  if vlan_tenant and tenant.overlay_id_range then
-    ranges = tenant.overlay_id_range
-    if not ranges:find("datacentre", 1, true) then
-      ranges = ranges .. ",datacentre:1:1000"
-    end
-  end
-  if o.sriov then
-    ranges = ranges ~= "" and (ranges .. ",nfv_sriov") or "datacentre:1:1000,nfv_sriov"
-  end
-  if ranges ~= "" then
-    p.NeutronNetworkVLANRanges = ranges
-  end
-  if vlan_tenant then
-    p.NeutronNetworkType = "vlan"
-    p.NeutronTunnelTypes = ""
-    if tenant.overlay_id_range then
-      local maps = {}
-      for item in (tenant.overlay_id_range .. ","):gmatch("([^,]*),") do
-        local physnet = item:match("^([^:]+)")
-        if physnet and physnet ~= "datacentre" then
-          maps[#maps + 1] = physnet .. ":br-vlan"
-        end
-      end
-      maps[#maps + 1] = "datacentre:br-ex"
-      p.NeutronBridgeMappings = table.concat(maps, ",")
-      if o.sdn_controller == "opendaylight" then
-        p.OpenDaylightProviderMappings = p.NeutronBridgeMappings
-      end
-    end
-  end
-  if not o.sdn_controller and o.dataplane == "fdio" and tenant then
-    -- VPP's tap0 carries the external network
-    p.NeutronVPPAgentPhysnets = "datacentre:" .. tenant.nic_mapping.controller.members[1] .. ",external:tap0"
-  end
-  return p
 end
 
 ------------------------------------------------------------------------
@@ -648,7 +601,6 @@ function M.build(net, opts)
     odl_vpp_routing_node = opts.odl_vpp_routing_node,
     dvr = opts.dvr == true,
     performance = opts.performance,
-    sriov = opts.sriov or false,
     tht_dir = (opts.tht_dir or M.THT_DIR):gsub("/+$", ""),
   }
   cross_check(net, o)
@@ -657,7 +609,6 @@ function M.build(net, opts)
     resource_registry = resource_registry(net, o),
     parameters = parameters(net, o),
     nic_configs = {},
-    opnfv_parameters = opnfv_parameters(net, o),
   }
   out.files[M.NETWORK_ENV] = header(M.NETWORK_ENV, net)
       .. core.yaml_dump({ resource_registry = out.resource_registry, parameter_defaults = out.parameters })

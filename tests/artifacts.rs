@@ -1193,15 +1193,7 @@ fn unpack_writes_tar_and_tgz_and_replaces_top_level_entries() {
 
     // Plain tar (GNU tar's own output) unpacks the same.
     let plain = tmp.path().join("plain.tar");
-    let st = Command::new("tar")
-        .arg("-cf")
-        .arg(&plain)
-        .arg("-C")
-        .arg(&tree)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success(), "GNU tar is needed (tests/lab/install.sh)");
+    gnu_tar_create(&plain, &tree);
     let dest2 = tmp.path().join("dest2");
     archive::unpack(&plain, &dest2).unwrap();
     assert_eq!(
@@ -1273,6 +1265,19 @@ fn assert_same_tree(ours: &Path, reference: &Path, dir_times: bool) {
         reference.display(),
         only(&b, &a)
     );
+}
+
+/// GNU tar's archive of the tree at `tree` (`tar -cf TAR -C TREE .`).
+fn gnu_tar_create(tar_file: &Path, tree: &Path) {
+    let st = Command::new("tar")
+        .arg("-cf")
+        .arg(tar_file)
+        .arg("-C")
+        .arg(tree)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success(), "GNU tar is needed (tests/lab/install.sh)");
 }
 
 /// GNU tar's result for `tar_file`, the reference `unpack` is held to.
@@ -1402,15 +1407,7 @@ fn unpack_writes_gnu_tars_own_archive_of_a_tree_as_gnu_tar_does() {
         .unwrap();
     assert!(st.success());
     let tar_path = tmp.path().join("tree.tar");
-    let st = Command::new("tar")
-        .arg("-cf")
-        .arg(&tar_path)
-        .arg("-C")
-        .arg(&tree)
-        .arg(".")
-        .status()
-        .unwrap();
-    assert!(st.success(), "GNU tar is needed (tests/lab/install.sh)");
+    gnu_tar_create(&tar_path, &tree);
     let ours = tmp.path().join("apex");
     archive::unpack(&tar_path, &ours).unwrap();
     let gnu = tmp.path().join("gnu");

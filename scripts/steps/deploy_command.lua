@@ -64,7 +64,7 @@ function M.plan(ctx)
   local net = network_env.build(ctx.network, {
     os_version = o.os_version, dataplane = o.dataplane, sdn_controller = o.sdn_controller,
     odl_vpp_routing_node = o.odl_vpp_routing_node, dvr = o.dvr, ha = ha, performance = o.performance,
-    sriov = o.sriov, tht_dir = ctx.infra.undercloud.tht_dir,
+    tht_dir = ctx.infra.undercloud.tht_dir,
   })
   for rel, content in pairs(net.files) do plan.file(ctx, rel, content) end
   ctx.networks_file = net.networks_file

@@ -79,14 +79,9 @@ impl Staging {
         if tree.is_dir(rel) {
             return Ok(());
         }
-        let mkdir = || rustix::fs::mkdirat(&self.dir, rel, Mode::from_raw_mode(0o700));
-        match mkdir() {
-            Err(Errno::EXIST) => {
-                self.unlink(rel)?;
-                mkdir()
-            }
-            r => r,
-        }
+        self.replacing(rel, || {
+            rustix::fs::mkdirat(&self.dir, rel, Mode::from_raw_mode(0o700))
+        })
         .with_context(|| format!("cannot create the directory {}", rel.display()))?;
         tree.wrote_dir(rel);
         Ok(())
@@ -123,22 +118,20 @@ impl Staging {
         mtime: Option<u64>,
         fill: impl FnOnce(&mut File) -> std::io::Result<u64>,
     ) -> anyhow::Result<u64> {
-        let create = || {
-            rustix::fs::openat(
-                &self.dir,
-                rel,
-                OFlags::WRONLY | OFlags::CREATE | OFlags::EXCL | OFlags::NOFOLLOW | OFlags::CLOEXEC,
-                Mode::from_raw_mode(mode),
-            )
-        };
-        let fd = match create() {
-            Err(Errno::EXIST) => {
-                self.unlink(rel)?;
-                create()
-            }
-            r => r,
-        }
-        .with_context(|| format!("cannot create {}", rel.display()))?;
+        let fd = self
+            .replacing(rel, || {
+                rustix::fs::openat(
+                    &self.dir,
+                    rel,
+                    OFlags::WRONLY
+                        | OFlags::CREATE
+                        | OFlags::EXCL
+                        | OFlags::NOFOLLOW
+                        | OFlags::CLOEXEC,
+                    Mode::from_raw_mode(mode),
+                )
+            })
+            .with_context(|| format!("cannot create {}", rel.display()))?;
         let mut file = File::from(fd);
         let written = fill(&mut file).with_context(|| format!("cannot write {}", rel.display()))?;
         if self.umask.is_none_or(|u| mode & u != 0) || mode & !0o777 != 0 {
@@ -154,15 +147,8 @@ impl Staging {
 
     /// A symlink, replacing a file or link of that name.
     pub(super) fn symlink(&self, tree: &mut Tree, rel: &Path, target: &Path) -> anyhow::Result<()> {
-        let link = || rustix::fs::symlinkat(target, &self.dir, rel);
-        match link() {
-            Err(Errno::EXIST) => {
-                self.unlink(rel)?;
-                link()
-            }
-            r => r,
-        }
-        .with_context(|| format!("cannot create the symlink {}", rel.display()))?;
+        self.replacing(rel, || rustix::fs::symlinkat(target, &self.dir, rel))
+            .with_context(|| format!("cannot create the symlink {}", rel.display()))?;
         tree.wrote_link(rel, target);
         Ok(())
     }
@@ -193,6 +179,22 @@ impl Staging {
         rustix::fs::statat(&self.dir, rel, AtFlags::SYMLINK_NOFOLLOW)
             .ok()
             .map(|st| rustix::fs::FileType::from_raw_mode(st.st_mode))
+    }
+
+    /// Runs `create` (which makes `rel` and fails with EEXIST when something
+    /// is there); when something is, removes it and runs `create` once more.
+    fn replacing<T>(
+        &self,
+        rel: &Path,
+        create: impl Fn() -> rustix::io::Result<T>,
+    ) -> anyhow::Result<T> {
+        match create() {
+            Err(Errno::EXIST) => {
+                self.unlink(rel)?;
+                Ok(create()?)
+            }
+            r => Ok(r?),
+        }
     }
 
     /// Removes the file or link at `rel` that an entry replaces; a directory

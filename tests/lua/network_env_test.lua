@@ -171,7 +171,7 @@ t.describe("apex.network_env", function()
   end)
 
   t.it("no storage network, VLAN tenant", function()
-    local env = build("nostorage", { sdn_controller = "opendaylight", sriov = "ens5" })
+    local env = build("nostorage", { sdn_controller = "opendaylight" })
     local p, reg = env.parameters, env.resource_registry
     assert(reg["OS::TripleO::Network::Storage"] == nil, "storage removed") -- _config_resource_reg noop
     eq(reg["OS::TripleO::Compute::Ports::StoragePort"], THT .. "/ports/noop.yaml", "storage port noop")
@@ -181,14 +181,6 @@ t.describe("apex.network_env", function()
     eq(p.DnsServers, { "9.9.9.9" }, "dns")
     eq(p.ServiceNetMap.CephMonNetwork, "ctlplane", "storage services on ctlplane") -- _update_service_netmap
     eq(p.ServiceNetMap.NeutronTenantNetwork, "tenant", "tenant kept")
-    -- overcloud/deploy.py prep_env, tenant VLAN: ranges plus datacentre, sriov physnet
-    local o = env.opnfv_parameters
-    eq(o.NeutronNetworkVLANRanges, "physnet1:200:299,physnet2,datacentre:1:1000,nfv_sriov", "vlan ranges")
-    eq(o.NeutronBridgeMappings, "physnet1:br-vlan,physnet2:br-vlan,datacentre:br-ex", "bridge mappings")
-    eq(o.OpenDaylightProviderMappings, o.NeutronBridgeMappings, "odl mappings")
-    eq(o.NeutronNetworkType, "vlan", "network type")
-    eq(o.NeutronTunnelTypes, "", "no tunnels")
-    eq(o.CloudDomain, "localdomain.com", "domain") -- prep_env: CloudDomain = domain_name
     -- nics-template: segmentation_type vlan -> tenant NIC in br-vlan
     local br = item(env.nic_configs.compute, "br-vlan")
     eq(br.members, { { type = "interface", name = "em2", primary = true } }, "br-vlan members")
@@ -244,8 +236,6 @@ t.describe("apex.network_env", function()
 
     env = build("lab", { dataplane = "fdio", sdn_controller = false })
     eq(item(env.nic_configs.controller, "br-ex").type, "linux_bridge", "no SDN: external linux bridge")
-    eq(env.opnfv_parameters.NeutronVPPAgentPhysnets, "datacentre:eth1,external:tap0", "vpp physnets")
-    eq(env.opnfv_parameters.CloudDomain, "bench.example.org", "domain")
 
     env = build("lab", { os_version = "queens" })
     eq(env.network_data[2], { name = "External", name_lower = "external", vip = true, enabled = true, mtu = 1450,
