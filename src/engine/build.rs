@@ -77,9 +77,29 @@ fn tar_context(dir: &Path) -> anyhow::Result<Vec<u8>> {
         .context("finishing the build context archive")
 }
 
+/// What the engine says when an image it was reading vanished under a
+/// concurrent removal (moby's image store; the classic builder reads every
+/// image while it looks for a cached step): the build did not fail on its own.
+const IMAGE_VANISHED: &str = "failed to get digest";
+
 /// Builds an image; the log goes to tracing (target `apex::build`). A failed
-/// step raises with the step line and the output that led to it.
+/// step raises with the step line and the output that led to it. A build the
+/// engine broke off because another client removed an image meanwhile runs
+/// once more.
 pub async fn build_image(docker: &Docker, opts: &BuildOptions) -> anyhow::Result<BuildResult> {
+    match build_once(docker, opts).await {
+        Err(e) if format!("{e:#}").contains(IMAGE_VANISHED) => {
+            tracing::warn!(
+                "build of {}: the engine lost an image under a concurrent removal ({e:#}); building once more",
+                opts.tag
+            );
+            build_once(docker, opts).await
+        }
+        r => r,
+    }
+}
+
+async fn build_once(docker: &Docker, opts: &BuildOptions) -> anyhow::Result<BuildResult> {
     let dockerfile = opts
         .dockerfile
         .clone()
