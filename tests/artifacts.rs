@@ -4,6 +4,8 @@
 
 #[path = "common/artifacts.rs"]
 mod fixtures;
+#[path = "common/hosts.rs"]
+mod hosts;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -1417,6 +1419,35 @@ fn unpack_writes_gnu_tars_own_archive_of_a_tree_as_gnu_tar_does() {
     assert!(
         facts.iter().any(|f| f.starts_with("usr/lib: dir 705 ")),
         "{facts:?}"
+    );
+}
+
+#[test]
+fn unpack_logs_what_it_unpacked() {
+    let tmp = tempfile::tempdir().unwrap();
+    let tar_path = tmp.path().join("images.tar");
+    write_raw_tar(
+        &tar_path,
+        &[
+            RawEntry::dir("images"),
+            RawEntry::file("images/a.qcow2", b"qcow"),
+            RawEntry::file("images/vmlinuz", b"kernel"),
+        ],
+    );
+    let script = tmp.path().join("unpack.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "require('apex.core').unpack{{src = {:?}, dest = {:?}}}\n",
+            tar_path.display().to_string(),
+            tmp.path().join("out").display().to_string()
+        ),
+    )
+    .unwrap();
+    let log = hosts::apex_run_logged(&tmp.path().join("run"), &script);
+    assert!(
+        log.contains("unpack images.tar: 3 entries, 10 B of files"),
+        "{log}"
     );
 }
 

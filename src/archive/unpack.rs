@@ -26,6 +26,7 @@ use tar::EntryType;
 use super::tree::{Tree, parent_names};
 use super::write::Staging;
 use super::writers::{self, EntryFailed, FileJob, Writers};
+use crate::progress::{Progress, Unit};
 
 /// The default cap on entries: far above a real image or rootfs tarball
 /// (hundreds of thousands), far below what fills a disk with inodes.
@@ -75,7 +76,16 @@ pub fn unpack(src: &Path, dest: &Path) -> anyhow::Result<UnpackOutcome> {
 /// [`unpack`] with caps on bytes and entries and the choice to keep special mode bits.
 pub fn unpack_with(src: &Path, dest: &Path, opts: &UnpackOptions) -> anyhow::Result<UnpackOutcome> {
     let file = File::open(src).with_context(|| format!("cannot open {}", src.display()))?;
-    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let size = file.metadata().map(|m| m.len()).ok();
+    let name = src.file_name().unwrap_or(src.as_os_str()).to_string_lossy();
+    let mut progress = Progress::new(format!("unpack {name}"), size, Unit::Bytes);
+    let mut reader = BufReader::with_capacity(
+        1 << 20,
+        Counted {
+            inner: file,
+            progress: &mut progress,
+        },
+    );
     let gz = reader
         .fill_buf()
         .with_context(|| format!("cannot read {}", src.display()))?
@@ -106,11 +116,29 @@ pub fn unpack_with(src: &Path, dest: &Path, opts: &UnpackOptions) -> anyhow::Res
         .with_context(|| format!("cannot unpack {}", src.display()))?;
     // Dropping `staging` on an error above removes it with what was written.
     move_into_place(staging, dest)?;
+    progress.finish(&format!(
+        "{entries} entries, {} of files",
+        indicatif::HumanBytes(bytes)
+    ));
     Ok(UnpackOutcome {
         path: dest.to_path_buf(),
         entries,
         bytes,
     })
+}
+
+/// The archive file, counting what is read of it for the progress bar.
+struct Counted<'p> {
+    inner: File,
+    progress: &'p mut Progress,
+}
+
+impl Read for Counted<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
 }
 
 /// The cap on bytes of file content.
