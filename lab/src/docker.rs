@@ -106,14 +106,37 @@ pub fn running_dockerd(dir: &Path) -> Option<u32> {
 /// clear). Takes the dir's lock, so no start races it. Returns its PID.
 pub fn stop_engine_in(dir: &Path) -> anyhow::Result<Option<u32>> {
     let _lock = lock(dir)?;
-    let Some(pid) = running_dockerd(dir) else {
-        return Ok(None);
-    };
-    process::terminate_within(pid, DOCKERD, STOP_TIMEOUT);
-    if process::alive(pid, DOCKERD) {
-        bail!("lab: dockerd (pid {pid}) of {} did not stop", dir.display());
+    let pid = running_dockerd(dir);
+    if let Some(pid) = pid {
+        process::terminate_within(pid, DOCKERD, STOP_TIMEOUT);
+        if process::alive(pid, DOCKERD) {
+            bail!("lab: dockerd (pid {pid}) of {} did not stop", dir.display());
+        }
     }
-    Ok(Some(pid))
+    unmount_data_root(dir)?;
+    Ok(pid)
+}
+
+/// dockerd bind-mounts its data root onto itself (to make it a shared
+/// mount) and undoes that on a clean shutdown, but only when it made the
+/// mount: after one killed dockerd, every later one finds the mount there and
+/// leaves it. The lab's engine is stopped, so the mount goes too.
+fn unmount_data_root(dir: &Path) -> anyhow::Result<()> {
+    let data = dir.join("data");
+    let data = std::fs::canonicalize(&data).unwrap_or(data);
+    // One mount per dockerd that found none; a few at most.
+    for _ in 0..8 {
+        let mounted = apex::mountinfo::mount_points()
+            .context("reading /proc/self/mountinfo")?
+            .contains(&data);
+        if !mounted {
+            break;
+        }
+        rustix::mount::unmount(&data, rustix::mount::UnmountFlags::DETACH)
+            .with_context(|| format!("lab: cannot unmount the engine's {}", data.display()))?;
+        tracing::info!("lab: unmounted the engine's data root {}", data.display());
+    }
+    Ok(())
 }
 
 /// How long a dockerd gets to stop after SIGTERM before SIGKILL.

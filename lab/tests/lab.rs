@@ -823,5 +823,12 @@ async fn a_killed_lab_engine_starts_again_on_what_it_left() {
         !process::alive(containerd_pid, &containerd.display().to_string()),
         "containerd outlived its dockerd"
     );
+    // The killed dockerd left its data root mounted onto itself; the second
+    // one found the mount and left it too: `down --engine` unmounts it.
+    let data = std::fs::canonicalize(dir.join("data")).unwrap();
+    assert!(
+        !apex::mountinfo::mount_points().unwrap().contains(&data),
+        "the engine's data root is still mounted"
+    );
     assert!(down(&["--engine"]).contains("nothing was running"));
 }
