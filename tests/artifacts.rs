@@ -1117,6 +1117,35 @@ fn unpack_limits_bytes_and_entries() {
 }
 
 #[test]
+fn unpack_counts_entries_of_unknown_type_against_max_bytes() {
+    // POSIX: an unknown type is unpacked as a regular file, so its bytes
+    // count against the cap like any file's.
+    let tmp = tempfile::tempdir().unwrap();
+    let tar_path = tmp.path().join("odd.tar");
+    let data = vec![b'z'; 6000];
+    let mut odd = RawEntry::file("odd", &data);
+    odd.kind = tar::EntryType::new(b'Z');
+    write_raw_tar(&tar_path, &[odd]);
+    let capped = archive::UnpackOptions {
+        max_bytes: Some(4096),
+        ..Default::default()
+    };
+    let dest = tmp.path().join("dest");
+    let msg = format!(
+        "{:#}",
+        archive::unpack_with(&tar_path, &dest, &capped).unwrap_err()
+    );
+    assert!(
+        msg.contains("max_bytes") && msg.contains("\"odd\""),
+        "{msg}"
+    );
+    assert!(!dest.exists());
+    let out = archive::unpack(&tar_path, &dest).unwrap();
+    assert_eq!(out.bytes, 6000);
+    assert_eq!(std::fs::read(dest.join("odd")).unwrap(), data);
+}
+
+#[test]
 fn unpack_drops_special_bits_unless_asked() {
     use std::os::unix::fs::PermissionsExt as _;
     let tmp = tempfile::tempdir().unwrap();

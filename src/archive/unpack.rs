@@ -228,7 +228,7 @@ impl Unpack<'_, '_> {
             }
             // A pax size overrides the header's; a sparse file's is its real size.
             let size = entry.size();
-            if kind.is_file() || kind.is_contiguous() || kind.is_gnu_sparse() {
+            if written_as_file(kind, &name) {
                 let total = bytes.saturating_add(size);
                 match cap {
                     Cap::Given(max) if total > *max => anyhow::bail!(
@@ -243,7 +243,7 @@ impl Unpack<'_, '_> {
                     _ => {}
                 }
             }
-            bytes += self.entry(&mut entry, name.clone()).map_err(|e| {
+            bytes += self.entry(&mut entry, &name).map_err(|e| {
                 // A queued file's error already names its own entry.
                 if e.is::<EntryFailed>() {
                     e
@@ -274,19 +274,14 @@ impl Unpack<'_, '_> {
 
     /// Checks one entry against the tree and writes it (or queues it);
     /// returns the bytes of file content.
-    fn entry<R: Read>(
-        &mut self,
-        entry: &mut tar::Entry<'_, R>,
-        name: String,
-    ) -> anyhow::Result<u64> {
+    fn entry<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>, name: &str) -> anyhow::Result<u64> {
         let header = entry.header();
         let kind = header.entry_type();
         let mode = header.mode().unwrap_or(0o644) & self.mask;
         let mtime = header.mtime().ok();
         let size = entry.size();
         let rel = relative(&entry.path().context("unreadable path")?, "path")?;
-        // An old-style archive marks directories by a trailing slash alone.
-        let is_dir = kind.is_dir() || (kind == EntryType::Regular && name.ends_with('/'));
+        let is_dir = is_dir(kind, name);
         if rel.as_os_str().is_empty() {
             if !is_dir {
                 anyhow::bail!("an entry that is not a directory names the destination itself");
@@ -319,7 +314,7 @@ impl Unpack<'_, '_> {
                     .map_err(|why| anyhow::anyhow!("symlink to {} {why}", target.display()))?;
                 self.writers.settle(&rel)?;
                 self.out.symlink(&mut self.tree, &rel, &target)?;
-                self.symlinks.push((name, rel));
+                self.symlinks.push((name.to_string(), rel));
                 Ok(0)
             }
             EntryType::Link => {
@@ -354,7 +349,7 @@ impl Unpack<'_, '_> {
                     let written = data.len() as u64;
                     ensure_whole(written, size)?;
                     self.writers.submit(FileJob {
-                        name,
+                        name: name.to_string(),
                         rel,
                         mode,
                         mtime,
@@ -396,6 +391,27 @@ impl Unpack<'_, '_> {
         }
         Ok(resolved)
     }
+}
+
+/// Whether an entry is a directory; an old-style archive marks one by a
+/// trailing slash alone.
+fn is_dir(kind: EntryType, name: &str) -> bool {
+    kind.is_dir() || (kind == EntryType::Regular && name.ends_with('/'))
+}
+
+/// Whether [`Unpack::entry`] writes the entry as a regular file, so its size
+/// counts against the caps: everything but directories, links, devices and
+/// fifos (POSIX: an unknown type is a regular file).
+fn written_as_file(kind: EntryType, name: &str) -> bool {
+    !is_dir(kind, name)
+        && !matches!(
+            kind,
+            EntryType::Symlink
+                | EntryType::Link
+                | EntryType::Char
+                | EntryType::Block
+                | EntryType::Fifo
+        )
 }
 
 /// A file shorter than its header says: the archive is cut short.
