@@ -204,8 +204,6 @@ async fn ssh_reports_a_dropped_connection_and_reconnects() {
 
 // ---------- host keys and user keys ----------
 
-/// The apex binary with its own TMPDIR (where it keeps ssh control sockets).
-
 /// How many logins sshd accepted so far.
 fn logins(s: &Sshd) -> usize {
     s.log().matches("Accepted publickey").count()
@@ -247,16 +245,7 @@ fn ssh_master_is_kept_for_the_next_run_and_closed_with_persist_0() {
         };
         let script = s.dir().join(format!("{tag}.lua"));
         std::fs::write(&script, format!("assert(require('apex.core').run_ssh({{host = {host}, command = 'echo {tag}'}}).stdout == '{tag}\\n')")).unwrap();
-        let out = apex_with_tmp(&tmp)
-            .arg("run")
-            .arg(&script)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "apex run failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        apex_run(&tmp, &[], &script);
     };
     let before = logins(&s);
     run(None, "first");

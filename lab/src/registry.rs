@@ -63,24 +63,24 @@ enum Auth<'a> {
     Token(&'a str),
 }
 
+/// Makes an RSA key (PKCS#8) and a self-signed certificate for `cn`, valid
+/// two days, as `key` and `cert` in `dir` (openssl CLI).
+pub(crate) fn self_signed(dir: &Path, cn: &str, key: &str, cert: &str) -> anyhow::Result<()> {
+    let subject = format!("/CN={cn}");
+    let mut cmd = std::process::Command::new("openssl");
+    cmd.args([
+        "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+    ])
+    .args(["-subj", &subject, "-keyout", key, "-out", cert])
+    .current_dir(dir);
+    apex::local_tools::run(cmd, "openssl")?;
+    Ok(())
+}
+
 /// Makes a lab CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
 fn make_certificates(dir: &Path) -> anyhow::Result<()> {
-    let steps: [&[&str]; 3] = [
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=apex lab CA",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-        ],
+    self_signed(dir, "apex lab CA", "ca.key", "ca.pem")?;
+    let steps: [&[&str]; 2] = [
         &[
             "req",
             "-newkey",

@@ -86,9 +86,15 @@ pub fn apex_with_tmp(tmp: &Path) -> Command {
 pub fn apex_run_logged(tmp: &Path, script: &Path) -> String {
     std::fs::create_dir_all(tmp).unwrap();
     let log_file = tmp.join("apex.log");
+    apex_run(tmp, &["--log-file".as_ref(), log_file.as_os_str()], script);
+    std::fs::read_to_string(&log_file).unwrap()
+}
+
+/// Runs `apex ARGS run <script>` (its own TMPDIR) and fails with stderr
+/// unless it succeeds.
+pub fn apex_run(tmp: &Path, args: &[&std::ffi::OsStr], script: &Path) -> std::process::Output {
     let out = apex_with_tmp(tmp)
-        .arg("--log-file")
-        .arg(&log_file)
+        .args(args)
         .arg("run")
         .arg(script)
         .output()
@@ -98,5 +104,5 @@ pub fn apex_run_logged(tmp: &Path, script: &Path) -> String {
         "apex run failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    std::fs::read_to_string(&log_file).unwrap()
+    out
 }

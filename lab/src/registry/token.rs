@@ -51,29 +51,6 @@ pub struct TokenServer {
     task: tokio::task::JoinHandle<()>,
 }
 
-/// Makes `token.key` (RSA, PKCS#8) and a self-signed `token.pem` in `dir`.
-fn make_key(dir: &Path) -> anyhow::Result<()> {
-    let mut cmd = std::process::Command::new("openssl");
-    cmd.args([
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=apex lab token issuer",
-        "-keyout",
-        "token.key",
-        "-out",
-        "token.pem",
-    ])
-    .current_dir(dir);
-    apex::local_tools::run(cmd, "openssl")?;
-    Ok(())
-}
-
 fn b64url(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
@@ -182,7 +159,8 @@ impl TokenServer {
     /// Makes a key and certificate in `dir` and serves tokens valid
     /// `expires_in` seconds on a free loopback port.
     pub async fn start(dir: &Path, expires_in: u64) -> anyhow::Result<Self> {
-        make_key(dir)?;
+        // `token.key` (RSA, PKCS#8) and a self-signed `token.pem`.
+        super::self_signed(dir, "apex lab token issuer", "token.key", "token.pem")?;
         let signer = Arc::new(Signer::load(dir)?);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let port = listener.local_addr()?.port();
