@@ -17,6 +17,8 @@ local STEP_KEYS = { "undercloud_vm_networks", "undercloud_vm", "undercloud_confi
 ---@return {domains: integer, disks: integer, networks: integer, bmcs: integer}
 function M.run(opts)
   local tmp = opts.tmp_dir
+  local running = core.tmp_dir_status({ path = tmp }).running
+  if running then util.fail("a deploy runs with %s (%s); stop it first", tmp, running) end
   local rec = uvm.load_record(tmp)
   local done = { domains = 0, disks = 0, networks = 0, bmcs = 0 }
   local out = {}

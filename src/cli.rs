@@ -115,9 +115,9 @@ pub enum RegistryAction {
         /// The local registry, host:port (default: the one the deploy states' rebuilds pushed to).
         #[arg(long, value_name = "HOST:PORT")]
         registry: Option<String>,
-        /// Tag of rebuilt images.
-        #[arg(long, default_value = "apex")]
-        tag: String,
+        /// Tag of rebuilt images (default: the one the deploy flow pushes, `apex`).
+        #[arg(long)]
+        tag: Option<String>,
         /// List what would be deleted; delete nothing.
         #[arg(long)]
         dry_run: bool,
@@ -244,50 +244,7 @@ fn lua_paths(cli: &Cli) -> Vec<PathBuf> {
     dirs
 }
 
-/// A run stopped by SIGINT (Ctrl-C) or SIGTERM.
-#[derive(Debug, thiserror::Error)]
-#[error("interrupted by {0}")]
-pub struct Interrupted(pub &'static str);
-
-impl Interrupted {
-    /// The shell's exit code for a process ended by this signal.
-    fn exit_code(&self) -> ExitCode {
-        ExitCode::from(if self.0 == "SIGINT" { 130 } else { 143 })
-    }
-}
-
-/// Drives a Lua entry point to completion on a current-thread runtime, then
-/// closes pooled SSH connections so none lingers after apex exits. SIGINT
-/// or SIGTERM stops it: the work in flight is dropped (each remote command
-/// is tied to its channel and stops with it; local blocking work such as an
-/// image customization finishes its clean-up before the runtime ends) and
-/// the error is [`Interrupted`].
-fn drive<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let mut int = signal(SignalKind::interrupt())?;
-        let mut term = signal(SignalKind::terminate())?;
-        let out = tokio::select! {
-            out = fut => out,
-            _ = int.recv() => Err(Interrupted("SIGINT").into()),
-            _ = term.recv() => Err(Interrupted("SIGTERM").into()),
-        };
-        if let Some(i) = out
-            .as_ref()
-            .err()
-            .and_then(|e| e.downcast_ref::<Interrupted>())
-        {
-            tracing::warn!(
-                "{i}: stopping (remote commands of this run are stopped with their channels)"
-            );
-        }
-        crate::ssh::close_all().await;
-        out
-    })
-}
+use crate::lua::{Interrupted, drive};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let dirs = lua_paths(&cli);
@@ -369,7 +326,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 },
         } => {
             crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
-            prune(tmp_dirs, registry.clone(), tag, *dry_run, *tls)
+            let host = Host::new(HostConfig {
+                lua_paths: dirs,
+                plan: false,
+            })?;
+            let arg = host.to_lua(&serde_json::json!({
+                "tmp_dirs": tmp_dirs, "registry": registry, "tag": tag, "dry_run": dry_run, "tls": tls,
+            }))?;
+            drive(host.call_module("flows.registry_prune", "run", arg))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
             clap_complete::generate(*shell, &mut Cli::command(), "apex", &mut std::io::stdout());
@@ -454,15 +419,11 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
 fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
     let tmp_dir = args.target.tmp_dir()?;
-    let running = crate::run_lock::holder(&tmp_dir)?;
     let host = Host::new(HostConfig {
         lua_paths: dirs,
         plan: true,
     })?;
-    let leftovers = crate::leftovers::find(&tmp_dir);
-    let arg = host.to_lua(
-        &serde_json::json!({ "tmp_dir": tmp_dir, "running": running, "leftovers": leftovers }),
-    )?;
+    let arg = host.to_lua(&serde_json::json!({ "tmp_dir": tmp_dir }))?;
     drive(host.call_module("apex.state", "print_status", arg))?;
     Ok(ExitCode::SUCCESS)
 }
@@ -470,12 +431,6 @@ fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
 fn destroy(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
     let tmp_dir = args.target.tmp_dir()?;
-    if let Some(holder) = crate::run_lock::holder(&tmp_dir)? {
-        anyhow::bail!(
-            "a deploy runs with {} ({holder}); stop it first",
-            tmp_dir.display()
-        );
-    }
     let host = Host::new(HostConfig {
         lua_paths: dirs,
         plan: false,
@@ -520,70 +475,5 @@ fn scaffold(cli: &Cli, kind: &str, name: &str, dirs: Vec<PathBuf>) -> anyhow::Re
     })?;
     let arg = host.to_lua(&serde_json::json!({ "kind": kind, "name": name, "dir": target }))?;
     drive(host.call_module("flows.scaffold", "run", arg))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-fn prune(
-    tmp_dirs: &[PathBuf],
-    registry: Option<String>,
-    tag: &str,
-    dry_run: bool,
-    tls: bool,
-) -> anyhow::Result<ExitCode> {
-    use crate::registry::{PruneOptions, RegistrySettings, prune_registry};
-    let tmp_dirs = if tmp_dirs.is_empty() {
-        crate::registry::default_tmp_dirs()
-    } else {
-        tmp_dirs.to_vec()
-    };
-    let opts = PruneOptions {
-        registry,
-        tmp_dirs,
-        tag: tag.to_string(),
-        dry_run,
-        tls,
-        settings: RegistrySettings::default(),
-    };
-    let report = drive(prune_registry(&opts))?;
-    let states: Vec<String> = report
-        .states
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect();
-    println!(
-        "registry {}: {} deploy state(s) read: {}",
-        report.registry,
-        states.len(),
-        states.join(", ")
-    );
-    let verb = if dry_run { "would delete" } else { "deleted" };
-    for m in &report.deleted {
-        println!(
-            "  {verb} {}@{} (tags: {})",
-            m.repository,
-            m.digest,
-            m.tags.join(", ")
-        );
-    }
-    for m in &report.kept {
-        println!(
-            "  kept {}@{} (tags: {}): a deploy state references it",
-            m.repository,
-            m.digest,
-            m.tags.join(", ")
-        );
-    }
-    println!(
-        "{} manifest(s) {verb}, {} kept.",
-        report.deleted.len(),
-        report.kept.len()
-    );
-    if !report.deleted.is_empty() {
-        println!(
-            "The registry frees their blobs only at its garbage collection; on the registry host run\n  \
-             registry garbage-collect /etc/docker/registry/config.yml\n\
-             (Debian's package names the binary docker-registry; stop the registry or make it read-only meanwhile)."
-        );
-    }
     Ok(ExitCode::SUCCESS)
 }

@@ -19,6 +19,7 @@ pub mod logging;
 pub mod loopdev;
 pub mod lua;
 pub mod mountinfo;
+pub mod oci;
 pub mod progress;
 pub mod registry;
 pub mod run_lock;

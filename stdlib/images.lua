@@ -184,6 +184,40 @@ function M.project_images(project, names)
   return out
 end
 
+--- The repository of an image in the local registry, e.g.
+--- `tripleomaster/centos-binary-nova-api`.
+---@param site apex.ImageSite
+---@param name string
+---@return string
+function M.repository(site, name)
+  return site.namespace .. "/" .. M.NAME_PREFIX .. name
+end
+
+--- The tag a rebuild pushes beside `tag` (default `apex`) so the manifest can
+--- still be found once `tag` moved on to the next rebuild (the distribution
+--- API cannot list untagged manifests): `<tag>-<first 12 hex of the digest>`.
+--- `apex registry prune` deletes the ones no deploy state names.
+---@param digest string  `sha256:...`
+---@param tag string?
+---@return string
+function M.history_tag(digest, tag)
+  local hex = digest:gsub("^sha256:", "")
+  return (tag or M.PATCHED_TAG) .. "-" .. hex:sub(1, 12)
+end
+
+--- Whether `candidate` is the rebuild tag `tag` (default `apex`) or one of its
+--- history tags.
+---@param candidate string
+---@param tag string?
+---@return boolean
+function M.is_rebuild_tag(candidate, tag)
+  tag = tag or M.PATCHED_TAG
+  if candidate == tag then return true end
+  if candidate:sub(1, #tag + 1) ~= tag .. "-" then return false end
+  local rest = candidate:sub(#tag + 2)
+  return #rest == 12 and rest:match("^%x+$") ~= nil
+end
+
 ---@class apex.ImageSite
 ---@field upstream string   registry host and namespace, e.g. docker.io/tripleomaster
 ---@field local_registry string  e.g. 192.0.2.1:8787

@@ -105,6 +105,59 @@ function M.put(st, key, rec)
   M.save(st)
 end
 
+--- The record of a patched image's last rebuild (step 8d) lives under
+--- `rebuild/<image>`; `apex registry prune` keeps every manifest one of them
+--- names. The one place that writes and reads it.
+M.REBUILD_PREFIX = "rebuild/"
+
+---@class apex.RebuildRecord
+---@field image string   short name, e.g. "nova-api"
+---@field digest string  manifest digest the rebuild pushed
+---@field user string    the REAL_USER it was built with
+---@field source string  the base it was built from, `host:port/repo:tag`
+---@field registry? string  the registry it was pushed to (the host of `source`)
+
+--- Records a rebuild of `image` (done, with the inputs hash of its Dockerfile and base).
+---@param st apex.State
+---@param image string
+---@param inputs string
+---@param built {digest: string, user: string, source: string}
+---@param step integer
+function M.put_rebuild(st, image, inputs, built, step)
+  M.put(st, M.REBUILD_PREFIX .. image, { step = step, status = "done", inputs = inputs,
+    outputs = { digest = built.digest, user = built.user, source = built.source } })
+end
+
+--- The recorded rebuild of `image`, if any (and whether its inputs were `inputs`).
+---@param st apex.State
+---@param image string
+---@param inputs string?
+---@return apex.RebuildRecord?, boolean
+function M.rebuild(st, image, inputs)
+  local key = M.REBUILD_PREFIX .. image
+  local r = st.data.steps[key]
+  local out = r and type(r.outputs) == "table" and type(r.outputs.digest) == "string" and r.outputs or nil
+  if not out then return nil, false end
+  local rec = { image = image, digest = out.digest, user = out.user, source = out.source,
+    registry = type(out.source) == "string" and out.source:match("^([^/]+)/") or nil }
+  return rec, inputs ~= nil and M.done(st, key, inputs)
+end
+
+--- Every rebuild a state records, sorted by image.
+---@param st apex.State
+---@return apex.RebuildRecord[]
+function M.rebuilds(st)
+  local out = {}
+  for key in pairs(st.data.steps) do
+    if key:sub(1, #M.REBUILD_PREFIX) == M.REBUILD_PREFIX then
+      local rec = M.rebuild(st, key:sub(#M.REBUILD_PREFIX + 1))
+      if rec then out[#out + 1] = rec end
+    end
+  end
+  table.sort(out, function(a, b) return a.image < b.image end)
+  return out
+end
+
 --- How many earlier runs `apex status` lists.
 M.RUNS_SHOWN = 5
 
@@ -204,9 +257,12 @@ function M.mark_interrupted(opts)
   M.save(st)
 end
 
---- `apex status`: prints the state of `opts.tmp_dir` (or that there is none).
----@param opts {tmp_dir: string, running?: string, leftovers?: {path: string, mounts: string[], loops: string[], bytes: integer}[]}
+--- `apex status`: prints the state of `opts.tmp_dir` (or that there is
+--- none), whether a deploy runs there now and what a killed run left.
+---@param opts {tmp_dir: string}
 function M.print_status(opts)
+  local now = core.tmp_dir_status({ path = opts.tmp_dir })
+  opts = { tmp_dir = opts.tmp_dir, running = now.running, leftovers = now.leftovers }
   local lines
   if core.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind ~= "file" then
     lines = { string.format("%s: no deploy state (no real deploy has run with this tmp dir)", opts.tmp_dir) }

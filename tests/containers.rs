@@ -9,8 +9,8 @@ use std::collections::BTreeSet;
 use apex::engine::{self, BuildOptions};
 use apex::registry::{
     CopyContext, CopyOptions, CopyReport, CopyStatus, DOCKER_LIST, ImageRef, MirrorItem,
-    MirrorOptions, RawManifest, RebuildOptions, Registry, RegistrySettings, copy_image,
-    mirror_images, rebuild_patched, sha256_digest,
+    MirrorOptions, RawManifest, Registry, RegistrySettings, copy_image, mirror_images,
+    sha256_digest,
 };
 use apex_lab::registry::{Fault, FaultyProxy, LabRegistry};
 use lab::{client, digest_of, services};
@@ -524,23 +524,21 @@ async fn patched_images_are_rebuilt_with_their_own_user_tagged_apex_and_pushed()
     )
     .unwrap();
 
-    let opts = RebuildOptions {
-        registry: lab.local.host(),
-        containers_dir: containers.path().to_path_buf(),
-        tag: None,
-        source_tag: None,
-        concurrency: Some(2),
-        engine: lab.engine_settings(),
-        registries: RegistrySettings::default(),
-        credentials: None,
-    };
-    let summary = rebuild_patched(&opts).await.unwrap();
-    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
-    assert_eq!(summary.not_in_registry, vec!["not-in-registry".to_string()]);
-    let users: Vec<(&str, &str)> = summary
-        .rebuilt
+    let summary = rebuild_lua(
+        &lab,
+        containers.path(),
+        &["neutron-server", "not-in-registry", "nova-api"],
+    )
+    .await;
+    assert_eq!(list(&summary["failed"]).len(), 0, "{summary}");
+    assert_eq!(
+        list(&summary["missing"]),
+        vec![serde_json::json!("not-in-registry")]
+    );
+    let rebuilt = list(&summary["rebuilt"]);
+    let users: Vec<(&str, &str)> = rebuilt
         .iter()
-        .map(|r| (r.image.as_str(), r.user.as_str()))
+        .map(|r| (r["image"].as_str().unwrap(), r["user"].as_str().unwrap()))
         .collect();
     let host = lab.local.host();
     assert_eq!(
@@ -556,19 +554,23 @@ async fn patched_images_are_rebuilt_with_their_own_user_tagged_apex_and_pushed()
             ),
         ]
     );
-    for r in &summary.rebuilt {
-        let repo = ImageRef::parse(&r.image).unwrap().repository;
-        assert_eq!(digest_of(&host, &repo, "apex").await, r.digest);
+    for r in &rebuilt {
+        let (image, user, digest) = (
+            r["image"].as_str().unwrap(),
+            r["user"].as_str().unwrap(),
+            r["digest"].as_str().unwrap(),
+        );
+        let repo = ImageRef::parse(image).unwrap().repository;
+        assert_eq!(digest_of(&host, &repo, "apex").await, digest);
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        assert_eq!(
+            digest_of(&host, &repo, &format!("apex-{}", &hex[..12])).await,
+            digest,
+            "the history tag names the same manifest"
+        );
         let config = client(&host, 3).image_config(&repo, "apex").await.unwrap();
-        assert_eq!(
-            config["config"]["User"],
-            r.user.as_str(),
-            "runs as its own user again"
-        );
-        assert_eq!(
-            config["config"]["Labels"]["apex.real_user"],
-            r.user.as_str()
-        );
+        assert_eq!(config["config"]["User"], user, "runs as its own user again");
+        assert_eq!(config["config"]["Labels"]["apex.real_user"], user);
     }
     let untouched = client(&host, 3)
         .tags("tripleomaster/centos-binary-nova-conductor")
@@ -598,8 +600,54 @@ async fn run_lua(plan: bool, chunk: &str, args: serde_json::Value) -> anyhow::Re
     Ok(())
 }
 
+/// The items of a list from Lua (an empty one may come back as `{}`).
+fn list(v: &serde_json::Value) -> Vec<serde_json::Value> {
+    match v {
+        serde_json::Value::Array(a) => a.clone(),
+        serde_json::Value::Object(o) if o.is_empty() => Vec::new(),
+        other => panic!("not a list: {other}"),
+    }
+}
+
+/// Runs the patched-image rebuild of step 8d (`apex.rebuild`, Lua over the
+/// engine and registry primitives) for `images` staged in `stage` against
+/// the lab's local registry; returns its result.
+async fn rebuild_lua(
+    lab: &lab::Lab,
+    stage: &std::path::Path,
+    images: &[&str],
+) -> serde_json::Value {
+    use mlua::LuaSerdeExt as _;
+    let host = apex::lua::Host::new(apex::lua::HostConfig::default()).unwrap();
+    let chunk = r#"
+local o = ...
+return require("apex.rebuild").patched({
+  site = {local_registry = o.registry, namespace = "tripleomaster", upstream = "unused"},
+  images = o.images, stage = o.stage, engine = o.engine, concurrency = 2,
+})
+"#;
+    let func = host
+        .lua()
+        .load(chunk)
+        .set_name("@rebuild_test.lua")
+        .into_function()
+        .unwrap();
+    let args = host
+        .to_lua(&serde_json::json!({
+            "registry": lab.local.host(),
+            "images": images,
+            "stage": stage,
+            "engine": { "endpoint": lab.engine.endpoint },
+        }))
+        .unwrap();
+    let out = host.call(&func, args).await.unwrap();
+    host.lua()
+        .from_value(out.into_iter().next().unwrap())
+        .unwrap()
+}
+
 #[tokio::test]
-async fn lua_bindings_build_inspect_push_list_copy_mirror_and_rebuild() {
+async fn lua_bindings_build_inspect_push_list_copy_and_mirror() {
     let lab = lab::lab().await;
     let ctx = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -678,9 +726,30 @@ local ok3, err3 = pcall(core.copy_image, {source = src, destination = lab["local
 err3 = tostring(err3)
 assert(not ok3 and err3:match("bad options") and err3:match("bogus"), err3)
 
-local rb = core.rebuild_patched({registry = lab["local"], containers_dir = lab.containers, engine = engine})
-assert(#rb.rebuilt == 1 and rb.rebuilt[1].user == "nova", rb.rebuilt[1] and rb.rebuilt[1].user)
+local rb = require("apex.rebuild").patched({site = {local_registry = lab["local"], namespace = "tripleomaster", upstream = lab.upstream},
+  images = {"nova-conductor"}, stage = lab.containers, engine = engine})
+assert(#rb.rebuilt == 1 and rb.rebuilt[1].user == "nova", core.json_dump(rb))
 assert(rb.rebuilt[1].image == lab["local"] .. "/tripleomaster/centos-binary-nova-conductor:apex")
+local apex_digest = rb.rebuilt[1].digest
+local history = "apex-" .. apex_digest:sub(8, 19)
+local put = core.registry_put_tag({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+  digest = apex_digest, tag = "copy-of-apex"})
+assert(put.digest == apex_digest)
+assert(core.registry_digest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+  reference = "copy-of-apex"}).digest == apex_digest)
+assert(core.registry_digest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+  reference = history}).digest == apex_digest, history)
+local check = core.registry_missing_blobs({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+  reference = "apex"})
+assert(check.digest == apex_digest and #check.missing == 0 and check.present > 1, check.present)
+assert(core.registry_missing_blobs({registry = lab["local"], repository = "no/such", reference = "x"}).digest == nil)
+local ok4, err4 = pcall(core.registry_put_tag, {registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+  digest = "sha256:" .. string.rep("0", 64), tag = "x"})
+assert(not ok4 and tostring(err4):match("no manifest"), tostring(err4))
+core.registry_delete_manifest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+  digest = apex_digest})
+assert(core.registry_digest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+  reference = "copy-of-apex"}).digest == nil, "every tag goes with the manifest")
 "#;
     run_lua(false, chunk, args).await.unwrap();
 
@@ -1249,6 +1318,22 @@ fn write_state(dir: &std::path::Path, registry: &str, rebuilt: &[(&str, &str)]) 
     .unwrap();
 }
 
+/// `apex registry prune ARGS`: its exit status and stdout (stderr on failure).
+fn prune(args: &[&str], dirs: &[std::path::PathBuf]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apex"))
+        .args(["registry", "prune"])
+        .args(args)
+        .args(dirs)
+        .output()
+        .unwrap();
+    let text = if out.status.success() {
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    } else {
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    (out.status.success(), text)
+}
+
 #[tokio::test]
 async fn prune_removes_exactly_the_superseded_apex_manifests() {
     let lab = lab::lab().await;
@@ -1261,7 +1346,7 @@ async fn prune_removes_exactly_the_superseded_apex_manifests() {
     .await;
     assert!(summary.failed.is_empty(), "{:?}", summary.failed);
     let containers = tempfile::tempdir().unwrap();
-    let rebuild = |images: &[(&str, &str)]| {
+    let stage = |images: &[(&'static str, &str)]| -> Vec<&'static str> {
         let _ = std::fs::remove_dir_all(containers.path());
         for (image, marker) in images {
             let d = containers.path().join(image);
@@ -1275,35 +1360,24 @@ async fn prune_removes_exactly_the_superseded_apex_manifests() {
             )
             .unwrap();
         }
-        RebuildOptions {
-            registry: host.clone(),
-            containers_dir: containers.path().to_path_buf(),
-            tag: None,
-            source_tag: None,
-            concurrency: Some(2),
-            engine: lab.engine_settings(),
-            registries: RegistrySettings::default(),
-            credentials: None,
-        }
+        images.iter().map(|(i, _)| *i).collect()
     };
-    let digest = |s: &apex::registry::RebuildSummary, img: &str| {
-        assert!(s.failed.is_empty(), "{:?}", s.failed);
-        s.rebuilt
+    let digest = |s: &serde_json::Value, img: &str| {
+        assert_eq!(list(&s["failed"]).len(), 0, "{s}");
+        list(&s["rebuilt"])
             .iter()
-            .find(|r| r.image.contains(img))
+            .find(|r| r["name"] == img)
+            .unwrap()["digest"]
+            .as_str()
             .unwrap()
-            .digest
-            .clone()
+            .to_string()
     };
-    let first = rebuild_patched(&rebuild(&[("nova-api", "one"), ("neutron-server", "one")]))
-        .await
-        .unwrap();
+    let names = stage(&[("nova-api", "one"), ("neutron-server", "one")]);
+    let first = rebuild_lua(&lab, containers.path(), &names).await;
     let (nova_old, neutron) = (digest(&first, "nova-api"), digest(&first, "neutron-server"));
-    // The next rebuild of nova-api supersedes the first; its source tag is
-    // still found though history tags sit beside `apex`.
-    let second = rebuild_patched(&rebuild(&[("nova-api", "two")]))
-        .await
-        .unwrap();
+    // The next rebuild of nova-api supersedes the first.
+    let names = stage(&[("nova-api", "two")]);
+    let second = rebuild_lua(&lab, containers.path(), &names).await;
     let nova_new = digest(&second, "nova-api");
     assert_ne!(nova_old, nova_new);
     let reg = client(&host, 3);
@@ -1323,16 +1397,11 @@ async fn prune_removes_exactly_the_superseded_apex_manifests() {
     std::fs::create_dir_all(states.path().join("no-state")).unwrap();
     let tmp_dirs = vec![a.clone(), b.clone(), states.path().join("no-state")];
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_apex"))
-        .args(["registry", "prune", "--dry-run"])
-        .args(&tmp_dirs)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let (ok, text) = prune(&["--dry-run"], &tmp_dirs);
+    assert!(ok, "{text}");
     assert!(
-        out.status.success(),
-        "{text}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+        text.contains(&format!("registry {host}: 2 deploy state(s) read")),
+        "{text}"
     );
     assert!(
         text.contains(&format!("would delete {REPO}@{nova_old}")),
@@ -1352,23 +1421,13 @@ async fn prune_removes_exactly_the_superseded_apex_manifests() {
         "a dry run deletes nothing"
     );
 
-    let opts = apex::registry::PruneOptions {
-        registry: None,
-        tmp_dirs: tmp_dirs.clone(),
-        tag: "apex".into(),
-        dry_run: false,
-        tls: false,
-        settings: RegistrySettings::default(),
-    };
-    let report = apex::registry::prune_registry(&opts).await.unwrap();
-    assert_eq!(report.registry, host);
-    let deleted: Vec<(&str, &str)> = report
-        .deleted
-        .iter()
-        .map(|m| (m.repository.as_str(), m.digest.as_str()))
-        .collect();
-    assert_eq!(deleted, vec![(REPO, nova_old.as_str())]);
-    assert_eq!(report.kept.len(), 2);
+    let (ok, text) = prune(&[], &tmp_dirs);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!("deleted {REPO}@{nova_old}")),
+        "{text}"
+    );
+    assert!(text.contains("1 manifest(s) deleted, 2 kept"), "{text}");
     assert_eq!(
         reg.manifest_digest(REPO, &nova_old).await.unwrap(),
         None,
@@ -1389,16 +1448,12 @@ async fn prune_removes_exactly_the_superseded_apex_manifests() {
         Some(digest_of(&lab.upstream.host(), REPO, "current-tripleo").await),
         "images other than rebuilds are untouched"
     );
-    let again = apex::registry::prune_registry(&opts).await.unwrap();
-    assert!(again.deleted.is_empty(), "{:?}", again.deleted);
+    let (ok, text) = prune(&[], &tmp_dirs);
+    assert!(ok && text.contains("0 manifest(s) deleted"), "{text}");
 
     // Without any state, nothing is deleted.
-    let none = apex::registry::PruneOptions {
-        tmp_dirs: vec![states.path().join("no-state")],
-        ..opts.clone()
-    };
-    let err = apex::registry::prune_registry(&none).await.unwrap_err();
-    assert!(format!("{err:#}").contains("no deploy state"), "{err:#}");
+    let (ok, err) = prune(&[], &[states.path().join("no-state")]);
+    assert!(!ok && err.contains("no deploy state"), "{err}");
 
     // A registry that does not allow deleting says how to enable it.
     let locked = LabRegistry::start_with(
@@ -1420,19 +1475,47 @@ async fn prune_removes_exactly_the_superseded_apex_manifests() {
     )
     .await
     .unwrap();
-    let locked_opts = apex::registry::PruneOptions {
-        registry: Some(locked.host()),
-        ..opts
-    };
-    let err = format!(
-        "{:#}",
-        apex::registry::prune_registry(&locked_opts)
-            .await
-            .unwrap_err()
-    );
+    let (ok, err) = prune(&["--registry", &locked.host()], &tmp_dirs);
     assert!(
-        err.contains("405") && err.contains("delete: enabled: true"),
+        !ok && err.contains("405") && err.contains("delete: enabled: true"),
         "{err}"
+    );
+    lab.cleanup().await;
+}
+
+#[tokio::test]
+async fn prune_keeps_a_manifest_another_tag_still_names() {
+    let lab = lab::lab().await;
+    let host = lab.local.host();
+    let summary = mirror_images(
+        &mirror_items(&lab, &host),
+        RegistrySettings::default(),
+        MirrorOptions::default(),
+    )
+    .await;
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    // A foreign :apex on the very manifest the deploy mirrored as current-tripleo.
+    let repo = "tripleomaster/centos-binary-nova-conductor";
+    let reg = client(&host, 3);
+    let mirrored = digest_of(&host, repo, "current-tripleo").await;
+    let manifest = reg.manifest(repo, &mirrored).await.unwrap().unwrap();
+    reg.put_manifest(repo, "apex", &manifest).await.unwrap();
+    let states = tempfile::tempdir().unwrap();
+    let a = states.path().join("a");
+    write_state(&a, &host, &[]);
+    let (ok, text) = prune(&["--registry", &host], std::slice::from_ref(&a));
+    assert!(ok, "{text}");
+    assert!(
+        text.contains(&format!(
+            "kept {repo}@{mirrored} (tags: apex): also tagged current-tripleo"
+        )),
+        "{text}"
+    );
+    assert!(text.contains("0 manifest(s) deleted"), "{text}");
+    assert_eq!(
+        reg.manifest_digest(repo, "current-tripleo").await.unwrap(),
+        Some(mirrored.clone()),
+        "the mirrored image the deploy uses is still there"
     );
     lab.cleanup().await;
 }

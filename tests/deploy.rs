@@ -1812,3 +1812,48 @@ fn verify_images_repairs_a_blob_the_local_registry_lost() {
         "the lost layer is back"
     );
 }
+
+#[test]
+fn verify_images_repairs_a_blob_a_rebuilt_image_lost() {
+    let t = lab();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = "os-odl-nofeature-noha";
+    t.deploy_ok(&[scenario], tmp.path(), None);
+    // The patch layer of the rebuilt ODL image lost from the local registry's storage.
+    let local = t.lab.local();
+    let repo = format!("{NS}/{PREFIX}opendaylight");
+    let registry =
+        apex::registry::Registry::new(&local.host(), &apex::registry::RegistrySettings::default())
+            .unwrap();
+    let manifest =
+        t.rt.block_on(registry.manifest(&repo, "apex"))
+            .unwrap()
+            .expect("the rebuilt ODL image");
+    let body: serde_json::Value = serde_json::from_slice(&manifest.bytes).unwrap();
+    let lost = body["layers"].as_array().unwrap().last().unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        !t.manifest_blobs(&local.host(), &repo, "current-tripleo")
+            .contains(&lost),
+        "the last layer of the rebuild is its own, not its base's"
+    );
+    local.lose_blob(&lost).unwrap();
+    t.deploy_ok(&[scenario, "--verify-images"], tmp.path(), None);
+    let st = state(tmp.path());
+    assert_eq!(
+        step(&st, "rebuild_patched")["outputs"]["repaired"],
+        1,
+        "{st}"
+    );
+    let check =
+        t.rt.block_on(apex::registry::missing_blobs(&registry, &repo, "apex", 4))
+            .unwrap();
+    assert!(check.missing.is_empty(), "{check:?}");
+    assert_eq!(
+        check.digest.as_deref(),
+        step(&st, "rebuild/opendaylight")["outputs"]["digest"].as_str(),
+        "{st}"
+    );
+}

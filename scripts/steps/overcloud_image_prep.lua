@@ -114,7 +114,7 @@ local function upstream_patches(ctx, node, customize_list)
     local created, unknown = nil, "no source registry configured"
     if f.status == "MERGED" and #targets > 0 and gp.source_registry then
       created, unknown = images.created({
-        registry = gp.source_registry, repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. targets[1], tag = images.TAG,
+        registry = gp.source_registry, repo = images.repository(ctx.site, targets[1]), tag = images.TAG,
       })
     end
     if patches.promoted(f, created) then

@@ -13,6 +13,7 @@ local plan = require("apex.plan")
 local runner = require("apex.runner")
 local site_mod = require("apex.site")
 local state = require("apex.state")
+local rebuild_mod = require("apex.rebuild")
 
 ---@type apex.Step
 local M = { number = 8, name = "prepare_containers",
@@ -22,6 +23,8 @@ M.REBUILD_STAGE = "rebuild"
 -- Images checked/copied at once (the primitive's default is 4; a rerun is
 -- only manifest checks, light enough to overlap more).
 M.MIRROR_CONCURRENCY = 8
+-- Patched images built at once (each a pull, a build and a push on the engine).
+M.BUILD_CONCURRENCY = rebuild_mod.CONCURRENCY
 
 --- Failures shown in full in a step's error; the rest are counted (each is
 --- in apex.log), so a registry that is down does not make a 20 kB message.
@@ -119,10 +122,24 @@ local function still_ours(ctx, repo, tag, digest)
   return ok and r.digest == digest
 end
 
---- 8d: patched images rebuilt with rebuild_patched, tagged `apex` and pushed.
---- An image whose Dockerfile (and files) and base digest match its last
---- build, with its `apex` tag still in the local registry, is not rebuilt
---- (checked on every full run: a tag lookup per image).
+--- Whether the rebuilt image `repo@digest` lost a blob from the local
+--- registry's storage (--verify-images): it is built and pushed again.
+local function lost_blobs(ctx, repo, digest)
+  local r = core.registry_missing_blobs({ registry = ctx.infra.registries["local"], repository = repo,
+    reference = digest, registries = site_mod.registry_settings(ctx.infra) })
+  if #r.missing > 0 then
+    core.log({ level = "warn", msg = string.format("%s@%s: %d blob(s) missing from the local registry; rebuilding",
+      repo, digest, #r.missing) })
+  end
+  return #r.missing > 0
+end
+
+--- 8d: patched images rebuilt from their Dockerfile, tagged `apex` and
+--- pushed, a few at once. An image whose Dockerfile (and files) and base
+--- digest match its last build, with its `apex` tag still in the local
+--- registry, is not rebuilt (checked on every full run: a tag lookup per
+--- image); with --verify-images every blob of such an image is checked too
+--- and an image that lost one is rebuilt (counted as repaired).
 ---@param ctx apex.Ctx
 local function rebuild(ctx, builds)
   local function per_image()
@@ -151,16 +168,21 @@ local function rebuild(ctx, builds)
       for img, v in pairs(per_image()) do h[img] = v.hash end
       return h
     end,
+    force = ctx.opts.verify_images,
     run = function()
       local st, todo, stage = ctx.state, {}, util.path(ctx.tmp_dir, M.REBUILD_STAGE)
       core.remove({ path = stage })
       core.mkdir({ path = stage })
-      local kept = core.array()
-      for img, v in pairs(per_image()) do
-        local key = "rebuild/" .. img
-        local repo = ctx.site.namespace .. "/" .. images.NAME_PREFIX .. img
-        local rec = state.get(st, key)
-        if state.done(st, key, v.hash) and still_ours(ctx, repo, images.PATCHED_TAG, rec.outputs and rec.outputs.digest) then
+      local kept, repairing = core.array(), {}
+      local hashes = per_image()
+      for img, v in pairs(hashes) do
+        local repo = images.repository(ctx.site, img)
+        local rec, same = state.rebuild(st, img, v.hash)
+        local keep = same and still_ours(ctx, repo, images.PATCHED_TAG, rec.digest)
+        if keep and ctx.opts.verify_images and lost_blobs(ctx, repo, rec.digest) then
+          keep, repairing[img] = false, true
+        end
+        if keep then
           kept[#kept + 1] = img
         else
           todo[#todo + 1] = img
@@ -171,30 +193,24 @@ local function rebuild(ctx, builds)
       end
       table.sort(todo)
       table.sort(kept)
-      if #todo == 0 then return { rebuilt = core.array(), kept = kept } end
-      local r = core.rebuild_patched({
-        registry = ctx.infra.registries["local"], containers_dir = stage, tag = images.PATCHED_TAG,
-        source_tag = images.TAG, allow_failures = true,
-        engine = site_mod.engine(ctx.infra), registries = site_mod.registry_settings(ctx.infra),
-      })
-      local hashes = per_image()
-      local rebuilt = core.array()
+      if #todo == 0 then return { rebuilt = core.array(), kept = kept, repaired = 0 } end
+      local r = rebuild_mod.patched({ site = ctx.site, images = todo, stage = stage, engine = site_mod.engine(ctx.infra),
+        registries = site_mod.registry_settings(ctx.infra), concurrency = M.BUILD_CONCURRENCY,
+        -- Recorded as each one is pushed: a failure of another keeps this one for --resume.
+        on_built = function(img, built) state.put_rebuild(st, img, hashes[img].hash, built, M.number) end })
+      local rebuilt, repaired = core.array(), 0
       for _, b in ipairs(r.rebuilt) do
-        local img = b.image:match(images.NAME_PREFIX:gsub("%p", "%%%0") .. "([^/:]+):[^/]*$")
-        if img and hashes[img] then
-          state.put(st, "rebuild/" .. img, { step = M.number, status = "done", inputs = hashes[img].hash,
-            outputs = { digest = b.digest, user = b.user, source = b.source } })
-          rebuilt[#rebuilt + 1] = b.image
-        end
+        rebuilt[#rebuilt + 1] = b.image
+        if repairing[b.name] then repaired = repaired + 1 end
       end
-      if #r.not_in_registry > 0 then
+      if #r.missing > 0 then
         util.fail("patched images not in the local registry %s: %s", ctx.infra.registries["local"],
-          table.concat(r.not_in_registry, ", "))
+          table.concat(r.missing, ", "))
       end
       if #r.failed > 0 then
         util.fail("%d of %d patched images failed to build:\n%s", #r.failed, #todo, failures(r.failed))
       end
-      return { rebuilt = rebuilt, kept = kept }
+      return { rebuilt = rebuilt, kept = kept, repaired = repaired }
     end,
   })
 end

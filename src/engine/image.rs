@@ -13,8 +13,8 @@ use bollard::query_parameters::{
 use futures::StreamExt as _;
 use serde::Serialize;
 
-use crate::registry::ImageRef;
-use crate::registry::auth::{self, Credentials};
+use crate::oci::ImageRef;
+use crate::oci::auth::{self, Credentials};
 
 /// What `inspect_image` tells a flow.
 #[derive(Debug, Clone, Serialize)]

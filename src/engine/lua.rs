@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{BuildOptions, EngineSettings, connect};
 use crate::lua::api::{Api, Effect, FnSpec, Param};
-use crate::registry::auth::Credentials;
+use crate::oci::Credentials;
 
 const CLASSES: &str = r#"---@class apex.EngineSettings
 ---@field endpoint? string `unix:///path.sock`, `tcp://host:2375`, `https://host:2376`; default `DOCKER_HOST` or the local socket

@@ -166,6 +166,24 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             Ok(serde_json::json!({}))
         },
     )?;
+    api.sync(
+        FnSpec::local(
+            "tmp_dir_status",
+            "Who runs a deploy with a tmp dir now (`apex (pid N)`, nil when none; the run lock is only looked at) and the work dirs a killed run left there (mounts, loop devices, bytes), for `apex status` and `apex destroy`.",
+            &[Param {
+                name: "opts",
+                ty: "{path: string}",
+                doc: "",
+            }],
+            "{running?: string, leftovers: {path: string, mounts: string[], loops: string[], bytes: integer}[]}",
+        ),
+        |_, o: TmpDirOpts| {
+            Ok(TmpDirStatus {
+                running: crate::run_lock::holder(&o.path)?,
+                leftovers: crate::leftovers::find(&o.path),
+            })
+        },
+    )?;
     api.async_fn(
         FnSpec {
             name: "sleep",
@@ -188,6 +206,18 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
 struct ClaimOpts {
     path: std::path::PathBuf,
     log_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TmpDirOpts {
+    path: std::path::PathBuf,
+}
+
+#[derive(serde::Serialize)]
+struct TmpDirStatus {
+    running: Option<String>,
+    leftovers: Vec<crate::leftovers::Leftover>,
 }
 
 #[derive(Deserialize)]

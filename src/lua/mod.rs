@@ -3,6 +3,7 @@
 //! driver so host I/O looks blocking to scripts.
 
 pub mod api;
+mod lifecycle;
 pub mod modules;
 mod parallel;
 pub mod stubs;
@@ -13,6 +14,7 @@ use anyhow::Context as _;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 
 pub use api::{Api, ApiDoc, Effect, FnSpec, HostState, Param};
+pub use lifecycle::{Interrupted, drive};
 
 /// How to build a [`Host`].
 #[derive(Debug, Clone, Default)]

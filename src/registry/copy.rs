@@ -329,7 +329,7 @@ async fn repair_present(
 }
 
 /// The blobs (config and layers) an image manifest names that a registry holds.
-fn image_blobs(manifest: &RawManifest) -> anyhow::Result<Vec<Descriptor>> {
+pub(super) fn image_blobs(manifest: &RawManifest) -> anyhow::Result<Vec<Descriptor>> {
     let body = manifest.parse()?;
     Ok(body
         .config

@@ -4,8 +4,8 @@ use anyhow::bail;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    CopyContext, CopyOptions, ImageRef, MirrorItem, MirrorOptions, RebuildOptions, Registry,
-    RegistrySettings, copy_image, mirror_images, rebuild_patched,
+    CopyContext, CopyOptions, ImageRef, MirrorItem, MirrorOptions, Registry, RegistrySettings,
+    copy_image, mirror_images,
 };
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
@@ -41,21 +41,10 @@ const CLASSES: &str = r#"---@class apex.RegistrySettings
 ---@field token_fetches integer bearer tokens fetched (one per scope set while it lasts)
 ---@field rate_limit_wait_secs number time spent waiting out rate limits (429 with Retry-After)
 
----@class apex.RebuildOpts
----@field registry string the local registry, `host:port`
----@field containers_dir string the `containers/` directory: one `<image>/Dockerfile` per patched image
----@field tag? string tag of rebuilt images, default `apex`
----@field source_tag? string tag to patch; default the repository's only other tag
----@field concurrency? integer builds at once, default 2
----@field allow_failures? boolean return failures in the summary instead of raising
----@field engine? apex.EngineSettings
----@field registries? apex.RegistrySettings
----@field credentials? apex.Credentials
-
----@class apex.RebuildSummary
----@field rebuilt {image: string, source: string, user: string, digest: string}[]
----@field not_in_registry string[] patch directories with no image in the registry
----@field failed {name: string, error: string}[]"#;
+---@class apex.BlobCheck
+---@field digest? string the manifest the reference names now; nil when none
+---@field missing string[] blobs (and listed manifests) the registry lacks
+---@field present integer blobs it holds"#;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -117,11 +106,40 @@ struct MirrorArgs {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RebuildArgs {
+struct PutTagArgs {
+    registry: String,
+    repository: String,
+    digest: String,
+    tag: String,
     #[serde(default)]
-    allow_failures: bool,
-    #[serde(flatten)]
-    opts: RebuildOptions,
+    registries: RegistrySettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteArgs {
+    registry: String,
+    repository: String,
+    digest: String,
+    #[serde(default)]
+    registries: RegistrySettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BlobCheckArgs {
+    registry: String,
+    repository: String,
+    reference: String,
+    concurrency: Option<usize>,
+    #[serde(default)]
+    registries: RegistrySettings,
+}
+
+#[derive(Serialize)]
+struct Done {
+    repository: String,
+    digest: String,
 }
 
 #[derive(Serialize)]
@@ -153,7 +171,8 @@ fn check_failures<'a>(
     Ok(())
 }
 
-/// Registers registry_catalog, registry_tags, copy_image, mirror_images, rebuild_patched.
+/// Registers registry_catalog, registry_tags, registry_digest, registry_put_tag,
+/// registry_delete_manifest, registry_missing_blobs, copy_image, mirror_images.
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class(CLASSES);
     api.async_fn(
@@ -218,6 +237,63 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
+            name: "registry_put_tag",
+            doc: "Names a manifest of a repository with one more tag (the manifest read by digest and stored byte for byte, so the digest stays).",
+            params: &[Param {
+                name: "opts",
+                ty: "{registry: string, repository: string, digest: string, tag: string, registries?: apex.RegistrySettings}",
+                doc: "",
+            }],
+            returns: "{repository: string, digest: string}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |a: PutTagArgs| async move {
+            let reg = Registry::new(&a.registry, &a.registries)?;
+            super::put_tag(&reg, &a.repository, &a.digest, &a.tag).await?;
+            Ok(Done { repository: a.repository, digest: a.digest })
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "registry_delete_manifest",
+            doc: "Deletes a manifest by digest: every tag naming it goes with it (an absent one is no error). A registry that does not allow deleting raises with how to allow it. Its blobs are freed only by the registry's garbage collection.",
+            params: &[Param {
+                name: "opts",
+                ty: "{registry: string, repository: string, digest: string, registries?: apex.RegistrySettings}",
+                doc: "",
+            }],
+            returns: "{repository: string, digest: string}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |a: DeleteArgs| async move {
+            let reg = Registry::new(&a.registry, &a.registries)?;
+            super::delete_manifest(&reg, &a.repository, &a.digest).await?;
+            tracing::info!("deleted {}/{}@{}", a.registry, a.repository, a.digest);
+            Ok(Done { repository: a.repository, digest: a.digest })
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "registry_missing_blobs",
+            doc: "HEADs every blob (and listed manifest) a manifest names and returns those the registry lacks (e.g. lost from its storage).",
+            params: &[Param {
+                name: "opts",
+                ty: "{registry: string, repository: string, reference: string, concurrency?: integer, registries?: apex.RegistrySettings}",
+                doc: "reference: a tag or digest; concurrency: HEADs at once, default 8",
+            }],
+            returns: "apex.BlobCheck",
+            is_async: true,
+            effect: Effect::ReadRemote,
+        },
+        |a: BlobCheckArgs| async move {
+            let reg = Registry::new(&a.registry, &a.registries)?;
+            super::missing_blobs(&reg, &a.repository, &a.reference, a.concurrency.unwrap_or(8)).await
+        },
+    )?;
+    api.async_fn(
+        FnSpec {
             name: "copy_image",
             doc: "Copies an image (or manifest list) between registries without an engine: same digest on both sides, only missing blobs sent (each checked against its digest by apex before the upload is committed), manifest last.",
             params: &[Param {
@@ -257,21 +333,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             opts.copy.verify = a.verify;
             let summary = mirror_images(&a.images, a.registries, opts).await;
             check_failures("images", a.allow_failures, summary.failed.iter().map(|f| (f.source.as_str(), f.error.as_str())))?;
-            Ok(summary)
-        },
-    )?;
-    api.async_fn(
-        FnSpec {
-            name: "rebuild_patched",
-            doc: "Step 8d: rebuilds every image that is in the local registry and has a `containers/<image>` directory, with REAL_USER = the image's own user, tags it `apex` and pushes it; a few builds at once.",
-            params: &[Param { name: "opts", ty: "apex.RebuildOpts", doc: "" }],
-            returns: "apex.RebuildSummary",
-            is_async: true,
-            effect: Effect::Remote,
-        },
-        |a: RebuildArgs| async move {
-            let summary = rebuild_patched(&a.opts).await?;
-            check_failures("patched images", a.allow_failures, summary.failed.iter().map(|f| (f.name.as_str(), f.error.as_str())))?;
             Ok(summary)
         },
     )

@@ -1,18 +1,19 @@
-//! Registries on the OCI distribution API: catalog, tags, manifests, and an
-//! engine-free image copy (flow steps 8c/8f), plus the patched-image rebuild
-//! of step 8d that pushes back into the local registry.
+//! Registries on the OCI distribution API: catalog, tags, manifests (tag,
+//! delete, check their blobs), and an engine-free image copy (flow steps
+//! 8c/8f). The patched-image rebuild (8d) and `apex registry prune` are Lua
+//! flows over these and the engine's primitives.
 
-pub mod auth;
 mod client;
 mod copy;
 mod lua;
+mod manifests;
 mod mirror;
-mod prune;
-mod rebuild;
-mod reference;
 mod token;
 
-pub use auth::Credentials;
+// The OCI types live below the registry and engine families; these paths
+// are kept so `registry::auth`, `registry::ImageRef` still name them.
+use crate::oci::reference;
+pub use crate::oci::{Credentials, ImageRef, auth};
 pub use client::{
     DOCKER_LIST, DOCKER_MANIFEST, Descriptor, ManifestBody, Mount, OCI_INDEX, OCI_MANIFEST,
     RateLimited, RawManifest, Registry, RegistrySettings, StatusError, UploadRefused,
@@ -22,10 +23,8 @@ pub use copy::{
     BlobLedger, CopyContext, CopyOptions, CopyReport, CopyStats, CopyStatus, copy_image,
 };
 pub use lua::register;
+pub use manifests::{BlobCheck, delete_manifest, missing_blobs, put_tag};
 pub use mirror::{
     MirrorFailure, MirrorItem, MirrorOptions, MirrorSummary, Registries, mirror_images,
 };
-pub use prune::{PruneOptions, PruneReport, PrunedManifest, default_tmp_dirs, prune_registry};
-pub use rebuild::{RebuildFailure, RebuildOptions, RebuildSummary, Rebuilt, rebuild_patched};
-pub use reference::ImageRef;
 pub use token::Scopes;

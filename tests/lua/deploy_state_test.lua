@@ -95,6 +95,24 @@ t.describe("apex.state and apex.runner", function()
     assert(not ok and tostring(e):find(dir .. "/state.json: not a deploy state file", 1, true), tostring(e))
     core.remove({ path = dir })
   end)
+
+  t.it("rebuild records are written and read back in one place, with the registry they pushed to", function()
+    local state = require("apex.state")
+    local dir = core.tmpdir({ prefix = "apex-state-test" }).path
+    local st = state.load(dir)
+    state.put_rebuild(st, "nova-api", "h1", { digest = "sha256:aa", user = "nova",
+      source = "10.0.0.1:8787/tripleomaster/centos-binary-nova-api:current-tripleo" }, 8)
+    state.put(st, "mirror_images", { step = 8, status = "done", inputs = "x", outputs = {} })
+    st.data.steps["rebuild/broken"] = { step = 8, status = "failed", inputs = "y" }
+    state.save(st)
+    local again = state.load(dir)
+    local rec, same = state.rebuild(again, "nova-api", "h1")
+    assert(same and rec.digest == "sha256:aa" and rec.user == "nova" and rec.registry == "10.0.0.1:8787")
+    assert(select(2, state.rebuild(again, "nova-api", "h2")) == false)
+    local all = state.rebuilds(again)
+    assert(#all == 1 and all[1].image == "nova-api", #all)
+    core.remove({ path = dir })
+  end)
 end)
 
 t.describe("apex.customize", function()
