@@ -540,8 +540,30 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
     );
     assert_eq!(
         image.debugfs(&format!("cat {}", apex_lab::artifact_files::YUM_LOG)),
-        "-y install java-1.8.0-openjdk\n",
+        "-y install nfs-utils\n-y install java-1.8.0-openjdk\n",
         "yum was not run in the image"
+    );
+    // Apex's prep_image customizations: the OVS agent gone (ODL replaces it),
+    // the ODL repo, the NFS exports, the DHCP unit workaround.
+    let ovs = image.debugfs(&format!(
+        "stat {}",
+        apex_lab::artifact_files::OVS_AGENT_UNIT
+    ));
+    assert!(!ovs.contains("Inode:"), "the OVS agent unit is still there");
+    assert!(
+        image
+            .debugfs("cat /etc/yum.repos.d/opendaylight-neon.repo")
+            .contains("baseurl=https://nexus.opendaylight.org/content/repositories/opendaylight-neon-epel-7-x86_64-devel/")
+    );
+    assert!(
+        image
+            .debugfs("cat /etc/exports")
+            .starts_with("/glance *(rw,sync,no_root_squash,no_acl)\n")
+    );
+    assert!(
+        !image
+            .debugfs(&format!("cat {}", apex_lab::artifact_files::DHCP_UNIT))
+            .contains("ConditionPathExists")
     );
     let java = image.debugfs(&format!(
         "stat {}/java-1.8.0-openjdk",
