@@ -1258,7 +1258,7 @@ fn every_shipped_scenario_runs_exactly_its_plan() {
             .filter(|p| p.extension().is_some_and(|x| x == "lua"))
             .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
-    assert!(scenarios.len() >= 9, "{scenarios:?}");
+    assert!(scenarios.len() >= 10, "{scenarios:?}");
     for name in &scenarios {
         let tmp = tempfile::tempdir().unwrap();
         t.deploy_ok(&[name, "--plan"], tmp.path(), None);
