@@ -47,7 +47,7 @@ local M = {}
 ---@class apex.ExtraArtifact
 ---@field name string    file name on the artifact server (beside overcloud-full.tar), also usable as `file` in upload/unpack
 ---@field reason string  why the deploy wants it; without it on the server, what needs it is left out (a warning)
----@field required? boolean  without it the deploy stops (the undercloud image of a created undercloud)
+---@field required? boolean  without it the deploy stops, naming `reason` (the quagga tarball with vpn, the fdio patch, a created undercloud's image)
 
 ---@class apex.LoopDeviceRequest  what a plugin asks for (core.create_loop_device returns an apex.LoopDevice)
 ---@field device string        e.g. /dev/loop3

@@ -610,6 +610,40 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
     );
 }
 
+/// BGPVPN needs Apex's quagga tarball: without it on the artifact server the
+/// deploy stops in step 1, naming the file and what needs it.
+#[test]
+fn bgpvpn_without_the_quagga_tarball_stops_naming_what_needs_it() {
+    let t = lab();
+    struct PutBack(PathBuf, PathBuf);
+    impl Drop for PutBack {
+        fn drop(&mut self) {
+            std::fs::rename(&self.1, &self.0).expect("put the lab's quagga tarball back");
+        }
+    }
+    let served = t
+        .lab
+        .dir()
+        .join("artifacts")
+        .join(apex_lab::artifact_files::QUAGGA_TAR);
+    let aside = served.with_extension("aside");
+    std::fs::rename(&served, &aside).unwrap();
+    let _back = PutBack(served, aside);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = t.deploy(&["os-odl-bgpvpn-ha"], tmp.path(), None);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "deployed without quagga:\n{err}");
+    assert!(
+        err.contains("quagga-4.tar.gz is needed for vpn (BGPVPN)") && err.contains("404"),
+        "{err}"
+    );
+    let log = read(tmp.path().join("apex.log"));
+    assert!(
+        !log.contains("image mounted"),
+        "step 3 ran after step 1 failed:\n{log}"
+    );
+}
+
 #[test]
 fn ovn_deploy_copies_the_ovn_images_unpatched() {
     let t = lab();
