@@ -5,7 +5,24 @@
 local M = { description = "Ceph storage (storage env; a persistent loop device when no disk is given)", kind = "storage" }
 
 M.BACKING_FILE = "/srv/data.img"
+-- Apex's LOOP_DEVICE_SIZE: 10G, raised to 50G by apex/deploy.py when the deploy is not virtual.
 M.SIZE = "10G"
+M.SIZE_BAREMETAL = "50G"
+
+--- The loop file's size: the site's `ceph.loop_size` when given (validated
+--- there), else Apex's: 10G on a virtual deploy, 50G on baremetal (an inventory given).
+---@param ctx apex.Ctx
+---@return string size, string why
+function M.loop_size(ctx)
+  local given = ctx.infra and ctx.infra.ceph and ctx.infra.ceph.loop_size
+  if given then
+    return given, "site " .. tostring(ctx.infra.source) .. ": ceph.loop_size"
+  end
+  if require("apex.opnfv_env").env_context(ctx).virtual then
+    return M.SIZE, "virtual deploy"
+  end
+  return M.SIZE_BAREMETAL, "baremetal deploy"
+end
 
 ---@param ctx apex.Ctx
 ---@return apex.EnvFile[]
@@ -20,13 +37,14 @@ function M.loop_devices(ctx)
   if not device:match("^/dev/loop%d+$") then
     return {}
   end
+  local size, why = M.loop_size(ctx)
   return { {
     device = device,
     backing_file = M.BACKING_FILE,
-    size = M.SIZE,
+    size = size,
     before = { "ceph-osd.target" },
     purpose = "Ceph OSD backing store",
-    reason = "ceph_device " .. device .. " is a loop device: no disk given for the OSDs",
+    reason = string.format("ceph_device %s is a loop device: no disk given for the OSDs (%s, %s)", device, size, why),
   } }
 end
 

@@ -1,5 +1,11 @@
 --- No SDN controller (sdn_controller: false): ML2 with Open vSwitch, or
---- OVS-DPDK (dataplane ovs_dpdk), or ML2 VPP (vpp).
+--- OVS-DPDK (dataplane ovs_dpdk), or ML2 VPP (vpp). With dataplane fdio the
+--- overcloud image trades its vpp-lib for the VPP packages Apex ships for
+--- this case (Apex's prep_image: `yum remove -y vpp-lib`, then
+--- /root/nosdn_vpp_rpms/*.rpm installed). Apex builds those packages into its
+--- own image; apex starts from the upstream one, so they come as
+--- nosdn_vpp_rpms.tar (holding nosdn_vpp_rpms/*.rpm) from the artifact
+--- server, unpacked in /root/ first.
 local util = require("apex.util")
 local opnfv_env = require("apex.opnfv_env")
 
@@ -41,6 +47,31 @@ function M.env_params(ctx)
   end
   local nic = opnfv_env.tenant(ctx.network).nics.Controller
   return { parameter_defaults = { NeutronVPPAgentPhysnets = "datacentre:" .. nic .. ",external:tap0" } }
+end
+
+M.VPP_RPMS = "nosdn_vpp_rpms.tar"
+local VPP_REASON = "dataplane fdio without an SDN controller: Apex's VPP packages"
+
+---@param ctx apex.Ctx
+---@return apex.Customization[]
+function M.overcloud_customize(ctx)
+  if ctx.settings.deploy_options.dataplane ~= "fdio" then
+    return {}
+  end
+  return {
+    { id = "nosdn-vpp", op = "uninstall", arg = "vpp-lib", reason = VPP_REASON },
+    { id = "nosdn-vpp", op = "unpack", arg = M.VPP_RPMS .. ":/root/", reason = VPP_REASON },
+    { id = "nosdn-vpp", op = "install", arg = "/root/nosdn_vpp_rpms/*.rpm", reason = VPP_REASON },
+  }
+end
+
+---@param ctx apex.Ctx
+---@return apex.ExtraArtifact[]
+function M.artifacts(ctx)
+  if ctx.settings.deploy_options.dataplane ~= "fdio" then
+    return {}
+  end
+  return { { name = M.VPP_RPMS, required = true, reason = VPP_REASON } }
 end
 
 return M

@@ -30,4 +30,11 @@ function M.env_params(ctx)
   return {}
 end
 
+--- An SDN controller replaces the OVS agent: its units leave the overcloud image.
+---@param ctx apex.Ctx
+---@return apex.Customization[]
+function M.overcloud_customize(ctx)
+  return require("apex.overcloud_base").ovs_agent_removal("onos")
+end
+
 return M

@@ -3,10 +3,23 @@
 --- (remove the installed ODL, add the yum repo of the chosen release,
 --- install it; `master` means the newest release), puppet-opendaylight of the
 --- matching branch in the overcloud image, and the env files per feature.
+--- The overcloud image also gets, as Apex's prep_image gives it: the OVS
+--- agent units removed (ODL replaces the agent), the ODL release's yum
+--- repository (Apex's add_repo: /etc/yum.repos.d/opendaylight-<release>.repo)
+--- and, with vpn (BGPVPN), Quagga and ZRPCD (Apex's inject_quagga: the
+--- quagga tarball unpacked in /root, its packages but debuginfo, devel and
+--- contrib installed, zrpcd started from rc.local).
+---
+--- Where apex differs from Apex on purpose: Apex appends the zrpcd line with
+--- `sed -i` to /etc/rc.local and to /etc/rc.d/rc.local, which turns the
+--- /etc/rc.local symlink into a copy; apex appends it to each file that does
+--- not hold it yet, so the symlink stays and the line is there once.
 local core = require("apex.core")
 local util = require("apex.util")
 local settings = require("apex.settings")
 local opnfv_env = require("apex.opnfv_env")
+local overcloud_base = require("apex.overcloud_base")
+local customize = require("apex.customize")
 
 local M = {
   description = "OpenDaylight SDN controller (neutron driver odl; ODL version swap; sfc, vpn, l2gw, sriov, gluon, vpp)",
@@ -87,25 +100,74 @@ local function puppet_module(ctx)
   return branch, tarball, "puppet-opendaylight " .. branch .. " for OpenDaylight " .. version
 end
 
---- The overcloud image gets the puppet module of the chosen ODL version in
---- place of its own (file operations apex applies itself), and Java.
+--- The yum repository file of an ODL release, as Apex's add_repo writes it.
+---@param release string
+---@return string path, string content
+function M.repo_file(release)
+  local name = "opendaylight-" .. release
+  return "/etc/yum.repos.d/" .. name .. ".repo",
+    string.format("[%s]\nname=%s\nbaseurl=%s\ngpgcheck=0\n", name, name, M.repo_url(release))
+end
+
+M.QUAGGA_TAR = "quagga-4.tar.gz"
+M.ZRPCD_START = "/opt/quagga/etc/init.d/zrpcd_start.sh"
+M.RC_LOCAL = { "/etc/rc.local", "/etc/rc.d/rc.local" }
+local QUAGGA_REASON = "vpn (BGPVPN): Quagga and ZRPCD for ODL's BGP speaker"
+
+--- Quagga/ZRPCD for BGPVPN, as Apex's inject_quagga and prep_image do.
+---@return apex.Customization[]
+function M.quagga()
+  local line = M.ZRPCD_START
+  local append = {}
+  for _, f in ipairs(M.RC_LOCAL) do
+    append[#append + 1] = string.format("{ grep -qxF %s %s 2>/dev/null || echo %s >> %s; }", line, f, line, f)
+  end
+  return {
+    { id = "quagga", op = "unpack", arg = M.QUAGGA_TAR .. ":/root/", reason = QUAGGA_REASON },
+    { id = "quagga", op = "run-command", needs = { "ls", "grep" }, reason = QUAGGA_REASON,
+      arg = "cd /root/quagga && packages=$(ls | grep -vE 'debuginfo|devel|contrib') && "
+        .. customize.package_command("install", "$packages", "the quagga packages") },
+    { id = "quagga", op = "write", arg = M.ZRPCD_START, content = "sudo /opt/quagga/etc/init.d/zrpcd start\n",
+      mode = "0755", reason = QUAGGA_REASON },
+    { id = "quagga", op = "run-command", needs = { "grep", "chmod" }, reason = QUAGGA_REASON,
+      arg = table.concat(append, " && ") .. " && chmod +x " .. table.concat(M.RC_LOCAL, " ") },
+  }
+end
+
+--- The overcloud image: the OVS agent removed, the ODL repo, the puppet
+--- module of the chosen ODL version in place of its own (file operations apex
+--- applies itself), Java; Quagga with vpn.
 ---@param ctx apex.Ctx
 ---@return apex.Customization[]
 function M.overcloud_customize(ctx)
   local _, tarball, reason = puppet_module(ctx)
-  return {
-    { op = "remove", arg = "/etc/puppet/modules/opendaylight", reason = reason },
-    { op = "unpack", arg = tarball .. ":/etc/puppet/modules/", reason = reason },
-    { op = "install", arg = "java-1.8.0-openjdk", reason = reason },
-  }
+  local release = M.release(ctx.settings.deploy_options.odl_version)
+  local repo_path, repo = M.repo_file(release)
+  local out = overcloud_base.ovs_agent_removal("opendaylight")
+  util.extend(out, {
+    { id = "odl-repo", op = "write", arg = repo_path, content = repo, mode = "0644",
+      reason = "the yum repository of OpenDaylight " .. release },
+    { id = "puppet-opendaylight", op = "remove", arg = "/etc/puppet/modules/opendaylight", reason = reason },
+    { id = "puppet-opendaylight", op = "unpack", arg = tarball .. ":/etc/puppet/modules/", reason = reason },
+    { id = "puppet-opendaylight", op = "install", arg = "java-1.8.0-openjdk", reason = reason },
+  })
+  if ctx.settings.deploy_options.vpn then
+    util.extend(out, M.quagga())
+  end
+  return out
 end
 
---- The puppet module tarball, from the artifact server beside the images.
+--- The puppet module tarball, from the artifact server beside the images;
+--- with vpn, the quagga tarball (required: Apex fails without it).
 ---@param ctx apex.Ctx
 ---@return apex.ExtraArtifact[]
 function M.artifacts(ctx)
   local _, tarball, reason = puppet_module(ctx)
-  return { { name = tarball, reason = reason } }
+  local out = { { name = tarball, reason = reason } }
+  if ctx.settings.deploy_options.vpn then
+    out[#out + 1] = { name = M.QUAGGA_TAR, required = true, reason = QUAGGA_REASON }
+  end
+  return out
 end
 
 ---@param ctx apex.Ctx

@@ -52,6 +52,16 @@ function M.env_files(ctx)
   return { { path = "services/neutron-%s.yaml", reason = "sdn_controller: %s" } }
 end
 
+--- The overcloud image: an SDN controller replaces the OVS agent, so its
+--- units are removed, as every shipped SDN plugin does. Add your own
+--- customizations here; one with the id of a common one (e.g. "nfs")
+--- replaces it, and {op = "drop", arg = "nfs", reason = ...} leaves it out.
+---@param ctx apex.Ctx
+---@return apex.Customization[]
+function M.overcloud_customize(ctx)
+  return require("apex.overcloud_base").ovs_agent_removal("%s")
+end
+
 return M
 ]]
 

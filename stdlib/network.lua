@@ -643,6 +643,11 @@ function M.validate_inner(raw, source)
     if s[k] ~= nil and not (type(s[k]) == "string" and s[k]:match("^https?://")) then
       util.fail("%s: %s: got %s (valid: an http:// or https:// URL)", src, k, show(s[k]))
     end
+    -- It becomes a line of the overcloud image's /etc/environment.
+    if s[k] ~= nil and s[k]:find("%c") then
+      util.fail("%s: %s: got %s, which holds a newline or another control character (valid: an http:// or "
+        .. "https:// URL on one line)", src, k, show(s[k]))
+    end
   end
   local domain = s["dns-domain"]
   if domain ~= nil and (type(domain) ~= "string" or not domain:match("^[%w][%w%.%-]*$")) then

@@ -34,14 +34,20 @@ local M = {}
 ---@field files? table<string, string>  files to put beside the Dockerfile (name -> content)
 
 ---@class apex.Customization
----@field op "install"|"run-command"|"upload"|"remove"|"unpack"|"patch"
----@field arg string  install: packages; run-command: a shell line; upload: "file:/dest"; remove: "/path"; unpack: "file.tar:/dir/"; patch: "file.patch:/dir" (-p1 there)
+---@field op "install"|"uninstall"|"run-command"|"upload"|"remove"|"unpack"|"patch"|"write"|"mkdir"|"enable"|"drop"
+---@field arg string  install/uninstall: packages; run-command: a shell line; upload: "file:/dest"; remove, write, mkdir: "/path"; unpack: "file.tar:/dir/"; patch: "file.patch:/dir" (-p1 there); enable: a unit (its wants/ link); drop: the id of a group to leave out
 ---@field reason string
+---@field id? string        names the group it belongs to: a later owner's item with the same id replaces the group, a `drop` removes it
+---@field content? string   write: the file's content
+---@field mode? string      write, mkdir: octal permission mode, e.g. "0755"
+---@field target? string    enable: the target that wants the unit (default multi-user.target)
+---@field needs? string[]   run-command: tools the command needs in the image (checked first; a missing one fails naming it)
+---@field owner? string     set by the flow: the plugin or module it came from
 
 ---@class apex.ExtraArtifact
 ---@field name string    file name on the artifact server (beside overcloud-full.tar), also usable as `file` in upload/unpack
 ---@field reason string  why the deploy wants it; without it on the server, what needs it is left out (a warning)
----@field required? boolean  without it the deploy stops (the undercloud image of a created undercloud)
+---@field required? boolean  without it the deploy stops, naming `reason` (the quagga tarball with vpn, the fdio patch, a created undercloud's image)
 
 ---@class apex.LoopDeviceRequest  what a plugin asks for (core.create_loop_device returns an apex.LoopDevice)
 ---@field device string        e.g. /dev/loop3
@@ -283,7 +289,17 @@ local CHECKS = {
     return check_list(plugin, "env_files", result or {}, { "path", "reason" })
   end,
   overcloud_customize = function(plugin, result)
-    return check_list(plugin, "overcloud_customize", result or {}, { "op", "arg", "reason" })
+    return check_list(plugin, "overcloud_customize", result or {}, { "op", "arg", "reason" }, function(item, at)
+      for _, f in ipairs({ "id", "content", "mode", "target" }) do
+        if item[f] ~= nil and type(item[f]) ~= "string" then
+          fail_shape(plugin, "overcloud_customize", at .. "." .. f, "a string", item[f])
+        end
+      end
+      if item.mode ~= nil and not item.mode:match("^0?[0-7][0-7][0-7]$") then
+        fail_shape(plugin, "overcloud_customize", at .. ".mode", 'an octal permission mode such as "0755"', item.mode)
+      end
+      if item.needs ~= nil then check_strings(plugin, "overcloud_customize", at .. ".needs", item.needs) end
+    end)
   end,
   loop_devices = function(plugin, result)
     return check_list(plugin, "loop_devices", result or {}, { "device", "backing_file", "size", "reason" }, function(item, at)
@@ -342,6 +358,25 @@ function M.call_all(plugins, hook, arg)
     out[#out + 1] = { plugin = p, result = M.call(p, hook, arg) }
   end
   return out
+end
+
+M.OWNER_MODULES = { { name = "base", module = "apex.overcloud_base" }, { name = "dataplane", module = "apex.dataplane" } }
+
+--- What owns overcloud image customizations and the artifacts they need:
+--- the common base every deploy gets (apex.overcloud_base), the dataplane
+--- (apex.dataplane), then the enabled plugins, which can replace or drop what
+--- the first two give by id. The two modules are called like plugins (their
+--- `overcloud_customize` and `artifacts`, shape-checked alike).
+---@param enabled apex.Plugin[]
+---@return apex.Plugin[]
+function M.customizers(enabled)
+  local out = {}
+  for _, o in ipairs(M.OWNER_MODULES) do
+    local mod = require(o.module)
+    out[#out + 1] = { name = o.name, origin = "module " .. o.module, description = mod.description,
+      overcloud_customize = mod.overcloud_customize, artifacts = mod.artifacts }
+  end
+  return util.extend(out, enabled)
 end
 
 --- The plugins a deployment enables: the SDN plugin (sdn_controller, or

@@ -55,6 +55,7 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
 ---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean, rate_limit_wait?: integer}
 ---@field artifacts {url: string, cache_dir: string}
+---@field ceph {loop_size?: string}  loop_size: the Ceph loop file's size (default: Apex's, 10G virtual, 50G baremetal)
 ---@field source string   the file, or "defaults"
 
 local function is_string(v) return type(v) == "string" and v ~= "", "a non-empty string" end
@@ -70,6 +71,14 @@ local function is_engine(v)
 end
 local function is_url(v) return type(v) == "string" and v:match("^https?://") ~= nil, "an http:// or https:// URL" end
 local function is_count(v) return math.type(v) == "integer" and v > 0, "a whole number above 0" end
+-- A sparse file's size: digits and a unit, at most 16T.
+local function is_size(v)
+  local valid = "a size such as 50G (a whole number above 0 with K, M, G or T; at most 16T)"
+  local n, unit = tostring(type(v) == "string" and v or ""):match("^([1-9]%d*)([KMGT])$")
+  if not n or #n > 9 then return false, valid end
+  local scale = { K = 1, M = 1024, G = 1024 ^ 2, T = 1024 ^ 3 }
+  return tonumber(n) * scale[unit] <= 16 * 1024 ^ 3, valid
+end
 local function one_of(...)
   local choices = { ... }
   return function(v)
@@ -96,11 +105,12 @@ local SCHEMA = {
   registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string,
     require_all_images = is_bool, rate_limit_wait = is_seconds },
   artifacts = { url = is_url, cache_dir = is_abs },
+  ceph = { loop_size = is_size },
 }
 
 local function check(src, raw)
   if type(raw) ~= "table" or (next(raw) ~= nil and util.is_list(raw)) then
-    util.fail("%s: expected a mapping of site settings (undercloud, vm, engine, registries, artifacts)", src)
+    util.fail("%s: expected a mapping of site settings (undercloud, vm, engine, registries, artifacts, ceph)", src)
   end
   for k, v in pairs(raw) do
     local spec = SCHEMA[k]
@@ -192,6 +202,7 @@ function M.validate(raw, source, uc_ip, os_version)
       rate_limit_wait = reg.rate_limit_wait,
     },
     artifacts = { url = url, cache_dir = art.cache_dir or M.DEFAULT_CACHE },
+    ceph = { loop_size = (raw.ceph or {}).loop_size },
     source = source,
   }
 end

@@ -540,8 +540,30 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
     );
     assert_eq!(
         image.debugfs(&format!("cat {}", apex_lab::artifact_files::YUM_LOG)),
-        "-y install java-1.8.0-openjdk\n",
+        "-y install nfs-utils\n-y install java-1.8.0-openjdk\n",
         "yum was not run in the image"
+    );
+    // Apex's prep_image customizations: the OVS agent gone (ODL replaces it),
+    // the ODL repo, the NFS exports, the DHCP unit workaround.
+    let ovs = image.debugfs(&format!(
+        "stat {}",
+        apex_lab::artifact_files::OVS_AGENT_UNIT
+    ));
+    assert!(!ovs.contains("Inode:"), "the OVS agent unit is still there");
+    assert!(
+        image
+            .debugfs("cat /etc/yum.repos.d/opendaylight-neon.repo")
+            .contains("baseurl=https://nexus.opendaylight.org/content/repositories/opendaylight-neon-epel-7-x86_64-devel/")
+    );
+    assert!(
+        image
+            .debugfs("cat /etc/exports")
+            .starts_with("/glance *(rw,sync,no_root_squash,no_acl)\n")
+    );
+    assert!(
+        !image
+            .debugfs(&format!("cat {}", apex_lab::artifact_files::DHCP_UNIT))
+            .contains("ConditionPathExists")
     );
     let java = image.debugfs(&format!(
         "stat {}/java-1.8.0-openjdk",
@@ -585,6 +607,40 @@ fn odl_deploy_swaps_the_odl_version_in_the_local_registry() {
         apex_lab::artifact_files::puppet_odl_metadata(
             apex_lab::artifact_files::IMAGE_PUPPET_ODL_VERSION
         )
+    );
+}
+
+/// BGPVPN needs Apex's quagga tarball: without it on the artifact server the
+/// deploy stops in step 1, naming the file and what needs it.
+#[test]
+fn bgpvpn_without_the_quagga_tarball_stops_naming_what_needs_it() {
+    let t = lab();
+    struct PutBack(PathBuf, PathBuf);
+    impl Drop for PutBack {
+        fn drop(&mut self) {
+            std::fs::rename(&self.1, &self.0).expect("put the lab's quagga tarball back");
+        }
+    }
+    let served = t
+        .lab
+        .dir()
+        .join("artifacts")
+        .join(apex_lab::artifact_files::QUAGGA_TAR);
+    let aside = served.with_extension("aside");
+    std::fs::rename(&served, &aside).unwrap();
+    let _back = PutBack(served, aside);
+    let tmp = tempfile::tempdir().unwrap();
+    let out = t.deploy(&["os-odl-bgpvpn-ha"], tmp.path(), None);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "deployed without quagga:\n{err}");
+    assert!(
+        err.contains("quagga-4.tar.gz is needed for vpn (BGPVPN)") && err.contains("404"),
+        "{err}"
+    );
+    let log = read(tmp.path().join("apex.log"));
+    assert!(
+        !log.contains("image mounted"),
+        "step 3 ran after step 1 failed:\n{log}"
     );
 }
 
@@ -1236,7 +1292,7 @@ fn every_shipped_scenario_runs_exactly_its_plan() {
             .filter(|p| p.extension().is_some_and(|x| x == "lua"))
             .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
-    assert!(scenarios.len() >= 9, "{scenarios:?}");
+    assert!(scenarios.len() >= 10, "{scenarios:?}");
     for name in &scenarios {
         let tmp = tempfile::tempdir().unwrap();
         t.deploy_ok(&[name, "--plan"], tmp.path(), None);

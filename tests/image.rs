@@ -887,3 +887,281 @@ fn what_a_killed_run_left_is_named_by_status_and_cleaned_by_the_next_run() {
 fn read_log(tmp: &Path) -> String {
     std::fs::read_to_string(tmp.join("apex.log")).unwrap_or_default()
 }
+
+// ---------- Apex's prep_image customizations, per scenario ----------
+
+/// Customizes a fresh lab image with what the owners (common base,
+/// dataplane, plugins) give for `options` (a Lua table of deploy options),
+/// their artifacts taken from the lab's artifact files in `artifacts`;
+/// returns the image. Every customization must translate (none skipped).
+async fn prep_image(dir: &Path, artifacts: &Path, name: &str, options: &str) -> PathBuf {
+    let sub = dir.join(name);
+    std::fs::create_dir(&sub).unwrap();
+    let image = make_lab_image(&sub);
+    let host = lua_host(false);
+    let chunk = format!(
+        r#"
+        local core = require("apex.core")
+        local plugins = require("apex.plugins")
+        local settings = require("apex.settings")
+        local customize = require("apex.customize")
+        local s = settings.validate_deploy({{ global_params = {{ ha_enabled = true }}, deploy_options = {options} }}, "t.yaml")
+        local ctx = {{ settings = s, network = {{ http_proxy = "http://proxy.lab:3128" }}, files = {{}}, tmp_dir = {sub:?}, artifacts = {{}} }}
+        local owners = plugins.customizers(plugins.enabled(s))
+        for _, r in ipairs(plugins.call_all(owners, "artifacts", ctx)) do
+          for _, a in ipairs(r.result) do ctx.artifacts[a.name] = {{ path = {artifacts:?} .. "/" .. a.name }} end
+        end
+        local list = {{}}
+        for _, r in ipairs(plugins.call_all(owners, "overcloud_customize", ctx)) do
+          customize.merge(list, r.plugin.name, r.result)
+        end
+        local ops, skipped = customize.image_ops(ctx, list)
+        assert(#skipped == 0, skipped[1] and (skipped[1].op .. " " .. skipped[1].arg .. ": " .. skipped[1].why))
+        local r = core.customize_image({{ image = {image:?}, ops = ops }})
+        assert(#r.applied == #ops)
+        "#,
+        sub = sub.display().to_string(),
+        artifacts = artifacts.display().to_string(),
+        image = image.display().to_string(),
+    );
+    run_lua(&host, &chunk)
+        .await
+        .unwrap_or_else(|e| panic!("{name}: {e:#}"));
+    nothing_left(&sub, &image);
+    image
+}
+
+fn read(root: &Path, path: &str) -> String {
+    std::fs::read_to_string(root.join(path.trim_start_matches('/')))
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn mode_of(root: &Path, path: &str) -> u32 {
+    std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(root.join(path.trim_start_matches('/')))
+            .unwrap()
+            .permissions(),
+    ) & 0o7777
+}
+
+fn exists(root: &Path, path: &str) -> bool {
+    std::fs::symlink_metadata(root.join(path.trim_start_matches('/'))).is_ok()
+}
+
+const OVS_LINK: &str = apex_lab::artifact_files::OVS_AGENT_LINK;
+const OVS_UNIT: &str = apex_lab::artifact_files::OVS_AGENT_UNIT;
+const MODULES: [&str; 2] = [
+    "/etc/sysconfig/modules/vfio_pci.modules",
+    "/etc/sysconfig/modules/uio_pci_generic.modules",
+];
+const ZRPCD: &str = "/opt/quagga/etc/init.d/zrpcd_start.sh";
+
+/// What every deploy's image has: NFS, the DHCP unit workaround, the proxy.
+fn check_common(root: &Path, yum: &str) {
+    assert_eq!(
+        read(root, "/etc/exports"),
+        "/glance *(rw,sync,no_root_squash,no_acl)\n/cinder *(rw,sync,no_root_squash,no_acl)\n\
+         /nova *(rw,sync,no_root_squash,no_acl)\n"
+    );
+    for d in ["/glance", "/cinder", "/nova"] {
+        let meta = std::fs::metadata(root.join(&d[1..])).unwrap();
+        assert!(meta.is_dir(), "{d}");
+        assert_eq!(mode_of(root, d), 0o777, "{d}");
+        assert_eq!(
+            std::os::unix::fs::MetadataExt::uid(&meta),
+            65534,
+            "{d} owner"
+        );
+    }
+    assert_eq!(
+        std::fs::read_link(
+            root.join("etc/systemd/system/multi-user.target.wants/nfs-server.service")
+        )
+        .unwrap(),
+        Path::new("/usr/lib/systemd/system/nfs-server.service")
+    );
+    assert_eq!(
+        read(root, apex_lab::artifact_files::EXPORTFS_LOG),
+        "-avr\n",
+        "exportfs ran in the image"
+    );
+    let unit = read(root, apex_lab::artifact_files::DHCP_UNIT);
+    assert!(!unit.contains("ConditionPathExists"), "{unit}");
+    assert!(
+        unit.contains("After=network.target") && unit.contains("ExecStart="),
+        "{unit}"
+    );
+    assert_eq!(
+        read(root, "/etc/environment"),
+        "http_proxy=http://proxy.lab:3128\n"
+    );
+    assert_eq!(read(root, apex_lab::artifact_files::YUM_LOG), yum);
+}
+
+#[tokio::test]
+async fn apex_prep_image_customizations_land_in_the_image_per_scenario() {
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = apex_lab::artifact_files::ensure(&dir.path().join("artifacts")).unwrap();
+
+    // OpenDaylight: the OVS agent gone, the ODL repo, no DPDK modules.
+    let image = prep_image(
+        dir.path(),
+        &artifacts,
+        "odl",
+        r#"{ sdn_controller = "opendaylight" }"#,
+    )
+    .await;
+    with_mounted_copy(&image, |root| {
+        check_common(
+            root,
+            "-y install nfs-utils\n-y install java-1.8.0-openjdk\n",
+        );
+        assert!(
+            !exists(root, OVS_LINK) && !exists(root, OVS_UNIT),
+            "OVS agent still there"
+        );
+        let repo = read(root, "/etc/yum.repos.d/opendaylight-oxygen.repo");
+        assert!(
+            repo.starts_with("[opendaylight-oxygen]\nname=opendaylight-oxygen\nbaseurl=")
+                && repo.contains("opendaylight-oxygen-epel-7-x86_64-devel/")
+                && repo.ends_with("gpgcheck=0\n"),
+            "{repo}"
+        );
+        assert!(MODULES.iter().all(|m| !exists(root, m)));
+        assert!(!exists(root, ZRPCD));
+    });
+
+    // No SDN, OVS: the OVS agent stays; only the common base.
+    let image = prep_image(dir.path(), &artifacts, "nosdn", "{}").await;
+    with_mounted_copy(&image, |root| {
+        check_common(root, "-y install nfs-utils\n");
+        assert_eq!(
+            std::fs::read_link(root.join(&OVS_LINK[1..])).unwrap(),
+            Path::new(OVS_UNIT)
+        );
+        assert!(exists(root, OVS_UNIT));
+        assert!(MODULES.iter().all(|m| !exists(root, m)));
+    });
+
+    // OVS-DPDK: the module loaders, executable.
+    let image = prep_image(
+        dir.path(),
+        &artifacts,
+        "ovs_dpdk",
+        r#"{ dataplane = "ovs_dpdk" }"#,
+    )
+    .await;
+    with_mounted_copy(&image, |root| {
+        check_common(root, "-y install nfs-utils\n");
+        for (m, module) in MODULES.iter().zip(["vfio_pci", "uio_pci_generic"]) {
+            assert_eq!(
+                read(root, m),
+                format!("#!/bin/bash\nexec /sbin/modprobe {module}\n")
+            );
+            assert_eq!(mode_of(root, m), 0o755, "{m}");
+        }
+    });
+
+    // fdio without SDN: the loaders, the NSDriver patch, vpp-lib swapped for Apex's VPP packages.
+    let image = prep_image(dir.path(), &artifacts, "fdio", r#"{ dataplane = "fdio" }"#).await;
+    with_mounted_copy(&image, |root| {
+        let mut yum = "-y install nfs-utils\n-y remove vpp-lib\n-y install".to_string();
+        for r in apex_lab::artifact_files::NOSDN_VPP_RPMS {
+            yum.push_str(&format!(" /root/nosdn_vpp_rpms/{r}"));
+        }
+        check_common(root, &(yum + "\n"));
+        assert!(MODULES.iter().all(|m| exists(root, m)));
+        let py = read(root, apex_lab::artifact_files::NEUTRON_INTERFACE_PY);
+        assert!(
+            py.contains(apex_lab::artifact_files::NSDRIVER_CLASS),
+            "{py}"
+        );
+        for r in apex_lab::artifact_files::NOSDN_VPP_RPMS {
+            assert!(
+                root.join("usr/share/apex-lab-packages").join(r).is_file(),
+                "{r}"
+            );
+        }
+    });
+
+    // BGPVPN: Quagga unpacked in /root, its packages but debuginfo/devel/contrib
+    // installed, zrpcd started from rc.local (once: /etc/rc.local stays a link).
+    let image = prep_image(
+        dir.path(),
+        &artifacts,
+        "bgpvpn",
+        r#"{ sdn_controller = "opendaylight", vpn = true }"#,
+    )
+    .await;
+    with_mounted_copy(&image, |root| {
+        let yum = read(root, apex_lab::artifact_files::YUM_LOG);
+        let quagga = yum
+            .lines()
+            .find(|l| l.contains("quagga-1.2.4"))
+            .unwrap_or_else(|| panic!("{yum}"));
+        assert_eq!(
+            quagga,
+            "-y install c-capnproto-0.2-1.el7.x86_64.rpm quagga-1.2.4-1.el7.x86_64.rpm zrpcd-0.2-1.el7.x86_64.rpm"
+        );
+        for r in apex_lab::artifact_files::QUAGGA_RPMS {
+            assert!(root.join("root/quagga").join(r).is_file(), "{r} unpacked");
+        }
+        assert_eq!(
+            read(root, ZRPCD),
+            "sudo /opt/quagga/etc/init.d/zrpcd start\n"
+        );
+        assert_eq!(mode_of(root, ZRPCD), 0o755);
+        assert_eq!(
+            std::fs::read_link(root.join("etc/rc.local")).unwrap(),
+            Path::new("rc.d/rc.local")
+        );
+        let rc = read(root, "/etc/rc.d/rc.local");
+        assert_eq!(rc.matches(ZRPCD).count(), 1, "{rc}");
+        assert!(rc.ends_with(&format!("{ZRPCD}\n")), "{rc}");
+        assert_eq!(mode_of(root, "/etc/rc.d/rc.local") & 0o111, 0o111);
+        assert!(exists(root, "/etc/yum.repos.d/opendaylight-oxygen.repo"));
+    });
+
+    // An image without a package manager (or without crudini) fails naming
+    // what it lacks and what needed it, with nothing left mounted; the image
+    // is left as it was.
+    for (name, lacks, expect) in [
+        (
+            "no-yum",
+            "/usr/bin/yum",
+            "cannot install nfs-utils: the image has neither /usr/bin/yum nor /usr/bin/dnf",
+        ),
+        (
+            "no-crudini",
+            "/usr/bin/crudini",
+            "the image lacks crudini, which run-command \"crudini --del",
+        ),
+    ] {
+        let sub = dir.path().join(name);
+        std::fs::create_dir(&sub).unwrap();
+        let image = make_lab_image(&sub);
+        let before = std::fs::read(&image).unwrap();
+        let host = lua_host(false);
+        let chunk = format!(
+            r#"
+            local core = require("apex.core")
+            local customize = require("apex.customize")
+            local list = require("apex.overcloud_base").overcloud_customize({{ network = {{}} }})
+            local ops = customize.image_ops({{ files = {{}}, tmp_dir = "/nonexistent" }}, list)
+            table.insert(ops, 1, {{ op = "remove", path = {lacks:?} }})
+            core.customize_image({{ image = {image:?}, ops = ops }})
+            "#,
+            image = image.display().to_string()
+        );
+        let err = format!("{:#}", run_lua(&host, &chunk).await.unwrap_err());
+        assert!(
+            err.contains(expect) && err.contains("exit status 127"),
+            "{name}: {err}"
+        );
+        nothing_left(&sub, &image);
+        assert!(
+            std::fs::read(&image).unwrap() == before,
+            "{name}: the image changed"
+        );
+    }
+}

@@ -30,6 +30,7 @@ const SCENARIOS: &[&str] = &[
     "os-odl-queens-ha",
     "os-ovn-nofeature-ha",
     "os-nosdn-ovs_dpdk-ha",
+    "os-nosdn-fdio-ha",
 ];
 
 const ENV: &str = "/usr/share/openstack-tripleo-heat-templates/environments/";
@@ -117,6 +118,11 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
         }
         if name.contains("ovs_dpdk") {
             want.push(format!("{ENV}neutron-ovs-dpdk.yaml"));
+        }
+        if name.contains("-fdio-") {
+            want.push(format!("{ENV}neutron-ml2-vpp.yaml"));
+        }
+        if name.contains("ovs_dpdk") || name.contains("-fdio-") {
             want.push(format!("{ENV}services/tacker.yaml"));
             want.push(format!("{ENV}services/congress.yaml"));
         }
@@ -1183,6 +1189,23 @@ fn bad_input_fails_cleanly_with_nothing_written() {
             )],
             args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
             expect: vec!["net.yaml", "networks.tenant.nic_mapping", "vlan", "4094"],
+        },
+        Bad {
+            what: "a proxy with a newline (an extra line in the image's /etc/environment)",
+            settings: None,
+            extra: vec![(
+                "net.yaml",
+                "http_proxy: \"http://proxy.lab:3128\\nLD_PRELOAD=/tmp/x.so\"\nnetworks:\n  admin:\n    cidr: 192.0.2.0/24\n    installer_vm: {ip: 192.0.2.1}\n",
+            )],
+            args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
+            expect: vec!["net.yaml", "http_proxy", "control character"],
+        },
+        Bad {
+            what: "a Ceph loop file size out of bounds",
+            settings: None,
+            extra: vec![("site.yaml", "ceph:\n  loop_size: 100T\n")],
+            args: vec!["os-nosdn-nofeature-ha", "-s", "site.yaml"],
+            expect: vec!["site.yaml", "ceph.loop_size", "at most 16T"],
         },
         Bad {
             what: "a nic_mapping without a role",

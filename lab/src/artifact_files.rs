@@ -3,7 +3,10 @@
 //! made with mkfs.ext4 and qemu-img with a busybox userland and a recording
 //! `yum`, plus kernel and initrd stand-ins) and
 //! `ironic-python-agent.tar`; and, as an operator's artifact mirror would,
-//! `puppet-opendaylight-<branch>.tar` for each ODL release. Made once per lab
+//! `puppet-opendaylight-<branch>.tar` for each ODL release, and small
+//! stand-ins of what Apex's image customizations need: `quagga-4.tar.gz`
+//! (BGPVPN), `neutron-patch-NSDriver.patch` (fdio) and `nosdn_vpp_rpms.tar`
+//! (fdio without SDN). Made once per lab
 //! dir and kept, so a re-served file keeps its content and its validators
 //! (remade when this code makes them differently: [`CONTENT_VERSION`]).
 
@@ -20,7 +23,7 @@ pub const IPA_TAR: &str = "ironic-python-agent.tar";
 /// Size of the ext4 filesystem in the qcow2 (sparse; the qcow2 stays small).
 const IMAGE_SIZE: &str = "64M";
 /// Bumped when the served files change shape; a kept dir of another version is remade.
-const CONTENT_VERSION: &str = "4";
+const CONTENT_VERSION: &str = "5";
 /// The puppet-opendaylight branches served (`stable/<release>` as `stable-<release>`).
 pub const PUPPET_ODL_BRANCHES: &[&str] = &[
     "master",
@@ -34,6 +37,43 @@ pub const PUPPET_ODL_BRANCHES: &[&str] = &[
 pub const IMAGE_PUPPET_ODL_VERSION: &str = "upstream image module";
 /// `manifests/init.pp` of the image's puppet-tripleo (what an upstream puppet patch changes).
 pub const IMAGE_PUPPET_TRIPLEO_INIT: &str = "class tripleo {\n  $profile = 'upstream'\n}\n";
+
+/// Apex's quagga tarball (constants.py QUAGGA_URL): `quagga/<package>.rpm`.
+pub const QUAGGA_TAR: &str = "quagga-4.tar.gz";
+/// The packages in it; Apex installs all but debuginfo, devel and contrib.
+pub const QUAGGA_RPMS: &[&str] = &[
+    "c-capnproto-0.2-1.el7.x86_64.rpm",
+    "quagga-1.2.4-1.el7.x86_64.rpm",
+    "quagga-contrib-1.2.4-1.el7.x86_64.rpm",
+    "quagga-debuginfo-1.2.4-1.el7.x86_64.rpm",
+    "quagga-devel-1.2.4-1.el7.x86_64.rpm",
+    "zrpcd-0.2-1.el7.x86_64.rpm",
+];
+/// Apex's neutron NSDriver patch (fdio), applied -p1 in python2.7's site-packages.
+pub const NSDRIVER_PATCH: &str = "neutron-patch-NSDriver.patch";
+/// The file of the lab image the stand-in patch changes, and its content before.
+pub const NEUTRON_INTERFACE_PY: &str =
+    "/usr/lib/python2.7/site-packages/neutron/agent/linux/interface.py";
+const NEUTRON_INTERFACE_BEFORE: &str = "# apex lab stand-in for neutron's interface drivers\nclass LinuxInterfaceDriver(object):\n    pass\n";
+/// The line the stand-in patch adds.
+pub const NSDRIVER_CLASS: &str = "class NSDriver(LinuxInterfaceDriver):";
+/// Apex's VPP packages for fdio without SDN, as a tar of `nosdn_vpp_rpms/*.rpm`.
+pub const NOSDN_VPP_TAR: &str = "nosdn_vpp_rpms.tar";
+pub const NOSDN_VPP_RPMS: &[&str] = &[
+    "vpp-19.01-release.x86_64.rpm",
+    "vpp-lib-19.01-release.x86_64.rpm",
+    "vpp-plugins-19.01-release.x86_64.rpm",
+];
+
+fn nsdriver_patch() -> String {
+    let file = NEUTRON_INTERFACE_PY.trim_start_matches("/usr/lib/python2.7/site-packages/");
+    format!(
+        "--- a/{file}\n+++ b/{file}\n@@ -1,3 +1,7 @@\n \
+         # apex lab stand-in for neutron's interface drivers\n \
+         class LinuxInterfaceDriver(object):\n \
+         \x20   pass\n+\n+\n+{NSDRIVER_CLASS}\n+    \"\"\"apex lab stand-in for Apex's NSDriver\"\"\"\n"
+    )
+}
 
 /// The served name of the puppet-opendaylight tarball of `branch` (e.g. `stable-neon`).
 pub fn puppet_odl_tar(branch: &str) -> String {
@@ -50,7 +90,13 @@ pub fn ensure(dir: &Path) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let version_file = dir.join(".content-version");
     if std::fs::read_to_string(&version_file).ok().as_deref() != Some(CONTENT_VERSION) {
-        for name in [OVERCLOUD_TAR, IPA_TAR] {
+        for name in [
+            OVERCLOUD_TAR,
+            IPA_TAR,
+            QUAGGA_TAR,
+            NOSDN_VPP_TAR,
+            NSDRIVER_PATCH,
+        ] {
             let _ = std::fs::remove_file(dir.join(name));
         }
     }
@@ -72,6 +118,26 @@ pub fn ensure(dir: &Path) -> anyhow::Result<PathBuf> {
     }
     if !dir.join(OVERCLOUD_TAR).is_file() {
         make_overcloud_tar(dir)?;
+    }
+    let stand_in = |name: &str| format!("apex lab stand-in for {name}\n").into_bytes();
+    if !dir.join(QUAGGA_TAR).is_file() {
+        let files: Vec<_> = QUAGGA_RPMS
+            .iter()
+            .map(|r| (format!("quagga/{r}"), stand_in(r)))
+            .collect();
+        write_tar_gz(&dir.join(QUAGGA_TAR), &files)?;
+    }
+    if !dir.join(NOSDN_VPP_TAR).is_file() {
+        let files: Vec<_> = NOSDN_VPP_RPMS
+            .iter()
+            .map(|r| (format!("nosdn_vpp_rpms/{r}"), stand_in(r)))
+            .collect();
+        write_tar(&dir.join(NOSDN_VPP_TAR), &files)?;
+    }
+    if !dir.join(NSDRIVER_PATCH).is_file() {
+        let tmp = dir.join(format!("{NSDRIVER_PATCH}.part"));
+        std::fs::write(&tmp, nsdriver_patch())?;
+        std::fs::rename(&tmp, dir.join(NSDRIVER_PATCH))?;
     }
     if !dir.join(IPA_TAR).is_file() {
         let files: [(&str, &[u8]); 2] = [
@@ -121,23 +187,65 @@ pub const PACKAGES_DIR: &str = "/usr/share/apex-lab-packages";
 pub const MISSING_PACKAGE_PREFIX: &str = "apex-lab-missing";
 
 /// The image's `/usr/bin/yum`: records its arguments; `install PKG...` marks
-/// each package installed, except the missing ones, which fail like yum.
+/// each package installed (a package file by its file name), except the
+/// missing ones, which fail like yum; `remove PKG...` drops the marks.
 fn yum_stand_in() -> String {
     format!(
         "#!/bin/sh\n\
          # apex lab stand-in for yum: records each call; install marks packages installed.\n\
          echo \"$@\" >> {YUM_LOG}\n\
-         install=\n\
+         verb=\n\
          for a in \"$@\"; do\n\
          \x20 case \"$a\" in\n\
          \x20   -*) ;;\n\
-         \x20   install) install=1 ;;\n\
+         \x20   install|remove) verb=$a ;;\n\
          \x20   {MISSING_PACKAGE_PREFIX}*) echo \"No package $a available.\" >&2; echo \"Error: Nothing to do\" >&2; exit 1 ;;\n\
-         \x20   *) if [ -n \"$install\" ]; then mkdir -p {PACKAGES_DIR} && echo \"$a\" > {PACKAGES_DIR}/\"$a\"; fi ;;\n\
+         \x20   *) case \"$verb\" in\n\
+         \x20        install) mkdir -p {PACKAGES_DIR} && echo \"$a\" > {PACKAGES_DIR}/\"${{a##*/}}\" ;;\n\
+         \x20        remove) rm -f {PACKAGES_DIR}/\"$a\" ;;\n\
+         \x20      esac ;;\n\
          \x20 esac\n\
          done\n"
     )
 }
+
+/// Where the lab's `crudini` and `exportfs` stand-ins record their calls.
+pub const CRUDINI_LOG: &str = "/var/log/apex-lab-crudini.log";
+pub const EXPORTFS_LOG: &str = "/var/log/apex-lab-exportfs.log";
+
+/// The image's `/usr/bin/crudini`: `--del FILE SECTION KEY` as crudini does
+/// it (the key's lines in that section removed), nothing else.
+fn crudini_stand_in() -> String {
+    r#"#!/bin/sh
+# apex lab stand-in for crudini: --del FILE SECTION KEY only.
+echo "$@" >> LOG
+[ "$1" = --del ] && [ $# -eq 4 ] || { echo 'crudini stand-in: only --del FILE SECTION KEY' >&2; exit 1; }
+[ -f "$2" ] || { echo "crudini: $2: No such file or directory" >&2; exit 1; }
+awk -v sec="[$3]" -v key="$4" '/^\[/ { cur = $0 } { k = $0; sub(/[ \t]*=.*/, "", k) } !(cur == sec && k == key)' "$2" > "$2.new" \
+  && cat "$2.new" > "$2" && rm -f "$2.new"
+"#
+    .replace("LOG", CRUDINI_LOG)
+}
+
+/// The image's `/usr/sbin/exportfs`: records its arguments, lists /etc/exports.
+fn exportfs_stand_in() -> String {
+    r#"#!/bin/sh
+# apex lab stand-in for exportfs: records each call.
+echo "$@" >> LOG
+while read -r dir opts; do echo "exporting $opts:$dir"; done < /etc/exports
+"#
+    .replace("LOG", EXPORTFS_LOG)
+}
+
+/// The lab image's units (as an upstream overcloud-full ships them) and
+/// the one it enables, the OVS agent an SDN controller replaces.
+pub const DHCP_UNIT: &str = "/usr/lib/systemd/system/dhcp-interface@.service";
+pub const DHCP_UNIT_TEXT: &str = "[Unit]\nDescription=DHCP interface %i\nAfter=network.target\n\
+ConditionPathExists=!/etc/sysconfig/network-scripts/ifcfg-%i\n\n[Service]\nType=oneshot\n\
+ExecStart=/usr/local/sbin/dhcp-interface %i\n";
+pub const OVS_AGENT_UNIT: &str = "/usr/lib/systemd/system/neutron-openvswitch-agent.service";
+pub const OVS_AGENT_LINK: &str =
+    "/etc/systemd/system/multi-user.target.wants/neutron-openvswitch-agent.service";
 
 /// The lab's overcloud image: a small ext4 filesystem in qcow2 holding a
 /// busybox userland (`/bin/busybox`, its applets as symlinks: enough for a
@@ -173,9 +281,52 @@ pub fn make_overcloud_qcow2(qcow: &Path) -> anyhow::Result<()> {
         root.join("etc/os-release"),
         "NAME=\"CentOS Linux\"\nVERSION_ID=\"7\"\nID=\"centos\"\n",
     )?;
-    let yum = root.join("usr/bin/yum");
-    std::fs::write(&yum, yum_stand_in())?;
-    std::fs::set_permissions(&yum, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    for (path, text) in [
+        ("usr/bin/yum", yum_stand_in()),
+        ("usr/bin/crudini", crudini_stand_in()),
+        ("usr/sbin/exportfs", exportfs_stand_in()),
+    ] {
+        let file = root.join(path);
+        std::fs::create_dir_all(file.parent().unwrap())?;
+        std::fs::write(&file, text)?;
+        std::fs::set_permissions(&file, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
+    }
+    // What nfs-utils gives a CentOS image: its user.
+    for (file, line) in [
+        (
+            "etc/passwd",
+            "nfsnobody:x:65534:65534:Anonymous NFS User:/var/lib/nfs:/sbin/nologin\n",
+        ),
+        ("etc/group", "nfsnobody:x:65534:\n"),
+    ] {
+        let mut text = std::fs::read_to_string(root.join(file))?;
+        text.push_str(line);
+        std::fs::write(root.join(file), text)?;
+    }
+    let image_file = |path: &str, text: &str| -> anyhow::Result<()> {
+        let file = root.join(path.trim_start_matches('/'));
+        std::fs::create_dir_all(file.parent().unwrap())?;
+        std::fs::write(file, text)?;
+        Ok(())
+    };
+    image_file(DHCP_UNIT, DHCP_UNIT_TEXT)?;
+    image_file(
+        OVS_AGENT_UNIT,
+        "[Unit]\nDescription=OpenStack Neutron Open vSwitch Agent\n\n[Install]\nWantedBy=multi-user.target\n",
+    )?;
+    image_file(
+        "/usr/lib/systemd/system/nfs-server.service",
+        "[Unit]\nDescription=NFS server and services\n\n[Install]\nWantedBy=multi-user.target\n",
+    )?;
+    image_file(NEUTRON_INTERFACE_PY, NEUTRON_INTERFACE_BEFORE)?;
+    image_file(
+        "/etc/rc.d/rc.local",
+        "#!/bin/bash\ntouch /var/lock/subsys/local\n",
+    )?;
+    let link = root.join(OVS_AGENT_LINK.trim_start_matches('/'));
+    std::fs::create_dir_all(link.parent().unwrap())?;
+    std::os::unix::fs::symlink(OVS_AGENT_UNIT, link)?;
+    std::os::unix::fs::symlink("rc.d/rc.local", root.join("etc/rc.local"))?;
     // The module the image ships, which an ODL deploy replaces.
     let module = root.join("etc/puppet/modules/opendaylight");
     std::fs::create_dir_all(module.join("manifests"))?;
@@ -247,6 +398,21 @@ fn tree(dir: &Path, at: &Path) -> anyhow::Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// Writes a gzipped tar of `files` via a temp file and rename.
+fn write_tar_gz(path: &Path, files: &[(String, Vec<u8>)]) -> anyhow::Result<()> {
+    let plain = path.with_extension("plain.part");
+    write_tar(&plain, files)?;
+    let tar = std::fs::read(&plain)?;
+    std::fs::remove_file(&plain)?;
+    let mut gz = flate2::GzBuilder::new()
+        .mtime(1_500_000_000)
+        .write(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, &tar)?;
+    let tmp = path.with_extension("gz.part");
+    std::fs::write(&tmp, gz.finish()?)?;
+    std::fs::rename(&tmp, path).with_context(|| format!("renaming into {}", path.display()))
 }
 
 /// Writes a tar of `files` via a temp file and rename (never half-written).

@@ -1,6 +1,7 @@
 --- Step 1: the upstream artifacts (overcloud-full.tar, ironic-python-agent.tar
 --- and what plugins ask for) checked against the artifact server and
---- downloaded only when newer than the cached copy; tar artifacts unpacked
+--- downloaded only when newer than the cached copy (the extras the overcloud
+--- image's customizations need too: plugins, dataplane); tar artifacts unpacked
 --- into <tmp>/images when a new copy came.
 local core = require("apex.core")
 local util = require("apex.util")
@@ -106,7 +107,7 @@ function M.plan(ctx)
     end
   end
   ctx.extra_artifacts = core.array()
-  for _, r in ipairs(plugins.call_all(ctx.plugins, "artifacts", ctx)) do
+  for _, r in ipairs(plugins.call_all(plugins.customizers(ctx.plugins), "artifacts", ctx)) do
     util.extend(ctx.extra_artifacts, r.result)
   end
   if ctx.infra.undercloud.create then

@@ -1,7 +1,8 @@
 --- Step 3: overcloud image prep. Which container images to patch and why
 --- (SDN rules from the plugins, upstream patches of Python projects), the
---- overcloud image's customization list (plugins, patches of other projects,
---- proxies), and its actions: undercloud patches applied on the undercloud,
+--- overcloud image's customization list (patches of other projects; what
+--- every deploy gets, apex.overcloud_base; the dataplane's, apex.dataplane;
+--- the plugins', which may replace or drop those by id), and its actions: undercloud patches applied on the undercloud,
 --- the customized overcloud-full.qcow2.
 local core = require("apex.core")
 local util = require("apex.util")
@@ -222,7 +223,10 @@ local function customize_image(ctx)
   local image = util.path(ctx.tmp_dir, plan.IMAGE_DIR, M.OVERCLOUD_IMAGE)
   local details = {}
   for _, c in ipairs(ctx.overcloud_customize) do
-    details[#details + 1] = string.format("%s %s (%s)", c.op, c.arg, c.reason)
+    details[#details + 1] = string.format("%s %s (%s)%s", c.op, c.arg, c.reason, c.owner and (" [" .. c.owner .. "]") or "")
+  end
+  for _, change in ipairs(ctx.customize_changes or {}) do
+    details[#details + 1] = change
   end
   runner.add(ctx, {
     step = M.number, key = "customize_image", details = details,
@@ -268,17 +272,11 @@ function M.plan(ctx)
   end
   upstream_patches(ctx, "overcloud", ctx.overcloud_customize)
   upstream_patches(ctx, "undercloud", ctx.undercloud_customize)
-  for _, r in ipairs(plugins.call_all(ctx.plugins, "overcloud_customize", ctx)) do
-    util.extend(ctx.overcloud_customize, r.result)
-  end
-  for _, k in ipairs({ "http_proxy", "https_proxy" }) do
-    local v = ctx.network[k]
-    if v then
-      ctx.overcloud_customize[#ctx.overcloud_customize + 1] = {
-        op = "run-command", arg = "echo " .. util.shell_quote(k .. "=" .. v) .. " >> /etc/environment",
-        reason = k .. " from the network settings",
-      }
-    end
+  -- The common base, the dataplane, then the plugins (which may replace or
+  -- drop a group of the first two by its id).
+  ctx.customize_changes = {}
+  for _, r in ipairs(plugins.call_all(plugins.customizers(ctx.plugins), "overcloud_customize", ctx)) do
+    util.extend(ctx.customize_changes, customize.merge(ctx.overcloud_customize, r.plugin.name, r.result))
   end
   ctx.patched_list = ctx.dockerfiles:images()
   ctx.patched = {}

@@ -84,7 +84,11 @@ t.describe("apex.opnfv_env", function()
       t.expect(p.NeutronNetworkVLANRanges).to_be("datacentre:500:525") -- deploy.py prep_env: template value, no tenant VLAN/SR-IOV
       t.expect(p.ExtraConfig["nova::api::default_floating_pool"]).to_be("external") -- build/opnfv-environment.yaml
       t.expect(p.SshServerOptions.UsePAM).to_be("yes") -- build/upstream-environment.yaml (a string, not a YAML boolean)
-      t.expect(p.ComputeKernelArgs).to_be_nil() -- deploy.py prep_env: no performance section
+      if o.performance then -- os-nosdn-fdio-ha: Apex's performance section (checked in detail below)
+        t.expect(p.ComputeKernelArgs).to_contain("hugepages=2048")
+      else
+        t.expect(p.ComputeKernelArgs).to_be_nil() -- deploy.py prep_env: no performance section
+      end
       t.expect(docs["virtual-environment.yaml"].parameter_defaults.NovaWorkers).to_be(1) -- build/virtual-environment.yaml
       t.expect(docs["baremetal-environment.yaml"]).to_be_nil()
       t.expect(docs["kubernetes-environment.yaml"]).to_be_nil()
