@@ -3,7 +3,9 @@
 //! of /etc/ssl/certs each time a client is built; a deploy builds one per
 //! registry and one for artifacts, and that reading was a large share of a
 //! rerun's CPU time. The trust is the same: the system roots, plus any CA a
-//! caller adds.
+//! caller adds. Every request says who sends it: `User-Agent: apex/<version>`
+//! (registries, token servers, artifact servers and Gerrit log it; public
+//! registries attribute rate limits and support by it).
 
 use std::sync::LazyLock;
 
@@ -29,8 +31,14 @@ fn system_roots() -> &'static [reqwest::Certificate] {
     &ROOTS
 }
 
-/// A client builder trusting the system roots; callers add their own CA
-/// with `tls_certs_merge` and set timeouts as they need.
+/// The `User-Agent` of every request apex sends.
+pub const USER_AGENT: &str = concat!("apex/", env!("CARGO_PKG_VERSION"));
+
+/// A client builder trusting the system roots and naming apex as the user
+/// agent; callers add their own CA with `tls_certs_merge` and set timeouts as
+/// they need.
 pub fn builder() -> reqwest::ClientBuilder {
-    reqwest::Client::builder().tls_certs_only(system_roots().iter().cloned())
+    reqwest::Client::builder()
+        .tls_certs_only(system_roots().iter().cloned())
+        .user_agent(USER_AGENT)
 }

@@ -106,6 +106,10 @@ end
 ---@param o {authorized_key: string, host_key: string, host_key_pub: string, nics: table[], hostname: string}
 ---@return apex.ImageOp[]
 function M.inject_ops(o)
+  -- sshd_config of the image lists a host key file per type (ssh_host_<type>_key).
+  local kind = ({ ["ssh-ed25519"] = "ed25519", ["ssh-rsa"] = "rsa" })[o.host_key_pub:match("^(%S+)")]
+  if not kind then util.fail("undercloud_vm.inject_ops: host_key_pub: expected an ssh-ed25519 or ssh-rsa key") end
+  local host_key = "/etc/ssh/ssh_host_" .. kind .. "_key"
   local ops = {
     { op = "mkdir", path = "/root/.ssh", mode = 448 },
     { op = "write", path = "/root/.ssh/authorized_keys", content = o.authorized_key .. "\n", mode = 384 },
@@ -116,8 +120,8 @@ function M.inject_ops(o)
     { op = "mkdir", path = "/etc/sudoers.d", mode = 488 },
     { op = "write", path = "/etc/sudoers.d/stack", content = "stack ALL = (ALL) NOPASSWD: ALL\n", mode = 288 },
     { op = "mkdir", path = "/etc/ssh", mode = 493 },
-    { op = "write", path = "/etc/ssh/ssh_host_rsa_key", content = o.host_key, mode = 384 },
-    { op = "write", path = "/etc/ssh/ssh_host_rsa_key.pub", content = o.host_key_pub .. "\n", mode = 420 },
+    { op = "write", path = host_key, content = o.host_key, mode = 384 },
+    { op = "write", path = host_key .. ".pub", content = o.host_key_pub .. "\n", mode = 420 },
     { op = "write", path = "/etc/hostname", content = o.hostname .. "\n", mode = 420 },
     { op = "mkdir", path = "/etc/cloud", mode = 493 },
     { op = "write", path = "/etc/cloud/cloud-init.disabled", content = "", mode = 420 },

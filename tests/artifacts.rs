@@ -146,6 +146,11 @@ async fn server_without_validators_falls_back_to_head_and_size() {
         ],
         "a download looks for a published checksum; the check after it is one HEAD"
     );
+    assert!(
+        log.iter()
+            .all(|r| r.user_agent.as_deref() == Some(apex::http_client::USER_AGENT)),
+        "every request names apex: {log:?}"
+    );
     // A different size upstream: HEAD says so, then one GET (and the sidecar lookups).
     let new = lab.publish("a.tar", MIB + 1, 8);
     let out = fetch(&req).await.unwrap();

@@ -312,34 +312,49 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
 
 struct Server {
     url: String,
+    /// The `User-Agent` of each request ("" without one).
+    agents: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// Serves fixed GET routes (path+query -> status, body) on 127.0.0.1 until the process ends.
 fn serve(routes: BTreeMap<String, (u16, String)>) -> Server {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    let agents = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = agents.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming().flatten() {
-            let routes = routes.clone();
-            std::thread::spawn(move || answer(stream, &routes));
+            let (routes, seen) = (routes.clone(), seen.clone());
+            std::thread::spawn(move || answer(stream, &routes, &seen));
         }
     });
-    Server { url }
+    Server { url, agents }
 }
 
-fn answer(mut stream: TcpStream, routes: &BTreeMap<String, (u16, String)>) {
+fn answer(
+    mut stream: TcpStream,
+    routes: &BTreeMap<String, (u16, String)>,
+    agents: &std::sync::Mutex<Vec<String>>,
+) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut line = String::new();
     if reader.read_line(&mut line).is_err() {
         return;
     }
     let target = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let mut agent = String::new();
     loop {
         let mut h = String::new();
         if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
             break;
         }
+        if let Some((name, value)) = h.split_once(':')
+            && name.eq_ignore_ascii_case("user-agent")
+        {
+            agent = value.trim().to_string();
+        }
     }
+    agents.lock().unwrap().push(agent);
     let (status, body) = routes
         .get(&target)
         .cloned()
@@ -683,6 +698,15 @@ fn patches_from_gerrit_and_a_local_diff_build_one_dockerfile_per_image() {
     assert!(
         !tmp.join("containers/novajoin-server").exists(),
         "novajoin is not nova"
+    );
+    // Every request to Gerrit said who sent it.
+    let agents = server.agents.lock().unwrap().clone();
+    assert!(
+        !agents.is_empty()
+            && agents
+                .iter()
+                .all(|a| *a == format!("apex/{}", env!("CARGO_PKG_VERSION"))),
+        "{agents:?}"
     );
     // The merged change is older than the upstream image: skipped, and the plan says so.
     assert!(!tmp.join("containers/neutron-server").exists());

@@ -53,7 +53,7 @@ fn ssh(tmp: &Path, port: u16, user: &str, cmd: &str) -> Output {
         .arg("-F")
         .arg("/dev/null")
         .arg("-i")
-        .arg(dir.join("id_rsa"))
+        .arg(dir.join("id_ed25519"))
         .arg("-o")
         .arg(format!(
             "UserKnownHostsFile={}",
@@ -202,6 +202,9 @@ fn created_undercloud_vm_deploys_reruns_and_is_destroyed_with_its_virtual_nodes(
         "undercloud/undercloud.conf",
         "instackenv.json",
         "virtual/apexlab-uc-node1.xml",
+        "undercloud_ssh/id_ed25519",
+        "undercloud_ssh/ssh_host_ed25519_key",
+        "overcloud_ssh/id_ed25519",
     ] {
         assert!(plan_dir.join(f).is_file(), "plan lacks {f}");
     }

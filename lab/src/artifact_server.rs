@@ -67,6 +67,7 @@ pub struct RequestRecord {
     pub if_range: Option<String>,
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
+    pub user_agent: Option<String>,
     pub status: u16,
     /// Body bytes the server wrote (fewer than announced when a fault cut it).
     pub body_bytes: u64,
@@ -281,6 +282,7 @@ struct Request {
     if_range: Option<String>,
     if_none_match: Option<String>,
     if_modified_since: Option<String>,
+    user_agent: Option<String>,
 }
 
 /// Reads one request head; `None` at a clean end of the connection.
@@ -307,6 +309,7 @@ async fn read_request(
                 if_range: header("if-range"),
                 if_none_match: header("if-none-match"),
                 if_modified_since: header("if-modified-since"),
+                user_agent: header("user-agent"),
             }));
         }
         if buf.len() > 64 * 1024 {
@@ -440,6 +443,7 @@ async fn respond(stream: &mut TcpStream, shared: &Shared, req: Request) -> std::
         if_range: req.if_range.clone(),
         if_none_match: req.if_none_match.clone(),
         if_modified_since: req.if_modified_since.clone(),
+        user_agent: req.user_agent.clone(),
         status: 0,
         body_bytes: 0,
         started: Instant::now(),

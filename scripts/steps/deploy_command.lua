@@ -19,7 +19,8 @@ local opnfv_env = require("apex.opnfv_env")
 ---@type apex.Step
 local M = { number = 7, name = "deploy_command", summary = "env files, scales, NTP: the deploy command" }
 
-M.SSH_KEY = "overcloud_ssh/id_rsa"
+M.SSH_KEY = "overcloud_ssh/id_ed25519"
+M.SSH_KEY_RSA = "overcloud_ssh/id_rsa" -- the RSA key of a deploy made by an earlier apex, kept
 M.INSTACKENV = "instackenv.json"
 M.PRIVATE = 384 -- 0600: the private key and the BMC passwords
 
@@ -36,14 +37,16 @@ function M.libvirt_type()
   return "qemu"
 end
 
---- The overcloud's SSH key pair, kept in the tmp dir across runs (a rerun
---- writes the same env file and does not rotate the key of a running cloud).
+--- The overcloud's SSH key pair (Ed25519: see src/ssh/keygen.rs for why
+--- TripleO takes it), kept in the tmp dir across runs (a rerun writes the same
+--- env file and does not rotate the key of a running cloud).
 ---@param ctx apex.Ctx
 ---@return apex.SshKeyPair
 local function ssh_key(ctx)
-  local k = core.ssh_key_pair({ path = util.path(ctx.tmp_dir, M.SSH_KEY), comment = "apex overcloud " .. ctx.scenario.name })
-  plan.file(ctx, M.SSH_KEY, k.private, { mode = M.PRIVATE, upload = false })
-  plan.file(ctx, M.SSH_KEY .. ".pub", k.public .. "\n", { upload = false })
+  local rel = core.exists({ path = util.path(ctx.tmp_dir, M.SSH_KEY_RSA) }).exists and M.SSH_KEY_RSA or M.SSH_KEY
+  local k = core.ssh_key_pair({ path = util.path(ctx.tmp_dir, rel), comment = "apex overcloud " .. ctx.scenario.name })
+  plan.file(ctx, rel, k.private, { mode = M.PRIVATE, upload = false })
+  plan.file(ctx, rel .. ".pub", k.public .. "\n", { upload = false })
   return { public = k.public, private = k.private }
 end
 

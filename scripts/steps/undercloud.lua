@@ -67,18 +67,28 @@ end
 
 local function exists(path) return core.exists({ path = path }).exists end
 
+--- The file name of a kept key: the RSA one of an earlier apex if there is one.
+local function key_name(ctx, rsa_name, name)
+  return exists(util.path(ctx.tmp_dir, uvm.SSH_DIR, rsa_name)) and rsa_name or name
+end
+
 --- The keys of a created undercloud (kept in the tmp dir): apex's client key
 --- (root's and stack's authorized key) and the VM's host key, which apex
 --- writes into known_hosts itself, so the first connection is verified too.
+--- New keys are Ed25519; the RSA keys of an undercloud created by an earlier
+--- apex are kept (its image already holds them).
 local function keys(ctx, vm)
   local u = ctx.infra.undercloud
   local dir = util.path(ctx.tmp_dir, uvm.SSH_DIR)
-  local client = core.ssh_key_pair({ path = util.path(dir, "id_rsa"), comment = "apex@" .. ctx.scenario.name })
-  local host = core.ssh_key_pair({ path = util.path(dir, "ssh_host_rsa_key"), comment = "undercloud host key" })
-  plan.file(ctx, uvm.SSH_DIR .. "/id_rsa", client.private, { mode = 384, upload = false })
-  plan.file(ctx, uvm.SSH_DIR .. "/id_rsa.pub", client.public .. "\n", { upload = false })
-  plan.file(ctx, uvm.SSH_DIR .. "/ssh_host_rsa_key", host.private, { mode = 384, upload = false })
-  plan.file(ctx, uvm.SSH_DIR .. "/ssh_host_rsa_key.pub", host.public .. "\n", { upload = false })
+  local function pair(rsa_name, name, comment)
+    name = key_name(ctx, rsa_name, name)
+    local k = core.ssh_key_pair({ path = util.path(dir, name), comment = comment })
+    plan.file(ctx, uvm.SSH_DIR .. "/" .. name, k.private, { mode = 384, upload = false })
+    plan.file(ctx, uvm.SSH_DIR .. "/" .. name .. ".pub", k.public .. "\n", { upload = false })
+    return k, name
+  end
+  local client, client_name = pair("id_rsa", "id_ed25519", "apex@" .. ctx.scenario.name)
+  local host = pair("ssh_host_rsa_key", "ssh_host_ed25519_key", "undercloud host key")
   if vm.network == "user" then
     if not u.given.address then u.address = "127.0.0.1" end
     if not u.given.port then u.port = vm.ssh_port end
@@ -86,7 +96,7 @@ local function keys(ctx, vm)
   local pub = host.public:match("^(%S+ %S+)")
   local name = u.port == 22 and u.address or string.format("[%s]:%d", u.address, u.port)
   plan.file(ctx, uvm.SSH_DIR .. "/known_hosts", name .. " " .. pub .. "\n", { upload = false })
-  if not u.given.key then u.key = util.path(dir, "id_rsa") end
+  if not u.given.key then u.key = util.path(dir, client_name) end
   if not u.given.known_hosts then u.known_hosts = util.path(dir, "known_hosts") end
   return client, host
 end
@@ -245,7 +255,7 @@ local function configure(ctx)
       local host = site_mod.ssh_host(ctx.infra)
       core.run_ssh({ host = host, command = "mkdir -p " .. uvm.STACK_HOME .. "/nics" })
       core.upload({ host = host, from = util.path(ctx.tmp_dir, "undercloud", "undercloud.conf"), to = uvm.STACK_HOME .. "/undercloud.conf" })
-      core.upload({ host = host, from = util.path(ctx.tmp_dir, uvm.SSH_DIR, "id_rsa.pub"), to = uvm.STACK_HOME .. "/jumphost_id_rsa.pub" })
+      core.upload({ host = host, from = util.path(ctx.tmp_dir, uvm.SSH_DIR, key_name(ctx, "id_rsa", "id_ed25519") .. ".pub"), to = uvm.STACK_HOME .. "/jumphost_id_rsa.pub" }) -- Apex's name
       for _, role in ipairs({ "controller", "compute" }) do
         local rel = "nics/" .. role .. ".yaml"
         if ctx.files[rel] then

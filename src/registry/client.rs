@@ -10,7 +10,7 @@
 //! cannot replay a consumed stream, and its retries are not ours to shape;
 //! the few distribution calls below are simpler than adapting it.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -162,9 +162,10 @@ pub struct Registry {
     creds: Option<Credentials>,
     scheme: std::sync::Mutex<Scheme>,
     tokens: TokenCache,
-    /// Repositories this client writes to: every request on them asks for
-    /// `pull,push` up front, so one token serves the whole copy.
-    push_repos: std::sync::Mutex<HashSet<String>>,
+    /// Repositories this client writes to, with what every request on them
+    /// asks for: `pull,push` and `pull` on the repositories their blobs are
+    /// mounted from, up front, so one token serves the whole copy.
+    push_repos: std::sync::Mutex<HashMap<String, Scopes>>,
     token_fetches: AtomicU64,
     attempts: u32,
     rate_budget: Duration,
@@ -333,24 +334,35 @@ impl Registry {
     /// Declares that this client writes to `repo`: its requests then ask for
     /// `pull,push` from the start (a read first, then a write, would cost two tokens).
     pub fn will_push(&self, repo: &str) {
-        self.push_repos
-            .lock()
-            .expect("push repos lock")
-            .insert(repo.to_string());
+        self.will_push_with(repo, &Scopes::default());
+    }
+
+    /// [`Registry::will_push`], and every request on `repo` also asks for
+    /// `also` (`pull` on the repositories its blobs will be mounted from).
+    pub fn will_push_with(&self, repo: &str, also: &Scopes) {
+        let mut repos = self.push_repos.lock().expect("push repos lock");
+        let scopes = repos
+            .entry(repo.to_string())
+            .or_insert_with(|| Scopes::push(repo));
+        *scopes = scopes.union(also);
     }
 
     /// The scopes a request on `repo` asks for.
     fn scopes(&self, repo: &str) -> Scopes {
-        if self
-            .push_repos
+        self.declared(repo).unwrap_or_else(|| Scopes::pull(repo))
+    }
+
+    /// The scopes a write to `repo` asks for.
+    fn push_scopes(&self, repo: &str) -> Scopes {
+        self.declared(repo).unwrap_or_else(|| Scopes::push(repo))
+    }
+
+    fn declared(&self, repo: &str) -> Option<Scopes> {
+        self.push_repos
             .lock()
             .expect("push repos lock")
-            .contains(repo)
-        {
-            Scopes::push(repo)
-        } else {
-            Scopes::pull(repo)
-        }
+            .get(repo)
+            .cloned()
     }
 
     /// Tokens fetched from this registry's token server so far.
@@ -821,7 +833,7 @@ impl Registry {
         let url = self.url(&format!("v2/{repo}/manifests/{reference}"));
         let what = format!("PUT manifest {}/{repo}:{reference}", self.host);
         let resp = self
-            .send(&what, &Scopes::push(repo), &|c| {
+            .send(&what, &self.push_scopes(repo), &|c| {
                 c.put(url.clone())
                     .header(CONTENT_TYPE, &m.media_type)
                     .body(m.bytes.clone())
@@ -924,7 +936,10 @@ impl Registry {
         url.query_pairs_mut()
             .append_pair("mount", digest)
             .append_pair("from", from);
-        let scopes = Scopes::push(repo).union(&Scopes::pull(from)).union(also);
+        let scopes = self
+            .push_scopes(repo)
+            .union(&Scopes::pull(from))
+            .union(also);
         let resp = self
             .send_once(&scopes, &|c| {
                 c.post(url.clone()).header(CONTENT_LENGTH, "0")
@@ -941,7 +956,7 @@ impl Registry {
     pub async fn start_upload(&self, repo: &str) -> anyhow::Result<Url> {
         let url = self.url(&format!("v2/{repo}/blobs/uploads/"));
         let resp = self
-            .send_once(&Scopes::push(repo), &|c| {
+            .send_once(&self.push_scopes(repo), &|c| {
                 c.post(url.clone()).header(CONTENT_LENGTH, "0")
             })
             .await?;
@@ -987,7 +1002,7 @@ impl Registry {
         let mut url = location;
         url.query_pairs_mut().append_pair("digest", digest);
         let (req, used) = self
-            .authorize(self.http.put(url.clone()), &Scopes::push(repo))
+            .authorize(self.http.put(url.clone()), &self.push_scopes(repo))
             .await?;
         let req = req
             .header(CONTENT_TYPE, "application/octet-stream")
@@ -1044,7 +1059,7 @@ impl Registry {
         body: reqwest::Body,
     ) -> anyhow::Result<Url> {
         let (req, used) = self
-            .authorize(self.http.patch(location.clone()), &Scopes::push(repo))
+            .authorize(self.http.patch(location.clone()), &self.push_scopes(repo))
             .await?;
         let req = req
             .header(CONTENT_TYPE, "application/octet-stream")
@@ -1076,7 +1091,7 @@ impl Registry {
         let mut url = location.clone();
         url.query_pairs_mut().append_pair("digest", digest);
         let resp = self
-            .send_once(&Scopes::push(repo), &|c| {
+            .send_once(&self.push_scopes(repo), &|c| {
                 c.put(url.clone()).header(CONTENT_LENGTH, "0")
             })
             .await?;
@@ -1089,7 +1104,7 @@ impl Registry {
     /// received. A session the registry no longer knows is no error.
     pub async fn cancel_upload(&self, repo: &str, location: &Url) -> anyhow::Result<()> {
         let resp = self
-            .send_once(&Scopes::push(repo), &|c| c.delete(location.clone()))
+            .send_once(&self.push_scopes(repo), &|c| c.delete(location.clone()))
             .await?;
         if resp.status() == StatusCode::NOT_FOUND {
             return Ok(());

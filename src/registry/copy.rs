@@ -8,6 +8,11 @@
 //! is sent only when they hash to the digest asked for. A session that does
 //! not end in that commit (an error, a digest mismatch, a cancelled copy) is
 //! deleted, so no abandoned upload stays in the destination's storage.
+//!
+//! Blobs shared by the images of a run are sent once, by the copy that
+//! claimed them first; the others mount them from its repository, which
+//! their first token request already names (one token per repository): see
+//! [`BlobLedger`] and the start order of first copies and reruns.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,28 +36,54 @@ use super::token::Scopes;
 pub struct BlobLedger {
     slots: std::sync::Mutex<HashMap<String, Arc<tokio::sync::Mutex<Option<String>>>>>,
     /// The first repository that set out to send each blob: where the others
-    /// will most likely mount it from (asked for in their token up front).
+    /// mount it from (asked for in their token up front).
     claims: std::sync::Mutex<HashMap<String, String>>,
 }
 
+/// What a copy learns when it claims the blobs it needs.
+#[derive(Default)]
+struct Claim {
+    /// `pull` on the repositories that claimed some of them first.
+    mounts: Scopes,
+    /// The slots of the blobs this copy claimed first, locked from the claim
+    /// on: a later claimer waits until this copy has sent the blob (or gave
+    /// up), so it mounts from the repository its token names rather than
+    /// racing to upload it.
+    held: HashMap<String, tokio::sync::OwnedMutexGuard<Option<String>>>,
+}
+
+impl Claim {
+    /// The image is in `repo` already (its tag names it): so are its blobs.
+    fn held_by(self, repo: &str) {
+        for (_, mut slot) in self.held {
+            slot.get_or_insert_with(|| repo.to_string());
+        }
+    }
+}
+
 impl BlobLedger {
-    /// Records that `repo` is about to need `digests`; returns the other
-    /// repositories that claimed some of them first.
-    fn claim(&self, registry: &str, digests: &[&str], repo: &str) -> Vec<String> {
+    /// Records that `repo` is about to need `digests`. Claims always follow
+    /// one order and a copy waits only for earlier claimers, which never wait
+    /// for it: no two copies wait for each other.
+    fn claim(&self, registry: &str, digests: &[&str], repo: &str) -> Claim {
         let mut claims = self.claims.lock().expect("ledger lock");
-        let mut others: Vec<String> = digests
-            .iter()
-            .map(|d| {
-                claims
-                    .entry(format!("{registry}|{d}"))
-                    .or_insert_with(|| repo.to_string())
-                    .clone()
-            })
-            .filter(|r| r != repo)
-            .collect();
-        others.sort();
-        others.dedup();
-        others
+        let mut claim = Claim::default();
+        for d in digests {
+            let key = format!("{registry}|{d}");
+            match claims.get(&key) {
+                Some(first) if first != repo => claim.mounts = claim.mounts.with(first, &["pull"]),
+                // Claimed by an earlier call of this copy (a listed image).
+                Some(_) => {}
+                None => {
+                    claims.insert(key, repo.to_string());
+                    // Unlocked: no one else claimed it before.
+                    if let Ok(slot) = self.slot(registry, d).try_lock_owned() {
+                        claim.held.insert(d.to_string(), slot);
+                    }
+                }
+            }
+        }
+        claim
     }
 
     fn slot(&self, registry: &str, digest: &str) -> Arc<tokio::sync::Mutex<Option<String>>> {
@@ -61,6 +92,55 @@ impl BlobLedger {
             .entry(format!("{registry}|{digest}"))
             .or_default()
             .clone()
+    }
+}
+
+/// How the copies of a run to each destination registry start. A rerun's
+/// copies ask both sides with one HEAD each, at once (nothing else is asked
+/// of the source: HEADs do not count against Docker Hub's pull limit). A
+/// first copy's read the source manifest first and claim its blobs, so the
+/// destination's first token request already names the repositories those
+/// are mounted from: one token per repository. The first copy to a registry
+/// decides for the rest, which wait for its HEADs.
+#[derive(Default)]
+struct Starts(std::sync::Mutex<HashMap<String, Arc<tokio::sync::watch::Sender<Option<bool>>>>>);
+
+/// Held by the copy that decides; deciding nothing (an error) means HEADs first.
+struct Decider(Arc<tokio::sync::watch::Sender<Option<bool>>>);
+
+impl Decider {
+    fn decide(self, first_copies: bool) {
+        self.0.send_replace(Some(first_copies));
+    }
+}
+
+impl Drop for Decider {
+    fn drop(&mut self) {
+        if self.0.borrow().is_none() {
+            self.0.send_replace(Some(false));
+        }
+    }
+}
+
+impl Starts {
+    /// Whether copies to `host` start from the source manifest, or (None)
+    /// this copy decides.
+    async fn first_copies(&self, host: &str) -> Result<bool, Decider> {
+        let mut rx = {
+            let mut by_host = self.0.lock().expect("starts lock");
+            match by_host.get(host) {
+                Some(tx) => tx.subscribe(),
+                None => {
+                    let tx = Arc::new(tokio::sync::watch::channel(None).0);
+                    by_host.insert(host.to_string(), tx.clone());
+                    return Err(Decider(tx));
+                }
+            }
+        };
+        match rx.wait_for(Option::is_some).await {
+            Ok(v) => Ok(v.unwrap_or(false)),
+            Err(_) => Ok(false),
+        }
     }
 }
 
@@ -131,6 +211,7 @@ pub struct CopyReport {
 pub struct CopyContext {
     pub ledger: BlobLedger,
     pub stats: Arc<CopyStats>,
+    starts: Starts,
 }
 
 /// Copies `src` (in `from`) to `dst` (in `to`). Manifest lists are copied
@@ -156,20 +237,66 @@ pub async fn copy_image(
             bytes_sent: 0,
             blobs_missing: 0,
         };
-        to.will_push(&dst.repository);
-        // Both sides asked at once, HEAD only: a rerun costs one round trip
-        // per image, and HEADs do not count against Docker Hub's pull limit.
-        let (source_digest, present_digest) = futures::try_join!(
-            from.manifest_digest(&src.repository, &src.reference),
-            to.manifest_digest(&dst.repository, &dst.reference)
-        )?;
-        let source_digest = source_digest
-            .with_context(|| format!("{src}: no such image in the source registry"))?;
+        let repo = dst.repository.as_str();
+        // Within one registry, blobs are mounted from the source repository.
+        let same_host = if from.host() == to.host() && src.repository != dst.repository {
+            Scopes::pull(&src.repository)
+        } else {
+            Scopes::default()
+        };
+        let (first_copies, decider) = match ctx.starts.first_copies(to.host()).await {
+            Ok(f) => (f, None),
+            Err(d) => (false, Some(d)),
+        };
+        let mut claim = None;
+        let mut read = None;
+        let (source_digest, present_digest) = if first_copies {
+            let manifest = from
+                .manifest(&src.repository, &src.reference)
+                .await?
+                .with_context(|| format!("{src}: no such image in the source registry"))?;
+            let mut also = same_host;
+            // A list's images are read only when it is copied.
+            if !manifest.is_list() {
+                let blobs = image_blobs(&manifest)?;
+                let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
+                let c = ctx.ledger.claim(to.host(), &digests, repo);
+                also = also.union(&c.mounts);
+                claim = Some(c);
+            }
+            to.will_push_with(repo, &also);
+            let present = to.manifest_digest(repo, &dst.reference).await?;
+            let digest = manifest.digest.clone();
+            read = Some(manifest);
+            (digest, present)
+        } else {
+            to.will_push_with(repo, &same_host);
+            // Both sides asked at once, HEAD only: a rerun costs one round trip
+            // per image, and HEADs do not count against Docker Hub's pull limit.
+            let (source_digest, present_digest) = futures::try_join!(
+                from.manifest_digest(&src.repository, &src.reference),
+                to.manifest_digest(repo, &dst.reference)
+            )?;
+            let source_digest = source_digest
+                .with_context(|| format!("{src}: no such image in the source registry"))?;
+            (source_digest, present_digest)
+        };
+        let present = present_digest.as_deref() == Some(source_digest.as_str());
+        // Mixed runs aside, the rest follow: after a rerun's first image, at
+        // once; after a first copy's, once its blobs are claimed (below), so
+        // theirs name its repository.
+        let mut decider = match decider {
+            Some(d) if present => {
+                d.decide(false);
+                None
+            }
+            d => d,
+        };
         let counters = Counters {
             run: ctx.stats.clone(),
             image: Arc::default(),
         };
-        if present_digest.as_deref() == Some(source_digest.as_str()) {
+        if present {
             report.digest = source_digest;
             if opts.verify {
                 let missing =
@@ -177,6 +304,7 @@ pub async fn copy_image(
                         .await?;
                 report.fill(&counters);
                 if missing > 0 {
+                    drop(claim);
                     report.status = CopyStatus::Repaired;
                     report.blobs_missing = missing;
                     tracing::warn!(
@@ -189,18 +317,32 @@ pub async fn copy_image(
                     return Ok(report);
                 }
             }
+            if let Some(c) = claim {
+                c.held_by(repo);
+            }
             // Debug: a rerun finds every image present; the mirror's summary says how many.
             tracing::debug!("{dst}: already present ({})", report.digest);
             return Ok::<_, anyhow::Error>(report);
         }
-        // By digest: the tag may have moved since the HEAD.
-        let manifest = from
-            .manifest(&src.repository, &source_digest)
-            .await?
-            .with_context(|| {
-                format!("{src}: manifest {source_digest} vanished from the source registry")
-            })?;
+        let manifest = match read {
+            Some(m) => m,
+            // By digest: the tag may have moved since the HEAD.
+            None => from
+                .manifest(&src.repository, &source_digest)
+                .await?
+                .with_context(|| {
+                    format!("{src}: manifest {source_digest} vanished from the source registry")
+                })?,
+        };
         report.digest = manifest.digest.clone();
+        if claim.is_none() && !manifest.is_list() {
+            let blobs = image_blobs(&manifest)?;
+            let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
+            claim = Some(ctx.ledger.claim(to.host(), &digests, repo));
+        }
+        if let Some(d) = decider.take() {
+            d.decide(true);
+        }
         if manifest.is_list() {
             for entry in manifest.parse()?.manifests {
                 let child = from
@@ -210,13 +352,35 @@ pub async fn copy_image(
                         format!("{src}: listed manifest {} is missing", entry.digest)
                     })?;
                 let blobs = image_blobs(&child)?;
-                copy_blobs(from, src, to, dst, blobs, opts, &ctx.ledger, &counters).await?;
+                copy_blobs(
+                    from,
+                    src,
+                    to,
+                    dst,
+                    blobs,
+                    opts,
+                    &ctx.ledger,
+                    &counters,
+                    None,
+                )
+                .await?;
                 to.put_manifest(&dst.repository, &child.digest, &child)
                     .await?;
             }
         } else {
             let blobs = image_blobs(&manifest)?;
-            copy_blobs(from, src, to, dst, blobs, opts, &ctx.ledger, &counters).await?;
+            copy_blobs(
+                from,
+                src,
+                to,
+                dst,
+                blobs,
+                opts,
+                &ctx.ledger,
+                &counters,
+                claim,
+            )
+            .await?;
         }
         to.put_manifest(&dst.repository, &dst.reference, &manifest)
             .await?;
@@ -284,7 +448,8 @@ async fn repair_present(
                             format!("{src}: listed manifest {} is missing", entry.digest)
                         })?;
                     let blobs = image_blobs(&child)?;
-                    copy_blobs(from, src, to, dst, blobs, opts, &ctx.ledger, counters).await?;
+                    copy_blobs(from, src, to, dst, blobs, opts, &ctx.ledger, counters, None)
+                        .await?;
                     children.push(child);
                 }
             }
@@ -313,7 +478,7 @@ async fn repair_present(
         }
         if !lost.is_empty() {
             missing += lost.len() as u64;
-            copy_blobs(from, src, to, dst, lost, opts, &ctx.ledger, counters).await?;
+            copy_blobs(from, src, to, dst, lost, opts, &ctx.ledger, counters, None).await?;
             if manifest.is_list() {
                 children.push(image);
             }
@@ -354,6 +519,8 @@ impl Counters {
     }
 }
 
+/// Copies the blobs an image lacks; `claim` is the image's claim on them
+/// when made already (before its first request to the destination).
 #[allow(clippy::too_many_arguments)]
 async fn copy_blobs(
     from: &Registry,
@@ -364,29 +531,38 @@ async fn copy_blobs(
     opts: CopyOptions,
     ledger: &BlobLedger,
     counters: &Counters,
+    claim: Option<Claim>,
 ) -> anyhow::Result<()> {
-    // Every repository this image may mount from, asked for in one token
-    // with the first mount (one token fetch per image, not per source).
-    let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
-    let mut mount_scopes = Scopes::default();
-    for other in ledger.claim(to.host(), &digests, &dst.repository) {
-        mount_scopes = mount_scopes.with(&other, &["pull"]);
-    }
+    // Every repository this image may mount from, in one token.
+    let claim = claim.unwrap_or_else(|| {
+        let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
+        ledger.claim(to.host(), &digests, &dst.repository)
+    });
+    let mut mount_scopes = claim.mounts;
     if from.host() == to.host() && src.repository != dst.repository {
         mount_scopes = mount_scopes.with(&src.repository, &["pull"]);
     }
     let mount_scopes = &mount_scopes;
+    let mut held = claim.held;
+    let jobs: Vec<_> = blobs
+        .into_iter()
+        .map(|d| {
+            let slot = held.remove(&d.digest);
+            (d, slot)
+        })
+        .collect();
     // After a failure no further blob is started, but those under way are
     // let finish: dropping one amid its PATCH would leave its upload session
     // in the registry (it can only be deleted with the state the PATCH's
     // answer carries; docker-registry refuses a stale one and keeps it).
+    // A blob not started lets its slot go.
     let failed = &AtomicBool::new(false);
     let results: Vec<anyhow::Result<()>> =
-        futures::stream::iter(blobs.into_iter().map(|d| async move {
+        futures::stream::iter(jobs.into_iter().map(|(d, slot)| async move {
             if failed.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let r = copy_blob(from, src, to, dst, d, ledger, counters, mount_scopes).await;
+            let r = copy_blob(from, src, to, dst, d, ledger, counters, mount_scopes, slot).await;
             if r.is_err() {
                 failed.store(true, Ordering::Relaxed);
             }
@@ -408,9 +584,12 @@ async fn copy_blob(
     ledger: &BlobLedger,
     counters: &Counters,
     mount_scopes: &Scopes,
+    held: Option<tokio::sync::OwnedMutexGuard<Option<String>>>,
 ) -> anyhow::Result<()> {
-    let slot = ledger.slot(to.host(), &blob.digest);
-    let mut known = slot.lock().await;
+    let mut known = match held {
+        Some(slot) => slot,
+        None => ledger.slot(to.host(), &blob.digest).lock_owned().await,
+    };
     let digest = blob.digest.as_str();
     let repo = dst.repository.as_str();
     if known.as_deref() == Some(repo) {
@@ -593,4 +772,53 @@ async fn send_blob(
         None => tracing::debug!("blob {digest}: digest algorithm not checked by apex"),
     }
     to.commit_upload(repo, session.url(), digest).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_later_claimer_names_the_first_which_holds_the_blob_until_it_has_it() {
+        let ledger = BlobLedger::default();
+        let a = ledger.claim("reg", &["sha256:1", "sha256:2"], "a");
+        assert!(a.mounts.is_empty());
+        assert_eq!(a.held.len(), 2);
+        let b = ledger.claim("reg", &["sha256:2", "sha256:3"], "b");
+        assert_eq!(b.mounts, Scopes::pull("a"));
+        assert_eq!(b.held.keys().collect::<Vec<_>>(), ["sha256:3"]);
+        // Another registry is another ledger entry.
+        assert!(ledger.claim("other", &["sha256:2"], "b").mounts.is_empty());
+        let slot = ledger.slot("reg", "sha256:2");
+        assert!(slot.try_lock().is_err(), "a holds it until it has sent it");
+        a.held_by("a");
+        assert_eq!(slot.try_lock().unwrap().as_deref(), Some("a"));
+        // A claim dropped unused lets its slots go, holding nothing.
+        drop(b);
+        assert_eq!(*ledger.slot("reg", "sha256:3").try_lock().unwrap(), None);
+    }
+
+    #[tokio::test]
+    async fn the_first_copy_to_a_registry_decides_how_the_others_start() {
+        let starts = Starts::default();
+        let Err(decider) = starts.first_copies("reg").await else {
+            panic!("the first copy decides")
+        };
+        let waiting = tokio::spawn({
+            let tx = starts.0.lock().unwrap()["reg"].clone();
+            async move {
+                let mut rx = tx.subscribe();
+                *rx.wait_for(Option::is_some).await.unwrap()
+            }
+        });
+        decider.decide(true);
+        assert_eq!(waiting.await.unwrap(), Some(true));
+        assert!(matches!(starts.first_copies("reg").await, Ok(true)));
+        // A decider dropped undecided (its copy failed) means HEADs first.
+        let Err(d) = starts.first_copies("other").await else {
+            panic!()
+        };
+        drop(d);
+        assert!(matches!(starts.first_copies("other").await, Ok(false)));
+    }
 }

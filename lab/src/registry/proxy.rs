@@ -22,6 +22,8 @@ pub struct Request {
     pub method: String,
     /// Path and query.
     pub path: String,
+    /// The `User-Agent` header, if any.
+    pub user_agent: Option<String>,
 }
 
 /// How a request is made to fail.
@@ -167,6 +169,10 @@ impl FaultyProxy {
                             let line = Request {
                                 method: req.method().to_string(),
                                 path: req.uri().to_string(),
+                                user_agent: req
+                                    .headers()
+                                    .get(hyper::header::USER_AGENT)
+                                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()),
                             };
                             let key = format!("{} {}", line.method, line.path);
                             let fault = {

@@ -41,6 +41,8 @@ struct Signer {
 struct State {
     /// The scope parameters of each token handed out, sorted.
     issued: Vec<Vec<String>>,
+    /// The `User-Agent` of each request ("" without one).
+    user_agents: Vec<String>,
 }
 
 /// A running token server; it stops when dropped.
@@ -174,6 +176,14 @@ impl TokenServer {
                     let service = hyper::service::service_fn(move |req: Request<Incoming>| {
                         let (signer, st, exp) = (signer.clone(), st.clone(), exp.clone());
                         async move {
+                            let agent = req
+                                .headers()
+                                .get(hyper::header::USER_AGENT)
+                                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                            st.lock()
+                                .expect("token state")
+                                .user_agents
+                                .push(agent.unwrap_or_default());
                             let mut scopes: Vec<String> = url::form_urlencoded::parse(
                                 req.uri().query().unwrap_or("").as_bytes(),
                             )
@@ -243,9 +253,16 @@ impl TokenServer {
             .collect()
     }
 
-    /// Forgets the tokens counted so far.
+    /// The `User-Agent` of each request so far, in order ("" without one).
+    pub fn user_agents(&self) -> Vec<String> {
+        self.state.lock().expect("token state").user_agents.clone()
+    }
+
+    /// Forgets the tokens and requests counted so far.
     pub fn reset(&self) {
-        self.state.lock().expect("token state").issued.clear();
+        let mut st = self.state.lock().expect("token state");
+        st.issued.clear();
+        st.user_agents.clear();
     }
 }
 
