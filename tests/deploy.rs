@@ -1032,17 +1032,53 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
 fn status_tells_interrupted_from_running_and_names_a_bad_state_file() {
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("run");
-    assert!(status(&tmp).contains("no deploy state"));
-    std::fs::create_dir_all(&tmp).unwrap();
+    // No state: an answer no script may take for a deploy, so a failure with a hint.
+    for made in [false, true] {
+        if made {
+            std::fs::create_dir_all(&tmp).unwrap();
+        }
+        let out = Command::new(APEX)
+            .args(["status", "--tmp-dir"])
+            .arg(&tmp)
+            .output()
+            .unwrap();
+        let shown = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{shown}");
+        assert!(shown.contains("no deploy state"), "{shown}");
+        assert!(
+            shown.contains(if made {
+                "a --plan records no state"
+            } else {
+                "the tmp dir does not exist"
+            }),
+            "{shown}"
+        );
+        assert!(shown.contains("hint: `apex deploy"), "{shown}");
+    }
     std::fs::write(
         tmp.join("state.json"),
         r#"{"version": 1,
             "steps": {"fetch_artifacts": {"step": 1, "status": "done", "inputs": "a", "seconds": 1.5},
-                      "mirror_images": {"step": 8, "status": "running", "inputs": "b"}},
+                      "mirror_images": {"step": 8, "status": "running", "inputs": "b"},
+                      "rebuild/neutron-server-opendaylight": {"step": 8, "order": 4, "status": "done",
+                                                              "inputs": "c", "seconds": 312.25},
+                      "upload_deploy_files": {"step": 9, "order": 6, "status": "done", "inputs": "d", "seconds": 0.5},
+                      "image_upload": {"step": 9, "order": 7, "status": "done", "inputs": "e", "seconds": 3}},
             "runs": [{"started": 1795628067, "resume": false, "steps": {}}]}"#,
     )
     .unwrap();
     let shown = status(&tmp);
+    // Sub-steps in the order the run took them (not by name), in aligned columns.
+    let at = |k: &str| shown.find(k).unwrap_or_else(|| panic!("{k}: {shown}"));
+    assert!(at("upload_deploy_files") < at("image_upload"), "{shown}");
+    assert!(at("rebuild/neutron") < at("mirror_images"), "{shown}");
+    let columns: Vec<usize> = shown
+        .lines()
+        .filter(|l| l.starts_with("  step "))
+        .map(|l| l.find(" done").or_else(|| l.find(" interrupted")).unwrap())
+        .collect();
+    assert_eq!(columns.len(), 5, "{shown}");
+    assert!(columns.iter().all(|c| *c == columns[0]), "{shown}");
     assert!(
         shown.contains("mirror_images") && shown.contains("interrupted"),
         "{shown}"

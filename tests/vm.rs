@@ -200,6 +200,7 @@ fn created_undercloud_vm_deploys_reruns_and_is_destroyed_with_its_virtual_nodes(
     for f in [
         "undercloud/domain.xml",
         "undercloud/undercloud.conf",
+        "containers-prepare-parameter.yaml",
         "instackenv.json",
         "virtual/apexlab-uc-node1.xml",
     ] {
@@ -261,6 +262,16 @@ fn created_undercloud_vm_deploys_reruns_and_is_destroyed_with_its_virtual_nodes(
             "undercloud.conf lacks {want:?}:\n{conf}"
         );
     }
+    let prepare = ok(
+        ssh(
+            &work,
+            s.ssh_port,
+            "stack",
+            "cat /home/stack/containers-prepare-parameter.yaml",
+        ),
+        "undercloud.conf's container_images_file",
+    );
+    assert!(prepare.contains("ContainerImagePrepare"), "{prepare}");
     ok(
         ssh(
             &work,
