@@ -39,9 +39,10 @@ fn lab() -> MutexGuard<'static, TestLab> {
             .enable_all()
             .build()
             .unwrap();
-        // A fixed dir: the next run reattaches to its registries and sshd
-        // (Lab::up is idempotent per dir) instead of leaving one lab per run.
-        let dir = std::env::temp_dir().join("apex-test-deploy-lab");
+        // This checkout's dir in the lab cache: the next run reattaches to its
+        // registries and sshd (Lab::up is idempotent per dir) instead of
+        // leaving one lab per run, and another checkout has its own.
+        let dir = apex_lab::cache::checkout_dir("deploy");
         let lab = rt
             .block_on(Lab::up(LabOptions { dir }))
             .unwrap_or_else(|e| panic!("the lab did not come up (apex_lab::Lab::up): {e:#}"));
@@ -1355,7 +1356,29 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
     );
     let scenario = "os-odl-nofeature-ha";
     let before = t.lab.openstack_calls().unwrap().len();
-    let out = t.deploy_ok(&[scenario, "-i", inventory], &tmp, None);
+    let o = t.deploy(&[scenario, "-i", inventory], &tmp, None);
+    let (out, console) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "stdout:\n{out}\nstderr:\n{console}");
+    // The console at the default level: a line per action (and warnings),
+    // not the commands and their remote output, which the log has.
+    let actions = state(&tmp)["steps"].as_object().unwrap().len();
+    let lines: Vec<&str> = console.lines().collect();
+    assert!(
+        lines.len() <= actions + 2,
+        "{} console lines for {actions} actions:\n{console}",
+        lines.len()
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" step ") || l.contains("WARN")),
+        "{console}"
+    );
+    let log = read(tmp.join("apex.log"));
+    assert!(
+        log.contains("ssh run") && log.contains("apex::ssh::output"),
+        "the log lacks the commands and their output"
+    );
     assert_eq!(
         subcommands(&t, before),
         [
@@ -1484,7 +1507,14 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
     assert!(ceph.contains("11G"));
     std::fs::write(over.join("plugins/ceph.lua"), ceph).unwrap();
     let before = t.lab.openstack_calls().unwrap().len();
-    t.deploy_ok(&[scenario, "-i", inventory], &tmp, Some(&over));
+    let o = t.deploy(&["-v", scenario, "-i", inventory], &tmp, Some(&over));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // -v: the commands on the console too.
+    assert!(
+        text(&o.stderr).contains("ssh run") && text(&o.stderr).contains("overcloud deploy"),
+        "{}",
+        text(&o.stderr)
+    );
     assert_eq!(
         subcommands(&t, before),
         ["overcloud image upload", "overcloud deploy", "server list"]
