@@ -123,7 +123,7 @@ fn created_undercloud_vm_deploys_reruns_and_is_destroyed_with_its_virtual_nodes(
         .unwrap();
     let lab = rt
         .block_on(Lab::up(LabOptions {
-            dir: std::env::temp_dir().join("apex-test-vm-lab"),
+            dir: apex_lab::cache::checkout_dir("vm"),
         }))
         .unwrap_or_else(|e| panic!("the lab did not come up: {e:#}"));
     let img = undercloud_vm::ensure_image().unwrap();
