@@ -31,7 +31,8 @@ local M = {}
 ---@field verify_images? boolean  HEAD every blob of images already in the local registry, repair lost ones
 ---@field site? string   site settings file (-s)
 ---@field tmp_dir string
----@field log_file string
+---@field log_file? string   --log-file: the log is appended there
+---@field run_log? boolean   without log_file: the run's own log in the tmp dir (logs/<time>.log, apex.log the latest)
 ---@field lua_paths string[]
 ---@field inventory? string          Apex inventory file (-i): baremetal nodes, instackenv.json, scales
 ---@field patches_file? string       Apex common-patches file (--patches-file FILE, or "shipped" for Apex's list)
@@ -69,6 +70,7 @@ local M = {}
 ---@field files table<string, string>   artifacts, path relative to tmp_dir
 ---@field todo apex.Action[]          the actions the steps registered, in order (plan shows them, the run runs them)
 ---@field notes string[]
+---@field log_file? string           the log of this run (set when the tmp dir is claimed)
 
 ---@class apex.Step
 ---@field number integer   the step's number in Apex's design document
@@ -272,7 +274,7 @@ function M.run(opts)
     if replaced then replaced(ctx) else mod.plan(ctx) end
   end
   -- Every input is valid: only now is anything written.
-  core.claim_tmp_dir({ path = ctx.tmp_dir, log_file = opts.log_file })
+  ctx.log_file = core.claim_tmp_dir({ path = ctx.tmp_dir, log_file = opts.log_file, run_log = opts.run_log }).log_file
   plan.write(ctx)
   if ctx.plan then
     plan.print_summary(ctx)
@@ -291,10 +293,12 @@ end
 function M.print_report(ctx, report, total)
   local out = { string.format("Deployed %s (%s); state in %s", ctx.scenario.name, ctx.scenario.description or "",
     util.path(ctx.tmp_dir, "state.json")) }
-  out[#out + 1] = string.format("  [eval  ] evaluate settings, plugins, artifacts  %.2fs", ctx.eval_seconds)
+  local width = #"evaluate"
+  for _, r in ipairs(report) do width = math.max(width, #r.key) end
+  local row = "  [%-6s] %-" .. width .. "s  %-7s %8.2fs"
+  out[#out + 1] = string.format(row, "eval", "evaluate", "done", ctx.eval_seconds)
   for _, r in ipairs(report) do
-    out[#out + 1] = string.format("  [step %d] %-18s %s  %.2fs", r.step, r.key, r.skipped and "skipped" or "done   ",
-      r.seconds)
+    out[#out + 1] = string.format(row, "step " .. r.step, r.key, r.skipped and "skipped" or "done", r.seconds)
   end
   for _, n in ipairs(ctx.notes) do out[#out + 1] = "Note: " .. n end
   out[#out + 1] = string.format("Total %.2fs", total)

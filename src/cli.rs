@@ -27,7 +27,8 @@ pub struct Cli {
     #[arg(long = "lua-path", value_name = "DIR", global = true)]
     pub lua_path: Vec<PathBuf>,
 
-    /// Write the log here (default: <tmp-dir>/apex.log for deploy, none otherwise).
+    /// Append the log here (default for deploy: the run's own <tmp-dir>/logs/<time>.log,
+    /// <tmp-dir>/apex.log the latest, the last 20 kept; none otherwise).
     #[arg(long, value_name = "FILE", global = true)]
     pub log_file: Option<PathBuf>,
 
@@ -63,10 +64,18 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<ScaffoldAction>,
     },
-    /// Run Lua tests (files named *_test.lua) with the host API in plan mode.
+    /// Run Lua tests (files named *_test.lua) with the host API in plan mode; what a
+    /// test prints is shown only when it fails (with -v: as it comes).
     Test {
         /// Test files or directories (default: tests/ in the current directory).
         paths: Vec<PathBuf>,
+    },
+    /// Write commented example input files into DIR (default ./apex-examples): deploy
+    /// settings, network settings (a virtual lab, a baremetal pod with VLANs), an inventory,
+    /// site files for an existing and for a created undercloud. Never overwrites a file.
+    Examples {
+        /// Where to write them (created when missing).
+        dir: Option<PathBuf>,
     },
     /// Write LuaLS type stubs and a .luarc.json into DIR, for editor completion.
     LuaTypes {
@@ -248,6 +257,16 @@ use crate::lua::{Interrupted, drive};
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let dirs = lua_paths(&cli);
+    if let Command::Scenarios { action: Some(_) } | Command::Plugins { action: Some(_) } =
+        &cli.command
+    {
+        // The scaffold writes into the first override dir: made here, as
+        // `lua-types` makes its own, so a first extension needs no mkdir.
+        if let Some(first) = dirs.first() {
+            std::fs::create_dir_all(first)
+                .with_context(|| format!("cannot create {}", first.display()))?;
+        }
+    }
     for d in &dirs {
         if !d.is_dir() {
             anyhow::bail!("Lua path {} is not a directory", d.display());
@@ -293,7 +312,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 paths.clone()
             };
-            let arg = host.to_lua(&serde_json::json!({ "paths": paths }))?;
+            let arg =
+                host.to_lua(&serde_json::json!({ "paths": paths, "verbose": cli.verbose > 0 }))?;
             let out = drive(host.call_module("flows.test", "run", arg))?;
             let failed = match out.front() {
                 Some(mlua::Value::Table(t)) => t.get::<Option<i64>>("failed")?.unwrap_or(0),
@@ -314,6 +334,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("wrote LuaLS stubs and .luarc.json to {}", dir.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Examples { dir } => examples(dir.as_deref()),
         Command::Lab { args } => Err(run_lab(&cli, args)),
         Command::Registry {
             action:
@@ -341,6 +362,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// `apex examples [DIR]`: writes the shipped examples and says how to start.
+fn examples(dir: Option<&Path>) -> anyhow::Result<ExitCode> {
+    let dir = dir.unwrap_or(Path::new("apex-examples"));
+    for path in crate::examples::write(dir)? {
+        println!("wrote {}", path.display());
+    }
+    let d = dir.display();
+    println!(
+        "next, edit them for your site, then see what a deploy would do:\n  \
+         apex deploy -d {d}/deploy_settings.yaml -n {d}/network_settings_virtual.yaml \
+         -s {d}/site_existing_undercloud.yaml --plan\n\
+         baremetal: -n {d}/network_settings_baremetal_vlans.yaml -i {d}/inventory.yaml; \
+         an undercloud apex creates: -s {d}/site_created_undercloud.yaml (with --virtual for node VMs)"
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `apex lab ARGS`: replaces this process with `apex-lab ARGS` (the lab is a
@@ -384,11 +422,8 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
         anyhow::bail!(NEED_SCENARIO);
     }
     let tmp_dir = args.target.tmp_dir()?;
-    let log_file = cli
-        .log_file
-        .clone()
-        .unwrap_or_else(|| tmp_dir.join("apex.log"));
-    // The tmp dir, its lock and the log file are made by the flow
+    // The tmp dir, its lock and the log file (--log-file, else the run's own
+    // <tmp-dir>/logs/<time>.log, apex.log the latest) are made by the flow
     // (core.claim_tmp_dir) once every input is valid: bad input writes nothing.
     crate::logging::init(cli.verbose, None)?;
     let host = Host::new(HostConfig {
@@ -397,7 +432,10 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
     })?;
     let mut opts = serde_json::to_value(args).context("deploy options")?;
     opts["tmp_dir"] = serde_json::json!(tmp_dir);
-    opts["log_file"] = serde_json::json!(log_file);
+    match &cli.log_file {
+        Some(f) => opts["log_file"] = serde_json::json!(f),
+        None => opts["run_log"] = serde_json::json!(true),
+    }
     opts["lua_paths"] = serde_json::json!(dirs);
     let arg = host.to_lua(&opts)?;
     match drive(host.call_module("flows.deploy", "run", arg)) {
@@ -424,8 +462,17 @@ fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
         plan: true,
     })?;
     let arg = host.to_lua(&serde_json::json!({ "tmp_dir": tmp_dir }))?;
-    drive(host.call_module("apex.state", "print_status", arg))?;
-    Ok(ExitCode::SUCCESS)
+    let out = drive(host.call_module("apex.state", "print_status", arg))?;
+    let found = match out.front() {
+        Some(mlua::Value::Table(t)) => t.get::<Option<bool>>("found")?.unwrap_or(false),
+        _ => false,
+    };
+    // No state is an answer a script must not take for a finished deploy.
+    Ok(if found {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn destroy(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {

@@ -9,6 +9,7 @@ pub mod archive;
 pub mod artifacts;
 pub mod cli;
 pub mod engine;
+pub mod examples;
 pub mod fsutil;
 pub mod host_helpers;
 pub mod http_client;

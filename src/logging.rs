@@ -35,8 +35,8 @@ impl<'a> MakeWriter<'a> for ConsoleWriter {
 }
 
 /// Where the log file layer writes: lines are kept in memory until a file is
-/// attached (a deploy attaches `<tmp>/apex.log` only once its inputs are
-/// valid, so bad input writes nothing), then appended to it.
+/// attached (a deploy attaches its run log, see [`attach_run_log`], only once
+/// its inputs are valid, so bad input writes nothing), then appended to it.
 enum FileTarget {
     Buffer(Vec<u8>),
     File(std::fs::File),
@@ -56,11 +56,16 @@ pub fn attach_file(path: &Path) -> anyhow::Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .with_context(|| format!("cannot open log file {}", path.display()))?;
+    start_file(file, path)
+}
+
+/// Makes `file` the log file layer's target, writing the lines kept so far first.
+fn start_file(mut file: std::fs::File, path: &Path) -> anyhow::Result<()> {
     let mut target = file_target().lock().unwrap_or_else(|e| e.into_inner());
     if let FileTarget::Buffer(kept) = &*target {
         use std::io::Write as _;
@@ -69,6 +74,146 @@ pub fn attach_file(path: &Path) -> anyhow::Result<()> {
     }
     *target = FileTarget::File(file);
     Ok(())
+}
+
+/// Where a deploy keeps its run logs, under its tmp dir.
+pub const LOG_DIR: &str = "logs";
+/// The latest run's log, under the tmp dir: the same file as its
+/// `logs/<time>.log` (a hard link; a symlink where the file system has none).
+pub const LATEST_LOG: &str = "apex.log";
+/// Run logs kept in [`LOG_DIR`]; the oldest beyond are removed at each run.
+pub const KEEP_LOGS: usize = 20;
+
+/// Starts this run's own log in `tmp_dir` (which exists; the caller holds its
+/// run lock): a new `logs/<UTC time>.log` and `apex.log` the same file, so
+/// `apex.log` is always the latest run's log and no log grows over runs.
+/// An `apex.log` of an apex that appended every run to it moves into `logs/`
+/// first; then the oldest logs beyond [`KEEP_LOGS`] are removed. A planted
+/// symlink is never followed: `logs` must be a directory of its own and the
+/// new file is created exclusively. Returns the new log's path.
+pub fn attach_run_log(tmp_dir: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let dir = tmp_dir.join(LOG_DIR);
+    match std::fs::symlink_metadata(&dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => anyhow::bail!(
+            "{} is not a directory (a symlink or a file); remove it, apex keeps its run logs there",
+            dir.display()
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir(&dir).with_context(|| format!("cannot create {}", dir.display()))?
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", dir.display())),
+    }
+    let latest = tmp_dir.join(LATEST_LOG);
+    adopt_appended_log(&latest, &dir);
+    let now = std::time::SystemTime::now();
+    let mut stamp = log_stamp(now);
+    let mut n = 1;
+    let (path, file) = loop {
+        let path = dir.join(format!("{stamp}.log"));
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => break (path, f),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 100 => {
+                n += 1;
+                stamp = format!("{}-{n}", log_stamp(now));
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot create log file {}", path.display()));
+            }
+        }
+    };
+    match std::fs::remove_file(&latest) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("cannot replace {}", latest.display())),
+    }
+    if std::fs::hard_link(&path, &latest).is_err() {
+        let rel = Path::new(LOG_DIR).join(path.file_name().unwrap_or_default());
+        std::os::unix::fs::symlink(&rel, &latest)
+            .with_context(|| format!("cannot make {} the latest log", latest.display()))?;
+    }
+    prune_logs(&dir, KEEP_LOGS);
+    start_file(file, &path)?;
+    Ok(path)
+}
+
+/// `apex.log` written by an apex that appended every run to it (a regular
+/// file with no other link) moves into `logs/` under its modification time,
+/// so pruning ages it out like any run's log rather than deleting it now.
+fn adopt_appended_log(latest: &Path, dir: &Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(m) = std::fs::symlink_metadata(latest) else {
+        return;
+    };
+    if !m.is_file() || m.nlink() != 1 {
+        return;
+    }
+    let when = m.modified().unwrap_or(std::time::UNIX_EPOCH);
+    let dest = dir.join(format!("{}-appended.log", log_stamp(when)));
+    if !dest.exists() {
+        let _ = std::fs::rename(latest, dest);
+    }
+}
+
+/// Removes the oldest run logs of `dir` (names as [`log_stamp`] makes them,
+/// which sort by time) beyond `keep`; other files are left alone.
+fn prune_logs(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut logs: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| is_run_log(n))
+        .collect();
+    if logs.len() <= keep {
+        return;
+    }
+    logs.sort();
+    for name in &logs[..logs.len() - keep] {
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+}
+
+/// Whether `name` is a run log's name: `YYYY-MM-DDTHH-MM-SS.mmmZ[...].log`.
+fn is_run_log(name: &str) -> bool {
+    let b = name.as_bytes();
+    name.ends_with(".log")
+        && b.len() >= 28
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[10] == b'T'
+        && b[23] == b'Z'
+}
+
+/// A UTC time as a file name part that sorts by time:
+/// `2026-12-07T02-15-16.123Z`.
+fn log_stamp(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = ((secs / 86_400) as i64, secs % 86_400);
+    // Days since 1970-01-01 to a civil date (proleptic Gregorian).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}-{:02}-{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_millis()
+    )
 }
 
 /// The file layer's writer (see [`FileTarget`]).
@@ -138,3 +283,24 @@ pub fn init(verbosity: u8, log_file: Option<&Path>) -> anyhow::Result<()> {
 }
 
 use tracing_subscriber::Layer as _;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn log_stamps_are_utc_dates_that_sort_by_time() {
+        assert_eq!(log_stamp(UNIX_EPOCH), "1970-01-01T00-00-00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_628_067_250);
+        assert_eq!(log_stamp(t), "2026-11-25T17-34-27.250Z");
+        // 2000-02-29 (a leap day of a century year divisible by 400).
+        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400);
+        assert_eq!(log_stamp(leap), "2000-02-29T00-00-00.000Z");
+        assert!(is_run_log(&format!("{}.log", log_stamp(t))));
+        assert!(is_run_log(&format!("{}-2.log", log_stamp(t))));
+        assert!(is_run_log(&format!("{}-appended.log", log_stamp(t))));
+        assert!(!is_run_log("notes.log"));
+        assert!(log_stamp(t) < log_stamp(t + Duration::from_millis(1)));
+    }
+}

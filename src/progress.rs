@@ -109,13 +109,14 @@ impl Progress {
         }
     }
 
-    /// Ends the bar and logs one line with `msg`.
+    /// Ends the bar and logs one line with `msg` (debug: the console at the
+    /// default level shows the step's own line, not one per unit of work).
     pub fn finish(mut self, msg: &str) {
         if let Some(b) = self.bar.take() {
             b.finish_and_clear();
             multi().remove(&b);
         }
-        tracing::info!("{}: {msg} ({})", self.label, self.describe());
+        tracing::debug!("{}: {msg} ({})", self.label, self.describe());
     }
 }
 

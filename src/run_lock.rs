@@ -75,11 +75,23 @@ pub fn lock(tmp_dir: &Path) -> anyhow::Result<RunLock> {
     Ok(RunLock { _file: file })
 }
 
+/// Where a claimed tmp dir's run logs.
+#[derive(Debug, Clone, Copy)]
+pub enum Log<'a> {
+    /// No log file (the lines stay in memory).
+    None,
+    /// Appended to this file (`--log-file`).
+    Append(&'a Path),
+    /// The run's own log in the tmp dir ([`crate::logging::attach_run_log`]).
+    PerRun,
+}
+
 /// Claims `tmp_dir` for the rest of this process: takes its lock (kept until
-/// the process exits), starts the log file there and cleans what a killed
+/// the process exits), starts the log file and cleans what a killed
 /// run left (see [`crate::leftovers`]). A deploy calls it only
 /// after every input validated, so bad input leaves nothing on disk.
-pub fn claim(tmp_dir: &Path, log_file: Option<&Path>) -> anyhow::Result<()> {
+/// Returns the log file started, if any.
+pub fn claim(tmp_dir: &Path, log: Log<'_>) -> anyhow::Result<Option<std::path::PathBuf>> {
     static HELD: std::sync::Mutex<Vec<(std::path::PathBuf, RunLock)>> =
         std::sync::Mutex::new(Vec::new());
     let mut held = HELD.lock().unwrap_or_else(|e| e.into_inner());
@@ -88,12 +100,17 @@ pub fn claim(tmp_dir: &Path, log_file: Option<&Path>) -> anyhow::Result<()> {
         let lock = lock(tmp_dir)?;
         held.push((tmp_dir.to_path_buf(), lock));
     }
-    if let Some(log) = log_file {
-        crate::logging::attach_file(log)?;
-    }
+    let started = match log {
+        Log::None => None,
+        Log::Append(file) => {
+            crate::logging::attach_file(file)?;
+            Some(file.to_path_buf())
+        }
+        Log::PerRun => Some(crate::logging::attach_run_log(tmp_dir)?),
+    };
     if first {
         // Ours now: what a killed run left here is no one's any more.
         crate::leftovers::clean(tmp_dir)?;
     }
-    Ok(())
+    Ok(started)
 }

@@ -9,6 +9,8 @@ local util = require("apex.util")
 local M = {}
 
 M.TAG = "current-tripleo"
+--- TripleO's ContainerImagePrepare env file (see prepare_parameter).
+M.PREPARE_FILE = "containers-prepare-parameter.yaml"
 M.PATCHED_TAG = "apex"
 M.NAME_PREFIX = "centos-binary-"
 M.UPSTREAM_HOST = "docker.io"

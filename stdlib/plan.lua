@@ -161,6 +161,15 @@ function M.print_summary(ctx)
   for _, f in ipairs(M.manifest(ctx).files) do
     p("  %s", f)
   end
+  p("  %s  (this list, machine-readable)", M.MANIFEST)
+  if ctx.log_file then
+    local prefix = ctx.tmp_dir:gsub("/+$", "") .. "/"
+    if ctx.log_file:sub(1, #prefix) == prefix then
+      p("  apex.log  (this run's log, also %s; earlier runs' beside it)", ctx.log_file:sub(#prefix + 1))
+    else
+      p("Log: %s", ctx.log_file)
+    end
+  end
   io.write(table.concat(out, "\n"), "\n")
 end
 

@@ -100,7 +100,7 @@ end
 
 --- Runs one action (or skips it when done with the same inputs); returns
 --- whether it was skipped, or raises after recording the failure in the state.
-local function run_one(ctx, st, run, a)
+local function run_one(ctx, st, run, a, order)
   local t0 = now()
   local inputs = state.hash(a.inputs())
   local prev = state.get(st, a.key)
@@ -109,24 +109,26 @@ local function run_one(ctx, st, run, a)
   if skip then
     if a.reuse then a.reuse(prev.outputs or {}) end
     prev.skipped = true
+    prev.order = order
     prev.last_seconds = now() - t0
     core.log({ level = "info", msg = string.format("step %d %s: done before with the same inputs; skipped%s", a.step, a.key,
       a.skip_hint and (" (" .. a.skip_hint .. ")") or "") })
   else
     core.log({ level = "info", msg = string.format("step %d %s", a.step, a.key) })
-    state.put(st, a.key, { step = a.step, status = "running", inputs = inputs, outputs = prev and prev.outputs })
+    state.put(st, a.key, { step = a.step, order = order, status = "running", inputs = inputs,
+      outputs = prev and prev.outputs })
     local ok, out = pcall(a.run, prev)
     local seconds = now() - t0
     if not ok then
       local msg = util.message(out)
-      state.put(st, a.key, { step = a.step, status = "failed", inputs = inputs, error = msg, seconds = seconds,
-        outputs = prev and prev.outputs })
+      state.put(st, a.key, { step = a.step, order = order, status = "failed", inputs = inputs, error = msg,
+        seconds = seconds, outputs = prev and prev.outputs })
       run.steps[a.key] = { seconds = seconds, status = "failed" }
       run.failed = run.failed or a.key
       error(string.format("step %d (%s) failed: %s", a.step, a.key, msg), 0)
     end
-    state.put(st, a.key, { step = a.step, status = "done", inputs = inputs, outputs = out or {}, seconds = seconds,
-      skipped = false, last_seconds = seconds })
+    state.put(st, a.key, { step = a.step, order = order, status = "done", inputs = inputs, outputs = out or {},
+      seconds = seconds, skipped = false, last_seconds = seconds })
   end
   run.steps[a.key] = { seconds = state.get(st, a.key).last_seconds, skipped = skip }
   return skip
@@ -157,13 +159,14 @@ function M.execute(ctx)
   local run = { started = now(), resume = ctx.opts.resume and true or false, steps = {}, evaluate = ctx.eval_seconds }
   st.data.runs[#st.data.runs + 1] = run
   while #st.data.runs > M.KEEP_RUNS do table.remove(st.data.runs, 1) end
-  local todo, started, skipped = ctx.todo or {}, {}, {}
+  local todo, started, skipped, order = ctx.todo or {}, {}, {}, {}
+  for i, a in ipairs(todo) do order[a] = i end
   for _, a in ipairs(todo) do
     if not started[a] then
       local members = group_of(todo, a)
       for _, b in ipairs(members) do started[b] = true end
       local results = core.parallel_map(members, function(b)
-        local ok, res = pcall(run_one, ctx, st, run, b)
+        local ok, res = pcall(run_one, ctx, st, run, b, order[b])
         return { ok = ok, res = res }
       end, { limit = #members })
       local failures = {}

@@ -13,6 +13,7 @@ M.VERSION = 1
 
 ---@class apex.StepRecord
 ---@field step integer
+---@field order? integer      the action's place in the run (sub-steps of a step are listed in it)
 ---@field status "running"|"done"|"failed"|"interrupted"
 ---@field inputs string       sha256 of the step's inputs
 ---@field seconds? number     wall time of the last run of the step
@@ -210,17 +211,25 @@ function M.status_lines(st, running)
   if running then out[#out + 1] = running .. " is deploying from this dir now" end
   local keys = {}
   for key in pairs(st.data.steps) do keys[#keys + 1] = key end
+  -- By step, then in the order the run took them (records of an older apex
+  -- have no order: those by name).
+  local huge = math.maxinteger
   table.sort(keys, function(a, b)
-    local sa, sb = st.data.steps[a].step or 0, st.data.steps[b].step or 0
+    local ra, rb = st.data.steps[a], st.data.steps[b]
+    local sa, sb = tonumber(ra.step) or 0, tonumber(rb.step) or 0
     if sa ~= sb then return sa < sb end
+    local oa, ob = math.tointeger(ra.order) or huge, math.tointeger(rb.order) or huge
+    if oa ~= ob then return oa < ob end
     return a < b
   end)
   if #keys == 0 then out[#out + 1] = "no step recorded yet" end
+  local width = 0
+  for _, key in ipairs(keys) do width = math.max(width, #key) end
   for _, key in ipairs(keys) do
     local r = st.data.steps[key]
     local status = r.status
     if status == "running" and not running then status = "interrupted" end
-    local line = string.format("  step %-2s %-28s %-11s %7s", tostring(r.step or "?"), key, status,
+    local line = string.format("  step %-2s %-" .. width .. "s  %-11s %8s", tostring(r.step or "?"), key, status,
       r.seconds and string.format("%.2fs", r.seconds) or "")
     if (r.status == "failed" or r.status == "interrupted") and r.error then line = line .. "  " .. first_line(r.error) end
     out[#out + 1] = line
@@ -258,14 +267,22 @@ function M.mark_interrupted(opts)
 end
 
 --- `apex status`: prints the state of `opts.tmp_dir` (or that there is
---- none), whether a deploy runs there now and what a killed run left.
+--- none, with a hint: the command then exits non-zero), whether a deploy
+--- runs there now and what a killed run left.
 ---@param opts {tmp_dir: string}
+---@return {found: boolean}
 function M.print_status(opts)
   local now = core.tmp_dir_status({ path = opts.tmp_dir })
   opts = { tmp_dir = opts.tmp_dir, running = now.running, leftovers = now.leftovers }
   local lines
-  if core.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind ~= "file" then
-    lines = { string.format("%s: no deploy state (no real deploy has run with this tmp dir)", opts.tmp_dir) }
+  local found = core.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind == "file"
+  if not found then
+    local why = core.exists({ path = opts.tmp_dir }).kind == "dir"
+        and "no real deploy has run with this tmp dir; a --plan records no state"
+        or "the tmp dir does not exist"
+    lines = { string.format("%s: no deploy state (%s)", opts.tmp_dir, why),
+      "hint: `apex deploy ... -s SITE` (without --plan) records one here; for a deploy run with --tmp-dir DIR: "
+      .. "`apex status --tmp-dir DIR`" }
   else
     lines = M.status_lines(M.load(opts.tmp_dir), opts.running)
   end
@@ -274,6 +291,7 @@ function M.print_status(opts)
       .. "with this tmp dir removes it", l.path, #l.mounts, #l.loops, l.bytes / 1048576)
   end
   io.write(table.concat(lines, "\n"), "\n")
+  return { found = found }
 end
 
 return M

@@ -48,20 +48,28 @@ const SETTINGS: &str = "global_params:\n  ha_enabled: false\ndeploy_options:\n  
 #[test]
 fn scaffolded_plugin_passes_its_test_and_changes_the_plan() {
     let d = tempfile::tempdir().unwrap();
-    let lp = d.path().join("lua");
-    std::fs::create_dir_all(&lp).unwrap();
+    // The override dir does not exist yet: scaffolding makes it.
+    let lp = d.path().join("my/lua");
     let o = apex(&["--lua-path", s(&lp), "plugins", "new", "mysdn"]);
     assert!(o.status.success(), "{}", out(&o));
 
     let o = apex(&["--lua-path", s(&lp), "test", s(&lp.join("tests"))]);
     assert!(o.status.success(), "{}", out(&o));
+    // Only results: the plans the tests make print nothing here.
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", out(&o));
     assert!(
-        String::from_utf8_lossy(&o.stdout)
-            .lines()
-            .any(|l| l == "2 passed, 0 failed"),
-        "{}",
-        out(&o)
+        lines[..2].iter().all(|l| l.starts_with("ok   ")),
+        "{stdout}"
     );
+    assert_eq!(lines[2], "2 passed, 0 failed", "{stdout}");
+    // -v lets what the tests print through.
+    let o = apex(&["--lua-path", s(&lp), "-v", "test", s(&lp.join("tests"))]);
+    assert!(o.status.success(), "{}", out(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("Plan for scenario"), "{stdout}");
+    assert!(stdout.ends_with("2 passed, 0 failed\n"), "{stdout}");
 
     let settings = d.path().join("deploy.yaml");
     write(&settings, SETTINGS);
@@ -194,4 +202,29 @@ fn a_lua_error_in_a_plugin_shows_the_authors_file_and_line_first() {
         !text[..first_location].contains(".lua:"),
         "another file:line comes before the author's:\n{text}"
     );
+}
+
+#[test]
+fn apex_test_shows_what_a_failed_case_printed_and_nothing_of_a_passed_one() {
+    let d = tempfile::tempdir().unwrap();
+    let file = d.path().join("tests/print_test.lua");
+    write(
+        &file,
+        "local t = require('apex.test')\n\
+         t.it('passes quietly', function() print('from the passing case') end)\n\
+         t.it('fails loudly', function()\n\
+           for i = 1, 50 do io.write('line ', i, '\\n') end\n\
+           error('boom')\n\
+         end)\n",
+    );
+    let o = apex(&["test", s(&file)]);
+    assert!(!o.status.success(), "{}", out(&o));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(!stdout.contains("from the passing case"), "{stdout}");
+    assert!(stdout.contains("FAIL fails loudly"), "{stdout}");
+    // The failed case's last lines, not all of them.
+    assert!(stdout.contains("output (last 40 of 50 lines):"), "{stdout}");
+    assert!(stdout.contains("    line 50\n"), "{stdout}");
+    assert!(!stdout.contains("    line 10\n"), "{stdout}");
+    assert!(stdout.ends_with("1 passed, 1 failed\n"), "{stdout}");
 }

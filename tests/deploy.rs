@@ -39,9 +39,10 @@ fn lab() -> MutexGuard<'static, TestLab> {
             .enable_all()
             .build()
             .unwrap();
-        // A fixed dir: the next run reattaches to its registries and sshd
-        // (Lab::up is idempotent per dir) instead of leaving one lab per run.
-        let dir = std::env::temp_dir().join("apex-test-deploy-lab");
+        // This checkout's dir in the lab cache: the next run reattaches to its
+        // registries and sshd (Lab::up is idempotent per dir) instead of
+        // leaving one lab per run, and another checkout has its own.
+        let dir = apex_lab::cache::checkout_dir("deploy");
         let lab = rt
             .block_on(Lab::up(LabOptions { dir }))
             .unwrap_or_else(|e| panic!("the lab did not come up (apex_lab::Lab::up): {e:#}"));
@@ -1088,17 +1089,53 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
 fn status_tells_interrupted_from_running_and_names_a_bad_state_file() {
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("run");
-    assert!(status(&tmp).contains("no deploy state"));
-    std::fs::create_dir_all(&tmp).unwrap();
+    // No state: an answer no script may take for a deploy, so a failure with a hint.
+    for made in [false, true] {
+        if made {
+            std::fs::create_dir_all(&tmp).unwrap();
+        }
+        let out = Command::new(APEX)
+            .args(["status", "--tmp-dir"])
+            .arg(&tmp)
+            .output()
+            .unwrap();
+        let shown = text(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{shown}");
+        assert!(shown.contains("no deploy state"), "{shown}");
+        assert!(
+            shown.contains(if made {
+                "a --plan records no state"
+            } else {
+                "the tmp dir does not exist"
+            }),
+            "{shown}"
+        );
+        assert!(shown.contains("hint: `apex deploy"), "{shown}");
+    }
     std::fs::write(
         tmp.join("state.json"),
         r#"{"version": 1,
             "steps": {"fetch_artifacts": {"step": 1, "status": "done", "inputs": "a", "seconds": 1.5},
-                      "mirror_images": {"step": 8, "status": "running", "inputs": "b"}},
+                      "mirror_images": {"step": 8, "status": "running", "inputs": "b"},
+                      "rebuild/neutron-server-opendaylight": {"step": 8, "order": 4, "status": "done",
+                                                              "inputs": "c", "seconds": 312.25},
+                      "upload_deploy_files": {"step": 9, "order": 6, "status": "done", "inputs": "d", "seconds": 0.5},
+                      "image_upload": {"step": 9, "order": 7, "status": "done", "inputs": "e", "seconds": 3}},
             "runs": [{"started": 1795628067, "resume": false, "steps": {}}]}"#,
     )
     .unwrap();
     let shown = status(&tmp);
+    // Sub-steps in the order the run took them (not by name), in aligned columns.
+    let at = |k: &str| shown.find(k).unwrap_or_else(|| panic!("{k}: {shown}"));
+    assert!(at("upload_deploy_files") < at("image_upload"), "{shown}");
+    assert!(at("rebuild/neutron") < at("mirror_images"), "{shown}");
+    let columns: Vec<usize> = shown
+        .lines()
+        .filter(|l| l.starts_with("  step "))
+        .map(|l| l.find(" done").or_else(|| l.find(" interrupted")).unwrap())
+        .collect();
+    assert_eq!(columns.len(), 5, "{shown}");
+    assert!(columns.iter().all(|c| *c == columns[0]), "{shown}");
     assert!(
         shown.contains("mirror_images") && shown.contains("interrupted"),
         "{shown}"
@@ -1375,7 +1412,29 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
     );
     let scenario = "os-odl-nofeature-ha";
     let before = t.lab.openstack_calls().unwrap().len();
-    let out = t.deploy_ok(&[scenario, "-i", inventory], &tmp, None);
+    let o = t.deploy(&[scenario, "-i", inventory], &tmp, None);
+    let (out, console) = (text(&o.stdout), text(&o.stderr));
+    assert!(o.status.success(), "stdout:\n{out}\nstderr:\n{console}");
+    // The console at the default level: a line per action (and warnings),
+    // not the commands and their remote output, which the log has.
+    let actions = state(&tmp)["steps"].as_object().unwrap().len();
+    let lines: Vec<&str> = console.lines().collect();
+    assert!(
+        lines.len() <= actions + 2,
+        "{} console lines for {actions} actions:\n{console}",
+        lines.len()
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains(" step ") || l.contains("WARN")),
+        "{console}"
+    );
+    let log = read(tmp.join("apex.log"));
+    assert!(
+        log.contains("ssh run") && log.contains("apex::ssh::output"),
+        "the log lacks the commands and their output"
+    );
     assert_eq!(
         subcommands(&t, before),
         [
@@ -1504,7 +1563,14 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
     assert!(ceph.contains("11G"));
     std::fs::write(over.join("plugins/ceph.lua"), ceph).unwrap();
     let before = t.lab.openstack_calls().unwrap().len();
-    t.deploy_ok(&[scenario, "-i", inventory], &tmp, Some(&over));
+    let o = t.deploy(&["-v", scenario, "-i", inventory], &tmp, Some(&over));
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    // -v: the commands on the console too.
+    assert!(
+        text(&o.stderr).contains("ssh run") && text(&o.stderr).contains("overcloud deploy"),
+        "{}",
+        text(&o.stderr)
+    );
     assert_eq!(
         subcommands(&t, before),
         ["overcloud image upload", "overcloud deploy", "server list"]

@@ -177,9 +177,11 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
             "{name}"
         );
         let neutron = param(&env, "DockerNeutronApiImage");
-        let prepare = yaml(tmp.join("containers-prepare-parameter.yaml"));
-        let set = &prepare["parameter_defaults"]["ContainerImagePrepare"][0]["set"];
-        assert_eq!(set["namespace"], format!("docker.io/{ns}"), "{name}");
+        // Only an undercloud apex installs reads TripleO's prepare file.
+        assert!(
+            !tmp.join("containers-prepare-parameter.yaml").exists(),
+            "{name}: containers-prepare-parameter.yaml written for an existing undercloud"
+        );
         let list = yaml(tmp.join("image_list.yaml"));
         let copies = list["copy"].as_array().unwrap();
         assert!(
@@ -258,7 +260,6 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
                 format!("{reg}neutron-server-opendaylight:current-tripleo"),
                 "{name}"
             );
-            assert_eq!(set["neutron_driver"], "odl");
             assert!(
                 summary.contains("opendaylight: OpenDaylight"),
                 "{name}: summary\n{summary}"
@@ -1386,4 +1387,197 @@ fn shipped_scenarios_are_listed_with_descriptions() {
             .unwrap_or_else(|| panic!("{name} not listed:\n{out}"));
         assert!(line.contains("OpenStack"), "{line}");
     }
+}
+
+/// Each run (a plan too) writes its own `logs/<UTC time>.log`, `apex.log` is
+/// that same file (not a log appended to forever), an `apex.log` of an older
+/// apex moves into `logs/`, and only the newest 20 logs stay. The plan's
+/// artifact list names plan.json and the log.
+#[test]
+fn every_run_logs_to_its_own_file_and_old_logs_are_pruned() {
+    use std::os::unix::fs::MetadataExt as _;
+    let root = tempfile::tempdir().unwrap();
+    let tmp = root.path().join("t");
+    let logs = tmp.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    // 20 logs of earlier runs, oldest first, a file that is no run log, and
+    // an apex.log an older apex appended every run to.
+    let old: Vec<String> = (0..20)
+        .map(|i| format!("2020-01-01T00-00-{i:02}.000Z.log"))
+        .collect();
+    for name in &old {
+        std::fs::write(logs.join(name), "old run\n").unwrap();
+    }
+    std::fs::write(logs.join("notes.txt"), "mine\n").unwrap();
+    std::fs::write(tmp.join("apex.log"), "appended by an older apex\n").unwrap();
+
+    let summary = plan(&["os-nosdn-nofeature-noha"], &tmp);
+    let mut names: Vec<String> = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert!(names.contains(&"notes.txt".to_string()), "{names:?}");
+    let runs: Vec<&String> = names.iter().filter(|n| n.ends_with(".log")).collect();
+    assert_eq!(runs.len(), 20, "{names:?}");
+    // The two oldest went (the adopted apex.log sorts by its mtime, today).
+    assert!(
+        !names.contains(&old[0]) && !names.contains(&old[1]),
+        "{names:?}"
+    );
+    assert!(names.contains(&old[2]), "{names:?}");
+    let adopted = runs.iter().find(|n| n.ends_with("-appended.log")).unwrap();
+    assert_eq!(
+        read(logs.join(adopted.as_str())),
+        "appended by an older apex\n"
+    );
+    let this = runs.last().unwrap();
+    assert!(!this.ends_with("-appended.log"), "{names:?}");
+    let latest = std::fs::symlink_metadata(tmp.join("apex.log")).unwrap();
+    assert!(latest.is_file(), "apex.log is a regular file");
+    assert_eq!(
+        latest.ino(),
+        std::fs::metadata(logs.join(this.as_str())).unwrap().ino(),
+        "apex.log is this run's log"
+    );
+    let log = read(tmp.join("apex.log"));
+    assert!(
+        !log.contains("old run") && !log.contains("older apex"),
+        "{log}"
+    );
+    assert!(log.contains("DEBUG"), "{log}");
+    assert!(
+        summary.contains("\n  plan.json  (")
+            && summary.contains(&format!("\n  apex.log  (this run's log, also logs/{this};")),
+        "{summary}"
+    );
+
+    // The next run starts a new log; apex.log follows it.
+    plan(&["os-nosdn-nofeature-noha"], &tmp);
+    let second = std::fs::read_dir(&logs)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".log"))
+        .max()
+        .unwrap();
+    assert_ne!(&second, *this);
+    assert_eq!(
+        std::fs::metadata(tmp.join("apex.log")).unwrap().ino(),
+        std::fs::metadata(logs.join(&second)).unwrap().ino()
+    );
+    assert_eq!(
+        std::fs::metadata(logs.join(this.as_str())).unwrap().nlink(),
+        1,
+        "the first run's log keeps only its own name"
+    );
+}
+
+/// `apex examples DIR` writes the shipped examples (never over a file), and
+/// every one of them plans: deploy settings with the virtual lab's network
+/// on an existing undercloud, with the baremetal pod's VLANs and inventory,
+/// and with an undercloud apex creates for virtual nodes.
+#[test]
+fn every_shipped_example_plans() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("ex");
+    let out = apex(&["examples", dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    let f = |n: &str| dir.join(n).to_str().unwrap().to_string();
+    let cases: [(&str, Vec<String>); 3] = [
+        (
+            "virtual",
+            vec![
+                "-d".into(),
+                f("deploy_settings.yaml"),
+                "-n".into(),
+                f("network_settings_virtual.yaml"),
+                "-s".into(),
+                f("site_existing_undercloud.yaml"),
+            ],
+        ),
+        (
+            "baremetal",
+            vec![
+                "-d".into(),
+                f("deploy_settings.yaml"),
+                "-n".into(),
+                f("network_settings_baremetal_vlans.yaml"),
+                "-i".into(),
+                f("inventory.yaml"),
+                "-s".into(),
+                f("site_existing_undercloud.yaml"),
+            ],
+        ),
+        (
+            "created",
+            vec![
+                "-d".into(),
+                f("deploy_settings.yaml"),
+                "-n".into(),
+                f("network_settings_virtual.yaml"),
+                "-s".into(),
+                f("site_created_undercloud.yaml"),
+                "--virtual".into(),
+            ],
+        ),
+    ];
+    let mut planned = std::collections::BTreeSet::new();
+    for (what, args) in &cases {
+        let tmp = root.path().join(what);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let summary = plan(&args, &tmp);
+        assert!(summary.contains("opendaylight"), "{what}: {summary}");
+        for a in &args {
+            if let Some(name) = a.strip_prefix(&format!("{}/", dir.display())) {
+                planned.insert(name.to_string());
+            }
+        }
+        let cmd = read(tmp.join("deploy_command"));
+        match *what {
+            "baremetal" => {
+                assert!(cmd.contains("baremetal-environment.yaml"), "{cmd}");
+                assert_eq!(flag(&cmd, "--compute-scale"), "2", "{cmd}");
+                let net = read(tmp.join("network-environment.yaml"));
+                assert!(net.contains("TenantNetworkVlanID: 401"), "{net}");
+            }
+            "created" => {
+                assert!(tmp.join("undercloud/undercloud.conf").is_file());
+                // TripleO's prepare input for the undercloud's install, as Apex's.
+                let prepare = yaml(tmp.join("containers-prepare-parameter.yaml"));
+                let set = &prepare["parameter_defaults"]["ContainerImagePrepare"][0]["set"];
+                assert_eq!(set["namespace"], "docker.io/tripleomaster");
+                assert_eq!(set["neutron_driver"], "odl");
+            }
+            _ => assert!(cmd.contains("virtual-environment.yaml"), "{cmd}"),
+        }
+    }
+    let yamls: std::collections::BTreeSet<String> = names
+        .iter()
+        .filter(|n| n.ends_with(".yaml"))
+        .cloned()
+        .collect();
+    assert_eq!(planned, yamls, "an example no plan uses");
+    assert!(names.contains(&"README.md".to_string()), "{names:?}");
+
+    // Never over an operator's file: nothing is written then.
+    std::fs::remove_file(dir.join("inventory.yaml")).unwrap();
+    std::fs::write(dir.join("deploy_settings.yaml"), "mine\n").unwrap();
+    let out = apex(&["examples", dir.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("deploy_settings.yaml")
+            && text(&out.stderr).contains("not overwriting"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !dir.join("inventory.yaml").exists(),
+        "written despite the refusal"
+    );
+    assert_eq!(read(dir.join("deploy_settings.yaml")), "mine\n");
 }

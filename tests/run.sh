@@ -5,6 +5,14 @@
 # themselves on loopback; the labs they keep for each other between test
 # binaries, and a lab engine they started, are stopped when this script ends,
 # whether the tests passed or not. The tree is kept in rustfmt's style.
+#
+# What the tests leave on disk: their temporary files go to a directory of
+# this run (TMPDIR), removed at the end. Their labs are kept, stopped, in one
+# cache dir per checkout, $APEX_LAB_CACHE/<checkout>/ (default
+# /var/tmp/apex-lab/cache/<checkout>/: deploy, vm, lab-tests), which the next
+# run reuses; `apex lab down --purge --dir DIR` removes one, `rm -rf` of the
+# cache dir all of them. Stopping a lab removes from the shared Docker engine
+# the images named after its registries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! cargo fmt --check >/dev/null; then
@@ -18,6 +26,7 @@ tests/lab/install.sh
 # bring up and every lab engine they start (see lab/src/record.rs).
 work=$(mktemp -d "${TMPDIR:-/tmp}/apex-run.XXXXXX")
 export APEX_LAB_RECORD="$work/record"
+mkdir "$work/tmp"
 
 # Stops what the record names: each lab dir (registries, sshd and its
 # connections, artifact server), then each engine the tests started. What is
@@ -48,5 +57,5 @@ trap stop_what_the_tests_left EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-cargo test --locked --workspace --lib --bins --tests "$@"
+TMPDIR="$work/tmp" cargo test --locked --workspace --lib --bins --tests "$@"
 cargo bench --locked --workspace --no-run

@@ -123,7 +123,7 @@ fn created_undercloud_vm_deploys_reruns_and_is_destroyed_with_its_virtual_nodes(
         .unwrap();
     let lab = rt
         .block_on(Lab::up(LabOptions {
-            dir: std::env::temp_dir().join("apex-test-vm-lab"),
+            dir: apex_lab::cache::checkout_dir("vm"),
         }))
         .unwrap_or_else(|e| panic!("the lab did not come up: {e:#}"));
     let img = undercloud_vm::ensure_image().unwrap();
@@ -200,6 +200,7 @@ fn created_undercloud_vm_deploys_reruns_and_is_destroyed_with_its_virtual_nodes(
     for f in [
         "undercloud/domain.xml",
         "undercloud/undercloud.conf",
+        "containers-prepare-parameter.yaml",
         "instackenv.json",
         "virtual/apexlab-uc-node1.xml",
         "undercloud_ssh/id_ed25519",
@@ -264,6 +265,16 @@ fn created_undercloud_vm_deploys_reruns_and_is_destroyed_with_its_virtual_nodes(
             "undercloud.conf lacks {want:?}:\n{conf}"
         );
     }
+    let prepare = ok(
+        ssh(
+            &work,
+            s.ssh_port,
+            "stack",
+            "cat /home/stack/containers-prepare-parameter.yaml",
+        ),
+        "undercloud.conf's container_images_file",
+    );
+    assert!(prepare.contains("ContainerImagePrepare"), "{prepare}");
     ok(
         ssh(
             &work,

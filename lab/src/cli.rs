@@ -29,6 +29,10 @@ pub enum LabAction {
         /// the tests; started when no engine answered). A system engine is never stopped.
         #[arg(long)]
         engine: bool,
+        /// Also remove DIR (its keys, registries' storage, artifacts): the next `up` there
+        /// starts from nothing. For the test runs' labs kept in the lab cache.
+        #[arg(long)]
+        purge: bool,
     },
     /// (internal) Serve the lab's artifacts in the foreground; `lab up` starts it.
     #[command(hide = true)]
@@ -44,13 +48,98 @@ pub enum LabAction {
 pub async fn cli(action: &LabAction) -> anyhow::Result<()> {
     match action {
         LabAction::Up { dir } => up(dir).await,
-        LabAction::Down { dir, engine } => down(dir.clone(), *engine).await,
+        LabAction::Down { dir, engine, purge } => {
+            if *purge {
+                purgeable(dir)?;
+            }
+            down(dir.clone(), *engine).await?;
+            if *purge && dir.exists() {
+                std::fs::remove_dir_all(dir)
+                    .with_context(|| format!("lab: removing {}", dir.display()))?;
+                println!("lab: removed {}", dir.display());
+            }
+            Ok(())
+        }
         LabAction::ServeArtifacts { dir, port } => serve_artifacts(dir, *port).await,
     }
 }
 
+/// Whether `down --purge` may remove `dir` (checked before `down` touches
+/// it): missing, or a lab's (it has `lab.json`), so a mistyped --dir
+/// removes nothing else.
+fn purgeable(dir: &Path) -> anyhow::Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e).with_context(|| format!("lab: {}", dir.display())),
+        Ok(m) if !m.is_dir() => bail!("lab: {} is not a directory; not removing it", dir.display()),
+        Ok(_) => {}
+    }
+    if !LabState::path(dir).is_file() {
+        bail!(
+            "lab: {} has no lab.json, so it is no lab dir; not removing it",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// The commands `apex lab up` prints for a lab in `dir`: a deploy on it
+/// (with a tmp dir of its own, not a shipped deploy's /tmp/apex/<scenario>),
+/// its status, and stopping the lab. The README shows them.
+pub fn up_commands(dir: &Path) -> Vec<String> {
+    let deploy = dir.join("deploy");
+    vec![
+        format!(
+            "apex deploy os-odl-nofeature-ha -n {} -s {} --tmp-dir {}",
+            dir.join(crate::NETWORK_SETTINGS_FILE).display(),
+            dir.join(crate::SITE_FILE).display(),
+            deploy.display()
+        ),
+        format!("apex status --tmp-dir {}", deploy.display()),
+        format!("apex lab down --dir {}", dir.display()),
+    ]
+}
+
+/// Removes from the engine the image names under this lab's registries
+/// (`127.0.0.1:PORT/...`: the images deploys on the lab pulled and rebuilt):
+/// once the registries stop those names point nowhere (the next `up` picks
+/// new ports), so they would only pile up in the shared engine. Only an
+/// engine that runs is asked; none is started for this.
+async fn remove_registry_images(hosts: &[String]) -> anyhow::Result<usize> {
+    let lab_engine = docker::running_dockerd(&docker::lab_dir()).is_some();
+    if hosts.is_empty() || !(lab_engine || std::env::var_os("APEX_LAB_DOCKER_HOST").is_some()) {
+        return Ok(0);
+    }
+    let client = apex::engine::connect(&docker::ensure_engine().await?.settings()).await?;
+    let opts = bollard::query_parameters::ListImagesOptionsBuilder::default().build();
+    let mut removed = 0;
+    for image in client.list_images(Some(opts)).await? {
+        for tag in &image.repo_tags {
+            if hosts.iter().any(|h| tag.starts_with(&format!("{h}/"))) {
+                apex::engine::remove_image(&client, tag, false).await?;
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
+}
+
 async fn down(dir: PathBuf, engine: bool) -> anyhow::Result<()> {
+    let hosts: Vec<String> = LabState::read(&dir)
+        .map(|s| {
+            ["local", "upstream"]
+                .iter()
+                .filter_map(|n| s.services.get(*n))
+                .map(|svc| format!("127.0.0.1:{}", svc.port))
+                .collect()
+        })
+        .unwrap_or_default();
     let mut stopped = tokio::task::spawn_blocking(move || state::stop_recorded(&dir)).await??;
+    match remove_registry_images(&hosts).await {
+        Ok(0) => {}
+        Ok(n) => println!("lab: removed {n} image name(s) of its registries from the engine"),
+        Err(e) => eprintln!("lab: could not remove its registries' images from the engine: {e:#}"),
+    }
     let engine_dir = docker::lab_dir();
     if engine {
         let dir = engine_dir.clone();
@@ -106,14 +195,10 @@ async fn up(dir: &Path) -> anyhow::Result<()> {
         lab.seeded().images.len()
     );
     println!("local registry:    {}", lab.local().host());
-    println!("deploy with:");
-    println!(
-        "  apex deploy os-odl-nofeature-ha -n {} -s {} --tmp-dir {}",
-        lab.network_settings_file().display(),
-        lab.site_file().display(),
-        dir.join("deploy").display()
-    );
-    println!("stop with: apex lab down --dir {}", dir.display());
+    let cmds = up_commands(&dir);
+    println!("deploy with:\n  {}", cmds[0]);
+    println!("its state:  {}", cmds[1]);
+    println!("stop with:  {}", cmds[2]);
     Ok(())
 }
 

@@ -25,6 +25,7 @@
 
 pub mod artifact_files;
 pub mod artifact_server;
+pub mod cache;
 mod cli;
 pub mod docker;
 pub mod images;
@@ -42,7 +43,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 
 pub use artifact_server::ArtifactServer;
-pub use cli::{LabAction, cli};
+pub use cli::{LabAction, cli, up_commands};
+
+/// The site file a lab writes in its dir (`apex deploy -s`).
+pub const SITE_FILE: &str = "site.yaml";
+/// The network settings file a lab writes in its dir (`apex deploy -n`).
+pub const NETWORK_SETTINGS_FILE: &str = "network_settings.yaml";
 pub use registry::LabRegistry;
 pub use seed::SeedReport;
 pub use sshd::Sshd;
@@ -160,13 +166,13 @@ impl Lab {
 
     /// `dir/site.yaml`: the site settings pointing a deploy at this lab.
     pub fn site_file(&self) -> PathBuf {
-        self.dir.join("site.yaml")
+        self.dir.join(SITE_FILE)
     }
 
     /// `dir/network_settings.yaml`: Apex network settings whose admin
     /// `installer_vm.ip` is 127.0.0.1.
     pub fn network_settings_file(&self) -> PathBuf {
-        self.dir.join("network_settings.yaml")
+        self.dir.join(NETWORK_SETTINGS_FILE)
     }
 
     /// The "upstream" registry (seeded with the lab images).

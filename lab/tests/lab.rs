@@ -20,10 +20,8 @@ use tokio::sync::OnceCell;
 async fn lab() -> &'static Lab {
     static LAB: OnceCell<Lab> = OnceCell::const_new();
     LAB.get_or_init(|| async {
-        let dir = std::env::var_os("APEX_LAB_TEST_DIR").map_or_else(
-            || PathBuf::from("/var/tmp/apex-lab/labs/tests"),
-            PathBuf::from,
-        );
+        let dir = std::env::var_os("APEX_LAB_TEST_DIR")
+            .map_or_else(|| apex_lab::cache::checkout_dir("lab-tests"), PathBuf::from);
         Lab::up(LabOptions { dir })
             .await
             .expect("lab: Lab::up must start every part (see the error for the missing one)")
@@ -711,6 +709,32 @@ async fn apex_lab_up_and_down_through_the_binary() {
     }
     let _ = session.wait();
     assert!(LabState::read(dir.path()).unwrap().services.is_empty());
+
+    // --purge removes the lab dir; a dir that is no lab's is refused.
+    let other = tempfile::tempdir().unwrap();
+    let refused = apex_cmd(&["down", "--purge"], other.path())
+        .output()
+        .unwrap();
+    assert!(!refused.status.success() && other.path().is_dir());
+    let out = apex(&["down", "--purge"], dir.path());
+    assert!(out.contains("removed"), "{out}");
+    assert!(!dir.path().exists());
+}
+
+/// The README's lab commands are the ones `apex lab up` prints (for its
+/// /tmp/apex-lab), so a reader's deploy gets the lab's own tmp dir.
+#[test]
+fn the_readme_shows_the_commands_lab_up_prints() {
+    let readme = include_str!("../../README.md");
+    let dir = std::path::Path::new("/tmp/apex-lab");
+    let printed = apex_lab::up_commands(dir);
+    for cmd in &printed {
+        assert!(
+            readme.lines().any(|l| l.trim() == cmd),
+            "README.md lacks `{cmd}` (what apex lab up prints)"
+        );
+    }
+    assert!(printed.iter().any(|c| c.starts_with("apex deploy ")));
 }
 
 /// Stops the dockerd (and its containerd) of a test's own engine dir and

@@ -255,8 +255,15 @@ function M.plan(ctx)
     { upload = false })
   plan.file(ctx, "image_builds.yaml", core.yaml_dump({ builds = builds }), { upload = false })
   plan.file(ctx, tht.IMAGE_ENV, core.yaml_dump(images.env_file(ctx.site, ctx.image_set, ctx.patched, o.ceph)))
-  plan.file(ctx, "containers-prepare-parameter.yaml",
-    core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)), { upload = false })
+  -- TripleO's prepare input: Apex hands it to `openstack undercloud install`
+  -- (undercloud.conf's container_images_file) and to `openstack tripleo
+  -- container image prepare`. apex mirrors, rebuilds and writes the image env
+  -- file itself (8c-8e), so only an undercloud apex installs reads it (step 2
+  -- uploads it); for an existing undercloud it is not written.
+  if ctx.infra.undercloud.create then
+    plan.file(ctx, images.PREPARE_FILE,
+      core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)), { upload = false })
+  end
   local list, ceph = {}, nil
   for _, c in ipairs(copy) do
     if c.name == "ceph/" .. images.CEPH.name then

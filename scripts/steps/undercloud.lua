@@ -16,6 +16,7 @@ local state = require("apex.state")
 local plan = require("apex.plan")
 local uvm = require("apex.undercloud_vm")
 local inventory = require("apex.inventory")
+local images = require("apex.images")
 
 ---@type apex.Step
 local M = { number = 2, name = "undercloud", summary = "reach (or create and configure) the undercloud" }
@@ -234,20 +235,20 @@ local function configure(ctx)
   local u = ctx.infra.undercloud
   local conf = uvm.undercloud_conf(ctx.network, {
     ipxe = ctx.settings.global_params.ipxe ~= false, local_interface = "eth1",
-    registry = ctx.site.local_registry, containers_file = uvm.STACK_HOME .. "/containers-prepare-parameter.yaml",
+    registry = ctx.site.local_registry, containers_file = uvm.STACK_HOME .. "/" .. images.PREPARE_FILE,
   })
   plan.file(ctx, "undercloud/undercloud.conf", conf, { upload = false })
   local log = "apex-undercloud-install.log"
   local install = string.format("cd %s && %s undercloud install > %s 2>&1", uvm.STACK_HOME, u.openstack, log)
   runner.add(ctx, {
     step = M.number, key = "undercloud_configure",
-    text = "configure the undercloud (Apex's configure_undercloud): upload undercloud.conf and nics/, run `openstack undercloud install`",
+    text = "configure the undercloud (Apex's configure_undercloud): upload undercloud.conf, its container_images_file and nics/, run `openstack undercloud install`",
     details = { "undercloud.conf: undercloud/undercloud.conf -> " .. uvm.STACK_HOME .. "/undercloud.conf",
       install .. " (the log comes back into the tmp dir on failure)" },
     inputs = function()
       local nics = {}
       for rel, text in pairs(ctx.files) do
-        if rel:match("^nics/") then nics[rel] = core.sha256({ text = text }).hex end
+        if rel:match("^nics/") or rel == images.PREPARE_FILE then nics[rel] = core.sha256({ text = text }).hex end
       end
       return { conf = conf, nics = nics, created = ctx.undercloud_created }
     end,
@@ -256,6 +257,9 @@ local function configure(ctx)
       core.run_ssh({ host = host, command = "mkdir -p " .. uvm.STACK_HOME .. "/nics" })
       core.upload({ host = host, from = util.path(ctx.tmp_dir, "undercloud", "undercloud.conf"), to = uvm.STACK_HOME .. "/undercloud.conf" })
       core.upload({ host = host, from = util.path(ctx.tmp_dir, uvm.SSH_DIR, key_name(ctx, "id_rsa", "id_ed25519") .. ".pub"), to = uvm.STACK_HOME .. "/jumphost_id_rsa.pub" }) -- Apex's name
+      -- undercloud.conf's container_images_file, as Apex's configure_undercloud copies it.
+      core.upload({ host = host, from = util.path(ctx.tmp_dir, images.PREPARE_FILE),
+        to = uvm.STACK_HOME .. "/" .. images.PREPARE_FILE })
       for _, role in ipairs({ "controller", "compute" }) do
         local rel = "nics/" .. role .. ".yaml"
         if ctx.files[rel] then

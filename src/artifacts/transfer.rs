@@ -155,7 +155,7 @@ pub async fn attempt(
         StatusCode::NOT_MODIFIED => {
             return match cached {
                 Some(c) => {
-                    tracing::info!("{}: not modified upstream", paths.dest.display());
+                    tracing::debug!("{}: not modified upstream", paths.dest.display());
                     Ok(outcome(FetchStatus::NotModified, req, c, tries.requests))
                 }
                 None => Err(fatal(anyhow::anyhow!(
@@ -395,7 +395,7 @@ async fn discover_checksum(
         };
         match parsed {
             Ok(e) => {
-                tracing::info!("{}: verifying against the published {url}", req.url);
+                tracing::debug!("{}: verifying against the published {url}", req.url);
                 found = Some(e);
                 break;
             }

@@ -134,7 +134,7 @@ async fn build_once(docker: &Docker, opts: &BuildOptions) -> anyhow::Result<Buil
             Ok(info) => {
                 if let Some(text) = info.stream.as_deref() {
                     for line in strip_ansi(text).lines().filter(|l| !l.trim().is_empty()) {
-                        tracing::info!(target: "apex::build", "{}: {line}", opts.tag);
+                        tracing::debug!(target: "apex::build", "{}: {line}", opts.tag);
                         if line.starts_with("Step ") {
                             step = line.to_string();
                             tail.clear();
@@ -168,7 +168,7 @@ async fn build_once(docker: &Docker, opts: &BuildOptions) -> anyhow::Result<Buil
         Some(id) => id,
         None => super::inspect_image(docker, &opts.tag).await?.id,
     };
-    tracing::info!("built {} ({id})", opts.tag);
+    tracing::debug!("built {} ({id})", opts.tag);
     Ok(BuildResult {
         id,
         tag: opts.tag.clone(),

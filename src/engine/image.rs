@@ -147,7 +147,7 @@ pub async fn push_image(
     }
     let digest =
         digest.with_context(|| format!("pushing {image}: the engine reported no digest"))?;
-    tracing::info!("pushed {image} ({digest})");
+    tracing::debug!("pushed {image} ({digest})");
     Ok(PushResult {
         image: image.to_string(),
         digest,

@@ -153,17 +153,22 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "claim_tmp_dir",
-            "Claims a deploy's tmp dir for this process once its inputs are valid: creates it, takes its run lock (one deploy per tmp dir; an error names the PID holding it) and starts the log file (lines logged before are written to it first).",
+            "Claims a deploy's tmp dir for this process once its inputs are valid: creates it, takes its run lock (one deploy per tmp dir; an error names the PID holding it) and starts the log file (lines logged before are written to it first): `log_file` appended to, or with `run_log` this run's own `logs/<UTC time>.log` in the tmp dir, `apex.log` the same file, the oldest beyond 20 removed.",
             &[Param {
                 name: "opts",
-                ty: "{path: string, log_file?: string}",
+                ty: "{path: string, log_file?: string, run_log?: boolean}",
                 doc: "",
             }],
-            "{}",
+            "{log_file?: string}",
         ),
         |_, o: ClaimOpts| {
-            crate::run_lock::claim(&o.path, o.log_file.as_deref())?;
-            Ok(serde_json::json!({}))
+            let log = match (&o.log_file, o.run_log) {
+                (Some(f), _) => crate::run_lock::Log::Append(f),
+                (None, true) => crate::run_lock::Log::PerRun,
+                (None, false) => crate::run_lock::Log::None,
+            };
+            let log_file = crate::run_lock::claim(&o.path, log)?;
+            Ok(serde_json::json!({ "log_file": log_file }))
         },
     )?;
     api.sync(
@@ -206,6 +211,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
 struct ClaimOpts {
     path: std::path::PathBuf,
     log_file: Option<std::path::PathBuf>,
+    #[serde(default)]
+    run_log: bool,
 }
 
 #[derive(Deserialize)]

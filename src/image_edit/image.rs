@@ -191,9 +191,9 @@ fn apply_mounted(
     let device = lo.device().to_path_buf();
     // Declared after the loop device: dropped (unmounted) before it is detached.
     let (mut mounted, fs) = mount(&device, o.fstype.as_deref(), work)?;
-    tracing::info!(device = %device.display(), fstype = %fs, "image mounted");
+    tracing::debug!(device = %device.display(), fstype = %fs, "image mounted");
     for (i, op) in ops {
-        tracing::info!("image op {}: {}", i + 1, op.describe());
+        tracing::debug!("image op {}: {}", i + 1, op.describe());
         match op {
             Op::Run { command, timeout } => run_in_image(
                 mounted.dir.path(),

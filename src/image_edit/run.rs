@@ -428,7 +428,7 @@ fn exec(root: &Path, command: &str, timeout: Duration) -> anyhow::Result<()> {
     // reader sees the end of the output when the command's processes are gone.
     drop(cmd);
     let mut group = GroupGuard(Some(Pid::from_child(&child)));
-    tracing::info!(command, pid = child.id(), "running in the image");
+    tracing::debug!(command, pid = child.id(), "running in the image");
 
     let (done_tx, done_rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -437,7 +437,7 @@ fn exec(root: &Path, command: &str, timeout: Duration) -> anyhow::Result<()> {
             let Ok(line) = line else { break };
             let line = String::from_utf8_lossy(&line);
             let line = line.trim_end_matches('\r');
-            tracing::info!(target: OUTPUT_TARGET, "{line}");
+            tracing::debug!(target: OUTPUT_TARGET, "{line}");
             if tail.len() == TAIL_LINES {
                 tail.pop_front();
             }
@@ -493,7 +493,7 @@ fn exec(root: &Path, command: &str, timeout: Duration) -> anyhow::Result<()> {
         };
         bail!("`{command}` failed with {how}; {output}");
     }
-    tracing::info!(
+    tracing::debug!(
         command,
         seconds = started.elapsed().as_secs_f32(),
         "ran in the image"

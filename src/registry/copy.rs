@@ -386,7 +386,7 @@ pub async fn copy_image(
             .await?;
         report.status = CopyStatus::Copied;
         report.fill(&counters);
-        tracing::info!(
+        tracing::debug!(
             "{dst}: copied {} (sent {} blobs, {} bytes; mounted {}; present {})",
             report.digest,
             report.blobs_sent,

@@ -26,7 +26,7 @@ pub struct RemoteCommand {
     pub timeout: Option<Duration>,
     /// Bytes fed to the command's stdin.
     pub stdin: Option<Vec<u8>>,
-    /// Log each output line (info level); off for binary output.
+    /// Log each output line (debug level); off for binary output.
     pub quiet: bool,
 }
 
@@ -99,7 +99,9 @@ async fn pump(
 fn log_line(host: &str, stream: &'static str, line: &[u8]) {
     const MAX: usize = 4096;
     let text = String::from_utf8_lossy(&line[..line.len().min(MAX)]);
-    tracing::info!(target: "apex::ssh::output", host, stream, "{}", text.trim_end_matches('\r'));
+    // The log file has every line; the console only with -v (or in the
+    // error of a failed command, see [`failure_tail`]).
+    tracing::debug!(target: "apex::ssh::output", host, stream, "{}", text.trim_end_matches('\r'));
 }
 
 /// The command line sent: wrapped in `timeout` when one is set, so the
@@ -170,7 +172,7 @@ pub async fn run_with_input(
         .await
         .expect("semaphore never closed");
     let label = host.label();
-    tracing::info!(host = %label, command = %cmd.command, "ssh run");
+    tracing::debug!(host = %label, command = %cmd.command, "ssh run");
     let started = Instant::now();
     let work = execute(&conn, &label, cmd, input);
     let result = match cmd.timeout {
@@ -211,10 +213,22 @@ pub async fn run_with_input(
             host: label,
             command: cmd.command.clone(),
             status: out.status,
-            stderr_tail: tail(&out.stderr, 20),
+            stderr_tail: failure_tail(&out),
         });
     }
     Ok(out)
+}
+
+/// What a failed command said last, for its error (the console shows it
+/// whatever the log level): its stderr's last lines, then its stdout's,
+/// where tools such as `openstack` print their errors too.
+fn failure_tail(out: &CommandOutput) -> String {
+    let (err, std) = (tail(&out.stderr, 20), tail(&out.stdout, 10));
+    match (err.is_empty(), std.is_empty()) {
+        (_, true) => err,
+        (true, false) => format!("no stderr; stdout ended:\n{std}"),
+        (false, false) => format!("{err}\nstdout ended:\n{std}"),
+    }
 }
 
 enum Exit {

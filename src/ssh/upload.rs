@@ -161,7 +161,7 @@ pub async fn upload(host: &SshHost, o: &UploadOpts) -> Result<UploadReport, SshE
         let _ = run_ssh(host, &RemoteCommand::new(format!("rm -rf -- {t}"))).await;
         return Err(e);
     }
-    tracing::info!(host = %host.label(), path = %o.to, bytes, files, "uploaded");
+    tracing::debug!(host = %host.label(), path = %o.to, bytes, files, "uploaded");
     Ok(UploadReport {
         path: o.to.clone(),
         bytes,
