@@ -24,6 +24,9 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@field tht_dir string
 ---@field openstack string
 ---@field stackrc string   sourced before every openstack command (the undercloud's credentials)
+---@field progress_every integer  seconds between looks at the overcloud stack while the deploy command runs
+---@field stuck_after integer  seconds without a change before resources in progress are named possibly stuck
+---@field registered_nodes boolean  the overcloud nodes are in the undercloud's ironic already (no -i, no --virtual)
 
 ---@class apex.SiteVm
 ---@field uri string  libvirt URI on the jump host (qemu:///system)
@@ -82,7 +85,8 @@ local SCHEMA = {
   undercloud = {
     address = is_string, port = is_port, user = is_string, key = is_abs, known_hosts = is_abs,
     accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
-    stackrc = is_abs, create = is_bool,
+    stackrc = is_abs, create = is_bool, registered_nodes = is_bool,
+    progress_every = is_count, stuck_after = is_count,
   },
   -- The jump host's libvirt: the undercloud VM (undercloud.create) and the nodes of --virtual.
   vm = {
@@ -153,6 +157,9 @@ function M.validate(raw, source, uc_ip, os_version)
       openstack = uc.openstack or "openstack",
       stackrc = uc.stackrc or M.DEFAULT_STACKRC,
       create = uc.create or false,
+      registered_nodes = uc.registered_nodes or false,
+      progress_every = uc.progress_every or 30,
+      stuck_after = uc.stuck_after or 1200,
       given = { address = uc.address ~= nil, port = uc.port ~= nil, key = uc.key ~= nil, known_hosts = uc.known_hosts ~= nil },
     },
     -- Apex's facts: undercloud.py (10 GB, 4 vCPUs, root on sda, overcloud-full's kernel), the

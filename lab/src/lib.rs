@@ -231,7 +231,7 @@ impl Lab {
         let upstream = self.upstream.host();
         let text = format!(
             "# apex lab site settings (written by apex lab up)\n\
-             undercloud:\n  address: {address}\n  port: {port}\n  user: {user}\n  key: {key}\n  known_hosts: {kh}\n  accept_new: false\n  work_dir: {work}\n  tht_dir: {tht}\n  openstack: {openstack}\n  stackrc: {stackrc}\n\
+             undercloud:\n  address: {address}\n  port: {port}\n  user: {user}\n  key: {key}\n  known_hosts: {kh}\n  accept_new: false\n  work_dir: {work}\n  tht_dir: {tht}\n  openstack: {openstack}\n  stackrc: {stackrc}\n  registered_nodes: true\n\
              engine: {engine}\n\
              registries:\n  source: {upstream_q}\n  local: {local}\n  insecure: true\n  ceph_image: {ceph}\n\
              artifacts:\n  url: {url}\n  cache_dir: {cache}\n",
