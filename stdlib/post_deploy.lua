@@ -136,6 +136,14 @@ function M.congress_datasources(rc, source)
   return out
 end
 
+--- The credentials of congress_datasources as references to overcloudrc's
+--- variables, expanded by the shell that sourced it on the undercloud: the
+--- password stays out of the command line apex logs.
+M.CONGRESS_RC_REFS = {
+  OS_USERNAME = '"$OS_USERNAME"', OS_PROJECT_NAME = '"$OS_PROJECT_NAME"', OS_PASSWORD = '"$OS_PASSWORD"',
+  OS_AUTH_URL = '"$OS_AUTH_URL"',
+}
+
 --- Sets `export NAME=value` in an rc file as Ansible's lineinfile does: the
 --- last line naming NAME is replaced, else the line is appended.
 ---@param text string

@@ -55,6 +55,7 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@class apex.Site
 ---@field undercloud apex.SiteUndercloud
 ---@field vm apex.SiteVm
+---@field overcloud {user: string, ssh_port: integer, parallel: integer}  the nodes after the deploy (heat-admin, 22, 4)
 ---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
 ---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean, rate_limit_wait?: integer}
 ---@field artifacts {url: string, cache_dir: string}
@@ -96,6 +97,8 @@ local SCHEMA = {
     boot_timeout = is_count, node_prefix = is_string, vbmc = is_string, vbmc_control_port = is_port,
     bmc_address = is_string, bmc_port = is_port, bmc_user = is_string, bmc_password = is_string,
   },
+  -- The overcloud nodes after the deploy (post-deploy): their login, SSH port, how many at once.
+  overcloud = { user = is_string, ssh_port = is_port, parallel = is_count },
   engine = is_engine,
   registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string,
     require_all_images = is_bool, rate_limit_wait = is_seconds },
@@ -104,7 +107,7 @@ local SCHEMA = {
 
 local function check(src, raw)
   if type(raw) ~= "table" or (next(raw) ~= nil and util.is_list(raw)) then
-    util.fail("%s: expected a mapping of site settings (undercloud, vm, engine, registries, artifacts)", src)
+    util.fail("%s: expected a mapping of site settings (undercloud, vm, overcloud, engine, registries, artifacts)", src)
   end
   for k, v in pairs(raw) do
     local spec = SCHEMA[k]
@@ -140,6 +143,7 @@ end
 function M.validate(raw, source, uc_ip, os_version)
   check(source, raw)
   local uc, reg, art, vm = raw.undercloud or {}, raw.registries or {}, raw.artifacts or {}, raw.vm or {}
+  local ov = raw.overcloud or {}
   local local_reg = reg["local"] or (uc_ip .. ":" .. M.LOCAL_REGISTRY_PORT)
   local url = art.url or string.format(M.DEFAULT_ARTIFACTS, os_version)
   if url:sub(-1) ~= "/" then url = url .. "/" end
@@ -188,6 +192,7 @@ function M.validate(raw, source, uc_ip, os_version)
       bmc_user = vm.bmc_user or "admin",
       bmc_password = vm.bmc_password or "password",
     },
+    overcloud = { user = ov.user or "heat-admin", ssh_port = ov.ssh_port or 22, parallel = ov.parallel or 4 },
     engine = raw.engine or "undercloud",
     registries = {
       source = reg.source or M.DEFAULT_SOURCE,

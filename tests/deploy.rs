@@ -2057,3 +2057,148 @@ fn registered_nodes_are_counted_a_slow_deploy_is_followed_and_post_deploy_resume
         .count();
     assert_eq!(creates, 3, "network once, subnet failed once and made once");
 }
+
+/// Post-deploy on the overcloud nodes (lab nodes: sshd on 127.0.2.x behind
+/// the undercloud): the jump host's key added from the undercloud, the
+/// per-node tasks by role through the undercloud, a failing node named with
+/// its task and output, every syslog fetched, `--resume` finishing, and a
+/// node whose host key changed refused.
+#[test]
+fn post_deploy_runs_on_the_nodes_through_the_undercloud_and_names_a_failing_node() {
+    let t = lab();
+    let (controller, compute) = ("overcloud-controller-0", "overcloud-novacompute-0");
+    let mut nodes = t.lab.overcloud_nodes(&[controller, compute]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        format!(
+            "{}overcloud:\n  user: {}\n  ssh_port: {}\n  parallel: 2\n",
+            read(t.lab.site_file()),
+            nodes.user(),
+            nodes.port()
+        ),
+    )
+    .unwrap();
+    let scenario = "os-odl-nofeature-noha";
+    let deploy = |extra: &[&str]| {
+        Command::new(APEX)
+            .env_remove("APEX_LUA_PATH")
+            .args(["deploy", scenario, "-s"])
+            .arg(&site)
+            .arg("-n")
+            .arg(t.lab.network_settings_file())
+            .arg("--tmp-dir")
+            .arg(&tmp)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    std::fs::write(nodes.fail_file(compute), "docker restart nova_compute").unwrap();
+    let out = deploy(&[]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "step 10 (overcloud_nodes) failed: post-deploy failed on 1 of 2 overcloud nodes"
+        ) && err.contains(&format!(
+            "node {compute} (127.0.2.2), task \"restart nova_compute (NFS workaround)\""
+        )) && err.contains("failing on request"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "node {controller}: ODL container restart policy always: ok"
+        )),
+        "one line per node and task:\n{err}"
+    );
+    let words = |name: &str| -> Vec<String> {
+        nodes
+            .calls(name)
+            .unwrap()
+            .iter()
+            .filter(|c| c[0] != "sudo")
+            .map(|c| c.join(" "))
+            .collect()
+    };
+    assert_eq!(
+        words(controller),
+        [
+            "docker update --restart=always opendaylight_api",
+            "iptables -C INPUT -p tcp --dport 8101 -j ACCEPT",
+            "service iptables save",
+            "hiera -c /etc/puppet/hiera.yaml nova_metadata_vip",
+            "crudini --set /var/lib/config-data/puppet-generated/neutron/etc/neutron/metadata_agent.ini \
+             DEFAULT nova_metadata_host 192.0.2.7",
+            "docker restart neutron_metadata_agent",
+            "tail -c 67108864 /var/log/messages",
+        ]
+    );
+    assert_eq!(
+        words(compute),
+        [
+            "docker restart nova_compute",
+            "tail -c 67108864 /var/log/messages"
+        ]
+    );
+    let jump_key = read(PathBuf::from(
+        read(t.lab.site_file())
+            .lines()
+            .find_map(|l| l.strip_prefix("  key: "))
+            .unwrap()
+            .trim_matches('"')
+            .to_string()
+            + ".pub",
+    ));
+    for name in [controller, compute] {
+        assert_eq!(
+            read(tmp.join(format!("overcloud_logs/{name}.messages"))),
+            read(nodes.messages(name)),
+            "{name}'s syslog"
+        );
+        assert!(
+            nodes
+                .authorized_keys(name)
+                .unwrap()
+                .contains(jump_key.trim()),
+            "{name}: the jump host's key"
+        );
+    }
+    let known = read(tmp.join("overcloud_ssh/known_hosts"));
+    assert!(
+        known.contains("127.0.2.1") && known.contains("127.0.2.2"),
+        "host keys recorded on first contact:\n{known}"
+    );
+
+    // --resume: what is left; the key is not added twice.
+    std::fs::remove_file(nodes.fail_file(compute)).unwrap();
+    let out = deploy(&["--resume"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        words(compute)
+            .iter()
+            .filter(|w| *w == "docker restart nova_compute")
+            .count(),
+        2
+    );
+    assert_eq!(
+        nodes
+            .authorized_keys(compute)
+            .unwrap()
+            .matches(jump_key.trim())
+            .count(),
+        1
+    );
+
+    // A node with another host key than recorded is refused.
+    nodes.rotate_host_key(controller).unwrap();
+    let out = deploy(&["--redeploy"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("node {controller} (127.0.2.1)"))
+            && err.to_lowercase().contains("host key"),
+        "{err}"
+    );
+}

@@ -28,6 +28,7 @@ pub mod artifact_server;
 mod cli;
 pub mod docker;
 pub mod images;
+pub mod nodes;
 pub mod process;
 pub mod record;
 pub mod registry;
@@ -197,6 +198,12 @@ impl Lab {
     /// The undercloud's work dir, THT dir and `openstack` stand-in.
     pub fn undercloud_files(&self) -> &Undercloud {
         &self.undercloud
+    }
+
+    /// Overcloud nodes named `names` (sshd on 127.0.2.x behind the
+    /// undercloud), listed by the stand-in's `server list` until dropped.
+    pub fn overcloud_nodes(&self, names: &[&str]) -> anyhow::Result<nodes::Nodes> {
+        nodes::Nodes::start(&self.undercloud, &self.sshd.home(), names)
     }
 
     /// The in-process artifact server of this lab (request counts per path).

@@ -129,6 +129,17 @@ impl Undercloud {
         self.root.join("overcloud")
     }
 
+    /// The lab overcloud nodes' dirs ([`crate::nodes::Nodes`]).
+    pub fn nodes_dir(&self) -> PathBuf {
+        self.root.join("nodes")
+    }
+
+    /// What `openstack server list -f json` answers while lab nodes run
+    /// (else an empty list).
+    pub fn servers_file(&self) -> PathBuf {
+        self.root.join("servers.json")
+    }
+
     /// One JSON array (argv) per line, appended by the stand-in.
     pub fn calls_file(&self) -> PathBuf {
         self.root.join("openstack_calls.jsonl")

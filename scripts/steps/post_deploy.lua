@@ -3,7 +3,11 @@
 --- (facts in apex.post_deploy): the external network and subnet, the gluon
 --- networks (gluon), overcloudrc completed (project id, tenant, region, the
 --- SDN controller's VIP, ports and ODL password) and sent back to the
---- undercloud, the congress datasources (congress). Each is one action, so
+--- undercloud, the congress datasources (congress); then, as the first task
+--- of that playbook and Apex's post_deploy_overcloud.yml, the jump host's key
+--- onto every node (from the undercloud) and the per-node tasks run on the
+--- nodes as heat-admin through the undercloud (apex.overcloud_nodes), their
+--- syslogs fetched into the tmp dir. Each is one action, so
 --- `--resume` after a failure continues with what is left; each create first
 --- looks at what exists, so no rerun creates anything twice. Every action
 --- runs again after the deploy command ran again (a stack update rewrites
@@ -14,6 +18,7 @@ local runner = require("apex.runner")
 local site_mod = require("apex.site")
 local state = require("apex.state")
 local pd = require("apex.post_deploy")
+local nodes_mod = require("apex.overcloud_nodes")
 
 ---@type apex.Step
 local M = { number = 10, name = "post_deploy", summary = "external network, overcloudrc, congress on the undercloud" }
@@ -199,7 +204,8 @@ local function congress(ctx)
         if type(d) == "table" and d.name then have[d.name] = true end
       end
       local created, failed = core.array(), core.array()
-      for _, ds in ipairs(pd.congress_datasources(rc, rc_file)) do
+      pd.congress_datasources(rc, rc_file) -- every credential is there
+      for _, ds in ipairs(pd.congress_datasources(pd.CONGRESS_RC_REFS, rc_file)) do
         if not have[ds.name] then
           local r = run(ctx, openstack(ctx, "overcloudrc", "congress datasource create " .. ds.args))
           if r.ok then
@@ -216,6 +222,147 @@ local function congress(ctx)
   })
 end
 
+--- The nodes of the server list step 9 fetched.
+---@param ctx apex.Ctx
+---@return apex.OvercloudNode[]
+local function server_nodes(ctx)
+  local file = util.path(ctx.tmp_dir, "overcloud_servers.json")
+  return nodes_mod.from_server_list(core.json_load({ path = file }), file)
+end
+
+--- The public key of the jump host that the nodes get: the site's undercloud
+--- key's, else the first of ~/.ssh's default keys.
+---@param ctx apex.Ctx
+---@return string path
+local function jumphost_pubkey(ctx)
+  local key = ctx.infra.undercloud.key
+  local tried = {}
+  local candidates = key and { key .. ".pub" } or {}
+  if not key then
+    local home = os.getenv("HOME") or "/root"
+    for _, n in ipairs({ "id_ed25519", "id_ecdsa", "id_rsa" }) do candidates[#candidates + 1] = home .. "/.ssh/" .. n .. ".pub" end
+  end
+  for _, c in ipairs(candidates) do
+    if core.exists({ path = c }).kind == "file" then return c end
+    tried[#tried + 1] = c
+  end
+  util.fail("no public key of the jump host for the overcloud nodes (tried %s; set undercloud.key in the site settings)",
+    table.concat(tried, ", "))
+end
+
+--- The jump host's key into heat-admin's authorized_keys on every node, from
+--- the undercloud (whose key TripleO put there), as Apex's first task.
+---@param ctx apex.Ctx
+local function jumphost_key(ctx)
+  local ov = ctx.infra.overcloud
+  runner.add(ctx, {
+    step = M.number, key = "jumphost_key",
+    details = { "on the undercloud, for each server of the server list: ssh " .. ov.user .. "@<ctlplane address>: add the "
+      .. "jump host's public key to ~/.ssh/authorized_keys unless there (host key recorded on first contact)" },
+    text = "the jump host's key into " .. ov.user .. "'s authorized_keys on every overcloud node",
+    inputs = function() return { deployed = deployed(ctx), user = ov.user, port = ov.ssh_port } end,
+    run = function()
+      local done = core.array()
+      local nodes = server_nodes(ctx)
+      if #nodes == 0 then return { nodes = done } end
+      local pub = core.read_file({ path = jumphost_pubkey(ctx) }).content:gsub("%s+$", "")
+      for _, n in ipairs(nodes) do
+        local r = run(ctx, nodes_mod.key_command(n, pub, ov.user, ov.ssh_port))
+        if not r.ok then
+          util.fail("node %s (%s): adding the jump host's key from the undercloud failed (exit %d): %s", n.name, n.address,
+            r.status, ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
+        end
+        done[#done + 1] = n.name
+      end
+      return { nodes = done }
+    end,
+  })
+end
+
+--- An ssh config naming the undercloud as the nodes' jump host (the jump's
+--- own hop reads it: key, known_hosts, port of the site settings).
+---@param ctx apex.Ctx
+---@return string path
+local function jump_config(ctx)
+  local u = ctx.infra.undercloud
+  local lines = { "# written by apex: the undercloud as the jump host to the overcloud nodes", "Host apex-undercloud",
+    "  HostName " .. u.address, "  Port " .. u.port, "  User " .. u.user, "  BatchMode yes",
+    "  StrictHostKeyChecking " .. (u.accept_new and "accept-new" or "yes") }
+  if u.key then
+    lines[#lines + 1] = "  IdentityFile " .. u.key
+    lines[#lines + 1] = "  IdentitiesOnly yes"
+  end
+  if u.known_hosts then lines[#lines + 1] = "  UserKnownHostsFile " .. u.known_hosts end
+  local path = util.path(ctx.tmp_dir, "overcloud_ssh", "ssh_config")
+  core.write_file({ path = path, content = table.concat(lines, "\n") .. "\n" })
+  return path
+end
+
+--- Apex's post_deploy_overcloud.yml on every node as heat-admin through the
+--- undercloud, `overcloud.parallel` nodes at a time: one log line per node
+--- and task; every node's syslog fetched; failures name node, task, output.
+---@param ctx apex.Ctx
+local function node_tasks(ctx)
+  local o, ov, u = ctx.settings.deploy_options, ctx.infra.overcloud, ctx.infra.undercloud
+  local details = {}
+  for _, role in ipairs({ "controller", "compute" }) do
+    local names = {}
+    for _, t in ipairs(nodes_mod.tasks({ name = "overcloud-" .. role .. "-0", role = role }, o)) do names[#names + 1] = t.name end
+    details[#details + 1] = string.format("each %s: %s", role, table.concat(names, "; "))
+  end
+  details[#details + 1] = string.format("each node: the end of /var/log/messages into %s/<node>.messages",
+    util.path(ctx.tmp_dir, nodes_mod.LOG_DIR))
+  runner.add(ctx, {
+    step = M.number, key = "overcloud_nodes", details = details,
+    text = string.format("per-node tasks on the overcloud nodes as %s through the undercloud, %d at a time "
+      .. "(host keys recorded on first contact, checked after)", ov.user, ov.parallel),
+    inputs = function() return { deployed = deployed(ctx), details = details, user = ov.user, port = ov.ssh_port } end,
+    run = function()
+      local nodes = server_nodes(ctx)
+      local config = jump_config(ctx)
+      local known = util.path(ctx.tmp_dir, "overcloud_ssh", "known_hosts")
+      local results = core.parallel_map(nodes, function(n)
+        local host = { address = n.address, port = ov.ssh_port, user = ov.user, key = u.key, known_hosts = known,
+          accept_new = true, jump = { "apex-undercloud" }, ssh_config = config, persist = u.persist }
+        local failures = {}
+        for _, t in ipairs(nodes_mod.tasks(n, o)) do
+          local ok, r = pcall(core.run_ssh, { host = host, command = t.command, check = false })
+          if not ok then r = { ok = false, status = -1, stdout = "", stderr = util.message(r) } end
+          local out = ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", ""))
+          if r.ok then
+            core.log({ level = "info", msg = string.format("node %s: %s: ok", n.name, t.name) })
+          elseif t.warn_only then
+            core.log({ level = "warn", msg = string.format("node %s: %s: no (exit %d) %s", n.name, t.name, r.status, out) })
+          else
+            core.log({ level = "error", msg = string.format("node %s: %s: failed (exit %d)", n.name, t.name, r.status) })
+            failures[#failures + 1] = string.format("node %s (%s), task %q: `%s` exited %d: %s", n.name, n.address, t.name,
+              t.command, r.status, out)
+            break
+          end
+        end
+        local ok, r = pcall(core.run_ssh, { host = host, command = nodes_mod.log_command(), check = false })
+        local dest = util.path(ctx.tmp_dir, nodes_mod.LOG_DIR, n.name .. ".messages")
+        if ok and r.ok then
+          core.write_file({ path = dest, content = r.stdout, mode = 384 })
+          core.log({ level = "info", msg = string.format("node %s: /var/log/messages fetched into %s", n.name, dest) })
+        else
+          core.log({ level = "warn", msg = string.format("node %s: /var/log/messages not fetched: %s", n.name,
+            ok and r.stderr or util.message(r)) })
+        end
+        return failures
+      end, { limit = ov.parallel })
+      local all = {}
+      for _, f in ipairs(results) do util.extend(all, f) end
+      if #all > 0 then
+        util.fail("post-deploy failed on %d of %d overcloud nodes:\n%s", #all, #nodes, table.concat(all, "\n"))
+      end
+      local names = core.array()
+      for i, n in ipairs(nodes) do names[i] = n.name end
+      return { nodes = names }
+    end,
+  })
+end
+
 ---@param ctx apex.Ctx
 function M.plan(ctx)
   local o = ctx.settings.deploy_options
@@ -223,6 +370,8 @@ function M.plan(ctx)
   if o.gluon then gluon(ctx) end
   overcloudrc(ctx)
   if o.congress then congress(ctx) end
+  jumphost_key(ctx)
+  node_tasks(ctx)
 end
 
 return M
