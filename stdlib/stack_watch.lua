@@ -118,7 +118,7 @@ function M.while_running(opts, fn)
   local started = core.now().unix
   local f = M.new(started, opts.quiet_time)
   local done, result, err = false, nil, nil
-  local last_line, said_stuck = nil, false
+  local last_line, said_stuck, last = nil, false, nil
   local function write(p)
     core.write_file({ path = file, content = core.json_dump({ at = core.now().unix, started = started, running = not done,
       complete = p.complete, total = p.total, stuck = p.stuck, line = p.line }) .. "\n" })
@@ -149,26 +149,30 @@ function M.while_running(opts, fn)
         end
         if not p.stuck then said_stuck = false end
         write(p)
+        last = p
       else
         core.log({ level = "debug", msg = "following the stack: " .. util.message(ok and why or list) })
       end
     end
     return true
   end, { limit = 2 })
+  -- The command ended: the last progress stays, no longer running.
+  if last then write(last) end
   if err ~= nil then error(err, 0) end
   return result
 end
 
 --- The progress line `apex status` shows: the last one written, with its age.
 ---@param tmp_dir string
+---@param run_active boolean  a deploy holds the tmp dir now
 ---@return string?
-function M.status_line(tmp_dir)
+function M.status_line(tmp_dir, run_active)
   local file = util.path(tmp_dir, M.FILE)
   if core.exists({ path = file }).kind ~= "file" then return nil end
   local ok, p = pcall(core.json_load, { path = file })
   if not ok or type(p) ~= "table" or type(p.line) ~= "string" then return nil end
   local age = core.now().unix - (p.at or 0)
-  return string.format("%s (%s, read %s ago)", p.line, p.running and "deploy command running" or "last deploy command",
+  return string.format("%s (%s, read %s ago)", p.line, p.running and run_active and "deploy command running" or "last deploy command",
     M.duration(age))
 end
 
