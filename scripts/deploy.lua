@@ -1,4 +1,4 @@
---- The container deploy flow, as nine named steps over one context (`ctx`).
+--- The container deploy flow, as ten named steps over one context (`ctx`).
 ---
 --- `apex deploy` calls `run(opts)`. Everything is evaluated first (settings,
 --- plugins, patches, images, env files, the deploy command); in plan mode the
@@ -71,6 +71,7 @@ local M = {}
 ---@field todo apex.Action[]          the actions the steps registered, in order (plan shows them, the run runs them)
 ---@field notes string[]
 ---@field log_file? string           the log of this run (set when the tmp dir is claimed)
+---@field nodes_missing? string      why there are no nodes to deploy on (a plan says it first; a run refuses)
 
 ---@class apex.Step
 ---@field number integer   the step's number in Apex's design document
@@ -82,7 +83,7 @@ local M = {}
 --- `steps.<name>` (see apex.Step); a scenario may replace one by name.
 M.STEP_NAMES = {
   "fetch_artifacts", "undercloud", "overcloud_image_prep", "container_dirs", "dockerfiles",
-  "ceph_loop_device", "deploy_command", "prepare_containers", "run_deploy",
+  "ceph_loop_device", "deploy_command", "prepare_containers", "run_deploy", "post_deploy",
 }
 
 -- Loading inputs -------------------------------------------------------------
@@ -259,6 +260,19 @@ function M.known_step(name)
   return util.contains(M.STEP_NAMES, name)
 end
 
+--- Why this deploy has no overcloud nodes to deploy on, or nil: no
+--- inventory (-i, or the scenario's), no --virtual, and the site does not say
+--- the nodes are registered in the undercloud's ironic already. Apex refuses
+--- a deploy without an inventory that is not virtual.
+---@param ctx apex.Ctx
+---@return string?
+function M.nodes_missing(ctx)
+  if ctx.inventory or ctx.opts.virtual or ctx.infra.undercloud.registered_nodes then return nil end
+  return "no overcloud nodes to deploy on: give an inventory (-i inventory.yaml, baremetal nodes), --virtual "
+    .. "(node VMs apex creates behind virtual BMCs), or, for nodes already registered in the undercloud's ironic, "
+    .. "`undercloud: {registered_nodes: true}` in the site settings (-s; their count is checked before the deploy command)"
+end
+
 --- Runs every step in order (a scenario's replacement first), then writes the
 --- artifacts and prints the summary.
 ---@param opts apex.DeployOpts
@@ -266,6 +280,10 @@ end
 function M.run(opts)
   local t0 = core.now().unix
   local ctx = M.new_ctx(opts)
+  ctx.nodes_missing = M.nodes_missing(ctx)
+  if ctx.nodes_missing and not ctx.plan then
+    util.fail("refusing to deploy: %s", ctx.nodes_missing)
+  end
   for _, name in ipairs(M.STEP_NAMES) do
     local mod = require("steps." .. name)
     core.log({ level = "debug", msg = string.format("step %d: %s", mod.number, name) })

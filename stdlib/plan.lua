@@ -135,6 +135,7 @@ end
 function M.print_summary(ctx)
   local out = {}
   local function p(fmt, ...) out[#out + 1] = string.format(fmt, ...) end
+  if ctx.nodes_missing then p("Not deployable as it is: %s", ctx.nodes_missing) end
   p("Plan for %s: %s", ctx.scenario.name, ctx.scenario.description or "")
   p("  settings: %s; network: %s; undercloud %s", ctx.settings.source, ctx.network.source, ctx.uc_ip)
   p("  plugins: %s", table.concat(ctx.plugin_labels, ", "))

@@ -24,6 +24,9 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@field tht_dir string
 ---@field openstack string
 ---@field stackrc string   sourced before every openstack command (the undercloud's credentials)
+---@field progress_every integer  seconds between looks at the overcloud stack while the deploy command runs
+---@field stuck_after integer  seconds without a change before resources in progress are named possibly stuck
+---@field registered_nodes boolean  the overcloud nodes are in the undercloud's ironic already (no -i, no --virtual)
 
 ---@class apex.SiteVm
 ---@field uri string  libvirt URI on the jump host (qemu:///system)
@@ -52,6 +55,7 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@class apex.Site
 ---@field undercloud apex.SiteUndercloud
 ---@field vm apex.SiteVm
+---@field overcloud {user: string, ssh_port: integer, parallel: integer}  the nodes after the deploy (heat-admin, 22, 4)
 ---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
 ---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean, rate_limit_wait?: integer}
 ---@field artifacts {url: string, cache_dir: string}
@@ -91,7 +95,8 @@ local SCHEMA = {
   undercloud = {
     address = is_string, port = is_port, user = is_string, key = is_abs, known_hosts = is_abs,
     accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
-    stackrc = is_abs, create = is_bool,
+    stackrc = is_abs, create = is_bool, registered_nodes = is_bool,
+    progress_every = is_count, stuck_after = is_count,
   },
   -- The jump host's libvirt: the undercloud VM (undercloud.create) and the nodes of --virtual.
   vm = {
@@ -101,6 +106,8 @@ local SCHEMA = {
     boot_timeout = is_count, node_prefix = is_string, vbmc = is_string, vbmc_control_port = is_port,
     bmc_address = is_string, bmc_port = is_port, bmc_user = is_string, bmc_password = is_string,
   },
+  -- The overcloud nodes after the deploy (post-deploy): their login, SSH port, how many at once.
+  overcloud = { user = is_string, ssh_port = is_port, parallel = is_count },
   engine = is_engine,
   registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string,
     require_all_images = is_bool, rate_limit_wait = is_seconds },
@@ -110,7 +117,7 @@ local SCHEMA = {
 
 local function check(src, raw)
   if type(raw) ~= "table" or (next(raw) ~= nil and util.is_list(raw)) then
-    util.fail("%s: expected a mapping of site settings (undercloud, vm, engine, registries, artifacts, ceph)", src)
+    util.fail("%s: expected a mapping of site settings (undercloud, vm, overcloud, engine, registries, artifacts, ceph)", src)
   end
   for k, v in pairs(raw) do
     local spec = SCHEMA[k]
@@ -146,6 +153,7 @@ end
 function M.validate(raw, source, uc_ip, os_version)
   check(source, raw)
   local uc, reg, art, vm = raw.undercloud or {}, raw.registries or {}, raw.artifacts or {}, raw.vm or {}
+  local ov = raw.overcloud or {}
   local local_reg = reg["local"] or (uc_ip .. ":" .. M.LOCAL_REGISTRY_PORT)
   local url = art.url or string.format(M.DEFAULT_ARTIFACTS, os_version)
   if url:sub(-1) ~= "/" then url = url .. "/" end
@@ -163,6 +171,9 @@ function M.validate(raw, source, uc_ip, os_version)
       openstack = uc.openstack or "openstack",
       stackrc = uc.stackrc or M.DEFAULT_STACKRC,
       create = uc.create or false,
+      registered_nodes = uc.registered_nodes or false,
+      progress_every = uc.progress_every or 30,
+      stuck_after = uc.stuck_after or 1200,
       given = { address = uc.address ~= nil, port = uc.port ~= nil, key = uc.key ~= nil, known_hosts = uc.known_hosts ~= nil },
     },
     -- Apex's facts: undercloud.py (10 GB, 4 vCPUs, root on sda, overcloud-full's kernel), the
@@ -191,6 +202,7 @@ function M.validate(raw, source, uc_ip, os_version)
       bmc_user = vm.bmc_user or "admin",
       bmc_password = vm.bmc_password or "password",
     },
+    overcloud = { user = ov.user or "heat-admin", ssh_port = ov.ssh_port or 22, parallel = ov.parallel or 4 },
     engine = raw.engine or "undercloud",
     registries = {
       source = reg.source or M.DEFAULT_SOURCE,

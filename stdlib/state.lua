@@ -286,6 +286,8 @@ function M.print_status(opts)
   else
     lines = M.status_lines(M.load(opts.tmp_dir), opts.running)
   end
+  local progress = require("apex.stack_watch").status_line(opts.tmp_dir, opts.running ~= nil)
+  if progress then lines[#lines + 1] = progress end
   for _, l in ipairs(opts.leftovers or {}) do
     lines[#lines + 1] = string.format("left by a killed run: %s (%d mounts, %d loop devices, %.1f MiB); the next deploy "
       .. "with this tmp dir removes it", l.path, #l.mounts, #l.loops, l.bytes / 1048576)

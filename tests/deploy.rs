@@ -1266,7 +1266,7 @@ fn a_real_deploy_on_an_unreachable_site_fails_and_records_each_failed_step() {
     std::fs::write(
         &site,
         format!(
-            "undercloud:\n  address: 127.0.0.1\n  port: 1\n  known_hosts: {kh}\n  persist: 0\n\
+            "undercloud:\n  address: 127.0.0.1\n  port: 1\n  known_hosts: {kh}\n  persist: 0\n  registered_nodes: true\n\
              engine: unix://{sock}\n\
              registries:\n  source: 127.0.0.1:1\n  local: 127.0.0.1:1\n  ceph_image: 127.0.0.1:1/ceph/daemon:x\n\
              artifacts:\n  url: http://127.0.0.1:1/\n  cache_dir: {cache}\n",
@@ -1411,6 +1411,8 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
         "/tests/data/inventory/pod_ha.yaml"
     );
     let scenario = "os-odl-nofeature-ha";
+    // The stand-in overcloud starts empty: post-deploy creates the external network.
+    let _ = std::fs::remove_dir_all(t.lab.undercloud_files().overcloud_dir());
     let before = t.lab.openstack_calls().unwrap().len();
     let o = t.deploy(&[scenario, "-i", inventory], &tmp, None);
     let (out, console) = (text(&o.stdout), text(&o.stderr));
@@ -1447,6 +1449,14 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
             "subnet set ctlplane-subnet",
             "overcloud deploy",
             "server list",
+            "network show external",
+            "network create external",
+            "subnet show external-subnet",
+            "subnet create external-subnet",
+            "project list",
+            "port list",
+            "stack environment show overcloud",
+            "endpoint list",
         ],
         "{:?}",
         &t.lab.openstack_calls().unwrap()[before..]
@@ -1533,6 +1543,39 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
     );
     assert!(!services("CephStorage").contains(&"OS::TripleO::Services::CephOSD".to_string()));
     assert!(read(tmp.join("overcloudrc")).contains("OS_AUTH_URL"));
+    // Post-deploy: the external network as Apex's external_network_cmds for the lab's
+    // network settings, overcloudrc completed here and on the undercloud.
+    let create = calls
+        .iter()
+        .rev()
+        .find(|c| c[1..3] == ["network".to_string(), "create".to_string()])
+        .unwrap();
+    assert!(
+        create.join(" ").contains(
+            "--external --provider-network-type flat --provider-physical-network datacentre"
+        ),
+        "{create:?}"
+    );
+    let rc = read(tmp.join("overcloudrc"));
+    for line in [
+        "export OS_PROJECT_ID=5f3c0ac7e1d94d2c9c3cbd4e6f0a1b2c",
+        "export OS_TENANT_NAME=admin",
+        "export SDN_CONTROLLER_IP=192.0.2.5",
+        "export SDN_CONTROLLER_WEBPORT=8081",
+        "export SDN_CONTROLLER_RESTCONFPORT=8081",
+        "export SDN_CONTROLLER_PASSWORD=lab-odl-secret",
+        "export OS_REGION_NAME=regionOne",
+    ] {
+        assert!(
+            rc.lines().any(|l| l == line),
+            "{line} not in overcloudrc:\n{rc}"
+        );
+    }
+    assert_eq!(
+        read(uc.work_dir().join("overcloudrc")),
+        rc,
+        "overcloudrc on the undercloud"
+    );
     assert!(json(tmp.join("overcloud_servers.json")).is_array());
     assert!(
         out.contains("overcloudrc"),
@@ -1571,9 +1614,20 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
         "{}",
         text(&o.stderr)
     );
+    // After a deploy post-deploy runs again; the external network exists: not created twice.
     assert_eq!(
         subcommands(&t, before),
-        ["overcloud image upload", "overcloud deploy", "server list"]
+        [
+            "overcloud image upload",
+            "overcloud deploy",
+            "server list",
+            "network show external",
+            "subnet show external-subnet",
+            "project list",
+            "port list",
+            "stack environment show overcloud",
+            "endpoint list",
+        ]
     );
     let image_upload = &t.lab.openstack_calls().unwrap()[before];
     assert!(
@@ -1977,5 +2031,341 @@ fn verify_images_repairs_a_blob_a_rebuilt_image_lost() {
         check.digest.as_deref(),
         step(&st, "rebuild/opendaylight")["outputs"]["digest"].as_str(),
         "{st}"
+    );
+}
+
+#[test]
+fn a_deploy_without_nodes_is_refused_before_anything_and_its_plan_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: a run that went on would fail there, not at the refusal.
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        format!(
+            "undercloud:\n  address: 127.0.0.1\n  port: 1\n  known_hosts: {kh}\n  persist: 0\n\
+             artifacts:\n  url: http://127.0.0.1:1/\n  cache_dir: {cache}\n",
+            kh = dir.path().join("known_hosts").display(),
+            cache = dir.path().join("cache").display()
+        ),
+    )
+    .unwrap();
+    let tmp = dir.path().join("tmp");
+    let out = deploy_with_site("os-nosdn-nofeature-ha", false, &site, &tmp);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{}", text(&out.stdout));
+    for want in [
+        "refusing to deploy: no overcloud nodes",
+        "-i inventory.yaml",
+        "--virtual",
+        "registered_nodes: true",
+    ] {
+        assert!(err.contains(want), "{want:?} not in:\n{err}");
+    }
+    assert!(!tmp.exists(), "the refused run made its tmp dir");
+    assert!(!dir.path().join("cache").exists());
+
+    // The plan still plans it, and says first what is missing.
+    let out = deploy_with_site("os-nosdn-nofeature-ha", true, &site, &tmp);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .is_some_and(|l| l.starts_with("Not deployable as it is: no overcloud nodes")),
+        "{stdout}"
+    );
+}
+
+/// The lab's site with the overcloud stack followed every second and a
+/// stack quiet for 2 s named possibly stuck.
+fn watching_site(t: &TestLab, dir: &Path) -> PathBuf {
+    let site = read(t.lab.site_file()).replace(
+        "  registered_nodes: true\n",
+        "  registered_nodes: true\n  progress_every: 1\n  stuck_after: 2\n",
+    );
+    assert!(site.contains("progress_every"), "{site}");
+    let path = dir.join("site.yaml");
+    std::fs::write(&path, site).unwrap();
+    path
+}
+
+/// Registered nodes are counted before the deploy command; a slow deploy is
+/// followed (progress lines, a quiet stack named possibly stuck, `apex
+/// status` from another process); a post-deploy failure is resumed with only
+/// what is left, and nothing is created twice.
+#[test]
+fn registered_nodes_are_counted_a_slow_deploy_is_followed_and_post_deploy_resumes() {
+    let t = lab();
+    let uc = t.lab.undercloud_files();
+    struct Remove(Vec<PathBuf>);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            for p in &self.0 {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+    }
+    let (nodes, fail, slow) = (
+        uc.registered_nodes_file(),
+        uc.fail_command_file(),
+        uc.slow_file(),
+    );
+    let _rm = Remove(vec![nodes.clone(), fail.clone(), slow.clone()]);
+    let _ = std::fs::remove_dir_all(uc.overcloud_dir());
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let site = watching_site(&t, dir.path());
+    let scenario = "os-nosdn-nofeature-noha";
+    let command = |extra: &[&str]| {
+        let mut cmd = Command::new(APEX);
+        cmd.env_remove("APEX_LUA_PATH")
+            .args(["deploy", scenario, "-s"])
+            .arg(&site)
+            .arg("-n")
+            .arg(t.lab.network_settings_file())
+            .arg("--tmp-dir")
+            .arg(&tmp)
+            .args(extra);
+        cmd
+    };
+    let first = t.lab.openstack_calls().unwrap().len();
+
+    // One node in ironic, two needed: refused before the deploy command.
+    std::fs::write(&nodes, "1").unwrap();
+    let deploys = deploy_calls(&t);
+    let out = command(&[]).output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains("step 9 (registered_nodes) failed")
+            && err.contains("holds 1 usable nodes (available or active, not in maintenance) of 1; the deploy needs 2"),
+        "{err}"
+    );
+    assert_eq!(deploy_calls(&t), deploys, "the deploy command ran");
+
+    // Enough nodes; a slow deploy (8 s: the stand-in's stack is quiet for its
+    // second half), then the subnet create fails.
+    std::fs::remove_file(&nodes).unwrap();
+    std::fs::write(&slow, "8").unwrap();
+    std::fs::write(&fail, "subnet create").unwrap();
+    let child = command(&["--resume"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let progress = tmp.join("deploy_progress.json");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !progress.exists() {
+        assert!(std::time::Instant::now() < deadline, "no progress written");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let seen = status(&tmp);
+    assert!(
+        seen.contains("overcloud stack: ")
+            && seen.contains("resources complete")
+            && seen.contains("deploy command running"),
+        "apex status while the deploy runs:\n{seen}"
+    );
+    let out = child.wait_with_output().unwrap();
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("step 10 (external_network) failed")
+            && err.contains("failing on request of the lab"),
+        "{err}"
+    );
+    let log = read(tmp.join("apex.log"));
+    // Lines as the stack moves: several counts on the way (polled every second).
+    let counts: BTreeSet<&str> = err
+        .lines()
+        .filter_map(|l| l.split("overcloud stack: ").nth(1))
+        .filter_map(|l| l.split(' ').next())
+        .collect();
+    assert!(counts.len() >= 3, "{counts:?}\n{err}");
+    for want in [
+        "overcloud stack: 6/7 resources complete",
+        "possibly stuck: ComputeDeployment_Step5",
+    ] {
+        assert!(err.contains(want), "{want:?} not on the console:\n{err}");
+        assert!(log.contains(want), "{want:?} not in apex.log");
+    }
+    assert!(uc.overcloud_dir().join("network/external").exists());
+    assert!(!uc.overcloud_dir().join("subnet/external-subnet").exists());
+
+    // --resume: only what is left of post-deploy; the network is not made again.
+    std::fs::remove_file(&fail).unwrap();
+    std::fs::remove_file(&slow).unwrap();
+    let before = t.lab.openstack_calls().unwrap().len();
+    let out = command(&["--resume"]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        subcommands(&t, before),
+        [
+            "network show external",
+            "subnet show external-subnet",
+            "subnet create external-subnet",
+            "project list",
+            "endpoint list",
+        ]
+    );
+    let rc = read(tmp.join("overcloudrc"));
+    assert!(rc.contains("export OS_REGION_NAME=regionOne\n"), "{rc}");
+    assert!(!rc.contains("SDN_CONTROLLER"), "no SDN controller: {rc}");
+
+    // A plain rerun with nothing changed: no openstack command at all.
+    let before = t.lab.openstack_calls().unwrap().len();
+    let out = command(&[]).output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(subcommands(&t, before), Vec::<String>::new());
+    let creates = subcommands(&t, first)
+        .iter()
+        .filter(|c| c.starts_with("network create") || c.starts_with("subnet create"))
+        .count();
+    assert_eq!(creates, 3, "network once, subnet failed once and made once");
+}
+
+/// Post-deploy on the overcloud nodes (lab nodes: sshd on 127.0.2.x behind
+/// the undercloud): the jump host's key added from the undercloud, the
+/// per-node tasks by role through the undercloud, a failing node named with
+/// its task and output, every syslog fetched, `--resume` finishing, and a
+/// node whose host key changed refused.
+#[test]
+fn post_deploy_runs_on_the_nodes_through_the_undercloud_and_names_a_failing_node() {
+    let t = lab();
+    let (controller, compute) = ("overcloud-controller-0", "overcloud-novacompute-0");
+    let mut nodes = t.lab.overcloud_nodes(&[controller, compute]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let site = dir.path().join("site.yaml");
+    std::fs::write(
+        &site,
+        format!(
+            "{}overcloud:\n  user: {}\n  ssh_port: {}\n  parallel: 2\n",
+            read(t.lab.site_file()),
+            nodes.user(),
+            nodes.port()
+        ),
+    )
+    .unwrap();
+    let scenario = "os-odl-nofeature-noha";
+    let deploy = |extra: &[&str]| {
+        Command::new(APEX)
+            .env_remove("APEX_LUA_PATH")
+            .args(["deploy", scenario, "-s"])
+            .arg(&site)
+            .arg("-n")
+            .arg(t.lab.network_settings_file())
+            .arg("--tmp-dir")
+            .arg(&tmp)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    std::fs::write(nodes.fail_file(compute), "docker restart nova_compute").unwrap();
+    let out = deploy(&[]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "step 10 (overcloud_nodes) failed: post-deploy failed on 1 of 2 overcloud nodes"
+        ) && err.contains(&format!(
+            "node {compute} (127.0.2.2), task \"restart nova_compute (NFS workaround)\""
+        )) && err.contains("failing on request"),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "node {controller}: ODL container restart policy always: ok"
+        )),
+        "one line per node and task:\n{err}"
+    );
+    let words = |name: &str| -> Vec<String> {
+        nodes
+            .calls(name)
+            .unwrap()
+            .iter()
+            .filter(|c| c[0] != "sudo")
+            .map(|c| c.join(" "))
+            .collect()
+    };
+    assert_eq!(
+        words(controller),
+        [
+            "docker update --restart=always opendaylight_api",
+            "iptables -C INPUT -p tcp --dport 8101 -j ACCEPT",
+            "service iptables save",
+            "hiera -c /etc/puppet/hiera.yaml nova_metadata_vip",
+            "crudini --set /var/lib/config-data/puppet-generated/neutron/etc/neutron/metadata_agent.ini \
+             DEFAULT nova_metadata_host 192.0.2.7",
+            "docker restart neutron_metadata_agent",
+            "tail -c 67108864 /var/log/messages",
+        ]
+    );
+    assert_eq!(
+        words(compute),
+        [
+            "docker restart nova_compute",
+            "tail -c 67108864 /var/log/messages"
+        ]
+    );
+    let jump_key = read(PathBuf::from(
+        read(t.lab.site_file())
+            .lines()
+            .find_map(|l| l.strip_prefix("  key: "))
+            .unwrap()
+            .trim_matches('"')
+            .to_string()
+            + ".pub",
+    ));
+    for name in [controller, compute] {
+        assert_eq!(
+            read(tmp.join(format!("overcloud_logs/{name}.messages"))),
+            read(nodes.messages(name)),
+            "{name}'s syslog"
+        );
+        assert!(
+            nodes
+                .authorized_keys(name)
+                .unwrap()
+                .contains(jump_key.trim()),
+            "{name}: the jump host's key"
+        );
+    }
+    let known = read(tmp.join("overcloud_ssh/known_hosts"));
+    assert!(
+        known.contains("127.0.2.1") && known.contains("127.0.2.2"),
+        "host keys recorded on first contact:\n{known}"
+    );
+
+    // --resume: what is left; the key is not added twice.
+    std::fs::remove_file(nodes.fail_file(compute)).unwrap();
+    let out = deploy(&["--resume"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(
+        words(compute)
+            .iter()
+            .filter(|w| *w == "docker restart nova_compute")
+            .count(),
+        2
+    );
+    assert_eq!(
+        nodes
+            .authorized_keys(compute)
+            .unwrap()
+            .matches(jump_key.trim())
+            .count(),
+        1
+    );
+
+    // A node with another host key than recorded is refused.
+    nodes.rotate_host_key(controller).unwrap();
+    let out = deploy(&["--redeploy"]);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("node {controller} (127.0.2.1)"))
+            && err.to_lowercase().contains("host key"),
+        "{err}"
     );
 }

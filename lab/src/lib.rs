@@ -29,6 +29,7 @@ pub mod cache;
 mod cli;
 pub mod docker;
 pub mod images;
+pub mod nodes;
 pub mod process;
 pub mod record;
 pub mod registry;
@@ -205,6 +206,12 @@ impl Lab {
         &self.undercloud
     }
 
+    /// Overcloud nodes named `names` (sshd on 127.0.2.x behind the
+    /// undercloud), listed by the stand-in's `server list` until dropped.
+    pub fn overcloud_nodes(&self, names: &[&str]) -> anyhow::Result<nodes::Nodes> {
+        nodes::Nodes::start(&self.undercloud, &self.sshd.home(), names)
+    }
+
     /// The in-process artifact server of this lab (request counts per path).
     pub fn artifacts(&self) -> &ArtifactServer {
         &self.artifacts
@@ -237,7 +244,7 @@ impl Lab {
         let upstream = self.upstream.host();
         let text = format!(
             "# apex lab site settings (written by apex lab up)\n\
-             undercloud:\n  address: {address}\n  port: {port}\n  user: {user}\n  key: {key}\n  known_hosts: {kh}\n  accept_new: false\n  work_dir: {work}\n  tht_dir: {tht}\n  openstack: {openstack}\n  stackrc: {stackrc}\n\
+             undercloud:\n  address: {address}\n  port: {port}\n  user: {user}\n  key: {key}\n  known_hosts: {kh}\n  accept_new: false\n  work_dir: {work}\n  tht_dir: {tht}\n  openstack: {openstack}\n  stackrc: {stackrc}\n  registered_nodes: true\n\
              engine: {engine}\n\
              registries:\n  source: {upstream_q}\n  local: {local}\n  insecure: true\n  ceph_image: {ceph}\n\
              artifacts:\n  url: {url}\n  cache_dir: {cache}\n",

@@ -12,6 +12,9 @@ CALLS=@CALLS@
 WORK_DIR=@WORK_DIR@
 FAIL_FILE=@FAIL_FILE@
 SLOW_FILE=@SLOW_FILE@
+# The lab undercloud's root (beside the calls file): the overcloud's state and
+# the post-deploy switches live there (see lab_post_deploy below).
+LAB_ROOT=${CALLS%/*}
 
 json_string() {
   local s=$1
@@ -21,6 +24,143 @@ json_string() {
   s=${s//$'\t'/\\t}
   s=${s//$'\r'/\\r}
   printf '"%s"' "$s"
+}
+
+# --- Post-deploy and node answers (apex's step 10 and the registered-nodes
+# check). The overcloud (commands run with the stand-in overcloudrc sourced)
+# keeps what was created as files under $LAB_ROOT/overcloud/<kind>/<name>;
+# $LAB_ROOT/fail_command holds an argv prefix ("subnet create") that fails
+# once matched; $LAB_ROOT/registered_nodes the number of nodes ironic lists
+# (default 5).
+lab_fail_on_request() {
+  local f=$LAB_ROOT/fail_command want
+  [[ -f $f ]] || return 0
+  want=$(cat "$f")
+  if [[ -n $want && "$*" == "$want"* ]]; then
+    echo "openstack: failing on request of the lab ($f: $want)" >&2
+    exit 1
+  fi
+}
+
+lab_overcloud() {
+  local store=$LAB_ROOT/overcloud
+  mkdir -p "$store"
+  case "$1 $2" in
+    "network show" | "subnet show")
+      [[ -f $store/$1/$3 ]] || { echo "No $1 found for $3" >&2; return 1; }
+      cat "$store/$1/$3"
+      ;;
+    "network create" | "subnet create")
+      if [[ -f $store/$1/$3 ]]; then
+        echo "openstack: $1 $3 exists (the lab counts this as a duplicate create)" >&2
+        return 1
+      fi
+      mkdir -p "$store/$1"
+      printf '%s-id-%s\n' "$1" "$3" > "$store/$1/$3"
+      echo "created $1 $3"
+      ;;
+    "project list")
+      echo '[{"ID": "5f3c0ac7e1d94d2c9c3cbd4e6f0a1b2c", "Name": "admin"}, {"ID": "0e1d", "Name": "service"}]'
+      ;;
+    "endpoint list")
+      echo '[{"Region": ""}, {"Region": "regionOne"}, {"Region": "regionOne"}]'
+      ;;
+    "congress datasource")
+      case "$3" in
+        list)
+          local first=1
+          printf '['
+          for d in "$store"/datasource/*; do
+            [[ -f $d ]] || continue
+            ((first)) || printf ', '
+            first=0
+            printf '{"name": "%s"}' "${d##*/}"
+          done
+          printf ']\n'
+          ;;
+        create)
+          [[ -f $store/datasource/$4 ]] && { echo "openstack: datasource $4 exists" >&2; return 1; }
+          mkdir -p "$store/datasource"
+          : > "$store/datasource/$4"
+          ;;
+        *) echo "openstack: congress datasource $3: not in the lab" >&2; return 1 ;;
+      esac
+      ;;
+    *)
+      echo "openstack: $1 $2: not an overcloud command the lab answers" >&2
+      return 1
+      ;;
+  esac
+}
+
+# Undercloud-side answers of the post-deploy; returns 2 when not one of them.
+lab_post_deploy() {
+  case "$1 $2" in
+    "port list")
+      echo '[{"ID": "9a7e", "Name": "control_virtual_ip", "Fixed IP Addresses": "ip_address='"'"'192.0.2.5'"'"', subnet_id='"'"'c1'"'"'"}]'
+      ;;
+    "stack resource")
+      lab_stack_resources
+      ;;
+    "stack environment")
+      echo '{"parameter_defaults": {"OpenDaylightPassword": "lab-odl-secret"}}'
+      ;;
+    "baremetal node")
+      local n=5 i first=1
+      [[ -f $LAB_ROOT/registered_nodes ]] && n=$(cat "$LAB_ROOT/registered_nodes")
+      printf '['
+      for ((i = 0; i < n; i++)); do
+        ((first)) || printf ', '
+        first=0
+        printf '{"UUID": "node-%d", "Provisioning State": "available", "Maintenance": false}' "$i"
+      done
+      printf ']\n'
+      ;;
+    *) return 2 ;;
+  esac
+}
+
+# --- The overcloud stack while a slow deploy runs (apex follows it with
+# `stack resource list`): seven resources; the first six go from in progress
+# to complete one after the other over the first half of the slow time, the
+# last stays in progress for the second half (a quiet stack, as a stuck one
+# looks). $LAB_ROOT/stack_started holds "<start ms> <seconds>".
+LAB_STACK_RESOURCES=(Networks ControllerServiceChain ComputeServiceChain Controller Compute
+  ControllerDeployment_Step1 ComputeDeployment_Step5)
+
+lab_stack_begin() {
+  if [[ -n ${1:-} ]]; then
+    printf '%s %s\n' "$(($(date +%s%N) / 1000000))" "$1" > "$LAB_ROOT/stack_started"
+  else
+    rm -f "$LAB_ROOT/stack_started"
+  fi
+}
+
+lab_stack_resources() {
+  local f=$LAB_ROOT/stack_started start total el n half i from to st first=1
+  if [[ ! -f $f ]]; then
+    echo '[]'
+    return 0
+  fi
+  read -r start total < "$f"
+  el=$(($(date +%s%N) / 1000000 - start))
+  n=${#LAB_STACK_RESOURCES[@]}
+  half=$((total * 500))
+  printf '['
+  for ((i = 0; i < n; i++)); do
+    if ((i < n - 1)); then
+      from=$((i * half / (n - 1)))
+      to=$(((i + 1) * half / (n - 1)))
+    else
+      from=$half
+      to=$((total * 1000))
+    fi
+    if ((el < from)); then st=INIT_COMPLETE; elif ((el < to)); then st=CREATE_IN_PROGRESS; else st=CREATE_COMPLETE; fi
+    ((first)) || printf ', '
+    first=0
+    printf '{"resource_name": "%s", "resource_status": "%s", "stack_name": "overcloud"}' "${LAB_STACK_RESOURCES[i]}" "$st"
+  done
+  printf ']\n'
 }
 
 line="[$(json_string openstack)"
@@ -33,6 +173,12 @@ if [[ "${1:-} ${2:-}" == "undercloud install" ]]; then
   [[ -f $HOME/undercloud.conf ]] || { echo "openstack: $HOME/undercloud.conf not found" >&2; exit 1; }
   echo "The Undercloud has been successfully installed (apex lab stand-in)"
   exit 0
+fi
+
+lab_fail_on_request "$@"
+if [[ -n ${APEX_LAB_OVERCLOUDRC:-} ]]; then
+  lab_overcloud "$@"
+  exit $?
 fi
 
 if [[ -z ${APEX_LAB_STACKRC:-} ]]; then
@@ -76,6 +222,10 @@ for ((i = 0; i < ${#args[@]}; i++)); do
   fi
 done
 
+lab_post_deploy "$@"
+rc=$?
+((rc == 2)) || exit $rc
+
 case "$1 $2 $3" in
   "overcloud image upload")
     for f in overcloud-full.qcow2 overcloud-full.vmlinuz overcloud-full.initrd \
@@ -90,14 +240,16 @@ case "$1 $2 $3" in
     ;;
   "overcloud deploy --templates"*)
     if [[ -f $SLOW_FILE ]]; then
+      lab_stack_begin "$(cat "$SLOW_FILE")"
       echo "$$" > "$SLOW_FILE.started"
       sleep "$(cat "$SLOW_FILE")"
     fi
+    [[ -f $SLOW_FILE ]] || lab_stack_begin ""
     if [[ -f $FAIL_FILE ]]; then
       echo "Stack overcloud CREATE_FAILED" >&2
       exit 1
     fi
-    printf 'export OS_AUTH_URL=http://127.0.0.1:13000/v3\nexport OS_USERNAME=admin\nexport OS_PROJECT_NAME=admin\n' \
+    printf 'export OS_AUTH_URL=http://127.0.0.1:13000/v3\nexport OS_USERNAME=admin\nexport OS_PROJECT_NAME=admin\nexport OS_PASSWORD=lab-admin-secret\nexport APEX_LAB_OVERCLOUDRC=1\n' \
       > "$WORK_DIR/overcloudrc"
     echo "Overcloud Deployed (apex lab stand-in: nothing was deployed)"
     ;;
@@ -105,7 +257,8 @@ case "$1 $2 $3" in
     cat "$FAIL_FILE" 2>/dev/null
     ;;
   "server list -f")
-    echo '[{"ID": "1", "Name": "overcloud-controller-0", "Status": "ACTIVE", "Networks": "ctlplane=192.0.2.60"}]'
+    # The lab's overcloud nodes (sshd on loopback, started by a test) when it has any.
+    if [[ -f $LAB_ROOT/servers.json ]]; then cat "$LAB_ROOT/servers.json"; else echo '[]'; fi
     ;;
 esac
 exit 0

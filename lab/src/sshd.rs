@@ -25,6 +25,10 @@ pub struct Sshd {
     /// Set for a detached sshd (one of a kept lab): its PID, and it survives this value.
     detached: Option<u32>,
     user: String,
+    /// Where it listens (loopback; an overcloud node has an address of its own).
+    listen: Ipv4Addr,
+    /// An overcloud node's stand-in commands, first on its sessions' PATH.
+    node_bin: Option<PathBuf>,
 }
 
 /// The login name of the current user, from /etc/passwd.
@@ -66,6 +70,8 @@ impl Sshd {
             child: None,
             detached: None,
             user: current_user()?,
+            listen: Ipv4Addr::LOCALHOST,
+            node_bin: None,
         };
         keygen(&me.host_key())?;
         keygen(&me.user_key())?;
@@ -92,6 +98,8 @@ impl Sshd {
             child: None,
             detached: Some(0),
             user: current_user()?,
+            listen: Ipv4Addr::LOCALHOST,
+            node_bin: None,
         };
         for key in [me.host_key(), me.user_key()] {
             if !key.exists() || !key.with_extension("pub").exists() {
@@ -110,7 +118,7 @@ impl Sshd {
             // An sshd started by an older apex with another config is restarted.
             let same_config =
                 std::fs::read_to_string(me.config_path()).is_ok_and(|c| c == me.config_text());
-            if same_config && banner(port).is_ok() {
+            if same_config && banner(me.listen, port).is_ok() {
                 me.detached = Some(pid);
                 me.write_known_hosts()?;
                 return Ok(me);
@@ -121,6 +129,43 @@ impl Sshd {
             .map(|(p, _)| p)
             .filter(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, *p)).is_ok());
         me.listen(&sshd, port)
+    }
+
+    /// An sshd standing for an overcloud node: on `listen:port` (a loopback
+    /// address of its own), its sessions' HOME its own and `bin` (the node's
+    /// stand-in commands) first on their PATH, so what runs there records
+    /// and touches nothing of this machine; authorized keys in
+    /// `home/.ssh/authorized_keys` (what a key added over SSH goes into),
+    /// `authorized` there from the start. Stopped on drop.
+    pub fn node(listen: Ipv4Addr, port: u16, bin: &Path, authorized: &str) -> anyhow::Result<Self> {
+        let sshd = which("sshd").context(
+            "sshd is not installed (Debian package openssh-server); the SSH lab needs it",
+        )?;
+        std::fs::create_dir_all("/run/sshd")
+            .context("cannot create /run/sshd (sshd's privilege separation dir)")?;
+        let dir = tempfile::Builder::new().prefix("apex-node-").tempdir()?;
+        let mut me = Self {
+            dir: PartDir::Temp(dir),
+            port,
+            child: None,
+            detached: None,
+            user: current_user()?,
+            listen,
+            node_bin: Some(bin.to_path_buf()),
+        };
+        keygen(&me.host_key())?;
+        std::fs::create_dir_all(me.home().join(".ssh"))?;
+        std::fs::write(me.authorized_keys(), authorized)?;
+        me.spawn(&sshd)?;
+        Ok(me)
+    }
+
+    /// The authorized_keys file sshd reads.
+    pub fn authorized_keys(&self) -> PathBuf {
+        match self.node_bin {
+            Some(_) => self.home().join(".ssh/authorized_keys"),
+            None => self.dir.path().join("authorized_keys"),
+        }
     }
 
     /// Spawns sshd on `port` or, failing that, on free ports (5 tries).
@@ -146,16 +191,24 @@ impl Sshd {
     /// sshd's config for the current port.
     fn config_text(&self) -> String {
         let d = self.dir.path();
+        let env = match &self.node_bin {
+            Some(bin) => format!(
+                "HOME={} PATH={}:/usr/bin:/bin",
+                self.home().display(),
+                bin.display()
+            ),
+            None => format!("HOME={}", self.home().display()),
+        };
         format!(
-            "Port {port}\nListenAddress {ADDRESS}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nPidFile {pid}\n\
+            "Port {port}\nListenAddress {listen}\nHostKey {hk}\nAuthorizedKeysFile {ak}\nPidFile {pid}\n\
              PubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
              PermitRootLogin prohibit-password\nStrictModes no\nUsePAM no\nUseDNS no\n\
              MaxSessions 64\nMaxStartups 64:30:128\nSubsystem sftp internal-sftp\nLogLevel VERBOSE\n\
-             SetEnv HOME={home}\n",
+             SetEnv {env}\n",
             port = self.port,
-            home = self.home().display(),
+            listen = self.listen,
             hk = self.host_key().display(),
-            ak = d.join("authorized_keys").display(),
+            ak = self.authorized_keys().display(),
             pid = d.join("sshd.pid").display(),
         )
     }
@@ -205,7 +258,7 @@ impl Sshd {
             if let Some(status) = exited {
                 bail!("sshd exited at start ({status}): {}", self.log());
             }
-            if banner(self.port).is_ok() {
+            if banner(self.listen, self.port).is_ok() {
                 tracing::info!(
                     port = self.port,
                     pid,
@@ -254,7 +307,7 @@ impl Sshd {
             parts.next().context("empty host key")?,
             parts.next().context("bad host key")?,
         );
-        Ok(format!("[{ADDRESS}]:{} {kind} {key}", self.port))
+        Ok(format!("[{}]:{} {kind} {key}", self.listen, self.port))
     }
 
     /// The PID of a detached sshd.
@@ -386,8 +439,8 @@ impl Drop for Sshd {
 }
 
 /// Reads the SSH banner: the server is up and speaking SSH.
-fn banner(port: u16) -> anyhow::Result<()> {
-    let mut s = TcpStream::connect((Ipv4Addr::LOCALHOST, port))?;
+fn banner(listen: Ipv4Addr, port: u16) -> anyhow::Result<()> {
+    let mut s = TcpStream::connect((listen, port))?;
     s.set_read_timeout(Some(Duration::from_secs(2)))?;
     let mut buf = [0u8; 8];
     s.read_exact(&mut buf)?;

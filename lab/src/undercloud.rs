@@ -111,6 +111,35 @@ impl Undercloud {
         self.root.join("slow_deploy")
     }
 
+    /// While this file exists, an `openstack` call whose argv starts with
+    /// its text (e.g. `subnet create`) fails.
+    pub fn fail_command_file(&self) -> PathBuf {
+        self.root.join("fail_command")
+    }
+
+    /// How many nodes `openstack baremetal node list` shows (default 5,
+    /// all available) is this file's number when it exists.
+    pub fn registered_nodes_file(&self) -> PathBuf {
+        self.root.join("registered_nodes")
+    }
+
+    /// What the post-deploy created on the stand-in overcloud:
+    /// `<kind>/<name>` (network, subnet, datasource).
+    pub fn overcloud_dir(&self) -> PathBuf {
+        self.root.join("overcloud")
+    }
+
+    /// The lab overcloud nodes' dirs ([`crate::nodes::Nodes`]).
+    pub fn nodes_dir(&self) -> PathBuf {
+        self.root.join("nodes")
+    }
+
+    /// What `openstack server list -f json` answers while lab nodes run
+    /// (else an empty list).
+    pub fn servers_file(&self) -> PathBuf {
+        self.root.join("servers.json")
+    }
+
     /// One JSON array (argv) per line, appended by the stand-in.
     pub fn calls_file(&self) -> PathBuf {
         self.root.join("openstack_calls.jsonl")

@@ -27,7 +27,7 @@ use super::undercloud::{ROLES_DATA, env_file_text, env_files};
 use apex::local_tools::run;
 
 /// Bumped whenever the image is made differently.
-pub const CONTENT_VERSION: &str = "5";
+pub const CONTENT_VERSION: &str = "6";
 /// The artifact name, as Apex's undercloud image.
 pub const UNDERCLOUD_QCOW2: &str = "undercloud.qcow2";
 /// The undercloud's `openstack` stand-in records its calls here (in the VM).

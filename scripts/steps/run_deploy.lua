@@ -12,6 +12,7 @@ local site_mod = require("apex.site")
 local state = require("apex.state")
 local tht = require("apex.tht")
 local plan = require("apex.plan")
+local watch = require("apex.stack_watch")
 
 ---@type apex.Step
 local M = { number = 9, name = "run_deploy", summary = "upload, images, nodes, then the deploy command on the undercloud" }
@@ -192,6 +193,40 @@ local function node_import(ctx)
   })
 end
 
+--- With nodes the operator registered in ironic (site undercloud.registered_nodes,
+--- no inventory): before the deploy command, ironic must hold as many usable
+--- nodes (available or active, not in maintenance) as the scales ask for.
+---@param ctx apex.Ctx
+local function registered_nodes(ctx)
+  if ctx.inventory or not ctx.infra.undercloud.registered_nodes then return end
+  local need = ctx.scales.control + ctx.scales.compute
+  local cmd = 'baremetal node list -f json -c UUID -c "Provisioning State" -c Maintenance'
+  runner.add(ctx, {
+    step = M.number, key = "registered_nodes", details = { "openstack " .. cmd },
+    text = string.format("check that the undercloud's ironic holds %d usable nodes (%d control, %d compute; "
+      .. "site: registered_nodes)", need, ctx.scales.control, ctx.scales.compute),
+    inputs = function() return { need = need, cmd = cmd } end,
+    run = function()
+      local out = remote(ctx, openstack(ctx, cmd), "openstack baremetal node list").stdout
+      local ok, list = pcall(core.json_load, { text = out })
+      if not ok or type(list) ~= "table" then
+        util.fail("openstack baremetal node list: not a JSON list: %s", out:sub(1, 200))
+      end
+      local usable = 0
+      for _, n in ipairs(list) do
+        local st = n["Provisioning State"]
+        if (st == "available" or st == "active") and n.Maintenance ~= true then usable = usable + 1 end
+      end
+      if usable < need then
+        util.fail("the undercloud's ironic holds %d usable nodes (available or active, not in maintenance) of %d; "
+          .. "the deploy needs %d (%d control, %d compute): register more nodes, or give an inventory (-i)",
+          usable, #list, need, ctx.scales.control, ctx.scales.compute)
+      end
+      return { usable = usable, nodes = #list }
+    end,
+  })
+end
+
 --- roles_data.yaml as Apex leaves it: the Ceph OSD service on Compute (before
 --- NovaCompute) and Controller (before CephRbdMirror) instead of a storage
 --- role, and the External network on Compute with its default route there.
@@ -319,7 +354,8 @@ local function run_deploy(ctx, command)
   runner.add(ctx, {
     step = M.number, key = "run_deploy",
     text = "run deploy_command on the undercloud (" .. ctx.uc_ip .. ") in " .. u.work_dir
-        .. "; then fetch overcloudrc and the server list",
+        .. " (its stack followed every " .. u.progress_every .. "s, resources unchanged for " .. u.stuck_after
+        .. "s named possibly stuck); then fetch overcloudrc and the server list",
     force = ctx.opts.redeploy,
     skip_hint = "the overcloud was deployed from the same command, files and images; --redeploy runs it again",
     inputs = function() return { command = command, work_dir = u.work_dir, from = deployed_from(ctx) } end,
@@ -327,8 +363,18 @@ local function run_deploy(ctx, command)
       local host = site_mod.ssh_host(ctx.infra)
       local locked = string.format("flock -n -E %d %s sh -c %s", M.LOCKED, M.LOCK,
         q('echo "$$ $(date -u +%Y-%m-%dT%H:%M:%SZ)" > ' .. M.LOCK_INFO .. "; exec " .. command))
-      local r = core.run_ssh({ host = host, check = false,
-        command = string.format("cd %s && . %s && %s", q(u.work_dir), q(u.stackrc), locked) })
+      -- Followed while it runs (apex.stack_watch): progress lines, possibly stuck resources.
+      local r = watch.while_running({
+        tmp_dir = ctx.tmp_dir, every = u.progress_every, quiet_time = u.stuck_after,
+        poll = function()
+          local p = core.run_ssh({ host = host, check = false, command = openstack(ctx, watch.COMMAND) })
+          if not p.ok then return nil, p.stderr end
+          return core.json_load({ text = p.stdout, name = "openstack " .. watch.COMMAND })
+        end,
+      }, function()
+        return core.run_ssh({ host = host, check = false,
+          command = string.format("cd %s && . %s && %s", q(u.work_dir), q(u.stackrc), locked) })
+      end)
       if r.status == M.LOCKED then
         local info = core.run_ssh({ host = host, check = false,
           command = "cat " .. q(u.work_dir .. "/" .. M.LOCK_INFO) }).stdout:gsub("%s+$", "")
@@ -348,7 +394,7 @@ local function run_deploy(ctx, command)
       core.write_file({ path = util.path(ctx.tmp_dir, M.FETCHED.servers), content = servers })
       ctx.notes[#ctx.notes + 1] = string.format("overcloud credentials in %s, its servers in %s",
         util.path(ctx.tmp_dir, M.FETCHED.overcloudrc), util.path(ctx.tmp_dir, M.FETCHED.servers))
-      return { status = r.status }
+      return { status = r.status, at = core.now().unix }
     end,
   })
 end
@@ -362,6 +408,7 @@ function M.plan(ctx)
   upload_files(ctx)
   image_upload(ctx)
   node_import(ctx)
+  registered_nodes(ctx)
   prepare_undercloud(ctx)
   run_deploy(ctx, table.concat(words, " "))
 end
