@@ -647,7 +647,7 @@ return require("apex.rebuild").patched({
 }
 
 #[tokio::test]
-async fn lua_bindings_build_inspect_push_list_copy_and_mirror() {
+async fn lua_bindings_build_push_copy_mirror_tag_check_delete_and_the_lua_rebuild() {
     let lab = lab::lab().await;
     let ctx = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -1496,6 +1496,14 @@ async fn prune_removes_exactly_the_superseded_apex_manifests() {
         !ok && err.contains("405") && err.contains("delete: enabled: true"),
         "{err}"
     );
+    let locked_digest = digest_of(&locked.host(), REPO, "apex").await;
+    let err = apex::registry::delete_manifest(&client(&locked.host(), 3), REPO, &locked_digest)
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains("storage: delete: enabled: true"),
+        "{err:#}"
+    );
     lab.cleanup().await;
 }
 
@@ -1514,8 +1522,10 @@ async fn prune_keeps_a_manifest_another_tag_still_names() {
     let repo = "tripleomaster/centos-binary-nova-conductor";
     let reg = client(&host, 3);
     let mirrored = digest_of(&host, repo, "current-tripleo").await;
-    let manifest = reg.manifest(repo, &mirrored).await.unwrap().unwrap();
-    reg.put_manifest(repo, "apex", &manifest).await.unwrap();
+    apex::registry::put_tag(&reg, repo, &mirrored, "apex")
+        .await
+        .unwrap();
+    assert_eq!(digest_of(&host, repo, "apex").await, mirrored);
     let states = tempfile::tempdir().unwrap();
     let a = states.path().join("a");
     write_state(&a, &host, &[]);
