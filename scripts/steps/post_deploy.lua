@@ -73,11 +73,11 @@ local function json_of(ctx, rc, args, what, quiet)
   return v
 end
 
---- The last deploy command run (its time), so post-deploy follows every deploy.
+--- How many deploy commands ran (run_deploy counts them), so post-deploy follows every deploy.
 ---@param ctx apex.Ctx
 local function deployed(ctx)
   local r = state.get(ctx.state, "run_deploy")
-  return r and r.outputs and r.outputs.at or false
+  return r and r.outputs and math.tointeger(r.outputs.deploys) or false
 end
 
 --- Creates what `show` does not find: the create commands of `items`
