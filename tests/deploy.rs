@@ -2248,11 +2248,22 @@ fn post_deploy_runs_on_the_nodes_through_the_undercloud_and_names_a_failing_node
         ),
     )
     .unwrap();
-    let scenario = "os-odl-nofeature-noha";
+    // os-odl-nofeature-noha with congress on: its datasources too.
+    let settings = dir.path().join("odl_congress.yaml");
+    std::fs::write(
+        &settings,
+        "global_params:\n  ha_enabled: false\ndeploy_options:\n  containers: true\n  os_version: master\n  \
+         sdn_controller: opendaylight\n  odl_version: master\n  congress: true\n",
+    )
+    .unwrap();
+    let _ = std::fs::remove_dir_all(t.lab.undercloud_files().overcloud_dir());
     let deploy = |extra: &[&str]| {
         Command::new(APEX)
             .env_remove("APEX_LUA_PATH")
-            .args(["deploy", scenario, "-s"])
+            .arg("deploy")
+            .arg("-d")
+            .arg(&settings)
+            .arg("-s")
             .arg(&site)
             .arg("-n")
             .arg(t.lab.network_settings_file())
@@ -2332,6 +2343,47 @@ fn post_deploy_runs_on_the_nodes_through_the_undercloud_and_names_a_failing_node
             "{name}: the jump host's key"
         );
     }
+    // Congress: Apex's six datasources; no password of the overcloud in the log.
+    let mut sources: Vec<String> =
+        std::fs::read_dir(t.lab.undercloud_files().overcloud_dir().join("datasource"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+    sources.sort();
+    assert_eq!(
+        sources,
+        [
+            "cinder",
+            "doctor",
+            "glancev2",
+            "keystone",
+            "neutronv2",
+            "nova"
+        ]
+    );
+    let nova = t
+        .lab
+        .openstack_calls()
+        .unwrap()
+        .into_iter()
+        .rev()
+        .find(|c| c.get(3).is_some_and(|a| a == "create") && c.get(4).is_some_and(|a| a == "nova"))
+        .unwrap();
+    assert!(
+        nova.join(" ").contains(
+            "--config password=lab-admin-secret --config auth_url=http://127.0.0.1:13000/v3"
+        ) && nova.join(" ").contains("--config api_version=2.34"),
+        "{nova:?}"
+    );
+    let log = read(tmp.join("apex.log"));
+    let leaks: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("lab-admin-secret") || l.contains("lab-odl-secret"))
+        .collect();
+    assert!(
+        leaks.is_empty(),
+        "an overcloud password in apex.log: {leaks:#?}"
+    );
     let known = read(tmp.join("overcloud_ssh/known_hosts"));
     assert!(
         known.contains("127.0.2.1") && known.contains("127.0.2.2"),

@@ -123,6 +123,8 @@ struct SiteUndercloud {
     tht_dir: PathBuf,
     openstack: PathBuf,
     stackrc: PathBuf,
+    /// The lab's ironic stand-in lists nodes (a deploy needs no -i).
+    registered_nodes: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -152,6 +154,7 @@ async fn site_file_names_every_part_of_the_lab() {
     assert_eq!(Some(site.undercloud.port), host.port);
     assert_eq!(Some(&site.undercloud.user), host.user.as_ref());
     assert!(!site.undercloud.accept_new);
+    assert!(site.undercloud.registered_nodes);
     assert!(site.undercloud.key.is_file() && site.undercloud.known_hosts.is_file());
     assert!(site.undercloud.work_dir.is_dir());
     assert!(

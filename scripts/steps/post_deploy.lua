@@ -44,16 +44,17 @@ local function args_of(cmd) return (cmd:gsub("^openstack ", "")) end
 ---@param ctx apex.Ctx
 ---@param command string
 ---@return apex.RunSshResult
-local function run(ctx, command)
-  return core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = command, check = false })
+---@param quiet? boolean  output not logged (it holds a secret)
+local function run(ctx, command, quiet)
+  return core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = command, check = false, quiet = quiet })
 end
 
 ---@param ctx apex.Ctx
 ---@param rc "stackrc"|"overcloudrc"
 ---@param args string
 ---@return string stdout
-local function must(ctx, rc, args)
-  local r = run(ctx, openstack(ctx, rc, args))
+local function must(ctx, rc, args, quiet)
+  local r = run(ctx, openstack(ctx, rc, args), quiet)
   if not r.ok then
     util.fail("openstack %s failed on the undercloud (exit %d): %s", args, r.status,
       ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
@@ -65,18 +66,18 @@ end
 ---@param args string
 ---@param what string
 ---@return any
-local function json_of(ctx, rc, args, what)
-  local out = must(ctx, rc, args)
+local function json_of(ctx, rc, args, what, quiet)
+  local out = must(ctx, rc, args, quiet)
   local ok, v = pcall(core.json_load, { text = out, name = "openstack " .. args })
   if not ok then util.fail("%s: openstack %s did not answer JSON: %s", what, args, out:sub(1, 200)) end
   return v
 end
 
---- The last deploy command run (its time), so post-deploy follows every deploy.
+--- How many deploy commands ran (run_deploy counts them), so post-deploy follows every deploy.
 ---@param ctx apex.Ctx
 local function deployed(ctx)
   local r = state.get(ctx.state, "run_deploy")
-  return r and r.outputs and r.outputs.at or false
+  return r and r.outputs and math.tointeger(r.outputs.deploys) or false
 end
 
 --- Creates what `show` does not find: the create commands of `items`
@@ -162,7 +163,7 @@ local function overcloudrc(ctx)
         if not v.sdn_vip then util.fail("overcloudrc: no port %s on the undercloud (the SDN controller's VIP)", pd.SDN_VIP_PORT) end
       end
       if sdn == "opendaylight" then
-        local env = json_of(ctx, "stackrc", "stack environment show overcloud -f json", "ODL password")
+        local env = json_of(ctx, "stackrc", "stack environment show overcloud -f json", "ODL password", true)
         v.odl_password = type(env) == "table" and type(env.parameter_defaults) == "table"
             and env.parameter_defaults.OpenDaylightPassword or nil
         if type(v.odl_password) ~= "string" then
@@ -174,7 +175,7 @@ local function overcloudrc(ctx)
       end
       local host = site_mod.ssh_host(ctx.infra)
       local remote_rc = u.work_dir .. "/" .. M.OVERCLOUDRC
-      local r = run(ctx, "cat " .. q(remote_rc))
+      local r = run(ctx, "cat " .. q(remote_rc), true)
       if not r.ok then util.fail("reading %s on the undercloud: %s", remote_rc, r.stderr) end
       local text = pd.set_exports(r.stdout, pd.rc_additions(v))
       local file = util.path(ctx.tmp_dir, M.OVERCLOUDRC)
@@ -340,7 +341,7 @@ local function node_tasks(ctx)
             break
           end
         end
-        local ok, r = pcall(core.run_ssh, { host = host, command = nodes_mod.log_command(), check = false })
+        local ok, r = pcall(core.run_ssh, { host = host, command = nodes_mod.log_command(), check = false, quiet = true })
         local dest = util.path(ctx.tmp_dir, nodes_mod.LOG_DIR, n.name .. ".messages")
         if ok and r.ok then
           core.write_file({ path = dest, content = r.stdout, mode = 384 })

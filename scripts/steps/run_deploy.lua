@@ -359,7 +359,7 @@ local function run_deploy(ctx, command)
     force = ctx.opts.redeploy,
     skip_hint = "the overcloud was deployed from the same command, files and images; --redeploy runs it again",
     inputs = function() return { command = command, work_dir = u.work_dir, from = deployed_from(ctx) } end,
-    run = function()
+    run = function(prev)
       local host = site_mod.ssh_host(ctx.infra)
       local locked = string.format("flock -n -E %d %s sh -c %s", M.LOCKED, M.LOCK,
         q('echo "$$ $(date -u +%Y-%m-%dT%H:%M:%SZ)" > ' .. M.LOCK_INFO .. "; exec " .. command))
@@ -367,7 +367,7 @@ local function run_deploy(ctx, command)
       local r = watch.while_running({
         tmp_dir = ctx.tmp_dir, every = u.progress_every, quiet_time = u.stuck_after,
         poll = function()
-          local p = core.run_ssh({ host = host, check = false, command = openstack(ctx, watch.COMMAND) })
+          local p = core.run_ssh({ host = host, check = false, quiet = true, command = openstack(ctx, watch.COMMAND) })
           if not p.ok then return nil, p.stderr end
           return core.json_load({ text = p.stdout, name = "openstack " .. watch.COMMAND })
         end,
@@ -388,13 +388,18 @@ local function run_deploy(ctx, command)
         util.fail("the deploy command exited with %d on the undercloud: %s\nstack failures (openstack %s):\n%s", r.status,
           ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")), M.FAILURES_COMMAND, failures)
       end
-      local rc = remote(ctx, "cat " .. q(u.work_dir .. "/overcloudrc"), "fetching overcloudrc").stdout
+      -- quiet: overcloudrc holds the overcloud's admin password, kept out of the log.
+      local rc = core.run_ssh({ host = host, check = false, quiet = true, command = "cat " .. q(u.work_dir .. "/overcloudrc") })
+      if not rc.ok then util.fail("fetching overcloudrc failed on the undercloud (exit %d): %s", rc.status, rc.stderr) end
+      rc = rc.stdout
       core.write_file({ path = util.path(ctx.tmp_dir, M.FETCHED.overcloudrc), content = rc, mode = 384 })
       local servers = remote(ctx, openstack(ctx, "server list -f json"), "openstack server list").stdout
       core.write_file({ path = util.path(ctx.tmp_dir, M.FETCHED.servers), content = servers })
       ctx.notes[#ctx.notes + 1] = string.format("overcloud credentials in %s, its servers in %s",
         util.path(ctx.tmp_dir, M.FETCHED.overcloudrc), util.path(ctx.tmp_dir, M.FETCHED.servers))
-      return { status = r.status, at = core.now().unix }
+      -- Counts the deploys (post-deploy follows each); a count, not a time: it hashes the same after the state file.
+      local count = prev and prev.outputs and math.tointeger(prev.outputs.deploys) or 0
+      return { status = r.status, deploys = count + 1 }
     end,
   })
 end
