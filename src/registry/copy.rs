@@ -8,6 +8,12 @@
 //! is sent only when they hash to the digest asked for. A session that does
 //! not end in that commit (an error, a digest mismatch, a cancelled copy) is
 //! deleted, so no abandoned upload stays in the destination's storage.
+//! Why not one monolithic PUT with the body (a request less per blob):
+//! docker-registry (2.8) keeps the session of a PUT that failed, whether
+//! its body was cut short or had another digest (400), with the bytes it
+//! got, and refuses to delete it (404 BLOB_UPLOAD_INVALID: the session's
+//! offset moved past the `_state` its Location carries); a PATCH answers
+//! with the new state, so the session can still be deleted.
 //!
 //! Blobs shared by the images of a run are sent once, by the copy that
 //! claimed them first; the others mount them from its repository, which
