@@ -319,6 +319,7 @@ function M.print_report(ctx, report, total)
     out[#out + 1] = string.format(row, "step " .. r.step, r.key, r.skipped and "skipped" or "done", r.seconds)
   end
   for _, n in ipairs(ctx.notes) do out[#out + 1] = "Note: " .. n end
+  if ctx.log_file then out[#out + 1] = "Log: " .. ctx.log_file end
   out[#out + 1] = string.format("Total %.2fs", total)
   io.write(table.concat(out, "\n"), "\n")
 end
