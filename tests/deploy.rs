@@ -701,10 +701,10 @@ fn an_upstream_image_update_is_mirrored_and_deployed_again() {
 }
 
 /// What the THT undercloud patch of the nova test writes into environments/docker.yaml.
-const THT_PATCHED: &str = "parameter_defaults: {ApexPatched: true}";
+const THT_PATCHED: &str = "# patched by apex (an undercloud patch to THT)";
 
 /// A deploy settings file with an upstream python patch (a local diff) to nova.
-fn nova_patch_settings(dir: &Path) -> PathBuf {
+fn nova_patch_settings(dir: &Path, tht_dir: &Path) -> PathBuf {
     let original = apex_lab::seed::version_py("nova");
     let lines: Vec<&str> = original.lines().take(7).collect();
     assert!(
@@ -739,12 +739,15 @@ fn nova_patch_settings(dir: &Path) -> PathBuf {
     );
     std::fs::write(dir.join("tripleo.diff"), puppet).unwrap();
     // And one to THT, applied on the undercloud.
-    let docker_env = apex_lab::undercloud::env_file_text("docker.yaml");
+    // The lab's THT is the real one, as the lab installed it (its first line replaced).
+    let docker_env = read(tht_dir.join("environments/docker.yaml"));
     let tht = format!(
         "--- a/environments/docker.yaml\n+++ b/environments/docker.yaml\n@@ -1,3 +1,3 @@\n{}",
         docker_env
             .lines()
-            .map(|l| if l.starts_with("parameter_defaults") {
+            .take(3)
+            .enumerate()
+            .map(|(i, l)| if i == 0 {
                 format!("-{l}\n+{}\n", THT_PATCHED)
             } else {
                 format!(" {l}\n")
@@ -799,7 +802,7 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     let t = lab();
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("run");
-    let settings = nova_patch_settings(dir.path());
+    let settings = nova_patch_settings(dir.path(), &t.lab.undercloud_files().tht_dir());
     let settings = settings.to_str().unwrap();
     let over = failing_override(dir.path());
 

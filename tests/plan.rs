@@ -118,7 +118,6 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
         if name.contains("ovs_dpdk") {
             want.push(format!("{ENV}neutron-ovs-dpdk.yaml"));
             want.push(format!("{ENV}services/tacker.yaml"));
-            want.push(format!("{ENV}services/congress.yaml"));
         }
         want.push(format!("{ENV}storage-environment.yaml"));
         want.push("virtual-environment.yaml".into());

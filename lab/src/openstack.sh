@@ -7,11 +7,25 @@
 # files). `overcloud deploy` first sleeps as many seconds as the slow file
 # says (writing its PID to <slow file>.started), then fails when the fail file
 # exists (its text is what `stack failures list` shows), else writes
-# overcloudrc. It deploys nothing.
+# overcloudrc. Before that it resolves the templates as Heat would
+# (resolve_templates). It deploys nothing.
 CALLS=@CALLS@
 WORK_DIR=@WORK_DIR@
 FAIL_FILE=@FAIL_FILE@
 SLOW_FILE=@SLOW_FILE@
+# THT dirs (one per release; empty: no real THT here) and the render cache.
+THT_DIRS=(@THT_DIRS@)
+THT_RESOLVE=@THT_RESOLVE@
+RENDER_CACHE=@RENDER_CACHE@
+
+# The deploy's templates as Heat sees them: THT rendered with the deploy's
+# roles_data.yaml and network_data.yaml, every -e file and every
+# resource_registry target of those files fetched from it (tht-resolve);
+# fails as Heat does ("Could not fetch contents for file://...").
+resolve_templates() {
+  ((${#THT_DIRS[@]})) || return 0
+  /usr/bin/python3 "$THT_RESOLVE" "$WORK_DIR" "$RENDER_CACHE" "${THT_DIRS[@]}" -- "$@" || exit 1
+}
 
 json_string() {
   local s=$1
@@ -89,6 +103,7 @@ case "$1 $2 $3" in
     grep -q '"nodes"' "$f" 2>/dev/null || { echo "openstack: no nodes in $f" >&2; exit 1; }
     ;;
   "overcloud deploy --templates"*)
+    resolve_templates "$@"
     if [[ -f $SLOW_FILE ]]; then
       echo "$$" > "$SLOW_FILE.started"
       sleep "$(cat "$SLOW_FILE")"

@@ -610,7 +610,11 @@ fn rootfs(root: &Path) -> anyhow::Result<()> {
         .replace("@CALLS@", &q(CALLS_FILE))
         .replace("@WORK_DIR@", &q(WORK_DIR))
         .replace("@FAIL_FILE@", &q("/var/log/apex-lab/fail_deploy"))
-        .replace("@SLOW_FILE@", &q("/var/log/apex-lab/slow_deploy"));
+        .replace("@SLOW_FILE@", &q("/var/log/apex-lab/slow_deploy"))
+        // No Python in the VM to render THT with: its stand-in checks files only.
+        .replace("@THT_DIRS@", "")
+        .replace("@THT_RESOLVE@", "''")
+        .replace("@RENDER_CACHE@", "''");
     write(root, "usr/bin/openstack", &script, 0o755)?;
     std::fs::create_dir_all(root.join("home/stack/.ssh"))?;
     // stack owns its home and the THT copy (the lab's sudo cannot elevate).

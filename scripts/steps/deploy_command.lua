@@ -51,6 +51,7 @@ end
 function M.plan(ctx)
   local s, o = ctx.settings, ctx.settings.deploy_options
   local ha = s.global_params.ha_enabled
+  ctx.tht_release = tht.release(o.os_version)
   local virtual = ctx.inventory == nil or ctx.inventory.virtual == true
   ctx.libvirt_type = virtual and M.libvirt_type() or "kvm"
   if ctx.inventory then
@@ -87,6 +88,8 @@ function M.plan(ctx)
     util.extend(by_kind[r.plugin.kind or "sdn"] or by_kind.sdn, r.result)
   end
   ctx.env_files = tht.env_files({ ha = ha, options = o, sdn = by_kind.sdn, storage = by_kind.storage, virtual = virtual })
+  for name, text in pairs(tht.fixed_files(ctx.env_files, ctx.tht_release)) do plan.file(ctx, name, text) end
+  tht.check_release(ctx.env_files, ctx.tht_release, o.os_version, ctx.files)
   for _, e in ipairs(ctx.env_files) do
     if not e["local"] then e.path = tht.on_site(e.path, ctx.infra.undercloud.tht_dir) end
   end

@@ -1,5 +1,6 @@
 --- Step 9: the deploy on the undercloud, in the order of Apex's deploy
---- playbook: the deploy's files uploaded (only what changed), the overcloud
+--- playbook: the deploy's files uploaded (only what changed), a preflight
+--- (apex.preflight: the files and images resolve on the undercloud), the overcloud
 --- images uploaded to Glance, the nodes imported (and introspected on
 --- baremetal), the flavors, the ctlplane DNS and roles_data prepared, then
 --- the deploy command. On failure the stack's failures are shown; after
@@ -360,6 +361,7 @@ function M.plan(ctx)
   local words = {}
   for i, a in ipairs(args) do words[i] = q(a) end
   upload_files(ctx)
+  require("apex.preflight").add(ctx, M.number)
   image_upload(ctx)
   node_import(ctx)
   prepare_undercloud(ctx)
