@@ -1815,3 +1815,87 @@ fn verify_images_repairs_a_blob_the_local_registry_lost() {
         "the lost layer is back"
     );
 }
+
+/// Puts a THT file the test moved aside back, even when the test fails.
+struct Restore(PathBuf, PathBuf);
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = std::fs::rename(&self.1, &self.0);
+    }
+}
+
+#[test]
+fn the_preflight_stops_a_deploy_whose_file_or_image_the_undercloud_lacks() {
+    let t = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let scenario = "os-nosdn-nofeature-noha";
+    let uc = t.lab.undercloud_files();
+    let tht = uc.tht_dir();
+    let storage_env = tht.join("environments/storage-environment.yaml");
+    let no_deploy = |before: usize| {
+        let subs = subcommands(&t, before);
+        assert!(
+            !subs
+                .iter()
+                .any(|s| s.starts_with("overcloud node") || s.starts_with("overcloud deploy")),
+            "nothing is deployed after a failed preflight: {subs:?}"
+        );
+    };
+
+    // An image the storage env file names that the local registry lacks.
+    let over = dir.path().join("lua");
+    std::fs::create_dir_all(over.join("plugins")).unwrap();
+    let ceph = read(concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/ceph.lua")).replace(
+        "pd.DockerCephDaemonImage = env.ceph_image",
+        "pd.DockerCephDaemonImage = env.ceph_image .. \"-missing\"",
+    );
+    assert!(ceph.contains("-missing"));
+    std::fs::write(over.join("plugins/ceph.lua"), ceph).unwrap();
+    let before = t.lab.openstack_calls().unwrap().len();
+    let out = t.deploy(&[scenario], &tmp, Some(&over));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "a missing image deployed");
+    let image = format!("{}/{CEPH}-missing", t.lab.local().host());
+    assert!(
+        err.contains("preflight on the undercloud")
+            && err.contains(&format!(
+                "image {image}: not in the local registry (named by {}: DockerCephDaemonImage)",
+                storage_env.display()
+            )),
+        "{err}"
+    );
+    no_deploy(before);
+
+    // A template the release's storage env file maps a Ceph service to, gone from THT.
+    let mon = tht.join("deployment/ceph-ansible/ceph-mon.yaml");
+    let aside = tht.join("deployment/ceph-ansible/ceph-mon.yaml.aside");
+    std::fs::rename(&mon, &aside).unwrap();
+    let restore = Restore(mon.clone(), aside);
+    let before = t.lab.openstack_calls().unwrap().len();
+    let out = t.deploy(&[scenario], &tmp, None);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "a missing THT file deployed");
+    assert!(
+        err.contains(&format!(
+            "{}: not found (resource_registry of {} (ceph: true (device /dev/loop3)): OS::TripleO::Services::CephMon)",
+            mon.display(),
+            storage_env.display()
+        )),
+        "{err}"
+    );
+    no_deploy(before);
+    drop(restore);
+
+    // All there: the preflight passes, well under a second, and the deploy runs.
+    t.deploy_ok(&[scenario], &tmp, None);
+    let st = state(&tmp);
+    let pre = &last_run(&st)["steps"]["preflight"];
+    let secs = pre["seconds"].as_f64().unwrap_or_else(|| panic!("{st}"));
+    assert!(secs < 1.0, "the preflight took {secs}s");
+    assert_eq!(
+        step(&st, "preflight")["outputs"]["images_checked"],
+        68,
+        "{st}"
+    );
+}
