@@ -160,6 +160,20 @@ pub async fn archive(rel: &SourceArchive) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
+/// [`archive`] from synchronous code (inside or outside a runtime): on a
+/// thread of its own with its own runtime.
+pub fn archive_blocking(rel: &SourceArchive) -> anyhow::Result<PathBuf> {
+    let rel = *rel;
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(archive(&rel))
+    })
+    .join()
+    .map_err(|_| anyhow::anyhow!("lab: the THT download thread panicked"))?
+}
+
 /// Unpacks a source archive into `dest` (its top dir's content: for THT the
 /// root with `environments/`, `tools/`, `roles_data.yaml` below it),
 /// replacing what was there, so a THT file a deploy patched or replaced is

@@ -12,69 +12,13 @@ use anyhow::Context as _;
 /// The stand-in `openstack` command (bash); `@CALLS@`/`@WORK_DIR@` are filled in.
 const OPENSTACK_SCRIPT: &str = include_str!("openstack.sh");
 
-/// THT's own env files (relative to `<tht>/environments`) the lab's
-/// undercloud VM has as stand-ins (it has no Python to render real THT with):
-/// data, not code (`tht_environments.txt`).
-const ENV_FILE_LIST: &str = include_str!("tht_environments.txt");
-
 /// The stand-in's Heat part: renders THT and resolves the deploy's files in it.
 const THT_RESOLVE_SCRIPT: &str = include_str!("tht_resolve.py");
-
-/// The entries of [`ENV_FILE_LIST`].
-pub fn env_files() -> impl Iterator<Item = &'static str> {
-    ENV_FILE_LIST
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-}
 
 /// Paths of the undercloud part of a lab dir.
 #[derive(Debug, Clone)]
 pub struct Undercloud {
     root: PathBuf,
-}
-
-/// A TripleO roles_data.yaml in the shape THT ships (Controller, Compute,
-/// CephStorage), for the deploy's roles_data edits to work on.
-pub const ROLES_DATA: &str = "\
-- name: Controller
-  CountDefault: 1
-  networks:
-    - External
-    - InternalApi
-    - Storage
-    - StorageMgmt
-    - Tenant
-  default_route_networks: ['External']
-  ServicesDefault:
-    - OS::TripleO::Services::CephMon
-    - OS::TripleO::Services::CephRbdMirror
-    - OS::TripleO::Services::Keystone
-    - OS::TripleO::Services::NeutronServer
-- name: Compute
-  CountDefault: 1
-  networks:
-    - InternalApi
-    - Tenant
-    - Storage
-  ServicesDefault:
-    - OS::TripleO::Services::CephClient
-    - OS::TripleO::Services::NovaCompute
-    - OS::TripleO::Services::NovaLibvirt
-- name: CephStorage
-  networks:
-    - Storage
-    - StorageMgmt
-  ServicesDefault:
-    - OS::TripleO::Services::CephOSD
-    - OS::TripleO::Services::Kernel
-";
-
-/// The content of the lab's stand-in of THT `environments/<rel>`.
-pub fn env_file_text(rel: &str) -> String {
-    format!(
-        "# apex lab stand-in of environments/{rel}\nresource_registry: {{}}\nparameter_defaults: {{}}\n"
-    )
 }
 
 impl Undercloud {

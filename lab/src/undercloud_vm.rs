@@ -23,11 +23,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use super::undercloud::{ROLES_DATA, env_file_text, env_files};
 use apex::local_tools::run;
 
 /// Bumped whenever the image is made differently.
-pub const CONTENT_VERSION: &str = "5";
+pub const CONTENT_VERSION: &str = "6";
 /// The artifact name, as Apex's undercloud image.
 pub const UNDERCLOUD_QCOW2: &str = "undercloud.qcow2";
 /// The undercloud's `openstack` stand-in records its calls here (in the VM).
@@ -588,17 +587,12 @@ fn rootfs(root: &Path) -> anyhow::Result<()> {
             Err(e)
         }
     })?;
-    // The undercloud's THT, credentials and openstack stand-in, as on the sshd lab undercloud.
+    // The undercloud's THT (the real Stein, as `master` deploys), credentials
+    // and openstack stand-in, as on the sshd lab undercloud.
     let tht = "usr/share/openstack-tripleo-heat-templates";
-    for rel in env_files() {
-        write(
-            root,
-            &format!("{tht}/environments/{rel}"),
-            &env_file_text(rel),
-            0o644,
-        )?;
-    }
-    write(root, &format!("{tht}/roles_data.yaml"), ROLES_DATA, 0o644)?;
+    let stein = crate::tht::release(crate::tht::DEFAULT_RELEASE)?;
+    let archive = crate::tht::archive_blocking(&stein.tht)?;
+    crate::tht::install(&archive, &stein.tht, &root.join(tht))?;
     write(
         root,
         "home/stack/stackrc",
