@@ -78,7 +78,7 @@ function M.command(tht_dir, read, test)
   local parts = {
     "cd " .. q(tht_dir),
     string.format("echo %s", q(M.MARK .. "listing")),
-    "find . -name '.*' -prune -o -type f -print",
+    "find . -path './.*' -prune -o -type f -print",
   }
   for _, p in ipairs(read) do
     parts[#parts + 1] = string.format("echo %s; cat %s 2>/dev/null || echo %s", q(M.MARK .. "file " .. p), q(p),
@@ -148,7 +148,14 @@ M.normalize = normalize
 ---@return {name: string, target: string}[]
 function M.targets(text, source)
   local ok, doc = pcall(core.yaml_load, { text = text, name = source })
-  if not ok then util.fail("%s: not YAML: %s", source, util.message(doc)) end
+  if not ok then
+    -- PyYAML, which Heat and TripleO read env files with, lets a later
+    -- duplicate key win (Stein's environments/docker.yaml has two
+    -- resource_registry blocks); the strict loader refuses, so the last
+    -- block is read line by line.
+    doc = M.last_registry(text)
+    if not doc then util.fail("%s: not YAML: %s", source, util.message(doc)) end
+  end
   local out = {}
   local reg = type(doc) == "table" and doc.resource_registry
   if type(reg) ~= "table" then return out end
@@ -159,6 +166,24 @@ function M.targets(text, source)
     end
   end
   return out
+end
+
+--- The last top-level resource_registry block of an env file, read line by
+--- line (`  Name: target` entries); nil when it has none.
+---@param text string
+---@return {resource_registry: table<string, string>}?
+function M.last_registry(text)
+  local reg, inside
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do
+    if line:match("^[%w_]") then
+      inside = line:match("^resource_registry:%s*$") ~= nil
+      if inside then reg = {} end
+    elseif inside then
+      local k, v = line:match("^%s+([^%s#:][^:]*):%s+([^%s#]+)")
+      if k then reg[k] = (v:gsub("^['\"]", ""):gsub("['\"]$", "")) end
+    end
+  end
+  return reg and { resource_registry = reg } or nil
 end
 
 --- Every image an env file's parameter_defaults names in the local registry.
