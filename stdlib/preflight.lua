@@ -77,15 +77,16 @@ function M.command(tht_dir, read, test)
   local q = util.shell_quote
   local parts = {
     "cd " .. q(tht_dir),
-    string.format("echo %s", q(M.MARK .. "listing")),
+    string.format("printf '\\n%%s\\n' %s", q(M.MARK .. "listing")),
     "find . -path './.*' -prune -o -type f -print",
   }
   for _, p in ipairs(read) do
-    parts[#parts + 1] = string.format("echo %s; cat %s 2>/dev/null || echo %s", q(M.MARK .. "file " .. p), q(p),
-      q(M.MARK .. "missing"))
+    -- Each mark on a line of its own, even after a file without a final newline.
+    parts[#parts + 1] = string.format("printf '\\n%%s\\n' %s; cat %s 2>/dev/null || printf '\\n%%s\\n' %s",
+      q(M.MARK .. "file " .. p), q(p), q(M.MARK .. "missing"))
   end
   for _, p in ipairs(test) do
-    parts[#parts + 1] = string.format("if [ -f %s ]; then echo %s; fi", q(p), q(M.MARK .. "exists " .. p))
+    parts[#parts + 1] = string.format("if [ -f %s ]; then printf '\\n%%s\\n' %s; fi", q(p), q(M.MARK .. "exists " .. p))
   end
   return table.concat(parts, "; ")
 end

@@ -271,8 +271,10 @@ local function prepare_undercloud(ctx)
       local script = string.format("install -m 0644 %s %s", q(u.work_dir .. "/tht/roles_data.yaml"), q(roles))
       if ctx.networks_file then
         for _, role in ipairs({ "controller", "compute" }) do
-          script = script .. string.format(" && if [ -x %s ]; then %s -n %s -t %s --discard-comments True --role-name Controller; fi",
-            q(merge), q(merge), q(u.work_dir .. "/" .. ctx.networks_file), q(u.work_dir .. "/nics/" .. role .. ".yaml"))
+          -- The site's THT and roles, not the script's /usr/share defaults (Apex relied on those).
+          script = script .. string.format(" && if [ -x %s ]; then %s --tht-dir %s -r %s -n %s -t %s --discard-comments True "
+            .. "--role-name Controller; fi", q(merge), q(merge), q(u.tht_dir), q(roles),
+            q(u.work_dir .. "/" .. ctx.networks_file), q(u.work_dir .. "/nics/" .. role .. ".yaml"))
         end
       end
       remote(ctx, sudo .. "sh -c " .. q(script), "roles_data and NIC templates")
