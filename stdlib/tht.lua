@@ -123,19 +123,29 @@ end
 ---@param rel apex.ThtRelease
 ---@param os_version string
 ---@param shipped table<string, any>  base names apex ships
-function M.check_release(env_files, rel, os_version, shipped)
-  local have = {}
+---@param custom? table<string, string>  env paths (as plugins name them) from plugins of your own -> plugin name:
+---  a file the release lacks may be one the operator put on the undercloud, so it is a note (the preflight checks it)
+---@return string[] notes
+function M.check_release(env_files, rel, os_version, shipped, custom)
+  local have, notes = {}, {}
   for _, f in ipairs(rel.env_files) do have[f] = true end
   local prefix = M.ENV_DIR .. "/"
   for _, e in ipairs(env_files) do
     if not e["local"] and e.path:sub(1, #prefix) == prefix then
       local rel_path = e.path:sub(#prefix + 1)
       if not have[rel_path] and not shipped[rel_path:match("([^/]+)$")] then
-        util.fail("%s needs environments/%s, which %s does not have: the release has no such feature",
-          e.reason, rel_path, M.release_label(rel, os_version))
+        local plugin = (custom or {})[rel_path]
+        if plugin then
+          notes[#notes + 1] = string.format("plugin %s names environments/%s, which %s does not have: it must be on "
+            .. "the undercloud (the preflight checks it)", plugin, rel_path, M.release_label(rel, os_version))
+        else
+          util.fail("%s needs environments/%s, which %s does not have: the release has no such feature",
+            e.reason, rel_path, M.release_label(rel, os_version))
+        end
       end
     end
   end
+  return notes
 end
 
 --- The env files of the command that the release ships broken, as apex
