@@ -154,7 +154,7 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
         .collect();
     scenarios.sort();
     assert!(scenarios.len() >= 9, "{scenarios:?}");
-    for rel in &apex_lab::tht::RELEASES {
+    for (rel_index, rel) in apex_lab::tht::RELEASES.iter().enumerate() {
         // The undercloud's THT of the release (apex installs its own files over it, as the run does).
         let tht = work.path().join(format!("tht-{}", rel.release));
         let archive = apex_lab::tht::cache_dir().join(format!("{}.tar.gz", rel.tht.name));
@@ -165,8 +165,11 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
         } else {
             rel.release
         };
+        // Plan every scenario first (each in its own tmp dir, with one
+        // overcloud SSH key copied in, so none is generated again).
+        let mut plans = Vec::new();
         for path in &scenarios {
-            let name = path.file_stem().unwrap().to_str().unwrap();
+            let name = path.file_stem().unwrap().to_str().unwrap().to_string();
             let body = read(path);
             let i = body
                 .find("os_version = \"")
@@ -182,8 +185,16 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
                 ),
             )
             .unwrap();
-            // One tmp dir for every plan: the overcloud SSH key is made once.
-            let tmp = work.path().join("plan");
+            let tmp = work.path().join(format!("plan-{name}-{}", rel.release));
+            if let Some(key) = plans
+                .first()
+                .map(|(_, t): &(String, PathBuf)| t.join("overcloud_ssh"))
+            {
+                std::fs::create_dir_all(tmp.join("overcloud_ssh")).unwrap();
+                for f in ["id_rsa", "id_rsa.pub"] {
+                    std::fs::copy(key.join(f), tmp.join("overcloud_ssh").join(f)).unwrap();
+                }
+            }
             let summary = plan(&scenario, &tht, &tmp);
             assert!(
                 summary.contains(&format!(
@@ -193,21 +204,35 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
                 "{name} on {}: {summary}",
                 rel.release
             );
+            plans.push((name, tmp));
+        }
+        // What the runs install into THT (plan files named by a THT -e
+        // path), once: the same file from every scenario that ships it.
+        for (name, tmp) in &plans {
             let cmd = read(tmp.join("deploy_command"));
-            let args: Vec<&str> = cmd.split_whitespace().collect();
-            // What the run installs into THT: plan files named by a THT -e path.
-            for w in args.windows(2).filter(|w| w[0] == "-e") {
+            for w in cmd.split_whitespace().collect::<Vec<_>>().windows(2) {
                 let base = w[1].rsplit('/').next().unwrap();
-                if w[1].starts_with(tht.to_str().unwrap()) && tmp.join(base).is_file() {
+                if w[0] == "-e"
+                    && w[1].starts_with(tht.to_str().unwrap())
+                    && tmp.join(base).is_file()
+                {
                     let new = read(tmp.join(base));
-                    if std::fs::read_to_string(w[1]).ok().as_deref() != Some(new.as_str()) {
+                    let marker = PathBuf::from(format!("{}.apex-installed", w[1]));
+                    if marker.exists() {
+                        assert_eq!(read(w[1]), new, "{name}: {base} differs between scenarios");
+                    } else {
                         std::fs::write(w[1], new).unwrap();
+                        std::fs::write(&marker, "").unwrap();
                     }
                 }
             }
+        }
+        for (name, tmp) in &plans {
+            let cmd = read(tmp.join("deploy_command"));
+            let args: Vec<&str> = cmd.split_whitespace().collect();
             let out = Command::new("/usr/bin/python3")
                 .arg(&resolver)
-                .arg(&tmp)
+                .arg(tmp)
                 .arg(&cache)
                 .arg(&tht)
                 .arg("--")
@@ -226,6 +251,11 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
                 "{name}: the site's THT dir is used: {cmd}"
             );
         }
+        let renders = std::fs::read_dir(&cache).unwrap().count();
+        assert!(
+            renders <= 3 * (rel_index + 1),
+            "{renders} renders of THT so far"
+        );
     }
 }
 
