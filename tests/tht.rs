@@ -219,7 +219,13 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
                     let new = read(tmp.join(base));
                     let marker = PathBuf::from(format!("{}.apex-installed", w[1]));
                     if marker.exists() {
-                        assert_eq!(read(w[1]), new, "{name}: {base} differs between scenarios");
+                        // The same but for the header line naming the scenario.
+                        let body = |t: &str| t.lines().skip(1).collect::<Vec<_>>().join("\n");
+                        assert_eq!(
+                            body(&read(w[1])),
+                            body(&new),
+                            "{name}: {base} differs between scenarios"
+                        );
                     } else {
                         std::fs::write(w[1], new).unwrap();
                         std::fs::write(&marker, "").unwrap();
