@@ -239,7 +239,9 @@ function M.prepare(o)
     if content then
       -- apex's own file: its targets are known now.
       for _, t in ipairs(M.targets(content, path)) do
-        local full = t.target:sub(1, 1) == "/" and t.target or normalize(dirname(path) .. "/" .. t.target)
+        -- THT's default dir stands for the site's, as apex moves env file paths (apex.tht.on_site).
+        local full = t.target:sub(1, 1) == "/" and require("apex.tht").on_site(t.target, o.tht_dir)
+            or normalize(dirname(path) .. "/" .. t.target)
         want(full, "resource_registry of " .. label .. ": " .. t.name)
       end
       M.images(content, o.registry, imgs, e["local"] and e.path or path)

@@ -19,6 +19,7 @@ import sys
 import yaml
 
 KEEP = 6
+DEFAULT_THT = "/usr/share/openstack-tripleo-heat-templates"
 
 
 def fail(msg):
@@ -107,9 +108,11 @@ def main():
     rendered = render(root, roles, networks, cache)
 
     def plan_path(p):
-        # As tripleoclient: a path under the templates dir is the rendered plan's file.
-        if p == root or p.startswith(root + "/"):
-            return rendered + p[len(root):]
+        # As tripleoclient: a path under the templates dir (or THT's default
+        # dir, which stands for it here) is the rendered plan's file.
+        for d in (root, DEFAULT_THT):
+            if p == d or p.startswith(d + "/"):
+                return rendered + p[len(d):]
         return p
 
     for env in envs:
