@@ -68,7 +68,12 @@ fn deploy_calls(t: &TestLab) -> usize {
 impl TestLab {
     /// Runs `apex deploy` with the lab's site and network settings.
     fn deploy(&self, args: &[&str], tmp: &Path, lua_path: Option<&Path>) -> Output {
-        let site = self.lab.site_file();
+        self.deploy_on(args, tmp, lua_path, &self.lab.site_file())
+    }
+
+    /// [`Self::deploy`] with another site file.
+    fn deploy_on(&self, args: &[&str], tmp: &Path, lua_path: Option<&Path>, site: &Path) -> Output {
+        let site = site.to_path_buf();
         let net = self.lab.network_settings_file();
         let mut cmd = Command::new(APEX);
         cmd.env_remove("APEX_LUA_PATH");
@@ -1240,15 +1245,51 @@ fn every_shipped_scenario_runs_exactly_its_plan() {
             .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
     assert!(scenarios.len() >= 9, "{scenarios:?}");
+    let sites = tempfile::tempdir().unwrap();
     for name in &scenarios {
         let tmp = tempfile::tempdir().unwrap();
-        t.deploy_ok(&[name, "--plan"], tmp.path(), None);
+        // Each scenario against the THT of its release (the lab holds Queens, Rocky and Stein).
+        let body = read(format!(
+            "{}/scripts/scenarios/{name}.lua",
+            env!("CARGO_MANIFEST_DIR")
+        ));
+        let os_version = body
+            .split("os_version = \"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("a scenario names its os_version");
+        let uc = t.lab.undercloud_files();
+        let site = sites.path().join(format!("{os_version}.yaml"));
+        std::fs::write(
+            &site,
+            read(t.lab.site_file()).replace(
+                &format!("tht_dir: \"{}\"", uc.tht_dir().display()),
+                &format!(
+                    "tht_dir: \"{}\"",
+                    uc.tht_dir_of(os_version).unwrap().display()
+                ),
+            ),
+        )
+        .unwrap();
+        assert!(
+            os_version == "master" || read(&site).contains(&format!("tht-{os_version}")),
+            "{name}: the site names the {os_version} THT"
+        );
+        let deploy_ok = |args: &[&str]| {
+            let out = t.deploy_on(args, tmp.path(), None, &site);
+            assert!(
+                out.status.success(),
+                "apex deploy {args:?} failed:\n{}",
+                text(&out.stderr)
+            );
+        };
+        deploy_ok(&[name, "--plan"]);
         let (plan_files, plan_actions) = plan_record(tmp.path());
         assert!(
             plan_actions.as_array().is_some_and(|a| a.len() >= 5),
             "{name}: {plan_actions}"
         );
-        t.deploy_ok(&[name], tmp.path(), None);
+        deploy_ok(&[name]);
         let (run_files, run_actions) = plan_record(tmp.path());
         assert_eq!(
             plan_files.keys().collect::<Vec<_>>(),

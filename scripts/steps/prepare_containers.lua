@@ -174,7 +174,7 @@ local function rebuild(ctx, builds)
       if #todo == 0 then return { rebuilt = core.array(), kept = kept } end
       local r = core.rebuild_patched({
         registry = ctx.infra.registries["local"], containers_dir = stage, tag = images.PATCHED_TAG,
-        source_tag = images.TAG, allow_failures = true,
+        source_tag = images.TAG, allow_failures = true, namespace = ctx.site.namespace,
         engine = site_mod.engine(ctx.infra), registries = site_mod.registry_settings(ctx.infra),
       })
       local hashes = per_image()

@@ -46,6 +46,7 @@ const CLASSES: &str = r#"---@class apex.RegistrySettings
 ---@field containers_dir string the `containers/` directory: one `<image>/Dockerfile` per patched image
 ---@field tag? string tag of rebuilt images, default `apex`
 ---@field source_tag? string tag to patch; default the repository's only other tag
+---@field namespace? string only repositories under this namespace (the deploy's release, e.g. tripleoqueens)
 ---@field concurrency? integer builds at once, default 2
 ---@field allow_failures? boolean return failures in the summary instead of raising
 ---@field engine? apex.EngineSettings

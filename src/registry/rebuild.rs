@@ -32,6 +32,10 @@ pub struct RebuildOptions {
     /// Tag of the images to patch; default: the repository's only tag other than
     /// `tag` and its history tags (`<tag>-<12 hex>`).
     pub source_tag: Option<String>,
+    /// Only repositories under this namespace (e.g. `tripleoqueens`): a local
+    /// registry that holds two releases' images has a `centos-binary-<name>`
+    /// in each, and the deploy's own must be the one rebuilt.
+    pub namespace: Option<String>,
     /// Builds at once (default 2).
     pub concurrency: Option<usize>,
     #[serde(default)]
@@ -165,7 +169,16 @@ pub async fn rebuild_patched(opts: &RebuildOptions) -> anyhow::Result<RebuildSum
     let mut summary = RebuildSummary::default();
     let mut jobs = Vec::new();
     for name in names {
-        match catalog.iter().find(|repo| matches(repo, &name)) {
+        let in_namespace = |repo: &str| {
+            opts.namespace.as_deref().is_none_or(|ns| {
+                repo.strip_prefix(ns)
+                    .is_some_and(|rest| rest.starts_with('/'))
+            })
+        };
+        match catalog
+            .iter()
+            .find(|repo| in_namespace(repo) && matches(repo, &name))
+        {
             Some(repo) => jobs.push((name.clone(), repo.clone(), opts.containers_dir.join(&name))),
             None => summary.not_in_registry.push(name),
         }
