@@ -60,15 +60,17 @@ M.JOURNAL_SIZE = 512
 --- The cluster FSID and the mon/admin/client keys are left to TripleO, which
 --- generates them once per plan with the other passwords and keeps them
 --- across updates (Apex wrote fresh random ones at every run).
---- Shipped whole (Apex copies its edited file over THT's), so template paths
---- are absolute.
+--- Its resource_registry is the undercloud's own, as Apex keeps it (Apex
+--- copies THT's file and edits only the parameters): the release's, from
+--- apex.tht_releases, relative to environments/ as THT writes it (Queens and
+--- Rocky map the Ceph services to docker/services/ceph-ansible/, Stein and
+--- master to deployment/ceph-ansible/). Shipped whole, over THT's file.
 ---@param ctx apex.Ctx
 ---@return apex.EnvParams
 function M.env_params(ctx)
   local core = require("apex.core")
   local tht = require("apex.tht")
   local env = require("apex.opnfv_env").env_context(ctx)
-  local services = tht.THT_DIR .. "/docker/services/ceph-ansible/"
   local pd = {
     CephAnsiblePlaybook = "/usr/share/ceph-ansible/site-docker.yml.sample",
     CinderEnableIscsiBackend = false,
@@ -98,12 +100,7 @@ function M.env_params(ctx)
     pd.ContainerCephDaemonImage = env.ceph_image
   end
   local doc = {
-    resource_registry = {
-      ["OS::TripleO::Services::CephMgr"] = services .. "ceph-mgr.yaml",
-      ["OS::TripleO::Services::CephMon"] = services .. "ceph-mon.yaml",
-      ["OS::TripleO::Services::CephOSD"] = services .. "ceph-osd.yaml",
-      ["OS::TripleO::Services::CephClient"] = services .. "ceph-client.yaml",
-    },
+    resource_registry = tht.release(ctx.settings.deploy_options.os_version).storage_registry,
     parameter_defaults = pd,
   }
   return { files = { [M.STORAGE_ENV] = core.yaml_dump(doc) } }

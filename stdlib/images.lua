@@ -26,28 +26,47 @@ M.CEPH = {
 ---@field name string        short name, e.g. "nova-api" (upstream centos-binary-nova-api)
 ---@field params string[]    THT parameters naming it in the image env file
 ---@field drivers string[]   neutron drivers whose set includes it: all, default, odl, ovn
+---@field services? string[] TripleO services using it (the per-release lists)
 
 ---@class apex.ImageRef
 ---@field name string
 ---@field from string   where the image is pulled from
 ---@field to string     where it is stored (the undercloud's local registry)
 
---- The usable entries of the shipped facts table. Entries whose name is not a
---- valid image name (the OpenShift images of the facts, which are not
---- centos-binary images) and the Ceph daemon (its own namespace) are left out.
+--- The usable entries of the shipped image facts of a release: Queens,
+--- Rocky and Stein from their own tripleo-common (apex.tripleo_images_releases),
+--- master (and a release without facts) the spring-2019 list
+--- (apex.tripleo_images). Entries whose name is not a valid image name (the
+--- OpenShift images of the facts, which are not centos-binary images) and
+--- the Ceph daemon (its own namespace) are left out.
+---@param os_version? string  default master
 ---@return apex.Image[]
-function M.shipped()
-  if M._shipped then
-    return M._shipped
+function M.shipped(os_version)
+  local per = require("apex.tripleo_images_releases")[os_version or "master"]
+  local key = per and os_version or "master"
+  M._shipped = M._shipped or {}
+  if M._shipped[key] then
+    return M._shipped[key]
   end
   local out = {}
-  for _, e in ipairs(require("apex.tripleo_images")) do
+  for _, e in ipairs(per and per.images or require("apex.tripleo_images")) do
     if e.image:match("^[a-z][a-z0-9-]*$") and e.image ~= M.CEPH.name and #e.params > 0 then
-      out[#out + 1] = { name = e.image, params = e.params, drivers = e.drivers }
+      out[#out + 1] = { name = e.image, params = e.params, drivers = e.drivers, services = e.services }
     end
   end
-  M._shipped = out
+  M._shipped[key] = out
   return out
+end
+
+--- Where a release's image list comes from, for the plan.
+---@param os_version? string
+---@return string
+function M.list_source(os_version)
+  local per = require("apex.tripleo_images_releases")[os_version or "master"]
+  if per then
+    return string.format("tripleo-common %s (%s)", per.common_version, os_version)
+  end
+  return "apex's spring-2019 list (master)"
 end
 
 local function in_set(img, driver)
@@ -64,10 +83,11 @@ end
 --- exist upstream are kept.
 ---@param driver string?  "odl", "ovn" or nil
 ---@param available table<string, boolean>?
+---@param os_version? string  the release whose list (default master)
 ---@return apex.Image[]
-function M.image_set(driver, available)
+function M.image_set(driver, available, os_version)
   local out = {}
-  for _, img in ipairs(M.shipped()) do
+  for _, img in ipairs(M.shipped(os_version)) do
     if in_set(img, driver) and (not available or available[img.name]) then
       out[#out + 1] = img
     end
@@ -80,10 +100,11 @@ end
 --- image env file, so they stay at THT's defaults.
 ---@param driver? string
 ---@param available table<string, boolean>
+---@param os_version? string
 ---@return apex.Image[]
-function M.missing(driver, available)
+function M.missing(driver, available, os_version)
   local out = {}
-  for _, img in ipairs(M.shipped()) do
+  for _, img in ipairs(M.shipped(os_version)) do
     if in_set(img, driver) and not available[img.name] then out[#out + 1] = img end
   end
   return out

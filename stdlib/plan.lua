@@ -121,6 +121,7 @@ function M.manifest(ctx)
     patched_images = ctx.patched_list,
     skipped_patches = ctx.skipped,
     env_files = ctx.env_files,
+    tht = ctx.tht_release and { release = ctx.tht_release.release, version = ctx.tht_release.tht_version },
     deploy_command = ctx.deploy_command,
     actions = runner.listing(ctx),
     files = files,
@@ -145,6 +146,11 @@ function M.print_summary(ctx)
   end
   for _, s in ipairs(ctx.skipped) do
     p("  skipped patch %s (%s): %s", s.change_id, s.project, s.why)
+  end
+  if ctx.tht_release then
+    local os_version = ctx.settings.deploy_options.os_version
+    p("THT assumed: %s; image list: %s", require("apex.tht").release_label(ctx.tht_release, os_version),
+      require("apex.images").list_source(os_version))
   end
   p("Env files (%d):", #ctx.env_files)
   for _, e in ipairs(ctx.env_files) do

@@ -5,6 +5,13 @@
 --- file; the image env file; the SDN files; the feature files (tacker,
 --- congress, barometer, rt_kvm); storage-environment.yaml (Ceph);
 --- kubernetes-environment.yaml (vim k8s); virtual- or baremetal-environment.yaml.
+---
+--- Every THT env file the command names comes from the THT of the release
+--- being deployed (apex.tht_releases, per os_version; master is Stein's): a
+--- feature whose env file that release does not have (congress on Stein and
+--- master) is an error at plan time naming the feature and the release.
+--- Apex passed `services/congress.yaml` on master too and failed in Heat;
+--- apex refuses before anything is deployed, on purpose.
 local util = require("apex.util")
 
 local M = {}
@@ -81,6 +88,79 @@ function M.env_files(o)
     out[#out + 1] = { path = "virtual-environment.yaml", reason = "virtual deployment", ["local"] = true }
   else
     out[#out + 1] = { path = "baremetal-environment.yaml", reason = "baremetal deployment", ["local"] = true }
+  end
+  return out
+end
+
+--- The THT facts of the release an os_version deploys (master: Stein's).
+---@param os_version string
+---@return apex.ThtRelease
+function M.release(os_version)
+  local r = require("apex.tht_releases")[os_version]
+  if not r then
+    local known = util.sorted_keys(require("apex.tht_releases"))
+    util.fail("deploy_options.os_version: %s: apex has no tripleo-heat-templates facts for it (valid: %s)",
+      tostring(os_version), table.concat(known, ", "))
+  end
+  return r
+end
+
+--- One line saying which THT a plan assumes.
+---@param rel apex.ThtRelease
+---@param os_version string
+---@return string
+function M.release_label(rel, os_version)
+  return string.format("tripleo-heat-templates %s (%s%s)", rel.tht_version, rel.release,
+    os_version ~= rel.release and ("; os_version " .. os_version) or "")
+end
+
+--- Fails when a THT env file of the command is not in the release's THT;
+--- files apex writes itself into THT (`shipped`: their base names, e.g.
+--- storage-environment.yaml) are apex's and not looked up. The error names
+--- the file, the feature or option that wants it (the entry's reason) and
+--- the release.
+---@param env_files apex.EnvFile[]  as M.env_files returns them (paths under M.ENV_DIR)
+---@param rel apex.ThtRelease
+---@param os_version string
+---@param shipped table<string, any>  base names apex ships
+---@param custom? table<string, string>  env paths (as plugins name them) from plugins of your own -> plugin name:
+---  a file the release lacks may be one the operator put on the undercloud, so it is a note (the preflight checks it)
+---@return string[] notes
+function M.check_release(env_files, rel, os_version, shipped, custom)
+  local have, notes = {}, {}
+  for _, f in ipairs(rel.env_files) do have[f] = true end
+  local prefix = M.ENV_DIR .. "/"
+  for _, e in ipairs(env_files) do
+    if not e["local"] and e.path:sub(1, #prefix) == prefix then
+      local rel_path = e.path:sub(#prefix + 1)
+      if not have[rel_path] and not shipped[rel_path:match("([^/]+)$")] then
+        local plugin = (custom or {})[rel_path]
+        if plugin then
+          notes[#notes + 1] = string.format("plugin %s names environments/%s, which %s does not have: it must be on "
+            .. "the undercloud (the preflight checks it)", plugin, rel_path, M.release_label(rel, os_version))
+        else
+          util.fail("%s needs environments/%s, which %s does not have: the release has no such feature",
+            e.reason, rel_path, M.release_label(rel, os_version))
+        end
+      end
+    end
+  end
+  return notes
+end
+
+--- The env files of the command that the release ships broken, as apex
+--- installs them instead (base name -> text, like the storage env file):
+--- Stein's services/neutron-opendaylight.yaml maps OpenDaylightOvs to a
+--- template Stein moved, which Heat cannot fetch; apex's copy points at its
+--- new place. Apex did not know this (its master THT predates the move).
+---@param env_files apex.EnvFile[]
+---@param rel apex.ThtRelease
+---@return table<string, string>
+function M.fixed_files(env_files, rel)
+  local out, prefix = {}, M.ENV_DIR .. "/"
+  for _, e in ipairs(env_files) do
+    local text = not e["local"] and e.path:sub(1, #prefix) == prefix and (rel.fixed or {})[e.path:sub(#prefix + 1)]
+    if text then out[e.path:match("([^/]+)$")] = text end
   end
   return out
 end

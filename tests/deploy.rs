@@ -69,7 +69,12 @@ fn deploy_calls(t: &TestLab) -> usize {
 impl TestLab {
     /// Runs `apex deploy` with the lab's site and network settings.
     fn deploy(&self, args: &[&str], tmp: &Path, lua_path: Option<&Path>) -> Output {
-        let site = self.lab.site_file();
+        self.deploy_on(args, tmp, lua_path, &self.lab.site_file())
+    }
+
+    /// [`Self::deploy`] with another site file.
+    fn deploy_on(&self, args: &[&str], tmp: &Path, lua_path: Option<&Path>, site: &Path) -> Output {
+        let site = site.to_path_buf();
         let net = self.lab.network_settings_file();
         let mut cmd = Command::new(APEX);
         cmd.env_remove("APEX_LUA_PATH");
@@ -758,10 +763,10 @@ fn an_upstream_image_update_is_mirrored_and_deployed_again() {
 }
 
 /// What the THT undercloud patch of the nova test writes into environments/docker.yaml.
-const THT_PATCHED: &str = "parameter_defaults: {ApexPatched: true}";
+const THT_PATCHED: &str = "# patched by apex (an undercloud patch to THT)";
 
 /// A deploy settings file with an upstream python patch (a local diff) to nova.
-fn nova_patch_settings(dir: &Path) -> PathBuf {
+fn nova_patch_settings(dir: &Path, tht_dir: &Path) -> PathBuf {
     let original = apex_lab::seed::version_py("nova");
     let lines: Vec<&str> = original.lines().take(7).collect();
     assert!(
@@ -796,12 +801,15 @@ fn nova_patch_settings(dir: &Path) -> PathBuf {
     );
     std::fs::write(dir.join("tripleo.diff"), puppet).unwrap();
     // And one to THT, applied on the undercloud.
-    let docker_env = apex_lab::undercloud::env_file_text("docker.yaml");
+    // The lab's THT is the real one, as the lab installed it (its first line replaced).
+    let docker_env = read(tht_dir.join("environments/docker.yaml"));
     let tht = format!(
         "--- a/environments/docker.yaml\n+++ b/environments/docker.yaml\n@@ -1,3 +1,3 @@\n{}",
         docker_env
             .lines()
-            .map(|l| if l.starts_with("parameter_defaults") {
+            .take(3)
+            .enumerate()
+            .map(|(i, l)| if i == 0 {
                 format!("-{l}\n+{}\n", THT_PATCHED)
             } else {
                 format!(" {l}\n")
@@ -856,7 +864,7 @@ fn nova_patch_fails_in_rebuild_then_resume_finishes_and_a_rerun_transfers_nothin
     let t = lab();
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("run");
-    let settings = nova_patch_settings(dir.path());
+    let settings = nova_patch_settings(dir.path(), &t.lab.undercloud_files().tht_dir());
     let settings = settings.to_str().unwrap();
     let over = failing_override(dir.path());
 
@@ -1330,15 +1338,51 @@ fn every_shipped_scenario_runs_exactly_its_plan() {
             .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
             .collect();
     assert!(scenarios.len() >= 10, "{scenarios:?}");
+    let sites = tempfile::tempdir().unwrap();
     for name in &scenarios {
         let tmp = tempfile::tempdir().unwrap();
-        t.deploy_ok(&[name, "--plan"], tmp.path(), None);
+        // Each scenario against the THT of its release (the lab holds Queens, Rocky and Stein).
+        let body = read(format!(
+            "{}/scripts/scenarios/{name}.lua",
+            env!("CARGO_MANIFEST_DIR")
+        ));
+        let os_version = body
+            .split("os_version = \"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("a scenario names its os_version");
+        let uc = t.lab.undercloud_files();
+        let site = sites.path().join(format!("{os_version}.yaml"));
+        std::fs::write(
+            &site,
+            read(t.lab.site_file()).replace(
+                &format!("tht_dir: \"{}\"", uc.tht_dir().display()),
+                &format!(
+                    "tht_dir: \"{}\"",
+                    uc.tht_dir_of(os_version).unwrap().display()
+                ),
+            ),
+        )
+        .unwrap();
+        assert!(
+            os_version == "master" || read(&site).contains(&format!("tht-{os_version}")),
+            "{name}: the site names the {os_version} THT"
+        );
+        let deploy_ok = |args: &[&str]| {
+            let out = t.deploy_on(args, tmp.path(), None, &site);
+            assert!(
+                out.status.success(),
+                "apex deploy {args:?} failed:\n{}",
+                text(&out.stderr)
+            );
+        };
+        deploy_ok(&[name, "--plan"]);
         let (plan_files, plan_actions) = plan_record(tmp.path());
         assert!(
             plan_actions.as_array().is_some_and(|a| a.len() >= 5),
             "{name}: {plan_actions}"
         );
-        t.deploy_ok(&[name], tmp.path(), None);
+        deploy_ok(&[name]);
         let (run_files, run_actions) = plan_record(tmp.path());
         assert_eq!(
             plan_files.keys().collect::<Vec<_>>(),
@@ -1689,7 +1733,7 @@ local M = { description = "my SDN (test)", kind = "sdn" }
 function M.env_params(ctx)
   return {
     parameter_defaults = { MySdnController = "192.0.2.5:6640" },
-    resource_registry = { ["OS::TripleO::Services::MySdn"] = "/usr/share/openstack-tripleo-heat-templates/docker/services/my-sdn.yaml" },
+    resource_registry = { ["OS::TripleO::Services::MySdn"] = "/usr/share/openstack-tripleo-heat-templates/deployment/neutron/neutron-ovs-agent-container-puppet.yaml" },
     files = { ["my-sdn-env.yaml"] = "parameter_defaults:\n  MySdnMode: fast\n" },
   }
 end
@@ -1716,7 +1760,7 @@ return M
     );
     assert_eq!(
         env["resource_registry"]["OS::TripleO::Services::MySdn"],
-        "/usr/share/openstack-tripleo-heat-templates/docker/services/my-sdn.yaml"
+        "/usr/share/openstack-tripleo-heat-templates/deployment/neutron/neutron-ovs-agent-container-puppet.yaml"
     );
     let shipped = read(tmp.join("my-sdn-env.yaml"));
     assert!(shipped.contains("MySdnMode: fast"), "{shipped}");
@@ -2419,5 +2463,98 @@ fn post_deploy_runs_on_the_nodes_through_the_undercloud_and_names_a_failing_node
         err.contains(&format!("node {controller} (127.0.2.1)"))
             && err.to_lowercase().contains("host key"),
         "{err}"
+    );
+}
+
+/// Puts a THT file the test moved aside back, even when the test fails.
+struct Restore(PathBuf, PathBuf);
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = std::fs::rename(&self.1, &self.0);
+    }
+}
+
+#[test]
+fn the_preflight_stops_a_deploy_whose_file_or_image_the_undercloud_lacks() {
+    let t = lab();
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let scenario = "os-nosdn-nofeature-noha";
+    let uc = t.lab.undercloud_files();
+    let tht = uc.tht_dir();
+    let storage_env = tht.join("environments/storage-environment.yaml");
+    let no_deploy = |before: usize| {
+        let subs = subcommands(&t, before);
+        assert!(
+            !subs
+                .iter()
+                .any(|s| s.starts_with("overcloud node") || s.starts_with("overcloud deploy")),
+            "nothing is deployed after a failed preflight: {subs:?}"
+        );
+    };
+
+    // An image the storage env file names that the local registry lacks.
+    let over = dir.path().join("lua");
+    std::fs::create_dir_all(over.join("plugins")).unwrap();
+    let ceph = read(concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/ceph.lua")).replace(
+        "pd.DockerCephDaemonImage = env.ceph_image",
+        "pd.DockerCephDaemonImage = env.ceph_image .. \"-missing\"",
+    );
+    assert!(ceph.contains("-missing"));
+    std::fs::write(over.join("plugins/ceph.lua"), ceph).unwrap();
+    let before = t.lab.openstack_calls().unwrap().len();
+    let out = t.deploy(&[scenario], &tmp, Some(&over));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "a missing image deployed");
+    let image = format!("{}/{CEPH}-missing", t.lab.local().host());
+    assert!(
+        err.contains("preflight on the undercloud")
+            && err.contains(&format!(
+                "image {image}: not in the local registry (named by {}: DockerCephDaemonImage)",
+                storage_env.display()
+            )),
+        "{err}"
+    );
+    no_deploy(before);
+
+    // A template the release's storage env file maps a Ceph service to, gone from THT.
+    let mon = tht.join("deployment/ceph-ansible/ceph-mon.yaml");
+    let aside = tht.join("deployment/ceph-ansible/ceph-mon.yaml.aside");
+    std::fs::rename(&mon, &aside).unwrap();
+    let restore = Restore(mon.clone(), aside);
+    let before = t.lab.openstack_calls().unwrap().len();
+    let out = t.deploy(&[scenario], &tmp, None);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "a missing THT file deployed");
+    assert!(
+        err.contains(&format!(
+            "{}: not found (resource_registry of {} (ceph: true (device /dev/loop3)): OS::TripleO::Services::CephMon)",
+            mon.display(),
+            storage_env.display()
+        )),
+        "{err}"
+    );
+    no_deploy(before);
+    drop(restore);
+
+    // All there: the preflight passes, well under a second, and the deploy runs.
+    t.deploy_ok(&[scenario], &tmp, None);
+    let st = state(&tmp);
+    let pre = &last_run(&st)["steps"]["preflight"];
+    let secs = pre["seconds"].as_f64().unwrap_or_else(|| panic!("{st}"));
+    // Well under a second on an idle machine (0.4 s at a load of 15 on 2 cores); the bound leaves room.
+    assert!(secs < 2.0, "the preflight took {secs}s");
+    // Every image the env files name: the mirrored ones and the Ceph daemon.
+    assert_eq!(
+        step(&st, "preflight")["outputs"]["images_checked"],
+        copy_list(&tmp).len(),
+        "{st}"
+    );
+    assert!(
+        step(&st, "preflight")["outputs"]["files_checked"]
+            .as_u64()
+            .unwrap()
+            > 20,
+        "{st}"
     );
 }

@@ -124,7 +124,6 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
         }
         if name.contains("ovs_dpdk") || name.contains("-fdio-") {
             want.push(format!("{ENV}services/tacker.yaml"));
-            want.push(format!("{ENV}services/congress.yaml"));
         }
         want.push(format!("{ENV}storage-environment.yaml"));
         want.push("virtual-environment.yaml".into());

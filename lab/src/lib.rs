@@ -36,6 +36,7 @@ pub mod registry;
 pub mod seed;
 pub mod sshd;
 pub mod state;
+pub mod tht;
 pub mod undercloud;
 pub mod undercloud_vm;
 
@@ -119,6 +120,7 @@ impl Lab {
         let artifacts_dir = dir.join("artifacts");
         tokio::task::spawn_blocking(move || artifact_files::ensure(&artifacts_dir)).await??;
         let undercloud = Undercloud::new(&dir);
+        undercloud.install_tht().await?;
         undercloud.prepare()?;
         let artifacts = ArtifactServer::start(dir.join("artifacts"))
             .context("lab: starting the artifact server")?;

@@ -7,7 +7,8 @@
 # files). `overcloud deploy` first sleeps as many seconds as the slow file
 # says (writing its PID to <slow file>.started), then fails when the fail file
 # exists (its text is what `stack failures list` shows), else writes
-# overcloudrc. It deploys nothing.
+# overcloudrc. Before that it resolves the templates as Heat would
+# (resolve_templates). It deploys nothing.
 CALLS=@CALLS@
 WORK_DIR=@WORK_DIR@
 FAIL_FILE=@FAIL_FILE@
@@ -15,6 +16,19 @@ SLOW_FILE=@SLOW_FILE@
 # The lab undercloud's root (beside the calls file): the overcloud's state and
 # the post-deploy switches live there (see lab_post_deploy below).
 LAB_ROOT=${CALLS%/*}
+# THT dirs (one per release; empty: no real THT here) and the render cache.
+THT_DIRS=(@THT_DIRS@)
+THT_RESOLVE=@THT_RESOLVE@
+RENDER_CACHE=@RENDER_CACHE@
+
+# The deploy's templates as Heat sees them: THT rendered with the deploy's
+# roles_data.yaml and network_data.yaml, every -e file and every
+# resource_registry target of those files fetched from it (tht-resolve);
+# fails as Heat does ("Could not fetch contents for file://...").
+resolve_templates() {
+  ((${#THT_DIRS[@]})) || return 0
+  /usr/bin/python3 "$THT_RESOLVE" "$WORK_DIR" "$RENDER_CACHE" "${THT_DIRS[@]}" -- "$@" || exit 1
+}
 
 json_string() {
   local s=$1
@@ -239,6 +253,7 @@ case "$1 $2 $3" in
     grep -q '"nodes"' "$f" 2>/dev/null || { echo "openstack: no nodes in $f" >&2; exit 1; }
     ;;
   "overcloud deploy --templates"*)
+    resolve_templates "$@"
     if [[ -f $SLOW_FILE ]]; then
       lab_stack_begin "$(cat "$SLOW_FILE")"
       echo "$$" > "$SLOW_FILE.started"

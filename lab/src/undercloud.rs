@@ -1,7 +1,9 @@
-//! The undercloud's files in the lab: the work dir a deploy uploads into, a
-//! THT dir holding every env file the shipped scenarios and plugins name,
-//! and the `openstack` stand-in that records its calls. (Its sshd and
-//! registry are started by [`super::Lab`].)
+//! The undercloud's files in the lab: the work dir a deploy uploads into, the
+//! real tripleo-heat-templates of each release ([`crate::tht`]: Stein in
+//! [`Undercloud::tht_dir`], Queens and Rocky beside it), and the `openstack`
+//! stand-in that records its calls and resolves a deploy's templates in the
+//! rendered THT as Heat would. (Its sshd and registry are started by
+//! [`super::Lab`].)
 
 use std::path::{Path, PathBuf};
 
@@ -10,66 +12,13 @@ use anyhow::Context as _;
 /// The stand-in `openstack` command (bash); `@CALLS@`/`@WORK_DIR@` are filled in.
 const OPENSTACK_SCRIPT: &str = include_str!("openstack.sh");
 
-/// THT's own env files (relative to `<tht>/environments`) the lab has as
-/// stand-ins: data, not code (`tht_environments.txt`); a plugin's own files
-/// reach the THT dir by upload, as on a real undercloud.
-const ENV_FILE_LIST: &str = include_str!("tht_environments.txt");
-
-/// The entries of [`ENV_FILE_LIST`].
-pub fn env_files() -> impl Iterator<Item = &'static str> {
-    ENV_FILE_LIST
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-}
+/// The stand-in's Heat part: renders THT and resolves the deploy's files in it.
+const THT_RESOLVE_SCRIPT: &str = include_str!("tht_resolve.py");
 
 /// Paths of the undercloud part of a lab dir.
 #[derive(Debug, Clone)]
 pub struct Undercloud {
     root: PathBuf,
-}
-
-/// A TripleO roles_data.yaml in the shape THT ships (Controller, Compute,
-/// CephStorage), for the deploy's roles_data edits to work on.
-pub const ROLES_DATA: &str = "\
-- name: Controller
-  CountDefault: 1
-  networks:
-    - External
-    - InternalApi
-    - Storage
-    - StorageMgmt
-    - Tenant
-  default_route_networks: ['External']
-  ServicesDefault:
-    - OS::TripleO::Services::CephMon
-    - OS::TripleO::Services::CephRbdMirror
-    - OS::TripleO::Services::Keystone
-    - OS::TripleO::Services::NeutronServer
-- name: Compute
-  CountDefault: 1
-  networks:
-    - InternalApi
-    - Tenant
-    - Storage
-  ServicesDefault:
-    - OS::TripleO::Services::CephClient
-    - OS::TripleO::Services::NovaCompute
-    - OS::TripleO::Services::NovaLibvirt
-- name: CephStorage
-  networks:
-    - Storage
-    - StorageMgmt
-  ServicesDefault:
-    - OS::TripleO::Services::CephOSD
-    - OS::TripleO::Services::Kernel
-";
-
-/// The content of the lab's stand-in of THT `environments/<rel>`.
-pub fn env_file_text(rel: &str) -> String {
-    format!(
-        "# apex lab stand-in of environments/{rel}\nresource_registry: {{}}\nparameter_defaults: {{}}\n"
-    )
 }
 
 impl Undercloud {
@@ -84,9 +33,37 @@ impl Undercloud {
         self.root.join("home")
     }
 
-    /// The THT root (`environments/` below it).
+    /// The THT root (`environments/` below it) of the default release
+    /// (Stein, which `master` deploys).
     pub fn tht_dir(&self) -> PathBuf {
         self.root.join("tht")
+    }
+
+    /// The THT root of a release (queens, rocky, stein, or master = stein).
+    pub fn tht_dir_of(&self, release: &str) -> anyhow::Result<PathBuf> {
+        let rel = crate::tht::release(release)?;
+        Ok(if rel.release == crate::tht::DEFAULT_RELEASE {
+            self.tht_dir()
+        } else {
+            self.root.join(format!("tht-{}", rel.release))
+        })
+    }
+
+    /// Where the stand-in keeps its renders of THT.
+    pub fn render_cache(&self) -> PathBuf {
+        self.root.join("tht-rendered")
+    }
+
+    /// Installs the real THT of every release (downloaded once into
+    /// [`crate::tht::cache_dir`]), replacing what a deploy changed there.
+    pub async fn install_tht(&self) -> anyhow::Result<()> {
+        for rel in &crate::tht::RELEASES {
+            let archive = crate::tht::archive(&rel.tht).await?;
+            let dest = self.tht_dir_of(rel.release)?;
+            tokio::task::spawn_blocking(move || crate::tht::install(&archive, &rel.tht, &dest))
+                .await??;
+        }
+        Ok(())
     }
 
     /// The `openstack` stand-in.
@@ -145,18 +122,10 @@ impl Undercloud {
         self.root.join("openstack_calls.jsonl")
     }
 
-    /// Writes the work dir, THT files and the stand-in (idempotent: same content).
-    /// Writes (back) the THT stand-in files and the `openstack` stand-in;
-    /// a THT file an undercloud patch changed is put back as it was.
+    /// Writes the work dir and the `openstack` stand-in (idempotent: same
+    /// content); the THT comes from [`Self::install_tht`].
     pub fn prepare(&self) -> anyhow::Result<()> {
         std::fs::create_dir_all(self.work_dir())?;
-        let env_dir = self.tht_dir().join("environments");
-        for rel in env_files() {
-            let path = env_dir.join(rel);
-            std::fs::create_dir_all(path.parent().expect("env files have a parent"))?;
-            write_if_changed(&path, &env_file_text(rel), 0o644)?;
-        }
-        write_if_changed(&self.tht_dir().join("roles_data.yaml"), ROLES_DATA, 0o644)?;
         write_if_changed(
             &self.stackrc(),
             "# apex lab undercloud credentials (stand-in)\nexport APEX_LAB_STACKRC=1\nexport OS_CLOUD=undercloud\n",
@@ -179,7 +148,25 @@ impl Undercloud {
                 "@SLOW_FILE@",
                 &shell_quote(&self.slow_file().display().to_string()),
             );
+        let mut dirs = Vec::new();
+        for rel in &crate::tht::RELEASES {
+            dirs.push(shell_quote(
+                &self.tht_dir_of(rel.release)?.display().to_string(),
+            ));
+        }
+        let resolve = self.root.join("bin/tht-resolve");
+        let script = script
+            .replace("@THT_DIRS@", &dirs.join(" "))
+            .replace(
+                "@THT_RESOLVE@",
+                &shell_quote(&resolve.display().to_string()),
+            )
+            .replace(
+                "@RENDER_CACHE@",
+                &shell_quote(&self.render_cache().display().to_string()),
+            );
         std::fs::create_dir_all(self.root.join("bin"))?;
+        write_if_changed(&resolve, THT_RESOLVE_SCRIPT, 0o755)?;
         write_if_changed(&self.openstack(), &script, 0o755)
     }
 

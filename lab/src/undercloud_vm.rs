@@ -23,11 +23,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 
-use super::undercloud::{ROLES_DATA, env_file_text, env_files};
 use apex::local_tools::run;
 
 /// Bumped whenever the image is made differently.
-pub const CONTENT_VERSION: &str = "6";
+pub const CONTENT_VERSION: &str = "7";
 /// The artifact name, as Apex's undercloud image.
 pub const UNDERCLOUD_QCOW2: &str = "undercloud.qcow2";
 /// The undercloud's `openstack` stand-in records its calls here (in the VM).
@@ -588,17 +587,12 @@ fn rootfs(root: &Path) -> anyhow::Result<()> {
             Err(e)
         }
     })?;
-    // The undercloud's THT, credentials and openstack stand-in, as on the sshd lab undercloud.
+    // The undercloud's THT (the real Stein, as `master` deploys), credentials
+    // and openstack stand-in, as on the sshd lab undercloud.
     let tht = "usr/share/openstack-tripleo-heat-templates";
-    for rel in env_files() {
-        write(
-            root,
-            &format!("{tht}/environments/{rel}"),
-            &env_file_text(rel),
-            0o644,
-        )?;
-    }
-    write(root, &format!("{tht}/roles_data.yaml"), ROLES_DATA, 0o644)?;
+    let stein = crate::tht::release(crate::tht::DEFAULT_RELEASE)?;
+    let archive = crate::tht::archive_blocking(&stein.tht)?;
+    crate::tht::install(&archive, &stein.tht, &root.join(tht))?;
     write(
         root,
         "home/stack/stackrc",
@@ -610,7 +604,11 @@ fn rootfs(root: &Path) -> anyhow::Result<()> {
         .replace("@CALLS@", &q(CALLS_FILE))
         .replace("@WORK_DIR@", &q(WORK_DIR))
         .replace("@FAIL_FILE@", &q("/var/log/apex-lab/fail_deploy"))
-        .replace("@SLOW_FILE@", &q("/var/log/apex-lab/slow_deploy"));
+        .replace("@SLOW_FILE@", &q("/var/log/apex-lab/slow_deploy"))
+        // No Python in the VM to render THT with: its stand-in checks files only.
+        .replace("@THT_DIRS@", "")
+        .replace("@THT_RESOLVE@", "''")
+        .replace("@RENDER_CACHE@", "''");
     write(root, "usr/bin/openstack", &script, 0o755)?;
     std::fs::create_dir_all(root.join("home/stack/.ssh"))?;
     // stack owns its home and the THT copy (the lab's sudo cannot elevate).

@@ -504,6 +504,37 @@ async fn ssh_reaches_the_undercloud_and_the_openstack_stand_in_records_calls() {
             .any(|c| c.last() == Some(&format!("missing-{marker}.yaml"))),
         "the failing call is recorded too"
     );
+
+    // Heat's part: THT rendered with the deploy's roles and networks; a
+    // resource_registry target that is not in it fails as Heat does, and a
+    // rendered-only file (network/ports/external.yaml) resolves.
+    let tht = files.tht_dir();
+    std::fs::write(
+        files.work_dir().join(format!("{marker}-registry.yaml")),
+        format!(
+            "resource_registry:\n  OS::TripleO::Network::Ports::ExternalVipPort: {tht}/network/ports/external.yaml\n  \
+             OS::TripleO::Services::Apex: {tht}/puppet/services/missing-{marker}.yaml\n",
+            tht = tht.display()
+        ),
+    )
+    .unwrap();
+    let heat =
+        format!("{openstack} overcloud deploy --templates -e {env} -e {marker}-registry.yaml");
+    let out = run_ssh(&host, &RemoteCommand::new(heat)).await.unwrap();
+    assert_eq!(out.status, 1, "{}", out.stderr_text());
+    let stderr = out.stderr_text();
+    assert!(
+        stderr.contains(&format!(
+            "Could not fetch contents for file://{}/puppet/services/missing-{marker}.yaml (resource_registry of {}/{marker}-registry.yaml: OS::TripleO::Services::Apex",
+            tht.display(),
+            files.work_dir().display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("external.yaml"),
+        "the rendered port template resolves: {stderr}"
+    );
 }
 
 #[tokio::test]

@@ -54,6 +54,7 @@ end
 function M.plan(ctx)
   local s, o = ctx.settings, ctx.settings.deploy_options
   local ha = s.global_params.ha_enabled
+  ctx.tht_release = tht.release(o.os_version)
   local virtual = ctx.inventory == nil or ctx.inventory.virtual == true
   ctx.libvirt_type = virtual and M.libvirt_type() or "kvm"
   if ctx.inventory then
@@ -85,11 +86,16 @@ function M.plan(ctx)
   })
   for rel, content in pairs(env.files) do plan.file(ctx, rel, content) end
 
-  local by_kind = { sdn = {}, storage = {} }
+  local by_kind, custom = { sdn = {}, storage = {} }, {}
   for _, r in ipairs(plugins.call_all(ctx.plugins, "env_files", ctx)) do
     util.extend(by_kind[r.plugin.kind or "sdn"] or by_kind.sdn, r.result)
+    if not tostring(r.plugin.origin):match("^shipped") then
+      for _, e in ipairs(r.result) do custom[e.path] = r.plugin.name end
+    end
   end
   ctx.env_files = tht.env_files({ ha = ha, options = o, sdn = by_kind.sdn, storage = by_kind.storage, virtual = virtual })
+  for name, text in pairs(tht.fixed_files(ctx.env_files, ctx.tht_release)) do plan.file(ctx, name, text) end
+  util.extend(ctx.notes, tht.check_release(ctx.env_files, ctx.tht_release, o.os_version, ctx.files, custom))
   for _, e in ipairs(ctx.env_files) do
     if not e["local"] then e.path = tht.on_site(e.path, ctx.infra.undercloud.tht_dir) end
   end

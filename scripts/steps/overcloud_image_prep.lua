@@ -55,10 +55,10 @@ local function choose_images(ctx)
     end
   end
   ctx.image_source = ctx.image_source or "shipped list"
-  ctx.image_set = images.image_set(ctx.driver, available)
+  ctx.image_set = images.image_set(ctx.driver, available, ctx.settings.deploy_options.os_version)
   if available then
     local missing = {}
-    for _, img in ipairs(images.missing(ctx.driver, available)) do missing[#missing + 1] = img.name end
+    for _, img in ipairs(images.missing(ctx.driver, available, ctx.settings.deploy_options.os_version)) do missing[#missing + 1] = img.name end
     ctx.missing_images = missing
     if #missing > 0 then
       local msg = string.format("%d images of the shipped list are not in %s (%s): not copied, and their parameters "

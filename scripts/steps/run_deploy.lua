@@ -1,5 +1,6 @@
 --- Step 9: the deploy on the undercloud, in the order of Apex's deploy
---- playbook: the deploy's files uploaded (only what changed), the overcloud
+--- playbook: the deploy's files uploaded (only what changed), a preflight
+--- (apex.preflight: the files and images resolve on the undercloud), the overcloud
 --- images uploaded to Glance, the nodes imported (and introspected on
 --- baremetal), the flavors, the ctlplane DNS and roles_data prepared, then
 --- the deploy command. On failure the stack's failures are shown; after
@@ -305,8 +306,10 @@ local function prepare_undercloud(ctx)
       local script = string.format("install -m 0644 %s %s", q(u.work_dir .. "/tht/roles_data.yaml"), q(roles))
       if ctx.networks_file then
         for _, role in ipairs({ "controller", "compute" }) do
-          script = script .. string.format(" && if [ -x %s ]; then %s -n %s -t %s --discard-comments True --role-name Controller; fi",
-            q(merge), q(merge), q(u.work_dir .. "/" .. ctx.networks_file), q(u.work_dir .. "/nics/" .. role .. ".yaml"))
+          -- The site's THT and roles, not the script's /usr/share defaults (Apex relied on those).
+          script = script .. string.format(" && if [ -x %s ]; then %s --tht-dir %s -r %s -n %s -t %s --discard-comments True "
+            .. "--role-name Controller; fi", q(merge), q(merge), q(u.tht_dir), q(roles),
+            q(u.work_dir .. "/" .. ctx.networks_file), q(u.work_dir .. "/nics/" .. role .. ".yaml"))
         end
       end
       remote(ctx, sudo .. "sh -c " .. q(script), "roles_data and NIC templates")
@@ -411,6 +414,7 @@ function M.plan(ctx)
   local words = {}
   for i, a in ipairs(args) do words[i] = q(a) end
   upload_files(ctx)
+  require("apex.preflight").add(ctx, M.number)
   image_upload(ctx)
   node_import(ctx)
   registered_nodes(ctx)

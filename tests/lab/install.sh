@@ -27,6 +27,8 @@ packages=(
   python3-pyghmi   # VirtualBMC's IPMI server
   python3-zmq      # VirtualBMC's control channel
   python3-venv     # the venv VirtualBMC is installed into
+  python3-jinja2   # THT's tools/process-templates.py, run by the lab's openstack stand-in and the THT tests
+  python3-yaml     # the same, and the stand-in reading env files' resource_registry
 )
 
 missing=()

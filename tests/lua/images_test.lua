@@ -40,3 +40,25 @@ t.describe("apex.images", function()
     assert(images.is_rebuild_tag("mine-0123456789ab", "mine") and not images.is_rebuild_tag(h, "mine"))
   end)
 end)
+
+t.describe("apex.images: the release's list", function()
+  t.it("queens, rocky and stein from their own tripleo-common; master the spring-2019 list", function()
+    local images = require("apex.images")
+    local function names(os_version, driver)
+      local out = {}
+      for _, i in ipairs(images.image_set(driver, nil, os_version)) do out[i.name] = i end
+      return out
+    end
+    local queens, stein, master = names("queens"), names("stein"), names("master")
+    assert(queens["congress-api"] and queens.zaqar and not queens["zaqar-wsgi"], "queens: congress-api and zaqar")
+    for _, n in ipairs({ "placement-api", "tripleoclient", "designate-api" }) do
+      assert(not queens[n], "queens had no " .. n)
+    end
+    assert(stein["zaqar-wsgi"] and stein["placement-api"] and not stein["congress-api"], "stein's names")
+    t.expect(queens["nova-api"].services).to_contain("OS::TripleO::Services::NovaApi")
+    assert(master["zaqar-wsgi"] and master["tripleoclient"] and master["nova-api"].services == nil, "master: the old list")
+    local odl = names("rocky", "odl")
+    assert(odl["neutron-server-opendaylight"] and odl.opendaylight and not odl["neutron-server"], "rocky odl set")
+    t.expect(images.list_source("queens")).to_be("tripleo-common 8.7.1 (queens)")
+  end)
+end)
