@@ -62,9 +62,55 @@ local function is_bool(v) return type(v) == "boolean", "true or false" end
 local function is_port(v) return math.type(v) == "integer" and v > 0 and v < 65536, "a port number (1-65535)" end
 local function is_seconds(v) return math.type(v) == "integer" and v >= 0, "a whole number of seconds (0 or more)" end
 local function is_abs(v) return type(v) == "string" and v:sub(1, 1) == "/", "an absolute path" end
+-- Values that become command arguments (ssh, the registries, libvirt) are
+-- checked here, before anything is written: a host or a registry is what a
+-- host name or address can be, and nothing starts with '-' (ssh and most
+-- commands would read it as an option).
+local HOST_DOC = "a host name or IP address (letters, digits, '.', '-', '_', ':', or [IPv6]; not starting with '-')"
+
+---@param v any
+---@return boolean
+local function host_ok(v)
+  if type(v) ~= "string" or v == "" or #v > 253 then return false end
+  if v:match("^%[[%x:.]+%]$") then return true end
+  return v:match("^[%w_][%w.:_-]*$") ~= nil
+end
+
+---@param v any
+---@return boolean
+local function host_port_ok(v)
+  if type(v) ~= "string" then return false end
+  local h, p = v:match("^(%[[^%]]*%]):(%d+)$")
+  if not h then h, p = v:match("^([^:]+):(%d+)$") end
+  if not h then
+    h = v
+    if v:find(":", 1, true) and not v:match("^%[.*%]$") then return false end
+  end
+  local n = p and tonumber(p)
+  return host_ok(h) and (p == nil or (n >= 1 and n <= 65535))
+end
+
+local function is_host(v) return host_ok(v), HOST_DOC end
+local function is_registry(v)
+  return host_port_ok(v), "a registry as host or host:port (" .. HOST_DOC .. ", port 1-65535)"
+end
+local function is_word(v)
+  return type(v) == "string" and v:match("^[%w_][%w._@-]*$") ~= nil,
+    "a name of letters, digits, '.', '_', '@', '-' (not starting with '-')"
+end
+local function is_arg(v)
+  return type(v) == "string" and v ~= "" and v:sub(1, 1) ~= "-" and not v:find("%c"),
+    "a non-empty string without control characters, not starting with '-'"
+end
+local function is_image(v)
+  return type(v) == "string" and v:match("^[%w][%w./:_@-]*$") ~= nil and host_port_ok(v:match("^([^/]+)/") or "x"),
+    "an image reference registry/name:tag (letters, digits, '.', '/', ':', '_', '@', '-')"
+end
+
 local function is_engine(v)
-  local ok = type(v) == "string" and (v == "undercloud" or v == "local" or v:match("^undercloud:/")
-    or v:match("^unix:///") or v:match("^tcp://") or v:match("^https?://")) ~= nil
+  local ok = type(v) == "string" and not v:find("%c") and (v == "undercloud" or v == "local"
+    or v:match("^undercloud:/") ~= nil or v:match("^unix:///") ~= nil
+    or host_port_ok(v:match("^tcp://([^/]+)/?$") or v:match("^https?://([^/]+)/?$") or "-"))
   return ok, '"undercloud" (its ' .. M.UNDERCLOUD_DOCKER_SOCKET .. ' through the SSH connection), "undercloud:/path/to.sock", '
     .. '"local" (DOCKER_HOST or the local socket), or unix:///path.sock, tcp://host:port, https://host:port'
 end
@@ -80,20 +126,20 @@ end
 -- Each section: key -> check.
 local SCHEMA = {
   undercloud = {
-    address = is_string, port = is_port, user = is_string, key = is_abs, known_hosts = is_abs,
-    accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
+    address = is_host, port = is_port, user = is_word, key = is_abs, known_hosts = is_abs,
+    accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_arg,
     stackrc = is_abs, create = is_bool,
   },
   -- The jump host's libvirt: the undercloud VM (undercloud.create) and the nodes of --virtual.
   vm = {
-    uri = is_string, image_dir = is_abs, domain_type = one_of("kvm", "qemu"), cpu_model = is_string,
-    network = one_of("libvirt", "user"), ssh_port = is_port, name = is_string, cpus = is_count, memory = is_count,
+    uri = is_arg, image_dir = is_abs, domain_type = one_of("kvm", "qemu"), cpu_model = is_word,
+    network = one_of("libvirt", "user"), ssh_port = is_port, name = is_word, cpus = is_count, memory = is_count,
     disk = is_count, kernel = is_abs, initrd = is_abs, cmdline = is_string, disk_bus = one_of("sata", "virtio", "scsi"),
-    boot_timeout = is_count, node_prefix = is_string, vbmc = is_string, vbmc_control_port = is_port,
-    bmc_address = is_string, bmc_port = is_port, bmc_user = is_string, bmc_password = is_string,
+    boot_timeout = is_count, node_prefix = is_word, vbmc = is_arg, vbmc_control_port = is_port,
+    bmc_address = is_host, bmc_port = is_port, bmc_user = is_word, bmc_password = is_string,
   },
   engine = is_engine,
-  registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string,
+  registries = { source = is_registry, ["local"] = is_registry, insecure = is_bool, ceph_image = is_image,
     require_all_images = is_bool, rate_limit_wait = is_seconds },
   artifacts = { url = is_url, cache_dir = is_abs },
 }
