@@ -267,6 +267,26 @@ function M.ssh_host(site)
   }
 end
 
+--- The lock a deploy holds on its undercloud, in the work dir (the same
+--- for every deploy unless a site file moves it).
+M.UNDERCLOUD_LOCK = ".apex-undercloud.lock"
+
+--- Holds the undercloud for this run, from its first upload to the end of
+--- the process (the deploy and any post-deploy step included): another
+--- deploy against the same undercloud, from another tmp dir, stops at its
+--- own first upload with an error naming the holder. Cheap when held.
+---@async
+---@param site apex.Site
+---@param tmp_dir string
+function M.hold_undercloud(site, tmp_dir)
+  local path = site.undercloud.work_dir .. "/" .. M.UNDERCLOUD_LOCK
+  local r = core.ssh_lock({ host = M.ssh_host(site), path = path, holder = "tmp dir " .. tmp_dir })
+  if not r.held then
+    util.fail("the undercloud %s is in use by another deploy (%s; lock %s): wait for it to end, then run again",
+      site.undercloud.address, r.holder or "?", path)
+  end
+end
+
 --- Registry settings for the registry primitives.
 ---@param site apex.Site
 ---@return apex.RegistrySettings

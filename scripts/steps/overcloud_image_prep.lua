@@ -175,6 +175,7 @@ local function undercloud_patches(ctx, list)
     details = details,
     inputs = function() return { host = host, work_dir = u.work_dir, patches = todo } end,
     run = function()
+      site_mod.hold_undercloud(ctx.infra, ctx.tmp_dir)
       local sudo = u.user ~= "root" and "sudo -n " or ""
       local applied = core.array()
       for _, p in ipairs(todo) do
