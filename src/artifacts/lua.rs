@@ -43,7 +43,7 @@ const CLASSES: &str = r#"---@class apex.FetchItem
 ---@field size integer size of the cached file
 ---@field resumed boolean whether an interrupted download was continued
 ---@field requests integer HTTP requests made for this artifact
----@field sha256? string verified SHA-256, when a checksum was checked
+---@field sha256? string SHA-256 of the copy (computed with each download, checked before a cached copy is used)
 ---@field md5? string verified MD5, when one was checked
 
 ---@class apex.FetchResults

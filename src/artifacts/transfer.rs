@@ -281,6 +281,7 @@ pub async fn attempt(
         validators,
         sha256: digests.sha256.clone(),
         md5: digests.md5.clone(),
+        file: None,
     };
     paths
         .commit(&file, &meta, f.settings.durable)
@@ -460,7 +461,13 @@ async fn stream_body(
         std::fs::File::create(&paths.part)
     }
     .map_err(cannot_write)?;
-    let mut hashers = Hashers::for_algos(expected.iter().map(|e| e.algo));
+    // sha256 always: the cache records it to check the copy before each use.
+    let mut hashers = Hashers::for_algos(
+        expected
+            .iter()
+            .map(|e| e.algo)
+            .chain(std::iter::once(super::checksum::Algo::Sha256)),
+    );
     if offset > 0 && !hashers.is_empty() {
         let part = paths.part.clone();
         hashers = tokio::task::spawn_blocking(move || {
