@@ -1583,6 +1583,96 @@ fn settings_are_read_from_regular_files_of_bounded_size() {
 }
 
 #[test]
+fn the_plan_says_the_mode_each_deploy_file_gets_on_the_undercloud() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("t");
+    let inventory = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/inventory/pod_ha.yaml"
+    );
+    let out = plan(&["os-nosdn-nofeature-ha", "-i", inventory], &tmp);
+    for (rel, mode) in [
+        ("instackenv.json", 0o600),
+        ("opnfv-environment.yaml", 0o600),
+        ("network-environment.yaml", 0o644),
+        ("deploy_command", 0o644),
+    ] {
+        let line = format!("/home/stack/apex/{rel} (mode {mode:04o})");
+        assert!(out.contains(&line), "{line} not in the plan:\n{out}");
+        let here = std::fs::metadata(tmp.join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        assert_eq!(here, mode, "{rel} in the tmp dir");
+    }
+}
+
+#[test]
+fn the_source_catalog_is_read_with_the_credentials_of_the_copies() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let secured = rt
+        .block_on(apex_lab::registry::LabRegistry::start_with_auth(
+            "catalog-auth",
+            "apex",
+            "s3cret",
+        ))
+        .expect("lab part missing: docker-registry (see tests/lab/install.sh)");
+    let host = secured.host();
+    let dir = tempfile::tempdir().unwrap();
+    let site = write(
+        dir.path(),
+        "site.yaml",
+        &format!("registries:\n  source: {host}\n"),
+    );
+    let run = |docker_config: &Path, tmp: &Path| {
+        Command::new(APEX)
+            .args(["deploy", "os-nosdn-nofeature-noha", "--plan", "-s"])
+            .arg(&site)
+            .arg("--tmp-dir")
+            .arg(tmp)
+            .env_remove("APEX_LUA_PATH")
+            .env("DOCKER_CONFIG", docker_config)
+            .output()
+            .unwrap()
+    };
+    // Without credentials the registry answers 401: an error saying so, not
+    // a fallback that reports every image missing.
+    let none = dir.path().join("none");
+    write(&none, "config.json", "{}");
+    let tmp = dir.path().join("t1");
+    let out = run(&none, &tmp);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "planned without credentials");
+    assert!(
+        err.contains(&format!(
+            "source registry {host} refused its catalog (HTTP 401)"
+        )) && err.contains("no credentials for"),
+        "{err}"
+    );
+    assert!(!tmp.exists());
+    // With the credentials the copies use (the Docker config file's), the
+    // catalog is read.
+    let auth = base64::engine::general_purpose::STANDARD.encode("apex:s3cret");
+    let with = dir.path().join("with");
+    write(
+        &with,
+        "config.json",
+        &format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"{auth}\"}}}}}}"),
+    );
+    let tmp = dir.path().join("t2");
+    let out = run(&with, &tmp);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = read(tmp.join("image_list.yaml"));
+    assert!(
+        list.contains(&format!("source: catalog http://{host}")),
+        "{list}"
+    );
+    drop(secured);
+}
+
+#[test]
 fn shipped_scenarios_are_listed_with_descriptions() {
     let out = text(&apex(&["scenarios"]).stdout);
     for name in SCENARIOS {

@@ -46,7 +46,8 @@ local function choose_images(ctx)
   local available
   if source then
     local why
-    available, why = images.catalog({ registry = source, namespace = ctx.site.namespace })
+    available, why = images.catalog({ registry = source, namespace = ctx.site.namespace,
+      registries = site_mod.registry_settings(ctx.infra) })
     if available then
       ctx.image_source = "catalog " .. source
     else
