@@ -284,6 +284,9 @@ fn drive<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow
                 "{i}: stopping (remote commands of this run are stopped with their channels)"
             );
         }
+        // A cancelled copy runs the clean-up of a failed one: its upload
+        // sessions are deleted (a short deadline), as are partial uploads.
+        crate::registry::abandon_open_uploads(std::time::Duration::from_secs(5)).await;
         crate::ssh::close_all().await;
         out
     })

@@ -19,7 +19,8 @@ pub use client::{
     sha256_digest,
 };
 pub use copy::{
-    BlobLedger, CopyContext, CopyOptions, CopyReport, CopyStats, CopyStatus, copy_image,
+    BlobLedger, CopyContext, CopyOptions, CopyReport, CopyStats, CopyStatus, abandon_open_uploads,
+    copy_image,
 };
 pub use lua::register;
 pub use mirror::{
