@@ -272,8 +272,14 @@ fn drive<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow
         let mut term = signal(SignalKind::terminate())?;
         let out = tokio::select! {
             out = fut => out,
-            _ = int.recv() => Err(Interrupted("SIGINT").into()),
-            _ = term.recv() => Err(Interrupted("SIGTERM").into()),
+            _ = int.recv() => {
+                crate::interrupt::request("SIGINT");
+                Err(Interrupted("SIGINT").into())
+            }
+            _ = term.recv() => {
+                crate::interrupt::request("SIGTERM");
+                Err(Interrupted("SIGTERM").into())
+            }
         };
         if let Some(i) = out
             .as_ref()
