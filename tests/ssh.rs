@@ -939,3 +939,51 @@ assert(r.holder:find("apex pid {pid} on ", 1, true) and r.holder:find("tmp dir A
     }
     apex::ssh::release_lock(&h, &lock);
 }
+
+#[test]
+fn large_remote_output_is_bounded_in_memory_and_in_the_log_and_kept_whole_in_a_file() {
+    let s = sshd();
+    let tmp = tempfile::tempdir().unwrap();
+    let total: usize = 100_000_000;
+    let script = tmp.path().join("out.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r#"local core = require("apex.core")
+local r = core.run_ssh({{host = {host}, command = "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}"}})
+assert(#r.stdout <= 32 * 1024 * 1024, "kept " .. #r.stdout .. " bytes in memory")
+assert(#r.stdout >= 16 * 1024 * 1024, "kept only " .. #r.stdout .. " bytes")
+assert(r.stdout:sub(-38) == "0123456789abcdefghijklmnopqrstuvwxyz\n" or r.stdout:sub(-1) ~= "", "the end")
+"#,
+            host = lua_host_table(&s)
+        ),
+    )
+    .unwrap();
+    let log = apex_run_logged(tmp.path(), &script);
+    assert!(
+        log.len() < 4 << 20,
+        "{} bytes of log for {total} bytes of output",
+        log.len()
+    );
+    assert!(
+        log.contains("not logged line by line"),
+        "no note in the log"
+    );
+    let spilled: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("apex-ssh-stdout-")
+        })
+        .collect();
+    assert_eq!(spilled.len(), 1, "{spilled:?}");
+    assert_eq!(std::fs::metadata(&spilled[0]).unwrap().len(), total as u64);
+    assert!(
+        log.contains(&spilled[0].display().to_string()),
+        "the file is not named in the log"
+    );
+}
