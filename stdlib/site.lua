@@ -54,7 +54,7 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@field vm apex.SiteVm
 ---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
 ---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean, rate_limit_wait?: integer}
----@field artifacts {url: string, cache_dir: string}
+---@field artifacts {url: string, cache_dir: string, max_size?: integer}
 ---@field source string   the file, or "defaults"
 
 local function is_string(v) return type(v) == "string" and v ~= "", "a non-empty string" end
@@ -141,7 +141,7 @@ local SCHEMA = {
   engine = is_engine,
   registries = { source = is_registry, ["local"] = is_registry, insecure = is_bool, ceph_image = is_image,
     require_all_images = is_bool, rate_limit_wait = is_seconds },
-  artifacts = { url = is_url, cache_dir = is_abs },
+  artifacts = { url = is_url, cache_dir = is_abs, max_size = is_count },
 }
 
 local function check(src, raw)
@@ -237,7 +237,7 @@ function M.validate(raw, source, uc_ip, os_version)
       require_all_images = reg.require_all_images or false,
       rate_limit_wait = reg.rate_limit_wait,
     },
-    artifacts = { url = url, cache_dir = art.cache_dir or M.DEFAULT_CACHE },
+    artifacts = { url = url, cache_dir = art.cache_dir or M.DEFAULT_CACHE, max_size = art.max_size },
     source = source,
   }
 end

@@ -154,6 +154,43 @@ async fn a_cached_copy_corrupted_in_place_is_fetched_again() {
 }
 
 #[tokio::test]
+async fn an_artifact_above_the_size_cap_is_refused_and_nothing_is_kept() {
+    let lab = Lab::new();
+    lab.publish("a.tar", 3 * MIB, 7);
+    let capped = |max: u64| {
+        Fetcher::new(apex::artifacts::FetchSettings {
+            max_bytes: max,
+            ..quick()
+        })
+        .unwrap()
+    };
+    // Announced larger than the cap: refused before the body is read.
+    let req = lab.request("a.tar");
+    let err = format!("{:#}", capped(MIB as u64).fetch(&req).await.unwrap_err());
+    assert!(
+        err.contains("the server announces 3145728 bytes")
+            && err.contains("above the cap of 1048576 bytes"),
+        "{err}"
+    );
+    // A body without an end (no Content-Length, not chunked) stops at the cap.
+    lab.server.set_fault(Fault::NoLength {
+        after: 3 * MIB as u64,
+        chunked: false,
+    });
+    let err = format!("{:#}", capped(MIB as u64).fetch(&req).await.unwrap_err());
+    assert!(
+        err.contains("more than 1048576 bytes received") && err.contains("max_size"),
+        "{err}"
+    );
+    assert!(!req.dest.exists());
+    assert!(
+        !lab.cache_listing().iter().any(|n| n.contains("apex-part")),
+        "{:?}",
+        lab.cache_listing()
+    );
+}
+
+#[tokio::test]
 async fn second_fetch_is_304_by_date() {
     let lab = Lab::new();
     lab.server.set_validators(Validators::DateOnly);

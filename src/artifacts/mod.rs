@@ -74,7 +74,15 @@ pub struct FetchSettings {
     /// HTTP proxy for upstream (e.g. the network settings' `http_proxy`).
     /// Environment proxies are ignored so a lab on loopback is never proxied.
     pub proxy: Option<String>,
+    /// The most bytes one artifact may have: a body announced larger, or one
+    /// without an end that grows past it, is an error naming the cap (it
+    /// would fill the disk otherwise), and nothing of it is kept.
+    pub max_bytes: u64,
 }
+
+/// Default of [`FetchSettings::max_bytes`]: 64 GiB, far above any image of
+/// this era (overcloud-full is a few GB).
+pub const DEFAULT_MAX_BYTES: u64 = 64 << 30;
 
 impl Default for FetchSettings {
     fn default() -> Self {
@@ -86,6 +94,7 @@ impl Default for FetchSettings {
             limit: 4,
             durable: true,
             proxy: None,
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 }

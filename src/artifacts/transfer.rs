@@ -236,6 +236,7 @@ pub async fn attempt(
     let (received, file, digests) = stream_body(
         resp,
         paths,
+        f.settings.max_bytes,
         offset,
         total,
         &expected,
@@ -446,6 +447,7 @@ async fn published_checksum(
 async fn stream_body(
     mut resp: reqwest::Response,
     paths: &CachePaths,
+    max_bytes: u64,
     offset: u64,
     total: Option<u64>,
     expected: &[Expected],
@@ -477,6 +479,16 @@ async fn stream_body(
         .map_err(|e| fatal(anyhow::anyhow!("hashing thread failed: {e}")))?
         .map_err(fatal)?;
     }
+    let too_big = |what: String| {
+        paths.discard_partial();
+        fatal(anyhow::anyhow!(
+            "{}: {what}, above the cap of {max_bytes} bytes per artifact (max_size); stopped, nothing kept",
+            artifact_name(&paths.dest)
+        ))
+    };
+    if let Some(t) = total.filter(|t| *t > max_bytes) {
+        return Err(too_big(format!("the server announces {t} bytes")));
+    }
     let mut writeback = durable.then(|| Writeback::new(offset));
 
     let mut progress = Progress::new(artifact_name(&paths.dest), total, Unit::Bytes);
@@ -485,6 +497,10 @@ async fn stream_body(
     let cut = loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
+                if received + chunk.len() as u64 > max_bytes {
+                    drop(file);
+                    return Err(too_big(format!("more than {max_bytes} bytes received")));
+                }
                 file.write_all(&chunk).map_err(cannot_write)?;
                 hashers.update(&chunk);
                 let n = chunk.len() as u64;
