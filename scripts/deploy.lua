@@ -97,7 +97,12 @@ local SCENARIO_EXTRA = { description = true, inventory = true, steps = true }
 function M.load_scenario(name, lua_paths)
   local value, origin
   if name:find("/", 1, true) or name:match("%.lua$") then
-    local chunk, err = loadfile(name, "t")
+    -- Read by the host: a regular file of bounded size (a FIFO would block).
+    local read_ok, text = pcall(core.read_file, { path = name })
+    if not read_ok then
+      util.fail("scenario %s: %s", name, (util.message(text):gsub("^read_file: ", "")))
+    end
+    local chunk, err = load(text.content, "@" .. name, "t")
     if not chunk then
       util.fail("scenario %s: %s", name, err)
     end
@@ -292,7 +297,10 @@ function M.run(opts)
     if replaced then replaced(ctx) else mod.plan(ctx) end
   end
   -- Every input is valid: only now is anything written.
-  ctx.log_file = core.claim_tmp_dir({ path = ctx.tmp_dir, log_file = opts.log_file, run_log = opts.run_log }).log_file
+  -- A refusal (another run holds it, another user owns it) is one clean line.
+  local claimed, res = pcall(core.claim_tmp_dir, { path = ctx.tmp_dir, log_file = opts.log_file, run_log = opts.run_log })
+  if not claimed then util.fail("%s", util.message(res)) end
+  ctx.log_file = res.log_file
   plan.write(ctx)
   if ctx.plan then
     plan.print_summary(ctx)

@@ -73,6 +73,9 @@ pub fn find(tmp_dir: &Path) -> Vec<Leftover> {
 pub fn clean(tmp_dir: &Path) -> anyhow::Result<Vec<Leftover>> {
     let found = find(tmp_dir);
     for l in &found {
+        // A process the killed run started in the image (chrooted below
+        // the work dir) still holds its mounts and loop device: it goes first.
+        crate::image_edit::kill_processes_in(&l.path);
         for m in &l.mounts {
             if rustix::mount::unmount(m, rustix::mount::UnmountFlags::empty()).is_err() {
                 rustix::mount::unmount(m, rustix::mount::UnmountFlags::DETACH)

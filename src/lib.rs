@@ -14,6 +14,7 @@ pub mod fsutil;
 pub mod host_helpers;
 pub mod http_client;
 pub mod image_edit;
+pub mod interrupt;
 pub mod leftovers;
 pub mod local_tools;
 pub mod logging;

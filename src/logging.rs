@@ -53,12 +53,16 @@ fn file_target() -> &'static Mutex<FileTarget> {
 /// Starts appending the log to `path` (created with its directory), with
 /// what was logged before it.
 pub fn attach_file(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        crate::fsutil::create_dir_all(dir)?;
     }
+    // Never through a symlink: one planted as apex.log would have the log
+    // (and root's rights) write wherever it points.
     let file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(path)
         .with_context(|| format!("cannot open log file {}", path.display()))?;
     start_file(file, path)

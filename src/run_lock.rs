@@ -45,15 +45,29 @@ fn owner(file: &mut File) -> String {
 
 /// Takes the lock of `tmp_dir` (created when missing), or fails at once
 /// naming the process that holds it.
+///
+/// The tmp dir must be the invoking user's own and writable by no one else
+/// (see [`crate::fsutil::check_private_dir`]): files planted there by
+/// another user (a symlink named `apex.log` or `nics`) would otherwise be
+/// written through. It is made 0755 when missing, its parents too.
 pub fn lock(tmp_dir: &Path) -> anyhow::Result<RunLock> {
-    std::fs::create_dir_all(tmp_dir)
+    use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _};
+    crate::fsutil::check_private_dir(tmp_dir, "tmp dir")?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(tmp_dir)
         .with_context(|| format!("cannot create the tmp dir {}", tmp_dir.display()))?;
+    // Checked again once it exists: made just now, or there all along.
+    crate::fsutil::check_private_dir(tmp_dir, "tmp dir")?;
     let path = tmp_dir.join(".apex.lock");
     let mut file = File::options()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("cannot open {}", path.display()))?;
     match file.try_lock() {
@@ -99,6 +113,7 @@ pub fn claim(tmp_dir: &Path, log: Log<'_>) -> anyhow::Result<Option<std::path::P
     if first {
         let lock = lock(tmp_dir)?;
         held.push((tmp_dir.to_path_buf(), lock));
+        crate::fsutil::guard_dir(&std::path::absolute(tmp_dir)?);
     }
     let started = match log {
         Log::None => None,

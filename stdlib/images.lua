@@ -125,40 +125,39 @@ function M.host_of(url)
 end
 
 --- Reads the source registry's catalog and returns the short names of the
---- release's centos-binary images as a set, or nil and why it could not.
+--- release's centos-binary images as a set, or nil and why it could not
+--- (unreachable, no catalog API). It goes through the registry client, with
+--- the credentials (and token auth) the copies use; a registry that refuses
+--- them (HTTP 401 or 403) is an error, not a fallback: with the shipped list
+--- every image it lacks would be reported missing for the wrong reason.
 ---@async
----@param opts {registry: string, namespace: string}
+---@param opts {registry: string, namespace: string, registries?: apex.RegistrySettings}
 ---@return table<string, boolean>?, string?
 function M.catalog(opts)
   local prefix = opts.namespace .. "/" .. M.NAME_PREFIX
+  local host = M.host_of(opts.registry)
+  local settings = util.deep_copy(opts.registries or {})
+  settings.attempts = settings.attempts or 2 -- a catalog that does not answer falls back, soon
+  if opts.registry:match("^http://") then
+    settings.insecure = settings.insecure or {}
+    settings.insecure[#settings.insecure + 1] = host
+  end
+  local ok, r = pcall(core.registry_catalog, { registry = host, registries = settings })
+  if not ok then
+    local msg = (util.message(r):gsub("^registry_catalog: ", ""))
+    local status = msg:match("HTTP (40[13])")
+    if status then
+      util.fail("source registry %s refused its catalog (HTTP %s): %s", host, status, msg)
+    end
+    return nil, "unreachable: " .. msg
+  end
   local out = {}
-  -- Registries cap a page (docker-registry: 1000) and link the next one.
-  local path = "/v2/_catalog?n=1000"
-  for _ = 1, 100 do
-    local url = opts.registry .. path
-    local ok, resp = pcall(core.http_get, { url = url, timeout = 5 })
-    if not ok then
-      return nil, "unreachable: " .. util.message(resp)
-    end
-    if resp.status ~= 200 then
-      return nil, string.format("GET %s returned HTTP %d", url, resp.status)
-    end
-    local okj, doc = pcall(core.json_load, { text = resp.body, name = url })
-    if not okj or type(doc) ~= "table" or type(doc.repositories) ~= "table" then
-      return nil, "GET " .. url .. " did not return a catalog ({\"repositories\": [...]})"
-    end
-    for _, repo in ipairs(doc.repositories) do
-      if repo:sub(1, #prefix) == prefix then
-        out[repo:sub(#prefix + 1)] = true
-      end
-    end
-    local link = resp.headers.link or resp.headers.Link
-    path = link and link:match("<([^>]+)>%s*;%s*rel=\"?next")
-    if not path then
-      return out
+  for _, repo in ipairs(r.repositories) do
+    if repo:sub(1, #prefix) == prefix then
+      out[repo:sub(#prefix + 1)] = true
     end
   end
-  return nil, "catalog at " .. opts.registry .. " has more than 100 pages"
+  return out
 end
 
 --- When an upstream image was built (unix seconds), from its image config in

@@ -113,6 +113,25 @@ local RANGES = {
 
 local show = util.show
 
+-- The keys of each level of the file: what Apex's network settings and its
+-- example files (config/network/) hold. An unknown key is an error naming
+-- the nearest valid one (a typo such as dns_nameserver would otherwise pass
+-- silently with the default used). IGNORED keys are Apex's too but read by
+-- neither: a note says so.
+local KEYS = {
+  top = { "networks", "apex", "ntp", "dns_nameservers", "dns-domain", "http_proxy", "https_proxy" },
+  network = { "enabled", "cidr", "gateway", "mtu", "installer_vm", "nic_mapping", "dhcp_range",
+    "introspection_range", "overcloud_ip_range", "floating_ip_range", "segmentation_type", "overlay_id_range",
+    "external_overlay" },
+  installer_vm = { "ip", "members", "vlan", "nic_type" },
+  nic_role = { "phys_type", "members", "vlan", "uio_driver", "bonding_options" },
+}
+local IGNORED = {
+  top = { "dns-search", "syslog", "network-config-metadata" },
+  network = { "vlan", "private_cloud" },
+  installer_vm = {}, nic_role = {},
+}
+
 local is_map = util.is_map
 
 -- Apex's merge of the `apex:` section: keys already there win, nested
@@ -196,6 +215,22 @@ local function warn(fmt, ...)
   if warnings then warnings[#warnings + 1] = string.format(fmt, ...) end
 end
 
+-- Every key of `t` must be one of KEYS[level] (or IGNORED[level]: a note).
+local function check_keys(src, key, t, level)
+  local valid = KEYS[level]
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+  for _, k in ipairs(keys) do
+    local path = key and (key .. "." .. tostring(k)) or tostring(k)
+    if util.contains(IGNORED[level], k) then
+      warn("%s: %s: accepted by Apex, not used by apex (ignored)", src, path)
+    elseif not util.contains(valid, k) then
+      util.fail_unknown(src, path, k, valid)
+    end
+  end
+end
+
 local function ranges_overlap(a, b)
   return ip.compare(a[1], b[2]) <= 0 and ip.compare(b[1], a[2]) <= 0
 end
@@ -270,10 +305,14 @@ local function nic_mapping(src, net, t, auto_nic)
     util.fail("%s: %s: missing or not a mapping (required for an enabled network: controller and compute, "
       .. "each with members)", src, key)
   end
+  for role in pairs(nm) do
+    if not util.contains(M.ROLES, role) then util.fail_unknown(src, key .. "." .. tostring(role), role, M.ROLES, "role") end
+  end
   local out = {}
   for _, role in ipairs(M.ROLES) do
     local m = nm[role]
     local rkey = key .. "." .. role
+    if is_map(m) then check_keys(src, rkey, m, "nic_role") end
     if m == nil then
       util.fail("%s: %s: missing (required: both roles, controller and compute, with members)", src, rkey)
     end
@@ -327,6 +366,7 @@ local function installer_vm(src, net, t, required)
   if not is_map(vm) then
     util.fail("%s: %s: missing or not a mapping (required: ip, the undercloud's address on this network)", src, key)
   end
+  check_keys(src, key, vm, "installer_vm")
   local addr = vm.ip
   if addr == nil or addr == "" then
     addr = ip.format(ip.index(net.parsed, 1)) -- _gen_ip(network, 1)
@@ -409,6 +449,7 @@ local function parse_network(src, name, t, key, auto_nic)
   if not is_map(t) then
     util.fail("%s: %s: expected a mapping, got %s", src, key, show(t))
   end
+  check_keys(src, key, t, "network")
   local enabled = t.enabled
   if enabled == nil then
     enabled = true
@@ -574,6 +615,7 @@ function M.validate_inner(raw, source)
   if is_map(s.apex) then
     merge(s, s.apex)
   end
+  check_keys(src, nil, s, "top")
   local nets = s.networks
   if not is_map(nets) then
     util.fail("%s: networks: missing or not a mapping (required: networks.admin with cidr, installer_vm and "

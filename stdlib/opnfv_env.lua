@@ -52,6 +52,9 @@ local M = {}
 ---@field libvirt_type "kvm"|"qemu"
 
 M.OPNFV_ENV = "opnfv-environment.yaml"
+--- Files of `build()` that hold a secret (the overcloud's private key is a
+--- parameter of opnfv-environment.yaml): written and uploaded 0600.
+M.SECRET_FILES = { [M.OPNFV_ENV] = true }
 M.VIRTUAL_ENV = "virtual-environment.yaml"
 M.BAREMETAL_ENV = "baremetal-environment.yaml"
 M.K8S_ENV = "kubernetes-environment.yaml"

@@ -52,6 +52,15 @@ function M.file(ctx, rel, content, opts)
   end
 end
 
+--- The permission bits of a file of the plan: here and on the undercloud
+--- (0600 for secrets, as `opts.mode` said; else 0644).
+---@param ctx apex.Ctx
+---@param rel string
+---@return integer
+function M.mode(ctx, rel)
+  return ctx.file_modes and ctx.file_modes[rel] or 420
+end
+
 --- Whether a file of the plan is one the deploy uploads to the undercloud.
 ---@param ctx apex.Ctx
 ---@param rel string
@@ -88,7 +97,7 @@ function M.write(ctx)
   core.mkdir({ path = tmp })
   remove_previous(tmp)
   for _, rel in ipairs(util.sorted_keys(ctx.files)) do
-    core.write_file({ path = util.path(tmp, rel), content = ctx.files[rel], mode = ctx.file_modes and ctx.file_modes[rel] })
+    core.write_file({ path = util.path(tmp, rel), content = ctx.files[rel], mode = M.mode(ctx, rel) })
   end
   local containers = util.path(tmp, "containers")
   core.mkdir({ path = containers })

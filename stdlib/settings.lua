@@ -182,7 +182,7 @@ function M.check_patch(src, key, p, base_dir, allowed)
   end
   for k in pairs(p) do
     if not util.contains(allowed, k) then
-      util.fail("%s: %s.%s: unknown key (valid: %s)", src, key, tostring(k), table.concat(allowed, ", "))
+      util.fail_unknown(src, key .. "." .. tostring(k), k, allowed)
     end
   end
   for _, req in ipairs({ "change-id", "project" }) do
@@ -227,7 +227,7 @@ function M.check_patches(src, key, patches, base_dir, allowed)
   local out = { undercloud = core.array(), overcloud = core.array() }
   for node, list in pairs(patches) do
     if node ~= "undercloud" and node ~= "overcloud" then
-      util.fail("%s: %s.%s: unknown key (valid: undercloud, overcloud)", src, key, tostring(node))
+      util.fail_unknown(src, key .. "." .. tostring(node), node, { "undercloud", "overcloud" })
     end
     if type(list) ~= "table" or not util.is_list(list) then
       util.fail("%s: %s.%s: expected a list of patches, got %s", src, key, node, show(list))
@@ -245,7 +245,7 @@ local function check_global(src, gp)
   end
   for k in pairs(gp) do
     if not util.contains(GLOBAL_KEYS, k) then
-      util.fail("%s: global_params.%s: unknown key (valid: %s)", src, tostring(k), table.concat(GLOBAL_KEYS, ", "))
+      util.fail_unknown(src, "global_params." .. tostring(k), k, GLOBAL_KEYS)
     end
   end
   if gp.ha_enabled == nil then
@@ -274,16 +274,15 @@ end
 local function check_performance(src, perf)
   for role, sets in pairs(perf) do
     if not util.contains(M.VALID_ROLES, role) then
-      util.fail("%s: deploy_options.performance.%s: unknown role (valid: %s)", src, tostring(role),
-        table.concat(M.VALID_ROLES, ", "))
+      util.fail_unknown(src, "deploy_options.performance." .. tostring(role), role, M.VALID_ROLES, "role")
     end
     if type(sets) ~= "table" or (next(sets) ~= nil and util.is_list(sets)) then
       util.fail("%s: deploy_options.performance.%s: expected a mapping, got %s", src, role, show(sets))
     end
     for key, values in pairs(sets) do
       if not util.contains(M.VALID_PERF_OPTS, key) then
-        util.fail("%s: deploy_options.performance.%s.%s: unknown option (valid: %s)", src, role, tostring(key),
-          table.concat(M.VALID_PERF_OPTS, ", "))
+        util.fail_unknown(src, "deploy_options.performance." .. role .. "." .. tostring(key), key, M.VALID_PERF_OPTS,
+          "option")
       end
       -- Apex turns each into "<role> <option> <key> <value>" settings
       if type(values) ~= "table" or (next(values) ~= nil and util.is_list(values)) then
@@ -308,8 +307,7 @@ local function check_options(src, opts, warnings)
   for k, v in pairs(opts) do
     local spec = OPTIONS[k]
     if not spec then
-      util.fail("%s: deploy_options.%s: unknown deploy option (valid: %s)", src, tostring(k),
-        table.concat(util.sorted_keys(OPTIONS), ", "))
+      util.fail_unknown(src, "deploy_options." .. tostring(k), k, util.sorted_keys(OPTIONS), "deploy option")
     end
     local ok, valid = spec.check(v)
     if not ok then
@@ -349,7 +347,7 @@ function M.validate_deploy(raw, source)
   end
   for k in pairs(raw) do
     if k ~= "global_params" and k ~= "deploy_options" then
-      util.fail("%s: %s: unknown key (valid: global_params, deploy_options)", source, tostring(k))
+      util.fail_unknown(source, tostring(k), k, { "global_params", "deploy_options" })
     end
   end
   if raw.global_params == nil then

@@ -58,7 +58,7 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@field overcloud {user: string, ssh_port: integer, parallel: integer}  the nodes after the deploy (heat-admin, 22, 4)
 ---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
 ---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean, rate_limit_wait?: integer}
----@field artifacts {url: string, cache_dir: string}
+---@field artifacts {url: string, cache_dir: string, max_size?: integer}
 ---@field ceph {loop_size?: string}  loop_size: the Ceph loop file's size (default: Apex's, 10G virtual, 50G baremetal)
 ---@field source string   the file, or "defaults"
 
@@ -67,9 +67,55 @@ local function is_bool(v) return type(v) == "boolean", "true or false" end
 local function is_port(v) return math.type(v) == "integer" and v > 0 and v < 65536, "a port number (1-65535)" end
 local function is_seconds(v) return math.type(v) == "integer" and v >= 0, "a whole number of seconds (0 or more)" end
 local function is_abs(v) return type(v) == "string" and v:sub(1, 1) == "/", "an absolute path" end
+-- Values that become command arguments (ssh, the registries, libvirt) are
+-- checked here, before anything is written: a host or a registry is what a
+-- host name or address can be, and nothing starts with '-' (ssh and most
+-- commands would read it as an option).
+local HOST_DOC = "a host name or IP address (letters, digits, '.', '-', '_', ':', or [IPv6]; not starting with '-')"
+
+---@param v any
+---@return boolean
+local function host_ok(v)
+  if type(v) ~= "string" or v == "" or #v > 253 then return false end
+  if v:match("^%[[%x:.]+%]$") then return true end
+  return v:match("^[%w_][%w.:_-]*$") ~= nil
+end
+
+---@param v any
+---@return boolean
+local function host_port_ok(v)
+  if type(v) ~= "string" then return false end
+  local h, p = v:match("^(%[[^%]]*%]):(%d+)$")
+  if not h then h, p = v:match("^([^:]+):(%d+)$") end
+  if not h then
+    h = v
+    if v:find(":", 1, true) and not v:match("^%[.*%]$") then return false end
+  end
+  local n = p and tonumber(p)
+  return host_ok(h) and (p == nil or (n >= 1 and n <= 65535))
+end
+
+local function is_host(v) return host_ok(v), HOST_DOC end
+local function is_registry(v)
+  return host_port_ok(v), "a registry as host or host:port (" .. HOST_DOC .. ", port 1-65535)"
+end
+local function is_word(v)
+  return type(v) == "string" and v:match("^[%w_][%w._@-]*$") ~= nil,
+    "a name of letters, digits, '.', '_', '@', '-' (not starting with '-')"
+end
+local function is_arg(v)
+  return type(v) == "string" and v ~= "" and v:sub(1, 1) ~= "-" and not v:find("%c"),
+    "a non-empty string without control characters, not starting with '-'"
+end
+local function is_image(v)
+  return type(v) == "string" and v:match("^[%w][%w./:_@-]*$") ~= nil and host_port_ok(v:match("^([^/]+)/") or "x"),
+    "an image reference registry/name:tag (letters, digits, '.', '/', ':', '_', '@', '-')"
+end
+
 local function is_engine(v)
-  local ok = type(v) == "string" and (v == "undercloud" or v == "local" or v:match("^undercloud:/")
-    or v:match("^unix:///") or v:match("^tcp://") or v:match("^https?://")) ~= nil
+  local ok = type(v) == "string" and not v:find("%c") and (v == "undercloud" or v == "local"
+    or v:match("^undercloud:/") ~= nil or v:match("^unix:///") ~= nil
+    or host_port_ok(v:match("^tcp://([^/]+)/?$") or v:match("^https?://([^/]+)/?$") or "-"))
   return ok, '"undercloud" (its ' .. M.UNDERCLOUD_DOCKER_SOCKET .. ' through the SSH connection), "undercloud:/path/to.sock", '
     .. '"local" (DOCKER_HOST or the local socket), or unix:///path.sock, tcp://host:port, https://host:port'
 end
@@ -93,25 +139,25 @@ end
 -- Each section: key -> check.
 local SCHEMA = {
   undercloud = {
-    address = is_string, port = is_port, user = is_string, key = is_abs, known_hosts = is_abs,
-    accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_string,
+    address = is_host, port = is_port, user = is_word, key = is_abs, known_hosts = is_abs,
+    accept_new = is_bool, persist = is_seconds, work_dir = is_abs, tht_dir = is_abs, openstack = is_arg,
     stackrc = is_abs, create = is_bool, registered_nodes = is_bool,
     progress_every = is_count, stuck_after = is_count,
   },
   -- The jump host's libvirt: the undercloud VM (undercloud.create) and the nodes of --virtual.
   vm = {
-    uri = is_string, image_dir = is_abs, domain_type = one_of("kvm", "qemu"), cpu_model = is_string,
-    network = one_of("libvirt", "user"), ssh_port = is_port, name = is_string, cpus = is_count, memory = is_count,
+    uri = is_arg, image_dir = is_abs, domain_type = one_of("kvm", "qemu"), cpu_model = is_word,
+    network = one_of("libvirt", "user"), ssh_port = is_port, name = is_word, cpus = is_count, memory = is_count,
     disk = is_count, kernel = is_abs, initrd = is_abs, cmdline = is_string, disk_bus = one_of("sata", "virtio", "scsi"),
-    boot_timeout = is_count, node_prefix = is_string, vbmc = is_string, vbmc_control_port = is_port,
-    bmc_address = is_string, bmc_port = is_port, bmc_user = is_string, bmc_password = is_string,
+    boot_timeout = is_count, node_prefix = is_word, vbmc = is_arg, vbmc_control_port = is_port,
+    bmc_address = is_host, bmc_port = is_port, bmc_user = is_word, bmc_password = is_string,
   },
   -- The overcloud nodes after the deploy (post-deploy): their login, SSH port, how many at once.
-  overcloud = { user = is_string, ssh_port = is_port, parallel = is_count },
+  overcloud = { user = is_word, ssh_port = is_port, parallel = is_count },
   engine = is_engine,
-  registries = { source = is_string, ["local"] = is_string, insecure = is_bool, ceph_image = is_string,
+  registries = { source = is_registry, ["local"] = is_registry, insecure = is_bool, ceph_image = is_image,
     require_all_images = is_bool, rate_limit_wait = is_seconds },
-  artifacts = { url = is_url, cache_dir = is_abs },
+  artifacts = { url = is_url, cache_dir = is_abs, max_size = is_count },
   ceph = { loop_size = is_size },
 }
 
@@ -213,7 +259,7 @@ function M.validate(raw, source, uc_ip, os_version)
       require_all_images = reg.require_all_images or false,
       rate_limit_wait = reg.rate_limit_wait,
     },
-    artifacts = { url = url, cache_dir = art.cache_dir or M.DEFAULT_CACHE },
+    artifacts = { url = url, cache_dir = art.cache_dir or M.DEFAULT_CACHE, max_size = art.max_size },
     ceph = { loop_size = (raw.ceph or {}).loop_size },
     source = source,
   }
@@ -242,6 +288,26 @@ function M.ssh_host(site)
     address = u.address, port = u.port, user = u.user, key = u.key,
     known_hosts = u.known_hosts, accept_new = u.accept_new, persist = u.persist,
   }
+end
+
+--- The lock a deploy holds on its undercloud, in the work dir (the same
+--- for every deploy unless a site file moves it).
+M.UNDERCLOUD_LOCK = ".apex-undercloud.lock"
+
+--- Holds the undercloud for this run, from its first upload to the end of
+--- the process (the deploy and any post-deploy step included): another
+--- deploy against the same undercloud, from another tmp dir, stops at its
+--- own first upload with an error naming the holder. Cheap when held.
+---@async
+---@param site apex.Site
+---@param tmp_dir string
+function M.hold_undercloud(site, tmp_dir)
+  local path = site.undercloud.work_dir .. "/" .. M.UNDERCLOUD_LOCK
+  local r = core.ssh_lock({ host = M.ssh_host(site), path = path, holder = "tmp dir " .. tmp_dir })
+  if not r.held then
+    util.fail("the undercloud %s is in use by another deploy (%s; lock %s): wait for it to end, then run again",
+      site.undercloud.address, r.holder or "?", path)
+  end
 end
 
 --- Registry settings for the registry primitives.

@@ -23,6 +23,53 @@ function M.fail(fmt, ...)
   error(select("#", ...) > 0 and string.format(fmt, ...) or fmt, 0)
 end
 
+--- Edit distance (insertions, deletions, substitutions) between two strings.
+---@param a string
+---@param b string
+---@return integer
+function M.edit_distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    for j = 1, #b do
+      local cost = a:byte(i) == b:byte(j) and 0 or 1
+      cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+--- The candidate closest to `name` (smallest edit distance; ties: the first
+--- in sorted order), for "unknown key" errors.
+---@param name any
+---@param candidates string[]
+---@return string?
+function M.nearest(name, candidates)
+  local sorted = {}
+  for _, c in ipairs(candidates) do sorted[#sorted + 1] = c end
+  table.sort(sorted)
+  local best, best_d
+  for _, c in ipairs(sorted) do
+    local d = M.edit_distance(tostring(name), c)
+    if not best_d or d < best_d then best, best_d = c, d end
+  end
+  return best
+end
+
+--- Fails for an unknown key: names the file, the key path, the nearest
+--- valid key and all valid ones.
+---@param src string      the file
+---@param path string     the key path, e.g. "networks.admin.dhcp_rang"
+---@param key any         the unknown key itself
+---@param valid string[]
+---@param what? string    e.g. "deploy option" (default "key")
+function M.fail_unknown(src, path, key, valid, what)
+  M.fail("%s: %s: unknown %s (valid: %s); nearest: %s", src, path, what or "key", table.concat(valid, ", "),
+    M.nearest(key, valid) or "none")
+end
+
 --- The message of a caught error without the traceback the host appended, so
 --- it can be wrapped in a clean user error.
 ---@param err any

@@ -87,6 +87,110 @@ async fn second_fetch_is_304_by_etag() {
 }
 
 #[tokio::test]
+async fn a_cached_copy_corrupted_in_place_is_fetched_again() {
+    use std::io::{Seek as _, Write as _};
+    let lab = Lab::new();
+    // No checksum given or published: the sha256 recorded at download is
+    // what the copy is checked against.
+    let data = lab.publish("a.tar", 2 * MIB, 5);
+    let req = lab.request("a.tar");
+    let first = fetch(&req).await.unwrap();
+    assert_eq!(first.status, FetchStatus::Downloaded);
+    assert_eq!(first.sha256.as_deref(), Some(sha256_hex(&data).as_str()));
+    // Untouched, a rerun reads nothing of it: one conditional request.
+    assert_eq!(fetch(&req).await.unwrap().status, FetchStatus::NotModified);
+
+    // Corrupted in place: same size, mtime put back.
+    let mtime = std::fs::metadata(&req.dest).unwrap().modified().unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&req.dest)
+        .unwrap();
+    f.seek(std::io::SeekFrom::Start(MIB as u64)).unwrap();
+    f.write_all(b"corrupt").unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    assert_eq!(
+        std::fs::metadata(&req.dest).unwrap().len(),
+        data.len() as u64
+    );
+    assert_eq!(
+        std::fs::metadata(&req.dest).unwrap().modified().unwrap(),
+        mtime
+    );
+
+    let out = fetch(&req).await.unwrap();
+    assert_eq!(
+        out.status,
+        FetchStatus::Downloaded,
+        "the corrupt copy was used"
+    );
+    assert_eq!(out.bytes, data.len() as u64);
+    assert_eq!(std::fs::read(&req.dest).unwrap(), data);
+    let g = gets(&lab, "a.tar");
+    assert_eq!(
+        (
+            g.len(),
+            g[2].if_none_match.as_deref(),
+            g[2].if_modified_since.as_deref()
+        ),
+        (3, None, None),
+        "an unconditional GET: {:?}",
+        g[2]
+    );
+
+    // Offline, a corrupt copy is not used either.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&req.dest)
+        .unwrap();
+    f.write_all(b"x").unwrap();
+    drop(f);
+    let mut offline = quick();
+    offline.offline = true;
+    let out = Fetcher::new(offline).unwrap().fetch(&req).await.unwrap();
+    assert_eq!(out.status, FetchStatus::Downloaded);
+    assert_eq!(std::fs::read(&req.dest).unwrap(), data);
+}
+
+#[tokio::test]
+async fn an_artifact_above_the_size_cap_is_refused_and_nothing_is_kept() {
+    let lab = Lab::new();
+    lab.publish("a.tar", 3 * MIB, 7);
+    let capped = |max: u64| {
+        Fetcher::new(apex::artifacts::FetchSettings {
+            max_bytes: max,
+            ..quick()
+        })
+        .unwrap()
+    };
+    // Announced larger than the cap: refused before the body is read.
+    let req = lab.request("a.tar");
+    let err = format!("{:#}", capped(MIB as u64).fetch(&req).await.unwrap_err());
+    assert!(
+        err.contains("the server announces 3145728 bytes")
+            && err.contains("above the cap of 1048576 bytes"),
+        "{err}"
+    );
+    // A body without an end (no Content-Length, not chunked) stops at the cap.
+    lab.server.set_fault(Fault::NoLength {
+        after: 3 * MIB as u64,
+        chunked: false,
+    });
+    let err = format!("{:#}", capped(MIB as u64).fetch(&req).await.unwrap_err());
+    assert!(
+        err.contains("more than 1048576 bytes received") && err.contains("max_size"),
+        "{err}"
+    );
+    assert!(!req.dest.exists());
+    assert!(
+        !lab.cache_listing().iter().any(|n| n.contains("apex-part")),
+        "{:?}",
+        lab.cache_listing()
+    );
+}
+
+#[tokio::test]
 async fn second_fetch_is_304_by_date() {
     let lab = Lab::new();
     lab.server.set_validators(Validators::DateOnly);
@@ -429,7 +533,7 @@ async fn published_sidecars_are_used_when_no_checksum_is_given() {
     assert_eq!(out.requests, 3, "the artifact, .sha256 (404) and .md5");
 
     // A bare hex digest that does not match: refused, nothing cached.
-    lab.publish("c.tar", MIB, 46);
+    let c = lab.publish("c.tar", MIB, 46);
     std::fs::write(
         lab.upstream("c.tar.sha256"),
         format!("{}\n", "0".repeat(64)),
@@ -446,7 +550,9 @@ async fn published_sidecars_are_used_when_no_checksum_is_given() {
     let mut req_c = lab.request("c.tar");
     req_c.discover_checksum = Some(false);
     let out = fetch(&req_c).await.unwrap();
-    assert_eq!((out.sha256, out.requests), (None, 1));
+    // No sidecar asked for; the sha256 is the one computed while receiving
+    // (recorded to check the cached copy before each use).
+    assert_eq!((out.sha256, out.requests), (Some(sha256_hex(&c)), 1));
 
     // A given checksum wins: the sidecar is not asked for.
     let d = lab.publish("d.tar", MIB, 47);
@@ -460,10 +566,14 @@ async fn published_sidecars_are_used_when_no_checksum_is_given() {
     fetch(&req_d).await.unwrap();
     assert_eq!(lab.server.requests("/d.tar.sha256"), 0);
 
-    // Nothing published: downloaded (the length verified it), no digest.
-    lab.publish("e.tar", MIB, 48);
+    // Nothing published: downloaded (the length verified it); its sha256
+    // is the one computed while receiving, no md5.
+    let e = lab.publish("e.tar", MIB, 48);
     let out = fetch(&lab.request("e.tar")).await.unwrap();
-    assert_eq!((out.sha256, out.md5, out.requests), (None, None, 3));
+    assert_eq!(
+        (out.sha256, out.md5, out.requests),
+        (Some(sha256_hex(&e)), None, 3)
+    );
 }
 
 #[tokio::test]

@@ -1813,3 +1813,72 @@ async fn sessions_left(reg: &LabRegistry) -> Vec<std::path::PathBuf> {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mirror_cut_off_by_sigint_deletes_its_upload_sessions() {
+    let lab = lab::lab().await;
+    let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
+    // Every blob body is held back a minute: the run is stopped with its
+    // upload sessions open.
+    proxy.fail_next(1000, "PATCH /v2/", Fault::SlowBody { millis: 60_000 });
+    let ns = format!("cancel{}", std::process::id());
+    let images: Vec<String> = services()
+        .iter()
+        .take(3)
+        .map(|s| {
+            format!(
+                "{{source = {:?}, destination = {:?}}}",
+                lab.image_in(&lab.upstream.host(), &s.service),
+                format!(
+                    "{}/{ns}/centos-binary-{}:current-tripleo",
+                    proxy.host(),
+                    s.service
+                )
+            )
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("mirror.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "local core = require(\"apex.core\")\ncore.mirror_images({{images = {{{}}}}})\n",
+            images.join(", ")
+        ),
+    )
+    .unwrap();
+    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_apex"))
+        .arg("run")
+        .arg(&script)
+        .env("TMPDIR", dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while proxy.count("PATCH", "/blobs/uploads/") == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no blob upload started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    unsafe { libc::kill(child.id().unwrap() as i32, libc::SIGINT) };
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("apex did not stop within 30 s of SIGINT")
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let opened = proxy.count_status("POST", "/blobs/uploads/", 202);
+    let deleted = proxy.count("DELETE", "/blobs/uploads/");
+    assert!(opened >= 1, "no upload session was opened");
+    assert!(
+        deleted >= opened,
+        "{opened} upload sessions opened, {deleted} deleted"
+    );
+}

@@ -1447,6 +1447,7 @@ fn sha256_file(p: impl AsRef<Path>) -> String {
 
 #[test]
 fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
+    use std::os::unix::fs::PermissionsExt as _;
     let t = lab();
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("tmp");
@@ -1534,6 +1535,20 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
         assert_eq!(
             read(uc.work_dir().join(rel)),
             read(tmp.join(rel)),
+            "{rel} on the undercloud"
+        );
+        // With the mode it has here: the BMC passwords and the overcloud's
+        // private key are no one else's to read.
+        let mode = |p: PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let secret = matches!(rel, "instackenv.json" | "opnfv-environment.yaml");
+        assert_eq!(
+            mode(tmp.join(rel)),
+            if secret { 0o600 } else { 0o644 },
+            "{rel} here"
+        );
+        assert_eq!(
+            mode(uc.work_dir().join(rel)),
+            mode(tmp.join(rel)),
             "{rel} on the undercloud"
         );
     }
@@ -1838,15 +1853,27 @@ fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
     let remote: i32 = read(&started).trim().parse().unwrap();
     assert!(alive(remote));
 
-    // A second deploy on the same undercloud is refused while this one runs.
+    // A second deploy on the same undercloud, from another tmp dir, is
+    // refused at its first upload while this one runs: no file uploaded, no
+    // openstack command run inside the first's deploy; the error names the
+    // holder in one line.
     let tmp2 = dir.path().join("tmp2");
+    let calls_before = t.lab.openstack_calls().unwrap().len();
     let second = t.deploy(&[scenario], &tmp2, None);
     assert!(!second.status.success());
     let err = text(&second.stderr);
     assert!(
-        err.contains("a deploy command is already running on the undercloud (pid"),
+        err.contains(&format!("is in use by another deploy (apex pid {pgid} on "))
+            && err.contains(&format!("tmp dir {}", tmp.display())),
         "{err}"
     );
+    assert!(!err.contains("stack traceback"), "{err}");
+    assert_eq!(t.lab.openstack_calls().unwrap().len(), calls_before);
+    let st2 = state(&tmp2);
+    assert_eq!(step(&st2, "upload")["status"], "failed", "{st2}");
+    for later in ["upload_deploy_files", "image_upload", "prepare_undercloud"] {
+        assert!(step(&st2, later).is_null(), "{later} ran: {st2}");
+    }
 
     // Ctrl-C to the whole process group, as a terminal sends it.
     unsafe { libc::kill(-pgid, libc::SIGINT) };

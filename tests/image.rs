@@ -1165,3 +1165,87 @@ async fn apex_prep_image_customizations_land_in_the_image_per_scenario() {
         );
     }
 }
+
+/// Starts `apex run` customizing `image` with `ops` (a Lua table literal)
+/// and waits until a process runs chrooted into it.
+fn start_customize(dir: &Path, image: &Path, ops: &str) -> std::process::Child {
+    let script = dir.join("customize.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "local core = require(\"apex.core\")\ncore.customize_image({{image = {:?}, ops = {ops}}})\n",
+            image.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = apex_with_tmp(dir)
+        .arg("--log-file")
+        .arg(dir.join("run.log"))
+        .arg("run")
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while processes_rooted_under(dir).is_empty() {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apex ended before the command ran"
+        );
+        assert!(Instant::now() < deadline, "the command never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child
+}
+
+#[test]
+fn sigint_or_sigterm_stops_a_command_in_the_image_and_nothing_later_starts() {
+    // A command that ignores TERM (so do its children): KILL after the grace.
+    let ops = r#"{ { op = "run", command = "trap '' TERM; sleep 90; sleep 90" },
+        { op = "write", path = "/root/later", content = "ran\n" } }"#;
+    for (sig, code) in [(libc::SIGINT, 130), (libc::SIGTERM, 143)] {
+        let dir = tempfile::tempdir().unwrap();
+        let image = make_lab_image(dir.path());
+        let before = std::fs::read(&image).unwrap();
+        let child = start_customize(dir.path(), &image, ops);
+        let started = Instant::now();
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "stopping took {:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        nothing_left(dir.path(), &image);
+        let log = std::fs::read_to_string(dir.path().join("run.log")).unwrap();
+        assert!(
+            !log.contains("image op 2"),
+            "a later operation started:\n{log}"
+        );
+        assert_eq!(std::fs::read(&image).unwrap(), before, "the image changed");
+    }
+}
+
+#[test]
+fn after_sigkill_the_next_run_kills_what_ran_in_the_image_then_detaches() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir_all(tmp.join("images")).unwrap();
+    let image = make_lab_image(&tmp.join("images"));
+    let mut child = start_customize(&tmp, &image, r#"{ { op = "run", command = "sleep 300" } }"#);
+    unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    // The killed run left its command running in the image, mounted.
+    assert!(!processes_rooted_under(&tmp).is_empty());
+    assert!(!mounts_under(&tmp).is_empty());
+    let cleaned = apex::leftovers::clean(&tmp).unwrap();
+    assert_eq!(cleaned.len(), 1, "{cleaned:?}");
+    nothing_left(&tmp, &image);
+}

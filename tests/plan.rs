@@ -1026,7 +1026,7 @@ fn bad_input_fails_cleanly_with_nothing_written() {
                 "deploy_options.sdn_controler",
                 "unknown deploy option",
                 "valid:",
-                "sdn_controller",
+                "nearest: sdn_controller",
             ],
         ),
         bad(
@@ -1288,6 +1288,82 @@ fn bad_input_fails_cleanly_with_nothing_written() {
                 "40 hex",
             ],
         },
+        // A typo in the network settings: an error naming the nearest key,
+        // not the default used silently.
+        Bad {
+            what: "a misspelt network settings key",
+            settings: None,
+            extra: vec![(
+                "net.yaml",
+                "dns_nameserver: [10.0.0.53]\nnetworks:\n  admin: {cidr: 192.0.2.0/24}\n",
+            )],
+            args: vec!["os-nosdn-nofeature-noha", "-n", "net.yaml"],
+            expect: vec![
+                "net.yaml",
+                "dns_nameserver: unknown key",
+                "nearest: dns_nameservers",
+            ],
+        },
+        Bad {
+            what: "a misspelt key of a network",
+            settings: None,
+            extra: vec![(
+                "net.yaml",
+                "networks:\n  admin: {cidr: 192.0.2.0/24, dhcp_rnage: [192.0.2.2, 192.0.2.9]}\n",
+            )],
+            args: vec!["os-nosdn-nofeature-noha", "-n", "net.yaml"],
+            expect: vec![
+                "net.yaml",
+                "networks.admin.dhcp_rnage: unknown key",
+                "nearest: dhcp_range",
+            ],
+        },
+        // Site values that become command arguments are checked before
+        // anything is written.
+        Bad {
+            what: "a local registry with shell metacharacters",
+            settings: None,
+            extra: vec![(
+                "site.yaml",
+                "registries:\n  local: '192.0.2.1:8787;$(touch /tmp/apex-pwned)'\n",
+            )],
+            args: vec!["os-nosdn-nofeature-noha", "-s", "site.yaml"],
+            expect: vec!["site.yaml", "registries.local", "host:port"],
+        },
+        Bad {
+            what: "an undercloud address that ssh would read as an option",
+            settings: None,
+            extra: vec![(
+                "site.yaml",
+                "undercloud:\n  address: '-oProxyCommand=touch /tmp/apex-pwned'\n",
+            )],
+            args: vec!["os-nosdn-nofeature-noha", "-s", "site.yaml"],
+            expect: vec!["site.yaml", "undercloud.address", "not starting with '-'"],
+        },
+        Bad {
+            what: "an undercloud user starting with '-'",
+            settings: None,
+            extra: vec![("site.yaml", "undercloud:\n  user: -lroot\n")],
+            args: vec!["os-nosdn-nofeature-noha", "-s", "site.yaml"],
+            expect: vec!["site.yaml", "undercloud.user"],
+        },
+        Bad {
+            what: "a source registry with a port out of range",
+            settings: None,
+            extra: vec![(
+                "site.yaml",
+                "registries:\n  source: registry.example:99999\n",
+            )],
+            args: vec!["os-nosdn-nofeature-noha", "-s", "site.yaml"],
+            expect: vec!["site.yaml", "registries.source", "port 1-65535"],
+        },
+        Bad {
+            what: "an engine URL whose host is an option",
+            settings: None,
+            extra: vec![("site.yaml", "engine: tcp://-H:2375\n")],
+            args: vec!["os-nosdn-nofeature-noha", "-s", "site.yaml"],
+            expect: vec!["site.yaml", "engine"],
+        },
     ];
     assert!(cases.len() >= 15);
     for case in cases {
@@ -1367,6 +1443,9 @@ fn a_second_run_on_the_same_tmp_dir_is_refused_while_the_first_runs() {
         )),
         "{err}"
     );
+    // A refusal is one clean line, no Lua traceback.
+    assert!(!err.contains("stack traceback"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(
         !tmp.join("deploy_command").exists(),
         "the refused run wrote artifacts"
@@ -1374,6 +1453,270 @@ fn a_second_run_on_the_same_tmp_dir_is_refused_while_the_first_runs() {
     drop(held);
     plan(&["os-nosdn-nofeature-noha"], &tmp);
     assert!(tmp.join("deploy_command").is_file());
+}
+
+/// Runs apex and fails the test when it does not end within `secs` (it is
+/// killed then): for inputs that used to hang it.
+fn apex_within(args: &[&str], secs: u64) -> Output {
+    let mut child = Command::new(APEX)
+        .args(args)
+        .env_remove("APEX_LUA_PATH")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run apex");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().unwrap();
+            panic!(
+                "apex {args:?} still ran after {secs} s:\n{}",
+                text(&out.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn a_tmp_dir_others_control_is_refused_and_no_planted_symlink_is_followed() {
+    use std::os::unix::fs::{PermissionsExt as _, symlink};
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "precious\n").unwrap();
+    let elsewhere = dir.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let run = |tmp: &Path| {
+        apex_within(
+            &[
+                "deploy",
+                "os-nosdn-nofeature-noha",
+                "--plan",
+                "--tmp-dir",
+                tmp.to_str().unwrap(),
+            ],
+            60,
+        )
+    };
+    let refused = |out: &Output, want: &str, tmp: &Path| {
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{}: ran", tmp.display());
+        assert!(err.contains(want), "{}: {err}", tmp.display());
+        assert_eq!(read(&victim), "precious\n", "written through a symlink");
+        assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
+        if !tmp.join("nics").is_symlink() {
+            // Refused before a file of the plan was written.
+            assert!(!tmp.join("deploy_command").exists());
+        }
+    };
+
+    // Owned by another user (nobody), who planted apex.log -> the victim.
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir(&foreign).unwrap();
+    symlink(&victim, foreign.join("apex.log")).unwrap();
+    std::os::unix::fs::chown(&foreign, Some(65534), Some(65534))
+        .expect("chown needs root (the tests run as root)");
+    let out = run(&foreign);
+    refused(
+        &out,
+        "owned by uid 65534, not by the invoking user",
+        &foreign,
+    );
+    let err = text(&out.stderr);
+    assert!(
+        !err.contains("stack traceback"),
+        "a refusal is one line: {err}"
+    );
+
+    // Ours, but writable by everyone (mode 0777).
+    let open = dir.path().join("open");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+    symlink(&victim, open.join("apex.log")).unwrap();
+    refused(&run(&open), "is writable by others (mode 777)", &open);
+
+    // Below a parent anyone may rename things in (0777, not sticky).
+    let parent = dir.path().join("parent");
+    std::fs::create_dir(&parent).unwrap();
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let below = parent.join("t");
+    refused(&run(&below), "writable by others and not sticky", &below);
+    assert!(!below.exists(), "the tmp dir was made");
+
+    // The tmp dir itself a symlink.
+    let link = dir.path().join("link");
+    symlink(&elsewhere, &link).unwrap();
+    refused(&run(&link), "is a symlink", &link);
+
+    // Ours and private, with symlinks in it apex did not make: neither the
+    // log nor the NIC templates are written through them.
+    let own = dir.path().join("own");
+    std::fs::create_dir(&own).unwrap();
+    symlink(&elsewhere, own.join("nics")).unwrap();
+    refused(&run(&own), "nics: a symlink apex did not create", &own);
+    std::fs::remove_file(own.join("nics")).unwrap();
+    std::fs::remove_file(own.join("apex.log")).unwrap();
+    symlink(&victim, own.join("apex.log")).unwrap();
+    let out = run(&own);
+    assert!(!out.status.success());
+    assert_eq!(read(&victim), "precious\n", "the log followed a symlink");
+    std::fs::remove_file(own.join("apex.log")).unwrap();
+
+    // Cleaned up, the same dir plans.
+    plan(&["os-nosdn-nofeature-noha"], &own);
+    assert!(own.join("nics/controller.yaml").is_file());
+}
+
+#[test]
+fn settings_are_read_from_regular_files_of_bounded_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("net.yaml");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, "# padding\n".repeat(1 << 20)).unwrap();
+    let lua_fifo = dir.path().join("s.lua");
+    let c = std::ffi::CString::new(lua_fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0, "mkfifo");
+    let tmp = dir.path().join("t");
+    let t = tmp.to_str().unwrap();
+    for (what, args, want) in [
+        (
+            "a FIFO as -n",
+            vec![
+                "deploy",
+                "os-nosdn-nofeature-noha",
+                "-n",
+                fifo.to_str().unwrap(),
+            ],
+            "not a regular file",
+        ),
+        (
+            "/dev/zero as -n",
+            vec!["deploy", "os-nosdn-nofeature-noha", "-n", "/dev/zero"],
+            "not a regular file",
+        ),
+        (
+            "/dev/zero as -d",
+            vec!["deploy", "-d", "/dev/zero"],
+            "not a regular file",
+        ),
+        (
+            "10 MiB as -s",
+            vec![
+                "deploy",
+                "os-nosdn-nofeature-noha",
+                "-s",
+                big.to_str().unwrap(),
+            ],
+            "above the limit of 8 MiB",
+        ),
+        (
+            "a FIFO as the scenario",
+            vec!["deploy", lua_fifo.to_str().unwrap()],
+            "not a regular file",
+        ),
+    ] {
+        let mut all = args.clone();
+        all.extend(["--plan", "--tmp-dir", t]);
+        let out = apex_within(&all, 20);
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{what}: planned");
+        assert!(err.contains(want), "{what}: {err}");
+        assert!(!tmp.exists(), "{what}: the tmp dir was made");
+    }
+}
+
+#[test]
+fn the_plan_says_the_mode_each_deploy_file_gets_on_the_undercloud() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("t");
+    let inventory = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/inventory/pod_ha.yaml"
+    );
+    let out = plan(&["os-nosdn-nofeature-ha", "-i", inventory], &tmp);
+    for (rel, mode) in [
+        ("instackenv.json", 0o600),
+        ("opnfv-environment.yaml", 0o600),
+        ("network-environment.yaml", 0o644),
+        ("deploy_command", 0o644),
+    ] {
+        let line = format!("/home/stack/apex/{rel} (mode {mode:04o})");
+        assert!(out.contains(&line), "{line} not in the plan:\n{out}");
+        let here = std::fs::metadata(tmp.join(rel))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o7777;
+        assert_eq!(here, mode, "{rel} in the tmp dir");
+    }
+}
+
+#[test]
+fn the_source_catalog_is_read_with_the_credentials_of_the_copies() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let secured = rt
+        .block_on(apex_lab::registry::LabRegistry::start_with_auth(
+            "catalog-auth",
+            "apex",
+            "s3cret",
+        ))
+        .expect("lab part missing: docker-registry (see tests/lab/install.sh)");
+    let host = secured.host();
+    let dir = tempfile::tempdir().unwrap();
+    let site = write(
+        dir.path(),
+        "site.yaml",
+        &format!("registries:\n  source: {host}\n"),
+    );
+    let run = |docker_config: &Path, tmp: &Path| {
+        Command::new(APEX)
+            .args(["deploy", "os-nosdn-nofeature-noha", "--plan", "-s"])
+            .arg(&site)
+            .arg("--tmp-dir")
+            .arg(tmp)
+            .env_remove("APEX_LUA_PATH")
+            .env("DOCKER_CONFIG", docker_config)
+            .output()
+            .unwrap()
+    };
+    // Without credentials the registry answers 401: an error saying so, not
+    // a fallback that reports every image missing.
+    let none = dir.path().join("none");
+    write(&none, "config.json", "{}");
+    let tmp = dir.path().join("t1");
+    let out = run(&none, &tmp);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "planned without credentials");
+    assert!(
+        err.contains(&format!(
+            "source registry {host} refused its catalog (HTTP 401)"
+        )) && err.contains("no credentials for"),
+        "{err}"
+    );
+    assert!(!tmp.exists());
+    // With the credentials the copies use (the Docker config file's), the
+    // catalog is read.
+    let auth = base64::engine::general_purpose::STANDARD.encode("apex:s3cret");
+    let with = dir.path().join("with");
+    write(
+        &with,
+        "config.json",
+        &format!("{{\"auths\": {{\"{host}\": {{\"auth\": \"{auth}\"}}}}}}"),
+    );
+    let tmp = dir.path().join("t2");
+    let out = run(&with, &tmp);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let list = read(tmp.join("image_list.yaml"));
+    assert!(
+        list.contains(&format!("source: catalog http://{host}")),
+        "{list}"
+    );
+    drop(secured);
 }
 
 #[test]

@@ -768,3 +768,222 @@ fn ssh_output_is_streamed_into_the_log_line_by_line() {
         "stdout lines out of order:\n{log}"
     );
 }
+
+// ---------- hostile values, interrupted uploads, the host lock ----------
+
+#[tokio::test]
+async fn ssh_refuses_an_address_or_user_it_would_read_as_an_option() {
+    let s = sshd();
+    let marker = s.dir().join("pwned-by-option");
+    let mut h = host_of(&s);
+    h.address = format!("-oProxyCommand=touch {}", marker.display());
+    let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
+    assert!(err.to_string().contains("starts with '-'"), "{err}");
+    let mut h = host_of(&s);
+    h.user = Some(format!("-oProxyCommand=touch {}", marker.display()));
+    let err = run_ssh(&h, &RemoteCommand::new("true")).await.unwrap_err();
+    assert!(err.to_string().contains("user"), "{err}");
+    assert!(!marker.exists(), "ssh ran the option");
+}
+
+#[test]
+fn an_interrupted_upload_leaves_no_partial_file_and_the_next_clears_old_ones() {
+    let s = sshd();
+    let tmp = tempfile::tempdir().unwrap();
+    // Sparse: cheap here, and long enough to send to be caught midway.
+    let big = s.dir().join("sparse-4g.bin");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(4 << 30)
+        .unwrap();
+    let remote_dir = s.dir().join("parts");
+    let remote = remote_dir.join("big.bin");
+    let script = tmp.path().join("upload.lua");
+    std::fs::write(
+        &script,
+        format!(
+            "local core = require(\"apex.core\")\ncore.upload({{host = {}, from = {:?}, to = {:?}}})\n",
+            lua_host_table(&s),
+            big.display().to_string(),
+            remote.display().to_string()
+        ),
+    )
+    .unwrap();
+    let child = apex_with_tmp(tmp.path())
+        .arg("run")
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let parts = || -> Vec<String> {
+        std::fs::read_dir(&remote_dir)
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let sending = parts().iter().any(|n| {
+            n.starts_with("big.bin.apex-part-")
+                && std::fs::metadata(remote_dir.join(n)).is_ok_and(|m| m.len() > 0)
+        });
+        if sending {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the upload never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        parts(),
+        Vec::<String>::new(),
+        "left on the host after SIGINT"
+    );
+
+    // What a killed run (no clean-up at all) leaves is removed by the next
+    // upload of the same file.
+    std::fs::write(remote_dir.join("big.bin.apex-part-1-2"), "stale").unwrap();
+    let small = s.dir().join("small.bin");
+    std::fs::write(&small, "small\n").unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(upload(
+        &host_of(&s),
+        &UploadOpts {
+            from: small,
+            to: remote.display().to_string(),
+            mode: None,
+            sha256: false,
+        },
+    ))
+    .unwrap();
+    assert_eq!(parts(), vec!["big.bin".to_string()]);
+}
+
+#[test]
+fn a_host_lock_is_held_until_its_holder_ends_even_killed() {
+    let s = sshd();
+    let tmp = tempfile::tempdir().unwrap();
+    let lock = s.dir().join("locks/uc.lock").display().to_string();
+    let ready = tmp.path().join("ready");
+    let script = tmp.path().join("hold.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r#"local core = require("apex.core")
+local h = {host}
+local r = core.ssh_lock({{host = h, path = {lock:?}, holder = "tmp dir A"}})
+assert(r.held, "not held")
+assert(core.ssh_lock({{host = h, path = {lock:?}}}).held, "held again by its holder")
+core.write_file({{path = {ready:?}, content = "held"}})
+core.sleep({{seconds = 120}})
+"#,
+            host = lua_host_table(&s),
+            ready = ready.display().to_string()
+        ),
+    )
+    .unwrap();
+    let mut child = apex_with_tmp(tmp.path())
+        .arg("run")
+        .arg(&script)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !ready.exists() {
+        assert!(Instant::now() < deadline, "the holder never took the lock");
+        assert!(child.try_wait().unwrap().is_none(), "the holder ended");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // Another process is refused, told who holds it (Lua binding).
+    let chunk = format!(
+        r#"local core = require("apex.core")
+local r = core.ssh_lock({{host = {host}, path = {lock:?}, holder = "tmp dir B"}})
+assert(not r.held, "taken twice")
+assert(r.holder:find("apex pid {pid} on ", 1, true) and r.holder:find("tmp dir A", 1, true), r.holder)
+"#,
+        host = lua_host_table(&s)
+    );
+    rt.block_on(run_lua(&lua_host(false), &chunk)).unwrap();
+    // Killed outright, the holder leaves no lock behind: its channel held it.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    child.wait().unwrap();
+    let h = host_of(&s);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let st = rt
+            .block_on(apex::ssh::hold_lock(&h, &lock, "tmp dir B"))
+            .unwrap();
+        if st.held {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still held after its holder was killed: {:?}",
+            st.holder
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    apex::ssh::release_lock(&h, &lock);
+}
+
+#[test]
+fn large_remote_output_is_bounded_in_memory_and_in_the_log_and_kept_whole_in_a_file() {
+    let s = sshd();
+    let tmp = tempfile::tempdir().unwrap();
+    let total: usize = 100_000_000;
+    let script = tmp.path().join("out.lua");
+    std::fs::write(
+        &script,
+        format!(
+            r#"local core = require("apex.core")
+local r = core.run_ssh({{host = {host}, command = "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}"}})
+assert(#r.stdout <= 32 * 1024 * 1024, "kept " .. #r.stdout .. " bytes in memory")
+assert(#r.stdout >= 16 * 1024 * 1024, "kept only " .. #r.stdout .. " bytes")
+assert(r.stdout:sub(-38) == "0123456789abcdefghijklmnopqrstuvwxyz\n" or r.stdout:sub(-1) ~= "", "the end")
+"#,
+            host = lua_host_table(&s)
+        ),
+    )
+    .unwrap();
+    let log = apex_run_logged(tmp.path(), &script);
+    assert!(
+        log.len() < 4 << 20,
+        "{} bytes of log for {total} bytes of output",
+        log.len()
+    );
+    assert!(
+        log.contains("not logged line by line"),
+        "no note in the log"
+    );
+    let spilled: Vec<PathBuf> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("apex-ssh-stdout-")
+        })
+        .collect();
+    assert_eq!(spilled.len(), 1, "{spilled:?}");
+    assert_eq!(std::fs::metadata(&spilled[0]).unwrap().len(), total as u64);
+    assert!(
+        log.contains(&spilled[0].display().to_string()),
+        "the file is not named in the log"
+    );
+}

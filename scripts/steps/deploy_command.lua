@@ -84,7 +84,9 @@ function M.plan(ctx)
     plugin_params = opnfv_env.plugin_params(ctx.plugins, ctx), ceph_image = ctx.env.ceph_image,
     libvirt_type = ctx.libvirt_type, scales = ctx.scales,
   })
-  for rel, content in pairs(env.files) do plan.file(ctx, rel, content) end
+  for rel, content in pairs(env.files) do
+    plan.file(ctx, rel, content, opnfv_env.SECRET_FILES[rel] and { mode = M.PRIVATE } or nil)
+  end
 
   local by_kind, custom = { sdn = {}, storage = {} }, {}
   for _, r in ipairs(plugins.call_all(ctx.plugins, "env_files", ctx)) do

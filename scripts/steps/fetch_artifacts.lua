@@ -49,7 +49,7 @@ local function fetch(ctx, names, extras, text, details)
     reuse = function(out) ctx.artifacts = out.artifacts end,
     run = function(prev)
       local old = prev and prev.outputs and prev.outputs.artifacts or {}
-      local r = core.fetch_if_modified({ items = items, offline = offline })
+      local r = core.fetch_if_modified({ items = items, offline = offline, max_size = a.max_size })
       local out = {}
       for i, res in ipairs(r.results) do
         local name = names[i]
@@ -73,7 +73,7 @@ local function fetch(ctx, names, extras, text, details)
       end
       local got = core.parallel_map(extras, function(e)
         local ok, res = pcall(core.fetch_if_modified, { url = a.url .. e.name, dest = util.path(a.cache_dir, e.name),
-          offline = offline })
+          offline = offline, max_size = a.max_size })
         if not ok and e.required then
           util.fail("%s%s is needed for %s: %s", a.url, e.name, e.reason, util.message(res))
         end

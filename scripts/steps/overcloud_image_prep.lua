@@ -47,7 +47,8 @@ local function choose_images(ctx)
   local available
   if source then
     local why
-    available, why = images.catalog({ registry = source, namespace = ctx.site.namespace })
+    available, why = images.catalog({ registry = source, namespace = ctx.site.namespace,
+      registries = site_mod.registry_settings(ctx.infra) })
     if available then
       ctx.image_source = "catalog " .. source
     else
@@ -176,6 +177,7 @@ local function undercloud_patches(ctx, list)
     details = details,
     inputs = function() return { host = host, work_dir = u.work_dir, patches = todo } end,
     run = function()
+      site_mod.hold_undercloud(ctx.infra, ctx.tmp_dir)
       local sudo = u.user ~= "root" and "sudo -n " or ""
       local applied = core.array()
       for _, p in ipairs(todo) do

@@ -63,6 +63,7 @@ local function upload(ctx, archive)
       return { archive = ctx.archive and ctx.archive.sha256, host = host, work_dir = u.work_dir }
     end,
     run = function()
+      site_mod.hold_undercloud(ctx.infra, ctx.tmp_dir)
       local r = core.upload({ host = host, from = util.path(ctx.tmp_dir, archive), to = u.work_dir .. "/" .. archive,
         mode = 420, sha256 = true })
       local q = util.shell_quote(u.work_dir)

@@ -51,6 +51,7 @@ end
 ---@param what string
 ---@return apex.RunSshResult
 local function remote(ctx, command, what)
+  site_mod.hold_undercloud(ctx.infra, ctx.tmp_dir)
   local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = command, check = false })
   if not r.ok then
     util.fail("%s failed on the undercloud (exit %d): %s", what, r.status,
@@ -76,7 +77,7 @@ function M.deploy_files(ctx)
     if plan.uploaded(ctx, rel) and not rel:match("^containers/") and not rel:match("_patches/") then
       local dest = tht_named[rel] or (u.work_dir .. "/" .. rel)
       out[#out + 1] = { from = util.path(ctx.tmp_dir, rel), to = dest, tht = tht_named[rel] ~= nil,
-        sha256 = core.sha256({ text = ctx.files[rel] }).hex }
+        sha256 = core.sha256({ text = ctx.files[rel] }).hex, mode = plan.mode(ctx, rel) }
     end
   end
   return out
@@ -91,8 +92,8 @@ local function upload_files(ctx)
   local host = site_mod.ssh_host(ctx.infra)
   local files = M.deploy_files(ctx)
   local details = {}
-  for _, f in ipairs(files) do details[#details + 1] = f.to end
-  for _, name in ipairs(M.IMAGE_FILES) do details[#details + 1] = u.work_dir .. "/" .. name end
+  for _, f in ipairs(files) do details[#details + 1] = string.format("%s (mode %04o)", f.to, f.mode) end
+  for _, name in ipairs(M.IMAGE_FILES) do details[#details + 1] = u.work_dir .. "/" .. name .. " (mode 0644)" end
   local function all()
     local list = util.deep_copy(files)
     for _, name in ipairs(M.IMAGE_FILES) do
@@ -117,6 +118,7 @@ local function upload_files(ctx)
     end,
     valid = function(out) return runner.still_uploaded(ctx, out.sent) end,
     run = function(prev)
+      site_mod.hold_undercloud(ctx.infra, ctx.tmp_dir)
       local before = ctx.uploaded_sums or (prev and prev.outputs and prev.outputs.sent) or {}
       local sent, todo, images_changed = {}, {}, false
       for _, f in ipairs(all()) do
@@ -128,14 +130,25 @@ local function upload_files(ctx)
       end
       core.parallel_map(todo, function(f)
         local to = f.tht and (u.work_dir .. "/tht/" .. f.to:match("([^/]+)$")) or f.to
-        core.upload({ host = host, from = f.from, to = to, mode = 420, sha256 = true })
+        -- Each with its mode here: secrets (BMC passwords, the overcloud key) stay 0600.
+        core.upload({ host = host, from = f.from, to = to, mode = f.mode or 420, sha256 = true })
         return true
       end, { limit = 4 })
+      -- A file kept from an earlier upload (same sum) gets its mode too: an
+      -- older apex uploaded every file 0644.
+      local uploading, chmods = {}, {}
+      for _, f in ipairs(todo) do uploading[f.to] = true end
+      for _, f in ipairs(files) do
+        if not uploading[f.to] and not f.tht and f.mode ~= 420 then
+          chmods[#chmods + 1] = string.format("chmod %04o -- %s", f.mode, q(f.to))
+        end
+      end
+      if #chmods > 0 then remote(ctx, table.concat(chmods, " && "), "setting the modes of the deploy files") end
       local installs = {}
       for _, f in ipairs(todo) do
         if f.tht then
-          installs[#installs + 1] = string.format("install -m 0644 %s %s", q(u.work_dir .. "/tht/" .. f.to:match("([^/]+)$")),
-            q(f.to))
+          installs[#installs + 1] = string.format("install -m %04o %s %s", f.mode or 420,
+            q(u.work_dir .. "/tht/" .. f.to:match("([^/]+)$")), q(f.to))
         end
       end
       if #installs > 0 then
@@ -363,6 +376,7 @@ local function run_deploy(ctx, command)
     skip_hint = "the overcloud was deployed from the same command, files and images; --redeploy runs it again",
     inputs = function() return { command = command, work_dir = u.work_dir, from = deployed_from(ctx) } end,
     run = function(prev)
+      site_mod.hold_undercloud(ctx.infra, ctx.tmp_dir)
       local host = site_mod.ssh_host(ctx.infra)
       local locked = string.format("flock -n -E %d %s sh -c %s", M.LOCKED, M.LOCK,
         q('echo "$$ $(date -u +%Y-%m-%dT%H:%M:%SZ)" > ' .. M.LOCK_INFO .. "; exec " .. command))

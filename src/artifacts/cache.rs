@@ -86,9 +86,39 @@ pub struct CachedMeta {
     pub size: u64,
     #[serde(flatten)]
     pub validators: Validators,
-    /// Checksums verified when the copy was made (hex), so a rerun need not re-hash.
+    /// Checksums verified when the copy was made (hex). sha256 is computed
+    /// with every download, given or not, so the copy can be checked later.
     pub sha256: Option<String>,
     pub md5: Option<String>,
+    /// The file as it was when its sha256 was last checked: while it is the
+    /// same inode with the same size, mtime and ctime, nothing wrote to it
+    /// (a write in place changes ctime, which no one can set back), so the
+    /// recorded sha256 still holds without a read; otherwise the file is
+    /// hashed again before use.
+    #[serde(default)]
+    pub file: Option<FileStamp>,
+}
+
+/// What identifies a file's content without reading it (see [`CachedMeta::file`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStamp {
+    pub ino: u64,
+    pub size: u64,
+    pub mtime_ns: i128,
+    pub ctime_ns: i128,
+}
+
+impl FileStamp {
+    pub fn of(path: &Path) -> Option<Self> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(path).ok()?;
+        Some(Self {
+            ino: m.ino(),
+            size: m.len(),
+            mtime_ns: i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()),
+            ctime_ns: i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec()),
+        })
+    }
 }
 
 /// The sidecar of a partial download: what it is a prefix of.
@@ -150,6 +180,7 @@ impl CachePaths {
     /// `durable` flushes the data to disk first, so a power loss cannot leave
     /// a recorded file with missing blocks.
     pub fn commit(&self, file: &File, meta: &CachedMeta, durable: bool) -> anyhow::Result<()> {
+        let mut meta = meta.clone();
         if durable {
             file.sync_data()
                 .with_context(|| format!("cannot flush {}", self.part.display()))?;
@@ -170,7 +201,19 @@ impl CachePaths {
                 .with_context(|| format!("cannot flush {}", self.dir().display()))?;
         }
         let _ = std::fs::remove_file(&self.part_meta);
+        // After the rename (which changes ctime): the stamp of the file as placed.
+        meta.file = FileStamp::of(&self.dest);
+        write_json(&self.meta, &meta)
+    }
+
+    /// Records a checked copy's current stamp (after it was hashed again).
+    pub fn record(&self, meta: &CachedMeta) -> anyhow::Result<()> {
         write_json(&self.meta, meta)
+    }
+
+    /// Forgets the cached copy's record, so the next fetch is unconditional.
+    pub fn forget(&self) {
+        let _ = std::fs::remove_file(&self.meta);
     }
 }
 

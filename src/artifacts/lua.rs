@@ -34,6 +34,7 @@ const CLASSES: &str = r#"---@class apex.FetchItem
 ---@field timeout? number seconds a connection may stay silent (default 30)
 ---@field durable? boolean fsync each download before renaming it into place (default true)
 ---@field proxy? string HTTP proxy URL for upstream (e.g. the network settings' http_proxy); environment proxies are not used
+---@field max_size? integer the most bytes one artifact may have (default 64 GiB): a larger or endless body is an error naming the cap
 
 ---@class apex.FetchResult
 ---@field status "downloaded"|"not-modified"|"cached-offline"
@@ -43,7 +44,7 @@ const CLASSES: &str = r#"---@class apex.FetchItem
 ---@field size integer size of the cached file
 ---@field resumed boolean whether an interrupted download was continued
 ---@field requests integer HTTP requests made for this artifact
----@field sha256? string verified SHA-256, when a checksum was checked
+---@field sha256? string SHA-256 of the copy (computed with each download, checked before a cached copy is used)
 ---@field md5? string verified MD5, when one was checked
 
 ---@class apex.FetchResults
@@ -84,6 +85,8 @@ struct Opts {
     timeout: Option<f64>,
     durable: Option<bool>,
     proxy: Option<String>,
+    /// Bytes one artifact may have at most (default 64 GiB).
+    max_size: Option<u64>,
 }
 
 #[derive(Serialize)]
@@ -111,6 +114,11 @@ impl Opts {
             timeout: seconds("timeout", self.timeout, d.timeout)?,
             durable: self.durable.unwrap_or(d.durable),
             proxy: self.proxy.clone(),
+            max_bytes: match self.max_size {
+                Some(0) => anyhow::bail!("max_size must be at least 1 byte"),
+                Some(n) => n,
+                None => d.max_bytes,
+            },
             limit: match self.limit {
                 Some(0) => anyhow::bail!("limit must be at least 1"),
                 Some(n) => n,

@@ -24,7 +24,7 @@ use anyhow::Context as _;
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-pub use cache::{CacheLock, CachePaths, CachedMeta, Validators};
+pub use cache::{CacheLock, CachePaths, CachedMeta, FileStamp, Validators};
 pub use checksum::{Algo, Digests, Expected};
 pub use lua::register;
 
@@ -74,7 +74,15 @@ pub struct FetchSettings {
     /// HTTP proxy for upstream (e.g. the network settings' `http_proxy`).
     /// Environment proxies are ignored so a lab on loopback is never proxied.
     pub proxy: Option<String>,
+    /// The most bytes one artifact may have: a body announced larger, or one
+    /// without an end that grows past it, is an error naming the cap (it
+    /// would fill the disk otherwise), and nothing of it is kept.
+    pub max_bytes: u64,
 }
+
+/// Default of [`FetchSettings::max_bytes`]: 64 GiB, far above any image of
+/// this era (overcloud-full is a few GB).
+pub const DEFAULT_MAX_BYTES: u64 = 64 << 30;
 
 impl Default for FetchSettings {
     fn default() -> Self {
@@ -86,6 +94,7 @@ impl Default for FetchSettings {
             limit: 4,
             durable: true,
             proxy: None,
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 }
@@ -221,8 +230,47 @@ impl Fetcher {
             .min(Duration::from_secs(30))
     }
 
-    /// The cached copy, if it exists and matches every checksum the caller
-    /// expects (recorded digests are trusted; others are computed once).
+    /// Checks the cached copy against its recorded sha256 before it is used:
+    /// a file changed since it was last checked (see [`CachedMeta::file`]) is
+    /// hashed again (one read); a mismatch drops the record, so the artifact
+    /// is fetched again, unconditionally. False when it does not match.
+    async fn still_intact(
+        &self,
+        paths: &CachePaths,
+        meta: &mut CachedMeta,
+    ) -> anyhow::Result<bool> {
+        let Some(recorded) = meta.sha256.clone() else {
+            return Ok(true);
+        };
+        let now = FileStamp::of(&paths.dest);
+        if now.is_some() && now == meta.file {
+            return Ok(true);
+        }
+        let dest = paths.dest.clone();
+        let started = std::time::Instant::now();
+        let d =
+            tokio::task::spawn_blocking(move || Digests::of_file(&dest, [Algo::Sha256])).await??;
+        let actual = d.sha256.unwrap_or_default();
+        tracing::debug!(
+            "{}: changed on disk since last checked; hashed again in {:.2?}",
+            paths.dest.display(),
+            started.elapsed()
+        );
+        if actual != recorded {
+            tracing::warn!(
+                "{}: cached copy is corrupt (sha256 {actual}, recorded {recorded}); fetching it again",
+                paths.dest.display()
+            );
+            paths.forget();
+            return Ok(false);
+        }
+        meta.file = now;
+        paths.record(meta)?;
+        Ok(true)
+    }
+
+    /// The cached copy, if it exists, is intact (its recorded sha256) and
+    /// matches every checksum the caller expects (others are computed once).
     async fn usable_cache(
         &self,
         paths: &CachePaths,
@@ -238,9 +286,13 @@ impl Fetcher {
                 validators: Validators::default(),
                 sha256: None,
                 md5: None,
+                file: None,
             },
             None => return Ok(None),
         };
+        if !self.still_intact(paths, &mut meta).await? {
+            return Ok(None);
+        }
         let missing: Vec<Algo> = expected
             .iter()
             .filter(|e| match e.algo {

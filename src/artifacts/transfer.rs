@@ -236,6 +236,7 @@ pub async fn attempt(
     let (received, file, digests) = stream_body(
         resp,
         paths,
+        f.settings.max_bytes,
         offset,
         total,
         &expected,
@@ -281,6 +282,7 @@ pub async fn attempt(
         validators,
         sha256: digests.sha256.clone(),
         md5: digests.md5.clone(),
+        file: None,
     };
     paths
         .commit(&file, &meta, f.settings.durable)
@@ -445,6 +447,7 @@ async fn published_checksum(
 async fn stream_body(
     mut resp: reqwest::Response,
     paths: &CachePaths,
+    max_bytes: u64,
     offset: u64,
     total: Option<u64>,
     expected: &[Expected],
@@ -460,7 +463,13 @@ async fn stream_body(
         std::fs::File::create(&paths.part)
     }
     .map_err(cannot_write)?;
-    let mut hashers = Hashers::for_algos(expected.iter().map(|e| e.algo));
+    // sha256 always: the cache records it to check the copy before each use.
+    let mut hashers = Hashers::for_algos(
+        expected
+            .iter()
+            .map(|e| e.algo)
+            .chain(std::iter::once(super::checksum::Algo::Sha256)),
+    );
     if offset > 0 && !hashers.is_empty() {
         let part = paths.part.clone();
         hashers = tokio::task::spawn_blocking(move || {
@@ -470,6 +479,16 @@ async fn stream_body(
         .map_err(|e| fatal(anyhow::anyhow!("hashing thread failed: {e}")))?
         .map_err(fatal)?;
     }
+    let too_big = |what: String| {
+        paths.discard_partial();
+        fatal(anyhow::anyhow!(
+            "{}: {what}, above the cap of {max_bytes} bytes per artifact (max_size); stopped, nothing kept",
+            artifact_name(&paths.dest)
+        ))
+    };
+    if let Some(t) = total.filter(|t| *t > max_bytes) {
+        return Err(too_big(format!("the server announces {t} bytes")));
+    }
     let mut writeback = durable.then(|| Writeback::new(offset));
 
     let mut progress = Progress::new(artifact_name(&paths.dest), total, Unit::Bytes);
@@ -478,6 +497,10 @@ async fn stream_body(
     let cut = loop {
         match resp.chunk().await {
             Ok(Some(chunk)) => {
+                if received + chunk.len() as u64 > max_bytes {
+                    drop(file);
+                    return Err(too_big(format!("more than {max_bytes} bytes received")));
+                }
                 file.write_all(&chunk).map_err(cannot_write)?;
                 hashers.update(&chunk);
                 let n = chunk.len() as u64;

@@ -3,7 +3,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context as _;
 use mlua::{Lua, Value};
 use serde::Deserialize;
 
@@ -20,8 +19,7 @@ pub fn parse_yaml(text: &str, origin: &str) -> anyhow::Result<serde_json::Value>
 
 /// Reads and parses a YAML file.
 pub fn load_yaml_file(path: &Path) -> anyhow::Result<serde_json::Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text = crate::fsutil::read_settings_text(path)?;
     parse_yaml(&text, &path.display().to_string())
 }
 
@@ -42,8 +40,7 @@ impl LoadOpts {
     fn source(&self, what: &str) -> anyhow::Result<(String, String)> {
         match (&self.path, &self.text) {
             (Some(p), None) => Ok((
-                std::fs::read_to_string(p)
-                    .with_context(|| format!("cannot read {}", p.display()))?,
+                crate::fsutil::read_settings_text(p)?,
                 p.display().to_string(),
             )),
             (None, Some(t)) => Ok((

@@ -79,13 +79,12 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "read_file",
-            "Reads a UTF-8 text file.",
+            "Reads a UTF-8 text file: a regular file of at most 8 MiB (a FIFO or device is refused).",
             P_PATH,
             "{content: string}",
         ),
         |_, o: PathOpts| {
-            let content = std::fs::read_to_string(&o.path)
-                .with_context(|| format!("cannot read {}", o.path.display()))?;
+            let content = crate::fsutil::read_settings_text(&o.path)?;
             Ok(Content { content })
         },
     )?;
@@ -109,8 +108,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             "{path: string}",
         ),
         |_, o: PathOpts| {
-            std::fs::create_dir_all(&o.path)
-                .with_context(|| format!("cannot create {}", o.path.display()))?;
+            crate::fsutil::create_dir_all(&o.path)?;
             Ok(PathOut { path: o.path })
         },
     )?;

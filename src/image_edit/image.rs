@@ -193,6 +193,9 @@ fn apply_mounted(
     let (mut mounted, fs) = mount(&device, o.fstype.as_deref(), work)?;
     tracing::debug!(device = %device.display(), fstype = %fs, "image mounted");
     for (i, op) in ops {
+        // After SIGINT/SIGTERM no later operation starts; the guards unmount
+        // and detach as this returns.
+        crate::interrupt::check().with_context(|| format!("before operation {}", i + 1))?;
         tracing::debug!("image op {}: {}", i + 1, op.describe());
         match op {
             Op::Run { command, timeout } => run_in_image(

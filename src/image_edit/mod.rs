@@ -22,3 +22,4 @@ pub use lua::register;
 pub use ops::Op;
 pub use partitions::{Partition, read_partitions};
 pub use run::DEFAULT_TIMEOUT as DEFAULT_RUN_TIMEOUT;
+pub(crate) use run::kill_processes_in;

@@ -48,6 +48,8 @@ use super::ops::{IN_ROOT, mkdir_p};
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// The command's whole environment besides HOME and LANG.
 const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// How long a command stopped by SIGINT/SIGTERM gets between TERM and KILL.
+const STOP_GRACE: Duration = Duration::from_secs(5);
 /// Lines of output an error quotes.
 const TAIL_LINES: usize = 20;
 /// Where the command's output goes in the log.
@@ -329,7 +331,7 @@ fn unmount_retrying(m: &Path) -> Result<(), Errno> {
 }
 
 /// Processes whose root directory is `root` or below it, with their name.
-fn processes_in(root: &Path) -> Vec<(i32, String)> {
+pub(crate) fn processes_in(root: &Path) -> Vec<(i32, String)> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
@@ -347,7 +349,7 @@ fn processes_in(root: &Path) -> Vec<(i32, String)> {
 
 /// Kills every process left running inside the image (e.g. a daemon a
 /// package script started) and waits for them to go, so the mounts can.
-fn kill_processes_in(root: &Path) {
+pub(crate) fn kill_processes_in(root: &Path) {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut told = false;
     loop {
@@ -447,9 +449,32 @@ fn exec(root: &Path, command: &str, timeout: Duration) -> anyhow::Result<()> {
     });
 
     let mut delay = Duration::from_millis(5);
+    let mut stopped: Option<(&'static str, Instant)> = None;
     let (status, timed_out) = loop {
         if let Some(status) = child.try_wait()? {
             break (status, false);
+        }
+        // SIGINT/SIGTERM to apex: the command's group gets TERM, then KILL
+        // after a grace.
+        match (stopped, crate::interrupt::requested()) {
+            (None, Some(sig)) => {
+                tracing::warn!(
+                    command,
+                    "{sig}: stopping it (TERM, KILL after {}s)",
+                    STOP_GRACE.as_secs()
+                );
+                if let Some(pid) = group.0 {
+                    let _ = rustix::process::kill_process_group(pid, Signal::TERM);
+                }
+                stopped = Some((sig, Instant::now()));
+            }
+            (Some((_, at)), _) if at.elapsed() >= STOP_GRACE => {
+                if let Some(pid) = group.0 {
+                    let _ = rustix::process::kill_process_group(pid, Signal::KILL);
+                }
+                break (child.wait()?, false);
+            }
+            _ => {}
         }
         if started.elapsed() >= timeout {
             tracing::warn!(
@@ -479,6 +504,9 @@ fn exec(root: &Path, command: &str, timeout: Duration) -> anyhow::Result<()> {
         true => "no output".to_string(),
         false => format!("its output ended with:\n{tail}"),
     };
+    if let Some((sig, _)) = stopped {
+        bail!("`{command}` was stopped: interrupted by {sig}; {output}");
+    }
     if timed_out {
         bail!(
             "`{command}` did not finish within {}s and was killed with every process it started; {output}",

@@ -30,8 +30,14 @@ pub fn drive<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> an
         let mut term = signal(SignalKind::terminate())?;
         let out = tokio::select! {
             out = fut => out,
-            _ = int.recv() => Err(Interrupted("SIGINT").into()),
-            _ = term.recv() => Err(Interrupted("SIGTERM").into()),
+            _ = int.recv() => {
+                crate::interrupt::request("SIGINT");
+                Err(Interrupted("SIGINT").into())
+            }
+            _ = term.recv() => {
+                crate::interrupt::request("SIGTERM");
+                Err(Interrupted("SIGTERM").into())
+            }
         };
         if let Some(i) = out
             .as_ref()
@@ -42,6 +48,9 @@ pub fn drive<T>(fut: impl std::future::Future<Output = anyhow::Result<T>>) -> an
                 "{i}: stopping (remote commands of this run are stopped with their channels)"
             );
         }
+        // A cancelled copy runs the clean-up of a failed one: its upload
+        // sessions are deleted (a short deadline), as are partial uploads.
+        crate::registry::abandon_open_uploads(std::time::Duration::from_secs(5)).await;
         crate::ssh::close_all().await;
         out
     })

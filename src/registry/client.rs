@@ -1126,6 +1126,21 @@ impl Registry {
             tracing::debug!("{location}: no runtime to abandon the upload session");
             return;
         };
+        let req = self.cancel_request(repo, location.clone());
+        rt.spawn(async move {
+            match req.send().await {
+                Ok(r) if r.status().is_success() || r.status() == StatusCode::NOT_FOUND => {}
+                Ok(r) => {
+                    tracing::debug!("DELETE {location} (abandoned upload): HTTP {}", r.status())
+                }
+                Err(e) => tracing::debug!("DELETE {location} (abandoned upload): {e:#}"),
+            }
+        });
+    }
+
+    /// The DELETE that abandons an upload session, with the credentials at
+    /// hand (a cached token; none is fetched), ready to send later.
+    pub(crate) fn cancel_request(&self, repo: &str, location: Url) -> reqwest::RequestBuilder {
         let scheme = self.scheme.lock().expect("scheme lock").clone();
         let mut req = self.http.delete(location.clone());
         match (scheme, &self.creds) {
@@ -1137,15 +1152,7 @@ impl Registry {
             }
             _ => {}
         }
-        rt.spawn(async move {
-            match req.send().await {
-                Ok(r) if r.status().is_success() || r.status() == StatusCode::NOT_FOUND => {}
-                Ok(r) => {
-                    tracing::debug!("DELETE {location} (abandoned upload): HTTP {}", r.status())
-                }
-                Err(e) => tracing::debug!("DELETE {location} (abandoned upload): {e:#}"),
-            }
-        });
+        req
     }
 
     /// The image config (the JSON `docker inspect` shows under `Config`) of an

@@ -630,11 +630,7 @@ async fn copy_blob(
                 },
                 None => to.start_upload(repo).await?,
             };
-            let mut session = UploadSession {
-                reg: to,
-                repo,
-                location: Some(location),
-            };
+            let mut session = UploadSession::open(to, repo, location);
             let sent = send_blob(from, src, to, repo, &blob, counters, &mut session).await;
             match sent {
                 Ok(()) => session.committed(),
@@ -666,24 +662,95 @@ async fn copy_blob(
 /// An upload session opened at the destination: unless committed, it is
 /// deleted on an error ([`UploadSession::abandon`], awaited) or when the
 /// copy holding it is dropped midway (a DELETE sent by a task of its own).
+/// While open it is also recorded in [`OPEN`], with the DELETE that ends
+/// it: a run stopped by a signal drops its copies without running their
+/// clean-up, and [`abandon_open_uploads`] sends those DELETEs as it ends.
 struct UploadSession<'a> {
     reg: &'a Registry,
     repo: &'a str,
     /// Where the session is now (a PATCH answers with its next Location).
     location: Option<Url>,
+    id: u64,
 }
 
-impl UploadSession<'_> {
+/// Upload sessions open now (see [`UploadSession`]), by id.
+static OPEN: std::sync::LazyLock<
+    std::sync::Mutex<std::collections::HashMap<u64, (Url, reqwest::RequestBuilder)>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn open_sessions()
+-> std::sync::MutexGuard<'static, std::collections::HashMap<u64, (Url, reqwest::RequestBuilder)>> {
+    OPEN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Deletes every upload session still open (a copy cut off by SIGINT or
+/// SIGTERM, or dropped midway), all at once within `deadline`: what a
+/// failed copy does, for a cancelled one. Sessions already deleted answer
+/// 404, which is fine.
+pub async fn abandon_open_uploads(deadline: std::time::Duration) {
+    let open: Vec<(Url, reqwest::RequestBuilder)> =
+        open_sessions().drain().map(|(_, v)| v).collect();
+    if open.is_empty() {
+        return;
+    }
+    let n = open.len();
+    let sends = open.into_iter().map(|(loc, req)| async move {
+        match req.send().await {
+            Ok(r) if r.status().is_success() || r.status() == reqwest::StatusCode::NOT_FOUND => {
+                true
+            }
+            Ok(r) => {
+                tracing::warn!("DELETE {loc} (abandoned upload): HTTP {}", r.status());
+                false
+            }
+            Err(e) => {
+                tracing::warn!("DELETE {loc} (abandoned upload): {e:#}");
+                false
+            }
+        }
+    });
+    match tokio::time::timeout(deadline, futures::future::join_all(sends)).await {
+        Ok(done) => tracing::info!(
+            "deleted {} of {n} upload session(s) the run left open",
+            done.iter().filter(|ok| **ok).count()
+        ),
+        Err(_) => tracing::warn!("{n} upload session(s) not deleted within {deadline:?}"),
+    }
+}
+
+impl<'a> UploadSession<'a> {
+    fn open(reg: &'a Registry, repo: &'a str, location: Url) -> Self {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut s = Self {
+            reg,
+            repo,
+            location: None,
+            id,
+        };
+        s.moved(location);
+        s
+    }
+
+    /// The session's new location (after a PATCH).
+    fn moved(&mut self, location: Url) {
+        let req = self.reg.cancel_request(self.repo, location.clone());
+        open_sessions().insert(self.id, (location.clone(), req));
+        self.location = Some(location);
+    }
+
     fn url(&self) -> &Url {
         self.location.as_ref().expect("an open upload session")
     }
 
     fn committed(mut self) {
         self.location = None;
+        open_sessions().remove(&self.id);
     }
 
     /// Deletes the session, best effort: a failure is only logged.
     async fn abandon(mut self) {
+        open_sessions().remove(&self.id);
         if let Some(loc) = self.location.take()
             && let Err(e) = self.reg.cancel_upload(self.repo, &loc).await
         {
@@ -761,7 +828,7 @@ async fn send_blob(
             reqwest::Body::wrap_stream(stream),
         )
         .await?;
-    session.location = Some(next);
+    session.moved(next);
     let taken = hasher.lock().expect("hasher lock").take();
     match taken {
         Some(h) => {

@@ -20,7 +20,8 @@ pub use client::{
     sha256_digest,
 };
 pub use copy::{
-    BlobLedger, CopyContext, CopyOptions, CopyReport, CopyStats, CopyStatus, copy_image,
+    BlobLedger, CopyContext, CopyOptions, CopyReport, CopyStats, CopyStatus, abandon_open_uploads,
+    copy_image,
 };
 pub use lua::register;
 pub use manifests::{BlobCheck, delete_manifest, missing_blobs, put_tag};

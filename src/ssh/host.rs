@@ -96,6 +96,32 @@ impl SshHost {
         format!("{user}{}{port}", self.address)
     }
 
+    /// Refuses a value ssh would read as an option (`-oProxyCommand=...` as
+    /// the address runs a command) or split at a blank: the address, the user
+    /// and each jump host reach ssh's command line.
+    pub fn check_args(&self) -> Result<(), SshError> {
+        let fields = [
+            ("address", Some(self.address.as_str())),
+            ("user", self.user.as_deref()),
+        ];
+        let jumps = self.jump.iter().map(|j| ("jump", Some(j.as_str())));
+        for (name, value) in fields.into_iter().chain(jumps) {
+            let Some(v) = value else { continue };
+            if v.is_empty()
+                || v.starts_with('-')
+                || v.chars().any(|c| c.is_whitespace() || c.is_control())
+            {
+                return Err(SshError::Config {
+                    host: self.label(),
+                    msg: format!(
+                        "{name} {v:?} is not a host or user name (empty, starts with '-', or holds blanks)"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+
     fn known_hosts_label(&self) -> String {
         self.known_hosts.as_ref().map_or_else(
             || "~/.ssh/known_hosts".to_string(),
@@ -120,6 +146,7 @@ fn idle_secs(host: &SshHost) -> usize {
 /// Opens the master connection. Verification is never off: `yes` or
 /// `accept-new` (which still refuses a changed key).
 pub async fn connect(host: &SshHost) -> Result<Session, SshError> {
+    host.check_args()?;
     let mut b = SessionBuilder::default();
     b.known_hosts_check(if host.accept_new {
         KnownHosts::Add

@@ -103,6 +103,22 @@ const CLASSES: &str = "\
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct UnlockOpts {
+    host: SshHost,
+    path: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LockOpts {
+    host: SshHost,
+    path: String,
+    #[serde(default)]
+    holder: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct KeyPairOpts {
     path: std::path::PathBuf,
     comment: Option<String>,
@@ -169,6 +185,35 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             effect: Effect::Remote,
         },
         |o: ForwardOpts| async move { Ok(ForwardResult { path: forward_socket(&o.host, &o.remote).await? }) },
+    )?;
+    api.async_fn(
+        FnSpec {
+            name: "ssh_lock",
+            doc: "Takes an flock on a file of a host (path relative to the login directory) and holds it until ssh_unlock or the end of the process (a killed apex included: a channel of its connection holds it); `holder` is recorded beside it. Already held by this process: held. Held by another: held = false and who, as recorded.",
+            params: &[Param { name: "opts", ty: "{host: apex.SshHost, path: string, holder?: string}", doc: "" }],
+            returns: "{held: boolean, holder?: string}",
+            is_async: true,
+            effect: Effect::Remote,
+        },
+        |o: LockOpts| async move { Ok(crate::ssh::hold_lock(&o.host, &o.path, &o.holder).await?) },
+    )?;
+    api.sync(
+        FnSpec {
+            name: "ssh_unlock",
+            doc: "Releases a lock ssh_lock took (nothing when not held).",
+            params: &[Param {
+                name: "opts",
+                ty: "{host: apex.SshHost, path: string}",
+                doc: "",
+            }],
+            returns: "{}",
+            is_async: false,
+            effect: Effect::Remote,
+        },
+        |_, o: UnlockOpts| {
+            crate::ssh::release_lock(&o.host, &o.path);
+            Ok(serde_json::json!({}))
+        },
     )?;
     Ok(())
 }

@@ -22,6 +22,7 @@ mod forward;
 mod host;
 mod kept;
 mod keygen;
+mod lock;
 mod lua;
 mod pool;
 mod run;
@@ -31,7 +32,16 @@ pub use error::SshError;
 pub use forward::forward_socket;
 pub use host::SshHost;
 pub use keygen::{KeyPair, key_pair};
+pub use lock::{LockState, hold as hold_lock, release as release_lock};
 pub use lua::register;
-pub use pool::{MAX_CHANNELS, close_all};
+pub use pool::MAX_CHANNELS;
+
+/// Ends what the run holds on its hosts: the locks first (their channels
+/// use the pooled connections), then the connections (kept or closed).
+pub async fn close_all() {
+    upload::remove_in_flight(std::time::Duration::from_secs(5)).await;
+    lock::release_all().await;
+    pool::close_all().await;
+}
 pub use run::{CommandOutput, RemoteCommand, run_many, run_ssh, run_with_input};
 pub use upload::{UploadOpts, UploadReport, upload};

@@ -67,38 +67,105 @@ impl CommandOutput {
     }
 }
 
-/// Reads a stream to its end, logging complete lines as they arrive.
+/// Output of one stream of one command kept in memory, at most: beyond it
+/// the whole stream goes to a file of its own (its path logged) and memory
+/// keeps the end (what the caller gets).
+const KEPT: usize = 32 << 20;
+/// Output of one stream of one command logged line by line, at most: then
+/// one line says so, and the last lines are logged when it ends.
+const LOGGED: usize = 1 << 20;
+
+/// Reads a stream to its end, logging complete lines as they arrive (the
+/// first [`LOGGED`] bytes, then the tail), keeping at most [`KEPT`] bytes
+/// in memory and the whole stream in a file when it is larger.
 async fn pump(
     mut r: impl AsyncRead + Unpin,
     host: &str,
     stream: &'static str,
     log: bool,
 ) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
+    let mut out: Vec<u8> = Vec::new();
+    let mut spill: Option<(std::fs::File, std::path::PathBuf)> = None;
+    let mut total: u64 = 0;
+    let mut line: Vec<u8> = Vec::new();
+    let mut logged = 0usize;
     let mut buf = vec![0u8; 64 * 1024];
-    let mut logged = 0;
     loop {
         let n = r.read(&mut buf).await?;
         if n == 0 {
             break;
         }
-        out.extend_from_slice(&buf[..n]);
-        if log {
-            while let Some(pos) = out[logged..].iter().position(|&b| b == b'\n') {
-                log_line(host, stream, &out[logged..logged + pos]);
-                logged += pos + 1;
+        let chunk = &buf[..n];
+        total += n as u64;
+        if log && logged <= LOGGED {
+            for piece in chunk.split_inclusive(|b| *b == b'\n') {
+                let room = LOG_LINE_MAX.saturating_sub(line.len());
+                let (body, ends) = match piece.strip_suffix(b"\n") {
+                    Some(b) => (b, true),
+                    None => (piece, false),
+                };
+                line.extend_from_slice(&body[..body.len().min(room)]);
+                if ends {
+                    logged += line.len() + 1;
+                    log_line(host, stream, &line);
+                    line.clear();
+                    if logged > LOGGED {
+                        tracing::info!(target: "apex::ssh::output", host, stream,
+                            "(more than {} MiB of {stream}: not logged line by line; its last lines follow when it ends)", LOGGED >> 20);
+                        break;
+                    }
+                }
             }
         }
+        out.extend_from_slice(chunk);
+        if out.len() > KEPT {
+            if spill.is_none() {
+                let file = tempfile::Builder::new()
+                    .prefix(&format!("apex-ssh-{stream}-"))
+                    .suffix(".log")
+                    .tempfile()?;
+                let (file, path) = file.keep().map_err(|e| e.error)?;
+                tracing::warn!(
+                    host,
+                    "more than {} MiB of {stream}: the whole of it goes to {}, the last {} MiB are kept",
+                    KEPT >> 20,
+                    path.display(),
+                    KEPT >> 21
+                );
+                spill = Some((file, path));
+                // What came before this chunk, then the chunk below.
+                let (f, _) = spill.as_mut().expect("just set");
+                std::io::Write::write_all(f, &out[..out.len() - n])?;
+            }
+            if let Some((f, _)) = spill.as_mut() {
+                std::io::Write::write_all(f, chunk)?;
+            }
+            let cut = out.len() - KEPT / 2;
+            out.drain(..cut);
+        } else if let Some((f, _)) = spill.as_mut() {
+            std::io::Write::write_all(f, chunk)?;
+        }
     }
-    if log && logged < out.len() {
-        log_line(host, stream, &out[logged..]);
+    if log && logged <= LOGGED && !line.is_empty() {
+        log_line(host, stream, &line);
+    } else if log && logged > LOGGED {
+        let text = String::from_utf8_lossy(&out);
+        let lines: Vec<&str> = text.lines().collect();
+        for l in &lines[lines.len().saturating_sub(20)..] {
+            log_line(host, stream, l.as_bytes());
+        }
+    }
+    if let Some((_, path)) = &spill {
+        tracing::info!(host, "{stream}: {total} bytes, all in {}", path.display());
     }
     Ok(out)
 }
 
+/// The longest output line logged (the rest of it is cut).
+const LOG_LINE_MAX: usize = 4096;
+
 fn log_line(host: &str, stream: &'static str, line: &[u8]) {
-    const MAX: usize = 4096;
-    let text = String::from_utf8_lossy(&line[..line.len().min(MAX)]);
+    let text = String::from_utf8_lossy(&line[..line.len().min(LOG_LINE_MAX)]);
     // The log file has every line; the console only with -v (or in the
     // error of a failed command, see [`failure_tail`]).
     tracing::debug!(target: "apex::ssh::output", host, stream, "{}", text.trim_end_matches('\r'));

@@ -47,6 +47,78 @@ fn q(s: &str) -> String {
     shell_escape::unix::escape(s.into()).into_owned()
 }
 
+/// Temporary names of uploads in flight, per host. An upload whose future
+/// is dropped (SIGINT, SIGTERM, a failed sibling) cannot clean up itself;
+/// [`remove_in_flight`] removes what is left here when the run ends.
+type InFlight = std::collections::HashMap<SshHost, std::collections::BTreeSet<String>>;
+
+fn in_flight() -> &'static std::sync::Mutex<InFlight> {
+    static IN_FLIGHT: std::sync::OnceLock<std::sync::Mutex<InFlight>> = std::sync::OnceLock::new();
+    IN_FLIGHT.get_or_init(Default::default)
+}
+
+/// Registered while an upload writes `tmp`; [`Part::finish`] when it
+/// ended (placed or removed), so only the names of cut-off uploads stay.
+struct Part {
+    host: SshHost,
+    tmp: String,
+}
+
+impl Part {
+    fn new(host: &SshHost, tmp: &str) -> Self {
+        in_flight()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(host.clone())
+            .or_default()
+            .insert(tmp.to_string());
+        Self {
+            host: host.clone(),
+            tmp: tmp.to_string(),
+        }
+    }
+
+    fn finish(self) {
+        if let Some(set) = in_flight()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&self.host)
+        {
+            set.remove(&self.tmp);
+        }
+    }
+}
+
+/// Removes the temporary files of uploads that were cut off (the run was
+/// interrupted while they were sent), on each host at most `deadline`
+/// long. The run calls it as it ends, before its connections close.
+pub async fn remove_in_flight(deadline: std::time::Duration) {
+    let all: Vec<(SshHost, Vec<String>)> = in_flight()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .drain()
+        .filter(|(_, set)| !set.is_empty())
+        .map(|(h, set)| (h, set.into_iter().collect()))
+        .collect();
+    for (host, parts) in all {
+        let names: Vec<String> = parts.iter().map(|p| q(p)).collect();
+        let cmd = RemoteCommand::new(format!("rm -rf -- {}", names.join(" ")));
+        match tokio::time::timeout(deadline, run_ssh(&host, &cmd)).await {
+            Ok(Ok(_)) => tracing::info!(
+                host = %host.label(),
+                "removed {} partial upload(s) of the interrupted run",
+                parts.len()
+            ),
+            Ok(Err(e)) => {
+                tracing::warn!(host = %host.label(), "cannot remove partial uploads {parts:?}: {e}")
+            }
+            Err(_) => {
+                tracing::warn!(host = %host.label(), "partial uploads {parts:?} not removed within {deadline:?}")
+            }
+        }
+    }
+}
+
 /// Counts (and optionally hashes) bytes as they are read, with progress.
 struct Tee<R> {
     inner: R,
@@ -136,6 +208,7 @@ pub async fn upload(host: &SshHost, o: &UploadOpts) -> Result<UploadReport, SshE
         .unwrap_or_default()
         .as_nanos();
     let tmp = format!("{}.apex-part-{}-{nonce}", o.to, std::process::id());
+    let part = Part::new(host, &tmp);
     let sent = if meta.is_dir() {
         upload_dir(host, o, &tmp).await
     } else {
@@ -147,6 +220,7 @@ pub async fn upload(host: &SshHost, o: &UploadOpts) -> Result<UploadReport, SshE
         Err(e) => {
             // Nothing half-written stays behind under the temp name.
             let _ = run_ssh(host, &RemoteCommand::new(format!("rm -rf -- {t}"))).await;
+            part.finish();
             return Err(e);
         }
     };
@@ -159,8 +233,10 @@ pub async fn upload(host: &SshHost, o: &UploadOpts) -> Result<UploadReport, SshE
     };
     if let Err(e) = run_ssh(host, &RemoteCommand::new(place).check()).await {
         let _ = run_ssh(host, &RemoteCommand::new(format!("rm -rf -- {t}"))).await;
+        part.finish();
         return Err(e);
     }
+    part.finish();
     tracing::debug!(host = %host.label(), path = %o.to, bytes, files, "uploaded");
     Ok(UploadReport {
         path: o.to.clone(),
@@ -197,8 +273,13 @@ async fn upload_file(
         ),
     };
     let t = q(tmp);
-    let mut script =
-        format!("set -e; mkdir -p -- \"$(dirname -- {t})\"; cat > {t}; stat -c %s -- {t}");
+    // Written 0600 until placed with its mode: a secret is never readable
+    // by others on the way. Parts of this destination an earlier, killed
+    // run left are removed first.
+    let stale = format!("{}.apex-part-*", q(&o.to));
+    let mut script = format!(
+        "set -e; mkdir -p -- \"$(dirname -- {t})\"; rm -rf -- {stale}; umask 077; cat > {t}; stat -c %s -- {t}"
+    );
     if o.sha256 {
         script.push_str(&format!("; sha256sum -- {t}"));
     }
@@ -285,8 +366,9 @@ async fn upload_dir(
         progress: Progress::new(format!("upload {}", o.from.display()), None, Unit::Bytes),
     };
     let t = q(tmp);
+    let stale = format!("{}.apex-part-*", q(&o.to));
     let mut script = format!(
-        "set -e; rm -rf -- {t}; mkdir -p -- {t}; tar -x -f - -C {t} --no-same-owner; cd {t}; find . -type f -printf '%P\\t%s\\n'"
+        "set -e; rm -rf -- {stale}; mkdir -p -- {t}; tar -x -f - -C {t} --no-same-owner; cd {t}; find . -type f -printf '%P\\t%s\\n'"
     );
     if o.sha256 {
         script.push_str("; echo ---; find . -type f -exec sha256sum -- {} +");
