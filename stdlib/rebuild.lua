@@ -61,7 +61,7 @@ function M.patched(o)
     local ok, built = pcall(build_one, o, img)
     done = done + 1
     if ok and built then
-      core.log({ level = "info", msg = string.format("rebuilt %s (%s, REAL_USER %s) [%d/%d]", built.image,
+      core.log({ level = "debug", msg = string.format("rebuilt %s (%s, REAL_USER %s) [%d/%d]", built.image,
         built.digest, built.user == "" and "root" or built.user, done, #o.images) })
       if o.on_built then o.on_built(img, built) end
       return { img = img, built = built }

@@ -2308,23 +2308,35 @@ fn post_deploy_runs_on_the_nodes_through_the_undercloud_and_names_a_failing_node
     let mut nodes = t.lab.overcloud_nodes(&[controller, compute]).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let tmp = dir.path().join("tmp");
+    // Queens, which has congress (Stein dropped it): the site names the lab's Queens THT.
+    let uc = t.lab.undercloud_files();
     let site = dir.path().join("site.yaml");
     std::fs::write(
         &site,
         format!(
             "{}overcloud:\n  user: {}\n  ssh_port: {}\n  parallel: 2\n",
-            read(t.lab.site_file()),
+            read(t.lab.site_file()).replace(
+                &format!("tht_dir: \"{}\"", uc.tht_dir().display()),
+                &format!(
+                    "tht_dir: \"{}\"",
+                    uc.tht_dir_of("queens").unwrap().display()
+                ),
+            ),
             nodes.user(),
             nodes.port()
         ),
     )
     .unwrap();
-    // os-odl-nofeature-noha with congress on: its datasources too.
+    assert!(
+        read(&site).contains("tht-queens"),
+        "the site names the Queens THT"
+    );
+    // OpenDaylight without HA, with congress on: its datasources too.
     let settings = dir.path().join("odl_congress.yaml");
     std::fs::write(
         &settings,
-        "global_params:\n  ha_enabled: false\ndeploy_options:\n  containers: true\n  os_version: master\n  \
-         sdn_controller: opendaylight\n  odl_version: master\n  congress: true\n",
+        "global_params:\n  ha_enabled: false\ndeploy_options:\n  containers: true\n  os_version: queens\n  \
+         sdn_controller: opendaylight\n  odl_version: oxygen\n  congress: true\n",
     )
     .unwrap();
     let _ = std::fs::remove_dir_all(t.lab.undercloud_files().overcloud_dir());

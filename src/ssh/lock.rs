@@ -147,7 +147,7 @@ pub async fn hold(host: &SshHost, path: &str, holder: &str) -> Result<LockState,
         msg: "the lock's channel ended early".into(),
     })??;
     if state.held {
-        tracing::info!(host = %label, path, "holding the lock");
+        tracing::debug!(host = %label, path, "holding the lock");
         held()
             .lock()
             .unwrap_or_else(|e| e.into_inner())
