@@ -1559,9 +1559,16 @@ fn a_tmp_dir_others_control_is_refused_and_no_planted_symlink_is_followed() {
     std::fs::remove_file(own.join("nics")).unwrap();
     std::fs::remove_file(own.join("apex.log")).unwrap();
     symlink(&victim, own.join("apex.log")).unwrap();
-    let out = run(&own);
-    assert!(!out.status.success());
+    // The run's log is a new file under logs/; a planted apex.log is
+    // replaced by a link to it (or the run refused), never written through.
+    let _ = run(&own);
     assert_eq!(read(&victim), "precious\n", "the log followed a symlink");
+    let latest = std::fs::symlink_metadata(own.join("apex.log")).unwrap();
+    assert!(
+        !latest.file_type().is_symlink()
+            || std::fs::read_link(own.join("apex.log")).unwrap() != victim,
+        "the planted apex.log is still there"
+    );
     std::fs::remove_file(own.join("apex.log")).unwrap();
 
     // Cleaned up, the same dir plans.

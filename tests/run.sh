@@ -26,7 +26,12 @@ tests/lab/install.sh
 # bring up and every lab engine they start (see lab/src/record.rs).
 work=$(mktemp -d "${TMPDIR:-/tmp}/apex-run.XXXXXX")
 export APEX_LAB_RECORD="$work/record"
+# The tests' TMPDIR is like /tmp (world-writable, sticky) below a dir anyone
+# may traverse: tests run commands as other users (nobody, libvirt's qemu)
+# on files they make there.
 mkdir "$work/tmp"
+chmod 0755 "$work"
+chmod 1777 "$work/tmp"
 
 # Stops what the record names: each lab dir (registries, sshd and its
 # connections, artifact server), then each engine the tests started. What is

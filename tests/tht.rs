@@ -191,8 +191,9 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
                 .map(|(_, t): &(String, PathBuf)| t.join("overcloud_ssh"))
             {
                 std::fs::create_dir_all(tmp.join("overcloud_ssh")).unwrap();
-                for f in ["id_rsa", "id_rsa.pub"] {
-                    std::fs::copy(key.join(f), tmp.join("overcloud_ssh").join(f)).unwrap();
+                for f in std::fs::read_dir(&key).unwrap() {
+                    let f = f.unwrap().file_name();
+                    std::fs::copy(key.join(&f), tmp.join("overcloud_ssh").join(&f)).unwrap();
                 }
             }
             let summary = plan(&scenario, &tht, &tmp);
