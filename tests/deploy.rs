@@ -1853,13 +1853,27 @@ fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
     let remote: i32 = read(&started).trim().parse().unwrap();
     assert!(alive(remote));
 
-    // A second deploy on the same undercloud, from another tmp dir, is
-    // refused at its first upload while this one runs: no file uploaded, no
-    // openstack command run inside the first's deploy; the error names the
-    // holder in one line.
+    // A second deploy on the same undercloud, from another tmp dir and with
+    // another work dir there (the lock is the SSH user's, not the work
+    // dir's), is refused at its first upload while this one runs: no file
+    // uploaded, no openstack command run inside the first's deploy; the
+    // error names the holder in one line.
     let tmp2 = dir.path().join("tmp2");
+    let work = uc.work_dir();
+    let other_work = work.join("other-work-dir");
+    let site = read(&t.lab.site_file());
+    assert!(site.contains("\n  work_dir: "), "{site}");
+    let site2 = dir.path().join("site2.yaml");
+    let lines: Vec<String> = site
+        .lines()
+        .map(|l| match l.starts_with("  work_dir: ") {
+            true => format!("  work_dir: {:?}", other_work.display().to_string()),
+            false => l.to_string(),
+        })
+        .collect();
+    std::fs::write(&site2, lines.join("\n") + "\n").unwrap();
     let calls_before = t.lab.openstack_calls().unwrap().len();
-    let second = t.deploy(&[scenario], &tmp2, None);
+    let second = t.deploy_on(&[scenario], &tmp2, None, &site2);
     assert!(!second.status.success());
     let err = text(&second.stderr);
     assert!(
@@ -1869,6 +1883,12 @@ fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
     );
     assert!(!err.contains("stack traceback"), "{err}");
     assert_eq!(t.lab.openstack_calls().unwrap().len(), calls_before);
+    assert!(
+        std::fs::read_dir(&other_work).map_or(true, |d| d
+            .filter_map(Result::ok)
+            .all(|e| e.file_name().to_string_lossy().starts_with(".apex"))),
+        "the second deploy uploaded into its work dir"
+    );
     let st2 = state(&tmp2);
     assert_eq!(step(&st2, "upload")["status"], "failed", "{st2}");
     for later in ["upload_deploy_files", "image_upload", "prepare_undercloud"] {
