@@ -110,6 +110,8 @@ function M.plan(ctx)
         base, a, cache, a, plan.IMAGE_DIR)
     end
   end
+  details[#details + 1] = "every use of a cached copy checks the sha256 recorded at its download (an unpack in the same "
+    .. "read); one that changed on disk is fetched again"
   ctx.extra_artifacts = core.array()
   for _, r in ipairs(plugins.call_all(plugins.customizers(ctx.plugins), "artifacts", ctx)) do
     util.extend(ctx.extra_artifacts, r.result)

@@ -138,12 +138,14 @@ pub fn unpack_with(src: &Path, dest: &Path, opts: &UnpackOptions) -> anyhow::Res
     if let Some(expected) = &opts.sha256 {
         let expected = expected.trim().to_ascii_lowercase();
         let actual = match (hasher.take(), &unpacked) {
-            (Some(h), Ok(_)) => h.finish(),
+            (Some(h), Ok(_)) => Some(h.finish()),
+            // Stopped by a signal: that is the error to report.
+            _ if crate::interrupt::requested().is_some() => None,
             // Cut short by an error: is the file what it should be? (Only
             // on failure: one more read to tell corruption from a bad archive.)
-            _ => crate::artifacts::sha256_file(src).unwrap_or_default(),
+            _ => crate::artifacts::sha256_file(src).ok(),
         };
-        if actual != expected {
+        if let Some(actual) = actual.filter(|a| *a != expected) {
             // Dropping `staging` removes what was written.
             return Err(crate::artifacts::Corrupt {
                 path: src.display().to_string(),
