@@ -25,6 +25,8 @@ pub struct SideHasher {
     tx: Option<SyncSender<Vec<u8>>>,
     spare: Receiver<Vec<u8>>,
     thread: Option<JoinHandle<String>>,
+    /// Hashing here instead, when no thread could be started.
+    inline: Option<sha2::Sha256>,
 }
 
 impl SideHasher {
@@ -42,16 +44,22 @@ impl SideHasher {
                 }
                 hex::encode(h.finalize())
             })
-            .expect("cannot start a hashing thread");
+            .ok();
+        let inline = thread.is_none().then(sha2::Sha256::new);
         Self {
-            tx: Some(tx),
+            tx: thread.as_ref().map(|_| tx),
             spare,
-            thread: Some(thread),
+            thread,
+            inline,
         }
     }
 
     pub fn update(&mut self, data: &[u8]) {
         if data.is_empty() {
+            return;
+        }
+        if let Some(h) = &mut self.inline {
+            h.update(data);
             return;
         }
         let mut block = self.spare.try_recv().unwrap_or_default();
@@ -65,6 +73,9 @@ impl SideHasher {
 
     /// The hex digest of everything given.
     pub fn finish(mut self) -> String {
+        if let Some(h) = self.inline.take() {
+            return hex::encode(h.finalize());
+        }
         self.tx = None;
         self.thread
             .take()
