@@ -298,7 +298,8 @@ function M.run(opts)
   end
   -- Every input is valid: only now is anything written.
   -- A refusal (another run holds it, another user owns it) is one clean line.
-  local claimed, res = pcall(core.claim_tmp_dir, { path = ctx.tmp_dir, log_file = opts.log_file, run_log = opts.run_log })
+  local claimed, res = pcall(core.claim_tmp_dir, { path = ctx.tmp_dir, log_file = opts.log_file, run_log = opts.run_log,
+    files = plan.paths(ctx) })
   if not claimed then util.fail("%s", util.message(res)) end
   ctx.log_file = res.log_file
   plan.write(ctx)

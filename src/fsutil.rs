@@ -109,6 +109,50 @@ pub fn create_dir_all(dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses, before anything is written, a symlink (or a non-directory)
+/// where a directory on the way to one of `files` (paths relative to
+/// `root`) is: apex makes no symlinks there, so one was planted, and
+/// [`create_dir_all`] would refuse it anyway, but only after the files
+/// before it were written. Missing directories are fine (apex makes them).
+pub fn check_no_planted_links(root: &Path, files: &[String]) -> anyhow::Result<()> {
+    let mut seen = std::collections::BTreeSet::new();
+    for rel in files {
+        let rel = Path::new(rel);
+        let mut at = root.to_path_buf();
+        let parts: Vec<_> = rel.components().collect();
+        for part in parts.iter().take(parts.len().saturating_sub(1)) {
+            let std::path::Component::Normal(p) = part else {
+                anyhow::bail!(
+                    "refusing to write {}: not a plain path below {}",
+                    rel.display(),
+                    root.display()
+                );
+            };
+            at.push(p);
+            if !seen.insert(at.clone()) {
+                continue;
+            }
+            match std::fs::symlink_metadata(&at) {
+                Ok(m) if m.file_type().is_symlink() => anyhow::bail!(
+                    "refusing to write through {}: a symlink apex did not create (remove it)",
+                    at.display()
+                ),
+                Ok(m) if !m.is_dir() => anyhow::bail!(
+                    "cannot write {}: {} is not a directory (remove it)",
+                    root.join(rel).display(),
+                    at.display()
+                ),
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                Err(e) => {
+                    return Err(e).with_context(|| format!("cannot inspect {}", at.display()));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Refuses a directory other users could change under apex: it must be a
 /// real directory (not a symlink) owned by the invoking user and writable by
 /// no one else; each existing ancestor must be owned by root or this user

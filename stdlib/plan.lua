@@ -88,6 +88,16 @@ local function remove_previous(tmp)
   core.remove({ path = util.path(tmp, M.ARCHIVE) })
 end
 
+--- Every path (relative to the tmp dir) `M.write` writes, for the check of
+--- the tmp dir before anything is written.
+---@param ctx apex.Ctx
+---@return string[]
+function M.paths(ctx)
+  local out = util.sorted_keys(ctx.files)
+  out[#out + 1] = "containers/" .. M.ARCHIVE
+  return out
+end
+
 --- Writes every artifact: what an earlier plan wrote is removed first, files
 --- are written atomically, the patch archive is built from containers/, the
 --- manifest comes last.

@@ -290,8 +290,10 @@ function M.ssh_host(site)
   }
 end
 
---- The lock a deploy holds on its undercloud, in the work dir (the same
---- for every deploy unless a site file moves it).
+--- The lock a deploy holds on its undercloud: in the SSH user's login
+--- directory (a path relative to it), one place per undercloud and user
+--- whatever work dir a site file gives, so deploys with different work dirs
+--- still exclude each other.
 M.UNDERCLOUD_LOCK = ".apex-undercloud.lock"
 
 --- Holds the undercloud for this run, from its first upload to the end of
@@ -302,11 +304,11 @@ M.UNDERCLOUD_LOCK = ".apex-undercloud.lock"
 ---@param site apex.Site
 ---@param tmp_dir string
 function M.hold_undercloud(site, tmp_dir)
-  local path = site.undercloud.work_dir .. "/" .. M.UNDERCLOUD_LOCK
+  local path = M.UNDERCLOUD_LOCK
   local r = core.ssh_lock({ host = M.ssh_host(site), path = path, holder = "tmp dir " .. tmp_dir })
   if not r.held then
-    util.fail("the undercloud %s is in use by another deploy (%s; lock %s): wait for it to end, then run again",
-      site.undercloud.address, r.holder or "?", path)
+    util.fail("the undercloud %s is in use by another deploy (%s; lock ~%s/%s): wait for it to end, then run again",
+      site.undercloud.address, r.holder or "?", site.undercloud.user, path)
   end
 end
 

@@ -153,6 +153,140 @@ async fn a_cached_copy_corrupted_in_place_is_fetched_again() {
     assert_eq!(std::fs::read(&req.dest).unwrap(), data);
 }
 
+/// Corruption the file's stamp cannot show (bit rot, or a write whose ctime
+/// the record happened to take): simulated by corrupting in place and then
+/// recording the corrupt file's stamp. Every use checks the recorded sha256:
+/// the unpack in the read it makes anyway (nothing put in place on a
+/// mismatch), a file used as it is with one read; the flow's helper then
+/// fetches the artifact again, unconditionally, and uses the good copy.
+#[tokio::test]
+async fn a_corrupt_cached_artifact_is_caught_where_it_is_used_and_fetched_again() {
+    use std::io::{Seek as _, Write as _};
+    let lab = Lab::new();
+    let image = content(3 * MIB, 61);
+    let tar_path = lab.upstream("overcloud-full.tar");
+    write_raw_tar(&tar_path, &[RawEntry::file("overcloud-full.qcow2", &image)]);
+    let tar_bytes = std::fs::read(&tar_path).unwrap();
+    let plain = lab.publish("undercloud.qcow2", 2 * MIB, 62);
+    let reqs = [
+        lab.request("overcloud-full.tar"),
+        lab.request("undercloud.qcow2"),
+    ];
+    for r in &reqs {
+        assert_eq!(fetch(r).await.unwrap().status, FetchStatus::Downloaded);
+    }
+    let corrupt_unseen = |path: &Path| {
+        let mut f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        f.seek(std::io::SeekFrom::Start(MIB as u64)).unwrap();
+        f.write_all(b"rot").unwrap();
+        drop(f);
+        let rec = path.parent().unwrap().join(format!(
+            ".{}.apex-fetch.json",
+            path.file_name().unwrap().to_string_lossy()
+        ));
+        let mut meta: apex::artifacts::CachedMeta =
+            serde_json::from_slice(&std::fs::read(&rec).unwrap()).unwrap();
+        meta.file = apex::artifacts::FileStamp::of(path);
+        std::fs::write(&rec, serde_json::to_vec(&meta).unwrap()).unwrap();
+    };
+    for r in &reqs {
+        corrupt_unseen(&r.dest);
+        // The fetch cannot tell (that is the case): one conditional request.
+        assert_eq!(fetch(r).await.unwrap().status, FetchStatus::NotModified);
+    }
+
+    // The Rust API: the unpack checks the digest in its one read and puts
+    // nothing in place on a mismatch.
+    let out = lab.dir.path().join("images");
+    let before = listing(lab.dir.path());
+    let err = archive::unpack_with(
+        &reqs[0].dest,
+        &out,
+        &archive::UnpackOptions {
+            sha256: Some(sha256_hex(&tar_bytes)),
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
+    let c = err
+        .downcast_ref::<apex::artifacts::Corrupt>()
+        .unwrap_or_else(|| panic!("not a Corrupt error: {err:#}"));
+    assert_eq!(c.expected, sha256_hex(&tar_bytes));
+    assert_eq!(
+        listing(lab.dir.path()),
+        before,
+        "nothing written, no staging left"
+    );
+    let msg = err.to_string();
+    assert!(
+        msg.contains("does not match the sha256 recorded") && msg.contains("overcloud-full.tar"),
+        "{msg}"
+    );
+
+    // The flow's helper (apex.artifacts) as the steps call it.
+    let host = apex::lua::Host::new(apex::lua::HostConfig::default()).unwrap();
+    let f = host
+        .lua()
+        .load(
+            r#"
+            local core = require("apex.core")
+            local artifacts = require("apex.artifacts")
+            local base, cache, out, tar_sha, plain_sha = ...
+            local ctx = { infra = { artifacts = { url = base, cache_dir = cache } }, artifacts = {
+              ["overcloud-full.tar"] = { path = cache .. "/overcloud-full.tar", sha256 = tar_sha, generation = "g1" },
+              ["undercloud.qcow2"] = { path = cache .. "/undercloud.qcow2", sha256 = plain_sha, generation = "g2" },
+            } }
+            local r = artifacts.unpack(ctx, "overcloud-full.tar", out)
+            assert(r.entries == 1 and not r.corrupt, core.json_dump(r))
+            assert(ctx.artifacts["overcloud-full.tar"].status == "downloaded")
+            assert(ctx.artifacts["overcloud-full.tar"].generation == "g1", "same content: made things stay valid")
+            assert(artifacts.checked(ctx, "undercloud.qcow2") == cache .. "/undercloud.qcow2")
+            assert(ctx.artifacts["undercloud.qcow2"].status == "downloaded")
+            -- Intact now: used without fetching.
+            r = artifacts.unpack(ctx, "overcloud-full.tar", out)
+            assert(r.entries == 1)
+            artifacts.checked(ctx, "undercloud.qcow2")
+            return true
+            "#,
+        )
+        .set_name("@artifact_use_test")
+        .into_function()
+        .unwrap();
+    host.call(
+        &f,
+        (
+            lab.server.url(""),
+            lab.dir.path().join("cache").to_string_lossy().into_owned(),
+            out.to_string_lossy().into_owned(),
+            sha256_hex(&tar_bytes),
+            sha256_hex(&plain),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        std::fs::read(out.join("overcloud-full.qcow2")).unwrap(),
+        image
+    );
+    assert_eq!(std::fs::read(&reqs[0].dest).unwrap(), tar_bytes);
+    assert_eq!(std::fs::read(&reqs[1].dest).unwrap(), plain);
+    for name in ["overcloud-full.tar", "undercloud.qcow2"] {
+        let g = gets(&lab, name);
+        // Download, 304, the refetch (unconditional: the corrupt copy was removed).
+        assert_eq!(g.len(), 3, "{name}: {g:?}");
+        assert_eq!(
+            (
+                g[2].status,
+                g[2].if_none_match.as_deref(),
+                g[2].if_modified_since.as_deref()
+            ),
+            (200, None, None),
+            "{name}: {:?}",
+            g[2]
+        );
+    }
+}
+
 #[tokio::test]
 async fn an_artifact_above_the_size_cap_is_refused_and_nothing_is_kept() {
     let lab = Lab::new();
@@ -1736,6 +1870,61 @@ fn archive_is_reproducible() {
         "{names:?}"
     );
     assert_eq!(top.entries, 8);
+}
+
+/// A GNU sparse entry (`tar -S`) is unpacked sparse: its holes stay holes
+/// (the file takes the blocks of its data, not of its size) and its content
+/// reads back the same.
+#[test]
+fn a_sparse_entry_is_unpacked_sparse() {
+    use std::io::{Seek as _, Write as _};
+    use std::os::unix::fs::MetadataExt as _;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir(&src).unwrap();
+    let size = 64 * MIB as u64;
+    let mut f = std::fs::File::create(src.join("disk.img")).unwrap();
+    f.set_len(size).unwrap();
+    let pieces: [(u64, &[u8]); 3] = [
+        (0, b"head of the disk"),
+        (32 * MIB as u64 + 5, b"in the middle"),
+        (size - 4, b"tail"),
+    ];
+    for (at, data) in pieces {
+        f.seek(std::io::SeekFrom::Start(at)).unwrap();
+        f.write_all(data).unwrap();
+    }
+    drop(f);
+    let tar_path = tmp.path().join("sparse.tar");
+    let st = Command::new("tar")
+        .arg("-S")
+        .arg("-cf")
+        .arg(&tar_path)
+        .arg("-C")
+        .arg(&src)
+        .arg("disk.img")
+        .status()
+        .expect("GNU tar (tests/lab/install.sh)");
+    assert!(st.success());
+    assert!(
+        std::fs::metadata(&tar_path).unwrap().len() < MIB as u64,
+        "tar -S made a sparse entry"
+    );
+    let dest = tmp.path().join("out");
+    let out = archive::unpack(&tar_path, &dest).unwrap();
+    assert_eq!(out.bytes, size, "the real size counts");
+    let img = dest.join("disk.img");
+    let m = std::fs::metadata(&img).unwrap();
+    assert_eq!(m.len(), size);
+    assert!(
+        m.blocks() * 512 <= 1 << 20,
+        "{} bytes allocated for 3 small pieces of data: written fully",
+        m.blocks() * 512
+    );
+    assert_eq!(
+        std::fs::read(&img).unwrap(),
+        std::fs::read(src.join("disk.img")).unwrap()
+    );
 }
 
 #[tokio::test]

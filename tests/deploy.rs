@@ -1853,13 +1853,27 @@ fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
     let remote: i32 = read(&started).trim().parse().unwrap();
     assert!(alive(remote));
 
-    // A second deploy on the same undercloud, from another tmp dir, is
-    // refused at its first upload while this one runs: no file uploaded, no
-    // openstack command run inside the first's deploy; the error names the
-    // holder in one line.
+    // A second deploy on the same undercloud, from another tmp dir and with
+    // another work dir there (the lock is the SSH user's, not the work
+    // dir's), is refused at its first upload while this one runs: no file
+    // uploaded, no openstack command run inside the first's deploy; the
+    // error names the holder in one line.
     let tmp2 = dir.path().join("tmp2");
+    let work = uc.work_dir();
+    let other_work = work.join("other-work-dir");
+    let site = read(&t.lab.site_file());
+    assert!(site.contains("\n  work_dir: "), "{site}");
+    let site2 = dir.path().join("site2.yaml");
+    let lines: Vec<String> = site
+        .lines()
+        .map(|l| match l.starts_with("  work_dir: ") {
+            true => format!("  work_dir: {:?}", other_work.display().to_string()),
+            false => l.to_string(),
+        })
+        .collect();
+    std::fs::write(&site2, lines.join("\n") + "\n").unwrap();
     let calls_before = t.lab.openstack_calls().unwrap().len();
-    let second = t.deploy(&[scenario], &tmp2, None);
+    let second = t.deploy_on(&[scenario], &tmp2, None, &site2);
     assert!(!second.status.success());
     let err = text(&second.stderr);
     assert!(
@@ -1869,6 +1883,12 @@ fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
     );
     assert!(!err.contains("stack traceback"), "{err}");
     assert_eq!(t.lab.openstack_calls().unwrap().len(), calls_before);
+    assert!(
+        std::fs::read_dir(&other_work).map_or(true, |d| d
+            .filter_map(Result::ok)
+            .all(|e| e.file_name().to_string_lossy().starts_with(".apex"))),
+        "the second deploy uploaded into its work dir"
+    );
     let st2 = state(&tmp2);
     assert_eq!(step(&st2, "upload")["status"], "failed", "{st2}");
     for later in ["upload_deploy_files", "image_upload", "prepare_undercloud"] {
@@ -2020,6 +2040,61 @@ fn an_artifact_that_does_not_unpack_is_dropped_from_the_cache_and_fetched_again(
         std::fs::read(cache.join("ironic-python-agent.tar")).unwrap(),
         good
     );
+
+    // The cached overcloud-full.tar corrupted in place where its stamp does
+    // not show it (same size, and the record given the new stamp, as bit
+    // rot would leave it): the fetch step cannot tell, and the image
+    // customization, the next use, checks it as it unpacks it, fetches it
+    // again and customizes the good copy.
+    use std::io::{Seek as _, Write as _};
+    let cached = cache.join("overcloud-full.tar");
+    let intact = std::fs::read(&cached).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(&cached)
+        .unwrap();
+    f.seek(std::io::SeekFrom::Start(intact.len() as u64 / 2))
+        .unwrap();
+    f.write_all(b"bit rot").unwrap();
+    drop(f);
+    let record = cache.join(".overcloud-full.tar.apex-fetch.json");
+    let mut meta: serde_json::Value = serde_json::from_str(&read(&record)).unwrap();
+    meta["file"] = serde_json::to_value(apex::artifacts::FileStamp::of(&cached)).unwrap();
+    std::fs::write(&record, meta.to_string()).unwrap();
+    // The next use: the customization of a pristine image.
+    std::fs::remove_file(tmp.join("images/overcloud-full.qcow2")).unwrap();
+    let gets = |t: &TestLab| {
+        t.lab
+            .artifacts()
+            .log()
+            .into_iter()
+            .filter(|r| r.path == "/overcloud-full.tar" && r.method == "GET")
+            .collect::<Vec<_>>()
+    };
+    let before = gets(&t).len();
+    let out = deploy_with_site("os-nosdn-nofeature-noha", false, &site, &tmp);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = gets(&t);
+    // The fetch step's conditional GET, then the unconditional one.
+    assert_eq!(after.len(), before + 2, "{:?}", &after[before..]);
+    let refetch = &after[before + 1];
+    assert_eq!(
+        (
+            refetch.status,
+            refetch.if_none_match.as_deref(),
+            refetch.if_modified_since.as_deref()
+        ),
+        (200, None, None),
+        "{refetch:?}"
+    );
+    assert_eq!(std::fs::read(&cached).unwrap(), intact);
+    let log = read(tmp.join("apex.log"));
+    assert!(
+        log.contains("not the")
+            && log.contains("recorded when it was downloaded (it changed on disk)"),
+        "{log}"
+    );
+    assert!(tmp.join("images/overcloud-full.qcow2").is_file());
 }
 
 #[test]

@@ -1506,10 +1506,12 @@ fn a_tmp_dir_others_control_is_refused_and_no_planted_symlink_is_followed() {
         assert!(err.contains(want), "{}: {err}", tmp.display());
         assert_eq!(read(&victim), "precious\n", "written through a symlink");
         assert_eq!(std::fs::read_dir(&elsewhere).unwrap().count(), 0);
-        if !tmp.join("nics").is_symlink() {
-            // Refused before a file of the plan was written.
-            assert!(!tmp.join("deploy_command").exists());
-        }
+        // Refused before a file of the plan was written, in one line.
+        assert!(!tmp.join("deploy_command").exists());
+        assert!(
+            !err.contains("stack traceback"),
+            "a refusal is one line: {err}"
+        );
     };
 
     // Owned by another user (nobody), who planted apex.log -> the victim.
@@ -1556,8 +1558,9 @@ fn a_tmp_dir_others_control_is_refused_and_no_planted_symlink_is_followed() {
     std::fs::create_dir(&own).unwrap();
     symlink(&elsewhere, own.join("nics")).unwrap();
     refused(&run(&own), "nics: a symlink apex did not create", &own);
+    // Refused before anything was written: not even the log.
+    assert!(!own.join("apex.log").exists() && !own.join("logs").exists());
     std::fs::remove_file(own.join("nics")).unwrap();
-    std::fs::remove_file(own.join("apex.log")).unwrap();
     symlink(&victim, own.join("apex.log")).unwrap();
     // The run's log is a new file under logs/; a planted apex.log is
     // replaced by a link to it (or the run refused), never written through.

@@ -8,6 +8,7 @@ local util = require("apex.util")
 local plugins = require("apex.plugins")
 local runner = require("apex.runner")
 local plan = require("apex.plan")
+local artifacts = require("apex.artifacts")
 
 ---@type apex.Step
 local M = { number = 1, name = "fetch_artifacts", summary = "upstream artifacts into the cache (only when newer)" }
@@ -51,6 +52,7 @@ local function fetch(ctx, names, extras, text, details)
       local old = prev and prev.outputs and prev.outputs.artifacts or {}
       local r = core.fetch_if_modified({ items = items, offline = offline, max_size = a.max_size })
       local out = {}
+      ctx.artifacts = out
       for i, res in ipairs(r.results) do
         local name = names[i]
         local o = old[name]
@@ -58,9 +60,11 @@ local function fetch(ctx, names, extras, text, details)
         if res.status == "downloaded" or not gen then
           gen = string.format("%s:%d:%.3f", res.status, res.size, core.now().unix)
         end
-        out[name] = { path = res.path, size = res.size, generation = gen, status = res.status, unpacked = o and o.unpacked }
+        out[name] = { path = res.path, size = res.size, sha256 = res.sha256, generation = gen, status = res.status,
+          unpacked = o and o.unpacked }
         if out[name].unpacked ~= gen then
-          local ok, err = pcall(core.unpack, { src = res.path, dest = image_dir })
+          -- Checked against its recorded sha256 in the same read (a corrupt copy is fetched again).
+          local ok, err = pcall(artifacts.unpack, ctx, name, image_dir)
           if not ok then
             -- Not trusted again: the next run (--resume too) fetches it anew.
             core.remove({ path = res.path })
@@ -68,7 +72,7 @@ local function fetch(ctx, names, extras, text, details)
               .. "again (fix the artifact server if it serves it broken, then `apex deploy ... --resume`)",
               res.path, items[i].url, util.message(err))
           end
-          out[name].unpacked = gen
+          out[name].unpacked = out[name].generation
         end
       end
       local got = core.parallel_map(extras, function(e)
@@ -82,7 +86,7 @@ local function fetch(ctx, names, extras, text, details)
             util.message(res), e.reason) })
           return false
         end
-        return { path = res.path, size = res.size, status = res.status, extra = true }
+        return { path = res.path, size = res.size, sha256 = res.sha256, status = res.status, extra = true }
       end, { limit = 4 })
       for i, e in ipairs(extras) do
         if got[i] then out[e.name] = got[i] end
@@ -106,6 +110,8 @@ function M.plan(ctx)
         base, a, cache, a, plan.IMAGE_DIR)
     end
   end
+  details[#details + 1] = "every use of a cached copy checks the sha256 recorded at its download (an unpack in the same "
+    .. "read); one that changed on disk is fetched again"
   ctx.extra_artifacts = core.array()
   for _, r in ipairs(plugins.call_all(plugins.customizers(ctx.plugins), "artifacts", ctx)) do
     util.extend(ctx.extra_artifacts, r.result)

@@ -15,6 +15,7 @@ local site_mod = require("apex.site")
 local customize = require("apex.customize")
 local state = require("apex.state")
 local plan = require("apex.plan")
+local artifacts = require("apex.artifacts")
 
 ---@type apex.Step
 local M = { number = 3, name = "overcloud_image_prep", summary = "images to patch and why; overcloud image customization" }
@@ -246,13 +247,13 @@ local function customize_image(ctx)
     end,
     valid = function() return exists(image) end,
     run = function()
-      local a = ctx.artifacts and ctx.artifacts[M.OVERCLOUD_TAR]
-      if not a then util.fail("no %s fetched in step 1", M.OVERCLOUD_TAR) end
-      core.unpack({ src = a.path, dest = util.path(ctx.tmp_dir, plan.IMAGE_DIR) })
+      -- The cached tarball is checked against its recorded sha256 as it is unpacked.
+      local r = artifacts.unpack(ctx, M.OVERCLOUD_TAR, util.path(ctx.tmp_dir, plan.IMAGE_DIR))
       if not exists(image) then
-        util.fail("%s holds no %s", a.path, M.OVERCLOUD_IMAGE)
+        util.fail("%s holds no %s", r.path, M.OVERCLOUD_IMAGE)
       end
       local ops = customize_ops(ctx)
+      artifacts.check_used(ctx, ops)
       if #ops == 0 then return { image = image, applied = core.array() } end
       local r = core.customize_image({ image = image, ops = ops })
       return { image = r.image, applied = r.applied, skipped = ctx.image_skipped }

@@ -14,6 +14,7 @@ local runner = require("apex.runner")
 local site_mod = require("apex.site")
 local state = require("apex.state")
 local plan = require("apex.plan")
+local artifacts = require("apex.artifacts")
 local uvm = require("apex.undercloud_vm")
 local inventory = require("apex.inventory")
 local images = require("apex.images")
@@ -190,7 +191,9 @@ local function undercloud_vm(ctx)
       end
       local same = prev and prev.status == "done" and prev.inputs == state.hash(inputs())
       if st.exists and same then
-        -- Ours with the same inputs, only stopped (a reboot of the jump host): start it again.
+        -- Ours with the same inputs, only stopped (a reboot of the jump host): start it again
+        -- (on its backing image, checked against the sha256 recorded at download).
+        artifacts.checked(ctx, "undercloud.qcow2")
         core.vm_start({ uri = vm.uri, name = vm.name })
         local w = wait()
         ctx.undercloud_created = prev.outputs.created
@@ -218,6 +221,8 @@ local function undercloud_vm(ctx)
         uvm.add_unique(rec.disks, overlay)
       end)
       core.mkdir({ path = util.path(ctx.tmp_dir, "undercloud") })
+      -- The backing image is read as it is: checked against its recorded sha256 first (one read).
+      artifacts.checked(ctx, "undercloud.qcow2")
       core.vm_disk({ path = overlay, size = vm.disk * 1024 * 1024 * 1024, backing = base })
       core.customize_image({ image = overlay, backing = base, ops = ops })
       core.vm_define({ uri = vm.uri, xml = xml })

@@ -18,6 +18,21 @@ struct UnpackOpts {
     max_entries: Option<u64>,
     #[serde(default)]
     keep_special_bits: bool,
+    sha256: Option<String>,
+}
+
+/// What `core.unpack` returns: the outcome, or with `sha256` given, that the
+/// archive did not match it (nothing written).
+#[derive(Debug, serde::Serialize)]
+#[serde(untagged)]
+enum Unpacked {
+    Done(super::UnpackOutcome),
+    Corrupt {
+        corrupt: bool,
+        path: PathBuf,
+        sha256: String,
+        expected: String,
+    },
 }
 
 #[derive(Debug, Deserialize)]
@@ -46,13 +61,16 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                   (link targets are followed through the links already unpacked) or paths through symlinks are refused\n\
                   (the error names the archive and the entry) and nothing is written outside `dest`; the tree is staged\n\
                   beside `dest` and its top-level entries replace their namesakes only when all passed. Setuid, setgid\n\
-                  and sticky bits are dropped unless `keep_special_bits`. Over a cap, or cut short, it fails and leaves nothing.",
+                  and sticky bits are dropped unless `keep_special_bits`. Over a cap, or cut short, it fails and leaves nothing.\n\
+                  With `sha256` (a cached artifact's recorded digest), the archive file is hashed in the same read (on a thread\n\
+                  of its own) and checked before anything is put in place: on a mismatch nothing is written and the result is\n\
+                  `{corrupt = true, sha256 = <actual>, expected = ...}` instead of raising, so the caller can fetch it again.",
             params: &[Param {
                 name: "opts",
-                ty: "{src: string, dest: string, max_bytes?: integer|string, max_entries?: integer, keep_special_bits?: boolean}",
-                doc: "the archive and the directory to unpack into; max_bytes: most bytes of file content (e.g. \"20G\"; default what the filesystem has free); max_entries: most entries (default 1000000)",
+                ty: "{src: string, dest: string, max_bytes?: integer|string, max_entries?: integer, keep_special_bits?: boolean, sha256?: string}",
+                doc: "the archive and the directory to unpack into; max_bytes: most bytes of file content (e.g. \"20G\"; default what the filesystem has free); max_entries: most entries (default 1000000); sha256: the archive file's expected SHA-256 (hex)",
             }],
-            returns: "{path: string, entries: integer, bytes: integer}",
+            returns: "{path: string, entries: integer, bytes: integer, corrupt?: boolean, sha256?: string, expected?: string}",
             is_async: true,
             effect: Effect::Local,
         },
@@ -62,8 +80,20 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                     max_bytes: o.max_bytes.map(|b| b.0),
                     max_entries: o.max_entries.unwrap_or(DEFAULT_MAX_ENTRIES),
                     keep_special_bits: o.keep_special_bits,
+                    sha256: o.sha256,
                 };
-                unpack_with(&o.src, &o.dest, &opts)
+                match unpack_with(&o.src, &o.dest, &opts) {
+                    Ok(out) => Ok(Unpacked::Done(out)),
+                    Err(e) => match e.downcast::<crate::artifacts::Corrupt>() {
+                        Ok(c) => Ok(Unpacked::Corrupt {
+                            corrupt: true,
+                            path: o.src,
+                            sha256: c.actual,
+                            expected: c.expected,
+                        }),
+                        Err(e) => Err(e),
+                    },
+                }
             })
         },
     )?;

@@ -53,6 +53,12 @@ pub struct UnpackOptions {
     pub max_entries: u64,
     /// Keep setuid, setgid and sticky bits from the archive (default: dropped).
     pub keep_special_bits: bool,
+    /// The archive file's expected SHA-256 (hex), e.g. a cached artifact's
+    /// recorded one: hashed on a thread of its own as the archive is read
+    /// (the unpack's one pass, no second read), then checked before anything
+    /// is moved into place; a mismatch is an [`crate::artifacts::Corrupt`]
+    /// error and leaves `dest` as it was.
+    pub sha256: Option<String>,
 }
 
 impl Default for UnpackOptions {
@@ -61,6 +67,7 @@ impl Default for UnpackOptions {
             max_bytes: None,
             max_entries: DEFAULT_MAX_ENTRIES,
             keep_special_bits: false,
+            sha256: None,
         }
     }
 }
@@ -79,18 +86,23 @@ pub fn unpack_with(src: &Path, dest: &Path, opts: &UnpackOptions) -> anyhow::Res
     let size = file.metadata().map(|m| m.len()).ok();
     let name = src.file_name().unwrap_or(src.as_os_str()).to_string_lossy();
     let mut progress = Progress::new(format!("unpack {name}"), size, Unit::Bytes);
+    let mut hasher = opts
+        .sha256
+        .as_ref()
+        .map(|_| crate::artifacts::SideHasher::start());
     let mut reader = BufReader::with_capacity(
         1 << 20,
         Counted {
             inner: file,
             progress: &mut progress,
+            hasher: hasher.as_mut(),
         },
     );
     let gz = reader
         .fill_buf()
         .with_context(|| format!("cannot read {}", src.display()))?
         .starts_with(&[0x1f, 0x8b]);
-    let input: Box<dyn Read> = if gz {
+    let mut input: Box<dyn Read + '_> = if gz {
         Box::new(flate2::bufread::MultiGzDecoder::new(reader))
     } else {
         Box::new(reader)
@@ -112,8 +124,38 @@ pub fn unpack_with(src: &Path, dest: &Path, opts: &UnpackOptions) -> anyhow::Res
             .map(|n| Cap::Free(n, parent.to_path_buf()))
             .unwrap_or(Cap::None),
     };
-    let (entries, bytes) = unpack_into(input, staging.path(), dest, opts, &bytes_cap)
-        .with_context(|| format!("cannot unpack {}", src.display()))?;
+    let unpacked =
+        unpack_into(&mut input, staging.path(), dest, opts, &bytes_cap).and_then(|counts| {
+            // The rest of the file (the archive's end blocks, padding, what
+            // follows) is part of what the digest covers.
+            if opts.sha256.is_some() {
+                std::io::copy(&mut input, &mut std::io::sink())
+                    .context("cannot read the archive")?;
+            }
+            Ok(counts)
+        });
+    drop(input);
+    if let Some(expected) = &opts.sha256 {
+        let expected = expected.trim().to_ascii_lowercase();
+        let actual = match (hasher.take(), &unpacked) {
+            (Some(h), Ok(_)) => Some(h.finish()),
+            // Stopped by a signal: that is the error to report.
+            _ if crate::interrupt::requested().is_some() => None,
+            // Cut short by an error: is the file what it should be? (Only
+            // on failure: one more read to tell corruption from a bad archive.)
+            _ => crate::artifacts::sha256_file(src).ok(),
+        };
+        if let Some(actual) = actual.filter(|a| *a != expected) {
+            // Dropping `staging` removes what was written.
+            return Err(crate::artifacts::Corrupt {
+                path: src.display().to_string(),
+                actual,
+                expected,
+            }
+            .into());
+        }
+    }
+    let (entries, bytes) = unpacked.with_context(|| format!("cannot unpack {}", src.display()))?;
     // Dropping `staging` on an error above removes it with what was written.
     move_into_place(staging, dest)?;
     progress.finish(&format!(
@@ -127,16 +169,21 @@ pub fn unpack_with(src: &Path, dest: &Path, opts: &UnpackOptions) -> anyhow::Res
     })
 }
 
-/// The archive file, counting what is read of it for the progress bar.
+/// The archive file, counting what is read of it for the progress bar and
+/// handing it to the hasher checking it.
 struct Counted<'p> {
     inner: File,
     progress: &'p mut Progress,
+    hasher: Option<&'p mut crate::artifacts::SideHasher>,
 }
 
 impl Read for Counted<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.progress.inc(n as u64);
+        if let Some(h) = &mut self.hasher {
+            h.update(&buf[..n]);
+        }
         Ok(n)
     }
 }
@@ -155,7 +202,7 @@ fn free_bytes(dir: &Path) -> Option<u64> {
 }
 
 fn unpack_into(
-    input: impl Read,
+    input: &mut dyn Read,
     staging: &Path,
     dest: &Path,
     opts: &UnpackOptions,
@@ -362,7 +409,14 @@ impl Unpack<'_, '_> {
                     self.buf = vec![0; COPY_BUF];
                 }
                 let buf = &mut self.buf;
-                let written = self.out.file(&rel, mode, mtime, |f| copy(entry, f, buf))?;
+                let sparse = kind.is_gnu_sparse();
+                let written = self.out.file(&rel, mode, mtime, |f| {
+                    if sparse {
+                        copy_sparse(entry, f, buf)
+                    } else {
+                        copy(entry, f, buf)
+                    }
+                })?;
                 ensure_whole(written, size)?;
                 Ok(written)
             }
@@ -436,6 +490,47 @@ fn copy(from: &mut impl Read, to: &mut File, buf: &mut [u8]) -> std::io::Result<
             Err(e) => return Err(e),
         };
         to.write_all(&buf[..n])?;
+        written += n as u64;
+    }
+}
+
+/// The granularity of holes [`copy_sparse`] leaves: a block of this many
+/// zero bytes is skipped, not written.
+const HOLE: usize = 64 << 10;
+
+/// Zeros to compare blocks with (slice equality is one `memcmp`).
+static ZEROS: [u8; HOLE] = [0; HOLE];
+
+/// Copies a GNU sparse entry's content, leaving its holes holes: the tar
+/// reader gives a hole as zeros, and each whole block of zeros is skipped
+/// over (a seek), so the file takes the disk its data needs, not its size
+/// (`tar -S` writes the same way). The length is set at the end, for a hole
+/// at the end.
+fn copy_sparse(from: &mut impl Read, to: &mut File, buf: &mut [u8]) -> std::io::Result<u64> {
+    use std::io::{Seek as _, SeekFrom, Write as _};
+    let mut written = 0u64;
+    loop {
+        // Whole blocks only, so holes stay aligned however the reader splits.
+        let mut n = 0;
+        while n < buf.len() {
+            match from.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if n == 0 {
+            to.set_len(written)?;
+            return Ok(written);
+        }
+        for block in buf[..n].chunks(HOLE) {
+            if block == &ZEROS[..block.len()] {
+                to.seek(SeekFrom::Current(block.len() as i64))?;
+            } else {
+                to.write_all(block)?;
+            }
+        }
         written += n as u64;
     }
 }

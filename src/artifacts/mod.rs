@@ -16,6 +16,7 @@ mod cache;
 mod checksum;
 mod lua;
 mod transfer;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -27,6 +28,7 @@ use serde::{Deserialize, Serialize};
 pub use cache::{CacheLock, CachePaths, CachedMeta, FileStamp, Validators};
 pub use checksum::{Algo, Digests, Expected};
 pub use lua::register;
+pub use verify::{Corrupt, SideHasher, check_file, sha256_file};
 
 /// One artifact to fetch.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -101,12 +101,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             let digest = match (o.text, o.path) {
                 (Some(t), None) => sha2::Sha256::digest(&t[..]),
                 (None, Some(p)) => {
-                    let mut f = std::fs::File::open(&p)
-                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
-                    let mut h = sha2::Sha256::new();
-                    std::io::copy(&mut f, &mut h)
-                        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", p.display()))?;
-                    h.finalize()
+                    return Ok(Hex {
+                        hex: crate::artifacts::sha256_file(&p)?,
+                    });
                 }
                 _ => anyhow::bail!("give text or path (one of them)"),
             };
@@ -156,12 +153,14 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             "Claims a deploy's tmp dir for this process once its inputs are valid: creates it, takes its run lock (one deploy per tmp dir; an error names the PID holding it) and starts the log file (lines logged before are written to it first): `log_file` appended to, or with `run_log` this run's own `logs/<UTC time>.log` in the tmp dir, `apex.log` the same file, the oldest beyond 20 removed.",
             &[Param {
                 name: "opts",
-                ty: "{path: string, log_file?: string, run_log?: boolean}",
-                doc: "",
+                ty: "{path: string, log_file?: string, run_log?: boolean, files?: string[]}",
+                doc: "files: the paths (relative to `path`) the run will write; a directory on the way to one that is a symlink (apex makes none there) is refused before anything is written",
             }],
             "{log_file?: string}",
         ),
         |_, o: ClaimOpts| {
+            crate::fsutil::check_private_dir(&o.path, "tmp dir")?;
+            crate::fsutil::check_no_planted_links(&o.path, &o.files)?;
             let log = match (&o.log_file, o.run_log) {
                 (Some(f), _) => crate::run_lock::Log::Append(f),
                 (None, true) => crate::run_lock::Log::PerRun,
@@ -213,6 +212,8 @@ struct ClaimOpts {
     log_file: Option<std::path::PathBuf>,
     #[serde(default)]
     run_log: bool,
+    #[serde(default)]
+    files: Vec<String>,
 }
 
 #[derive(Deserialize)]
