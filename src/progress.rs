@@ -26,6 +26,21 @@ pub enum Unit {
     Items,
 }
 
+/// A bar when the total is known, else a spinner with the count so far.
+fn style(unit: Unit, total: bool) -> ProgressStyle {
+    let tpl = match (unit, total) {
+        (Unit::Bytes, true) => {
+            "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+        }
+        (Unit::Bytes, false) => "{spinner} {msg:30!} {bytes} {bytes_per_sec}",
+        (Unit::Items, true) => "{msg:30!} [{bar:30}] {pos}/{len} {elapsed}",
+        (Unit::Items, false) => "{spinner} {msg:30!} {pos} {elapsed}",
+    };
+    ProgressStyle::with_template(tpl)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
+}
+
 /// One unit of long work. Drop or [`Progress::finish`] ends it.
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -45,19 +60,7 @@ impl Progress {
                 Some(t) => ProgressBar::new(t),
                 None => ProgressBar::new_spinner(),
             };
-            let tpl = match (unit, total.is_some()) {
-                (Unit::Bytes, true) => {
-                    "{msg:30!} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
-                }
-                (Unit::Bytes, false) => "{spinner} {msg:30!} {bytes} {bytes_per_sec}",
-                (Unit::Items, true) => "{msg:30!} [{bar:30}] {pos}/{len} {elapsed}",
-                (Unit::Items, false) => "{spinner} {msg:30!} {pos} {elapsed}",
-            };
-            bar.set_style(
-                ProgressStyle::with_template(tpl)
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
-            );
+            bar.set_style(style(unit, total.is_some()));
             bar.set_message(label.clone());
             multi().add(bar)
         });
@@ -71,11 +74,30 @@ impl Progress {
         }
     }
 
-    /// Sets the total once known (e.g. from Content-Length).
+    /// Sets the total once known (e.g. from Content-Length): a spinner
+    /// becomes a bar.
     pub fn set_total(&mut self, total: u64) {
-        self.total = Some(total);
+        let was_known = self.total.replace(total).is_some();
         if let Some(b) = &self.bar {
+            if !was_known {
+                b.set_style(style(self.unit, true));
+            }
             b.set_length(total);
+        }
+    }
+
+    /// Whether this is a bar on a terminal (else progress is log lines).
+    pub fn is_bar(&self) -> bool {
+        self.bar.is_some()
+    }
+
+    /// Sets how many units are done (a count read from elsewhere, such as
+    /// Heat's complete resources, which may also go down). No log line of
+    /// its own: the caller logs what changed.
+    pub fn set(&mut self, done: u64) {
+        self.done = done;
+        if let Some(b) = &self.bar {
+            b.set_position(done);
         }
     }
 

@@ -179,14 +179,21 @@ end
 
 --- What env_params hooks need beyond the settings: `ctx.env` when the flow set
 --- it (the same values it gives build), else derived from ctx as the flow
---- does (virtual without an inventory; the Ceph image in the local registry).
+--- does (virtual: --virtual, an inventory of node VMs, or no nodes at all;
+--- nodes registered in the undercloud's ironic are baremetal, as any node
+--- Apex deploys without --virtual; the Ceph image in the local registry).
 ---@param ctx apex.Ctx
 ---@return apex.EnvContext
 function M.env_context(ctx)
   if type(ctx.env) == "table" then
     return ctx.env
   end
-  local inventory = ctx.scenario and ctx.scenario.inventory
+  local inventory = ctx.inventory or (ctx.scenario and ctx.scenario.inventory)
+  local registered = ctx.infra and ctx.infra.undercloud and ctx.infra.undercloud.registered_nodes
+  local virtual = (ctx.opts and ctx.opts.virtual) and true or false
+  if not virtual then
+    if type(inventory) == "table" then virtual = inventory.virtual == true else virtual = inventory == nil and not registered end
+  end
   local ha = ctx.settings and ctx.settings.global_params.ha_enabled or false
   local scales = ctx.scales or require("apex.tht").scales(ha, inventory)
   local ceph_image
@@ -194,7 +201,7 @@ function M.env_context(ctx)
     local c = require("apex.images").CEPH
     ceph_image = ctx.site.local_registry .. "/ceph/" .. c.name .. ":" .. c.tag
   end
-  return { virtual = inventory == nil, ceph_image = ceph_image, scales = scales, libvirt_type = "kvm" }
+  return { virtual = virtual, ceph_image = ceph_image, scales = scales, libvirt_type = "kvm" }
 end
 
 --- Calls every plugin's env_params hook (shape-checked by apex.plugins) and

@@ -2,7 +2,9 @@
 --- operator does by hand with `openstack stack resource list -n 5`, done
 --- every few seconds on the undercloud (through the same SSH connection).
 --- Each change is one progress line (resources complete / total, elapsed
---- time, the resources in progress the longest) to the console and apex.log;
+--- time, the resources in progress the longest) to apex.log, and to the
+--- console when it is not a terminal; on a terminal the console shows a bar
+--- of resources complete / total instead (the lines with -v);
 --- after a quiet time with no change the resources in progress are named as
 --- possibly stuck. The last line is kept in `<tmp>/deploy_progress.json`
 --- for `apex status` in another terminal.
@@ -108,8 +110,10 @@ end
 --- Runs `fn` (the deploy command) while following the stack: `poll()`
 --- returns the resource list (or nil, err) and is called every `every`
 --- seconds (the first time after `every`, so a quick command polls
---- nothing). Progress lines go to the log when they change; the last goes
---- to `<tmp_dir>/deploy_progress.json`. Returns what `fn` returned.
+--- nothing). Progress lines go to the log when they change (at debug when
+--- a bar shows them on a terminal; a possibly stuck stack is a warning
+--- either way); the last goes to `<tmp_dir>/deploy_progress.json`. Returns
+--- what `fn` returned.
 ---@param opts {tmp_dir: string, every: number, quiet_time: number, poll: fun(): table?, string?}
 ---@param fn fun(): any
 ---@return any
@@ -119,6 +123,7 @@ function M.while_running(opts, fn)
   local f = M.new(started, opts.quiet_time)
   local done, result, err = false, nil, nil
   local last_line, said_stuck, last = nil, false, nil
+  local bar = core.progress_start({ label = "overcloud stack resources" })
   local function write(p)
     core.write_file({ path = file, content = core.json_dump({ at = core.now().unix, started = started, running = not done,
       complete = p.complete, total = p.total, stuck = p.stuck, line = p.line }) .. "\n" })
@@ -142,8 +147,9 @@ function M.while_running(opts, fn)
         local p = M.update(f, list, core.now().unix)
         -- The line without its times: said again only when something changed (or it turns stuck).
         local key = string.format("%d/%d %s", p.complete, p.total, table.concat(p.failed, ","))
+        core.progress_set({ id = bar.id, done = p.complete, total = p.total })
         if key ~= last_line or (p.stuck and not said_stuck) then
-          core.log({ level = p.stuck and "warn" or "info", msg = p.line })
+          core.log({ level = p.stuck and "warn" or (bar.bar and "debug" or "info"), msg = p.line })
           last_line = key
           said_stuck = p.stuck
         end
@@ -157,6 +163,7 @@ function M.while_running(opts, fn)
     return true
   end, { limit = 2 })
   -- The command ended: the last progress stays, no longer running.
+  core.progress_finish({ id = bar.id, msg = last and last.line or "no resources read" })
   if last then write(last) end
   if err ~= nil then error(err, 0) end
   return result

@@ -433,10 +433,11 @@ fn check_overcloud_image(tmp: &Path) {
         unit.text,
         "the plan's unit file"
     );
+    // 50G: the lab's nodes are registered in ironic, a baremetal deploy.
     let stat = debugfs("stat /srv/data.img");
     assert!(
-        stat.contains("Size: 10737418240"),
-        "/srv/data.img is not the 10G sparse file:\n{stat}"
+        stat.contains("Size: 53687091200"),
+        "/srv/data.img is not the 50G sparse file:\n{stat}"
     );
     let blocks: u64 = stat
         .split("Blockcount: ")
@@ -1661,8 +1662,8 @@ fn step_9_runs_on_the_undercloud_as_apex_does_and_a_rerun_runs_nothing() {
     let over = dir.path().join("lua");
     std::fs::create_dir_all(over.join("plugins")).unwrap();
     let ceph = read(concat!(env!("CARGO_MANIFEST_DIR"), "/plugins/ceph.lua"))
-        .replace("M.SIZE = \"10G\"", "M.SIZE = \"11G\"");
-    assert!(ceph.contains("11G"));
+        .replace("M.SIZE_BAREMETAL = \"50G\"", "M.SIZE_BAREMETAL = \"51G\"");
+    assert!(ceph.contains("51G"));
     std::fs::write(over.join("plugins/ceph.lua"), ceph).unwrap();
     let before = t.lab.openstack_calls().unwrap().len();
     let o = t.deploy(&["-v", scenario, "-i", inventory], &tmp, Some(&over));

@@ -268,3 +268,69 @@ fn run_passes_arguments_as_varargs() {
     assert!(o.status.success(), "{:?}", text(&o));
     assert_eq!(text(&o).0, "2\tone\t--two\n");
 }
+
+/// The overcloud stack followed while the deploy command runs
+/// (apex.stack_watch): a bar of resources complete / total when the console
+/// is a terminal (stderr on a pseudo-terminal made by util-linux `script`),
+/// lines when it is not; the bar's id is finished, so a second use works.
+#[test]
+fn stack_progress_is_a_bar_on_a_terminal_and_lines_otherwise() {
+    let d = tempfile::tempdir().unwrap();
+    let script = d.path().join("watch.lua");
+    write(
+        &script,
+        &format!(
+            r#"local core = require("apex.core")
+local w = require("apex.stack_watch")
+local n = 0
+local function poll()
+  n = n + 1
+  local st = n >= 2 and "CREATE_COMPLETE" or "CREATE_IN_PROGRESS"
+  return {{ {{ resource_name = "Controller", resource_status = "CREATE_COMPLETE" }},
+           {{ resource_name = "Compute", resource_status = st }},
+           {{ resource_name = "Networks", resource_status = "CREATE_IN_PROGRESS" }} }}
+end
+for _ = 1, 2 do
+  w.while_running({{ tmp_dir = {tmp:?}, every = 0.25, quiet_time = 60, poll = poll }},
+    function() core.sleep({{ seconds = 1.2 }}) end)
+end
+print("watched")
+"#,
+            tmp = d.path().display().to_string()
+        ),
+    );
+    // Not a terminal: progress lines on the console.
+    let o = apex(&["run", script.to_str().unwrap()], &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(out.trim(), "watched");
+    assert!(
+        err.contains("overcloud stack: 2/3 resources complete"),
+        "{err}"
+    );
+    assert!(!err.contains("[===="), "a bar off a terminal:\n{err}");
+
+    // A terminal: the bar, not the lines.
+    let cmd = format!(
+        "{} run {} 2>&1",
+        env!("CARGO_BIN_EXE_apex"),
+        script.display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env_remove("APEX_LUA_PATH")
+        .env("COLUMNS", "160")
+        .output()
+        .expect("lab part missing: `script` (Debian bsdutils, an essential package)");
+    let tty = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{tty}");
+    assert!(tty.contains("watched"), "{tty}");
+    assert!(
+        tty.contains("overcloud stack resources") && tty.contains("/3"),
+        "no bar on the terminal:\n{tty}"
+    );
+    assert!(
+        !tty.contains("resources complete"),
+        "progress lines on a terminal with the bar:\n{tty}"
+    );
+}

@@ -966,6 +966,77 @@ fn a_scenario_file_can_replace_a_flow_step() {
     assert!(env_files(&cmd).contains(&"baremetal-environment.yaml".to_string()));
 }
 
+/// Nodes registered in the undercloud's ironic (site
+/// `undercloud.registered_nodes`, no inventory, no --virtual) are baremetal,
+/// as Apex decides it (its `virtual` is the --virtual flag): the baremetal
+/// env file and worker counts, libvirt type kvm, the baremetal Ceph loop
+/// size, and the plan says what it assumes about the counts.
+#[test]
+fn registered_nodes_are_deployed_as_baremetal() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = write(
+        dir.path(),
+        "site.yaml",
+        "undercloud:\n  registered_nodes: true\n",
+    );
+    let tmp = dir.path().join("plan");
+    let summary = plan(
+        &["os-nosdn-nofeature-ha", "-s", site.to_str().unwrap()],
+        &tmp,
+    );
+    let cmd = read(tmp.join("deploy_command"));
+    let files = env_files(&cmd);
+    assert_eq!(
+        files.last().map(String::as_str),
+        Some("baremetal-environment.yaml"),
+        "{cmd}"
+    );
+    assert!(!files.iter().any(|f| f.contains("virtual")), "{cmd}");
+    assert_eq!(flag(&cmd, "--libvirt-type"), "kvm", "{cmd}");
+    assert_eq!(flag(&cmd, "--control-scale"), "3", "{cmd}");
+    assert!(!tmp.join("virtual-environment.yaml").exists());
+    let bm = yaml(tmp.join("baremetal-environment.yaml"));
+    assert_eq!(bm["parameter_defaults"]["NovaWorkers"], 12, "{bm:?}");
+    assert!(bm["parameter_defaults"]["NovaComputeLibvirtType"].is_null());
+    assert!(
+        summary.contains("Note: nodes registered in the undercloud's ironic")
+            && summary.contains("deployed as baremetal")
+            && summary.contains("3 control (HA)"),
+        "{summary}"
+    );
+    assert!(!summary.contains("Not deployable"), "{summary}");
+    // Ceph on a loop device: the baremetal size, as for an inventory (-i),
+    // whose nodes the loop device step (before the deploy command) knows too.
+    let loop_line = |summary: &str| {
+        summary
+            .lines()
+            .find(|l| l.contains("/srv/data.img"))
+            .unwrap_or_else(|| panic!("no loop file in:\n{summary}"))
+            .to_string()
+    };
+    assert!(
+        loop_line(&summary).contains("(50G, baremetal deploy)"),
+        "{summary}"
+    );
+    let inventory = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/data/inventory/pod_ha.yaml"
+    );
+    let summary = plan(
+        &["os-nosdn-nofeature-ha", "-i", inventory],
+        &dir.path().join("inv"),
+    );
+    assert!(
+        loop_line(&summary).contains("(50G, baremetal deploy)"),
+        "{summary}"
+    );
+    let summary = plan(&["os-nosdn-nofeature-ha"], &dir.path().join("none"));
+    assert!(
+        loop_line(&summary).contains("(10G, virtual deploy)"),
+        "{summary}"
+    );
+}
+
 #[test]
 fn network_settings_file_sets_undercloud_and_ntp() {
     let dir = tempfile::tempdir().unwrap();

@@ -250,6 +250,14 @@ fn created_undercloud_vm_deploys_reruns_and_is_destroyed_with_its_virtual_nodes(
         ),
         "ssh as stack",
     );
+    // sshd loads only the host key apex injected (no absent RSA key named).
+    assert_eq!(
+        ok(
+            ssh(&work, s.ssh_port, "stack", "cat /run/sshd/host_keys.conf"),
+            "the lab VM's host key list",
+        ),
+        "HostKey /etc/ssh/ssh_host_ed25519_key\n"
+    );
     for want in [
         "local_ip = 127.0.0.1/24",
         "local_interface = eth1",

@@ -9,14 +9,7 @@
 NODE_DIR=$(cd "$(dirname "$0")/.." && pwd)
 name=${0##*/}
 
-json_string() {
-  local s=$1
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\n'/\\n}
-  s=${s//$'\t'/\\t}
-  printf '"%s"' "$s"
-}
+@JSON_STRING@
 
 line="[$(json_string "$name")"
 for a in "$@"; do line+=",$(json_string "$a")"; done

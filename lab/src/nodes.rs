@@ -92,7 +92,11 @@ impl Nodes {
             let bin = dir.join("bin");
             let _ = std::fs::remove_dir_all(&dir);
             std::fs::create_dir_all(&bin)?;
-            write_if_changed(&bin.join("node-command"), NODE_SCRIPT, 0o755)?;
+            write_if_changed(
+                &bin.join("node-command"),
+                &super::undercloud::script_helpers(NODE_SCRIPT),
+                0o755,
+            )?;
             for c in NODE_COMMANDS {
                 std::os::unix::fs::symlink("node-command", bin.join(c))
                     .with_context(|| format!("linking {c} in {}", bin.display()))?;

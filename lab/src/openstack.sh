@@ -30,15 +30,7 @@ resolve_templates() {
   /usr/bin/python3 "$THT_RESOLVE" "$WORK_DIR" "$RENDER_CACHE" "${THT_DIRS[@]}" -- "$@" || exit 1
 }
 
-json_string() {
-  local s=$1
-  s=${s//\\/\\\\}
-  s=${s//\"/\\\"}
-  s=${s//$'\n'/\\n}
-  s=${s//$'\t'/\\t}
-  s=${s//$'\r'/\\r}
-  printf '"%s"' "$s"
-}
+@JSON_STRING@
 
 # --- Post-deploy and node answers (apex's step 10 and the registered-nodes
 # check). The overcloud (commands run with the stand-in overcloudrc sourced)

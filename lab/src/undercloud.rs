@@ -12,6 +12,14 @@ use anyhow::Context as _;
 /// The stand-in `openstack` command (bash); `@CALLS@`/`@WORK_DIR@` are filled in.
 const OPENSTACK_SCRIPT: &str = include_str!("openstack.sh");
 
+/// The shell helpers the lab's stand-in scripts share.
+const JSON_STRING_SH: &str = include_str!("json_string.sh");
+
+/// A stand-in script with the shared helpers in place of its `@JSON_STRING@` line.
+pub(crate) fn script_helpers(script: &str) -> String {
+    script.replace("@JSON_STRING@\n", JSON_STRING_SH)
+}
+
 /// The stand-in's Heat part: renders THT and resolves the deploy's files in it.
 const THT_RESOLVE_SCRIPT: &str = include_str!("tht_resolve.py");
 
@@ -131,7 +139,7 @@ impl Undercloud {
             "# apex lab undercloud credentials (stand-in)\nexport APEX_LAB_STACKRC=1\nexport OS_CLOUD=undercloud\n",
             0o644,
         )?;
-        let script = OPENSTACK_SCRIPT
+        let script = script_helpers(OPENSTACK_SCRIPT)
             .replace(
                 "@CALLS@",
                 &shell_quote(&self.calls_file().display().to_string()),
@@ -201,4 +209,42 @@ pub(crate) fn write_if_changed(path: &Path, text: &str, mode: u32) -> anyhow::Re
         return Ok(());
     }
     apex::fsutil::write_atomic(path, text.as_bytes(), Some(mode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Both stand-ins get the one json_string, and are valid bash with it.
+    #[test]
+    fn the_stand_in_scripts_share_json_string() {
+        for script in [OPENSTACK_SCRIPT, include_str!("node_command.sh")] {
+            let full = script_helpers(script);
+            assert!(!full.contains("@JSON_STRING@"), "{full}");
+            assert_eq!(full.matches("json_string() {").count(), 1);
+            let out = std::process::Command::new("bash")
+                .args(["-n", "-c", &full])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let out = std::process::Command::new("bash")
+            .args([
+                "-c",
+                &format!("{JSON_STRING_SH}\njson_string \"$1\"",),
+                "-",
+                "a\"b\\c\nd\te\r",
+            ])
+            .output()
+            .unwrap();
+        let s = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(
+            serde_json::from_str::<String>(&s).unwrap(),
+            "a\"b\\c\nd\te\r"
+        );
+    }
 }

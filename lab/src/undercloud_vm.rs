@@ -26,7 +26,7 @@ use anyhow::{Context as _, bail};
 use apex::local_tools::run;
 
 /// Bumped whenever the image is made differently.
-pub const CONTENT_VERSION: &str = "7";
+pub const CONTENT_VERSION: &str = "8";
 /// The artifact name, as Apex's undercloud image.
 pub const UNDERCLOUD_QCOW2: &str = "undercloud.qcow2";
 /// The undercloud's `openstack` stand-in records its calls here (in the VM).
@@ -405,6 +405,9 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /dev/pts && mount -t devpts devpts /dev/pts
 mount -t tmpfs -o mode=0755 run /run && mkdir -p /run/sshd && chmod 0755 /run/sshd
+for k in /etc/ssh/ssh_host_ed25519_key /etc/ssh/ssh_host_rsa_key; do
+  [ -f "$k" ] && echo "HostKey $k"
+done > /run/sshd/host_keys.conf
 mount -t tmpfs -o mode=1777 tmp /tmp
 [ -f /etc/hostname ] && hostname -F /etc/hostname
 ip link set lo up
@@ -442,7 +445,10 @@ exit 0
 
 const INITTAB: &str = "::sysinit:/etc/apex-lab/rc\n::respawn:/usr/sbin/sshd -D -e\n::ctrlaltdel:/bin/umount -a -r\n::shutdown:/bin/umount -a -r\n";
 
-const SSHD_CONFIG: &str = "# apex lab undercloud\nHostKey /etc/ssh/ssh_host_rsa_key\nHostKey /etc/ssh/ssh_host_ed25519_key\n\
+/// The host keys are those apex injected (Ed25519, or the RSA key of an
+/// earlier apex): the rc script lists the ones present in /run/sshd/host_keys.conf, so
+/// sshd does not complain about an absent one at every boot.
+const SSHD_CONFIG: &str = "# apex lab undercloud\nInclude /run/sshd/host_keys.conf\n\
 PermitRootLogin prohibit-password\nPubkeyAuthentication yes\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
 UsePAM no\nAuthorizedKeysFile .ssh/authorized_keys\nSubsystem sftp /usr/lib/openssh/sftp-server\nAcceptEnv LANG LC_*\n\
 MaxSessions 64\nMaxStartups 64\n";
@@ -600,7 +606,7 @@ fn rootfs(root: &Path) -> anyhow::Result<()> {
         0o644,
     )?;
     let q = |s: &str| format!("'{s}'");
-    let script = OPENSTACK_SCRIPT
+    let script = crate::undercloud::script_helpers(OPENSTACK_SCRIPT)
         .replace("@CALLS@", &q(CALLS_FILE))
         .replace("@WORK_DIR@", &q(WORK_DIR))
         .replace("@FAIL_FILE@", &q("/var/log/apex-lab/fail_deploy"))

@@ -50,12 +50,25 @@ local function ssh_key(ctx)
   return { public = k.public, private = k.private }
 end
 
+--- Whether the overcloud is virtual, as Apex decides it: its `virtual` is the
+--- --virtual flag (node VMs apex made: an inventory marked virtual), anything
+--- else is baremetal. Nodes the operator registered in the undercloud's
+--- ironic (site undercloud.registered_nodes, no inventory) are baremetal:
+--- baremetal-environment.yaml, the baremetal worker counts, libvirt type kvm.
+--- A plan with no nodes at all (not deployable as it is) assumes virtual.
+---@param ctx apex.Ctx
+---@return boolean
+function M.virtual(ctx)
+  if ctx.inventory then return ctx.inventory.virtual == true end
+  return not ctx.infra.undercloud.registered_nodes
+end
+
 ---@param ctx apex.Ctx
 function M.plan(ctx)
   local s, o = ctx.settings, ctx.settings.deploy_options
   local ha = s.global_params.ha_enabled
   ctx.tht_release = tht.release(o.os_version)
-  local virtual = ctx.inventory == nil or ctx.inventory.virtual == true
+  local virtual = M.virtual(ctx)
   ctx.libvirt_type = virtual and M.libvirt_type() or "kvm"
   if ctx.inventory then
     ctx.scales = inventory.scales(ctx.inventory, ha)
@@ -63,6 +76,13 @@ function M.plan(ctx)
       { mode = M.PRIVATE })
   else
     ctx.scales = inventory.virtual(ha, ctx.opts.virtual_computes)
+    if not virtual then
+      ctx.scales.source = "registered nodes"
+      ctx.notes[#ctx.notes + 1] = string.format("nodes registered in the undercloud's ironic (site "
+        .. "undercloud.registered_nodes): deployed as baremetal (baremetal-environment.yaml, libvirt type kvm); "
+        .. "%d control (%s), %d compute (%s)", ctx.scales.control, ha and "HA" or "no HA", ctx.scales.compute,
+        ctx.opts.virtual_computes and "--virtual-computes" or "Apex's default count")
+    end
   end
 
   local net = network_env.build(ctx.network, {

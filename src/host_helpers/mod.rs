@@ -6,6 +6,7 @@ pub mod files;
 pub mod http;
 pub mod log;
 pub mod misc;
+pub mod progress;
 
 use crate::lua::Api;
 
@@ -15,5 +16,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     http::register(api)?;
     log::register(api)?;
     misc::register(api)?;
+    progress::register(api)?;
     Ok(())
 }

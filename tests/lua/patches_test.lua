@@ -253,5 +253,6 @@ t.describe("apex.patches: fetching", function()
     t.expect(function() patches.fetch({ ["change-id"] = ID, project = "p", diff = dir .. "/nope.diff" },
       { gerrit_url = "http://127.0.0.1:1", os_version = "master", where = "w", offline_ok = true }) end)
       .to_fail("w.diff: no such file")
+    core.remove({ path = dir })
   end)
 end)
