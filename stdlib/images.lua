@@ -26,7 +26,7 @@ M.CEPH = {
 ---@field name string        short name, e.g. "nova-api" (upstream centos-binary-nova-api)
 ---@field params string[]    THT parameters naming it in the image env file
 ---@field drivers string[]   neutron drivers whose set includes it: all, default, odl, ovn
----@field services? string[] TripleO services using it (the per-release lists)
+---@field services string[]  TripleO services using it (the release's list; master's through Stein's, see M.stein_services)
 
 ---@class apex.ImageRef
 ---@field name string
@@ -38,7 +38,8 @@ M.CEPH = {
 --- master (and a release without facts) the spring-2019 list
 --- (apex.tripleo_images). Entries whose name is not a valid image name (the
 --- OpenShift images of the facts, which are not centos-binary images) and
---- the Ceph daemon (its own namespace) are left out.
+--- the Ceph daemon (its own namespace) are left out. Master's images get
+--- their services from Stein's list (M.stein_services).
 ---@param os_version? string  default master
 ---@return apex.Image[]
 function M.shipped(os_version)
@@ -49,12 +50,44 @@ function M.shipped(os_version)
     return M._shipped[key]
   end
   local out = {}
+  local by_param = not per and M.stein_services() or nil
   for _, e in ipairs(per and per.images or require("apex.tripleo_images")) do
     if e.image:match("^[a-z][a-z0-9-]*$") and e.image ~= M.CEPH.name and #e.params > 0 then
-      out[#out + 1] = { name = e.image, params = e.params, drivers = e.drivers, services = e.services }
+      local services = e.services
+      if by_param then
+        local seen = {}
+        services = {}
+        for _, p in ipairs(e.params) do
+          for _, s in ipairs(by_param[p] or {}) do
+            if not seen[s] then seen[s], services[#services + 1] = true, s end
+          end
+        end
+        table.sort(services)
+      end
+      out[#out + 1] = { name = e.image, params = e.params, drivers = e.drivers, services = services }
     end
   end
   M._shipped[key] = out
+  return out
+end
+
+--- THT parameter -> the services of the Stein images naming it. Master's
+--- list (spring 2019) has no services; master deploys Stein's THT, so an
+--- image of it takes the services of the Stein images sharing one of its
+--- parameters (the parameter is what THT's service templates read). An image
+--- whose parameters no Stein image has is used by no service of Stein's THT.
+---@return table<string, string[]>
+function M.stein_services()
+  local out = {}
+  for _, e in ipairs(require("apex.tripleo_images_releases").stein.images) do
+    for _, p in ipairs(e.params) do
+      local list = out[p] or {}
+      out[p] = list
+      for _, s in ipairs(e.services) do
+        if not util.contains(list, s) then list[#list + 1] = s end
+      end
+    end
+  end
   return out
 end
 

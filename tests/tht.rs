@@ -6,7 +6,8 @@
 //! the archives say, and the plan of every shipped scenario, on each release,
 //! must resolve there as Heat fetches it: every `-e` file and every
 //! resource_registry target (the lab stand-in's resolver, which renders with
-//! the plan's own network_data.yaml).
+//! the plan's own network_data.yaml); and the images it mirrors are those
+//! TripleO's service filter keeps on that THT (tests/lab/service_filter.py).
 
 #[path = "common/output.rs"]
 mod output;
@@ -256,6 +257,33 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
             assert!(
                 !cmd.contains(THT),
                 "{name}: the site's THT dir is used: {cmd}"
+            );
+            // TripleO's service filter on this THT: every image an enabled
+            // service uses is mirrored, and only those (besides the patched
+            // and plugin-named ones).
+            let out = Command::new("/usr/bin/python3")
+                .arg(format!("{ROOT}/tests/lab/service_filter.py"))
+                .arg(tmp)
+                .arg(&tht)
+                .arg(s.root.join(rel.common.name))
+                .arg("--")
+                .args(&args)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{name} on {}: images of the enabled services: {}",
+                rel.release,
+                text(&out.stderr)
+            );
+            let counts: Vec<usize> = text(&out.stdout)
+                .split_whitespace()
+                .map(|n| n.parse().unwrap())
+                .collect();
+            assert!(
+                counts.len() == 3 && counts[1] > 20 && counts[0] < counts[2],
+                "{name} on {}: mirrored, needed, listed: {counts:?}",
+                rel.release
             );
         }
         let renders = std::fs::read_dir(&cache).unwrap().count();

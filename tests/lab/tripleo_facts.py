@@ -13,7 +13,9 @@
 #   archive, RENDERED its render by tools/process-templates.py (its own
 #   roles_data.yaml and network_data.yaml); the env files under
 #   environments/ (rendered names) and storage-environment.yaml's
-#   resource_registry.
+#   resource_registry; the services of roles_data.yaml's roles and how the
+#   resource registry (overcloud-resource-registry-puppet.yaml, then each env
+#   file) switches them on or off, for the image service filter.
 import os
 import sys
 
@@ -63,6 +65,38 @@ def release_images(src):
     return out
 
 
+SERVICE = "OS::TripleO::Services::"
+
+
+def service_off(target):
+    # TripleO's service filter (tripleo-common's build_service_filter): a
+    # service mapped to OS::Heat::None, or to a non-containerized template
+    # under puppet/services, runs no container.
+    return target == "OS::Heat::None" or "puppet/services/" in target
+
+
+def service_map(reg):
+    on, off = [], []
+    for k, v in (reg or {}).items():
+        if k.startswith(SERVICE) and isinstance(v, str):
+            (off if service_off(v) else on).append(k[len(SERVICE):])
+    return sorted(on), sorted(off)
+
+
+def wrapped(indent, xs):
+    # A Lua list of strings over lines of at most ~110 characters.
+    lines, cur = [], ""
+    for x in xs:
+        item = '"%s", ' % x
+        if cur and len(indent) + len(cur) + len(item) > 110:
+            lines.append(indent + cur.rstrip())
+            cur = ""
+        cur += item
+    if cur:
+        lines.append(indent + cur.rstrip())
+    return lines
+
+
 def lua_list(xs):
     return "{ " + ", ".join('"%s"' % x for x in xs) + " }" if xs else "{}"
 
@@ -86,6 +120,12 @@ def tht_facts(out, args):
         "---@field storage_registry table<string, string>  storage-environment.yaml's resource_registry",
         "---@field fixed table<string, string>  env files the release ships broken (relative to environments/) ->",
         "---  the text apex installs instead: THT's file with the fix (a resource_registry target that moved)",
+        "---@field roles {name: string, count: integer, services: string[]}[]  roles_data.yaml: each role's",
+        "---  CountDefault and ServicesDefault (names without OS::TripleO::Services::)",
+        "---@field registry_off string[]  services the default resource registry maps to OS::Heat::None or",
+        "---  puppet/services (no container)",
+        "---@field env_services table<string, {on: string[], off: string[]}>  per env file (relative to",
+        "---  environments/): the services its resource_registry maps to a container template (on) or off",
         "",
         "---@type table<string, apex.ThtRelease>",
         "local R = {}",
@@ -120,6 +160,38 @@ def tht_facts(out, args):
         lines.append("  env_files = {")
         for e in envs:
             lines.append('    "%s",' % e)
+        lines.append("  },")
+        with open(os.path.join(tht, "roles_data.yaml")) as f:
+            roles = yaml.safe_load(f)
+        lines.append("  roles = {")
+        for r in roles:
+            lines.append('    { name = "%s", count = %d, services = {' % (r["name"], int(r.get("CountDefault") or 0)))
+            lines.extend(wrapped("      ", [x[len(SERVICE):] for x in r.get("ServicesDefault") or []
+                                            if x.startswith(SERVICE)]))
+            lines.append("    } },")
+        lines.append("  },")
+        with open(os.path.join(rendered, "overcloud-resource-registry-puppet.yaml")) as f:
+            _, off = service_map(yaml.safe_load(f)["resource_registry"])
+        lines.append("  registry_off = {")
+        lines.extend(wrapped("    ", off))
+        lines.append("  },")
+        lines.append("  env_services = {")
+        for e in envs:
+            with open(os.path.join(rendered, "environments", e)) as f:
+                try:
+                    doc = yaml.safe_load(f)
+                except yaml.YAMLError:
+                    continue
+            on, off = service_map(doc.get("resource_registry") if isinstance(doc, dict) else None)
+            if not on and not off:
+                continue
+            lines.append('    ["%s"] = {' % e)
+            for label, xs in (("on", on), ("off", off)):
+                if xs:
+                    lines.append("      %s = {" % label)
+                    lines.extend(wrapped("        ", xs))
+                    lines.append("      },")
+            lines.append("    },")
         lines.append("  },")
         lines.append("}")
         lines.append("")

@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+# TripleO's container image service filter, computed from a real THT tree for
+# a plan of apex, and compared with the images the plan mirrors:
+#
+#   service_filter.py PLAN_DIR THT_DIR COMMON_DIR -- openstack overcloud deploy ...
+#
+# As tripleo-common's build_service_filter (Stein; Queens' and Rocky's keep
+# the services mapped to docker/services, the same set for their registries):
+# the services of every role whose count is above 0 (--control-scale and
+# --compute-scale for Controller and Compute, else CountDefault), from
+# THT's roles_data.yaml as the run leaves it (the Ceph OSD on Controller and
+# Compute), minus those the merged resource registry (THT's default
+# registry rendered with the roles and networks, then every -e file in
+# order) maps to OS::Heat::None or to a puppet/services template. The images
+# are tripleo-common's overcloud_containers.yaml.j2 of the release, rendered
+# for the plan's neutron driver: those with an enabled service.
+#
+# Fails (exit 1, naming service and image) when an image an enabled service
+# uses is not mirrored, or when the plan mirrors an image for a service
+# TripleO does not enable; prints "<mirrored> <needed> <listed>" otherwise.
+import os
+import sys
+
+import jinja2
+import yaml
+
+SERVICE = "OS::TripleO::Services::"
+PREFIX = "NS/centos-binary-"
+CEPH_OSD = SERVICE + "CephOSD"
+
+
+def main():
+    plan, tht, common = sys.argv[1:4]
+    assert sys.argv[4] == "--"
+    cmd = sys.argv[5:]
+    with open(os.path.join(tht, "roles_data.yaml")) as f:
+        roles = yaml.safe_load(f)
+    for r in roles:
+        if r["name"] in ("Controller", "Compute") and CEPH_OSD not in r["ServicesDefault"]:
+            r["ServicesDefault"].append(CEPH_OSD)
+    counts = {}
+    files = []
+    for i, a in enumerate(cmd):
+        if a == "--control-scale":
+            counts["Controller"] = int(cmd[i + 1])
+        elif a == "--compute-scale":
+            counts["Compute"] = int(cmd[i + 1])
+        elif a == "-e":
+            p = cmd[i + 1]
+            files.append(p if p.startswith("/") else os.path.join(plan, p))
+    with open(os.path.join(tht, "network_data.yaml")) as f:
+        networks = yaml.safe_load(f)
+    with open(os.path.join(tht, "overcloud-resource-registry-puppet.j2.yaml")) as f:
+        text = jinja2.Template(f.read()).render(roles=roles, networks=networks)
+    registry = dict(yaml.safe_load(text)["resource_registry"])
+    for p in files:
+        with open(p) as f:
+            doc = yaml.safe_load(f) or {}
+        registry.update(doc.get("resource_registry") or {})
+    enabled = {}
+    for r in roles:
+        if counts.get(r["name"], r.get("CountDefault", 0)) > 0:
+            for s in r.get("ServicesDefault", []):
+                enabled.setdefault(s, r["name"])
+    for s, target in registry.items():
+        if s in enabled and isinstance(target, str) and (target == "OS::Heat::None" or "puppet/services/" in target):
+            del enabled[s]
+
+    with open(os.path.join(plan, "image_list.yaml")) as f:
+        listing = yaml.safe_load(f)
+    driver = listing.get("driver")
+    why = listing.get("why") or {}
+    mirrored = set(why)
+    path = os.path.join(common, "container-images", "overcloud_containers.yaml.j2")
+    with open(path) as f:
+        rendered = jinja2.Template(f.read()).render(namespace="NS", name_prefix="centos-binary-", name_suffix="",
+                                                    tag="T", neutron_driver=driver)
+    needed, listed = {}, set()
+    for e in yaml.safe_load(rendered)["container_images_template"]:
+        name = e["imagename"]
+        if not name.startswith(PREFIX):
+            continue
+        short = name[len(PREFIX):].rsplit(":", 1)[0]
+        if short == "daemon":
+            continue
+        listed.add(short)
+        users = sorted(set(e.get("services") or []) & set(enabled))
+        if users:
+            needed[short] = users
+    errors = []
+    for img, users in sorted(needed.items()):
+        if img not in mirrored:
+            errors.append("service %s (role %s) uses image %s, which the plan does not mirror"
+                          % (users[0], enabled[users[0]], img))
+    for img, reason in sorted(why.items()):
+        if reason.startswith("service ") and img not in needed and img in listed:
+            errors.append("the plan mirrors %s for %s, which TripleO does not enable" % (img, reason))
+        s = reason[len("service "):]
+        if reason.startswith("service ") and s not in enabled:
+            errors.append("the plan says %s is enabled (for %s); TripleO does not enable it" % (s, img))
+    if errors:
+        sys.stderr.write("\n".join(errors) + "\n")
+        sys.exit(1)
+    print(len(mirrored), len(needed), len(listed))
+
+
+main()
