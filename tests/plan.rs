@@ -35,6 +35,21 @@ const SCENARIOS: &[&str] = &[
 
 const ENV: &str = "/usr/share/openstack-tripleo-heat-templates/environments/";
 
+/// Images each shipped scenario mirrors (the services of its deploy, its
+/// patched and plugin-named images) of its release's list for its driver.
+const MIRRORED: &[(&str, usize, usize)] = &[
+    ("os-nosdn-nofeature-ha", 40, 99),
+    ("os-nosdn-nofeature-noha", 41, 99),
+    ("os-odl-nofeature-ha", 41, 100),
+    ("os-odl-nofeature-noha", 42, 100),
+    ("os-odl-sfc-ha", 41, 100),
+    ("os-odl-bgpvpn-ha", 41, 100),
+    ("os-odl-queens-ha", 40, 85),
+    ("os-ovn-nofeature-ha", 45, 104),
+    ("os-nosdn-ovs_dpdk-ha", 40, 99),
+    ("os-nosdn-fdio-ha", 41, 99),
+];
+
 fn apex(args: &[&str]) -> Output {
     Command::new(APEX)
         .args(args)
@@ -195,6 +210,31 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
                 .any(|c| c["name"].as_str().unwrap_or("").is_empty()),
             "{name}: nameless image copied"
         );
+        // Only the images of the deploy's services (and the patched ones).
+        let (_, mirrored, total) = MIRRORED.iter().find(|m| m.0 == *name).unwrap();
+        assert!(
+            summary.contains(&format!(
+                "mirror: {mirrored} of {total} images (services of the deploy; site registries.mirror_all for all)"
+            )),
+            "{name}: summary\n{summary}"
+        );
+        assert_eq!(copies.len(), mirrored + 1, "{name}: the images and Ceph's");
+        let why = list["why"].as_object().unwrap();
+        assert_eq!(why.len(), *mirrored, "{name}");
+        assert_eq!(
+            why["keystone"], "service OS::TripleO::Services::Keystone",
+            "{name}"
+        );
+        for unused in ["zaqar-wsgi", "designate-api", "manila-api", "sahara-api"] {
+            assert!(!why.contains_key(unused), "{name}: {unused} mirrored");
+            assert!(
+                !read(tmp.join("docker-images.yaml")).contains(&format!("centos-binary-{unused}:")),
+                "{name}: {unused} in the image env file"
+            );
+        }
+        if odl {
+            assert_eq!(why["opendaylight"], "patched", "{name}");
+        }
 
         // Lists stay lists when empty (nosdn patches nothing, customizes nothing).
         let manifest: serde_json::Value =
@@ -1225,6 +1265,13 @@ fn bad_input_fails_cleanly_with_nothing_written() {
             expect: vec!["net.yaml", "http_proxy", "control character"],
         },
         Bad {
+            what: "a mirror_all that is not a boolean",
+            settings: None,
+            extra: vec![("site.yaml", "registries:\n  mirror_all: everything\n")],
+            args: vec!["os-nosdn-nofeature-ha", "-s", "site.yaml"],
+            expect: vec!["site.yaml", "registries.mirror_all", "everything"],
+        },
+        Bad {
             what: "a Ceph loop file size out of bounds",
             settings: None,
             extra: vec![("site.yaml", "ceph:\n  loop_size: 100T\n")],
@@ -1929,4 +1976,30 @@ fn every_shipped_example_plans() {
         "written despite the refusal"
     );
     assert_eq!(read(dir.join("deploy_settings.yaml")), "mine\n");
+}
+
+#[test]
+fn the_site_can_mirror_every_image_of_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = write(dir.path(), "site.yaml", "registries:\n  mirror_all: true\n");
+    let tmp = dir.path().join("all");
+    let summary = plan(
+        &["os-nosdn-nofeature-noha", "-s", site.to_str().unwrap()],
+        &tmp,
+    );
+    assert!(
+        summary.contains("mirror: 99 of 99 images (site registries.mirror_all)"),
+        "{summary}"
+    );
+    let list = yaml(tmp.join("image_list.yaml"));
+    assert_eq!(list["copy"].as_array().unwrap().len(), 100);
+    assert_eq!(list["why"]["zaqar-wsgi"], "registries.mirror_all");
+    assert!(
+        read(tmp.join("docker-images.yaml")).contains("centos-binary-zaqar-wsgi:current-tripleo")
+    );
+    // Everything is mirrored: the preflight has no service check to make.
+    assert!(
+        !summary.contains("every service it enables uses a mirrored image"),
+        "{summary}"
+    );
 }
