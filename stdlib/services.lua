@@ -185,7 +185,8 @@ end
 function M.deploy_layers(ctx)
   local tht = require("apex.tht")
   local layers, unknown = { M.default_layer(ctx.tht_release) }, {}
-  local prefix = tht.ENV_DIR .. "/"
+  -- The command names THT files in the site's THT dir (apex.tht.on_site).
+  local prefix = tht.on_site(tht.ENV_DIR, ctx.infra.undercloud.tht_dir) .. "/"
   for _, e in ipairs(ctx.env_files) do
     local base = e.path:match("([^/]+)$")
     if e["local"] then

@@ -199,6 +199,11 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
             }
             let summary = plan(&scenario, &tht, &tmp);
             assert!(
+                !summary.contains("not known offline"),
+                "{name} on {}: {summary}",
+                rel.release
+            );
+            assert!(
                 summary.contains(&format!(
                     "THT assumed: tripleo-heat-templates {} ({}",
                     rel.version, rel.release
