@@ -50,11 +50,12 @@ function M.shipped(os_version)
     return M._shipped[key]
   end
   local out = {}
-  local by_param = not per and M.stein_services() or nil
+  local by_name, by_param
+  if not per then by_name, by_param = M.stein_services() end
   for _, e in ipairs(per and per.images or require("apex.tripleo_images")) do
     if e.image:match("^[a-z][a-z0-9-]*$") and e.image ~= M.CEPH.name and #e.params > 0 then
-      local services = e.services
-      if by_param then
+      local services = e.services or (by_name and by_name[e.image])
+      if not services and by_param then
         local seen = {}
         services = {}
         for _, p in ipairs(e.params) do
@@ -71,15 +72,17 @@ function M.shipped(os_version)
   return out
 end
 
---- THT parameter -> the services of the Stein images naming it. Master's
---- list (spring 2019) has no services; master deploys Stein's THT, so an
---- image of it takes the services of the Stein images sharing one of its
---- parameters (the parameter is what THT's service templates read). An image
---- whose parameters no Stein image has is used by no service of Stein's THT.
----@return table<string, string[]>
+--- Stein's services by image name, and by THT parameter (the services of
+--- the Stein images naming it). Master's list (spring 2019) has no services;
+--- master deploys Stein's THT, so an image of it takes the services of the
+--- Stein image of the same name, else those of the Stein images sharing one
+--- of its parameters (the parameter is what THT's service templates read).
+--- An image matching neither is used by no service of Stein's THT.
+---@return table<string, string[]> by_name, table<string, string[]> by_param
 function M.stein_services()
-  local out = {}
+  local out, names = {}, {}
   for _, e in ipairs(require("apex.tripleo_images_releases").stein.images) do
+    names[e.image] = e.services
     for _, p in ipairs(e.params) do
       local list = out[p] or {}
       out[p] = list
@@ -88,7 +91,7 @@ function M.stein_services()
       end
     end
   end
-  return out
+  return names, out
 end
 
 --- Where a release's image list comes from, for the plan.

@@ -38,16 +38,16 @@ const ENV: &str = "/usr/share/openstack-tripleo-heat-templates/environments/";
 /// Images each shipped scenario mirrors (the services of its deploy, its
 /// patched and plugin-named images) of its release's list for its driver.
 const MIRRORED: &[(&str, usize, usize)] = &[
-    ("os-nosdn-nofeature-ha", 40, 99),
-    ("os-nosdn-nofeature-noha", 41, 99),
-    ("os-odl-nofeature-ha", 41, 100),
-    ("os-odl-nofeature-noha", 42, 100),
-    ("os-odl-sfc-ha", 41, 100),
-    ("os-odl-bgpvpn-ha", 41, 100),
+    ("os-nosdn-nofeature-ha", 39, 99),
+    ("os-nosdn-nofeature-noha", 40, 99),
+    ("os-odl-nofeature-ha", 40, 100),
+    ("os-odl-nofeature-noha", 41, 100),
+    ("os-odl-sfc-ha", 40, 100),
+    ("os-odl-bgpvpn-ha", 40, 100),
     ("os-odl-queens-ha", 40, 85),
-    ("os-ovn-nofeature-ha", 45, 104),
-    ("os-nosdn-ovs_dpdk-ha", 40, 99),
-    ("os-nosdn-fdio-ha", 41, 99),
+    ("os-ovn-nofeature-ha", 44, 104),
+    ("os-nosdn-ovs_dpdk-ha", 39, 99),
+    ("os-nosdn-fdio-ha", 40, 99),
 ];
 
 fn apex(args: &[&str]) -> Output {
