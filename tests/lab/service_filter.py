@@ -2,8 +2,9 @@
 # TripleO's container image service filter, computed from a real THT tree for
 # a plan of apex, and compared with the images the plan mirrors:
 #
-#   service_filter.py PLAN_DIR THT_DIR COMMON_DIR -- openstack overcloud deploy ...
+#   service_filter.py THT_DIR COMMON_DIR PLAN_DIR...
 #
+# (each plan's command from its deploy_command file).
 # As tripleo-common's build_service_filter (Stein; Queens' and Rocky's keep
 # the services mapped to docker/services, the same set for their registries):
 # the services of every role whose count is above 0 (--control-scale and
@@ -15,9 +16,10 @@
 # are tripleo-common's overcloud_containers.yaml.j2 of the release, rendered
 # for the plan's neutron driver: those with an enabled service.
 #
-# Fails (exit 1, naming service and image) when an image an enabled service
-# uses is not mirrored, or when the plan mirrors an image for a service
-# TripleO does not enable; prints "<mirrored> <needed> <listed>" otherwise.
+# Fails (exit 1, naming the plan, service and image) when an image an enabled
+# service uses is not mirrored, or when a plan mirrors an image for a service
+# TripleO does not enable; prints "<plan> <mirrored> <needed> <listed>" a
+# line per plan otherwise.
 import os
 import sys
 
@@ -30,14 +32,56 @@ CEPH_OSD = SERVICE + "CephOSD"
 
 
 def main():
-    plan, tht, common = sys.argv[1:4]
-    assert sys.argv[4] == "--"
-    cmd = sys.argv[5:]
-    with open(os.path.join(tht, "roles_data.yaml")) as f:
-        roles = yaml.safe_load(f)
-    for r in roles:
-        if r["name"] in ("Controller", "Compute") and CEPH_OSD not in r["ServicesDefault"]:
-            r["ServicesDefault"].append(CEPH_OSD)
+    tht, common = sys.argv[1:3]
+    failed = []
+    lists = {}
+    for plan in sys.argv[3:]:
+        with open(os.path.join(plan, "deploy_command")) as f:
+            cmd = f.read().split()
+        errors, counts = check(plan, tht, common, cmd, lists)
+        failed.extend("%s: %s" % (os.path.basename(plan), e) for e in errors)
+        print(os.path.basename(plan), *counts)
+    if failed:
+        sys.stderr.write("\n".join(failed) + "\n")
+        sys.exit(1)
+
+
+def image_list(common, driver, lists):
+    # tripleo-common's list rendered for a driver: short name -> services.
+    if driver not in lists:
+        path = os.path.join(common, "container-images", "overcloud_containers.yaml.j2")
+        with open(path) as f:
+            rendered = jinja2.Template(f.read()).render(namespace="NS", name_prefix="centos-binary-",
+                                                        name_suffix="", tag="T", neutron_driver=driver)
+        out = {}
+        for e in yaml.safe_load(rendered)["container_images_template"]:
+            name = e["imagename"]
+            if name.startswith(PREFIX):
+                short = name[len(PREFIX):].rsplit(":", 1)[0]
+                if short != "daemon":
+                    out[short] = set(e.get("services") or [])
+        lists[driver] = out
+    return lists[driver]
+
+
+def base(tht, lists):
+    # THT's roles (as the run leaves them) and its default registry, once.
+    if "base" not in lists:
+        with open(os.path.join(tht, "roles_data.yaml")) as f:
+            roles = yaml.safe_load(f)
+        for r in roles:
+            if r["name"] in ("Controller", "Compute") and CEPH_OSD not in r["ServicesDefault"]:
+                r["ServicesDefault"].append(CEPH_OSD)
+        with open(os.path.join(tht, "network_data.yaml")) as f:
+            networks = yaml.safe_load(f)
+        with open(os.path.join(tht, "overcloud-resource-registry-puppet.j2.yaml")) as f:
+            text = jinja2.Template(f.read()).render(roles=roles, networks=networks)
+        lists["base"] = (roles, yaml.safe_load(text)["resource_registry"])
+    return lists["base"]
+
+
+def check(plan, tht, common, cmd, lists):
+    roles, default = base(tht, lists)
     counts = {}
     files = []
     for i, a in enumerate(cmd):
@@ -48,11 +92,7 @@ def main():
         elif a == "-e":
             p = cmd[i + 1]
             files.append(p if p.startswith("/") else os.path.join(plan, p))
-    with open(os.path.join(tht, "network_data.yaml")) as f:
-        networks = yaml.safe_load(f)
-    with open(os.path.join(tht, "overcloud-resource-registry-puppet.j2.yaml")) as f:
-        text = jinja2.Template(f.read()).render(roles=roles, networks=networks)
-    registry = dict(yaml.safe_load(text)["resource_registry"])
+    registry = dict(default)
     for p in files:
         with open(p) as f:
             doc = yaml.safe_load(f) or {}
@@ -68,23 +108,12 @@ def main():
 
     with open(os.path.join(plan, "image_list.yaml")) as f:
         listing = yaml.safe_load(f)
-    driver = listing.get("driver")
     why = listing.get("why") or {}
     mirrored = set(why)
-    path = os.path.join(common, "container-images", "overcloud_containers.yaml.j2")
-    with open(path) as f:
-        rendered = jinja2.Template(f.read()).render(namespace="NS", name_prefix="centos-binary-", name_suffix="",
-                                                    tag="T", neutron_driver=driver)
-    needed, listed = {}, set()
-    for e in yaml.safe_load(rendered)["container_images_template"]:
-        name = e["imagename"]
-        if not name.startswith(PREFIX):
-            continue
-        short = name[len(PREFIX):].rsplit(":", 1)[0]
-        if short == "daemon":
-            continue
-        listed.add(short)
-        users = sorted(set(e.get("services") or []) & set(enabled))
+    listed = image_list(common, listing.get("driver"), lists)
+    needed = {}
+    for short, services in listed.items():
+        users = sorted(services & set(enabled))
         if users:
             needed[short] = users
     errors = []
@@ -98,10 +127,7 @@ def main():
         s = reason[len("service "):]
         if reason.startswith("service ") and s not in enabled:
             errors.append("the plan says %s is enabled (for %s); TripleO does not enable it" % (s, img))
-    if errors:
-        sys.stderr.write("\n".join(errors) + "\n")
-        sys.exit(1)
-    print(len(mirrored), len(needed), len(listed))
+    return errors, (len(mirrored), len(needed), len(listed))
 
 
 main()
