@@ -7,10 +7,22 @@
 --- as THT writes it). `master` is Stein's THT, the release closest to Apex's
 --- master of spring 2019. Written by tests/lab/tripleo_facts.py; a test
 --- renders each archive and compares.
+---
+--- `ml2_default` is the mechanism driver neutron gets when no env file sets
+--- one. Stein made it OVN: its default registry runs the OVN services
+--- (OVNDBs, OVNController, OVNMetadataAgent) and maps the OVS, DHCP, L3 and
+--- metadata agents to OS::Heat::None. OPNFV Apex deploys master (Stein's THT)
+--- without environments/services/neutron-ovs.yaml, so its nosdn deploys get
+--- OVN and its ODL deploys keep OVNMetadataAgent (Stein's ODL env file only
+--- switches OVNDBs and OVNController off), with none of those images
+--- mirrored. apex is right on purpose: on a release whose default is OVN,
+--- a deploy whose neutron driver is not OVN names neutron-ovs.yaml before
+--- its SDN's env files (apex.tht.neutron_files).
 ---@class apex.ThtRelease
 ---@field release string        the TripleO release whose THT this is
 ---@field tht_version string    tripleo-heat-templates on PyPI
 ---@field common_version string tripleo-common of the same release day (its image list)
+---@field ml2_default string   NeutronMechanismDrivers when no env file sets it (ovn, openvswitch)
 ---@field env_files string[]    environments/*, rendered names, sorted
 ---@field storage_registry table<string, string>  storage-environment.yaml's resource_registry
 ---@field fixed table<string, string>  env files the release ships broken (relative to environments/) ->
@@ -29,6 +41,7 @@ R.queens = {
   release = "queens",
   tht_version = "8.4.1",
   common_version = "8.7.1",
+  ml2_default = "openvswitch",
   storage_registry = {
     ["OS::TripleO::Services::CephClient"] = "../docker/services/ceph-ansible/ceph-client.yaml",
     ["OS::TripleO::Services::CephMgr"] = "../docker/services/ceph-ansible/ceph-mgr.yaml",
@@ -1729,6 +1742,7 @@ R.rocky = {
   release = "rocky",
   tht_version = "9.4.1",
   common_version = "9.6.1",
+  ml2_default = "openvswitch",
   storage_registry = {
     ["OS::TripleO::Services::CephClient"] = "../docker/services/ceph-ansible/ceph-client.yaml",
     ["OS::TripleO::Services::CephMgr"] = "../docker/services/ceph-ansible/ceph-mgr.yaml",
@@ -3292,6 +3306,7 @@ R.stein = {
   release = "stein",
   tht_version = "10.6.2",
   common_version = "10.8.2",
+  ml2_default = "ovn",
   storage_registry = {
     ["OS::TripleO::Services::CephClient"] = "../deployment/ceph-ansible/ceph-client.yaml",
     ["OS::TripleO::Services::CephMgr"] = "../deployment/ceph-ansible/ceph-mgr.yaml",

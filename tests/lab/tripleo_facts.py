@@ -15,7 +15,10 @@
 #   environments/ (rendered names) and storage-environment.yaml's
 #   resource_registry; the services of roles_data.yaml's roles and how the
 #   resource registry (overcloud-resource-registry-puppet.yaml, then each env
-#   file) switches them on or off, for the image service filter.
+#   file) switches them on or off, for the image service filter; the
+#   release's default ML2 mechanism driver (NeutronMechanismDrivers: the
+#   default registry's parameter_defaults, else the default of
+#   puppet/services/neutron-plugin-ml2.yaml).
 import os
 import sys
 
@@ -97,6 +100,19 @@ def wrapped(indent, xs):
     return lines
 
 
+def ml2_default(tht, rendered):
+    # What NeutronMechanismDrivers is when no env file sets it: Stein's default
+    # registry sets it (to ovn), Queens and Rocky leave the template's default.
+    with open(os.path.join(rendered, "overcloud-resource-registry-puppet.yaml")) as f:
+        value = (yaml.safe_load(f).get("parameter_defaults") or {}).get("NeutronMechanismDrivers")
+    if value is None:
+        with open(os.path.join(tht, "puppet", "services", "neutron-plugin-ml2.yaml")) as f:
+            value = yaml.safe_load(f)["parameters"]["NeutronMechanismDrivers"]["default"]
+    if isinstance(value, list):
+        value = ",".join(value)
+    return str(value)
+
+
 def lua_list(xs):
     return "{ " + ", ".join('"%s"' % x for x in xs) + " }" if xs else "{}"
 
@@ -112,10 +128,22 @@ def tht_facts(out, args):
         "--- as THT writes it). `master` is Stein's THT, the release closest to Apex's",
         "--- master of spring 2019. Written by tests/lab/tripleo_facts.py; a test",
         "--- renders each archive and compares.",
+        "---",
+        "--- `ml2_default` is the mechanism driver neutron gets when no env file sets",
+        "--- one. Stein made it OVN: its default registry runs the OVN services",
+        "--- (OVNDBs, OVNController, OVNMetadataAgent) and maps the OVS, DHCP, L3 and",
+        "--- metadata agents to OS::Heat::None. OPNFV Apex deploys master (Stein's THT)",
+        "--- without environments/services/neutron-ovs.yaml, so its nosdn deploys get",
+        "--- OVN and its ODL deploys keep OVNMetadataAgent (Stein's ODL env file only",
+        "--- switches OVNDBs and OVNController off), with none of those images",
+        "--- mirrored. apex is right on purpose: on a release whose default is OVN,",
+        "--- a deploy whose neutron driver is not OVN names neutron-ovs.yaml before",
+        "--- its SDN's env files (apex.tht.neutron_files).",
         "---@class apex.ThtRelease",
         "---@field release string        the TripleO release whose THT this is",
         "---@field tht_version string    tripleo-heat-templates on PyPI",
         "---@field common_version string tripleo-common of the same release day (its image list)",
+        "---@field ml2_default string   NeutronMechanismDrivers when no env file sets it (ovn, openvswitch)",
         "---@field env_files string[]    environments/*, rendered names, sorted",
         "---@field storage_registry table<string, string>  storage-environment.yaml's resource_registry",
         "---@field fixed table<string, string>  env files the release ships broken (relative to environments/) ->",
@@ -144,6 +172,7 @@ def tht_facts(out, args):
         lines.append('  release = "%s",' % release)
         lines.append('  tht_version = "%s",' % version)
         lines.append('  common_version = "%s",' % common)
+        lines.append('  ml2_default = "%s",' % ml2_default(tht, rendered))
         lines.append("  storage_registry = {")
         for k in sorted(reg):
             lines.append('    ["%s"] = "%s",' % (k, reg[k]))
