@@ -131,6 +131,40 @@ function M.image_set(driver, available, os_version)
   return out
 end
 
+--- The images of the release's full list that only other neutron drivers
+--- use, sorted by name, each with only the services that no image of the
+--- driver's set names: apex never mirrors them for this driver, so such a
+--- service must not be enabled (apex.services.misses). An image sharing a
+--- THT parameter with one of the driver's set is that driver's variant of it
+--- (neutron-server beside neutron-server-opendaylight: THT's services read
+--- the parameter, which the driver's image fills), not left out.
+---@param driver string?
+---@param os_version? string
+---@return apex.Image[]
+function M.others(driver, os_version)
+  local served, params, out = {}, {}, {}
+  for _, img in ipairs(M.shipped(os_version)) do
+    if in_set(img, driver) then
+      for _, s in ipairs(img.services or {}) do served[s] = true end
+      for _, p in ipairs(img.params) do params[p] = true end
+    end
+  end
+  for _, img in ipairs(M.shipped(os_version)) do
+    local variant = false
+    for _, p in ipairs(img.params) do variant = variant or params[p] == true end
+    if not in_set(img, driver) and not variant then
+      local services = {}
+      for _, s in ipairs(img.services or {}) do
+        if not served[s] then services[#services + 1] = s end
+      end
+      if #services > 0 then
+        out[#out + 1] = { name = img.name, params = img.params, drivers = img.drivers, services = services }
+      end
+    end
+  end
+  return out
+end
+
 --- The images of the shipped list (for the driver) that the source
 --- registry's catalog lacks: their THT parameters are not written to the
 --- image env file, so they stay at THT's defaults.

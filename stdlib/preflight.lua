@@ -11,7 +11,9 @@
 --- `-e` file and every resource_registry target of the env files is looked
 --- up among them. The services that THT enables (apex.services' rule, from
 --- the undercloud's roles_data.yaml, default resource registry and the env
---- files) must use only images apex mirrored. A miss is an error naming the
+--- files) must use only images apex mirrored, and none may be a service
+--- that only another neutron driver's images serve (apex.services.misses; Stein
+--- enables the OVN services unless an env file switches them off). A miss is an error naming the
 --- file and the env file or feature that wants it, or the service and its
 --- image; nothing has been deployed.
 ---
@@ -223,6 +225,8 @@ end
 
 ---@class apex.PreflightServices
 ---@field candidates apex.Image[]  the release's list for the driver (what could be mirrored)
+---@field others apex.Image[]  the release's images of other neutron drivers (never mirrored)
+---@field driver? string  the deploy's neutron driver
 ---@field mirrored table<string, any>  short names mirrored
 ---@field counts table<string, integer>  role counts of the command (Controller, Compute)
 
@@ -337,13 +341,8 @@ function M.service_misses(o, p, answer, roles_doc)
   end
   local enabled = services.enabled(services.roles_of(roles_doc), o.services.counts, layers)
   local out = {}
-  for _, img in ipairs(o.services.candidates) do
-    local s = services.user(img, enabled)
-    if s and not o.services.mirrored[img.name] then
-      out[#out + 1] = string.format("service %s (role %s, enabled in %s) uses image %s%s, which apex did not "
-        .. "mirror: the deploy would pull it from outside (set registries.mirror_all in the site settings to mirror "
-        .. "every image)", s, enabled[s], o.tht_dir, require("apex.images").NAME_PREFIX, img.name)
-    end
+  for i, m in ipairs(services.misses(enabled, o.services.candidates, o.services.others or {}, o.services.mirrored)) do
+    out[i] = services.miss_line(m, o.tht_dir, o.services.driver)
   end
   return out
 end
@@ -379,9 +378,10 @@ function M.add(ctx, step)
     tht_dir = u.tht_dir, work_dir = u.work_dir, env_files = ctx.env_files, files = ctx.files,
     shipped = M.shipped(ctx), networks_file = ctx.networks_file, registry = ctx.infra.registries["local"],
   }
-  if ctx.mirror and not ctx.mirror.all then
-    o.services = { candidates = ctx.image_set, mirrored = ctx.mirror.kept,
-      counts = require("apex.services").counts(ctx.scales) }
+  if ctx.mirror then
+    -- With registries.mirror_all every candidate is mirrored: only other drivers' images can be missed.
+    o.services = { candidates = ctx.image_set, others = ctx.mirror.others, mirrored = ctx.mirror.kept,
+      driver = ctx.driver, counts = require("apex.services").counts(ctx.scales) }
   end
   local p = M.prepare(o)
   local image_list = util.sorted_keys(p.images)

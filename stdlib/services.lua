@@ -13,7 +13,10 @@
 --- and the command's scales as the Controller and Compute counts. The plan
 --- therefore mirrors what the run mirrors; the preflight (apex.preflight)
 --- computes the set again from the undercloud's own THT and refuses a
---- service enabled there whose image was not mirrored. Not modelled: a
+--- service enabled there whose image was not mirrored. A service that only
+--- another neutron driver's images use (OVNController on an ML2/OVS deploy:
+--- Stein's THT enables it unless an env file switches it off) is an error
+--- at plan time and in the preflight, naming service, role and image. Not modelled: a
 --- `<Role>Services` or `<Role>Count` parameter in an env file (the preflight
 --- catches what that enables).
 local core = require("apex.core")
@@ -212,6 +215,62 @@ function M.user(img, enabled)
   return nil
 end
 
+---@class apex.ServiceMiss
+---@field service string
+---@field role string
+---@field image string     short name
+---@field drivers string[] the image's neutron drivers
+---@field other boolean    the image is only in other drivers' lists
+
+--- The enabled services whose image apex does not mirror: an image of the
+--- driver's list (`candidates`) an enabled service uses that is not in
+--- `mirrored` (the first such service); then each enabled service of an
+--- image only other drivers use (`others`, apex.images.others: services no
+--- image of the driver's list names), the first such image: apex never
+--- mirrors it and TripleO would pull it.
+---@param enabled table<string, string>  service -> role
+---@param candidates apex.Image[]
+---@param others apex.Image[]
+---@param mirrored table<string, any>  short names mirrored
+---@return apex.ServiceMiss[]
+function M.misses(enabled, candidates, others, mirrored)
+  local out, seen = {}, {}
+  for _, img in ipairs(candidates) do
+    local s = M.user(img, enabled)
+    if s and not mirrored[img.name] then
+      out[#out + 1] = { service = s, role = enabled[s], image = img.name, drivers = img.drivers, other = false }
+    end
+  end
+  for _, img in ipairs(others) do
+    for _, s in ipairs(img.services or {}) do
+      if enabled[s] and not seen[s] then
+        seen[s] = true
+        out[#out + 1] = { service = s, role = enabled[s], image = img.name, drivers = img.drivers, other = true }
+      end
+    end
+  end
+  return out
+end
+
+--- One line for a miss; `where` says what enables the service (the
+--- undercloud's THT dir, or the plan's env files).
+---@param m apex.ServiceMiss
+---@param where string
+---@param driver? string  the deploy's neutron driver
+---@return string
+function M.miss_line(m, where, driver)
+  local image = require("apex.images").NAME_PREFIX .. m.image
+  if m.other then
+    return string.format("service %s (role %s, enabled in %s) uses image %s, which is in the image list of neutron "
+      .. "driver %s only, not of this deploy's (%s): apex does not mirror it and the deploy would pull it from "
+      .. "outside (an env file must map the service to OS::Heat::None)", m.service, m.role, where, image,
+      table.concat(m.drivers or {}, ", "), driver or "default")
+  end
+  return string.format("service %s (role %s, enabled in %s) uses image %s, which apex did not mirror: the deploy "
+    .. "would pull it from outside (set registries.mirror_all in the site settings to mirror every image)",
+    m.service, m.role, where, image)
+end
+
 ---@class apex.MirrorSelection
 ---@field set apex.Image[]   the images mirrored, sorted by name
 ---@field total integer      the images of the release's list for the driver
@@ -219,6 +278,8 @@ end
 ---@field enabled table<string, string>  enabled service -> role
 ---@field kept table<string, string>   image -> why it is mirrored (a service, or the plugin/patch naming it)
 ---@field unknown string[]  env files whose services could not be read offline
+---@field others apex.Image[]  the release's images of other neutron drivers
+---@field misses apex.ServiceMiss[]  enabled services whose image is not mirrored (see M.misses)
 
 --- The images a deploy mirrors: those of `candidates` an enabled service
 --- uses, plus `named` (image -> why: patched images, images a plugin names);
@@ -253,7 +314,9 @@ function M.selection(ctx, named)
   local enabled = M.enabled(M.release_roles(ctx.tht_release), M.counts(ctx.scales), layers)
   local all = ctx.infra.registries.mirror_all == true
   local set, kept = M.select(ctx.image_set, enabled, named, all)
-  return { set = set, total = #ctx.image_set, all = all, enabled = enabled, kept = kept, unknown = unknown }
+  local others = require("apex.images").others(ctx.driver, ctx.settings.deploy_options.os_version)
+  return { set = set, total = #ctx.image_set, all = all, enabled = enabled, kept = kept, unknown = unknown,
+    others = others, misses = M.misses(enabled, ctx.image_set, others, kept) }
 end
 
 --- One line for the plan: how many images of the list are mirrored and why.

@@ -246,6 +246,13 @@ function M.plan(ctx)
   for _, img in ipairs(ctx.patched_list) do named[img] = "patched" end
   local sel = services.selection(ctx, named)
   ctx.mirror = sel
+  if #sel.misses > 0 then
+    local where, lines = tht.release_label(ctx.tht_release, o.os_version) .. " with the deploy's env files", {}
+    for i, m in ipairs(sel.misses) do lines[i] = "  " .. services.miss_line(m, where, ctx.driver) end
+    util.fail("%d enabled service%s of the deploy use%s images apex does not mirror (on a release whose THT "
+      .. "defaults to OVN, %s switches the OVN services off):\n%s", #sel.misses, #sel.misses == 1 and "" or "s",
+      #sel.misses == 1 and "s" or "", tht.NEUTRON_OVS, table.concat(lines, "\n"))
+  end
   if #sel.unknown > 0 then
     ctx.notes[#ctx.notes + 1] = string.format("the services of %s are not known offline (no facts of %s): "
       .. "images they need are not mirrored unless the site sets registries.mirror_all; the preflight checks them",

@@ -109,6 +109,19 @@ t.describe("apex.preflight", function()
     t.expect(misses).to_equal({ "service OS::TripleO::Services::Congress (role Controller, enabled in /srv/tht) uses "
       .. "image centos-binary-congress-api, which apex did not mirror: the deploy would pull it from outside (set "
       .. "registries.mirror_all in the site settings to mirror every image)" })
+    -- A service only another driver's image serves, enabled on the undercloud: named too.
+    o.services.others = { img("ovn-controller", { "OS::TripleO::Services::OVNController" }) }
+    o.services.others[1].drivers = { "ovn" }
+    o.services.driver = "odl"
+    local text = answer.files["roles_data.yaml"]
+    answer.files["roles_data.yaml"] = text:gsub("    %- OS::TripleO::Services::HeatApi",
+      "%0\n    - OS::TripleO::Services::OVNController")
+    t.expect(pf.evaluate(o, p, answer)[2]).to_be("service OS::TripleO::Services::OVNController (role Controller, "
+      .. "enabled in /srv/tht) uses image centos-binary-ovn-controller, which is in the image list of neutron driver "
+      .. "ovn only, not of this deploy's (odl): apex does not mirror it and the deploy would pull it from outside (an "
+      .. "env file must map the service to OS::Heat::None)")
+    answer.files["roles_data.yaml"] = text
+    o.services.others, o.services.driver = nil, nil
     -- Zaqar off in apex's env file, HeatApi not containerized, Compute not deployed.
     -- Without the service check (mirror_all), nothing is missed.
     o.services = nil
