@@ -38,16 +38,16 @@ const ENV: &str = "/usr/share/openstack-tripleo-heat-templates/environments/";
 /// Images each shipped scenario mirrors (the services of its deploy, its
 /// patched and plugin-named images) of its release's list for its driver.
 const MIRRORED: &[(&str, usize, usize)] = &[
-    ("os-nosdn-nofeature-ha", 39, 99),
-    ("os-nosdn-nofeature-noha", 40, 99),
-    ("os-odl-nofeature-ha", 40, 100),
-    ("os-odl-nofeature-noha", 41, 100),
-    ("os-odl-sfc-ha", 40, 100),
-    ("os-odl-bgpvpn-ha", 40, 100),
+    ("os-nosdn-nofeature-ha", 43, 99),
+    ("os-nosdn-nofeature-noha", 44, 99),
+    ("os-odl-nofeature-ha", 42, 100),
+    ("os-odl-nofeature-noha", 43, 100),
+    ("os-odl-sfc-ha", 42, 100),
+    ("os-odl-bgpvpn-ha", 42, 100),
     ("os-odl-queens-ha", 40, 85),
     ("os-ovn-nofeature-ha", 44, 104),
-    ("os-nosdn-ovs_dpdk-ha", 39, 99),
-    ("os-nosdn-fdio-ha", 40, 99),
+    ("os-nosdn-ovs_dpdk-ha", 43, 99),
+    ("os-nosdn-fdio-ha", 43, 99),
 ];
 
 fn apex(args: &[&str]) -> Output {
@@ -119,6 +119,11 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
         }
         want.push("opnfv-environment.yaml".into());
         want.push("docker-images.yaml".into());
+        // Master deploys Stein's THT, which defaults to OVN: ML2/OVS first
+        // for every SDN but OVN.
+        if !name.contains("-queens-") && !name.contains("-ovn-") {
+            want.push(format!("{ENV}services/neutron-ovs.yaml"));
+        }
         if odl {
             want.push(format!("{ENV}services/neutron-opendaylight.yaml"));
         }
@@ -234,6 +239,31 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
         }
         if odl {
             assert_eq!(why["opendaylight"], "patched", "{name}");
+        }
+        // Neutron as the SDN wants it: the agents of ML2/OVS, no OVN service
+        // but with OVN (Stein's THT enables them unless told otherwise).
+        let has = |img: &str| why.contains_key(img);
+        if name.contains("-ovn-") {
+            assert!(
+                has("ovn-controller") && !has("neutron-l3-agent"),
+                "{name}: {why:?}"
+            );
+        } else {
+            assert!(
+                !why.keys()
+                    .any(|k| k.starts_with("ovn-") || k.ends_with("-ovn")),
+                "{name}: OVN images mirrored: {why:?}"
+            );
+            assert!(
+                has("neutron-dhcp-agent") && has("neutron-metadata-agent"),
+                "{name}: {why:?}"
+            );
+            assert_eq!(has("neutron-l3-agent"), !odl, "{name}: {why:?}");
+            assert_eq!(
+                has("neutron-openvswitch-agent"),
+                !odl && !name.contains("-fdio-"),
+                "{name}: {why:?}"
+            );
         }
 
         // Lists stay lists when empty (nosdn patches nothing, customizes nothing).
@@ -1004,6 +1034,77 @@ fn a_scenario_file_can_replace_a_flow_step() {
         "baremetal with an inventory"
     );
     assert!(env_files(&cmd).contains(&"baremetal-environment.yaml".to_string()));
+}
+
+#[test]
+fn a_service_of_another_neutron_driver_is_refused_at_plan_time() {
+    // Stein's THT without ML2/OVS (as OPNFV Apex deploys master) enables
+    // the OVN services, whose images a deploy without OVN never mirrors.
+    let dir = tempfile::tempdir().unwrap();
+    for (sdn, services) in [
+        (
+            "false",
+            &["OVNController", "OVNDBs", "OVNMetadataAgent"][..],
+        ),
+        ("\"opendaylight\"", &["OVNMetadataAgent"][..]),
+    ] {
+        let scenario = write(
+            dir.path(),
+            "no-ml2-ovs.lua",
+            &format!(
+                r#"return {{
+  description = "Stein without ML2/OVS",
+  global_params = {{ ha_enabled = true }},
+  deploy_options = {{ os_version = "master", sdn_controller = {sdn}, ceph = true }},
+  steps = {{
+    deploy_command = function(ctx)
+      require("flows.deploy").steps.deploy_command(ctx)
+      for i = #ctx.env_files, 1, -1 do
+        if ctx.env_files[i].path:match("/services/neutron%-ovs%.yaml$") then table.remove(ctx.env_files, i) end
+      end
+    end,
+  }},
+}}
+"#
+            ),
+        );
+        let tmp = dir.path().join("plan");
+        let out = Command::new(APEX)
+            .args(["deploy", "--plan", "--tmp-dir"])
+            .arg(&tmp)
+            .arg(&scenario)
+            .env_remove("APEX_LUA_PATH")
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{sdn}: planned");
+        assert!(
+            err.contains(&format!(
+                "{} enabled service{} of the deploy use",
+                services.len(),
+                if services.len() == 1 { "" } else { "s" }
+            )),
+            "{sdn}: {err}"
+        );
+        for s in services {
+            assert!(
+                err.contains(&format!("service OS::TripleO::Services::{s} (role ")),
+                "{sdn}: {s}: {err}"
+            );
+        }
+        assert!(
+            err.contains("OVNMetadataAgent (role Compute, enabled in tripleo-heat-templates 10.6.2 (stein; os_version master) with the deploy's env files) uses image centos-binary-neutron-metadata-agent-ovn, which is in the image list of neutron driver ovn only"),
+            "{sdn}: {err}"
+        );
+        if sdn == "false" {
+            assert!(
+                err.contains("OVNController (role Controller,")
+                    && err.contains("image centos-binary-ovn-controller,"),
+                "{err}"
+            );
+        }
+        assert!(!tmp.exists(), "nothing is written");
+    }
 }
 
 #[test]
@@ -1997,9 +2098,10 @@ fn the_site_can_mirror_every_image_of_the_list() {
     assert!(
         read(tmp.join("docker-images.yaml")).contains("centos-binary-zaqar-wsgi:current-tripleo")
     );
-    // Everything is mirrored: the preflight has no service check to make.
+    // Every image of the list is mirrored; the preflight still checks that
+    // no service only another driver's images serve is enabled.
     assert!(
-        !summary.contains("every service it enables uses a mirrored image"),
+        summary.contains("every service it enables uses a mirrored image"),
         "{summary}"
     );
 }
