@@ -7,7 +7,9 @@
 //! must resolve there as Heat fetches it: every `-e` file and every
 //! resource_registry target (the lab stand-in's resolver, which renders with
 //! the plan's own network_data.yaml); and the images it mirrors are those
-//! TripleO's service filter keeps on that THT (tests/lab/service_filter.py).
+//! TripleO's service filter keeps on that THT (tests/lab/service_filter.py),
+//! with no service enabled that only another neutron driver's images serve
+//! (no OVN service on Stein but with OVN).
 
 #[path = "common/output.rs"]
 mod output;
@@ -262,6 +264,14 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
             assert!(
                 !cmd.contains(THT),
                 "{name}: the site's THT dir is used: {cmd}"
+            );
+            // Stein's THT defaults to OVN: ML2/OVS for every other SDN
+            // (resolved above; the service filter below finds no OVN service).
+            assert_eq!(
+                cmd.contains("/environments/services/neutron-ovs.yaml"),
+                rel.release == "stein" && !name.contains("-ovn-"),
+                "{name} on {}: {cmd}",
+                rel.release
             );
         }
         // TripleO's service filter on this THT, for every plan at once:

@@ -17,9 +17,12 @@
 # for the plan's neutron driver: those with an enabled service.
 #
 # Fails (exit 1, naming the plan, service and image) when an image an enabled
-# service uses is not mirrored, or when a plan mirrors an image for a service
-# TripleO does not enable; prints "<plan> <mirrored> <needed> <listed>" a
-# line per plan otherwise.
+# service uses is not mirrored, when a plan mirrors an image for a service
+# TripleO does not enable, or when an enabled service is one that only the
+# images of another driver serve (an image of another driver's list naming
+# it, with no THT parameter of the plan driver's list: OVNController on an
+# ML2/OVS deploy); prints "<plan> <mirrored> <needed> <listed>" a line per
+# plan otherwise.
 import os
 import sys
 
@@ -59,7 +62,7 @@ def image_list(common, driver, lists):
             if name.startswith(PREFIX):
                 short = name[len(PREFIX):].rsplit(":", 1)[0]
                 if short != "daemon":
-                    out[short] = set(e.get("services") or [])
+                    out[short] = (set(e.get("services") or []), set(e.get("params") or []))
         lists[driver] = out
     return lists[driver]
 
@@ -110,7 +113,10 @@ def check(plan, tht, common, cmd, lists):
         listing = yaml.safe_load(f)
     why = listing.get("why") or {}
     mirrored = set(why)
-    listed = image_list(common, listing.get("driver"), lists)
+    driver = listing.get("driver")
+    listed = {k: v[0] for k, v in image_list(common, driver, lists).items()}
+    params = set().union(*(v[1] for v in image_list(common, driver, lists).values()))
+    served = set().union(*listed.values())
     needed = {}
     for short, services in listed.items():
         users = sorted(services & set(enabled))
@@ -121,6 +127,20 @@ def check(plan, tht, common, cmd, lists):
         if img not in mirrored:
             errors.append("service %s (role %s) uses image %s, which the plan does not mirror"
                           % (users[0], enabled[users[0]], img))
+    # Services of other drivers: their images are in no list apex mirrors from.
+    for other in (None, "odl", "ovn"):
+        if other == driver:
+            continue
+        for short, (services, img_params) in sorted(image_list(common, other, lists).items()):
+            if short in listed or img_params & params:
+                continue
+            for s in sorted(services & set(enabled) - served):
+                errors.append("service %s (role %s) is enabled; only image %s of driver %s serves it"
+                              % (s, enabled[s], short, other or "default"))
+    if driver != "ovn":
+        ovn = sorted(s for s in enabled if s.startswith(SERVICE + "OVN"))
+        if ovn:
+            errors.append("OVN services enabled for driver %s: %s" % (driver or "default", ", ".join(ovn)))
     for img, reason in sorted(why.items()):
         if reason.startswith("service ") and img not in needed and img in listed:
             errors.append("the plan mirrors %s for %s, which TripleO does not enable" % (img, reason))
