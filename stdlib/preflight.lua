@@ -12,10 +12,10 @@
 --- up among them. The services that THT enables (apex.services' rule, from
 --- the undercloud's roles_data.yaml, default resource registry and the env
 --- files) must use only images apex mirrored, and none may be a service
---- that only another neutron driver's images serve (apex.services.misses; Stein
---- enables the OVN services unless an env file switches them off). A miss is an error naming the
---- file and the env file or feature that wants it, or the service and its
---- image; nothing has been deployed.
+--- that only another neutron driver's images serve (apex.services.misses:
+--- Stein enables the OVN services unless an env file switches them off). A
+--- miss is an error naming the file and the env file or feature that wants
+--- it, or the service, its role and its image; nothing has been deployed.
 ---
 --- The names follow process-templates.py of Queens to Stein: `X.role.j2.yaml`
 --- gives `<role>-X.yaml` per role (under network/config: `<role>.yaml` or the

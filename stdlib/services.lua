@@ -16,9 +16,9 @@
 --- service enabled there whose image was not mirrored. A service that only
 --- another neutron driver's images use (OVNController on an ML2/OVS deploy:
 --- Stein's THT enables it unless an env file switches it off) is an error
---- at plan time and in the preflight, naming service, role and image. Not modelled: a
---- `<Role>Services` or `<Role>Count` parameter in an env file (the preflight
---- catches what that enables).
+--- at plan time and in the preflight, naming service, role and image (see
+--- M.misses). Not modelled: a `<Role>Services` or `<Role>Count` parameter
+--- in an env file (the preflight catches what that enables).
 local core = require("apex.core")
 local util = require("apex.util")
 
