@@ -56,7 +56,9 @@ local M = {}
 ---@field plugin_names string[]
 ---@field plugin_labels string[]
 ---@field driver? string
----@field image_set apex.Image[]
+---@field image_set apex.Image[]     the release's list for the driver (what could be mirrored)
+---@field plugin_images table<string, string>  images plugins want mirrored -> why (images hook, mirror)
+---@field mirror? apex.MirrorSelection  step 8: the images mirrored (the deploy's services, patched, named)
 ---@field image_source string        "catalog <url>" or "shipped list"
 ---@field dockerfiles apex.DockerfileSet
 ---@field patched table<string, boolean>

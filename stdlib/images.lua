@@ -26,7 +26,7 @@ M.CEPH = {
 ---@field name string        short name, e.g. "nova-api" (upstream centos-binary-nova-api)
 ---@field params string[]    THT parameters naming it in the image env file
 ---@field drivers string[]   neutron drivers whose set includes it: all, default, odl, ovn
----@field services? string[] TripleO services using it (the per-release lists)
+---@field services string[]  TripleO services using it (the release's list; master's through Stein's, see M.stein_services)
 
 ---@class apex.ImageRef
 ---@field name string
@@ -38,7 +38,8 @@ M.CEPH = {
 --- master (and a release without facts) the spring-2019 list
 --- (apex.tripleo_images). Entries whose name is not a valid image name (the
 --- OpenShift images of the facts, which are not centos-binary images) and
---- the Ceph daemon (its own namespace) are left out.
+--- the Ceph daemon (its own namespace) are left out. Master's images get
+--- their services from Stein's list (M.stein_services).
 ---@param os_version? string  default master
 ---@return apex.Image[]
 function M.shipped(os_version)
@@ -49,13 +50,48 @@ function M.shipped(os_version)
     return M._shipped[key]
   end
   local out = {}
+  local by_name, by_param
+  if not per then by_name, by_param = M.stein_services() end
   for _, e in ipairs(per and per.images or require("apex.tripleo_images")) do
     if e.image:match("^[a-z][a-z0-9-]*$") and e.image ~= M.CEPH.name and #e.params > 0 then
-      out[#out + 1] = { name = e.image, params = e.params, drivers = e.drivers, services = e.services }
+      local services = e.services or (by_name and by_name[e.image])
+      if not services and by_param then
+        local seen = {}
+        services = {}
+        for _, p in ipairs(e.params) do
+          for _, s in ipairs(by_param[p] or {}) do
+            if not seen[s] then seen[s], services[#services + 1] = true, s end
+          end
+        end
+        table.sort(services)
+      end
+      out[#out + 1] = { name = e.image, params = e.params, drivers = e.drivers, services = services }
     end
   end
   M._shipped[key] = out
   return out
+end
+
+--- Stein's services by image name, and by THT parameter (the services of
+--- the Stein images naming it). Master's list (spring 2019) has no services;
+--- master deploys Stein's THT, so an image of it takes the services of the
+--- Stein image of the same name, else those of the Stein images sharing one
+--- of its parameters (the parameter is what THT's service templates read).
+--- An image matching neither is used by no service of Stein's THT.
+---@return table<string, string[]> by_name, table<string, string[]> by_param
+function M.stein_services()
+  local out, names = {}, {}
+  for _, e in ipairs(require("apex.tripleo_images_releases").stein.images) do
+    names[e.image] = e.services
+    for _, p in ipairs(e.params) do
+      local list = out[p] or {}
+      out[p] = list
+      for _, s in ipairs(e.services) do
+        if not util.contains(list, s) then list[#list + 1] = s end
+      end
+    end
+  end
+  return names, out
 end
 
 --- Where a release's image list comes from, for the plan.
@@ -90,6 +126,40 @@ function M.image_set(driver, available, os_version)
   for _, img in ipairs(M.shipped(os_version)) do
     if in_set(img, driver) and (not available or available[img.name]) then
       out[#out + 1] = img
+    end
+  end
+  return out
+end
+
+--- The images of the release's full list that only other neutron drivers
+--- use, sorted by name, each with only the services that no image of the
+--- driver's set names: apex never mirrors them for this driver, so such a
+--- service must not be enabled (apex.services.misses). An image sharing a
+--- THT parameter with one of the driver's set is that driver's variant of it
+--- (neutron-server beside neutron-server-opendaylight: THT's services read
+--- the parameter, which the driver's image fills), not left out.
+---@param driver string?
+---@param os_version? string
+---@return apex.Image[]
+function M.others(driver, os_version)
+  local served, params, out = {}, {}, {}
+  for _, img in ipairs(M.shipped(os_version)) do
+    if in_set(img, driver) then
+      for _, s in ipairs(img.services or {}) do served[s] = true end
+      for _, p in ipairs(img.params) do params[p] = true end
+    end
+  end
+  for _, img in ipairs(M.shipped(os_version)) do
+    local variant = false
+    for _, p in ipairs(img.params) do variant = variant or params[p] == true end
+    if not in_set(img, driver) and not variant then
+      local services = {}
+      for _, s in ipairs(img.services or {}) do
+        if not served[s] then services[#services + 1] = s end
+      end
+      if #services > 0 then
+        out[#out + 1] = { name = img.name, params = img.params, drivers = img.drivers, services = services }
+      end
     end
   end
   return out

@@ -9,7 +9,7 @@
 ---       description = "one line for `apex plugins`",
 ---       kind = "sdn",                      -- "sdn" (named by sdn_controller) or "storage"
 ---       validate = function(settings) end, -- raise util.fail(...) on a bad combination
----       images = function(ctx) return { driver = "odl" } end,
+---       images = function(ctx) return { driver = "odl", mirror = { "opendaylight" } } end,
 ---       patches = function(ctx) return { { image = "opendaylight", reason = "...", ops = { "RUN ..." } } } end,
 ---       env_files = function(ctx) return { { path = "services/x.yaml", reason = "..." } } end,
 ---       overcloud_customize = function(ctx) return { { op = "install", arg = "pkg", reason = "..." } } end,
@@ -65,6 +65,7 @@ local M = {}
 
 ---@class apex.ImagesResult
 ---@field driver? string   neutron driver selecting the image set ("odl", "ovn")
+---@field mirror? string[] images of the set mirrored whatever services the deploy enables (short names)
 
 ---@class apex.Plugin
 ---@field name? string       set by the loader
@@ -270,10 +271,13 @@ local CHECKS = {
       return {}
     end
     if type(result) ~= "table" then
-      fail_shape(plugin, "images", "result", "a table {driver?}", result)
+      fail_shape(plugin, "images", "result", "a table {driver?, mirror?}", result)
     end
     if result.driver ~= nil and type(result.driver) ~= "string" then
       fail_shape(plugin, "images", "driver", "a string", result.driver)
+    end
+    if result.mirror ~= nil then
+      check_strings(plugin, "images", "mirror", result.mirror)
     end
     return result
   end,

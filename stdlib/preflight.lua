@@ -9,8 +9,13 @@
 --- deploy time (tools/process-templates.py), the rendered file names are
 --- computed from the tree with the deploy's roles and networks, and every
 --- `-e` file and every resource_registry target of the env files is looked
---- up among them. A miss is an error naming the file and the env file or
---- feature that wants it; nothing has been deployed.
+--- up among them. The services that THT enables (apex.services' rule, from
+--- the undercloud's roles_data.yaml, default resource registry and the env
+--- files) must use only images apex mirrored, and none may be a service
+--- that only another neutron driver's images serve (apex.services.misses:
+--- Stein enables the OVN services unless an env file switches them off). A
+--- miss is an error naming the file and the env file or feature that wants
+--- it, or the service, its role and its image; nothing has been deployed.
 ---
 --- The names follow process-templates.py of Queens to Stein: `X.role.j2.yaml`
 --- gives `<role>-X.yaml` per role (under network/config: `<role>.yaml` or the
@@ -25,6 +30,9 @@ local M = {}
 M.MARK = "@@apex-preflight "
 M.IMAGE_CONCURRENCY = 16
 M.SHOWN = 20 -- misses shown in the error (the rest counted)
+--- THT's default resource registry (a Jinja2 source on the undercloud; its
+--- service entries are plain lines).
+M.REGISTRY = "overcloud-resource-registry-puppet.j2.yaml"
 
 --- The file names TripleO's rendering of a THT tree gives.
 ---@param listing string[]  files of the tree, relative to its root
@@ -180,7 +188,8 @@ function M.last_registry(text)
       inside = line:match("^resource_registry:%s*$") ~= nil
       if inside then reg = {} end
     elseif inside then
-      local k, v = line:match("^%s+([^%s#:][^:]*):%s+([^%s#]+)")
+      -- The key up to the first `: ` (resource types hold `::`).
+      local k, v = line:match("^%s+([^%s#]%S-):%s+([^%s#]+)")
       if k then reg[k] = (v:gsub("^['\"]", ""):gsub("['\"]$", "")) end
     end
   end
@@ -212,6 +221,14 @@ end
 ---@field shipped table<string, string> THT paths apex installs -> plan file (e.g. storage-environment.yaml)
 ---@field networks_file? string   the plan file given as --networks-file
 ---@field registry string         the local registry (host:port)
+---@field services? apex.PreflightServices  the image service check (absent: every image is mirrored)
+
+---@class apex.PreflightServices
+---@field candidates apex.Image[]  the release's list for the driver (what could be mirrored)
+---@field others apex.Image[]  the release's images of other neutron drivers (never mirrored)
+---@field driver? string  the deploy's neutron driver
+---@field mirrored table<string, any>  short names mirrored
+---@field counts table<string, integer>  role counts of the command (Controller, Compute)
 
 --- What the SSH round reads and tests, computed from the plan alone.
 ---@param o apex.PreflightInputs
@@ -230,6 +247,8 @@ function M.prepare(o)
   end
   read[#read + 1] = "roles_data.yaml"
   read[#read + 1] = "j2_excludes.yaml"
+  if o.services then read[#read + 1] = M.REGISTRY end
+  local layers = {}
   if not o.networks_file then read[#read + 1] = "network_data.yaml" end
   for _, e in ipairs(o.env_files) do
     local path = e["local"] and (o.work_dir .. "/" .. e.path) or e.path
@@ -245,12 +264,14 @@ function M.prepare(o)
         want(full, "resource_registry of " .. label .. ": " .. t.name)
       end
       M.images(content, o.registry, imgs, e["local"] and e.path or path)
+      layers[#layers + 1] = { text = content, source = path }
     elseif in_tht(path) then
       read[#read + 1] = path:sub(#prefix + 1)
       checks[#checks + 1] = { env = path, label = label }
+      layers[#layers + 1] = { rel = path:sub(#prefix + 1), source = path }
     end
   end
-  return { read = read, test = test, checks = checks, images = imgs }
+  return { read = read, test = test, checks = checks, images = imgs, layers = layers }
 end
 
 --- Checks the SSH round's answer: returns the misses, one line each.
@@ -295,7 +316,35 @@ function M.evaluate(o, p, answer)
       look(c)
     end
   end
+  if o.services then
+    util.extend(misses, M.service_misses(o, p, answer, roles))
+    checked = checked + 1
+  end
   return misses, checked
+end
+
+--- The services the undercloud's THT enables (its roles_data.yaml as apex
+--- leaves it, its default resource registry, then the env files in the
+--- command's order: apex.services' rule) whose image apex did not mirror.
+---@param o apex.PreflightInputs
+---@param p table  M.prepare's result
+---@param answer table  M.parse's result
+---@param roles_doc table  the undercloud's roles_data.yaml
+---@return string[]
+function M.service_misses(o, p, answer, roles_doc)
+  local services = require("apex.services")
+  local reg = answer.files[M.REGISTRY]
+  local layers = { services.layer(reg and (M.last_registry(reg) or {}).resource_registry) }
+  for _, l in ipairs(p.layers) do
+    local text = l.text or answer.files[l.rel]
+    if text then layers[#layers + 1] = services.text_layer(text, l.source) end
+  end
+  local enabled = services.enabled(services.roles_of(roles_doc), o.services.counts, layers)
+  local out = {}
+  for i, m in ipairs(services.misses(enabled, o.services.candidates, o.services.others or {}, o.services.mirrored)) do
+    out[i] = services.miss_line(m, o.tht_dir, o.services.driver)
+  end
+  return out
 end
 
 --- The THT paths apex installs itself (its plugins' env files the command
@@ -329,13 +378,19 @@ function M.add(ctx, step)
     tht_dir = u.tht_dir, work_dir = u.work_dir, env_files = ctx.env_files, files = ctx.files,
     shipped = M.shipped(ctx), networks_file = ctx.networks_file, registry = ctx.infra.registries["local"],
   }
+  if ctx.mirror then
+    -- With registries.mirror_all every candidate is mirrored: only other drivers' images can be missed.
+    o.services = { candidates = ctx.image_set, others = ctx.mirror.others, mirrored = ctx.mirror.kept,
+      driver = ctx.driver, counts = require("apex.services").counts(ctx.scales) }
+  end
   local p = M.prepare(o)
   local image_list = util.sorted_keys(p.images)
   runner.add(ctx, {
     step = step, key = "preflight", force = true,
     text = string.format("preflight on the undercloud (one SSH round): the %d -e files and the resource_registry "
-      .. "targets of the env files resolve in %s as TripleO renders it; the %d images they name are in %s",
-      #ctx.env_files, u.tht_dir, #image_list, o.registry),
+      .. "targets of the env files resolve in %s as TripleO renders it; the %d images they name are in %s%s",
+      #ctx.env_files, u.tht_dir, #image_list, o.registry,
+      o.services and "; every service it enables uses a mirrored image" or ""),
     details = {
       "THT files read: " .. table.concat(p.read, ", "),
       string.format("%d paths outside THT tested, %d registry lookups", #p.test, #image_list),

@@ -57,7 +57,7 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 ---@field vm apex.SiteVm
 ---@field overcloud {user: string, ssh_port: integer, parallel: integer}  the nodes after the deploy (heat-admin, 22, 4)
 ---@field engine string  "undercloud[:/socket]", "local", or a Docker endpoint URL
----@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean, rate_limit_wait?: integer}
+---@field registries {source: string, ["local"]: string, insecure: boolean, ceph_image?: string, require_all_images: boolean, mirror_all: boolean, rate_limit_wait?: integer}
 ---@field artifacts {url: string, cache_dir: string, max_size?: integer}
 ---@field ceph {loop_size?: string}  loop_size: the Ceph loop file's size (default: Apex's, 10G virtual, 50G baremetal)
 ---@field source string   the file, or "defaults"
@@ -156,7 +156,7 @@ local SCHEMA = {
   overcloud = { user = is_word, ssh_port = is_port, parallel = is_count },
   engine = is_engine,
   registries = { source = is_registry, ["local"] = is_registry, insecure = is_bool, ceph_image = is_image,
-    require_all_images = is_bool, rate_limit_wait = is_seconds },
+    require_all_images = is_bool, mirror_all = is_bool, rate_limit_wait = is_seconds },
   artifacts = { url = is_url, cache_dir = is_abs, max_size = is_count },
   ceph = { loop_size = is_size },
 }
@@ -257,6 +257,8 @@ function M.validate(raw, source, uc_ip, os_version)
       ceph_image = reg.ceph_image,
       given_source = reg.source ~= nil,
       require_all_images = reg.require_all_images or false,
+      -- Every image of the release's list, not only those of the deploy's services (Apex's behaviour).
+      mirror_all = reg.mirror_all or false,
       rate_limit_wait = reg.rate_limit_wait,
     },
     artifacts = { url = url, cache_dir = art.cache_dir or M.DEFAULT_CACHE, max_size = art.max_size },

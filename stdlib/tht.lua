@@ -2,7 +2,8 @@
 --- contract's order, and the `openstack overcloud deploy` command.
 ---
 --- Order: network env; docker.yaml; docker-ha.yaml (HA); the operator's env
---- file; the image env file; the SDN files; the feature files (tacker,
+--- file; the image env file; ML2/OVS on a release defaulting to OVN (see
+--- below); the SDN files; the feature files (tacker,
 --- congress, barometer, rt_kvm); storage-environment.yaml (Ceph);
 --- kubernetes-environment.yaml (vim k8s); virtual- or baremetal-environment.yaml.
 ---
@@ -12,6 +13,18 @@
 --- master) is an error at plan time naming the feature and the release.
 --- Apex passed `services/congress.yaml` on master too and failed in Heat;
 --- apex refuses before anything is deployed, on purpose.
+---
+--- Stein's THT (master's) deploys OVN unless told otherwise (its
+--- `ml2_default`, apex.tht_releases). A deploy whose neutron driver is not
+--- OVN names environments/services/neutron-ovs.yaml before its SDN's files:
+--- it maps the OVS agent (controller and compute), the DHCP, L3 and
+--- metadata agents to their containers and OVNDBs, OVNController and
+--- OVNMetadataAgent to OS::Heat::None, and sets ML2 to openvswitch, which
+--- is the neutron of Queens and Rocky that the SDN files (ODL's, ML2 VPP's,
+--- OVS-DPDK's) start from. Stein's neutron-ovs-dpdk.yaml files only map
+--- ComputeNeutronOvsDpdk, so OVS-DPDK needs it too. Apex passes no such file
+--- and its master deploys get OVN services whose images it did not mirror;
+--- apex is right on purpose.
 local util = require("apex.util")
 
 local M = {}
@@ -53,6 +66,7 @@ end
 ---@class apex.EnvFileInputs
 ---@field ha boolean
 ---@field options apex.DeployOptions
+---@field neutron? apex.EnvFile[] before the SDN files (M.neutron_files)
 ---@field sdn apex.EnvFile[]      from the SDN plugin, in its order
 ---@field storage apex.EnvFile[]  from storage plugins (Ceph)
 ---@field virtual boolean
@@ -74,6 +88,7 @@ function M.env_files(o)
   end
   out[#out + 1] = { path = M.OPERATOR_ENV, reason = "operator's environment", ["local"] = true }
   out[#out + 1] = { path = M.IMAGE_ENV, reason = "images from the undercloud's local registry", ["local"] = true }
+  tht(o.neutron or {})
   tht(o.sdn)
   for _, f in ipairs(M.FEATURES) do
     if o.options[f] then
@@ -103,6 +118,21 @@ function M.release(os_version)
       tostring(os_version), table.concat(known, ", "))
   end
   return r
+end
+
+--- The THT env file that gives a release defaulting to OVN the ML2/OVS
+--- neutron (see the header).
+M.NEUTRON_OVS = "services/neutron-ovs.yaml"
+
+--- The env files that set neutron up for the deploy's driver before the SDN
+--- files: ML2/OVS when the release defaults to OVN and the driver is not OVN.
+---@param rel apex.ThtRelease
+---@param driver? string  the neutron driver of the image set ("odl", "ovn"; nil: none)
+---@return apex.EnvFile[]
+function M.neutron_files(rel, driver)
+  if rel.ml2_default ~= "ovn" or driver == "ovn" then return {} end
+  return { { path = M.NEUTRON_OVS, reason = string.format("ML2/OVS for neutron driver %s: %s's THT defaults to OVN",
+    driver or "default", rel.release) } }
 end
 
 --- One line saying which THT a plan assumes.

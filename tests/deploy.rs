@@ -2652,6 +2652,71 @@ fn the_preflight_stops_a_deploy_whose_file_or_image_the_undercloud_lacks() {
     no_deploy(before);
     drop(restore);
 
+    // A service the undercloud's roles_data.yaml adds (a site's own roles),
+    // which the resource registry enables: its image was not mirrored.
+    let roles = uc.tht_dir().join("roles_data.yaml");
+    let original = read(&roles);
+    let line = original
+        .lines()
+        .find(|l| l.trim_start() == "- OS::TripleO::Services::Keystone")
+        .expect("Keystone in roles_data.yaml")
+        .to_string();
+    let extra = line.replace("Keystone", "CeilometerAgentIpmi");
+    std::fs::write(
+        &roles,
+        original.replacen(&line, &format!("{line}\n{extra}"), 1),
+    )
+    .unwrap();
+    struct PutBack(PathBuf, String);
+    impl Drop for PutBack {
+        fn drop(&mut self) {
+            let _ = std::fs::write(&self.0, &self.1);
+        }
+    }
+    let put_back = PutBack(roles.clone(), original);
+    let before = t.lab.openstack_calls().unwrap().len();
+    let out = t.deploy(&[scenario], &tmp, None);
+    let err = text(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "a service without its image deployed"
+    );
+    assert!(
+        err.contains(&format!(
+            "service OS::TripleO::Services::CeilometerAgentIpmi (role Controller, enabled in {}) uses image \
+             centos-binary-ceilometer-ipmi, which apex did not mirror",
+            tht.display()
+        )) && err.contains("registries.mirror_all"),
+        "{err}"
+    );
+    no_deploy(before);
+    drop(put_back);
+
+    // The undercloud's neutron-ovs.yaml leaves OVNController on (Stein's
+    // default registry enables it): only the OVN images serve it, which a
+    // deploy without OVN never mirrors.
+    let ovs = tht.join("environments/services/neutron-ovs.yaml");
+    let original = read(&ovs);
+    let off = "  OS::TripleO::Services::OVNController: OS::Heat::None\n";
+    assert!(original.contains(off), "{original}");
+    std::fs::write(&ovs, original.replace(off, "")).unwrap();
+    let put_back = PutBack(ovs.clone(), original);
+    let before = t.lab.openstack_calls().unwrap().len();
+    let out = t.deploy(&[scenario], &tmp, None);
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "an OVN service without OVN deployed");
+    assert!(
+        err.contains(&format!(
+            "service OS::TripleO::Services::OVNController (role Controller, enabled in {}) uses image \
+             centos-binary-ovn-controller, which is in the image list of neutron driver ovn only, not of this \
+             deploy's (default)",
+            tht.display()
+        )),
+        "{err}"
+    );
+    no_deploy(before);
+    drop(put_back);
+
     // All there: the preflight passes, well under a second, and the deploy runs.
     t.deploy_ok(&[scenario], &tmp, None);
     let st = state(&tmp);

@@ -35,6 +35,21 @@ const SCENARIOS: &[&str] = &[
 
 const ENV: &str = "/usr/share/openstack-tripleo-heat-templates/environments/";
 
+/// Images each shipped scenario mirrors (the services of its deploy, its
+/// patched and plugin-named images) of its release's list for its driver.
+const MIRRORED: &[(&str, usize, usize)] = &[
+    ("os-nosdn-nofeature-ha", 43, 99),
+    ("os-nosdn-nofeature-noha", 44, 99),
+    ("os-odl-nofeature-ha", 42, 100),
+    ("os-odl-nofeature-noha", 43, 100),
+    ("os-odl-sfc-ha", 42, 100),
+    ("os-odl-bgpvpn-ha", 42, 100),
+    ("os-odl-queens-ha", 40, 85),
+    ("os-ovn-nofeature-ha", 44, 104),
+    ("os-nosdn-ovs_dpdk-ha", 43, 99),
+    ("os-nosdn-fdio-ha", 43, 99),
+];
+
 fn apex(args: &[&str]) -> Output {
     Command::new(APEX)
         .args(args)
@@ -104,6 +119,11 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
         }
         want.push("opnfv-environment.yaml".into());
         want.push("docker-images.yaml".into());
+        // Master deploys Stein's THT, which defaults to OVN: ML2/OVS first
+        // for every SDN but OVN.
+        if !name.contains("-queens-") && !name.contains("-ovn-") {
+            want.push(format!("{ENV}services/neutron-ovs.yaml"));
+        }
         if odl {
             want.push(format!("{ENV}services/neutron-opendaylight.yaml"));
         }
@@ -195,6 +215,56 @@ fn every_shipped_scenario_plans_with_the_contract_artifacts() {
                 .any(|c| c["name"].as_str().unwrap_or("").is_empty()),
             "{name}: nameless image copied"
         );
+        // Only the images of the deploy's services (and the patched ones).
+        let (_, mirrored, total) = MIRRORED.iter().find(|m| m.0 == *name).unwrap();
+        assert!(
+            summary.contains(&format!(
+                "mirror: {mirrored} of {total} images (services of the deploy; site registries.mirror_all for all)"
+            )),
+            "{name}: summary\n{summary}"
+        );
+        assert_eq!(copies.len(), mirrored + 1, "{name}: the images and Ceph's");
+        let why = list["why"].as_object().unwrap();
+        assert_eq!(why.len(), *mirrored, "{name}");
+        assert_eq!(
+            why["keystone"], "service OS::TripleO::Services::Keystone",
+            "{name}"
+        );
+        for unused in ["zaqar-wsgi", "designate-api", "manila-api", "sahara-api"] {
+            assert!(!why.contains_key(unused), "{name}: {unused} mirrored");
+            assert!(
+                !read(tmp.join("docker-images.yaml")).contains(&format!("centos-binary-{unused}:")),
+                "{name}: {unused} in the image env file"
+            );
+        }
+        if odl {
+            assert_eq!(why["opendaylight"], "patched", "{name}");
+        }
+        // Neutron as the SDN wants it: the agents of ML2/OVS, no OVN service
+        // but with OVN (Stein's THT enables them unless told otherwise).
+        let has = |img: &str| why.contains_key(img);
+        if name.contains("-ovn-") {
+            assert!(
+                has("ovn-controller") && !has("neutron-l3-agent"),
+                "{name}: {why:?}"
+            );
+        } else {
+            assert!(
+                !why.keys()
+                    .any(|k| k.starts_with("ovn-") || k.ends_with("-ovn")),
+                "{name}: OVN images mirrored: {why:?}"
+            );
+            assert!(
+                has("neutron-dhcp-agent") && has("neutron-metadata-agent"),
+                "{name}: {why:?}"
+            );
+            assert_eq!(has("neutron-l3-agent"), !odl, "{name}: {why:?}");
+            assert_eq!(
+                has("neutron-openvswitch-agent"),
+                !odl && !name.contains("-fdio-"),
+                "{name}: {why:?}"
+            );
+        }
 
         // Lists stay lists when empty (nosdn patches nothing, customizes nothing).
         let manifest: serde_json::Value =
@@ -1038,6 +1108,77 @@ fn registered_nodes_are_deployed_as_baremetal() {
 }
 
 #[test]
+fn a_service_of_another_neutron_driver_is_refused_at_plan_time() {
+    // Stein's THT without ML2/OVS (as OPNFV Apex deploys master) enables
+    // the OVN services, whose images a deploy without OVN never mirrors.
+    let dir = tempfile::tempdir().unwrap();
+    for (sdn, services) in [
+        (
+            "false",
+            &["OVNController", "OVNDBs", "OVNMetadataAgent"][..],
+        ),
+        ("\"opendaylight\"", &["OVNMetadataAgent"][..]),
+    ] {
+        let scenario = write(
+            dir.path(),
+            "no-ml2-ovs.lua",
+            &format!(
+                r#"return {{
+  description = "Stein without ML2/OVS",
+  global_params = {{ ha_enabled = true }},
+  deploy_options = {{ os_version = "master", sdn_controller = {sdn}, ceph = true }},
+  steps = {{
+    deploy_command = function(ctx)
+      require("flows.deploy").steps.deploy_command(ctx)
+      for i = #ctx.env_files, 1, -1 do
+        if ctx.env_files[i].path:match("/services/neutron%-ovs%.yaml$") then table.remove(ctx.env_files, i) end
+      end
+    end,
+  }},
+}}
+"#
+            ),
+        );
+        let tmp = dir.path().join("plan");
+        let out = Command::new(APEX)
+            .args(["deploy", "--plan", "--tmp-dir"])
+            .arg(&tmp)
+            .arg(&scenario)
+            .env_remove("APEX_LUA_PATH")
+            .output()
+            .unwrap();
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{sdn}: planned");
+        assert!(
+            err.contains(&format!(
+                "{} enabled service{} of the deploy use",
+                services.len(),
+                if services.len() == 1 { "" } else { "s" }
+            )),
+            "{sdn}: {err}"
+        );
+        for s in services {
+            assert!(
+                err.contains(&format!("service OS::TripleO::Services::{s} (role ")),
+                "{sdn}: {s}: {err}"
+            );
+        }
+        assert!(
+            err.contains("OVNMetadataAgent (role Compute, enabled in tripleo-heat-templates 10.6.2 (stein; os_version master) with the deploy's env files) uses image centos-binary-neutron-metadata-agent-ovn, which is in the image list of neutron driver ovn only"),
+            "{sdn}: {err}"
+        );
+        if sdn == "false" {
+            assert!(
+                err.contains("OVNController (role Controller,")
+                    && err.contains("image centos-binary-ovn-controller,"),
+                "{err}"
+            );
+        }
+        assert!(!tmp.exists(), "nothing is written");
+    }
+}
+
+#[test]
 fn network_settings_file_sets_undercloud_and_ntp() {
     let dir = tempfile::tempdir().unwrap();
     let net = write(
@@ -1294,6 +1435,13 @@ fn bad_input_fails_cleanly_with_nothing_written() {
             )],
             args: vec!["os-nosdn-nofeature-ha", "-n", "net.yaml"],
             expect: vec!["net.yaml", "http_proxy", "control character"],
+        },
+        Bad {
+            what: "a mirror_all that is not a boolean",
+            settings: None,
+            extra: vec![("site.yaml", "registries:\n  mirror_all: everything\n")],
+            args: vec!["os-nosdn-nofeature-ha", "-s", "site.yaml"],
+            expect: vec!["site.yaml", "registries.mirror_all", "everything"],
         },
         Bad {
             what: "a Ceph loop file size out of bounds",
@@ -2003,4 +2151,31 @@ fn every_shipped_example_plans() {
         "written despite the refusal"
     );
     assert_eq!(read(dir.join("deploy_settings.yaml")), "mine\n");
+}
+
+#[test]
+fn the_site_can_mirror_every_image_of_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = write(dir.path(), "site.yaml", "registries:\n  mirror_all: true\n");
+    let tmp = dir.path().join("all");
+    let summary = plan(
+        &["os-nosdn-nofeature-noha", "-s", site.to_str().unwrap()],
+        &tmp,
+    );
+    assert!(
+        summary.contains("mirror: 99 of 99 images (site registries.mirror_all)"),
+        "{summary}"
+    );
+    let list = yaml(tmp.join("image_list.yaml"));
+    assert_eq!(list["copy"].as_array().unwrap().len(), 100);
+    assert_eq!(list["why"]["zaqar-wsgi"], "registries.mirror_all");
+    assert!(
+        read(tmp.join("docker-images.yaml")).contains("centos-binary-zaqar-wsgi:current-tripleo")
+    );
+    // Every image of the list is mirrored; the preflight still checks that
+    // no service only another driver's images serve is enabled.
+    assert!(
+        summary.contains("every service it enables uses a mirrored image"),
+        "{summary}"
+    );
 }

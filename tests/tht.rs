@@ -6,7 +6,10 @@
 //! the archives say, and the plan of every shipped scenario, on each release,
 //! must resolve there as Heat fetches it: every `-e` file and every
 //! resource_registry target (the lab stand-in's resolver, which renders with
-//! the plan's own network_data.yaml).
+//! the plan's own network_data.yaml); and the images it mirrors are those
+//! TripleO's service filter keeps on that THT (tests/lab/service_filter.py),
+//! with no service enabled that only another neutron driver's images serve
+//! (no OVN service on Stein but with OVN).
 
 #[path = "common/output.rs"]
 mod output;
@@ -198,6 +201,11 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
             }
             let summary = plan(&scenario, &tht, &tmp);
             assert!(
+                !summary.contains("not known offline"),
+                "{name} on {}: {summary}",
+                rel.release
+            );
+            assert!(
                 summary.contains(&format!(
                     "THT assumed: tripleo-heat-templates {} ({}",
                     rel.version, rel.release
@@ -256,6 +264,45 @@ fn every_shipped_scenario_resolves_in_the_rendered_tht_of_each_release() {
             assert!(
                 !cmd.contains(THT),
                 "{name}: the site's THT dir is used: {cmd}"
+            );
+            // Stein's THT defaults to OVN: ML2/OVS for every other SDN
+            // (resolved above; the service filter below finds no OVN service).
+            assert_eq!(
+                cmd.contains("/environments/services/neutron-ovs.yaml"),
+                rel.release == "stein" && !name.contains("-ovn-"),
+                "{name} on {}: {cmd}",
+                rel.release
+            );
+        }
+        // TripleO's service filter on this THT, for every plan at once:
+        // every image an enabled service uses is mirrored, and only those
+        // (besides the patched and plugin-named ones).
+        let out = Command::new("/usr/bin/python3")
+            .arg(format!("{ROOT}/tests/lab/service_filter.py"))
+            .arg(&tht)
+            .arg(s.root.join(rel.common.name))
+            .args(plans.iter().map(|(_, tmp)| tmp))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "on {}: images of the enabled services:\n{}",
+            rel.release,
+            text(&out.stderr)
+        );
+        let lines = text(&out.stdout);
+        assert_eq!(lines.lines().count(), plans.len(), "{lines}");
+        for line in lines.lines() {
+            let n: Vec<usize> = line
+                .split_whitespace()
+                .skip(1)
+                .map(|n| n.parse().unwrap())
+                .collect();
+            // mirrored, needed by the services, listed for the driver
+            assert!(
+                n.len() == 3 && n[1] > 20 && n[0] < n[2],
+                "on {}: {line}",
+                rel.release
             );
         }
         let renders = std::fs::read_dir(&cache).unwrap().count();

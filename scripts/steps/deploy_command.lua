@@ -115,7 +115,8 @@ function M.plan(ctx)
       for _, e in ipairs(r.result) do custom[e.path] = r.plugin.name end
     end
   end
-  ctx.env_files = tht.env_files({ ha = ha, options = o, sdn = by_kind.sdn, storage = by_kind.storage, virtual = virtual })
+  ctx.env_files = tht.env_files({ ha = ha, options = o, neutron = tht.neutron_files(ctx.tht_release, ctx.driver),
+    sdn = by_kind.sdn, storage = by_kind.storage, virtual = virtual })
   for name, text in pairs(tht.fixed_files(ctx.env_files, ctx.tht_release)) do plan.file(ctx, name, text) end
   util.extend(ctx.notes, tht.check_release(ctx.env_files, ctx.tht_release, o.os_version, ctx.files, custom))
   for _, e in ipairs(ctx.env_files) do

@@ -36,10 +36,12 @@ end
 -- The image set: the SDN plugin's driver, then the catalog when a source
 -- registry is configured and reachable, else the shipped list.
 local function choose_images(ctx)
+  local named = {}
   for _, r in ipairs(plugins.call_all(ctx.plugins, "images", ctx)) do
     if r.result.driver then
       ctx.driver = r.result.driver
     end
+    for i, name in ipairs(r.result.mirror or {}) do named[#named + 1] = { name = name, plugin = r.plugin, at = i } end
   end
   local source = ctx.settings.global_params.source_registry
   if not source and ctx.infra.registries.given_source then
@@ -73,6 +75,15 @@ local function choose_images(ctx)
   end
   ctx.in_set = {}
   for _, img in ipairs(ctx.image_set) do ctx.in_set[img.name] = true end
+  -- Images a plugin wants mirrored whatever services the deploy enables.
+  ctx.plugin_images = {}
+  for _, n in ipairs(named) do
+    if not ctx.in_set[n.name] then
+      util.fail("plugin %s (%s): hook images: mirror[%d] %q is not an image of this deployment (%s, driver %s)",
+        n.plugin.name, n.plugin.origin, n.at, n.name, ctx.image_source, tostring(ctx.driver or "default"))
+    end
+    ctx.plugin_images[n.name] = "named by plugin " .. n.plugin.name
+  end
 end
 
 local function from_ref(ctx, image)

@@ -14,6 +14,7 @@ local runner = require("apex.runner")
 local site_mod = require("apex.site")
 local state = require("apex.state")
 local rebuild_mod = require("apex.rebuild")
+local services = require("apex.services")
 
 ---@type apex.Step
 local M = { number = 8, name = "prepare_containers",
@@ -84,11 +85,13 @@ end
 --- per image, which keeps a rerun cheap).
 ---@param ctx apex.Ctx
 ---@param list {source: string, destination: string}[]
-local function mirror(ctx, list)
+---@param sel apex.MirrorSelection
+local function mirror(ctx, list, sel)
   runner.add(ctx, {
     step = M.number, key = "mirror_images", recheck = true, group = runner.INDEPENDENT,
     text = string.format("copy %d images from %s to %s (image_list.yaml; blobs the destination has are not sent)",
       #list, ctx.site.upstream, ctx.site.local_registry),
+    details = { services.label(sel) },
     inputs = function() return list end,
     force = ctx.opts.verify_images,
     reuse = function(out) ctx.digests = out.digests end,
@@ -236,7 +239,26 @@ end
 ---@param ctx apex.Ctx
 function M.plan(ctx)
   local o = ctx.settings.deploy_options
-  local copy = images.copy_list(ctx.site, ctx.image_set, o.ceph)
+  -- Only the images the deploy's services use (apex.services), the patched
+  -- ones and those a plugin names; every image with registries.mirror_all.
+  local named = {}
+  for img in pairs(ctx.plugin_images or {}) do named[img] = ctx.plugin_images[img] end
+  for _, img in ipairs(ctx.patched_list) do named[img] = "patched" end
+  local sel = services.selection(ctx, named)
+  ctx.mirror = sel
+  if #sel.misses > 0 then
+    local where, lines = tht.release_label(ctx.tht_release, o.os_version) .. " with the deploy's env files", {}
+    for i, m in ipairs(sel.misses) do lines[i] = "  " .. services.miss_line(m, where, ctx.driver) end
+    util.fail("%d enabled service%s of the deploy use%s images apex does not mirror (on a release whose THT "
+      .. "defaults to OVN, %s switches the OVN services off):\n%s", #sel.misses, #sel.misses == 1 and "" or "s",
+      #sel.misses == 1 and "s" or "", tht.NEUTRON_OVS, table.concat(lines, "\n"))
+  end
+  if #sel.unknown > 0 then
+    ctx.notes[#ctx.notes + 1] = string.format("the services of %s are not known offline (no facts of %s): "
+      .. "images they need are not mirrored unless the site sets registries.mirror_all; the preflight checks them",
+      table.concat(sel.unknown, ", "), tht.release_label(ctx.tht_release, o.os_version))
+  end
+  local copy = images.copy_list(ctx.site, sel.set, o.ceph)
   for _, c in ipairs(copy) do
     if c.name == "ceph/" .. images.CEPH.name and ctx.infra.registries.ceph_image then
       c.from = ctx.infra.registries.ceph_image
@@ -252,10 +274,10 @@ function M.plan(ctx)
       build_args = { REAL_USER = "<the image's own user, from its config>" },
     }
   end
-  plan.file(ctx, "image_list.yaml", core.yaml_dump({ source = ctx.image_source, driver = ctx.driver, copy = copy }),
-    { upload = false })
+  plan.file(ctx, "image_list.yaml", core.yaml_dump({ source = ctx.image_source, driver = ctx.driver,
+    selection = services.label(sel), why = sel.kept, copy = copy }), { upload = false })
   plan.file(ctx, "image_builds.yaml", core.yaml_dump({ builds = builds }), { upload = false })
-  plan.file(ctx, tht.IMAGE_ENV, core.yaml_dump(images.env_file(ctx.site, ctx.image_set, ctx.patched, o.ceph)))
+  plan.file(ctx, tht.IMAGE_ENV, core.yaml_dump(images.env_file(ctx.site, sel.set, ctx.patched, o.ceph)))
   -- TripleO's prepare input: Apex hands it to `openstack undercloud install`
   -- (undercloud.conf's container_images_file) and to `openstack tripleo
   -- container image prepare`. apex mirrors, rebuilds and writes the image env
@@ -274,7 +296,7 @@ function M.plan(ctx)
     end
   end
   upload(ctx, plan.ARCHIVE)
-  mirror(ctx, list)
+  mirror(ctx, list, sel)
   if #builds > 0 then rebuild(ctx, builds) end
   if ceph then ceph_image(ctx, ceph) end
 end

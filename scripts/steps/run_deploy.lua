@@ -24,7 +24,7 @@ M.IMAGE_FILES = {
   "ironic-python-agent.initramfs", "ironic-python-agent.kernel",
 }
 M.FLAVORS = { "baremetal", "control", "compute" }
-M.CEPH_OSD = "OS::TripleO::Services::CephOSD"
+M.CEPH_OSD = require("apex.services").CEPH_OSD
 M.FAILURES_COMMAND = "stack failures list overcloud --long"
 M.FETCHED = { overcloudrc = "overcloudrc", servers = "overcloud_servers.json" }
 --- One deploy command per undercloud at a time: a lock in the work dir
@@ -264,11 +264,8 @@ function M.roles_data(text, source)
       for i = #services, 1, -1 do
         if services[i] == M.CEPH_OSD then table.remove(services, i) end
       end
-      if role.name == "Compute" then
-        insert_before(services, "OS::TripleO::Services::NovaCompute", M.CEPH_OSD)
-      elseif role.name == "Controller" then
-        insert_before(services, "OS::TripleO::Services::CephRbdMirror", M.CEPH_OSD)
-      end
+      local anchor = require("apex.services").CEPH_OSD_ROLES[role.name]
+      if anchor then insert_before(services, anchor, M.CEPH_OSD) end
     end
     if role.name == "Compute" then
       if type(role.networks) == "table" and not util.is_list(role.networks) then

@@ -13,7 +13,12 @@
 #   archive, RENDERED its render by tools/process-templates.py (its own
 #   roles_data.yaml and network_data.yaml); the env files under
 #   environments/ (rendered names) and storage-environment.yaml's
-#   resource_registry.
+#   resource_registry; the services of roles_data.yaml's roles and how the
+#   resource registry (overcloud-resource-registry-puppet.yaml, then each env
+#   file) switches them on or off, for the image service filter; the
+#   release's default ML2 mechanism driver (NeutronMechanismDrivers: the
+#   default registry's parameter_defaults, else the default of
+#   puppet/services/neutron-plugin-ml2.yaml).
 import os
 import sys
 
@@ -63,6 +68,51 @@ def release_images(src):
     return out
 
 
+SERVICE = "OS::TripleO::Services::"
+
+
+def service_off(target):
+    # TripleO's service filter (tripleo-common's build_service_filter): a
+    # service mapped to OS::Heat::None, or to a non-containerized template
+    # under puppet/services, runs no container.
+    return target == "OS::Heat::None" or "puppet/services/" in target
+
+
+def service_map(reg):
+    on, off = [], []
+    for k, v in (reg or {}).items():
+        if k.startswith(SERVICE) and isinstance(v, str):
+            (off if service_off(v) else on).append(k[len(SERVICE):])
+    return sorted(on), sorted(off)
+
+
+def wrapped(indent, xs):
+    # A Lua list of strings over lines of at most ~110 characters.
+    lines, cur = [], ""
+    for x in xs:
+        item = '"%s", ' % x
+        if cur and len(indent) + len(cur) + len(item) > 110:
+            lines.append(indent + cur.rstrip())
+            cur = ""
+        cur += item
+    if cur:
+        lines.append(indent + cur.rstrip())
+    return lines
+
+
+def ml2_default(tht, rendered):
+    # What NeutronMechanismDrivers is when no env file sets it: Stein's default
+    # registry sets it (to ovn), Queens and Rocky leave the template's default.
+    with open(os.path.join(rendered, "overcloud-resource-registry-puppet.yaml")) as f:
+        value = (yaml.safe_load(f).get("parameter_defaults") or {}).get("NeutronMechanismDrivers")
+    if value is None:
+        with open(os.path.join(tht, "puppet", "services", "neutron-plugin-ml2.yaml")) as f:
+            value = yaml.safe_load(f)["parameters"]["NeutronMechanismDrivers"]["default"]
+    if isinstance(value, list):
+        value = ",".join(value)
+    return str(value)
+
+
 def lua_list(xs):
     return "{ " + ", ".join('"%s"' % x for x in xs) + " }" if xs else "{}"
 
@@ -78,14 +128,32 @@ def tht_facts(out, args):
         "--- as THT writes it). `master` is Stein's THT, the release closest to Apex's",
         "--- master of spring 2019. Written by tests/lab/tripleo_facts.py; a test",
         "--- renders each archive and compares.",
+        "---",
+        "--- `ml2_default` is the mechanism driver neutron gets when no env file sets",
+        "--- one. Stein made it OVN: its default registry runs the OVN services",
+        "--- (OVNDBs, OVNController, OVNMetadataAgent) and maps the OVS, DHCP, L3 and",
+        "--- metadata agents to OS::Heat::None. OPNFV Apex deploys master (Stein's THT)",
+        "--- without environments/services/neutron-ovs.yaml, so its nosdn deploys get",
+        "--- OVN and its ODL deploys keep OVNMetadataAgent (Stein's ODL env file only",
+        "--- switches OVNDBs and OVNController off), with none of those images",
+        "--- mirrored. apex is right on purpose: on a release whose default is OVN,",
+        "--- a deploy whose neutron driver is not OVN names neutron-ovs.yaml before",
+        "--- its SDN's env files (apex.tht.neutron_files).",
         "---@class apex.ThtRelease",
         "---@field release string        the TripleO release whose THT this is",
         "---@field tht_version string    tripleo-heat-templates on PyPI",
         "---@field common_version string tripleo-common of the same release day (its image list)",
+        "---@field ml2_default string   NeutronMechanismDrivers when no env file sets it (ovn, openvswitch)",
         "---@field env_files string[]    environments/*, rendered names, sorted",
         "---@field storage_registry table<string, string>  storage-environment.yaml's resource_registry",
         "---@field fixed table<string, string>  env files the release ships broken (relative to environments/) ->",
         "---  the text apex installs instead: THT's file with the fix (a resource_registry target that moved)",
+        "---@field roles {name: string, count: integer, services: string[]}[]  roles_data.yaml: each role's",
+        "---  CountDefault and ServicesDefault (names without OS::TripleO::Services::)",
+        "---@field registry_off string[]  services the default resource registry maps to OS::Heat::None or",
+        "---  puppet/services (no container)",
+        "---@field env_services table<string, {on: string[], off: string[]}>  per env file (relative to",
+        "---  environments/): the services its resource_registry maps to a container template (on) or off",
         "",
         "---@type table<string, apex.ThtRelease>",
         "local R = {}",
@@ -104,6 +172,7 @@ def tht_facts(out, args):
         lines.append('  release = "%s",' % release)
         lines.append('  tht_version = "%s",' % version)
         lines.append('  common_version = "%s",' % common)
+        lines.append('  ml2_default = "%s",' % ml2_default(tht, rendered))
         lines.append("  storage_registry = {")
         for k in sorted(reg):
             lines.append('    ["%s"] = "%s",' % (k, reg[k]))
@@ -120,6 +189,38 @@ def tht_facts(out, args):
         lines.append("  env_files = {")
         for e in envs:
             lines.append('    "%s",' % e)
+        lines.append("  },")
+        with open(os.path.join(tht, "roles_data.yaml")) as f:
+            roles = yaml.safe_load(f)
+        lines.append("  roles = {")
+        for r in roles:
+            lines.append('    { name = "%s", count = %d, services = {' % (r["name"], int(r.get("CountDefault") or 0)))
+            lines.extend(wrapped("      ", [x[len(SERVICE):] for x in r.get("ServicesDefault") or []
+                                            if x.startswith(SERVICE)]))
+            lines.append("    } },")
+        lines.append("  },")
+        with open(os.path.join(rendered, "overcloud-resource-registry-puppet.yaml")) as f:
+            _, off = service_map(yaml.safe_load(f)["resource_registry"])
+        lines.append("  registry_off = {")
+        lines.extend(wrapped("    ", off))
+        lines.append("  },")
+        lines.append("  env_services = {")
+        for e in envs:
+            with open(os.path.join(rendered, "environments", e)) as f:
+                try:
+                    doc = yaml.safe_load(f)
+                except yaml.YAMLError:
+                    continue
+            on, off = service_map(doc.get("resource_registry") if isinstance(doc, dict) else None)
+            if not on and not off:
+                continue
+            lines.append('    ["%s"] = {' % e)
+            for label, xs in (("on", on), ("off", off)):
+                if xs:
+                    lines.append("      %s = {" % label)
+                    lines.extend(wrapped("        ", xs))
+                    lines.append("      },")
+            lines.append("    },")
         lines.append("  },")
         lines.append("}")
         lines.append("")

@@ -22,6 +22,9 @@ t.describe("apex.plugins and the shipped plugins", function()
     fake.patches = function() return { { image = "i", reason = "r", ops = "RUN x" } } end
     ok, e = pcall(plugins.call, fake, "patches", {})
     assert(not ok and e:find("[1].ops: expected a list of strings", 1, true), e)
+    fake.images = function() return { driver = "odl", mirror = { "opendaylight", 3 } } end
+    ok, e = pcall(plugins.call, fake, "images", {})
+    assert(not ok and e:find("mirror[2]: expected a string", 1, true), e)
 
     local odl = plugins.load("opendaylight", "test")
     assert(odl.release("master") == "neon" and odl.release("oxygen") == "oxygen")

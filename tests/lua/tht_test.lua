@@ -65,3 +65,27 @@ t.describe("apex.tht: the release's THT", function()
     t.expect(tht.fixed_files(files({}), tht.release("rocky"))).to_equal({})
   end)
 end)
+
+t.describe("apex.tht: neutron on a release defaulting to OVN", function()
+  t.it("ML2/OVS before the SDN files for every driver but OVN, on Stein's THT only", function()
+    local tht = require("apex.tht")
+    t.expect(tht.release("master").ml2_default).to_be("ovn")
+    t.expect(tht.release("rocky").ml2_default).to_be("openvswitch")
+    t.expect(tht.release("queens").ml2_default).to_be("openvswitch")
+    for _, driver in ipairs({ false, "odl" }) do
+      local n = tht.neutron_files(tht.release("master"), driver or nil)
+      t.expect(#n).to_be(1)
+      t.expect(n[1].path).to_be(tht.NEUTRON_OVS)
+      t.expect(n[1].reason).to_contain("stein's THT defaults to OVN")
+      t.expect(tht.release("master").env_files).to_contain(n[1].path)
+      t.expect(tht.neutron_files(tht.release("rocky"), driver or nil)).to_equal({})
+    end
+    t.expect(tht.neutron_files(tht.release("stein"), "ovn")).to_equal({})
+    -- After the image env file, before the SDN's own files.
+    local files = tht.env_files({ ha = false, options = {}, neutron = tht.neutron_files(tht.release("master"), "odl"),
+      sdn = { { path = "services/neutron-opendaylight.yaml", reason = "odl" } }, storage = {}, virtual = true })
+    t.expect(files[4].path).to_be("docker-images.yaml")
+    t.expect(files[5].path).to_be(tht.ENV_DIR .. "/" .. tht.NEUTRON_OVS)
+    t.expect(files[6].path).to_be(tht.ENV_DIR .. "/services/neutron-opendaylight.yaml")
+  end)
+end)
