@@ -12,6 +12,8 @@ local PLUGIN = [[
 --- Hooks are optional; see `apex lua-types` for their types (apex.Plugin).
 --- This skeleton installs an ML2 driver into neutron-server and adds an env
 --- file; change the package, the image and the env file to your SDN's.
+local util = require("apex.util")
+
 ---@type apex.Plugin
 local M = {
   description = "%s SDN plugin (installs its ML2 driver into neutron-server)",
@@ -22,8 +24,8 @@ local M = {
 ---@param settings apex.DeploySettings
 function M.validate(settings)
   if settings.deploy_options.dataplane ~= "ovs" then
-    error(string.format("%%s: deploy_options.dataplane: %s supports only ovs (got %%s)",
-      settings.source, settings.deploy_options.dataplane), 0)
+    util.fail("%%s: deploy_options.dataplane: %s supports only ovs (got %%s)", settings.source,
+      settings.deploy_options.dataplane)
   end
 end
 

@@ -333,7 +333,7 @@ function M.call(plugin, hook, arg)
     return CHECKS[hook](plugin, nil)
   end
   local ok, result = xpcall(f, function(e)
-    if type(e) == "string" and not e:match("^[^:\n]+:%d+:") then
+    if util.is_user_error(e) then
       return { clean = e }
     end
     return { trace = debug.traceback(tostring(e), 2) }
