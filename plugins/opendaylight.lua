@@ -16,7 +16,6 @@
 --- not hold it yet, so the symlink stays and the line is there once.
 local core = require("apex.core")
 local util = require("apex.util")
-local settings = require("apex.settings")
 local opnfv_env = require("apex.opnfv_env")
 local overcloud_base = require("apex.overcloud_base")
 local customize = require("apex.customize")
@@ -26,15 +25,29 @@ local M = {
   kind = "sdn",
 }
 
+--- The ODL versions deploy_options.odl_version accepts (Apex's).
+M.VERSIONS = { "carbon", "nitrogen", "oxygen", "fluorine", "neon", "master" }
+--- The package release `master` installs: the newest release.
+M.NEWEST_RELEASE = "neon"
+
+--- ODL's deploy options (validated by apex like the core ones).
+M.options = {
+  odl_version = { type = "string", default = "oxygen", valid = M.VERSIONS,
+    description = "the OpenDaylight version swapped into the opendaylight image (master: the newest release)" },
+  odl_vpp_netvirt = { type = "boolean", default = false,
+    description = "with vpp: ODL's netvirt-vpp env file instead of honeycomb" },
+  odl_vpp_routing_node = { type = "string",
+    description = "with dataplane fdio: the node routing for VPP (a host name; the overcloud domain is appended)" },
+}
+
 M.NEXUS = "https://nexus.opendaylight.org/content/repositories"
 
---- The package release of an ODL version: `master` is the newest release.
+--- The package release of an ODL version: `master` is M.NEWEST_RELEASE.
 ---@param odl_version string
 ---@return string
 function M.release(odl_version)
   if odl_version == "master" then
-    local v = settings.VALID_ODL_VERSIONS
-    return v[#v - 1]
+    return M.NEWEST_RELEASE
   end
   return odl_version
 end

@@ -509,20 +509,40 @@ fn list(cli: &Cli, kind: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     })?;
     let found = modules::list(kind, &dirs);
     let width = found.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    // Plugins are listed by their `kind` (default sdn), scenarios as one list.
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for f in found {
-        let description = match host.require(&f.module) {
-            Ok(mlua::Value::Table(t)) => t
-                .get::<Option<String>>("description")
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            Ok(_) => String::new(),
-            Err(e) => format!(
-                "(fails to load: {})",
-                e.to_string().lines().next().unwrap_or("")
+        let field = |t: &mlua::Table, k: &str| t.get::<Option<String>>(k).ok().flatten();
+        let (description, group) = match host.require(&f.module) {
+            Ok(mlua::Value::Table(t)) => (
+                field(&t, "description").unwrap_or_default(),
+                field(&t, "kind").unwrap_or_else(|| "sdn".into()),
+            ),
+            Ok(_) => (String::new(), "sdn".into()),
+            Err(e) => (
+                format!(
+                    "(fails to load: {})",
+                    e.to_string().lines().next().unwrap_or("")
+                ),
+                "sdn".into(),
             ),
         };
-        println!("{:width$}  {}  [{}]", f.name, description, f.origin);
+        let group = if kind == "plugins" {
+            group
+        } else {
+            String::new()
+        };
+        let line = format!("{:width$}  {}  [{}]", f.name, description, f.origin);
+        groups.entry(group).or_default().push(line);
+    }
+    for (group, lines) in groups {
+        if !group.is_empty() {
+            println!("{group}:");
+        }
+        for line in lines {
+            let indent = if group.is_empty() { "" } else { "  " };
+            println!("{indent}{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
