@@ -19,6 +19,7 @@ local util = require("apex.util")
 local opnfv_env = require("apex.opnfv_env")
 local overcloud_base = require("apex.overcloud_base")
 local customize = require("apex.customize")
+local dockerfile = require("apex.dockerfile")
 
 local M = {
   description = "OpenDaylight SDN controller (neutron driver odl; ODL version swap; sfc, vpn, l2gw, sriov, gluon, vpp)",
@@ -91,14 +92,11 @@ function M.patches(ctx)
   return { {
     image = "opendaylight",
     reason = string.format("OpenDaylight %s (package release %s) replaces the upstream ODL", version, release),
-    ops = {
-      "USER root",
-      "ARG REAL_USER",
+    ops = dockerfile.as_root({
       "RUN yum -y remove opendaylight",
       repo,
       "RUN yum -y install opendaylight",
-      "USER $REAL_USER",
-    },
+    }),
   } }
 end
 
