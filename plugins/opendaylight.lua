@@ -134,7 +134,7 @@ function M.quagga()
     append[#append + 1] = string.format("{ grep -qxF %s %s 2>/dev/null || echo %s >> %s; }", line, f, line, f)
   end
   return {
-    { id = "quagga", op = "unpack", arg = M.QUAGGA_TAR .. ":/root/", reason = QUAGGA_REASON },
+    { id = "quagga", op = "unpack", file = M.QUAGGA_TAR, dest = "/root/", reason = QUAGGA_REASON },
     { id = "quagga", op = "run-command", needs = { "ls", "grep" }, reason = QUAGGA_REASON,
       arg = "cd /root/quagga && packages=$(ls | grep -vE 'debuginfo|devel|contrib') && "
         .. customize.package_command("install", "$packages", "the quagga packages") },
@@ -159,7 +159,7 @@ function M.overcloud_customize(ctx)
     { id = "odl-repo", op = "write", arg = repo_path, content = repo, mode = "0644",
       reason = "the yum repository of OpenDaylight " .. release },
     { id = "puppet-opendaylight", op = "remove", arg = "/etc/puppet/modules/opendaylight", reason = reason },
-    { id = "puppet-opendaylight", op = "unpack", arg = tarball .. ":/etc/puppet/modules/", reason = reason },
+    { id = "puppet-opendaylight", op = "unpack", file = tarball, dest = "/etc/puppet/modules/", reason = reason },
     { id = "puppet-opendaylight", op = "install", arg = "java-1.8.0-openjdk", reason = reason },
   })
   if ctx.settings.deploy_options.vpn then

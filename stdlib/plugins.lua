@@ -39,6 +39,8 @@ local M = {}
 ---@class apex.Customization
 ---@field op "install"|"uninstall"|"run-command"|"upload"|"remove"|"unpack"|"patch"|"write"|"mkdir"|"enable"|"drop"
 ---@field arg string  install/uninstall: packages; run-command: a shell line; upload: "file:/dest"; remove, write, mkdir: "/path"; unpack: "file.tar:/dir/"; patch: "file.patch:/dir" (-p1 there); enable: a unit (its wants/ link); drop: the id of a group to leave out
+---@field file? string    upload, unpack, patch: the file (an artifact or a patch); with dest instead of arg
+---@field dest? string    upload: the destination path; unpack: the directory; patch: the directory (-p1 there)
 ---@field reason string
 ---@field id? string        names the group it belongs to: a later owner's item with the same id replaces the group, a `drop` removes it
 ---@field content? string   write: the file's content
@@ -105,6 +107,10 @@ M.KINDS = { "sdn", "storage" }
 M.NO_SDN = "nosdn"
 M.OPTION_TYPES = { boolean = "true, false", string = "a non-empty string", integer = "an integer",
   number = "a number" }
+
+--- Customization ops whose argument is a file and a destination: given as
+--- `{file = ..., dest = ...}` (or the older `arg = "file:dest"`).
+M.FILE_OPS = { "upload", "unpack", "patch" }
 
 M.HOOKS = { "validate", "images", "patches", "env_files", "overcloud_customize", "loop_devices", "artifacts", "env_params" }
 --- What `require` can find of the plugins, from the host (override
@@ -400,6 +406,26 @@ local CHECKS = {
     return check_list(plugin, "env_files", result or {}, { "path", "reason" })
   end,
   overcloud_customize = function(plugin, result)
+    -- upload, unpack and patch take `file` and `dest` as fields; the flow
+    -- keeps them as one `arg` ("file:dest"), as overcloud_customize.yaml shows.
+    for i, item in ipairs(type(result) == "table" and result or {}) do
+      if type(item) == "table" and (item.file ~= nil or item.dest ~= nil) then
+        local at = string.format("[%d]", i)
+        if not util.contains(M.FILE_OPS, item.op) then
+          fail_shape(plugin, "overcloud_customize", at .. ".file", "file and dest only with op "
+            .. table.concat(M.FILE_OPS, ", "), item.file)
+        end
+        if item.arg ~= nil then
+          fail_shape(plugin, "overcloud_customize", at .. ".arg", "nothing beside file and dest", item.arg)
+        end
+        for _, f in ipairs({ "file", "dest" }) do
+          if type(item[f]) ~= "string" or item[f] == "" or item[f]:find(":", 1, true) then
+            fail_shape(plugin, "overcloud_customize", at .. "." .. f, "a non-empty string without ':'", item[f])
+          end
+        end
+        item.arg, item.file, item.dest = item.file .. ":" .. item.dest, nil, nil
+      end
+    end
     return check_list(plugin, "overcloud_customize", result or {}, { "op", "arg", "reason" }, function(item, at)
       for _, f in ipairs({ "id", "content", "mode", "target" }) do
         if item[f] ~= nil and type(item[f]) ~= "string" then

@@ -92,3 +92,21 @@ t.describe("plugin options and kinds", function()
     end).to_fail("d.yaml: deploy_options.sdn_controller: plugin ceph is a storage plugin, not an SDN controller")
   end)
 end)
+
+t.describe("structured customization arguments", function()
+  local plugins = require("apex.plugins")
+  t.it("file and dest of upload/unpack/patch become the flow's arg; misuse names the field", function()
+    local fake = { name = "fake", origin = "test", overcloud_customize = function()
+      return { { op = "unpack", file = "a.tar", dest = "/root/", reason = "r" }, { op = "install", arg = "x", reason = "r" } }
+    end }
+    local out = plugins.call(fake, "overcloud_customize", {})
+    t.expect(out[1].arg).to_be("a.tar:/root/")
+    t.expect(out[1].file).to_be_nil()
+    t.expect(out[2].arg).to_be("x")
+    fake.overcloud_customize = function() return { { op = "install", file = "a.rpm", dest = "/x", reason = "r" } } end
+    t.expect(function() plugins.call(fake, "overcloud_customize", {}) end)
+      .to_fail("[1].file: expected file and dest only with op upload, unpack, patch")
+    fake.overcloud_customize = function() return { { op = "upload", file = "a:b", dest = "/x", reason = "r" } } end
+    t.expect(function() plugins.call(fake, "overcloud_customize", {}) end).to_fail("[1].file: expected a non-empty string without ':'")
+  end)
+end)
