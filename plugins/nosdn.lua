@@ -60,7 +60,7 @@ function M.overcloud_customize(ctx)
   end
   return {
     { id = "nosdn-vpp", op = "uninstall", arg = "vpp-lib", reason = VPP_REASON },
-    { id = "nosdn-vpp", op = "unpack", arg = M.VPP_RPMS .. ":/root/", reason = VPP_REASON },
+    { id = "nosdn-vpp", op = "unpack", file = M.VPP_RPMS, dest = "/root/", reason = VPP_REASON },
     { id = "nosdn-vpp", op = "install", arg = "/root/nosdn_vpp_rpms/*.rpm", reason = VPP_REASON },
   }
 end

@@ -16,25 +16,39 @@
 --- not hold it yet, so the symlink stays and the line is there once.
 local core = require("apex.core")
 local util = require("apex.util")
-local settings = require("apex.settings")
 local opnfv_env = require("apex.opnfv_env")
 local overcloud_base = require("apex.overcloud_base")
 local customize = require("apex.customize")
+local dockerfile = require("apex.dockerfile")
 
 local M = {
   description = "OpenDaylight SDN controller (neutron driver odl; ODL version swap; sfc, vpn, l2gw, sriov, gluon, vpp)",
   kind = "sdn",
 }
 
+--- The ODL versions deploy_options.odl_version accepts (Apex's).
+M.VERSIONS = { "carbon", "nitrogen", "oxygen", "fluorine", "neon", "master" }
+--- The package release `master` installs: the newest release.
+M.NEWEST_RELEASE = "neon"
+
+--- ODL's deploy options (validated by apex like the core ones).
+M.options = {
+  odl_version = { type = "string", default = "oxygen", valid = M.VERSIONS,
+    description = "the OpenDaylight version swapped into the opendaylight image (master: the newest release)" },
+  odl_vpp_netvirt = { type = "boolean", default = false,
+    description = "with vpp: ODL's netvirt-vpp env file instead of honeycomb" },
+  odl_vpp_routing_node = { type = "string",
+    description = "with dataplane fdio: the node routing for VPP (a host name; the overcloud domain is appended)" },
+}
+
 M.NEXUS = "https://nexus.opendaylight.org/content/repositories"
 
---- The package release of an ODL version: `master` is the newest release.
+--- The package release of an ODL version: `master` is M.NEWEST_RELEASE.
 ---@param odl_version string
 ---@return string
 function M.release(odl_version)
   if odl_version == "master" then
-    local v = settings.VALID_ODL_VERSIONS
-    return v[#v - 1]
+    return M.NEWEST_RELEASE
   end
   return odl_version
 end
@@ -78,14 +92,11 @@ function M.patches(ctx)
   return { {
     image = "opendaylight",
     reason = string.format("OpenDaylight %s (package release %s) replaces the upstream ODL", version, release),
-    ops = {
-      "USER root",
-      "ARG REAL_USER",
+    ops = dockerfile.as_root({
       "RUN yum -y remove opendaylight",
       repo,
       "RUN yum -y install opendaylight",
-      "USER $REAL_USER",
-    },
+    }),
   } }
 end
 
@@ -123,7 +134,7 @@ function M.quagga()
     append[#append + 1] = string.format("{ grep -qxF %s %s 2>/dev/null || echo %s >> %s; }", line, f, line, f)
   end
   return {
-    { id = "quagga", op = "unpack", arg = M.QUAGGA_TAR .. ":/root/", reason = QUAGGA_REASON },
+    { id = "quagga", op = "unpack", file = M.QUAGGA_TAR, dest = "/root/", reason = QUAGGA_REASON },
     { id = "quagga", op = "run-command", needs = { "ls", "grep" }, reason = QUAGGA_REASON,
       arg = "cd /root/quagga && packages=$(ls | grep -vE 'debuginfo|devel|contrib') && "
         .. customize.package_command("install", "$packages", "the quagga packages") },
@@ -148,7 +159,7 @@ function M.overcloud_customize(ctx)
     { id = "odl-repo", op = "write", arg = repo_path, content = repo, mode = "0644",
       reason = "the yum repository of OpenDaylight " .. release },
     { id = "puppet-opendaylight", op = "remove", arg = "/etc/puppet/modules/opendaylight", reason = reason },
-    { id = "puppet-opendaylight", op = "unpack", arg = tarball .. ":/etc/puppet/modules/", reason = reason },
+    { id = "puppet-opendaylight", op = "unpack", file = tarball, dest = "/etc/puppet/modules/", reason = reason },
     { id = "puppet-opendaylight", op = "install", arg = "java-1.8.0-openjdk", reason = reason },
   })
   if ctx.settings.deploy_options.vpn then

@@ -20,6 +20,9 @@ local runner = require("apex.runner")
 
 local M = {}
 
+--- What `apex deploy` passes (src/cli.rs `deploy_opts`: the parsed arguments
+--- plus tmp dir, log and override dirs). A unit test there fails when this
+--- class and the CLI disagree, or when a module reads an undeclared ctx.opts key.
 ---@class apex.DeployOpts
 ---@field scenario? string
 ---@field deploy_settings? string
@@ -37,6 +40,10 @@ local M = {}
 ---@field inventory? string          Apex inventory file (-i): baremetal nodes, instackenv.json, scales
 ---@field patches_file? string       Apex common-patches file (--patches-file FILE, or "shipped" for Apex's list)
 ---@field virtual_computes? integer  computes of a virtual deploy (default: Apex's)
+---@field virtual boolean            --virtual: apex creates the overcloud nodes as VMs behind virtual BMCs
+---@field virtual_cpus? integer      vCPUs of each virtual node (default: Apex's)
+---@field virtual_ram? integer       RAM of each virtual node in GB (default: Apex's, per role)
+---@field recreate_undercloud boolean  destroy and recreate an undercloud VM apex made when its inputs changed
 
 ---@class apex.Ctx
 ---@field opts apex.DeployOpts

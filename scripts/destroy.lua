@@ -11,7 +11,7 @@ local uvm = require("apex.undercloud_vm")
 
 local M = {}
 
-local STEP_KEYS = { "undercloud_vm_networks", "undercloud_vm", "undercloud_configure", "virtual_nodes", "undercloud" }
+local undercloud_step = require("steps.undercloud")
 
 ---@param opts {tmp_dir: string}
 ---@return {domains: integer, disks: integer, networks: integer, bmcs: integer}
@@ -53,7 +53,7 @@ function M.run(opts)
   core.remove({ path = util.path(tmp, uvm.RECORD) })
   if core.exists({ path = util.path(tmp, "state.json") }).kind == "file" then
     local st = state.load(tmp)
-    for _, k in ipairs(STEP_KEYS) do st.data.steps[k] = nil end
+    for _, k in pairs(undercloud_step.KEYS) do st.data.steps[k] = nil end
     state.save(st)
   end
   if #out == 0 then out[1] = "nothing apex created is recorded for " .. tmp end

@@ -12,35 +12,44 @@ local PLUGIN = [[
 --- Hooks are optional; see `apex lua-types` for their types (apex.Plugin).
 --- This skeleton installs an ML2 driver into neutron-server and adds an env
 --- file; change the package, the image and the env file to your SDN's.
+local util = require("apex.util")
+local dockerfile = require("apex.dockerfile")
+
 ---@type apex.Plugin
 local M = {
   description = "%s SDN plugin (installs its ML2 driver into neutron-server)",
   kind = "sdn",
+  -- Deploy options of this plugin (deploy_options.<name>): apex validates
+  -- them (type, valid values) and fills in the default, as for its own.
+  options = {
+    OPTION_NAME = { type = "boolean", default = false,
+      description = "also install the %s debug tools into neutron-server" },
+  },
 }
 
 --- Rejects settings this SDN cannot serve, naming the key and what is valid.
 ---@param settings apex.DeploySettings
 function M.validate(settings)
   if settings.deploy_options.dataplane ~= "ovs" then
-    error(string.format("%%s: deploy_options.dataplane: %s supports only ovs (got %%s)",
-      settings.source, settings.deploy_options.dataplane), 0)
+    util.fail("%%s: deploy_options.dataplane: %s supports only ovs (got %%s)", settings.source,
+      settings.deploy_options.dataplane)
   end
 end
 
---- The container patch: one Dockerfile operation per line; the image's own
---- user is restored through the REAL_USER build argument.
+--- The container patch: one Dockerfile operation per line, run as root;
+--- dockerfile.as_root restores the image's own user afterwards (the
+--- REAL_USER build argument).
 ---@param ctx apex.Ctx
 ---@return apex.ContainerPatch[]
 function M.patches(ctx)
+  local ops = { "RUN yum -y install python-networking-%s" }
+  if ctx.settings.deploy_options.OPTION_NAME then
+    ops[#ops + 1] = "RUN yum -y install %s-debug-tools"
+  end
   return { {
     image = "neutron-server",
     reason = "install the %s ML2 driver",
-    ops = {
-      "USER root",
-      "ARG REAL_USER",
-      "RUN yum -y install python-networking-%s",
-      "USER $REAL_USER",
-    },
+    ops = dockerfile.as_root(ops),
   } }
 end
 
@@ -95,6 +104,17 @@ t.describe("plugin %s", function()
     t.expect(ctx.deploy_command).to_contain("services/neutron-%s.yaml")
   end)
 
+  t.it("declares its option: validated, defaulted, read by its hooks", function()
+    local ctx, dockerfile = plan_with([==[{ global_params = { ha_enabled = false },
+      deploy_options = { sdn_controller = "%s", ceph = false, OPTION_NAME = true } }]==])
+    t.expect(ctx.settings.deploy_options.OPTION_NAME).to_be(true)
+    t.expect(dockerfile).to_contain("RUN yum -y install %s-debug-tools\n")
+    t.expect(function()
+      plan_with([==[{ global_params = { ha_enabled = false },
+        deploy_options = { sdn_controller = "%s", ceph = false, OPTION_NAME = "yes" } }]==])
+    end).to_fail("deploy_options.OPTION_NAME: invalid value \"yes\" (valid: true, false)")
+  end)
+
   t.it("refuses a dataplane it does not support", function()
     t.expect(function()
       plan_with([==[{ global_params = { ha_enabled = false },
@@ -138,8 +158,10 @@ t.describe("scenario %s", function()
 end)
 ]]
 
---- Fills a template: every `%%s` gets the name.
+--- Fills a template: every `%%s` gets the name, OPTION_NAME the plugin's option.
 local function fill(template, name)
+  -- The plugin's option: its name made a Lua identifier, so two plugins' options never clash.
+  template = template:gsub("OPTION_NAME", (name:lower():gsub("[^%w_]", "_")) .. "_debug_tools")
   local n = select(2, template:gsub("%%s", ""))
   local args = {}
   for i = 1, n do args[i] = name end

@@ -5,6 +5,7 @@
 --- lines; `apex -v test` lets it through as it comes.
 local core = require("apex.core")
 local t = require("apex.test")
+local util = require("apex.util")
 
 local M = {}
 
@@ -14,7 +15,7 @@ local M = {}
 local function collect(path, out)
   local st = core.exists({ path = path })
   if not st.exists then
-    error(string.format("apex test: %s does not exist", path), 0)
+    util.fail("apex test: %s does not exist", path)
   end
   if st.kind == "file" then
     out[#out + 1] = path

@@ -430,13 +430,7 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
         lua_paths: dirs.clone(),
         plan: args.plan,
     })?;
-    let mut opts = serde_json::to_value(args).context("deploy options")?;
-    opts["tmp_dir"] = serde_json::json!(tmp_dir);
-    match &cli.log_file {
-        Some(f) => opts["log_file"] = serde_json::json!(f),
-        None => opts["run_log"] = serde_json::json!(true),
-    }
-    opts["lua_paths"] = serde_json::json!(dirs);
+    let opts = deploy_opts(args, &tmp_dir, cli.log_file.as_deref(), &dirs)?;
     let arg = host.to_lua(&opts)?;
     match drive(host.call_module("flows.deploy", "run", arg)) {
         Ok(_) => Ok(ExitCode::SUCCESS),
@@ -452,6 +446,26 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
             None => Err(e),
         },
     }
+}
+
+/// What `flows.deploy.run` receives: the deploy arguments as parsed, plus the
+/// tmp dir, the log (`log_file`, else `run_log`) and the override dirs. The
+/// LuaLS class `apex.DeployOpts` in scripts/deploy.lua declares these keys; a
+/// unit test fails when the two disagree.
+fn deploy_opts(
+    args: &DeployArgs,
+    tmp_dir: &Path,
+    log_file: Option<&Path>,
+    dirs: &[PathBuf],
+) -> anyhow::Result<serde_json::Value> {
+    let mut opts = serde_json::to_value(args).context("deploy options")?;
+    opts["tmp_dir"] = serde_json::json!(tmp_dir);
+    match log_file {
+        Some(f) => opts["log_file"] = serde_json::json!(f),
+        None => opts["run_log"] = serde_json::json!(true),
+    }
+    opts["lua_paths"] = serde_json::json!(dirs);
+    Ok(opts)
 }
 
 fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
@@ -495,20 +509,40 @@ fn list(cli: &Cli, kind: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     })?;
     let found = modules::list(kind, &dirs);
     let width = found.iter().map(|f| f.name.len()).max().unwrap_or(0);
+    // Plugins are listed by their `kind` (default sdn), scenarios as one list.
+    let mut groups: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for f in found {
-        let description = match host.require(&f.module) {
-            Ok(mlua::Value::Table(t)) => t
-                .get::<Option<String>>("description")
-                .ok()
-                .flatten()
-                .unwrap_or_default(),
-            Ok(_) => String::new(),
-            Err(e) => format!(
-                "(fails to load: {})",
-                e.to_string().lines().next().unwrap_or("")
+        let field = |t: &mlua::Table, k: &str| t.get::<Option<String>>(k).ok().flatten();
+        let (description, group) = match host.require(&f.module) {
+            Ok(mlua::Value::Table(t)) => (
+                field(&t, "description").unwrap_or_default(),
+                field(&t, "kind").unwrap_or_else(|| "sdn".into()),
+            ),
+            Ok(_) => (String::new(), "sdn".into()),
+            Err(e) => (
+                format!(
+                    "(fails to load: {})",
+                    e.to_string().lines().next().unwrap_or("")
+                ),
+                "sdn".into(),
             ),
         };
-        println!("{:width$}  {}  [{}]", f.name, description, f.origin);
+        let group = if kind == "plugins" {
+            group
+        } else {
+            String::new()
+        };
+        let line = format!("{:width$}  {}  [{}]", f.name, description, f.origin);
+        groups.entry(group).or_default().push(line);
+    }
+    for (group, lines) in groups {
+        if !group.is_empty() {
+            println!("{group}:");
+        }
+        for line in lines {
+            let indent = if group.is_empty() { "" } else { "  " };
+            println!("{indent}{line}");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -523,4 +557,64 @@ fn scaffold(cli: &Cli, kind: &str, name: &str, dirs: Vec<PathBuf>) -> anyhow::Re
     let arg = host.to_lua(&serde_json::json!({ "kind": kind, "name": name, "dir": target }))?;
     drive(host.call_module("flows.scaffold", "run", arg))?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    /// The fields of a `---@class NAME` block in a Lua source.
+    fn class_fields(source: &str, class: &str) -> BTreeSet<String> {
+        let head = format!("---@class {class}");
+        let mut lines = source.lines().skip_while(|l| l.trim_end() != head).skip(1);
+        let mut out = BTreeSet::new();
+        while let Some(field) = lines.next().and_then(|l| l.strip_prefix("---@field ")) {
+            let name = field.split_whitespace().next().unwrap_or("");
+            out.insert(name.trim_end_matches('?').to_string());
+        }
+        out
+    }
+
+    /// The deploy options have one definition (clap's `DeployArgs` plus
+    /// `deploy_opts`); the LuaLS class the flow reads them through must name
+    /// exactly those keys, so a new option cannot be missing on the Lua side.
+    #[test]
+    fn deploy_opts_class_names_every_option_the_cli_passes() {
+        let cli = Cli::try_parse_from(["apex", "deploy", "os-nosdn-nofeature-noha"]).unwrap();
+        let Command::Deploy(args) = cli.command else {
+            panic!("not a deploy")
+        };
+        let mut keys = BTreeSet::new();
+        for log in [None, Some(Path::new("/tmp/x.log"))] {
+            let opts = deploy_opts(&args, Path::new("/tmp/t"), log, &[]).unwrap();
+            keys.extend(opts.as_object().unwrap().keys().cloned());
+        }
+        let source = modules::shipped("flows.deploy").unwrap().source;
+        let fields = class_fields(source, "apex.DeployOpts");
+        assert!(
+            fields.len() > 10,
+            "no apex.DeployOpts class found: {fields:?}"
+        );
+        let missing: Vec<_> = keys.difference(&fields).collect();
+        let extra: Vec<_> = fields.difference(&keys).collect();
+        assert!(
+            missing.is_empty() && extra.is_empty(),
+            "apex.DeployOpts (scripts/deploy.lua) lacks {missing:?} and declares {extra:?} the CLI does not pass"
+        );
+        // What the shipped flow reads of them is declared too.
+        for (module, shipped) in modules::shipped_all() {
+            for (i, _) in shipped.source.match_indices("ctx.opts.") {
+                let rest = &shipped.source[i + "ctx.opts.".len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    fields.contains(&name),
+                    "{module} reads ctx.opts.{name}, which apex.DeployOpts does not declare"
+                );
+            }
+        }
+    }
 }

@@ -1,9 +1,35 @@
 --- Dockerfiles for patched images. One Dockerfile per image; every patch or
 --- SDN rule appends its operations, each operation on its own line (the
---- original tool glued consecutive patches into one line).
+--- original tool glued consecutive patches into one line). The REAL_USER
+--- contract of a patch and its build lives here (M.as_root, M.build_args).
 local util = require("apex.util")
 
 local M = {}
+
+--- The build argument carrying the user a patched image's base runs as. The
+--- contract between a patch and the build: a patch's operations run as root
+--- and end by going back to `$REAL_USER` (M.as_root writes that); the build
+--- (apex.rebuild) passes M.build_args(the base image's user).
+M.REAL_USER = "REAL_USER"
+
+--- Operations wrapped in the REAL_USER contract: `USER root`,
+--- `ARG REAL_USER`, the operations, `USER $REAL_USER`.
+---@param ops string[]
+---@return string[]
+function M.as_root(ops)
+  local out = { "USER root", "ARG " .. M.REAL_USER }
+  util.extend(out, ops)
+  out[#out + 1] = "USER $" .. M.REAL_USER
+  return out
+end
+
+--- The build arguments of a patched image whose base image runs as `user`
+--- (`""`: root).
+---@param user string
+---@return table<string, string>
+function M.build_args(user)
+  return { [M.REAL_USER] = user }
+end
 
 ---@class apex.Dockerfile
 ---@field image string   short image name

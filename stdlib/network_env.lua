@@ -25,10 +25,10 @@
 local core = require("apex.core")
 local util = require("apex.util")
 local network = require("apex.network")
+local tht = require("apex.tht")
 
 local M = {}
 
-M.THT_DIR = "/usr/share/openstack-tripleo-heat-templates"
 M.NETWORK_ENV = "network-environment.yaml"
 M.NETWORK_DATA = "network_data.yaml"
 M.HEAT_NONE = "OS::Heat::None"
@@ -42,7 +42,7 @@ M.DEFAULT_UIO_DRIVER = "uio_pci_generic"
 ---@field dvr? boolean                 fdio + opendaylight: admin NIC in a linux bridge
 ---@field ha? boolean                  (not used by the network files; accepted for symmetry)
 ---@field performance? table           deploy_options.performance: <Role>.vpp uio-driver / interface-options
----@field tht_dir? string              THT dir on the undercloud, default M.THT_DIR
+---@field tht_dir? string              THT dir on the undercloud, default apex.tht's THT_DIR
 
 ---@class apex.NetworkEnv
 ---@field files table<string, string>      deploy-dir relative path -> YAML text
@@ -601,7 +601,7 @@ function M.build(net, opts)
     odl_vpp_routing_node = opts.odl_vpp_routing_node,
     dvr = opts.dvr == true,
     performance = opts.performance,
-    tht_dir = (opts.tht_dir or M.THT_DIR):gsub("/+$", ""),
+    tht_dir = (opts.tht_dir or tht.THT_DIR):gsub("/+$", ""),
   }
   cross_check(net, o)
   local out = {

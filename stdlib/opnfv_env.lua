@@ -37,7 +37,7 @@ local M = {}
 
 ---@class apex.OpnfvEnvInputs
 ---@field settings apex.DeploySettings   validated
----@field network apex.NetworkSettings   validated; Apex keys are read from network.raw
+---@field network apex.NetworkSettings   validated (apex.network): domain, tenant and external networks
 ---@field ssh_key apex.SshKeyPair        the overcloud key pair (MigrationSshKey)
 ---@field virtual boolean
 ---@field plugin_params apex.PluginEnvParams[]  what each enabled plugin's env_params returned, in plugin order
@@ -63,7 +63,6 @@ M.OVS_DPDK_PRECONFIG = "ovs-dpdk-preconfig.yaml"
 --- Files other parts of the flow write: a plugin may not ship one of these names.
 M.RESERVED = { "network-environment.yaml", "docker-images.yaml", "containers-prepare-parameter.yaml", "deploy_command" }
 
-M.DEFAULT_DOMAIN = "localdomain.com"          -- constants.py DOMAIN_NAME
 M.DEFAULT_NICS = { tenant = "eth1", external = "eth2" } -- config/network/network_settings.yaml's nic order
 M.DEFAULT_VLAN_RANGES = "datacentre:500:525"  -- build/opnfv-environment.yaml
 M.DATACENTRE_RANGE = "datacentre:1:1000"      -- prep_env: added beside tenant VLANs and SR-IOV
@@ -94,35 +93,31 @@ M.NOVA_PERF = { libvirtpin = "NovaVcpuPinSet" }
 M.EXTRA_CONFIG = { Compute = "NovaComputeExtraConfig", Controller = "ControllerExtraConfig" }
 
 -- ---------------------------------------------------------------------------
--- Apex network settings (network.raw), with Apex's defaults
+-- What prep_env reads of the network settings (validated by apex.network)
 -- ---------------------------------------------------------------------------
 
---- The overcloud's domain: `dns-domain`, else Apex's default.
+--- The overcloud's domain: `dns-domain`, defaulted by apex.network.
 ---@param network apex.NetworkSettings
 ---@return string
 function M.domain(network)
-  local d = network.raw and network.raw["dns-domain"]
-  return type(d) == "string" and d ~= "" and d or M.DEFAULT_DOMAIN
+  return network.domain
 end
 
+--- The first NIC of a network for a role (validated: enabled networks map
+--- both roles), else nil.
+---@param net apex.Network?
+---@param role "controller"|"compute"
+---@return string?
 local function first_member(net, role)
-  local map = type(net) == "table" and net.nic_mapping
-  local r = type(map) == "table" and map[role]
-  local members = type(r) == "table" and r.members
-  return type(members) == "table" and type(members[1]) == "string" and members[1] or nil
+  local m = net and net.enabled and net.nic_mapping and net.nic_mapping[role]
+  return m and m.members[1] or nil
 end
 
---- The public external network: `networks.external[1].public` (or the first
---- entry itself, as Apex's `- public:` YAML reads).
+--- The public external network (`networks.external`'s public item), validated.
 ---@param network apex.NetworkSettings
----@return table?
+---@return apex.Network?
 function M.external(network)
-  local nets = network.raw and network.raw.networks or {}
-  local ext = type(nets.external) == "table" and nets.external[1] or nil
-  if type(ext) ~= "table" then
-    return nil
-  end
-  return type(ext.public) == "table" and ext.public or ext
+  return network.networks.external
 end
 
 ---@class apex.TenantNetwork
@@ -135,16 +130,11 @@ end
 ---@param network apex.NetworkSettings
 ---@return apex.TenantNetwork
 function M.tenant(network)
-  local nets = network.raw and network.raw.networks or {}
-  local t = type(nets.tenant) == "table" and nets.tenant or nil
+  local t = network.networks.tenant
   local ext = M.external(network)
-  local range = t and t.overlay_id_range
-  if range ~= nil then
-    range = tostring(range)
-  end
   return {
-    vlan = t ~= nil and t.enabled ~= false and t.segmentation_type == "vlan",
-    overlay_id_range = range ~= "" and range or nil,
+    vlan = t ~= nil and t.enabled and t.segmentation_type == "vlan",
+    overlay_id_range = t and t.enabled and t.overlay_id_range or nil,
     nics = {
       Controller = first_member(t, "controller") or M.DEFAULT_NICS.tenant,
       NovaCompute = first_member(t, "compute") or M.DEFAULT_NICS.tenant,

@@ -413,22 +413,19 @@ function M.file_name(patch)
   return patch["change-id"] .. ".patch"
 end
 
---- Dockerfile operations applying a patch inside an image: go root, install
---- the patch tool, add the patch, apply it with patch -p1 in the project's
---- path, go back to the image's own user.
+--- Dockerfile operations applying a patch inside an image, as root
+--- (apex.dockerfile's REAL_USER contract): install the patch tool, add the
+--- patch, apply it with patch -p1 in the project's path.
 ---@param patch apex.Patch
 ---@param path string
 ---@return string[]
 function M.container_ops(patch, path)
   local file = M.file_name(patch)
-  return {
-    "USER root",
-    "ARG REAL_USER",
+  return require("apex.dockerfile").as_root({
     "RUN yum -y install patch",
     "ADD " .. file .. " " .. M.PATCH_DIR .. "/" .. file,
     "RUN cd " .. path .. " && patch -p1 < " .. M.PATCH_DIR .. "/" .. file,
-    "USER $REAL_USER",
-  }
+  })
 end
 
 --- Image customization applying a puppet/THT patch to a disk image: the

@@ -112,15 +112,9 @@ function M.write(ctx)
   local containers = util.path(tmp, "containers")
   core.mkdir({ path = containers })
   ctx.archive = { path = util.path(tmp, M.ARCHIVE) }
-  if core.archive then
-    -- Apex's layout: containers/<image>/Dockerfile, unpacked in the work dir.
-    local r = core.archive({ src = containers, dest = ctx.archive.path, include_dir = true })
-    ctx.archive.written, ctx.archive.sha256, ctx.archive.entries = true, r.sha256, r.entries
-  else
-    ctx.archive.written = false
-    ctx.archive.why = "core.archive is not in this build of apex (the archive primitive is merged separately)"
-    core.log({ level = "warn", msg = M.ARCHIVE .. " not written: " .. ctx.archive.why })
-  end
+  -- Apex's layout: containers/<image>/Dockerfile, unpacked in the work dir.
+  local r = core.archive({ src = containers, dest = ctx.archive.path, include_dir = true })
+  ctx.archive.written, ctx.archive.sha256, ctx.archive.entries = true, r.sha256, r.entries
   core.write_file({ path = util.path(tmp, M.MANIFEST), content = core.json_dump(M.manifest(ctx), { pretty = true }) })
 end
 

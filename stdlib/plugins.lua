@@ -8,6 +8,9 @@
 ---     return {
 ---       description = "one line for `apex plugins`",
 ---       kind = "sdn",                      -- "sdn" (named by sdn_controller) or "storage"
+---       options = {                        -- deploy options it adds, validated by apex like the core ones
+---         my_mode = { type = "string", default = "a", valid = { "a", "b" }, description = "what it selects" },
+---       },
 ---       validate = function(settings) end, -- raise util.fail(...) on a bad combination
 ---       images = function(ctx) return { driver = "odl", mirror = { "opendaylight" } } end,
 ---       patches = function(ctx) return { { image = "opendaylight", reason = "...", ops = { "RUN ..." } } } end,
@@ -36,6 +39,8 @@ local M = {}
 ---@class apex.Customization
 ---@field op "install"|"uninstall"|"run-command"|"upload"|"remove"|"unpack"|"patch"|"write"|"mkdir"|"enable"|"drop"
 ---@field arg string  install/uninstall: packages; run-command: a shell line; upload: "file:/dest"; remove, write, mkdir: "/path"; unpack: "file.tar:/dir/"; patch: "file.patch:/dir" (-p1 there); enable: a unit (its wants/ link); drop: the id of a group to leave out
+---@field file? string    upload, unpack, patch: the file (an artifact or a patch); with dest instead of arg
+---@field dest? string    upload: the destination path; unpack: the directory; patch: the directory (-p1 there)
 ---@field reason string
 ---@field id? string        names the group it belongs to: a later owner's item with the same id replaces the group, a `drop` removes it
 ---@field content? string   write: the file's content
@@ -67,11 +72,18 @@ local M = {}
 ---@field driver? string   neutron driver selecting the image set ("odl", "ovn")
 ---@field mirror? string[] images of the set mirrored whatever services the deploy enables (short names)
 
+---@class apex.PluginOption  a deploy option a plugin declares (deploy_options.<name>)
+---@field type "boolean"|"string"|"integer"|"number"
+---@field description string
+---@field default? any        filled in when the settings leave it out (none: optional)
+---@field valid? any[]        the values allowed (default: any value of the type)
+
 ---@class apex.Plugin
 ---@field name? string       set by the loader
 ---@field origin? string     set by the loader: where it was loaded from
 ---@field description string
----@field kind? "sdn"|"storage"
+---@field kind? "sdn"|"storage"  default "sdn"
+---@field options? table<string, apex.PluginOption>  deploy options it adds
 ---@field validate? fun(settings: apex.DeploySettings)
 ---@field images? fun(ctx: apex.Ctx): apex.ImagesResult
 ---@field patches? fun(ctx: apex.Ctx): apex.ContainerPatch[]
@@ -88,6 +100,18 @@ local M = {}
 ---@field settings table     deploy settings (same shape as the YAML)
 ---@field inventory? table   Apex inventory: node counts for the scales
 ---@field steps? table<string, fun(ctx: apex.Ctx)>  flow steps it replaces, by step name
+
+--- The kinds of plugin: `sdn` ones are named by deploy_options.sdn_controller
+--- (NO_SDN when it is false), `storage` ones by their own option (ceph).
+M.KINDS = { "sdn", "storage" }
+--- The SDN plugin `sdn_controller: false` selects; not a value to name.
+M.NO_SDN = "nosdn"
+M.OPTION_TYPES = { boolean = "true, false", string = "a non-empty string", integer = "an integer",
+  number = "a number" }
+
+--- Customization ops whose argument is a file and a destination: given as
+--- `{file = ..., dest = ...}` (or the older `arg = "file:dest"`).
+M.FILE_OPS = { "upload", "unpack", "patch" }
 
 M.HOOKS = { "validate", "images", "patches", "env_files", "overcloud_customize", "loop_devices", "artifacts", "env_params" }
 --- What `require` can find of the plugins, from the host (override
@@ -126,6 +150,98 @@ local function origin_of(name)
   return "shipped plugins/" .. name .. ".lua"
 end
 
+local function option_type_ok(ty, v)
+  if ty == "integer" then return math.type(v) == "integer" end
+  if ty == "string" then return type(v) == "string" and v ~= "" end
+  return type(v) == ty
+end
+
+--- Checks the option declarations of a plugin (apex.PluginOption each); an
+--- error names the plugin, the option and the field.
+function M.check_options(name, origin, options)
+  if options == nil then return end
+  if type(options) ~= "table" or util.is_list(options) and next(options) ~= nil then
+    util.fail("plugin %s (%s): field options: expected a mapping of option name -> {type, description, ...}", name,
+      origin)
+  end
+  for k, o in pairs(options) do
+    local at = string.format("plugin %s (%s): options.%s", name, origin, tostring(k))
+    if type(k) ~= "string" or not k:match("^[%l_][%w_]*$") then
+      util.fail("%s: expected a lower-case option name", at)
+    end
+    if type(o) ~= "table" then util.fail("%s: expected a table {type, description, default?, valid?}", at) end
+    for field in pairs(o) do
+      if not util.contains({ "type", "description", "default", "valid" }, field) then
+        util.fail_unknown(at, tostring(field), field, { "type", "description", "default", "valid" }, "field")
+      end
+    end
+    if not M.OPTION_TYPES[o.type] then
+      util.fail("%s.type: got %s (valid: %s)", at, util.show(o.type), table.concat(util.sorted_keys(M.OPTION_TYPES), ", "))
+    end
+    if type(o.description) ~= "string" or o.description == "" then
+      util.fail("%s.description: expected a string saying what the option does", at)
+    end
+    if o.valid ~= nil then
+      if type(o.valid) ~= "table" or not util.is_list(o.valid) or #o.valid == 0 then
+        util.fail("%s.valid: expected a non-empty list of %s values", at, o.type)
+      end
+      for i, v in ipairs(o.valid) do
+        if not option_type_ok(o.type, v) then util.fail("%s.valid[%d]: %s is not a %s", at, i, util.show(v), o.type) end
+      end
+    end
+    if o.default ~= nil and not (option_type_ok(o.type, o.default) and (o.valid == nil or util.contains(o.valid, o.default))) then
+      util.fail("%s.default: %s is not a valid value", at, util.show(o.default))
+    end
+  end
+end
+
+--- The deploy options the available plugins declare, as apex.settings
+--- checks options: `{check, default, owner}` by name. Every available plugin
+--- counts, selected or not (Apex's settings files name ODL's options with
+--- any SDN; each is validated wherever it appears); a plugin that fails to
+--- load adds none (naming it as the SDN controller reports why). Two owners of
+--- one option is an error naming both.
+---@param core_options table<string, any>  the core options (apex.settings), which a plugin cannot redeclare
+---@return table<string, {check: fun(v: any): boolean, string, default?: any, owner: string}>
+function M.options(core_options)
+  local out = {}
+  for _, name in ipairs(M.available()) do
+    local ok, plugin = pcall(M.load, name, "plugin options")
+    if ok then
+      for k, o in pairs(plugin.options or {}) do
+        local other = core_options[k] and "apex.settings" or (out[k] and ("plugin " .. out[k].owner))
+        if other then
+          util.fail("plugin %s (%s): options.%s: already declared by %s", name, plugin.origin, k, other)
+        end
+        out[k] = {
+          owner = name,
+          default = o.default,
+          description = o.description,
+          check = function(v)
+            local shown = {}
+            for i, x in ipairs(o.valid or {}) do shown[i] = tostring(x) end
+            local valid = o.valid and table.concat(shown, ", ") or M.OPTION_TYPES[o.type]
+            return option_type_ok(o.type, v) and (o.valid == nil or util.contains(o.valid, v)), valid
+          end,
+        }
+      end
+    end
+  end
+  return out
+end
+
+--- The plugins `deploy_options.sdn_controller` can name: the available ones
+--- of kind sdn, but the one `false` selects.
+---@return string[]
+function M.sdn_choices()
+  local out = {}
+  for _, name in ipairs(M.available()) do
+    local ok, plugin = pcall(M.load, name, "plugin kinds")
+    if name ~= M.NO_SDN and (not ok or (plugin.kind or "sdn") == "sdn") then out[#out + 1] = name end
+  end
+  return out
+end
+
 --- Loads a plugin by name. An unknown name lists the available plugins and
 --- where they were searched; a plugin that fails to load names itself.
 ---@param name string
@@ -140,11 +256,7 @@ function M.load(name, why)
   if not ok then
     local msg = util.message(plugin)
     if msg:find("module '" .. module .. "' not found", 1, true) then
-      -- ceph is a storage plugin and nosdn is what `false` selects: not choices here.
-      local choices = {}
-      for _, n in ipairs(M.available()) do
-        if n ~= "ceph" and n ~= "nosdn" then choices[#choices + 1] = n end
-      end
+      local choices = M.sdn_choices()
       util.fail("%s: unknown plugin %q (valid: %s, false; searched: %s)", why, name,
         table.concat(choices, ", "), table.concat(M.search_places(), ", "))
     end
@@ -157,6 +269,11 @@ function M.load(name, why)
   if type(plugin.description) ~= "string" then
     util.fail("plugin %s (%s): field description: expected a string", name, origin)
   end
+  if plugin.kind ~= nil and not util.contains(M.KINDS, plugin.kind) then
+    util.fail("plugin %s (%s): field kind: got %s (valid: %s)", name, origin, util.show(plugin.kind),
+      table.concat(M.KINDS, ", "))
+  end
+  M.check_options(name, origin, plugin.options)
   for _, hook in ipairs(M.HOOKS) do
     if plugin[hook] ~= nil and type(plugin[hook]) ~= "function" then
       util.fail("plugin %s (%s): field %s: expected a function, got %s", name, origin, hook, type(plugin[hook]))
@@ -293,6 +410,26 @@ local CHECKS = {
     return check_list(plugin, "env_files", result or {}, { "path", "reason" })
   end,
   overcloud_customize = function(plugin, result)
+    -- upload, unpack and patch take `file` and `dest` as fields; the flow
+    -- keeps them as one `arg` ("file:dest"), as overcloud_customize.yaml shows.
+    for i, item in ipairs(type(result) == "table" and result or {}) do
+      if type(item) == "table" and (item.file ~= nil or item.dest ~= nil) then
+        local at = string.format("[%d]", i)
+        if not util.contains(M.FILE_OPS, item.op) then
+          fail_shape(plugin, "overcloud_customize", at .. ".file", "file and dest only with op "
+            .. table.concat(M.FILE_OPS, ", "), item.file)
+        end
+        if item.arg ~= nil then
+          fail_shape(plugin, "overcloud_customize", at .. ".arg", "nothing beside file and dest", item.arg)
+        end
+        for _, f in ipairs({ "file", "dest" }) do
+          if type(item[f]) ~= "string" or item[f] == "" or item[f]:find(":", 1, true) then
+            fail_shape(plugin, "overcloud_customize", at .. "." .. f, "a non-empty string without ':'", item[f])
+          end
+        end
+        item.arg, item.file, item.dest = item.file .. ":" .. item.dest, nil, nil
+      end
+    end
     return check_list(plugin, "overcloud_customize", result or {}, { "op", "arg", "reason" }, function(item, at)
       for _, f in ipairs({ "id", "content", "mode", "target" }) do
         if item[f] ~= nil and type(item[f]) ~= "string" then
@@ -337,7 +474,7 @@ function M.call(plugin, hook, arg)
     return CHECKS[hook](plugin, nil)
   end
   local ok, result = xpcall(f, function(e)
-    if type(e) == "string" and not e:match("^[^:\n]+:%d+:") then
+    if util.is_user_error(e) then
       return { clean = e }
     end
     return { trace = debug.traceback(tostring(e), 2) }
@@ -390,7 +527,12 @@ end
 function M.enabled(settings)
   local o = settings.deploy_options
   local why = settings.source .. ": deploy_options.sdn_controller"
-  local out = { M.load(o.sdn_controller or "nosdn", why) }
+  local sdn = M.load(o.sdn_controller or M.NO_SDN, why)
+  if (sdn.kind or "sdn") ~= "sdn" then
+    util.fail("%s: plugin %s is a %s plugin, not an SDN controller (valid: %s, false)", why, sdn.name, sdn.kind,
+      table.concat(M.sdn_choices(), ", "))
+  end
+  local out = { sdn }
   if o.ceph then
     out[#out + 1] = M.load("ceph", settings.source .. ": deploy_options.ceph")
   end

@@ -9,6 +9,7 @@
 local core = require("apex.core")
 local util = require("apex.util")
 local images = require("apex.images")
+local dockerfile = require("apex.dockerfile")
 
 local M = {}
 
@@ -43,7 +44,7 @@ local function build_one(o, img)
     return nil
   end
   local base = core.pull_image({ image = source, engine = o.engine })
-  core.build_image({ context = util.path(o.stage, img), tag = target, build_args = { REAL_USER = base.user },
+  core.build_image({ context = util.path(o.stage, img), tag = target, build_args = dockerfile.build_args(base.user),
     engine = o.engine })
   local pushed = core.push_registry({ image = target, engine = o.engine })
   core.registry_put_tag({ registry = reg, repository = repo, digest = pushed.digest,

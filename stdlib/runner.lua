@@ -125,7 +125,7 @@ local function run_one(ctx, st, run, a, order)
         seconds = seconds, outputs = prev and prev.outputs })
       run.steps[a.key] = { seconds = seconds, status = "failed" }
       run.failed = run.failed or a.key
-      error(string.format("step %d (%s) failed: %s", a.step, a.key, msg), 0)
+      util.fail("step %d (%s) failed: %s", a.step, a.key, msg)
     end
     state.put(st, a.key, { step = a.step, order = order, status = "done", inputs = inputs, outputs = out or {},
       seconds = seconds, skipped = false, last_seconds = seconds })

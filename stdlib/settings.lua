@@ -37,7 +37,7 @@ local M = {}
 ---@field containers boolean
 ---@field os_version string
 ---@field sdn_controller string|false
----@field odl_version string
+---@field odl_version string   declared by plugins/opendaylight.lua (plugin options are validated alike)
 ---@field dataplane "ovs"|"ovs_dpdk"|"fdio"
 ---@field ceph boolean
 ---@field ceph_device string
@@ -68,7 +68,6 @@ local M = {}
 ---@field source string   where the settings came from (file or scenario), for messages
 ---@field warnings string[]  accepted but questionable keys, each naming file and key (for the plan's notes)
 
-M.VALID_ODL_VERSIONS = { "carbon", "nitrogen", "oxygen", "fluorine", "neon", "master" }
 M.VALID_OS_VERSIONS = { "master", "stein", "rocky", "queens", "pike" }
 M.VALID_DATAPLANES = { "ovs", "ovs_dpdk", "fdio" }
 M.VALID_VIMS = { "openstack", "k8s" }
@@ -81,7 +80,7 @@ M.DEFAULT_NTP = { "pool.ntp.org" }
 --- Boolean deploy options: default false.
 M.BOOLEAN_OPTIONS = {
   "tacker", "congress", "sfc", "vpn", "vpp", "gluon", "rt_kvm", "l2gw", "barometer",
-  "dvr", "odl_vpp_netvirt", "calipso", "vsperf", "yardstick", "dovetail",
+  "dvr", "calipso", "vsperf", "yardstick", "dovetail",
 }
 
 -- Every deploy option: its check and its default (nil = optional, no default).
@@ -101,7 +100,6 @@ local OPTIONS = {
     check = function(v) return v == false or is_string(v), "false or a plugin name" end,
     default = false,
   },
-  odl_version = { check = choice(M.VALID_ODL_VERSIONS), default = "oxygen" },
   dataplane = { check = choice(M.VALID_DATAPLANES), default = "ovs" },
   ceph = { check = is_bool, default = true },
   ceph_device = { check = is_string, default = "/dev/loop3" },
@@ -111,13 +109,22 @@ local OPTIONS = {
     default = false,
   },
   performance = { check = is_table },
-  odl_vpp_routing_node = { check = is_string },
   -- In Apex's config/deploy/os-odl_netvirt-fdio-noha.yaml, rejected by Apex's
   -- own validation: kept for that file, with a warning.
   sdn_l3 = { check = is_bool, legacy = true },
 }
 for _, name in ipairs(M.BOOLEAN_OPTIONS) do
   OPTIONS[name] = { check = is_bool, default = false }
+end
+
+--- Every deploy option: the core ones above, then those the available
+--- plugins declare (apex.plugins.options), validated alike.
+---@return table<string, {check: fun(v: any): boolean, string, default?: any, legacy?: boolean}>
+local function all_options()
+  local out = {}
+  for k, spec in pairs(OPTIONS) do out[k] = spec end
+  for k, spec in pairs(require("apex.plugins").options(OPTIONS)) do out[k] = spec end
+  return out
 end
 
 local GLOBAL_KEYS = { "ha_enabled", "patches", "introspect", "ipxe", "gerrit_url", "source_registry" }
@@ -304,10 +311,11 @@ local function check_options(src, opts, warnings)
     util.fail("%s: deploy_options: expected a mapping, got %s", src, show(opts))
   end
   local out = {}
+  local options = all_options()
   for k, v in pairs(opts) do
-    local spec = OPTIONS[k]
+    local spec = options[k]
     if not spec then
-      util.fail_unknown(src, "deploy_options." .. tostring(k), k, util.sorted_keys(OPTIONS), "deploy option")
+      util.fail_unknown(src, "deploy_options." .. tostring(k), k, util.sorted_keys(options), "deploy option")
     end
     local ok, valid = spec.check(v)
     if not ok then
@@ -319,7 +327,7 @@ local function check_options(src, opts, warnings)
         .. "kept, and no step uses it", src, k)
     end
   end
-  for k, spec in pairs(OPTIONS) do
+  for k, spec in pairs(options) do
     if out[k] == nil and spec.default ~= nil then
       out[k] = spec.default
     end

@@ -129,6 +129,10 @@ end
 ---@param actual any
 ---@return apex.test.Expectation
 function M.expect(actual)
+  -- A caught user error (util.fail) is checked as its message.
+  if require("apex.util").is_user_error(actual) then
+    actual = tostring(actual)
+  end
   local e = {}
   function e.to_equal(expected)
     if not M.deep_equal(actual, expected) then

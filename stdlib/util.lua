@@ -15,12 +15,46 @@ function M.sorted_keys(t)
   return keys
 end
 
---- Raises a user-input error: a clean message without position (error level 0).
---- Flows and plugins use it for bad settings; script bugs keep their traceback.
+---@class apex.UserError
+---@field kind "user"
+---@field message string
+
+--- The metatable of user errors. A user error reads like its message:
+--- `tostring`, `..`, `#` and string methods (`err:find(...)`) work on it.
+local UserError = { __name = "apex.UserError" }
+UserError.__tostring = function(e) return rawget(e, "message") end
+UserError.__concat = function(a, b) return tostring(a) .. tostring(b) end
+UserError.__len = function(e) return #rawget(e, "message") end
+UserError.__index = function(e, k)
+  local f = string[k]
+  if f then
+    return function(self, ...) return f(rawget(self, "message"), ...) end
+  end
+end
+
+--- A user error value: bad input or a refused operation, reported as its
+--- message alone. The host recognises the value (`kind == "user"`) where an
+--- error leaves Lua and prints no traceback; any other error is a bug and
+--- keeps its traceback.
+---@param message string
+---@return apex.UserError
+function M.user_error(message)
+  return setmetatable({ kind = "user", message = tostring(message) }, UserError)
+end
+
+--- Whether a caught error is a user error (M.fail).
+---@param e any
+---@return boolean
+function M.is_user_error(e)
+  return getmetatable(e) == UserError
+end
+
+--- Raises a user error (M.user_error): flows and plugins use it for bad
+--- settings and refused operations; script bugs keep their traceback.
 ---@param fmt string
 ---@param ... any
 function M.fail(fmt, ...)
-  error(select("#", ...) > 0 and string.format(fmt, ...) or fmt, 0)
+  error(M.user_error(select("#", ...) > 0 and string.format(fmt, ...) or fmt), 0)
 end
 
 --- Edit distance (insertions, deletions, substitutions) between two strings.

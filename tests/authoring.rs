@@ -58,18 +58,18 @@ fn scaffolded_plugin_passes_its_test_and_changes_the_plan() {
     // Only results: the plans the tests make print nothing here.
     let stdout = String::from_utf8_lossy(&o.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 3, "{}", out(&o));
+    assert_eq!(lines.len(), 4, "{}", out(&o));
     assert!(
-        lines[..2].iter().all(|l| l.starts_with("ok   ")),
+        lines[..3].iter().all(|l| l.starts_with("ok   ")),
         "{stdout}"
     );
-    assert_eq!(lines[2], "2 passed, 0 failed", "{stdout}");
+    assert_eq!(lines[3], "3 passed, 0 failed", "{stdout}");
     // -v lets what the tests print through.
     let o = apex(&["--lua-path", s(&lp), "-v", "test", s(&lp.join("tests"))]);
     assert!(o.status.success(), "{}", out(&o));
     let stdout = String::from_utf8_lossy(&o.stdout);
     assert!(stdout.contains("Plan for scenario"), "{stdout}");
-    assert!(stdout.ends_with("2 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("3 passed, 0 failed\n"), "{stdout}");
 
     let settings = d.path().join("deploy.yaml");
     write(&settings, SETTINGS);

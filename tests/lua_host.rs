@@ -334,3 +334,58 @@ print("watched")
         "progress lines on a terminal with the bar:\n{tty}"
     );
 }
+
+/// A user error is a typed value (util.fail), not a message shape: it leaves
+/// as its message alone, also from inside parallel_map, and reads like a
+/// string to Lua code that catches it; a plain `error(msg, 0)` is a bug and
+/// keeps its traceback.
+#[test]
+fn user_errors_are_typed_and_bugs_keep_their_traceback() {
+    let d = tempfile::tempdir().unwrap();
+    let run = |name: &str, body: &str| {
+        let p = d.path().join(name);
+        write(&p, body);
+        let o = apex(&["run", p.to_str().unwrap()], &[]);
+        assert!(!o.status.success(), "{name} succeeded: {:?}", text(&o));
+        text(&o).1
+    };
+    let head = "local core = require('apex.core')\nlocal util = require('apex.util')\n";
+
+    let err = run("user.lua", &format!("{head}util.fail('bad key %s', 'x')\n"));
+    assert_eq!(err.trim(), "error: bad key x");
+
+    let err = run(
+        "parallel.lua",
+        &format!(
+            "{head}core.parallel_map({{1, 2}}, function(i)\n  if i == 2 then util.fail('item %d is bad', i) end\nend)\n"
+        ),
+    );
+    assert_eq!(err.trim(), "error: item 2 is bad");
+
+    // Caught: the value says what it is and reads like its message.
+    let err = run(
+        "caught.lua",
+        &format!(
+            "{head}local ok, e = pcall(util.fail, 'no such %s', 'plugin')\n\
+             assert(not ok and util.is_user_error(e) and e.kind == 'user')\n\
+             assert(e:find('such', 1, true) == 4 and tostring(e) == 'no such plugin' and #e == 14)\n\
+             util.fail('rethrown: ' .. e)\n"
+        ),
+    );
+    assert_eq!(err.trim(), "error: rethrown: no such plugin");
+
+    // No file:line and level 0 do not make a message a user error any more.
+    let err = run("plain.lua", &format!("{head}error('looks clean', 0)\n"));
+    assert!(
+        err.contains("looks clean") && err.contains("stack traceback"),
+        "{err}"
+    );
+    let err = run(
+        "bug.lua",
+        &format!("{head}core.parallel_map({{1}}, function(i) local t = nil; return t[i] end)\n"),
+    );
+    assert!(
+        err.contains("bug.lua:3: attempt to index a nil value") && err.contains("stack traceback"),
+        "{err}"
+    );
+}

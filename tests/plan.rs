@@ -907,6 +907,7 @@ fn a_lua_path_override_of_a_shipped_plugin_changes_the_plan() {
         r#"return {
   description = "my ODL",
   kind = "sdn",
+  options = { odl_version = { type = "string", description = "the shipped scenario names it" } },
   images = function() return { driver = "odl" } end,
   patches = function() return { { image = "opendaylight", reason = "my build", ops = { "RUN echo overridden" } } } end,
   env_files = function() return { { path = "services/neutron-opendaylight.yaml", reason = "odl" }, { path = "/home/stack/my-odl.yaml", reason = "mine" } } end,

@@ -1,14 +1,12 @@
---- Step 4: `containers/<image>/` for each patched image. The directories are
---- written with their files in step 5 (an image dir holds its Dockerfile).
+--- Step 4: `containers/<image>/` for each patched image. Nothing to
+--- evaluate here: each directory is written with its files in step 5 (an
+--- image dir holds its Dockerfile, named after ctx.patched_list), and plan.lua
+--- writes them all under the tmp dir. The step stays, by name and number, so
+--- the flow reads as Apex's design and a scenario can replace it.
 ---@type apex.Step
 local M = { number = 4, name = "container_dirs", summary = "containers/<image>/ for each patched image" }
 
----@param ctx apex.Ctx
-function M.plan(ctx)
-  ctx.container_dirs = {}
-  for _, img in ipairs(ctx.patched_list) do
-    ctx.container_dirs[#ctx.container_dirs + 1] = "containers/" .. img
-  end
-end
+---@param _ apex.Ctx
+function M.plan(_) end
 
 return M

@@ -22,7 +22,12 @@ local images = require("apex.images")
 ---@type apex.Step
 local M = { number = 2, name = "undercloud", summary = "reach (or create and configure) the undercloud" }
 
-M.VM_KEYS = { "undercloud_vm_networks", "undercloud_vm", "undercloud_configure", "virtual_nodes" }
+--- The keys of this step's actions in state.json: `apex destroy` drops them
+--- all, so the next deploy reaches or creates the undercloud again.
+M.KEYS = {
+  reach = "undercloud", vm_networks = "undercloud_vm_networks", vm = "undercloud_vm",
+  configure = "undercloud_configure", virtual_nodes = "virtual_nodes",
+}
 
 --- Parses `sha256sum` output into name -> sum.
 ---@param text string
@@ -37,7 +42,7 @@ local function reach(ctx, group)
   local u = ctx.infra.undercloud
   local where = u.user .. "@" .. u.address .. (u.port ~= 22 and (":" .. u.port) or "")
   runner.add(ctx, {
-    step = M.number, key = "undercloud", recheck = true, group = group,
+    step = M.number, key = M.KEYS.reach, recheck = true, group = group,
     text = string.format("reach the undercloud %s over SSH (host key checked against known_hosts), create %s",
       where, u.work_dir),
     inputs = function() return { host = site_mod.ssh_host(ctx.infra), work_dir = u.work_dir } end,
@@ -144,7 +149,7 @@ local function undercloud_vm(ctx)
       plan.file(ctx, "undercloud/network-" .. n.name .. ".xml", net_xml[i], { upload = false })
     end
     runner.add(ctx, {
-      step = M.number, key = "undercloud_vm_networks",
+      step = M.number, key = M.KEYS.vm_networks,
       text = string.format("create the libvirt networks %s on %s (isolated bridges, as Apex's admin and external)",
         table.concat(util.sorted_keys((function() local t = {} for _, n in ipairs(networks) do t[n.name] = true end return t end)()), ", "), vm.uri),
       inputs = function() return { uri = vm.uri, xml = net_xml } end,
@@ -171,7 +176,7 @@ local function undercloud_vm(ctx)
     return core.wait_ssh({ address = u.address, port = u.port, timeout = vm.boot_timeout })
   end
   runner.add(ctx, {
-    step = M.number, key = "undercloud_vm",
+    step = M.number, key = M.KEYS.vm,
     text = string.format("create the undercloud VM %s on %s: overlay %s of undercloud.qcow2 (%d GiB), inject SSH keys, "
       .. "stack's access and %d NICs, define and start it (%d vCPUs, %d MiB), wait for SSH on %s:%d",
       vm.name, vm.uri, overlay, vm.disk, #nics, vm.cpus, vm.memory, u.address, u.port),
@@ -246,7 +251,7 @@ local function configure(ctx)
   local log = "apex-undercloud-install.log"
   local install = string.format("cd %s && %s undercloud install > %s 2>&1", uvm.STACK_HOME, u.openstack, log)
   runner.add(ctx, {
-    step = M.number, key = "undercloud_configure",
+    step = M.number, key = M.KEYS.configure,
     text = "configure the undercloud (Apex's configure_undercloud): upload undercloud.conf, its container_images_file and nics/, run `openstack undercloud install`",
     details = { "undercloud.conf: undercloud/undercloud.conf -> " .. uvm.STACK_HOME .. "/undercloud.conf",
       install .. " (the log comes back into the tmp dir on failure)" },
@@ -328,7 +333,7 @@ local function virtual_nodes(ctx)
   local names = {}
   for i, n in ipairs(nodes) do names[i] = string.format("%s (%s, %d MiB, IPMI %s:%d)", n.name, n.profile, n.memory, vm.bmc_address, n.bmc_port) end
   runner.add(ctx, {
-    step = M.number, key = "virtual_nodes",
+    step = M.number, key = M.KEYS.virtual_nodes,
     text = string.format("create %d virtual overcloud nodes on %s (empty %d GB disks, network boot), each behind a VirtualBMC",
       #nodes, vm.uri, uvm.NODE_DISK_GB),
     details = names,

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::fsutil::{write_atomic, write_atomic_with};
+use crate::fsutil::write_atomic_with;
 use crate::lua::api::{Api, FnSpec, Param};
 
 #[derive(Deserialize)]
@@ -24,12 +24,6 @@ struct WriteOpts {
     /// fsync before the rename.
     #[serde(default)]
     sync: bool,
-}
-
-#[derive(Deserialize)]
-struct CopyOpts {
-    from: PathBuf,
-    to: PathBuf,
 }
 
 #[derive(Deserialize)]
@@ -178,26 +172,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                 Err(_) => {}
             }
             Ok(Done { ok: true })
-        },
-    )?;
-    api.sync(
-        FnSpec::local(
-            "copy_file",
-            "Copies a file atomically, creating the destination's parent directories.",
-            &[Param {
-                name: "opts",
-                ty: "{from: string, to: string}",
-                doc: "",
-            }],
-            "{path: string}",
-        ),
-        |_, o: CopyOpts| {
-            let data = std::fs::read(&o.from)
-                .with_context(|| format!("cannot read {}", o.from.display()))?;
-            let mode =
-                std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&o.from)?.permissions());
-            write_atomic(&o.to, &data, Some(mode & 0o7777))?;
-            Ok(PathOut { path: o.to })
         },
     )?;
     api.sync(

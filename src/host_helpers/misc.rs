@@ -72,22 +72,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "base64_encode",
-            "Encodes bytes as standard base64.",
-            P_TEXT,
-            "{data: string}",
-        ),
-        |_, o: TextOpts| {
-            Ok(Data {
-                data: base64::engine::general_purpose::STANDARD
-                    .encode(&o.text[..])
-                    .into_bytes()
-                    .into(),
-            })
-        },
-    )?;
-    api.sync(
-        FnSpec::local(
             "sha256",
             "The SHA-256 of a string or of a file (read in pieces), as lowercase hex.",
             &[Param {

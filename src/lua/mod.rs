@@ -75,6 +75,7 @@ impl Host {
         register_all(&mut api)?;
         let (core, doc) = api.finish();
         install_loader(&lua, &config.lua_paths, core)?;
+        install_boundary(&lua)?;
         Ok(Self { lua, config, doc })
     }
 
@@ -118,11 +119,10 @@ impl Host {
         func: &Function,
         args: A,
     ) -> anyhow::Result<MultiValue> {
-        let th = self.lua.create_thread(func.clone())?;
-        let out = th
-            .into_async::<MultiValue>(args)?
-            .await
-            .map_err(lua_error)?;
+        let mut all = args.into_lua_multi(&self.lua)?;
+        all.push_front(Value::Function(func.clone()));
+        let th = self.lua.create_thread(boundary(&self.lua)?)?;
+        let out = th.into_async::<MultiValue>(all)?.await.map_err(lua_error)?;
         Ok(out)
     }
 
@@ -152,31 +152,79 @@ impl Host {
     }
 }
 
-/// Turns an mlua error into an anyhow error whose message is the Lua message
-/// followed by the traceback (file:line of the scripts involved).
+/// A user error: bad input or a refused operation, raised in Lua by
+/// `util.fail` (a table `{kind = "user", message = ...}`). It leaves Lua
+/// through the host's boundary as this type, so Rust tells it from a bug by
+/// its type, not by the shape of its message.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct UserError(pub String);
+
+/// The user error inside an mlua error (through callbacks and contexts), if any.
+pub fn find_user_error(e: &mlua::Error) -> Option<&UserError> {
+    match e {
+        mlua::Error::CallbackError { cause, .. } | mlua::Error::WithContext { cause, .. } => {
+            find_user_error(cause)
+        }
+        mlua::Error::ExternalError(inner) => inner.downcast_ref::<UserError>(),
+        _ => None,
+    }
+}
+
+/// Turns an mlua error into an anyhow error: a user error is its message
+/// alone; anything else (a bug) is the Lua message followed by the traceback
+/// (file:line of the scripts involved).
 pub fn lua_error(e: mlua::Error) -> anyhow::Error {
     let full = first_traceback_only(&format_lua_error(&e));
-    match user_error(&full) {
-        Some(message) => {
+    match find_user_error(&e) {
+        Some(user) => {
             // The traceback of an input error only shows the flow's internals;
             // it stays in the log file for whoever debugs the flow.
             tracing::debug!("{full}");
-            anyhow::anyhow!("{message}")
+            anyhow::anyhow!("{}", user.0)
         }
         None => anyhow::anyhow!("{full}"),
     }
 }
 
-/// An error raised with `error(msg, 0)` (no file:line prefix) reports bad
-/// input, not a bug: its message is returned without the traceback.
-fn user_error(text: &str) -> Option<&str> {
-    let (message, trace) = text.split_once("\nstack traceback:\n")?;
-    let first_frame = trace.lines().next().unwrap_or("").trim();
-    let located = message.split_once(": ").is_some_and(|(head, _)| {
-        head.rsplit_once(':')
-            .is_some_and(|(_, n)| n.parse::<u32>().is_ok())
-    });
-    (first_frame == "[C]: in function 'error'" && !located).then_some(message)
+/// Where an error leaves Lua for Rust (the host's entry calls, parallel_map's
+/// calls): a bug gets its traceback where it was raised; a user error (a
+/// table of kind "user") becomes a Rust [`UserError`], which mlua carries
+/// unchanged to the Rust caller (any other value is turned into a string).
+const BOUNDARY: &str = r#"
+local raise_user = ...
+local function handler(e)
+  if type(e) == "string" then return debug.traceback(e, 2) end
+  return e
+end
+return function(f, ...)
+  local r = table.pack(xpcall(f, handler, ...))
+  if r[1] then return table.unpack(r, 2, r.n) end
+  local e = r[2]
+  if type(e) == "table" and rawget(e, "kind") == "user" and type(rawget(e, "message")) == "string" then
+    return raise_user(rawget(e, "message"))
+  end
+  error(e, 0)
+end
+"#;
+
+const BOUNDARY_KEY: &str = "apex.boundary";
+
+fn install_boundary(lua: &Lua) -> mlua::Result<()> {
+    let raise = lua.create_function(|_, message: String| -> mlua::Result<()> {
+        Err(mlua::Error::external(UserError(message)))
+    })?;
+    let f: Function = lua
+        .load(BOUNDARY)
+        .set_name("=apex host boundary")
+        .call(raise)?;
+    lua.set_named_registry_value(BOUNDARY_KEY, f)
+}
+
+/// The boundary function of a host's state: `boundary(f, ...)` calls `f(...)`.
+/// An error when the state was not made by [`Host::new`].
+pub(crate) fn boundary(lua: &Lua) -> mlua::Result<Function> {
+    lua.named_registry_value::<Function>(BOUNDARY_KEY)
 }
 
 /// A hook error already carries the traceback of where it was raised; the one

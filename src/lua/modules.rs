@@ -103,6 +103,11 @@ fn collect(root: &Root, dir: &'static Dir<'static>, out: &mut Vec<(String, Shipp
     }
 }
 
+/// Every shipped module: its name and source, sorted by name.
+pub fn shipped_all() -> impl Iterator<Item = (&'static str, Shipped)> {
+    table().iter().map(|(m, s)| (m.as_str(), *s))
+}
+
 /// Finds the shipped source of a module, if the binary carries one.
 pub fn shipped(module: &str) -> Option<Shipped> {
     let t = table();

@@ -42,9 +42,18 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             let list: Vec<Value> = items
                 .sequence_values::<Value>()
                 .collect::<mlua::Result<_>>()?;
+            // Through the host's boundary (when there is one), so a user
+            // error raised by fn stays one for whoever catches it.
+            let boundary = super::boundary(&lua).ok();
             let calls = list.into_iter().enumerate().map(|(i, item)| {
                 let f = f.clone();
-                async move { f.call_async::<Value>((item, i + 1)).await }
+                let boundary = boundary.clone();
+                async move {
+                    match boundary {
+                        Some(b) => b.call_async::<Value>((f, item, i + 1)).await,
+                        None => f.call_async::<Value>((item, i + 1)).await,
+                    }
+                }
             });
             let results: Vec<mlua::Result<Value>> =
                 futures::stream::iter(calls).buffered(limit).collect().await;

@@ -134,31 +134,6 @@ impl Libvirt {
         }
     }
 
-    /// Names of every domain (running or not).
-    pub async fn list(&self) -> anyhow::Result<Vec<String>> {
-        let out = self.checked(&["list", "--all", "--name"]).await?;
-        Ok(out
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect())
-    }
-
-    /// Sends a power action to a domain: "on" (start), "off" (destroy), "reset".
-    pub async fn power(&self, name: &str, action: &str) -> anyhow::Result<()> {
-        match action {
-            "on" => self.start(name).await,
-            "off" => match self.virsh(&["destroy", name]).await? {
-                Ok(_) => Ok(()),
-                Err(e) if e.contains("not running") => Ok(()),
-                Err(e) => bail!("virsh destroy {name}: {e}"),
-            },
-            "reset" => self.checked(&["reset", name]).await.map(drop),
-            other => bail!("power action {other:?} (valid: on, off, reset)"),
-        }
-    }
-
     /// Defines and starts a network (from its XML) unless one of that name is active.
     pub async fn ensure_network(&self, name: &str, xml: &str) -> anyhow::Result<bool> {
         let created = match self.virsh(&["net-info", name]).await? {

@@ -26,16 +26,8 @@ struct Named {
     name: String,
     /// vm_remove: refuse unless the domain carries this owner mark.
     owner: Option<String>,
-    /// vm_power: on, off, reset.
-    action: Option<String>,
     /// vm_network_ensure: the network's XML.
     xml: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct UriOnly {
-    uri: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -260,41 +252,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             }
             Ok(serde_json::json!({ "removed": l.remove(&o.name).await? }))
         },
-    )?;
-    api.async_fn(
-        FnSpec {
-            name: "vm_power",
-            doc: "Power action on a domain: on, off (hard), reset.",
-            params: &[Param {
-                name: "opts",
-                ty: "{uri?: string, name: string, action: 'on'|'off'|'reset'}",
-                doc: "",
-            }],
-            returns: "{}",
-            is_async: true,
-            effect: Effect::Remote,
-        },
-        |o: Named| async move {
-            lv(o.uri)
-                .power(&o.name, o.action.as_deref().unwrap_or(""))
-                .await?;
-            Ok(serde_json::json!({}))
-        },
-    )?;
-    api.async_fn(
-        FnSpec {
-            name: "vm_list",
-            doc: "Names of every libvirt domain on the URI.",
-            params: &[Param {
-                name: "opts",
-                ty: "{uri?: string}",
-                doc: "",
-            }],
-            returns: "{names: string[]}",
-            is_async: true,
-            effect: Effect::ReadRemote,
-        },
-        |o: UriOnly| async move { Ok(serde_json::json!({ "names": lv(o.uri).list().await? })) },
     )?;
     api.async_fn(
         FnSpec {

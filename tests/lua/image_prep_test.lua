@@ -17,16 +17,22 @@ local function ctx(opts, extra)
   return c
 end
 
+--- An item's argument: `arg`, or `file:dest` of a file operation given with
+--- fields (as the flow joins them).
+local function arg_of(c)
+  return c.arg or (c.file and c.file .. ":" .. c.dest)
+end
+
 --- "op arg" of each item, for compact comparisons.
 local function ops(list)
   local out = {}
-  for i, c in ipairs(list) do out[i] = c.op .. " " .. c.arg end
+  for i, c in ipairs(list) do out[i] = c.op .. " " .. arg_of(c) end
   return out
 end
 
 local function find(list, op, arg)
   for _, c in ipairs(list) do
-    if c.op == op and c.arg == arg then return c end
+    if c.op == op and arg_of(c) == arg then return c end
   end
   return nil
 end

@@ -53,3 +53,63 @@ t.describe("apex.plugins and the shipped plugins", function()
     assert(envs[1].path == "neutron-ovs-dpdk.yaml")
   end)
 end)
+
+t.describe("plugin options and kinds", function()
+  local plugins = require("apex.plugins")
+  local settings = require("apex.settings")
+
+  t.it("a plugin declares its options; apex validates and defaults them", function()
+    local opts = plugins.options({})
+    t.expect(opts.odl_version.owner).to_be("opendaylight")
+    t.expect(opts.odl_version.default).to_be("oxygen")
+    local s = settings.validate_deploy({ global_params = { ha_enabled = false }, deploy_options = {} }, "d.yaml")
+    t.expect(s.deploy_options.odl_version).to_be("oxygen")
+    t.expect(s.deploy_options.odl_vpp_netvirt).to_be(false)
+    t.expect(function()
+      settings.validate_deploy({ global_params = { ha_enabled = false }, deploy_options = { odl_version = "x" } }, "d.yaml")
+    end).to_fail("d.yaml: deploy_options.odl_version: invalid value \"x\" (valid: carbon, nitrogen, oxygen, fluorine, neon, master)")
+    t.expect(function()
+      settings.validate_deploy({ global_params = { ha_enabled = false }, deploy_options = { odl_vpp_netvirt = "yes" } }, "d.yaml")
+    end).to_fail("deploy_options.odl_vpp_netvirt: invalid value \"yes\" (valid: true, false)")
+    -- A plugin cannot redeclare a core option.
+    t.expect(function() plugins.options({ odl_version = {} }) end)
+      .to_fail("options.odl_version: already declared by apex.settings")
+  end)
+
+  t.it("a wrong declaration names the plugin, the option and the field", function()
+    local function bad(options) return function() plugins.check_options("p", "p.lua", options) end end
+    t.expect(bad({ x = { type = "float", description = "d" } })).to_fail("plugin p (p.lua): options.x.type: got \"float\"")
+    t.expect(bad({ x = { type = "string" } })).to_fail("options.x.description: expected a string")
+    t.expect(bad({ x = { type = "string", description = "d", default = "c", valid = { "a", "b" } } }))
+      .to_fail("options.x.default: \"c\" is not a valid value")
+    t.expect(bad({ x = { type = "integer", description = "d", valid = { 1.5 } } })).to_fail("options.x.valid[1]")
+    t.expect(bad({ x = { type = "boolean", description = "d", dflt = true } })).to_fail("unknown field")
+    plugins.check_options("p", "p.lua", { x = { type = "integer", description = "d", default = 2, valid = { 1, 2 } } })
+  end)
+
+  t.it("kind: sdn_controller names only SDN plugins; the one false selects is no choice", function()
+    t.expect(plugins.sdn_choices()).to_equal({ "onos", "opendaylight", "ovn" })
+    t.expect(function()
+      plugins.enabled(settings.validate_deploy({ global_params = { ha_enabled = false },
+        deploy_options = { sdn_controller = "ceph" } }, "d.yaml"))
+    end).to_fail("d.yaml: deploy_options.sdn_controller: plugin ceph is a storage plugin, not an SDN controller")
+  end)
+end)
+
+t.describe("structured customization arguments", function()
+  local plugins = require("apex.plugins")
+  t.it("file and dest of upload/unpack/patch become the flow's arg; misuse names the field", function()
+    local fake = { name = "fake", origin = "test", overcloud_customize = function()
+      return { { op = "unpack", file = "a.tar", dest = "/root/", reason = "r" }, { op = "install", arg = "x", reason = "r" } }
+    end }
+    local out = plugins.call(fake, "overcloud_customize", {})
+    t.expect(out[1].arg).to_be("a.tar:/root/")
+    t.expect(out[1].file).to_be_nil()
+    t.expect(out[2].arg).to_be("x")
+    fake.overcloud_customize = function() return { { op = "install", file = "a.rpm", dest = "/x", reason = "r" } } end
+    t.expect(function() plugins.call(fake, "overcloud_customize", {}) end)
+      .to_fail("[1].file: expected file and dest only with op upload, unpack, patch")
+    fake.overcloud_customize = function() return { { op = "upload", file = "a:b", dest = "/x", reason = "r" } } end
+    t.expect(function() plugins.call(fake, "overcloud_customize", {}) end).to_fail("[1].file: expected a non-empty string without ':'")
+  end)
+end)
