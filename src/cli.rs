@@ -236,11 +236,29 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
+        // `apex scenarios | head`: the reader has all it wanted.
+        Err(e) if e.is::<StdoutClosed>() => ExitCode::SUCCESS,
         Err(e) => {
             tracing::debug!("{e:?}");
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The reader of stdout went away (a closed pipe): not a failure of apex.
+#[derive(Debug, thiserror::Error)]
+#[error("stdout closed")]
+struct StdoutClosed;
+
+/// Writes a line to stdout. A closed pipe ends the command quietly instead of
+/// the panic `println!` gives; any other write error is reported.
+fn say(line: std::fmt::Arguments) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_fmt(line).and_then(|()| out.write_all(b"\n")) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Err(StdoutClosed.into()),
+        r => Ok(r.context("writing to stdout")?),
     }
 }
 
@@ -331,7 +349,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 plan: true,
             })?;
             crate::lua::stubs::write_dir(dir, host.doc())?;
-            println!("wrote LuaLS stubs and .luarc.json to {}", dir.display());
+            say(format_args!(
+                "wrote LuaLS stubs and .luarc.json to {}",
+                dir.display()
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Examples { dir } => examples(dir.as_deref()),
@@ -358,7 +379,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
-            clap_complete::generate(*shell, &mut Cli::command(), "apex", &mut std::io::stdout());
+            let mut text = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "apex", &mut text);
+            say(format_args!(
+                "{}",
+                String::from_utf8_lossy(&text).trim_end()
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -368,16 +394,16 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn examples(dir: Option<&Path>) -> anyhow::Result<ExitCode> {
     let dir = dir.unwrap_or(Path::new("apex-examples"));
     for path in crate::examples::write(dir)? {
-        println!("wrote {}", path.display());
+        say(format_args!("wrote {}", path.display()))?;
     }
     let d = dir.display();
-    println!(
+    say(format_args!(
         "next, edit them for your site, then see what a deploy would do:\n  \
          apex deploy -d {d}/deploy_settings.yaml -n {d}/network_settings_virtual.yaml \
          -s {d}/site_existing_undercloud.yaml --plan\n\
          baremetal: -n {d}/network_settings_baremetal_vlans.yaml -i {d}/inventory.yaml; \
          an undercloud apex creates: -s {d}/site_created_undercloud.yaml (with --virtual for node VMs)"
-    );
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -537,11 +563,11 @@ fn list(cli: &Cli, kind: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
     }
     for (group, lines) in groups {
         if !group.is_empty() {
-            println!("{group}:");
+            say(format_args!("{group}:"))?;
         }
         for line in lines {
             let indent = if group.is_empty() { "" } else { "  " };
-            println!("{indent}{line}");
+            say(format_args!("{indent}{line}"))?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -228,3 +228,24 @@ fn apex_test_shows_what_a_failed_case_printed_and_nothing_of_a_passed_one() {
     assert!(!stdout.contains("    line 10\n"), "{stdout}");
     assert!(stdout.ends_with("1 passed, 1 failed\n"), "{stdout}");
 }
+
+/// A listing into a pipe whose reader is gone (`apex scenarios | head -1`)
+/// ends quietly with success, as other command-line tools do, not with a
+/// panic; the pipe's reader is closed before apex starts, so the write fails
+/// every time.
+#[test]
+fn listings_into_a_closed_pipe_end_quietly() {
+    for args in [&["scenarios"][..], &["plugins"], &["completions", "bash"]] {
+        let (reader, writer) = std::io::pipe().expect("pipe");
+        drop(reader);
+        let o = Command::new(env!("CARGO_BIN_EXE_apex"))
+            .args(args)
+            .env_remove("APEX_LUA_PATH")
+            .stdout(writer)
+            .output()
+            .expect("run apex");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(o.status.success(), "apex {args:?}: {:?}\n{err}", o.status);
+        assert!(!err.contains("panicked"), "apex {args:?}:\n{err}");
+    }
+}
