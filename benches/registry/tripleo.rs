@@ -247,6 +247,21 @@ fn curl_put(host: &str, path: &str, media_type: &str, body: &[u8]) -> anyhow::Re
     Ok(())
 }
 
+/// Mounts a blob `from` another repository of `host` into `repo` (201 expected).
+fn curl_mount(host: &str, repo: &str, digest: &str, from: &str) -> anyhow::Result<()> {
+    let code = checked(
+        Command::new("curl")
+            .args(["-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+            .arg(format!(
+                "http://{host}/v2/{repo}/blobs/uploads/?mount={digest}&from={from}"
+            )),
+    )?;
+    if code.trim() != "201" {
+        bail!("mounting {digest} from {from} into {repo} at {host}: HTTP {code}");
+    }
+    Ok(())
+}
+
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)))
 }
@@ -392,6 +407,13 @@ async fn generate(dir: &Path, scale: u64) -> anyhow::Result<Index> {
     for i in 0..image_count() {
         let l = push_layer(1000 + i as u64, unique_bytes(i) / scale, &repo(i))?;
         blobs_a.push((repo(i), l.0.clone(), l.2));
+        let first = (i / PER_PROJECT) * PER_PROJECT;
+        if i > 0 {
+            curl_mount(&host, &repo(i), &base.0, &repo(0))?;
+        }
+        if i != first {
+            curl_mount(&host, &repo(i), &projects[i / PER_PROJECT].0, &repo(first))?;
+        }
         push_image(
             &script,
             &host,
@@ -569,7 +591,8 @@ fn run_case(
                         "--dest-tls-verify=false",
                     ])
                     .arg(&file)
-                    .arg(dest),
+                    // sync names each image by its last path component
+                    .arg(format!("{dest}/{NAMESPACE}")),
             )?;
         }
         Tool::Curl => match case {
