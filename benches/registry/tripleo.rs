@@ -351,7 +351,10 @@ async fn source(cache: &Path, scale: u64) -> anyhow::Result<Source> {
         None => generate(&dir, scale).await?,
     };
     let a = LabRegistry::kept("bench-tripleo-a", &dir.join("a"), None).await?;
+    let stop_a = StopOnDrop(a.pid());
     let b = LabRegistry::kept("bench-tripleo-b", &dir.join("b"), None).await?;
+    // From here on, main stops them.
+    std::mem::forget(stop_a);
     let files = |reg: &Path, list: &[(String, String, u64)]| {
         list.iter()
             .map(|(r, d, _)| (r.clone(), d.clone(), blob_file(&reg.join("data"), d)))
@@ -372,6 +375,19 @@ fn unique_bytes(i: usize) -> u64 {
     (5 + (i as u64 * 7) % 16) * MIB
 }
 
+/// Stops a kept (detached) registry this run started when dropped: on an
+/// error midway, too.
+struct StopOnDrop(Option<u32>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            // SAFETY: kill has no memory effects; the PID is a registry this run started.
+            unsafe { libc::kill(pid as i32, libc::SIGTERM) };
+        }
+    }
+}
+
 async fn generate(dir: &Path, scale: u64) -> anyhow::Result<Index> {
     let t = Instant::now();
     if dir.exists() {
@@ -381,6 +397,7 @@ async fn generate(dir: &Path, scale: u64) -> anyhow::Result<Index> {
     std::fs::create_dir_all(&work)?;
     let script = upload_script(&work)?;
     let mut a = LabRegistry::kept("bench-tripleo-a", &dir.join("a"), None).await?;
+    let _stop_a = StopOnDrop(a.pid());
     let host = a.host();
     let repo = |i: usize| format!("{NAMESPACE}/{}", image_name(i));
     // One layer at a time: made, pushed, its file removed (the registry holds it).
@@ -439,6 +456,7 @@ async fn generate(dir: &Path, scale: u64) -> anyhow::Result<Index> {
             .arg(&vb),
     )?;
     let mut b = LabRegistry::kept("bench-tripleo-b", &dir.join("b"), None).await?;
+    let _stop_b = StopOnDrop(b.pid());
     let host_b = b.host();
     let mut blobs_b = Vec::new();
     for i in 0..CHANGED {
