@@ -15,6 +15,12 @@
 //! every image and registry it made afterwards (the disk is shared).
 //!
 //! Sizes can be scaled down with APEX_BENCH_BASE_MB / APEX_BENCH_UNIQUE_MB.
+//!
+//! `APEX_BENCH_TRIPLEO=1` (or the argument `--tripleo`) runs the TripleO-size
+//! set instead: see `registry/tripleo.rs`.
+
+#[path = "registry/tripleo.rs"]
+mod tripleo;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -129,6 +135,11 @@ fn skopeo_all(upstream: &str, dest: &str) -> Duration {
 async fn main() -> anyhow::Result<()> {
     if std::env::args().any(|a| a == "--list") {
         return Ok(());
+    }
+    if std::env::args().any(|a| a == "--tripleo")
+        || std::env::var("APEX_BENCH_TRIPLEO").is_ok_and(|v| v == "1")
+    {
+        return tripleo::main().await;
     }
     let base_mb = env_mb("APEX_BENCH_BASE_MB", 200);
     let unique_mb = env_mb("APEX_BENCH_UNIQUE_MB", 20);

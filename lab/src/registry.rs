@@ -280,6 +280,15 @@ impl LabRegistry {
         self.detached
     }
 
+    /// The PID of its running process, detached or a child (for reading
+    /// its CPU time in `/proc`).
+    pub fn process_id(&self) -> Option<u32> {
+        match &self.child {
+            Some(c) => c.id(),
+            None => self.detached.filter(|p| *p != 0),
+        }
+    }
+
     /// The CA certificate (PEM) a TLS lab registry's certificate is signed by.
     pub fn ca_file(&self) -> Option<std::path::PathBuf> {
         self.tls.then(|| self.dir.path().join("ca.pem"))
