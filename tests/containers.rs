@@ -1848,7 +1848,7 @@ async fn a_mirror_cut_off_by_sigint_deletes_its_upload_sessions() {
     )
     .unwrap();
     let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_apex"))
-        .arg("run")
+        .args(["-v", "run"])
         .arg(&script)
         .env("TMPDIR", dir.path())
         .stdout(std::process::Stdio::null())
@@ -1879,6 +1879,7 @@ async fn a_mirror_cut_off_by_sigint_deletes_its_upload_sessions() {
     assert!(opened >= 1, "no upload session was opened");
     assert!(
         deleted >= opened,
-        "{opened} upload sessions opened, {deleted} deleted"
+        "{opened} upload sessions opened, {deleted} deleted; apex said:\n{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }

@@ -121,8 +121,15 @@ impl Host {
     ) -> anyhow::Result<MultiValue> {
         let mut all = args.into_lua_multi(&self.lua)?;
         all.push_front(Value::Function(func.clone()));
-        let th = self.lua.create_thread(boundary(&self.lua)?)?;
-        let out = th.into_async::<MultiValue>(all)?.await.map_err(lua_error)?;
+        // `call_async`: a call dropped midway (the run stopped by a signal)
+        // ends its coroutine there and then, dropping the Rust work it awaits
+        // inside the runtime, so their clean-up (an upload session's DELETE)
+        // runs before the run's own; a coroutine merely unreferenced would
+        // keep that work until the Lua state is closed, after the runtime.
+        let out = boundary(&self.lua)?
+            .call_async::<MultiValue>(all)
+            .await
+            .map_err(lua_error)?;
         Ok(out)
     }
 

@@ -154,6 +154,51 @@ enum Scheme {
     },
 }
 
+/// Hands a session an upload POST opened to the run's clean-up when the
+/// copy that sent the POST is gone (see [`Registry::execute_opening`]).
+struct SessionAdopter {
+    http: reqwest::Client,
+    posted: Url,
+    delete: Option<reqwest::Request>,
+}
+
+impl SessionAdopter {
+    fn adopt(&self, resp: &Response) {
+        let location = resp
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|loc| self.posted.join(loc).ok());
+        if resp.status() == StatusCode::ACCEPTED
+            && let (Some(location), Some(mut delete)) =
+                (location, self.delete.as_ref().and_then(|d| d.try_clone()))
+        {
+            *delete.url_mut() = location.clone();
+            super::copy::orphaned_session(
+                location,
+                RequestBuilder::from_parts(self.http.clone(), delete),
+            );
+        }
+    }
+}
+
+/// The caller's end of an upload POST sent by a task: dropped before the
+/// answer was taken, it adopts an answer already handed over.
+struct OpeningAnswer {
+    rx: Option<tokio::sync::oneshot::Receiver<reqwest::Result<Response>>>,
+    adopt: std::sync::Arc<SessionAdopter>,
+}
+
+impl Drop for OpeningAnswer {
+    fn drop(&mut self) {
+        if let Some(mut rx) = self.rx.take()
+            && let Ok(Ok(resp)) = rx.try_recv()
+        {
+            self.adopt.adopt(&resp);
+        }
+    }
+}
+
 /// One registry endpoint with its connection pool, credentials, tokens and retries.
 pub struct Registry {
     host: String,
@@ -612,16 +657,36 @@ impl Registry {
         scopes: &Scopes,
         make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
     ) -> anyhow::Result<Response> {
+        self.send_once_as(scopes, make, None).await
+    }
+
+    /// [`Registry::send_once`] for a POST that opens an upload session in
+    /// `repo`: sent by a task of its own (see [`Registry::execute_opening`]).
+    async fn send_opening(
+        &self,
+        repo: &str,
+        scopes: &Scopes,
+        make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
+    ) -> anyhow::Result<Response> {
+        self.send_once_as(scopes, make, Some(repo)).await
+    }
+
+    async fn send_once_as(
+        &self,
+        scopes: &Scopes,
+        make: &(dyn Fn(&reqwest::Client) -> RequestBuilder + Sync),
+        opening: Option<&str>,
+    ) -> anyhow::Result<Response> {
         let mut answered = 0;
         loop {
             let (req, used) = self.authorize(make(&self.http), scopes).await?;
             let req = req.build()?;
             let (method, url) = (req.method().clone(), req.url().clone());
-            let resp = self
-                .http
-                .execute(req)
-                .await
-                .with_context(|| format!("{method} {url}"))?;
+            let resp = match opening {
+                None => self.http.execute(req).await.map_err(anyhow::Error::from),
+                Some(repo) => self.execute_opening(repo, req).await,
+            }
+            .with_context(|| format!("{method} {url}"))?;
             self.note_rate_limit(&resp);
             if resp.status() == StatusCode::TOO_MANY_REQUESTS
                 && self
@@ -639,6 +704,40 @@ impl Registry {
             }
             return Ok(resp);
         }
+    }
+
+    /// Sends a POST that may open an upload session on a task of its own. A
+    /// copy dropped while the POST is in flight (the run stopped by a signal)
+    /// would lose the answer, and with it the only name of a session the
+    /// registry opened meanwhile. The task reads the answer whatever happens
+    /// to its caller; an answer no one took (the caller was gone before the
+    /// task finished, or between the task's hand-over and its next poll) goes
+    /// to the run's clean-up ([`super::copy::orphaned_session`]), which
+    /// deletes the session.
+    async fn execute_opening(&self, repo: &str, req: reqwest::Request) -> anyhow::Result<Response> {
+        let adopt = std::sync::Arc::new(SessionAdopter {
+            http: self.http.clone(),
+            posted: req.url().clone(),
+            // The DELETE's credentials are taken now: the task has no registry.
+            delete: self.cancel_request(repo, req.url().clone()).build().ok(),
+        });
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let in_flight = super::copy::OpeningGuard::new();
+        let (http, task_adopt) = (self.http.clone(), adopt.clone());
+        tokio::spawn(async move {
+            let _in_flight = in_flight;
+            if let Err(Ok(resp)) = tx.send(http.execute(req).await) {
+                task_adopt.adopt(&resp);
+            }
+        });
+        let mut answer = OpeningAnswer {
+            rx: Some(rx),
+            adopt,
+        };
+        let got = answer.rx.as_mut().expect("just set").await;
+        answer.rx = None;
+        got.map_err(|_| anyhow!("the request's task ended without an answer"))?
+            .map_err(anyhow::Error::from)
     }
 
     /// Sends an idempotent request with retries; 5xx become transient errors.
@@ -941,7 +1040,7 @@ impl Registry {
             .union(&Scopes::pull(from))
             .union(also);
         let resp = self
-            .send_once(&scopes, &|c| {
+            .send_opening(repo, &scopes, &|c| {
                 c.post(url.clone()).header(CONTENT_LENGTH, "0")
             })
             .await?;
@@ -956,7 +1055,7 @@ impl Registry {
     pub async fn start_upload(&self, repo: &str) -> anyhow::Result<Url> {
         let url = self.url(&format!("v2/{repo}/blobs/uploads/"));
         let resp = self
-            .send_once(&self.push_scopes(repo), &|c| {
+            .send_opening(repo, &self.push_scopes(repo), &|c| {
                 c.post(url.clone()).header(CONTENT_LENGTH, "0")
             })
             .await?;

@@ -693,11 +693,49 @@ fn open_sessions()
     OPEN.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A new id for [`OPEN`].
+fn session_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+/// POSTs that may open an upload session, in flight now (their answers are
+/// awaited before the clean-up deletes what is open).
+static OPENING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts a session-opening POST in flight while it lives.
+pub(super) struct OpeningGuard(());
+
+impl OpeningGuard {
+    pub(super) fn new() -> Self {
+        OPENING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(())
+    }
+}
+
+impl Drop for OpeningGuard {
+    fn drop(&mut self) {
+        OPENING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// An upload session the registry opened for a copy that was dropped
+/// before it read the answer: deleted by [`abandon_open_uploads`].
+pub(super) fn orphaned_session(location: Url, delete: reqwest::RequestBuilder) {
+    open_sessions().insert(session_id(), (location, delete));
+}
+
 /// Deletes every upload session still open (a copy cut off by SIGINT or
 /// SIGTERM, or dropped midway), all at once within `deadline`: what a
 /// failed copy does, for a cancelled one. Sessions already deleted answer
-/// 404, which is fine.
+/// 404, which is fine. Session-opening POSTs still in flight are awaited
+/// first (within the same deadline): one may have opened a session.
 pub async fn abandon_open_uploads(deadline: std::time::Duration) {
+    let start = std::time::Instant::now();
+    while OPENING.load(std::sync::atomic::Ordering::SeqCst) > 0 && start.elapsed() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let deadline = deadline.saturating_sub(start.elapsed());
     let open: Vec<(Url, reqwest::RequestBuilder)> =
         open_sessions().drain().map(|(_, v)| v).collect();
     if open.is_empty() {
@@ -730,8 +768,7 @@ pub async fn abandon_open_uploads(deadline: std::time::Duration) {
 
 impl<'a> UploadSession<'a> {
     fn open(reg: &'a Registry, repo: &'a str, location: Url) -> Self {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = session_id();
         let mut s = Self {
             reg,
             repo,
