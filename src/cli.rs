@@ -273,6 +273,32 @@ fn lua_paths(cli: &Cli) -> Vec<PathBuf> {
 
 use crate::lua::{Interrupted, drive};
 
+/// What a command logs to besides the console.
+#[derive(Clone, Copy)]
+enum Log {
+    /// `--log-file`, when given.
+    CliFile,
+    /// The console only: the deploy flow attaches its own log file once
+    /// every input is valid (`core.claim_tmp_dir`).
+    ConsoleOnly,
+    /// No logging set up (a command that only writes files).
+    Off,
+}
+
+/// The setup every command shares: logging as `log` says, then a Lua host
+/// over the override directories, in plan mode or not.
+fn start_host(cli: &Cli, log: Log, dirs: Vec<PathBuf>, plan: bool) -> anyhow::Result<Host> {
+    match log {
+        Log::CliFile => crate::logging::init(cli.verbose, cli.log_file.as_deref())?,
+        Log::ConsoleOnly => crate::logging::init(cli.verbose, None)?,
+        Log::Off => {}
+    }
+    Host::new(HostConfig {
+        lua_paths: dirs,
+        plan,
+    })
+}
+
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let dirs = lua_paths(&cli);
     if let Command::Scenarios { action: Some(_) } | Command::Plugins { action: Some(_) } =
@@ -295,11 +321,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Status(args) => status(&cli, args, dirs),
         Command::Destroy(args) => destroy(&cli, args, dirs),
         Command::Run { script, args } => {
-            crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
-            let host = Host::new(HostConfig {
-                lua_paths: dirs,
-                plan: false,
-            })?;
+            let host = start_host(&cli, Log::CliFile, dirs, false)?;
             match drive(host.run_file(script, args.clone())) {
                 Ok(_) => Ok(ExitCode::SUCCESS),
                 Err(e) => match e.downcast_ref::<Interrupted>() {
@@ -320,11 +342,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action: Some(ScaffoldAction::New { name }),
         } => scaffold(&cli, "plugin", name, dirs),
         Command::Test { paths } => {
-            crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
-            let host = Host::new(HostConfig {
-                lua_paths: dirs,
-                plan: true,
-            })?;
+            let host = start_host(&cli, Log::CliFile, dirs, true)?;
             let paths: Vec<PathBuf> = if paths.is_empty() {
                 vec![PathBuf::from("tests")]
             } else {
@@ -344,10 +362,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
         }
         Command::LuaTypes { dir } => {
-            let host = Host::new(HostConfig {
-                lua_paths: dirs,
-                plan: true,
-            })?;
+            let host = start_host(&cli, Log::Off, dirs, true)?;
             crate::lua::stubs::write_dir(dir, host.doc())?;
             say(format_args!(
                 "wrote LuaLS stubs and .luarc.json to {}",
@@ -367,11 +382,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tls,
                 },
         } => {
-            crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
-            let host = Host::new(HostConfig {
-                lua_paths: dirs,
-                plan: false,
-            })?;
+            let host = start_host(&cli, Log::CliFile, dirs, false)?;
             let arg = host.to_lua(&serde_json::json!({
                 "tmp_dirs": tmp_dirs, "registry": registry, "tag": tag, "dry_run": dry_run, "tls": tls,
             }))?;
@@ -451,11 +462,7 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
     // The tmp dir, its lock and the log file (--log-file, else the run's own
     // <tmp-dir>/logs/<time>.log, apex.log the latest) are made by the flow
     // (core.claim_tmp_dir) once every input is valid: bad input writes nothing.
-    crate::logging::init(cli.verbose, None)?;
-    let host = Host::new(HostConfig {
-        lua_paths: dirs.clone(),
-        plan: args.plan,
-    })?;
+    let host = start_host(cli, Log::ConsoleOnly, dirs.clone(), args.plan)?;
     let opts = deploy_opts(args, &tmp_dir, cli.log_file.as_deref(), &dirs)?;
     let arg = host.to_lua(&opts)?;
     match drive(host.call_module("flows.deploy", "run", arg)) {
@@ -495,12 +502,8 @@ fn deploy_opts(
 }
 
 fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
-    crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+    let host = start_host(cli, Log::CliFile, dirs, true)?;
     let tmp_dir = args.target.tmp_dir()?;
-    let host = Host::new(HostConfig {
-        lua_paths: dirs,
-        plan: true,
-    })?;
     let arg = host.to_lua(&serde_json::json!({ "tmp_dir": tmp_dir }))?;
     let out = drive(host.call_module("apex.state", "print_status", arg))?;
     let found = match out.front() {
@@ -516,23 +519,15 @@ fn status(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
 }
 
 fn destroy(cli: &Cli, args: &StatusArgs, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
-    crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
+    let host = start_host(cli, Log::CliFile, dirs, false)?;
     let tmp_dir = args.target.tmp_dir()?;
-    let host = Host::new(HostConfig {
-        lua_paths: dirs,
-        plan: false,
-    })?;
     let arg = host.to_lua(&serde_json::json!({ "tmp_dir": tmp_dir }))?;
     drive(host.call_module("flows.destroy", "run", arg))?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn list(cli: &Cli, kind: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
-    crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
-    let host = Host::new(HostConfig {
-        lua_paths: dirs.clone(),
-        plan: true,
-    })?;
+    let host = start_host(cli, Log::CliFile, dirs.clone(), true)?;
     let found = modules::list(kind, &dirs);
     let width = found.iter().map(|f| f.name.len()).max().unwrap_or(0);
     // Plugins are listed by their `kind` (default sdn), scenarios as one list.
@@ -574,12 +569,8 @@ fn list(cli: &Cli, kind: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
 }
 
 fn scaffold(cli: &Cli, kind: &str, name: &str, dirs: Vec<PathBuf>) -> anyhow::Result<ExitCode> {
-    crate::logging::init(cli.verbose, cli.log_file.as_deref())?;
     let target = dirs.first().cloned().unwrap_or_else(|| PathBuf::from("."));
-    let host = Host::new(HostConfig {
-        lua_paths: dirs,
-        plan: true,
-    })?;
+    let host = start_host(cli, Log::CliFile, dirs, true)?;
     let arg = host.to_lua(&serde_json::json!({ "kind": kind, "name": name, "dir": target }))?;
     drive(host.call_module("flows.scaffold", "run", arg))?;
     Ok(ExitCode::SUCCESS)

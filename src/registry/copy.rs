@@ -40,9 +40,12 @@ use serde::Serialize;
 use sha2::Digest as _;
 use url::Url;
 
-use super::client::{Descriptor, Mount, RawManifest, Registry, UploadRefused, with_retries};
+use super::blobs::{Mount, UploadRefused};
+use super::client::Registry;
 use super::reference::ImageRef;
+use super::repository::{Descriptor, RawManifest};
 use super::token::Scopes;
+use super::transport::with_retries;
 
 /// Blobs known to be in a destination registry during one run, so images
 /// sharing a base layer send it once: the first copy uploads it, the others

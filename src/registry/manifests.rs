@@ -7,8 +7,9 @@ use anyhow::Context as _;
 use futures::{StreamExt as _, TryStreamExt as _};
 use serde::Serialize;
 
-use super::client::{Registry, StatusError};
+use super::client::Registry;
 use super::copy::image_blobs;
+use super::transport::StatusError;
 
 /// Puts the manifest `digest` of `repo` under `tag` as well (read back by
 /// digest, so its bytes are checked, and stored byte for byte: the digest

@@ -9,9 +9,10 @@ use std::sync::atomic::Ordering;
 use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
-use super::client::{Registry, RegistrySettings, is_unreachable};
+use super::client::{Registry, RegistrySettings};
 use super::copy::{CopyContext, CopyOptions, CopyReport, CopyStatus, copy_image};
 use super::reference::ImageRef;
+use super::transport::is_unreachable;
 use crate::progress::{Progress, Unit};
 
 /// One image to copy.

@@ -13,6 +13,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use anyhow::Context as _;
+use reqwest::header::CONTENT_TYPE;
+use serde::Deserialize;
+use url::Url;
+
+use super::auth::{self, Credentials};
+use super::transport::described_status_error;
+
 /// The access a request needs: resource (`repository:a/b`) -> actions.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Scopes(BTreeMap<String, BTreeSet<String>>);
@@ -212,6 +220,71 @@ fn fresh(slot: &Slot) -> Option<String> {
         .as_ref()
         .filter(|t| t.fresh())
         .map(|t| t.value.clone())
+}
+
+/// Asks the token server at `realm` for a token covering `scopes` (with the
+/// credentials, if any: Basic, or an identity token as a refresh token).
+pub async fn fetch(
+    http: &reqwest::Client,
+    host: &str,
+    realm: Url,
+    service: Option<String>,
+    creds: Option<&Credentials>,
+    scopes: &Scopes,
+) -> anyhow::Result<Token> {
+    let mut url = realm;
+    let identity = creds.filter(|c| c.username == auth::IDENTITY_TOKEN_USER);
+    let req = if let Some(c) = identity {
+        // OAuth2 refresh-token grant, as `docker login` identity tokens need.
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", &c.password)
+            .append_pair("client_id", "apex");
+        if let Some(s) = &service {
+            form.append_pair("service", s);
+        }
+        if !scopes.is_empty() {
+            form.append_pair("scope", &scopes.params().join(" "));
+        }
+        http.post(url.clone())
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(form.finish())
+    } else {
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(s) = &service {
+                q.append_pair("service", s);
+            }
+            for scope in scopes.params() {
+                q.append_pair("scope", &scope);
+            }
+        }
+        let mut req = http.get(url.clone());
+        if let Some(c) = creds {
+            req = req.basic_auth(&c.username, Some(&c.password));
+        }
+        req
+    };
+    tracing::debug!("{host}: fetching a token for {scopes}");
+    // The URL carries no secret (credentials go in a header or the body).
+    let what = format!("token for {scopes} from {}", url.as_str());
+    let tok = req.send().await.with_context(|| what.clone())?;
+    if !tok.status().is_success() {
+        return Err(described_status_error(what, tok).await);
+    }
+    #[derive(Deserialize)]
+    struct Answer {
+        token: Option<String>,
+        access_token: Option<String>,
+        expires_in: Option<u64>,
+        issued_at: Option<String>,
+    }
+    let a: Answer = tok.json().await.with_context(|| what.clone())?;
+    let value = a
+        .token
+        .or(a.access_token)
+        .with_context(|| format!("{what}: answer without a token"))?;
+    Ok(Token::new(value, a.expires_in, a.issued_at.as_deref()))
 }
 
 /// Parses an RFC 3339 timestamp (`2026-11-02T10:00:00.123Z`, `...+01:00`).

@@ -126,8 +126,20 @@ fn lv(uri: Option<String>) -> Libvirt {
     Libvirt::new(uri.as_deref())
 }
 
+/// Registers the VM family's functions, one group per job.
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class(CLASSES);
+    register_rendering(api)?;
+    register_domains(api)?;
+    register_networks(api)?;
+    register_disks(api)?;
+    register_ssh_wait(api)?;
+    register_vbmc(api)?;
+    Ok(())
+}
+
+/// What is rendered or derived without touching a host: domain and network XML, MACs.
+fn register_rendering(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "vm_domain_xml",
@@ -163,6 +175,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         ),
         |_, o: Seed| Ok(serde_json::json!({ "mac": mac_from_seed(&o.seed) })),
     )?;
+    Ok(())
+}
+
+/// libvirt domains: define, start, state, remove (with the owner mark checked).
+fn register_domains(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "vm_define",
@@ -253,6 +270,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             Ok(serde_json::json!({ "removed": l.remove(&o.name).await? }))
         },
     )?;
+    Ok(())
+}
+
+/// libvirt networks: ensure (define and start), remove.
+fn register_networks(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "vm_network_ensure",
@@ -284,6 +306,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             Ok(serde_json::json!({ "removed": lv(o.uri).remove_network(&o.name).await? }))
         },
     )?;
+    Ok(())
+}
+
+/// qcow2 disks.
+fn register_disks(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "vm_disk",
@@ -297,6 +324,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             tokio::task::spawn_blocking(move || create_disk(&o.path, o.size.0, o.backing.as_deref())).await?
         },
     )?;
+    Ok(())
+}
+
+/// Waiting for a VM's SSH server.
+fn register_ssh_wait(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "wait_ssh",
@@ -312,6 +344,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             Ok(serde_json::json!({ "seconds": seconds, "banner": banner }))
         },
     )?;
+    Ok(())
+}
+
+/// Virtual BMCs of the deploy's vbmcd: add, remove, stop, list.
+fn register_vbmc(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
             name: "vbmc_add",
