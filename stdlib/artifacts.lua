@@ -28,6 +28,14 @@ local function get(ctx, name)
   return a
 end
 
+--- A new generation of an artifact (what was made from an older one is
+--- stale): how it was fetched, its size and when.
+---@param fetched {status: string, size: integer}
+---@return string
+function M.generation(fetched)
+  return string.format("%s:%d:%.3f", fetched.status, fetched.size, core.now().unix)
+end
+
 --- Replaces a corrupt cached copy with a new download (whatever --no-fetch
 --- says: the copy cannot be used) and records its sha256.
 ---@param ctx apex.Ctx
@@ -42,7 +50,7 @@ local function refetch(ctx, name, why)
   local r = core.fetch_if_modified({ url = art.url .. name, dest = a.path, max_size = art.max_size })
   if r.sha256 ~= a.sha256 and a.generation then
     -- Upstream changed meanwhile: what was made from the old copy is stale.
-    a.generation = string.format("%s:%d:%.3f", r.status, r.size, core.now().unix)
+    a.generation = M.generation(r)
   end
   a.size, a.sha256, a.status = r.size, r.sha256, r.status
   return a

@@ -58,7 +58,7 @@ local function fetch(ctx, names, extras, text, details)
         local o = old[name]
         local gen = o and o.generation
         if res.status == "downloaded" or not gen then
-          gen = string.format("%s:%d:%.3f", res.status, res.size, core.now().unix)
+          gen = artifacts.generation(res)
         end
         out[name] = { path = res.path, size = res.size, sha256 = res.sha256, generation = gen, status = res.status,
           unpacked = o and o.unpacked }

@@ -250,9 +250,7 @@ impl Fetcher {
         }
         let dest = paths.dest.clone();
         let started = std::time::Instant::now();
-        let d =
-            tokio::task::spawn_blocking(move || Digests::of_file(&dest, [Algo::Sha256])).await??;
-        let actual = d.sha256.unwrap_or_default();
+        let actual = tokio::task::spawn_blocking(move || sha256_file(&dest)).await??;
         tracing::debug!(
             "{}: changed on disk since last checked; hashed again in {:.2?}",
             paths.dest.display(),
