@@ -194,6 +194,26 @@ fn stubs_list_every_registered_function() {
             );
         }
     }
+    // The stub is Lua: run, it builds the same tree of tables and functions.
+    let stubbed: mlua::Table = host.lua().load(stub.as_str()).eval().unwrap();
+    let shape = |t: &mlua::Table| -> Vec<String> {
+        let mut out = Vec::new();
+        for pair in t.pairs::<String, mlua::Value>() {
+            let (k, v) = pair.unwrap();
+            match v {
+                mlua::Value::Table(t) => {
+                    for pair in t.pairs::<String, mlua::Value>() {
+                        out.push(format!("{k}.{}", pair.unwrap().0));
+                    }
+                }
+                mlua::Value::Function(_) => out.push(k),
+                _ => {}
+            }
+        }
+        out.sort();
+        out
+    };
+    assert_eq!(shape(&stubbed), shape(&core));
     // Each flat alias is a deprecated stub naming its replacement.
     for a in doc.aliases.iter().filter(|a| !a.is_family()) {
         let at = stub
