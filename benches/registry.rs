@@ -3,7 +3,7 @@
 //! 8 images sharing a ~200 MB base, each with ~20 MB of unique generated data,
 //! are pushed to an "upstream" docker-registry. Then, each into its own empty
 //! "local" registry:
-//! - `apex run mirror.lua` (the shipped binary, `core.mirror_images`), a child
+//! - `apex run mirror.lua` (the shipped binary, `core.registry.mirror`), a child
 //!   process so its peak RSS is its own;
 //! - `skopeo copy` of each image in turn;
 //! - `docker pull` + `tag` + `push` of each image in turn, through the lab engine;
@@ -44,8 +44,8 @@ const SERVICES: [&str; 8] = [
 const MIRROR_LUA: &str = r#"
 local core = require("apex.core")
 local args = ...
-local items = core.json_load({path = type(args) == "table" and args[1] or args})
-local s = core.mirror_images({images = items, concurrency = 4, blob_concurrency = 4})
+local items = core.json.load({path = type(args) == "table" and args[1] or args})
+local s = core.registry.mirror({images = items, concurrency = 4, blob_concurrency = 4})
 print(string.format("apex: copied %d, present %d, failed %d, blobs sent %d, mounted %d, bytes %d, tokens %d",
   #s.copied, #s.present, #s.failed, s.blobs_sent, s.blobs_mounted, s.bytes_sent, s.token_fetches))
 "#;

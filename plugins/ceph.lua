@@ -89,7 +89,7 @@ function M.env_params(ctx)
   }
   if env.virtual then
     pd.CephAnsibleExtraConfig = {
-      centos_package_dependencies = core.array(),
+      centos_package_dependencies = core.data.array(),
       ceph_osd_docker_memory_limit = "1g",
       ceph_mds_docker_memory_limit = "1g",
     }
@@ -103,7 +103,7 @@ function M.env_params(ctx)
     resource_registry = tht.release(ctx.settings.deploy_options.os_version).storage_registry,
     parameter_defaults = pd,
   }
-  return { files = { [M.STORAGE_ENV] = core.yaml_dump(doc) } }
+  return { files = { [M.STORAGE_ENV] = core.yaml.dump(doc) } }
 end
 
 return M

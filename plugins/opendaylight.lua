@@ -216,7 +216,7 @@ M.HONEYCOMB_MAPPING = "tripleo::profile::base::neutron::agents::honeycomb::inter
 function M.sriov_env(iface)
   local tht = require("apex.tht")
   local physnet = opnfv_env.SRIOV_PHYSNET
-  return core.yaml_dump({
+  return core.yaml.dump({
     resource_registry = {
       ["OS::TripleO::Services::ComputeNeutronCorePlugin"] = tht.THT_DIR .. "/docker/services/neutron-plugin-ml2.yaml",
       ["OS::TripleO::Services::NeutronSriovAgent"] = tht.THT_DIR .. "/docker/services/neutron-sriov-agent.yaml",

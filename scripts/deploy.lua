@@ -107,9 +107,9 @@ function M.load_scenario(name, lua_paths)
   local value, origin
   if name:find("/", 1, true) or name:match("%.lua$") then
     -- Read by the host: a regular file of bounded size (a FIFO would block).
-    local read_ok, text = pcall(core.read_file, { path = name })
+    local read_ok, text = pcall(core.fs.read, { path = name })
     if not read_ok then
-      util.fail("scenario %s: %s", name, (util.message(text):gsub("^read_file: ", "")))
+      util.fail("scenario %s: %s", name, (util.message(text):gsub("^fs%.read: ", "")))
     end
     local chunk, err = load(text.content, "@" .. name, "t")
     if not chunk then
@@ -214,22 +214,22 @@ function M.new_ctx(opts)
     network = network,
     uc_ip = network.undercloud_ip,
     files = {},
-    -- Lists (core.array): written as [] to plan.json and the YAML files when empty.
-    todo = core.array(),
-    notes = core.array(),
-    skipped = core.array(),
-    overcloud_customize = core.array(),
-    undercloud_customize = core.array(),
-    loop_devices = core.array(),
-    image_ops = core.array(),
-    image_skipped = core.array(),
+    -- Lists (core.data.array): written as [] to plan.json and the YAML files when empty.
+    todo = core.data.array(),
+    notes = core.data.array(),
+    skipped = core.data.array(),
+    overcloud_customize = core.data.array(),
+    undercloud_customize = core.data.array(),
+    loop_devices = core.data.array(),
+    image_ops = core.data.array(),
+    image_skipped = core.data.array(),
     dockerfiles = dockerfile.set(),
     patches = merged,
     inventory = inv,
   }
   for _, w in ipairs(settings.warnings or {}) do ctx.notes[#ctx.notes + 1] = w end
   for _, w in ipairs(network.warnings or {}) do
-    core.log({ level = "warn", msg = w })
+    core.log.write({ level = "warn", msg = w })
     ctx.notes[#ctx.notes + 1] = w
   end
   if common and not merged.found then
@@ -292,7 +292,7 @@ end
 ---@param opts apex.DeployOpts
 ---@return apex.Ctx
 function M.run(opts)
-  local t0 = core.now().unix
+  local t0 = core.os.now().unix
   local ctx = M.new_ctx(opts)
   ctx.nodes_missing = M.nodes_missing(ctx)
   if ctx.nodes_missing and not ctx.plan then
@@ -300,14 +300,14 @@ function M.run(opts)
   end
   for _, name in ipairs(M.STEP_NAMES) do
     local mod = require("steps." .. name)
-    core.log({ level = "debug", msg = string.format("step %d: %s", mod.number, name) })
+    core.log.write({ level = "debug", msg = string.format("step %d: %s", mod.number, name) })
     ctx.current_step = mod.number
     local replaced = ctx.scenario.steps[name]
     if replaced then replaced(ctx) else mod.plan(ctx) end
   end
   -- Every input is valid: only now is anything written.
   -- A refusal (another run holds it, another user owns it) is one clean line.
-  local claimed, res = pcall(core.claim_tmp_dir, { path = ctx.tmp_dir, log_file = opts.log_file, run_log = opts.run_log,
+  local claimed, res = pcall(core.tmp_dir.claim, { path = ctx.tmp_dir, log_file = opts.log_file, run_log = opts.run_log,
     files = plan.paths(ctx) })
   if not claimed then util.fail("%s", util.message(res)) end
   ctx.log_file = res.log_file
@@ -316,9 +316,9 @@ function M.run(opts)
     plan.print_summary(ctx)
     return ctx
   end
-  ctx.eval_seconds = core.now().unix - t0
+  ctx.eval_seconds = core.os.now().unix - t0
   local report = runner.execute(ctx)
-  M.print_report(ctx, report, core.now().unix - t0)
+  M.print_report(ctx, report, core.os.now().unix - t0)
   return ctx
 end
 

@@ -17,41 +17,41 @@ local undercloud_step = require("steps.undercloud")
 ---@return {domains: integer, disks: integer, networks: integer, bmcs: integer}
 function M.run(opts)
   local tmp = opts.tmp_dir
-  local running = core.tmp_dir_status({ path = tmp }).running
+  local running = core.tmp_dir.status({ path = tmp }).running
   if running then util.fail("a deploy runs with %s (%s); stop it first", tmp, running) end
   local rec = uvm.load_record(tmp)
   local done = { domains = 0, disks = 0, networks = 0, bmcs = 0 }
   local out = {}
   if rec.vbmc then
     for _, d in ipairs(rec.domains) do
-      if core.vbmc_remove({ vbmc = rec.vbmc, domain = d }).removed then done.bmcs = done.bmcs + 1 end
+      if core.vbmc.remove({ vbmc = rec.vbmc, domain = d }).removed then done.bmcs = done.bmcs + 1 end
     end
-    if core.vbmc_stop({ vbmc = rec.vbmc }).stopped then out[#out + 1] = "stopped vbmcd of " .. rec.vbmc.dir end
+    if core.vbmc.stop({ vbmc = rec.vbmc }).stopped then out[#out + 1] = "stopped vbmcd of " .. rec.vbmc.dir end
   end
   for _, d in ipairs(rec.domains) do
-    local st = core.vm_state({ uri = rec.uri, name = d })
+    local st = core.vm.state({ uri = rec.uri, name = d })
     if st.exists and st.owner ~= tmp then
       out[#out + 1] = string.format("left domain %s alone: not apex's for %s (owner: %s)", d, tmp, st.owner or "none")
-    elseif core.vm_remove({ uri = rec.uri, name = d, owner = tmp }).removed then
+    elseif core.vm.remove({ uri = rec.uri, name = d, owner = tmp }).removed then
       done.domains = done.domains + 1
       out[#out + 1] = "removed domain " .. d
     end
   end
   for _, p in ipairs(rec.disks) do
-    if core.exists({ path = p }).exists then
-      core.remove({ path = p })
+    if core.fs.exists({ path = p }).exists then
+      core.fs.remove({ path = p })
       done.disks = done.disks + 1
       out[#out + 1] = "removed disk " .. p
     end
   end
   for _, n in ipairs(rec.networks) do
-    if core.vm_network_remove({ uri = rec.uri, name = n }).removed then
+    if core.vm.network_remove({ uri = rec.uri, name = n }).removed then
       done.networks = done.networks + 1
       out[#out + 1] = "removed network " .. n
     end
   end
-  core.remove({ path = util.path(tmp, uvm.RECORD) })
-  if core.exists({ path = util.path(tmp, "state.json") }).kind == "file" then
+  core.fs.remove({ path = util.path(tmp, uvm.RECORD) })
+  if core.fs.exists({ path = util.path(tmp, "state.json") }).kind == "file" then
     local st = state.load(tmp)
     for _, k in pairs(undercloud_step.KEYS) do st.data.steps[k] = nil end
     state.save(st)

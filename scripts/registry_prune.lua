@@ -39,10 +39,10 @@ M.CONCURRENCY = 8
 
 local function default_dirs()
   local out = {}
-  if core.exists({ path = M.DEFAULT_ROOT }).kind ~= "dir" then return out end
-  for _, name in ipairs(core.list_dir({ path = M.DEFAULT_ROOT }).entries) do
+  if core.fs.exists({ path = M.DEFAULT_ROOT }).kind ~= "dir" then return out end
+  for _, name in ipairs(core.fs.list({ path = M.DEFAULT_ROOT }).entries) do
     local d = util.path(M.DEFAULT_ROOT, name)
-    if core.exists({ path = d }).kind == "dir" then out[#out + 1] = d end
+    if core.fs.exists({ path = d }).kind == "dir" then out[#out + 1] = d end
   end
   return out
 end
@@ -63,10 +63,10 @@ end
 --- with the other tags naming a digest that no state references.
 local function scan(reg, registries, repo, tag, referenced)
   local function digest(t)
-    return core.registry_digest({ registry = reg, repository = repo, reference = t, registries = registries }).digest
+    return core.registry.digest({ registry = reg, repository = repo, reference = t, registries = registries }).digest
   end
   local by_digest, others = {}, {}
-  for _, t in ipairs(core.registry_tags({ registry = reg, repository = repo, registries = registries }).tags) do
+  for _, t in ipairs(core.registry.tags({ registry = reg, repository = repo, registries = registries }).tags) do
     if images.is_rebuild_tag(t, tag) then
       local d = digest(t)
       if d then
@@ -111,7 +111,7 @@ function M.run(opts)
   local report = { dry_run = opts.dry_run or false, states = {}, deleted = {}, kept = {}, shared = {} }
   local refs = {}
   for _, d in ipairs(dirs) do
-    if core.exists({ path = util.path(d, state.FILE) }).kind == "file" then
+    if core.fs.exists({ path = util.path(d, state.FILE) }).kind == "file" then
       local st = state.load(d)
       report.states[#report.states + 1] = st.path
       util.extend(refs, state.rebuilds(st))
@@ -128,8 +128,8 @@ function M.run(opts)
     if r.registry == nil or r.registry == reg then referenced[r.digest] = true end
   end
   local registries = opts.tls and { tls = { reg } } or { insecure = { reg } }
-  local repos = core.registry_catalog({ registry = reg, registries = registries }).repositories
-  local found = core.parallel_map(repos, function(repo)
+  local repos = core.registry.catalog({ registry = reg, registries = registries }).repositories
+  local found = core.parallel.map(repos, function(repo)
     return scan(reg, registries, repo, tag, referenced)
   end, { limit = M.CONCURRENCY })
   for _, list in ipairs(found) do
@@ -140,7 +140,7 @@ function M.run(opts)
         report.shared[#report.shared + 1] = m
       else
         if not report.dry_run then
-          core.registry_delete_manifest({ registry = reg, repository = m.repository, digest = m.digest,
+          core.registry.delete_manifest({ registry = reg, repository = m.repository, digest = m.digest,
             registries = registries })
         end
         report.deleted[#report.deleted + 1] = m

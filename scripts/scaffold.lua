@@ -82,13 +82,13 @@ local deploy = require("flows.deploy")
 
 --- Plans a small scenario naming the plugin, in a fresh temp dir.
 local function plan_with(options)
-  local dir = core.tmpdir({ prefix = "%s-test-" }).path
+  local dir = core.fs.tmpdir({ prefix = "%s-test-" }).path
   local scenario = dir .. "/scenario.lua"
-  core.write_file({ path = scenario, content = "return " .. options })
+  core.fs.write({ path = scenario, content = "return " .. options })
   local ok, ctx = pcall(deploy.run, { scenario = scenario, plan = true, tmp_dir = dir .. "/plan", lua_paths = {} })
-  local dockerfile = ok and core.exists({ path = dir .. "/plan/containers/neutron-server/Dockerfile" }).exists
-    and core.read_file({ path = dir .. "/plan/containers/neutron-server/Dockerfile" }).content
-  core.remove({ path = dir })
+  local dockerfile = ok and core.fs.exists({ path = dir .. "/plan/containers/neutron-server/Dockerfile" }).exists
+    and core.fs.read({ path = dir .. "/plan/containers/neutron-server/Dockerfile" }).content
+  core.fs.remove({ path = dir })
   if not ok then
     error(ctx, 0)
   end
@@ -147,9 +147,9 @@ local deploy = require("flows.deploy")
 
 t.describe("scenario %s", function()
   t.it("plans a containerized deploy with Ceph and one controller", function()
-    local dir = core.tmpdir({ prefix = "%s-test-" }).path
+    local dir = core.fs.tmpdir({ prefix = "%s-test-" }).path
     local ok, ctx = pcall(deploy.run, { scenario = "%s", plan = true, tmp_dir = dir, lua_paths = {} })
-    core.remove({ path = dir })
+    core.fs.remove({ path = dir })
     if not ok then error(ctx, 0) end
     t.expect(ctx.deploy_command).to_contain("environments/docker.yaml")
     t.expect(ctx.deploy_command).to_contain("environments/storage-environment.yaml")
@@ -170,10 +170,10 @@ end
 
 --- Writes one file unless it exists (never overwrite the author's work).
 local function create(path, content)
-  if core.exists({ path = path }).exists then
+  if core.fs.exists({ path = path }).exists then
     util.fail("%s already exists; not overwriting it", path)
   end
-  core.write_file({ path = path, content = content })
+  core.fs.write({ path = path, content = content })
   print("wrote " .. path)
 end
 

@@ -13,7 +13,7 @@ local M = {}
 ---@param path string
 ---@param out string[]
 local function collect(path, out)
-  local st = core.exists({ path = path })
+  local st = core.fs.exists({ path = path })
   if not st.exists then
     util.fail("apex test: %s does not exist", path)
   end
@@ -21,9 +21,9 @@ local function collect(path, out)
     out[#out + 1] = path
     return
   end
-  for _, name in ipairs(core.list_dir({ path = path }).entries) do
+  for _, name in ipairs(core.fs.list({ path = path }).entries) do
     local child = path .. "/" .. name
-    local kind = core.exists({ path = child }).kind
+    local kind = core.fs.exists({ path = child }).kind
     if kind == "dir" then
       collect(child, out)
     elseif name:match("_test%.lua$") then
@@ -108,7 +108,7 @@ function M.run(opts)
   end
   local pass = opts.verbose and true or false
   for _, file in ipairs(files) do
-    local source = core.read_file({ path = file }).content
+    local source = core.fs.read({ path = file }).content
     local chunk, err = load(source, "@" .. file)
     t.take()
     if not chunk then

@@ -279,7 +279,7 @@ enum Log {
     /// `--log-file`, when given.
     CliFile,
     /// The console only: the deploy flow attaches its own log file once
-    /// every input is valid (`core.claim_tmp_dir`).
+    /// every input is valid (`core.tmp_dir.claim`).
     ConsoleOnly,
     /// No logging set up (a command that only writes files).
     Off,
@@ -461,7 +461,7 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
     let tmp_dir = args.target.tmp_dir()?;
     // The tmp dir, its lock and the log file (--log-file, else the run's own
     // <tmp-dir>/logs/<time>.log, apex.log the latest) are made by the flow
-    // (core.claim_tmp_dir) once every input is valid: bad input writes nothing.
+    // (core.tmp_dir.claim) once every input is valid: bad input writes nothing.
     let host = start_host(cli, Log::ConsoleOnly, dirs.clone(), args.plan)?;
     let opts = deploy_opts(args, &tmp_dir, cli.log_file.as_deref(), &dirs)?;
     let arg = host.to_lua(&opts)?;

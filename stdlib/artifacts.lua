@@ -33,7 +33,7 @@ end
 ---@param fetched {status: string, size: integer}
 ---@return string
 function M.generation(fetched)
-  return string.format("%s:%d:%.3f", fetched.status, fetched.size, core.now().unix)
+  return string.format("%s:%d:%.3f", fetched.status, fetched.size, core.os.now().unix)
 end
 
 --- Replaces a corrupt cached copy with a new download (whatever --no-fetch
@@ -44,10 +44,10 @@ end
 ---@return apex.Artifact
 local function refetch(ctx, name, why)
   local a, art = get(ctx, name), ctx.infra.artifacts
-  core.log({ level = "warn", msg = string.format("%s: %s; removing it and fetching it again from %s%s", a.path, why,
+  core.log.write({ level = "warn", msg = string.format("%s: %s; removing it and fetching it again from %s%s", a.path, why,
     art.url, name) })
-  core.remove({ path = a.path })
-  local r = core.fetch_if_modified({ url = art.url .. name, dest = a.path, max_size = art.max_size })
+  core.fs.remove({ path = a.path })
+  local r = core.artifacts.fetch({ url = art.url .. name, dest = a.path, max_size = art.max_size })
   if r.sha256 ~= a.sha256 and a.generation then
     -- Upstream changed meanwhile: what was made from the old copy is stale.
     a.generation = M.generation(r)
@@ -69,10 +69,10 @@ end
 ---@return {path: string, entries: integer, bytes: integer}
 function M.unpack(ctx, name, dest)
   local a = get(ctx, name)
-  local r = core.unpack({ src = a.path, dest = dest, sha256 = a.sha256 })
+  local r = core.tar.unpack({ src = a.path, dest = dest, sha256 = a.sha256 })
   if r.corrupt then
     a = refetch(ctx, name, corrupt_why(r.sha256, r.expected))
-    r = core.unpack({ src = a.path, dest = dest, sha256 = a.sha256 })
+    r = core.tar.unpack({ src = a.path, dest = dest, sha256 = a.sha256 })
     if r.corrupt then
       util.fail("%s: fetched again, it still does not match its sha256 (%s, recorded %s)", a.path, r.sha256, r.expected)
     end
@@ -89,10 +89,10 @@ end
 function M.checked(ctx, name)
   local a = get(ctx, name)
   if not a.sha256 then return a.path end
-  local hex = core.sha256({ path = a.path }).hex
+  local hex = core.data.sha256({ path = a.path }).hex
   if hex ~= a.sha256 then
     a = refetch(ctx, name, corrupt_why(hex, a.sha256))
-    hex = core.sha256({ path = a.path }).hex
+    hex = core.data.sha256({ path = a.path }).hex
     if hex ~= a.sha256 then
       util.fail("%s: fetched again, it still does not match its sha256 (%s, recorded %s)", a.path, hex, a.sha256)
     end

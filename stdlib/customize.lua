@@ -1,5 +1,5 @@
 --- Overcloud image customization: the customization list (what plugins and
---- patches ask for, `apex.Customization`) translated into `customize_image`
+--- patches ask for, `apex.Customization`) translated into `core.image.customize`
 --- operations, and the operations that put a persistent loop device into an
 --- image. Pure functions: the steps call them when they run.
 local core = require("apex.core")
@@ -8,14 +8,14 @@ local util = require("apex.util")
 local M = {}
 
 local function exists(path)
-  return core.exists({ path = path }).exists
+  return core.fs.exists({ path = path }).exists
 end
 
 --- Whether a program is on PATH.
 ---@param name string
 ---@return boolean
 function M.have_program(name)
-  local path = core.env({ name = "PATH" }).value or "/usr/sbin:/usr/bin:/sbin:/bin"
+  local path = core.os.env({ name = "PATH" }).value or "/usr/sbin:/usr/bin:/sbin:/bin"
   for dir in path:gmatch("[^:]+") do
     if exists(dir .. "/" .. name) then return true end
   end
@@ -164,7 +164,7 @@ function M.merge(list, owner, items)
   return changes
 end
 
---- Translates the overcloud customization list into customize_image
+--- Translates the overcloud customization list into core.image.customize
 --- operations, in their order: file ops (upload, remove, unpack, patch,
 --- write, mkdir; enable as its wants/ link) and run ops (`run-command` as it
 --- is, behind a check for the tools it `needs`; `install`/`uninstall` through
@@ -177,7 +177,7 @@ end
 ---@param list apex.Customization[]
 ---@return apex.ImageOp[] ops, {op: string, arg: string, why: string}[] skipped
 function M.image_ops(ctx, list)
-  local ops, skipped = core.array(), core.array()
+  local ops, skipped = core.data.array(), core.data.array()
   ---@param c apex.Customization
   ---@param why string
   local function skip(c, why)
@@ -254,12 +254,12 @@ function M.image_ops(ctx, list)
 end
 
 --- The file ops that put a persistent loop device into an image: the sparse
---- backing file, the unit (from core.loop_unit, named and ordered as the
+--- backing file, the unit (from core.loop.unit, named and ordered as the
 --- plugin says) and its enable symlink; and the unit itself.
 ---@param l apex.LoopDeviceRequest
 ---@return apex.ImageOp[] ops, apex.LoopUnit unit
 function M.loop_ops(l)
-  local u = core.loop_unit({ device = l.device, file = l.backing_file, name = l.unit_name, purpose = l.purpose,
+  local u = core.loop.unit({ device = l.device, file = l.backing_file, name = l.unit_name, purpose = l.purpose,
     before = l.before })
   return {
     { op = "truncate", path = l.backing_file, size = l.size },

@@ -212,9 +212,9 @@ function M.catalog(opts)
     settings.insecure = settings.insecure or {}
     settings.insecure[#settings.insecure + 1] = host
   end
-  local ok, r = pcall(core.registry_catalog, { registry = host, registries = settings })
+  local ok, r = pcall(core.registry.catalog, { registry = host, registries = settings })
   if not ok then
-    local msg = (util.message(r):gsub("^registry_catalog: ", ""))
+    local msg = (util.message(r):gsub("^registry%.catalog: ", ""))
     local status = msg:match("HTTP (40[13])")
     if status then
       util.fail("source registry %s refused its catalog (HTTP %s): %s", host, status, msg)
@@ -238,21 +238,21 @@ end
 function M.created(opts)
   local accept = "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
   local url = string.format("%s/v2/%s/manifests/%s", opts.registry, opts.repo, opts.tag)
-  local ok, resp = pcall(core.http_get, { url = url, headers = { Accept = accept }, timeout = 5 })
+  local ok, resp = pcall(core.http.get, { url = url, headers = { Accept = accept }, timeout = 5 })
   if not ok or resp.status ~= 200 then
     return nil, "manifest " .. url .. " not readable"
   end
-  local manifest = core.json_load({ text = resp.body, name = url })
+  local manifest = core.json.load({ text = resp.body, name = url })
   local digest = manifest.config and manifest.config.digest
   if not digest then
     return nil, "manifest " .. url .. " has no config digest"
   end
   local blob_url = string.format("%s/v2/%s/blobs/%s", opts.registry, opts.repo, digest)
-  local okb, blob = pcall(core.http_get, { url = blob_url, timeout = 5 })
+  local okb, blob = pcall(core.http.get, { url = blob_url, timeout = 5 })
   if not okb or blob.status ~= 200 then
     return nil, "image config " .. blob_url .. " not readable"
   end
-  local config = core.json_load({ text = blob.body, name = blob_url })
+  local config = core.json.load({ text = blob.body, name = blob_url })
   local t = util.utc_seconds(config.created or "")
   if not t then
     return nil, "image config " .. blob_url .. " has no created time"

@@ -206,7 +206,7 @@ local function check_node(src, name, raw)
     util.fail("%s: %s: got %s (valid: a MAC address such as \"00:1e:67:b2:08:7b\", or a list of them)", src, key,
       show(v.mac[1]))
   end
-  node.mac = core.array()
+  node.mac = core.data.array()
   for i, m in ipairs(macs) do
     local norm = M.normalize_mac(m)
     if not norm then
@@ -293,7 +293,7 @@ function M.validate(raw, source, opts)
     table.sort(names, natural_less)
   end
 
-  local inv = { nodes = core.array(), control = 0, compute = 0, ha = ha, source = source }
+  local inv = { nodes = core.data.array(), control = 0, compute = 0, ha = ha, source = source }
   local mac_owner, root_devices, root_device_of = {}, {}, {}
   for _, name in ipairs(names) do
     local node, password = check_node(source, name, nodes[name])
@@ -370,7 +370,7 @@ end
 ---@return {nodes: table[]}
 function M.instackenv(inv, opts)
   local redact = opts and opts.redact
-  local out = core.array()
+  local out = core.data.array()
   for _, n in ipairs(inv.nodes) do
     local pass = M.password(inv, n)
     out[#out + 1] = {
@@ -386,7 +386,7 @@ function M.instackenv(inv, opts)
       arch = n.arch,
       capabilities = n.capabilities,
     }
-    core.array(out[#out].mac)
+    core.data.array(out[#out].mac)
   end
   return { nodes = out }
 end
@@ -422,7 +422,7 @@ end
 ---@param inv apex.Inventory
 ---@return string[]
 function M.summary(inv)
-  local lines = core.array()
+  local lines = core.data.array()
   for _, n in ipairs(inv.nodes) do
     local sizes = {}
     if n.cpu then sizes[#sizes + 1] = n.cpu .. " cpu" end
@@ -454,12 +454,12 @@ function M.redact(v)
         out[k] = M.redact(x)
       end
     end
-    -- keep a marked list (core.array) marked, so it is still dumped as []
+    -- keep a marked list (core.data.array) marked, so it is still dumped as []
     local mt = getmetatable(v)
     if type(mt) == "table" then
       setmetatable(out, mt)
     elseif mt ~= nil then
-      core.array(out)
+      core.data.array(out)
     end
     return out
   end

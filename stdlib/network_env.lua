@@ -95,7 +95,7 @@ local function header(path, net)
 end
 
 local function pool(range)
-  return core.array({ { start = range[1], ["end"] = range[2] } })
+  return core.data.array({ { start = range[1], ["end"] = range[2] } })
 end
 
 local function is_enabled(net, name)
@@ -155,7 +155,7 @@ local function parameters(net, o)
     ControlPlaneSubnetCidr = tostring(admin.prefix),
     ControlPlaneDefaultRoute = admin.gateway,
     EC2MetadataIp = admin.installer_vm.ip,
-    DnsServers = core.array(util.deep_copy(net.dns_nameservers)),
+    DnsServers = core.data.array(util.deep_copy(net.dns_nameservers)),
   }
   local ext = is_enabled(net, "external") and net.networks.external
   if ext then
@@ -203,7 +203,7 @@ end
 -- network_data.yaml: every isolated network the file names, then Apex's
 -- fixed, disabled StorageMgmt.
 local function network_data(net)
-  local out = core.array()
+  local out = core.data.array()
   for _, name in ipairs({ "tenant", "external", "storage", "api" }) do
     local n = net.networks[name]
     if n then
@@ -240,7 +240,7 @@ local function get_param(name)
 end
 
 local function addr(param)
-  return core.array({ { ip_netmask = get_param(param) } })
+  return core.data.array({ { ip_netmask = get_param(param) } })
 end
 
 -- A network's mapping for one role after the dataplane's changes
@@ -312,7 +312,7 @@ local function nic_config(net, role, o)
       nbonds = nbonds + 1
       bonds[id] = "bond" .. nbonds
     end
-    local members = core.array()
+    local members = core.data.array()
     for i, nic in ipairs(m.members) do
       members[i] = { type = "interface", name = nic, primary = (i == 1) or nil }
     end
@@ -333,11 +333,11 @@ local function nic_config(net, role, o)
       local pre = TRIPLEO[name].heat
       local item = { type = "vlan", vlan_id = get_param(pre .. "NetworkVlanID"), addresses = addr(pre .. "IpSubnet") }
       if name == "external" then
-        item.routes = core.array({ { default = true, next_hop = get_param("ExternalInterfaceDefaultRoute") } })
+        item.routes = core.data.array({ { default = true, next_hop = get_param("ExternalInterfaceDefaultRoute") } })
       end
       local dev = network.device_id(m)
       if not vlans[dev] then
-        vlans[dev] = { list = core.array(), mapping = m, names = {} }
+        vlans[dev] = { list = core.data.array(), mapping = m, names = {} }
         vlan_devs[#vlan_devs + 1] = dev
       end
       vlans[dev].list[#vlans[dev].list + 1] = item
@@ -345,7 +345,7 @@ local function nic_config(net, role, o)
     end
   end
 
-  local items = core.array()
+  local items = core.data.array()
   local owner = {} -- device -> the item that holds it (bridge or port)
 
   -- ctlplane
@@ -355,9 +355,9 @@ local function nic_config(net, role, o)
   local ctl = {
     use_dhcp = false,
     dns_servers = get_param("DnsServers"),
-    addresses = core.array({ { ip_netmask = { list_join = { "/", { get_param("ControlPlaneIp"),
+    addresses = core.data.array({ { ip_netmask = { list_join = { "/", { get_param("ControlPlaneIp"),
       get_param("ControlPlaneSubnetCidr") } } } } }),
-    routes = core.array({ { ip_netmask = "169.254.169.254/32", next_hop = get_param("EC2MetadataIp") } }),
+    routes = core.data.array({ { ip_netmask = "169.254.169.254/32", next_hop = get_param("EC2MetadataIp") } }),
   }
   if net.ipv6 or role == "compute" or not ext_on then
     ctl.routes[2] = { default = true, next_hop = get_param("ControlPlaneDefaultRoute") }
@@ -365,7 +365,7 @@ local function nic_config(net, role, o)
   if not ext_on or vlans[admin_dev] then
     ctl.type = "ovs_bridge"
     ctl.name = (not ext_on or ext_vlan_on_admin) and "br-ex" or "br-isolated"
-    ctl.members = core.array({ port(admin, true) })
+    ctl.members = core.data.array({ port(admin, true) })
     for _, v in ipairs(vlans[admin_dev] and vlans[admin_dev].list or {}) do
       ctl.members[#ctl.members + 1] = v
     end
@@ -374,7 +374,7 @@ local function nic_config(net, role, o)
   elseif admin.bridge or admin.phys_type == "linux_bridge" or admin.phys_type == "ovs_bridge" then
     ctl.type = admin.bridge or admin.phys_type
     ctl.name = "br-ctlplane"
-    ctl.members = core.array({ port(admin, true) })
+    ctl.members = core.data.array({ port(admin, true) })
     owner[admin_dev] = ctl
   else
     local p = port(admin)
@@ -392,7 +392,7 @@ local function nic_config(net, role, o)
       item = { type = "vpp_interface", name = m.members[1], uio_driver = m.vpp_uio_driver,
         options = m.interface_options }
     elseif m.phys_type == "ovs_bridge" or m.phys_type == "linux_bridge" then
-      item = { type = m.phys_type, name = bridge_name, members = core.array({ port(m, true) }) }
+      item = { type = m.phys_type, name = bridge_name, members = core.data.array({ port(m, true) }) }
     else
       item = port(m)
       item.primary = nil
@@ -410,16 +410,16 @@ local function nic_config(net, role, o)
       no_bond("tenant", tenant, "ovs_dpdk")
       item = {
         type = "ovs_user_bridge", name = "br-phy", use_dhcp = false, addresses = addr("TenantIpSubnet"),
-        members = core.array({ {
+        members = core.data.array({ {
           type = "ovs_dpdk_port", name = "dpdk0", driver = tenant.uio_driver or M.DEFAULT_UIO_DRIVER,
-          members = core.array({ { type = "interface", name = tenant.members[1], primary = true } }),
+          members = core.data.array({ { type = "interface", name = tenant.members[1], primary = true } }),
         } }),
       }
       owner[network.device_id(tenant)] = item
     elseif net.networks.tenant.segmentation_type == "vlan" and tenant.phys_type ~= "vpp_interface" then
       item = {
         type = "ovs_bridge", name = "br-vlan", use_dhcp = false, addresses = addr("TenantIpSubnet"),
-        members = core.array({ port(tenant, true) }),
+        members = core.data.array({ port(tenant, true) }),
       }
       owner[network.device_id(tenant)] = item
     else
@@ -439,7 +439,7 @@ local function nic_config(net, role, o)
         type = ext.phys_type, name = ext.members[1], uio_driver = ext.vpp_uio_driver, use_dhcp = false,
         dns_servers = role == "controller" and get_param("DnsServers") or nil,
         addresses = addr("ExternalIpSubnet"),
-        routes = core.array({ { default = role == "controller" or nil, ip_netmask = default_dst,
+        routes = core.data.array({ { default = role == "controller" or nil, ip_netmask = default_dst,
           next_hop = get_param("ExternalInterfaceDefaultRoute") } }),
       }
     else
@@ -448,9 +448,9 @@ local function nic_config(net, role, o)
         btype = "ovs_user_bridge"
       end
       item = {
-        type = btype, name = "br-ex", use_dhcp = false, members = core.array({ port(ext, true) }),
+        type = btype, name = "br-ex", use_dhcp = false, members = core.data.array({ port(ext, true) }),
         dns_servers = get_param("DnsServers"), addresses = addr("ExternalIpSubnet"),
-        routes = core.array({ { default = true, ip_netmask = default_dst,
+        routes = core.data.array({ { default = true, ip_netmask = default_dst,
           next_hop = get_param("ExternalInterfaceDefaultRoute") } }),
       }
     end
@@ -479,7 +479,7 @@ local function nic_config(net, role, o)
           util.fail("%s: %s.members: the external VLAN needs %s in br-ex, but another network uses it untagged "
             .. "for %s (valid: the admin NIC, a NIC of its own, or vlan: native)", src, v.mapping.key, dev, role)
         end
-        local br = { type = "ovs_bridge", name = "br-ex", use_dhcp = false, members = core.array({ port(v.mapping, true) }) }
+        local br = { type = "ovs_bridge", name = "br-ex", use_dhcp = false, members = core.data.array({ port(v.mapping, true) }) }
         for _, item in ipairs(v.list) do
           br.members[#br.members + 1] = item
         end
@@ -512,14 +512,14 @@ end
 local function nic_parameters()
   local p = {
     ControlPlaneIp = { default = "", description = "IP address/subnet on the ctlplane network", type = "string" },
-    ControlPlaneStaticRoutes = { default = core.array(), description = "Routes for the ctlplane network traffic.",
+    ControlPlaneStaticRoutes = { default = core.data.array(), description = "Routes for the ctlplane network traffic.",
       type = "json" },
     ExternalInterfaceDefaultRoute = { default = "10.0.0.1", description = "default route for the external network",
       type = "string" },
     ControlPlaneSubnetCidr = { default = "24", description = "The subnet CIDR of the control plane network.",
       type = "string" },
     ControlPlaneDefaultRoute = { description = "The default route of the control plane network.", type = "string" },
-    DnsServers = { default = core.array(), description = "A list of DNS servers (2 max for some implementations) "
+    DnsServers = { default = core.data.array(), description = "A list of DNS servers (2 max for some implementations) "
       .. "that will be added to resolv.conf.", type = "comma_delimited_list" },
     EC2MetadataIp = { description = "The IP address of the EC2 metadata server.", type = "string" },
   }
@@ -532,12 +532,12 @@ local function nic_parameters()
   for _, pre in ipairs({ "External", "InternalApi", "Storage", "StorageMgmt", "Tenant", "Management" }) do
     p[pre .. "IpSubnet"] = { default = "", description = "IP address/subnet on the " .. pre .. " network",
       type = "string" }
-    p[pre .. "InterfaceRoutes"] = { default = core.array(), description = "Routes for the " .. pre
+    p[pre .. "InterfaceRoutes"] = { default = core.data.array(), description = "Routes for the " .. pre
       .. " network traffic.", type = "json" }
   end
   p.StorageNFSIpSubnet = { default = "", description = "IP address/subnet on the storage_nfs network",
     type = "string" }
-  p.StorageNFSRoutes = { default = core.array(), description = "Routes for the storage_nfs network traffic.",
+  p.StorageNFSRoutes = { default = core.data.array(), description = "Routes for the storage_nfs network traffic.",
     type = "json" }
   return p
 end
@@ -611,17 +611,17 @@ function M.build(net, opts)
     nic_configs = {},
   }
   out.files[M.NETWORK_ENV] = header(M.NETWORK_ENV, net)
-      .. core.yaml_dump({ resource_registry = out.resource_registry, parameter_defaults = out.parameters })
+      .. core.yaml.dump({ resource_registry = out.resource_registry, parameter_defaults = out.parameters })
   for _, role in ipairs({ "controller", "compute" }) do
     local items = nic_config(net, role, o)
     out.nic_configs[role] = items
     local path = "nics/" .. role .. ".yaml"
-    out.files[path] = header(path, net) .. core.yaml_dump(nic_template(role, items, o))
+    out.files[path] = header(path, net) .. core.yaml.dump(nic_template(role, items, o))
   end
   if M.uses_network_data(o.os_version) then
     out.network_data = network_data(net)
     out.networks_file = M.NETWORK_DATA
-    out.files[M.NETWORK_DATA] = header(M.NETWORK_DATA, net) .. core.yaml_dump(out.network_data)
+    out.files[M.NETWORK_DATA] = header(M.NETWORK_DATA, net) .. core.yaml.dump(out.network_data)
   end
   return out
 end

@@ -6,7 +6,7 @@
 --- parameters the enabled plugins return from their `env_params` hook.
 ---
 --- Apex edited template files line by line; apex builds the same parameters
---- as data and writes them with core.yaml_dump (keys sorted), so the output is
+--- as data and writes them with core.yaml.dump (keys sorted), so the output is
 --- byte-for-byte stable for the same inputs.
 ---
 --- Base parameters: Apex's container flow (apex/deploy.py) swaps its default
@@ -342,7 +342,7 @@ local function header(name, from)
 end
 
 local function yaml_file(name, from, doc)
-  return header(name, from) .. core.yaml_dump(doc)
+  return header(name, from) .. core.yaml.dump(doc)
 end
 
 --- THT parameters of opnfv-environment.yaml that do not depend on the

@@ -78,7 +78,7 @@ end
 
 --- Gerrit prefixes JSON with ")]}'" against XSSI; this strips it.
 local function gerrit_json(body, url)
-  local ok, v = pcall(core.json_load, { text = body:gsub("^%)%]}'\n?", ""), name = url })
+  local ok, v = pcall(core.json.load, { text = body:gsub("^%)%]}'\n?", ""), name = url })
   if not ok then
     util.fail("Gerrit %s: the answer is not JSON: %s", url, util.message(v))
   end
@@ -89,10 +89,10 @@ end
 -- cannot be reached (connection, DNS, timeout). An answer other than 200 is
 -- an error: the server is there and said no.
 local function gerrit_get(url, what)
-  local ok, resp = pcall(core.http_get, { url = url, timeout = 15 })
+  local ok, resp = pcall(core.http.get, { url = url, timeout = 15 })
   if not ok then
     -- the cause without the URL the client repeats (the caller names it once)
-    local why = util.message(resp):gsub("^http_get: ", ""):gsub("^GET %S+ failed: ", "")
+    local why = util.message(resp):gsub("^http%.get: ", ""):gsub("^GET %S+ failed: ", "")
     return nil, (why:gsub("error sending request for url %b():?%s*", ""))
   end
   if resp.status == 404 then
@@ -122,11 +122,11 @@ end
 ---@return apex.FetchedPatch
 function M.fetch(patch, o)
   if patch.diff then
-    local st = core.exists({ path = patch.diff })
+    local st = core.fs.exists({ path = patch.diff })
     if st.kind ~= "file" then
       util.fail("%s.diff: no such file %s", o.where, patch.diff)
     end
-    return { patch = patch, diff = core.read_file({ path = patch.diff }).content, source = "file " .. patch.diff }
+    return { patch = patch, diff = core.fs.read({ path = patch.diff }).content, source = "file " .. patch.diff }
   end
   local branch = M.branch(patch, o.os_version)
   local id = M.gerrit_id(patch, branch)
@@ -158,7 +158,7 @@ function M.fetch(patch, o)
   if not b64 then
     return unreachable(patch_url, why2)
   end
-  local ok, decoded = pcall(core.base64_decode, { text = b64 })
+  local ok, decoded = pcall(core.data.base64_decode, { text = b64 })
   if not ok then
     util.fail("Gerrit: %s: the patch at %s is not base64: %s", what, patch_url, util.message(decoded))
   end
@@ -188,7 +188,7 @@ function M.fetch_all(list, o)
     return {}
   end
   local down = {}
-  return core.parallel_map(list, function(p, i)
+  return core.parallel.map(list, function(p, i)
     return M.fetch(p, {
       gerrit_url = o.gerrit_url,
       os_version = o.os_version,
@@ -264,7 +264,7 @@ end
 ---@return string diff, string[] stripped  the kept diff, and "path (why)" for each file left out
 function M.strip(diff, project)
   local _, kind = M.project_path(project, diff)
-  local out, stripped = {}, core.array()
+  local out, stripped = {}, core.data.array()
   local keep = true
   -- split on "\n" keeping a final line without newline
   for line in (diff .. (diff:sub(-1) == "\n" and "" or "\n")):gmatch("(.-)\n") do
@@ -372,8 +372,8 @@ function M.merge_common(patches, os_version, common, source)
   source = source or "deploy settings"
   local rel = common.releases[os_version]
   local out = {
-    undercloud = core.array(), overcloud = core.array(),
-    wheres = { undercloud = core.array(), overcloud = core.array() },
+    undercloud = core.data.array(), overcloud = core.data.array(),
+    wheres = { undercloud = core.data.array(), overcloud = core.data.array() },
     added = { undercloud = 0, overcloud = 0 },
     found = rel ~= nil,
     source = common.source,

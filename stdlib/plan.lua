@@ -73,19 +73,19 @@ end
 -- it), so no stale artifact survives a changed plan.
 local function remove_previous(tmp)
   local manifest = util.path(tmp, M.MANIFEST)
-  if core.exists({ path = manifest }).kind == "file" then
-    local ok, old = pcall(core.json_load, { path = manifest })
+  if core.fs.exists({ path = manifest }).kind == "file" then
+    local ok, old = pcall(core.json.load, { path = manifest })
     if ok and type(old) == "table" and type(old.files) == "table" then
-      core.remove({ path = manifest })
+      core.fs.remove({ path = manifest })
       for _, rel in ipairs(old.files) do
         if type(rel) == "string" and not rel:find("%.%.") and rel:sub(1, 1) ~= "/" then
-          core.remove({ path = util.path(tmp, rel) })
+          core.fs.remove({ path = util.path(tmp, rel) })
         end
       end
     end
   end
-  core.remove({ path = util.path(tmp, "containers") })
-  core.remove({ path = util.path(tmp, M.ARCHIVE) })
+  core.fs.remove({ path = util.path(tmp, "containers") })
+  core.fs.remove({ path = util.path(tmp, M.ARCHIVE) })
 end
 
 --- Every path (relative to the tmp dir) `M.write` writes, for the check of
@@ -104,18 +104,18 @@ end
 ---@param ctx apex.Ctx
 function M.write(ctx)
   local tmp = ctx.tmp_dir
-  core.mkdir({ path = tmp })
+  core.fs.mkdir({ path = tmp })
   remove_previous(tmp)
   for _, rel in ipairs(util.sorted_keys(ctx.files)) do
-    core.write_file({ path = util.path(tmp, rel), content = ctx.files[rel], mode = M.mode(ctx, rel) })
+    core.fs.write({ path = util.path(tmp, rel), content = ctx.files[rel], mode = M.mode(ctx, rel) })
   end
   local containers = util.path(tmp, "containers")
-  core.mkdir({ path = containers })
+  core.fs.mkdir({ path = containers })
   ctx.archive = { path = util.path(tmp, M.ARCHIVE) }
   -- Apex's layout: containers/<image>/Dockerfile, unpacked in the work dir.
-  local r = core.archive({ src = containers, dest = ctx.archive.path, include_dir = true })
+  local r = core.tar.pack({ src = containers, dest = ctx.archive.path, include_dir = true })
   ctx.archive.written, ctx.archive.sha256, ctx.archive.entries = true, r.sha256, r.entries
-  core.write_file({ path = util.path(tmp, M.MANIFEST), content = core.json_dump(M.manifest(ctx), { pretty = true }) })
+  core.fs.write({ path = util.path(tmp, M.MANIFEST), content = core.json.dump(M.manifest(ctx), { pretty = true }) })
 end
 
 --- The machine-readable record of the plan.

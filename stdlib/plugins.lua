@@ -54,7 +54,7 @@ local M = {}
 ---@field reason string  why the deploy wants it; without it on the server, what needs it is left out (a warning)
 ---@field required? boolean  without it the deploy stops, naming `reason` (the quagga tarball with vpn, the fdio patch, a created undercloud's image)
 
----@class apex.LoopDeviceRequest  what a plugin asks for (core.create_loop_device returns an apex.LoopDevice)
+---@class apex.LoopDeviceRequest  what a plugin asks for (core.loop.create returns an apex.LoopDevice)
 ---@field device string        e.g. /dev/loop3
 ---@field backing_file string  sparse file backing it
 ---@field size string          e.g. 10G
@@ -119,7 +119,7 @@ M.HOOKS = { "validate", "images", "patches", "env_files", "overcloud_customize",
 --- origins and "searched" messages.
 ---@return {modules: {name: string, origin: string, shipped: boolean}[], searched: string[]}
 local function listing()
-  return core.modules({ kind = "plugins" })
+  return core.modules.list({ kind = "plugins" })
 end
 
 --- Where plugins are searched, for messages: override dirs, then the binary.

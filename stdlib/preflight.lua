@@ -156,7 +156,7 @@ M.normalize = normalize
 ---@param source string
 ---@return {name: string, target: string}[]
 function M.targets(text, source)
-  local ok, doc = pcall(core.yaml_load, { text = text, name = source })
+  local ok, doc = pcall(core.yaml.load, { text = text, name = source })
   if not ok then
     -- PyYAML, which Heat and TripleO read env files with, lets a later
     -- duplicate key win (Stein's environments/docker.yaml has two
@@ -202,7 +202,7 @@ end
 ---@param into table<string, string>  image -> the parameter (and file) naming it
 ---@param source string
 function M.images(text, registry, into, source)
-  local ok, doc = pcall(core.yaml_load, { text = text, name = source })
+  local ok, doc = pcall(core.yaml.load, { text = text, name = source })
   local pd = ok and type(doc) == "table" and doc.parameter_defaults
   if type(pd) ~= "table" then return end
   for _, k in ipairs(util.sorted_keys(pd)) do
@@ -282,7 +282,7 @@ end
 function M.evaluate(o, p, answer)
   local function doc(name, text)
     if not text then return {} end
-    local ok, v = pcall(core.yaml_load, { text = text, name = name })
+    local ok, v = pcall(core.yaml.load, { text = text, name = name })
     return ok and type(v) == "table" and v or {}
   end
   local roles = doc("roles_data.yaml", answer.files["roles_data.yaml"])
@@ -397,11 +397,11 @@ function M.add(ctx, step)
     },
     inputs = function() return { read = p.read, test = p.test, images = image_list } end,
     run = function()
-      local t0 = core.now().unix
+      local t0 = core.os.now().unix
       local settings = site_mod.registry_settings(ctx.infra)
-      local results = core.parallel_map({ "files", "images" }, function(kind)
+      local results = core.parallel.map({ "files", "images" }, function(kind)
         if kind == "files" then
-          local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = M.command(u.tht_dir, p.read, p.test),
+          local r = core.ssh.run({ host = site_mod.ssh_host(ctx.infra), command = M.command(u.tht_dir, p.read, p.test),
             check = false, quiet = true })
           if not r.ok then
             util.fail("preflight: listing %s on the undercloud failed (exit %d): %s", u.tht_dir, r.status,
@@ -411,10 +411,10 @@ function M.add(ctx, step)
           return { misses = misses, checked = checked }
         end
         local misses = {}
-        local found = core.parallel_map(image_list, function(ref)
+        local found = core.parallel.map(image_list, function(ref)
           local repo, tag = split_image(ref, o.registry)
           if not repo then return "not an image reference" end
-          local ok, r = pcall(core.registry_digest, { registry = o.registry, repository = repo, reference = tag,
+          local ok, r = pcall(core.registry.digest, { registry = o.registry, repository = repo, reference = tag,
             registries = settings })
           if not ok then return "the local registry did not answer: " .. util.message(r) end
           return r.digest and true or "not in the local registry"
@@ -435,7 +435,7 @@ function M.add(ctx, step)
           .. "deployed:\n%s", #misses, table.concat(shown, "\n"))
       end
       return { files_checked = results[1].checked, images_checked = results[2].checked,
-        seconds = core.now().unix - t0 }
+        seconds = core.os.now().unix - t0 }
     end,
   })
 end

@@ -39,15 +39,15 @@ M.CONCURRENCY = 2
 local function build_one(o, img)
   local reg, repo = o.site.local_registry, images.repository(o.site, img)
   local source, target = images.ref(o.site, img).to, images.ref(o.site, img, images.PATCHED_TAG).to
-  if not core.registry_digest({ registry = reg, repository = repo, reference = images.TAG,
+  if not core.registry.digest({ registry = reg, repository = repo, reference = images.TAG,
         registries = o.registries }).digest then
     return nil
   end
-  local base = core.pull_image({ image = source, engine = o.engine })
-  core.build_image({ context = util.path(o.stage, img), tag = target, build_args = dockerfile.build_args(base.user),
+  local base = core.engine.pull({ image = source, engine = o.engine })
+  core.engine.build({ context = util.path(o.stage, img), tag = target, build_args = dockerfile.build_args(base.user),
     engine = o.engine })
-  local pushed = core.push_registry({ image = target, engine = o.engine })
-  core.registry_put_tag({ registry = reg, repository = repo, digest = pushed.digest,
+  local pushed = core.engine.push({ image = target, engine = o.engine })
+  core.registry.put_tag({ registry = reg, repository = repo, digest = pushed.digest,
     tag = images.history_tag(pushed.digest), registries = o.registries })
   return { name = img, image = target, source = source, user = base.user, digest = pushed.digest }
 end
@@ -58,11 +58,11 @@ end
 ---@return {rebuilt: apex.Rebuilt[], missing: string[], failed: {name: string, error: string}[]}
 function M.patched(o)
   local done = 0
-  local results = core.parallel_map(o.images, function(img)
+  local results = core.parallel.map(o.images, function(img)
     local ok, built = pcall(build_one, o, img)
     done = done + 1
     if ok and built then
-      core.log({ level = "debug", msg = string.format("rebuilt %s (%s, REAL_USER %s) [%d/%d]", built.image,
+      core.log.write({ level = "debug", msg = string.format("rebuilt %s (%s, REAL_USER %s) [%d/%d]", built.image,
         built.digest, built.user == "" and "root" or built.user, done, #o.images) })
       if o.on_built then o.on_built(img, built) end
       return { img = img, built = built }
@@ -70,10 +70,10 @@ function M.patched(o)
       return { img = img, missing = true }
     end
     local msg = util.message(built)
-    core.log({ level = "error", msg = string.format("rebuilding %s: %s", img, msg) })
+    core.log.write({ level = "error", msg = string.format("rebuilding %s: %s", img, msg) })
     return { img = img, error = msg }
   end, { limit = o.concurrency or M.CONCURRENCY })
-  local out = { rebuilt = core.array(), missing = core.array(), failed = core.array() }
+  local out = { rebuilt = core.data.array(), missing = core.data.array(), failed = core.data.array() }
   for _, r in ipairs(results) do
     if r.built then
       out.rebuilt[#out.rebuilt + 1] = r.built

@@ -35,7 +35,7 @@ function M.still_uploaded(ctx, sent)
   if ctx.uploaded_sums == nil then return true end
   for name, sum in pairs(sent or {}) do
     if ctx.uploaded_sums[name] ~= sum then
-      core.log({ level = "warn", msg = "the undercloud no longer has " .. name .. " as uploaded; uploading again" })
+      core.log.write({ level = "warn", msg = "the undercloud no longer has " .. name .. " as uploaded; uploading again" })
       return false
     end
   end
@@ -60,7 +60,7 @@ end
 ---@param ctx apex.Ctx
 ---@param a apex.Action
 function M.add(ctx, a)
-  ctx.todo = ctx.todo or core.array()
+  ctx.todo = ctx.todo or core.data.array()
   if type(a.key) ~= "string" or type(a.text) ~= "string" or math.type(a.step) ~= "integer" then
     error("runner.add: an action needs step (integer), key and text (strings)", 2)
   end
@@ -85,9 +85,9 @@ end
 ---@param ctx apex.Ctx
 ---@return {step: integer, key: string, text: string, details: string[]}[]
 function M.listing(ctx)
-  local out = core.array()
+  local out = core.data.array()
   for _, a in ipairs(ctx.todo or {}) do
-    local details = core.array()
+    local details = core.data.array()
     for i, d in ipairs(a.details or {}) do details[i] = d end
     out[#out + 1] = { step = a.step, key = a.key, text = a.text, details = details }
   end
@@ -95,7 +95,7 @@ function M.listing(ctx)
 end
 
 local function now()
-  return core.now().unix
+  return core.os.now().unix
 end
 
 --- Runs one action (or skips it when done with the same inputs); returns
@@ -111,10 +111,10 @@ local function run_one(ctx, st, run, a, order)
     prev.skipped = true
     prev.order = order
     prev.last_seconds = now() - t0
-    core.log({ level = "info", msg = string.format("step %d %s: done before with the same inputs; skipped%s", a.step, a.key,
+    core.log.write({ level = "info", msg = string.format("step %d %s: done before with the same inputs; skipped%s", a.step, a.key,
       a.skip_hint and (" (" .. a.skip_hint .. ")") or "") })
   else
-    core.log({ level = "info", msg = string.format("step %d %s", a.step, a.key) })
+    core.log.write({ level = "info", msg = string.format("step %d %s", a.step, a.key) })
     state.put(st, a.key, { step = a.step, order = order, status = "running", inputs = inputs,
       outputs = prev and prev.outputs })
     local ok, out = pcall(a.run, prev)
@@ -165,7 +165,7 @@ function M.execute(ctx)
     if not started[a] then
       local members = group_of(todo, a)
       for _, b in ipairs(members) do started[b] = true end
-      local results = core.parallel_map(members, function(b)
+      local results = core.parallel.map(members, function(b)
         local ok, res = pcall(run_one, ctx, st, run, b, order[b])
         return { ok = ok, res = res }
       end, { limit = #members })

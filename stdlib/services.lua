@@ -58,7 +58,7 @@ end
 ---@param source string
 ---@return apex.ServiceLayer
 function M.text_layer(text, source)
-  local ok, doc = pcall(core.yaml_load, { text = text, name = source })
+  local ok, doc = pcall(core.yaml.load, { text = text, name = source })
   if not ok then
     -- PyYAML lets a later duplicate key win (see apex.preflight.last_registry).
     doc = require("apex.preflight").last_registry(text)

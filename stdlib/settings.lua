@@ -231,7 +231,7 @@ function M.check_patches(src, key, patches, base_dir, allowed)
   elseif type(patches) ~= "table" or (next(patches) ~= nil and util.is_list(patches)) then
     util.fail("%s: %s: expected a mapping with undercloud and/or overcloud lists, got %s", src, key, show(patches))
   end
-  local out = { undercloud = core.array(), overcloud = core.array() }
+  local out = { undercloud = core.data.array(), overcloud = core.data.array() }
   for node, list in pairs(patches) do
     if node ~= "undercloud" and node ~= "overcloud" then
       util.fail_unknown(src, key .. "." .. tostring(node), node, { "undercloud", "overcloud" })
@@ -364,7 +364,7 @@ function M.validate_deploy(raw, source)
   if raw.deploy_options == nil then
     util.fail("%s: deploy_options: missing (required)", source)
   end
-  local warnings = core.array()
+  local warnings = core.data.array()
   return {
     global_params = check_global(source, raw.global_params),
     deploy_options = check_options(source, raw.deploy_options, warnings),
@@ -373,16 +373,16 @@ function M.validate_deploy(raw, source)
   }
 end
 
---- Reads a YAML file; syntax errors come from core.yaml_load with file and line.
+--- Reads a YAML file; syntax errors come from core.yaml.load with file and line.
 ---@param path string
 ---@return any
 function M.load_yaml(path)
-  if not core.exists({ path = path }).exists then
+  if not core.fs.exists({ path = path }).exists then
     util.fail("%s: no such file", path)
   end
-  local ok, value = pcall(core.yaml_load, { path = path })
+  local ok, value = pcall(core.yaml.load, { path = path })
   if not ok then
-    util.fail("%s", (util.message(value):gsub("^yaml_load: ", "")))
+    util.fail("%s", (util.message(value):gsub("^yaml%.load: ", "")))
   end
   return value
 end

@@ -281,7 +281,7 @@ function M.load(path, uc_ip, os_version)
   return M.validate(raw, path, uc_ip, os_version)
 end
 
---- The SSH host table of run_ssh/upload for the undercloud.
+--- The SSH host table of core.ssh.run/upload for the undercloud.
 ---@param site apex.Site
 ---@return apex.SshHost
 function M.ssh_host(site)
@@ -307,7 +307,7 @@ M.UNDERCLOUD_LOCK = ".apex-undercloud.lock"
 ---@param tmp_dir string
 function M.hold_undercloud(site, tmp_dir)
   local path = M.UNDERCLOUD_LOCK
-  local r = core.ssh_lock({ host = M.ssh_host(site), path = path, holder = "tmp dir " .. tmp_dir })
+  local r = core.ssh.lock({ host = M.ssh_host(site), path = path, holder = "tmp dir " .. tmp_dir })
   if not r.held then
     util.fail("the undercloud %s is in use by another deploy (%s; lock ~%s/%s): wait for it to end, then run again",
       site.undercloud.address, r.holder or "?", site.undercloud.user, path)
@@ -349,7 +349,7 @@ end
 function M.engine(site)
   local sock = undercloud_socket(site)
   if sock then
-    return { endpoint = "unix://" .. core.forward_socket({ host = M.ssh_host(site), remote = sock }).path }
+    return { endpoint = "unix://" .. core.ssh.forward_socket({ host = M.ssh_host(site), remote = sock }).path }
   end
   if site.engine == "local" then return {} end
   return { endpoint = site.engine }

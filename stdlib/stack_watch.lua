@@ -119,16 +119,16 @@ end
 ---@return any
 function M.while_running(opts, fn)
   local file = util.path(opts.tmp_dir, M.FILE)
-  local started = core.now().unix
+  local started = core.os.now().unix
   local f = M.new(started, opts.quiet_time)
   local done, result, err = false, nil, nil
   local last_line, said_stuck, last = nil, false, nil
-  local bar = core.progress_start({ label = "overcloud stack resources" })
+  local bar = core.progress.start({ label = "overcloud stack resources" })
   local function write(p)
-    core.write_file({ path = file, content = core.json_dump({ at = core.now().unix, started = started, running = not done,
+    core.fs.write({ path = file, content = core.json.dump({ at = core.os.now().unix, started = started, running = not done,
       complete = p.complete, total = p.total, stuck = p.stuck, line = p.line }) .. "\n" })
   end
-  core.parallel_map({ "deploy", "watch" }, function(role)
+  core.parallel.map({ "deploy", "watch" }, function(role)
     if role == "deploy" then
       local ok, v = pcall(fn)
       done = true
@@ -138,18 +138,18 @@ function M.while_running(opts, fn)
     while not done do
       local waited = 0
       while not done and waited < opts.every do
-        core.sleep({ seconds = 0.25 })
+        core.os.sleep({ seconds = 0.25 })
         waited = waited + 0.25
       end
       if done then break end
       local ok, list, why = pcall(opts.poll)
       if ok and list then
-        local p = M.update(f, list, core.now().unix)
+        local p = M.update(f, list, core.os.now().unix)
         -- The line without its times: said again only when something changed (or it turns stuck).
         local key = string.format("%d/%d %s", p.complete, p.total, table.concat(p.failed, ","))
-        core.progress_set({ id = bar.id, done = p.complete, total = p.total })
+        core.progress.set({ id = bar.id, done = p.complete, total = p.total })
         if key ~= last_line or (p.stuck and not said_stuck) then
-          core.log({ level = p.stuck and "warn" or (bar.bar and "debug" or "info"), msg = p.line })
+          core.log.write({ level = p.stuck and "warn" or (bar.bar and "debug" or "info"), msg = p.line })
           last_line = key
           said_stuck = p.stuck
         end
@@ -157,13 +157,13 @@ function M.while_running(opts, fn)
         write(p)
         last = p
       else
-        core.log({ level = "debug", msg = "following the stack: " .. util.message(ok and why or list) })
+        core.log.write({ level = "debug", msg = "following the stack: " .. util.message(ok and why or list) })
       end
     end
     return true
   end, { limit = 2 })
   -- The command ended: the last progress stays, no longer running.
-  core.progress_finish({ id = bar.id, msg = last and last.line or "no resources read" })
+  core.progress.finish({ id = bar.id, msg = last and last.line or "no resources read" })
   if last then write(last) end
   if err ~= nil then error(err, 0) end
   return result
@@ -175,10 +175,10 @@ end
 ---@return string?
 function M.status_line(tmp_dir, run_active)
   local file = util.path(tmp_dir, M.FILE)
-  if core.exists({ path = file }).kind ~= "file" then return nil end
-  local ok, p = pcall(core.json_load, { path = file })
+  if core.fs.exists({ path = file }).kind ~= "file" then return nil end
+  local ok, p = pcall(core.json.load, { path = file })
   if not ok or type(p) ~= "table" or type(p.line) ~= "string" then return nil end
-  local age = core.now().unix - (p.at or 0)
+  local age = core.os.now().unix - (p.at or 0)
   return string.format("%s (%s, read %s ago)", p.line, p.running and run_active and "deploy command running" or "last deploy command",
     M.duration(age))
 end

@@ -29,7 +29,7 @@ M.VERSION = 1
 ---@param value any
 ---@return string
 function M.hash(value)
-  return core.sha256({ text = core.yaml_dump({ v = value }) }).hex
+  return core.data.sha256({ text = core.yaml.dump({ v = value }) }).hex
 end
 
 --- Loads the state of a tmp dir (empty when there is none; a corrupt file is
@@ -39,8 +39,8 @@ end
 function M.load(tmp_dir)
   local path = util.path(tmp_dir, M.FILE)
   local data = { version = M.VERSION, steps = {}, runs = {} }
-  if core.exists({ path = path }).kind == "file" then
-    local ok, v = pcall(core.json_load, { path = path })
+  if core.fs.exists({ path = path }).kind == "file" then
+    local ok, v = pcall(core.json.load, { path = path })
     if not ok or type(v) ~= "table" or type(v.steps) ~= "table" then
       util.fail("%s: not a deploy state file (%s); remove it to start over", path,
         ok and "no steps" or util.message(v))
@@ -54,7 +54,7 @@ end
 --- Writes the state atomically and syncs it.
 ---@param st apex.State
 function M.save(st)
-  core.write_file({ path = st.path, content = core.json_dump(st.data, { pretty = true }), sync = true })
+  core.fs.write({ path = st.path, content = core.json.dump(st.data, { pretty = true }), sync = true })
 end
 
 --- The record of a step, if any.
@@ -83,7 +83,7 @@ end
 ---@param path string
 ---@return string
 function M.file_sum(st, path)
-  local e = core.exists({ path = path })
+  local e = core.fs.exists({ path = path })
   if not e.exists then util.fail("%s: missing", path) end
   local sums = st and st.data.sums
   if st and not sums then
@@ -92,7 +92,7 @@ function M.file_sum(st, path)
   end
   local kept = sums and sums[path]
   if kept and kept.size == e.size and kept.mtime == e.mtime then return kept.sha256 end
-  local hex = core.sha256({ path = path }).hex
+  local hex = core.data.sha256({ path = path }).hex
   if sums then sums[path] = { size = e.size, mtime = e.mtime, sha256 = hex } end
   return hex
 end
@@ -253,7 +253,7 @@ end
 --- run stopped before any step) is left as it is.
 ---@param opts {tmp_dir: string, signal: string}
 function M.mark_interrupted(opts)
-  if core.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind ~= "file" then return end
+  if core.fs.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind ~= "file" then return end
   local st = M.load(opts.tmp_dir)
   for _, r in pairs(st.data.steps) do
     if r.status == "running" then
@@ -272,12 +272,12 @@ end
 ---@param opts {tmp_dir: string}
 ---@return {found: boolean}
 function M.print_status(opts)
-  local now = core.tmp_dir_status({ path = opts.tmp_dir })
+  local now = core.tmp_dir.status({ path = opts.tmp_dir })
   opts = { tmp_dir = opts.tmp_dir, running = now.running, leftovers = now.leftovers }
   local lines
-  local found = core.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind == "file"
+  local found = core.fs.exists({ path = util.path(opts.tmp_dir, M.FILE) }).kind == "file"
   if not found then
-    local why = core.exists({ path = opts.tmp_dir }).kind == "dir"
+    local why = core.fs.exists({ path = opts.tmp_dir }).kind == "dir"
         and "no real deploy has run with this tmp dir; a --plan records no state"
         or "the tmp dir does not exist"
     lines = { string.format("%s: no deploy state (%s)", opts.tmp_dir, why),

@@ -25,10 +25,10 @@ M.CONTROLLER_MIN_RAM = { opendaylight = 12, default = 10 }
 ---@return table
 function M.load_record(tmp_dir)
   local p = util.path(tmp_dir, M.RECORD)
-  if core.exists({ path = p }).kind ~= "file" then
+  if core.fs.exists({ path = p }).kind ~= "file" then
     return { domains = {}, networks = {}, disks = {} }
   end
-  local r = core.json_load({ path = p })
+  local r = core.json.load({ path = p })
   r.domains, r.networks, r.disks = r.domains or {}, r.networks or {}, r.disks or {}
   return r
 end
@@ -39,7 +39,7 @@ end
 function M.record(tmp_dir, change)
   local r = M.load_record(tmp_dir)
   change(r)
-  core.write_file({ path = util.path(tmp_dir, M.RECORD), content = core.json_dump(r, { pretty = true }) .. "\n" })
+  core.fs.write({ path = util.path(tmp_dir, M.RECORD), content = core.json.dump(r, { pretty = true }) .. "\n" })
 end
 
 local function add_unique(list, v)
@@ -152,7 +152,7 @@ function M.nodes(o)
       profile = control and "control" or "compute",
       memory = (control and ram_ctrl or o.ram) * 1024,
       cpus = o.cpus,
-      mac = core.vm_mac({ seed = o.seed .. "/" .. name }).mac,
+      mac = core.vm.mac({ seed = o.seed .. "/" .. name }).mac,
       bmc_port = o.bmc.port + i,
     }
   end

@@ -7,7 +7,7 @@ local M = {}
 ---@param t table
 ---@return string[]
 function M.sorted_keys(t)
-  local keys = core.array()
+  local keys = core.data.array()
   for k in pairs(t) do
     keys[#keys + 1] = k
   end

@@ -237,7 +237,7 @@ async fn a_corrupt_cached_artifact_is_caught_where_it_is_used_and_fetched_again(
               ["undercloud.qcow2"] = { path = cache .. "/undercloud.qcow2", sha256 = plain_sha, generation = "g2" },
             } }
             local r = artifacts.unpack(ctx, "overcloud-full.tar", out)
-            assert(r.entries == 1 and not r.corrupt, core.json_dump(r))
+            assert(r.entries == 1 and not r.corrupt, core.json.dump(r))
             assert(ctx.artifacts["overcloud-full.tar"].status == "downloaded")
             assert(ctx.artifacts["overcloud-full.tar"].generation == "g1", "same content: made things stay valid")
             assert(artifacts.checked(ctx, "undercloud.qcow2") == cache .. "/undercloud.qcow2")
@@ -923,7 +923,7 @@ fn two_processes_share_one_cache() {
         "local core = require('apex.core')\n\
          -- `apex run` passes its arguments as one list today; accept both forms.\n\
          local a = {...}\nif type(a[1]) == 'table' then a = a[1] end\nlocal url, dest = a[1], a[2]\n\
-         local r = core.fetch_if_modified{url = url, dest = dest}\nprint(r.status)\n",
+         local r = core.artifacts.fetch{url = url, dest = dest}\nprint(r.status)\n",
     )
     .unwrap();
     let url = lab.server.url("shared.tar");
@@ -988,35 +988,35 @@ async fn lua_binding_single_list_and_errors() {
     let chunk = r#"
         local core = require("apex.core")
         local base, cache, sha = ...
-        local r = core.fetch_if_modified{url = base .. "a.tar", dest = cache .. "/a.tar", sha256 = sha}
+        local r = core.artifacts.fetch{url = base .. "a.tar", dest = cache .. "/a.tar", sha256 = sha}
         assert(r.status == "downloaded", r.status)
         assert(r.bytes == 1048576 and r.size == 1048576 and r.sha256 == sha)
         assert(r.path == cache .. "/a.tar")
-        r = core.fetch_if_modified{url = base .. "a.tar", dest = cache .. "/a.tar"}
+        r = core.artifacts.fetch{url = base .. "a.tar", dest = cache .. "/a.tar"}
         assert(r.status == "not-modified" and r.bytes == 0 and r.requests == 1)
 
         local items = {}
         for _, n in ipairs({"a.tar", "b.tar", "c.tar"}) do
           items[#items + 1] = {url = base .. n, dest = cache .. "/" .. n}
         end
-        local all = core.fetch_if_modified{items = items, limit = 2}
+        local all = core.artifacts.fetch{items = items, limit = 2}
         assert(#all.results == 3)
         assert(all.results[1].status == "not-modified")
         assert(all.results[2].status == "downloaded" and all.results[3].status == "downloaded")
 
-        all = core.fetch_if_modified{items = items, offline = true}
+        all = core.artifacts.fetch{items = items, offline = true}
         for _, x in ipairs(all.results) do assert(x.status == "cached-offline", x.status) end
 
-        local ok, err = pcall(core.fetch_if_modified, {url = base .. "missing.tar", dest = cache .. "/m.tar"})
+        local ok, err = pcall(core.artifacts.fetch, {url = base .. "missing.tar", dest = cache .. "/m.tar"})
         err = tostring(err)
-        assert(not ok and err:find("fetch_if_modified: ", 1, true) and err:find("404", 1, true), err)
-        ok, err = pcall(core.fetch_if_modified, {url = base .. "a.tar"})
+        assert(not ok and err:find("artifacts.fetch: ", 1, true) and err:find("404", 1, true), err)
+        ok, err = pcall(core.artifacts.fetch, {url = base .. "a.tar"})
         err = tostring(err)
         assert(not ok and err:find("give both url and dest", 1, true), err)
-        ok, err = pcall(core.fetch_if_modified, {url = base .. "a.tar", dest = cache .. "/a.tar", sha265 = "x"})
+        ok, err = pcall(core.artifacts.fetch, {url = base .. "a.tar", dest = cache .. "/a.tar", sha265 = "x"})
         err = tostring(err)
         assert(not ok and err:find("sha265", 1, true), err)
-        ok, err = pcall(core.fetch_if_modified, {items = { {url = base .. "missing.tar", dest = cache .. "/m.tar"}, items[2] }})
+        ok, err = pcall(core.artifacts.fetch, {items = { {url = base .. "missing.tar", dest = cache .. "/m.tar"}, items[2] }})
         err = tostring(err)
         assert(not ok and err:find("1 of 2 artifacts failed", 1, true) and err:find("missing.tar", 1, true), err)
         return true
@@ -1716,7 +1716,7 @@ fn unpack_logs_what_it_unpacked() {
     std::fs::write(
         &script,
         format!(
-            "require('apex.core').unpack{{src = {:?}, dest = {:?}}}\n",
+            "require('apex.core').tar.unpack{{src = {:?}, dest = {:?}}}\n",
             tar_path.display().to_string(),
             tmp.path().join("out").display().to_string()
         ),
@@ -1946,24 +1946,24 @@ async fn lua_binding_archive_and_unpack() {
             r#"
             local core = require("apex.core")
             local dir = ...
-            local a = core.archive{src = dir .. "/containers", dest = dir .. "/docker_patches.tar.gz"}
-            local b = core.archive{src = dir .. "/containers", dest = dir .. "/again.tar.gz"}
+            local a = core.tar.pack{src = dir .. "/containers", dest = dir .. "/docker_patches.tar.gz"}
+            local b = core.tar.pack{src = dir .. "/containers", dest = dir .. "/again.tar.gz"}
             assert(a.path == dir .. "/docker_patches.tar.gz" and #a.sha256 == 64 and a.sha256 == b.sha256, a.sha256)
             assert(a.entries == 2 and a.size > 0)
-            local u = core.unpack{src = a.path, dest = dir .. "/out"}
+            local u = core.tar.unpack{src = a.path, dest = dir .. "/out"}
             assert(u.entries == 2 and u.bytes == 10)
-            assert(core.read_file{path = dir .. "/out/nova-api/Dockerfile"}.content == "FROM nova\n")
-            local ok, err = pcall(core.unpack, {src = dir .. "/evil.tar", dest = dir .. "/out2"})
+            assert(core.fs.read{path = dir .. "/out/nova-api/Dockerfile"}.content == "FROM nova\n")
+            local ok, err = pcall(core.tar.unpack, {src = dir .. "/evil.tar", dest = dir .. "/out2"})
             err = tostring(err)
-            assert(not ok and err:find("unpack: ", 1, true) and err:find('"../x"', 1, true), err)
-            ok, err = pcall(core.unpack, {src = a.path, dest = dir .. "/out3", max_entries = 1})
+            assert(not ok and err:find("tar.unpack: ", 1, true) and err:find('"../x"', 1, true), err)
+            ok, err = pcall(core.tar.unpack, {src = a.path, dest = dir .. "/out3", max_entries = 1})
             err = tostring(err)
             assert(not ok and err:find("max_entries", 1, true), err)
-            ok, err = pcall(core.unpack, {src = a.path, dest = dir .. "/out3", max_bytes = "9"})
+            ok, err = pcall(core.tar.unpack, {src = a.path, dest = dir .. "/out3", max_bytes = "9"})
             err = tostring(err)
             assert(not ok and err:find("max_bytes", 1, true), err)
-            assert(not core.exists{path = dir .. "/out3"}.exists)
-            u = core.unpack{src = a.path, dest = dir .. "/out3", max_bytes = "1K", max_entries = 2, keep_special_bits = true}
+            assert(not core.fs.exists{path = dir .. "/out3"}.exists)
+            u = core.tar.unpack{src = a.path, dest = dir .. "/out3", max_bytes = "1K", max_entries = 2, keep_special_bits = true}
             assert(u.entries == 2)
             return true
             "#,

@@ -676,25 +676,25 @@ async fn lua_bindings_build_push_copy_mirror_tag_check_delete_and_the_lua_rebuil
 local core = require("apex.core")
 local lab = ...
 local engine = lab.engine
-local built = core.build_image({context = lab.context, tag = "apexlab/lua-build:1", build_args = {REAL_USER = "daemon"}, engine = engine})
+local built = core.engine.build({context = lab.context, tag = "apexlab/lua-build:1", build_args = {REAL_USER = "daemon"}, engine = engine})
 assert(built.id:match("^sha256:"), built.id)
-local info = core.inspect_image({image = "apexlab/lua-build:1", engine = engine})
+local info = core.engine.inspect({image = "apexlab/lua-build:1", engine = engine})
 assert(info.user == "daemon", info.user)
 local target = lab["local"] .. "/lua/build:1"
-assert(core.tag_image({source = "apexlab/lua-build:1", target = target, engine = engine}).target == target)
-local pushed = core.push_registry({image = target, engine = engine})
+assert(core.engine.tag({source = "apexlab/lua-build:1", target = target, engine = engine}).target == target)
+local pushed = core.engine.push({image = target, engine = engine})
 assert(pushed.digest:match("^sha256:"), pushed.digest)
-local pulled = core.pull_image({image = target, engine = engine})
+local pulled = core.engine.pull({image = target, engine = engine})
 assert(pulled.user == "daemon")
 
-local cat = core.registry_catalog({registry = lab.upstream})
+local cat = core.registry.catalog({registry = lab.upstream})
 assert(#cat.repositories == 3, #cat.repositories)
-local tags = core.registry_tags({registry = lab.upstream, repository = "tripleomaster/centos-binary-nova-api"})
+local tags = core.registry.tags({registry = lab.upstream, repository = "tripleomaster/centos-binary-nova-api"})
 assert(tags.tags[1] == "current-tripleo" and #tags.tags == 1)
-assert(#core.registry_tags({registry = lab.upstream, repository = "no/such"}).tags == 0)
+assert(#core.registry.tags({registry = lab.upstream, repository = "no/such"}).tags == 0)
 
 local src = lab.upstream .. "/tripleomaster/centos-binary-nova-api:current-tripleo"
-local one = core.copy_image({source = src, destination = lab["local"] .. "/tripleomaster/centos-binary-nova-api:current-tripleo"})
+local one = core.registry.copy({source = src, destination = lab["local"] .. "/tripleomaster/centos-binary-nova-api:current-tripleo"})
 assert(one.status == "copied" and one.blobs_sent > 0, one.status)
 
 local images = {}
@@ -704,51 +704,51 @@ for _, svc in ipairs({"nova-api", "nova-conductor", "neutron-server"}) do
     destination = lab["local"] .. "/tripleomaster/centos-binary-" .. svc .. ":current-tripleo",
   }
 end
-local m = core.mirror_images({images = images, concurrency = 2})
+local m = core.registry.mirror({images = images, concurrency = 2})
 assert(#m.present == 1 and #m.copied == 2 and #m.failed == 0)
-local again = core.mirror_images({images = images})
+local again = core.registry.mirror({images = images})
 assert(#again.present == 3 and again.blobs_sent == 0)
-local checked = core.mirror_images({images = images, verify = true})
+local checked = core.registry.mirror({images = images, verify = true})
 assert(#checked.present == 3 and #checked.repaired == 0 and checked.present[1].blobs_present > 0)
-local one_checked = core.copy_image({source = src, destination = images[1].destination, verify = true})
+local one_checked = core.registry.copy({source = src, destination = images[1].destination, verify = true})
 assert(one_checked.status == "present" and one_checked.blobs_missing == 0, one_checked.status)
 
-local ok, err = pcall(core.mirror_images, {images = {{source = lab.upstream .. "/no/such:1", destination = lab["local"] .. "/x/y:1"}}})
+local ok, err = pcall(core.registry.mirror, {images = {{source = lab.upstream .. "/no/such:1", destination = lab["local"] .. "/x/y:1"}}})
 err = tostring(err)
-assert(not ok and err:match("mirror_images: 1 of the images failed") and err:match("no such image"), err)
-local r = core.mirror_images({images = {{source = lab.upstream .. "/no/such:1", destination = lab["local"] .. "/x/y:1"}}, allow_failures = true})
+assert(not ok and err:match("registry%.mirror: 1 of the images failed") and err:match("no such image"), err)
+local r = core.registry.mirror({images = {{source = lab.upstream .. "/no/such:1", destination = lab["local"] .. "/x/y:1"}}, allow_failures = true})
 assert(#r.failed == 1 and r.failed[1].error:match("no such image"))
 
-local ok2, err2 = pcall(core.copy_image, {source = "tripleomaster/x:1", destination = lab["local"] .. "/x:1"})
+local ok2, err2 = pcall(core.registry.copy, {source = "tripleomaster/x:1", destination = lab["local"] .. "/x:1"})
 err2 = tostring(err2)
-assert(not ok2 and err2:match("copy_image: image reference") and err2:match("names no registry"), err2)
-local ok3, err3 = pcall(core.copy_image, {source = src, destination = lab["local"] .. "/x:1", bogus = 1})
+assert(not ok2 and err2:match("registry%.copy: image reference") and err2:match("names no registry"), err2)
+local ok3, err3 = pcall(core.registry.copy, {source = src, destination = lab["local"] .. "/x:1", bogus = 1})
 err3 = tostring(err3)
 assert(not ok3 and err3:match("bad options") and err3:match("bogus"), err3)
 
 local rb = require("apex.rebuild").patched({site = {local_registry = lab["local"], namespace = "tripleomaster", upstream = lab.upstream},
   images = {"nova-conductor"}, stage = lab.containers, engine = engine})
-assert(#rb.rebuilt == 1 and rb.rebuilt[1].user == "nova", core.json_dump(rb))
+assert(#rb.rebuilt == 1 and rb.rebuilt[1].user == "nova", core.json.dump(rb))
 assert(rb.rebuilt[1].image == lab["local"] .. "/tripleomaster/centos-binary-nova-conductor:apex")
 local apex_digest = rb.rebuilt[1].digest
 local history = "apex-" .. apex_digest:sub(8, 19)
-local put = core.registry_put_tag({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+local put = core.registry.put_tag({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
   digest = apex_digest, tag = "copy-of-apex"})
 assert(put.digest == apex_digest)
-assert(core.registry_digest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+assert(core.registry.digest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
   reference = "copy-of-apex"}).digest == apex_digest)
-assert(core.registry_digest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+assert(core.registry.digest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
   reference = history}).digest == apex_digest, history)
-local check = core.registry_missing_blobs({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+local check = core.registry.missing_blobs({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
   reference = "apex"})
 assert(check.digest == apex_digest and #check.missing == 0 and check.present > 1, check.present)
-assert(core.registry_missing_blobs({registry = lab["local"], repository = "no/such", reference = "x"}).digest == nil)
-local ok4, err4 = pcall(core.registry_put_tag, {registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+assert(core.registry.missing_blobs({registry = lab["local"], repository = "no/such", reference = "x"}).digest == nil)
+local ok4, err4 = pcall(core.registry.put_tag, {registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
   digest = "sha256:" .. string.rep("0", 64), tag = "x"})
 assert(not ok4 and tostring(err4):match("no manifest"), tostring(err4))
-core.registry_delete_manifest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+core.registry.delete_manifest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
   digest = apex_digest})
-assert(core.registry_digest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
+assert(core.registry.digest({registry = lab["local"], repository = "tripleomaster/centos-binary-nova-conductor",
   reference = "copy-of-apex"}).digest == nil, "every tag goes with the manifest")
 "#;
     run_lua(false, chunk, args).await.unwrap();
@@ -756,10 +756,10 @@ assert(core.registry_digest({registry = lab["local"], repository = "tripleomaste
     let plan = r#"
 local core = require("apex.core")
 local lab = ...
-local ok, err = pcall(core.copy_image, {source = lab.upstream .. "/a/b:1", destination = lab.upstream .. "/a/c:1"})
+local ok, err = pcall(core.registry.copy, {source = lab.upstream .. "/a/b:1", destination = lab.upstream .. "/a/c:1"})
 err = tostring(err)
 assert(not ok and err:match("refused in plan mode"), err)
-assert(#core.registry_catalog({registry = lab.upstream}).repositories == 3, "reads are allowed in plan mode")
+assert(#core.registry.catalog({registry = lab.upstream}).repositories == 3, "reads are allowed in plan mode")
 "#;
     run_lua(
         true,
@@ -1264,9 +1264,9 @@ async fn credentials_come_from_a_docker_credential_helper_and_are_never_logged()
         r#"
 local core = require("apex.core")
 local src, dst, reg = ...
-local r = core.copy_image({source = src, destination = dst})
+local r = core.registry.copy({source = src, destination = dst})
 assert(r.status == "copied", r.status)
-assert(#core.registry_catalog({registry = reg}).repositories >= 1)
+assert(#core.registry.catalog({registry = reg}).repositories >= 1)
 print("copied " .. r.digest)
 "#,
     )
@@ -1842,7 +1842,7 @@ async fn a_mirror_cut_off_by_sigint_deletes_its_upload_sessions() {
     std::fs::write(
         &script,
         format!(
-            "local core = require(\"apex.core\")\ncore.mirror_images({{images = {{{}}}}})\n",
+            "local core = require(\"apex.core\")\ncore.registry.mirror({{images = {{{}}}}})\n",
             images.join(", ")
         ),
     )

@@ -80,8 +80,8 @@ async fn image_gets_the_loop_unit_and_the_sparse_file() {
     let chunk = format!(
         r#"
         local core = require("apex.core")
-        local unit = core.loop_unit({{device = "/dev/loop3", file = "/srv/data.img"}})
-        local r = core.customize_image({{image = {image:?}, ops = {{
+        local unit = core.loop.unit({{device = "/dev/loop3", file = "/srv/data.img"}})
+        local r = core.image.customize({{image = {image:?}, ops = {{
             {{op = "truncate", path = "/srv/data.img", size = "1G"}},
             {{op = "write", path = unit.path, content = unit.text, mode = 420}},
             {{op = "symlink", path = unit.enable_link, target = unit.enable_target}},
@@ -689,16 +689,16 @@ fn lua_install_and_run_go_through_the_images_own_package_manager() {
               {{ op = "run-command", arg = "echo ran > /root/ran; echo run-output-line", reason = "r" }},
             }})
             assert(#ops == 2 and #skipped == 0)
-            local r = core.customize_image({{ image = {image:?}, ops = ops }})
+            local r = core.image.customize({{ image = {image:?}, ops = ops }})
             assert(#r.applied == 2, #r.applied)
             -- Without yum, dnf; without either, an error naming both.
             local dnf = "#!/bin/sh\necho \"$@\" > /root/dnf-args\n"
-            core.customize_image({{ image = {image:?}, ops = {{
+            core.image.customize({{ image = {image:?}, ops = {{
               {{ op = "remove", path = "/usr/bin/yum" }},
               {{ op = "write", path = "/usr/bin/dnf", content = dnf, mode = 493 }},
               {{ op = "run", command = customize.install_command("vim") }},
             }} }})
-            local ok, e = pcall(core.customize_image, {{ image = {image:?}, ops = {{
+            local ok, e = pcall(core.image.customize, {{ image = {image:?}, ops = {{
               {{ op = "remove", path = "/usr/bin/dnf" }},
               {{ op = "run", command = customize.install_command("vim") }},
             }} }})
@@ -917,7 +917,7 @@ async fn prep_image(dir: &Path, artifacts: &Path, name: &str, options: &str) -> 
         end
         local ops, skipped = customize.image_ops(ctx, list)
         assert(#skipped == 0, skipped[1] and (skipped[1].op .. " " .. skipped[1].arg .. ": " .. skipped[1].why))
-        local r = core.customize_image({{ image = {image:?}, ops = ops }})
+        local r = core.image.customize({{ image = {image:?}, ops = ops }})
         assert(#r.applied == #ops)
         "#,
         sub = sub.display().to_string(),
@@ -1149,7 +1149,7 @@ async fn apex_prep_image_customizations_land_in_the_image_per_scenario() {
             local list = require("apex.overcloud_base").overcloud_customize({{ network = {{}} }})
             local ops = customize.image_ops({{ files = {{}}, tmp_dir = "/nonexistent" }}, list)
             table.insert(ops, 1, {{ op = "remove", path = {lacks:?} }})
-            core.customize_image({{ image = {image:?}, ops = ops }})
+            core.image.customize({{ image = {image:?}, ops = ops }})
             "#,
             image = image.display().to_string()
         );
@@ -1173,7 +1173,7 @@ fn start_customize(dir: &Path, image: &Path, ops: &str) -> std::process::Child {
     std::fs::write(
         &script,
         format!(
-            "local core = require(\"apex.core\")\ncore.customize_image({{image = {:?}, ops = {ops}}})\n",
+            "local core = require(\"apex.core\")\ncore.image.customize({{image = {:?}, ops = {ops}}})\n",
             image.display().to_string()
         ),
     )

@@ -206,15 +206,15 @@ async fn lua_create_and_detach_loop_device() {
     let chunk = format!(
         r#"
         local core = require("apex.core")
-        local d = core.create_loop_device({{file = {file:?}, size = "32M"}})
+        local d = core.loop.create({{file = {file:?}, size = "32M"}})
         APEX_TEST_DEVICE = d.device
         assert(d.size == 32 * 1024 * 1024 and not d.reused and d.created_file)
-        local again = core.create_loop_device({{file = {file:?}, size = 33554432}})
+        local again = core.loop.create({{file = {file:?}, size = 33554432}})
         assert(again.device == d.device and again.reused)
-        assert(core.detach_loop_device({{device = d.device}}).detached == true)
-        assert(core.detach_loop_device({{device = d.device}}).detached == false)
-        local ok, err = pcall(core.create_loop_device, {{file = {file:?}, size = "12X"}})
-        assert(not ok and tostring(err):find("create_loop_device: bad options", 1, true), tostring(err))
+        assert(core.loop.detach({{device = d.device}}).detached == true)
+        assert(core.loop.detach({{device = d.device}}).detached == false)
+        local ok, err = pcall(core.loop.create, {{file = {file:?}, size = "12X"}})
+        assert(not ok and tostring(err):find("loop.create: bad options", 1, true), tostring(err))
         "#,
         file = file.display().to_string()
     );
@@ -273,7 +273,7 @@ fn loop_device_without_root_says_so() {
     std::fs::write(
         &script,
         format!(
-            "return require('apex.core').create_loop_device({{file = {:?}, size = '1M'}})",
+            "return require('apex.core').loop.create({{file = {:?}, size = '1M'}})",
             dir.path().join("nobody.img").display().to_string()
         ),
     )
@@ -294,12 +294,9 @@ fn loop_device_without_root_says_so() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "loop.create succeeded as nobody");
     assert!(
-        !out.status.success(),
-        "create_loop_device succeeded as nobody"
-    );
-    assert!(
-        stderr.contains("create_loop_device:") && stderr.contains("need root or CAP_SYS_ADMIN"),
+        stderr.contains("loop.create:") && stderr.contains("need root or CAP_SYS_ADMIN"),
         "unclear error as nobody:\n{stderr}"
     );
 }

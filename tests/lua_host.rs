@@ -72,15 +72,12 @@ fn errors_show_the_script_file_and_line() {
     let script = d.path().join("boom.lua");
     write(
         &script,
-        "local core = require('apex.core')\n\nlocal function f()\n  core.read_file({path = '/nonexistent/x'})\nend\nf()\n",
+        "local core = require('apex.core')\n\nlocal function f()\n  core.fs.read({path = '/nonexistent/x'})\nend\nf()\n",
     );
     let o = apex(&["run", script.to_str().unwrap()], &[]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
-    assert!(
-        err.contains("read_file: cannot read /nonexistent/x"),
-        "{err}"
-    );
+    assert!(err.contains("fs.read: cannot read /nonexistent/x"), "{err}");
     assert!(
         err.contains(&format!("{}:4:", script.display())),
         "no file:line in {err}"
@@ -119,10 +116,10 @@ fn parallel_map_keeps_order_and_bounds_concurrency() {
         r#"
 local core = require("apex.core")
 local running, peak = 0, 0
-local out = core.parallel_map({5, 4, 3, 2, 1, 0}, function(x, i)
+local out = core.parallel.map({5, 4, 3, 2, 1, 0}, function(x, i)
   running = running + 1
   if running > peak then peak = running end
-  core.sleep({seconds = 0.05})
+  core.os.sleep({seconds = 0.05})
   running = running - 1
   return x * 10 + i
 end, {limit = 3})
@@ -143,7 +140,7 @@ fn parallel_map_reraises_an_error_with_its_location() {
     let script = d.path().join("p.lua");
     write(
         &script,
-        "local core = require('apex.core')\ncore.parallel_map({1, 2}, function(x)\n  if x == 2 then error('item two failed') end\n  return x\nend)\n",
+        "local core = require('apex.core')\ncore.parallel.map({1, 2}, function(x)\n  if x == 2 then error('item two failed') end\n  return x\nend)\n",
     );
     let o = apex(&["run", script.to_str().unwrap()], &[]);
     let (_, err) = text(&o);
@@ -161,18 +158,30 @@ fn stubs_list_every_registered_function() {
         .load("return require('apex.core')")
         .eval()
         .unwrap();
+    // Every family table is a class of the stubs, every function in it a stub.
     let mut n = 0;
     for pair in core.pairs::<String, mlua::Value>() {
-        let (name, v) = pair.unwrap();
-        if let mlua::Value::Function(_) = v {
+        let (family, v) = pair.unwrap();
+        let mlua::Value::Table(t) = v else { continue };
+        assert!(
+            stub.contains(&format!("---@class apex.core.{family}\n")),
+            "no class for core.{family}"
+        );
+        for pair in t.pairs::<String, mlua::Value>() {
+            let (name, v) = pair.unwrap();
+            assert!(
+                matches!(v, mlua::Value::Function(_)),
+                "core.{family}.{name}"
+            );
             n += 1;
             assert!(
-                stub.contains(&format!("function core.{name}(")),
-                "no stub for core.{name}"
+                stub.contains(&format!("function core.{family}.{name}(")),
+                "no stub for core.{family}.{name}"
             );
         }
     }
-    assert!(n >= 20, "only {n} functions registered");
+    assert_eq!(n, doc.functions.len(), "functions outside a family");
+    assert!(n >= 60, "only {n} functions registered");
     for f in &doc.functions {
         if f.is_async {
             let at = stub.find(&format!("function core.{}(", f.name)).unwrap();
@@ -185,6 +194,156 @@ fn stubs_list_every_registered_function() {
             );
         }
     }
+    // The stub is Lua: run, it builds the same tree of tables and functions.
+    let stubbed: mlua::Table = host.lua().load(stub.as_str()).eval().unwrap();
+    let shape = |t: &mlua::Table| -> Vec<String> {
+        let mut out = Vec::new();
+        for pair in t.pairs::<String, mlua::Value>() {
+            let (k, v) = pair.unwrap();
+            match v {
+                mlua::Value::Table(t) => {
+                    for pair in t.pairs::<String, mlua::Value>() {
+                        out.push(format!("{k}.{}", pair.unwrap().0));
+                    }
+                }
+                mlua::Value::Function(_) => out.push(k),
+                _ => {}
+            }
+        }
+        out.sort();
+        out
+    };
+    assert_eq!(shape(&stubbed), shape(&core));
+    // Each flat alias is a deprecated stub naming its replacement.
+    for a in doc.aliases.iter().filter(|a| !a.is_family()) {
+        let at = stub
+            .find(&format!("\nfunction core.{}(", a.old))
+            .unwrap_or_else(|| panic!("no stub for the alias core.{}", a.old));
+        let block = stub[..at].rsplit("\n\n").next().unwrap();
+        assert!(
+            block.starts_with(&format!("---@deprecated use core.{}\n", a.new)),
+            "core.{}: {block}",
+            a.old
+        );
+    }
+}
+
+/// The flat names of the release before stay for one release: each one is the
+/// very function of its `family.name` (`core.log` and `core.modules`, now
+/// family tables, answer the old call through `__call`), and each is listed in
+/// docs/host-api.md with its replacement.
+#[test]
+fn every_deprecated_alias_is_its_namespaced_function() {
+    let doc = apex::lua::api_doc().unwrap();
+    let host = apex::lua::Host::new(Default::default()).unwrap();
+    let core: mlua::Table = host
+        .lua()
+        .load("return require('apex.core')")
+        .eval()
+        .unwrap();
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/host-api.md")).unwrap();
+    assert_eq!(doc.aliases.len(), apex::lua::names::DEPRECATED.len());
+    for (old, new) in apex::lua::names::DEPRECATED {
+        let (family, name) = new.split_once('.').unwrap();
+        let f: mlua::Function = core
+            .get::<mlua::Table>(family)
+            .unwrap()
+            .get(name)
+            .unwrap_or_else(|e| panic!("core.{new}: {e}"));
+        match core.get::<mlua::Value>(*old).unwrap() {
+            mlua::Value::Function(g) => assert_eq!(f, g, "core.{old} is not core.{new}"),
+            mlua::Value::Table(t) => {
+                let call = t
+                    .metatable()
+                    .and_then(|m| m.get::<mlua::Function>("__call").ok());
+                assert!(call.is_some(), "core.{old} is a table without __call");
+            }
+            other => panic!("core.{old} is {other:?}"),
+        }
+        assert!(
+            docs.contains(&format!("| `core.{old}` | `core.{new}` |")),
+            "docs/host-api.md does not list core.{old} -> core.{new}"
+        );
+    }
+    // The two old calls of what are now families answer as before.
+    let same: bool = host
+        .lua()
+        .load(
+            "local core = require('apex.core')
+             core.log({ level = 'debug', msg = 'through the old name' })
+             local a = core.modules({ kind = 'plugins' })
+             local b = core.modules.list({ kind = 'plugins' })
+             return #a.modules == #b.modules and a.modules[1].name == b.modules[1].name",
+        )
+        .eval()
+        .unwrap();
+    assert!(same);
+}
+
+/// No shipped Lua (stdlib, scripts, plugins, examples) nor the docs' and the
+/// Lua tests' snippets call a deprecated flat name: they are for one release.
+#[test]
+fn no_shipped_lua_uses_a_deprecated_alias() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    fn walk(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    for dir in [
+        "stdlib",
+        "scripts",
+        "plugins",
+        "examples",
+        "docs",
+        "tests/lua",
+    ] {
+        walk(&root.join(dir), &mut files);
+    }
+    files.push(root.join("README.md"));
+    files.retain(|p| !p.ends_with("docs/host-api.md"));
+    assert!(files.len() > 60, "{} files", files.len());
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    let mut found = Vec::new();
+    for f in &files {
+        let Ok(text) = std::fs::read_to_string(f) else {
+            continue;
+        };
+        for (old, new) in apex::lua::names::DEPRECATED {
+            let family = apex::lua::names::family_doc(old).is_some();
+            for (at, _) in text.match_indices(&format!("core.{old}")) {
+                if text[..at].ends_with(ident) {
+                    continue;
+                }
+                let rest = &text[at + 5 + old.len()..];
+                let deprecated = if family {
+                    // `core.log(...)`, `core.log { ... }`: the family table called.
+                    rest.trim_start().starts_with(['(', '{'])
+                } else {
+                    !rest.starts_with(|c: char| ident(c) || c == '.')
+                };
+                if deprecated {
+                    let line = text[..at].lines().count().max(1);
+                    found.push(format!(
+                        "{}:{line}: core.{old} (use core.{new})",
+                        f.display()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        found.is_empty(),
+        "deprecated names in use:\n{}",
+        found.join("\n")
+    );
 }
 
 #[test]
@@ -194,7 +353,7 @@ fn lua_types_writes_stubs_and_luarc() {
     assert!(o.status.success(), "{:?}", text(&o));
     let core = std::fs::read_to_string(d.path().join("meta/apex/core.lua")).unwrap();
     assert!(core.starts_with("---@meta apex.core"));
-    assert!(core.contains("function core.parallel_map(items, fn, opts) end"));
+    assert!(core.contains("function core.parallel.map(items, fn, opts) end"));
     assert!(d.path().join("meta/apex/test.lua").is_file());
     let rc: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(d.path().join(".luarc.json")).unwrap())
@@ -252,7 +411,7 @@ fn plan_mode_host_refuses_nothing_local() {
     write(
         &d.path().join("fs_test.lua"),
         &format!(
-            "local core = require('apex.core')\nlocal t = require('apex.test')\nt.it('writes', function()\n  core.write_file({{path = '{dir}/out/x.txt', content = 'hi'}})\n  t.expect(core.read_file({{path = '{dir}/out/x.txt'}}).content).to_equal('hi')\nend)\n"
+            "local core = require('apex.core')\nlocal t = require('apex.test')\nt.it('writes', function()\n  core.fs.write({{path = '{dir}/out/x.txt', content = 'hi'}})\n  t.expect(core.fs.read({{path = '{dir}/out/x.txt'}}).content).to_equal('hi')\nend)\n"
         ),
     );
     let o = apex(&["test", d.path().to_str().unwrap()], &[]);
@@ -292,7 +451,7 @@ local function poll()
 end
 for _ = 1, 2 do
   w.while_running({{ tmp_dir = {tmp:?}, every = 0.25, quiet_time = 60, poll = poll }},
-    function() core.sleep({{ seconds = 1.2 }}) end)
+    function() core.os.sleep({{ seconds = 1.2 }}) end)
 end
 print("watched")
 "#,
@@ -357,7 +516,7 @@ fn user_errors_are_typed_and_bugs_keep_their_traceback() {
     let err = run(
         "parallel.lua",
         &format!(
-            "{head}core.parallel_map({{1, 2}}, function(i)\n  if i == 2 then util.fail('item %d is bad', i) end\nend)\n"
+            "{head}core.parallel.map({{1, 2}}, function(i)\n  if i == 2 then util.fail('item %d is bad', i) end\nend)\n"
         ),
     );
     assert_eq!(err.trim(), "error: item 2 is bad");
@@ -382,7 +541,7 @@ fn user_errors_are_typed_and_bugs_keep_their_traceback() {
     );
     let err = run(
         "bug.lua",
-        &format!("{head}core.parallel_map({{1}}, function(i) local t = nil; return t[i] end)\n"),
+        &format!("{head}core.parallel.map({{1}}, function(i) local t = nil; return t[i] end)\n"),
     );
     assert!(
         err.contains("bug.lua:3: attempt to index a nil value") && err.contains("stack traceback"),

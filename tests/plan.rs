@@ -867,7 +867,7 @@ fn patch_archive_holds_the_containers_dir() {
     let tmp = dir.path().join("plan");
     plan(&["os-odl-nofeature-ha"], &tmp);
     let f = std::fs::File::open(tmp.join("docker_patches.tar.gz")).expect(
-        "docker_patches.tar.gz missing: is core.archive (merged separately) in this build?",
+        "docker_patches.tar.gz missing: is core.tar.pack (merged separately) in this build?",
     );
     let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
     let mut found = BTreeMap::new();

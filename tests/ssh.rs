@@ -244,7 +244,7 @@ fn ssh_master_is_kept_for_the_next_run_and_closed_with_persist_0() {
             None => host,
         };
         let script = s.dir().join(format!("{tag}.lua"));
-        std::fs::write(&script, format!("assert(require('apex.core').run_ssh({{host = {host}, command = 'echo {tag}'}}).stdout == '{tag}\\n')")).unwrap();
+        std::fs::write(&script, format!("assert(require('apex.core').ssh.run({{host = {host}, command = 'echo {tag}'}}).stdout == '{tag}\\n')")).unwrap();
         apex_run(&tmp, &[], &script);
     };
     let before = logins(&s);
@@ -363,7 +363,7 @@ fn a_kept_master_is_not_reused_once_known_hosts_stops_vouching_for_the_host() {
     std::fs::write(
         &script,
         format!(
-            "assert(require('apex.core').run_ssh({{host = {}, command = 'echo ok'}}).stdout == 'ok\\n')",
+            "assert(require('apex.core').ssh.run({{host = {}, command = 'echo ok'}}).stdout == 'ok\\n')",
             lua_host_table(&s)
         ),
     )
@@ -601,26 +601,26 @@ async fn lua_run_ssh_and_upload() {
         r#"
         local core = require("apex.core")
         local h = {host}
-        local r = core.run_ssh({{host = h, command = "echo hi; echo oops >&2; exit 4", check = false}})
+        local r = core.ssh.run({{host = h, command = "echo hi; echo oops >&2; exit 4", check = false}})
         assert(r.status == 4 and r.ok == false, "status " .. tostring(r.status))
         assert(r.stdout == "hi\n" and r.stderr == "oops\n")
-        local ok, err = pcall(core.run_ssh, {{host = h, command = "exit 9"}})
-        assert(not ok and tostring(err):find("run_ssh: ", 1, true) and tostring(err):find("status 9", 1, true), tostring(err))
-        local ok2, err2 = pcall(core.run_ssh, {{host = h, command = "sleep 20", timeout = 0.5}})
+        local ok, err = pcall(core.ssh.run, {{host = h, command = "exit 9"}})
+        assert(not ok and tostring(err):find("ssh.run: ", 1, true) and tostring(err):find("status 9", 1, true), tostring(err))
+        local ok2, err2 = pcall(core.ssh.run, {{host = h, command = "sleep 20", timeout = 0.5}})
         assert(not ok2 and tostring(err2):find("timed out", 1, true), tostring(err2))
-        local up = core.upload({{host = h, from = {local:?}, to = {remote:?}, mode = 384, sha256 = true}})
+        local up = core.ssh.upload({{host = h, from = {local:?}, to = {remote:?}, mode = 384, sha256 = true}})
         assert(up.bytes == 15 and up.files == 1 and #up.sha256 == 64)
-        local c = core.run_ssh({{host = h, command = "cat {remote}; stat -c %a {remote}"}})
+        local c = core.ssh.run({{host = h, command = "cat {remote}; stat -c %a {remote}"}})
         assert(c.stdout == "hello from lua\n600\n", c.stdout)
         local bad = {{address = h.address, port = h.port, user = h.user, key = h.key, known_hosts = {empty:?}}}
-        local ok3, err3 = pcall(core.run_ssh, {{host = bad, command = "true"}})
+        local ok3, err3 = pcall(core.ssh.run, {{host = bad, command = "true"}})
         assert(not ok3 and tostring(err3):find("not in", 1, true), tostring(err3))
-        local ok4, err4 = pcall(core.run_ssh, {{host = {{address = "x", bogus = 1}}, command = "true"}})
+        local ok4, err4 = pcall(core.ssh.run, {{host = {{address = "x", bogus = 1}}, command = "true"}})
         assert(not ok4 and tostring(err4):find("bogus", 1, true), tostring(err4))
         -- Three commands in flight at once over the one connection: each waits for the others.
         local meet = "{meet}"
-        local outs = core.parallel_map({{1, 2, 3}}, function(i)
-            return core.run_ssh({{host = h, command = "touch " .. meet .. "/" .. i ..
+        local outs = core.parallel.map({{1, 2, 3}}, function(i)
+            return core.ssh.run({{host = h, command = "touch " .. meet .. "/" .. i ..
                 "; for n in $(seq 300); do [ $(ls " .. meet .. " | wc -l) -ge 3 ] && echo met " .. i .. " && exit 0; sleep 0.1; done; exit 1"}}).stdout
         end, {{limit = 3}})
         assert(outs[1] == "met 1\n" and outs[2] == "met 2\n" and outs[3] == "met 3\n", table.concat(outs, ","))
@@ -642,15 +642,15 @@ async fn lua_remote_effects_are_refused_in_plan_mode() {
     let chunk = r#"
         local core = require("apex.core")
         for _, call in ipairs({
-            function() return core.run_ssh({host = {address = "127.0.0.1"}, command = "true"}) end,
-            function() return core.upload({host = {address = "127.0.0.1"}, from = "/etc/hostname", to = "/tmp/x"}) end,
-            function() return core.create_loop_device({file = "/tmp/apex-plan.img", size = 1024}) end,
-            function() return core.customize_image({image = "/tmp/none.qcow2", ops = {}}) end,
+            function() return core.ssh.run({host = {address = "127.0.0.1"}, command = "true"}) end,
+            function() return core.ssh.upload({host = {address = "127.0.0.1"}, from = "/etc/hostname", to = "/tmp/x"}) end,
+            function() return core.loop.create({file = "/tmp/apex-plan.img", size = 1024}) end,
+            function() return core.image.customize({image = "/tmp/none.qcow2", ops = {}}) end,
         }) do
             local ok, err = pcall(call)
             assert(not ok and tostring(err):find("refused in plan mode", 1, true), tostring(err))
         end
-        local u = core.loop_unit({device = "/dev/loop3", file = "/srv/data.img"})
+        local u = core.loop.unit({device = "/dev/loop3", file = "/srv/data.img"})
         assert(u.name == "apex-loop3.service" and u.text:find("ExecStart=/sbin/losetup /dev/loop3 /srv/data.img", 1, true))
     "#;
     run_lua(&host, chunk).await.unwrap();
@@ -736,7 +736,7 @@ fn ssh_output_is_streamed_into_the_log_line_by_line() {
     std::fs::write(
         &script,
         format!(
-            "require('apex.core').run_ssh({{host = {}, command = 'echo line-one; echo line-two; echo problem >&2; printf tail-no-newline'}})",
+            "require('apex.core').ssh.run({{host = {}, command = 'echo line-one; echo line-two; echo problem >&2; printf tail-no-newline'}})",
             lua_host_table(&s)
         ),
     )
@@ -802,7 +802,7 @@ fn an_interrupted_upload_leaves_no_partial_file_and_the_next_clears_old_ones() {
     std::fs::write(
         &script,
         format!(
-            "local core = require(\"apex.core\")\ncore.upload({{host = {}, from = {:?}, to = {:?}}})\n",
+            "local core = require(\"apex.core\")\ncore.ssh.upload({{host = {}, from = {:?}, to = {:?}}})\n",
             lua_host_table(&s),
             big.display().to_string(),
             remote.display().to_string()
@@ -882,11 +882,11 @@ fn a_host_lock_is_held_until_its_holder_ends_even_killed() {
         format!(
             r#"local core = require("apex.core")
 local h = {host}
-local r = core.ssh_lock({{host = h, path = {lock:?}, holder = "tmp dir A"}})
+local r = core.ssh.lock({{host = h, path = {lock:?}, holder = "tmp dir A"}})
 assert(r.held, "not held")
-assert(core.ssh_lock({{host = h, path = {lock:?}}}).held, "held again by its holder")
-core.write_file({{path = {ready:?}, content = "held"}})
-core.sleep({{seconds = 120}})
+assert(core.ssh.lock({{host = h, path = {lock:?}}}).held, "held again by its holder")
+core.fs.write({{path = {ready:?}, content = "held"}})
+core.os.sleep({{seconds = 120}})
 "#,
             host = lua_host_table(&s),
             ready = ready.display().to_string()
@@ -911,7 +911,7 @@ core.sleep({{seconds = 120}})
     // Another process is refused, told who holds it (Lua binding).
     let chunk = format!(
         r#"local core = require("apex.core")
-local r = core.ssh_lock({{host = {host}, path = {lock:?}, holder = "tmp dir B"}})
+local r = core.ssh.lock({{host = {host}, path = {lock:?}, holder = "tmp dir B"}})
 assert(not r.held, "taken twice")
 assert(r.holder:find("apex pid {pid} on ", 1, true) and r.holder:find("tmp dir A", 1, true), r.holder)
 "#,
@@ -950,7 +950,7 @@ fn large_remote_output_is_bounded_in_memory_and_in_the_log_and_kept_whole_in_a_f
         &script,
         format!(
             r#"local core = require("apex.core")
-local r = core.run_ssh({{host = {host}, command = "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}"}})
+local r = core.ssh.run({{host = {host}, command = "yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {total}"}})
 assert(#r.stdout <= 32 * 1024 * 1024, "kept " .. #r.stdout .. " bytes in memory")
 assert(#r.stdout >= 16 * 1024 * 1024, "kept only " .. #r.stdout .. " bytes")
 assert(r.stdout:sub(-38) == "0123456789abcdefghijklmnopqrstuvwxyz\n" or r.stdout:sub(-1) ~= "", "the end")

@@ -29,8 +29,8 @@ M.PRIVATE = 384 -- 0600: the private key and the BMC passwords
 function M.libvirt_type()
   for _, m in ipairs({ "kvm_intel", "kvm_amd" }) do
     local p = "/sys/module/" .. m .. "/parameters/nested"
-    if core.exists({ path = p }).exists then
-      local v = core.read_file({ path = p }).content
+    if core.fs.exists({ path = p }).exists then
+      local v = core.fs.read({ path = p }).content
       return (v:match("^[Y1]") and "kvm" or "qemu")
     end
   end
@@ -43,8 +43,8 @@ end
 ---@param ctx apex.Ctx
 ---@return apex.SshKeyPair
 local function ssh_key(ctx)
-  local rel = core.exists({ path = util.path(ctx.tmp_dir, M.SSH_KEY_RSA) }).exists and M.SSH_KEY_RSA or M.SSH_KEY
-  local k = core.ssh_key_pair({ path = util.path(ctx.tmp_dir, rel), comment = "apex overcloud " .. ctx.scenario.name })
+  local rel = core.fs.exists({ path = util.path(ctx.tmp_dir, M.SSH_KEY_RSA) }).exists and M.SSH_KEY_RSA or M.SSH_KEY
+  local k = core.ssh.key_pair({ path = util.path(ctx.tmp_dir, rel), comment = "apex overcloud " .. ctx.scenario.name })
   plan.file(ctx, rel, k.private, { mode = M.PRIVATE, upload = false })
   plan.file(ctx, rel .. ".pub", k.public .. "\n", { upload = false })
   return { public = k.public, private = k.private }
@@ -72,7 +72,7 @@ function M.plan(ctx)
   ctx.libvirt_type = virtual and M.libvirt_type() or "kvm"
   if ctx.inventory then
     ctx.scales = inventory.scales(ctx.inventory, ha)
-    plan.file(ctx, M.INSTACKENV, core.json_dump(inventory.instackenv(ctx.inventory), { pretty = true }) .. "\n",
+    plan.file(ctx, M.INSTACKENV, core.json.dump(inventory.instackenv(ctx.inventory), { pretty = true }) .. "\n",
       { mode = M.PRIVATE })
   else
     ctx.scales = inventory.virtual(ha, ctx.opts.virtual_computes)

@@ -17,7 +17,7 @@ M.ARTIFACTS = { "overcloud-full.tar", "ironic-python-agent.tar" }
 M.UNDERCLOUD_IMAGE = "undercloud.qcow2"
 
 local function exists(path)
-  return core.exists({ path = path }).exists
+  return core.fs.exists({ path = path }).exists
 end
 
 --- The action: fetch (304 when unchanged) and unpack what is new. Each
@@ -50,7 +50,7 @@ local function fetch(ctx, names, extras, text, details)
     reuse = function(out) ctx.artifacts = out.artifacts end,
     run = function(prev)
       local old = prev and prev.outputs and prev.outputs.artifacts or {}
-      local r = core.fetch_if_modified({ items = items, offline = offline, max_size = a.max_size })
+      local r = core.artifacts.fetch({ items = items, offline = offline, max_size = a.max_size })
       local out = {}
       ctx.artifacts = out
       for i, res in ipairs(r.results) do
@@ -67,7 +67,7 @@ local function fetch(ctx, names, extras, text, details)
           local ok, err = pcall(artifacts.unpack, ctx, name, image_dir)
           if not ok then
             -- Not trusted again: the next run (--resume too) fetches it anew.
-            core.remove({ path = res.path })
+            core.fs.remove({ path = res.path })
             util.fail("%s (from %s) does not unpack: %s; it was removed from the cache, so the next run fetches it "
               .. "again (fix the artifact server if it serves it broken, then `apex deploy ... --resume`)",
               res.path, items[i].url, util.message(err))
@@ -75,14 +75,14 @@ local function fetch(ctx, names, extras, text, details)
           out[name].unpacked = out[name].generation
         end
       end
-      local got = core.parallel_map(extras, function(e)
-        local ok, res = pcall(core.fetch_if_modified, { url = a.url .. e.name, dest = util.path(a.cache_dir, e.name),
+      local got = core.parallel.map(extras, function(e)
+        local ok, res = pcall(core.artifacts.fetch, { url = a.url .. e.name, dest = util.path(a.cache_dir, e.name),
           offline = offline, max_size = a.max_size })
         if not ok and e.required then
           util.fail("%s%s is needed for %s: %s", a.url, e.name, e.reason, util.message(res))
         end
         if not ok then
-          core.log({ level = "warn", msg = string.format("%s%s is not available (%s); %s is left out", a.url, e.name,
+          core.log.write({ level = "warn", msg = string.format("%s%s is not available (%s); %s is left out", a.url, e.name,
             util.message(res), e.reason) })
           return false
         end
@@ -112,7 +112,7 @@ function M.plan(ctx)
   end
   details[#details + 1] = "every use of a cached copy checks the sha256 recorded at its download (an unpack in the same "
     .. "read); one that changed on disk is fetched again"
-  ctx.extra_artifacts = core.array()
+  ctx.extra_artifacts = core.data.array()
   for _, r in ipairs(plugins.call_all(plugins.customizers(ctx.plugins), "artifacts", ctx)) do
     util.extend(ctx.extra_artifacts, r.result)
   end

@@ -24,7 +24,7 @@ M.OVERCLOUD_TAR = "overcloud-full.tar"
 M.OVERCLOUD_IMAGE = "overcloud-full.qcow2"
 
 local function exists(path)
-  return core.exists({ path = path }).exists
+  return core.fs.exists({ path = path }).exists
 end
 
 local function image_names(set)
@@ -171,7 +171,7 @@ end
 local function undercloud_patches(ctx, list)
   local u = ctx.infra.undercloud
   local host = site_mod.ssh_host(ctx.infra)
-  local todo, details = core.array(), {}
+  local todo, details = core.data.array(), {}
   for _, c in ipairs(list) do
     local file, dir = customize.file_and_dest(c.arg)
     if c.op == "patch" and file and ctx.files["undercloud_patches/" .. file] then
@@ -191,14 +191,14 @@ local function undercloud_patches(ctx, list)
     run = function()
       site_mod.hold_undercloud(ctx.infra, ctx.tmp_dir)
       local sudo = u.user ~= "root" and "sudo -n " or ""
-      local applied = core.array()
+      local applied = core.data.array()
       for _, p in ipairs(todo) do
         local remote = u.work_dir .. "/undercloud_patches/" .. p.file
-        core.upload({ host = host, from = util.path(ctx.tmp_dir, "undercloud_patches", p.file), to = remote, mode = 420 })
+        core.ssh.upload({ host = host, from = util.path(ctx.tmp_dir, "undercloud_patches", p.file), to = remote, mode = 420 })
         local f, d = util.shell_quote(remote), util.shell_quote(p.dir)
         local script = "cd " .. d .. " && if patch -p1 -R --dry-run -s -f < " .. f .. " >/dev/null 2>&1; "
           .. "then echo 'already applied'; else patch -p1 --forward --batch < " .. f .. "; fi"
-        local r = core.run_ssh({ host = host, command = sudo .. "sh -c " .. util.shell_quote(script), check = false })
+        local r = core.ssh.run({ host = host, command = sudo .. "sh -c " .. util.shell_quote(script), check = false })
         if not r.ok then
           util.fail("undercloud patch %s in %s failed (exit %d; the undercloud needs the patch tool%s): %s", p.file, p.dir,
             r.status, sudo ~= "" and " and passwordless sudo" or "", ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
@@ -222,7 +222,7 @@ local function customize_ops(ctx)
     ctx.image_skipped = skipped
     for _, s in ipairs(skipped) do
       local msg = string.format("overcloud image: %s %s not applied (%s): %s", s.op, s.arg, s.reason, s.why)
-      core.log({ level = "warn", msg = msg })
+      core.log.write({ level = "warn", msg = msg })
       ctx.notes[#ctx.notes + 1] = msg
     end
     ctx.customize_ops = util.extend(ops, ctx.image_ops)
@@ -265,8 +265,8 @@ local function customize_image(ctx)
       end
       local ops = customize_ops(ctx)
       artifacts.check_used(ctx, ops)
-      if #ops == 0 then return { image = image, applied = core.array() } end
-      local r = core.customize_image({ image = image, ops = ops })
+      if #ops == 0 then return { image = image, applied = core.data.array() } end
+      local r = core.image.customize({ image = image, ops = ops })
       return { image = r.image, applied = r.applied, skipped = ctx.image_skipped }
     end,
   })
@@ -295,10 +295,10 @@ function M.plan(ctx)
   ctx.patched_list = ctx.dockerfiles:images()
   ctx.patched = {}
   for _, img in ipairs(ctx.patched_list) do ctx.patched[img] = true end
-  plan.file(ctx, "overcloud_customize.yaml", core.yaml_dump({ overcloud_image = M.OVERCLOUD_IMAGE, steps = ctx.overcloud_customize }),
+  plan.file(ctx, "overcloud_customize.yaml", core.yaml.dump({ overcloud_image = M.OVERCLOUD_IMAGE, steps = ctx.overcloud_customize }),
     { upload = false })
   if #ctx.undercloud_customize > 0 then
-    plan.file(ctx, "undercloud_customize.yaml", core.yaml_dump({ steps = ctx.undercloud_customize }), { upload = false })
+    plan.file(ctx, "undercloud_customize.yaml", core.yaml.dump({ steps = ctx.undercloud_customize }), { upload = false })
     undercloud_patches(ctx, ctx.undercloud_customize)
   end
   customize_image(ctx)

@@ -46,7 +46,7 @@ local function args_of(cmd) return (cmd:gsub("^openstack ", "")) end
 ---@return apex.RunSshResult
 ---@param quiet? boolean  output not logged (it holds a secret)
 local function run(ctx, command, quiet)
-  return core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = command, check = false, quiet = quiet })
+  return core.ssh.run({ host = site_mod.ssh_host(ctx.infra), command = command, check = false, quiet = quiet })
 end
 
 ---@param ctx apex.Ctx
@@ -68,7 +68,7 @@ end
 ---@return any
 local function json_of(ctx, rc, args, what, quiet)
   local out = must(ctx, rc, args, quiet)
-  local ok, v = pcall(core.json_load, { text = out, name = "openstack " .. args })
+  local ok, v = pcall(core.json.load, { text = out, name = "openstack " .. args })
   if not ok then util.fail("%s: openstack %s did not answer JSON: %s", what, args, out:sub(1, 200)) end
   return v
 end
@@ -86,11 +86,11 @@ end
 ---@param items {kind: string, name: string, cmd: string}[]
 ---@return string[] created
 local function create_missing(ctx, items)
-  local created = core.array()
+  local created = core.data.array()
   for _, it in ipairs(items) do
     local shown = run(ctx, openstack(ctx, "overcloudrc", string.format("%s show %s -f value -c id", it.kind, q(it.name))))
     if shown.ok then
-      core.log({ level = "info", msg = string.format("post-deploy: %s %s exists; not created again", it.kind, it.name) })
+      core.log.write({ level = "info", msg = string.format("post-deploy: %s %s exists; not created again", it.kind, it.name) })
     else
       must(ctx, "overcloudrc", args_of(it.cmd))
       created[#created + 1] = it.name
@@ -179,9 +179,9 @@ local function overcloudrc(ctx)
       if not r.ok then util.fail("reading %s on the undercloud: %s", remote_rc, r.stderr) end
       local text = pd.set_exports(r.stdout, pd.rc_additions(v))
       local file = util.path(ctx.tmp_dir, M.OVERCLOUDRC)
-      core.write_file({ path = file, content = text, mode = 384 })
-      core.upload({ host = host, from = file, to = remote_rc, mode = 384 })
-      return { sha256 = core.sha256({ text = text }).hex, region = v.region or false }
+      core.fs.write({ path = file, content = text, mode = 384 })
+      core.ssh.upload({ host = host, from = file, to = remote_rc, mode = 384 })
+      return { sha256 = core.data.sha256({ text = text }).hex, region = v.region or false }
     end,
   })
 end
@@ -198,13 +198,13 @@ local function congress(ctx)
     text = "congress datasources with overcloudrc (Apex's create_congress_cmds)",
     inputs = function() return { drivers = pd.CONGRESS_DRIVERS, deployed = deployed(ctx) } end,
     run = function()
-      local rc = pd.parse_rc(core.read_file({ path = rc_file }).content)
+      local rc = pd.parse_rc(core.fs.read({ path = rc_file }).content)
       local list = json_of(ctx, "overcloudrc", "congress datasource list -f json", "congress")
       local have = {}
       for _, d in ipairs(type(list) == "table" and list or {}) do
         if type(d) == "table" and d.name then have[d.name] = true end
       end
-      local created, failed = core.array(), core.array()
+      local created, failed = core.data.array(), core.data.array()
       pd.congress_datasources(rc, rc_file) -- every credential is there
       for _, ds in ipairs(pd.congress_datasources(pd.CONGRESS_RC_REFS, rc_file)) do
         if not have[ds.name] then
@@ -213,7 +213,7 @@ local function congress(ctx)
             created[#created + 1] = ds.name
           else
             failed[#failed + 1] = ds.name
-            core.log({ level = "warn", msg = string.format("congress datasource %s not created (exit %d): %s", ds.name,
+            core.log.write({ level = "warn", msg = string.format("congress datasource %s not created (exit %d): %s", ds.name,
               r.status, (r.stderr:gsub("%s+$", ""))) })
           end
         end
@@ -228,7 +228,7 @@ end
 ---@return apex.OvercloudNode[]
 local function server_nodes(ctx)
   local file = util.path(ctx.tmp_dir, "overcloud_servers.json")
-  return nodes_mod.from_server_list(core.json_load({ path = file }), file)
+  return nodes_mod.from_server_list(core.json.load({ path = file }), file)
 end
 
 --- The public key of the jump host that the nodes get: the site's undercloud
@@ -244,7 +244,7 @@ local function jumphost_pubkey(ctx)
     for _, n in ipairs({ "id_ed25519", "id_ecdsa", "id_rsa" }) do candidates[#candidates + 1] = home .. "/.ssh/" .. n .. ".pub" end
   end
   for _, c in ipairs(candidates) do
-    if core.exists({ path = c }).kind == "file" then return c end
+    if core.fs.exists({ path = c }).kind == "file" then return c end
     tried[#tried + 1] = c
   end
   util.fail("no public key of the jump host for the overcloud nodes (tried %s; set undercloud.key in the site settings)",
@@ -263,10 +263,10 @@ local function jumphost_key(ctx)
     text = "the jump host's key into " .. ov.user .. "'s authorized_keys on every overcloud node",
     inputs = function() return { deployed = deployed(ctx), user = ov.user, port = ov.ssh_port } end,
     run = function()
-      local done = core.array()
+      local done = core.data.array()
       local nodes = server_nodes(ctx)
       if #nodes == 0 then return { nodes = done } end
-      local pub = core.read_file({ path = jumphost_pubkey(ctx) }).content:gsub("%s+$", "")
+      local pub = core.fs.read({ path = jumphost_pubkey(ctx) }).content:gsub("%s+$", "")
       for _, n in ipairs(nodes) do
         local r = run(ctx, nodes_mod.key_command(n, pub, ov.user, ov.ssh_port))
         if not r.ok then
@@ -295,7 +295,7 @@ local function jump_config(ctx)
   end
   if u.known_hosts then lines[#lines + 1] = "  UserKnownHostsFile " .. u.known_hosts end
   local path = util.path(ctx.tmp_dir, "overcloud_ssh", "ssh_config")
-  core.write_file({ path = path, content = table.concat(lines, "\n") .. "\n" })
+  core.fs.write({ path = path, content = table.concat(lines, "\n") .. "\n" })
   return path
 end
 
@@ -322,32 +322,32 @@ local function node_tasks(ctx)
       local nodes = server_nodes(ctx)
       local config = jump_config(ctx)
       local known = util.path(ctx.tmp_dir, "overcloud_ssh", "known_hosts")
-      local results = core.parallel_map(nodes, function(n)
+      local results = core.parallel.map(nodes, function(n)
         local host = { address = n.address, port = ov.ssh_port, user = ov.user, key = u.key, known_hosts = known,
           accept_new = true, jump = { "apex-undercloud" }, ssh_config = config, persist = u.persist }
         local failures = {}
         for _, t in ipairs(nodes_mod.tasks(n, o)) do
-          local ok, r = pcall(core.run_ssh, { host = host, command = t.command, check = false })
+          local ok, r = pcall(core.ssh.run, { host = host, command = t.command, check = false })
           if not ok then r = { ok = false, status = -1, stdout = "", stderr = util.message(r) } end
           local out = ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", ""))
           if r.ok then
-            core.log({ level = "info", msg = string.format("node %s: %s: ok", n.name, t.name) })
+            core.log.write({ level = "info", msg = string.format("node %s: %s: ok", n.name, t.name) })
           elseif t.warn_only then
-            core.log({ level = "warn", msg = string.format("node %s: %s: no (exit %d) %s", n.name, t.name, r.status, out) })
+            core.log.write({ level = "warn", msg = string.format("node %s: %s: no (exit %d) %s", n.name, t.name, r.status, out) })
           else
-            core.log({ level = "error", msg = string.format("node %s: %s: failed (exit %d)", n.name, t.name, r.status) })
+            core.log.write({ level = "error", msg = string.format("node %s: %s: failed (exit %d)", n.name, t.name, r.status) })
             failures[#failures + 1] = string.format("node %s (%s), task %q: `%s` exited %d: %s", n.name, n.address, t.name,
               t.command, r.status, out)
             break
           end
         end
-        local ok, r = pcall(core.run_ssh, { host = host, command = nodes_mod.log_command(), check = false, quiet = true })
+        local ok, r = pcall(core.ssh.run, { host = host, command = nodes_mod.log_command(), check = false, quiet = true })
         local dest = util.path(ctx.tmp_dir, nodes_mod.LOG_DIR, n.name .. ".messages")
         if ok and r.ok then
-          core.write_file({ path = dest, content = r.stdout, mode = 384 })
-          core.log({ level = "info", msg = string.format("node %s: /var/log/messages fetched into %s", n.name, dest) })
+          core.fs.write({ path = dest, content = r.stdout, mode = 384 })
+          core.log.write({ level = "info", msg = string.format("node %s: /var/log/messages fetched into %s", n.name, dest) })
         else
-          core.log({ level = "warn", msg = string.format("node %s: /var/log/messages not fetched: %s", n.name,
+          core.log.write({ level = "warn", msg = string.format("node %s: /var/log/messages not fetched: %s", n.name,
             ok and r.stderr or util.message(r)) })
         end
         return failures
@@ -357,7 +357,7 @@ local function node_tasks(ctx)
       if #all > 0 then
         util.fail("post-deploy failed on %d of %d overcloud nodes:\n%s", #all, #nodes, table.concat(all, "\n"))
       end
-      local names = core.array()
+      local names = core.data.array()
       for i, n in ipairs(nodes) do names[i] = n.name end
       return { nodes = names }
     end,

@@ -65,11 +65,11 @@ local function upload(ctx, archive)
     end,
     run = function()
       site_mod.hold_undercloud(ctx.infra, ctx.tmp_dir)
-      local r = core.upload({ host = host, from = util.path(ctx.tmp_dir, archive), to = u.work_dir .. "/" .. archive,
+      local r = core.ssh.upload({ host = host, from = util.path(ctx.tmp_dir, archive), to = u.work_dir .. "/" .. archive,
         mode = 420, sha256 = true })
       local q = util.shell_quote(u.work_dir)
       -- The archive holds containers/<image>/...: unpacked beside the old tree, then swapped in.
-      core.run_ssh({ host = host, command = "cd " .. q .. " && rm -rf containers.new && mkdir containers.new"
+      core.ssh.run({ host = host, command = "cd " .. q .. " && rm -rf containers.new && mkdir containers.new"
           .. " && tar -xzf " .. util.shell_quote(archive) .. " -C containers.new"
           .. " && rm -rf containers && mv containers.new/containers containers && rmdir containers.new" })
       return { sent = { [archive] = r.sha256 } }
@@ -96,7 +96,7 @@ local function mirror(ctx, list, sel)
     force = ctx.opts.verify_images,
     reuse = function(out) ctx.digests = out.digests end,
     run = function()
-      local r = core.mirror_images({ images = list, allow_failures = true, concurrency = M.MIRROR_CONCURRENCY,
+      local r = core.registry.mirror({ images = list, allow_failures = true, concurrency = M.MIRROR_CONCURRENCY,
         verify = ctx.opts.verify_images or false, registries = site_mod.registry_settings(ctx.infra) })
       if #r.failed > 0 then
         util.fail("%d of %d images not copied:\n%s", #r.failed, #list, failures(r.failed))
@@ -117,10 +117,10 @@ end
 --- another patch) may have rebuilt the tag since, and its image is not ours.
 local function still_ours(ctx, repo, tag, digest)
   if not digest then return false end
-  local ok, r = pcall(core.registry_digest, { registry = ctx.infra.registries["local"], repository = repo,
+  local ok, r = pcall(core.registry.digest, { registry = ctx.infra.registries["local"], repository = repo,
     reference = tag, registries = site_mod.registry_settings(ctx.infra) })
   if ok and r.digest and r.digest ~= digest then
-    core.log({ level = "warn", msg = string.format("%s:%s is not the image this deploy built (%s, now %s); rebuilding",
+    core.log.write({ level = "warn", msg = string.format("%s:%s is not the image this deploy built (%s, now %s); rebuilding",
       repo, tag, digest, r.digest) })
   end
   return ok and r.digest == digest
@@ -129,10 +129,10 @@ end
 --- Whether the rebuilt image `repo@digest` lost a blob from the local
 --- registry's storage (--verify-images): it is built and pushed again.
 local function lost_blobs(ctx, repo, digest)
-  local r = core.registry_missing_blobs({ registry = ctx.infra.registries["local"], repository = repo,
+  local r = core.registry.missing_blobs({ registry = ctx.infra.registries["local"], repository = repo,
     reference = digest, registries = site_mod.registry_settings(ctx.infra) })
   if #r.missing > 0 then
-    core.log({ level = "warn", msg = string.format("%s@%s: %d blob(s) missing from the local registry; rebuilding",
+    core.log.write({ level = "warn", msg = string.format("%s@%s: %d blob(s) missing from the local registry; rebuilding",
       repo, digest, #r.missing) })
   end
   return #r.missing > 0
@@ -175,9 +175,9 @@ local function rebuild(ctx, builds)
     force = ctx.opts.verify_images,
     run = function()
       local st, todo, stage = ctx.state, {}, util.path(ctx.tmp_dir, M.REBUILD_STAGE)
-      core.remove({ path = stage })
-      core.mkdir({ path = stage })
-      local kept, repairing = core.array(), {}
+      core.fs.remove({ path = stage })
+      core.fs.mkdir({ path = stage })
+      local kept, repairing = core.data.array(), {}
       local hashes = per_image()
       for img, v in pairs(hashes) do
         local repo = images.repository(ctx.site, img)
@@ -191,18 +191,18 @@ local function rebuild(ctx, builds)
         else
           todo[#todo + 1] = img
           for rel, content in pairs(v.files) do
-            core.write_file({ path = util.path(stage, rel), content = content })
+            core.fs.write({ path = util.path(stage, rel), content = content })
           end
         end
       end
       table.sort(todo)
       table.sort(kept)
-      if #todo == 0 then return { rebuilt = core.array(), kept = kept, repaired = 0 } end
+      if #todo == 0 then return { rebuilt = core.data.array(), kept = kept, repaired = 0 } end
       local r = rebuild_mod.patched({ site = ctx.site, images = todo, stage = stage, engine = site_mod.engine(ctx.infra),
         registries = site_mod.registry_settings(ctx.infra), concurrency = M.BUILD_CONCURRENCY,
         -- Recorded as each one is pushed: a failure of another keeps this one for --resume.
         on_built = function(img, built) state.put_rebuild(st, img, hashes[img].hash, built, M.number) end })
-      local rebuilt, repaired = core.array(), 0
+      local rebuilt, repaired = core.data.array(), 0
       for _, b in ipairs(r.rebuilt) do
         rebuilt[#rebuilt + 1] = b.image
         if repairing[b.name] then repaired = repaired + 1 end
@@ -228,7 +228,7 @@ local function ceph_image(ctx, ref)
     text = string.format("copy the Ceph daemon image %s to %s", ref.source, ref.destination),
     inputs = function() return ref end,
     run = function()
-      local r = core.copy_image({ source = ref.source, destination = ref.destination,
+      local r = core.registry.copy({ source = ref.source, destination = ref.destination,
         registries = site_mod.registry_settings(ctx.infra) })
       return { digest = r.digest, status = r.status, blobs_sent = r.blobs_sent }
     end,
@@ -264,7 +264,7 @@ function M.plan(ctx)
       c.from = ctx.infra.registries.ceph_image
     end
   end
-  local builds = core.array()
+  local builds = core.data.array()
   for _, img in ipairs(ctx.patched_list) do
     builds[#builds + 1] = {
       image = img,
@@ -274,10 +274,10 @@ function M.plan(ctx)
       build_args = { REAL_USER = "<the image's own user, from its config>" },
     }
   end
-  plan.file(ctx, "image_list.yaml", core.yaml_dump({ source = ctx.image_source, driver = ctx.driver,
+  plan.file(ctx, "image_list.yaml", core.yaml.dump({ source = ctx.image_source, driver = ctx.driver,
     selection = services.label(sel), why = sel.kept, copy = copy }), { upload = false })
-  plan.file(ctx, "image_builds.yaml", core.yaml_dump({ builds = builds }), { upload = false })
-  plan.file(ctx, tht.IMAGE_ENV, core.yaml_dump(images.env_file(ctx.site, sel.set, ctx.patched, o.ceph)))
+  plan.file(ctx, "image_builds.yaml", core.yaml.dump({ builds = builds }), { upload = false })
+  plan.file(ctx, tht.IMAGE_ENV, core.yaml.dump(images.env_file(ctx.site, sel.set, ctx.patched, o.ceph)))
   -- TripleO's prepare input: Apex hands it to `openstack undercloud install`
   -- (undercloud.conf's container_images_file) and to `openstack tripleo
   -- container image prepare`. apex mirrors, rebuilds and writes the image env
@@ -285,7 +285,7 @@ function M.plan(ctx)
   -- uploads it); for an existing undercloud it is not written.
   if ctx.infra.undercloud.create then
     plan.file(ctx, images.PREPARE_FILE,
-      core.yaml_dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)), { upload = false })
+      core.yaml.dump(images.prepare_parameter(ctx.site, ctx.driver, ctx.patched, o.ceph)), { upload = false })
   end
   local list, ceph = {}, nil
   for _, c in ipairs(copy) do

@@ -52,7 +52,7 @@ end
 ---@return apex.RunSshResult
 local function remote(ctx, command, what)
   site_mod.hold_undercloud(ctx.infra, ctx.tmp_dir)
-  local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra), command = command, check = false })
+  local r = core.ssh.run({ host = site_mod.ssh_host(ctx.infra), command = command, check = false })
   if not r.ok then
     util.fail("%s failed on the undercloud (exit %d): %s", what, r.status,
       ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")))
@@ -77,7 +77,7 @@ function M.deploy_files(ctx)
     if plan.uploaded(ctx, rel) and not rel:match("^containers/") and not rel:match("_patches/") then
       local dest = tht_named[rel] or (u.work_dir .. "/" .. rel)
       out[#out + 1] = { from = util.path(ctx.tmp_dir, rel), to = dest, tht = tht_named[rel] ~= nil,
-        sha256 = core.sha256({ text = ctx.files[rel] }).hex, mode = plan.mode(ctx, rel) }
+        sha256 = core.data.sha256({ text = ctx.files[rel] }).hex, mode = plan.mode(ctx, rel) }
     end
   end
   return out
@@ -98,7 +98,7 @@ local function upload_files(ctx)
     local list = util.deep_copy(files)
     for _, name in ipairs(M.IMAGE_FILES) do
       local from = util.path(ctx.tmp_dir, plan.IMAGE_DIR, name)
-      if not core.exists({ path = from }).exists then
+      if not core.fs.exists({ path = from }).exists then
         util.fail("%s: missing; step 1's artifacts (overcloud-full.tar, ironic-python-agent.tar) must hold %s", from,
           table.concat(M.IMAGE_FILES, ", "))
       end
@@ -128,10 +128,10 @@ local function upload_files(ctx)
           if f.image then images_changed = true end
         end
       end
-      core.parallel_map(todo, function(f)
+      core.parallel.map(todo, function(f)
         local to = f.tht and (u.work_dir .. "/tht/" .. f.to:match("([^/]+)$")) or f.to
         -- Each with its mode here: secrets (BMC passwords, the overcloud key) stay 0600.
-        core.upload({ host = host, from = f.from, to = to, mode = f.mode or 420, sha256 = true })
+        core.ssh.upload({ host = host, from = f.from, to = to, mode = f.mode or 420, sha256 = true })
         return true
       end, { limit = 4 })
       -- A file kept from an earlier upload (same sum) gets its mode too: an
@@ -171,7 +171,7 @@ local function image_upload(ctx)
       local sums = {}
       for _, name in ipairs(M.IMAGE_FILES) do
         local p = util.path(ctx.tmp_dir, plan.IMAGE_DIR, name)
-        sums[name] = core.exists({ path = p }).exists and state.file_sum(ctx.state, p) or false
+        sums[name] = core.fs.exists({ path = p }).exists and state.file_sum(ctx.state, p) or false
       end
       return sums
     end,
@@ -199,7 +199,7 @@ local function node_import(ctx)
     step = M.number, key = "node_import", details = details,
     text = string.format("import %d nodes from instackenv.json%s", #(ctx.inventory and ctx.inventory.nodes or {}),
       baremetal and ", introspect and provide them" or ", provide them"),
-    inputs = function() return { nodes = core.sha256({ text = ctx.files["instackenv.json"] }).hex, cmds = cmds } end,
+    inputs = function() return { nodes = core.data.sha256({ text = ctx.files["instackenv.json"] }).hex, cmds = cmds } end,
     run = function()
       for _, c in ipairs(cmds) do remote(ctx, openstack(ctx, c), "openstack " .. c) end
       return { imported = true }
@@ -222,7 +222,7 @@ local function registered_nodes(ctx)
     inputs = function() return { need = need, cmd = cmd } end,
     run = function()
       local out = remote(ctx, openstack(ctx, cmd), "openstack baremetal node list").stdout
-      local ok, list = pcall(core.json_load, { text = out })
+      local ok, list = pcall(core.json.load, { text = out })
       if not ok or type(list) ~= "table" then
         util.fail("openstack baremetal node list: not a JSON list: %s", out:sub(1, 200))
       end
@@ -248,7 +248,7 @@ end
 ---@param source string
 ---@return string
 function M.roles_data(text, source)
-  local ok, roles = pcall(core.yaml_load, { text = text })
+  local ok, roles = pcall(core.yaml.load, { text = text })
   if not ok or type(roles) ~= "table" or not util.is_list(roles) then
     util.fail("%s: not a TripleO roles_data list (%s)", source, ok and "not a list" or util.message(roles))
   end
@@ -271,15 +271,15 @@ function M.roles_data(text, source)
       if type(role.networks) == "table" and not util.is_list(role.networks) then
         role.networks.External = role.networks.External or { subnet = "external_subnet" }
       else
-        role.networks = role.networks or core.array()
+        role.networks = role.networks or core.data.array()
         if not util.contains(role.networks, "External") then role.networks[#role.networks + 1] = "External" end
       end
-      role.default_route_networks = core.array()
+      role.default_route_networks = core.data.array()
       role.default_route_networks[1] = "External"
     end
   end
   return "# roles_data.yaml: edited by apex as Apex's deploy does (Ceph OSD on Compute and Controller, "
-      .. "External on Compute)\n" .. core.yaml_dump(roles)
+      .. "External on Compute)\n" .. core.yaml.dump(roles)
 end
 
 --- Flavors get the architecture, the ctlplane subnet the DNS servers,
@@ -309,8 +309,8 @@ local function prepare_undercloud(ctx)
       local current = remote(ctx, "cat " .. q(roles), "reading " .. roles).stdout
       local edited = M.roles_data(current, roles)
       local staged = util.path(ctx.tmp_dir, "roles_data.yaml")
-      core.write_file({ path = staged, content = edited })
-      core.upload({ host = site_mod.ssh_host(ctx.infra), from = staged, to = u.work_dir .. "/tht/roles_data.yaml", mode = 420 })
+      core.fs.write({ path = staged, content = edited })
+      core.ssh.upload({ host = site_mod.ssh_host(ctx.infra), from = staged, to = u.work_dir .. "/tht/roles_data.yaml", mode = 420 })
       local sudo = u.user ~= "root" and "sudo -n " or ""
       local merge = tht.on_site(tht.THT_DIR .. "/tools/merge-new-params-nic-config-script.py", u.tht_dir)
       local script = string.format("install -m 0644 %s %s", q(u.work_dir .. "/tht/roles_data.yaml"), q(roles))
@@ -323,7 +323,7 @@ local function prepare_undercloud(ctx)
         end
       end
       remote(ctx, sudo .. "sh -c " .. q(script), "roles_data and NIC templates")
-      return { roles = core.sha256({ text = edited }).hex }
+      return { roles = core.data.sha256({ text = edited }).hex }
     end,
   })
 end
@@ -381,34 +381,34 @@ local function run_deploy(ctx, command)
       local r = watch.while_running({
         tmp_dir = ctx.tmp_dir, every = u.progress_every, quiet_time = u.stuck_after,
         poll = function()
-          local p = core.run_ssh({ host = host, check = false, quiet = true, command = openstack(ctx, watch.COMMAND) })
+          local p = core.ssh.run({ host = host, check = false, quiet = true, command = openstack(ctx, watch.COMMAND) })
           if not p.ok then return nil, p.stderr end
-          return core.json_load({ text = p.stdout, name = "openstack " .. watch.COMMAND })
+          return core.json.load({ text = p.stdout, name = "openstack " .. watch.COMMAND })
         end,
       }, function()
-        return core.run_ssh({ host = host, check = false,
+        return core.ssh.run({ host = host, check = false,
           command = string.format("cd %s && . %s && %s", q(u.work_dir), q(u.stackrc), locked) })
       end)
       if r.status == M.LOCKED then
-        local info = core.run_ssh({ host = host, check = false,
+        local info = core.ssh.run({ host = host, check = false,
           command = "cat " .. q(u.work_dir .. "/" .. M.LOCK_INFO) }).stdout:gsub("%s+$", "")
         local pid, started = info:match("^(%d+) (%S+)")
         util.fail("a deploy command is already running on the undercloud (pid %s, started %s; lock %s/%s): "
           .. "wait for it to end, then run again", pid or "?", started or "?", u.work_dir, M.LOCK)
       end
       if not r.ok then
-        local f = core.run_ssh({ host = host, check = false, command = openstack(ctx, M.FAILURES_COMMAND) })
+        local f = core.ssh.run({ host = host, check = false, command = openstack(ctx, M.FAILURES_COMMAND) })
         local failures = ((f.ok and f.stdout or ("(could not list them: " .. f.stderr .. ")")):gsub("%s+$", ""))
         util.fail("the deploy command exited with %d on the undercloud: %s\nstack failures (openstack %s):\n%s", r.status,
           ((r.stderr ~= "" and r.stderr or r.stdout):gsub("%s+$", "")), M.FAILURES_COMMAND, failures)
       end
       -- quiet: overcloudrc holds the overcloud's admin password, kept out of the log.
-      local rc = core.run_ssh({ host = host, check = false, quiet = true, command = "cat " .. q(u.work_dir .. "/overcloudrc") })
+      local rc = core.ssh.run({ host = host, check = false, quiet = true, command = "cat " .. q(u.work_dir .. "/overcloudrc") })
       if not rc.ok then util.fail("fetching overcloudrc failed on the undercloud (exit %d): %s", rc.status, rc.stderr) end
       rc = rc.stdout
-      core.write_file({ path = util.path(ctx.tmp_dir, M.FETCHED.overcloudrc), content = rc, mode = 384 })
+      core.fs.write({ path = util.path(ctx.tmp_dir, M.FETCHED.overcloudrc), content = rc, mode = 384 })
       local servers = remote(ctx, openstack(ctx, "server list -f json"), "openstack server list").stdout
-      core.write_file({ path = util.path(ctx.tmp_dir, M.FETCHED.servers), content = servers })
+      core.fs.write({ path = util.path(ctx.tmp_dir, M.FETCHED.servers), content = servers })
       ctx.notes[#ctx.notes + 1] = string.format("overcloud credentials in %s, its servers in %s",
         util.path(ctx.tmp_dir, M.FETCHED.overcloudrc), util.path(ctx.tmp_dir, M.FETCHED.servers))
       -- Counts the deploys (post-deploy follows each); a count, not a time: it hashes the same after the state file.

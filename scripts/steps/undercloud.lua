@@ -61,7 +61,7 @@ local function reach(ctx, group)
         check = "; echo '--- sums'; cd " .. q .. " && { test -d containers || echo 'no containers/'; sha256sum -- "
             .. table.concat(quoted, " ") .. " 2>/dev/null; }; true"
       end
-      local r = core.run_ssh({ host = site_mod.ssh_host(ctx.infra),
+      local r = core.ssh.run({ host = site_mod.ssh_host(ctx.infra),
         command = "mkdir -p " .. q .. " && test -w " .. q .. " && uname -n" .. check })
       local node, sums = r.stdout:match("^(.-)\n%-%-%- sums\n(.*)$")
       ctx.uploaded_sums = parse_sums(sums or "")
@@ -72,7 +72,7 @@ local function reach(ctx, group)
   })
 end
 
-local function exists(path) return core.exists({ path = path }).exists end
+local function exists(path) return core.fs.exists({ path = path }).exists end
 
 --- The file name of a kept key: the RSA one of an earlier apex if there is one.
 local function key_name(ctx, rsa_name, name)
@@ -89,7 +89,7 @@ local function keys(ctx, vm)
   local dir = util.path(ctx.tmp_dir, uvm.SSH_DIR)
   local function pair(rsa_name, name, comment)
     name = key_name(ctx, rsa_name, name)
-    local k = core.ssh_key_pair({ path = util.path(dir, name), comment = comment })
+    local k = core.ssh.key_pair({ path = util.path(dir, name), comment = comment })
     plan.file(ctx, uvm.SSH_DIR .. "/" .. name, k.private, { mode = 384, upload = false })
     plan.file(ctx, uvm.SSH_DIR .. "/" .. name .. ".pub", k.public .. "\n", { upload = false })
     return k, name
@@ -122,12 +122,12 @@ local function undercloud_vm(ctx)
   local dom_nics, networks = {}, {}
   if vm.network == "user" then
     dom_nics[1] = { user = true, forwards = { { host_port = vm.ssh_port, guest_port = 22 } },
-      mac = core.vm_mac({ seed = ctx.tmp_dir .. "/" .. vm.name .. "/eth0" }).mac }
+      mac = core.vm.mac({ seed = ctx.tmp_dir .. "/" .. vm.name .. "/eth0" }).mac }
   else
     for _, n in ipairs(nics) do
       local net = n.network == "default" and "default" or ("apex-" .. n.network)
       if n.network ~= "default" then networks[#networks + 1] = { name = net, bridge = "br-" .. n.network } end
-      dom_nics[#dom_nics + 1] = { network = net, mac = core.vm_mac({ seed = ctx.tmp_dir .. "/" .. vm.name .. "/" .. n.device }).mac }
+      dom_nics[#dom_nics + 1] = { network = net, mac = core.vm.mac({ seed = ctx.tmp_dir .. "/" .. vm.name .. "/" .. n.device }).mac }
     end
   end
   local spec = {
@@ -137,7 +137,7 @@ local function undercloud_vm(ctx)
     initrd = vm.initrd or util.path(images, "overcloud-full.initrd"),
     cmdline = vm.cmdline, serial_log = util.path(ctx.tmp_dir, "undercloud", "console.log"), owner = ctx.tmp_dir,
   }
-  local xml = core.vm_domain_xml(spec).xml
+  local xml = core.vm.domain_xml(spec).xml
   plan.file(ctx, "undercloud/domain.xml", xml, { upload = false })
   local ops = uvm.inject_ops({ authorized_key = client.public, host_key = hostkey.private, host_key_pub = hostkey.public,
     nics = nics, hostname = "undercloud." .. ctx.network.domain })
@@ -145,7 +145,7 @@ local function undercloud_vm(ctx)
   if #networks > 0 then
     local net_xml = {}
     for i, n in ipairs(networks) do
-      net_xml[i] = core.vm_network_xml(n).xml
+      net_xml[i] = core.vm.network_xml(n).xml
       plan.file(ctx, "undercloud/network-" .. n.name .. ".xml", net_xml[i], { upload = false })
     end
     runner.add(ctx, {
@@ -155,7 +155,7 @@ local function undercloud_vm(ctx)
       inputs = function() return { uri = vm.uri, xml = net_xml } end,
       run = function()
         for i, n in ipairs(networks) do
-          local r = core.vm_network_ensure({ uri = vm.uri, name = n.name, xml = net_xml[i] })
+          local r = core.vm.network_ensure({ uri = vm.uri, name = n.name, xml = net_xml[i] })
           if r.created then uvm.record(ctx.tmp_dir, function(rec) rec.uri = vm.uri; uvm.add_unique(rec.networks, n.name) end) end
         end
         return { networks = #networks }
@@ -169,11 +169,11 @@ local function undercloud_vm(ctx)
   end
   local function summary()
     local i = inputs()
-    return { image = core.json_dump(i.image), domain = core.sha256({ text = xml }).hex,
-      customization = core.sha256({ text = core.json_dump(ops) }).hex, disk = tostring(vm.disk) }
+    return { image = core.json.dump(i.image), domain = core.data.sha256({ text = xml }).hex,
+      customization = core.data.sha256({ text = core.json.dump(ops) }).hex, disk = tostring(vm.disk) }
   end
   local function wait()
-    return core.wait_ssh({ address = u.address, port = u.port, timeout = vm.boot_timeout })
+    return core.vm.wait_ssh({ address = u.address, port = u.port, timeout = vm.boot_timeout })
   end
   runner.add(ctx, {
     step = M.number, key = M.KEYS.vm,
@@ -184,12 +184,12 @@ local function undercloud_vm(ctx)
       "a rerun with the same image and settings reuses the running VM; changed ones are refused without --recreate-undercloud" },
     inputs = inputs,
     valid = function(out)
-      local st = core.vm_state({ uri = vm.uri, name = vm.name })
+      local st = core.vm.state({ uri = vm.uri, name = vm.name })
       return st.running and st.owner == ctx.tmp_dir and out.created ~= nil
     end,
     reuse = function(out) ctx.undercloud_created = out.created end,
     run = function(prev)
-      local st = core.vm_state({ uri = vm.uri, name = vm.name })
+      local st = core.vm.state({ uri = vm.uri, name = vm.name })
       if st.exists and st.owner ~= ctx.tmp_dir then
         util.fail("a domain %s exists on %s and apex did not create it for %s (its owner: %s); remove it or set vm.name",
           vm.name, vm.uri, ctx.tmp_dir, st.owner or "none")
@@ -199,7 +199,7 @@ local function undercloud_vm(ctx)
         -- Ours with the same inputs, only stopped (a reboot of the jump host): start it again
         -- (on its backing image, checked against the sha256 recorded at download).
         artifacts.checked(ctx, "undercloud.qcow2")
-        core.vm_start({ uri = vm.uri, name = vm.name })
+        core.vm.start({ uri = vm.uri, name = vm.name })
         local w = wait()
         ctx.undercloud_created = prev.outputs.created
         return { created = prev.outputs.created, summary = prev.outputs.summary, ssh_seconds = w.seconds }
@@ -216,24 +216,24 @@ local function undercloud_vm(ctx)
             .. "Rerun with --recreate-undercloud to destroy and recreate it (the undercloud's state is lost)",
             vm.name, #changed > 0 and table.concat(changed, ", ") or "unknown")
         end
-        core.log({ level = "warn", msg = "recreating the undercloud VM " .. vm.name .. " (changed: " .. table.concat(changed, ", ") .. ")" })
-        core.vm_remove({ uri = vm.uri, name = vm.name, owner = ctx.tmp_dir })
+        core.log.write({ level = "warn", msg = "recreating the undercloud VM " .. vm.name .. " (changed: " .. table.concat(changed, ", ") .. ")" })
+        core.vm.remove({ uri = vm.uri, name = vm.name, owner = ctx.tmp_dir })
       end
-      if exists(overlay) then core.remove({ path = overlay }) end
+      if exists(overlay) then core.fs.remove({ path = overlay }) end
       uvm.record(ctx.tmp_dir, function(rec)
         rec.uri = vm.uri
         uvm.add_unique(rec.domains, vm.name)
         uvm.add_unique(rec.disks, overlay)
       end)
-      core.mkdir({ path = util.path(ctx.tmp_dir, "undercloud") })
+      core.fs.mkdir({ path = util.path(ctx.tmp_dir, "undercloud") })
       -- The backing image is read as it is: checked against its recorded sha256 first (one read).
       artifacts.checked(ctx, "undercloud.qcow2")
-      core.vm_disk({ path = overlay, size = vm.disk * 1024 * 1024 * 1024, backing = base })
-      core.customize_image({ image = overlay, backing = base, ops = ops })
-      core.vm_define({ uri = vm.uri, xml = xml })
-      core.vm_start({ uri = vm.uri, name = vm.name })
+      core.vm.disk({ path = overlay, size = vm.disk * 1024 * 1024 * 1024, backing = base })
+      core.image.customize({ image = overlay, backing = base, ops = ops })
+      core.vm.define({ uri = vm.uri, xml = xml })
+      core.vm.start({ uri = vm.uri, name = vm.name })
       local w = wait()
-      ctx.undercloud_created = string.format("%.3f", core.now().unix)
+      ctx.undercloud_created = string.format("%.3f", core.os.now().unix)
       return { created = ctx.undercloud_created, summary = summary(), ssh_seconds = w.seconds }
     end,
   })
@@ -258,29 +258,29 @@ local function configure(ctx)
     inputs = function()
       local nics = {}
       for rel, text in pairs(ctx.files) do
-        if rel:match("^nics/") or rel == images.PREPARE_FILE then nics[rel] = core.sha256({ text = text }).hex end
+        if rel:match("^nics/") or rel == images.PREPARE_FILE then nics[rel] = core.data.sha256({ text = text }).hex end
       end
       return { conf = conf, nics = nics, created = ctx.undercloud_created }
     end,
     run = function()
       local host = site_mod.ssh_host(ctx.infra)
-      core.run_ssh({ host = host, command = "mkdir -p " .. uvm.STACK_HOME .. "/nics" })
-      core.upload({ host = host, from = util.path(ctx.tmp_dir, "undercloud", "undercloud.conf"), to = uvm.STACK_HOME .. "/undercloud.conf" })
-      core.upload({ host = host, from = util.path(ctx.tmp_dir, uvm.SSH_DIR, key_name(ctx, "id_rsa", "id_ed25519") .. ".pub"), to = uvm.STACK_HOME .. "/jumphost_id_rsa.pub" }) -- Apex's name
+      core.ssh.run({ host = host, command = "mkdir -p " .. uvm.STACK_HOME .. "/nics" })
+      core.ssh.upload({ host = host, from = util.path(ctx.tmp_dir, "undercloud", "undercloud.conf"), to = uvm.STACK_HOME .. "/undercloud.conf" })
+      core.ssh.upload({ host = host, from = util.path(ctx.tmp_dir, uvm.SSH_DIR, key_name(ctx, "id_rsa", "id_ed25519") .. ".pub"), to = uvm.STACK_HOME .. "/jumphost_id_rsa.pub" }) -- Apex's name
       -- undercloud.conf's container_images_file, as Apex's configure_undercloud copies it.
-      core.upload({ host = host, from = util.path(ctx.tmp_dir, images.PREPARE_FILE),
+      core.ssh.upload({ host = host, from = util.path(ctx.tmp_dir, images.PREPARE_FILE),
         to = uvm.STACK_HOME .. "/" .. images.PREPARE_FILE })
       for _, role in ipairs({ "controller", "compute" }) do
         local rel = "nics/" .. role .. ".yaml"
         if ctx.files[rel] then
-          core.upload({ host = host, from = util.path(ctx.tmp_dir, rel), to = uvm.STACK_HOME .. "/" .. rel })
+          core.ssh.upload({ host = host, from = util.path(ctx.tmp_dir, rel), to = uvm.STACK_HOME .. "/" .. rel })
         end
       end
-      local r = core.run_ssh({ host = host, command = install, check = false, timeout = 7200 })
+      local r = core.ssh.run({ host = host, command = install, check = false, timeout = 7200 })
       if not r.ok then
-        local got = core.run_ssh({ host = host, command = "cat " .. uvm.STACK_HOME .. "/" .. log, check = false, quiet = true })
+        local got = core.ssh.run({ host = host, command = "cat " .. uvm.STACK_HOME .. "/" .. log, check = false, quiet = true })
         local dest = util.path(ctx.tmp_dir, log)
-        core.write_file({ path = dest, content = got.stdout })
+        core.fs.write({ path = dest, content = got.stdout })
         local tail = {}
         for line in got.stdout:gmatch("[^\n]+") do
           tail[#tail + 1] = line
@@ -321,13 +321,13 @@ local function virtual_nodes(ctx)
       nics[1] = { user = true, mac = n.mac }
     else
       for j, net in ipairs(ctx.network.enabled) do
-        nics[j] = { network = "apex-" .. net, mac = j == 1 and n.mac or core.vm_mac({ seed = ctx.tmp_dir .. "/" .. n.name .. "/" .. net }).mac }
+        nics[j] = { network = "apex-" .. net, mac = j == 1 and n.mac or core.vm.mac({ seed = ctx.tmp_dir .. "/" .. n.name .. "/" .. net }).mac }
       end
     end
     specs[i] = { name = n.name, memory = n.memory, cpus = n.cpus, domain_type = vm.domain_type, cpu_model = vm.cpu_model,
       disks = { { path = disk, bus = vm.disk_bus } }, nics = nics, boot = { "network", "hd" }, owner = ctx.tmp_dir,
       serial_log = util.path(ctx.tmp_dir, "virtual", n.name .. ".console.log") }
-    xmls[i] = core.vm_domain_xml(specs[i]).xml
+    xmls[i] = core.vm.domain_xml(specs[i]).xml
     plan.file(ctx, "virtual/" .. n.name .. ".xml", xmls[i], { upload = false })
   end
   local names = {}
@@ -340,15 +340,15 @@ local function virtual_nodes(ctx)
     inputs = function() return { xml = xmls, bmc = { vm.bmc_address, vm.bmc_port, vm.bmc_user, vm.vbmc_control_port } } end,
     valid = function()
       for _, n in ipairs(nodes) do
-        local st = core.vm_state({ uri = vm.uri, name = n.name })
+        local st = core.vm.state({ uri = vm.uri, name = n.name })
         if not st.exists or st.owner ~= ctx.tmp_dir then return false end
       end
-      local l = core.vbmc_list({ vbmc = vbmc })
+      local l = core.vbmc.list({ vbmc = vbmc })
       return l.running and #l.names >= #nodes
     end,
     run = function()
       for i, n in ipairs(nodes) do
-        local st = core.vm_state({ uri = vm.uri, name = n.name })
+        local st = core.vm.state({ uri = vm.uri, name = n.name })
         if st.exists and st.owner ~= ctx.tmp_dir then
           util.fail("a domain %s exists on %s and apex did not create it for %s; remove it or set vm.node_prefix", n.name, vm.uri, ctx.tmp_dir)
         end
@@ -359,9 +359,9 @@ local function virtual_nodes(ctx)
           uvm.add_unique(rec.disks, disk)
           rec.vbmc = vbmc
         end)
-        if not exists(disk) then core.vm_disk({ path = disk, size = uvm.NODE_DISK_GB * 1024 * 1024 * 1024 }) end
-        core.vm_define({ uri = vm.uri, xml = xmls[i] })
-        core.vbmc_add({ vbmc = vbmc, bmc = { domain = n.name, port = n.bmc_port, address = vm.bmc_address,
+        if not exists(disk) then core.vm.disk({ path = disk, size = uvm.NODE_DISK_GB * 1024 * 1024 * 1024 }) end
+        core.vm.define({ uri = vm.uri, xml = xmls[i] })
+        core.vbmc.add({ vbmc = vbmc, bmc = { domain = n.name, port = n.bmc_port, address = vm.bmc_address,
           user = vm.bmc_user, password = vm.bmc_password, libvirt_uri = vm.uri } })
       end
       return { nodes = #nodes }

@@ -1,4 +1,10 @@
-//! The archive family's binding: `unpack` and `archive` on `apex.core`.
+//! The archive family's binding: `core.tar.unpack` and `core.tar.pack`.
+//!
+//! The family is `tar`, not `archive`: `core.archive` was a function (now
+//! `core.tar.pack`), and a family of that name would have had to stay callable
+//! through a `__call` for the release its old name is kept. As `tar`, the old
+//! `core.archive` and `core.unpack` stay plain aliases of the very same
+//! functions, and the name says the format (tar, tar.gz) the functions know.
 
 use std::path::PathBuf;
 
@@ -21,7 +27,7 @@ struct UnpackOpts {
     sha256: Option<String>,
 }
 
-/// What `core.unpack` returns: the outcome, or with `sha256` given, that the
+/// What `core.tar.unpack` returns: the outcome, or with `sha256` given, that the
 /// archive did not match it (nothing written).
 #[derive(Debug, serde::Serialize)]
 #[serde(untagged)]
@@ -56,7 +62,7 @@ async fn blocking<T: Send + 'static>(
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
-            name: "unpack",
+            name: "tar.unpack",
             doc: "Unpacks a tar or tar.gz (.tgz) into a directory. Entries with `..`, absolute paths, links leading outside\n\
                   (link targets are followed through the links already unpacked) or paths through symlinks are refused\n\
                   (the error names the archive and the entry) and nothing is written outside `dest`; the tree is staged\n\
@@ -99,7 +105,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "archive",
+            name: "tar.pack",
             doc: "Writes a reproducible tar.gz of a directory's contents (sorted entries, fixed mtime, owner 0/0, modes 0755/0644):\n\
                   the same tree gives byte-identical output. Written atomically.",
             params: &[Param {

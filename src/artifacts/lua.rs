@@ -1,4 +1,4 @@
-//! `core.fetch_if_modified`: the Lua binding of [`super::Fetcher`], for one
+//! `core.artifacts.fetch`: the Lua binding of [`super::Fetcher`], for one
 //! artifact or a list fetched concurrently.
 
 use std::path::PathBuf;
@@ -51,7 +51,7 @@ const CLASSES: &str = r#"---@class apex.FetchItem
 ---@field results apex.FetchResult[] in the order of `items`"#;
 
 const SPEC: FnSpec = FnSpec {
-    name: "fetch_if_modified",
+    name: "artifacts.fetch",
     doc: "Brings cached upstream artifacts up to date: one conditional GET each (ETag/Last-Modified, HEAD+size without validators),\n\
           verified streaming downloads renamed into place, resume after a cut, retries with backoff, a lock shared with other processes.\n\
           Without a given checksum, one published beside the artifact (`<url>.sha256`, `<url>.md5`) is verified when found;\n\

@@ -82,7 +82,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class(CLASSES);
     api.async_fn(
         FnSpec {
-            name: "build_image",
+            name: "engine.build",
             doc: "Builds an image from a context directory (sent as a tar) with build args and a tag; the build log goes to the apex log. A failed step raises with the step and its output.",
             params: &[Param { name: "opts", ty: "apex.BuildOpts", doc: ENGINE_PARAM_DOC }],
             returns: "{id: string, tag: string}",
@@ -104,8 +104,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "pull_image",
-            doc: "Pulls an image into the engine; credentials default to the Docker config file's. Returns what inspect_image returns.",
+            name: "engine.pull",
+            doc: "Pulls an image into the engine; credentials default to the Docker config file's. Returns what engine.inspect returns.",
             params: &[Param { name: "opts", ty: "{image: string, credentials?: apex.Credentials, engine?: apex.EngineSettings}", doc: "" }],
             returns: "apex.ImageInfo",
             is_async: true,
@@ -118,7 +118,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "tag_image",
+            name: "engine.tag",
             doc: "Gives an engine image another name (e.g. the local registry's `:apex` name).",
             params: &[Param {
                 name: "opts",
@@ -140,7 +140,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "inspect_image",
+            name: "engine.inspect",
             doc: "Id, user, labels, tags and digests of an engine image (the user feeds REAL_USER when patching).",
             params: &[Param { name: "opts", ty: "{image: string, engine?: apex.EngineSettings}", doc: "" }],
             returns: "apex.ImageInfo",
@@ -154,7 +154,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "push_registry",
+            name: "engine.push",
             doc: "Pushes an engine image to the registry its name points at (plain HTTP for loopback and the engine's insecure registries, TLS otherwise); credentials default to the Docker config file's.",
             params: &[Param { name: "opts", ty: "{image: string, credentials?: apex.Credentials, engine?: apex.EngineSettings}", doc: "" }],
             returns: "{image: string, digest: string}",

@@ -60,7 +60,7 @@ pub fn parse_json(text: &str, origin: &str) -> anyhow::Result<serde_json::Value>
 }
 
 const YAML_LOAD: FnSpec = FnSpec::local(
-    "yaml_load",
+    "yaml.load",
     "Parses a YAML document from a file or a string. Syntax errors name the file, line and column.",
     &[Param {
         name: "opts",
@@ -70,7 +70,7 @@ const YAML_LOAD: FnSpec = FnSpec::local(
     "any",
 );
 const JSON_LOAD: FnSpec = FnSpec::local(
-    "json_load",
+    "json.load",
     "Parses a JSON document from a file or a string.",
     &[Param {
         name: "opts",
@@ -80,7 +80,7 @@ const JSON_LOAD: FnSpec = FnSpec::local(
     "any",
 );
 const YAML_DUMP: FnSpec = FnSpec::local(
-    "yaml_dump",
+    "yaml.dump",
     "Renders a Lua value as YAML text (map keys sorted, so output is stable).",
     &[Param {
         name: "value",
@@ -90,7 +90,7 @@ const YAML_DUMP: FnSpec = FnSpec::local(
     "string",
 );
 const JSON_DUMP: FnSpec = FnSpec::local(
-    "json_dump",
+    "json.dump",
     "Renders a Lua value as JSON text (map keys sorted).",
     &[
         Param {
@@ -108,8 +108,8 @@ const JSON_DUMP: FnSpec = FnSpec::local(
 );
 
 const ARRAY: FnSpec = FnSpec::local(
-    "array",
-    "Marks a table as a list, so json_dump and yaml_dump write it as `[]` when it is empty (an empty table is a mapping otherwise). Lists read by yaml_load and json_load, and those returned by host functions, carry the mark already.",
+    "data.array",
+    "Marks a table as a list, so json.dump and yaml.dump write it as `[]` when it is empty (an empty table is a mapping otherwise). Lists read by yaml.load and json.load, and those returned by host functions, carry the mark already.",
     &[Param {
         name: "t",
         ty: "any[]?",
@@ -148,15 +148,15 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         YAML_DUMP,
         lua.create_function(|lua, v: Value| {
             let j =
-                to_json(lua, v).map_err(|e| crate::lua::api::primitive_error("yaml_dump", e))?;
-            dump_yaml(&j).map_err(|e| crate::lua::api::primitive_error("yaml_dump", e))
+                to_json(lua, v).map_err(|e| crate::lua::api::primitive_error(YAML_DUMP.name, e))?;
+            dump_yaml(&j).map_err(|e| crate::lua::api::primitive_error(YAML_DUMP.name, e))
         })?,
     )?;
     api.raw(
         JSON_DUMP,
         lua.create_function(|lua, (v, opts): (Value, Option<mlua::Table>)| {
             let j =
-                to_json(lua, v).map_err(|e| crate::lua::api::primitive_error("json_dump", e))?;
+                to_json(lua, v).map_err(|e| crate::lua::api::primitive_error(JSON_DUMP.name, e))?;
             let pretty = opts
                 .map(|o| o.get::<Option<bool>>("pretty"))
                 .transpose()?
@@ -167,7 +167,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             } else {
                 serde_json::to_string(&j)
             };
-            s.map_err(|e| crate::lua::api::primitive_error("json_dump", e))
+            s.map_err(|e| crate::lua::api::primitive_error(JSON_DUMP.name, e))
         })?,
     )?;
     Ok(())

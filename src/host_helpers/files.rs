@@ -72,7 +72,7 @@ const P_PATH: &[Param] = &[Param {
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
-            "read_file",
+            "fs.read",
             "Reads a UTF-8 text file: a regular file of at most 8 MiB (a FIFO or device is refused).",
             P_PATH,
             "{content: string}",
@@ -84,7 +84,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "write_file",
+            "fs.write",
             "Writes a file atomically (temp file then rename), creating parent directories. `sync` also flushes it to disk first (for state files).",
             &[Param { name: "opts", ty: "{path: string, content: string, mode?: integer, sync?: boolean}", doc: "mode is a Unix permission number, e.g. 493 for 0755" }],
             "{path: string}",
@@ -96,7 +96,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "mkdir",
+            "fs.mkdir",
             "Creates a directory and its parents (no error if it exists).",
             P_PATH,
             "{path: string}",
@@ -108,7 +108,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "exists",
+            "fs.exists",
             "Tells whether a path exists and what it is.",
             P_PATH,
             "{exists: boolean, kind?: 'file'|'dir'|'other', size?: integer, mtime?: number}",
@@ -142,7 +142,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "list_dir",
+            "fs.list",
             "Lists the names in a directory, sorted.",
             P_PATH,
             "{entries: string[]}",
@@ -160,7 +160,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "remove",
+            "fs.remove",
             "Removes a file or a directory tree (no error if absent).",
             P_PATH,
             "{ok: boolean}",
@@ -176,8 +176,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "tmpdir",
-            "Creates a new unique directory (kept after the run; remove it with core.remove).",
+            "fs.tmpdir",
+            "Creates a new unique directory (kept after the run; remove it with core.fs.remove).",
             &[Param {
                 name: "opts",
                 ty: "{prefix?: string, parent?: string}?",

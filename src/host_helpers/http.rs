@@ -64,7 +64,7 @@ pub async fn get(opts: GetOpts) -> anyhow::Result<GetResult> {
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
-            name: "http_get",
+            name: "http.get",
             doc: "GETs a URL (an API: Gerrit, a registry) and returns status, body and headers. Any status is returned; transport failures raise.",
             params: &[Param { name: "opts", ty: "{url: string, headers?: table<string,string>, timeout?: number}", doc: "timeout in seconds, default 30" }],
             returns: "{status: integer, body: string, headers: table<string,string>}",

@@ -1,4 +1,4 @@
-//! `core.log`: Lua messages go into the same tracing log as the Rust core,
+//! `core.log.write`: Lua messages go into the same tracing log as the Rust core,
 //! tagged with the script's file:line.
 
 use mlua::{Lua, Table};
@@ -6,7 +6,7 @@ use mlua::{Lua, Table};
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
 const SPEC: FnSpec = FnSpec {
-    name: "log",
+    name: "log.write",
     doc: "Writes a message to the apex log (console and log file), tagged with the caller's file:line.",
     params: &[Param {
         name: "opts",
@@ -18,13 +18,21 @@ const SPEC: FnSpec = FnSpec {
     effect: Effect::Local,
 };
 
+/// The Lua line that called: the first Lua frame above this function (the
+/// deprecated `core.log(opts)` arrives through a Rust `__call` in between).
 fn caller(lua: &Lua) -> String {
-    lua.inspect_stack(1, |d| {
-        let src = d.source();
-        let file = src.short_src.as_deref().unwrap_or("?").to_string();
-        format!("{file}:{}", d.current_line().unwrap_or(0))
-    })
-    .unwrap_or_default()
+    (1..=3)
+        .find_map(|level| {
+            lua.inspect_stack(level, |d| {
+                let src = d.source();
+                (src.what != "C").then(|| {
+                    let file = src.short_src.as_deref().unwrap_or("?").to_string();
+                    format!("{file}:{}", d.current_line().unwrap_or(0))
+                })
+            })
+            .flatten()
+        })
+        .unwrap_or_default()
 }
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
@@ -40,7 +48,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             "trace" => tracing::trace!(target: "lua", at, "{msg}"),
             other => {
                 return Err(crate::lua::api::primitive_error(
-                    "log",
+                    SPEC.name,
                     format!("unknown level {other:?} (valid: error, warn, info, debug, trace)"),
                 ));
             }

@@ -54,7 +54,7 @@ const P_TEXT: &[Param] = &[Param {
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
-            "base64_decode",
+            "data.base64_decode",
             "Decodes standard base64 (e.g. a Gerrit patch) into bytes.",
             P_TEXT,
             "{data: string}",
@@ -72,7 +72,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "sha256",
+            "data.sha256",
             "The SHA-256 of a string or of a file (read in pieces), as lowercase hex.",
             &[Param {
                 name: "opts",
@@ -98,7 +98,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "env",
+            "os.env",
             "Reads an environment variable.",
             &[Param {
                 name: "opts",
@@ -115,7 +115,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "now",
+            "os.now",
             "The wall clock, for timestamps and durations.",
             &[Param {
                 name: "opts",
@@ -133,7 +133,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "claim_tmp_dir",
+            "tmp_dir.claim",
             "Claims a deploy's tmp dir for this process once its inputs are valid: creates it, takes its run lock (one deploy per tmp dir; an error names the PID holding it) and starts the log file (lines logged before are written to it first): `log_file` appended to, or with `run_log` this run's own `logs/<UTC time>.log` in the tmp dir, `apex.log` the same file, the oldest beyond 20 removed.",
             &[Param {
                 name: "opts",
@@ -156,7 +156,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "tmp_dir_status",
+            "tmp_dir.status",
             "Who runs a deploy with a tmp dir now (`apex (pid N)`, nil when none; the run lock is only looked at) and the work dirs a killed run left there (mounts, loop devices, bytes), for `apex status` and `apex destroy`.",
             &[Param {
                 name: "opts",
@@ -174,8 +174,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "sleep",
-            doc: "Waits without blocking other work in flight (e.g. inside parallel_map or between retries).",
+            name: "os.sleep",
+            doc: "Waits without blocking other work in flight (e.g. inside parallel.map or between retries).",
             params: &[Param { name: "opts", ty: "{seconds: number}", doc: "" }],
             returns: "{}",
             is_async: true,

@@ -1,4 +1,4 @@
-//! `core.progress_*`: a progress bar for long work a Lua flow follows (the
+//! `core.progress.*`: a progress bar for long work a Lua flow follows (the
 //! overcloud stack's resources while the deploy command runs), drawn with
 //! the Rust core's bars ([`crate::progress`]) when the console is a
 //! terminal. Not on a terminal, no bar: the flow logs its own lines.
@@ -91,8 +91,8 @@ struct FinishOpts {
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
-            "progress_start",
-            "Starts a progress bar (drawn only when the console is a terminal: `bar` says whether; otherwise the caller logs its own lines). Finish it with progress_finish.",
+            "progress.start",
+            "Starts a progress bar (drawn only when the console is a terminal: `bar` says whether; otherwise the caller logs its own lines). Finish it with progress.finish.",
             &[Param {
                 name: "opts",
                 ty: "{label: string, total?: integer, unit?: 'items'|'bytes'}",
@@ -112,7 +112,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "progress_set",
+            "progress.set",
             "Sets how many units of a progress bar are done (and its total when given).",
             &[Param {
                 name: "opts",
@@ -125,7 +125,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "progress_finish",
+            "progress.finish",
             "Ends a progress bar; msg goes to the log (debug).",
             &[Param {
                 name: "opts",

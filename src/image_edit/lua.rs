@@ -1,4 +1,4 @@
-//! The image editing family's binding: `customize_image` on `apex.core`.
+//! The image editing family's binding: `core.image.customize`.
 
 use super::{CustomizeOpts, customize_image};
 use crate::lua::api::{Api, Effect, FnSpec, Param};
@@ -36,7 +36,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class(CLASSES);
     api.async_fn(
         FnSpec {
-            name: "customize_image",
+            name: "image.customize",
             doc: "Applies operations in order to a qcow2 or raw image through a loop mount: file operations (upload, write, mkdir, symlink, truncate, remove, unpack, patch) and `run` (a shell command chrooted into the image). The image is replaced only when every operation succeeded.",
             params: &[Param { name: "opts", ty: "apex.CustomizeImageOpts", doc: "" }],
             returns: "apex.CustomizeImageResult",

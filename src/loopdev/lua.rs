@@ -1,5 +1,5 @@
-//! The loop device family's binding: `create_loop_device`,
-//! `detach_loop_device` and `loop_unit` on `apex.core`.
+//! The loop device family's binding: `core.loop.create`, `core.loop.detach`
+//! and `core.loop.unit`.
 
 use std::path::PathBuf;
 
@@ -65,7 +65,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class(CLASSES);
     api.async_fn(
         FnSpec {
-            name: "create_loop_device",
+            name: "loop.create",
             doc: "Creates (or reuses) a sparse backing file and attaches it as a loop device; returns the device already serving that file when there is one.\n\
                   Everything is checked before the file is touched; a refused or failed call leaves the file as it was (no new file).",
             params: &[Param { name: "opts", ty: "apex.LoopDeviceOpts", doc: "" }],
@@ -79,7 +79,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "detach_loop_device",
+            name: "loop.detach",
             doc: "Detaches a loop device; `detached` is false when it was not attached; a device that does not exist is an error.",
             params: &[Param {
                 name: "opts",
@@ -98,8 +98,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec {
-            name: "loop_unit",
-            doc: "Renders the systemd unit that re-attaches a backing file to its loop device at boot, with the enable symlink; write it on a host or into an image with customize_image.",
+            name: "loop.unit",
+            doc: "Renders the systemd unit that re-attaches a backing file to its loop device at boot, with the enable symlink; write it on a host or into an image with image.customize.",
             params: &[Param { name: "opts", ty: "{device: string, file: string, name?: string, purpose?: string, before?: string[]}", doc: "device is /dev/loopN; name defaults to apex-loopN.service; before: units that need the device" }],
             returns: "apex.LoopUnit",
             is_async: false,

@@ -4,6 +4,10 @@
 //! Lua function and keeps its [`FnSpec`]. The LuaLS stubs (`apex lua-types`)
 //! are generated from those specs, so the editor's view of the API cannot
 //! drift from what the binary really registers.
+//!
+//! A function is named `family.name` (`registry.copy`) and installed at
+//! `core.<family>.<name>`; the families and the flat names kept as aliases
+//! for one release are listed in [`super::names`].
 
 use std::future::Future;
 
@@ -33,6 +37,8 @@ pub enum Effect {
 /// The description of one `apex.core` function.
 #[derive(Debug, Clone, Copy)]
 pub struct FnSpec {
+    /// `family.name`, e.g. `registry.copy`: installed at `core.registry.copy`;
+    /// errors start with it (`registry.copy: ...`).
     pub name: &'static str,
     /// One or two sentences: what it does and why a flow calls it.
     pub doc: &'static str,
@@ -45,6 +51,16 @@ pub struct FnSpec {
 }
 
 impl FnSpec {
+    /// The family table the function lives in (`registry` of `registry.copy`).
+    pub fn family(&self) -> &'static str {
+        self.name.split_once('.').map_or(self.name, |(f, _)| f)
+    }
+
+    /// The function's name in its family (`copy` of `registry.copy`).
+    pub fn short(&self) -> &'static str {
+        self.name.split_once('.').map_or(self.name, |(_, n)| n)
+    }
+
     /// A blocking function with only local effects (files, data, clock).
     pub const fn local(
         name: &'static str,
@@ -68,7 +84,7 @@ impl FnSpec {
 pub struct HostState {
     /// Plan mode: functions with [`Effect::Remote`] raise instead of acting.
     pub plan: bool,
-    /// Override directories, in search order (for `core.modules`).
+    /// Override directories, in search order (for `core.modules.list`).
     pub lua_paths: Vec<std::path::PathBuf>,
 }
 
@@ -76,7 +92,10 @@ pub struct HostState {
 pub struct Api<'l> {
     lua: &'l Lua,
     table: Table,
+    /// The family tables on `table`, by name.
+    families: std::collections::BTreeMap<&'static str, Table>,
     specs: Vec<FnSpec>,
+    aliases: Vec<Alias>,
     classes: Vec<&'static str>,
 }
 
@@ -143,7 +162,9 @@ impl<'l> Api<'l> {
         Ok(Self {
             lua,
             table: lua.create_table()?,
+            families: Default::default(),
             specs: Vec::new(),
+            aliases: Vec::new(),
             classes: Vec::new(),
         })
     }
@@ -201,13 +222,83 @@ impl<'l> Api<'l> {
     /// Registers a function built by hand (e.g. one that takes Lua callbacks).
     /// The function itself must call [`Api::guard`] if it has remote effects.
     pub fn raw(&mut self, spec: FnSpec, func: Function) -> mlua::Result<()> {
+        let ident = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with(|c: char| c.is_ascii_digit())
+                && s.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        };
+        assert!(
+            spec.name.matches('.').count() == 1 && ident(spec.family()) && ident(spec.short()),
+            "apex.core.{}: a host function is named family.name",
+            spec.name
+        );
+        assert!(
+            super::names::family_doc(spec.family()).is_some(),
+            "apex.core.{}: family {} is not described in lua/names.rs",
+            spec.name,
+            spec.family()
+        );
         assert!(
             !self.specs.iter().any(|s| s.name == spec.name),
             "apex.core.{} registered twice",
             spec.name
         );
-        self.table.raw_set(spec.name, func)?;
+        let family = match self.families.get(spec.family()) {
+            Some(t) => t.clone(),
+            None => {
+                let t = self.lua.create_table()?;
+                self.table.raw_set(spec.family(), &t)?;
+                self.families.insert(spec.family(), t.clone());
+                t
+            }
+        };
+        family.raw_set(spec.short(), func)?;
         self.specs.push(spec);
+        Ok(())
+    }
+
+    /// Installs the flat names of the release before as aliases of their
+    /// `family.name` (the same function). A flat name that is now a family
+    /// (`core.log`) stays callable through the family table's `__call`.
+    pub fn deprecated_aliases(
+        &mut self,
+        list: &[(&'static str, &'static str)],
+    ) -> mlua::Result<()> {
+        for &(old, new) in list {
+            let spec = *self
+                .specs
+                .iter()
+                .find(|s| s.name == new)
+                .unwrap_or_else(|| panic!("alias core.{old}: core.{new} is not registered"));
+            assert!(
+                !self.aliases.iter().any(|a| a.old == old),
+                "alias core.{old} given twice"
+            );
+            let func: Function = self.families[spec.family()].raw_get(spec.short())?;
+            if let Some(family) = self.families.get(old) {
+                // The old call `core.log(opts)` arrives as `__call(core.log, opts)`.
+                assert!(
+                    !spec.is_async,
+                    "alias core.{old}: a family's __call must be sync"
+                );
+                let call = self.lua.create_function(
+                    move |_, (_family, args): (Value, mlua::MultiValue)| {
+                        func.call::<mlua::MultiValue>(args)
+                    },
+                )?;
+                let meta = self.lua.create_table()?;
+                meta.raw_set("__call", call)?;
+                family.set_metatable(Some(meta))?;
+            } else {
+                assert!(
+                    self.table.raw_get::<Value>(old)?.is_nil(),
+                    "alias core.{old} hides a name on core"
+                );
+                self.table.raw_set(old, func)?;
+            }
+            self.aliases.push(Alias { old, new, spec });
+        }
         Ok(())
     }
 
@@ -226,9 +317,25 @@ impl<'l> Api<'l> {
             self.table,
             ApiDoc {
                 functions: self.specs,
+                aliases: self.aliases,
                 classes: self.classes,
             },
         )
+    }
+}
+
+/// A flat name kept for one release: `core.<old>` is `core.<new>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Alias {
+    pub old: &'static str,
+    pub new: &'static str,
+    pub spec: FnSpec,
+}
+
+impl Alias {
+    /// Whether the old name is now a family table, callable via `__call`.
+    pub fn is_family(&self) -> bool {
+        super::names::family_doc(self.old).is_some()
     }
 }
 
@@ -236,6 +343,8 @@ impl<'l> Api<'l> {
 #[derive(Debug, Clone, Default)]
 pub struct ApiDoc {
     pub functions: Vec<FnSpec>,
+    /// The deprecated flat names, each with the spec of the function it names.
+    pub aliases: Vec<Alias>,
     pub classes: Vec<&'static str>,
 }
 
@@ -244,7 +353,7 @@ mod tests {
     use super::*;
 
     const WRITE: FnSpec = FnSpec {
-        name: "poke",
+        name: "fs.poke",
         doc: "test",
         params: &[],
         returns: "{}",
@@ -272,15 +381,15 @@ mod tests {
     fn plan_mode_refuses_remote_effects() {
         let (lua, core) = core_with_poke(true);
         lua.globals().set("core", core).unwrap();
-        let err = lua.load("core.poke({})").exec().unwrap_err().to_string();
-        assert!(err.contains("poke: refused in plan mode"), "{err}");
+        let err = lua.load("core.fs.poke({})").exec().unwrap_err().to_string();
+        assert!(err.contains("fs.poke: refused in plan mode"), "{err}");
     }
 
     #[test]
     fn remote_effects_run_outside_plan_mode() {
         let (lua, core) = core_with_poke(false);
         lua.globals().set("core", core).unwrap();
-        let poked: bool = lua.load("return core.poke({}).poked").eval().unwrap();
+        let poked: bool = lua.load("return core.fs.poke({}).poked").eval().unwrap();
         assert!(poked);
     }
 
@@ -294,7 +403,7 @@ mod tests {
             path: String,
         }
         const S: FnSpec = FnSpec {
-            name: "needs_path",
+            name: "fs.needs_path",
             doc: "",
             params: &[],
             returns: "{}",
@@ -305,22 +414,22 @@ mod tests {
         let (t, _) = api.finish();
         lua.globals().set("core", t).unwrap();
         let err = lua
-            .load("core.needs_path({})")
+            .load("core.fs.needs_path({})")
             .exec()
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("needs_path: bad options: missing field `path`"),
+            err.contains("fs.needs_path: bad options: missing field `path`"),
             "{err}"
         );
         // A wrong type names the option, nested ones by their path.
         let err = lua
-            .load("core.needs_path({path = {1}})")
+            .load("core.fs.needs_path({path = {1}})")
             .exec()
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("needs_path: bad options: path: invalid type"),
+            err.contains("fs.needs_path: bad options: path: invalid type"),
             "{err}"
         );
     }

@@ -5,6 +5,7 @@
 pub mod api;
 mod lifecycle;
 pub mod modules;
+pub mod names;
 mod parallel;
 pub mod stubs;
 
@@ -13,7 +14,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use mlua::{Function, Lua, LuaOptions, MultiValue, StdLib, Table, Value};
 
-pub use api::{Api, ApiDoc, Effect, FnSpec, HostState, Param};
+pub use api::{Alias, Api, ApiDoc, Effect, FnSpec, HostState, Param};
 pub use lifecycle::{Interrupted, drive};
 
 /// How to build a [`Host`].
@@ -33,8 +34,9 @@ pub struct Host {
     doc: ApiDoc,
 }
 
-/// Registers every primitive family on the `apex.core` table. The one list of
-/// families: stubs and the Lua state both come from it.
+/// Registers every primitive family on the `apex.core` table (`core.<family>.<name>`),
+/// then the flat names of the release before as aliases. The one list of
+/// registrations: stubs and the Lua state both come from it.
 pub fn register_all(api: &mut Api) -> mlua::Result<()> {
     api.value("version", env!("CARGO_PKG_VERSION"))?;
     crate::host_helpers::register(api)?;
@@ -48,6 +50,7 @@ pub fn register_all(api: &mut Api) -> mlua::Result<()> {
     crate::loopdev::register(api)?;
     crate::image_edit::register(api)?;
     crate::vm::register(api)?;
+    api.deprecated_aliases(names::DEPRECATED)?;
     Ok(())
 }
 

@@ -246,12 +246,12 @@ struct ModulesOut {
     searched: Vec<String>,
 }
 
-/// `core.modules`: what `require` can find of one kind, and where it looked.
+/// `core.modules.list`: what `require` can find of one kind, and where it looked.
 pub fn register(api: &mut super::Api) -> mlua::Result<()> {
     const KINDS: &[&str] = &["plugins", "scenarios", "apex", "flows"];
     api.sync(
         super::FnSpec::local(
-            "modules",
+            "modules.list",
             "Lists the modules of one kind that `require` can load (override directories first, then shipped), with where each comes from and the places searched.",
             &[super::Param { name: "opts", ty: "{kind: 'plugins'|'scenarios'|'apex'|'flows'}", doc: "" }],
             "{modules: {name: string, module: string, origin: string, shipped: boolean}[], searched: string[]}",

@@ -1,4 +1,4 @@
-//! `core.parallel_map`: runs a Lua function over a list with a bound on how
+//! `core.parallel.map`: runs a Lua function over a list with a bound on how
 //! many calls are in flight, so independent I/O (downloads, copies, builds)
 //! overlaps while the script stays sequential to read.
 
@@ -8,7 +8,7 @@ use mlua::{Function, Lua, Table, Value};
 use super::api::{Api, Effect, FnSpec, Param};
 
 const SPEC: FnSpec = FnSpec {
-    name: "parallel_map",
+    name: "parallel.map",
     doc: "Calls fn(item, index) for every item of a list, at most `limit` at once, and returns the results in list order. The first error raised is re-raised after the calls in flight finish.",
     params: &[
         Param {

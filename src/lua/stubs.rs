@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use super::api::ApiDoc;
+use super::api::{ApiDoc, FnSpec};
 
 /// Renders the `apex.core` stub file.
 pub fn core_stub(doc: &ApiDoc) -> String {
@@ -14,30 +14,83 @@ pub fn core_stub(doc: &ApiDoc) -> String {
         s.push_str(class.trim_end());
         s.push_str("\n\n");
     }
-    s.push_str(
-        "---@class apex.core\n---@field version string the apex version\nlocal core = {}\n\n",
-    );
+    // One class per family, its functions under it; then the flat names of
+    // the release before, as deprecated aliases.
     let mut fns = doc.functions.clone();
-    fns.sort_by_key(|f| f.name);
-    for f in fns {
-        for line in f.doc.lines() {
-            let _ = writeln!(s, "--- {line}");
+    fns.sort_by_key(|f| (f.family(), f.short()));
+    let mut families: Vec<&str> = fns.iter().map(|f| f.family()).collect();
+    families.dedup();
+    s.push_str("---@class apex.core\n---@field version string the apex version\n");
+    for fam in &families {
+        let about = super::names::family_doc(fam).unwrap_or_default();
+        let _ = writeln!(s, "---@field {fam} apex.core.{fam} {about}");
+    }
+    s.push_str("local core = {}\n\n");
+    for fam in &families {
+        let about = super::names::family_doc(fam).unwrap_or_default();
+        let _ = writeln!(s, "--- {about}");
+        let call = doc.aliases.iter().find(|a| a.old == *fam);
+        if let Some(a) = call {
+            let _ = writeln!(
+                s,
+                "--- Calling core.{fam}(...) itself is deprecated (kept for one release): use core.{}.",
+                a.new
+            );
         }
-        if f.effect == super::api::Effect::Remote {
-            s.push_str("--- (Refused in plan mode: it changes a host, registry or engine.)\n");
+        let _ = writeln!(s, "---@class apex.core.{fam}");
+        if let Some(a) = call {
+            let params: Vec<_> = a
+                .spec
+                .params
+                .iter()
+                .map(|p| format!("{}: {}", p.name, p.ty))
+                .collect();
+            let _ = writeln!(
+                s,
+                "---@overload fun({}): {}",
+                params.join(", "),
+                a.spec.returns
+            );
         }
-        if f.is_async {
-            s.push_str("---@async\n");
+        let _ = writeln!(s, "core.{fam} = {{}}\n");
+        for f in fns.iter().filter(|f| f.family() == *fam) {
+            function(&mut s, f, &format!("core.{}", f.name), None);
         }
-        for p in f.params {
-            let _ = writeln!(s, "---@param {} {} {}", p.name, p.ty, p.doc);
-        }
-        let _ = writeln!(s, "---@return {}", f.returns);
-        let names: Vec<_> = f.params.iter().map(|p| p.name).collect();
-        let _ = writeln!(s, "function core.{}({}) end\n", f.name, names.join(", "));
+    }
+    let mut aliases: Vec<_> = doc.aliases.iter().filter(|a| !a.is_family()).collect();
+    aliases.sort_by_key(|a| a.old);
+    if !aliases.is_empty() {
+        s.push_str(
+            "-- Flat names of the release before, kept for one release (docs/host-api.md).\n\n",
+        );
+    }
+    for a in aliases {
+        function(&mut s, &a.spec, &format!("core.{}", a.old), Some(a.new));
     }
     s.push_str("return core\n");
     s
+}
+
+/// One function's stub under `path`; `deprecated`: the name to use instead.
+fn function(s: &mut String, f: &FnSpec, path: &str, deprecated: Option<&str>) {
+    if let Some(new) = deprecated {
+        let _ = writeln!(s, "---@deprecated use core.{new}");
+    }
+    for line in f.doc.lines() {
+        let _ = writeln!(s, "--- {line}");
+    }
+    if f.effect == super::api::Effect::Remote {
+        s.push_str("--- (Refused in plan mode: it changes a host, registry or engine.)\n");
+    }
+    if f.is_async {
+        s.push_str("---@async\n");
+    }
+    for p in f.params {
+        let _ = writeln!(s, "---@param {} {} {}", p.name, p.ty, p.doc);
+    }
+    let _ = writeln!(s, "---@return {}", f.returns);
+    let names: Vec<_> = f.params.iter().map(|p| p.name).collect();
+    let _ = writeln!(s, "function {path}({}) end\n", names.join(", "));
 }
 
 /// Writes `apex/core.lua` (the stub) and a `.luarc.json` pointing LuaLS at it.

@@ -177,7 +177,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class(CLASSES);
     api.async_fn(
         FnSpec {
-            name: "registry_catalog",
+            name: "registry.catalog",
             doc: "Lists the repositories of a registry (`/v2/_catalog`, all pages).",
             params: &[Param {
                 name: "opts",
@@ -197,7 +197,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "registry_tags",
+            name: "registry.tags",
             doc: "Lists the tags of a repository; an unknown repository has none.",
             params: &[Param {
                 name: "opts",
@@ -217,7 +217,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "registry_digest",
+            name: "registry.digest",
             doc: "The manifest digest a tag (or digest) of a repository has now (one HEAD); nil when it has none.",
             params: &[Param {
                 name: "opts",
@@ -237,7 +237,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "registry_put_tag",
+            name: "registry.put_tag",
             doc: "Names a manifest of a repository with one more tag (the manifest read by digest and stored byte for byte, so the digest stays).",
             params: &[Param {
                 name: "opts",
@@ -256,7 +256,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "registry_delete_manifest",
+            name: "registry.delete_manifest",
             doc: "Deletes a manifest by digest: every tag naming it goes with it (an absent one is no error). A registry that does not allow deleting raises with how to allow it. Its blobs are freed only by the registry's garbage collection.",
             params: &[Param {
                 name: "opts",
@@ -276,7 +276,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "registry_missing_blobs",
+            name: "registry.missing_blobs",
             doc: "HEADs every blob (and listed manifest) a manifest names and returns those the registry lacks (e.g. lost from its storage).",
             params: &[Param {
                 name: "opts",
@@ -294,7 +294,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "copy_image",
+            name: "registry.copy",
             doc: "Copies an image (or manifest list) between registries without an engine: same digest on both sides, only missing blobs sent (each checked against its digest by apex before the upload is committed), manifest last.",
             params: &[Param {
                 name: "opts",
@@ -315,7 +315,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "mirror_images",
+            name: "registry.mirror",
             doc: "Copies a list of images (steps 8c/8f) a few at a time, shared blobs sent once, with progress. Every image is attempted; failures raise together at the end unless allow_failures is set.",
             params: &[Param {
                 name: "opts",

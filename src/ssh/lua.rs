@@ -1,4 +1,5 @@
-//! Lua bindings: `run_ssh` and `upload`, a host described by one table.
+//! Lua bindings of the `core.ssh` family (`core.ssh.run`, `core.ssh.upload`,
+//! ...), a host described by one table.
 
 use std::time::Duration;
 
@@ -128,7 +129,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class(CLASSES);
     api.async_fn(
         FnSpec {
-            name: "run_ssh",
+            name: "ssh.run",
             doc: "Runs a command on a host over SSH (one multiplexed connection per host) and returns its exit status and output; output lines also go to the log.",
             params: &[Param { name: "opts", ty: "apex.RunSshOpts", doc: "" }],
             returns: "apex.RunSshResult",
@@ -152,7 +153,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "upload",
+            name: "ssh.upload",
             doc: "Copies a local file or directory to a host, verified by size (and sha256 on request) before it is renamed into place.",
             params: &[Param { name: "opts", ty: "apex.UploadOpts", doc: "" }],
             returns: "apex.UploadResult",
@@ -166,7 +167,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec {
-            name: "ssh_key_pair",
+            name: "ssh.key_pair",
             doc: "The RSA key pair kept at path (PKCS#8 PEM), or a new one made in memory when there is none; writes nothing (store the private key with the run's files).",
             params: &[Param { name: "opts", ty: "{path: string, comment?: string}", doc: "" }],
             returns: "{private: string, public: string, created: boolean}",
@@ -177,7 +178,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "forward_socket",
+            name: "ssh.forward_socket",
             doc: "Makes a unix socket of a host (its Docker engine) reachable at a local socket for this run, through the host's SSH connection.",
             params: &[Param { name: "opts", ty: "apex.ForwardSocketOpts", doc: "" }],
             returns: "apex.ForwardSocketResult",
@@ -188,8 +189,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "ssh_lock",
-            doc: "Takes an flock on a file of a host (path relative to the login directory) and holds it until ssh_unlock or the end of the process (a killed apex included: a channel of its connection holds it); `holder` is recorded beside it. Already held by this process: held. Held by another: held = false and who, as recorded.",
+            name: "ssh.lock",
+            doc: "Takes an flock on a file of a host (path relative to the login directory) and holds it until ssh.unlock or the end of the process (a killed apex included: a channel of its connection holds it); `holder` is recorded beside it. Already held by this process: held. Held by another: held = false and who, as recorded.",
             params: &[Param { name: "opts", ty: "{host: apex.SshHost, path: string, holder?: string}", doc: "" }],
             returns: "{held: boolean, holder?: string}",
             is_async: true,
@@ -199,8 +200,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec {
-            name: "ssh_unlock",
-            doc: "Releases a lock ssh_lock took (nothing when not held).",
+            name: "ssh.unlock",
+            doc: "Releases a lock ssh.lock took (nothing when not held).",
             params: &[Param {
                 name: "opts",
                 ty: "{host: apex.SshHost, path: string}",

@@ -1,4 +1,4 @@
-//! Lua binding of the VM family: `core.vm_*`, `core.vbmc_*`, `core.wait_ssh`.
+//! Lua binding of the VM family: `core.vm.*` (`core.vm.wait_ssh` among them) and `core.vbmc.*`.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -142,7 +142,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
 fn register_rendering(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
-            "vm_domain_xml",
+            "vm.domain_xml",
             "Renders the libvirt domain XML of a VM (disks, NICs, direct kernel or network boot, serial log, owner mark); checks names, MACs and buses.",
             &[Param { name: "spec", ty: "apex.DomainSpec", doc: "" }],
             "{xml: string}",
@@ -151,7 +151,7 @@ fn register_rendering(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "vm_network_xml",
+            "vm.network_xml",
             "Renders an isolated libvirt network (a bridge with no host address, no forwarding).",
             &[Param {
                 name: "spec",
@@ -168,7 +168,7 @@ fn register_rendering(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.sync(
         FnSpec::local(
-            "vm_mac",
+            "vm.mac",
             "A MAC address derived from a seed (stable, so a plan shows the MACs the VMs get; first octet 00 as Apex's).",
             &[Param { name: "opts", ty: "{seed: string}", doc: "" }],
             "{mac: string}",
@@ -182,7 +182,7 @@ fn register_rendering(api: &mut Api) -> mlua::Result<()> {
 fn register_domains(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
-            name: "vm_define",
+            name: "vm.define",
             doc: "Defines (or redefines) a persistent libvirt domain from its XML (virsh define).",
             params: &[Param {
                 name: "opts",
@@ -200,7 +200,7 @@ fn register_domains(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "vm_start",
+            name: "vm.start",
             doc: "Starts a defined domain (nothing when it runs).",
             params: &[Param {
                 name: "opts",
@@ -218,7 +218,7 @@ fn register_domains(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "vm_state",
+            name: "vm.state",
             doc: "Whether a domain exists, runs, and whose it is (its owner mark).",
             params: &[Param {
                 name: "opts",
@@ -248,7 +248,7 @@ fn register_domains(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "vm_remove",
+            name: "vm.remove",
             doc: "Powers off and undefines a domain; with `owner`, a domain not carrying that owner mark is refused. `removed` is false when there was none.",
             params: &[Param { name: "opts", ty: "{uri?: string, name: string, owner?: string}", doc: "" }],
             returns: "{removed: boolean}",
@@ -277,7 +277,7 @@ fn register_domains(api: &mut Api) -> mlua::Result<()> {
 fn register_networks(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
-            name: "vm_network_ensure",
+            name: "vm.network_ensure",
             doc: "Defines and starts a libvirt network from its XML unless it exists; `created` says whether this call defined it.",
             params: &[Param { name: "opts", ty: "{uri?: string, name: string, xml: string}", doc: "" }],
             returns: "{created: boolean}",
@@ -291,7 +291,7 @@ fn register_networks(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "vm_network_remove",
+            name: "vm.network_remove",
             doc: "Stops and undefines a libvirt network; `removed` is false when there was none.",
             params: &[Param {
                 name: "opts",
@@ -313,7 +313,7 @@ fn register_networks(api: &mut Api) -> mlua::Result<()> {
 fn register_disks(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
-            name: "vm_disk",
+            name: "vm.disk",
             doc: "Creates a qcow2 disk: empty of `size`, or a copy-on-write overlay of `backing` grown to `size`; an existing file is an error.",
             params: &[Param { name: "opts", ty: "{path: string, size: integer|string, backing?: string}", doc: "size in bytes or e.g. \"40G\"" }],
             returns: "{format: string, virtual_size: integer, backing?: string}",
@@ -331,7 +331,7 @@ fn register_disks(api: &mut Api) -> mlua::Result<()> {
 fn register_ssh_wait(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
-            name: "wait_ssh",
+            name: "vm.wait_ssh",
             doc: "Waits until an SSH server sends its banner on address:port (a forwarded port alone is not enough).",
             params: &[Param { name: "opts", ty: "{address: string, port?: integer, timeout?: integer}", doc: "timeout in seconds (default 300)" }],
             returns: "{seconds: number, banner: string}",
@@ -351,7 +351,7 @@ fn register_ssh_wait(api: &mut Api) -> mlua::Result<()> {
 fn register_vbmc(api: &mut Api) -> mlua::Result<()> {
     api.async_fn(
         FnSpec {
-            name: "vbmc_add",
+            name: "vbmc.add",
             doc: "Starts the deploy's vbmcd when needed, then adds (when missing) and starts the virtual BMC of a domain.",
             params: &[Param { name: "opts", ty: "{vbmc: apex.Vbmc, bmc: apex.Bmc}", doc: "" }],
             returns: "{}",
@@ -366,7 +366,7 @@ fn register_vbmc(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "vbmc_remove",
+            name: "vbmc.remove",
             doc: "Stops and deletes the virtual BMC of a domain; `removed` is false when there was none.",
             params: &[Param { name: "opts", ty: "{vbmc: apex.Vbmc, domain: string}", doc: "" }],
             returns: "{removed: boolean}",
@@ -381,7 +381,7 @@ fn register_vbmc(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "vbmc_stop",
+            name: "vbmc.stop",
             doc: "Stops the deploy's vbmcd and every BMC it runs; `stopped` is false when none ran.",
             params: &[Param { name: "opts", ty: "{vbmc: apex.Vbmc}", doc: "" }],
             returns: "{stopped: boolean}",
@@ -395,7 +395,7 @@ fn register_vbmc(api: &mut Api) -> mlua::Result<()> {
     )?;
     api.async_fn(
         FnSpec {
-            name: "vbmc_list",
+            name: "vbmc.list",
             doc: "The domains whose BMC the deploy's vbmcd knows (empty when it does not run).",
             params: &[Param {
                 name: "opts",

@@ -5,7 +5,7 @@
 //! Plain Rust in the modules ([`domain`]: domain and network XML, [`libvirt`]:
 //! libvirt through `virsh`, [`disk`]: qcow2 overlays and empty disks with
 //! qemu-img, [`wait`]: an SSH banner, [`vbmc`]: VirtualBMC); the Lua binding
-//! (`core.vm_*`, `core.vbmc_*`, `core.wait_ssh`) is in [`lua`].
+//! (`core.vm.*`, `core.vbmc.*`) is in [`lua`].
 
 pub mod disk;
 pub mod domain;

@@ -60,7 +60,7 @@ t.describe("apex.state and apex.runner", function()
   t.it("finished actions with the same inputs are skipped; a failure is recorded and resumed", function()
     local runner = require("apex.runner")
     local state = require("apex.state")
-    local dir = core.tmpdir({ prefix = "apex-state-test" }).path
+    local dir = core.fs.tmpdir({ prefix = "apex-state-test" }).path
     local calls = {}
     local fail = true
     local function ctx(resume)
@@ -84,21 +84,21 @@ t.describe("apex.state and apex.runner", function()
     assert(#calls == 1 and calls[1] == "a", "a full run rechecks only recheck actions: " .. table.concat(calls, ","))
     st = state.load(dir)
     assert(#st.data.runs == 3 and st.data.runs[3].steps.b.skipped == true)
-    core.remove({ path = dir })
+    core.fs.remove({ path = dir })
   end)
 
   t.it("a corrupt state file is an error naming it", function()
     local state = require("apex.state")
-    local dir = core.tmpdir({ prefix = "apex-state-test" }).path
-    core.write_file({ path = dir .. "/state.json", content = "[1,2]" })
+    local dir = core.fs.tmpdir({ prefix = "apex-state-test" }).path
+    core.fs.write({ path = dir .. "/state.json", content = "[1,2]" })
     local ok, e = pcall(state.load, dir)
     assert(not ok and tostring(e):find(dir .. "/state.json: not a deploy state file", 1, true), tostring(e))
-    core.remove({ path = dir })
+    core.fs.remove({ path = dir })
   end)
 
   t.it("rebuild records are written and read back in one place, with the registry they pushed to", function()
     local state = require("apex.state")
-    local dir = core.tmpdir({ prefix = "apex-state-test" }).path
+    local dir = core.fs.tmpdir({ prefix = "apex-state-test" }).path
     local st = state.load(dir)
     state.put_rebuild(st, "nova-api", "h1", { digest = "sha256:aa", user = "nova",
       source = "10.0.0.1:8787/tripleomaster/centos-binary-nova-api:current-tripleo" }, 8)
@@ -111,7 +111,7 @@ t.describe("apex.state and apex.runner", function()
     assert(select(2, state.rebuild(again, "nova-api", "h2")) == false)
     local all = state.rebuilds(again)
     assert(#all == 1 and all[1].image == "nova-api", #all)
-    core.remove({ path = dir })
+    core.fs.remove({ path = dir })
   end)
 end)
 
@@ -168,7 +168,7 @@ t.describe("apex.customize", function()
   t.it("the loop device goes into the image as sparse file, unit and enable link", function()
     local actions = require("apex.customize")
     local ops = actions.loop_ops({ device = "/dev/loop3", backing_file = "/srv/data.img", size = "10G" })
-    local u = core.loop_unit({ device = "/dev/loop3", file = "/srv/data.img" })
+    local u = core.loop.unit({ device = "/dev/loop3", file = "/srv/data.img" })
     assert(ops[1].op == "truncate" and ops[1].path == "/srv/data.img" and ops[1].size == "10G")
     assert(ops[2].op == "write" and ops[2].path == u.path and ops[2].content == u.text)
     assert(ops[3].op == "symlink" and ops[3].path == u.enable_link and ops[3].target == u.enable_target)

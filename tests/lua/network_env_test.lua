@@ -11,7 +11,7 @@ local DATA = here .. "/../data/network/"
 local THT = "/usr/share/openstack-tripleo-heat-templates/network"
 
 local function net_of(name)
-  local raw = core.yaml_load({ path = DATA .. name .. ".yaml" })
+  local raw = core.yaml.load({ path = DATA .. name .. ".yaml" })
   return require("apex.network").validate(raw, "tests/data/network/" .. name .. ".yaml")
 end
 
@@ -261,12 +261,12 @@ t.describe("apex.network_env", function()
       assert(a.files[path] == b.files[path], path .. " differs between runs")
       local first = a.files[path]:match("^[^\n]*")
       eq(first, "# " .. path .. ": written by apex from tests/data/network/vlans.yaml", path .. " header")
-      local back = core.yaml_load({ text = a.files[path], name = path })
+      local back = core.yaml.load({ text = a.files[path], name = path })
       assert(type(back) == "table", path .. " reads back")
     end
-    local env = core.yaml_load({ text = a.files["network-environment.yaml"] })
+    local env = core.yaml.load({ text = a.files["network-environment.yaml"] })
     eq(env.parameter_defaults.ExternalNetworkVlanID, 120, "read back")
-    local nic = core.yaml_load({ text = a.files["nics/compute.yaml"] })
+    local nic = core.yaml.load({ text = a.files["nics/compute.yaml"] })
     local cfg = nic.resources.OsNetConfigImpl.properties.config.str_replace
     eq(cfg.template.get_file, THT .. "/scripts/run-os-net-config.sh", "os-net-config script")
     eq(cfg.params["$network_config"].network_config[1].name, "br-ex", "network_config")

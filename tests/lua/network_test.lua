@@ -8,7 +8,7 @@ local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$") o
 local DATA = here .. "/../data/network/"
 
 local function fixture(name)
-  return core.yaml_load({ path = DATA .. name .. ".yaml" })
+  return core.yaml.load({ path = DATA .. name .. ".yaml" })
 end
 
 local function load(name)

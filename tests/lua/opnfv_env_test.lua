@@ -57,7 +57,7 @@ local function build(s, o)
   local docs = {}
   for name, text in pairs(r.files) do
     if name:match("%.yaml$") then
-      docs[name] = core.yaml_load({ text = text, name = name })
+      docs[name] = core.yaml.load({ text = text, name = name })
     end
   end
   return docs, r.files
@@ -69,7 +69,7 @@ local function rr(docs) return docs["opnfv-environment.yaml"].resource_registry 
 t.describe("apex.opnfv_env", function()
   t.it("writes the env files of every shipped scenario, with Apex's common parameters", function()
     local names = {}
-    for _, m in ipairs(core.modules({ kind = "scenarios" }).modules) do names[#names + 1] = m.name end
+    for _, m in ipairs(core.modules.list({ kind = "scenarios" }).modules) do names[#names + 1] = m.name end
     t.expect(#names >= 9).to_be(true)
     for _, name in ipairs(names) do
       local s = scenario(name)
@@ -260,7 +260,7 @@ t.describe("apex.opnfv_env", function()
   end)
 
   t.it("reads an Apex network file as written (`- public:` entries, no dns-domain)", function()
-    local raw = core.yaml_load({ name = "network_settings.yaml", text = [[
+    local raw = core.yaml.load({ name = "network_settings.yaml", text = [[
 networks:
   admin:
     cidr: 192.0.2.0/24
@@ -352,12 +352,12 @@ return M
 
 t.describe("env_params hook", function()
   t.it("a custom plugin adds parameters, a resource and a shipped env file", function()
-    local dir = core.tmpdir({ prefix = "opnfv-env-" }).path
+    local dir = core.fs.tmpdir({ prefix = "opnfv-env-" }).path
     local path = dir .. "/plugins/my_sdn.lua"
-    core.write_file({ path = path, content = CUSTOM })
-    local plugin = assert(load(core.read_file({ path = path }).content, "@" .. path))()
+    core.fs.write({ path = path, content = CUSTOM })
+    local plugin = assert(load(core.fs.read({ path = path }).content, "@" .. path))()
     plugin.name, plugin.origin = "my_sdn", path
-    core.remove({ path = dir })
+    core.fs.remove({ path = dir })
 
     local docs, texts = build(deploy({}), { extra = { plugin } })
     local p = pd(docs)

@@ -243,9 +243,9 @@ t.describe("apex.patches: fetching", function()
 
   t.it("a local diff is read as it is (no stripping), offline or not", function()
     local core = require("apex.core")
-    local dir = core.tmpdir({ prefix = "apex-patches-test" }).path
+    local dir = core.fs.tmpdir({ prefix = "apex-patches-test" }).path
     local text = "--- a/nova/tests/x.py\n+++ b/nova/tests/x.py\n@@ -1 +1 @@\n-a\n+b\n"
-    core.write_file({ path = dir .. "/x.diff", content = text })
+    core.fs.write({ path = dir .. "/x.diff", content = text })
     local f = patches.fetch({ ["change-id"] = ID, project = "openstack/nova", diff = dir .. "/x.diff" },
       { gerrit_url = "http://127.0.0.1:1", os_version = "master", where = "w", offline_ok = true })
     t.expect(f.diff).to_be(text)
@@ -253,6 +253,6 @@ t.describe("apex.patches: fetching", function()
     t.expect(function() patches.fetch({ ["change-id"] = ID, project = "p", diff = dir .. "/nope.diff" },
       { gerrit_url = "http://127.0.0.1:1", os_version = "master", where = "w", offline_ok = true }) end)
       .to_fail("w.diff: no such file")
-    core.remove({ path = dir })
+    core.fs.remove({ path = dir })
   end)
 end)

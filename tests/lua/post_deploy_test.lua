@@ -14,7 +14,7 @@ local here = debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.*)/[^/]*$") o
 local DATA = here .. "/../data/network/apex/"
 
 local function load(name)
-  return require("apex.network").validate(core.yaml_load({ path = DATA .. name .. ".yaml" }), name .. ".yaml")
+  return require("apex.network").validate(core.yaml.load({ path = DATA .. name .. ".yaml" }), name .. ".yaml")
 end
 
 local function eq(actual, expected, what)
