@@ -14,6 +14,17 @@ M.PREPARE_FILE = "containers-prepare-parameter.yaml"
 M.PATCHED_TAG = "apex"
 M.NAME_PREFIX = "centos-binary-"
 M.UPSTREAM_HOST = "docker.io"
+--- Registries that serve no `/v2/_catalog`: Docker Hub answers it with 401
+--- even to a signed-in client (a token never carries `registry:catalog:*`),
+--- so asking would turn every plan from docker.io into a refusal. Apex reads
+--- Hub's own web API instead (common_builder.project_to_docker_image, for
+--- patches only); apex uses the shipped image list for these hosts.
+M.NO_CATALOG = {
+  ["docker.io"] = true,
+  ["index.docker.io"] = true,
+  ["registry-1.docker.io"] = true,
+  ["registry.hub.docker.com"] = true,
+}
 M.LOCAL_REGISTRY_PORT = 8787
 M.CEPH = {
   name = "daemon",
@@ -206,6 +217,9 @@ end
 function M.catalog(opts)
   local prefix = opts.namespace .. "/" .. M.NAME_PREFIX
   local host = M.host_of(opts.registry)
+  if M.NO_CATALOG[host:lower()] then
+    return nil, "not offered by " .. host .. " (Docker Hub has no catalog API)"
+  end
   local settings = util.deep_copy(opts.registries or {})
   settings.attempts = settings.attempts or 2 -- a catalog that does not answer falls back, soon
   if opts.registry:match("^http://") then

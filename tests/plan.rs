@@ -2104,6 +2104,12 @@ fn every_shipped_example_plans() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let summary = plan(&args, &tmp);
         assert!(summary.contains("opendaylight"), "{what}: {summary}");
+        // The examples copy from docker.io, which has no catalog API: the plan
+        // says so and uses the shipped list, without asking Docker Hub.
+        assert!(
+            summary.contains("source registry catalog not offered by docker.io"),
+            "{what}: {summary}"
+        );
         for a in &args {
             if let Some(name) = a.strip_prefix(&format!("{}/", dir.display())) {
                 planned.insert(name.to_string());
