@@ -8,7 +8,10 @@
 use std::future::Future;
 
 use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
+use schemars::JsonSchema;
 use serde::{Serialize, de::DeserializeOwned};
+
+use super::classes::Class;
 
 /// One parameter of a host function, as LuaLS sees it.
 #[derive(Debug, Clone, Copy)]
@@ -77,7 +80,7 @@ pub struct Api<'l> {
     lua: &'l Lua,
     table: Table,
     specs: Vec<FnSpec>,
-    classes: Vec<&'static str>,
+    classes: Vec<Class>,
 }
 
 /// Serialization options used for every value handed to Lua: `nil` for
@@ -152,9 +155,10 @@ impl<'l> Api<'l> {
         self.lua
     }
 
-    /// Adds LuaLS class definitions (`---@class ...` blocks) used by the specs.
-    pub fn class(&mut self, luals: &'static str) {
-        self.classes.push(luals);
+    /// Adds the LuaLS class of `T` (named `apex.X` by its schema), and of the
+    /// named types it contains, to the stubs: the specs may then name them.
+    pub fn class<T: JsonSchema>(&mut self) {
+        self.classes.push(Class::of::<T>());
     }
 
     /// Registers a blocking function taking one options table.
@@ -236,7 +240,8 @@ impl<'l> Api<'l> {
 #[derive(Debug, Clone, Default)]
 pub struct ApiDoc {
     pub functions: Vec<FnSpec>,
-    pub classes: Vec<&'static str>,
+    /// Rendered by [`super::classes::render`].
+    pub classes: Vec<Class>,
 }
 
 #[cfg(test)]
