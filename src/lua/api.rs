@@ -5,6 +5,7 @@
 //! are generated from those specs, so the editor's view of the API cannot
 //! drift from what the binary really registers.
 
+use std::any::TypeId;
 use std::future::Future;
 
 use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
@@ -81,6 +82,17 @@ pub struct Api<'l> {
     table: Table,
     specs: Vec<FnSpec>,
     classes: Vec<Class>,
+    bindings: Vec<Binding>,
+}
+
+/// The Rust types a registered function's options and result go through:
+/// a test holds them against the classes its spec names.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    /// Index of the function in [`ApiDoc::functions`].
+    pub index: usize,
+    pub options: TypeId,
+    pub result: TypeId,
 }
 
 /// Serialization options used for every value handed to Lua: `nil` for
@@ -148,6 +160,7 @@ impl<'l> Api<'l> {
             table: lua.create_table()?,
             specs: Vec::new(),
             classes: Vec::new(),
+            bindings: Vec::new(),
         })
     }
 
@@ -157,7 +170,7 @@ impl<'l> Api<'l> {
 
     /// Adds the LuaLS class of `T` (named `apex.X` by its schema), and of the
     /// named types it contains, to the stubs: the specs may then name them.
-    pub fn class<T: JsonSchema>(&mut self) {
+    pub fn class<T: JsonSchema + 'static>(&mut self) {
         self.classes.push(Class::of::<T>());
     }
 
@@ -175,6 +188,7 @@ impl<'l> Api<'l> {
             let out = f(lua, opts).map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
             to_lua(lua, &out)
         })?;
+        self.bind::<O, R>();
         self.raw(spec, func)
     }
 
@@ -199,7 +213,17 @@ impl<'l> Api<'l> {
                 to_lua(&lua, &out)
             }
         })?;
+        self.bind::<O, R>();
         self.raw(spec, func)
+    }
+
+    /// Records the option and result types of the function registered next.
+    fn bind<O: 'static, R: 'static>(&mut self) {
+        self.bindings.push(Binding {
+            index: self.specs.len(),
+            options: TypeId::of::<O>(),
+            result: TypeId::of::<R>(),
+        });
     }
 
     /// Registers a function built by hand (e.g. one that takes Lua callbacks).
@@ -231,6 +255,7 @@ impl<'l> Api<'l> {
             ApiDoc {
                 functions: self.specs,
                 classes: self.classes,
+                bindings: self.bindings,
             },
         )
     }
@@ -242,6 +267,8 @@ pub struct ApiDoc {
     pub functions: Vec<FnSpec>,
     /// Rendered by [`super::classes::render`].
     pub classes: Vec<Class>,
+    /// The types of the functions registered through [`Api::sync`] and [`Api::async_fn`].
+    pub bindings: Vec<Binding>,
 }
 
 #[cfg(test)]

@@ -20,6 +20,7 @@
 //!   is the union of its values, every other field is optional and says
 //!   which variants take it, and the class doc lists the variants.
 
+use std::any::TypeId;
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 
@@ -33,6 +34,7 @@ use serde_json::{Map, Value};
 pub struct Class {
     name: fn() -> Cow<'static, str>,
     add: fn(&mut SchemaGenerator) -> Schema,
+    type_id: TypeId,
 }
 
 impl std::fmt::Debug for Class {
@@ -42,11 +44,22 @@ impl std::fmt::Debug for Class {
 }
 
 impl Class {
-    pub fn of<T: JsonSchema>() -> Self {
+    pub fn of<T: JsonSchema + 'static>() -> Self {
         Self {
             name: T::schema_name,
             add: SchemaGenerator::subschema_for::<T>,
+            type_id: TypeId::of::<T>(),
         }
+    }
+
+    /// The LuaLS name, e.g. `apex.BuildOpts`.
+    pub fn name(&self) -> Cow<'static, str> {
+        (self.name)()
+    }
+
+    /// The Rust type it is rendered from.
+    pub fn type_id(&self) -> TypeId {
+        self.type_id
     }
 }
 
@@ -531,6 +544,48 @@ mod tests {
             }
         }
         assert!(named.len() >= 20, "only {named:?}");
+    }
+
+    /// A function whose spec names one class as its options (or result)
+    /// takes (or returns) that class's Rust type, and a function that takes
+    /// (or returns) a class's type names that class: the stub of a function
+    /// cannot describe another table than the one it parses or builds.
+    #[test]
+    fn functions_take_and_return_the_types_of_the_classes_they_name() {
+        let doc = crate::lua::api_doc().unwrap();
+        let class_of = |id: TypeId| {
+            doc.classes
+                .iter()
+                .find(|c| c.type_id() == id)
+                .map(|c| c.name())
+        };
+        let is_class_name = |ty: &str| {
+            ty.strip_prefix("apex.")
+                .is_some_and(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric()))
+        };
+        let mut checked = 0;
+        for b in &doc.bindings {
+            let f = &doc.functions[b.index];
+            let sides = [
+                ("options", f.params.first().map_or("", |p| p.ty), b.options),
+                ("result", f.returns, b.result),
+            ];
+            for (side, ty, id) in sides {
+                match class_of(id) {
+                    Some(class) => {
+                        assert_eq!(ty, class, "core.{}: its {side} type is {class}", f.name);
+                        checked += 1;
+                    }
+                    None => assert!(
+                        !is_class_name(ty),
+                        "core.{}: the spec names {ty} as its {side}, but the Rust type it \
+                         uses is not registered as that class (api.class::<T>())",
+                        f.name
+                    ),
+                }
+            }
+        }
+        assert!(checked >= 15, "only {checked} checked");
     }
 
     #[test]
