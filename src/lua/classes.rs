@@ -19,14 +19,17 @@
 //! - an internally tagged enum (`#[serde(tag = "op")]`) is one class: the tag
 //!   is the union of its values, every other field is optional and says
 //!   which variants take it, and the class doc lists the variants.
-
-use std::any::TypeId;
-use std::borrow::Cow;
-use std::collections::BTreeSet;
+//!
+//! A type Lua sees is either a class named `apex.X` or inlined
+//! (`#[schemars(inline)]`: enums, small tables). The tests below hold every
+//! class a function's spec names, and every function's option and result
+//! types, to the generated classes.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value};
+use std::any::TypeId;
+use std::borrow::Cow;
 
 /// One registered class: a type whose schema (and the schemas of the named
 /// types it contains) the stub renders.
@@ -345,32 +348,32 @@ fn union(parts: impl Iterator<Item = (String, bool)>) -> (String, bool) {
     (names.join("|"), nullable)
 }
 
-/// Every `apex.X` a LuaLS type expression names.
-pub fn named_classes(ty: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut rest = ty;
-    while let Some(at) = rest.find("apex.") {
-        let tail = &rest[at..];
-        let end = tail
-            .char_indices()
-            .skip(5)
-            .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
-            .map_or(tail.len(), |(i, _)| i);
-        out.insert(tail[..end].to_string());
-        rest = &tail[end..];
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
+    use std::collections::{BTreeMap, BTreeSet};
     use std::path::PathBuf;
 
     use schemars::JsonSchema;
     use serde::Deserialize;
 
     use super::*;
+
+    /// Every `apex.X` a LuaLS type expression names.
+    pub fn named_classes(ty: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let mut rest = ty;
+        while let Some(at) = rest.find("apex.") {
+            let tail = &rest[at..];
+            let end = tail
+                .char_indices()
+                .skip(5)
+                .find(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_' || *c == '.'))
+                .map_or(tail.len(), |(i, _)| i);
+            out.insert(tail[..end].to_string());
+            rest = &tail[end..];
+        }
+        out
+    }
 
     #[allow(dead_code)]
     #[derive(Deserialize, JsonSchema)]
