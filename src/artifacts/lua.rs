@@ -4,51 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{FetchOutcome, FetchRequest, FetchSettings, Fetcher};
 use crate::lua::api::{Api, Effect, FnSpec, Param};
-
-const CLASSES: &str = r#"---@class apex.FetchItem
----@field url string the artifact's URL
----@field dest string where the artifact is cached (records sit beside it as hidden files)
----@field sha256? string expected SHA-256 (hex)
----@field md5? string expected MD5 (hex)
----@field checksum_url? string a published `<name>.sha256` / `<name>.md5`, fetched with each new download
----@field discover_checksum? boolean without sha256/md5/checksum_url, look for `<url>.sha256` then `<url>.md5` with each new download and verify it when found (default true)
----@field size? integer expected size in bytes
-
----@class apex.FetchOpts
----@field url? string one artifact (with dest); or give `items`
----@field dest? string
----@field sha256? string
----@field md5? string
----@field checksum_url? string
----@field discover_checksum? boolean
----@field size? integer
----@field items? apex.FetchItem[] a list, fetched concurrently; the result is `{results = ...}`
----@field limit? integer how many of `items` at once (default 4)
----@field offline? boolean `--no-fetch`: use cached copies, fetch only what is missing (default false)
----@field retries? integer retries on connection errors, cut bodies and 5xx (default 4)
----@field backoff? number seconds before the first retry, doubling each time (default 0.5)
----@field timeout? number seconds a connection may stay silent (default 30)
----@field durable? boolean fsync each download before renaming it into place (default true)
----@field proxy? string HTTP proxy URL for upstream (e.g. the network settings' http_proxy); environment proxies are not used
----@field max_size? integer the most bytes one artifact may have (default 64 GiB): a larger or endless body is an error naming the cap
-
----@class apex.FetchResult
----@field status "downloaded"|"not-modified"|"cached-offline"
----@field url string
----@field path string the cached file
----@field bytes integer body bytes transferred by this call (0 unless downloaded)
----@field size integer size of the cached file
----@field resumed boolean whether an interrupted download was continued
----@field requests integer HTTP requests made for this artifact
----@field sha256? string SHA-256 of the copy (computed with each download, checked before a cached copy is used)
----@field md5? string verified MD5, when one was checked
-
----@class apex.FetchResults
----@field results apex.FetchResult[] in the order of `items`"#;
 
 const SPEC: FnSpec = FnSpec {
     name: "artifacts.fetch",
@@ -67,9 +27,13 @@ const SPEC: FnSpec = FnSpec {
     effect: Effect::ReadRemote,
 };
 
-#[derive(Debug, Deserialize)]
+/// One artifact (the fields of `apex.FetchItem` at the top level), or a list
+/// in `items`; and how to fetch.
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.FetchOpts")]
 struct Opts {
+    /// One artifact (with dest); or give `items`.
     url: Option<String>,
     dest: Option<PathBuf>,
     sha256: Option<String>,
@@ -77,23 +41,41 @@ struct Opts {
     checksum_url: Option<String>,
     discover_checksum: Option<bool>,
     size: Option<u64>,
+    /// A list, fetched concurrently; the result is `{results = ...}`.
     items: Option<Vec<FetchRequest>>,
+    /// How many of `items` at once (default 4).
     limit: Option<usize>,
+    /// `--no-fetch`: use cached copies, fetch only what is missing (default false).
     offline: Option<bool>,
+    /// Retries on connection errors, cut bodies and 5xx (default 4).
     retries: Option<u32>,
+    /// Seconds before the first retry, doubling each time (default 0.5).
     backoff: Option<f64>,
+    /// Seconds a connection may stay silent (default 30).
     timeout: Option<f64>,
+    /// Fsync each download before renaming it into place (default true).
     durable: Option<bool>,
+    /// HTTP proxy URL for upstream (e.g. the network settings' http_proxy);
+    /// environment proxies are not used.
     proxy: Option<String>,
-    /// Bytes one artifact may have at most (default 64 GiB).
+    /// The most bytes one artifact may have (default 64 GiB): a larger or
+    /// endless body is an error naming the cap.
     max_size: Option<u64>,
+}
+
+/// The results of a fetch of `items`.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "apex.FetchResults")]
+struct FetchResults {
+    /// In the order of `items`.
+    results: Vec<FetchOutcome>,
 }
 
 #[derive(Serialize)]
 #[serde(untagged)]
 enum Out {
     One(FetchOutcome),
-    Many { results: Vec<FetchOutcome> },
+    Many(FetchResults),
 }
 
 fn seconds(key: &str, v: Option<f64>, default: Duration) -> anyhow::Result<Duration> {
@@ -168,7 +150,7 @@ async fn run(opts: Opts) -> anyhow::Result<Out> {
                     failures.join("\n  ")
                 );
             }
-            Ok(Out::Many { results })
+            Ok(Out::Many(FetchResults { results }))
         }
         (Some(_), Some(_)) => anyhow::bail!("give either url/dest or items, not both"),
         (None, None) => anyhow::bail!("missing url and dest (or items)"),
@@ -177,6 +159,7 @@ async fn run(opts: Opts) -> anyhow::Result<Out> {
 
 /// Registers `fetch_if_modified` on `apex.core`.
 pub fn register(api: &mut Api) -> mlua::Result<()> {
-    api.class(CLASSES);
+    api.class::<Opts>();
+    api.class::<FetchResults>();
     api.async_fn(SPEC, run)
 }

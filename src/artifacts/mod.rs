@@ -31,9 +31,11 @@ pub use lua::register;
 pub use verify::{Corrupt, SideHasher, check_file, sha256_file};
 
 /// One artifact to fetch.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.FetchItem")]
 pub struct FetchRequest {
+    /// The artifact's URL.
     pub url: String,
     /// Where the complete artifact lives; its directory holds the cache records.
     pub dest: PathBuf,
@@ -102,8 +104,9 @@ impl Default for FetchSettings {
 }
 
 /// What happened to an artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(inline)]
 pub enum FetchStatus {
     /// A new copy was downloaded (the cache had none, or upstream changed).
     Downloaded,
@@ -114,10 +117,12 @@ pub enum FetchStatus {
 }
 
 /// The result of fetching one artifact.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.FetchResult")]
 pub struct FetchOutcome {
     pub status: FetchStatus,
     pub url: String,
+    /// The cached file.
     pub path: PathBuf,
     /// Body bytes transferred by this call (0 when not modified).
     pub bytes: u64,
@@ -127,8 +132,10 @@ pub struct FetchOutcome {
     pub resumed: bool,
     /// HTTP requests made for this artifact (retries, HEAD and checksum files included).
     pub requests: u32,
-    /// Verified digests (hex), when a checksum was checked.
+    /// SHA-256 of the copy (hex; computed with each download, checked
+    /// before a cached copy is used).
     pub sha256: Option<String>,
+    /// The verified MD5 (hex), when one was checked.
     pub md5: Option<String>,
 }
 

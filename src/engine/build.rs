@@ -9,11 +9,11 @@ use anyhow::{Context as _, bail};
 use bollard::Docker;
 use bollard::query_parameters::BuildImageOptionsBuilder;
 use futures::StreamExt as _;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// What to build.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// What to build (the Rust API's shape; Lua passes `apex.BuildOpts`, see
+/// `engine::lua`, which converts to this).
+#[derive(Debug, Clone)]
 pub struct BuildOptions {
     /// The build context directory (holds the Dockerfile).
     pub context: PathBuf,
@@ -21,12 +21,9 @@ pub struct BuildOptions {
     pub tag: String,
     /// Dockerfile path inside the context (default `Dockerfile`).
     pub dockerfile: Option<String>,
-    #[serde(default)]
     pub build_args: BTreeMap<String, String>,
-    #[serde(default)]
     pub labels: BTreeMap<String, String>,
     /// Build without the layer cache.
-    #[serde(default)]
     pub no_cache: bool,
 }
 

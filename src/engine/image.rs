@@ -17,15 +17,18 @@ use crate::oci::ImageRef;
 use crate::oci::auth::{self, Credentials};
 
 /// What `inspect_image` tells a flow.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.ImageInfo")]
 pub struct ImageInfo {
+    /// `sha256:...`.
     pub id: String,
-    /// The user the image runs as (`Config.User`), empty for root.
+    /// The user the image runs as (`Config.User`), `""` for root.
     pub user: String,
     pub labels: BTreeMap<String, String>,
     pub tags: Vec<String>,
     /// `repo@sha256:...` for each registry the image was pushed to or pulled from.
     pub digests: Vec<String>,
+    /// Bytes.
     pub size: i64,
     pub architecture: String,
 }

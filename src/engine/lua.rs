@@ -3,52 +3,51 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{BuildOptions, EngineSettings, connect};
+use super::{BuildOptions, EngineSettings, ImageInfo, connect};
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 use crate::oci::Credentials;
 
-const CLASSES: &str = r#"---@class apex.EngineSettings
----@field endpoint? string `unix:///path.sock`, `tcp://host:2375`, `https://host:2376`; default `DOCKER_HOST` or the local socket
----@field timeout? integer seconds per engine request, default 600
-
----@class apex.Credentials
----@field username string
----@field password string
-
----@class apex.BuildOpts
----@field context string build context directory (holds the Dockerfile)
----@field tag string name of the result, `host:port/repo:tag`
----@field dockerfile? string path inside the context, default `Dockerfile`
----@field build_args? table<string,string> e.g. `{REAL_USER = "nova"}`
----@field labels? table<string,string>
----@field no_cache? boolean
----@field engine? apex.EngineSettings
-
----@class apex.ImageInfo
----@field id string `sha256:...`
----@field user string the user the image runs as (`Config.User`), `""` for root
----@field labels table<string,string>
----@field tags string[]
----@field digests string[] `repo@sha256:...`
----@field size integer
----@field architecture string"#;
-
-#[derive(Deserialize)]
+/// What build_image builds, and on which engine.
+// The one definition of the build's options for Lua: the engine API's
+// `BuildOptions` is made from it (`split`).
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct BuildArgs {
+#[schemars(rename = "apex.BuildOpts")]
+struct BuildOpts {
+    /// Build context directory (holds the Dockerfile).
     context: PathBuf,
+    /// Name of the result, `host:port/repo:tag`.
     tag: String,
+    /// Path inside the context, default `Dockerfile`.
     dockerfile: Option<String>,
+    /// E.g. `{REAL_USER = "nova"}`.
     #[serde(default)]
     build_args: BTreeMap<String, String>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    /// Build without the layer cache.
     #[serde(default)]
     no_cache: bool,
     #[serde(default)]
     engine: EngineSettings,
+}
+
+impl BuildOpts {
+    /// The engine to build on, and what to build.
+    fn split(self) -> (EngineSettings, BuildOptions) {
+        let build = BuildOptions {
+            context: self.context,
+            tag: self.tag,
+            dockerfile: self.dockerfile,
+            build_args: self.build_args,
+            labels: self.labels,
+            no_cache: self.no_cache,
+        };
+        (self.engine, build)
+    }
 }
 
 #[derive(Deserialize)]
@@ -79,7 +78,9 @@ const ENGINE_PARAM_DOC: &str = "engine selects the Docker endpoint (default: loc
 
 /// Registers build_image, pull_image, tag_image, inspect_image, push_registry.
 pub fn register(api: &mut Api) -> mlua::Result<()> {
-    api.class(CLASSES);
+    api.class::<BuildOpts>();
+    api.class::<ImageInfo>();
+    api.class::<Credentials>();
     api.async_fn(
         FnSpec {
             name: "engine.build",
@@ -89,16 +90,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             is_async: true,
             effect: Effect::Remote,
         },
-        |a: BuildArgs| async move {
-            let docker = connect(&a.engine).await?;
-            let opts = BuildOptions {
-                context: a.context,
-                tag: a.tag,
-                dockerfile: a.dockerfile,
-                build_args: a.build_args,
-                labels: a.labels,
-                no_cache: a.no_cache,
-            };
+        |a: BuildOpts| async move {
+            let (engine, opts) = a.split();
+            let docker = connect(&engine).await?;
             super::build_image(&docker, &opts).await
         },
     )?;

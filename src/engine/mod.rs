@@ -19,13 +19,15 @@ pub use image::{
 };
 pub use lua::register;
 
-/// Where the engine is: `None` means `DOCKER_HOST` or the local socket.
-#[derive(Debug, Clone, Default, Deserialize)]
+/// Where the Docker engine is.
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.EngineSettings")]
 pub struct EngineSettings {
-    /// An endpoint such as `unix:///var/run/docker.sock`, `tcp://10.0.0.1:2375`, `https://host:2376`.
+    /// `unix:///path.sock`, `tcp://host:2375`, `https://host:2376`; default
+    /// `DOCKER_HOST` or the local socket.
     pub endpoint: Option<String>,
-    /// Seconds before a single engine request gives up (default 600: builds are long).
+    /// Seconds per engine request, default 600 (builds are long).
     pub timeout: Option<u64>,
 }
 

@@ -19,13 +19,15 @@ use crate::loopdev::TempLoop;
 use crate::progress::{Progress, Unit};
 
 /// What to customize and how.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.CustomizeImageOpts")]
 pub struct CustomizeOpts {
     /// A qcow2 or raw image; rewritten in place unless `output` is given.
     pub image: PathBuf,
     /// Where to write the result (same format as the input).
     pub output: Option<PathBuf>,
+    /// Applied in order.
     pub ops: Vec<Op>,
     /// Partition number to mount when the image has a partition table;
     /// default the largest partition.
@@ -39,11 +41,15 @@ pub struct CustomizeOpts {
     pub backing: Option<PathBuf>,
 }
 
-/// What [`customize_image`] did.
-#[derive(Debug, Clone, Serialize)]
+/// What a customization did.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.CustomizeImageResult")]
 pub struct CustomizeReport {
+    /// The written image.
     pub image: PathBuf,
+    #[schemars(extend("enum" = ["qcow2", "raw"]))]
     pub format: String,
+    /// A description of each operation applied.
     pub applied: Vec<String>,
 }
 

@@ -17,27 +17,46 @@ use crate::loopdev::ByteSize;
 
 /// One customization step, applied in order inside the loop-mounted image:
 /// file operations through `RESOLVE_IN_ROOT`, `run` chrooted into it.
-#[derive(Debug, Clone, Deserialize)]
+//
+// The first variant naming a field documents it (for the LuaLS class, which
+// has every variant's fields and says which variants take each).
+#[derive(Debug, Clone, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+#[schemars(rename = "apex.ImageOp")]
 pub enum Op {
     /// Copies a local file (or directory tree) to `to` in the image.
     Upload {
+        /// A local file: the file or directory to upload, the tar or tar.gz
+        /// to unpack, the unified diff to apply.
         from: PathBuf,
+        /// Absolute destination in the image (for unpack: the directory,
+        /// created when missing).
         to: String,
+        /// Permission bits, e.g. 420 for 0644.
         mode: Option<u32>,
     },
     /// Writes `content` to `path`.
     Write {
+        /// Absolute path in the image (for remove: a file or whole tree).
         path: String,
+        /// File content.
         content: String,
         mode: Option<u32>,
     },
     /// Creates a directory and its parents.
     Mkdir { path: String, mode: Option<u32> },
     /// Creates (or replaces) a symlink `path -> target`, e.g. what `systemctl enable` does.
-    Symlink { path: String, target: String },
+    Symlink {
+        path: String,
+        /// Symlink target.
+        target: String,
+    },
     /// Creates or resizes a file to `size` bytes without allocating (sparse).
-    Truncate { path: String, size: ByteSize },
+    Truncate {
+        path: String,
+        /// Bytes or e.g. "10G".
+        size: ByteSize,
+    },
     /// Removes a file or a whole tree (symlinks themselves, never what they
     /// point to); nothing there is not an error (like `rm -rf`).
     Remove { path: String },
@@ -48,14 +67,18 @@ pub enum Op {
     /// `patch -p<strip>` run there (default 1); all files or none.
     Patch {
         from: PathBuf,
+        /// Absolute directory in the image the diff applies in.
         dir: String,
+        /// Leading path components stripped from the diff's paths (default 1, like patch -p1).
         strip: Option<usize>,
     },
     /// Runs a shell command inside the image (`/bin/sh -c`, chrooted, like
     /// virt-customize --run-command); killed with everything it started
     /// after `timeout` seconds (default 30 minutes).
     Run {
+        /// Shell command run inside the image with /bin/sh -c, chrooted.
         command: String,
+        /// Seconds a run may take before it is killed with all it started (default 1800).
         timeout: Option<u64>,
     },
 }

@@ -18,8 +18,9 @@ const SYS_BLOCK: &str = "/sys/block";
 /// same backing file get the same device instead of two.
 static ATTACH_LOCK: Mutex<()> = Mutex::new(());
 
-/// What [`create_loop_device`] did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// What create_loop_device did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.LoopDevice")]
 pub struct LoopDevice {
     /// `/dev/loopN`.
     pub device: PathBuf,

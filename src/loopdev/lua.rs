@@ -3,16 +3,22 @@
 
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{ByteSize, UnitSpec, create_loop_device, detach_loop_device, loop_unit_with};
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
-#[derive(Deserialize)]
+/// A loop device to create (or find) for a backing file.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.LoopDeviceOpts")]
 struct CreateOpts {
+    /// Backing file (created sparse when missing).
     file: PathBuf,
+    /// Bytes, or e.g. "10G" (powers of 1024): a positive multiple of 512, at most 16T.
     size: ByteSize,
+    /// Exact device to use, e.g. "/dev/loop3"; default a free one.
     device: Option<PathBuf>,
 }
 
@@ -40,29 +46,10 @@ struct Detached {
     detached: bool,
 }
 
-const CLASSES: &str = "\
----@class apex.LoopDeviceOpts
----@field file string backing file (created sparse when missing)
----@field size integer|string bytes, or e.g. \"10G\" (powers of 1024): a positive multiple of 512, at most 16T
----@field device? string exact device to use, e.g. \"/dev/loop3\"; default a free one
-
----@class apex.LoopDevice
----@field device string /dev/loopN
----@field file string canonical backing file
----@field size integer bytes
----@field reused boolean the file was already attached and that device is returned
----@field created_file boolean the backing file was created by this call
-
----@class apex.LoopUnit
----@field name string unit file name, e.g. apex-loop3.service
----@field path string unit path under /etc/systemd/system
----@field text string unit file text
----@field enable_link string the symlink `systemctl enable` creates
----@field enable_target string what that symlink points to (the unit path)
-";
-
 pub fn register(api: &mut Api) -> mlua::Result<()> {
-    api.class(CLASSES);
+    api.class::<CreateOpts>();
+    api.class::<super::LoopDevice>();
+    api.class::<super::LoopUnit>();
     api.async_fn(
         FnSpec {
             name: "loop.create",

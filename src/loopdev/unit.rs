@@ -10,17 +10,18 @@ use anyhow::bail;
 pub const UNIT_DIR: &str = "/etc/systemd/system";
 
 /// A unit and how to enable it without running `systemctl`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.LoopUnit")]
 pub struct LoopUnit {
     /// Unit file name, e.g. `apex-loop3.service`.
     pub name: String,
-    /// Absolute path of the unit file.
+    /// Absolute path of the unit file (under /etc/systemd/system).
     pub path: String,
     /// The unit file's text.
     pub text: String,
-    /// The symlink `systemctl enable` would create: its path ...
+    /// The symlink `systemctl enable` would create.
     pub enable_link: String,
-    /// ... and its target (the unit path).
+    /// What that symlink points to (the unit path).
     pub enable_target: String,
 }
 

@@ -9,10 +9,14 @@
 //! `core.<family>.<name>`; the families and the flat names kept as aliases
 //! for one release are listed in [`super::names`].
 
+use std::any::TypeId;
 use std::future::Future;
 
 use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
+use schemars::JsonSchema;
 use serde::{Serialize, de::DeserializeOwned};
+
+use super::classes::Class;
 
 /// One parameter of a host function, as LuaLS sees it.
 #[derive(Debug, Clone, Copy)]
@@ -96,7 +100,18 @@ pub struct Api<'l> {
     families: std::collections::BTreeMap<&'static str, Table>,
     specs: Vec<FnSpec>,
     aliases: Vec<Alias>,
-    classes: Vec<&'static str>,
+    classes: Vec<Class>,
+    bindings: Vec<Binding>,
+}
+
+/// The Rust types a registered function's options and result go through:
+/// a test holds them against the classes its spec names.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    /// Index of the function in [`ApiDoc::functions`].
+    pub index: usize,
+    pub options: TypeId,
+    pub result: TypeId,
 }
 
 /// Serialization options used for every value handed to Lua: `nil` for
@@ -166,6 +181,7 @@ impl<'l> Api<'l> {
             specs: Vec::new(),
             aliases: Vec::new(),
             classes: Vec::new(),
+            bindings: Vec::new(),
         })
     }
 
@@ -173,9 +189,10 @@ impl<'l> Api<'l> {
         self.lua
     }
 
-    /// Adds LuaLS class definitions (`---@class ...` blocks) used by the specs.
-    pub fn class(&mut self, luals: &'static str) {
-        self.classes.push(luals);
+    /// Adds the LuaLS class of `T` (named `apex.X` by its schema), and of the
+    /// named types it contains, to the stubs: the specs may then name them.
+    pub fn class<T: JsonSchema + 'static>(&mut self) {
+        self.classes.push(Class::of::<T>());
     }
 
     /// Registers a blocking function taking one options table.
@@ -192,6 +209,7 @@ impl<'l> Api<'l> {
             let out = f(lua, opts).map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
             to_lua(lua, &out)
         })?;
+        self.bind::<O, R>();
         self.raw(spec, func)
     }
 
@@ -216,7 +234,17 @@ impl<'l> Api<'l> {
                 to_lua(&lua, &out)
             }
         })?;
+        self.bind::<O, R>();
         self.raw(spec, func)
+    }
+
+    /// Records the option and result types of the function registered next.
+    fn bind<O: 'static, R: 'static>(&mut self) {
+        self.bindings.push(Binding {
+            index: self.specs.len(),
+            options: TypeId::of::<O>(),
+            result: TypeId::of::<R>(),
+        });
     }
 
     /// Registers a function built by hand (e.g. one that takes Lua callbacks).
@@ -319,6 +347,7 @@ impl<'l> Api<'l> {
                 functions: self.specs,
                 aliases: self.aliases,
                 classes: self.classes,
+                bindings: self.bindings,
             },
         )
     }
@@ -345,7 +374,10 @@ pub struct ApiDoc {
     pub functions: Vec<FnSpec>,
     /// The deprecated flat names, each with the spec of the function it names.
     pub aliases: Vec<Alias>,
-    pub classes: Vec<&'static str>,
+    /// Rendered by [`super::classes::render`].
+    pub classes: Vec<Class>,
+    /// The types of the functions registered through [`Api::sync`] and [`Api::async_fn`].
+    pub bindings: Vec<Binding>,
 }
 
 #[cfg(test)]

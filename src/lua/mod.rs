@@ -3,6 +3,7 @@
 //! driver so host I/O looks blocking to scripts.
 
 pub mod api;
+pub mod classes;
 mod lifecycle;
 pub mod modules;
 pub mod names;

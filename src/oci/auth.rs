@@ -22,7 +22,8 @@ use serde::Deserialize;
 pub const IDENTITY_TOKEN_USER: &str = "<token>";
 
 /// A user name and password (or token) for one registry.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.Credentials")]
 pub struct Credentials {
     pub username: String,
     pub password: String,

@@ -29,8 +29,9 @@ use super::challenge::Scheme;
 use super::token::{Scopes, TokenCache};
 
 /// How registries are reached, as given in settings (`registries:` in Lua options).
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.RegistrySettings")]
 pub struct RegistrySettings {
     /// Hosts (`host:port`) reached over plain HTTP. Loopback hosts always are,
     /// as Docker treats 127.0.0.0/8 as insecure by default.
@@ -39,7 +40,8 @@ pub struct RegistrySettings {
     /// Hosts reached over TLS even on loopback (a TLS lab registry).
     #[serde(default)]
     pub tls: Vec<String>,
-    /// Credentials per host; hosts not listed use the Docker config file's.
+    /// Credentials per host; hosts not listed use the Docker config file's
+    /// (credHelpers, credsStore, auths).
     #[serde(default)]
     pub credentials: BTreeMap<String, Credentials>,
     /// The Docker config file to read credentials from (default

@@ -195,8 +195,9 @@ impl Default for CopyOptions {
 }
 
 /// What happened to one image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
+#[schemars(inline)]
 pub enum CopyStatus {
     /// The destination already had the manifest under that tag: nothing sent.
     Present,
@@ -208,8 +209,9 @@ pub enum CopyStatus {
     Repaired,
 }
 
-/// The outcome of [`copy_image`].
-#[derive(Debug, Clone, Serialize)]
+/// The outcome of one image's copy.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.CopyReport")]
 pub struct CopyReport {
     pub source: String,
     pub destination: String,
@@ -217,6 +219,7 @@ pub struct CopyReport {
     /// Digest of the manifest (or list), identical on both sides.
     pub digest: String,
     pub blobs_sent: u64,
+    /// Blobs linked from another repository of the destination.
     pub blobs_mounted: u64,
     pub blobs_present: u64,
     pub bytes_sent: u64,

@@ -9,43 +9,6 @@ use super::{
 };
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
-const CLASSES: &str = r#"---@class apex.RegistrySettings
----@field insecure? string[] hosts (`host:port`) reached over plain HTTP; loopback always is
----@field tls? string[] hosts reached over TLS even on loopback
----@field credentials? table<string, apex.Credentials> per host; others use the Docker config file (credHelpers, credsStore, auths)
----@field docker_config? string Docker config file for credentials, default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`
----@field ca_file? string PEM bundle trusted besides the system roots
----@field tls_verify? boolean default true
----@field attempts? integer attempts per request on connection errors and 5xx, default 5
----@field rate_limit_wait? integer seconds a run may wait out rate limits (429 with Retry-After) per registry, default 900
-
----@class apex.CopyReport
----@field source string
----@field destination string
----@field status "copied"|"present"|"repaired" present: the destination had this digest under the tag (with verify: and every blob it names); repaired: it had the tag but lacked blobs, copied again
----@field digest string manifest (list) digest, the same on both sides
----@field blobs_sent integer
----@field blobs_mounted integer blobs linked from another repository of the destination
----@field blobs_present integer
----@field bytes_sent integer
----@field blobs_missing integer with verify: blobs (and listed manifests) the destination lacked under a present tag, copied again
-
----@class apex.MirrorSummary
----@field copied apex.CopyReport[]
----@field present apex.CopyReport[]
----@field repaired apex.CopyReport[] with verify: images whose tag was there but not every blob it names
----@field failed {source: string, destination: string, error: string}[]
----@field blobs_sent integer
----@field blobs_mounted integer
----@field bytes_sent integer
----@field token_fetches integer bearer tokens fetched (one per scope set while it lasts)
----@field rate_limit_wait_secs number time spent waiting out rate limits (429 with Retry-After)
-
----@class apex.BlobCheck
----@field digest? string the manifest the reference names now; nil when none
----@field missing string[] blobs (and listed manifests) the registry lacks
----@field present integer blobs it holds"#;
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CatalogArgs {
@@ -174,7 +137,10 @@ fn check_failures<'a>(
 /// Registers registry_catalog, registry_tags, registry_digest, registry_put_tag,
 /// registry_delete_manifest, registry_missing_blobs, copy_image, mirror_images.
 pub fn register(api: &mut Api) -> mlua::Result<()> {
-    api.class(CLASSES);
+    api.class::<RegistrySettings>();
+    api.class::<super::CopyReport>();
+    api.class::<super::MirrorSummary>();
+    api.class::<super::BlobCheck>();
     api.async_fn(
         FnSpec {
             name: "registry.catalog",

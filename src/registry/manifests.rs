@@ -43,10 +43,11 @@ pub async fn delete_manifest(reg: &Registry, repo: &str, digest: &str) -> anyhow
     })
 }
 
-/// What [`missing_blobs`] found.
-#[derive(Debug, Clone, Serialize)]
+/// What a check of a manifest's blobs found.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.BlobCheck")]
 pub struct BlobCheck {
-    /// The manifest digest the reference names now; `None` when it names none.
+    /// The manifest digest the reference names now; nil when it names none.
     pub digest: Option<String>,
     /// Blobs (and listed manifests) the manifest names that the registry lacks.
     pub missing: Vec<String>,

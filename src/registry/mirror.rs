@@ -24,7 +24,8 @@ pub struct MirrorItem {
 }
 
 /// An image that could not be copied, and why.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct MirrorFailure {
     pub source: String,
     pub destination: String,
@@ -32,7 +33,8 @@ pub struct MirrorFailure {
 }
 
 /// What a mirror run did.
-#[derive(Debug, Default, Serialize)]
+#[derive(Debug, Default, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.MirrorSummary")]
 pub struct MirrorSummary {
     pub copied: Vec<CopyReport>,
     pub present: Vec<CopyReport>,
@@ -43,7 +45,8 @@ pub struct MirrorSummary {
     pub blobs_sent: u64,
     pub blobs_mounted: u64,
     pub bytes_sent: u64,
-    /// Bearer tokens fetched from the registries' token servers.
+    /// Bearer tokens fetched from the registries' token servers (one per
+    /// scope set while it lasts).
     pub token_fetches: u64,
     /// Seconds spent waiting out rate limits (429 with Retry-After).
     pub rate_limit_wait_secs: f64,

@@ -10,12 +10,15 @@ use serde::Deserialize;
 use super::error::SshError;
 
 /// One host, as a flow describes it (one Lua table).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.SshHost")]
 pub struct SshHost {
     /// Name or IP (names resolve through `~/.ssh/config` like with `ssh`).
     pub address: String,
+    /// Default 22 (or `~/.ssh/config`'s).
     pub port: Option<u16>,
+    /// The login user.
     pub user: Option<String>,
     /// Private key file; without it the agent and the default keys are used.
     pub key: Option<PathBuf>,
@@ -29,7 +32,7 @@ pub struct SshHost {
     pub accept_new: bool,
     /// Seconds to wait for the TCP connection and handshake (default 30).
     pub connect_timeout: Option<u64>,
-    /// Jump hosts (`ProxyJump`), e.g. `["stack@jumphost"]`.
+    /// Jump hosts (`ProxyJump`), e.g. `{"stack@jumphost"}`.
     #[serde(default)]
     pub jump: Vec<String>,
     /// An ssh config file used instead of `~/.ssh/config`.

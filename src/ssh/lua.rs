@@ -3,104 +3,80 @@
 
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{RemoteCommand, SshHost, UploadOpts, forward_socket, key_pair, run_ssh, upload};
 use crate::lua::api::{Api, Effect, FnSpec, Param};
 
-#[derive(Deserialize)]
+/// A command to run on a host.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.RunSshOpts")]
 struct RunOpts {
     host: SshHost,
+    /// Shell command line, run by the login shell.
     command: String,
     /// Raise on a non-zero exit (default true).
     check: Option<bool>,
-    /// Seconds.
+    /// Seconds; the remote command is killed after it.
     timeout: Option<f64>,
+    /// Bytes fed to the command.
+    #[schemars(with = "Option<String>")]
     stdin: Option<mlua::BString>,
+    /// Do not log output lines.
     #[serde(default)]
     quiet: bool,
 }
 
-#[derive(Deserialize)]
+/// What to upload where, on which host.
+// The fields of `UploadOpts` (the Rust API's), and the host.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.UploadOpts")]
 struct LuaUploadOpts {
     host: SshHost,
+    /// Local file or directory.
     from: std::path::PathBuf,
+    /// Remote path (absolute, or relative to the login directory); a
+    /// directory upload replaces the directory there.
     to: String,
+    /// Permission bits, e.g. 420 for 0644 (default the local ones).
     mode: Option<u32>,
+    /// Also compare sha256 sums (size is always compared).
     #[serde(default)]
     sha256: bool,
 }
 
-#[derive(Deserialize)]
+/// A unix socket of a host to reach from here.
+#[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.ForwardSocketOpts")]
 struct ForwardOpts {
     host: SshHost,
+    /// Absolute path of a unix socket on the host, e.g. "/var/run/docker.sock".
     remote: std::path::PathBuf,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "apex.ForwardSocketResult")]
 struct ForwardResult {
+    /// The local unix socket that reaches it (for this run).
     path: std::path::PathBuf,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "apex.RunSshResult")]
 struct RunResult {
+    /// Exit status.
     status: i32,
+    /// status == 0
     ok: bool,
+    #[schemars(with = "String")]
     stdout: mlua::BString,
+    #[schemars(with = "String")]
     stderr: mlua::BString,
 }
-
-const CLASSES: &str = "\
----@class apex.SshHost
----@field address string host name or IP (names resolve through ~/.ssh/config)
----@field port? integer default 22 (or ~/.ssh/config)
----@field user? string login user
----@field key? string private key file; default the agent and default keys
----@field agent_socket? string ssh-agent socket when not $SSH_AUTH_SOCK
----@field known_hosts? string known_hosts file the host key is checked against (default ~/.ssh/known_hosts)
----@field accept_new? boolean record the key of a host not yet known (a changed key is always refused)
----@field connect_timeout? integer seconds, default 30
----@field jump? string[] ProxyJump hosts, e.g. {\"stack@bastion\"}
----@field ssh_config? string ssh config file used instead of ~/.ssh/config
----@field persist? integer seconds the connection stays open after apex exits, for the next run to reuse (default 60; 0 closes it at exit)
-
----@class apex.RunSshOpts
----@field host apex.SshHost
----@field command string shell command line, run by the login shell
----@field check? boolean raise on a non-zero exit (default true)
----@field timeout? number seconds; the remote command is killed after it
----@field stdin? string bytes fed to the command
----@field quiet? boolean do not log output lines
-
----@class apex.RunSshResult
----@field status integer exit status
----@field ok boolean status == 0
----@field stdout string
----@field stderr string
-
----@class apex.UploadOpts
----@field host apex.SshHost
----@field from string local file or directory
----@field to string remote path; a directory upload replaces the directory there
----@field mode? integer permission bits, e.g. 420 for 0644 (default the local ones)
----@field sha256? boolean also compare sha256 sums (size is always compared)
-
----@class apex.ForwardSocketOpts
----@field host apex.SshHost
----@field remote string absolute path of a unix socket on the host, e.g. \"/var/run/docker.sock\"
-
----@class apex.ForwardSocketResult
----@field path string the local unix socket that reaches it (for this run)
-
----@class apex.UploadResult
----@field path string
----@field bytes integer
----@field files integer
----@field sha256? string the verified sum of a single file, when requested
-";
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -126,7 +102,12 @@ struct KeyPairOpts {
 }
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
-    api.class(CLASSES);
+    api.class::<RunOpts>();
+    api.class::<RunResult>();
+    api.class::<LuaUploadOpts>();
+    api.class::<super::UploadReport>();
+    api.class::<ForwardOpts>();
+    api.class::<ForwardResult>();
     api.async_fn(
         FnSpec {
             name: "ssh.run",

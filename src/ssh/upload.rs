@@ -34,7 +34,8 @@ pub struct UploadOpts {
 }
 
 /// What was uploaded.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(rename = "apex.UploadResult")]
 pub struct UploadReport {
     pub path: String,
     pub bytes: u64,

@@ -15,33 +15,40 @@ use serde::{Deserialize, Serialize};
 pub const OWNER_NS: &str = "https://opnfv.org/apex/rs/owner";
 
 /// One disk of a domain.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.VmDisk")]
 pub struct DiskSpec {
+    /// The disk image file.
     pub path: String,
     /// Image format, default qcow2.
     #[serde(default)]
     pub format: Option<String>,
-    /// Bus: virtio (default), sata, scsi, ide.
+    /// Bus, default virtio.
     #[serde(default)]
+    #[schemars(extend("enum" = ["virtio", "sata", "scsi", "ide"]))]
     pub bus: Option<String>,
 }
 
 /// A host port forwarded to a guest port (user-mode networking): the host
 /// side always listens on 127.0.0.1.
-#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(inline)]
 pub struct Forward {
     pub host_port: u16,
     pub guest_port: u16,
 }
 
 /// One NIC: on a libvirt `network`, or user-mode networking (`user = true`).
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.VmNic")]
 pub struct NicSpec {
+    /// Libvirt network name.
     #[serde(default)]
     pub network: Option<String>,
+    /// User-mode networking (host forwards listen on 127.0.0.1 only).
     #[serde(default)]
     pub user: bool,
     #[serde(default)]
@@ -49,20 +56,23 @@ pub struct NicSpec {
     /// NIC model, default virtio.
     #[serde(default)]
     pub model: Option<String>,
+    /// User-mode host forwards.
     #[serde(default)]
     pub forwards: Vec<Forward>,
 }
 
 /// What a domain is made of.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.DomainSpec")]
 pub struct DomainSpec {
     pub name: String,
     /// MiB.
     pub memory: u64,
     pub cpus: u32,
-    /// kvm (default) or qemu (TCG).
+    /// Default kvm (qemu: TCG, no /dev/kvm needed).
     #[serde(default)]
+    #[schemars(extend("enum" = ["kvm", "qemu"]))]
     pub domain_type: Option<String>,
     /// A named CPU model (e.g. qemu64); none: the hypervisor's default.
     /// (`host-passthrough` aborts on some hosts: "failed to set MSR 0x10a".)
@@ -79,13 +89,13 @@ pub struct DomainSpec {
     pub initrd: Option<String>,
     #[serde(default)]
     pub cmdline: Option<String>,
-    /// Boot devices in order, e.g. ["network"] or ["hd"] (default hd).
+    /// Boot devices in order: hd, network, cdrom (default hd).
     #[serde(default)]
     pub boot: Vec<String>,
     /// The serial console is logged to this file.
     #[serde(default)]
     pub serial_log: Option<String>,
-    /// The owner mark (e.g. the deploy's tmp dir), checked before removal.
+    /// Apex's owner mark (e.g. the deploy's tmp dir), checked by vm_remove.
     #[serde(default)]
     pub owner: Option<String>,
 }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{
@@ -66,61 +67,17 @@ struct XmlOut {
     xml: String,
 }
 
-#[derive(Serialize)]
+/// A domain's state.
+#[derive(Serialize, JsonSchema)]
+#[schemars(rename = "apex.VmState")]
 struct StateOut {
     exists: bool,
     running: bool,
+    /// virsh domstate's word (running, shut off, ...).
     state: Option<String>,
+    /// The owner mark of its XML.
     owner: Option<String>,
 }
-
-const CLASSES: &str = "\
----@class apex.VmDisk
----@field path string disk image file
----@field format? string default qcow2
----@field bus? 'virtio'|'sata'|'scsi'|'ide' default virtio
-
----@class apex.VmNic
----@field network? string libvirt network name
----@field user? boolean user-mode networking (host forwards listen on 127.0.0.1 only)
----@field mac? string
----@field model? string default virtio
----@field forwards? {host_port: integer, guest_port: integer}[] user-mode host forwards
-
----@class apex.DomainSpec
----@field name string
----@field memory integer MiB
----@field cpus integer
----@field domain_type? 'kvm'|'qemu' default kvm (qemu: TCG, no /dev/kvm needed)
----@field cpu_model? string a named CPU model (e.g. qemu64); default the hypervisor's
----@field disks? apex.VmDisk[]
----@field nics? apex.VmNic[]
----@field kernel? string direct kernel boot
----@field initrd? string
----@field cmdline? string
----@field boot? string[] boot devices in order: hd, network, cdrom (default hd)
----@field serial_log? string file the serial console is written to
----@field owner? string apex's owner mark (the deploy's tmp dir), checked by vm_remove
-
----@class apex.VmState
----@field exists boolean
----@field running boolean
----@field state? string virsh domstate's word (running, shut off, ...)
----@field owner? string the owner mark of its XML
-
----@class apex.Vbmc
----@field dir string the deploy's vbmcd config dir
----@field command? string the vbmc command (vbmcd beside it); default vbmc on PATH
----@field control_port? integer vbmcd's control port on 127.0.0.1 (default 50891)
-
----@class apex.Bmc
----@field domain string
----@field port integer IPMI UDP port
----@field address string address it listens on
----@field user string
----@field password string
----@field libvirt_uri string
-";
 
 fn lv(uri: Option<String>) -> Libvirt {
     Libvirt::new(uri.as_deref())
@@ -128,7 +85,10 @@ fn lv(uri: Option<String>) -> Libvirt {
 
 /// Registers the VM family's functions, one group per job.
 pub fn register(api: &mut Api) -> mlua::Result<()> {
-    api.class(CLASSES);
+    api.class::<DomainSpec>();
+    api.class::<StateOut>();
+    api.class::<Vbmc>();
+    api.class::<Bmc>();
     register_rendering(api)?;
     register_domains(api)?;
     register_networks(api)?;

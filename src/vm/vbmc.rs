@@ -14,12 +14,15 @@ use serde::{Deserialize, Serialize};
 use crate::local_tools::run;
 
 /// Where a deploy's vbmcd lives and how it is reached.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.Vbmc")]
 pub struct Vbmc {
-    /// The config dir (virtualbmc.conf, the BMCs' state, vbmcd.pid, vbmcd.log).
+    /// The deploy's vbmcd config dir (virtualbmc.conf, the BMCs' state,
+    /// vbmcd.pid, vbmcd.log).
     pub dir: PathBuf,
-    /// The `vbmc` command (its `vbmcd` is looked for beside it).
+    /// The `vbmc` command (its `vbmcd` is looked for beside it); default
+    /// vbmc on PATH.
     #[serde(default = "default_command")]
     pub command: PathBuf,
     /// vbmcd's control port on 127.0.0.1 (vbmc's default 50891).
@@ -36,11 +39,15 @@ fn default_port() -> u16 {
 }
 
 /// One BMC.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(rename = "apex.Bmc")]
 pub struct Bmc {
+    /// The libvirt domain it controls.
     pub domain: String,
+    /// IPMI UDP port.
     pub port: u16,
+    /// The address it listens on.
     pub address: String,
     pub user: String,
     pub password: String,
