@@ -157,7 +157,7 @@ async fn run(opts: Opts) -> anyhow::Result<Out> {
     }
 }
 
-/// Registers `fetch_if_modified` on `apex.core`.
+/// Registers `core.artifacts.fetch` (formerly `fetch_if_modified`).
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class::<Opts>();
     api.class::<FetchResults>();

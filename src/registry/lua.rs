@@ -134,8 +134,8 @@ fn check_failures<'a>(
     Ok(())
 }
 
-/// Registers registry_catalog, registry_tags, registry_digest, registry_put_tag,
-/// registry_delete_manifest, registry_missing_blobs, copy_image, mirror_images.
+/// Registers the `core.registry` family: catalog, tags, digest, put_tag,
+/// delete_manifest, missing_blobs, copy, mirror.
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.class::<RegistrySettings>();
     api.class::<super::CopyReport>();

@@ -95,7 +95,7 @@ pub struct DomainSpec {
     /// The serial console is logged to this file.
     #[serde(default)]
     pub serial_log: Option<String>,
-    /// Apex's owner mark (e.g. the deploy's tmp dir), checked by vm_remove.
+    /// Apex's owner mark (e.g. the deploy's tmp dir), checked by `core.vm.remove`.
     #[serde(default)]
     pub owner: Option<String>,
 }

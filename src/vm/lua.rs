@@ -25,7 +25,7 @@ struct Xml {
 struct Named {
     uri: Option<String>,
     name: String,
-    /// vm_remove: refuse unless the domain carries this owner mark.
+    /// `core.vm.remove`: refuse unless the domain carries this owner mark.
     owner: Option<String>,
     /// vm_network_ensure: the network's XML.
     xml: Option<String>,
