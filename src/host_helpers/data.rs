@@ -14,7 +14,25 @@ pub fn parse_yaml(text: &str, origin: &str) -> anyhow::Result<serde_json::Value>
         return Ok(serde_json::Value::Null);
     }
     serde_saphyr::from_str::<serde_json::Value>(text)
-        .map_err(|e| anyhow::anyhow!("{origin}: invalid YAML: {e}"))
+        .map_err(|e| anyhow::anyhow!("{origin}: invalid YAML: {}", for_operators(&e.to_string())))
+}
+
+/// The parser's message in an operator's words: its advice to the
+/// programmer (which parser option to set) is dropped, and the alias-bomb
+/// guard says what it guards against.
+fn for_operators(msg: &str) -> String {
+    let msg = msg.replace(", set DuplicateKeyPolicy in Options if acceptable", "");
+    match msg.find("budget breached") {
+        Some(at) => {
+            let end = msg[at..].find('\n').map_or(msg.len(), |n| at + n);
+            format!(
+                "{}the document expands to too much (aliases or nesting past the parser's limits){}",
+                &msg[..at],
+                &msg[end..]
+            )
+        }
+        None => msg,
+    }
 }
 
 /// Reads and parses a YAML file.
@@ -184,6 +202,28 @@ mod tests {
             .to_string();
         assert!(err.starts_with("deploy.yaml: invalid YAML"), "{err}");
         assert!(err.contains('3') || err.contains('2'), "no line in {err}");
+    }
+
+    #[test]
+    fn yaml_errors_speak_to_the_operator() {
+        let dup = parse_yaml("a: 1\na: 2\n", "d.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(dup.contains("duplicate mapping key: a"), "{dup}");
+        assert!(!dup.contains("DuplicateKeyPolicy"), "{dup}");
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x]\n");
+        for (prev, name) in ["a", "b", "c", "d", "e", "f", "g", "h"]
+            .iter()
+            .zip(["b", "c", "d", "e", "f", "g", "h", "i"])
+        {
+            bomb.push_str(&format!(
+                "{name}: &{name} [{}]\n",
+                vec![format!("*{prev}"); 9].join(", ")
+            ));
+        }
+        let err = parse_yaml(&bomb, "b.yaml").unwrap_err().to_string();
+        assert!(err.contains("expands to too much"), "{err}");
+        assert!(!err.contains("budget breached"), "{err}");
     }
 
     #[test]
