@@ -172,11 +172,24 @@ function M.is_map(v)
   return type(v) == "table" and (next(v) == nil or not M.is_list(v))
 end
 
---- A value as an error message shows it: strings quoted, tables by kind.
+--- How much of a string an error message shows: a hostile value (a
+--- megabyte on one line) must not flood the console and the log.
+M.SHOW_MAX = 200
+
+--- A value as an error message shows it: strings quoted on one line (a
+--- newline as \n, other control bytes escaped) and cut at SHOW_MAX bytes,
+--- tables by kind.
 ---@param v any
 ---@return string
 function M.show(v)
-  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "string" then
+    local cut = #v > M.SHOW_MAX and v:sub(1, M.SHOW_MAX) or v
+    local q = (string.format("%q", cut):gsub("\\\n", "\\n"))
+    if cut ~= v then
+      q = q .. string.format(" (cut; %d bytes in all)", #v)
+    end
+    return q
+  end
   if type(v) == "table" then return M.is_list(v) and "a list" or "a mapping" end
   return tostring(v)
 end
