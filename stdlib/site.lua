@@ -65,8 +65,24 @@ M.UNDERCLOUD_DOCKER_SOCKET = "/var/run/docker.sock"
 local function is_string(v) return type(v) == "string" and v ~= "", "a non-empty string" end
 local function is_bool(v) return type(v) == "boolean", "true or false" end
 local function is_port(v) return math.type(v) == "integer" and v > 0 and v < 65536, "a port number (1-65535)" end
-local function is_seconds(v) return math.type(v) == "integer" and v >= 0, "a whole number of seconds (0 or more)" end
-local function is_abs(v) return type(v) == "string" and v:sub(1, 1) == "/", "an absolute path" end
+-- A value in an error: as written when it is short printable text, else
+-- quoted, escaped and cut (util.show).
+local function shown(v)
+  if type(v) == "string" and (#v > util.SHOW_MAX or v:find("[%c\128-\255]")) then return util.show(v) end
+  return tostring(v)
+end
+
+-- Nothing a site sets is unbounded: a wait at most a day, a count at most
+-- 2^31-1 (what libvirt, ssh and the registries take without overflow).
+M.MAX_SECONDS = 86400
+M.MAX_COUNT = 2147483647
+local function is_seconds(v)
+  return math.type(v) == "integer" and v >= 0 and v <= M.MAX_SECONDS,
+    "a whole number of seconds (0 to " .. M.MAX_SECONDS .. ")"
+end
+local function is_abs(v)
+  return type(v) == "string" and v:sub(1, 1) == "/" and not v:find("%c"), "an absolute path (no control characters)"
+end
 -- Values that become command arguments (ssh, the registries, libvirt) are
 -- checked here, before anything is written: a host or a registry is what a
 -- host name or address can be, and nothing starts with '-' (ssh and most
@@ -120,7 +136,9 @@ local function is_engine(v)
     .. '"local" (DOCKER_HOST or the local socket), or unix:///path.sock, tcp://host:port, https://host:port'
 end
 local function is_url(v) return type(v) == "string" and v:match("^https?://") ~= nil, "an http:// or https:// URL" end
-local function is_count(v) return math.type(v) == "integer" and v > 0, "a whole number above 0" end
+local function is_count(v)
+  return math.type(v) == "integer" and v > 0 and v <= M.MAX_COUNT, "a whole number from 1 to " .. M.MAX_COUNT
+end
 -- A sparse file's size: digits and a unit, at most 16T.
 local function is_size(v)
   local valid = "a size such as 50G (a whole number above 0 with K, M, G or T; at most 16T)"
@@ -172,7 +190,7 @@ local function check(src, raw)
     end
     if type(spec) == "function" then
       local ok, valid = spec(v)
-      if not ok then util.fail("%s: %s: got %s (valid: %s)", src, k, tostring(v), valid) end
+      if not ok then util.fail("%s: %s: got %s (valid: %s)", src, k, shown(v), valid) end
     else
       if type(v) ~= "table" or (next(v) ~= nil and util.is_list(v)) then
         util.fail("%s: %s: expected a mapping (keys: %s)", src, k, table.concat(util.sorted_keys(spec), ", "))
@@ -183,7 +201,7 @@ local function check(src, raw)
           util.fail("%s: unknown key %s.%s (valid: %s)", src, k, tostring(kk), table.concat(util.sorted_keys(spec), ", "))
         end
         local ok, valid = f(vv)
-        if not ok then util.fail("%s: %s.%s: got %s (valid: %s)", src, k, kk, tostring(vv), valid) end
+        if not ok then util.fail("%s: %s.%s: got %s (valid: %s)", src, k, kk, shown(vv), valid) end
       end
     end
   end

@@ -249,7 +249,8 @@ local function configure(ctx)
   })
   plan.file(ctx, "undercloud/undercloud.conf", conf, { upload = false })
   local log = "apex-undercloud-install.log"
-  local install = string.format("cd %s && %s undercloud install > %s 2>&1", uvm.STACK_HOME, u.openstack, log)
+  local install = string.format("cd %s && %s undercloud install > %s 2>&1", util.shell_quote(uvm.STACK_HOME),
+    util.shell_quote(u.openstack), log)
   runner.add(ctx, {
     step = M.number, key = M.KEYS.configure,
     text = "configure the undercloud (Apex's configure_undercloud): upload undercloud.conf, its container_images_file and nics/, run `openstack undercloud install`",

@@ -36,8 +36,11 @@ t.describe("apex.site", function()
     for _, case in ipairs({
       { { undercloud = { adress = "x" } }, "site.yaml: unknown key undercloud.adress" },
       { { undercloud = { port = 70000 } }, "site.yaml: undercloud.port" },
-      { { undercloud = { work_dir = "rel" } }, "undercloud.work_dir: got rel (valid: an absolute path)" },
-      { { undercloud = { persist = 1.5 } }, "undercloud.persist: got 1.5 (valid: a whole number of seconds (0 or more))" },
+      { { undercloud = { work_dir = "rel" } }, "undercloud.work_dir: got rel (valid: an absolute path (no control characters))" },
+      { { undercloud = { persist = 1.5 } }, "undercloud.persist: got 1.5 (valid: a whole number of seconds (0 to 86400))" },
+      { { registries = { rate_limit_wait = 99999999999 } }, "registries.rate_limit_wait: got 99999999999 (valid: a whole number of seconds (0 to 86400))" },
+      { { undercloud = { work_dir = "/a\nb" } }, [[undercloud.work_dir: got "/a\nb" (valid: an absolute path (no control characters))]] },
+      { { vm = { memory = 1 << 40 } }, "vm.memory: got 1099511627776 (valid: a whole number from 1 to 2147483647)" },
       { { engine = 3 }, "site.yaml: engine" },
       { { engine = "ssh://stack@uc" }, 'engine: got ssh://stack@uc (valid: "undercloud"' },
       { { registries = "x" }, "site.yaml: registries: expected a mapping" },
