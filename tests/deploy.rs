@@ -1901,7 +1901,8 @@ fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("interrupted by SIGINT"),
+        text(&out.stderr).contains("interrupted by SIGINT")
+            && text(&out.stderr).contains("`apex deploy ... --resume` goes on"),
         "{}",
         text(&out.stderr)
     );
