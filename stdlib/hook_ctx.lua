@@ -18,8 +18,9 @@
 ---   every table of the view carries;
 --- - assigning a key that exists changes the hook's own copy only: neither
 ---   the flow nor any other hook (of this plugin or another) sees it, and
----   the hook itself sees it until it returns. A hook returns what it wants,
----   it writes nothing.
+---   the hook itself sees it until it returns (so does a key added with
+---   `rawset`, which skips the guard). A hook returns what it wants, it
+---   writes nothing.
 ---
 --- Tables of the view a hook returns (say a settings list it passes through)
 --- are made plain again by `thaw` before the flow checks the result: they
