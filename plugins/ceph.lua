@@ -11,7 +11,7 @@ M.SIZE_BAREMETAL = "50G"
 
 --- The loop file's size: the site's `ceph.loop_size` when given (validated
 --- there), else Apex's: 10G on a virtual deploy, 50G on baremetal (an inventory given).
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return string size, string why
 function M.loop_size(ctx)
   local given = ctx.infra and ctx.infra.ceph and ctx.infra.ceph.loop_size
@@ -24,13 +24,13 @@ function M.loop_size(ctx)
   return M.SIZE_BAREMETAL, "baremetal deploy"
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvFile[]
 function M.env_files(ctx)
   return { { path = "storage-environment.yaml", reason = "ceph: true (device " .. ctx.settings.deploy_options.ceph_device .. ")" } }
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.LoopDeviceRequest[]
 function M.loop_devices(ctx)
   local device = ctx.settings.deploy_options.ceph_device
@@ -65,7 +65,7 @@ M.JOURNAL_SIZE = 512
 --- apex.tht_releases, relative to environments/ as THT writes it (Queens and
 --- Rocky map the Ceph services to docker/services/ceph-ansible/, Stein and
 --- master to deployment/ceph-ansible/). Shipped whole, over THT's file.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvParams
 function M.env_params(ctx)
   local core = require("apex.core")

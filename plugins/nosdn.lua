@@ -23,7 +23,7 @@ function M.validate(s)
   end
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvFile[]
 function M.env_files(ctx)
   local o = ctx.settings.deploy_options
@@ -39,7 +39,7 @@ end
 
 --- ML2 VPP (dataplane fdio): datacentre on the controller's tenant NIC and the
 --- external network on tap0 (Apex's prep_env, NeutronVPPAgentPhysnets).
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvParams
 function M.env_params(ctx)
   if ctx.settings.deploy_options.dataplane ~= "fdio" then
@@ -52,7 +52,7 @@ end
 M.VPP_RPMS = "nosdn_vpp_rpms.tar"
 local VPP_REASON = "dataplane fdio without an SDN controller: Apex's VPP packages"
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.Customization[]
 function M.overcloud_customize(ctx)
   if ctx.settings.deploy_options.dataplane ~= "fdio" then
@@ -65,7 +65,7 @@ function M.overcloud_customize(ctx)
   }
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.ExtraArtifact[]
 function M.artifacts(ctx)
   if ctx.settings.deploy_options.dataplane ~= "fdio" then

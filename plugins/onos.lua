@@ -12,7 +12,7 @@ function M.validate(s)
   end
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvFile[]
 function M.env_files(ctx)
   local out = { { path = "neutron-onos.yaml", reason = "sdn_controller: onos" } }
@@ -24,14 +24,14 @@ end
 
 --- Nothing: ONOS's parameters are all in THT's neutron-onos*.yaml, and Apex's
 --- prep_env has no ONOS case. Present so `apex plugins` authors see the hook.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvParams
 function M.env_params(ctx)
   return {}
 end
 
 --- An SDN controller replaces the OVS agent: its units leave the overcloud image.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.Customization[]
 function M.overcloud_customize(ctx)
   return require("apex.overcloud_base").ovs_agent_removal("onos")

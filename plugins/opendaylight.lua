@@ -69,13 +69,13 @@ function M.validate(s)
   end
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.ImagesResult
 function M.images(ctx)
   return { driver = "odl" }
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.ContainerPatch[]
 function M.patches(ctx)
   local version = ctx.settings.deploy_options.odl_version
@@ -102,7 +102,7 @@ end
 
 --- The puppet-opendaylight module matching the ODL version: its branch and
 --- the tarball of it the artifact server publishes.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return string branch, string tarball, string reason
 local function puppet_module(ctx)
   local version = ctx.settings.deploy_options.odl_version
@@ -148,7 +148,7 @@ end
 --- The overcloud image: the OVS agent removed, the ODL repo, the puppet
 --- module of the chosen ODL version in place of its own (file operations apex
 --- applies itself), Java; Quagga with vpn.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.Customization[]
 function M.overcloud_customize(ctx)
   local _, tarball, reason = puppet_module(ctx)
@@ -170,7 +170,7 @@ end
 
 --- The puppet module tarball, from the artifact server beside the images;
 --- with vpn, the quagga tarball (required: Apex fails without it).
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.ExtraArtifact[]
 function M.artifacts(ctx)
   local _, tarball, reason = puppet_module(ctx)
@@ -181,7 +181,7 @@ function M.artifacts(ctx)
   return out
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvFile[]
 function M.env_files(ctx)
   local o = ctx.settings.deploy_options
@@ -239,7 +239,7 @@ end
 --- OpenDaylight's share of opnfv-environment.yaml (Apex's prep_env) and the
 --- SR-IOV env file (prep_sriov_env): provider mappings for tenant VLANs, the
 --- VPP routing node, DVR's DHCP agents, honeycomb's NIC roles with fdio.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvParams
 function M.env_params(ctx)
   local o = ctx.settings.deploy_options

@@ -17,13 +17,13 @@ function M.validate(s)
   end
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.ImagesResult
 function M.images(ctx)
   return { driver = "ovn" }
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvFile[]
 function M.env_files(ctx)
   return { { path = "services/neutron-ovn-ha.yaml", reason = "sdn_controller: ovn" } }
@@ -32,7 +32,7 @@ end
 --- OVN's tenant networks are Geneve tunnels (as THT's OVN env file says), so
 --- opnfv-environment.yaml does not claim vxlan; with tenant VLANs the VLAN
 --- settings apex writes stand. Apex's prep_env sets nothing else for OVN.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvParams
 function M.env_params(ctx)
   if opnfv_env.tenant(ctx.network).vlan then
@@ -42,7 +42,7 @@ function M.env_params(ctx)
 end
 
 --- An SDN controller replaces the OVS agent: its units leave the overcloud image.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.Customization[]
 function M.overcloud_customize(ctx)
   return require("apex.overcloud_base").ovs_agent_removal("ovn")

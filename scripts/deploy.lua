@@ -12,6 +12,7 @@ local network_mod = require("apex.network")
 local patches = require("apex.patches")
 local inventory = require("apex.inventory")
 local plugins = require("apex.plugins")
+local hook_ctx = require("apex.hook_ctx")
 local images = require("apex.images")
 local dockerfile = require("apex.dockerfile")
 local plan = require("apex.plan")
@@ -251,7 +252,8 @@ function M.new_ctx(opts)
     ctx.plugin_names[#ctx.plugin_names + 1] = p.name
     ctx.plugin_labels[#ctx.plugin_labels + 1] = p.name .. " [" .. p.origin .. "]"
   end
-  plugins.call_all(ctx.plugins, "validate", settings)
+  -- validate gets a read-only copy: a plugin checks the settings, it cannot change them
+  plugins.call_all(ctx.plugins, "validate", hook_ctx.copy(settings, "settings"))
   return ctx
 end
 

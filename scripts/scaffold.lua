@@ -39,7 +39,7 @@ end
 --- The container patch: one Dockerfile operation per line, run as root;
 --- dockerfile.as_root restores the image's own user afterwards (the
 --- REAL_USER build argument).
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.ContainerPatch[]
 function M.patches(ctx)
   local ops = { "RUN yum -y install python-networking-%s" }
@@ -55,7 +55,7 @@ end
 
 --- Env files for the deploy command (relative paths are under the THT
 --- environments directory on the undercloud).
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.EnvFile[]
 function M.env_files(ctx)
   return { { path = "services/neutron-%s.yaml", reason = "sdn_controller: %s" } }
@@ -65,7 +65,7 @@ end
 --- units are removed, as every shipped SDN plugin does. Add your own
 --- customizations here; one with the id of a common one (e.g. "nfs")
 --- replaces it, and {op = "drop", arg = "nfs", reason = ...} leaves it out.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.Customization[]
 function M.overcloud_customize(ctx)
   return require("apex.overcloud_base").ovs_agent_removal("%s")

@@ -241,7 +241,12 @@ pub fn main() -> ExitCode {
         Err(e) => {
             tracing::debug!("{e:?}");
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            // A run stopped by a signal exits as the shell expects (130, 143),
+            // whatever the command; any other error is a failure.
+            match e.downcast_ref::<Interrupted>() {
+                Some(i) => i.exit_code(),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
@@ -322,16 +327,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Destroy(args) => destroy(&cli, args, dirs),
         Command::Run { script, args } => {
             let host = start_host(&cli, Log::CliFile, dirs, false)?;
-            match drive(host.run_file(script, args.clone())) {
-                Ok(_) => Ok(ExitCode::SUCCESS),
-                Err(e) => match e.downcast_ref::<Interrupted>() {
-                    Some(i) => {
-                        eprintln!("error: {i}");
-                        Ok(i.exit_code())
-                    }
-                    None => Err(e),
-                },
-            }
+            drive(host.run_file(script, args.clone()))?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Scenarios { action: None } => list(&cli, "scenarios", dirs),
         Command::Plugins { action: None } => list(&cli, "plugins", dirs),
@@ -467,14 +464,15 @@ fn deploy(cli: &Cli, args: &DeployArgs, dirs: Vec<PathBuf>) -> anyhow::Result<Ex
     let arg = host.to_lua(&opts)?;
     match drive(host.call_module("flows.deploy", "run", arg)) {
         Ok(_) => Ok(ExitCode::SUCCESS),
+        // Stopped by a signal: the state says so, and the message how to go
+        // on; the error keeps its type, so `main` exits with the signal's code.
         Err(e) => match e.downcast_ref::<Interrupted>() {
             Some(i) => {
                 let arg = host.to_lua(&serde_json::json!({ "tmp_dir": tmp_dir, "signal": i.0 }))?;
                 drive(host.call_module("apex.state", "mark_interrupted", arg))?;
-                eprintln!(
-                    "error: {i}; `apex status` shows where it stopped, `apex deploy ... --resume` goes on"
-                );
-                Ok(i.exit_code())
+                Err(e.context(
+                    "the deploy stopped (`apex status` shows where, `apex deploy ... --resume` goes on)",
+                ))
             }
             None => Err(e),
         },

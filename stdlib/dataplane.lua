@@ -25,7 +25,7 @@ function M.module_loader(module)
   return "#!/bin/bash\nexec /sbin/modprobe " .. module .. "\n"
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.Customization[]
 function M.overcloud_customize(ctx)
   local dp = ctx.settings.deploy_options.dataplane
@@ -45,7 +45,7 @@ function M.overcloud_customize(ctx)
   return out
 end
 
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.ExtraArtifact[]
 function M.artifacts(ctx)
   if ctx.settings.deploy_options.dataplane == "fdio" then

@@ -167,12 +167,14 @@ end
 -- The context plugins' env_params hooks read
 -- ---------------------------------------------------------------------------
 
---- What env_params hooks need beyond the settings: `ctx.env` when the flow set
---- it (the same values it gives build), else derived from ctx as the flow
+--- What env_params hooks need beyond the settings: `ctx.env` when set (a
+--- hook's apex.HookCtx always has it; the flow's ctx from step 7, the same
+--- values it gives build), else derived from the flow's ctx as the flow
 --- does (virtual: --virtual, an inventory of node VMs, or no nodes at all;
 --- nodes registered in the undercloud's ironic are baremetal, as any node
 --- Apex deploys without --virtual; the Ceph image in the local registry).
----@param ctx apex.Ctx
+--- apex.hook_ctx makes a view's `env` with it.
+---@param ctx apex.HookCtx|apex.Ctx
 ---@return apex.EnvContext
 function M.env_context(ctx)
   if type(ctx.env) == "table" then
@@ -197,11 +199,11 @@ end
 --- Calls every plugin's env_params hook (shape-checked by apex.plugins) and
 --- returns the list build takes.
 ---@param list apex.Plugin[]
----@param ctx apex.Ctx
+---@param view apex.HookCtx  the step's hook context (apex.hook_ctx.new)
 ---@return apex.PluginEnvParams[]
-function M.plugin_params(list, ctx)
+function M.plugin_params(list, view)
   local out = {}
-  for _, r in ipairs(require("apex.plugins").call_all(list, "env_params", ctx)) do
+  for _, r in ipairs(require("apex.plugins").call_all(list, "env_params", view)) do
     local p = r.result
     out[#out + 1] = {
       plugin = r.plugin.name,

@@ -30,7 +30,7 @@ M.OVS_AGENT = "neutron-openvswitch-agent.service"
 
 --- The proxies of the network settings, one line each in /etc/environment
 --- (the network settings refuse values with control characters).
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.Customization[]
 function M.proxies(ctx)
   local out = {}
@@ -86,7 +86,7 @@ function M.nfs()
 end
 
 --- Every deploy's customizations, in Apex's order.
----@param ctx apex.Ctx
+---@param ctx apex.HookCtx
 ---@return apex.Customization[]
 function M.overcloud_customize(ctx)
   local out = M.proxies(ctx)

@@ -24,9 +24,13 @@
 ---
 --- Every hook is optional. The flow calls the hooks of every enabled plugin
 --- (the SDN plugin first, then storage); what a hook returns is checked and a
---- wrong shape is an error naming the plugin, the hook and the field.
+--- wrong shape is an error naming the plugin, the hook and the field. A hook
+--- gets an apex.HookCtx (apex.hook_ctx: a read-only copy of what plugins read,
+--- made once per step, a copy of it for each call), `validate` a read-only
+--- copy of the settings: nothing a hook writes reaches the deploy or another hook.
 local core = require("apex.core")
 local util = require("apex.util")
+local hook_ctx = require("apex.hook_ctx")
 
 local M = {}
 
@@ -84,14 +88,14 @@ local M = {}
 ---@field description string
 ---@field kind? "sdn"|"storage"  default "sdn"
 ---@field options? table<string, apex.PluginOption>  deploy options it adds
----@field validate? fun(settings: apex.DeploySettings)
----@field images? fun(ctx: apex.Ctx): apex.ImagesResult
----@field patches? fun(ctx: apex.Ctx): apex.ContainerPatch[]
----@field env_files? fun(ctx: apex.Ctx): apex.EnvFile[]
----@field overcloud_customize? fun(ctx: apex.Ctx): apex.Customization[]
----@field artifacts? fun(ctx: apex.Ctx): apex.ExtraArtifact[]
----@field loop_devices? fun(ctx: apex.Ctx): apex.LoopDeviceRequest[]
----@field env_params? fun(ctx: apex.Ctx): apex.EnvParams
+---@field validate? fun(settings: apex.DeploySettings)  a read-only copy (apex.hook_ctx)
+---@field images? fun(ctx: apex.HookCtx): apex.ImagesResult
+---@field patches? fun(ctx: apex.HookCtx): apex.ContainerPatch[]
+---@field env_files? fun(ctx: apex.HookCtx): apex.EnvFile[]
+---@field overcloud_customize? fun(ctx: apex.HookCtx): apex.Customization[]
+---@field artifacts? fun(ctx: apex.HookCtx): apex.ExtraArtifact[]
+---@field loop_devices? fun(ctx: apex.HookCtx): apex.LoopDeviceRequest[]
+---@field env_params? fun(ctx: apex.HookCtx): apex.EnvParams
 
 ---@class apex.Scenario
 ---@field name string
@@ -461,17 +465,21 @@ local CHECKS = {
   end,
 }
 
---- Calls one hook of one plugin (if it has it) and checks the shape of what
---- it returns. A clean error from the hook is prefixed with the plugin and
---- hook; a bug keeps its traceback.
+--- Calls one hook of one plugin (if it has it) with a copy of its own of the
+--- view `arg`, and checks the shape of what it returns (tables of the view it
+--- returns made plain first, see apex.hook_ctx.thaw). A clean error from the hook is prefixed with the
+--- plugin and hook; a bug keeps its traceback.
 ---@param plugin apex.Plugin
 ---@param hook string
----@param arg any
+---@param arg apex.HookCtx|apex.DeploySettings  the step's view (apex.hook_ctx.new), or for validate a copy of the settings
 ---@return any
 function M.call(plugin, hook, arg)
   local f = plugin[hook]
   if not f then
     return CHECKS[hook](plugin, nil)
+  end
+  if hook_ctx.is_view(arg) then
+    arg = hook_ctx.fresh(arg) -- the hook's own copy: what it writes, no other hook sees
   end
   local ok, result = xpcall(f, function(e)
     if util.is_user_error(e) then
@@ -485,13 +493,13 @@ function M.call(plugin, hook, arg)
     end
     error(string.format("plugin %s (%s): hook %s raised: %s", plugin.name, plugin.origin, hook, result.trace), 0)
   end
-  return CHECKS[hook](plugin, result)
+  return CHECKS[hook](plugin, hook_ctx.thaw(result))
 end
 
 --- Calls a hook on every plugin, in order; returns {plugin, result} pairs.
 ---@param plugins apex.Plugin[]
 ---@param hook string
----@param arg any
+---@param arg apex.HookCtx|apex.DeploySettings
 ---@return {plugin: apex.Plugin, result: any}[]
 function M.call_all(plugins, hook, arg)
   local out = {}

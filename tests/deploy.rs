@@ -1862,7 +1862,7 @@ fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
     let tmp2 = dir.path().join("tmp2");
     let work = uc.work_dir();
     let other_work = work.join("other-work-dir");
-    let site = read(&t.lab.site_file());
+    let site = read(t.lab.site_file());
     assert!(site.contains("\n  work_dir: "), "{site}");
     let site2 = dir.path().join("site2.yaml");
     let lines: Vec<String> = site
@@ -1901,7 +1901,8 @@ fn ctrl_c_stops_the_remote_deploy_and_resume_runs_it_once() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130), "{}", text(&out.stderr));
     assert!(
-        text(&out.stderr).contains("interrupted by SIGINT"),
+        text(&out.stderr).contains("interrupted by SIGINT")
+            && text(&out.stderr).contains("`apex deploy ... --resume` goes on"),
         "{}",
         text(&out.stderr)
     );

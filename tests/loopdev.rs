@@ -196,9 +196,21 @@ fn loop_device_bad_input_is_explained() {
     assert!(loopdev::parse_size("3Q").is_err());
 }
 
-#[tokio::test]
-async fn lua_create_and_detach_loop_device() {
+#[test]
+fn lua_create_and_detach_loop_device() {
+    // The lock is this thread's for the whole test, taken outside the async
+    // part (which runs on a runtime of its own), so no guard is held across
+    // an await.
     let _serial = one_at_a_time();
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(lua_create_and_detach());
+}
+
+/// The Lua part of [`lua_create_and_detach_loop_device`], run with the lock held.
+async fn lua_create_and_detach() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("lua.img");
     let host = lua_host(false);

@@ -134,6 +134,69 @@ assert(peak == 3, "peak concurrency " .. peak)
     assert!(o.status.success(), "{err}");
 }
 
+/// `core.data.sha256` of a file hashes on a blocking task: other work in flight
+/// goes on meanwhile, and SIGINT stops it at once (a 64 GiB sparse file
+/// would take tens of seconds). Text and file digests are SHA-256's.
+#[test]
+fn sha256_of_a_file_leaves_the_lua_thread_free_and_stops_on_a_signal() {
+    use std::io::BufRead as _;
+    use std::time::{Duration, Instant};
+    let d = tempfile::tempdir().unwrap();
+    let abc = d.path().join("abc");
+    write(&abc, "abc");
+    let script = d.path().join("hash.lua");
+    write(
+        &script,
+        "local core = require('apex.core')\nlocal path, abc = ...\n\
+         local want = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'\n\
+         assert(core.data.sha256({ text = 'abc' }).hex == want, 'text')\n\
+         assert(core.data.sha256({ path = abc }).hex == want, 'path')\n\
+         local ok, e = pcall(core.data.sha256, { path = abc .. '.missing' })\n\
+         assert(not ok and tostring(e):find('cannot read', 1, true), tostring(e))\n\
+         io.write('digests ok\\n'); io.flush()\n\
+         local out = core.parallel.map({ 'hash', 'tick' }, function(what)\n\
+           if what == 'hash' then return core.data.sha256({ path = path }).hex end\n\
+           core.os.sleep({ seconds = 0.2 })\n\
+           io.write('ticked\\n'); io.flush()\n\
+         end, { limit = 2 })\n\
+         print('hashed', out[1])\n",
+    );
+    let big = d.path().join("big.img");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(64 << 30)
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_apex"))
+        .args(["run", script.to_str().unwrap(), big.to_str().unwrap()])
+        .arg(abc.to_str().unwrap())
+        .env_remove("APEX_LUA_PATH")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    assert_eq!(
+        lines.next().and_then(Result::ok).as_deref(),
+        Some("digests ok")
+    );
+    // The sleeping item finishes while the file is being hashed.
+    assert_eq!(lines.next().and_then(Result::ok).as_deref(), Some("ticked"));
+    let sent = Instant::now();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(
+        sent.elapsed() < Duration::from_secs(5),
+        "stopping took {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted by SIGINT"), "{err}");
+    assert!(rest.is_empty(), "the hash finished: {rest:?}");
+}
+
 #[test]
 fn parallel_map_reraises_an_error_with_its_location() {
     let d = tempfile::tempdir().unwrap();
@@ -229,7 +292,7 @@ fn stubs_list_every_registered_function() {
 }
 
 /// The flat names of the release before stay for one release: each one is the
-/// very function of its `family.name` (`core.log` and `core.modules`, now
+/// very function of its `family.name` (`core.log.write` and `core.modules.list`, now
 /// family tables, answer the old call through `__call`), and each is listed in
 /// docs/host-api.md with its replacement.
 #[test]
@@ -271,8 +334,8 @@ fn every_deprecated_alias_is_its_namespaced_function() {
         .lua()
         .load(
             "local core = require('apex.core')
-             core.log({ level = 'debug', msg = 'through the old name' })
-             local a = core.modules({ kind = 'plugins' })
+             core.log.write({ level = 'debug', msg = 'through the old name' })
+             local a = core.modules.list({ kind = 'plugins' })
              local b = core.modules.list({ kind = 'plugins' })
              return #a.modules == #b.modules and a.modules[1].name == b.modules[1].name",
         )
@@ -324,7 +387,7 @@ fn no_shipped_lua_uses_a_deprecated_alias() {
                 }
                 let rest = &text[at + 5 + old.len()..];
                 let deprecated = if family {
-                    // `core.log(...)`, `core.log { ... }`: the family table called.
+                    // `core.log.write(...)`, `core.log.write { ... }`: the family table called.
                     rest.trim_start().starts_with(['(', '{'])
                 } else {
                     !rest.starts_with(|c: char| ident(c) || c == '.')

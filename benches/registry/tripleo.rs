@@ -768,8 +768,7 @@ async fn measure(src: &Source, rounds: usize, delay_ms: u64) -> anyhow::Result<(
         );
         for (t, tool) in TOOLS.into_iter().enumerate() {
             let mut row = format!("  {:<16}", tool.label());
-            for case in 0..3 {
-                let f = &figures[link][t][case];
+            for (case, f) in figures[link][t].iter().enumerate() {
                 if tool == Tool::Curl && case == 1 {
                     row.push_str(&format!(" {:>20}", "-"));
                     continue;

@@ -236,7 +236,7 @@ impl Cpio {
 
     fn entry(&mut self, name: &str, mode: u32, data: &[u8], rdev: (u32, u32)) {
         let pad = |v: &mut Vec<u8>| {
-            while v.len() % 4 != 0 {
+            while !v.len().is_multiple_of(4) {
                 v.push(0);
             }
         };
@@ -485,7 +485,7 @@ fn libraries(program: &str) -> anyhow::Result<Vec<String>> {
         .filter_map(|l| {
             let l = l.trim();
             let path = match l.split_once("=>") {
-                Some((_, r)) => r.trim().split_whitespace().next()?,
+                Some((_, r)) => r.split_whitespace().next()?,
                 None => l.split_whitespace().next()?,
             };
             path.starts_with('/').then(|| path.to_string())

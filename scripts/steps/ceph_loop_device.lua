@@ -4,6 +4,7 @@
 --- step 3. The unit file is also written beside the plan, as it goes in.
 local util = require("apex.util")
 local plugins = require("apex.plugins")
+local hook_ctx = require("apex.hook_ctx")
 local plan = require("apex.plan")
 local customize = require("apex.customize")
 local runner = require("apex.runner")
@@ -13,7 +14,7 @@ local M = { number = 6, name = "ceph_loop_device", summary = "persistent loop de
 
 ---@param ctx apex.Ctx
 function M.plan(ctx)
-  for _, r in ipairs(plugins.call_all(ctx.plugins, "loop_devices", ctx)) do
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "loop_devices", hook_ctx.new(ctx))) do
     for _, l in ipairs(r.result) do
       ctx.loop_devices[#ctx.loop_devices + 1] = l
       local ops, unit = customize.loop_ops(l)

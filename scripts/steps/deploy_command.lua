@@ -9,6 +9,7 @@
 local core = require("apex.core")
 local util = require("apex.util")
 local plugins = require("apex.plugins")
+local hook_ctx = require("apex.hook_ctx")
 local tht = require("apex.tht")
 local plan = require("apex.plan")
 local inventory = require("apex.inventory")
@@ -99,9 +100,11 @@ function M.plan(ctx)
     scales = ctx.scales,
     libvirt_type = ctx.libvirt_type,
   }
+  -- The plugins' hooks see the deploy's environment as it is settled now.
+  local view = hook_ctx.new(ctx)
   local env = opnfv_env.build({
     settings = s, network = ctx.network, ssh_key = ssh_key(ctx), virtual = virtual,
-    plugin_params = opnfv_env.plugin_params(ctx.plugins, ctx), ceph_image = ctx.env.ceph_image,
+    plugin_params = opnfv_env.plugin_params(ctx.plugins, view), ceph_image = ctx.env.ceph_image,
     libvirt_type = ctx.libvirt_type, scales = ctx.scales,
   })
   for rel, content in pairs(env.files) do
@@ -109,7 +112,7 @@ function M.plan(ctx)
   end
 
   local by_kind, custom = { sdn = {}, storage = {} }, {}
-  for _, r in ipairs(plugins.call_all(ctx.plugins, "env_files", ctx)) do
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "env_files", view)) do
     util.extend(by_kind[r.plugin.kind or "sdn"] or by_kind.sdn, r.result)
     if not tostring(r.plugin.origin):match("^shipped") then
       for _, e in ipairs(r.result) do custom[e.path] = r.plugin.name end

@@ -6,6 +6,7 @@
 local core = require("apex.core")
 local util = require("apex.util")
 local plugins = require("apex.plugins")
+local hook_ctx = require("apex.hook_ctx")
 local runner = require("apex.runner")
 local plan = require("apex.plan")
 local artifacts = require("apex.artifacts")
@@ -113,7 +114,7 @@ function M.plan(ctx)
   details[#details + 1] = "every use of a cached copy checks the sha256 recorded at its download (an unpack in the same "
     .. "read); one that changed on disk is fetched again"
   ctx.extra_artifacts = core.data.array()
-  for _, r in ipairs(plugins.call_all(plugins.customizers(ctx.plugins), "artifacts", ctx)) do
+  for _, r in ipairs(plugins.call_all(plugins.customizers(ctx.plugins), "artifacts", hook_ctx.new(ctx))) do
     util.extend(ctx.extra_artifacts, r.result)
   end
   if ctx.infra.undercloud.create then

@@ -7,6 +7,7 @@
 local core = require("apex.core")
 local util = require("apex.util")
 local plugins = require("apex.plugins")
+local hook_ctx = require("apex.hook_ctx")
 local images = require("apex.images")
 local patches = require("apex.patches")
 local tht = require("apex.tht")
@@ -35,9 +36,11 @@ end
 
 -- The image set: the SDN plugin's driver, then the catalog when a source
 -- registry is configured and reachable, else the shipped list.
-local function choose_images(ctx)
+---@param ctx apex.Ctx
+---@param view apex.HookCtx  the step's hook context
+local function choose_images(ctx, view)
   local named = {}
-  for _, r in ipairs(plugins.call_all(ctx.plugins, "images", ctx)) do
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "images", view)) do
     if r.result.driver then
       ctx.driver = r.result.driver
     end
@@ -274,8 +277,9 @@ end
 
 ---@param ctx apex.Ctx
 function M.plan(ctx)
-  choose_images(ctx)
-  for _, r in ipairs(plugins.call_all(ctx.plugins, "patches", ctx)) do
+  local view = hook_ctx.new(ctx)
+  choose_images(ctx, view)
+  for _, r in ipairs(plugins.call_all(ctx.plugins, "patches", view)) do
     for i, cp in ipairs(r.result) do
       if not ctx.in_set[cp.image] then
         util.fail("plugin %s (%s): hook patches: [%d].image %q is not an image of this deployment (%s, driver %s)",
@@ -289,7 +293,7 @@ function M.plan(ctx)
   -- The common base, the dataplane, then the plugins (which may replace or
   -- drop a group of the first two by its id).
   ctx.customize_changes = {}
-  for _, r in ipairs(plugins.call_all(plugins.customizers(ctx.plugins), "overcloud_customize", ctx)) do
+  for _, r in ipairs(plugins.call_all(plugins.customizers(ctx.plugins), "overcloud_customize", view)) do
     util.extend(ctx.customize_changes, customize.merge(ctx.overcloud_customize, r.plugin.name, r.result))
   end
   ctx.patched_list = ctx.dockerfiles:images()

@@ -233,17 +233,8 @@ pub async fn attempt(
         let _ = std::fs::remove_file(&paths.part_meta);
     }
 
-    let (received, file, digests) = stream_body(
-        resp,
-        paths,
-        f.settings.max_bytes,
-        offset,
-        total,
-        &expected,
-        f.settings.durable,
-        tries,
-    )
-    .await?;
+    let (received, file, digests) =
+        stream_body(resp, paths, &f.settings, offset, total, &expected, tries).await?;
     if let Some(t) = total
         && received != t
     {
@@ -443,17 +434,18 @@ async fn published_checksum(
 /// Each chunk is written as it arrives, on this task: a page-cache write of a
 /// network chunk takes microseconds, and skipping a hand-off to another thread
 /// keeps the CPU cost at curl's level on a busy machine. Memory stays at one
-/// chunk. A cut connection keeps what arrived (for a resume) and is worth a retry.
+/// chunk. A cut connection keeps what arrived (for a resume) and is worth a
+/// retry. `settings` gives the size cap and whether writes are made durable.
 async fn stream_body(
     mut resp: reqwest::Response,
     paths: &CachePaths,
-    max_bytes: u64,
+    settings: &super::FetchSettings,
     offset: u64,
     total: Option<u64>,
     expected: &[Expected],
-    durable: bool,
     tries: &mut Tries,
 ) -> Result<(u64, std::fs::File, Digests)> {
+    let max_bytes = settings.max_bytes;
     let cannot_write = |e: std::io::Error| {
         fatal(anyhow::Error::new(e).context(format!("cannot write {}", paths.part.display())))
     };
@@ -489,7 +481,7 @@ async fn stream_body(
     if let Some(t) = total.filter(|t| *t > max_bytes) {
         return Err(too_big(format!("the server announces {t} bytes")));
     }
-    let mut writeback = durable.then(|| Writeback::new(offset));
+    let mut writeback = settings.durable.then(|| Writeback::new(offset));
 
     let mut progress = Progress::new(artifact_name(&paths.dest), total, Unit::Bytes);
     progress.inc(offset);

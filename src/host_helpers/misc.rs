@@ -70,30 +70,30 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             Ok(Data { data: data.into() })
         },
     )?;
-    api.sync(
-        FnSpec::local(
-            "data.sha256",
-            "The SHA-256 of a string or of a file (read in pieces), as lowercase hex.",
-            &[Param {
+    api.async_fn(
+        FnSpec {
+            name: "data.sha256",
+            doc: "The SHA-256 of a string or of a file, as lowercase hex. A file is read in pieces on a blocking task, so other work in flight (core.parallel.map) goes on meanwhile; a stop asked for by a signal ends the read.",
+            params: &[Param {
                 name: "opts",
                 ty: "{text?: string, path?: string}",
                 doc: "one of the two",
             }],
-            "{hex: string}",
-        ),
-        |_, o: HashOpts| {
-            let digest = match (o.text, o.path) {
-                (Some(t), None) => sha2::Sha256::digest(&t[..]),
+            returns: "{hex: string}",
+            is_async: true,
+            effect: Effect::Local,
+        },
+        |o: HashOpts| async move {
+            let hex = match (o.text, o.path) {
+                (Some(t), None) => hex::encode(sha2::Sha256::digest(&t[..])),
+                // sha256_file asks for a stop between its reads: a signal
+                // ends the task, not only the wait for it.
                 (None, Some(p)) => {
-                    return Ok(Hex {
-                        hex: crate::artifacts::sha256_file(&p)?,
-                    });
+                    tokio::task::spawn_blocking(move || crate::artifacts::sha256_file(&p)).await??
                 }
                 _ => anyhow::bail!("give text or path (one of them)"),
             };
-            Ok(Hex {
-                hex: hex::encode(digest),
-            })
+            Ok(Hex { hex })
         },
     )?;
     api.sync(

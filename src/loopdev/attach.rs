@@ -196,7 +196,7 @@ pub const MAX_SIZE: u64 = 16 << 40;
 /// A loop device has whole 512-byte sectors: a size that is not a positive
 /// multiple of 512 (or is beyond [`MAX_SIZE`]) is refused before anything changes.
 pub fn check_size(file: &Path, size: u64) -> anyhow::Result<()> {
-    if size == 0 || size % 512 != 0 {
+    if size == 0 || !size.is_multiple_of(512) {
         bail!(
             "size of {} must be a positive multiple of 512 bytes (a loop device has whole 512-byte sectors), got {size}",
             file.display()

@@ -28,6 +28,7 @@
 //!   `nova::nova_public_key`/`nova_private_key` (manifests/init.pp) would
 //!   refuse a type other than ssh-rsa/dsa/ecdsa, but TripleO never sets them
 //!   (puppet-tripleo's spec asserts they stay unset).
+//!
 //! So the readers are OpenSSH's client and sshd of the overcloud image
 //! (CentOS 7, OpenSSH 7.4), which take Ed25519 keys in OpenSSH's format since
 //! 6.5; PKCS#8 Ed25519 they would not read, hence that format. The undercloud

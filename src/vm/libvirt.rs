@@ -120,12 +120,11 @@ impl Libvirt {
         let Some(st) = self.state(name).await? else {
             return Ok(false);
         };
-        if st.state != "shut off" {
-            if let Err(e) = self.virsh(&["destroy", name]).await?
-                && !e.contains("not running")
-            {
-                bail!("virsh -c {} destroy {name}: {e}", self.uri);
-            }
+        if st.state != "shut off"
+            && let Err(e) = self.virsh(&["destroy", name]).await?
+            && !e.contains("not running")
+        {
+            bail!("virsh -c {} destroy {name}: {e}", self.uri);
         }
         match self.virsh(&["undefine", name, "--nvram"]).await? {
             Ok(_) => Ok(true),
