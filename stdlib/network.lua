@@ -166,6 +166,21 @@ local function string_list(src, key, v, default)
   return out
 end
 
+-- A NIC name as the kernel and os-net-config take it: at most 15 bytes
+-- (IFNAMSIZ - 1) of letters, digits, '.', '_', '-', e.g. eth0, enp0s3, nic1.
+local NIC_DOC = "a NIC name such as eth0, enp0s3 or nic1 (at most 15 letters, digits, '.', '_', '-')"
+
+--- A list of NIC names (nic_mapping and installer_vm members).
+local function nic_list(src, key, v)
+  local out = string_list(src, key, v)
+  for i, name in ipairs(out) do
+    if #name > 15 or not name:match("^[%w][%w._-]*$") then
+      util.fail("%s: %s[%d]: got %s (valid: %s)", src, key, i, show(name), NIC_DOC)
+    end
+  end
+  return out
+end
+
 --- Parses a VLAN setting: "native" or a tag 1..4094.
 ---@param src string
 ---@param key string
@@ -330,7 +345,7 @@ local function nic_mapping(src, net, t, auto_nic)
       util.fail("%s: %s.members: missing (required: the %s NIC of the %s network, e.g. [eth0])", src, rkey, role,
         net.name)
     end
-    local members = string_list(src, rkey .. ".members", m.members)
+    local members = nic_list(src, rkey .. ".members", m.members)
     if phys ~= "bond" and #members > 1 then
       util.fail("%s: %s.members: %d NICs for phys_type %s (valid: one NIC, or phys_type: bond for several)", src,
         rkey, #members, phys)
@@ -379,7 +394,7 @@ local function installer_vm(src, net, t, required)
   end
   return {
     ip = addr,
-    members = vm.members ~= nil and string_list(src, key .. ".members", vm.members) or nil,
+    members = vm.members ~= nil and nic_list(src, key .. ".members", vm.members) or nil,
     vlan = vlan_of(src, key .. ".vlan", vm.vlan),
     nic_type = nic_type,
   }
@@ -697,6 +712,12 @@ function M.validate_inner(raw, source)
   end
   out.undercloud_ip = out.networks.admin.installer_vm.ip
   out.ntp = string_list(src, "ntp", s.ntp, M.DEFAULT_NTP)
+  for i, server in ipairs(out.ntp) do
+    if #server > 253 or not (ip.parse(server) or server:match("^[%w][%w.-]*$")) then
+      util.fail("%s: ntp[%d]: got %s (valid: an NTP server's host name or IP address, e.g. pool.ntp.org)", src, i,
+        show(server))
+    end
+  end
   out.dns_nameservers = string_list(src, "dns_nameservers", s.dns_nameservers, M.DEFAULT_DNS)
   for i, d in ipairs(out.dns_nameservers) do
     if not ip.parse(d) then

@@ -238,6 +238,19 @@ t.describe("apex.network.validate", function()
     raw.networks.tenant.nic_mapping.compute.phys_type = "interface"
     e = err_of(raw)
     assert(e:find("members: 2 NICs for phys_type interface", 1, true), e)
+    -- NIC names and NTP servers end up in os-net-config and THT: only what they can be.
+    raw = fixture("bonds")
+    raw.networks.tenant.nic_mapping.compute.members = { "ens1f0", "ens1f1; reboot" }
+    e = err_of(raw)
+    assert(e:find('networks.tenant.nic_mapping.compute.members[2]: got "ens1f1; reboot" (valid: a NIC name', 1, true), e)
+    raw = fixture("bonds")
+    raw.networks.tenant.nic_mapping.compute.members = { "a-name-longer-than-15" }
+    e = err_of(raw)
+    assert(e:find("members[1]: got \"a-name-longer-than-15\" (valid: a NIC name", 1, true), e)
+    raw = fixture("single")
+    raw.ntp = { "pool.ntp.org", "-oProxyCommand=x" }
+    e = err_of(raw)
+    assert(e:find('ntp[2]: got "-oProxyCommand=x" (valid: an NTP server', 1, true), e)
 
     raw = fixture("ipv6")
     raw.networks.admin.cidr = "fd00:1::/64"
