@@ -92,6 +92,16 @@ end
 local function is_bool(v) return type(v) == "boolean", "true, false" end
 local function is_string(v) return type(v) == "string" and v ~= "", "a non-empty string" end
 local function is_table(v) return type(v) == "table", "a mapping" end
+-- A block device path (CephAnsibleDisksConfig's devices, a loop device for
+-- the OSDs): /dev/ and a name, no '..' part, nothing a shell or YAML reads.
+local function is_device(v)
+  return type(v) == "string" and v:match("^/dev/[%w_][%w/_.:-]*$") ~= nil and not v:find("/%.%.?/")
+    and not v:find("/%.%.?$"), "a block device path such as /dev/sdb or /dev/loop3"
+end
+-- An interface name, as the kernel takes it (SR-IOV's physical function).
+local function is_ifname(v)
+  return type(v) == "string" and #v <= 15 and v:match("^[%w][%w._-]*$") ~= nil
+end
 
 local OPTIONS = {
   containers = { check = is_bool, default = true },
@@ -102,10 +112,10 @@ local OPTIONS = {
   },
   dataplane = { check = choice(M.VALID_DATAPLANES), default = "ovs" },
   ceph = { check = is_bool, default = true },
-  ceph_device = { check = is_string, default = "/dev/loop3" },
+  ceph_device = { check = is_device, default = "/dev/loop3" },
   vim = { check = choice(M.VALID_VIMS), default = "openstack" },
   sriov = {
-    check = function(v) return v == false or is_string(v), "false or an interface name" end,
+    check = function(v) return v == false or is_ifname(v), "false or an interface name such as ens2f0 (at most 15 letters, digits, '.', '_', '-')" end,
     default = false,
   },
   performance = { check = is_table },
@@ -300,6 +310,15 @@ local function check_performance(src, perf)
         if type(value) == "table" then
           util.fail("%s: deploy_options.performance.%s.%s.%s: got %s (valid: a string, number or boolean)", src, role,
             key, tostring(name), show(value))
+        end
+        -- Kernel args reach the nodes' GRUB command line through a THT
+        -- script: a parameter's name and value, nothing a shell reads.
+        local text = tostring(value)
+        if key == "kernel" and (type(name) ~= "string" or not name:match("^[%w_][%w_.-]*$")
+            or not text:match("^[%w_.,:/@+=-]*$") or #text > 256) then
+          util.fail("%s: deploy_options.performance.%s.kernel.%s: got %s (valid: a kernel parameter name and a "
+            .. "value of letters, digits and '_.,:/@+=-', e.g. hugepagesz: 2M, isolcpus: 1-3)", src, role,
+            tostring(name), show(value))
         end
       end
     end
