@@ -611,3 +611,53 @@ fn user_errors_are_typed_and_bugs_keep_their_traceback() {
         "{err}"
     );
 }
+
+/// What a server sends is bounded: `core.http.get` refuses a body past its
+/// `max_bytes` (announced by Content-Length or only streamed), and the
+/// waits a script asks for are checked instead of panicking the host.
+#[test]
+fn answers_and_waits_are_bounded() {
+    let d = tempfile::tempdir().unwrap();
+    let root = d.path().join("www");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("big.json"), vec![b'x'; 100_000]).unwrap();
+    let server = apex_lab::ArtifactServer::start(&root).unwrap();
+    let script = d.path().join("s.lua");
+    let lua = format!(
+        r#"local core = require("apex.core")
+local url = "{url}"
+assert(#core.http.get({{ url = url }}).body == 100000, "the default limit reads it")
+local ok, e = pcall(core.http.get, {{ url = url, max_bytes = 1000 }})
+assert(not ok and tostring(e):find("longer than 1000 bytes", 1, true), tostring(e))
+local ok2, e2 = pcall(core.os.sleep, {{ seconds = math.huge }})
+assert(not ok2 and tostring(e2):find("seconds: got inf (valid: 0 to 86400)", 1, true), tostring(e2))
+local ok3, e3 = pcall(core.http.get, {{ url = url, timeout = -1 }})
+assert(not ok3 and tostring(e3):find("timeout: got -1", 1, true), tostring(e3))
+print("bounded")"#,
+        url = server.url("big.json")
+    );
+    write(&script, &lua);
+    let out = apex(&["run", script.to_str().unwrap()], &[]);
+    let (so, se) = text(&out);
+    assert!(out.status.success(), "{so}\n{se}");
+    assert!(so.contains("bounded"), "{so}\n{se}");
+    // Streamed without a length: refused as it passes the limit.
+    server.set_fault(apex_lab::artifact_server::Fault::NoLength {
+        after: 100_000,
+        chunked: true,
+    });
+    let lua = format!(
+        r#"local core = require("apex.core")
+local ok, e = pcall(core.http.get, {{ url = "{url}", max_bytes = 1000 }})
+assert(not ok and tostring(e):find("longer than 1000 bytes", 1, true), tostring(e))
+print("streamed")"#,
+        url = server.url("big.json")
+    );
+    write(&script, &lua);
+    let out = apex(&["run", script.to_str().unwrap()], &[]);
+    let (so, se) = text(&out);
+    assert!(
+        out.status.success() && so.contains("streamed"),
+        "{so}\n{se}"
+    );
+}

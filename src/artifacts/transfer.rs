@@ -423,10 +423,12 @@ async fn published_checksum(
             status_text(s)
         )));
     }
-    let text = resp
-        .text()
-        .await
-        .map_err(|e| Failure::Retry(format!("GET {url}: {}", chain(&e))))?;
+    let what = format!("checksum file {url}");
+    let body =
+        crate::http_client::read_limited(resp, crate::http_client::limits::CHECKSUM_FILE, &what)
+            .await
+            .map_err(|e| Failure::Retry(format!("GET {url}: {e:#}")))?;
+    let text = String::from_utf8_lossy(&body);
     Expected::published(url, &text, name).map_err(fatal)
 }
 

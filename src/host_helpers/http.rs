@@ -14,8 +14,10 @@ pub struct GetOpts {
     pub url: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// Seconds; default 30.
+    /// Seconds; default 30, at most an hour.
     pub timeout: Option<f64>,
+    /// The longest body read; default 16 MiB (a longer one is an error).
+    pub max_bytes: Option<usize>,
 }
 
 #[derive(Debug, Serialize)]
@@ -28,8 +30,15 @@ pub struct GetResult {
 /// One GET; any status is returned (the caller decides what is an error),
 /// transport failures are errors naming the URL.
 pub async fn get(opts: GetOpts) -> anyhow::Result<GetResult> {
+    let timeout = opts.timeout.unwrap_or(30.0);
+    if !(timeout > 0.0 && timeout <= 3600.0) {
+        anyhow::bail!("timeout: got {timeout} (valid: seconds above 0, at most 3600)");
+    }
+    let max = opts
+        .max_bytes
+        .unwrap_or(crate::http_client::limits::API_BODY);
     let client = crate::http_client::builder()
-        .timeout(Duration::from_secs_f64(opts.timeout.unwrap_or(30.0)))
+        .timeout(Duration::from_secs_f64(timeout))
         .build()?;
     let mut req = client.get(&opts.url);
     for (k, v) in &opts.headers {
@@ -50,10 +59,11 @@ pub async fn get(opts: GetOpts) -> anyhow::Result<GetResult> {
             )
         })
         .collect();
-    let body = resp
-        .text()
+    let what = format!("GET {}", opts.url);
+    let body = crate::http_client::read_limited(resp, max, &what)
         .await
         .with_context(|| format!("GET {}: reading the body failed", opts.url))?;
+    let body = String::from_utf8_lossy(&body).into_owned();
     Ok(GetResult {
         status,
         body,
@@ -66,7 +76,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "http.get",
             doc: "GETs a URL (an API: Gerrit, a registry) and returns status, body and headers. Any status is returned; transport failures raise.",
-            params: &[Param { name: "opts", ty: "{url: string, headers?: table<string,string>, timeout?: number}", doc: "timeout in seconds, default 30" }],
+            params: &[Param { name: "opts", ty: "{url: string, headers?: table<string,string>, timeout?: number, max_bytes?: integer}", doc: "timeout in seconds, default 30 (at most 3600); max_bytes the longest body read, default 16 MiB" }],
             returns: "{status: integer, body: string, headers: table<string,string>}",
             is_async: true,
             effect: Effect::ReadRemote,

@@ -182,7 +182,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             effect: Effect::Local,
         },
         |o: SleepOpts| async move {
-            tokio::time::sleep(std::time::Duration::from_secs_f64(o.seconds.max(0.0))).await;
+            // A day at most: a wait longer than that is a bug in the caller.
+            if !(o.seconds >= 0.0 && o.seconds <= 86400.0) {
+                anyhow::bail!("seconds: got {} (valid: 0 to 86400)", o.seconds);
+            }
+            tokio::time::sleep(std::time::Duration::from_secs_f64(o.seconds)).await;
             Ok(serde_json::json!({}))
         },
     )?;

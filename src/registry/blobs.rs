@@ -58,7 +58,8 @@ impl Registry {
     pub async fn blob_bytes(&self, repo: &str, digest: &str) -> anyhow::Result<Bytes> {
         let what = format!("GET blob {}/{repo}@{digest}", self.host);
         with_retries(&what, self.attempts, || async {
-            Ok(self.blob_stream(repo, digest).await?.bytes().await?)
+            let resp = self.blob_stream(repo, digest).await?;
+            crate::http_client::read_limited(resp, crate::http_client::limits::CONFIG, &what).await
         })
         .await
     }

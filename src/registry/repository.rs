@@ -13,6 +13,7 @@ use url::Url;
 use super::client::Registry;
 use super::token::Scopes;
 use super::transport::{server_error_as_err, with_retries};
+use crate::http_client::{limits, read_limited};
 
 /// Media types of manifests and manifest lists this client moves.
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
@@ -80,6 +81,7 @@ impl Registry {
             repositories: Vec<String>,
         }
         let mut out = Vec::new();
+        let mut pages = 0;
         let mut next = Some(self.url("v2/_catalog?n=1000"));
         let catalog_scope = Scopes::default().with_resource("registry:catalog", &["*"]);
         while let Some(url) = next.take() {
@@ -90,10 +92,11 @@ impl Registry {
                 .await?;
             let resp = self.expect(resp, Method::GET, &[StatusCode::OK]).await?;
             next = next_link(&url, resp.headers());
-            let page: Catalog = resp
-                .json()
-                .await
-                .with_context(|| format!("catalog of {}: bad JSON", self.host))?;
+            let what = format!("catalog of {}", self.host);
+            let body = read_limited(resp, limits::LIST_PAGE, &what).await?;
+            let page: Catalog =
+                serde_json::from_slice(&body).with_context(|| format!("{what}: bad JSON"))?;
+            pages = next_page(pages, &what)?;
             out.extend(page.repositories);
         }
         Ok(out)
@@ -106,6 +109,7 @@ impl Registry {
             tags: Option<Vec<String>>,
         }
         let mut out = Vec::new();
+        let mut pages = 0;
         let mut next = Some(self.url(&format!("v2/{repo}/tags/list?n=1000")));
         let scopes = self.scopes(repo);
         while let Some(url) = next.take() {
@@ -119,10 +123,11 @@ impl Registry {
             }
             let resp = self.expect(resp, Method::GET, &[StatusCode::OK]).await?;
             next = next_link(&url, resp.headers());
-            let page: Tags = resp
-                .json()
-                .await
-                .with_context(|| format!("tags of {repo}: bad JSON"))?;
+            let what = format!("tags of {}/{repo}", self.host);
+            let body = read_limited(resp, limits::LIST_PAGE, &what).await?;
+            let page: Tags =
+                serde_json::from_slice(&body).with_context(|| format!("{what}: bad JSON"))?;
+            pages = next_page(pages, &what)?;
             out.extend(page.tags.unwrap_or_default());
         }
         Ok(out)
@@ -182,8 +187,7 @@ impl Registry {
                 .get(CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string);
-            let bytes = resp
-                .bytes()
+            let bytes = read_limited(resp, limits::MANIFEST, &what)
                 .await
                 .with_context(|| format!("{what}: reading the body"))?;
             let digest = sha256_digest(&bytes);
@@ -291,6 +295,18 @@ fn next_link(current: &Url, headers: &HeaderMap) -> Option<Url> {
         .trim_start_matches('<')
         .trim_end_matches('>');
     current.join(target).ok()
+}
+
+/// Counts a page of a catalog or tag list: a registry whose `Link` headers
+/// never end is an error after [`limits::LIST_PAGES`] pages, not a loop.
+fn next_page(pages: usize, what: &str) -> anyhow::Result<usize> {
+    if pages + 1 >= limits::LIST_PAGES {
+        bail!(
+            "{what}: more than {} pages (apex's limit)",
+            limits::LIST_PAGES
+        );
+    }
+    Ok(pages + 1)
 }
 
 #[cfg(test)]

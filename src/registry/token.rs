@@ -279,7 +279,9 @@ pub async fn fetch(
         expires_in: Option<u64>,
         issued_at: Option<String>,
     }
-    let a: Answer = tok.json().await.with_context(|| what.clone())?;
+    let body =
+        crate::http_client::read_limited(tok, crate::http_client::limits::TOKEN, &what).await?;
+    let a: Answer = serde_json::from_slice(&body).with_context(|| what.clone())?;
     let value = a
         .token
         .or(a.access_token)

@@ -68,7 +68,7 @@ pub(super) async fn status_error(method: Method, url: &Url, resp: Response) -> a
 
 pub(super) async fn described_status_error(request: String, resp: Response) -> anyhow::Error {
     let status = resp.status();
-    let body = resp.text().await.unwrap_or_default();
+    let body = crate::http_client::read_start(resp, crate::http_client::limits::ERROR_BODY).await;
     let body: String = body.trim().chars().take(300).collect();
     StatusError {
         request,

@@ -118,8 +118,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             effect: Effect::Remote,
         },
         |o: RunOpts| async move {
-            if o.timeout.is_some_and(|t| !(t > 0.0 && t.is_finite())) {
-                anyhow::bail!("timeout must be a positive number of seconds");
+            if o.timeout.is_some_and(|t| !(t > 0.0 && t <= 7.0 * 86400.0)) {
+                anyhow::bail!("timeout must be a positive number of seconds, at most a week");
             }
             let cmd = RemoteCommand {
                 command: o.command,
