@@ -172,6 +172,21 @@ pub struct CopyStats {
     pub bytes_sent: AtomicU64,
 }
 
+/// Blobs up to this size are, by default, read whole into memory, their
+/// digest checked, then sent in one PUT (see the module header).
+pub const IN_MEMORY_MAX: u64 = 16 << 20;
+
+/// What the blobs held in memory may take at once, in KiB, over every copy
+/// of the process (whatever the image and blob concurrency): 128 MiB. A
+/// blob that would exceed it streams instead.
+const IN_MEMORY_BUDGET_KIB: usize = 128 << 10;
+
+static IN_MEMORY: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(IN_MEMORY_BUDGET_KIB);
+
+/// Pages of 1000 names a destination's catalog may take to be used (see
+/// [`CopyContext::is_new_repo`]); a longer one is not read.
+const CATALOG_PAGES: usize = 10;
+
 /// Tuning of a copy.
 #[derive(Debug, Clone, Copy)]
 pub struct CopyOptions {
@@ -183,6 +198,11 @@ pub struct CopyOptions {
     /// manifest again ([`CopyStatus::Repaired`]). Default off: a rerun then
     /// costs one HEAD per image.
     pub verify: bool,
+    /// Blobs up to this many bytes are read whole from the source, their
+    /// digest checked, and only then sent to the destination in one PUT
+    /// (default [`IN_MEMORY_MAX`]); larger ones stream (POST, PATCH, commit
+    /// PUT). 0: every blob streams.
+    pub in_memory_max: u64,
 }
 
 impl Default for CopyOptions {
@@ -190,6 +210,7 @@ impl Default for CopyOptions {
         Self {
             blob_concurrency: 4,
             verify: false,
+            in_memory_max: IN_MEMORY_MAX,
         }
     }
 }
@@ -231,6 +252,55 @@ pub struct CopyContext {
     pub ledger: BlobLedger,
     pub stats: Arc<CopyStats>,
     starts: Starts,
+    /// Each destination's catalog as first read by the run's first copies
+    /// (None: not available), by host.
+    catalogs: std::sync::Mutex<HashMap<String, Catalog>>,
+}
+
+type Catalog = Arc<tokio::sync::OnceCell<Option<std::collections::HashSet<String>>>>;
+
+impl CopyContext {
+    /// Whether `repo` was missing from `to`'s catalog when this run first
+    /// read it (once per registry, by the first copies only): such a
+    /// repository held no blob then (docker-registry 2 lists a repository
+    /// once it links one) or at least no manifest (3), so neither the tag
+    /// nor its blobs need a HEAD. A blob there after all (pushed since, or
+    /// without a manifest to a 3) is uploaded again: the registry takes the
+    /// same bytes again and keeps one copy. A registry that refuses the catalog
+    /// (404, 401) or has a longer one than [`CATALOG_PAGES`] pages gets the
+    /// HEADs; so does one with token auth, where the catalog would cost a
+    /// token of its own (and is seldom granted).
+    async fn is_new_repo(&self, to: &Registry, repo: &str) -> bool {
+        if to.uses_tokens() {
+            return false;
+        }
+        let cell = self
+            .catalogs
+            .lock()
+            .expect("catalogs lock")
+            .entry(to.host().to_string())
+            .or_default()
+            .clone();
+        let listed = cell
+            .get_or_init(|| async {
+                match to.catalog_within(CATALOG_PAGES).await {
+                    Ok(Some(repos)) => Some(repos.into_iter().collect()),
+                    Ok(None) => {
+                        tracing::debug!(
+                            "{}: catalog longer than {CATALOG_PAGES} pages: HEADs first",
+                            to.host()
+                        );
+                        None
+                    }
+                    Err(e) => {
+                        tracing::debug!("{}: no catalog ({e:#}): HEADs first", to.host());
+                        None
+                    }
+                }
+            })
+            .await;
+        listed.as_ref().is_some_and(|l| !l.contains(repo))
+    }
 }
 
 /// Copies `src` (in `from`) to `dst` (in `to`). Manifest lists are copied
@@ -269,6 +339,7 @@ pub async fn copy_image(
         };
         let mut claim = None;
         let mut read = None;
+        let mut fresh = false;
         let (source_digest, present_digest) = if first_copies {
             let manifest = from
                 .manifest(&src.repository, &src.reference)
@@ -284,7 +355,13 @@ pub async fn copy_image(
                 claim = Some(c);
             }
             to.will_push_with(repo, &also);
-            let present = to.manifest_digest(repo, &dst.reference).await?;
+            // A repository the catalog lacked has no tag to ask about.
+            fresh = ctx.is_new_repo(to, repo).await;
+            let present = if fresh {
+                None
+            } else {
+                to.manifest_digest(repo, &dst.reference).await?
+            };
             let digest = manifest.digest.clone();
             read = Some(manifest);
             (digest, present)
@@ -381,6 +458,7 @@ pub async fn copy_image(
                     &ctx.ledger,
                     &counters,
                     None,
+                    fresh,
                 )
                 .await?;
                 to.put_manifest(&dst.repository, &child.digest, &child)
@@ -398,6 +476,7 @@ pub async fn copy_image(
                 &ctx.ledger,
                 &counters,
                 claim,
+                fresh,
             )
             .await?;
         }
@@ -467,8 +546,19 @@ async fn repair_present(
                             format!("{src}: listed manifest {} is missing", entry.digest)
                         })?;
                     let blobs = image_blobs(&child)?;
-                    copy_blobs(from, src, to, dst, blobs, opts, &ctx.ledger, counters, None)
-                        .await?;
+                    copy_blobs(
+                        from,
+                        src,
+                        to,
+                        dst,
+                        blobs,
+                        opts,
+                        &ctx.ledger,
+                        counters,
+                        None,
+                        false,
+                    )
+                    .await?;
                     children.push(child);
                 }
             }
@@ -497,7 +587,19 @@ async fn repair_present(
         }
         if !lost.is_empty() {
             missing += lost.len() as u64;
-            copy_blobs(from, src, to, dst, lost, opts, &ctx.ledger, counters, None).await?;
+            copy_blobs(
+                from,
+                src,
+                to,
+                dst,
+                lost,
+                opts,
+                &ctx.ledger,
+                counters,
+                None,
+                false,
+            )
+            .await?;
             if manifest.is_list() {
                 children.push(image);
             }
@@ -539,7 +641,9 @@ impl Counters {
 }
 
 /// Copies the blobs an image lacks; `claim` is the image's claim on them
-/// when made already (before its first request to the destination).
+/// when made already (before its first request to the destination);
+/// `fresh`: the destination repository was missing from the catalog (no
+/// HEAD before an upload).
 #[allow(clippy::too_many_arguments)]
 async fn copy_blobs(
     from: &Registry,
@@ -551,6 +655,7 @@ async fn copy_blobs(
     ledger: &BlobLedger,
     counters: &Counters,
     claim: Option<Claim>,
+    fresh: bool,
 ) -> anyhow::Result<()> {
     // Every repository this image may mount from, in one token.
     let claim = claim.unwrap_or_else(|| {
@@ -581,7 +686,17 @@ async fn copy_blobs(
             if failed.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let r = copy_blob(from, src, to, dst, d, ledger, counters, mount_scopes, slot).await;
+            let r = copy_blob(
+                from,
+                src,
+                to,
+                dst,
+                d,
+                (ledger, counters, mount_scopes),
+                slot,
+                (fresh, opts.in_memory_max),
+            )
+            .await;
             if r.is_err() {
                 failed.store(true, Ordering::Relaxed);
             }
@@ -600,10 +715,9 @@ async fn copy_blob(
     to: &Registry,
     dst: &ImageRef,
     blob: Descriptor,
-    ledger: &BlobLedger,
-    counters: &Counters,
-    mount_scopes: &Scopes,
+    (ledger, counters, mount_scopes): (&BlobLedger, &Counters, &Scopes),
     held: Option<tokio::sync::OwnedMutexGuard<Option<String>>>,
+    (fresh, in_memory_max): (bool, u64),
 ) -> anyhow::Result<()> {
     let mut known = match held {
         Some(slot) => slot,
@@ -621,12 +735,24 @@ async fn copy_blob(
         .clone()
         .or_else(|| (from.host() == to.host()).then(|| src.repository.clone()));
     let what = format!("blob {digest} to {}/{repo}", to.host());
+    // A small blob to upload is read whole and checked before its session
+    // opens, then sent in one PUT; kept across attempts.
+    let memory = if mount_from.is_none() && blob.size <= in_memory_max {
+        let kib = blob.size.div_ceil(1024).clamp(1, u32::MAX.into()) as u32;
+        IN_MEMORY.try_acquire_many(kib).ok().map(|permit| InMemory {
+            bytes: std::sync::Mutex::new(None),
+            _permit: permit,
+        })
+    } else {
+        None
+    };
+    let memory = memory.as_ref();
     // A refused upload (its token ran out before the registry read the
     // request, or a rate limit was waited out) starts over once, whole.
     let mut restarted = false;
     loop {
         let attempt = with_retries(&what, to.attempts(), || async {
-            if mount_from.is_none() && to.blob_exists(repo, digest).await? {
+            if mount_from.is_none() && !fresh && to.blob_exists(repo, digest).await? {
                 counters.add(|s| &s.blobs_present, 1);
                 return Ok(());
             }
@@ -641,10 +767,23 @@ async fn copy_blob(
                     }
                     Mount::Upload(loc) => loc,
                 },
-                None => to.start_upload(repo).await?,
+                None => {
+                    // Read and checked before a session opens: a source
+                    // failing or lying opens none.
+                    if let Some(m) = memory {
+                        m.load(from, src, to, repo, &blob, counters).await?;
+                    }
+                    to.start_upload(repo).await?
+                }
             };
             let mut session = UploadSession::open(to, repo, location);
-            let sent = send_blob(from, src, to, repo, &blob, counters, &mut session).await;
+            let sent = match memory.and_then(InMemory::get) {
+                Some(bytes) => {
+                    to.put_upload_bytes(repo, session.url(), digest, bytes)
+                        .await
+                }
+                None => send_blob(from, src, to, repo, &blob, counters, &mut session).await,
+            };
             match sent {
                 Ok(()) => session.committed(),
                 Err(e) => {
@@ -845,6 +984,74 @@ impl BlobHasher {
             Self::Sha256(h) => format!("sha256:{}", hex::encode(h.finalize())),
             Self::Sha512(h) => format!("sha512:{}", hex::encode(h.finalize())),
         }
+    }
+}
+
+/// A small blob's bytes, read whole from the source and checked against
+/// its digest, kept across the attempts of its copy; holds its share of
+/// [`IN_MEMORY`] while it lives.
+struct InMemory {
+    bytes: std::sync::Mutex<Option<bytes::Bytes>>,
+    _permit: tokio::sync::SemaphorePermit<'static>,
+}
+
+impl InMemory {
+    fn get(&self) -> Option<bytes::Bytes> {
+        self.bytes.lock().expect("blob bytes lock").clone()
+    }
+
+    /// Reads the blob (once) and checks its size and digest.
+    async fn load(
+        &self,
+        from: &Registry,
+        src: &ImageRef,
+        to: &Registry,
+        repo: &str,
+        blob: &Descriptor,
+        counters: &Counters,
+    ) -> anyhow::Result<()> {
+        if self.get().is_some() {
+            return Ok(());
+        }
+        let digest = blob.digest.as_str();
+        let origin = format!("blob {digest} from {}/{}", from.host(), src.repository);
+        let resp = from.blob_stream(&src.repository, digest).await?;
+        // At most the size the manifest names (and the budget holds).
+        let mut buf = bytes::BytesMut::with_capacity(blob.size as usize);
+        let mut body = resp.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.with_context(|| format!("reading {origin}"))?;
+            if (buf.len() + chunk.len()) as u64 > blob.size {
+                bail!(
+                    "{origin}: the source sent more than the {} bytes the manifest names",
+                    blob.size
+                );
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        if buf.len() as u64 != blob.size {
+            bail!(
+                "{origin}: the source sent {} bytes, the manifest names {}",
+                buf.len(),
+                blob.size
+            );
+        }
+        match BlobHasher::for_digest(digest) {
+            Some(mut h) => {
+                h.update(&buf);
+                let got = h.finish();
+                if got != digest {
+                    bail!(
+                        "{origin}: the source sent bytes whose digest is {got}, not {digest}; nothing sent to {}/{repo}",
+                        to.host()
+                    );
+                }
+            }
+            None => tracing::debug!("blob {digest}: digest algorithm not checked by apex"),
+        }
+        counters.add(|s| &s.bytes_sent, buf.len() as u64);
+        *self.bytes.lock().expect("blob bytes lock") = Some(buf.freeze());
+        Ok(())
     }
 }
 
