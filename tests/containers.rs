@@ -1854,7 +1854,7 @@ async fn a_corrupt_source_blob_is_refused_by_apex_before_the_commit() {
             proxy
                 .requests()
                 .iter()
-                .filter(|r| r.method == "PUT" && r.path.contains("digest=") && r.path.contains(hex))
+                .filter(|r| r.path.contains("digest=") && r.path.contains(hex))
                 .count(),
             0,
             "{case}: no commit of the corrupt blob reached the destination: {:?}",
@@ -1975,9 +1975,9 @@ async fn first_copies_into_a_repository_the_catalog_lacks_skip_the_heads_and_res
         proxy
             .requests()
             .iter()
-            .filter(|r| r.method == "PUT"
-                && r.path.contains(&third_uploads)
-                && r.path.contains(hex))
+            .filter(|r| {
+                r.method == "PUT" && r.path.contains(&third_uploads) && r.path.contains(hex)
+            })
             .count(),
         1,
         "{:?}",

@@ -1018,6 +1018,8 @@ impl InMemory {
         let resp = from.blob_stream(&src.repository, digest).await?;
         // At most the size the manifest names (and the budget holds).
         let mut buf = bytes::BytesMut::with_capacity(blob.size as usize);
+        // Hashed as it arrives (no long hash of the whole on a runtime thread).
+        let mut hasher = BlobHasher::for_digest(digest);
         let mut body = resp.bytes_stream();
         while let Some(chunk) = body.next().await {
             let chunk = chunk.with_context(|| format!("reading {origin}"))?;
@@ -1026,6 +1028,9 @@ impl InMemory {
                     "{origin}: the source sent more than the {} bytes the manifest names",
                     blob.size
                 );
+            }
+            if let Some(h) = hasher.as_mut() {
+                h.update(&chunk);
             }
             buf.extend_from_slice(&chunk);
         }
@@ -1036,9 +1041,8 @@ impl InMemory {
                 blob.size
             );
         }
-        match BlobHasher::for_digest(digest) {
-            Some(mut h) => {
-                h.update(&buf);
+        match hasher {
+            Some(h) => {
                 let got = h.finish();
                 if got != digest {
                     bail!(
