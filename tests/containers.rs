@@ -1070,10 +1070,13 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
     // The first blob upload is slow (its body held 4 s after the registry
     // authorized it): the 3 s token runs out meanwhile; later requests get a
     // fresh token before they are sent, none is refused.
+    // Streamed blobs (POST, PATCH, commit PUT): the PATCH carries the bytes.
     proxy.fail_next(1, "PATCH /v2/", Fault::SlowBody { millis: 4000 });
     let to = client(&proxy.host(), 3);
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
-    let report = copy(&from, &src, &to, &dst).await.unwrap();
+    let report = copy_with(&from, &src, &to, &dst, streaming())
+        .await
+        .unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     let scope = format!("repository:{REPO}:pull,push");
     let issued = tokens.issued();
@@ -1103,7 +1106,9 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
     proxy.fail_next(1, "PATCH /v2/", Fault::Delay { millis: 4000 });
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "neutron-server")).unwrap();
     let src = ImageRef::parse(&lab.images[2]).unwrap();
-    let report = copy(&from, &src, &to, &dst).await.unwrap();
+    let report = copy_with(&from, &src, &to, &dst, streaming())
+        .await
+        .unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     assert_eq!(
         proxy.count_status("PATCH", "/blobs/uploads/", 401),
@@ -1115,6 +1120,32 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
         digest_of(
             &tokened.host(),
             "tripleomaster/centos-binary-neutron-server",
+            "current-tripleo"
+        )
+        .await,
+        report.digest
+    );
+
+    // A blob sent from memory: its PUT refused (401) is answered with a
+    // fresh token and sent again (the body is at hand), no restart.
+    proxy.reset();
+    tokens.reset();
+    proxy.fail_next(1, "PUT /v2/", Fault::Delay { millis: 4000 });
+    let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-conductor")).unwrap();
+    let src = ImageRef::parse(&lab.images[1]).unwrap();
+    let report = copy(&from, &src, &to, &dst).await.unwrap();
+    assert_eq!(report.status, CopyStatus::Copied);
+    assert_eq!(
+        proxy.count_status("PUT", "/blobs/uploads/", 401),
+        1,
+        "{:?}",
+        proxy.requests()
+    );
+    assert_eq!(proxy.count("PATCH", "/blobs/uploads/"), 0);
+    assert_eq!(
+        digest_of(
+            &tokened.host(),
+            "tripleomaster/centos-binary-nova-conductor",
             "current-tripleo"
         )
         .await,
