@@ -50,7 +50,15 @@
 //! PUT each), a mirror also uploads every config, mounts the shared layers
 //! into each repository and puts each manifest; and it reads every blob
 //! from the source registry and hashes it, which on one machine takes CPU
-//! from the destination too.
+//! from the destination too. The TripleO-size bench (4.5 GB, 2 cores, other
+//! builds running) measured the first copy at 1.13x (1.10-1.37) curl's
+//! time, down from 1.57x (1.51-1.87) with a HEAD before every upload and
+//! every blob streamed: destination 24.9 CPU-s against curl's 23.7; the
+//! source registry ~5 CPU-s (~1.1 per GB), which curl reading files does
+//! not spend; apex's own ~6.3, curl's (with its shells) ~6.8. The 16 MiB
+//! bound: 8, 16 and 32 MiB differ by at most one PATCH (~3 ms) for 75 of
+//! 100 own layers, below the bench's noise; 16 MiB kept apex's peak RSS
+//! at ~70 MB (8 MiB: ~36, all streamed: ~24).
 //!
 //! Blobs shared by the images of a run are sent once, by the copy that
 //! claimed them first; the others mount them from its repository, which
