@@ -42,15 +42,26 @@ async fn copy(
     to: &Registry,
     dst: &ImageRef,
 ) -> anyhow::Result<CopyReport> {
-    copy_image(
-        from,
-        src,
-        to,
-        dst,
-        CopyOptions::default(),
-        &CopyContext::default(),
-    )
-    .await
+    copy_with(from, src, to, dst, CopyOptions::default()).await
+}
+
+async fn copy_with(
+    from: &Registry,
+    src: &ImageRef,
+    to: &Registry,
+    dst: &ImageRef,
+    opts: CopyOptions,
+) -> anyhow::Result<CopyReport> {
+    copy_image(from, src, to, dst, opts, &CopyContext::default()).await
+}
+
+/// Copy options under which every blob streams (POST, PATCH, commit PUT):
+/// the lab's blobs are all small enough to be sent from memory otherwise.
+fn streaming() -> CopyOptions {
+    CopyOptions {
+        in_memory_max: 0,
+        ..Default::default()
+    }
 }
 
 fn mirror_items(lab: &lab::Lab, to: &str) -> Vec<MirrorItem> {
@@ -1059,10 +1070,13 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
     // The first blob upload is slow (its body held 4 s after the registry
     // authorized it): the 3 s token runs out meanwhile; later requests get a
     // fresh token before they are sent, none is refused.
+    // Streamed blobs (POST, PATCH, commit PUT): the PATCH carries the bytes.
     proxy.fail_next(1, "PATCH /v2/", Fault::SlowBody { millis: 4000 });
     let to = client(&proxy.host(), 3);
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
-    let report = copy(&from, &src, &to, &dst).await.unwrap();
+    let report = copy_with(&from, &src, &to, &dst, streaming())
+        .await
+        .unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     let scope = format!("repository:{REPO}:pull,push");
     let issued = tokens.issued();
@@ -1092,7 +1106,9 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
     proxy.fail_next(1, "PATCH /v2/", Fault::Delay { millis: 4000 });
     let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "neutron-server")).unwrap();
     let src = ImageRef::parse(&lab.images[2]).unwrap();
-    let report = copy(&from, &src, &to, &dst).await.unwrap();
+    let report = copy_with(&from, &src, &to, &dst, streaming())
+        .await
+        .unwrap();
     assert_eq!(report.status, CopyStatus::Copied);
     assert_eq!(
         proxy.count_status("PATCH", "/blobs/uploads/", 401),
@@ -1104,6 +1120,32 @@ async fn a_token_that_runs_out_during_a_slow_upload_is_refreshed_and_the_copy_fi
         digest_of(
             &tokened.host(),
             "tripleomaster/centos-binary-neutron-server",
+            "current-tripleo"
+        )
+        .await,
+        report.digest
+    );
+
+    // A blob sent from memory: its PUT refused (401) is answered with a
+    // fresh token and sent again (the body is at hand), no restart.
+    proxy.reset();
+    tokens.reset();
+    proxy.fail_next(1, "PUT /v2/", Fault::Delay { millis: 4000 });
+    let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-conductor")).unwrap();
+    let src = ImageRef::parse(&lab.images[1]).unwrap();
+    let report = copy(&from, &src, &to, &dst).await.unwrap();
+    assert_eq!(report.status, CopyStatus::Copied);
+    assert_eq!(
+        proxy.count_status("PUT", "/blobs/uploads/", 401),
+        1,
+        "{:?}",
+        proxy.requests()
+    );
+    assert_eq!(proxy.count("PATCH", "/blobs/uploads/"), 0);
+    assert_eq!(
+        digest_of(
+            &tokened.host(),
+            "tripleomaster/centos-binary-nova-conductor",
             "current-tripleo"
         )
         .await,
@@ -1667,20 +1709,57 @@ async fn a_failed_or_cancelled_upload_leaves_no_upload_session() {
     let uploads = "/blobs/uploads/";
     let blob_gets = "GET /v2/tripleomaster/centos-binary-nova-api/blobs/";
 
+    // Streamed blobs (POST, PATCH, commit PUT).
     // The commit (PUT ?digest=) refused after the bytes went into the session.
     proxy.fail_next(1, "PUT /v2/", Fault::Status(503));
-    let err = copy(&from, &src, &to, &dst("commit")).await.unwrap_err();
+    let err = copy_with(&from, &src, &to, &dst("commit"), streaming())
+        .await
+        .unwrap_err();
     assert!(format!("{err:#}").contains("503"), "{err:#}");
     // The connection dropped on the PATCH carrying the bytes.
     proxy.fail_next(1, "PATCH /v2/", Fault::Drop);
-    copy(&from, &src, &to, &dst("patch")).await.unwrap_err();
+    copy_with(&from, &src, &to, &dst("patch"), streaming())
+        .await
+        .unwrap_err();
     // The source failing once the session is open.
     source.fail_next(1, blob_gets, Fault::Status(500));
-    let err = copy(&from, &src, &to, &dst("source")).await.unwrap_err();
+    let err = copy_with(&from, &src, &to, &dst("source"), streaming())
+        .await
+        .unwrap_err();
     assert!(format!("{err:#}").contains("500"), "{err:#}");
     assert!(
         proxy.count("DELETE", uploads) >= 3,
         "{:?}",
+        proxy.requests()
+    );
+    // Blobs sent from memory (POST, then one PUT with the bytes): the PUT
+    // refused, then cut off before the registry saw it.
+    let deletes = proxy.count("DELETE", uploads);
+    proxy.fail_next(
+        1,
+        "PUT /v2/cases/mem-put/blobs/uploads/",
+        Fault::Status(503),
+    );
+    let err = copy(&from, &src, &to, &dst("mem-put")).await.unwrap_err();
+    assert!(format!("{err:#}").contains("503"), "{err:#}");
+    proxy.fail_next(1, "PUT /v2/cases/mem-drop/blobs/uploads/", Fault::Drop);
+    copy(&from, &src, &to, &dst("mem-drop")).await.unwrap_err();
+    assert!(
+        proxy.count("DELETE", uploads) >= deletes + 2,
+        "{:?}",
+        proxy.requests()
+    );
+    // The source failing: the blob is read before its session opens (the
+    // others, under way, go through).
+    source.fail_next(1, blob_gets, Fault::Status(500));
+    let err = copy(&from, &src, &to, &dst("mem-source"))
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("500"), "{err:#}");
+    let image_blobs = blobs_of(&lab.upstream.host(), &lab.images[..1]).await.len();
+    assert!(
+        proxy.count("POST", "/v2/cases/mem-source/blobs/uploads/") < image_blobs,
+        "no session for the blob the source failed: {:?}",
         proxy.requests()
     );
     assert_eq!(
@@ -1702,7 +1781,7 @@ async fn a_failed_or_cancelled_upload_leaves_no_upload_session() {
     source.fail_next(blobs, blob_gets, Fault::Delay { millis: 3000 });
     let cancelled = tokio::time::timeout(
         std::time::Duration::from_millis(1500),
-        copy(&from, &src, &to, &dst("cancelled")),
+        copy_with(&from, &src, &to, &dst("cancelled"), streaming()),
     )
     .await;
     assert!(cancelled.is_err(), "the copy was cancelled midway");
@@ -1720,7 +1799,15 @@ async fn a_failed_or_cancelled_upload_leaves_no_upload_session() {
     );
 
     let local = client(&lab.local.host(), 3);
-    for case in ["commit", "patch", "source", "cancelled"] {
+    for case in [
+        "commit",
+        "patch",
+        "source",
+        "mem-put",
+        "mem-drop",
+        "mem-source",
+        "cancelled",
+    ] {
         let repo = format!("cases/{case}");
         assert_eq!(
             local
@@ -1745,7 +1832,6 @@ async fn a_corrupt_source_blob_is_refused_by_apex_before_the_commit() {
     let source = FaultyProxy::start(&lab.upstream.host()).await.unwrap();
     let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
     let src = ImageRef::parse(&lab.image_in(&source.host(), "nova-api")).unwrap();
-    let dst = ImageRef::parse(&lab.image_in(&proxy.host(), "nova-api")).unwrap();
     let (from, to) = (client(&source.host(), 3), client(&proxy.host(), 3));
     let image = from
         .manifest(REPO, "current-tripleo")
@@ -1754,51 +1840,193 @@ async fn a_corrupt_source_blob_is_refused_by_apex_before_the_commit() {
         .unwrap()
         .parse()
         .unwrap();
-    let bad = image.layers.last().unwrap().digest.clone();
-    source.fail_next(
-        1,
-        &format!("GET /v2/{REPO}/blobs/{bad}"),
-        Fault::CorruptBody,
+    // The config read into memory and checked before its session opens
+    // (POST, then one PUT with the bytes), and a layer streamed into its
+    // session (checked before the commit).
+    let cases = [
+        (
+            "config",
+            image.config.unwrap().digest,
+            CopyOptions::default(),
+        ),
+        (
+            "layer",
+            image.layers.last().unwrap().digest.clone(),
+            streaming(),
+        ),
+    ];
+    let local = client(&lab.local.host(), 3);
+    for (case, bad, opts) in cases {
+        proxy.reset();
+        let repo = format!("corrupt-{case}/centos-binary-nova-api");
+        let dst = ImageRef::parse(&format!("{}/{repo}:current-tripleo", proxy.host())).unwrap();
+        source.fail_next(
+            1,
+            &format!("GET /v2/{REPO}/blobs/{bad}"),
+            Fault::CorruptBody,
+        );
+        let err = copy_with(&from, &src, &to, &dst, opts).await.unwrap_err();
+        let msg = format!("{err:#}");
+        assert!(
+            msg.contains(&format!("blob {bad} from {}/{REPO}", source.host()))
+                && msg.contains(&format!("not {bad}")),
+            "{case}: {msg}"
+        );
+        let got = msg
+            .split("digest is ")
+            .nth(1)
+            .and_then(|s| s.split(',').next())
+            .unwrap_or_default();
+        assert!(got.starts_with("sha256:") && got != bad, "{case}: {msg}");
+        assert_eq!(source.count("GET", &bad), 1, "{case}: not retried");
+        source.reset();
+        let hex = bad.trim_start_matches("sha256:");
+        assert_eq!(
+            proxy
+                .requests()
+                .iter()
+                .filter(|r| r.path.contains("digest=") && r.path.contains(hex))
+                .count(),
+            0,
+            "{case}: no commit of the corrupt blob reached the destination: {:?}",
+            proxy.requests()
+        );
+        assert_eq!(proxy.count("PUT", "/manifests/"), 0);
+        assert!(!local.blob_exists(&repo, &bad).await.unwrap(), "{case}");
+        assert_eq!(
+            local
+                .manifest_digest(&repo, "current-tripleo")
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(
+            sessions_left(&lab.local).await,
+            Vec::<std::path::PathBuf>::new(),
+            "{case}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn first_copies_into_a_repository_the_catalog_lacks_skip_the_heads_and_resend_what_is_there()
+{
+    let lab = lab::lab().await;
+    // A registry of its own: its catalog is known.
+    let dest = LabRegistry::start("catalog").await.unwrap();
+    let proxy = FaultyProxy::start(&dest.host()).await.unwrap();
+    let (up, local) = (client(&lab.upstream.host(), 3), client(&dest.host(), 3));
+    let svc = services();
+    let items: Vec<MirrorItem> = svc
+        .iter()
+        .map(|s| MirrorItem {
+            source: lab.image_in(&lab.upstream.host(), &s.service),
+            destination: lab.image_in(&proxy.host(), &s.service),
+        })
+        .collect();
+    // The second repository holds its image under another tag: the catalog lists it.
+    let second = svc[1].repository();
+    copy(
+        &up,
+        &ImageRef::parse(&items[1].source).unwrap(),
+        &local,
+        &ImageRef::parse(&format!("{}/{second}:old", dest.host())).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(local.catalog().await.unwrap(), vec![second.clone()]);
+    // The third gets its image's config from someone else once the catalog
+    // was read (docker-registry 2 lists a repository once it holds a blob;
+    // 3 once it holds a manifest): the mirror, holding its uploads to the
+    // third back 3 s, finds it there without asking.
+    let third = svc[2].repository();
+    let config = up
+        .manifest(&third, "current-tripleo")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap()
+        .config
+        .unwrap()
+        .digest;
+    let third_uploads = format!("/v2/{third}/blobs/uploads/");
+    proxy.fail_next(
+        100,
+        &format!("POST {third_uploads}"),
+        Fault::Delay { millis: 3000 },
     );
-    let err = copy(&from, &src, &to, &dst).await.unwrap_err();
-    let msg = format!("{err:#}");
+    let pushed_by_another = async {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while proxy.count("GET", "/v2/_catalog") == 0 {
+            assert!(std::time::Instant::now() < deadline, "no catalog read");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let bytes = up.blob_bytes(&third, &config).await.unwrap();
+        let session = local.start_upload(&third).await.unwrap();
+        local
+            .put_upload_bytes(&third, &session, &config, bytes)
+            .await
+            .unwrap();
+        // Before any upload of the mirror's reached the third.
+        proxy.count_status("POST", &third_uploads, 202)
+            + proxy.count_status("POST", &third_uploads, 201)
+    };
+
+    // One image at a time: the first asks with HEADs and decides that the
+    // others are first copies, which read the catalog once.
+    let opts = MirrorOptions {
+        concurrency: 1,
+        ..Default::default()
+    };
+    let (summary, answered_before) = tokio::join!(
+        mirror_images(&items, RegistrySettings::default(), opts),
+        pushed_by_another
+    );
+    assert_eq!(answered_before, 0);
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    assert_eq!(summary.copied.len(), 3, "{summary:?}");
+    assert_eq!(proxy.count("GET", "/v2/_catalog"), 1);
+    let heads = |repo: &str| proxy.count("HEAD", &format!("/v2/{repo}/"));
+    assert!(heads(&svc[0].repository()) > 0, "{:?}", proxy.requests());
     assert!(
-        msg.contains(&format!("blob {bad} from {}/{REPO}", source.host()))
-            && msg.contains(&format!("not {bad}")),
-        "{msg}"
+        heads(&second) > 0,
+        "a repository the catalog lists is asked: {:?}",
+        proxy.requests()
     );
-    let got = msg
-        .split("digest is ")
-        .nth(1)
-        .and_then(|s| s.split(',').next())
-        .unwrap_or_default();
-    assert!(got.starts_with("sha256:") && got != bad, "{msg}");
-    assert_eq!(source.count("GET", &bad), 1, "not retried");
-    let hex = bad.trim_start_matches("sha256:");
+    assert_eq!(
+        heads(&third),
+        0,
+        "neither the tag nor the blobs of a repository the catalog lacks: {:?}",
+        proxy.requests()
+    );
+    // The blob that was there is sent again; the registry keeps it intact.
+    let hex = config.trim_start_matches("sha256:");
     assert_eq!(
         proxy
             .requests()
             .iter()
-            .filter(|r| r.method == "PUT" && r.path.contains("digest=") && r.path.contains(hex))
+            .filter(|r| {
+                r.method == "PUT" && r.path.contains(&third_uploads) && r.path.contains(hex)
+            })
             .count(),
-        0,
-        "no commit of the corrupt blob reached the destination: {:?}",
+        1,
+        "{:?}",
         proxy.requests()
     );
-    assert_eq!(proxy.count("PUT", "/manifests/"), 0);
-    let local = client(&lab.local.host(), 3);
-    assert!(!local.blob_exists(REPO, &bad).await.unwrap());
     assert_eq!(
-        local
-            .manifest_digest(REPO, "current-tripleo")
-            .await
-            .unwrap(),
-        None
+        sha256_digest(&local.blob_bytes(&third, &config).await.unwrap()),
+        config
     );
-    assert_eq!(
-        sessions_left(&lab.local).await,
-        Vec::<std::path::PathBuf>::new()
-    );
+    for s in &svc {
+        let repo = s.repository();
+        assert_eq!(
+            digest_of(&lab.upstream.host(), &repo, "current-tripleo").await,
+            digest_of(&dest.host(), &repo, "current-tripleo").await,
+            "{repo}"
+        );
+    }
+    assert_eq!(sessions_left(&dest).await, Vec::<std::path::PathBuf>::new());
 }
 
 /// A registry's upload sessions once the deletes in flight had time to land
@@ -1818,10 +2046,15 @@ async fn sessions_left(reg: &LabRegistry) -> Vec<std::path::PathBuf> {
 async fn a_mirror_cut_off_by_sigint_deletes_its_upload_sessions() {
     let lab = lab::lab().await;
     let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
-    // Every blob body is held back a minute: the run is stopped with its
-    // upload sessions open.
-    proxy.fail_next(1000, "PATCH /v2/", Fault::SlowBody { millis: 60_000 });
+    // Every blob body (a PATCH, or the PUT of a blob sent from memory) is
+    // held back a minute: the run is stopped with its upload sessions open.
     let ns = format!("cancel{}", std::process::id());
+    proxy.fail_next(1000, "PATCH /v2/", Fault::SlowBody { millis: 60_000 });
+    proxy.fail_next(
+        1000,
+        &format!("PUT /v2/{ns}/"),
+        Fault::SlowBody { millis: 60_000 },
+    );
     let images: Vec<String> = services()
         .iter()
         .take(3)
@@ -1856,7 +2089,7 @@ async fn a_mirror_cut_off_by_sigint_deletes_its_upload_sessions() {
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while proxy.count("PATCH", "/blobs/uploads/") == 0 {
+    while proxy.count("PATCH", "/blobs/uploads/") + proxy.count("PUT", "/blobs/uploads/") == 0 {
         assert!(
             std::time::Instant::now() < deadline,
             "no blob upload started"

@@ -20,7 +20,8 @@
 //! client can do). Then the same again with every request to the
 //! destination held 20 ms (`APEX_BENCH_DELAY_MS`, 0 for none) by the lab's
 //! proxy: a link with that much more round-trip time. `APEX_BENCH_TOOLS`
-//! (e.g. `apex,curl`) runs only some tools, without the ratios. For each run: the wall time
+//! (e.g. `apex,curl`) runs only some tools, without the ratios;
+//! `APEX_BENCH_APEX` runs another apex binary. For each run: the wall time
 //! and the destination registry's CPU seconds (`/proc/<pid>/stat`).
 
 use std::io::{Read, Write};
@@ -565,8 +566,11 @@ fn run_case(
             std::fs::write(&items_path, serde_json::to_vec(&items)?)?;
             let script = work.join("mirror.lua");
             std::fs::write(&script, super::MIRROR_LUA)?;
+            // APEX_BENCH_APEX: another apex binary (an earlier build, compared in turn).
+            let apex = std::env::var_os("APEX_BENCH_APEX")
+                .unwrap_or_else(|| env!("CARGO_BIN_EXE_apex").into());
             let out = checked(
-                Command::new(env!("CARGO_BIN_EXE_apex"))
+                Command::new(apex)
                     .arg("run")
                     .arg(&script)
                     .arg(&items_path)
@@ -748,6 +752,28 @@ async fn measure(src: &Source, rounds: usize, delay_ms: u64) -> anyhow::Result<(
                 drop(dest);
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
+        }
+    }
+    // apex against curl, round by round (with APEX_BENCH_TOOLS=apex,curl too).
+    if picked(Tool::Apex) && picked(Tool::Curl) {
+        for (link, &delay) in links.iter().enumerate() {
+            let pairs: Vec<(Figure, Figure)> = (0..rounds)
+                .map(|r| (figures[link][0][0][r], figures[link][3][0][r]))
+                .collect();
+            let ratios: Vec<f64> = pairs.iter().map(|(a, c)| a.0 / c.0).collect();
+            let (lo, hi) = ratios
+                .iter()
+                .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
+            println!(
+                "  {}: apex / curl x4, first copy: {:.2}x ({lo:.2}-{hi:.2}); per round (apex wall/CPU, curl wall/CPU): {}",
+                if delay > 0 { "+delay" } else { "loopback" },
+                median(ratios.clone()),
+                pairs
+                    .iter()
+                    .map(|(a, c)| format!("{:.2}/{:.2} {:.2}/{:.2}", a.0, a.1, c.0, c.1))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
         }
     }
     if !only.is_empty() {

@@ -259,6 +259,32 @@ impl Registry {
         Ok(())
     }
 
+    /// Completes an upload session with a blob held in memory whose digest
+    /// the caller has checked: one `PUT ?digest=` carrying the bytes (the
+    /// commit point). The body is replayable, so a challenge or a rate limit
+    /// is answered and the PUT sent again.
+    pub async fn put_upload_bytes(
+        &self,
+        repo: &str,
+        location: &Url,
+        digest: &str,
+        bytes: Bytes,
+    ) -> anyhow::Result<()> {
+        let mut url = location.clone();
+        url.query_pairs_mut().append_pair("digest", digest);
+        let resp = self
+            .send_once(&self.push_scopes(repo), &|c| {
+                c.put(url.clone())
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_LENGTH, bytes.len())
+                    .body(bytes.clone())
+            })
+            .await?;
+        self.expect(resp, Method::PUT, &[StatusCode::CREATED])
+            .await?;
+        Ok(())
+    }
+
     /// Abandons an upload session (DELETE): the registry drops what it
     /// received. A session the registry no longer knows is no error.
     pub async fn cancel_upload(&self, repo: &str, location: &Url) -> anyhow::Result<()> {

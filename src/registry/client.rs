@@ -195,6 +195,14 @@ impl Registry {
         &self.host
     }
 
+    /// Whether the registry asked for bearer tokens (so far).
+    pub(super) fn uses_tokens(&self) -> bool {
+        matches!(
+            *self.scheme.lock().expect("scheme lock"),
+            super::challenge::Scheme::Bearer { .. }
+        )
+    }
+
     /// Attempts per request (retry budget) this registry was configured with.
     pub fn attempts(&self) -> u32 {
         self.attempts

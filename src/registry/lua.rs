@@ -275,7 +275,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             let (src, dst) = (ImageRef::parse(&a.source)?, ImageRef::parse(&a.destination)?);
             let from = Registry::new(&src.registry, &a.registries)?;
             let to = Registry::new(&dst.registry, &a.registries)?;
-            let opts = CopyOptions { blob_concurrency: a.blob_concurrency.unwrap_or(CopyOptions::default().blob_concurrency), verify: a.verify };
+            let opts = CopyOptions { blob_concurrency: a.blob_concurrency.unwrap_or(CopyOptions::default().blob_concurrency), verify: a.verify, ..CopyOptions::default() };
             copy_image(&from, &src, &to, &dst, opts, &CopyContext::default()).await
         },
     )?;

@@ -75,6 +75,12 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 impl Registry {
     /// Lists repositories (`/v2/_catalog`, following pagination).
     pub async fn catalog(&self) -> anyhow::Result<Vec<String>> {
+        Ok(self.catalog_within(usize::MAX).await?.unwrap_or_default())
+    }
+
+    /// [`Registry::catalog`] when it takes at most `max_pages` requests (of
+    /// 1000 names each); `None` when it is longer.
+    pub async fn catalog_within(&self, max_pages: usize) -> anyhow::Result<Option<Vec<String>>> {
         #[derive(Deserialize)]
         struct Catalog {
             #[serde(default)]
@@ -84,7 +90,12 @@ impl Registry {
         let mut pages = 0;
         let mut next = Some(self.url("v2/_catalog?n=1000"));
         let catalog_scope = Scopes::default().with_resource("registry:catalog", &["*"]);
+        let mut pages = 0;
         while let Some(url) = next.take() {
+            if pages == max_pages {
+                return Ok(None);
+            }
+            pages += 1;
             let resp = self
                 .send(&format!("catalog of {}", self.host), &catalog_scope, &|c| {
                     c.get(url.clone())
@@ -99,7 +110,7 @@ impl Registry {
             pages = next_page(pages, &what)?;
             out.extend(page.repositories);
         }
-        Ok(out)
+        Ok(Some(out))
     }
 
     /// Lists the tags of a repository; an unknown repository has none.
