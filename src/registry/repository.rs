@@ -90,12 +90,10 @@ impl Registry {
         let mut pages = 0;
         let mut next = Some(self.url("v2/_catalog?n=1000"));
         let catalog_scope = Scopes::default().with_resource("registry:catalog", &["*"]);
-        let mut pages = 0;
         while let Some(url) = next.take() {
             if pages == max_pages {
                 return Ok(None);
             }
-            pages += 1;
             let resp = self
                 .send(&format!("catalog of {}", self.host), &catalog_scope, &|c| {
                     c.get(url.clone())
