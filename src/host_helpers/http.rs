@@ -7,9 +7,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, Effect, FnSpec};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct GetOpts {
     pub url: String,
     #[serde(default)]
@@ -18,7 +19,8 @@ pub struct GetOpts {
     pub timeout: Option<f64>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct GetResult {
     pub status: u16,
     pub body: String,
@@ -66,10 +68,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "http.get",
             doc: "GETs a URL (an API: Gerrit, a registry) and returns status, body and headers. Any status is returned; transport failures raise.",
-            params: &[Param { name: "opts", ty: "{url: string, headers?: table<string,string>, timeout?: number}", doc: "timeout in seconds, default 30" }],
-            returns: "{status: integer, body: string, headers: table<string,string>}",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
         get,
     )

@@ -225,12 +225,27 @@ pub fn env_paths(value: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct ModulesOpts {
+    #[schemars(with = "KindName")]
     kind: String,
 }
 
-#[derive(serde::Serialize)]
+// The values of `kind` (checked against `KINDS` where it is read).
+#[allow(dead_code)]
+#[derive(schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+enum KindName {
+    Plugins,
+    Scenarios,
+    Apex,
+    Flows,
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct ModuleRow {
     name: String,
     module: String,
@@ -239,7 +254,8 @@ struct ModuleRow {
     shipped: bool,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct ModulesOut {
     modules: Vec<ModuleRow>,
     /// Where modules of this kind are searched, in order.
@@ -252,10 +268,7 @@ pub fn register(api: &mut super::Api) -> mlua::Result<()> {
     api.sync(
         super::FnSpec::local(
             "modules.list",
-            "Lists the modules of one kind that `require` can load (override directories first, then shipped), with where each comes from and the places searched.",
-            &[super::Param { name: "opts", ty: "{kind: 'plugins'|'scenarios'|'apex'|'flows'}", doc: "" }],
-            "{modules: {name: string, module: string, origin: string, shipped: boolean}[], searched: string[]}",
-        ),
+            "Lists the modules of one kind that `require` can load (override directories first, then shipped), with where each comes from and the places searched."),
         |lua, o: ModulesOpts| {
             if !KINDS.contains(&o.kind.as_str()) {
                 anyhow::bail!("unknown kind {:?} (valid: {})", o.kind, KINDS.join(", "));
