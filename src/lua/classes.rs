@@ -21,9 +21,15 @@
 //!   which variants take it, and the class doc lists the variants.
 //!
 //! A type Lua sees is either a class named `apex.X` or inlined
-//! (`#[schemars(inline)]`: enums, small tables). The tests below hold every
-//! class a function's spec names, and every function's option and result
-//! types, to the generated classes.
+//! (`#[schemars(inline)]`: enums, small tables).
+//!
+//! A function registered with its Rust types ([`crate::lua::Api::sync`],
+//! [`crate::lua::Api::async_fn`]) gets its stub's parameter and return types
+//! here too ([`render_api`]): the class name, or the table literal of an
+//! inlined struct with its field docs on the parameter; options whose fields
+//! are all optional may be nil (`T?`: nil is read as `{}`). Its spec writes
+//! no type. The tests below hold that only the raw functions (any value, a
+//! callback) write types by hand, and that every class named is generated.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
