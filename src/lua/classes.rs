@@ -656,7 +656,7 @@ mod tests {
 
     /// The functions whose stub types are written by hand: each is
     /// registered raw because Lua's value does not go through a serde type
-    /// (any value, a callback, the caller's stack). Every other function is
+    /// (any value, a callback). Every other function is
     /// registered with its Rust option and result types, which its stub is
     /// rendered from: a function that moves to raw (and so could drift) has
     /// to be added here, with its reason.
@@ -664,10 +664,6 @@ mod tests {
         ("data.array", "marks any Lua table"),
         ("json.dump", "any Lua value"),
         ("yaml.dump", "any Lua value"),
-        (
-            "log.write",
-            "reads the caller's file:line from the Lua stack",
-        ),
         ("parallel.map", "takes a Lua callback"),
     ];
 
