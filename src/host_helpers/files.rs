@@ -42,9 +42,7 @@ struct Content {
     content: String,
 }
 
-// The values of `kind`.
-#[allow(dead_code)]
-#[derive(schemars::JsonSchema)]
+#[derive(Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[schemars(inline)]
 enum Kind {
@@ -58,8 +56,7 @@ enum Kind {
 struct Exists {
     exists: bool,
     /// "file", "dir", "other"; absent when it does not exist.
-    #[schemars(with = "Option<Kind>")]
-    kind: Option<&'static str>,
+    kind: Option<Kind>,
     size: Option<u64>,
     /// Last modification, seconds since the epoch with nanoseconds.
     mtime: Option<f64>,
@@ -119,11 +116,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                 Ok(m) => Exists {
                     exists: true,
                     kind: Some(if m.is_file() {
-                        "file"
+                        Kind::File
                     } else if m.is_dir() {
-                        "dir"
+                        Kind::Dir
                     } else {
-                        "other"
+                        Kind::Other
                     }),
                     size: Some(m.len()),
                     mtime: m

@@ -15,17 +15,14 @@ const SPEC: FnSpec = FnSpec::local(
 #[schemars(inline)]
 struct WriteOpts {
     /// Default info.
-    #[schemars(with = "Option<LevelName>")]
-    level: Option<String>,
+    level: Option<Level>,
     msg: String,
 }
 
-// The values of `level` (checked where it is read).
-#[allow(dead_code)]
-#[derive(schemars::JsonSchema)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 #[schemars(inline)]
-enum LevelName {
+enum Level {
     Error,
     Warn,
     Info,
@@ -54,15 +51,12 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(SPEC, |lua, o: WriteOpts| {
         let msg = o.msg;
         let at = caller(lua);
-        match o.level.as_deref().unwrap_or("info") {
-            "error" => tracing::error!(target: "lua", at, "{msg}"),
-            "warn" => tracing::warn!(target: "lua", at, "{msg}"),
-            "info" => tracing::info!(target: "lua", at, "{msg}"),
-            "debug" => tracing::debug!(target: "lua", at, "{msg}"),
-            "trace" => tracing::trace!(target: "lua", at, "{msg}"),
-            other => {
-                anyhow::bail!("unknown level {other:?} (valid: error, warn, info, debug, trace)")
-            }
+        match o.level.unwrap_or(Level::Info) {
+            Level::Error => tracing::error!(target: "lua", at, "{msg}"),
+            Level::Warn => tracing::warn!(target: "lua", at, "{msg}"),
+            Level::Info => tracing::info!(target: "lua", at, "{msg}"),
+            Level::Debug => tracing::debug!(target: "lua", at, "{msg}"),
+            Level::Trace => tracing::trace!(target: "lua", at, "{msg}"),
         }
         Ok(())
     })

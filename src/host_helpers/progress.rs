@@ -66,18 +66,7 @@ struct StartOpts {
     label: String,
     total: Option<u64>,
     /// Default items.
-    #[schemars(with = "Option<UnitName>")]
-    unit: Option<String>,
-}
-
-// The values `unit` takes (checked where it is read).
-#[allow(dead_code)]
-#[derive(schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-#[schemars(inline)]
-enum UnitName {
-    Items,
-    Bytes,
+    unit: Option<Unit>,
 }
 
 #[derive(Serialize, schemars::JsonSchema)]
@@ -110,12 +99,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             "progress.start",
             "Starts a progress bar (drawn only when the console is a terminal: `bar` says whether; otherwise the caller logs its own lines). Finish it with progress.finish."),
         |_, o: StartOpts| {
-            let unit = match o.unit.as_deref().unwrap_or("items") {
-                "items" => Unit::Items,
-                "bytes" => Unit::Bytes,
-                other => anyhow::bail!("unit: {other:?} (valid: items, bytes)"),
-            };
-            let (id, bar) = start(&o.label, o.total, unit)?;
+            let (id, bar) = start(&o.label, o.total, o.unit.unwrap_or(Unit::Items))?;
             Ok(Started { id, bar })
         },
     )?;
