@@ -22,7 +22,8 @@ pub const PREFIXES: &[&str] = &[".apex-image-", ".apex-unpack-"];
 const DEPTH: usize = 3;
 
 /// One work directory an earlier run left.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct Leftover {
     pub path: PathBuf,
     /// Mount points at or below it, deepest first.

@@ -20,7 +20,9 @@ pub fn multi() -> &'static MultiProgress {
 }
 
 /// What a bar counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
 pub enum Unit {
     Bytes,
     Items,

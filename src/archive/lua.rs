@@ -13,23 +13,30 @@ use serde::Deserialize;
 use super::{DEFAULT_MAX_ENTRIES, UnpackOptions, archive_tree, unpack_with};
 use crate::loopdev::ByteSize;
 use crate::lua::Api;
-use crate::lua::api::{Effect, FnSpec, Param};
+use crate::lua::api::{Effect, FnSpec};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct UnpackOpts {
+    /// The archive.
     src: PathBuf,
+    /// The directory to unpack into.
     dest: PathBuf,
+    /// Most bytes of file content (e.g. "20G"; default what the filesystem has free).
     max_bytes: Option<ByteSize>,
+    /// Most entries (default 1000000).
     max_entries: Option<u64>,
     #[serde(default)]
     keep_special_bits: bool,
+    /// The archive file's expected SHA-256 (hex).
     sha256: Option<String>,
 }
 
 /// What `core.tar.unpack` returns: the outcome, or with `sha256` given, that the
 /// archive did not match it (nothing written).
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(untagged)]
 enum Unpacked {
     Done(super::UnpackOutcome),
@@ -41,12 +48,15 @@ enum Unpacked {
     },
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct ArchiveOpts {
     src: PathBuf,
     dest: PathBuf,
+    /// Seconds since the epoch for every entry (default 946684800, 2000-01-01).
     mtime: Option<u64>,
+    /// Entries start with src's own name.
     #[serde(default)]
     include_dir: bool,
 }
@@ -71,14 +81,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                   With `sha256` (a cached artifact's recorded digest), the archive file is hashed in the same read (on a thread\n\
                   of its own) and checked before anything is put in place: on a mismatch nothing is written and the result is\n\
                   `{corrupt = true, sha256 = <actual>, expected = ...}` instead of raising, so the caller can fetch it again.",
-            params: &[Param {
-                name: "opts",
-                ty: "{src: string, dest: string, max_bytes?: integer|string, max_entries?: integer, keep_special_bits?: boolean, sha256?: string}",
-                doc: "the archive and the directory to unpack into; max_bytes: most bytes of file content (e.g. \"20G\"; default what the filesystem has free); max_entries: most entries (default 1000000); sha256: the archive file's expected SHA-256 (hex)",
-            }],
-            returns: "{path: string, entries: integer, bytes: integer, corrupt?: boolean, sha256?: string, expected?: string}",
             is_async: true,
             effect: Effect::Local,
+            ..FnSpec::TYPED
         },
         |o: UnpackOpts| {
             blocking(move || {
@@ -108,14 +113,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             name: "tar.pack",
             doc: "Writes a reproducible tar.gz of a directory's contents (sorted entries, fixed mtime, owner 0/0, modes 0755/0644):\n\
                   the same tree gives byte-identical output. Written atomically.",
-            params: &[Param {
-                name: "opts",
-                ty: "{src: string, dest: string, mtime?: integer, include_dir?: boolean}",
-                doc: "mtime in seconds since the epoch for every entry (default 946684800, 2000-01-01); include_dir: entries start with src's own name",
-            }],
-            returns: "{path: string, sha256: string, size: integer, entries: integer}",
             is_async: true,
             effect: Effect::Local,
+            ..FnSpec::TYPED
         },
         |o: ArchiveOpts| blocking(move || archive_tree(&o.src, &o.dest, o.mtime, o.include_dir)),
     )?;

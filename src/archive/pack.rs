@@ -13,7 +13,8 @@ use serde::Serialize;
 use sha2::Digest as _;
 
 /// What `archive` wrote.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct ArchiveOutcome {
     pub path: PathBuf,
     /// SHA-256 (hex) of the archive file.

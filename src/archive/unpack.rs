@@ -33,7 +33,8 @@ use crate::progress::{Progress, Unit};
 pub const DEFAULT_MAX_ENTRIES: u64 = 1_000_000;
 
 /// What `unpack` wrote.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct UnpackOutcome {
     pub path: PathBuf,
     /// Entries unpacked (files, directories, links).

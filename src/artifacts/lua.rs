@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{FetchOutcome, FetchRequest, FetchSettings, Fetcher};
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, Effect, FnSpec};
 
 const SPEC: FnSpec = FnSpec {
     name: "artifacts.fetch",
@@ -17,14 +17,9 @@ const SPEC: FnSpec = FnSpec {
           Without a given checksum, one published beside the artifact (`<url>.sha256`, `<url>.md5`) is verified when found;\n\
           a body without Content-Length is cached only when a checksum verified it (else it stays a partial download).\n\
           With `items`, fetches the list concurrently and raises (after all finish) naming every artifact that failed.",
-    params: &[Param {
-        name: "opts",
-        ty: "apex.FetchOpts",
-        doc: "one artifact (url, dest) or `items`",
-    }],
-    returns: "apex.FetchResult|apex.FetchResults",
     is_async: true,
     effect: Effect::ReadRemote,
+    ..FnSpec::TYPED
 };
 
 /// One artifact (the fields of `apex.FetchItem` at the top level), or a list
@@ -71,7 +66,8 @@ struct FetchResults {
     results: Vec<FetchOutcome>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(untagged)]
 enum Out {
     One(FetchOutcome),

@@ -28,7 +28,8 @@ pub struct BuildOptions {
 }
 
 /// What a build produced.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct BuildResult {
     /// `sha256:...` image id.
     pub id: String,

@@ -34,7 +34,8 @@ pub struct ImageInfo {
 }
 
 /// What a push reported.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct PushResult {
     pub image: String,
     /// The manifest digest the registry stored.

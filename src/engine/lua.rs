@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{BuildOptions, EngineSettings, ImageInfo, connect};
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, Effect, FnSpec};
 use crate::oci::Credentials;
 
 /// What build_image builds, and on which engine.
@@ -31,6 +31,7 @@ struct BuildOpts {
     /// Build without the layer cache.
     #[serde(default)]
     no_cache: bool,
+    /// The Docker endpoint (default: the local socket).
     #[serde(default)]
     engine: EngineSettings,
 }
@@ -50,31 +51,44 @@ impl BuildOpts {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct ImageArgs {
     image: String,
     credentials: Option<Credentials>,
+    /// The Docker endpoint (default: the local socket).
     #[serde(default)]
     engine: EngineSettings,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+#[serde(deny_unknown_fields)]
+struct InspectArgs {
+    image: String,
+    /// The Docker endpoint (default: the local socket).
+    #[serde(default)]
+    engine: EngineSettings,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct TagArgs {
     source: String,
     target: String,
+    /// The Docker endpoint (default: the local socket).
     #[serde(default)]
     engine: EngineSettings,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Tagged {
     source: String,
     target: String,
 }
-
-const ENGINE_PARAM_DOC: &str = "engine selects the Docker endpoint (default: local socket)";
 
 /// Registers build_image, pull_image, tag_image, inspect_image, push_registry.
 pub fn register(api: &mut Api) -> mlua::Result<()> {
@@ -85,10 +99,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "engine.build",
             doc: "Builds an image from a context directory (sent as a tar) with build args and a tag; the build log goes to the apex log. A failed step raises with the step and its output.",
-            params: &[Param { name: "opts", ty: "apex.BuildOpts", doc: ENGINE_PARAM_DOC }],
-            returns: "{id: string, tag: string}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |a: BuildOpts| async move {
             let (engine, opts) = a.split();
@@ -100,10 +113,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "engine.pull",
             doc: "Pulls an image into the engine; credentials default to the Docker config file's. Returns what engine.inspect returns.",
-            params: &[Param { name: "opts", ty: "{image: string, credentials?: apex.Credentials, engine?: apex.EngineSettings}", doc: "" }],
-            returns: "apex.ImageInfo",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |a: ImageArgs| async move {
             let docker = connect(&a.engine).await?;
@@ -114,14 +126,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "engine.tag",
             doc: "Gives an engine image another name (e.g. the local registry's `:apex` name).",
-            params: &[Param {
-                name: "opts",
-                ty: "{source: string, target: string, engine?: apex.EngineSettings}",
-                doc: "",
-            }],
-            returns: "{source: string, target: string}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |a: TagArgs| async move {
             let docker = connect(&a.engine).await?;
@@ -136,12 +143,11 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "engine.inspect",
             doc: "Id, user, labels, tags and digests of an engine image (the user feeds REAL_USER when patching).",
-            params: &[Param { name: "opts", ty: "{image: string, engine?: apex.EngineSettings}", doc: "" }],
-            returns: "apex.ImageInfo",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
-        |a: ImageArgs| async move {
+        |a: InspectArgs| async move {
             let docker = connect(&a.engine).await?;
             super::inspect_image(&docker, &a.image).await
         },
@@ -150,10 +156,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "engine.push",
             doc: "Pushes an engine image to the registry its name points at (plain HTTP for loopback and the engine's insecure registries, TLS otherwise); credentials default to the Docker config file's.",
-            params: &[Param { name: "opts", ty: "{image: string, credentials?: apex.Credentials, engine?: apex.EngineSettings}", doc: "" }],
-            returns: "{image: string, digest: string}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |a: ImageArgs| async move {
             let docker = connect(&a.engine).await?;

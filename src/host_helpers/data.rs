@@ -46,7 +46,9 @@ pub fn dump_yaml(v: &serde_json::Value) -> anyhow::Result<String> {
     Ok(serde_saphyr::to_string(v)?)
 }
 
-#[derive(Deserialize)]
+/// One of path or text.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct LoadOpts {
     path: Option<PathBuf>,
     text: Option<String>,
@@ -80,24 +82,12 @@ pub fn parse_json(text: &str, origin: &str) -> anyhow::Result<serde_json::Value>
 const YAML_LOAD: FnSpec = FnSpec::local(
     "yaml.load",
     "Parses a YAML document from a file or a string. Syntax errors name the file, line and column.",
-    &[Param {
-        name: "opts",
-        ty: "{path?: string, text?: string, name?: string}",
-        doc: "one of path or text; name labels text in errors",
-    }],
-    "any",
 );
 const JSON_LOAD: FnSpec = FnSpec::local(
     "json.load",
     "Parses a JSON document from a file or a string.",
-    &[Param {
-        name: "opts",
-        ty: "{path?: string, text?: string, name?: string}",
-        doc: "one of path or text",
-    }],
-    "any",
 );
-const YAML_DUMP: FnSpec = FnSpec::local(
+const YAML_DUMP: FnSpec = FnSpec::local_raw(
     "yaml.dump",
     "Renders a Lua value as YAML text (map keys sorted, so output is stable).",
     &[Param {
@@ -107,7 +97,7 @@ const YAML_DUMP: FnSpec = FnSpec::local(
     }],
     "string",
 );
-const JSON_DUMP: FnSpec = FnSpec::local(
+const JSON_DUMP: FnSpec = FnSpec::local_raw(
     "json.dump",
     "Renders a Lua value as JSON text (map keys sorted).",
     &[
@@ -125,7 +115,7 @@ const JSON_DUMP: FnSpec = FnSpec::local(
     "string",
 );
 
-const ARRAY: FnSpec = FnSpec::local(
+const ARRAY: FnSpec = FnSpec::local_raw(
     "data.array",
     "Marks a table as a list, so json.dump and yaml.dump write it as `[]` when it is empty (an empty table is a mapping otherwise). Lists read by yaml.load and json.load, and those returned by host functions, carry the mark already.",
     &[Param {

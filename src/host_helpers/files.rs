@@ -8,14 +8,16 @@ use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
 use crate::fsutil::write_atomic_with;
-use crate::lua::api::{Api, FnSpec, Param};
+use crate::lua::api::{Api, FnSpec};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct PathOpts {
     path: PathBuf,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct WriteOpts {
     path: PathBuf,
     content: String,
@@ -26,57 +28,63 @@ struct WriteOpts {
     sync: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct TmpOpts {
     prefix: Option<String>,
     /// Parent directory; default the system temp dir.
     parent: Option<PathBuf>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Content {
     content: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+enum Kind {
+    File,
+    Dir,
+    Other,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Exists {
     exists: bool,
     /// "file", "dir", "other"; absent when it does not exist.
-    kind: Option<&'static str>,
+    kind: Option<Kind>,
     size: Option<u64>,
     /// Last modification, seconds since the epoch with nanoseconds.
     mtime: Option<f64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Listing {
     entries: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct PathOut {
     path: PathBuf,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Done {
     ok: bool,
 }
-
-const P_PATH: &[Param] = &[Param {
-    name: "opts",
-    ty: "{path: string}",
-    doc: "",
-}];
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "fs.read",
-            "Reads a UTF-8 text file: a regular file of at most 8 MiB (a FIFO or device is refused).",
-            P_PATH,
-            "{content: string}",
-        ),
+            "Reads a UTF-8 text file: a regular file of at most 8 MiB (a FIFO or device is refused)."),
         |_, o: PathOpts| {
             let content = crate::fsutil::read_settings_text(&o.path)?;
             Ok(Content { content })
@@ -85,10 +93,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "fs.write",
-            "Writes a file atomically (temp file then rename), creating parent directories. `sync` also flushes it to disk first (for state files).",
-            &[Param { name: "opts", ty: "{path: string, content: string, mode?: integer, sync?: boolean}", doc: "mode is a Unix permission number, e.g. 493 for 0755" }],
-            "{path: string}",
-        ),
+            "Writes a file atomically (temp file then rename), creating parent directories. `sync` also flushes it to disk first (for state files)."),
         |_, o: WriteOpts| {
             write_atomic_with(&o.path, o.content.as_bytes(), o.mode, o.sync)?;
             Ok(PathOut { path: o.path })
@@ -98,8 +103,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec::local(
             "fs.mkdir",
             "Creates a directory and its parents (no error if it exists).",
-            P_PATH,
-            "{path: string}",
         ),
         |_, o: PathOpts| {
             crate::fsutil::create_dir_all(&o.path)?;
@@ -107,22 +110,17 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        FnSpec::local(
-            "fs.exists",
-            "Tells whether a path exists and what it is.",
-            P_PATH,
-            "{exists: boolean, kind?: 'file'|'dir'|'other', size?: integer, mtime?: number}",
-        ),
+        FnSpec::local("fs.exists", "Tells whether a path exists and what it is."),
         |_, o: PathOpts| {
             Ok(match std::fs::metadata(&o.path) {
                 Ok(m) => Exists {
                     exists: true,
                     kind: Some(if m.is_file() {
-                        "file"
+                        Kind::File
                     } else if m.is_dir() {
-                        "dir"
+                        Kind::Dir
                     } else {
-                        "other"
+                        Kind::Other
                     }),
                     size: Some(m.len()),
                     mtime: m
@@ -141,12 +139,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        FnSpec::local(
-            "fs.list",
-            "Lists the names in a directory, sorted.",
-            P_PATH,
-            "{entries: string[]}",
-        ),
+        FnSpec::local("fs.list", "Lists the names in a directory, sorted."),
         |_, o: PathOpts| {
             let mut entries = Vec::new();
             for e in std::fs::read_dir(&o.path)
@@ -162,8 +155,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec::local(
             "fs.remove",
             "Removes a file or a directory tree (no error if absent).",
-            P_PATH,
-            "{ok: boolean}",
         ),
         |_, o: PathOpts| {
             match std::fs::symlink_metadata(&o.path) {
@@ -178,12 +169,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec::local(
             "fs.tmpdir",
             "Creates a new unique directory (kept after the run; remove it with core.fs.remove).",
-            &[Param {
-                name: "opts",
-                ty: "{prefix?: string, parent?: string}?",
-                doc: "",
-            }],
-            "{path: string}",
         ),
         |_, o: TmpOpts| {
             let mut b = tempfile::Builder::new();

@@ -7,20 +7,22 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
 
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, Effect, FnSpec};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct GetOpts {
     pub url: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// Seconds; default 30, at most an hour.
+    /// Seconds; default 30, at most 3600.
     pub timeout: Option<f64>,
-    /// The longest body read; default 16 MiB (a longer one is an error).
+    /// The longest body read, in bytes; default 16 MiB (a longer one is an error).
     pub max_bytes: Option<usize>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct GetResult {
     pub status: u16,
     pub body: String,
@@ -76,10 +78,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "http.get",
             doc: "GETs a URL (an API: Gerrit, a registry) and returns status, body and headers. Any status is returned; transport failures raise.",
-            params: &[Param { name: "opts", ty: "{url: string, headers?: table<string,string>, timeout?: number, max_bytes?: integer}", doc: "timeout in seconds, default 30 (at most 3600); max_bytes the longest body read, default 16 MiB" }],
-            returns: "{status: integer, body: string, headers: table<string,string>}",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
         get,
     )

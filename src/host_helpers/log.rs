@@ -1,22 +1,34 @@
 //! `core.log.write`: Lua messages go into the same tracing log as the Rust core,
 //! tagged with the script's file:line.
 
-use mlua::{Lua, Table};
+use mlua::Lua;
+use serde::Deserialize;
 
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, FnSpec};
 
-const SPEC: FnSpec = FnSpec {
-    name: "log.write",
-    doc: "Writes a message to the apex log (console and log file), tagged with the caller's file:line.",
-    params: &[Param {
-        name: "opts",
-        ty: "{level?: 'error'|'warn'|'info'|'debug'|'trace', msg: string}",
-        doc: "level defaults to info",
-    }],
-    returns: "nil",
-    is_async: false,
-    effect: Effect::Local,
-};
+const SPEC: FnSpec = FnSpec::local(
+    "log.write",
+    "Writes a message to the apex log (console and log file), tagged with the caller's file:line.",
+);
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct WriteOpts {
+    /// Default info.
+    level: Option<Level>,
+    msg: String,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+enum Level {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
 
 /// The Lua line that called: the first Lua frame above this function (the
 /// deprecated `core.log(opts)` arrives through a Rust `__call` in between).
@@ -36,24 +48,16 @@ fn caller(lua: &Lua) -> String {
 }
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
-    let f = api.lua().create_function(|lua, o: Table| {
-        let msg: String = o.get("msg")?;
-        let level: Option<String> = o.get("level")?;
+    api.sync(SPEC, |lua, o: WriteOpts| {
+        let msg = o.msg;
         let at = caller(lua);
-        match level.as_deref().unwrap_or("info") {
-            "error" => tracing::error!(target: "lua", at, "{msg}"),
-            "warn" => tracing::warn!(target: "lua", at, "{msg}"),
-            "info" => tracing::info!(target: "lua", at, "{msg}"),
-            "debug" => tracing::debug!(target: "lua", at, "{msg}"),
-            "trace" => tracing::trace!(target: "lua", at, "{msg}"),
-            other => {
-                return Err(crate::lua::api::primitive_error(
-                    SPEC.name,
-                    format!("unknown level {other:?} (valid: error, warn, info, debug, trace)"),
-                ));
-            }
+        match o.level.unwrap_or(Level::Info) {
+            Level::Error => tracing::error!(target: "lua", at, "{msg}"),
+            Level::Warn => tracing::warn!(target: "lua", at, "{msg}"),
+            Level::Info => tracing::info!(target: "lua", at, "{msg}"),
+            Level::Debug => tracing::debug!(target: "lua", at, "{msg}"),
+            Level::Trace => tracing::trace!(target: "lua", at, "{msg}"),
         }
         Ok(())
-    })?;
-    api.raw(SPEC, f)
+    })
 }

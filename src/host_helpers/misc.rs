@@ -5,59 +5,78 @@ use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
 
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, Effect, FnSpec};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct TextOpts {
+    #[schemars(with = "String")]
     text: mlua::BString,
 }
 
-#[derive(Deserialize)]
+/// One of the two.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct HashOpts {
+    #[schemars(with = "Option<String>")]
     text: Option<mlua::BString>,
     path: Option<std::path::PathBuf>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct NameOpts {
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Data {
+    #[schemars(with = "String")]
     data: mlua::BString,
 }
 
-#[derive(Serialize)]
+/// No options.
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct NoOpts {}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct Claimed {
+    /// The log file this run writes, when it writes one.
+    log_file: Option<std::path::PathBuf>,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct Slept {}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Hex {
     hex: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct EnvValue {
     value: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Clock {
     /// Seconds since the Unix epoch, with fractions.
     unix: f64,
 }
-
-const P_TEXT: &[Param] = &[Param {
-    name: "opts",
-    ty: "{text: string}",
-    doc: "",
-}];
 
 pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "data.base64_decode",
             "Decodes standard base64 (e.g. a Gerrit patch) into bytes.",
-            P_TEXT,
-            "{data: string}",
         ),
         |_, o: TextOpts| {
             let clean: Vec<u8> = o
@@ -74,14 +93,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "data.sha256",
             doc: "The SHA-256 of a string or of a file, as lowercase hex. A file is read in pieces on a blocking task, so other work in flight (core.parallel.map) goes on meanwhile; a stop asked for by a signal ends the read.",
-            params: &[Param {
-                name: "opts",
-                ty: "{text?: string, path?: string}",
-                doc: "one of the two",
-            }],
-            returns: "{hex: string}",
             is_async: true,
             effect: Effect::Local,
+            ..FnSpec::TYPED
         },
         |o: HashOpts| async move {
             let hex = match (o.text, o.path) {
@@ -97,16 +111,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        FnSpec::local(
-            "os.env",
-            "Reads an environment variable.",
-            &[Param {
-                name: "opts",
-                ty: "{name: string}",
-                doc: "",
-            }],
-            "{value?: string}",
-        ),
+        FnSpec::local("os.env", "Reads an environment variable."),
         |_, o: NameOpts| {
             Ok(EnvValue {
                 value: std::env::var(&o.name).ok(),
@@ -114,17 +119,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
     )?;
     api.sync(
-        FnSpec::local(
-            "os.now",
-            "The wall clock, for timestamps and durations.",
-            &[Param {
-                name: "opts",
-                ty: "table?",
-                doc: "",
-            }],
-            "{unix: number}",
-        ),
-        |_, _o: serde_json::Value| {
+        FnSpec::local("os.now", "The wall clock, for timestamps and durations."),
+        |_, _o: NoOpts| {
             let unix = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)?
                 .as_secs_f64();
@@ -134,14 +130,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "tmp_dir.claim",
-            "Claims a deploy's tmp dir for this process once its inputs are valid: creates it, takes its run lock (one deploy per tmp dir; an error names the PID holding it) and starts the log file (lines logged before are written to it first): `log_file` appended to, or with `run_log` this run's own `logs/<UTC time>.log` in the tmp dir, `apex.log` the same file, the oldest beyond 20 removed.",
-            &[Param {
-                name: "opts",
-                ty: "{path: string, log_file?: string, run_log?: boolean, files?: string[]}",
-                doc: "files: the paths (relative to `path`) the run will write; a directory on the way to one that is a symlink (apex makes none there) is refused before anything is written",
-            }],
-            "{log_file?: string}",
-        ),
+            "Claims a deploy's tmp dir for this process once its inputs are valid: creates it, takes its run lock (one deploy per tmp dir; an error names the PID holding it) and starts the log file (lines logged before are written to it first): `log_file` appended to, or with `run_log` this run's own `logs/<UTC time>.log` in the tmp dir, `apex.log` the same file, the oldest beyond 20 removed."),
         |_, o: ClaimOpts| {
             crate::fsutil::check_private_dir(&o.path, "tmp dir")?;
             crate::fsutil::check_no_planted_links(&o.path, &o.files)?;
@@ -151,20 +140,13 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                 (None, false) => crate::run_lock::Log::None,
             };
             let log_file = crate::run_lock::claim(&o.path, log)?;
-            Ok(serde_json::json!({ "log_file": log_file }))
+            Ok(Claimed { log_file })
         },
     )?;
     api.sync(
         FnSpec::local(
             "tmp_dir.status",
-            "Who runs a deploy with a tmp dir now (`apex (pid N)`, nil when none; the run lock is only looked at) and the work dirs a killed run left there (mounts, loop devices, bytes), for `apex status` and `apex destroy`.",
-            &[Param {
-                name: "opts",
-                ty: "{path: string}",
-                doc: "",
-            }],
-            "{running?: string, leftovers: {path: string, mounts: string[], loops: string[], bytes: integer}[]}",
-        ),
+            "Who runs a deploy with a tmp dir now (`apex (pid N)`, nil when none; the run lock is only looked at) and the work dirs a killed run left there (mounts, loop devices, bytes), for `apex status` and `apex destroy`."),
         |_, o: TmpDirOpts| {
             Ok(TmpDirStatus {
                 running: crate::run_lock::holder(&o.path)?,
@@ -176,10 +158,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "os.sleep",
             doc: "Waits without blocking other work in flight (e.g. inside parallel.map or between retries).",
-            params: &[Param { name: "opts", ty: "{seconds: number}", doc: "" }],
-            returns: "{}",
             is_async: true,
             effect: Effect::Local,
+            ..FnSpec::TYPED
         },
         |o: SleepOpts| async move {
             // A day at most: a wait longer than that is a bug in the caller.
@@ -187,36 +168,42 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
                 anyhow::bail!("seconds: got {} (valid: 0 to 86400)", o.seconds);
             }
             tokio::time::sleep(std::time::Duration::from_secs_f64(o.seconds)).await;
-            Ok(serde_json::json!({}))
+            Ok(Slept {})
         },
     )?;
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct ClaimOpts {
     path: std::path::PathBuf,
     log_file: Option<std::path::PathBuf>,
     #[serde(default)]
     run_log: bool,
+    /// The paths (relative to `path`) the run will write; a directory on the way to one that is a symlink (apex makes none there) is refused before anything is written.
     #[serde(default)]
     files: Vec<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct TmpDirOpts {
     path: std::path::PathBuf,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct TmpDirStatus {
     running: Option<String>,
     leftovers: Vec<crate::leftovers::Leftover>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct SleepOpts {
+    /// How long, 0 to 86400.
     seconds: f64,
 }

@@ -8,7 +8,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::lua::api::{Api, FnSpec, Param};
+use crate::lua::api::{Api, FnSpec};
 use crate::progress::{Progress, Unit};
 
 /// At most this many bars open at once (a flow that never finishes its bars
@@ -59,21 +59,25 @@ pub fn finish(id: u64, msg: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct StartOpts {
     label: String,
     total: Option<u64>,
-    unit: Option<String>,
+    /// Default items.
+    unit: Option<Unit>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Started {
     id: u64,
     bar: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct SetOpts {
     id: u64,
@@ -81,7 +85,8 @@ struct SetOpts {
     total: Option<u64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct FinishOpts {
     id: u64,
@@ -92,21 +97,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "progress.start",
-            "Starts a progress bar (drawn only when the console is a terminal: `bar` says whether; otherwise the caller logs its own lines). Finish it with progress.finish.",
-            &[Param {
-                name: "opts",
-                ty: "{label: string, total?: integer, unit?: 'items'|'bytes'}",
-                doc: "unit defaults to items",
-            }],
-            "{id: integer, bar: boolean}",
-        ),
+            "Starts a progress bar (drawn only when the console is a terminal: `bar` says whether; otherwise the caller logs its own lines). Finish it with progress.finish."),
         |_, o: StartOpts| {
-            let unit = match o.unit.as_deref().unwrap_or("items") {
-                "items" => Unit::Items,
-                "bytes" => Unit::Bytes,
-                other => anyhow::bail!("unit: {other:?} (valid: items, bytes)"),
-            };
-            let (id, bar) = start(&o.label, o.total, unit)?;
+            let (id, bar) = start(&o.label, o.total, o.unit.unwrap_or(Unit::Items))?;
             Ok(Started { id, bar })
         },
     )?;
@@ -114,12 +107,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec::local(
             "progress.set",
             "Sets how many units of a progress bar are done (and its total when given).",
-            &[Param {
-                name: "opts",
-                ty: "{id: integer, done: integer, total?: integer}",
-                doc: "",
-            }],
-            "nil",
         ),
         |_, o: SetOpts| set(o.id, o.done, o.total),
     )?;
@@ -127,12 +114,6 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec::local(
             "progress.finish",
             "Ends a progress bar; msg goes to the log (debug).",
-            &[Param {
-                name: "opts",
-                ty: "{id: integer, msg?: string}",
-                doc: "",
-            }],
-            "nil",
         ),
         |_, o: FinishOpts| finish(o.id, o.msg.as_deref().unwrap_or("done")),
     )?;

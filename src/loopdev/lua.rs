@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{ByteSize, UnitSpec, create_loop_device, detach_loop_device, loop_unit_with};
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, Effect, FnSpec};
 
 /// A loop device to create (or find) for a backing file.
 #[derive(Deserialize, JsonSchema)]
@@ -22,26 +22,32 @@ struct CreateOpts {
     device: Option<PathBuf>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct DeviceOpts {
     device: PathBuf,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct UnitOpts {
+    /// /dev/loopN.
     device: PathBuf,
     file: PathBuf,
+    /// Default apex-loopN.service.
     #[serde(default)]
     name: Option<String>,
     #[serde(default)]
     purpose: Option<String>,
+    /// Units that need the device.
     #[serde(default)]
     before: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Detached {
     detached: bool,
 }
@@ -55,10 +61,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             name: "loop.create",
             doc: "Creates (or reuses) a sparse backing file and attaches it as a loop device; returns the device already serving that file when there is one.\n\
                   Everything is checked before the file is touched; a refused or failed call leaves the file as it was (no new file).",
-            params: &[Param { name: "opts", ty: "apex.LoopDeviceOpts", doc: "" }],
-            returns: "apex.LoopDevice",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: CreateOpts| async move {
             tokio::task::spawn_blocking(move || create_loop_device(&o.file, o.size.0, o.device.as_deref())).await?
@@ -68,14 +73,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "loop.detach",
             doc: "Detaches a loop device; `detached` is false when it was not attached; a device that does not exist is an error.",
-            params: &[Param {
-                name: "opts",
-                ty: "{device: string}",
-                doc: "",
-            }],
-            returns: "{detached: boolean}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: DeviceOpts| async move {
             let detached =
@@ -87,10 +87,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "loop.unit",
             doc: "Renders the systemd unit that re-attaches a backing file to its loop device at boot, with the enable symlink; write it on a host or into an image with image.customize.",
-            params: &[Param { name: "opts", ty: "{device: string, file: string, name?: string, purpose?: string, before?: string[]}", doc: "device is /dev/loopN; name defaults to apex-loopN.service; before: units that need the device" }],
-            returns: "apex.LoopUnit",
             is_async: false,
             effect: Effect::Local,
+            ..FnSpec::TYPED
         },
         |_, o: UnitOpts| {
             let spec = UnitSpec {

@@ -9,7 +9,6 @@
 //! `core.<family>.<name>`; the families and the flat names kept as aliases
 //! for one release are listed in [`super::names`].
 
-use std::any::TypeId;
 use std::future::Future;
 
 use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
@@ -39,6 +38,13 @@ pub enum Effect {
 }
 
 /// The description of one `apex.core` function.
+///
+/// A function registered through [`Api::sync`] or [`Api::async_fn`] leaves
+/// `params` and `returns` empty (`..FnSpec::TYPED`, or [`FnSpec::local`]):
+/// its stub types are rendered from the Rust option and result types it is
+/// registered with, so they cannot disagree with the table Lua's value goes
+/// through. Only a function registered [`Api::raw`] (callbacks, any value)
+/// writes them by hand.
 #[derive(Debug, Clone, Copy)]
 pub struct FnSpec {
     /// `family.name`, e.g. `registry.copy`: installed at `core.registry.copy`;
@@ -65,8 +71,30 @@ impl FnSpec {
         self.name.split_once('.').map_or(self.name, |(_, n)| n)
     }
 
-    /// A blocking function with only local effects (files, data, clock).
-    pub const fn local(
+    /// The base of a typed spec (`FnSpec { name, doc, is_async, effect,
+    /// ..FnSpec::TYPED }`): no hand-written parameter or return type.
+    pub const TYPED: Self = Self {
+        name: "",
+        doc: "",
+        params: &[],
+        returns: "",
+        is_async: false,
+        effect: Effect::Local,
+    };
+
+    /// A blocking function with only local effects (files, data, clock),
+    /// registered through [`Api::sync`]: its types come from Rust.
+    pub const fn local(name: &'static str, doc: &'static str) -> Self {
+        Self {
+            name,
+            doc,
+            ..Self::TYPED
+        }
+    }
+
+    /// A blocking local function registered [`Api::raw`], its LuaLS types
+    /// written by hand.
+    pub const fn local_raw(
         name: &'static str,
         doc: &'static str,
         params: &'static [Param],
@@ -80,6 +108,11 @@ impl FnSpec {
             is_async: false,
             effect: Effect::Local,
         }
+    }
+
+    /// Whether the spec writes its types by hand (a raw function).
+    pub fn has_lua_types(&self) -> bool {
+        !self.params.is_empty() || !self.returns.is_empty()
     }
 }
 
@@ -105,13 +138,13 @@ pub struct Api<'l> {
 }
 
 /// The Rust types a registered function's options and result go through:
-/// a test holds them against the classes its spec names.
+/// its stub's parameter and return types are rendered from them.
 #[derive(Debug, Clone, Copy)]
 pub struct Binding {
     /// Index of the function in [`ApiDoc::functions`].
     pub index: usize,
-    pub options: TypeId,
-    pub result: TypeId,
+    pub options: Class,
+    pub result: Class,
 }
 
 /// Serialization options used for every value handed to Lua: `nil` for
@@ -198,8 +231,8 @@ impl<'l> Api<'l> {
     /// Registers a blocking function taking one options table.
     pub fn sync<O, R, F>(&mut self, spec: FnSpec, f: F) -> mlua::Result<()>
     where
-        O: DeserializeOwned + 'static,
-        R: Serialize + 'static,
+        O: DeserializeOwned + JsonSchema + 'static,
+        R: Serialize + JsonSchema + 'static,
         F: Fn(&Lua, O) -> anyhow::Result<R> + Send + 'static,
     {
         debug_assert!(!spec.is_async, "{} registered as sync", spec.name);
@@ -209,15 +242,15 @@ impl<'l> Api<'l> {
             let out = f(lua, opts).map_err(|e| primitive_error(spec.name, format!("{e:#}")))?;
             to_lua(lua, &out)
         })?;
-        self.bind::<O, R>();
-        self.raw(spec, func)
+        self.bind::<O, R>(&spec);
+        self.install(spec, func)
     }
 
     /// Registers an async function taking one options table; it looks blocking to Lua.
     pub fn async_fn<O, R, F, Fut>(&mut self, spec: FnSpec, f: F) -> mlua::Result<()>
     where
-        O: DeserializeOwned + 'static,
-        R: Serialize + 'static,
+        O: DeserializeOwned + JsonSchema + 'static,
+        R: Serialize + JsonSchema + 'static,
         F: Fn(O) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = anyhow::Result<R>> + Send + 'static,
     {
@@ -234,22 +267,38 @@ impl<'l> Api<'l> {
                 to_lua(&lua, &out)
             }
         })?;
-        self.bind::<O, R>();
-        self.raw(spec, func)
+        self.bind::<O, R>(&spec);
+        self.install(spec, func)
     }
 
     /// Records the option and result types of the function registered next.
-    fn bind<O: 'static, R: 'static>(&mut self) {
+    fn bind<O: JsonSchema + 'static, R: JsonSchema + 'static>(&mut self, spec: &FnSpec) {
+        assert!(
+            !spec.has_lua_types(),
+            "apex.core.{}: its types are rendered from its Rust option and result types; \
+             remove the hand-written params/returns from its spec",
+            spec.name
+        );
         self.bindings.push(Binding {
             index: self.specs.len(),
-            options: TypeId::of::<O>(),
-            result: TypeId::of::<R>(),
+            options: Class::of::<O>(),
+            result: Class::of::<R>(),
         });
     }
 
-    /// Registers a function built by hand (e.g. one that takes Lua callbacks).
-    /// The function itself must call [`Api::guard`] if it has remote effects.
+    /// Registers a function built by hand (e.g. one that takes Lua callbacks),
+    /// its LuaLS types written in its spec. The function itself must call
+    /// [`Api::guard`] if it has remote effects.
     pub fn raw(&mut self, spec: FnSpec, func: Function) -> mlua::Result<()> {
+        assert!(
+            !spec.returns.is_empty(),
+            "apex.core.{}: a raw function's spec writes its return type",
+            spec.name
+        );
+        self.install(spec, func)
+    }
+
+    fn install(&mut self, spec: FnSpec, func: Function) -> mlua::Result<()> {
         let ident = |s: &str| {
             !s.is_empty()
                 && !s.starts_with(|c: char| c.is_ascii_digit())
@@ -387,10 +436,9 @@ mod tests {
     const WRITE: FnSpec = FnSpec {
         name: "fs.poke",
         doc: "test",
-        params: &[],
-        returns: "{}",
         is_async: false,
         effect: Effect::Remote,
+        ..FnSpec::TYPED
     };
 
     fn core_with_poke(plan: bool) -> (Lua, Table) {
@@ -429,7 +477,7 @@ mod tests {
     fn bad_options_name_the_function() {
         let lua = Lua::new();
         let mut api = Api::new(&lua).unwrap();
-        #[derive(serde::Deserialize)]
+        #[derive(serde::Deserialize, JsonSchema)]
         struct O {
             #[allow(dead_code)]
             path: String,
@@ -437,10 +485,9 @@ mod tests {
         const S: FnSpec = FnSpec {
             name: "fs.needs_path",
             doc: "",
-            params: &[],
-            returns: "{}",
             is_async: false,
             effect: Effect::Local,
+            ..FnSpec::TYPED
         };
         api.sync(S, |_, _o: O| Ok(serde_json::json!({}))).unwrap();
         let (t, _) = api.finish();

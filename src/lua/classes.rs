@@ -21,15 +21,23 @@
 //!   which variants take it, and the class doc lists the variants.
 //!
 //! A type Lua sees is either a class named `apex.X` or inlined
-//! (`#[schemars(inline)]`: enums, small tables). The tests below hold every
-//! class a function's spec names, and every function's option and result
-//! types, to the generated classes.
+//! (`#[schemars(inline)]`: enums, small tables).
+//!
+//! A function registered with its Rust types ([`crate::lua::Api::sync`],
+//! [`crate::lua::Api::async_fn`]) gets its stub's parameter and return types
+//! here too ([`render_api`]): the class name, or the table literal of an
+//! inlined struct with its field docs on the parameter; options whose fields
+//! are all optional may be nil (`T?`: nil is read as `{}`). Its spec writes
+//! no type. The tests below hold that only the raw functions (any value, a
+//! callback) write types by hand, and that every class named is generated.
 
 use schemars::generate::SchemaSettings;
 use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value};
 use std::any::TypeId;
 use std::borrow::Cow;
+
+use super::api::ApiDoc;
 
 /// One registered class: a type whose schema (and the schemas of the named
 /// types it contains) the stub renders.
@@ -85,6 +93,101 @@ pub fn render(classes: &[Class]) -> Vec<String> {
         .iter()
         .map(|(name, schema)| render_def(name, schema))
         .collect()
+}
+
+/// The LuaLS types of one function's stub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Signature {
+    /// (name, type, doc) of each parameter.
+    pub params: Vec<(&'static str, String, String)>,
+    pub returns: String,
+}
+
+/// The stubs' class blocks ([`render`] of the registered classes and of
+/// every named type a bound function's options or result contain) and each
+/// function's signature, by its index in [`ApiDoc::functions`]: a bound
+/// function's rendered from its Rust types, a raw one's as its spec writes.
+pub fn render_api(doc: &ApiDoc) -> (Vec<String>, Vec<Signature>) {
+    let mut de = SchemaSettings::draft2020_12()
+        .for_deserialize()
+        .into_generator();
+    // A result is rendered as Lua receives it (a field serde skips when
+    // empty is optional); the named classes in it come from `de`.
+    let mut ser = SchemaSettings::draft2020_12()
+        .for_serialize()
+        .into_generator();
+    let mut sigs: Vec<Signature> = doc
+        .functions
+        .iter()
+        .map(|f| Signature {
+            params: f
+                .params
+                .iter()
+                .map(|p| (p.name, p.ty.to_string(), p.doc.to_string()))
+                .collect(),
+            returns: f.returns.to_string(),
+        })
+        .collect();
+    let mut options = Vec::new();
+    for b in &doc.bindings {
+        let schema = (b.options.add)(&mut de);
+        let result = (b.result.add)(&mut ser);
+        (b.result.add)(&mut de);
+        options.push((b.index, schema));
+        sigs[b.index].returns = lua_type(result.as_value()).0;
+    }
+    for c in &doc.classes {
+        (c.add)(&mut de);
+    }
+    let defs = de.definitions().clone();
+    for (index, schema) in options {
+        let (mut ty, _) = lua_type(schema.as_value());
+        // Lua may leave out a table whose fields are all optional (nil is `{}`).
+        let target = match schema.get("$ref").and_then(Value::as_str) {
+            Some(r) => defs.get(r.rsplit('/').next().unwrap_or(r)),
+            None => Some(schema.as_value()),
+        };
+        if target.is_some_and(all_optional) && !ty.ends_with('?') {
+            if ty.contains('|') {
+                ty = format!("({ty})");
+            }
+            ty.push('?');
+        }
+        // An inlined table's field docs go on the parameter (a class has its own).
+        let doc = match target {
+            Some(t) if schema.get("$ref").is_none() => inline_doc(t),
+            _ => String::new(),
+        };
+        sigs[index].params = vec![("opts", ty, doc)];
+    }
+    let blocks = defs
+        .iter()
+        .map(|(name, schema)| render_def(name, schema))
+        .collect();
+    (blocks, sigs)
+}
+
+/// The doc of an inlined table: its own, then each documented field's.
+fn inline_doc(schema: &Value) -> String {
+    let mut parts: Vec<String> = description(schema)
+        .map(|d| one_line(d).trim_end_matches('.').to_string())
+        .into_iter()
+        .collect();
+    parts.extend(
+        fields(schema)
+            .into_iter()
+            .filter_map(|f| Some(format!("{}: {}", f.name, f.doc?.trim_end_matches('.')))),
+    );
+    parts.join("; ")
+}
+
+/// An object schema that requires no field.
+fn all_optional(schema: &Value) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("object")
+        && schema
+            .get("required")
+            .and_then(Value::as_array)
+            .is_none_or(|r| r.is_empty())
 }
 
 /// One named type: a struct is a class, an internally tagged enum a class
@@ -320,6 +423,8 @@ fn object_type(obj: &Map<String, Value>) -> String {
     }
     match obj.get("additionalProperties") {
         Some(v @ Value::Object(_)) => format!("table<string,{}>", lua_type(v).0),
+        // A struct without fields.
+        None | Some(Value::Bool(false)) => "{}".into(),
         _ => "table".into(),
     }
 }
@@ -505,7 +610,7 @@ mod tests {
     #[test]
     fn every_class_a_function_names_is_generated() {
         let doc = crate::lua::api_doc().unwrap();
-        let rendered = render(&doc.classes);
+        let (rendered, sigs) = render_api(&doc);
         let generated: BTreeSet<String> = rendered
             .iter()
             .flat_map(|block| block.lines())
@@ -525,8 +630,8 @@ mod tests {
             );
         }
         let mut named = BTreeSet::new();
-        for f in &doc.functions {
-            for ty in f.params.iter().map(|p| p.ty).chain([f.returns]) {
+        for (f, sig) in doc.functions.iter().zip(&sigs) {
+            for ty in sig.params.iter().map(|p| &p.1).chain([&sig.returns]) {
                 for class in named_classes(ty) {
                     assert!(
                         generated.contains(&class),
@@ -549,46 +654,98 @@ mod tests {
         assert!(named.len() >= 20, "only {named:?}");
     }
 
-    /// A function whose spec names one class as its options (or result)
-    /// takes (or returns) that class's Rust type, and a function that takes
-    /// (or returns) a class's type names that class: the stub of a function
-    /// cannot describe another table than the one it parses or builds.
+    /// The functions whose stub types are written by hand: each is
+    /// registered raw because Lua's value does not go through a serde type
+    /// (any value, a callback). Every other function is
+    /// registered with its Rust option and result types, which its stub is
+    /// rendered from: a function that moves to raw (and so could drift) has
+    /// to be added here, with its reason.
+    const HAND_TYPED: &[(&str, &str)] = &[
+        ("data.array", "marks any Lua table"),
+        ("json.dump", "any Lua value"),
+        ("yaml.dump", "any Lua value"),
+        ("parallel.map", "takes a Lua callback"),
+    ];
+
+    /// A spec's types cannot disagree with the Rust types its function is
+    /// registered with: a bound spec writes none (registration refuses one
+    /// that does), its stub is rendered from the types, and only the
+    /// functions of [`HAND_TYPED`] are written by hand.
     #[test]
-    fn functions_take_and_return_the_types_of_the_classes_they_name() {
+    fn only_raw_functions_write_their_types_by_hand() {
         let doc = crate::lua::api_doc().unwrap();
-        let class_of = |id: TypeId| {
-            doc.classes
-                .iter()
-                .find(|c| c.type_id() == id)
-                .map(|c| c.name())
-        };
-        let is_class_name = |ty: &str| {
-            ty.strip_prefix("apex.")
-                .is_some_and(|t| !t.is_empty() && t.chars().all(|c| c.is_ascii_alphanumeric()))
-        };
-        let mut checked = 0;
-        for b in &doc.bindings {
-            let f = &doc.functions[b.index];
-            let sides = [
-                ("options", f.params.first().map_or("", |p| p.ty), b.options),
-                ("result", f.returns, b.result),
-            ];
-            for (side, ty, id) in sides {
-                match class_of(id) {
-                    Some(class) => {
-                        assert_eq!(ty, class, "core.{}: its {side} type is {class}", f.name);
-                        checked += 1;
-                    }
-                    None => assert!(
-                        !is_class_name(ty),
-                        "core.{}: the spec names {ty} as its {side}, but the Rust type it \
-                         uses is not registered as that class (api.class::<T>())",
-                        f.name
-                    ),
-                }
+        let (_, sigs) = render_api(&doc);
+        let bound: BTreeSet<usize> = doc.bindings.iter().map(|b| b.index).collect();
+        let mut hand = Vec::new();
+        for (i, f) in doc.functions.iter().enumerate() {
+            if bound.contains(&i) {
+                assert!(
+                    !f.has_lua_types(),
+                    "core.{}: bound, yet its spec writes types",
+                    f.name
+                );
+            } else {
+                assert!(f.has_lua_types(), "core.{}: raw without types", f.name);
+                hand.push(f.name);
             }
         }
-        assert!(checked >= 15, "only {checked} checked");
+        hand.sort();
+        let mut want: Vec<&str> = HAND_TYPED.iter().map(|(n, _)| *n).collect();
+        want.sort();
+        assert_eq!(
+            hand, want,
+            "the functions registered raw (types by hand) are not those listed in HAND_TYPED"
+        );
+        assert!(bound.len() >= 60, "only {} bound", bound.len());
+        // A bound type says what the table holds: `any` or a bare `table`
+        // (a `serde_json::Value`, a field-less map) would hide it. A loaded
+        // document is any value.
+        let documents = ["yaml.load", "json.load"];
+        for b in &doc.bindings {
+            let (f, sig) = (&doc.functions[b.index], &sigs[b.index]);
+            let mut types = vec![sig.params[0].1.as_str()];
+            if !documents.contains(&f.name) {
+                types.push(&sig.returns);
+            }
+            for ty in types {
+                let bare = ty.trim_end_matches('?');
+                assert!(
+                    bare != "any" && bare != "table",
+                    "core.{}: its type renders as {ty}; give its options or result a struct",
+                    f.name
+                );
+            }
+        }
+    }
+
+    /// A bound function's stub types are those of its Rust types, through
+    /// the host as registered (here `data.sha256`'s `HashOpts` and `Hex`).
+    #[test]
+    fn a_bound_function_has_the_types_of_its_structs() {
+        let doc = crate::lua::api_doc().unwrap();
+        let (_, sigs) = render_api(&doc);
+        let i = doc
+            .functions
+            .iter()
+            .position(|f| f.name == "data.sha256")
+            .unwrap();
+        assert_eq!(
+            sigs[i],
+            Signature {
+                params: vec![(
+                    "opts",
+                    "{path?: string, text?: string}?".into(),
+                    "One of the two".into()
+                )],
+                returns: "{hex: string}".into(),
+            }
+        );
+        let i = doc
+            .functions
+            .iter()
+            .position(|f| f.name == "artifacts.fetch")
+            .unwrap();
+        assert_eq!(sigs[i].returns, "apex.FetchResult|apex.FetchResults");
     }
 
     #[test]

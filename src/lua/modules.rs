@@ -225,12 +225,36 @@ pub fn env_paths(value: &str) -> Vec<PathBuf> {
         .collect()
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct ModulesOpts {
-    kind: String,
+    kind: Kind,
 }
 
-#[derive(serde::Serialize)]
+// The kinds of module `core.modules.list` lists.
+#[derive(Clone, Copy, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+#[schemars(inline)]
+enum Kind {
+    Plugins,
+    Scenarios,
+    Apex,
+    Flows,
+}
+
+impl Kind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Kind::Plugins => "plugins",
+            Kind::Scenarios => "scenarios",
+            Kind::Apex => "apex",
+            Kind::Flows => "flows",
+        }
+    }
+}
+
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct ModuleRow {
     name: String,
     module: String,
@@ -239,7 +263,8 @@ struct ModuleRow {
     shipped: bool,
 }
 
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct ModulesOut {
     modules: Vec<ModuleRow>,
     /// Where modules of this kind are searched, in order.
@@ -248,20 +273,13 @@ struct ModulesOut {
 
 /// `core.modules.list`: what `require` can find of one kind, and where it looked.
 pub fn register(api: &mut super::Api) -> mlua::Result<()> {
-    const KINDS: &[&str] = &["plugins", "scenarios", "apex", "flows"];
     api.sync(
         super::FnSpec::local(
             "modules.list",
-            "Lists the modules of one kind that `require` can load (override directories first, then shipped), with where each comes from and the places searched.",
-            &[super::Param { name: "opts", ty: "{kind: 'plugins'|'scenarios'|'apex'|'flows'}", doc: "" }],
-            "{modules: {name: string, module: string, origin: string, shipped: boolean}[], searched: string[]}",
-        ),
+            "Lists the modules of one kind that `require` can load (override directories first, then shipped), with where each comes from and the places searched."),
         |lua, o: ModulesOpts| {
-            if !KINDS.contains(&o.kind.as_str()) {
-                anyhow::bail!("unknown kind {:?} (valid: {})", o.kind, KINDS.join(", "));
-            }
             let dirs = lua.app_data_ref::<super::HostState>().map(|s| s.lua_paths.clone()).unwrap_or_default();
-            let modules = list(&o.kind, &dirs)
+            let modules = list(o.kind.as_str(), &dirs)
                 .into_iter()
                 .map(|f| ModuleRow {
                     shipped: matches!(f.origin, Origin::Shipped(_)),
@@ -273,8 +291,8 @@ pub fn register(api: &mut super::Api) -> mlua::Result<()> {
                     module: f.module,
                 })
                 .collect();
-            let mut searched: Vec<String> = dirs.iter().map(|d| d.join(&o.kind).display().to_string()).collect();
-            searched.push(format!("shipped ({} in the apex binary)", ROOTS.iter().find(|r| r.prefix.trim_end_matches('.') == o.kind).map(|r| format!("{}{}", r.repo, r.sub)).unwrap_or_default()));
+            let mut searched: Vec<String> = dirs.iter().map(|d| d.join(o.kind.as_str()).display().to_string()).collect();
+            searched.push(format!("shipped ({} in the apex binary)", ROOTS.iter().find(|r| r.prefix.trim_end_matches('.') == o.kind.as_str()).map(|r| format!("{}{}", r.repo, r.sub)).unwrap_or_default()));
             Ok(ModulesOut { modules, searched })
         },
     )

@@ -7,32 +7,38 @@ use super::{
     CopyContext, CopyOptions, ImageRef, MirrorItem, MirrorOptions, Registry, RegistrySettings,
     copy_image, mirror_images,
 };
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, Effect, FnSpec};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct CatalogArgs {
+    /// The registry, `host:port`.
     registry: String,
     #[serde(default)]
     registries: RegistrySettings,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct DigestArgs {
     registry: String,
     repository: String,
+    /// A tag or digest.
     reference: String,
     #[serde(default)]
     registries: RegistrySettings,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Digest {
     digest: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct TagsArgs {
     registry: String,
@@ -41,24 +47,31 @@ struct TagsArgs {
     registries: RegistrySettings,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct CopyArgs {
+    /// Full reference `host:port/repo:tag`.
     source: String,
+    /// Full reference `host:port/repo:tag`.
     destination: String,
     blob_concurrency: Option<usize>,
+    /// When the destination has the tag, HEAD every blob it names and copy the missing ones again (status `repaired`).
     #[serde(default)]
     verify: bool,
     #[serde(default)]
     registries: RegistrySettings,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct MirrorArgs {
     images: Vec<MirrorItem>,
+    /// Images at once, default 4.
     concurrency: Option<usize>,
     blob_concurrency: Option<usize>,
+    /// Images already there have every blob HEADed, missing ones copied again (`repaired`).
     #[serde(default)]
     verify: bool,
     #[serde(default)]
@@ -67,7 +80,8 @@ struct MirrorArgs {
     registries: RegistrySettings,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct PutTagArgs {
     registry: String,
@@ -78,7 +92,8 @@ struct PutTagArgs {
     registries: RegistrySettings,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct DeleteArgs {
     registry: String,
@@ -88,29 +103,35 @@ struct DeleteArgs {
     registries: RegistrySettings,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct BlobCheckArgs {
     registry: String,
     repository: String,
+    /// A tag or digest.
     reference: String,
+    /// HEADs at once, default 8.
     concurrency: Option<usize>,
     #[serde(default)]
     registries: RegistrySettings,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Done {
     repository: String,
     digest: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Repositories {
     repositories: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct Tags {
     tags: Vec<String>,
 }
@@ -145,14 +166,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "registry.catalog",
             doc: "Lists the repositories of a registry (`/v2/_catalog`, all pages).",
-            params: &[Param {
-                name: "opts",
-                ty: "{registry: string, registries?: apex.RegistrySettings}",
-                doc: "registry is `host:port`",
-            }],
-            returns: "{repositories: string[]}",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
         |a: CatalogArgs| async move {
             let reg = Registry::new(&a.registry, &a.registries)?;
@@ -165,14 +181,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "registry.tags",
             doc: "Lists the tags of a repository; an unknown repository has none.",
-            params: &[Param {
-                name: "opts",
-                ty: "{registry: string, repository: string, registries?: apex.RegistrySettings}",
-                doc: "",
-            }],
-            returns: "{tags: string[]}",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
         |a: TagsArgs| async move {
             let reg = Registry::new(&a.registry, &a.registries)?;
@@ -185,14 +196,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "registry.digest",
             doc: "The manifest digest a tag (or digest) of a repository has now (one HEAD); nil when it has none.",
-            params: &[Param {
-                name: "opts",
-                ty: "{registry: string, repository: string, reference: string, registries?: apex.RegistrySettings}",
-                doc: "",
-            }],
-            returns: "{digest?: string}",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
         |a: DigestArgs| async move {
             let reg = Registry::new(&a.registry, &a.registries)?;
@@ -205,14 +211,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "registry.put_tag",
             doc: "Names a manifest of a repository with one more tag (the manifest read by digest and stored byte for byte, so the digest stays).",
-            params: &[Param {
-                name: "opts",
-                ty: "{registry: string, repository: string, digest: string, tag: string, registries?: apex.RegistrySettings}",
-                doc: "",
-            }],
-            returns: "{repository: string, digest: string}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |a: PutTagArgs| async move {
             let reg = Registry::new(&a.registry, &a.registries)?;
@@ -224,14 +225,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "registry.delete_manifest",
             doc: "Deletes a manifest by digest: every tag naming it goes with it (an absent one is no error). A registry that does not allow deleting raises with how to allow it. Its blobs are freed only by the registry's garbage collection.",
-            params: &[Param {
-                name: "opts",
-                ty: "{registry: string, repository: string, digest: string, registries?: apex.RegistrySettings}",
-                doc: "",
-            }],
-            returns: "{repository: string, digest: string}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |a: DeleteArgs| async move {
             let reg = Registry::new(&a.registry, &a.registries)?;
@@ -244,14 +240,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "registry.missing_blobs",
             doc: "HEADs every blob (and listed manifest) a manifest names and returns those the registry lacks (e.g. lost from its storage).",
-            params: &[Param {
-                name: "opts",
-                ty: "{registry: string, repository: string, reference: string, concurrency?: integer, registries?: apex.RegistrySettings}",
-                doc: "reference: a tag or digest; concurrency: HEADs at once, default 8",
-            }],
-            returns: "apex.BlobCheck",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
         |a: BlobCheckArgs| async move {
             let reg = Registry::new(&a.registry, &a.registries)?;
@@ -262,14 +253,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "registry.copy",
             doc: "Copies an image (or manifest list) between registries without an engine: same digest on both sides, only missing blobs sent (each checked against its digest by apex before the upload is committed), manifest last.",
-            params: &[Param {
-                name: "opts",
-                ty: "{source: string, destination: string, blob_concurrency?: integer, verify?: boolean, registries?: apex.RegistrySettings}",
-                doc: "full references `host:port/repo:tag`; verify: when the destination has the tag, HEAD every blob it names and copy the missing ones again (status `repaired`)",
-            }],
-            returns: "apex.CopyReport",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |a: CopyArgs| async move {
             let (src, dst) = (ImageRef::parse(&a.source)?, ImageRef::parse(&a.destination)?);
@@ -283,14 +269,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "registry.mirror",
             doc: "Copies a list of images (steps 8c/8f) a few at a time, shared blobs sent once, with progress. Every image is attempted; failures raise together at the end unless allow_failures is set.",
-            params: &[Param {
-                name: "opts",
-                ty: "{images: {source: string, destination: string}[], concurrency?: integer, blob_concurrency?: integer, verify?: boolean, allow_failures?: boolean, registries?: apex.RegistrySettings}",
-                doc: "concurrency: images at once, default 4; verify: images already there have every blob HEADed, missing ones copied again (`repaired`)",
-            }],
-            returns: "apex.MirrorSummary",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |a: MirrorArgs| async move {
             let mut opts = MirrorOptions::default();

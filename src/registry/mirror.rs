@@ -16,7 +16,8 @@ use super::transport::is_unreachable;
 use crate::progress::{Progress, Unit};
 
 /// One image to copy.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 pub struct MirrorItem {
     pub source: String,

@@ -45,7 +45,8 @@ use ssh_key::private::{Ed25519Keypair, Ed25519PrivateKey, KeypairData};
 use ssh_key::public::Ed25519PublicKey;
 
 /// A key pair as text.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct KeyPair {
     /// The private key file's text (OpenSSH format; PKCS#8 PEM for a kept RSA key).
     pub private: String,

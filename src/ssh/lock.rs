@@ -34,7 +34,8 @@ fn held() -> &'static Mutex<Held> {
 }
 
 /// What [`hold`] found.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct LockState {
     /// True: this process holds the lock now (taken, or held already).
     pub held: bool,

@@ -7,7 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{RemoteCommand, SshHost, UploadOpts, forward_socket, key_pair, run_ssh, upload};
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, Effect, FnSpec};
 
 /// A command to run on a host.
 #[derive(Deserialize, JsonSchema)]
@@ -78,14 +78,16 @@ struct RunResult {
     stderr: mlua::BString,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct UnlockOpts {
     host: SshHost,
     path: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct LockOpts {
     host: SshHost,
@@ -94,7 +96,13 @@ struct LockOpts {
     holder: String,
 }
 
-#[derive(Deserialize)]
+/// Nothing to report.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct Unlocked {}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct KeyPairOpts {
     path: std::path::PathBuf,
@@ -112,10 +120,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "ssh.run",
             doc: "Runs a command on a host over SSH (one multiplexed connection per host) and returns its exit status and output; output lines also go to the log.",
-            params: &[Param { name: "opts", ty: "apex.RunSshOpts", doc: "" }],
-            returns: "apex.RunSshResult",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: RunOpts| async move {
             if o.timeout.is_some_and(|t| !(t > 0.0 && t <= 7.0 * 86400.0)) {
@@ -136,10 +143,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "ssh.upload",
             doc: "Copies a local file or directory to a host, verified by size (and sha256 on request) before it is renamed into place.",
-            params: &[Param { name: "opts", ty: "apex.UploadOpts", doc: "" }],
-            returns: "apex.UploadResult",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: LuaUploadOpts| async move {
             let opts = UploadOpts { from: o.from, to: o.to, mode: o.mode, sha256: o.sha256 };
@@ -150,10 +156,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "ssh.key_pair",
             doc: "The RSA key pair kept at path (PKCS#8 PEM), or a new one made in memory when there is none; writes nothing (store the private key with the run's files).",
-            params: &[Param { name: "opts", ty: "{path: string, comment?: string}", doc: "" }],
-            returns: "{private: string, public: string, created: boolean}",
             is_async: false,
             effect: Effect::Local,
+            ..FnSpec::TYPED
         },
         |_, o: KeyPairOpts| key_pair(&o.path, o.comment.as_deref().unwrap_or("apex")),
     )?;
@@ -161,10 +166,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "ssh.forward_socket",
             doc: "Makes a unix socket of a host (its Docker engine) reachable at a local socket for this run, through the host's SSH connection.",
-            params: &[Param { name: "opts", ty: "apex.ForwardSocketOpts", doc: "" }],
-            returns: "apex.ForwardSocketResult",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: ForwardOpts| async move { Ok(ForwardResult { path: forward_socket(&o.host, &o.remote).await? }) },
     )?;
@@ -172,10 +176,9 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "ssh.lock",
             doc: "Takes an flock on a file of a host (path relative to the login directory) and holds it until ssh.unlock or the end of the process (a killed apex included: a channel of its connection holds it); `holder` is recorded beside it. Already held by this process: held. Held by another: held = false and who, as recorded.",
-            params: &[Param { name: "opts", ty: "{host: apex.SshHost, path: string, holder?: string}", doc: "" }],
-            returns: "{held: boolean, holder?: string}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: LockOpts| async move { Ok(crate::ssh::hold_lock(&o.host, &o.path, &o.holder).await?) },
     )?;
@@ -183,18 +186,13 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "ssh.unlock",
             doc: "Releases a lock ssh.lock took (nothing when not held).",
-            params: &[Param {
-                name: "opts",
-                ty: "{host: apex.SshHost, path: string}",
-                doc: "",
-            }],
-            returns: "{}",
             is_async: false,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |_, o: UnlockOpts| {
             crate::ssh::release_lock(&o.host, &o.path);
-            Ok(serde_json::json!({}))
+            Ok(Unlocked {})
         },
     )?;
     Ok(())

@@ -10,7 +10,8 @@ use serde::Serialize;
 use crate::local_tools::run;
 
 /// What `qemu-img info` says of a disk.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, schemars::JsonSchema)]
+#[schemars(inline)]
 pub struct DiskInfo {
     pub format: String,
     pub virtual_size: u64,

@@ -351,7 +351,8 @@ fn unescape(s: &str) -> String {
 
 /// An isolated libvirt network (a bridge with no address on the host, no
 /// forwarding), as Apex's admin and external networks of a virtual deploy.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkSpec {
     pub name: String,

@@ -11,41 +11,68 @@ use super::{
     network_xml, wait_ssh,
 };
 use crate::loopdev::ByteSize;
-use crate::lua::api::{Api, Effect, FnSpec, Param};
+use crate::lua::api::{Api, Effect, FnSpec};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct Xml {
+    /// The libvirt URI, default qemu:///system.
     uri: Option<String>,
     xml: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct Named {
+    /// The libvirt URI, default qemu:///system.
     uri: Option<String>,
+    /// The domain's (or network's) name.
     name: String,
-    /// `core.vm.remove`: refuse unless the domain carries this owner mark.
-    owner: Option<String>,
-    /// vm_network_ensure: the network's XML.
-    xml: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+#[serde(deny_unknown_fields)]
+struct RemoveOpts {
+    /// The libvirt URI, default qemu:///system.
+    uri: Option<String>,
+    name: String,
+    /// Refuse unless the domain carries this owner mark.
+    owner: Option<String>,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+#[serde(deny_unknown_fields)]
+struct NetworkOpts {
+    /// The libvirt URI, default qemu:///system.
+    uri: Option<String>,
+    name: String,
+    /// The network's XML.
+    xml: String,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct Seed {
     seed: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct DiskOpts {
     path: PathBuf,
+    /// Bytes, or e.g. "40G".
     size: ByteSize,
     backing: Option<PathBuf>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct WaitOpts {
     address: String,
@@ -54,15 +81,82 @@ struct WaitOpts {
     timeout: Option<u64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
 #[serde(deny_unknown_fields)]
 struct VbmcOpts {
     vbmc: Vbmc,
-    bmc: Option<Bmc>,
-    domain: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+#[serde(deny_unknown_fields)]
+struct VbmcAdd {
+    vbmc: Vbmc,
+    bmc: Bmc,
+}
+
+#[derive(Deserialize, schemars::JsonSchema)]
+#[schemars(inline)]
+#[serde(deny_unknown_fields)]
+struct VbmcDomain {
+    vbmc: Vbmc,
+    /// The domain whose BMC goes.
+    domain: String,
+}
+
+/// Nothing to report.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct Done {}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct Mac {
+    mac: String,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct Removed {
+    /// False when there was none.
+    removed: bool,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct Created {
+    /// Whether this call defined it.
+    created: bool,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct Stopped {
+    /// False when none ran.
+    stopped: bool,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct SshUp {
+    /// How long the wait took.
+    seconds: f64,
+    /// The server's identification line.
+    banner: String,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
+struct VbmcList {
+    /// The domains with a BMC.
+    names: Vec<String>,
+    /// Whether the vbmcd runs.
+    running: bool,
+}
+
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(inline)]
 struct XmlOut {
     xml: String,
 }
@@ -103,22 +197,13 @@ fn register_rendering(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "vm.domain_xml",
-            "Renders the libvirt domain XML of a VM (disks, NICs, direct kernel or network boot, serial log, owner mark); checks names, MACs and buses.",
-            &[Param { name: "spec", ty: "apex.DomainSpec", doc: "" }],
-            "{xml: string}",
-        ),
+            "Renders the libvirt domain XML of a VM (disks, NICs, direct kernel or network boot, serial log, owner mark); checks names, MACs and buses."),
         |_, s: DomainSpec| Ok(XmlOut { xml: domain_xml(&s)? }),
     )?;
     api.sync(
         FnSpec::local(
             "vm.network_xml",
             "Renders an isolated libvirt network (a bridge with no host address, no forwarding).",
-            &[Param {
-                name: "spec",
-                ty: "{name: string, bridge: string}",
-                doc: "",
-            }],
-            "{xml: string}",
         ),
         |_, s: NetworkSpec| {
             Ok(XmlOut {
@@ -129,11 +214,10 @@ fn register_rendering(api: &mut Api) -> mlua::Result<()> {
     api.sync(
         FnSpec::local(
             "vm.mac",
-            "A MAC address derived from a seed (stable, so a plan shows the MACs the VMs get; first octet 00 as Apex's).",
-            &[Param { name: "opts", ty: "{seed: string}", doc: "" }],
-            "{mac: string}",
-        ),
-        |_, o: Seed| Ok(serde_json::json!({ "mac": mac_from_seed(&o.seed) })),
+            "A MAC address derived from a seed (stable, so a plan shows the MACs the VMs get; first octet 00 as Apex's)."),
+        |_, o: Seed| Ok(Mac {
+            mac: mac_from_seed(&o.seed),
+        }),
     )?;
     Ok(())
 }
@@ -144,50 +228,35 @@ fn register_domains(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "vm.define",
             doc: "Defines (or redefines) a persistent libvirt domain from its XML (virsh define).",
-            params: &[Param {
-                name: "opts",
-                ty: "{uri?: string, xml: string}",
-                doc: "uri default qemu:///system",
-            }],
-            returns: "{}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: Xml| async move {
             lv(o.uri).define(&o.xml).await?;
-            Ok(serde_json::json!({}))
+            Ok(Done {})
         },
     )?;
     api.async_fn(
         FnSpec {
             name: "vm.start",
             doc: "Starts a defined domain (nothing when it runs).",
-            params: &[Param {
-                name: "opts",
-                ty: "{uri?: string, name: string}",
-                doc: "",
-            }],
-            returns: "{}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: Named| async move {
             lv(o.uri).start(&o.name).await?;
-            Ok(serde_json::json!({}))
+            Ok(Done {})
         },
     )?;
     api.async_fn(
         FnSpec {
             name: "vm.state",
             doc: "Whether a domain exists, runs, and whose it is (its owner mark).",
-            params: &[Param {
-                name: "opts",
-                ty: "{uri?: string, name: string}",
-                doc: "",
-            }],
-            returns: "apex.VmState",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
         |o: Named| async move {
             Ok(match lv(o.uri).state(&o.name).await? {
@@ -210,12 +279,11 @@ fn register_domains(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "vm.remove",
             doc: "Powers off and undefines a domain; with `owner`, a domain not carrying that owner mark is refused. `removed` is false when there was none.",
-            params: &[Param { name: "opts", ty: "{uri?: string, name: string, owner?: string}", doc: "" }],
-            returns: "{removed: boolean}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
-        |o: Named| async move {
+        |o: RemoveOpts| async move {
             let l = lv(o.uri);
             if let Some(want) = &o.owner
                 && let Some(s) = l.state(&o.name).await?
@@ -227,7 +295,9 @@ fn register_domains(api: &mut Api) -> mlua::Result<()> {
                     s.owner.as_deref().unwrap_or("none")
                 );
             }
-            Ok(serde_json::json!({ "removed": l.remove(&o.name).await? }))
+            Ok(Removed {
+                removed: l.remove(&o.name).await?,
+            })
         },
     )?;
     Ok(())
@@ -239,31 +309,28 @@ fn register_networks(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "vm.network_ensure",
             doc: "Defines and starts a libvirt network from its XML unless it exists; `created` says whether this call defined it.",
-            params: &[Param { name: "opts", ty: "{uri?: string, name: string, xml: string}", doc: "" }],
-            returns: "{created: boolean}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
-        |o: Named| async move {
-            let xml = o.xml.ok_or_else(|| anyhow::anyhow!("xml is required"))?;
-            Ok(serde_json::json!({ "created": lv(o.uri).ensure_network(&o.name, &xml).await? }))
+        |o: NetworkOpts| async move {
+            Ok(Created {
+                created: lv(o.uri).ensure_network(&o.name, &o.xml).await?,
+            })
         },
     )?;
     api.async_fn(
         FnSpec {
             name: "vm.network_remove",
             doc: "Stops and undefines a libvirt network; `removed` is false when there was none.",
-            params: &[Param {
-                name: "opts",
-                ty: "{uri?: string, name: string}",
-                doc: "",
-            }],
-            returns: "{removed: boolean}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: Named| async move {
-            Ok(serde_json::json!({ "removed": lv(o.uri).remove_network(&o.name).await? }))
+            Ok(Removed {
+                removed: lv(o.uri).remove_network(&o.name).await?,
+            })
         },
     )?;
     Ok(())
@@ -275,10 +342,9 @@ fn register_disks(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "vm.disk",
             doc: "Creates a qcow2 disk: empty of `size`, or a copy-on-write overlay of `backing` grown to `size`; an existing file is an error.",
-            params: &[Param { name: "opts", ty: "{path: string, size: integer|string, backing?: string}", doc: "size in bytes or e.g. \"40G\"" }],
-            returns: "{format: string, virtual_size: integer, backing?: string}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: DiskOpts| async move {
             tokio::task::spawn_blocking(move || create_disk(&o.path, o.size.0, o.backing.as_deref())).await?
@@ -293,15 +359,14 @@ fn register_ssh_wait(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "vm.wait_ssh",
             doc: "Waits until an SSH server sends its banner on address:port (a forwarded port alone is not enough).",
-            params: &[Param { name: "opts", ty: "{address: string, port?: integer, timeout?: integer}", doc: "timeout in seconds (default 300)" }],
-            returns: "{seconds: number, banner: string}",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
         |o: WaitOpts| async move {
             let (seconds, banner) =
                 wait_ssh(&o.address, o.port.unwrap_or(22), Duration::from_secs(o.timeout.unwrap_or(300))).await?;
-            Ok(serde_json::json!({ "seconds": seconds, "banner": banner }))
+            Ok(SshUp { seconds, banner })
         },
     )?;
     Ok(())
@@ -313,64 +378,54 @@ fn register_vbmc(api: &mut Api) -> mlua::Result<()> {
         FnSpec {
             name: "vbmc.add",
             doc: "Starts the deploy's vbmcd when needed, then adds (when missing) and starts the virtual BMC of a domain.",
-            params: &[Param { name: "opts", ty: "{vbmc: apex.Vbmc, bmc: apex.Bmc}", doc: "" }],
-            returns: "{}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
-        |o: VbmcOpts| async move {
-            let bmc = o.bmc.ok_or_else(|| anyhow::anyhow!("bmc is required"))?;
-            tokio::task::spawn_blocking(move || o.vbmc.add(&bmc)).await??;
-            Ok(serde_json::json!({}))
+        |o: VbmcAdd| async move {
+            tokio::task::spawn_blocking(move || o.vbmc.add(&o.bmc)).await??;
+            Ok(Done {})
         },
     )?;
     api.async_fn(
         FnSpec {
             name: "vbmc.remove",
             doc: "Stops and deletes the virtual BMC of a domain; `removed` is false when there was none.",
-            params: &[Param { name: "opts", ty: "{vbmc: apex.Vbmc, domain: string}", doc: "" }],
-            returns: "{removed: boolean}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
-        |o: VbmcOpts| async move {
-            let domain = o.domain.ok_or_else(|| anyhow::anyhow!("domain is required"))?;
-            let removed = tokio::task::spawn_blocking(move || o.vbmc.remove(&domain)).await??;
-            Ok(serde_json::json!({ "removed": removed }))
+        |o: VbmcDomain| async move {
+            let removed = tokio::task::spawn_blocking(move || o.vbmc.remove(&o.domain)).await??;
+            Ok(Removed { removed })
         },
     )?;
     api.async_fn(
         FnSpec {
             name: "vbmc.stop",
             doc: "Stops the deploy's vbmcd and every BMC it runs; `stopped` is false when none ran.",
-            params: &[Param { name: "opts", ty: "{vbmc: apex.Vbmc}", doc: "" }],
-            returns: "{stopped: boolean}",
             is_async: true,
             effect: Effect::Remote,
+            ..FnSpec::TYPED
         },
         |o: VbmcOpts| async move {
             let stopped = tokio::task::spawn_blocking(move || o.vbmc.stop()).await??;
-            Ok(serde_json::json!({ "stopped": stopped }))
+            Ok(Stopped { stopped })
         },
     )?;
     api.async_fn(
         FnSpec {
             name: "vbmc.list",
             doc: "The domains whose BMC the deploy's vbmcd knows (empty when it does not run).",
-            params: &[Param {
-                name: "opts",
-                ty: "{vbmc: apex.Vbmc}",
-                doc: "",
-            }],
-            returns: "{names: string[], running: boolean}",
             is_async: true,
             effect: Effect::ReadRemote,
+            ..FnSpec::TYPED
         },
         |o: VbmcOpts| async move {
             tokio::task::spawn_blocking(move || {
                 let running = o.vbmc.pid().is_some();
                 let names = if running { o.vbmc.list()? } else { Vec::new() };
-                Ok(serde_json::json!({ "names": names, "running": running }))
+                Ok(VbmcList { names, running })
             })
             .await?
         },
