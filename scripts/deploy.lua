@@ -129,7 +129,7 @@ function M.load_scenario(name, lua_paths)
         local places = {}
         for _, d in ipairs(lua_paths) do places[#places + 1] = util.path(d, "scenarios") end
         places[#places + 1] = "shipped (scripts/scenarios/ in the apex binary)"
-        util.fail("unknown scenario %q (see `apex scenarios`; searched: %s)", name, table.concat(places, ", "))
+        util.fail("unknown scenario %s (see `apex scenarios`; searched: %s)", util.show(name), table.concat(places, ", "))
       end
       util.fail("scenario %s failed to load: %s", name, util.message(v))
     end

@@ -181,7 +181,7 @@ end
 function M.run(opts)
   local name = opts.name
   if not name:match("^[%a][%w_%-]*$") then
-    util.fail("invalid %s name %q (letters, digits, _ and -, starting with a letter)", opts.kind, name)
+    util.fail("invalid %s name %s (letters, digits, _ and -, starting with a letter)", opts.kind, util.show(name))
   end
   local dir = opts.dir
   if opts.kind == "plugin" then

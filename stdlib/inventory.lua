@@ -126,20 +126,20 @@ local function parse_capabilities(src, key, v)
   for item in v:gmatch("[^,]+") do
     local k, val = item:match("^%s*([^:%s]+):([^%s]*)%s*$")
     if not k or val == "" then
-      util.fail("%s: %s: %q is not a key:value capability (valid: e.g. \"profile:control\" or "
-        .. "\"profile:compute,boot_option:local\")", src, key, item)
+      util.fail("%s: %s: %s is not a key:value capability (valid: e.g. \"profile:control\" or "
+        .. "\"profile:compute,boot_option:local\")", src, key, util.show(item))
     end
     if k == "profile" then
       if not util.contains(M.VALID_PROFILES, val) then
-        util.fail("%s: %s: unknown profile %q (valid: profile:control, profile:compute)", src, key, val)
+        util.fail("%s: %s: unknown profile %s (valid: profile:control, profile:compute)", src, key, util.show(val))
       end
       profile = val
     end
     caps[#caps + 1] = k .. ":" .. val
   end
   if not profile then
-    util.fail("%s: %s: no profile in %q (valid: profile:control or profile:compute, e.g. \"profile:compute\")",
-      src, key, v)
+    util.fail("%s: %s: no profile in %s (valid: profile:control or profile:compute, e.g. \"profile:compute\")",
+      src, key, util.show(v))
   end
   return table.concat(caps, ","), profile, caps
 end

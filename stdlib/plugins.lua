@@ -253,7 +253,7 @@ end
 ---@return apex.Plugin
 function M.load(name, why)
   if not name:match("^[%w_%-]+$") then
-    util.fail("%s: invalid plugin name %q (valid: %s)", why, name, table.concat(M.available(), ", "))
+    util.fail("%s: invalid plugin name %s (valid: %s)", why, util.show(name), table.concat(M.available(), ", "))
   end
   local module = "plugins." .. name
   local ok, plugin = pcall(require, module)
@@ -261,7 +261,7 @@ function M.load(name, why)
     local msg = util.message(plugin)
     if msg:find("module '" .. module .. "' not found", 1, true) then
       local choices = M.sdn_choices()
-      util.fail("%s: unknown plugin %q (valid: %s, false; searched: %s)", why, name,
+      util.fail("%s: unknown plugin %s (valid: %s, false; searched: %s)", why, util.show(name),
         table.concat(choices, ", "), table.concat(M.search_places(), ", "))
     end
     util.fail("plugin %s (%s) failed to load: %s", name, origin_of(name), msg)
