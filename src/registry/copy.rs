@@ -430,12 +430,20 @@ pub async fn copy_image(
             run: ctx.stats.clone(),
             image: Arc::default(),
         };
+        let t = Transfer {
+            from,
+            src,
+            to,
+            dst,
+            opts,
+            ledger: &ctx.ledger,
+            counters: &counters,
+            fresh,
+        };
         if present {
             report.digest = source_digest;
             if opts.verify {
-                let missing =
-                    repair_present(from, src, to, dst, &report.digest, opts, ctx, &counters)
-                        .await?;
+                let missing = repair_present(t, &report.digest).await?;
                 report.fill(&counters);
                 if missing > 0 {
                     drop(claim);
@@ -485,38 +493,12 @@ pub async fn copy_image(
                     .with_context(|| {
                         format!("{src}: listed manifest {} is missing", entry.digest)
                     })?;
-                let blobs = image_blobs(&child)?;
-                copy_blobs(
-                    from,
-                    src,
-                    to,
-                    dst,
-                    blobs,
-                    opts,
-                    &ctx.ledger,
-                    &counters,
-                    None,
-                    fresh,
-                )
-                .await?;
+                copy_blobs(t, image_blobs(&child)?, None).await?;
                 to.put_manifest(&dst.repository, &child.digest, &child)
                     .await?;
             }
         } else {
-            let blobs = image_blobs(&manifest)?;
-            copy_blobs(
-                from,
-                src,
-                to,
-                dst,
-                blobs,
-                opts,
-                &ctx.ledger,
-                &counters,
-                claim,
-                fresh,
-            )
-            .await?;
+            copy_blobs(t, image_blobs(&manifest)?, claim).await?;
         }
         to.put_manifest(&dst.repository, &dst.reference, &manifest)
             .await?;
@@ -552,17 +534,16 @@ impl CopyReport {
 /// manifests were missing. The manifests are read from the destination (by
 /// digest, so their bytes are checked): nothing is asked of the source
 /// while everything is there.
-#[allow(clippy::too_many_arguments)]
-async fn repair_present(
-    from: &Registry,
-    src: &ImageRef,
-    to: &Registry,
-    dst: &ImageRef,
-    digest: &str,
-    opts: CopyOptions,
-    ctx: &CopyContext,
-    counters: &Counters,
-) -> anyhow::Result<u64> {
+async fn repair_present(t: Transfer<'_>, digest: &str) -> anyhow::Result<u64> {
+    let Transfer {
+        from,
+        src,
+        to,
+        dst,
+        opts,
+        counters,
+        ..
+    } = t;
     let repo = dst.repository.as_str();
     let manifest = to.manifest(repo, digest).await?.with_context(|| {
         format!("{dst}: the tag names {digest} but the manifest cannot be read")
@@ -583,20 +564,7 @@ async fn repair_present(
                         .with_context(|| {
                             format!("{src}: listed manifest {} is missing", entry.digest)
                         })?;
-                    let blobs = image_blobs(&child)?;
-                    copy_blobs(
-                        from,
-                        src,
-                        to,
-                        dst,
-                        blobs,
-                        opts,
-                        &ctx.ledger,
-                        counters,
-                        None,
-                        false,
-                    )
-                    .await?;
+                    copy_blobs(t, image_blobs(&child)?, None).await?;
                     children.push(child);
                 }
             }
@@ -625,19 +593,7 @@ async fn repair_present(
         }
         if !lost.is_empty() {
             missing += lost.len() as u64;
-            copy_blobs(
-                from,
-                src,
-                to,
-                dst,
-                lost,
-                opts,
-                &ctx.ledger,
-                counters,
-                None,
-                false,
-            )
-            .await?;
+            copy_blobs(t, lost, None).await?;
             if manifest.is_list() {
                 children.push(image);
             }
@@ -678,23 +634,38 @@ impl Counters {
     }
 }
 
-/// Copies the blobs an image lacks; `claim` is the image's claim on them
-/// when made already (before its first request to the destination);
-/// `fresh`: the destination repository was missing from the catalog (no
-/// HEAD before an upload).
-#[allow(clippy::too_many_arguments)]
-async fn copy_blobs(
-    from: &Registry,
-    src: &ImageRef,
-    to: &Registry,
-    dst: &ImageRef,
-    blobs: Vec<Descriptor>,
+/// One image's copy as its blobs see it: both sides, the options, and
+/// what the run shares (the ledger, the counters).
+#[derive(Clone, Copy)]
+struct Transfer<'a> {
+    from: &'a Registry,
+    src: &'a ImageRef,
+    to: &'a Registry,
+    dst: &'a ImageRef,
     opts: CopyOptions,
-    ledger: &BlobLedger,
-    counters: &Counters,
-    claim: Option<Claim>,
+    ledger: &'a BlobLedger,
+    counters: &'a Counters,
+    /// The destination repository was missing from the catalog: no HEAD
+    /// before an upload (see [`CopyContext::is_new_repo`]).
     fresh: bool,
+}
+
+/// Copies the blobs an image lacks; `claim` is the image's claim on them
+/// when made already (before its first request to the destination).
+async fn copy_blobs(
+    t: Transfer<'_>,
+    blobs: Vec<Descriptor>,
+    claim: Option<Claim>,
 ) -> anyhow::Result<()> {
+    let Transfer {
+        from,
+        src,
+        to,
+        dst,
+        opts,
+        ledger,
+        ..
+    } = t;
     // Every repository this image may mount from, in one token.
     let claim = claim.unwrap_or_else(|| {
         let digests: Vec<&str> = blobs.iter().map(|d| d.digest.as_str()).collect();
@@ -724,17 +695,7 @@ async fn copy_blobs(
             if failed.load(Ordering::Relaxed) {
                 return Ok(());
             }
-            let r = copy_blob(
-                from,
-                src,
-                to,
-                dst,
-                d,
-                (ledger, counters, mount_scopes),
-                slot,
-                (fresh, opts.in_memory_max),
-            )
-            .await;
+            let r = copy_blob(t, d, mount_scopes, slot).await;
             if r.is_err() {
                 failed.store(true, Ordering::Relaxed);
             }
@@ -746,17 +707,22 @@ async fn copy_blobs(
     results.into_iter().collect()
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn copy_blob(
-    from: &Registry,
-    src: &ImageRef,
-    to: &Registry,
-    dst: &ImageRef,
+    t: Transfer<'_>,
     blob: Descriptor,
-    (ledger, counters, mount_scopes): (&BlobLedger, &Counters, &Scopes),
+    mount_scopes: &Scopes,
     held: Option<tokio::sync::OwnedMutexGuard<Option<String>>>,
-    (fresh, in_memory_max): (bool, u64),
 ) -> anyhow::Result<()> {
+    let Transfer {
+        from,
+        src,
+        to,
+        dst,
+        ledger,
+        counters,
+        fresh,
+        ..
+    } = t;
     let mut known = match held {
         Some(slot) => slot,
         None => ledger.slot(to.host(), &blob.digest).lock_owned().await,
@@ -775,7 +741,7 @@ async fn copy_blob(
     let what = format!("blob {digest} to {}/{repo}", to.host());
     // A small blob to upload is read whole and checked before its session
     // opens, then sent in one PUT; kept across attempts.
-    let memory = if mount_from.is_none() && blob.size <= in_memory_max {
+    let memory = if mount_from.is_none() && blob.size <= t.opts.in_memory_max {
         let kib = blob.size.div_ceil(1024).clamp(1, u32::MAX.into()) as u32;
         IN_MEMORY.try_acquire_many(kib).ok().map(|permit| InMemory {
             bytes: std::sync::Mutex::new(None),
