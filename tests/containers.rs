@@ -35,6 +35,19 @@ async fn blobs_of(host: &str, refs: &[String]) -> BTreeSet<String> {
     out
 }
 
+/// The digest of an image's config blob in a registry.
+async fn config_of(reg: &Registry, repo: &str, reference: &str) -> String {
+    reg.manifest(repo, reference)
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap()
+        .config
+        .unwrap()
+        .digest
+}
+
 /// `copy_image` with the default options and a fresh context, as a flow step calls it.
 async fn copy(
     from: &Registry,
@@ -467,16 +480,7 @@ async fn a_manifest_list_is_copied_byte_for_byte_with_its_images() {
 
     // Under verify, a blob lost from a listed image is found and sent again.
     let child = copied.parse().unwrap().manifests[1].digest.clone();
-    let config = local
-        .manifest("tripleomaster/multi", &child)
-        .await
-        .unwrap()
-        .unwrap()
-        .parse()
-        .unwrap()
-        .config
-        .unwrap()
-        .digest;
+    let config = config_of(&local, "tripleomaster/multi", &child).await;
     lab.local.lose_blob(&config).unwrap();
     let opts = CopyOptions {
         verify: true,
@@ -1665,16 +1669,7 @@ async fn verify_finds_a_lost_blob_of_a_present_image_and_copies_it_again() {
     .await;
     assert!(summary.failed.is_empty(), "{:?}", summary.failed);
     let neutron = ImageRef::parse(&lab.images[2]).unwrap();
-    let config = from
-        .manifest(&neutron.repository, "current-tripleo")
-        .await
-        .unwrap()
-        .unwrap()
-        .parse()
-        .unwrap()
-        .config
-        .unwrap()
-        .digest;
+    let config = config_of(&from, &neutron.repository, "current-tripleo").await;
     lab.local.lose_blob(&config).unwrap();
     let opts = MirrorOptions {
         copy: verifying(),
@@ -1940,16 +1935,7 @@ async fn first_copies_into_a_repository_the_catalog_lacks_skip_the_heads_and_res
     // 3 once it holds a manifest): the mirror, holding its uploads to the
     // third back 3 s, finds it there without asking.
     let third = svc[2].repository();
-    let config = up
-        .manifest(&third, "current-tripleo")
-        .await
-        .unwrap()
-        .unwrap()
-        .parse()
-        .unwrap()
-        .config
-        .unwrap()
-        .digest;
+    let config = config_of(&up, &third, "current-tripleo").await;
     let third_uploads = format!("/v2/{third}/blobs/uploads/");
     proxy.fail_next(
         100,

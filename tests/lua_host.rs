@@ -20,6 +20,12 @@ fn text(o: &Output) -> (String, String) {
     )
 }
 
+/// Writes `lua` to `script` and runs it with `apex run`.
+fn run_script(script: &Path, lua: &str) -> Output {
+    write(script, lua);
+    apex(&["run", script.to_str().unwrap()], &[])
+}
+
 fn write(path: &Path, s: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, s).unwrap();
@@ -70,11 +76,10 @@ fn override_dir_shadows_shipped_module_and_cli_beats_env() {
 fn errors_show_the_script_file_and_line() {
     let d = tempfile::tempdir().unwrap();
     let script = d.path().join("boom.lua");
-    write(
+    let o = run_script(
         &script,
         "local core = require('apex.core')\n\nlocal function f()\n  core.fs.read({path = '/nonexistent/x'})\nend\nf()\n",
     );
-    let o = apex(&["run", script.to_str().unwrap()], &[]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(err.contains("fs.read: cannot read /nonexistent/x"), "{err}");
@@ -201,11 +206,10 @@ fn sha256_of_a_file_leaves_the_lua_thread_free_and_stops_on_a_signal() {
 fn parallel_map_reraises_an_error_with_its_location() {
     let d = tempfile::tempdir().unwrap();
     let script = d.path().join("p.lua");
-    write(
+    let o = run_script(
         &script,
         "local core = require('apex.core')\ncore.parallel.map({1, 2}, function(x)\n  if x == 2 then error('item two failed') end\n  return x\nend)\n",
     );
-    let o = apex(&["run", script.to_str().unwrap()], &[]);
     let (_, err) = text(&o);
     assert!(!o.status.success());
     assert!(err.contains("p.lua:3: item two failed"), "{err}");
@@ -636,8 +640,7 @@ assert(not ok3 and tostring(e3):find("timeout: got -1", 1, true), tostring(e3))
 print("bounded")"#,
         url = server.url("big.json")
     );
-    write(&script, &lua);
-    let out = apex(&["run", script.to_str().unwrap()], &[]);
+    let out = run_script(&script, &lua);
     let (so, se) = text(&out);
     assert!(out.status.success(), "{so}\n{se}");
     assert!(so.contains("bounded"), "{so}\n{se}");
@@ -653,8 +656,7 @@ assert(not ok and tostring(e):find("longer than 1000 bytes", 1, true), tostring(
 print("streamed")"#,
         url = server.url("big.json")
     );
-    write(&script, &lua);
-    let out = apex(&["run", script.to_str().unwrap()], &[]);
+    let out = run_script(&script, &lua);
     let (so, se) = text(&out);
     assert!(
         out.status.success() && so.contains("streamed"),
