@@ -166,15 +166,13 @@ local function string_list(src, key, v, default)
   return out
 end
 
--- A NIC name as the kernel and os-net-config take it: at most 15 bytes
--- (IFNAMSIZ - 1) of letters, digits, '.', '_', '-', e.g. eth0, enp0s3, nic1.
-local NIC_DOC = "a NIC name such as eth0, enp0s3 or nic1 (at most 15 letters, digits, '.', '_', '-')"
+local NIC_DOC = "a NIC name such as eth0, enp0s3 or nic1 (" .. util.IFNAME_DOC .. ")"
 
 --- A list of NIC names (nic_mapping and installer_vm members).
 local function nic_list(src, key, v)
   local out = string_list(src, key, v)
   for i, name in ipairs(out) do
-    if #name > 15 or not name:match("^[%w][%w._-]*$") then
+    if not util.is_ifname(name) then
       util.fail("%s: %s[%d]: got %s (valid: %s)", src, key, i, show(name), NIC_DOC)
     end
   end

@@ -98,10 +98,6 @@ local function is_device(v)
   return type(v) == "string" and v:match("^/dev/[%w_][%w/_.:-]*$") ~= nil and not v:find("/%.%.?/")
     and not v:find("/%.%.?$"), "a block device path such as /dev/sdb or /dev/loop3"
 end
--- An interface name, as the kernel takes it (SR-IOV's physical function).
-local function is_ifname(v)
-  return type(v) == "string" and #v <= 15 and v:match("^[%w][%w._-]*$") ~= nil
-end
 
 local OPTIONS = {
   containers = { check = is_bool, default = true },
@@ -115,7 +111,9 @@ local OPTIONS = {
   ceph_device = { check = is_device, default = "/dev/loop3" },
   vim = { check = choice(M.VALID_VIMS), default = "openstack" },
   sriov = {
-    check = function(v) return v == false or is_ifname(v), "false or an interface name such as ens2f0 (at most 15 letters, digits, '.', '_', '-')" end,
+    check = function(v)
+      return v == false or util.is_ifname(v), "false or an interface name such as ens2f0 (" .. util.IFNAME_DOC .. ")"
+    end,
     default = false,
   },
   performance = { check = is_table },

@@ -194,6 +194,16 @@ function M.show(v)
   return tostring(v)
 end
 
+--- Whether `v` is a network interface name as the kernel and os-net-config
+--- take it: at most 15 bytes (IFNAMSIZ - 1) of letters, digits, '.', '_',
+--- '-', not starting with a punctuation mark (eth0, enp0s3, nic1).
+---@param v any
+---@return boolean
+function M.is_ifname(v)
+  return type(v) == "string" and #v <= 15 and v:match("^[%w][%w._-]*$") ~= nil
+end
+M.IFNAME_DOC = "at most 15 letters, digits, '.', '_', '-'"
+
 --- Joins path parts with "/", without doubling separators.
 ---@param ... string
 ---@return string
