@@ -427,7 +427,15 @@ async fn published_checksum(
     let body =
         crate::http_client::read_limited(resp, crate::http_client::limits::CHECKSUM_FILE, &what)
             .await
-            .map_err(|e| Failure::Retry(format!("GET {url}: {e:#}")))?;
+            .map_err(|e| {
+                // A cut connection is worth another try; an answer past the
+                // limit would be the same again.
+                if e.chain().any(|c| c.is::<reqwest::Error>()) {
+                    Failure::Retry(format!("GET {url}: {e:#}"))
+                } else {
+                    fatal(e)
+                }
+            })?;
     let text = String::from_utf8_lossy(&body);
     Expected::published(url, &text, name).map_err(fatal)
 }
