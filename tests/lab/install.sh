@@ -31,15 +31,31 @@ packages=(
   python3-yaml     # the same, and the stand-in reading env files' resource_registry
 )
 
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
+missing_packages() {
+  missing=()
+  for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+}
+missing_packages
 if ((${#missing[@]})); then
   echo "lab: installing ${missing[*]}" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # An install can remove a package the machine had: Debian 12's
+  # qemu-system-x86 conflicts with a backported qemu-utils, which apt then
+  # removes. Such a package is installed again, in the version that fits.
+  missing_packages
+  if ((${#missing[@]})); then
+    echo "lab: installing again what that install removed: ${missing[*]}" >&2
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    missing_packages
+    if ((${#missing[@]})); then
+      echo "lab: still not installed: ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
 fi
 
 # VirtualBMC (PyPI) in a venv over Debian's libvirt, pyghmi and zmq bindings.
