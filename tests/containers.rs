@@ -322,6 +322,89 @@ async fn mirror_sends_shared_blobs_once_and_a_rerun_sends_none() {
     assert_eq!(rerun.blobs_sent, 0);
 }
 
+/// Images share a base; the first copy to claim it sends it while the others
+/// wait. A waiting image gives its slot up: with two slots, the third image
+/// sends its own blobs while the first is still sending the base (before,
+/// it started only once one of the first two had finished).
+#[tokio::test]
+async fn an_image_waiting_for_a_shared_blob_lets_the_next_image_send() {
+    let lab = lab::lab().await;
+    let source = FaultyProxy::start(&lab.upstream.host()).await.unwrap();
+    let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
+    let items: Vec<MirrorItem> = services()
+        .iter()
+        .map(|s| MirrorItem {
+            source: lab.image_in(&source.host(), &s.service),
+            destination: lab.image_in(&proxy.host(), &s.service),
+        })
+        .collect();
+    let first = ImageRef::parse(&lab.images[0]).unwrap();
+    let base = client(&lab.upstream.host(), 3)
+        .manifest(&first.repository, &first.reference)
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap()
+        .layers[0]
+        .digest
+        .clone();
+    let shared = blobs_of(&lab.upstream.host(), &lab.images[1..]).await;
+    assert!(shared.contains(&base), "every image sits on the base");
+    // The first image's read of the base is held back 3 s.
+    source.fail_next(
+        1,
+        &format!("GET /v2/{}/blobs/{base}", first.repository),
+        Fault::Delay { millis: 3000 },
+    );
+    let summary = mirror_images(
+        &items,
+        RegistrySettings::default(),
+        MirrorOptions {
+            concurrency: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(summary.failed.is_empty(), "{:?}", summary.failed);
+    assert_eq!(summary.copied.len(), items.len());
+    let seen = proxy.requests();
+    let at = |what: &str, pick: &dyn Fn(&apex_lab::registry::Request) -> bool| {
+        seen.iter()
+            .position(pick)
+            .unwrap_or_else(|| panic!("no {what} in {seen:?}"))
+    };
+    let base_commit = at("commit of the base", &|r| {
+        r.method == "PUT"
+            && r.path
+                .contains(&format!("digest={}", base.replace(':', "%3A")))
+    });
+    let third = services()[2].repository();
+    let third_upload = at("upload by the third image", &|r| {
+        r.method == "POST" && r.path.contains(&format!("/v2/{third}/blobs/uploads/"))
+    });
+    assert!(
+        third_upload < base_commit,
+        "the third image sent its own blobs while the first sent the base: {seen:?}"
+    );
+    assert_eq!(
+        seen.iter()
+            .filter(|r| r.method == "PUT" && r.path.contains(&base.replace(':', "%3A")))
+            .count(),
+        1,
+        "the base sent once"
+    );
+    assert!(summary.blobs_mounted >= 2, "{summary:?}");
+    for s in services() {
+        let repo = s.repository();
+        assert_eq!(
+            digest_of(&lab.upstream.host(), &repo, "current-tripleo").await,
+            digest_of(&lab.local.host(), &repo, "current-tripleo").await,
+            "{repo}"
+        );
+    }
+}
+
 #[tokio::test]
 async fn copy_retries_through_failures_and_mirror_recovers_after_a_stopped_registry() {
     let mut lab = lab::lab().await;

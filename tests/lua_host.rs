@@ -637,6 +637,12 @@ local ok2, e2 = pcall(core.os.sleep, {{ seconds = math.huge }})
 assert(not ok2 and tostring(e2):find("seconds: got inf (valid: 0 to 86400)", 1, true), tostring(e2))
 local ok3, e3 = pcall(core.http.get, {{ url = url, timeout = -1 }})
 assert(not ok3 and tostring(e3):find("timeout: got -1", 1, true), tostring(e3))
+-- Checked before any request: no registry is asked.
+local ok4, e4 = pcall(core.registry.mirror, {{ images = {{}}, concurrency = 0 }})
+assert(not ok4 and tostring(e4):find("concurrency: got 0 (valid: 1 to 256)", 1, true), tostring(e4))
+local ok5, e5 = pcall(core.registry.copy, {{ source = "127.0.0.1:9/a:b", destination = "127.0.0.1:9/c:d",
+  blob_concurrency = 100000 }})
+assert(not ok5 and tostring(e5):find("blob_concurrency: got 100000 (valid: 1 to 256)", 1, true), tostring(e5))
 print("bounded")"#,
         url = server.url("big.json")
     );

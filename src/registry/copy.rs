@@ -77,6 +77,7 @@ use url::Url;
 
 use super::blobs::{Mount, UploadRefused};
 use super::client::Registry;
+use super::phases::{ImagePhase, Phases};
 use super::reference::ImageRef;
 use super::repository::{Descriptor, RawManifest};
 use super::token::Scopes;
@@ -293,11 +294,27 @@ pub struct CopyContext {
     /// Each destination's catalog as first read by the run's first copies
     /// (None: not available), by host.
     catalogs: std::sync::Mutex<HashMap<String, Catalog>>,
+    /// A mirror run's bounds on the images sending and finishing at once.
+    phases: Option<Phases>,
 }
 
 type Catalog = Arc<tokio::sync::OnceCell<Option<std::collections::HashSet<String>>>>;
 
 impl CopyContext {
+    /// The shared state of a mirror run copying `concurrency` images at
+    /// once (see [`Phases`]).
+    pub fn for_mirror(concurrency: usize) -> Self {
+        Self {
+            phases: Some(Phases::new(concurrency)),
+            ..Self::default()
+        }
+    }
+
+    /// Waits for a slot to send an image in (at once outside a mirror run).
+    pub(super) async fn sending_slot(&self) -> anyhow::Result<ImagePhase> {
+        ImagePhase::sending(self.phases.as_ref()).await
+    }
+
     /// Whether `repo` was missing from `to`'s catalog when this run first
     /// read it (once per registry, by the first copies only): such a
     /// repository held no blob then (docker-registry 2 lists a repository
@@ -351,6 +368,20 @@ pub async fn copy_image(
     dst: &ImageRef,
     opts: CopyOptions,
     ctx: &CopyContext,
+) -> anyhow::Result<CopyReport> {
+    let phase = ctx.sending_slot().await?;
+    copy_image_in(from, src, to, dst, opts, ctx, &phase).await
+}
+
+/// [`copy_image`] in the sending slot `phase` (see [`Phases`]).
+pub(super) async fn copy_image_in(
+    from: &Registry,
+    src: &ImageRef,
+    to: &Registry,
+    dst: &ImageRef,
+    opts: CopyOptions,
+    ctx: &CopyContext,
+    phase: &ImagePhase,
 ) -> anyhow::Result<CopyReport> {
     let run = async {
         let mut report = CopyReport {
@@ -439,6 +470,7 @@ pub async fn copy_image(
             ledger: &ctx.ledger,
             counters: &counters,
             fresh,
+            phase,
         };
         if present {
             report.digest = source_digest;
@@ -648,10 +680,16 @@ struct Transfer<'a> {
     /// The destination repository was missing from the catalog: no HEAD
     /// before an upload (see [`CopyContext::is_new_repo`]).
     fresh: bool,
+    /// The image's slot in a mirror run: given up while it waits for blobs
+    /// other copies send.
+    phase: &'a ImagePhase,
 }
 
 /// Copies the blobs an image lacks; `claim` is the image's claim on them
-/// when made already (before its first request to the destination).
+/// when made already (before its first request to the destination). The
+/// blobs it holds or finds free go first; those another copy is sending
+/// now are waited for with the image's slot given up (see [`Phases`]),
+/// then mounted.
 async fn copy_blobs(
     t: Transfer<'_>,
     blobs: Vec<Descriptor>,
@@ -662,7 +700,6 @@ async fn copy_blobs(
         src,
         to,
         dst,
-        opts,
         ledger,
         ..
     } = t;
@@ -675,15 +712,39 @@ async fn copy_blobs(
     if from.host() == to.host() && src.repository != dst.repository {
         mount_scopes = mount_scopes.with(&src.repository, &["pull"]);
     }
-    let mount_scopes = &mount_scopes;
     let mut held = claim.held;
-    let jobs: Vec<_> = blobs
-        .into_iter()
-        .map(|d| {
-            let slot = held.remove(&d.digest);
-            (d, slot)
-        })
-        .collect();
+    let (mut now, mut later) = (Vec::new(), Vec::new());
+    for d in blobs {
+        let slot = held
+            .remove(&d.digest)
+            .or_else(|| ledger.slot(to.host(), &d.digest).try_lock_owned().ok());
+        match slot {
+            Some(slot) => now.push((d, Some(slot))),
+            None => later.push((d, None)),
+        }
+    }
+    drop(held);
+    copy_each(t, now, &mount_scopes).await?;
+    if later.is_empty() {
+        return Ok(());
+    }
+    t.phase.wait().await;
+    for (d, _) in &later {
+        let slot = ledger.slot(to.host(), &d.digest);
+        drop(slot.lock().await);
+    }
+    t.phase.resume().await?;
+    copy_each(t, later, &mount_scopes).await
+}
+
+/// A blob to copy, with its ledger slot when this copy holds it already.
+type Job = (
+    Descriptor,
+    Option<tokio::sync::OwnedMutexGuard<Option<String>>>,
+);
+
+/// Copies `jobs`, `blob_concurrency` at a time.
+async fn copy_each(t: Transfer<'_>, jobs: Vec<Job>, mount_scopes: &Scopes) -> anyhow::Result<()> {
     // After a failure no further blob is started, but those under way are
     // let finish: dropping one amid its PATCH would leave its upload session
     // in the registry (it can only be deleted with the state the PATCH's
@@ -701,7 +762,7 @@ async fn copy_blobs(
             }
             r
         }))
-        .buffer_unordered(opts.blob_concurrency.max(1))
+        .buffer_unordered(t.opts.blob_concurrency.max(1))
         .collect()
         .await;
     results.into_iter().collect()
@@ -723,7 +784,7 @@ async fn copy_blob(
         fresh,
         ..
     } = t;
-    let mut known = match held {
+    let known = match held {
         Some(slot) => slot,
         None => ledger.slot(to.host(), &blob.digest).lock_owned().await,
     };
@@ -738,6 +799,10 @@ async fn copy_blob(
     let mount_from = known
         .clone()
         .or_else(|| (from.host() == to.host()).then(|| src.repository.clone()));
+    // A blob some repository holds already is only mounted: its slot is let
+    // go at once, so the copies that waited for it mount it side by side.
+    // The slot of one to send is kept until it is there.
+    let sending = known.is_none().then_some(known);
     let what = format!("blob {digest} to {}/{repo}", to.host());
     // A small blob to upload is read whole and checked before its session
     // opens, then sent in one PUT; kept across attempts.
@@ -809,8 +874,8 @@ async fn copy_blob(
     }
     // The first repository that held it stays the one to mount from: the
     // others' tokens already name it (a moving source would cost a token each).
-    if known.is_none() {
-        *known = Some(repo.to_string());
+    if let Some(mut slot) = sending {
+        *slot = Some(repo.to_string());
     }
     Ok(())
 }

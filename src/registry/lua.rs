@@ -55,6 +55,7 @@ struct CopyArgs {
     source: String,
     /// Full reference `host:port/repo:tag`.
     destination: String,
+    /// Blobs at once, 1-256, default 4.
     blob_concurrency: Option<usize>,
     /// When the destination has the tag, HEAD every blob it names and copy the missing ones again (status `repaired`).
     #[serde(default)]
@@ -68,8 +69,10 @@ struct CopyArgs {
 #[serde(deny_unknown_fields)]
 struct MirrorArgs {
     images: Vec<MirrorItem>,
-    /// Images at once, default 4.
+    /// Images sending blobs at once, 1-256, default 4 (as many more may
+    /// mount what others sent and put their manifests meanwhile).
     concurrency: Option<usize>,
+    /// Blobs of one image at once, 1-256, default 4.
     blob_concurrency: Option<usize>,
     /// Images already there have every blob HEADed, missing ones copied again (`repaired`).
     #[serde(default)]
@@ -111,7 +114,7 @@ struct BlobCheckArgs {
     repository: String,
     /// A tag or digest.
     reference: String,
-    /// HEADs at once, default 8.
+    /// HEADs at once, 1-256, default 8.
     concurrency: Option<usize>,
     #[serde(default)]
     registries: RegistrySettings,
@@ -137,6 +140,18 @@ struct Tags {
 }
 
 /// Raises with every failure when a batch had some and the caller did not allow it.
+/// Most of anything a registry call does at once (images, blobs).
+const AT_ONCE_MAX: usize = 256;
+
+/// A concurrency option: its default when unset, else 1 to [`AT_ONCE_MAX`].
+fn at_once(key: &str, value: Option<usize>, default: usize) -> anyhow::Result<usize> {
+    match value {
+        None => Ok(default),
+        Some(n @ 1..=AT_ONCE_MAX) => Ok(n),
+        Some(n) => anyhow::bail!("{key}: got {n} (valid: 1 to {AT_ONCE_MAX})"),
+    }
+}
+
 fn check_failures<'a>(
     what: &str,
     allow: bool,
@@ -246,7 +261,7 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
         |a: BlobCheckArgs| async move {
             let reg = Registry::new(&a.registry, &a.registries)?;
-            super::missing_blobs(&reg, &a.repository, &a.reference, a.concurrency.unwrap_or(8)).await
+            super::missing_blobs(&reg, &a.repository, &a.reference, at_once("concurrency", a.concurrency, 8)?).await
         },
     )?;
     api.async_fn(
@@ -261,7 +276,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
             let (src, dst) = (ImageRef::parse(&a.source)?, ImageRef::parse(&a.destination)?);
             let from = Registry::new(&src.registry, &a.registries)?;
             let to = Registry::new(&dst.registry, &a.registries)?;
-            let opts = CopyOptions { blob_concurrency: a.blob_concurrency.unwrap_or(CopyOptions::default().blob_concurrency), verify: a.verify, ..CopyOptions::default() };
+            let blob_concurrency = at_once("blob_concurrency", a.blob_concurrency, CopyOptions::default().blob_concurrency)?;
+            let opts = CopyOptions { blob_concurrency, verify: a.verify, ..CopyOptions::default() };
             copy_image(&from, &src, &to, &dst, opts, &CopyContext::default()).await
         },
     )?;
@@ -275,8 +291,8 @@ pub fn register(api: &mut Api) -> mlua::Result<()> {
         },
         |a: MirrorArgs| async move {
             let mut opts = MirrorOptions::default();
-            opts.concurrency = a.concurrency.unwrap_or(opts.concurrency);
-            opts.copy.blob_concurrency = a.blob_concurrency.unwrap_or(opts.copy.blob_concurrency);
+            opts.concurrency = at_once("concurrency", a.concurrency, opts.concurrency)?;
+            opts.copy.blob_concurrency = at_once("blob_concurrency", a.blob_concurrency, opts.copy.blob_concurrency)?;
             opts.copy.verify = a.verify;
             let summary = mirror_images(&a.images, a.registries, opts).await;
             check_failures("images", a.allow_failures, summary.failed.iter().map(|f| (f.source.as_str(), f.error.as_str())))?;

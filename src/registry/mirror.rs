@@ -1,5 +1,6 @@
 //! Mirroring a list of images into a registry (flow steps 8c and 8f):
-//! bounded concurrency across images, shared blobs sent once, one image's
+//! bounded concurrency across images (an image waiting for a blob another
+//! sends lets the next start: see `phases`), shared blobs sent once, one image's
 //! failure recorded without losing the others, and a summary a flow can act on.
 
 use std::collections::HashMap;
@@ -10,7 +11,8 @@ use futures::StreamExt as _;
 use serde::{Deserialize, Serialize};
 
 use super::client::{Registry, RegistrySettings};
-use super::copy::{CopyContext, CopyOptions, CopyReport, CopyStatus, copy_image};
+use super::copy::{CopyContext, CopyOptions, CopyReport, CopyStatus, copy_image_in};
+use super::phases::IN_FLIGHT_PER_SLOT;
 use super::reference::ImageRef;
 use super::transport::is_unreachable;
 use crate::progress::{Progress, Unit};
@@ -56,7 +58,8 @@ pub struct MirrorSummary {
 /// Tuning of a mirror run.
 #[derive(Debug, Clone, Copy)]
 pub struct MirrorOptions {
-    /// Images copied at once (default 4).
+    /// Images sending their blobs at once (default 4); as many more may
+    /// finish (mount what others sent, put their manifest) meanwhile.
     pub concurrency: usize,
     pub copy: CopyOptions,
 }
@@ -147,6 +150,9 @@ async fn copy_one(
 ) -> anyhow::Result<CopyReport> {
     let src = ImageRef::parse(&item.source)?;
     let dst = ImageRef::parse(&item.destination)?;
+    // The slot first: a registry found down while this image waited for
+    // one is not tried.
+    let phase = ctx.sending_slot().await?;
     for host in [&src.registry, &dst.registry] {
         if let Some(cause) = regs.down(host) {
             anyhow::bail!(
@@ -156,7 +162,7 @@ async fn copy_one(
     }
     let from = regs.get(&src.registry)?;
     let to = regs.get(&dst.registry)?;
-    let result = copy_image(&from, &src, &to, &dst, opts, ctx).await;
+    let result = copy_image_in(&from, &src, &to, &dst, opts, ctx, &phase).await;
     if let Err(e) = &result
         && is_unreachable(e)
     {
@@ -173,7 +179,7 @@ pub async fn mirror_images(
     opts: MirrorOptions,
 ) -> MirrorSummary {
     let regs = Arc::new(Registries::new(settings));
-    let ctx = Arc::new(CopyContext::default());
+    let ctx = Arc::new(CopyContext::for_mirror(opts.concurrency));
     let mut progress = Progress::new("mirroring images", Some(items.len() as u64), Unit::Items);
     let mut summary = MirrorSummary::default();
     let mut results = futures::stream::iter(items.iter().cloned().map(|item| {
@@ -183,7 +189,13 @@ pub async fn mirror_images(
             (item, result)
         }
     }))
-    .buffer_unordered(opts.concurrency.max(1));
+    // The images under way: `concurrency` send at once, and those waiting
+    // for blobs another image sends let more start (see `Phases`).
+    .buffer_unordered(
+        opts.concurrency
+            .clamp(1, 1 << 16)
+            .saturating_mul(IN_FLIGHT_PER_SLOT),
+    );
     while let Some((item, result)) = results.next().await {
         progress.inc(1);
         match result {

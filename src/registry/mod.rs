@@ -10,6 +10,7 @@ mod copy;
 mod lua;
 mod manifests;
 mod mirror;
+mod phases;
 mod repository;
 mod token;
 mod transport;
