@@ -43,9 +43,10 @@ const SERVICES: [&str; 8] = [
 
 const MIRROR_LUA: &str = r#"
 local core = require("apex.core")
-local args = ...
-local items = core.json.load({path = type(args) == "table" and args[1] or args})
-local s = core.registry.mirror({images = items, concurrency = 4, blob_concurrency = 4})
+local path, images_at_once, blobs_at_once = ...
+local items = core.json.load({path = path})
+local s = core.registry.mirror({images = items, concurrency = tonumber(images_at_once or "4"),
+  blob_concurrency = tonumber(blobs_at_once or "4")})
 print(string.format("apex: copied %d, present %d, failed %d, blobs sent %d, mounted %d, bytes %d, tokens %d",
   #s.copied, #s.present, #s.failed, s.blobs_sent, s.blobs_mounted, s.bytes_sent, s.token_fetches))
 "#;

@@ -21,8 +21,10 @@
 //! destination held 20 ms (`APEX_BENCH_DELAY_MS`, 0 for none) by the lab's
 //! proxy: a link with that much more round-trip time. `APEX_BENCH_TOOLS`
 //! (e.g. `apex,curl`) runs only some tools, without the ratios;
-//! `APEX_BENCH_APEX` runs another apex binary. For each run: the wall time
-//! and the destination registry's CPU seconds (`/proc/<pid>/stat`).
+//! `APEX_BENCH_APEX` runs another apex binary, `APEX_BENCH_AT_ONCE=4,2`
+//! another concurrency (images, blobs per image). For each run: the wall time
+//! and the CPU seconds of the destination registry, of the source registry
+//! and of the tool's own processes (`/proc/<pid>/stat`, `getrusage`).
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -510,6 +512,19 @@ fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
     Ok(ticks as f64 / hz)
 }
 
+/// CPU seconds (user + system) of the children waited for so far (the
+/// tools run, with their own children: curl's shells and curls).
+fn children_cpu_secs() -> f64 {
+    // SAFETY: getrusage only writes into the zeroed struct we pass.
+    let ru = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru);
+        ru
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(ru.ru_utime) + secs(ru.ru_stime)
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Tool {
     Apex,
@@ -569,11 +584,14 @@ fn run_case(
             // APEX_BENCH_APEX: another apex binary (an earlier build, compared in turn).
             let apex = std::env::var_os("APEX_BENCH_APEX")
                 .unwrap_or_else(|| env!("CARGO_BIN_EXE_apex").into());
+            // APEX_BENCH_AT_ONCE=IMAGES,BLOBS: the mirror's concurrency (default 4,4).
+            let at_once = std::env::var("APEX_BENCH_AT_ONCE").unwrap_or_else(|_| "4,4".into());
             let out = checked(
                 Command::new(apex)
                     .arg("run")
                     .arg(&script)
                     .arg(&items_path)
+                    .args(at_once.split(',').map(str::trim))
                     .env_remove("APEX_LUA_PATH"),
             )?;
             for line in out.lines().filter(|l| l.starts_with("apex:")) {
@@ -725,14 +743,21 @@ async fn measure(src: &Source, rounds: usize, delay_ms: u64) -> anyhow::Result<(
                 };
                 let host = proxy.as_ref().map_or_else(|| dest.host(), |p| p.host());
                 for (case, name) in CASES.iter().enumerate() {
-                    let cpu0 = cpu_secs(pid)?;
+                    let from = if case == 2 { &src.b } else { &src.a };
+                    let from_pid = from.process_id().context("source registry pid")?;
+                    let (cpu0, from0, own0) =
+                        (cpu_secs(pid)?, cpu_secs(from_pid)?, children_cpu_secs());
                     let start = Instant::now();
                     run_case(tool, case, src, &host, work.path(), &script)
                         .with_context(|| format!("{} {name}", tool.label()))?;
                     let wall = start.elapsed().as_secs_f64();
                     let cpu = cpu_secs(pid)? - cpu0;
+                    // What else the run cost: the source registry (curl reads
+                    // files instead) and the tool's own processes.
+                    let from_cpu = cpu_secs(from_pid)? - from0;
+                    let own_cpu = children_cpu_secs() - own0;
                     println!(
-                        "    round {} {:>8} {:<16} {:<13} {wall:8.2}s  registry CPU {cpu:7.2}s",
+                        "    round {} {:>8} {:<16} {:<13} {wall:8.2}s  registry CPU {cpu:7.2}s  source {from_cpu:6.2}s  tool {own_cpu:6.2}s",
                         round + 1,
                         if delay > 0 { "+delay" } else { "loopback" },
                         tool.label(),
