@@ -50,12 +50,17 @@
 //! PUT each), a mirror also uploads every config, mounts the shared layers
 //! into each repository and puts each manifest; and it reads every blob
 //! from the source registry and hashes it, which on one machine takes CPU
-//! from the destination too. The TripleO-size bench (4.5 GB, 2 cores, other
-//! builds running) measured the first copy at 1.13x (1.10-1.37) curl's
-//! time, down from 1.57x (1.51-1.87) with a HEAD before every upload and
-//! every blob streamed: destination 24.9 CPU-s against curl's 23.7; the
-//! source registry ~5 CPU-s (~1.1 per GB), which curl reading files does
-//! not spend; apex's own ~6.3, curl's (with its shells) ~6.8. The 16 MiB
+//! from the destination too. The TripleO-size bench (4.5 GB, 2 cores, quiet
+//! machine, `APEX_BENCH_TOOLS=apex,curl`, each run beside curl's): the first
+//! copy at 1.18x curl's time (median of 5; 1.13-1.24), down from 1.34x
+//! (1.23-1.36) before a waiting image gave its slot up (see `phases`: the
+//! machine sat half idle while one copy sent the 1 GB base). Both runs keep
+//! the 2 cores busy now; what is left is CPU curl's run does not spend:
+//! apex's run ~34 CPU-s (destination ~24, the source registry ~3.8, apex
+//! ~6), curl's ~28 (destination ~22, curl and its shells ~6). The source
+//! registry's cost is mostly per request (~6 ms a GET at 1/20 size, where
+//! the bytes weigh little; ~2.6 a manifest HEAD), the destination's extra the 100 configs, 179 mounts and 100
+//! manifests curl does not send. The 16 MiB
 //! bound: 8, 16 and 32 MiB differ by at most one PATCH (~3 ms) for 75 of
 //! 100 own layers, below the bench's noise; 16 MiB kept apex's peak RSS
 //! at ~70 MB (8 MiB: ~36, all streamed: ~24).
