@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::client::{Registry, RegistrySettings};
 use super::copy::{CopyContext, CopyOptions, CopyReport, CopyStatus, copy_image_in};
-use super::phases::IN_FLIGHT_PER_SLOT;
+use super::phases::in_flight;
 use super::reference::ImageRef;
 use super::transport::is_unreachable;
 use crate::progress::{Progress, Unit};
@@ -191,11 +191,7 @@ pub async fn mirror_images(
     }))
     // The images under way: `concurrency` send at once, and those waiting
     // for blobs another image sends let more start (see `Phases`).
-    .buffer_unordered(
-        opts.concurrency
-            .clamp(1, 1 << 16)
-            .saturating_mul(IN_FLIGHT_PER_SLOT),
-    );
+    .buffer_unordered(in_flight(opts.concurrency));
     while let Some((item, result)) = results.next().await {
         progress.inc(1);
         match result {

@@ -17,16 +17,24 @@
 //! the machine busy ~1.75 cores through the run instead of ~1.5.
 //!
 //! Bounds: at most `concurrency` images send and at most `concurrency`
-//! finish at once; at most [`IN_FLIGHT_PER_SLOT`] x `concurrency` images are
-//! under way (the rest of the list waits unstarted), a waiting one holding
-//! only its manifest (at most 4 MiB, a few KiB in practice).
+//! finish at once; at most [`in_flight`] images are under way (the rest of
+//! the list waits unstarted), a waiting one holding only its manifest (at
+//! most 4 MiB, a few KiB in practice).
 
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// Images under way per sending slot (see the module header).
-pub const IN_FLIGHT_PER_SLOT: usize = 16;
+const IN_FLIGHT_PER_SLOT: usize = 16;
+
+/// Images under way at most with `concurrency` sending: 16 per slot, but
+/// no more than 256 (a TripleO list is 100-200 images) unless the slots
+/// alone are more.
+pub fn in_flight(concurrency: usize) -> usize {
+    let slots = concurrency.max(1);
+    slots.saturating_mul(IN_FLIGHT_PER_SLOT).min(256).max(slots)
+}
 
 /// The slots of a mirror run's two phases.
 #[derive(Clone)]
@@ -109,6 +117,15 @@ mod tests {
         drop(first);
         second.resume().await.unwrap();
         assert_eq!(phases.sending.available_permits(), 1);
+    }
+
+    #[test]
+    fn images_under_way_are_bounded() {
+        assert_eq!(in_flight(0), 16);
+        assert_eq!(in_flight(4), 64);
+        assert_eq!(in_flight(100), 256);
+        assert_eq!(in_flight(1000), 1000);
+        assert_eq!(in_flight(usize::MAX), usize::MAX);
     }
 
     #[tokio::test]
