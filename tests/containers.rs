@@ -405,6 +405,78 @@ async fn an_image_waiting_for_a_shared_blob_lets_the_next_image_send() {
     }
 }
 
+/// The copy that claimed a shared blob fails to send it: the image that
+/// waited for it sends it itself once it finishes, and is copied.
+#[tokio::test]
+async fn a_waiting_image_sends_a_shared_blob_whose_sender_failed() {
+    let lab = lab::lab().await;
+    let source = FaultyProxy::start(&lab.upstream.host()).await.unwrap();
+    let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
+    let two: Vec<MirrorItem> = services()[..2]
+        .iter()
+        .map(|s| MirrorItem {
+            source: lab.image_in(&source.host(), &s.service),
+            destination: lab.image_in(&proxy.host(), &s.service),
+        })
+        .collect();
+    let first = ImageRef::parse(&lab.images[0]).unwrap();
+    let base = client(&lab.upstream.host(), 3)
+        .manifest(&first.repository, &first.reference)
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap()
+        .layers[0]
+        .digest
+        .clone();
+    // The first image reads the base late (the second finds it claimed and
+    // waits), then every upload of its fails.
+    source.fail_next(
+        1,
+        &format!("GET /v2/{}/blobs/{base}", first.repository),
+        Fault::Delay { millis: 2000 },
+    );
+    proxy.fail_next(
+        100,
+        &format!("PUT /v2/{}/blobs/uploads/", first.repository),
+        Fault::Status(503),
+    );
+    let settings = RegistrySettings {
+        attempts: Some(2),
+        ..Default::default()
+    };
+    let summary = mirror_images(
+        &two,
+        settings,
+        MirrorOptions {
+            concurrency: 2,
+            ..Default::default()
+        },
+    )
+    .await;
+    assert_eq!(summary.failed.len(), 1, "{summary:?}");
+    assert_eq!(summary.failed[0].source, two[0].source);
+    assert_eq!(summary.copied.len(), 1, "{summary:?}");
+    let second = services()[1].repository();
+    let base_put = format!("digest={}", base.replace(':', "%3A"));
+    assert!(
+        proxy.count_status("PUT", &base_put, 503) >= 1,
+        "the first image's upload of the base failed: {:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        proxy.count_status("PUT", &base_put, 201),
+        1,
+        "the second image sent the base itself: {:?}",
+        proxy.requests()
+    );
+    assert_eq!(
+        digest_of(&lab.upstream.host(), &second, "current-tripleo").await,
+        digest_of(&lab.local.host(), &second, "current-tripleo").await
+    );
+}
+
 #[tokio::test]
 async fn copy_retries_through_failures_and_mirror_recovers_after_a_stopped_registry() {
     let mut lab = lab::lab().await;
