@@ -17,7 +17,10 @@
 //! binary, 4 images and 4 blobs at a time), `skopeo copy` of each image in
 //! turn, one `skopeo sync`, and curl uploading the same distinct layer blobs
 //! 4 at a time (POST, then one PUT with the body: the least a registry
-//! client can do). Then the same again with every request to the
+//! client can do), and curl making the same images as the mirror from the
+//! source's files (first copy only: every distinct blob, configs too,
+//! uploaded, the rest mounted, then every manifest put, 4 requests at a
+//! time). Then the same again with every request to the
 //! destination held 20 ms (`APEX_BENCH_DELAY_MS`, 0 for none) by the lab's
 //! proxy: a link with that much more round-trip time. `APEX_BENCH_TOOLS`
 //! (e.g. `apex,curl`) runs only some tools, without the ratios;
@@ -234,6 +237,74 @@ fn curl_upload(
     Ok(())
 }
 
+/// Makes `images` in `host` with curl, `parallel` requests at a time, in
+/// three passes: every distinct blob (configs too) uploaded into the first
+/// repository naming it, the others mounted from there, then every
+/// manifest put. The same images a mirror makes, from files.
+fn curl_images(
+    script: &Path,
+    work: &Path,
+    host: &str,
+    images: &[StoredImage],
+    parallel: usize,
+) -> anyhow::Result<()> {
+    let mut first: std::collections::HashMap<&str, &str> = Default::default();
+    let (mut uploads, mut mounts, mut manifests) = (Vec::new(), String::new(), String::new());
+    for image in images {
+        for (digest, file) in &image.blobs {
+            match first.get(digest.as_str()) {
+                Some(from) => mounts.push_str(&format!("{host} {} {digest} {from}\n", image.repo)),
+                None => {
+                    first.insert(digest, &image.repo);
+                    uploads.push((image.repo.clone(), digest.clone(), file.clone()));
+                }
+            }
+        }
+        manifests.push_str(&format!(
+            "{host} {} {}\n",
+            image.repo,
+            image.manifest.display()
+        ));
+    }
+    curl_upload(script, host, &uploads, parallel)?;
+    let mount = work.join("mount-blob.sh");
+    std::fs::write(
+        &mount,
+        r#"set -eu
+# mount-blob.sh HOST REPOSITORY DIGEST FROM
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "http://$1/v2/$2/blobs/uploads/?mount=$3&from=$4")
+[ "$code" = 201 ]
+"#,
+    )?;
+    let put = work.join("put-manifest.sh");
+    std::fs::write(
+        &put,
+        format!(
+            r#"set -eu
+# put-manifest.sh HOST REPOSITORY FILE
+curl -fsS -o /dev/null -X PUT -H 'Content-Type: {MANIFEST_TYPE}' --data-binary "@$3" "http://$1/v2/$2/manifests/{TAG}"
+"#
+        ),
+    )?;
+    for (script, list, args) in [(&mount, mounts, "4"), (&put, manifests, "3")] {
+        let mut child = Command::new("xargs")
+            .args(["-P", &parallel.to_string(), "-n", args, "bash"])
+            .arg(script)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .context("running xargs")?;
+        child
+            .stdin
+            .take()
+            .expect("piped stdin")
+            .write_all(list.as_bytes())?;
+        if !child.wait()?.success() {
+            bail!("{} failed", script.display());
+        }
+    }
+    Ok(())
+}
+
 /// Puts a manifest (or any small body) with curl.
 fn curl_put(host: &str, path: &str, media_type: &str, body: &[u8]) -> anyhow::Result<()> {
     let mut child = Command::new("curl")
@@ -320,6 +391,42 @@ struct Source {
     /// Bytes of all distinct layers of "a", and of those "b" adds.
     bytes_a: u64,
     bytes_b: u64,
+    /// Every image of "a" as its registry stores it, for the curl peer that
+    /// makes the same images.
+    images_a: Vec<StoredImage>,
+}
+
+/// An image as a registry's storage holds it: its repository, manifest
+/// file, and the (digest, file) of each blob it names, config first.
+struct StoredImage {
+    repo: String,
+    manifest: PathBuf,
+    blobs: Vec<(String, PathBuf)>,
+}
+
+/// Reads image `i`'s tag, manifest and blobs out of a registry's storage.
+fn stored_image(reg: &Path, i: usize) -> anyhow::Result<StoredImage> {
+    let repo = format!("{NAMESPACE}/{}", image_name(i));
+    let v2 = reg.join("data/docker/registry/v2");
+    let link = v2.join(format!(
+        "repositories/{repo}/_manifests/tags/{TAG}/current/link"
+    ));
+    let digest = std::fs::read_to_string(&link).with_context(|| link.display().to_string())?;
+    let manifest = blob_file(&reg.join("data"), digest.trim());
+    let body: serde_json::Value = serde_json::from_slice(&std::fs::read(&manifest)?)?;
+    let blobs = std::iter::once(&body["config"])
+        .chain(body["layers"].as_array().context("manifest layers")?)
+        .map(|d| {
+            let digest = d["digest"].as_str().context("blob digest")?.to_string();
+            let file = blob_file(&reg.join("data"), &digest);
+            Ok((digest, file))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(StoredImage {
+        repo,
+        manifest,
+        blobs,
+    })
 }
 
 fn blob_file(reg_data: &Path, digest: &str) -> PathBuf {
@@ -368,6 +475,9 @@ async fn source(cache: &Path, scale: u64) -> anyhow::Result<Source> {
         blobs_b: files(&dir.join("b"), &index.blobs_b),
         bytes_a: index.blobs_a.iter().map(|b| b.2).sum(),
         bytes_b: index.blobs_b.iter().map(|b| b.2).sum(),
+        images_a: (0..image_count())
+            .map(|i| stored_image(&dir.join("a"), i))
+            .collect::<anyhow::Result<_>>()?,
         a,
         b,
     })
@@ -531,9 +641,16 @@ enum Tool {
     SkopeoCopy,
     SkopeoSync,
     Curl,
+    CurlImages,
 }
 
-const TOOLS: [Tool; 4] = [Tool::Apex, Tool::SkopeoCopy, Tool::SkopeoSync, Tool::Curl];
+const TOOLS: [Tool; 5] = [
+    Tool::Apex,
+    Tool::SkopeoCopy,
+    Tool::SkopeoSync,
+    Tool::Curl,
+    Tool::CurlImages,
+];
 const CASES: [&str; 3] = ["first copy", "no-op resync", "10 changed"];
 
 impl Tool {
@@ -543,6 +660,7 @@ impl Tool {
             Tool::SkopeoCopy => "skopeo copy",
             Tool::SkopeoSync => "skopeo sync",
             Tool::Curl => "curl x4 (blobs)",
+            Tool::CurlImages => "curl x4 (images)",
         }
     }
 }
@@ -641,6 +759,9 @@ fn run_case(
             // Nothing to upload: curl has no resync of its own.
             _ => {}
         },
+        // The first copy only: the same images, from files.
+        Tool::CurlImages if case == 0 => curl_images(script, work, dest, &src.images_a, 4)?,
+        Tool::CurlImages => {}
     }
     Ok(())
 }
@@ -725,7 +846,7 @@ async fn measure(src: &Source, rounds: usize, delay_ms: u64) -> anyhow::Result<(
         vec![0]
     };
     // figures[link][tool][case] over the rounds
-    let mut figures: Vec<Vec<Vec<Vec<Figure>>>> = vec![vec![vec![Vec::new(); 3]; 4]; 2];
+    let mut figures: Vec<Vec<Vec<Vec<Figure>>>> = vec![vec![vec![Vec::new(); 3]; TOOLS.len()]; 2];
     for round in 0..rounds {
         for (link, &delay) in links.iter().enumerate() {
             for (t, tool) in TOOLS.into_iter().enumerate() {
@@ -763,7 +884,8 @@ async fn measure(src: &Source, rounds: usize, delay_ms: u64) -> anyhow::Result<(
                         tool.label(),
                         name
                     );
-                    if tool != Tool::Curl {
+                    // curl (blobs) makes no image; curl (images) only a first copy.
+                    if tool != Tool::Curl && (tool != Tool::CurlImages || case == 0) {
                         let from = if case == 2 {
                             src.b.host()
                         } else {
@@ -779,18 +901,21 @@ async fn measure(src: &Source, rounds: usize, delay_ms: u64) -> anyhow::Result<(
             }
         }
     }
-    // apex against curl, round by round (with APEX_BENCH_TOOLS=apex,curl too).
-    if picked(Tool::Apex) && picked(Tool::Curl) {
+    // apex against each curl, round by round (with APEX_BENCH_TOOLS=apex,curl too).
+    for (peer, what) in [(3, "curl x4"), (4, "curl x4 (images)")] {
+        if !(picked(Tool::Apex) && picked(TOOLS[peer])) {
+            continue;
+        }
         for (link, &delay) in links.iter().enumerate() {
             let pairs: Vec<(Figure, Figure)> = (0..rounds)
-                .map(|r| (figures[link][0][0][r], figures[link][3][0][r]))
+                .map(|r| (figures[link][0][0][r], figures[link][peer][0][r]))
                 .collect();
             let ratios: Vec<f64> = pairs.iter().map(|(a, c)| a.0 / c.0).collect();
             let (lo, hi) = ratios
                 .iter()
                 .fold((f64::MAX, f64::MIN), |(l, h), &r| (l.min(r), h.max(r)));
             println!(
-                "  {}: apex / curl x4, first copy: {:.2}x ({lo:.2}-{hi:.2}); per round (apex wall/CPU, curl wall/CPU): {}",
+                "  {}: apex / {what}, first copy: {:.2}x ({lo:.2}-{hi:.2}); per round (apex wall/CPU, curl wall/CPU): {}",
                 if delay > 0 { "+delay" } else { "loopback" },
                 median(ratios.clone()),
                 pairs
@@ -820,7 +945,7 @@ async fn measure(src: &Source, rounds: usize, delay_ms: u64) -> anyhow::Result<(
         for (t, tool) in TOOLS.into_iter().enumerate() {
             let mut row = format!("  {:<16}", tool.label());
             for (case, f) in figures[link][t].iter().enumerate() {
-                if tool == Tool::Curl && case == 1 {
+                if (tool == Tool::Curl && case == 1) || (tool == Tool::CurlImages && case > 0) {
                     row.push_str(&format!(" {:>20}", "-"));
                     continue;
                 }
@@ -847,18 +972,20 @@ async fn measure(src: &Source, rounds: usize, delay_ms: u64) -> anyhow::Result<(
             );
         }
         println!(
-            "  apex / curl x4: first {:.2}x, 10 changed {:.2}x",
+            "  apex / curl x4: first {:.2}x, 10 changed {:.2}x; apex / curl x4 (images): first {:.2}x",
             ratio(3, 0),
-            ratio(3, 2)
+            ratio(3, 2),
+            ratio(4, 0)
         );
         let per_gb =
             |t: usize| median(figures[link][t][0].iter().map(|x| x.1).collect()) / gb(src.bytes_a);
         println!(
-            "  destination CPU per GB, first copy: apex {:.2}s, skopeo copy {:.2}s, skopeo sync {:.2}s, curl {:.2}s",
+            "  destination CPU per GB, first copy: apex {:.2}s, skopeo copy {:.2}s, skopeo sync {:.2}s, curl {:.2}s, curl (images) {:.2}s",
             per_gb(0),
             per_gb(1),
             per_gb(2),
-            per_gb(3)
+            per_gb(3),
+            per_gb(4)
         );
     }
     Ok(())
