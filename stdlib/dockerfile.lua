@@ -65,8 +65,8 @@ function Dockerfile:add(ops, reason, files)
     end
     local word = op:match("^(%u+)%s")
     if not word or not INSTRUCTIONS[word] then
-      error(string.format("Dockerfile for %s (%s): operation %d %q does not start with an instruction (valid: %s)",
-        self.image, reason, i, op, table.concat(util.sorted_keys(INSTRUCTIONS), ", ")), 2)
+      error(string.format("Dockerfile for %s (%s): operation %d %s does not start with an instruction (valid: %s)",
+        self.image, reason, i, util.show(op), table.concat(util.sorted_keys(INSTRUCTIONS), ", ")), 2)
     end
     self.ops[#self.ops + 1] = op
   end

@@ -710,7 +710,7 @@ function M.check_file_name(plugin, name)
   end
   if not ok then
     util.fail("plugin %s: env_params: files: %s is not a plain relative path (no leading /, no . or .. parts)",
-      plugin, type(name) == "string" and string.format("%q", name) or type(name))
+      plugin, type(name) == "string" and util.show(name) or type(name))
   end
 end
 
@@ -741,7 +741,7 @@ function M.build(inp)
     for _, name in ipairs(util.sorted_keys(p.files or {})) do
       M.check_file_name(p.plugin, name)
       if util.contains(reserved, name) then
-        util.fail("plugin %s: env_params: files: %q is a file apex writes itself (reserved: %s)", p.plugin, name,
+        util.fail("plugin %s: env_params: files: %s is a file apex writes itself (reserved: %s)", p.plugin, util.show(name),
           table.concat(reserved, ", "))
       end
       if file_owner[name] then
@@ -750,8 +750,8 @@ function M.build(inp)
       file_owner[name] = p.plugin
       local content = p.files[name]
       if type(content) ~= "string" then
-        util.fail("plugin %s: env_params: files[%q]: expected the file's content (a string), got %s", p.plugin,
-          name, type(content))
+        util.fail("plugin %s: env_params: files[%s]: expected the file's content (a string), got %s", p.plugin,
+          util.show(name), type(content))
       end
       if name:match("%.ya?ml$") and not content:match("^# ") then
         content = header(name, "plugin " .. p.plugin .. "'s env_params for deploy settings " .. inp.settings.source)

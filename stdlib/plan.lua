@@ -36,7 +36,8 @@ end
 ---@param opts? {mode?: integer, upload?: boolean}
 function M.file(ctx, rel, content, opts)
   if not M.safe_path(rel) then
-    util.fail("refusing to write %q: a file of the plan must be a relative path inside the tmp dir (no '..', no '/' first)", rel)
+    util.fail("refusing to write %s: a file of the plan must be a relative path inside the tmp dir (no '..', no '/' first)",
+      util.show(rel))
   end
   if type(content) ~= "string" then
     error(string.format("plan.file %s: content must be a string, got %s", rel, type(content)), 2)

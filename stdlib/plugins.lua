@@ -374,11 +374,11 @@ local function check_env_params(plugin, result)
   end
   for name, content in pairs(result.files or {}) do
     if not plain_relative(name) then
-      util.fail("plugin %s (%s): hook %s returned a wrong shape: files: %q is not a plain relative path "
-        .. "(no leading /, no . or .. parts)", plugin.name, plugin.origin, hook, name)
+      util.fail("plugin %s (%s): hook %s returned a wrong shape: files: %s is not a plain relative path "
+        .. "(no leading /, no . or .. parts)", plugin.name, plugin.origin, hook, util.show(name))
     end
     if type(content) ~= "string" then
-      fail_shape(plugin, hook, string.format("files[%q]", name), "the file's content (a string)", content)
+      fail_shape(plugin, hook, string.format("files[%s]", util.show(name)), "the file's content (a string)", content)
     end
   end
   return result

@@ -82,8 +82,8 @@ local function choose_images(ctx, view)
   ctx.plugin_images = {}
   for _, n in ipairs(named) do
     if not ctx.in_set[n.name] then
-      util.fail("plugin %s (%s): hook images: mirror[%d] %q is not an image of this deployment (%s, driver %s)",
-        n.plugin.name, n.plugin.origin, n.at, n.name, ctx.image_source, tostring(ctx.driver or "default"))
+      util.fail("plugin %s (%s): hook images: mirror[%d] %s is not an image of this deployment (%s, driver %s)",
+        n.plugin.name, n.plugin.origin, n.at, util.show(n.name), ctx.image_source, tostring(ctx.driver or "default"))
     end
     ctx.plugin_images[n.name] = "named by plugin " .. n.plugin.name
   end
@@ -282,8 +282,8 @@ function M.plan(ctx)
   for _, r in ipairs(plugins.call_all(ctx.plugins, "patches", view)) do
     for i, cp in ipairs(r.result) do
       if not ctx.in_set[cp.image] then
-        util.fail("plugin %s (%s): hook patches: [%d].image %q is not an image of this deployment (%s, driver %s)",
-          r.plugin.name, r.plugin.origin, i, cp.image, ctx.image_source, tostring(ctx.driver or "default"))
+        util.fail("plugin %s (%s): hook patches: [%d].image %s is not an image of this deployment (%s, driver %s)",
+          r.plugin.name, r.plugin.origin, i, util.show(cp.image), ctx.image_source, tostring(ctx.driver or "default"))
       end
       ctx.dockerfiles:get(cp.image, from_ref(ctx, cp.image)):add(cp.ops, cp.reason .. " [" .. r.plugin.name .. "]", cp.files)
     end
