@@ -219,8 +219,14 @@ fn curl_upload(
     for (repo, digest, file) in blobs {
         list.push_str(&format!("{host} {repo} {digest} {}\n", file.display()));
     }
+    run_lines(script, &list, 4, parallel).context("curl uploads")
+}
+
+/// Runs `bash script` once per line of `lines` (`args` words each),
+/// `parallel` at a time, through xargs; fails if any run failed.
+fn run_lines(script: &Path, lines: &str, args: usize, parallel: usize) -> anyhow::Result<()> {
     let mut child = Command::new("xargs")
-        .args(["-P", &parallel.to_string(), "-n", "4", "bash"])
+        .args(["-P", &parallel.to_string(), "-n", &args.to_string(), "bash"])
         .arg(script)
         .stdin(std::process::Stdio::piped())
         .spawn()
@@ -229,10 +235,10 @@ fn curl_upload(
         .stdin
         .take()
         .expect("piped stdin")
-        .write_all(list.as_bytes())?;
+        .write_all(lines.as_bytes())?;
     let status = child.wait()?;
     if !status.success() {
-        bail!("curl uploads failed: {status}");
+        bail!("{} failed: {status}", script.display());
     }
     Ok(())
 }
@@ -286,23 +292,8 @@ curl -fsS -o /dev/null -X PUT -H 'Content-Type: {MANIFEST_TYPE}' --data-binary "
 "#
         ),
     )?;
-    for (script, list, args) in [(&mount, mounts, "4"), (&put, manifests, "3")] {
-        let mut child = Command::new("xargs")
-            .args(["-P", &parallel.to_string(), "-n", args, "bash"])
-            .arg(script)
-            .stdin(std::process::Stdio::piped())
-            .spawn()
-            .context("running xargs")?;
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(list.as_bytes())?;
-        if !child.wait()?.success() {
-            bail!("{} failed", script.display());
-        }
-    }
-    Ok(())
+    run_lines(&mount, &mounts, 4, parallel)?;
+    run_lines(&put, &manifests, 3, parallel)
 }
 
 /// Puts a manifest (or any small body) with curl.
