@@ -78,13 +78,34 @@ fn streaming() -> CopyOptions {
 }
 
 fn mirror_items(lab: &lab::Lab, to: &str) -> Vec<MirrorItem> {
+    mirror_items_from(lab, &lab.upstream.host(), to)
+}
+
+/// The service images to mirror from `from` (the upstream registry or a
+/// proxy in front of it) to `to`.
+fn mirror_items_from(lab: &lab::Lab, from: &str, to: &str) -> Vec<MirrorItem> {
     services()
         .iter()
         .map(|s| MirrorItem {
-            source: lab.image_in(&lab.upstream.host(), &s.service),
+            source: lab.image_in(from, &s.service),
             destination: lab.image_in(to, &s.service),
         })
         .collect()
+}
+
+/// The digest of the base layer (the first) of the first service image upstream.
+async fn base_layer(lab: &lab::Lab) -> String {
+    let first = ImageRef::parse(&lab.images[0]).unwrap();
+    client(&lab.upstream.host(), 3)
+        .manifest(&first.repository, &first.reference)
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap()
+        .layers[0]
+        .digest
+        .clone()
 }
 
 #[tokio::test]
@@ -331,24 +352,9 @@ async fn an_image_waiting_for_a_shared_blob_lets_the_next_image_send() {
     let lab = lab::lab().await;
     let source = FaultyProxy::start(&lab.upstream.host()).await.unwrap();
     let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
-    let items: Vec<MirrorItem> = services()
-        .iter()
-        .map(|s| MirrorItem {
-            source: lab.image_in(&source.host(), &s.service),
-            destination: lab.image_in(&proxy.host(), &s.service),
-        })
-        .collect();
+    let items = mirror_items_from(&lab, &source.host(), &proxy.host());
     let first = ImageRef::parse(&lab.images[0]).unwrap();
-    let base = client(&lab.upstream.host(), 3)
-        .manifest(&first.repository, &first.reference)
-        .await
-        .unwrap()
-        .unwrap()
-        .parse()
-        .unwrap()
-        .layers[0]
-        .digest
-        .clone();
+    let base = base_layer(&lab).await;
     let shared = blobs_of(&lab.upstream.host(), &lab.images[1..]).await;
     assert!(shared.contains(&base), "every image sits on the base");
     // The first image's read of the base is held back 3 s.
@@ -412,24 +418,10 @@ async fn a_waiting_image_sends_a_shared_blob_whose_sender_failed() {
     let lab = lab::lab().await;
     let source = FaultyProxy::start(&lab.upstream.host()).await.unwrap();
     let proxy = FaultyProxy::start(&lab.local.host()).await.unwrap();
-    let two: Vec<MirrorItem> = services()[..2]
-        .iter()
-        .map(|s| MirrorItem {
-            source: lab.image_in(&source.host(), &s.service),
-            destination: lab.image_in(&proxy.host(), &s.service),
-        })
-        .collect();
+    let mut two = mirror_items_from(&lab, &source.host(), &proxy.host());
+    two.truncate(2);
     let first = ImageRef::parse(&lab.images[0]).unwrap();
-    let base = client(&lab.upstream.host(), 3)
-        .manifest(&first.repository, &first.reference)
-        .await
-        .unwrap()
-        .unwrap()
-        .parse()
-        .unwrap()
-        .layers[0]
-        .digest
-        .clone();
+    let base = base_layer(&lab).await;
     // The first image reads the base late (the second finds it claimed and
     // waits), then every upload of its fails.
     source.fail_next(
@@ -2067,13 +2059,7 @@ async fn first_copies_into_a_repository_the_catalog_lacks_skip_the_heads_and_res
     let proxy = FaultyProxy::start(&dest.host()).await.unwrap();
     let (up, local) = (client(&lab.upstream.host(), 3), client(&dest.host(), 3));
     let svc = services();
-    let items: Vec<MirrorItem> = svc
-        .iter()
-        .map(|s| MirrorItem {
-            source: lab.image_in(&lab.upstream.host(), &s.service),
-            destination: lab.image_in(&proxy.host(), &s.service),
-        })
-        .collect();
+    let items = mirror_items(&lab, &proxy.host());
     // The second repository holds its image under another tag: the catalog lists it.
     let second = svc[1].repository();
     copy(
