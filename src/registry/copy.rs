@@ -59,12 +59,13 @@
 //! apex's run ~34 CPU-s (destination ~24, the source registry ~3.8, apex
 //! ~6), curl's ~28 (destination ~22, curl and its shells ~6). The source
 //! registry's cost is mostly per request (~6 ms a GET at 1/20 size, where
-//! the bytes weigh little; ~2.6 a manifest HEAD), the destination's extra the 100 configs, 179 mounts and 100
-//! manifests curl does not send. Against curl making the same 100 images
-//! from the source's files (configs, mounts and manifests too, 4 requests
-//! at a time) the first copy takes 0.98x its time (0.97-1.17, 3 rounds).
-//! The 16 MiB bound: 8, 16 and 32 MiB differ by at most one PATCH (~3 ms) for 75 of
-//! 100 own layers, below the bench's noise; 16 MiB kept apex's peak RSS
+//! the bytes weigh little; ~2.6 a manifest HEAD), the destination's extra
+//! the 100 configs, 179 mounts and 100 manifests curl does not send.
+//! Against curl making the same 100 images from the source's files
+//! (configs, mounts and manifests too, 4 requests at a time) the first copy
+//! takes 0.98x its time (0.97-1.17, 3 rounds). The 16 MiB bound: 8, 16 and
+//! 32 MiB differ by at most one PATCH (~3 ms) for 75 of 100 own layers,
+//! below the bench's noise; 16 MiB kept apex's peak RSS
 //! at ~70 MB (8 MiB: ~36, all streamed: ~24).
 //!
 //! Blobs shared by the images of a run are sent once, by the copy that
@@ -102,6 +103,10 @@ pub struct BlobLedger {
     claims: std::sync::Mutex<HashMap<String, String>>,
 }
 
+/// A blob's ledger slot, locked: the repository that holds the blob, once
+/// one does.
+type HeldSlot = tokio::sync::OwnedMutexGuard<Option<String>>;
+
 /// What a copy learns when it claims the blobs it needs.
 #[derive(Default)]
 struct Claim {
@@ -111,7 +116,7 @@ struct Claim {
     /// on: a later claimer waits until this copy has sent the blob (or gave
     /// up), so it mounts from the repository its token names rather than
     /// racing to upload it.
-    held: HashMap<String, tokio::sync::OwnedMutexGuard<Option<String>>>,
+    held: HashMap<String, HeldSlot>,
 }
 
 impl Claim {
@@ -745,10 +750,7 @@ async fn copy_blobs(
 }
 
 /// A blob to copy, with its ledger slot when this copy holds it already.
-type Job = (
-    Descriptor,
-    Option<tokio::sync::OwnedMutexGuard<Option<String>>>,
-);
+type Job = (Descriptor, Option<HeldSlot>);
 
 /// Copies `jobs`, `blob_concurrency` at a time.
 async fn copy_each(t: Transfer<'_>, jobs: Vec<Job>, mount_scopes: &Scopes) -> anyhow::Result<()> {
@@ -779,7 +781,7 @@ async fn copy_blob(
     t: Transfer<'_>,
     blob: Descriptor,
     mount_scopes: &Scopes,
-    held: Option<tokio::sync::OwnedMutexGuard<Option<String>>>,
+    held: Option<HeldSlot>,
 ) -> anyhow::Result<()> {
     let Transfer {
         from,
